@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DPCT_CT_PRIVATE_H
+#define DPCT_CT_PRIVATE_H
+
+/*
+ * Internals of lib/conntrack shared between the shard (ct_shard.c) and the
+ * L4 trackers (ct_tcp.c, ct_udp.c, ct_icmp.c, ct_other.c). Not installed.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ct.h"
+
+#define CT_NIL UINT32_MAX
+
+/*
+ * Time inside a shard is kept in ticks of 2^20 ns (~1.05 ms) relative to the
+ * shard's epoch, in 32 bits (wraps after ~52 days; every comparison is
+ * wrap-safe through ct_tick_before()). Timeouts are limited to 2^30 ticks.
+ */
+#define CT_TICK_SHIFT 20
+#define CT_TICK_NS (UINT64_C(1) << CT_TICK_SHIFT)
+
+static inline int
+ct_tick_before(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+/* Compact event bits kept in an entry (8 bits); ct_ev_to_linux() widens. */
+#define CT_EVI_NEW       0x01
+#define CT_EVI_RELATED   0x02
+#define CT_EVI_DESTROY   0x04
+#define CT_EVI_REPLY     0x08
+#define CT_EVI_ASSURED   0x10
+#define CT_EVI_PROTOINFO 0x20
+#define CT_EVI_MARK      0x40
+#define CT_EVI_LABEL     0x80
+
+static inline uint16_t
+ct_ev_to_linux(uint8_t b)
+{
+	return (uint16_t)((b & 0x3f) | ((b & CT_EVI_MARK) ? CT_EV_MARK : 0) |
+			  ((b & CT_EVI_LABEL) ? CT_EV_LABEL : 0));
+}
+
+static inline uint8_t
+ct_ev_from_linux(uint16_t b)
+{
+	return (uint8_t)((b & 0x3f) | ((b & CT_EV_MARK) ? CT_EVI_MARK : 0) |
+			 ((b & CT_EV_LABEL) ? CT_EVI_LABEL : 0));
+}
+
+/* Entry flags (ct_entry.eflags), owned by the shard. */
+#define CT_EF_USED      0x01  /* slot holds an entry (live or dying) */
+#define CT_EF_IN_WHEEL  0x02  /* linked in the timer wheel */
+#define CT_EF_AWAIT     0x04  /* dying, destroy record out, waiting for a result */
+#define CT_EF_RESENT    0x08  /* destroy has been re-armed at least once */
+
+/* TCP tracker flags (ct_entry.tcp_flags), owned by ct_tcp.c. */
+#define CT_TF_CLOSE_INIT_ORIG  0x01  /* orig side sent the first FIN */
+#define CT_TF_CLOSE_INIT_REPLY 0x02  /* reply side sent the first FIN */
+#define CT_TF_LAST_DIR_REPLY   0x04  /* direction of the last packet */
+#define CT_TF_LAST_RST         0x08  /* the last packet was a RST */
+#define CT_TF_LAST_SYN         0x10  /* the last packet was a SYN (retransmit detection) */
+#define CT_TF_PICKED_UP        0x20  /* created from a mid-stream packet (loose) */
+
+/*
+ * One tracked connection: 112 bytes, no padding. With the index (8-slot
+ * buckets of 64 bytes at <= 80 % load, ~10 bytes an entry) the cost is
+ * under the 128-byte budget of DESIGN §7.
+ *
+ * Everything is owned by the shard's worker. Counters and start/stop times
+ * are reported in event records; `stop_ns` is set once, at destroy.
+ */
+struct ct_entry {
+	/* Immutable for the entry's life */
+	struct ct_tuple key;     /* original-direction tuple */
+	/* Accounting */
+	uint64_t pkts[2];
+	uint64_t bytes[2];
+	uint64_t start_ns;
+	uint64_t stop_ns;
+	uint32_t id;             /* CTA_ID; 0 never used */
+	/* Timers: expiry tick and the wheel links (pool indices, CT_NIL) */
+	uint32_t expiry;
+	uint32_t tnext;
+	uint32_t tprev;
+	/* State */
+	uint16_t status;         /* CT_S_* */
+	uint8_t pending;         /* CT_EVI_* set by the current packet/operation */
+	uint8_t missed;          /* CT_EVI_* not yet delivered */
+	uint8_t tcp_state;       /* enum ct_tcp_state */
+	uint8_t tcp_flags;       /* CT_TF_* */
+	uint8_t eflags;          /* CT_EF_* */
+	uint8_t to_class;        /* enum ct_timeout_class currently applied */
+};
+_Static_assert(sizeof(struct ct_entry) == 112, "ct_entry must stay 112 bytes");
+_Static_assert(offsetof(struct ct_entry, key) == 0, "key first: lookups touch one line");
+
+/* What a tracker tells the shard to do with a packet of an existing entry. */
+enum ct_l4_verdict {
+	CT_L4_ACCEPT = 0,   /* state updated; refresh timeout with *to_class */
+	CT_L4_INVALID,      /* out of state: count invalid (CT_INV_STATE), apply policy, no refresh */
+	CT_L4_IGNORE,       /* pass, count `ignore`, no state change, no refresh */
+	CT_L4_REOPEN,       /* kill this entry (destroy) and treat the packet as a new connection */
+	CT_L4_KILL,         /* accept the packet, then destroy the entry (e.g. RST before any reply) */
+};
+
+/*
+ * An L4 tracker. One per protocol file, exported as the only symbol of
+ * that file; ct_l4_get() picks by protocol number with ct_l4_other as the
+ * default.
+ */
+struct ct_l4_proto {
+	const char *name;
+	/*
+	 * First packet of a would-be entry (direction ORIG). Initialise the
+	 * tracker's part of `e` (tcp_state, tcp_flags) and pick the timeout
+	 * class. Return 0 to create, or a ct_invalid_reason (e.g. CT_INV_STATE:
+	 * a TCP SYN/ACK or, without loose pickup, a bare ACK; an ICMP echo reply).
+	 */
+	int (*new_conn)(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt *p,
+			uint8_t *to_class);
+	/*
+	 * A packet of an existing entry. `dir` is the packet's direction. May
+	 * update tcp_state/tcp_flags/status (ASSURED) and OR CT_EVI_* bits into
+	 * e->pending (PROTOINFO on state change, ASSURED when set). SEEN_REPLY
+	 * and REPLY are set by the shard after an accepted reply packet.
+	 * `now_ns` and e->start_ns allow UDP's 2 s stream rule.
+	 */
+	enum ct_l4_verdict (*packet)(const struct ct_conf *conf, struct ct_entry *e,
+				     const struct ct_pkt *p, enum ct_dir dir, uint64_t now_ns,
+				     uint8_t *to_class);
+};
+
+extern const struct ct_l4_proto ct_l4_tcp;
+extern const struct ct_l4_proto ct_l4_udp;
+extern const struct ct_l4_proto ct_l4_icmp;   /* ICMP and ICMPv6 */
+extern const struct ct_l4_proto ct_l4_other;
+
+static inline const struct ct_l4_proto *
+ct_l4_get(uint8_t proto)
+{
+	switch (proto) {
+	case 6:
+		return &ct_l4_tcp;
+	case 17:
+		return &ct_l4_udp;
+	case 1:
+	case 58:
+		return &ct_l4_icmp;
+	default:
+		return &ct_l4_other;
+	}
+}
+
+/*
+ * The TCP state table, exported for the table-driven unit test:
+ * ct_tcp_table[dir][packet class][old state] -> new state, with
+ * CT_TCP_IV (invalid) and CT_TCP_IG (ignore) as in Linux.
+ */
+enum ct_tcp_pkt_class {
+	CT_TCP_PC_SYN = 0,
+	CT_TCP_PC_SYNACK,
+	CT_TCP_PC_FIN,
+	CT_TCP_PC_ACK,
+	CT_TCP_PC_RST,
+	CT_TCP_PC_NONE,
+	CT_TCP_PC_MAX,
+};
+#define CT_TCP_IV 0xfe
+#define CT_TCP_IG 0xff
+extern const uint8_t ct_tcp_table[2][CT_TCP_PC_MAX][CT_TCP_MAX];
+/* Packet class of a TCP flags byte (Linux get_conntrack_index()). */
+unsigned ct_tcp_pkt_class(uint8_t tcp_flags);
+/* Whether a flag combination is invalid (Linux tcp_valid_flags[]). */
+int ct_tcp_flags_invalid(uint8_t tcp_flags);
+/* Timeout class for a TCP state. */
+uint8_t ct_tcp_timeout_class(uint8_t state);
+
+/* The direction-independent ordering used by ct_tuple_hash(). */
+int ct_tuple_canonical_swapped(const struct ct_tuple *t);
+
+#endif /* DPCT_CT_PRIVATE_H */
