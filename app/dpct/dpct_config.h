@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DPCT_CONFIG_H
+#define DPCT_CONFIG_H
+
+/**
+ * @file
+ * The appliance's JSON configuration (docs/configuration.md). Every key is
+ * optional with a documented default. Parsing is strict: unknown keys,
+ * wrong types, out-of-range values and inconsistent limits are errors that
+ * name the JSON path ("$.events.destroy_grace_ms"), and syntax errors give
+ * line and column. No EAL needed (unit-tested and fuzzed on its own).
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ct.h"
+#include "ev.h"
+
+#define DPCT_MAX_WORKERS 64
+
+struct dpct_config {
+	/* "table" */
+	uint32_t max_entries;          /**< whole table, split across workers (default 262144) */
+	double load_factor;            /**< index load at max_entries (default 0.8, 0.25..0.95) */
+	bool early_drop;               /**< default true */
+	bool tcp_loose;                /**< default true */
+	uint16_t zone;                 /**< default 0 */
+	/* "timeouts": seconds per class, Linux defaults (ct.h CT_TIMEOUT_TABLE) */
+	uint32_t timeout_s[CT_TO_MAX];
+	/* "invalid" */
+	uint8_t invalid_policy;        /**< "drop" (default) | "pass" */
+	/* "fill_alarm" */
+	uint8_t fill_alarm_high_pct;   /**< default 90; 0 disables */
+	uint8_t fill_alarm_low_pct;    /**< default 80; must be < high */
+	/* "notrack": array of {"proto": "udp"|number, "port": n, "prefix": "192.0.2.0/24"} */
+	uint16_t n_notrack;
+	struct ct_notrack_rule notrack[CT_MAX_NOTRACK];
+	/* "events" */
+	bool events_enabled;           /**< default true */
+	bool events_reliable;          /**< honour reliable listeners (default true) */
+	uint32_t destroy_grace_ms;     /**< default 15000, 1..3600000 */
+	uint32_t event_ring_size;      /**< records per worker ring (default 4096, pow2 16..1M) */
+	uint32_t result_ring_size;     /**< results per worker ring (default 4096) */
+	uint32_t stage_size;           /**< per-shard staging records (default 1024) */
+	uint32_t netlink_port_id;      /**< default EV_DEFAULT_PORT_ID */
+	uint32_t allowed_uids[EV_MAX_UIDS];
+	unsigned n_allowed_uids;       /**< default [0] */
+	unsigned max_listeners;        /**< default 8, 1..64 */
+	uint32_t batch_bytes;          /**< netlink datagram size (default 16384) */
+	/* "workers" */
+	unsigned workers;              /**< worker lcores (default: all lcores but the main one) */
+	unsigned burst;                /**< rx burst (default 32, 1..512) */
+	unsigned rxd, txd;             /**< descriptors per queue (default 1024) */
+	unsigned mbufs;                /**< mbuf pool size (default: derived) */
+	unsigned handoff_ring_size;    /**< per worker pair (default 1024) */
+	/* "seed": PRNG seed for grace re-arm (default 0 = from time) */
+	uint64_t seed;
+};
+
+/** Fill defaults. */
+void dpct_config_defaults(struct dpct_config *c);
+
+/**
+ * Parse and validate a JSON document (text), over the defaults.
+ * @param err  message naming the JSON path or line:column on failure.
+ * @return 0, or -EINVAL (bad config) / -ENOMEM.
+ */
+int dpct_config_parse(struct dpct_config *c, const char *text, size_t len, char *err,
+		      size_t errlen);
+
+/** Same, from a file (-ENOENT/-EIO name the file in `err`). */
+int dpct_config_load(struct dpct_config *c, const char *path, char *err, size_t errlen);
+
+/** The configuration as JSON text (malloc'd; NULL on ENOMEM), for telemetry /dpct/config. */
+char *dpct_config_to_json(const struct dpct_config *c);
+
+/** Derive a shard configuration for worker `index` of `count`. */
+void dpct_config_shard(const struct dpct_config *c, unsigned index, unsigned count,
+		       struct ct_conf *out);
+
+/** Derive the control core's events configuration. */
+void dpct_config_events(const struct dpct_config *c, struct ev_ctl_conf *out);
+
+#endif /* DPCT_CONFIG_H */
