@@ -52,12 +52,29 @@ unsigned ev_chan_pull_records(struct ev_chan *c, struct ct_event_rec *out, unsig
 unsigned ev_chan_push_results(struct ev_chan *c, const struct ct_result *r, unsigned n);
 /** Records waiting in the channel (approximate from the other side). */
 unsigned ev_chan_records_pending(const struct ev_chan *c);
+/** Results waiting in the channel (approximate from the other side). */
+unsigned ev_chan_results_pending(const struct ev_chan *c);
+
+/**
+ * Control side: account delivery outcomes for the channel's shard. The
+ * counters are monotonic and read by the worker in ev_worker_sync(), which
+ * passes the increase to ct_shard_count_events(): this is how events_sent,
+ * events_failed and listener_dropped reach the shard's ct_stats. (ring_full
+ * is counted by the shard itself in ct_shard_ev_commit(); events_retried,
+ * destroy_resent and destroy_acked are totals of the control core,
+ * ev_ctl_get_stats(), and destroy_acked also per shard through
+ * ct_shard_apply_result().)
+ * Thread safety: the control core only (one writer per channel).
+ */
+void ev_chan_count(struct ev_chan *c, unsigned sent, unsigned failed, unsigned dropped);
 
 /**
  * The worker's side of delivery, called once per poll-loop iteration after
  * ct_process_burst()/ct_shard_expire(): move staged records into the
  * channel (ct_shard_ev_peek/commit: what does not fit becomes missed bits or
  * a re-armed destroy), then apply every result waiting from the control core.
+ * Also reports the delivery counters of ev_chan_count() to the shard
+ * (ct_shard_count_events()). At most 1024 results are applied per call.
  * Thread safety: the shard's owner only.
  * @return records pushed + results applied.
  */
@@ -106,7 +123,7 @@ int ev_ctl_fd(const struct ev_ctl *ctl);
 /** True when no records or results are waiting anywhere in the control side. */
 bool ev_ctl_idle(const struct ev_ctl *ctl);
 
-/** Number of subscribed listeners, and of reliable ones. */
+/** Number of subscribed listeners, and of reliable ones (`reliable` may be NULL). */
 unsigned ev_ctl_listener_count(const struct ev_ctl *ctl, unsigned *reliable);
 
 struct ev_ctl_stats {
@@ -122,6 +139,38 @@ struct ev_ctl_stats {
 	uint64_t result_backlog;     /**< results waiting for room in a channel */
 };
 void ev_ctl_get_stats(const struct ev_ctl *ctl, struct ev_ctl_stats *out);
+
+/**
+ * A listener that is not a netlink socket (tests, benchmarks): `fn` gets
+ * each datagram as an iovec array of whole ctnetlink messages and returns 0
+ * (delivered), -EAGAIN or -ENOBUFS (buffer full: a reliable sink's records
+ * fail), -ECONNREFUSED (gone: the sink is removed) or another -errno
+ * (counted as lost).
+ */
+struct iovec;
+typedef int (*ev_sink_fn)(void *arg, const struct iovec *iov, unsigned iovcnt, size_t bytes);
+
+/**
+ * Subscribe a sink as if `port_id` had sent EV_MSG_SUBSCRIBE with
+ * `flags`/`mask` (uid 0). Works with and without a socket.
+ * @return 0; -EUSERS over max_listeners; -EINVAL bad flags/mask or fn NULL.
+ */
+int ev_ctl_add_sink(struct ev_ctl *ctl, uint32_t port_id, uint32_t flags, uint32_t mask,
+		    ev_sink_fn fn, void *arg);
+
+/**
+ * Handle one datagram of requests (EV_MSG_SUBSCRIBE / EV_MSG_UNSUBSCRIBE)
+ * from netlink port `port_id` with credentials `uid`/`pid`, exactly as if
+ * it had arrived on the socket. ev_ctl_step() calls it for what it
+ * receives; tests and the fuzzer call it directly. Every request is
+ * answered with an NLMSG_ERROR ack on the socket (when there is one).
+ * @return the ack code of the last request: 0, -EPERM (uid not allowed),
+ *         -EUSERS (listener cap), -EINVAL (bad payload), -ENOENT
+ *         (unsubscribe of an unknown port), -EOPNOTSUPP (unknown type);
+ *         -EINVAL also when the datagram holds no message.
+ */
+int ev_ctl_handle_request(struct ev_ctl *ctl, uint32_t port_id, uint32_t uid, uint32_t pid,
+			  const void *buf, size_t len);
 
 struct ev_listener_info {
 	uint32_t port_id;

@@ -1,3 +1,194 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* placeholder: being written */
+/*
+ * Worker <-> control channels: two rte_rings (elem API) over aligned heap
+ * memory, so no EAL and no memzone is needed. rte_ring_init() only fills
+ * the ring header; the enqueue/dequeue paths are inline and touch nothing
+ * but the ring.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
 #include "ev.h"
+
+/* Delivery counters for the owning shard: written by the control core,
+ * read by the worker in ev_worker_sync(). Monotonic, so the worker reports
+ * deltas; relaxed atomics are enough (a late read is reported next time). */
+struct ev_chan_ctr {
+	uint64_t sent;
+	uint64_t failed;
+	uint64_t dropped;
+};
+
+struct ev_chan {
+	/* Immutable after create */
+	struct rte_ring *rec;
+	struct rte_ring *res;
+	/* Written by control, read by worker */
+	struct ev_chan_ctr ctl __rte_cache_aligned;
+	/* Owned by the worker: what it already reported to its shard */
+	struct ev_chan_ctr reported __rte_cache_aligned;
+};
+
+static struct rte_ring *
+ring_alloc(const char *name, unsigned esize, unsigned count, char *err, size_t errlen)
+{
+	struct rte_ring *r;
+	ssize_t sz;
+	size_t asz;
+	int rc;
+
+	count = rte_align32pow2(count < 2 ? 2 : count);
+	sz = rte_ring_get_memsize_elem(esize, count);
+	if (sz < 0) {
+		snprintf(err, errlen, "ring %s: bad size %u", name, count);
+		return NULL;
+	}
+	asz = RTE_ALIGN_CEIL((size_t)sz, RTE_CACHE_LINE_SIZE);
+	r = aligned_alloc(RTE_CACHE_LINE_SIZE, asz);
+	if (r == NULL) {
+		snprintf(err, errlen, "ring %s: out of memory (%zu bytes)", name, asz);
+		return NULL;
+	}
+	memset(r, 0, asz);
+	rc = rte_ring_init(r, name, count, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (rc != 0) {
+		snprintf(err, errlen, "ring %s: init failed: %s", name, strerror(-rc));
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+struct ev_chan *
+ev_chan_create(unsigned rec_ring_size, unsigned res_ring_size, char *err, size_t errlen)
+{
+	char dummy[8];
+	struct ev_chan *c;
+
+	if (err == NULL) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	if (rec_ring_size == 0 || res_ring_size == 0 || rec_ring_size > (1u << 24) ||
+	    res_ring_size > (1u << 24)) {
+		snprintf(err, errlen, "ring sizes must be in [1, 16M]");
+		return NULL;
+	}
+	c = aligned_alloc(RTE_CACHE_LINE_SIZE, RTE_ALIGN_CEIL(sizeof(*c), RTE_CACHE_LINE_SIZE));
+	if (c == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	memset(c, 0, sizeof(*c));
+	/* +1: an rte_ring of size N holds N - 1 elements. */
+	c->rec = ring_alloc("ev_rec", sizeof(struct ct_event_rec), rec_ring_size + 1, err, errlen);
+	if (c->rec == NULL)
+		goto fail;
+	c->res = ring_alloc("ev_res", sizeof(struct ct_result), res_ring_size + 1, err, errlen);
+	if (c->res == NULL)
+		goto fail;
+	return c;
+fail:
+	ev_chan_free(c);
+	return NULL;
+}
+
+void
+ev_chan_free(struct ev_chan *c)
+{
+	if (c == NULL)
+		return;
+	free(c->rec);
+	free(c->res);
+	free(c);
+}
+
+unsigned
+ev_chan_push_records(struct ev_chan *c, const struct ct_event_rec *r, unsigned n)
+{
+	return rte_ring_enqueue_burst_elem(c->rec, r, sizeof(*r), n, NULL);
+}
+
+unsigned
+ev_chan_pull_results(struct ev_chan *c, struct ct_result *out, unsigned max)
+{
+	return rte_ring_dequeue_burst_elem(c->res, out, sizeof(*out), max, NULL);
+}
+
+unsigned
+ev_chan_pull_records(struct ev_chan *c, struct ct_event_rec *out, unsigned max)
+{
+	return rte_ring_dequeue_burst_elem(c->rec, out, sizeof(*out), max, NULL);
+}
+
+unsigned
+ev_chan_push_results(struct ev_chan *c, const struct ct_result *r, unsigned n)
+{
+	return rte_ring_enqueue_burst_elem(c->res, r, sizeof(*r), n, NULL);
+}
+
+unsigned
+ev_chan_records_pending(const struct ev_chan *c)
+{
+	return rte_ring_count(c->rec);
+}
+
+unsigned
+ev_chan_results_pending(const struct ev_chan *c)
+{
+	return rte_ring_count(c->res);
+}
+
+void
+ev_chan_count(struct ev_chan *c, unsigned sent, unsigned failed, unsigned dropped)
+{
+	if (sent != 0)
+		__atomic_store_n(&c->ctl.sent, c->ctl.sent + sent, __ATOMIC_RELAXED);
+	if (failed != 0)
+		__atomic_store_n(&c->ctl.failed, c->ctl.failed + failed, __ATOMIC_RELAXED);
+	if (dropped != 0)
+		__atomic_store_n(&c->ctl.dropped, c->ctl.dropped + dropped, __ATOMIC_RELAXED);
+}
+
+#define EV_SYNC_RESULTS 64
+
+unsigned
+ev_worker_sync(struct ev_chan *c, struct ct_shard *s, uint64_t now)
+{
+	struct ct_result res[EV_SYNC_RESULTS];
+	struct ct_event_rec *recs;
+	struct ev_chan_ctr cur;
+	unsigned n = 0, pushed = 0, got, i, applied = 0, rounds = 0;
+
+	recs = ct_shard_ev_peek(s, &n);
+	if (n != 0) {
+		pushed = ev_chan_push_records(c, recs, n);
+		ct_shard_ev_commit(s, pushed, now);
+	}
+
+	do {
+		got = ev_chan_pull_results(c, res, EV_SYNC_RESULTS);
+		for (i = 0; i < got; i++)
+			ct_shard_apply_result(s, &res[i], now);
+		applied += got;
+		/* Bounded: what is left waits for the next call, in the ring. */
+	} while (got == EV_SYNC_RESULTS && ++rounds < 16);
+
+	cur.sent = __atomic_load_n(&c->ctl.sent, __ATOMIC_RELAXED);
+	cur.failed = __atomic_load_n(&c->ctl.failed, __ATOMIC_RELAXED);
+	cur.dropped = __atomic_load_n(&c->ctl.dropped, __ATOMIC_RELAXED);
+	if (cur.sent != c->reported.sent || cur.failed != c->reported.failed ||
+	    cur.dropped != c->reported.dropped) {
+		ct_shard_count_events(s, (unsigned)(cur.sent - c->reported.sent),
+				      (unsigned)(cur.failed - c->reported.failed),
+				      (unsigned)(cur.dropped - c->reported.dropped));
+		c->reported = cur;
+	}
+	return pushed + applied;
+}
