@@ -304,6 +304,18 @@ ev_nl_encode(const struct ct_event_rec *r, unsigned flags, uint8_t *dgram, size_
 	return (int)(w.pos - off);
 }
 
+const char *
+ev_nl_tcp_state_name(unsigned state)
+{
+	/* libnetfilter_conntrack's names, so dpct-events matches conntrack -E. */
+	static const char *const names[CT_TCP_MAX] = {
+		"NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT",
+		"LAST_ACK", "TIME_WAIT", "CLOSE", "SYN_SENT2",
+	};
+
+	return state < CT_TCP_MAX ? names[state] : "UNKNOWN";
+}
+
 /* ------------------------------------------------------------------------ */
 /* Parser                                                                    */
 

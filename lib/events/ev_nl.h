@@ -70,6 +70,9 @@ unsigned ev_nl_rec_kind(const struct ct_event_rec *r);
 int ev_nl_encode(const struct ct_event_rec *r, unsigned flags, uint8_t *dgram, size_t off,
 		 size_t cap);
 
+/** TCP state name as conntrack(8) prints it ("SYN_SENT", ...); "UNKNOWN" if out of range. */
+const char *ev_nl_tcp_state_name(unsigned state);
+
 /** Which optional attributes a parsed message carried. */
 #define EV_NL_HAS_ID        0x0001
 #define EV_NL_HAS_STATUS    0x0002
