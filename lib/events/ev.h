@@ -69,6 +69,15 @@ unsigned ev_chan_results_pending(const struct ev_chan *c);
 void ev_chan_count(struct ev_chan *c, unsigned sent, unsigned failed, unsigned dropped);
 
 /**
+ * Worker side: the increase of the ev_chan_count() counters since the last
+ * call. ev_worker_sync() uses it; a worker that does its own sync can too.
+ * @return true when any of them is non-zero.
+ * Thread safety: the channel's worker only.
+ */
+bool ev_chan_take_counts(struct ev_chan *c, unsigned *sent, unsigned *failed,
+			 unsigned *dropped);
+
+/**
  * The worker's side of delivery, called once per poll-loop iteration after
  * ct_process_burst()/ct_shard_expire(): move staged records into the
  * channel (ct_shard_ev_peek/commit: what does not fit becomes missed bits or

@@ -145,6 +145,21 @@ ev_chan_results_pending(const struct ev_chan *c)
 	return rte_ring_count(c->res);
 }
 
+bool
+ev_chan_take_counts(struct ev_chan *c, unsigned *sent, unsigned *failed, unsigned *dropped)
+{
+	struct ev_chan_ctr cur;
+
+	cur.sent = __atomic_load_n(&c->ctl.sent, __ATOMIC_RELAXED);
+	cur.failed = __atomic_load_n(&c->ctl.failed, __ATOMIC_RELAXED);
+	cur.dropped = __atomic_load_n(&c->ctl.dropped, __ATOMIC_RELAXED);
+	*sent = (unsigned)(cur.sent - c->reported.sent);
+	*failed = (unsigned)(cur.failed - c->reported.failed);
+	*dropped = (unsigned)(cur.dropped - c->reported.dropped);
+	c->reported = cur;
+	return *sent != 0 || *failed != 0 || *dropped != 0;
+}
+
 void
 ev_chan_count(struct ev_chan *c, unsigned sent, unsigned failed, unsigned dropped)
 {
@@ -154,41 +169,4 @@ ev_chan_count(struct ev_chan *c, unsigned sent, unsigned failed, unsigned droppe
 		__atomic_store_n(&c->ctl.failed, c->ctl.failed + failed, __ATOMIC_RELAXED);
 	if (dropped != 0)
 		__atomic_store_n(&c->ctl.dropped, c->ctl.dropped + dropped, __ATOMIC_RELAXED);
-}
-
-#define EV_SYNC_RESULTS 64
-
-unsigned
-ev_worker_sync(struct ev_chan *c, struct ct_shard *s, uint64_t now)
-{
-	struct ct_result res[EV_SYNC_RESULTS];
-	struct ct_event_rec *recs;
-	struct ev_chan_ctr cur;
-	unsigned n = 0, pushed = 0, got, i, applied = 0, rounds = 0;
-
-	recs = ct_shard_ev_peek(s, &n);
-	if (n != 0) {
-		pushed = ev_chan_push_records(c, recs, n);
-		ct_shard_ev_commit(s, pushed, now);
-	}
-
-	do {
-		got = ev_chan_pull_results(c, res, EV_SYNC_RESULTS);
-		for (i = 0; i < got; i++)
-			ct_shard_apply_result(s, &res[i], now);
-		applied += got;
-		/* Bounded: what is left waits for the next call, in the ring. */
-	} while (got == EV_SYNC_RESULTS && ++rounds < 16);
-
-	cur.sent = __atomic_load_n(&c->ctl.sent, __ATOMIC_RELAXED);
-	cur.failed = __atomic_load_n(&c->ctl.failed, __ATOMIC_RELAXED);
-	cur.dropped = __atomic_load_n(&c->ctl.dropped, __ATOMIC_RELAXED);
-	if (cur.sent != c->reported.sent || cur.failed != c->reported.failed ||
-	    cur.dropped != c->reported.dropped) {
-		ct_shard_count_events(s, (unsigned)(cur.sent - c->reported.sent),
-				      (unsigned)(cur.failed - c->reported.failed),
-				      (unsigned)(cur.dropped - c->reported.dropped));
-		c->reported = cur;
-	}
-	return pushed + applied;
 }

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The worker's half of reliable delivery. Kept apart from ev_chan.c so that
+ * programs using only the channels and the control core (listeners, tests)
+ * do not pull in the shard.
+ */
+#include "ev.h"
+
+#define EV_SYNC_RESULTS 64
+#define EV_SYNC_ROUNDS 16
+
+unsigned
+ev_worker_sync(struct ev_chan *c, struct ct_shard *s, uint64_t now)
+{
+	struct ct_result res[EV_SYNC_RESULTS];
+	struct ct_event_rec *recs;
+	unsigned n = 0, pushed = 0, got, i, applied = 0, rounds = 0;
+	unsigned sent, failed, dropped;
+
+	recs = ct_shard_ev_peek(s, &n);
+	if (n != 0) {
+		/* What does not fit becomes missed bits or a re-armed destroy. */
+		pushed = ev_chan_push_records(c, recs, n);
+		ct_shard_ev_commit(s, pushed, now);
+	}
+
+	do {
+		got = ev_chan_pull_results(c, res, EV_SYNC_RESULTS);
+		for (i = 0; i < got; i++)
+			(void)ct_shard_apply_result(s, &res[i], now);
+		applied += got;
+		/* Bounded: what is left waits in the ring for the next call. */
+	} while (got == EV_SYNC_RESULTS && ++rounds < EV_SYNC_ROUNDS);
+
+	if (ev_chan_take_counts(c, &sent, &failed, &dropped))
+		ct_shard_count_events(s, sent, failed, dropped);
+	return pushed + applied;
+}
