@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dpct-events as a subprocess against a real control core: it retries until
+ * dpct's port exists, prints conntrack -E lines / JSON lines, counts flows
+ * in --summary, and with a 2048-byte reliable buffer still gets every
+ * destroy because refused ones are re-sent (this test plays the worker:
+ * it re-queues nacked records like the shard's grace timer would).
+ *
+ *   test_ev_tool PATH/TO/dpct-events
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dpct_test.h"
+#include "ev.h"
+#include "ev_nl.h"
+
+static const char *tool;
+
+static uint32_t
+port(unsigned k)
+{
+	return 0x45580000u + ((uint32_t)getpid() & 0xfff) * 16 + k;
+}
+
+static pid_t
+spawn(char *const argv[], const char *out_path)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+
+	if (pid == 0) {
+		if (out_path != NULL && freopen(out_path, "w", stdout) == NULL)
+			_exit(120);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Wait for the child while stepping the control core; returns its exit code. */
+static int
+reap(pid_t pid, struct ev_ctl *ctl, int timeout_ms)
+{
+	int status, i;
+
+	for (i = 0; i < timeout_ms / 5; i++) {
+		if (ctl != NULL)
+			ev_ctl_step(ctl, 0, 256);
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		usleep(5000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -1;
+}
+
+static struct ct_event_rec
+rec(uint32_t i, uint16_t events)
+{
+	struct ct_event_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.orig.family = 4;
+	r.orig.proto = 6;
+	r.orig.src[0] = 10;
+	r.orig.src[2] = (uint8_t)(i >> 8);
+	r.orig.src[3] = (uint8_t)i;
+	r.orig.dst[0] = 10;
+	r.orig.dst[3] = 254;
+	r.orig.sport = (uint16_t)(20000 + i);
+	r.orig.dport = 80;
+	r.slot = i;
+	r.id = 5000 + i;
+	r.events = events;
+	r.status = CT_S_CONFIRMED;
+	r.tcp_state = CT_TCP_SYN_SENT;
+	r.timeout_s = 120;
+	if (events & CT_EV_DESTROY) {
+		r.status |= CT_S_SEEN_REPLY | CT_S_ASSURED;
+		r.tcp_state = CT_TCP_TIME_WAIT;
+		r.timeout_s = 0;
+		r.pkts[0] = 4;
+		r.bytes[0] = 300;
+		r.pkts[1] = 3;
+		r.bytes[1] = 200;
+		r.start_ns = 1000000000ull;
+		r.stop_ns = 3500000000ull;
+	}
+	return r;
+}
+
+static int
+read_file(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (f == NULL)
+		return -1;
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return (int)n;
+}
+
+static long
+json_num(const char *json, const char *key)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(json, pat);
+	return p == NULL ? -1 : strtol(p + strlen(pat), NULL, 10);
+}
+
+static struct ev_ctl *
+mk_ctl(uint32_t port_id, struct ev_chan **c)
+{
+	struct ev_ctl_conf conf;
+	char err[256];
+
+	*c = ev_chan_create(8192, 8192, err, sizeof(err));
+	ev_ctl_conf_init(&conf);
+	conf.port_id = port_id;
+	return *c == NULL ? NULL : ev_ctl_create(&conf, c, 1, err, sizeof(err));
+}
+
+static bool
+wait_listener(struct ev_ctl *ctl)
+{
+	int i;
+
+	for (i = 0; i < 1000 && ev_ctl_listener_count(ctl, NULL) == 0; i++) {
+		ev_ctl_step(ctl, 0, 16);
+		usleep(5000);
+	}
+	return ev_ctl_listener_count(ctl, NULL) == 1;
+}
+
+/* Text format: exactly the conntrack -E -o id layout. */
+static int
+test_text_lines(void)
+{
+	char pstr[16], out[] = "/tmp/dpct-ev-text-XXXXXX", buf[4096];
+	struct ct_event_rec r[2] = { rec(1, CT_EV_NEW), rec(1, CT_EV_DESTROY) };
+	struct ev_chan *c;
+	struct ev_ctl *ctl;
+	pid_t pid;
+	int fd = mkstemp(out);
+
+	T_ASSERT(fd >= 0);
+	close(fd);
+	snprintf(pstr, sizeof(pstr), "%u", port(0));
+	{
+		char *argv[] = { (char *)tool, "--port-id", pstr, "--idle-exit-ms", "300",
+				 "--max-seconds", "10", NULL };
+
+		pid = spawn(argv, out);
+	}
+	/* dpct starts after its listener: the tool must keep retrying. */
+	usleep(150000);
+	ctl = mk_ctl(port(0), &c);
+	T_ASSERT(ctl != NULL);
+	T_ASSERT(wait_listener(ctl));
+	T_EQ(ev_chan_push_records(c, r, 2), 2);
+	T_EQ(reap(pid, ctl, 10000), 0);
+	T_ASSERT(read_file(out, buf, sizeof(buf)) > 0);
+	unlink(out);
+	T_STREQ(buf,
+		"    [NEW] tcp      6 120 SYN_SENT src=10.0.0.1 dst=10.0.0.254 sport=20001 "
+		"dport=80 [UNREPLIED] src=10.0.0.254 dst=10.0.0.1 sport=80 dport=20001 id=5001\n"
+		"[DESTROY] tcp      6 TIME_WAIT src=10.0.0.1 dst=10.0.0.254 sport=20001 dport=80 "
+		"packets=4 bytes=300 src=10.0.0.254 dst=10.0.0.1 sport=80 dport=20001 packets=3 "
+		"bytes=200 [ASSURED] delta-time=2 id=5001\n");
+	ev_ctl_free(ctl);
+	ev_chan_free(c);
+	return 0;
+}
+
+/* Reliable, 2048-byte buffer, 3000 flows; nacked records are re-queued. */
+static int
+test_reliable_summary(void)
+{
+	enum { FLOWS = 3000 };
+	char pstr[16], sum[] = "/tmp/dpct-ev-sum-XXXXXX", out[] = "/tmp/dpct-ev-json-XXXXXX";
+	char buf[1024];
+	static struct ct_event_rec pending[2 * FLOWS + 8];
+	static char big[8 << 20];
+	struct ct_result res[1024];
+	struct ev_ctl_stats st;
+	struct ev_chan *c;
+	struct ev_ctl *ctl;
+	unsigned npend = 0, i, k, rounds, lines = 0, new_nacks = 0;
+	pid_t pid;
+	int fd1 = mkstemp(sum), fd2 = mkstemp(out), rc;
+
+	T_ASSERT(fd1 >= 0 && fd2 >= 0);
+	close(fd1);
+	close(fd2);
+	ctl = mk_ctl(port(1), &c);
+	T_ASSERT(ctl != NULL);
+	snprintf(pstr, sizeof(pstr), "%u", port(1));
+	{
+		char *argv[] = { (char *)tool, "--port-id", pstr, "--reliable", "--rcvbuf", "2048",
+				 "--format", "json", "--summary", sum, "--idle-exit-ms", "500",
+				 "--max-seconds", "30", NULL };
+
+		pid = spawn(argv, out);
+	}
+	T_ASSERT(wait_listener(ctl));
+	for (i = 0; i < FLOWS; i++) {
+		pending[npend++] = rec(i, CT_EV_NEW);
+		pending[npend++] = rec(i, CT_EV_DESTROY);
+	}
+	/* One destroy twice (a listener must tolerate it) and one without NEW. */
+	pending[npend++] = rec(7, CT_EV_DESTROY);
+	pending[npend++] = rec(FLOWS + 1, CT_EV_DESTROY);
+	for (rounds = 0; npend > 0 && rounds < 20000; rounds++) {
+		unsigned pushed = ev_chan_push_records(c, pending, npend);
+		unsigned n;
+
+		memmove(pending, pending + pushed, (npend - pushed) * sizeof(pending[0]));
+		npend -= pushed;
+		ev_ctl_step(ctl, 0, 256);
+		n = ev_chan_pull_results(c, res, 1024);
+		for (k = 0; k < n; k++) {
+			uint32_t idx = res[k].slot;
+			struct ct_event_rec r;
+
+			if (res[k].kind == CT_RES_DESTROY_ACK)
+				continue;
+			/* A failed NEW would ride on the flow's next record: here
+			 * that is its destroy, so the listener sees a destroy
+			 * without NEW. A failed destroy is re-sent (grace timer). */
+			if (res[k].kind == CT_RES_NACK) {
+				new_nacks++;
+				continue;
+			}
+			r = rec(idx, res[k].events);
+			r.flags = CT_REC_F_RESEND;
+			pending[npend++] = r;
+		}
+		usleep(100);
+	}
+	T_EQ(npend, 0);
+	while (!ev_ctl_idle(ctl))
+		ev_ctl_step(ctl, 0, 256);
+	rc = reap(pid, ctl, 20000);
+	T_EQ(rc, 0);
+	ev_ctl_get_stats(ctl, &st);
+	T_ASSERT(st.events_failed > 0);
+	T_ASSERT(st.destroy_resent > 0);
+	T_ASSERT(read_file(sum, buf, sizeof(buf)) > 0);
+	/* Every destroy arrived exactly once (plus the planted duplicate). */
+	T_EQ(json_num(buf, "flows_destroyed"), FLOWS + 1);
+	T_EQ(json_num(buf, "destroy"), FLOWS + 2);
+	T_EQ(json_num(buf, "duplicate_destroy"), 1);
+	T_EQ(json_num(buf, "flows_new"), FLOWS - new_nacks);
+	T_EQ(json_num(buf, "new"), FLOWS - new_nacks);
+	T_EQ(json_num(buf, "destroy_without_new"), 1 + new_nacks);
+	T_EQ(json_num(buf, "recv_errors"), 0);
+	T_EQ(json_num(buf, "events"), 2 * FLOWS + 2 - new_nacks);
+	T_ASSERT(read_file(out, big, sizeof(big)) > 0);
+	for (i = 0; big[i] != '\0'; i++)
+		lines += big[i] == '\n';
+	T_EQ(lines, 2 * FLOWS + 2 - new_nacks);
+	T_ASSERT(strstr(big, "{\"type\":\"destroy\",\"family\":4,\"proto\":\"tcp\"") != NULL);
+	unlink(sum);
+	unlink(out);
+	ev_ctl_free(ctl);
+	ev_chan_free(c);
+	return 0;
+}
+
+static int
+test_no_dpct(void)
+{
+	char *argv[] = { (char *)tool, "--port-id", "1", "--max-seconds", "1", "--format", "none",
+			 NULL };
+	char *bad[] = { (char *)tool, "--format", "xml", NULL };
+	pid_t pid;
+
+	/* Nobody at the port: gives up after --max-seconds with status 2. */
+	pid = spawn(argv, "/dev/null");
+	T_EQ(reap(pid, NULL, 5000), 2);
+	pid = spawn(bad, "/dev/null");
+	T_EQ(reap(pid, NULL, 5000), 1);
+	return 0;
+}
+
+static const struct t_case cases[] = {
+	T_CASE(test_text_lines),
+	T_CASE(test_reliable_summary),
+	T_CASE(test_no_dpct),
+};
+
+int
+main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: test_ev_tool PATH/TO/dpct-events\n");
+		return 2;
+	}
+	tool = argv[1];
+	return t_run(cases, sizeof(cases) / sizeof(cases[0]));
+}
