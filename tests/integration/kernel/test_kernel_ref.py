@@ -1,0 +1,479 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Linux reference behaviour (TAP): the same generated captures go through the
+Linux kernel's own conntrack and through dpct, and per flow the events must
+agree.
+
+Kernel side: a network namespace with forwarding on; the capture is replayed
+with tcpreplay into a veth whose peer is in the namespace, and every packet
+is routed out of a second veth towards a permanent neighbour that nothing
+answers for. Conntrack confirms entries only in POSTROUTING, so packets must
+be forwarded, not dropped. An nftables prerouting rule with a `ct state`
+match makes sure conntrack runs; `conntrack -E -o xml` records the events.
+When the capture is done, `conntrack -D` ends every entry.
+
+dpct side: dpct replays the same capture from a net_pcap port with the
+packet clock, dpct-events (reliable, JSON) records the events, and
+--flush-on-eof ends every entry.
+
+Compared per flow (original tuple): the sequence of NEW/UPDATE events with
+their TCP state and status flags (ASSURED, SEEN_REPLY), exactly one DESTROY,
+and the flags on the DESTROY. Differences on purpose are named in
+DIFFERENCES and explained in docs/architecture.md ("Differences from Linux").
+
+Skips (TAP SKIP) when not root or when network namespaces, veth, nftables,
+conntrack or tcpreplay are missing. The namespaces are always removed.
+"""
+import ipaddress
+import json
+import os
+import re
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import xml.etree.ElementTree as ET
+
+BUILD = os.environ.get("DPCT_BUILD", "build")
+SRC = os.environ.get("DPCT_SRC", os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+GEN = os.path.join(BUILD, "tools", "dpct-gen", "dpct-gen")
+DPCT = os.path.join(BUILD, "app", "dpct", "dpct")
+EVENTS = os.path.join(BUILD, "tools", "dpct-events", "dpct-events")
+
+# The receive veth's MAC: the capture's destination MACs are rewritten to it.
+RX_MAC = bytes.fromhex("0200000000fe")
+# Nothing answers for this neighbour: forwarded packets leave and vanish.
+SINK_MAC = "02:00:00:00:00:ee"
+# Minimum gap between replayed packets, so neither the veth backlog nor the
+# event socket overflows; larger gaps (UDP exchanges seconds apart) are kept.
+PACE_US = 200
+
+WORKLOADS = [
+    ("short-tcp", 300, []),
+    ("short-tcp", 200, ["--ipv6"]),
+    ("udp", 200, []),
+    ("udp", 150, ["--ipv6"]),
+    ("icmp", 200, []),
+    ("icmp", 150, ["--ipv6"]),
+    ("mix", 300, []),
+    ("malformed", 300, []),
+    ("malformed", 200, ["--ipv6"]),
+]
+
+# Where dpct differs from Linux on purpose. Each entry: name -> (predicate on
+# a flow key, explanation). Flows it matches are left out of the per-event
+# comparison (but must still exist on both sides). docs/architecture.md,
+# "Differences from Linux", says why each exists.
+DIFFERENCES = {
+    "gre-tracker": (
+        lambda key: key[0] == 47,
+        "Linux tracks GRE with its own GRE tracker (PPTP keys, ASSURED once a reply "
+        "was seen); dpct tracks GRE with the generic tracker"),
+}
+
+TMP = tempfile.mkdtemp(prefix="dpct-kref-")
+
+
+def run(cmd, check=True, timeout=30, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+    if check and r.returncode != 0:
+        raise RuntimeError("%s: exit %d: %s" % (" ".join(cmd), r.returncode,
+                                                 (r.stderr or r.stdout).strip()))
+    return r
+
+
+# ---- captures ---------------------------------------------------------------------------
+
+def generate(workload, flows, extra):
+    path = os.path.join(TMP, "%s%s.pcap" % (workload, "-v6" if extra else ""))
+    r = run([GEN, "--workload", workload, "--flows", str(flows), "--seed", "3", "-o", path]
+            + extra, timeout=60)
+    m = re.search(r"kinds:(.*)", r.stderr)
+    kinds = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))} if m else {}
+    return path, kinds
+
+
+def pace(src, dst):
+    """Copy a pcap, spacing packets at least PACE_US apart (longer gaps kept),
+    setting every destination MAC to the receive veth's and leaving out frames
+    shorter than an Ethernet header. Returns the packet count."""
+    data = open(src, "rb").read()
+    magic = struct.unpack("<I", data[:4])[0]
+    assert magic == 0xa1b2c3d4, "expected a little-endian microsecond pcap"
+    out = bytearray(data[:24])
+    off, prev, t_out, n = 24, None, 0, 0
+    while off + 16 <= len(data):
+        sec, usec, cap, wire = struct.unpack("<IIII", data[off:off + 16])
+        frame = bytearray(data[off + 16:off + 16 + cap])
+        off += 16 + cap
+        if cap < 14:
+            # A packet socket cannot send less than an Ethernet header, so the
+            # kernel never sees these; they create no flow on either side.
+            continue
+        t = sec * 1000000 + usec
+        t_out = t if prev is None else t_out + max(PACE_US, t - prev)
+        prev = t
+        if len(frame) >= 6:
+            frame[0:6] = RX_MAC
+        out += struct.pack("<IIII", t_out // 1000000, t_out % 1000000, cap, wire) + frame
+        n += 1
+    open(dst, "wb").write(out)
+    return n
+
+
+# ---- normalised events ------------------------------------------------------------------
+# A flow key: (l4proto, src, dst, sport-or-icmp-id, dport) of the original direction.
+# An event: (type, tcp_state or "-", assured, seen_reply).
+
+def norm_ip(s):
+    return str(ipaddress.ip_address(s))
+
+
+def kernel_events(xml_path):
+    """Parse `conntrack -E -o xml` output into {key: [event, ...]}."""
+    flows = {}
+    text = open(xml_path, encoding="utf-8", errors="replace").read()
+    for m in re.finditer(r"<flow type=\"(\w+)\">.*?</flow>", text, re.S):
+        f = ET.fromstring(m.group(0))
+        orig = f.find("meta[@direction='original']")
+        ind = f.find("meta[@direction='independent']")
+        l3, l4 = orig.find("layer3"), orig.find("layer4")
+        proto = int(l4.get("protonum"))
+        if proto in (1, 58):
+            a, b = int(l4.findtext("id", "0")), 0
+        else:
+            a, b = int(l4.findtext("sport", "0")), int(l4.findtext("dport", "0"))
+        key = (proto, norm_ip(l3.findtext("src")), norm_ip(l3.findtext("dst")), a, b)
+        state = ind.findtext("state") if ind is not None else None
+        assured = ind is not None and ind.find("assured") is not None
+        seen_reply = ind is None or ind.find("unreplied") is None
+        flows.setdefault(key, []).append((f.get("type"), state or "-", assured, seen_reply))
+    return flows
+
+
+def dpct_events(json_path):
+    """Parse dpct-events --format json output into {key: [event, ...]}."""
+    flows = {}
+    for line in open(json_path, encoding="utf-8"):
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        e = json.loads(line)
+        o = e["orig"]
+        proto = e["l4proto"]
+        if proto in (1, 58):
+            a, b = o.get("icmp_id", 0), 0
+        else:
+            a, b = o.get("sport", 0), o.get("dport", 0)
+        key = (proto, norm_ip(o["src"]), norm_ip(o["dst"]), a, b)
+        seen_reply = bool(e["status"] & 0x2)
+        flows.setdefault(key, []).append((e["type"], e.get("state", "-") if proto == 6 else "-",
+                                          bool(e["assured"]), seen_reply))
+    return flows
+
+
+def split(events):
+    """(NEW/UPDATE events, DESTROY events) of one flow."""
+    return ([e for e in events if e[0] != "destroy"], [e for e in events if e[0] == "destroy"])
+
+
+# ---- the kernel side --------------------------------------------------------------------
+
+class KernelRef:
+    """Two namespaces: `inj` holds the injecting veth end, `ct` forwards with conntrack."""
+
+    def __init__(self):
+        tag = "%d" % (os.getpid() % 100000)
+        self.ct = "dpct-kref-ct-" + tag
+        self.inj = "dpct-kref-inj-" + tag
+        self.veth = ("dki" + tag, "dkr" + tag, "dko" + tag, "dks" + tag)
+        self.created = False
+
+    def ns(self, ns, *cmd, **kw):
+        return run(["ip", "netns", "exec", ns] + list(cmd), **kw)
+
+    def setup(self):
+        vi, vr, vo, vs = self.veth
+        run(["ip", "netns", "add", self.ct])
+        self.created = True
+        run(["ip", "netns", "add", self.inj])
+        run(["ip", "link", "add", vi, "type", "veth", "peer", "name", vr])
+        run(["ip", "link", "set", vi, "netns", self.inj])
+        run(["ip", "link", "set", vr, "netns", self.ct])
+        run(["ip", "link", "add", vo, "type", "veth", "peer", "name", vs])
+        run(["ip", "link", "set", vo, "netns", self.ct])
+        run(["ip", "link", "set", vs, "netns", self.inj])
+        self.ns(self.ct, "sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0",
+                "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1",
+                "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0")
+        for ns, dev in ((self.inj, vi), (self.inj, vs), (self.ct, vr), (self.ct, vo)):
+            run(["ip", "-n", ns, "link", "set", dev, "up"])
+        run(["ip", "-n", self.ct, "link", "set", vr, "address",
+             ":".join("%02x" % b for b in RX_MAC)])
+        self.ns(self.ct, "sysctl", "-qw", "net.ipv4.conf.%s.rp_filter=0" % vr)
+        run(["ip", "-n", self.ct, "addr", "add", "169.254.100.1/30", "dev", vo])
+        run(["ip", "-n", self.ct, "neigh", "add", "169.254.100.2", "lladdr", SINK_MAC,
+             "dev", vo, "nud", "permanent"])
+        run(["ip", "-n", self.ct, "-6", "neigh", "add", "fe80::2", "lladdr", SINK_MAC,
+             "dev", vo, "nud", "permanent"])
+        for net in ("10.0.0.0/8", "192.0.2.0/24", "198.51.100.0/24", "172.16.0.0/12"):
+            run(["ip", "-n", self.ct, "route", "add", net, "via", "169.254.100.2", "dev", vo])
+        for net in ("fd00::/8", "2001:db8::/32"):
+            run(["ip", "-n", self.ct, "-6", "route", "add", net, "via", "fe80::2", "dev", vo])
+        # Conntrack is per namespace: these change only the test's namespace.
+        # be_liberal: dpct does no TCP window tracking (yet).
+        self.ns(self.ct, "sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_be_liberal=1",
+                "net.netfilter.nf_conntrack_tcp_loose=1",
+                "net.netfilter.nf_conntrack_timestamp=1", "net.netfilter.nf_conntrack_acct=1",
+                "net.netfilter.nf_conntrack_checksum=1")
+        rules = ("table inet dpct_ref {\n"
+                 " chain pre {\n"
+                 "  type filter hook prerouting priority -150; policy accept;\n"
+                 "  ct state new,established,related,invalid counter\n"
+                 " }\n"
+                 "}\n")
+        self.ns(self.ct, "nft", "-f", "-", input=rules)
+
+    def counter(self):
+        r = self.ns(self.ct, "nft", "list", "table", "inet", "dpct_ref")
+        m = re.search(r"counter packets (\d+)", r.stdout)
+        return int(m.group(1)) if m else -1
+
+    def replay(self, pcap, xml_path):
+        """Replay `pcap` into the namespace; returns (events file, packets counted by nft)."""
+        self.ns(self.ct, "conntrack", "-F", check=False)
+        self.ns(self.ct, "nft", "reset", "counters", "table", "inet", "dpct_ref", check=False)
+        err_path = xml_path + ".err"
+        with open(xml_path, "w") as out, open(err_path, "w") as err:
+            ev = subprocess.Popen(["ip", "netns", "exec", self.ct, "conntrack", "-E", "-o",
+                                   "xml,id", "-b", "8388608"], stdout=out, stderr=err)
+        try:
+            time.sleep(0.5)
+            if ev.poll() is not None:
+                raise RuntimeError("conntrack -E exited: %s" % open(err_path).read())
+            before = self.counter()
+            r = self.ns(self.inj, "tcpreplay", "-i", self.veth[0], pcap, timeout=300)
+            m = re.search(r"Failed packets:\s+(\d+)", r.stdout)
+            if m and int(m.group(1)) != 0:
+                raise RuntimeError("tcpreplay failed to send %s packets" % m.group(1))
+            wait_quiet(xml_path, 0.5, 10)
+            seen = self.counter() - max(before, 0)
+            # End every entry. `conntrack -D` deletes them one request at a
+            # time; a bulk `conntrack -F` lost a third of the DESTROY events
+            # on Linux 6.18 even with a 64 MB listener buffer.
+            for fam in ("ipv4", "ipv6"):
+                self.ns(self.ct, "conntrack", "-D", "-f", fam, check=False, timeout=120)
+            wait_quiet(xml_path, 1.0, 10)
+            left = self.ns(self.ct, "conntrack", "-C").stdout.strip()
+            if left != "0":
+                raise RuntimeError("%s kernel entries left after conntrack -D" % left)
+        finally:
+            ev.send_signal(signal.SIGINT)
+            try:
+                ev.wait(5)
+            except subprocess.TimeoutExpired:
+                ev.kill()
+                ev.wait()
+        err = open(err_path).read()
+        if "ENOBUFS" in err or "No buffer space" in err:
+            raise RuntimeError("conntrack -E lost events (ENOBUFS): %s" % err.strip())
+        return seen
+
+    def cleanup(self):
+        for ns in (self.inj, self.ct):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
+        for dev in self.veth:  # if a move into a namespace failed midway
+            subprocess.run(["ip", "link", "del", dev], capture_output=True, timeout=30)
+
+
+def wait_quiet(path, quiet_s, max_s):
+    """Wait until `path` stops growing for quiet_s seconds (at most max_s)."""
+    end = time.monotonic() + max_s
+    size, since = -1, time.monotonic()
+    while time.monotonic() < end:
+        s = os.path.getsize(path)
+        if s != size:
+            size, since = s, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return
+        time.sleep(0.1)
+
+
+# ---- the dpct side ----------------------------------------------------------------------
+
+def dpct_available():
+    return os.access(DPCT, os.X_OK) and os.access(EVENTS, os.X_OK)
+
+
+def dpct_replay(pcap, json_path):
+    """Replay through dpct with a reliable dpct-events listener; returns dpct's stats."""
+    port = 0x4b520000 + os.getpid() % 65536
+    cfg = os.path.join(TMP, "dpct.json")
+    with open(cfg, "w") as f:
+        json.dump({"events": {"netlink_port_id": port}}, f)
+    stats = os.path.join(TMP, "stats.json")
+    with open(json_path, "w") as out, open(json_path + ".err", "w") as err:
+        ev = subprocess.Popen([EVENTS, "--port-id", str(port), "--reliable", "--format", "json",
+                               "--idle-exit-ms", "3000", "--max-seconds", "120"],
+                              stdout=out, stderr=err)
+    try:
+        r = run([DPCT, "--no-huge", "-m", "256", "--no-pci", "--file-prefix",
+                 "dpct-kref-%d" % os.getpid(), "-l", "0-1",
+                 "--vdev", "net_pcap0,rx_pcap=%s,tx_pcap=/dev/null" % pcap, "--",
+                 "--config", cfg, "--replay", "--flush-on-eof", "--wait-listeners", "1",
+                 "--drain-timeout-ms", "20000", "--stats-json", stats],
+                check=False, timeout=180)
+        if r.returncode != 0:
+            raise RuntimeError("dpct exit %d: %s" % (r.returncode, r.stderr[-2000:]))
+        ev.wait(30)
+    finally:
+        if ev.poll() is None:
+            ev.kill()
+            ev.wait()
+    return json.load(open(stats))
+
+
+# ---- checks -----------------------------------------------------------------------------
+
+TCP_FIN_CLOSE = ["SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT", "LAST_ACK",
+                 "TIME_WAIT"]
+TCP_RST_CLOSE = ["SYN_SENT", "SYN_RECV", "ESTABLISHED", "CLOSE"]
+
+
+def check_kernel_sane(workload, extra, kinds, kflows, seen, npkts):
+    """The reference itself: every packet reached conntrack, one entry per good flow,
+    every entry destroyed once, and TCP flows went through Linux's states."""
+    good = sum(v for k, v in kinds.items())
+    if workload != "malformed":
+        assert seen == npkts, "nft counted %d of %d packets: the kernel missed some" % (
+            seen, npkts)
+    assert len(kflows) == good, "kernel has %d flows, the capture %d" % (len(kflows), good)
+    for key, evs in kflows.items():
+        upd, dst = split(evs)
+        assert len(dst) == 1, "kernel flow %s: %d destroys" % (key, len(dst))
+        assert upd and upd[0][0] == "new", "kernel flow %s starts with %s" % (key, upd[:1])
+    if workload == "short-tcp":
+        for key, evs in kflows.items():
+            states = [e[1] for e in split(evs)[0]]
+            assert states in (TCP_FIN_CLOSE, TCP_RST_CLOSE), "kernel TCP %s: %s" % (key, states)
+            assert split(evs)[1][0][2], "kernel TCP %s not ASSURED at the end" % (key,)
+
+
+def compare(kflows, dflows):
+    """Differences between kernel and dpct flows, as readable lines (empty = equal)."""
+    diffs = []
+    for name, (pred, _) in DIFFERENCES.items():
+        for key in [k for k in kflows if pred(k)]:
+            if key not in dflows:
+                diffs.append("flow %s (%s): missing in dpct" % (key, name))
+    for key in sorted(set(kflows) | set(dflows), key=str):
+        if any(pred(key) for pred, _ in DIFFERENCES.values()):
+            continue
+        if key not in dflows:
+            diffs.append("flow %s: only in the kernel: %s" % (key, kflows[key]))
+            continue
+        if key not in kflows:
+            diffs.append("flow %s: only in dpct: %s" % (key, dflows[key]))
+            continue
+        ku, kd = split(kflows[key])
+        du, dd = split(dflows[key])
+        if ku != du:
+            diffs.append("flow %s: kernel %s, dpct %s" % (key, ku, du))
+        if len(dd) != 1:
+            diffs.append("flow %s: dpct sent %d destroys" % (key, len(dd)))
+        elif kd and kd[0][2:] != dd[0][2:]:
+            diffs.append("flow %s: final flags (assured, seen_reply) kernel %s, dpct %s" % (
+                key, kd[0][2:], dd[0][2:]))
+    return diffs
+
+
+# ---- main -------------------------------------------------------------------------------
+
+def skip_reason():
+    if os.geteuid() != 0:
+        return "needs root (network namespaces, nftables, conntrack)"
+    for tool in ("ip", "nft", "conntrack", "tcpreplay"):
+        if shutil.which(tool) is None:
+            return "%s not installed" % tool
+    if not os.access(GEN, os.X_OK):
+        return "dpct-gen not built"
+    return None
+
+
+def main():
+    reason = skip_reason()
+    if reason:
+        print("1..0 # SKIP %s" % reason)
+        return 0
+    ref = KernelRef()
+
+    def on_term(signum, frame):
+        raise SystemExit(1)
+    signal.signal(signal.SIGTERM, on_term)
+
+    try:
+        try:
+            ref.setup()
+            # Probe: conntrack netlink works in the namespace.
+            ref.ns(ref.ct, "conntrack", "-L", timeout=10)
+        except Exception as e:  # noqa: BLE001
+            print("1..0 # SKIP kernel reference unavailable: %s" % str(e).splitlines()[0])
+            return 0
+        print("1..%d" % (2 * len(WORKLOADS)))
+        failed, n = 0, 0
+        for workload, flows, extra in WORKLOADS:
+            label = workload + (" ipv6" if extra else "")
+            kflows = None
+            n += 1
+            try:
+                pcap, kinds = generate(workload, flows, extra)
+                paced = pcap.replace(".pcap", "-paced.pcap")
+                npkts = pace(pcap, paced)
+                xml_path = paced + ".kernel.xml"
+                seen = ref.replay(paced, xml_path)
+                kflows = kernel_events(xml_path)
+                check_kernel_sane(workload, extra, kinds, kflows, seen, npkts)
+                print("ok %d - kernel reference: %s (%d flows, %d events)" % (
+                    n, label, len(kflows), sum(len(v) for v in kflows.values())))
+            except Exception:  # noqa: BLE001
+                failed += 1
+                kflows = None
+                print("not ok %d - kernel reference: %s" % (n, label))
+                for line in traceback.format_exc().splitlines():
+                    print("# " + line)
+            n += 1
+            if kflows is None:
+                print("ok %d - dpct equals Linux: %s # SKIP no kernel reference" % (n, label))
+                continue
+            if not dpct_available():
+                print("ok %d - dpct equals Linux: %s # SKIP dpct or dpct-events not built" % (
+                    n, label))
+                continue
+            try:
+                json_path = paced + ".dpct.json"
+                dpct_replay(paced, json_path)
+                diffs = compare(kflows, dpct_events(json_path))
+                if diffs:
+                    raise AssertionError("%d differences:\n%s" % (
+                        len(diffs), "\n".join(diffs[:20])))
+                print("ok %d - dpct equals Linux: %s" % (n, label))
+            except Exception:  # noqa: BLE001
+                failed += 1
+                print("not ok %d - dpct equals Linux: %s" % (n, label))
+                for line in traceback.format_exc().splitlines():
+                    print("# " + line)
+            sys.stdout.flush()
+        for name, (_, why) in DIFFERENCES.items():
+            print("# difference on purpose: %s: %s" % (name, why))
+        return 1 if failed else 0
+    finally:
+        ref.cleanup()
+        shutil.rmtree(TMP, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
