@@ -1,3 +1,117 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* placeholder: being written */
-#include "ct_private.h"
+/*
+ * Configuration defaults and the stable names used by logs, stats,
+ * telemetry and the event tools.
+ */
+
+#include <string.h>
+
+#include "ct.h"
+
+static const char *const ct_timeout_names[CT_TO_MAX] = {
+#define CT_X_NAME(id, name, secs) [CT_TO_##id] = name,
+	CT_TIMEOUT_TABLE(CT_X_NAME)
+#undef CT_X_NAME
+};
+
+static const uint32_t ct_timeout_defaults[CT_TO_MAX] = {
+#define CT_X_SECS(id, name, secs) [CT_TO_##id] = secs,
+	CT_TIMEOUT_TABLE(CT_X_SECS)
+#undef CT_X_SECS
+};
+
+/* Spelled as conntrack(8) prints them, so tools can compare text directly. */
+static const char *const ct_tcp_state_names[CT_TCP_MAX] = {
+	[CT_TCP_NONE] = "NONE",
+	[CT_TCP_SYN_SENT] = "SYN_SENT",
+	[CT_TCP_SYN_RECV] = "SYN_RECV",
+	[CT_TCP_ESTABLISHED] = "ESTABLISHED",
+	[CT_TCP_FIN_WAIT] = "FIN_WAIT",
+	[CT_TCP_CLOSE_WAIT] = "CLOSE_WAIT",
+	[CT_TCP_LAST_ACK] = "LAST_ACK",
+	[CT_TCP_TIME_WAIT] = "TIME_WAIT",
+	[CT_TCP_CLOSE] = "CLOSE",
+	[CT_TCP_SYN_SENT2] = "SYN_SENT2",
+};
+
+static const char *const ct_invalid_reason_names[CT_INV_MAX] = {
+	[CT_INV_NONE] = "none",
+	[CT_INV_TRUNC_L2] = "trunc_l2",
+	[CT_INV_TRUNC_L3] = "trunc_l3",
+	[CT_INV_IP_VERSION] = "ip_version",
+	[CT_INV_IP_HDRLEN] = "ip_hdrlen",
+	[CT_INV_IP_TOTLEN] = "ip_totlen",
+	[CT_INV_IP_FRAG] = "ip_frag",
+	[CT_INV_IPV6_EXTHDR] = "ipv6_exthdr",
+	[CT_INV_TRUNC_L4] = "trunc_l4",
+	[CT_INV_TCP_DOFF] = "tcp_doff",
+	[CT_INV_TCP_FLAGS] = "tcp_flags",
+	[CT_INV_UDP_LEN] = "udp_len",
+	[CT_INV_ICMP] = "icmp",
+	[CT_INV_STATE] = "state",
+};
+
+void
+ct_conf_init(struct ct_conf *c)
+{
+	unsigned i;
+
+	memset(c, 0, sizeof(*c));
+	c->max_entries = 262144;
+	c->buckets = 0;
+	for (i = 0; i < CT_TO_MAX; i++)
+		c->timeout_s[i] = ct_timeout_defaults[i];
+	c->tcp_loose = true;
+	c->invalid_policy = CT_INVALID_DROP;
+	c->early_drop = true;
+	c->fill_alarm_high_pct = 90;
+	c->fill_alarm_low_pct = 80;
+	c->events_enabled = true;
+	c->destroy_grace_ms = 15000;
+	c->ev_stage_size = 1024;
+	c->seed = 0;
+	c->shard_index = 0;
+	c->shard_count = 1;
+	c->n_notrack = 0;
+}
+
+const char *
+ct_timeout_name(unsigned cls)
+{
+	return cls < CT_TO_MAX ? ct_timeout_names[cls] : "unknown";
+}
+
+uint32_t
+ct_timeout_default_s(unsigned cls)
+{
+	return cls < CT_TO_MAX ? ct_timeout_defaults[cls] : 0;
+}
+
+const char *
+ct_tcp_state_name(unsigned state)
+{
+	return state < CT_TCP_MAX ? ct_tcp_state_names[state] : "UNKNOWN";
+}
+
+const char *
+ct_invalid_reason_name(unsigned reason)
+{
+	return reason < CT_INV_MAX ? ct_invalid_reason_names[reason] : "unknown";
+}
+
+const char *
+ct_proto_name(unsigned proto)
+{
+	switch (proto) {
+	case 6:
+		return "tcp";
+	case 17:
+		return "udp";
+	case 1:
+		return "icmp";
+	case 58:
+		return "icmpv6";
+	default:
+		return "unknown";
+	}
+}
