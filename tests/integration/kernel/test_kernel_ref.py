@@ -183,6 +183,10 @@ def split(events):
 
 # ---- the kernel side --------------------------------------------------------------------
 
+class EventsLost(RuntimeError):
+    """The kernel's event socket overflowed: this run is no reference."""
+
+
 class KernelRef:
     """Two namespaces: `inj` holds the injecting veth end, `ct` forwards with conntrack."""
 
@@ -280,7 +284,7 @@ class KernelRef:
                 ev.wait()
         err = open(err_path).read()
         if "ENOBUFS" in err or "No buffer space" in err:
-            raise RuntimeError("conntrack -E lost events (ENOBUFS): %s" % err.strip())
+            raise EventsLost("conntrack -E lost events (ENOBUFS): %s" % err.strip())
         return seen
 
     def cleanup(self):
@@ -356,6 +360,28 @@ def check_kernel_sane(workload, extra, kinds, kflows, seen, npkts):
         upd, dst = split(evs)
         assert len(dst) == 1, "kernel flow %s: %d destroys" % (key, len(dst))
         assert upd and upd[0][0] == "new", "kernel flow %s starts with %s" % (key, upd[:1])
+    last = {k: split(v)[0][-1] for k, v in kflows.items()}
+    if workload == "udp":
+        # The 2 s stream rule: only the exchanges spread over 3 s become ASSURED.
+        assured = sum(1 for e in last.values() if e[2])
+        unreplied = sum(1 for e in last.values() if not e[3])
+        assert assured == kinds.get("udp_rr", 0), "kernel: %d ASSURED UDP flows, %d long" % (
+            assured, kinds.get("udp_rr", 0))
+        assert unreplied == kinds.get("udp_oneway", 0), "kernel: %d unreplied, %d one-way" % (
+            unreplied, kinds.get("udp_oneway", 0))
+    if workload == "icmp":
+        # Echo flows see a reply; ICMP errors are RELATED to the flow they quote
+        # and neither create an entry nor count as its reply.
+        by_proto = {}
+        for k, e in last.items():
+            by_proto.setdefault(k[0], []).append(e)
+        echo = by_proto.get(58 if extra else 1, [])
+        assert len(echo) == kinds.get("icmp_echo", 0) and all(e[3] for e in echo)
+        udp = by_proto.get(17, [])
+        assert len(udp) == kinds.get("icmp_port_unreach", 0) and not any(e[3] for e in udp)
+        tcp = by_proto.get(6, [])
+        assert len(tcp) == kinds.get("icmp_host_unreach", 0)
+        assert all(e[1] == "SYN_SENT" and not e[3] for e in tcp), tcp
     if workload == "short-tcp":
         for key, evs in kflows.items():
             states = [e[1] for e in split(evs)[0]]
@@ -434,7 +460,17 @@ def main():
                 paced = pcap.replace(".pcap", "-paced.pcap")
                 npkts = pace(pcap, paced)
                 xml_path = paced + ".kernel.xml"
-                seen = ref.replay(paced, xml_path)
+                # conntrack -E occasionally reports ENOBUFS while entries are
+                # deleted (a few DESTROYs lost, kernel side); a lossless run
+                # is needed as the reference, so try again, a bounded number of times.
+                for attempt in range(3):
+                    try:
+                        seen = ref.replay(paced, xml_path)
+                        break
+                    except EventsLost:
+                        if attempt == 2:
+                            raise
+                        print("# kernel events lost, replaying again")
                 kflows = kernel_events(xml_path)
                 check_kernel_sane(workload, extra, kinds, kflows, seen, npkts)
                 print("ok %d - kernel reference: %s (%d flows, %d events)" % (
