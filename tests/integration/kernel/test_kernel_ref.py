@@ -228,12 +228,6 @@ class KernelRef:
             run(["ip", "-n", self.ct, "route", "add", net, "via", "169.254.100.2", "dev", vo])
         for net in ("fd00::/8", "2001:db8::/32"):
             run(["ip", "-n", self.ct, "-6", "route", "add", net, "via", "fe80::2", "dev", vo])
-        # Conntrack is per namespace: these change only the test's namespace.
-        # be_liberal: dpct does no TCP window tracking (yet).
-        self.ns(self.ct, "sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_be_liberal=1",
-                "net.netfilter.nf_conntrack_tcp_loose=1",
-                "net.netfilter.nf_conntrack_timestamp=1", "net.netfilter.nf_conntrack_acct=1",
-                "net.netfilter.nf_conntrack_checksum=1")
         rules = ("table inet dpct_ref {\n"
                  " chain pre {\n"
                  "  type filter hook prerouting priority -150; policy accept;\n"
@@ -241,6 +235,13 @@ class KernelRef:
                  " }\n"
                  "}\n")
         self.ns(self.ct, "nft", "-f", "-", input=rules)
+        # The rule loaded conntrack for the namespace, so its sysctls exist now.
+        # They are per namespace: these change only the test's namespace.
+        # be_liberal: dpct does no TCP window tracking (yet).
+        self.ns(self.ct, "sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_be_liberal=1",
+                "net.netfilter.nf_conntrack_tcp_loose=1",
+                "net.netfilter.nf_conntrack_timestamp=1", "net.netfilter.nf_conntrack_acct=1",
+                "net.netfilter.nf_conntrack_checksum=1")
 
     def counter(self):
         r = self.ns(self.ct, "nft", "list", "table", "inet", "dpct_ref")
