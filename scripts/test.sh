@@ -110,18 +110,21 @@ stage_asan() {
 		--suite unit --suite fuzz
 }
 
-# The corpus of each fuzz target, as registered with meson (test args) in the
-# sanitizer build; empty if unknown.
-fuzz_corpus() {
-	local name=$1
-	[ -d build-asan ] || return 0
-	meson introspect --tests build-asan 2>/dev/null | /usr/bin/python3 -c '
+# The fuzz targets as "name corpus-dir" lines: the tests of suite "fuzz" that
+# meson registered in the sanitizer build (same libs_only configuration; their
+# argument is the corpus). Without that build: every fuzz_* executable, no corpus.
+fuzz_targets() {
+	if meson introspect --tests build-asan >/dev/null 2>&1; then
+		meson introspect --tests build-asan | /usr/bin/python3 -c '
 import json, sys
 for t in json.load(sys.stdin):
-    if t["name"] == sys.argv[1] and t["cmd"][1:]:
-        print(t["cmd"][-1])
-        break
-' "$name"
+    if "fuzz" in t.get("suite", []) or any(s.endswith(":fuzz") for s in t.get("suite", [])):
+        print(t["name"], t["cmd"][-1] if len(t["cmd"]) > 1 else "-")
+'
+	else
+		find build-fuzz/tests/fuzz -type f -executable -name 'fuzz_*' -not -path '*.p/*' \
+			-printf '%f -\n' | sort
+	fi
 }
 
 # (c) libFuzzer (clang), each target for FUZZ_SECONDS on a copy of its corpus.
@@ -133,13 +136,19 @@ stage_fuzz() {
 		{ fail_stage "build-fuzz: meson setup"; return; }
 	ninja -C build-fuzz -j"$JOBS" || { fail_stage "build-fuzz: build"; return; }
 	work=$(mktemp -d /tmp/dpct-fuzz.XXXXXX)
-	for exe in $(find build-fuzz/tests/fuzz -type f -executable -not -path '*.p/*' | sort); do
-		name=$(basename "$exe")
+	while read -r name corpus; do
+		exe=$(find build-fuzz/tests/fuzz -type f -executable -name "$name" \
+			-not -path '*.p/*' | head -n 1)
+		if [ -z "$exe" ]; then
+			fail_stage "fuzz:$name: not built by build-fuzz"
+			continue
+		fi
 		n=$((n + 1))
 		mkdir -p "$work/$name"
-		corpus=$(fuzz_corpus "$name")
-		if [ -n "$corpus" ] && [ -d "$corpus" ]; then
+		if [ "$corpus" != "-" ] && [ -d "$corpus" ]; then
 			cp -r "$corpus"/. "$work/$name/"
+		else
+			corpus=
 		fi
 		log "fuzz $name for ${FUZZ_SECONDS}s (corpus: ${corpus:-none}, $(ls "$work/$name" | wc -l) inputs)"
 		rc=0
@@ -147,7 +156,7 @@ stage_fuzz() {
 			UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 			timeout -k 10 $((FUZZ_SECONDS + 120)) "$ROOT/$exe" \
 			-max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
-			-print_final_stats=1 "$work/$name" >"$work/$name.log" 2>&1) || rc=$?
+			-print_final_stats=1 "$work/$name" </dev/null >"$work/$name.log" 2>&1) || rc=$?
 		if [ "$rc" -eq 0 ]; then
 			passed=$((passed + 1))
 			grep -E '^stat::number_of_executed_units' "$work/$name.log" || true
@@ -155,7 +164,7 @@ stage_fuzz() {
 			tail -n 60 "$work/$name.log"
 			fail_stage "fuzz:$name (exit $rc; crash inputs in $work)"
 		fi
-	done
+	done < <(fuzz_targets)
 	if [ "$n" -eq 0 ]; then
 		log "no fuzz targets found in build-fuzz/tests/fuzz"
 		skipped=$((skipped + 1))
