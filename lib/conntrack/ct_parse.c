@@ -1,3 +1,569 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* placeholder: being written */
+/*
+ * Packet parsing for the conntrack shards: Ethernet, up to two VLAN tags,
+ * IPv4/IPv6 (extension headers walked), TCP/UDP/ICMP/ICMPv6, into the
+ * struct ct_pkt the shard consumes. Every read is bounds-checked against the
+ * bytes that are actually there; length fields are checked against each
+ * other as Linux's conntrack does before it tracks a packet.
+ *
+ * Decisions where the wire allows several readings (mostly as Linux):
+ * - VLAN: 0x8100, 0x88a8 or 0x9100 as the outer tag, 0x8100 or 0x88a8 as the
+ *   inner one. A third tag is not parsed: the frame is CT_PKT_NOT_IP (it
+ *   passes untracked, like any other Ethernet type dpct does not route).
+ * - IPv4: the IP total length, not the frame length, ends the packet, so
+ *   Ethernet padding is ignored. Non-first fragments are CT_PKT_FRAGMENT. A
+ *   first fragment is tracked by its L4 header when that header is complete
+ *   inside the fragment (the UDP length field then describes the whole
+ *   datagram and is only checked for >= 8); otherwise it is CT_INV_IP_FRAG.
+ * - IPv6: at most CT_PARSE_MAX_EXTHDR extension headers (hop-by-hop,
+ *   routing, fragment, destination options, AH, mobility, HIP, shim6); a
+ *   longer or truncated chain is CT_INV_IPV6_EXTHDR. ESP and "no next
+ *   header" end the walk; the packet is tracked by the generic tracker with
+ *   that protocol number and ports 0. Fragment headers as for IPv4.
+ * - ICMP: the query/response pairs Linux can track (echo, timestamp,
+ *   information, address mask; ICMPv6 echo and node information) are tracked
+ *   with the identifier as both ports. Errors (v4 types 3, 4, 5, 11, 12; v6
+ *   every type below 128, as Linux) carry the quoted packet's tuple, as that
+ *   packet was sent, with class CT_PKT_ICMP_ERROR. Other types cannot be
+ *   tracked (Linux cannot invert their tuple and marks them INVALID): they
+ *   are CT_INV_ICMP, except ICMPv6 MLD and neighbour discovery (130-136, 143),
+ *   which Linux leaves untracked and dpct classifies CT_PKT_NOT_IP.
+ * - Everything else carried by IP is tracked with ports 0.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <rte_hash_crc.h>
+#include <rte_mbuf.h>
+
 #include "ct_private.h"
+
+#define ETH_HLEN 14
+#define ETH_P_IPV4 0x0800
+#define ETH_P_IPV6 0x86dd
+#define ETH_P_8021Q 0x8100
+#define ETH_P_8021AD 0x88a8
+#define ETH_P_QINQ_OLD 0x9100
+
+#define P_HOPOPTS 0
+#define P_ICMP 1
+#define P_TCP 6
+#define P_UDP 17
+#define P_ROUTING 43
+#define P_FRAGMENT 44
+#define P_ESP 50
+#define P_AH 51
+#define P_ICMPV6 58
+#define P_NONE 59
+#define P_DSTOPTS 60
+#define P_MOBILITY 135
+#define P_HIP 139
+#define P_SHIM6 140
+
+/** Most IPv6 extension headers walked before a chain is declared malformed. */
+#define CT_PARSE_MAX_EXTHDR 8
+
+/*
+ * The region being parsed: `d` holds `cap` readable bytes. Logical lengths
+ * (IP total length) may exceed `cap` only for multi-segment mbufs, where
+ * the headers must sit in the first segment.
+ */
+struct pctx {
+	const uint8_t *d;
+	uint32_t cap;
+};
+
+static inline uint16_t
+rd16(const uint8_t *p)
+{
+	return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline bool
+have(const struct pctx *c, uint32_t off, uint32_t n)
+{
+	return off <= c->cap && n <= c->cap - off;
+}
+
+static int
+set_invalid(struct ct_pkt *out, enum ct_invalid_reason r)
+{
+	out->cls = CT_PKT_INVALID;
+	out->invalid_reason = (uint8_t)r;
+	return CT_PKT_INVALID;
+}
+
+/* ICMP query types with an identifier: 1 request, 2 response, 0 neither. */
+static int
+icmp4_query(uint8_t type)
+{
+	switch (type) {
+	case 8: case 13: case 15: case 17:
+		return 1;
+	case 0: case 14: case 16: case 18:
+		return 2;
+	default:
+		return 0;
+	}
+}
+
+static bool
+icmp4_error(uint8_t type)
+{
+	return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+}
+
+static int
+icmp6_query(uint8_t type)
+{
+	switch (type) {
+	case 128: case 139:
+		return 1;
+	case 129: case 140:
+		return 2;
+	default:
+		return 0;
+	}
+}
+
+/* MLD and neighbour discovery: Linux's noct_valid_new[], left untracked. */
+static bool
+icmp6_untracked(uint8_t type)
+{
+	return (type >= 130 && type <= 136) || type == 143;
+}
+
+/*
+ * Walk IPv6 extension headers from `*off` with next header `*nh` up to `end`.
+ * On return *nh is the upper-layer protocol and *off its offset.
+ * @return 0, CT_PKT_FRAGMENT (non-first fragment), or -reason.
+ */
+static int
+ipv6_walk(const struct pctx *c, uint32_t *off, uint32_t end, uint8_t *nh, bool *first_frag)
+{
+	uint32_t o = *off;
+	uint8_t n = *nh;
+	unsigned count = 0;
+
+	for (;;) {
+		uint32_t hl;
+
+		switch (n) {
+		case P_HOPOPTS:
+		case P_ROUTING:
+		case P_DSTOPTS:
+		case P_MOBILITY:
+		case P_HIP:
+		case P_SHIM6:
+		case P_AH:
+		case P_FRAGMENT:
+			break;
+		default:
+			*off = o;
+			*nh = n;
+			return 0;
+		}
+		/* Every extension header is at least 8 bytes. */
+		if (++count > CT_PARSE_MAX_EXTHDR || o + 8 > end || !have(c, o, 8))
+			return -CT_INV_IPV6_EXTHDR;
+		if (n == P_FRAGMENT) {
+			uint16_t fo = rd16(c->d + o + 2);
+
+			if (fo & 0xfff8)
+				return CT_PKT_FRAGMENT;
+			if (fo & 1)
+				*first_frag = true;
+			hl = 8;
+		} else if (n == P_AH) {
+			hl = ((uint32_t)c->d[o + 1] + 2) * 4;
+		} else {
+			hl = ((uint32_t)c->d[o + 1] + 1) * 8;
+		}
+		if (hl > end - o)
+			return -CT_INV_IPV6_EXTHDR;
+		n = c->d[o];
+		o += hl;
+	}
+}
+
+/*
+ * Ports of a quoted packet's transport header (the first 8 bytes are all an
+ * ICMP error is obliged to quote). @return 0 or -CT_INV_ICMP.
+ */
+static int
+quoted_ports(const struct pctx *c, uint32_t off, uint32_t end, struct ct_tuple *t)
+{
+	const uint8_t *p;
+
+	t->sport = 0;
+	t->dport = 0;
+	switch (t->proto) {
+	case P_TCP:
+	case P_UDP:
+	case P_ICMP:
+	case P_ICMPV6:
+		break;
+	default:
+		return 0;
+	}
+	if (off + 8 > end || !have(c, off, 8))
+		return -CT_INV_ICMP;
+	p = c->d + off;
+	if (t->proto == P_TCP || t->proto == P_UDP) {
+		t->sport = rd16(p);
+		t->dport = rd16(p + 2);
+		return 0;
+	}
+	/* A quoted ICMP message must be a query: errors about errors are not sent. */
+	if ((t->proto == P_ICMP && icmp4_query(p[0]) == 0) ||
+	    (t->proto == P_ICMPV6 && icmp6_query(p[0]) == 0))
+		return -CT_INV_ICMP;
+	t->sport = rd16(p + 4);
+	t->dport = t->sport;
+	return 0;
+}
+
+/* The IPv4 packet quoted by an ICMP error, at `off`. @return 0 or -reason. */
+static int
+quoted_ipv4(const struct pctx *c, uint32_t off, uint32_t end, struct ct_tuple *t)
+{
+	const uint8_t *ip;
+	uint32_t ihl;
+
+	if (off + 20 > end || !have(c, off, 20))
+		return -CT_INV_ICMP;
+	ip = c->d + off;
+	ihl = (uint32_t)(ip[0] & 0x0f) * 4;
+	if ((ip[0] >> 4) != 4 || ihl < 20 || off + ihl > end || !have(c, off, ihl))
+		return -CT_INV_ICMP;
+	/* Only a first fragment (or a whole packet) has the ports. */
+	if (rd16(ip + 6) & 0x1fff)
+		return -CT_INV_ICMP;
+	memcpy(t->src, ip + 12, 4);
+	memcpy(t->dst, ip + 16, 4);
+	t->proto = ip[9];
+	return quoted_ports(c, off + ihl, end, t);
+}
+
+static int
+quoted_ipv6(const struct pctx *c, uint32_t off, uint32_t end, struct ct_tuple *t)
+{
+	const uint8_t *ip;
+	uint8_t nh;
+	bool ff = false;
+	int rc;
+
+	if (off + 40 > end || !have(c, off, 40))
+		return -CT_INV_ICMP;
+	ip = c->d + off;
+	if ((ip[0] >> 4) != 6)
+		return -CT_INV_ICMP;
+	memcpy(t->src, ip + 8, 16);
+	memcpy(t->dst, ip + 24, 16);
+	nh = ip[6];
+	off += 40;
+	/* The quote is usually cut short: walk to what is there, not to the payload length. */
+	rc = ipv6_walk(c, &off, end, &nh, &ff);
+	if (rc != 0)
+		return -CT_INV_ICMP;
+	t->proto = nh;
+	return quoted_ports(c, off, end, t);
+}
+
+/*
+ * The transport header at `off`..`end` (end = end of the IP payload).
+ * `frag`: a first fragment, whose L4 payload continues in later fragments.
+ */
+static int
+parse_l4(const struct pctx *c, uint32_t off, uint32_t end, bool frag, struct ct_pkt *out)
+{
+	struct ct_tuple *t = &out->tuple;
+	uint32_t l4len = end - off;
+	enum ct_invalid_reason trunc = frag ? CT_INV_IP_FRAG : CT_INV_TRUNC_L4;
+	const uint8_t *p;
+	int rc;
+
+	out->l4_off = (uint16_t)off;
+	switch (t->proto) {
+	case P_TCP: {
+		uint32_t doff;
+
+		if (l4len < 20 || !have(c, off, 20))
+			return set_invalid(out, trunc);
+		p = c->d + off;
+		doff = (uint32_t)(p[12] >> 4) * 4;
+		if (doff < 20)
+			return set_invalid(out, CT_INV_TCP_DOFF);
+		if (doff > l4len)
+			return set_invalid(out, frag ? CT_INV_IP_FRAG : CT_INV_TCP_DOFF);
+		out->tcp_flags = p[13];
+		if (ct_tcp_flags_invalid(p[13]))
+			return set_invalid(out, CT_INV_TCP_FLAGS);
+		t->sport = rd16(p);
+		t->dport = rd16(p + 2);
+		out->tcp_seq = rd32(p + 4);
+		out->tcp_ack = rd32(p + 8);
+		out->tcp_win = rd16(p + 14);
+		out->payload_len = (uint16_t)(l4len - doff);
+		break;
+	}
+	case P_UDP: {
+		uint32_t ulen;
+
+		if (l4len < 8 || !have(c, off, 8))
+			return set_invalid(out, trunc);
+		p = c->d + off;
+		ulen = rd16(p + 4);
+		/* In a first fragment the length covers the whole datagram. */
+		if (ulen < 8 || (!frag && ulen > l4len))
+			return set_invalid(out, CT_INV_UDP_LEN);
+		t->sport = rd16(p);
+		t->dport = rd16(p + 2);
+		out->payload_len = (uint16_t)((frag ? l4len : ulen) - 8);
+		break;
+	}
+	case P_ICMP:
+	case P_ICMPV6: {
+		bool v6 = t->proto == P_ICMPV6;
+		uint8_t type;
+
+		if (l4len < 8 || !have(c, off, 8))
+			return set_invalid(out, trunc);
+		p = c->d + off;
+		type = p[0];
+		out->icmp_type = type;
+		out->icmp_code = p[1];
+		out->payload_len = (uint16_t)(l4len - 8);
+		if (v6 ? icmp6_query(type) != 0 : icmp4_query(type) != 0) {
+			t->sport = rd16(p + 4);
+			t->dport = t->sport;
+			break;
+		}
+		if (v6 ? type < 128 : icmp4_error(type)) {
+			struct ct_tuple q;
+
+			memset(&q, 0, sizeof(q));
+			q.family = t->family;
+			q.zone = t->zone;
+			rc = v6 ? quoted_ipv6(c, off + 8, end, &q) : quoted_ipv4(c, off + 8, end, &q);
+			if (rc < 0)
+				return set_invalid(out, frag ? CT_INV_IP_FRAG : (enum ct_invalid_reason)-rc);
+			*t = q;
+			out->cls = CT_PKT_ICMP_ERROR;
+			return CT_PKT_ICMP_ERROR;
+		}
+		if (v6 && icmp6_untracked(type)) {
+			out->cls = CT_PKT_NOT_IP;
+			return CT_PKT_NOT_IP;
+		}
+		return set_invalid(out, CT_INV_ICMP);
+	}
+	default:
+		/* Generic: ports 0; the payload is everything after the IP headers. */
+		out->payload_len = (uint16_t)l4len;
+		break;
+	}
+	out->cls = CT_PKT_TRACK;
+	return CT_PKT_TRACK;
+}
+
+static int
+parse_ipv4(const struct pctx *c, uint32_t off, uint32_t wire_len, struct ct_pkt *out)
+{
+	const uint8_t *ip;
+	uint32_t ihl, tot, end;
+	uint16_t frag;
+	bool first = false;
+
+	if (!have(c, off, 20))
+		return set_invalid(out, CT_INV_TRUNC_L3);
+	ip = c->d + off;
+	if ((ip[0] >> 4) != 4)
+		return set_invalid(out, CT_INV_IP_VERSION);
+	ihl = (uint32_t)(ip[0] & 0x0f) * 4;
+	if (ihl < 20 || !have(c, off, ihl))
+		return set_invalid(out, CT_INV_IP_HDRLEN);
+	tot = rd16(ip + 2);
+	if (tot < ihl || tot > wire_len - off)
+		return set_invalid(out, CT_INV_IP_TOTLEN);
+	out->tuple.family = 4;
+	out->tuple.proto = ip[9];
+	memcpy(out->tuple.src, ip + 12, 4);
+	memcpy(out->tuple.dst, ip + 16, 4);
+	frag = rd16(ip + 6);
+	if (frag & 0x1fff) {
+		out->cls = CT_PKT_FRAGMENT;
+		return CT_PKT_FRAGMENT;
+	}
+	if (frag & 0x2000)
+		first = true;
+	end = off + tot;
+	return parse_l4(c, off + ihl, end, first, out);
+}
+
+static int
+parse_ipv6(const struct pctx *c, uint32_t off, uint32_t wire_len, struct ct_pkt *out)
+{
+	const uint8_t *ip;
+	uint32_t end, l4;
+	uint8_t nh;
+	bool first = false;
+	int rc;
+
+	if (!have(c, off, 40))
+		return set_invalid(out, CT_INV_TRUNC_L3);
+	ip = c->d + off;
+	if ((ip[0] >> 4) != 6)
+		return set_invalid(out, CT_INV_IP_VERSION);
+	if (rd16(ip + 4) > wire_len - off - 40)
+		return set_invalid(out, CT_INV_IP_TOTLEN);
+	end = off + 40 + rd16(ip + 4);
+	out->tuple.family = 6;
+	memcpy(out->tuple.src, ip + 8, 16);
+	memcpy(out->tuple.dst, ip + 24, 16);
+	nh = ip[6];
+	l4 = off + 40;
+	rc = ipv6_walk(c, &l4, end, &nh, &first);
+	out->tuple.proto = nh;
+	if (rc == CT_PKT_FRAGMENT) {
+		out->cls = CT_PKT_FRAGMENT;
+		return CT_PKT_FRAGMENT;
+	}
+	if (rc < 0)
+		return set_invalid(out, (enum ct_invalid_reason)-rc);
+	if (l4 > UINT16_MAX)
+		return set_invalid(out, CT_INV_IPV6_EXTHDR);
+	/* ESP and "no next header": nothing more to read; generic tracking, ports 0. */
+	return parse_l4(c, l4, end, first, out);
+}
+
+static int
+parse_frame(const uint8_t *data, uint32_t cap, uint32_t wire_len, uint16_t zone,
+	    struct ct_pkt *out)
+{
+	struct pctx c = { .d = data, .cap = cap };
+	uint32_t off = ETH_HLEN;
+	uint16_t et;
+	unsigned tags = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->len = wire_len;
+	out->tuple.zone = zone;
+	if (!have(&c, 0, ETH_HLEN))
+		return set_invalid(out, CT_INV_TRUNC_L2);
+	et = rd16(data + 12);
+	while (et == ETH_P_8021Q || et == ETH_P_8021AD || (et == ETH_P_QINQ_OLD && tags == 0)) {
+		if (tags == 2) {
+			/* A third tag: not parsed, see the header comment. */
+			out->cls = CT_PKT_NOT_IP;
+			return CT_PKT_NOT_IP;
+		}
+		if (!have(&c, off, 4))
+			return set_invalid(out, CT_INV_TRUNC_L2);
+		et = rd16(data + off + 2);
+		off += 4;
+		tags++;
+	}
+	out->l3_off = (uint8_t)off;
+	switch (et) {
+	case ETH_P_IPV4:
+		return parse_ipv4(&c, off, wire_len, out);
+	case ETH_P_IPV6:
+		return parse_ipv6(&c, off, wire_len, out);
+	default:
+		out->l3_off = 0;
+		out->cls = CT_PKT_NOT_IP;
+		return CT_PKT_NOT_IP;
+	}
+}
+
+static void
+finish(struct ct_pkt *out)
+{
+	if (out->cls == CT_PKT_TRACK || out->cls == CT_PKT_ICMP_ERROR)
+		out->hash = ct_tuple_hash(&out->tuple);
+}
+
+int
+ct_parse(const uint8_t *data, uint32_t len, uint16_t zone, struct ct_pkt *out)
+{
+	parse_frame(data, len, len, zone, out);
+	finish(out);
+	return out->cls;
+}
+
+int
+ct_parse_mbuf(const struct rte_mbuf *m, uint16_t zone, struct ct_pkt *out)
+{
+	/* Headers are read from the first segment; lengths are checked against the whole packet. */
+	parse_frame(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
+		    rte_pktmbuf_pkt_len(m), zone, out);
+	finish(out);
+	return out->cls;
+}
+
+void
+ct_tuple_reverse(struct ct_tuple *out, const struct ct_tuple *in)
+{
+	struct ct_tuple t;
+
+	/* Via a copy, so that out == in works. */
+	t = *in;
+	memcpy(out->src, t.dst, sizeof(out->src));
+	memcpy(out->dst, t.src, sizeof(out->dst));
+	out->sport = t.dport;
+	out->dport = t.sport;
+	out->proto = t.proto;
+	out->family = t.family;
+	out->zone = t.zone;
+}
+
+int
+ct_tuple_canonical_swapped(const struct ct_tuple *t)
+{
+	int c = memcmp(t->src, t->dst, sizeof(t->src));
+
+	if (c != 0)
+		return c > 0;
+	return t->sport > t->dport;
+}
+
+uint32_t
+ct_tuple_hash(const struct ct_tuple *t)
+{
+	uint64_t w[5];
+	uint32_t h;
+	unsigned i;
+
+	/* The canonical endpoint order makes both directions hash alike. */
+	if (ct_tuple_canonical_swapped(t)) {
+		struct ct_tuple k;
+
+		ct_tuple_reverse(&k, t);
+		memcpy(w, &k, sizeof(w));
+	} else {
+		memcpy(w, t, sizeof(w));
+	}
+	h = 0x9e3779b9;
+	for (i = 0; i < 5; i++)
+		h = rte_hash_crc_8byte(w[i], h);
+	/*
+	 * CRC32C is linear, so bits of similar tuples stay correlated; the
+	 * shard takes its signature from the low and its bucket from the high
+	 * bits. A multiply-xorshift finaliser (murmur3 fmix32) spreads both.
+	 */
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
