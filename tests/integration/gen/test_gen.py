@@ -7,6 +7,7 @@ with its checksums, and an independent byte-level validator written here
 classifies every malformed packet, so the per-shape counts dpct-gen prints
 must match what is actually in the file.
 """
+import json
 import os
 import re
 import struct
@@ -22,6 +23,7 @@ from scapy.layers.inet6 import _ICMPv6  # noqa: E402
 
 BUILD = os.environ.get("DPCT_BUILD", "build")
 GEN = os.path.join(BUILD, "tools", "dpct-gen", "dpct-gen")
+PARSE_CHECK = os.path.join(BUILD, "tests", "integration", "gen", "gen_parse_check")
 EPOCH = 1767225600  # 2026-01-01T00:00:00Z
 WORKLOADS = ["short-tcp", "udp", "icmp", "mix", "malformed"]
 BAD_KINDS = ["trunc_eth", "trunc_ip", "bad_ihl", "bad_total_len", "trunc_tcp", "trunc_udp",
@@ -29,6 +31,17 @@ BAD_KINDS = ["trunc_eth", "trunc_ip", "bad_ihl", "bad_total_len", "trunc_tcp", "
              "trunc_ipv6_ext"]
 
 TMP = tempfile.mkdtemp(prefix="dpct-gen-test-")
+
+# Which lib/conntrack invalid reason each malformed shape must get.
+PARSER_REASON = {"trunc_eth": "trunc_l2", "trunc_ip": "trunc_l3", "bad_ihl": "ip_hdrlen",
+                 "bad_total_len": "ip_totlen", "trunc_tcp": "trunc_l4", "trunc_udp": "trunc_l4",
+                 "trunc_icmp": "trunc_l4", "bad_tcp_doff": "tcp_doff", "syn_fin": "tcp_flags",
+                 "bad_udp_len": "udp_len", "bad_icmp_quote": "icmp",
+                 "trunc_ipv6_ext": "ipv6_exthdr"}
+
+
+class Skip(Exception):
+    """The case cannot run here (reported as TAP SKIP)."""
 
 
 def gen(workload, flows, *extra, name=None):
@@ -328,6 +341,36 @@ def test_malformed_counts():
         assert sum(claimed.values()) == 300
 
 
+def test_conntrack_parser_agrees():
+    """lib/conntrack's parser classifies every generated packet as dpct-gen meant it:
+    good traffic is tracked (ICMP errors as errors), each malformed shape gets
+    its own invalid reason."""
+    if not os.access(PARSE_CHECK, os.X_OK):
+        raise Skip("gen_parse_check not built")
+    for w in WORKLOADS:
+        for extra in ([], ["--ipv6"]):
+            path, _, err = gen(w, 600, "--seed", "11", *extra)
+            r = subprocess.run([PARSE_CHECK, path], capture_output=True, text=True, timeout=60)
+            assert r.returncode == 0, r.stderr
+            got = json.loads(r.stdout)
+            kinds = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)",
+                                                       re.search(r"kinds:(.*)", err).group(1))}
+            cls = got["classes"]
+            assert cls["not_ip"] == cls["fragment"] == cls["other"] == 0, (w, extra, cls)
+            errors = kinds.get("icmp_port_unreach", 0) + kinds.get("icmp_host_unreach", 0)
+            assert cls["icmp_error"] == errors, "%s %s: %d ICMP errors parsed, %d sent" % (
+                w, extra, cls["icmp_error"], errors)
+            want = {}
+            if w == "malformed":
+                m = re.search(r"malformed:(.*)", err)
+                for k, v in re.findall(r"(\w+)=(\d+)", m.group(1)):
+                    if int(v):
+                        want[PARSER_REASON[k]] = want.get(PARSER_REASON[k], 0) + int(v)
+            assert got["invalid"] == want, "%s %s: parser says %s, dpct-gen wrote %s" % (
+                w, extra, got["invalid"], want)
+            assert cls["invalid"] == sum(want.values())
+
+
 def test_bad_arguments():
     bad = [[], ["--workload", "nope", "--flows", "1", "-o", "/dev/null"],
            ["--workload", "udp", "--flows", "-1", "-o", "/dev/null"],
@@ -349,7 +392,7 @@ def test_bad_arguments():
 
 CASES = [test_determinism, test_summary_and_clock, test_good_packets_valid,
          test_short_tcp_structure, test_concurrency, test_udp_and_icmp_shapes,
-         test_malformed_counts, test_bad_arguments]
+         test_malformed_counts, test_conntrack_parser_agrees, test_bad_arguments]
 
 
 def main():
@@ -362,6 +405,8 @@ def main():
         try:
             case()
             print("ok %d - %s" % (i, case.__name__))
+        except Skip as e:
+            print("ok %d - %s # SKIP %s" % (i, case.__name__, e))
         except Exception:  # noqa: BLE001 - report every failure as TAP
             failed += 1
             print("not ok %d - %s" % (i, case.__name__))
