@@ -12,9 +12,10 @@ be forwarded, not dropped. An nftables prerouting rule with a `ct state`
 match makes sure conntrack runs; `conntrack -E -o xml` records the events.
 When the capture is done, `conntrack -D` ends every entry.
 
-dpct side: dpct replays the same capture from a net_pcap port with the
-packet clock, dpct-events (reliable, JSON) records the events, and
---flush-on-eof ends every entry.
+dpct side, twice: lib/conntrack alone (ct_replay.c: one shard, the packet
+clock, a flush at the end), then the appliance: dpct replays the same capture
+from a net_pcap port with the packet clock, dpct-events (reliable, JSON)
+records the events, and --flush-on-eof ends every entry.
 
 Compared per flow (original tuple): the sequence of NEW/UPDATE events with
 their TCP state and status flags (ASSURED, SEEN_REPLY), exactly one DESTROY,
@@ -43,6 +44,7 @@ SRC = os.environ.get("DPCT_SRC", os.path.join(os.path.dirname(__file__), "..", "
 GEN = os.path.join(BUILD, "tools", "dpct-gen", "dpct-gen")
 DPCT = os.path.join(BUILD, "app", "dpct", "dpct")
 EVENTS = os.path.join(BUILD, "tools", "dpct-events", "dpct-events")
+CT_REPLAY = os.path.join(BUILD, "tests", "integration", "kernel", "ct_replay")
 
 # The receive veth's MAC: the capture's destination MACs are rewritten to it.
 RX_MAC = bytes.fromhex("0200000000fe")
@@ -310,6 +312,19 @@ def wait_quiet(path, quiet_s, max_s):
 
 # ---- the dpct side ----------------------------------------------------------------------
 
+def ct_replay_available():
+    return os.access(CT_REPLAY, os.X_OK)
+
+
+def ct_replay(pcap, json_path):
+    """lib/conntrack alone: one shard, packet clock, flush at the end."""
+    with open(json_path, "w") as out:
+        r = subprocess.run([CT_REPLAY, pcap], stdout=out, stderr=subprocess.PIPE, text=True,
+                           timeout=120)
+    if r.returncode != 0:
+        raise RuntimeError("ct_replay exit %d: %s" % (r.returncode, r.stderr.strip()))
+
+
 def dpct_available():
     return os.access(DPCT, os.X_OK) and os.access(EVENTS, os.X_OK)
 
@@ -420,6 +435,28 @@ def compare(kflows, dflows):
 
 # ---- main -------------------------------------------------------------------------------
 
+class Tap:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, desc):
+        self.n += 1
+        print("ok %d - %s" % (self.n, desc))
+
+    def skip(self, desc, why):
+        self.n += 1
+        print("ok %d - %s # SKIP %s" % (self.n, desc, why))
+
+    def fail(self, desc):
+        """Report the exception being handled as a failure."""
+        self.n += 1
+        self.failed += 1
+        print("not ok %d - %s" % (self.n, desc))
+        for line in traceback.format_exc().splitlines():
+            print("# " + line)
+
+
 def skip_reason():
     if os.geteuid() != 0:
         return "needs root (network namespaces, nftables, conntrack)"
@@ -450,12 +487,11 @@ def main():
         except Exception as e:  # noqa: BLE001
             print("1..0 # SKIP kernel reference unavailable: %s" % str(e).splitlines()[0])
             return 0
-        print("1..%d" % (2 * len(WORKLOADS)))
-        failed, n = 0, 0
+        print("1..%d" % (3 * len(WORKLOADS)))
+        tap = Tap()
         for workload, flows, extra in WORKLOADS:
             label = workload + (" ipv6" if extra else "")
             kflows = None
-            n += 1
             try:
                 pcap, kinds = generate(workload, flows, extra)
                 paced = pcap.replace(".pcap", "-paced.pcap")
@@ -474,39 +510,37 @@ def main():
                         print("# kernel events lost, replaying again")
                 kflows = kernel_events(xml_path)
                 check_kernel_sane(workload, extra, kinds, kflows, seen, npkts)
-                print("ok %d - kernel reference: %s (%d flows, %d events)" % (
-                    n, label, len(kflows), sum(len(v) for v in kflows.values())))
+                tap.ok("kernel reference: %s (%d flows, %d events)" % (
+                    label, len(kflows), sum(len(v) for v in kflows.values())))
             except Exception:  # noqa: BLE001
-                failed += 1
                 kflows = None
-                print("not ok %d - kernel reference: %s" % (n, label))
-                for line in traceback.format_exc().splitlines():
-                    print("# " + line)
-            n += 1
-            if kflows is None:
-                print("ok %d - dpct equals Linux: %s # SKIP no kernel reference" % (n, label))
-                continue
-            if not dpct_available():
-                print("ok %d - dpct equals Linux: %s # SKIP dpct or dpct-events not built" % (
-                    n, label))
-                continue
-            try:
-                json_path = paced + ".dpct.json"
-                dpct_replay(paced, json_path)
-                diffs = compare(kflows, dpct_events(json_path))
-                if diffs:
-                    raise AssertionError("%d differences:\n%s" % (
-                        len(diffs), "\n".join(diffs[:20])))
-                print("ok %d - dpct equals Linux: %s" % (n, label))
-            except Exception:  # noqa: BLE001
-                failed += 1
-                print("not ok %d - dpct equals Linux: %s" % (n, label))
-                for line in traceback.format_exc().splitlines():
-                    print("# " + line)
+                tap.fail("kernel reference: %s" % label)
+
+            # lib/conntrack alone (ct_replay), then the whole appliance.
+            for what, available, replay in (
+                    ("lib/conntrack", ct_replay_available, ct_replay),
+                    ("dpct", dpct_available, dpct_replay)):
+                desc = "%s equals Linux: %s" % (what, label)
+                if kflows is None:
+                    tap.skip(desc, "no kernel reference")
+                    continue
+                if not available():
+                    tap.skip(desc, "%s not built" % what)
+                    continue
+                try:
+                    json_path = paced + "." + what.replace("/", "_") + ".json"
+                    replay(paced, json_path)
+                    diffs = compare(kflows, dpct_events(json_path))
+                    if diffs:
+                        raise AssertionError("%d differences:\n%s" % (
+                            len(diffs), "\n".join(diffs[:20])))
+                    tap.ok(desc)
+                except Exception:  # noqa: BLE001
+                    tap.fail(desc)
             sys.stdout.flush()
         for name, (_, why) in DIFFERENCES.items():
             print("# difference on purpose: %s: %s" % (name, why))
-        return 1 if failed else 0
+        return 1 if tap.failed else 0
     finally:
         ref.cleanup()
         shutil.rmtree(TMP, ignore_errors=True)
