@@ -32,11 +32,15 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include <rte_hash_crc.h>
 #include <rte_mbuf.h>
+#ifdef __SSE4_2__
+#include <nmmintrin.h>
+#endif
 
 #include "ct_private.h"
 
@@ -526,35 +530,75 @@ ct_tuple_reverse(struct ct_tuple *out, const struct ct_tuple *in)
 	out->zone = t.zone;
 }
 
+/* Big-endian order of two 8-byte halves of an address: byte-wise comparison, in registers. */
+static inline uint64_t
+ld_be64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return __builtin_bswap64(v);
+}
+
+static inline int
+tuple_swapped(const struct ct_tuple *t)
+{
+	uint64_t s = ld_be64(t->src), d = ld_be64(t->dst);
+
+	if (s != d)
+		return s > d;
+	s = ld_be64(t->src + 8);
+	d = ld_be64(t->dst + 8);
+	if (s != d)
+		return s > d;
+	return t->sport > t->dport;
+}
+
 int
 ct_tuple_canonical_swapped(const struct ct_tuple *t)
 {
-	int c = memcmp(t->src, t->dst, sizeof(t->src));
+	return tuple_swapped(t);
+}
 
-	if (c != 0)
-		return c > 0;
-	return t->sport > t->dport;
+static inline uint32_t
+crc_step(uint32_t h, uint64_t w)
+{
+#ifdef __SSE4_2__
+	/* DPDK is built for corei7: no need for rte_hash_crc's run-time dispatch. */
+	return (uint32_t)_mm_crc32_u64(h, w);
+#else
+	return rte_hash_crc_8byte(w, h);
+#endif
 }
 
 uint32_t
 ct_tuple_hash(const struct ct_tuple *t)
 {
-	uint64_t w[5];
+	uint64_t a[2], b[2], tail;
 	uint32_t h;
-	unsigned i;
 
-	/* The canonical endpoint order makes both directions hash alike. */
-	if (ct_tuple_canonical_swapped(t)) {
-		struct ct_tuple k;
+	/*
+	 * Hash the endpoints in canonical order, so both directions hash alike:
+	 * the same words as the tuple reversed (when swapped) would give, read
+	 * straight from `t` without building a copy.
+	 */
+	/* The last 8 bytes: sport, dport, proto, family, zone. */
+	memcpy(&tail, (const uint8_t *)t + offsetof(struct ct_tuple, sport), sizeof(tail));
+	if (tuple_swapped(t)) {
+		const uint16_t ports[2] = { t->dport, t->sport };
 
-		ct_tuple_reverse(&k, t);
-		memcpy(w, &k, sizeof(w));
+		memcpy(a, t->dst, 16);
+		memcpy(b, t->src, 16);
+		memcpy(&tail, ports, sizeof(ports));
 	} else {
-		memcpy(w, t, sizeof(w));
+		memcpy(a, t->src, 16);
+		memcpy(b, t->dst, 16);
 	}
-	h = 0x9e3779b9;
-	for (i = 0; i < 5; i++)
-		h = rte_hash_crc_8byte(w[i], h);
+	h = crc_step(0x9e3779b9, a[0]);
+	h = crc_step(h, a[1]);
+	h = crc_step(h, b[0]);
+	h = crc_step(h, b[1]);
+	h = crc_step(h, tail);
 	/*
 	 * CRC32C is linear, so bits of similar tuples stay correlated; the
 	 * shard takes its signature from the low and its bucket from the high
