@@ -154,6 +154,17 @@ struct ct_pkt {
  * Never reads outside [data, data+len). Always fills `out` (cls tells the
  * outcome).
  *
+ * Classification (details in ct_parse.c): up to two VLAN tags are parsed, a
+ * third makes the frame CT_PKT_NOT_IP; the IP length field (not the frame
+ * length) ends the packet; non-first fragments are CT_PKT_FRAGMENT, first
+ * fragments are tracked when their L4 header is complete (else
+ * CT_INV_IP_FRAG); at most 8 IPv6 extension headers; ESP and IPv6
+ * "no next header" are tracked generically with ports 0; ICMP queries Linux
+ * tracks (echo, timestamp, info, address mask; v6 echo, node info) use the
+ * identifier as both ports; ICMP errors give the quoted flow's tuple
+ * (CT_PKT_ICMP_ERROR); ICMPv6 MLD/ND (130-136, 143) are CT_PKT_NOT_IP
+ * (untracked, as in Linux); other ICMP types are CT_INV_ICMP.
+ *
  * @param zone  conntrack zone to put in the tuple (0 by default).
  * @return out->cls.
  * Thread safety: pure function.
