@@ -157,7 +157,41 @@ def main():
         rec(v4(1, icmp(3, 1, 0) + ip4(1, A4, B4, icmp(3, 1, 0)), src=B4, dst=A4)),
         rec(eth(0x0806) + bytes(28)),
     ])
+    # More flows than the fuzz shard's 64 entries: table full, early drop.
+    seeds["table_full_syn"] = b"".join(
+        rec(v4(6, tcp(10000 + i, 80, SYN)), 0x20 if i % 16 == 15 else 0) for i in range(100))
+    seeds["udp_many_flows_zones"] = b"".join(
+        rec(v4(17, udp(20000 + i, 53, b"z"), src=A4 if i % 3 else B4), 0x10 * (i & 1))
+        for i in range(80))
+    # Clock jumps (ctl & 15) that expire entries between packets.
+    seeds["tcp4_time_jumps"] = b"".join(
+        struct.pack("<B", (r[0] & 0xf0) | 0x0f) + r[1:] for r in
+        [tcp_conv(v4, A4, B4)[i:i + 57] for i in range(0, 9 * 57, 57)])
+    # Event ring accepting all, none, half or one record (ctl bits 6-7).
+    seeds["ring_modes"] = b"".join(
+        rec(v4(6, tcp(30000 + i, 443, SYN)), (i % 4) << 6 | 0x20) for i in range(24)) + \
+        b"".join(rec(v4(6, tcp(30000 + i, 443, RST)), 0xc0 | 0x2f) for i in range(24))
+    seeds["tcp4_challenge_ack"] = b"".join([
+        rec(v4(6, tcp(1, 2, SYN))), rec(v4(6, tcp(2, 1, SYN | ACK), src=B4, dst=A4)),
+        rec(v4(6, tcp(1, 2, ACK))), rec(v4(6, tcp(1, 2, FIN | ACK))),
+        rec(v4(6, tcp(2, 1, FIN | ACK), src=B4, dst=A4)), rec(v4(6, tcp(1, 2, SYN))),
+        rec(v4(6, tcp(2, 1, ACK), src=B4, dst=A4)), rec(v4(6, tcp(2, 1, ACK), src=B4, dst=A4)),
+    ])
+    seeds["tcp6_reopen_time_wait"] = tcp_conv(v6, A6, B6) + rec(v6(6, tcp(40000, 80, SYN))) + \
+        rec(v6(6, tcp(80, 40000, SYN | ACK), src=B6, dst=A6))
+    seeds["icmp4_queries"] = b"".join(
+        rec(v4(1, icmp(t, 0, 3, bytes(12)), src=s, dst=d))
+        for t, s, d in [(13, A4, B4), (14, B4, A4), (15, A4, B4), (16, B4, A4), (17, A4, B4),
+                        (18, B4, A4), (0, A4, B4), (8, B4, A4)])
+    seeds["icmp_error_without_flow"] = rec(v4(1, icmp(3, 3, 0) + quoted4, src=B4, dst=A4)) + \
+        rec(v6(58, icmp(3, 0, 0) + quoted6, src=B6, dst=A6))
     # Single raw frames for the whole-input parse.
+    seeds["raw_vlan_three_tags"] = eth(0x0800, (0x88a8, 0x8100, 0x8100)) + ip4(17, A4, B4, udp(1, 2))
+    seeds["raw_bad_ihl"] = eth(0x0800) + b"\x4f" + ip4(17, A4, B4, udp(1, 2))[1:]
+    seeds["raw_tcp_bad_flags"] = v4(6, tcp(1, 2, SYN | FIN))
+    seeds["raw_exthdr_chain_9"] = v6(60, b"".join(ext(60) for _ in range(8)) + ext(17) + udp(1, 2))
+    seeds["raw_frag4_first_short"] = v4(6, tcp(1, 2, ACK)[:12], frag=0x2000)
+    seeds["raw_udp_bad_len"] = v4(17, udp(1, 2, ulen=90))
     seeds["raw_tcp4"] = v4(6, tcp(1234, 80, SYN))
     seeds["raw_tcp6_vlan"] = v6(6, tcp(1234, 80, SYN | ACK), tags=(0x8100,))
     seeds["raw_udp6_frag"] = v6(44, frag6(17, 0, 1) + udp(1, 2, bytes(16)))
