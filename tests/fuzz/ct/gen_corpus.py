@@ -74,7 +74,7 @@ def rec(frame, ctl=0):
     return struct.pack("<BH", ctl, len(frame)) + frame
 
 
-def tcp_conv(mk, c, s, tags=()):
+def tcp_conv(mk, c, s, tags=(), ctl=None):
     """A whole TCP connection: open, data both ways, close."""
     seq = [
         (c, s, SYN), (s, c, SYN | ACK), (c, s, ACK), (c, s, PSH | ACK),
@@ -84,7 +84,8 @@ def tcp_conv(mk, c, s, tags=()):
     for i, (src, dst, fl) in enumerate(seq):
         pl = b"hello" if fl & PSH else b""
         out += rec(mk(6, tcp(40000 if src == c else 80, 80 if src == c else 40000, fl,
-                             payload=pl), src=src, dst=dst, tags=tags), ctl=(i % 4) | 0x20)
+                             payload=pl), src=src, dst=dst, tags=tags),
+                   ctl=((i % 4) | 0x20) if ctl is None else ctl)
     return out
 
 
@@ -164,9 +165,7 @@ def main():
         rec(v4(17, udp(20000 + i, 53, b"z"), src=A4 if i % 3 else B4), 0x10 * (i & 1))
         for i in range(80))
     # Clock jumps (ctl & 15) that expire entries between packets.
-    seeds["tcp4_time_jumps"] = b"".join(
-        struct.pack("<B", (r[0] & 0xf0) | 0x0f) + r[1:] for r in
-        [tcp_conv(v4, A4, B4)[i:i + 57] for i in range(0, 9 * 57, 57)])
+    seeds["tcp4_time_jumps"] = tcp_conv(v4, A4, B4, ctl=0x2f) + tcp_conv(v4, B4, A4, ctl=0x2d)
     # Event ring accepting all, none, half or one record (ctl bits 6-7).
     seeds["ring_modes"] = b"".join(
         rec(v4(6, tcp(30000 + i, 443, SYN)), (i % 4) << 6 | 0x20) for i in range(24)) + \
