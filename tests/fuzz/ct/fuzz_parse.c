@@ -14,17 +14,22 @@
  * destroy records are acknowledged or refused, entries expire as the clock
  * jumps, and the shard is flushed and freed at the end.
  *
+ * The same records also drive the L4 trackers directly through a tiny
+ * table (16 entries, linear search, the shard's SEEN_REPLY rule), so the
+ * trackers are fuzzed with parser output whether or not the shard is built in.
+ *
  * Invariants checked: the parser never reports offsets outside the frame,
- * classes and reasons are in range and consistent, the hash is the tuple's,
- * every packet gets a verdict, and the shard's live + dying count stays
- * within its size.
+ * classes and reasons are in range and consistent, the hash is the tuple's;
+ * trackers return known verdicts, valid timeout classes and TCP states, and
+ * raise ASSURED at most once per entry; every packet gets a shard verdict and
+ * the shard's live + dying count stays within its size.
  */
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ct.h"
+#include "ct_private.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -51,6 +56,111 @@ check_pkt(const struct ct_pkt *p, uint32_t len)
 		ct_tuple_reverse(&r, &p->tuple);
 		if (ct_tuple_hash(&r) != p->hash)
 			abort();
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Trackers through a tiny table                                            */
+
+#define MINI_N 16
+
+struct mini {
+	struct ct_entry e[MINI_N];
+	uint8_t used[MINI_N];
+	uint8_t assured_events[MINI_N];
+	unsigned next_victim;
+};
+
+static int
+mini_find(struct mini *m, const struct ct_tuple *t, enum ct_dir *dir)
+{
+	struct ct_tuple r;
+	unsigned i;
+
+	ct_tuple_reverse(&r, t);
+	for (i = 0; i < MINI_N; i++) {
+		if (!m->used[i])
+			continue;
+		if (memcmp(&m->e[i].key, t, sizeof(*t)) == 0) {
+			*dir = CT_DIR_ORIG;
+			return (int)i;
+		}
+		if (memcmp(&m->e[i].key, &r, sizeof(r)) == 0) {
+			*dir = CT_DIR_REPLY;
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+static void
+mini_new(struct mini *m, const struct ct_conf *conf, const struct ct_pkt *p, uint64_t now)
+{
+	unsigned i = m->next_victim++ % MINI_N;
+	uint8_t cls = 0xee;
+	int rc;
+
+	memset(&m->e[i], 0, sizeof(m->e[i]));
+	m->e[i].key = p->tuple;
+	m->e[i].start_ns = now;
+	rc = ct_l4_get(p->tuple.proto)->new_conn(conf, &m->e[i], p, &cls);
+	if (rc < 0 || rc >= CT_INV_MAX)
+		abort();
+	if (rc != 0) {
+		m->used[i] = 0;
+		return;
+	}
+	if (cls >= CT_TO_MAX || m->e[i].tcp_state >= CT_TCP_MAX)
+		abort();
+	m->e[i].status = CT_S_CONFIRMED;
+	m->used[i] = 1;
+	m->assured_events[i] = 0;
+}
+
+static void
+mini_packet(struct mini *m, const struct ct_conf *conf, const struct ct_pkt *p, uint64_t now)
+{
+	enum ct_dir dir = CT_DIR_ORIG;
+	enum ct_l4_verdict v;
+	struct ct_entry *e;
+	uint8_t cls = 0xee;
+	int i;
+
+	if (p->cls != CT_PKT_TRACK)
+		return;
+	i = mini_find(m, &p->tuple, &dir);
+	if (i < 0) {
+		mini_new(m, conf, p, now);
+		return;
+	}
+	e = &m->e[i];
+	e->pending = 0;
+	v = ct_l4_get(p->tuple.proto)->packet(conf, e, p, dir, now, &cls);
+	if (e->tcp_state >= CT_TCP_MAX)
+		abort();
+	if (e->pending & CT_EVI_ASSURED) {
+		if (!(e->status & CT_S_ASSURED) || m->assured_events[i]++ != 0)
+			abort();
+	}
+	switch (v) {
+	case CT_L4_ACCEPT:
+	case CT_L4_KILL:
+		if (cls >= CT_TO_MAX)
+			abort();
+		if (dir == CT_DIR_REPLY)
+			e->status |= CT_S_SEEN_REPLY;
+		if (v == CT_L4_KILL)
+			m->used[i] = 0;
+		break;
+	case CT_L4_IGNORE:
+	case CT_L4_INVALID:
+		break;
+	case CT_L4_REOPEN:
+		m->used[i] = 0;
+		mini_new(m, conf, p, now);
+		break;
+	default:
+		abort();
 	}
 }
 
@@ -127,14 +237,20 @@ run_burst(struct fz *z, unsigned mode)
 		abort();
 }
 
+#endif /* FUZZ_CT_SHARD */
+
 static void
-fuzz_shard(const uint8_t *data, size_t size)
+fuzz_records(const uint8_t *data, size_t size)
 {
 	struct ct_conf conf;
+	struct mini *m;
+	uint64_t now = UINT64_C(1000000000);
+	size_t off = 0;
+#ifdef FUZZ_CT_SHARD
 	struct fz z;
 	char err[128];
-	size_t off = 0;
 	unsigned mode = 0, rounds;
+#endif
 
 	ct_conf_init(&conf);
 	conf.max_entries = 64;
@@ -143,28 +259,42 @@ fuzz_shard(const uint8_t *data, size_t size)
 	conf.seed = size;
 	conf.invalid_policy = (size & 1) ? CT_INVALID_PASS : CT_INVALID_DROP;
 	conf.tcp_loose = (size & 2) == 0;
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return;
+#ifdef FUZZ_CT_SHARD
 	memset(&z, 0, sizeof(z));
-	z.now = UINT64_C(1000000000);
+	z.now = now;
 	z.s = ct_shard_create(&conf, err, sizeof(err));
 	if (z.s == NULL)
 		abort();
+#endif
 	while (size - off >= 3) {
 		uint8_t ctl = data[off];
 		uint32_t len = (uint32_t)data[off + 1] | (uint32_t)data[off + 2] << 8;
-		struct ct_pkt *p = &z.burst[z.n];
+		struct ct_pkt pkt, *p = &pkt;
 
 		off += 3;
 		if (len > size - off)
 			len = (uint32_t)(size - off);
-		z.now += (UINT64_C(1000000) << (ctl & 15));
+		now += (UINT64_C(1000000) << (ctl & 15));
+#ifdef FUZZ_CT_SHARD
+		p = &z.burst[z.n];
+		z.now = now;
 		mode = ctl >> 6;
+#endif
 		ct_parse(data + off, len, (ctl & 0x10) ? 1 : 0, p);
 		check_pkt(p, len);
 		off += len;
+		mini_packet(m, &conf, p, now);
+#ifdef FUZZ_CT_SHARD
 		z.n++;
 		if (z.n == BURST || (ctl & 0x20))
 			run_burst(&z, mode);
+#endif
 	}
+	free(m);
+#ifdef FUZZ_CT_SHARD
 	run_burst(&z, mode);
 	/* Let everything time out, then flush what is left; bounded. */
 	z.now += UINT64_C(600) * 1000000000 * 24 * 10;
@@ -177,8 +307,8 @@ fuzz_shard(const uint8_t *data, size_t size)
 		z.now += UINT64_C(1000000000);
 	}
 	ct_shard_free(z.s);
+#endif
 }
-#endif /* FUZZ_CT_SHARD */
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -189,8 +319,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	ct_parse(data, (uint32_t)size, 0, &p);
 	check_pkt(&p, (uint32_t)size);
-#ifdef FUZZ_CT_SHARD
-	fuzz_shard(data, size);
-#endif
+	fuzz_records(data, size);
 	return 0;
 }
