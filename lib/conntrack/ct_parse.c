@@ -357,9 +357,13 @@ parse_l4(const struct pctx *c, uint32_t off, uint32_t end, bool frag, struct ct_
 			memset(&q, 0, sizeof(q));
 			q.family = t->family;
 			q.zone = t->zone;
-			rc = v6 ? quoted_ipv6(c, off + 8, end, &q) : quoted_ipv4(c, off + 8, end, &q);
+			if (v6)
+				rc = quoted_ipv6(c, off + 8, end, &q);
+			else
+				rc = quoted_ipv4(c, off + 8, end, &q);
 			if (rc < 0)
-				return set_invalid(out, frag ? CT_INV_IP_FRAG : (enum ct_invalid_reason)-rc);
+				return set_invalid(out, frag ? CT_INV_IP_FRAG :
+							       (enum ct_invalid_reason)-rc);
 			*t = q;
 			out->cls = CT_PKT_ICMP_ERROR;
 			return CT_PKT_ICMP_ERROR;
