@@ -1,3 +1,804 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* placeholder: being written */
+/*
+ * The appliance's JSON configuration: defaults, a strict parser that names
+ * the JSON path of every fault, the reverse (to JSON, for telemetry and the
+ * round-trip test) and the derivation of per-shard and events settings.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
 #include "dpct_config.h"
+
+/* Bounds shared by the parser and docs/configuration.md. */
+#define CFG_MAX_ENTRIES_MAX   (1u << 28)
+#define CFG_RING_MIN          16u
+#define CFG_RING_MAX          (1u << 20)
+#define CFG_TIMEOUT_MAX_S     4294967u       /* seconds that still fit in ms in 32 bits */
+#define CFG_GRACE_MAX_MS      3600000u
+#define CFG_BATCH_MIN         4096u
+#define CFG_BATCH_MAX         262144u
+#define CFG_DESC_MIN          64u
+#define CFG_DESC_MAX          32768u
+#define CFG_MBUFS_MIN         1024u
+#define CFG_MBUFS_MAX         (1u << 24)
+#define CFG_FILE_MAX          (1u << 20)
+
+/* Parser state: where the error text goes. */
+struct cfg_ctx {
+	char *err;
+	size_t errlen;
+};
+
+static int
+cfg_fail(struct cfg_ctx *x, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (x->err != NULL && x->errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(x->err, x->errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+static const char *
+cfg_type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "object";
+	case JSON_ARRAY: return "array";
+	case JSON_STRING: return "string";
+	case JSON_INTEGER: return "integer";
+	case JSON_REAL: return "number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "boolean";
+	case JSON_NULL: return "null";
+	}
+	return "unknown";
+}
+
+void
+dpct_config_defaults(struct dpct_config *c)
+{
+	unsigned i;
+
+	memset(c, 0, sizeof(*c));
+	c->max_entries = 262144;
+	c->load_factor = 0.8;
+	c->early_drop = true;
+	c->tcp_loose = true;
+	c->zone = 0;
+	for (i = 0; i < CT_TO_MAX; i++)
+		c->timeout_s[i] = ct_timeout_default_s(i);
+	c->invalid_policy = CT_INVALID_DROP;
+	c->fill_alarm_high_pct = 90;
+	c->fill_alarm_low_pct = 80;
+	c->n_notrack = 0;
+	c->events_enabled = true;
+	c->events_reliable = true;
+	c->destroy_grace_ms = 15000;
+	c->event_ring_size = 4096;
+	c->result_ring_size = 4096;
+	c->stage_size = 1024;
+	c->netlink_port_id = EV_DEFAULT_PORT_ID;
+	c->allowed_uids[0] = 0;
+	c->n_allowed_uids = 1;
+	c->max_listeners = 8;
+	c->batch_bytes = 16384;
+	c->workers = 0;
+	c->burst = 32;
+	c->rxd = 1024;
+	c->txd = 1024;
+	c->mbufs = 0;
+	c->handoff_ring_size = 1024;
+	c->seed = 0;
+}
+
+/*
+ * Every object is checked against its list of keys first, so a typo is
+ * reported as such rather than silently falling back to a default.
+ */
+static int
+cfg_check_keys(struct cfg_ctx *x, json_t *obj, const char *path, const char *const *keys)
+{
+	const char *key;
+	json_t *v;
+	unsigned i;
+
+	json_object_foreach(obj, key, v) {
+		for (i = 0; keys[i] != NULL; i++)
+			if (strcmp(keys[i], key) == 0)
+				break;
+		if (keys[i] == NULL)
+			return cfg_fail(x, "unknown key at %s.%s", path, key);
+	}
+	return 0;
+}
+
+static int
+cfg_object(struct cfg_ctx *x, json_t *v, const char *path)
+{
+	if (!json_is_object(v))
+		return cfg_fail(x, "%s: expected object, got %s", path, cfg_type_name(v));
+	return 0;
+}
+
+/* An integer within [min, max]; JSON values beyond the field never wrap. */
+static int
+cfg_uint(struct cfg_ctx *x, json_t *v, const char *path, uint64_t min, uint64_t max,
+	 uint64_t *out)
+{
+	json_int_t n;
+
+	if (!json_is_integer(v))
+		return cfg_fail(x, "%s: expected integer, got %s", path, cfg_type_name(v));
+	n = json_integer_value(v);
+	if (n < 0 || (uint64_t)n < min || (uint64_t)n > max)
+		return cfg_fail(x, "%s: %" JSON_INTEGER_FORMAT " is out of range %" PRIu64
+				"..%" PRIu64, path, n, min, max);
+	*out = (uint64_t)n;
+	return 0;
+}
+
+static int
+cfg_u32(struct cfg_ctx *x, json_t *obj, const char *key, const char *path, uint32_t min,
+	uint32_t max, uint32_t *out)
+{
+	json_t *v = json_object_get(obj, key);
+	char p[96];
+	uint64_t n = 0;
+	int rc;
+
+	if (v == NULL)
+		return 0;
+	snprintf(p, sizeof(p), "%s.%s", path, key);
+	rc = cfg_uint(x, v, p, min, max, &n);
+	if (rc == 0)
+		*out = (uint32_t)n;
+	return rc;
+}
+
+static int
+cfg_uns(struct cfg_ctx *x, json_t *obj, const char *key, const char *path, unsigned min,
+	unsigned max, unsigned *out)
+{
+	uint32_t n = *out;
+	int rc = cfg_u32(x, obj, key, path, min, max, &n);
+
+	*out = n;
+	return rc;
+}
+
+static int
+cfg_ring(struct cfg_ctx *x, json_t *obj, const char *key, const char *path, uint32_t *out)
+{
+	uint32_t n = *out;
+	int rc = cfg_u32(x, obj, key, path, CFG_RING_MIN, CFG_RING_MAX, &n);
+
+	if (rc != 0)
+		return rc;
+	/* rte_ring sizes are powers of two; refuse rather than round silently. */
+	if ((n & (n - 1)) != 0)
+		return cfg_fail(x, "%s.%s: %u is not a power of two", path, key, n);
+	*out = n;
+	return 0;
+}
+
+static int
+cfg_bool(struct cfg_ctx *x, json_t *obj, const char *key, const char *path, bool *out)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_boolean(v))
+		return cfg_fail(x, "%s.%s: expected boolean, got %s", path, key,
+				cfg_type_name(v));
+	*out = json_is_true(v);
+	return 0;
+}
+
+static int
+cfg_table(struct cfg_ctx *x, json_t *o, struct dpct_config *c)
+{
+	static const char *const keys[] = {"max_entries", "load_factor", "early_drop",
+					   "tcp_loose", "zone", NULL};
+	const char *p = "$.table";
+	uint32_t zone = c->zone;
+	json_t *v;
+	int rc;
+
+	if ((rc = cfg_object(x, o, p)) != 0 || (rc = cfg_check_keys(x, o, p, keys)) != 0)
+		return rc;
+	rc = cfg_u32(x, o, "max_entries", p, 1, CFG_MAX_ENTRIES_MAX, &c->max_entries);
+	if (rc == 0)
+		rc = cfg_bool(x, o, "early_drop", p, &c->early_drop);
+	if (rc == 0)
+		rc = cfg_bool(x, o, "tcp_loose", p, &c->tcp_loose);
+	if (rc == 0)
+		rc = cfg_u32(x, o, "zone", p, 0, UINT16_MAX, &zone);
+	if (rc != 0)
+		return rc;
+	c->zone = (uint16_t)zone;
+	v = json_object_get(o, "load_factor");
+	if (v != NULL) {
+		double lf;
+
+		if (!json_is_number(v))
+			return cfg_fail(x, "$.table.load_factor: expected number, got %s",
+					cfg_type_name(v));
+		lf = json_number_value(v);
+		if (!(lf >= 0.25 && lf <= 0.95))
+			return cfg_fail(x, "$.table.load_factor: %g is out of range 0.25..0.95",
+					lf);
+		c->load_factor = lf;
+	}
+	return 0;
+}
+
+static int
+cfg_timeouts(struct cfg_ctx *x, json_t *o, struct dpct_config *c)
+{
+	const char *p = "$.timeouts";
+	const char *key;
+	json_t *v;
+	unsigned i;
+	int rc;
+
+	if ((rc = cfg_object(x, o, p)) != 0)
+		return rc;
+	json_object_foreach(o, key, v) {
+		for (i = 0; i < CT_TO_MAX; i++)
+			if (strcmp(ct_timeout_name(i), key) == 0)
+				break;
+		if (i == CT_TO_MAX)
+			return cfg_fail(x, "unknown key at %s.%s", p, key);
+		rc = cfg_u32(x, o, key, p, 1, CFG_TIMEOUT_MAX_S, &c->timeout_s[i]);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+cfg_invalid(struct cfg_ctx *x, json_t *o, struct dpct_config *c)
+{
+	static const char *const keys[] = {"policy", NULL};
+	const char *s;
+	json_t *v;
+	int rc;
+
+	if ((rc = cfg_object(x, o, "$.invalid")) != 0 ||
+	    (rc = cfg_check_keys(x, o, "$.invalid", keys)) != 0)
+		return rc;
+	v = json_object_get(o, "policy");
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v))
+		return cfg_fail(x, "$.invalid.policy: expected string, got %s", cfg_type_name(v));
+	s = json_string_value(v);
+	if (strcmp(s, "drop") == 0)
+		c->invalid_policy = CT_INVALID_DROP;
+	else if (strcmp(s, "pass") == 0)
+		c->invalid_policy = CT_INVALID_PASS;
+	else
+		return cfg_fail(x, "$.invalid.policy: \"%s\" is not one of \"drop\", \"pass\"", s);
+	return 0;
+}
+
+static int
+cfg_fill_alarm(struct cfg_ctx *x, json_t *o, struct dpct_config *c)
+{
+	static const char *const keys[] = {"high_pct", "low_pct", NULL};
+	const char *p = "$.fill_alarm";
+	uint32_t hi = c->fill_alarm_high_pct, lo = c->fill_alarm_low_pct;
+	int rc;
+
+	if ((rc = cfg_object(x, o, p)) != 0 || (rc = cfg_check_keys(x, o, p, keys)) != 0)
+		return rc;
+	if ((rc = cfg_u32(x, o, "high_pct", p, 0, 100, &hi)) != 0 ||
+	    (rc = cfg_u32(x, o, "low_pct", p, 0, 99, &lo)) != 0)
+		return rc;
+	c->fill_alarm_high_pct = (uint8_t)hi;
+	c->fill_alarm_low_pct = (uint8_t)lo;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	uint8_t proto;
+} cfg_protos[] = {
+	{"any", 0}, {"icmp", 1}, {"tcp", 6}, {"udp", 17}, {"gre", 47}, {"icmpv6", 58},
+	{"sctp", 132}, {"udplite", 136},
+};
+
+static const char *
+cfg_proto_name(uint8_t proto)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof(cfg_protos) / sizeof(cfg_protos[0]); i++)
+		if (cfg_protos[i].proto == proto)
+			return cfg_protos[i].name;
+	return NULL;
+}
+
+static int
+cfg_prefix(struct cfg_ctx *x, const char *path, const char *s, struct ct_notrack_rule *r)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *slash;
+	unsigned max, len;
+	char *end;
+
+	if (strlen(s) >= sizeof(buf))
+		return cfg_fail(x, "%s: \"%.64s\" is not an address prefix", path, s);
+	strcpy(buf, s);
+	slash = strchr(s, '/');
+	if (slash != NULL)
+		buf[slash - s] = '\0';
+	memset(r->addr, 0, sizeof(r->addr));
+	if (inet_pton(AF_INET, buf, r->addr) == 1) {
+		r->family = 4;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, r->addr) == 1) {
+		r->family = 6;
+		max = 128;
+	} else {
+		return cfg_fail(x, "%s: \"%s\" is not an address prefix", path, s);
+	}
+	len = max;
+	if (slash != NULL) {
+		unsigned long n;
+
+		errno = 0;
+		n = strtoul(slash + 1, &end, 10);
+		if (slash[1] < '0' || slash[1] > '9' || *end != '\0' || errno != 0 || n > max)
+			return cfg_fail(x, "%s: \"%s\" has a prefix length outside 0..%u",
+					path, s, max);
+		len = (unsigned)n;
+	}
+	r->prefix_len = (uint8_t)len;
+	return 0;
+}
+
+static int
+cfg_notrack_rule(struct cfg_ctx *x, json_t *o, unsigned idx, struct ct_notrack_rule *r)
+{
+	static const char *const keys[] = {"proto", "port", "prefix", "family", NULL};
+	char p[48], q[64];
+	uint32_t port = 0, fam = 0;
+	json_t *v;
+	int rc;
+
+	snprintf(p, sizeof(p), "$.notrack[%u]", idx);
+	memset(r, 0, sizeof(*r));
+	if ((rc = cfg_object(x, o, p)) != 0 || (rc = cfg_check_keys(x, o, p, keys)) != 0)
+		return rc;
+	v = json_object_get(o, "proto");
+	if (v != NULL) {
+		snprintf(q, sizeof(q), "%s.proto", p);
+		if (json_is_string(v)) {
+			const char *s = json_string_value(v);
+			unsigned i;
+
+			for (i = 0; i < sizeof(cfg_protos) / sizeof(cfg_protos[0]); i++)
+				if (strcmp(cfg_protos[i].name, s) == 0)
+					break;
+			if (i == sizeof(cfg_protos) / sizeof(cfg_protos[0]))
+				return cfg_fail(x, "%s: unknown protocol \"%s\"", q, s);
+			r->proto = cfg_protos[i].proto;
+		} else if (json_is_integer(v)) {
+			uint64_t n;
+
+			if ((rc = cfg_uint(x, v, q, 0, 255, &n)) != 0)
+				return rc;
+			r->proto = (uint8_t)n;
+		} else {
+			return cfg_fail(x, "%s: expected string or integer, got %s", q,
+					cfg_type_name(v));
+		}
+	}
+	if ((rc = cfg_u32(x, o, "port", p, 0, UINT16_MAX, &port)) != 0)
+		return rc;
+	r->port = (uint16_t)port;
+	if (port != 0 && r->proto != 6 && r->proto != 17 && r->proto != 132 &&
+	    r->proto != 136)
+		return cfg_fail(x, "%s.port: a port needs proto tcp, udp, sctp or udplite", p);
+	v = json_object_get(o, "prefix");
+	if (v != NULL) {
+		snprintf(q, sizeof(q), "%s.prefix", p);
+		if (!json_is_string(v))
+			return cfg_fail(x, "%s: expected string, got %s", q, cfg_type_name(v));
+		if ((rc = cfg_prefix(x, q, json_string_value(v), r)) != 0)
+			return rc;
+	}
+	v = json_object_get(o, "family");
+	if (v != NULL) {
+		snprintf(q, sizeof(q), "%s.family", p);
+		if ((rc = cfg_u32(x, o, "family", p, 4, 6, &fam)) != 0)
+			return rc;
+		if (fam == 5)
+			return cfg_fail(x, "%s: 5 is not one of 4, 6", q);
+		if (r->family != 0 && r->family != fam)
+			return cfg_fail(x, "%s: %u contradicts the prefix's family", q, fam);
+		r->family = (uint8_t)fam;
+	}
+	/* A rule without any field would exempt every packet from tracking. */
+	if (r->proto == 0 && r->port == 0 && r->family == 0)
+		return cfg_fail(x, "%s: a rule needs proto, port, prefix or family", p);
+	return 0;
+}
+
+static int
+cfg_notrack(struct cfg_ctx *x, json_t *a, struct dpct_config *c)
+{
+	size_t i;
+	int rc;
+
+	if (!json_is_array(a))
+		return cfg_fail(x, "$.notrack: expected array, got %s", cfg_type_name(a));
+	if (json_array_size(a) > CT_MAX_NOTRACK)
+		return cfg_fail(x, "$.notrack: %zu rules, at most %u are supported",
+				json_array_size(a), CT_MAX_NOTRACK);
+	for (i = 0; i < json_array_size(a); i++) {
+		rc = cfg_notrack_rule(x, json_array_get(a, i), (unsigned)i, &c->notrack[i]);
+		if (rc != 0)
+			return rc;
+	}
+	c->n_notrack = (uint16_t)json_array_size(a);
+	return 0;
+}
+
+static int
+cfg_events(struct cfg_ctx *x, json_t *o, struct dpct_config *c)
+{
+	static const char *const keys[] = {"enabled", "reliable", "destroy_grace_ms",
+					   "ring_size", "result_ring_size", "stage_size",
+					   "netlink_port_id", "allowed_uids", "max_listeners",
+					   "batch_bytes", NULL};
+	const char *p = "$.events";
+	json_t *v;
+	int rc;
+
+	if ((rc = cfg_object(x, o, p)) != 0 || (rc = cfg_check_keys(x, o, p, keys)) != 0)
+		return rc;
+	if ((rc = cfg_bool(x, o, "enabled", p, &c->events_enabled)) != 0 ||
+	    (rc = cfg_bool(x, o, "reliable", p, &c->events_reliable)) != 0 ||
+	    (rc = cfg_u32(x, o, "destroy_grace_ms", p, 1, CFG_GRACE_MAX_MS,
+			  &c->destroy_grace_ms)) != 0 ||
+	    (rc = cfg_ring(x, o, "ring_size", p, &c->event_ring_size)) != 0 ||
+	    (rc = cfg_ring(x, o, "result_ring_size", p, &c->result_ring_size)) != 0 ||
+	    (rc = cfg_u32(x, o, "stage_size", p, 1, CFG_RING_MAX, &c->stage_size)) != 0 ||
+	    (rc = cfg_u32(x, o, "netlink_port_id", p, 1, UINT32_MAX,
+			  &c->netlink_port_id)) != 0 ||
+	    (rc = cfg_uns(x, o, "max_listeners", p, 1, 64, &c->max_listeners)) != 0 ||
+	    (rc = cfg_u32(x, o, "batch_bytes", p, CFG_BATCH_MIN, CFG_BATCH_MAX,
+			  &c->batch_bytes)) != 0)
+		return rc;
+	v = json_object_get(o, "allowed_uids");
+	if (v != NULL) {
+		char q[64];
+		uint64_t n;
+		size_t i;
+
+		if (!json_is_array(v))
+			return cfg_fail(x, "$.events.allowed_uids: expected array, got %s",
+					cfg_type_name(v));
+		if (json_array_size(v) > EV_MAX_UIDS)
+			return cfg_fail(x, "$.events.allowed_uids: %zu uids, at most %u are "
+					"supported", json_array_size(v), EV_MAX_UIDS);
+		for (i = 0; i < json_array_size(v); i++) {
+			snprintf(q, sizeof(q), "$.events.allowed_uids[%zu]", i);
+			/* (uid_t)-1 is "no uid" for the kernel; never a listener's. */
+			rc = cfg_uint(x, json_array_get(v, i), q, 0, UINT32_MAX - 1, &n);
+			if (rc != 0)
+				return rc;
+			c->allowed_uids[i] = (uint32_t)n;
+		}
+		c->n_allowed_uids = (unsigned)json_array_size(v);
+	}
+	return 0;
+}
+
+static int
+cfg_workers(struct cfg_ctx *x, json_t *o, struct dpct_config *c)
+{
+	static const char *const keys[] = {"count", "burst", "rxd", "txd", "mbufs",
+					   "handoff_ring_size", NULL};
+	const char *p = "$.workers";
+	int rc;
+
+	if ((rc = cfg_object(x, o, p)) != 0 || (rc = cfg_check_keys(x, o, p, keys)) != 0)
+		return rc;
+	if ((rc = cfg_uns(x, o, "count", p, 0, DPCT_MAX_WORKERS, &c->workers)) != 0 ||
+	    (rc = cfg_uns(x, o, "burst", p, 1, 512, &c->burst)) != 0 ||
+	    (rc = cfg_uns(x, o, "rxd", p, CFG_DESC_MIN, CFG_DESC_MAX, &c->rxd)) != 0 ||
+	    (rc = cfg_uns(x, o, "txd", p, CFG_DESC_MIN, CFG_DESC_MAX, &c->txd)) != 0 ||
+	    (rc = cfg_ring(x, o, "handoff_ring_size", p, &c->handoff_ring_size)) != 0)
+		return rc;
+	if (json_object_get(o, "mbufs") != NULL) {
+		json_t *v = json_object_get(o, "mbufs");
+		uint64_t n;
+
+		/* 0 keeps "derive from queues and descriptors". */
+		if ((rc = cfg_uint(x, v, "$.workers.mbufs", 0, CFG_MBUFS_MAX, &n)) != 0)
+			return rc;
+		if (n != 0 && n < CFG_MBUFS_MIN)
+			return cfg_fail(x, "$.workers.mbufs: %" PRIu64 " is out of range %u..%u "
+					"(or 0 to derive)", n, CFG_MBUFS_MIN, CFG_MBUFS_MAX);
+		c->mbufs = (unsigned)n;
+	}
+	return 0;
+}
+
+/* Limits that involve more than one key. */
+static int
+cfg_consistency(struct cfg_ctx *x, const struct dpct_config *c)
+{
+	if (c->fill_alarm_high_pct != 0 && c->fill_alarm_low_pct >= c->fill_alarm_high_pct)
+		return cfg_fail(x, "$.fill_alarm.low_pct: %u must be below high_pct %u",
+				c->fill_alarm_low_pct, c->fill_alarm_high_pct);
+	if (c->workers != 0 && c->max_entries < c->workers)
+		return cfg_fail(x, "$.table.max_entries: %u is fewer than the %u workers",
+				c->max_entries, c->workers);
+	return 0;
+}
+
+int
+dpct_config_parse(struct dpct_config *c, const char *text, size_t len, char *err,
+		  size_t errlen)
+{
+	static const char *const keys[] = {"table", "timeouts", "invalid", "fill_alarm",
+					   "notrack", "events", "workers", "seed", NULL};
+	struct cfg_ctx x = {err, errlen};
+	struct dpct_config n;
+	json_error_t je;
+	json_t *root, *v;
+	int rc;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if (root == NULL) {
+		if (json_error_code(&je) == json_error_out_of_memory)
+			return -ENOMEM;
+		return cfg_fail(&x, "line %d, column %d: %s", je.line, je.column, je.text);
+	}
+	/* Parse into a copy so a failed parse leaves `c` untouched. */
+	n = *c;
+	rc = cfg_object(&x, root, "$");
+	if (rc == 0)
+		rc = cfg_check_keys(&x, root, "$", keys);
+	if (rc == 0 && (v = json_object_get(root, "table")) != NULL)
+		rc = cfg_table(&x, v, &n);
+	if (rc == 0 && (v = json_object_get(root, "timeouts")) != NULL)
+		rc = cfg_timeouts(&x, v, &n);
+	if (rc == 0 && (v = json_object_get(root, "invalid")) != NULL)
+		rc = cfg_invalid(&x, v, &n);
+	if (rc == 0 && (v = json_object_get(root, "fill_alarm")) != NULL)
+		rc = cfg_fill_alarm(&x, v, &n);
+	if (rc == 0 && (v = json_object_get(root, "notrack")) != NULL)
+		rc = cfg_notrack(&x, v, &n);
+	if (rc == 0 && (v = json_object_get(root, "events")) != NULL)
+		rc = cfg_events(&x, v, &n);
+	if (rc == 0 && (v = json_object_get(root, "workers")) != NULL)
+		rc = cfg_workers(&x, v, &n);
+	if (rc == 0 && (v = json_object_get(root, "seed")) != NULL) {
+		uint64_t s;
+
+		rc = cfg_uint(&x, v, "$.seed", 0, INT64_MAX, &s);
+		if (rc == 0)
+			n.seed = s;
+	}
+	if (rc == 0)
+		rc = cfg_consistency(&x, &n);
+	json_decref(root);
+	if (rc == 0)
+		*c = n;
+	return rc;
+}
+
+int
+dpct_config_load(struct dpct_config *c, const char *path, char *err, size_t errlen)
+{
+	struct cfg_ctx x = {err, errlen};
+	size_t len = 0, got;
+	char *buf;
+	FILE *f;
+	int rc;
+
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return rc == -ENOENT ? -ENOENT : -EIO;
+	}
+	buf = malloc(CFG_FILE_MAX + 1);
+	if (buf == NULL) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	while (len <= CFG_FILE_MAX && (got = fread(buf + len, 1, CFG_FILE_MAX + 1 - len, f)) > 0)
+		len += got;
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: read error", path);
+		rc = -EIO;
+	} else if (len > CFG_FILE_MAX) {
+		rc = cfg_fail(&x, "%s: larger than %u bytes", path, CFG_FILE_MAX);
+	} else {
+		char inner[256];
+
+		rc = dpct_config_parse(c, buf, len, inner, sizeof(inner));
+		if (rc != 0)
+			snprintf(err, errlen, "%s: %s", path, inner);
+	}
+	fclose(f);
+	free(buf);
+	return rc;
+}
+
+/* json_object_set_new() with ENOMEM folded into one flag. */
+static void
+cfg_set(json_t *o, const char *key, json_t *v, bool *ok)
+{
+	if (v == NULL || o == NULL || json_object_set_new(o, key, v) != 0)
+		*ok = false;
+}
+
+static json_t *
+cfg_notrack_json(const struct ct_notrack_rule *r, bool *ok)
+{
+	json_t *o = json_object();
+	char addr[INET6_ADDRSTRLEN], pfx[INET6_ADDRSTRLEN + 8];
+	const char *name = cfg_proto_name(r->proto);
+
+	if (r->proto != 0)
+		cfg_set(o, "proto", name != NULL ? json_string(name) : json_integer(r->proto), ok);
+	if (r->port != 0)
+		cfg_set(o, "port", json_integer(r->port), ok);
+	if (r->prefix_len != 0 && (r->family == 4 || r->family == 6)) {
+		inet_ntop(r->family == 4 ? AF_INET : AF_INET6, r->addr, addr, sizeof(addr));
+		snprintf(pfx, sizeof(pfx), "%s/%u", addr, r->prefix_len);
+		cfg_set(o, "prefix", json_string(pfx), ok);
+	}
+	if (r->family != 0)
+		cfg_set(o, "family", json_integer(r->family), ok);
+	return o;
+}
+
+char *
+dpct_config_to_json(const struct dpct_config *c)
+{
+	json_t *root = json_object(), *o, *a;
+	bool ok = root != NULL;
+	char *text = NULL;
+	unsigned i;
+
+	o = json_object();
+	cfg_set(o, "max_entries", json_integer(c->max_entries), &ok);
+	cfg_set(o, "load_factor", json_real(c->load_factor), &ok);
+	cfg_set(o, "early_drop", json_boolean(c->early_drop), &ok);
+	cfg_set(o, "tcp_loose", json_boolean(c->tcp_loose), &ok);
+	cfg_set(o, "zone", json_integer(c->zone), &ok);
+	cfg_set(root, "table", o, &ok);
+
+	o = json_object();
+	for (i = 0; i < CT_TO_MAX; i++)
+		cfg_set(o, ct_timeout_name(i), json_integer(c->timeout_s[i]), &ok);
+	cfg_set(root, "timeouts", o, &ok);
+
+	o = json_object();
+	cfg_set(o, "policy", json_string(c->invalid_policy == CT_INVALID_PASS ? "pass" : "drop"),
+		&ok);
+	cfg_set(root, "invalid", o, &ok);
+
+	o = json_object();
+	cfg_set(o, "high_pct", json_integer(c->fill_alarm_high_pct), &ok);
+	cfg_set(o, "low_pct", json_integer(c->fill_alarm_low_pct), &ok);
+	cfg_set(root, "fill_alarm", o, &ok);
+
+	a = json_array();
+	for (i = 0; i < c->n_notrack && i < CT_MAX_NOTRACK; i++)
+		if (a == NULL || json_array_append_new(a, cfg_notrack_json(&c->notrack[i],
+									   &ok)) != 0)
+			ok = false;
+	cfg_set(root, "notrack", a, &ok);
+
+	o = json_object();
+	cfg_set(o, "enabled", json_boolean(c->events_enabled), &ok);
+	cfg_set(o, "reliable", json_boolean(c->events_reliable), &ok);
+	cfg_set(o, "destroy_grace_ms", json_integer(c->destroy_grace_ms), &ok);
+	cfg_set(o, "ring_size", json_integer(c->event_ring_size), &ok);
+	cfg_set(o, "result_ring_size", json_integer(c->result_ring_size), &ok);
+	cfg_set(o, "stage_size", json_integer(c->stage_size), &ok);
+	cfg_set(o, "netlink_port_id", json_integer(c->netlink_port_id), &ok);
+	a = json_array();
+	for (i = 0; i < c->n_allowed_uids && i < EV_MAX_UIDS; i++)
+		if (a == NULL || json_array_append_new(a, json_integer(c->allowed_uids[i])) != 0)
+			ok = false;
+	cfg_set(o, "allowed_uids", a, &ok);
+	cfg_set(o, "max_listeners", json_integer(c->max_listeners), &ok);
+	cfg_set(o, "batch_bytes", json_integer(c->batch_bytes), &ok);
+	cfg_set(root, "events", o, &ok);
+
+	o = json_object();
+	cfg_set(o, "count", json_integer(c->workers), &ok);
+	cfg_set(o, "burst", json_integer(c->burst), &ok);
+	cfg_set(o, "rxd", json_integer(c->rxd), &ok);
+	cfg_set(o, "txd", json_integer(c->txd), &ok);
+	cfg_set(o, "mbufs", json_integer(c->mbufs), &ok);
+	cfg_set(o, "handoff_ring_size", json_integer(c->handoff_ring_size), &ok);
+	cfg_set(root, "workers", o, &ok);
+
+	cfg_set(root, "seed", json_integer((json_int_t)c->seed), &ok);
+
+	if (ok)
+		text = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+	json_decref(root);
+	return text;
+}
+
+void
+dpct_config_shard(const struct dpct_config *c, unsigned index, unsigned count,
+		  struct ct_conf *out)
+{
+	uint64_t slots, buckets = 1;
+	uint32_t share;
+	unsigned i;
+
+	ct_conf_init(out);
+	if (count == 0)
+		count = 1;
+	/* Remainder goes to the first shards so the totals add up exactly. */
+	share = c->max_entries / count + (index < c->max_entries % count ? 1 : 0);
+	if (share == 0)
+		share = 1;
+	out->max_entries = share;
+	/* 8 slots per bucket; the index is sized for load_factor at a full table. */
+	slots = (uint64_t)((double)share / c->load_factor) + 1;
+	while (buckets * 8 < slots)
+		buckets <<= 1;
+	out->buckets = (uint32_t)buckets;
+	for (i = 0; i < CT_TO_MAX; i++)
+		out->timeout_s[i] = c->timeout_s[i];
+	out->tcp_loose = c->tcp_loose;
+	out->invalid_policy = c->invalid_policy;
+	out->early_drop = c->early_drop;
+	out->fill_alarm_high_pct = c->fill_alarm_high_pct;
+	out->fill_alarm_low_pct = c->fill_alarm_low_pct;
+	out->events_enabled = c->events_enabled;
+	out->destroy_grace_ms = c->destroy_grace_ms;
+	out->ev_stage_size = c->stage_size;
+	/* Distinct per shard; 0 stays 0 ("seed from time" in the shard). */
+	out->seed = c->seed == 0 ? 0 : c->seed + (uint64_t)index * 0x9e3779b97f4a7c15ull;
+	if (c->seed != 0 && out->seed == 0)
+		out->seed = 1;
+	out->shard_index = (uint16_t)index;
+	out->shard_count = (uint16_t)count;
+	out->n_notrack = c->n_notrack;
+	memcpy(out->notrack, c->notrack, sizeof(out->notrack));
+}
+
+void
+dpct_config_events(const struct dpct_config *c, struct ev_ctl_conf *out)
+{
+	unsigned i;
+
+	ev_ctl_conf_init(out);
+	out->port_id = c->netlink_port_id;
+	for (i = 0; i < c->n_allowed_uids && i < EV_MAX_UIDS; i++)
+		out->allowed_uids[i] = c->allowed_uids[i];
+	out->n_allowed_uids = c->n_allowed_uids;
+	out->max_listeners = c->max_listeners;
+	out->reliable = c->events_reliable;
+	out->max_batch_bytes = c->batch_bytes;
+}
