@@ -395,6 +395,39 @@ test_load(void)
 	return 0;
 }
 
+/* The shipped configurations must load as they are. */
+static int
+test_shipped_configs(void)
+{
+	static const char *const files[] = {"default.json", "10gbe-2port.json",
+					    "examples/udp-gateway.json",
+					    "examples/no-events.json"};
+	struct dpct_config c;
+	char path[512];
+	unsigned i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", DPCT_CONFIG_DIR, files[i]);
+		dpct_config_defaults(&c);
+		if (dpct_config_load(&c, path, errbuf, sizeof(errbuf)) != 0) {
+			printf("# %s\n", errbuf);
+			return 1;
+		}
+	}
+	/* The demo: short grace and a small table (docs/configuration.md). */
+	snprintf(path, sizeof(path), "%s/default.json", DPCT_CONFIG_DIR);
+	dpct_config_defaults(&c);
+	T_EQ(dpct_config_load(&c, path, errbuf, sizeof(errbuf)), 0);
+	T_UEQ(c.destroy_grace_ms, 1000);
+	T_UEQ(c.max_entries, 65536);
+	snprintf(path, sizeof(path), "%s/10gbe-2port.json", DPCT_CONFIG_DIR);
+	dpct_config_defaults(&c);
+	T_EQ(dpct_config_load(&c, path, errbuf, sizeof(errbuf)), 0);
+	T_EQ(c.workers, 4);
+	T_UEQ(c.max_entries, 2097152);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_defaults),
 	T_CASE(test_every_key),
@@ -407,6 +440,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_shard_split),
 	T_CASE(test_events_conf),
 	T_CASE(test_load),
+	T_CASE(test_shipped_configs),
 };
 
 T_MAIN(cases)
