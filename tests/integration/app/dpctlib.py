@@ -1,0 +1,275 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Helpers for the app's integration tests: paths, generated pcaps, a tiny
+pcap reader, running dpct / dpct-events / dpct-ctl with bounded waits, and
+TAP output. Every run gets a unique --file-prefix and netlink port id so
+meson can run the tests in parallel."""
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD = os.environ.get('DPCT_BUILD', 'build')
+SRC = os.environ.get('DPCT_SRC', '.')
+DPCT = os.path.join(BUILD, 'app', 'dpct', 'dpct')
+GEN = os.path.join(BUILD, 'tools', 'dpct-gen', 'dpct-gen')
+EVENTS = os.path.join(BUILD, 'tools', 'dpct-events', 'dpct-events')
+CTL = os.path.join(BUILD, 'tools', 'dpct-ctl', 'dpct-ctl')
+
+
+class Tap:
+    """TAP producer: ok()/fail() per check, plan printed at the end."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def check(self, cond, name, detail=''):
+        self.n += 1
+        print(('ok %d - %s' if cond else 'not ok %d - %s') % (self.n, name))
+        if not cond:
+            self.failed += 1
+            for line in str(detail).splitlines()[:40]:
+                print('#   ' + line)
+        sys.stdout.flush()
+        return cond
+
+    def eq(self, a, b, name):
+        return self.check(a == b, name, '%r != %r' % (a, b))
+
+    def skip_all(self, why):
+        print('1..0 # SKIP %s' % why)
+        sys.exit(0)
+
+    def done(self):
+        print('1..%d' % self.n)
+        sys.exit(1 if self.failed else 0)
+
+
+def need(paths, tap):
+    missing = [p for p in paths if not os.access(p, os.X_OK)]
+    if missing:
+        # The meson registration only adds a test once its binaries exist.
+        tap.check(False, 'binaries present', 'missing: ' + ' '.join(missing))
+        tap.done()
+
+
+def uniq(name):
+    """A file prefix and netlink port id unique to this test process."""
+    pid = os.getpid()
+    return '%s_%d' % (name, pid), 0x44500000 + (pid & 0xfffff)
+
+
+def tmpdir(name):
+    return tempfile.mkdtemp(prefix='dpct_%s_' % name)
+
+
+def gen(out, workload, flows, concurrency=None, ipv6=False, seed=1, timeout=120):
+    cmd = [GEN, '--workload', workload, '--flows', str(flows), '--seed', str(seed), '-o', out]
+    if concurrency:
+        cmd += ['--concurrency', str(concurrency)]
+    if ipv6:
+        cmd.append('--ipv6')
+    subprocess.run(cmd, check=True, timeout=timeout, stdout=subprocess.DEVNULL)
+    return out
+
+
+def read_pcap(path):
+    """Frames of a classic pcap file, as bytes, in order."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    if len(data) < 24:
+        return []
+    magic = struct.unpack('<I', data[:4])[0]
+    if magic in (0xa1b2c3d4, 0xa1b23c4d):
+        end = '<'
+    elif magic in (0xd4c3b2a1, 0x4d3cb2a1):
+        end = '>'
+    else:
+        raise ValueError('%s: not a pcap file' % path)
+    off, frames = 24, []
+    while off + 16 <= len(data):
+        incl = struct.unpack(end + 'I', data[off + 8:off + 12])[0]
+        frames.append(data[off + 16:off + 16 + incl])
+        off += 16 + incl
+    return frames
+
+
+def write_config(d, cfg, name='dpct.json'):
+    path = os.path.join(d, name)
+    with open(path, 'w') as f:
+        json.dump(cfg, f, indent=1)
+    return path
+
+
+def base_config(port_id, **over):
+    cfg = {
+        'table': {'max_entries': 65536, 'early_drop': True},
+        'timeouts': {'tcp_time_wait': 1, 'tcp_close': 1},
+        'events': {'enabled': True, 'reliable': True, 'destroy_grace_ms': 500,
+                   'netlink_port_id': port_id},
+        'seed': 7,
+    }
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(cfg.get(k), dict):
+            cfg[k].update(v)
+        else:
+            cfg[k] = v
+    return cfg
+
+
+def dpct_cmd(prefix, cfg_path, rx=None, tx=None, lcores='0-1', extra_eal=(), app=(),
+             stats=None, replay=True):
+    cmd = [DPCT, '--no-huge', '-m', '512', '--no-pci', '--file-prefix', prefix,
+           '-l', lcores, '--log-level', 'lib.eal:error']
+    if rx is not None:
+        cmd += ['--vdev', 'net_pcap0,rx_pcap=%s,tx_pcap=%s' % (rx, tx)]
+    cmd += list(extra_eal)
+    cmd += ['--', '--config', cfg_path]
+    if replay:
+        cmd.append('--replay')
+    if stats:
+        cmd += ['--stats-json', stats]
+    cmd += list(app)
+    return cmd
+
+
+_HELP = None
+
+
+def dpct_help():
+    global _HELP
+    if _HELP is None:
+        try:
+            p = subprocess.run([DPCT, '--no-huge', '-m', '64', '--no-pci', '--no-shconf',
+                                '-l', '0', '--', '--help'], capture_output=True, text=True,
+                               timeout=30)
+            _HELP = p.stdout + p.stderr
+        except (OSError, subprocess.TimeoutExpired):
+            _HELP = ''
+    return _HELP
+
+
+def wait_listeners_args(n):
+    """If dpct can hold replay until listeners subscribe, use it; otherwise
+    the listener is started first and retries every 100 ms until dpct's
+    port answers (which happens during EAL/port setup, before replay)."""
+    if '--wait-listeners' in dpct_help():
+        return ['--wait-listeners', str(n)]
+    return []
+
+
+def start_events(port_id, out_json, summary, reliable=True, rcvbuf=None, fmt='json',
+                 idle_ms=3000, max_s=300):
+    cmd = [EVENTS, '--port-id', str(port_id), '--format', fmt, '--summary', summary,
+           '--idle-exit-ms', str(idle_ms), '--max-seconds', str(max_s)]
+    if reliable:
+        cmd.append('--reliable')
+    if rcvbuf:
+        cmd += ['--rcvbuf', str(rcvbuf)]
+    out = open(out_json, 'w')
+    p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, text=True)
+    p._dpct_out = out
+    return p
+
+
+def finish(p, timeout):
+    """Wait for a process, killing it at the deadline; (rc, stderr)."""
+    try:
+        _, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, err = p.communicate()
+        err = (err or '') + '\n[killed after %ss]' % timeout
+    if hasattr(p, '_dpct_out'):
+        p._dpct_out.close()
+    return p.returncode, err or ''
+
+
+def run_dpct(cmd, timeout=120):
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def load_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def counter(stats, *names):
+    """A total counter from --stats-json: looked up at the top level, then in
+    "totals"/"total" and "ports" sums, under the first of `names` present."""
+    for name in names:
+        for scope in (stats, stats.get('totals'), stats.get('total')):
+            if isinstance(scope, dict) and name in scope and \
+                    isinstance(scope[name], (int, float)):
+                return scope[name]
+    for name in names:
+        ports = stats.get('ports')
+        if isinstance(ports, list) and ports and all(name in p for p in ports):
+            return sum(p[name] for p in ports)
+    raise KeyError('none of %s in stats-json: %s' % (names, json.dumps(stats)[:400]))
+
+
+def events(path):
+    out = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith('{'):
+                out.append(json.loads(line))
+    return out
+
+
+def flow_key(ev):
+    """A direction-independent key for a flow from a dpct-events JSON object."""
+    # The original-direction tuple, not the id: ids depend on the shard
+    # layout, and tests compare runs with different worker counts.
+    o = ev.get('orig', {})
+    return (ev.get('proto'), o.get('src'), o.get('dst'), o.get('sport'), o.get('dport'),
+            o.get('icmp_id'))
+
+
+def per_flow(evs):
+    """{flow: [(type, state, status), ...]} in arrival order."""
+    flows = {}
+    for ev in evs:
+        flows.setdefault(flow_key(ev), []).append(
+            (ev.get('type'), ev.get('state'), ev.get('status')))
+    return flows
+
+
+def sh(cmd, check=True, timeout=30):
+    """A setup command (ip, ethtool); output captured."""
+    return subprocess.run(cmd, shell=True, check=check, timeout=timeout,
+                          capture_output=True, text=True)
+
+
+def ctl(prefix, *args, timeout=20):
+    p = subprocess.run([CTL, '--file-prefix', prefix] + list(args), capture_output=True,
+                       text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def first_int(text):
+    for tok in text.replace(':', ' ').split():
+        if tok.isdigit():
+            return int(tok)
+    return None
+
+
+def stop(p, timeout=60):
+    """SIGINT (clean shutdown), then wait bounded; (rc, stdout+stderr)."""
+    import signal
+    if p.poll() is None:
+        p.send_signal(signal.SIGINT)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        err = (err or '') + '\n[killed after %ss]' % timeout
+    return p.returncode, (out or '') + (err or '')
