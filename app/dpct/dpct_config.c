@@ -367,6 +367,18 @@ cfg_prefix(struct cfg_ctx *x, const char *path, const char *s, struct ct_notrack
 		len = (unsigned)n;
 	}
 	r->prefix_len = (uint8_t)len;
+	/*
+	 * Clear the host bits: "10.1.2.3/16" matches as 10.1.0.0/16, and the
+	 * stored rule prints back the same way (to_json round trip).
+	 */
+	for (max = 0; max < sizeof(r->addr); max++) {
+		unsigned bits = max * 8;
+
+		if (bits >= len)
+			r->addr[max] = 0;
+		else if (len - bits < 8)
+			r->addr[max] &= (uint8_t)(0xff00u >> (len - bits));
+	}
 	return 0;
 }
 

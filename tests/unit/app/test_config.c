@@ -159,6 +159,16 @@ test_every_key(void)
 	T_EQ(c.mbufs, 65536);
 	T_EQ(c.handoff_ring_size, 2048);
 	T_UEQ(c.seed, 9223372036854775807ull);
+	/* Host bits are cleared; /0 keeps only the family. */
+	T_EQ(parse(&c, "{\"notrack\": [{\"prefix\": \"10.1.2.3/12\"}, "
+		       "{\"prefix\": \"10.1.0.0/0\"}]}"), 0);
+	T_EQ(c.notrack[0].addr[0], 10);
+	T_EQ(c.notrack[0].addr[1], 0);
+	T_EQ(c.notrack[0].addr[2], 0);
+	T_EQ(c.notrack[0].prefix_len, 12);
+	T_EQ(c.notrack[1].addr[0], 0);
+	T_EQ(c.notrack[1].family, 4);
+	T_EQ(c.notrack[1].prefix_len, 0);
 	return 0;
 }
 
