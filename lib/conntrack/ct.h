@@ -419,8 +419,9 @@ int ct_shard_apply_result(struct ct_shard *s, const struct ct_result *r, uint64_
 /**
  * Destroy every live entry: each goes to the dying set and stages a
  * DESTROY (conntrack -F). Bounded by `budget` entries (0 = no limit) and by
- * staging room.
- * @return number of entries destroyed; call again while it returns > 0.
+ * staging room: when the staging buffer is full it stops, so move the
+ * records out (ev_worker_sync) and call again while ct_shard_live() > 0.
+ * @return number of entries destroyed by this call.
  */
 unsigned ct_shard_flush(struct ct_shard *s, uint64_t now, unsigned budget);
 
@@ -465,6 +466,9 @@ void ct_shard_count_events(struct ct_shard *s, unsigned sent, unsigned failed,
 
 /** Bytes of memory one entry costs, index share included (for docs/bench). */
 size_t ct_shard_bytes_per_entry(const struct ct_shard *s);
+
+/** Live (not dying) entries. */
+uint32_t ct_shard_live(const struct ct_shard *s);
 
 /** True when the shard has no live and no dying entries. */
 bool ct_shard_empty(const struct ct_shard *s);

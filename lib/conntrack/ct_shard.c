@@ -1,3 +1,1145 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* placeholder: being written */
+/*
+ * The shard: one worker's table. Entry pool with a free stack, an index of
+ * 64-byte buckets (8 signatures + 8 pool indices, two candidate buckets per
+ * flow, one level of cuckoo displacement), a one-tick timer wheel with lazy
+ * refresh, the event staging buffer and the dying set of DESIGN §4.
+ *
+ * Single writer: nothing here locks or uses atomics.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <emmintrin.h>
+
 #include "ct_private.h"
+
+#define CT_BUCKET_SLOTS 8
+#define CT_WHEEL_BITS 16
+#define CT_WHEEL_SIZE (1u << CT_WHEEL_BITS)
+#define CT_WHEEL_MASK (CT_WHEEL_SIZE - 1)
+#define CT_HEAD_FLAG 0x80000000u   /* tprev of a list head: flag | slot */
+#define CT_MAX_TIMEOUT_TICKS (1u << 30)
+#define CT_NS_PER_S UINT64_C(1000000000)
+
+struct ct_bucket {
+	uint16_t sig[CT_BUCKET_SLOTS];
+	uint32_t idx[CT_BUCKET_SLOTS];
+	uint8_t pad[16];
+} __attribute__((aligned(64)));
+_Static_assert(sizeof(struct ct_bucket) == 64, "a bucket is one cache line");
+
+struct ct_shard {
+	struct ct_conf conf;
+	/* Pool */
+	struct ct_entry *pool;
+	uint32_t cap;              /* max_entries + early-drop headroom */
+	uint32_t *free_stack;
+	uint32_t n_free;
+	/* Index */
+	struct ct_bucket *buckets;
+	uint32_t nb;
+	/* Time and timers */
+	uint64_t epoch_ns;
+	uint64_t last_ns;
+	int epoch_set;
+	uint32_t wheel_next;       /* next tick the wheel has to process */
+	uint32_t *wheel;
+	uint32_t to_ticks[CT_TO_MAX];
+	uint64_t grace_ns;
+	/* Events */
+	struct ct_event_rec *stage;
+	uint32_t stage_n;
+	uint32_t stage_cap;
+	uint64_t seq;
+	uint64_t prng;
+	uint32_t id_next;
+	/* Operator warnings */
+	ct_log_fn log_fn;
+	void *log_arg;
+	uint64_t last_full_warn_ns;
+	int full_warned;
+	int alarm_on;
+	/* Control-plane cursors */
+	uint32_t flush_cursor;
+	struct ct_stats st;
+};
+
+/* ------------------------------------------------------------------------ */
+/* Small helpers                                                             */
+
+static inline uint64_t
+prng_next(struct ct_shard *s)
+{
+	/* splitmix64: deterministic for a given seed. */
+	uint64_t z = (s->prng += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+static inline uint32_t
+fastrange(uint32_t h, uint32_t n)
+{
+	return (uint32_t)(((uint64_t)h * n) >> 32);
+}
+
+static inline uint32_t
+hash_mix2(uint32_t h)
+{
+	h ^= h >> 16;
+	h *= 0x7feb352du;
+	h ^= h >> 15;
+	h *= 0x846ca68bu;
+	h ^= h >> 16;
+	return h;
+}
+
+static inline uint16_t
+hash_sig(uint32_t h)
+{
+	uint16_t sig = (uint16_t)h;
+
+	return sig != 0 ? sig : 1;
+}
+
+static inline void
+hash_buckets(const struct ct_shard *s, uint32_t h, uint32_t *b1, uint32_t *b2)
+{
+	*b1 = fastrange(h, s->nb);
+	*b2 = fastrange(hash_mix2(h), s->nb);
+}
+
+static inline uint32_t
+ns_to_tick(struct ct_shard *s, uint64_t ns)
+{
+	if (ns < s->epoch_ns)
+		return 0;
+	return (uint32_t)((ns - s->epoch_ns) >> CT_TICK_SHIFT);
+}
+
+/* Clamp `now` to be non-decreasing and return its tick. */
+static inline uint32_t
+shard_now(struct ct_shard *s, uint64_t *now)
+{
+	if (!s->epoch_set) {
+		s->epoch_set = 1;
+		s->epoch_ns = *now;
+		s->last_ns = *now;
+		s->wheel_next = 0;
+	}
+	if (*now < s->last_ns)
+		*now = s->last_ns;
+	else
+		s->last_ns = *now;
+	return ns_to_tick(s, *now);
+}
+
+static void
+shard_log(struct ct_shard *s, int level, const char *fmt, unsigned long long a,
+	  unsigned long long b, unsigned long long c)
+{
+	char msg[192];
+
+	if (s->log_fn == NULL)
+		return;
+	snprintf(msg, sizeof(msg), fmt, a, b, c);
+	s->log_fn(s->log_arg, level, msg);
+}
+
+static inline int
+tuple_is_reply(const struct ct_tuple *k, const struct ct_tuple *t)
+{
+	return k->sport == t->dport && k->dport == t->sport && k->proto == t->proto &&
+	       k->family == t->family && k->zone == t->zone &&
+	       memcmp(k->src, t->dst, 16) == 0 && memcmp(k->dst, t->src, 16) == 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Timer wheel                                                               */
+
+static void
+wheel_link(struct ct_shard *s, uint32_t idx)
+{
+	struct ct_entry *e = &s->pool[idx];
+	uint32_t slot;
+
+	/* A deadline the wheel has already passed goes into the next slot it visits. */
+	if (ct_tick_before(e->expiry, s->wheel_next))
+		slot = s->wheel_next & CT_WHEEL_MASK;
+	else
+		slot = e->expiry & CT_WHEEL_MASK;
+	e->tnext = s->wheel[slot];
+	e->tprev = CT_HEAD_FLAG | slot;
+	if (e->tnext != CT_NIL)
+		s->pool[e->tnext].tprev = idx;
+	s->wheel[slot] = idx;
+	e->eflags |= CT_EF_IN_WHEEL;
+}
+
+static void
+wheel_unlink(struct ct_shard *s, uint32_t idx)
+{
+	struct ct_entry *e = &s->pool[idx];
+
+	if (!(e->eflags & CT_EF_IN_WHEEL))
+		return;
+	if (e->tprev & CT_HEAD_FLAG)
+		s->wheel[e->tprev & CT_WHEEL_MASK] = e->tnext;
+	else
+		s->pool[e->tprev].tnext = e->tnext;
+	if (e->tnext != CT_NIL)
+		s->pool[e->tnext].tprev = e->tprev;
+	e->tnext = e->tprev = CT_NIL;
+	e->eflags &= (uint8_t)~CT_EF_IN_WHEEL;
+}
+
+/* Apply a timeout class: later deadlines are lazy, earlier ones relink. */
+static inline void
+entry_refresh(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint8_t cls)
+{
+	struct ct_entry *e = &s->pool[idx];
+	uint32_t exp = now_tick + s->to_ticks[cls];
+
+	e->to_class = cls;
+	if (!ct_tick_before(exp, e->expiry)) {
+		e->expiry = exp;
+		return;
+	}
+	e->expiry = exp;
+	wheel_unlink(s, idx);
+	wheel_link(s, idx);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Index                                                                     */
+
+static inline unsigned
+bucket_match(const struct ct_bucket *b, uint16_t sig)
+{
+	__m128i v = _mm_load_si128((const __m128i *)(const void *)b->sig);
+	__m128i m = _mm_cmpeq_epi16(v, _mm_set1_epi16((short)sig));
+
+	/* Two mask bits per 16-bit lane: keep the even ones. */
+	return (unsigned)_mm_movemask_epi8(m) & 0x5555u;
+}
+
+static inline uint32_t
+bucket_find(const struct ct_shard *s, const struct ct_bucket *b, uint16_t sig,
+	    const struct ct_tuple *t, enum ct_dir *dir)
+{
+	unsigned m = bucket_match(b, sig);
+
+	while (m != 0) {
+		unsigned k = (unsigned)__builtin_ctz(m) >> 1;
+		uint32_t idx = b->idx[k];
+		const struct ct_entry *e = &s->pool[idx];
+
+		m &= m - 1;
+		if (memcmp(&e->key, t, sizeof(*t)) == 0) {
+			*dir = CT_DIR_ORIG;
+			return idx;
+		}
+		if (tuple_is_reply(&e->key, t)) {
+			*dir = CT_DIR_REPLY;
+			return idx;
+		}
+	}
+	return CT_NIL;
+}
+
+static inline uint32_t
+index_lookup(const struct ct_shard *s, const struct ct_tuple *t, uint32_t h, enum ct_dir *dir)
+{
+	uint32_t b1, b2, idx;
+	uint16_t sig = hash_sig(h);
+
+	hash_buckets(s, h, &b1, &b2);
+	idx = bucket_find(s, &s->buckets[b1], sig, t, dir);
+	if (idx == CT_NIL && b2 != b1)
+		idx = bucket_find(s, &s->buckets[b2], sig, t, dir);
+	return idx;
+}
+
+static inline int
+bucket_put(struct ct_bucket *b, uint16_t sig, uint32_t idx)
+{
+	unsigned k;
+
+	for (k = 0; k < CT_BUCKET_SLOTS; k++) {
+		if (b->sig[k] == 0) {
+			b->sig[k] = sig;
+			b->idx[k] = idx;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+static int
+index_insert(struct ct_shard *s, uint32_t idx, uint32_t h)
+{
+	uint32_t b1, b2, cand[2], i;
+	uint16_t sig = hash_sig(h);
+	unsigned k;
+
+	hash_buckets(s, h, &b1, &b2);
+	if (bucket_put(&s->buckets[b1], sig, idx) == 0 ||
+	    bucket_put(&s->buckets[b2], sig, idx) == 0)
+		return 0;
+	/* Both full: move one resident to its other bucket (one cuckoo level). */
+	cand[0] = b1;
+	cand[1] = b2;
+	for (i = 0; i < 2; i++) {
+		struct ct_bucket *b = &s->buckets[cand[i]];
+
+		for (k = 0; k < CT_BUCKET_SLOTS; k++) {
+			uint32_t vh = ct_tuple_hash(&s->pool[b->idx[k]].key);
+			uint32_t v1, v2, alt;
+
+			hash_buckets(s, vh, &v1, &v2);
+			alt = v1 == cand[i] ? v2 : v1;
+			if (alt == cand[i])
+				continue;
+			if (bucket_put(&s->buckets[alt], b->sig[k], b->idx[k]) == 0) {
+				b->sig[k] = sig;
+				b->idx[k] = idx;
+				return 0;
+			}
+		}
+	}
+	return -ENOSPC;
+}
+
+static void
+index_remove(struct ct_shard *s, uint32_t idx)
+{
+	uint32_t h = ct_tuple_hash(&s->pool[idx].key);
+	uint32_t b[2];
+	unsigned i, k;
+
+	hash_buckets(s, h, &b[0], &b[1]);
+	for (i = 0; i < 2; i++) {
+		struct ct_bucket *bk = &s->buckets[b[i]];
+
+		for (k = 0; k < CT_BUCKET_SLOTS; k++) {
+			if (bk->sig[k] != 0 && bk->idx[k] == idx) {
+				bk->sig[k] = 0;
+				bk->idx[k] = CT_NIL;
+				return;
+			}
+		}
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Fill alarm and table-full warning                                         */
+
+static void
+fill_check(struct ct_shard *s)
+{
+	uint64_t used = (uint64_t)s->st.count + s->st.dying;
+	uint64_t max = s->conf.max_entries;
+
+	if (s->conf.fill_alarm_high_pct == 0)
+		return;
+	if (!s->alarm_on && used * 100 >= (uint64_t)s->conf.fill_alarm_high_pct * max) {
+		s->alarm_on = 1;
+		s->st.fill_alarm++;
+		shard_log(s, LOG_WARNING,
+			  "conntrack table %llu%% full (%llu of %llu entries incl. dying)",
+			  used * 100 / max, used, max);
+	} else if (s->alarm_on && used * 100 < (uint64_t)s->conf.fill_alarm_low_pct * max) {
+		s->alarm_on = 0;
+		shard_log(s, LOG_NOTICE,
+			  "conntrack table back to %llu%% (%llu of %llu entries incl. dying)",
+			  used * 100 / max, used, max);
+	}
+}
+
+static void
+table_full(struct ct_shard *s, uint64_t now)
+{
+	s->st.drop++;
+	if (s->full_warned && now - s->last_full_warn_ns < CT_NS_PER_S)
+		return;
+	s->full_warned = 1;
+	s->last_full_warn_ns = now;
+	s->st.table_full_warn++;
+	shard_log(s, LOG_WARNING, "table full, dropping packet (%llu entries, %llu dying, %llu)",
+		  s->st.count, s->st.dying, s->conf.max_entries);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Events                                                                    */
+
+static void
+fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_event_rec *r)
+{
+	const struct ct_entry *e = &s->pool[idx];
+	uint32_t left = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->orig = e->key;
+	r->pkts[0] = e->pkts[0];
+	r->pkts[1] = e->pkts[1];
+	r->bytes[0] = e->bytes[0];
+	r->bytes[1] = e->bytes[1];
+	r->start_ns = e->start_ns;
+	r->stop_ns = e->stop_ns;
+	r->id = e->id;
+	r->slot = idx;
+	if (!(e->status & CT_S_DYING) && ct_tick_before(now_tick, e->expiry))
+		left = (uint32_t)(((uint64_t)(e->expiry - now_tick) << CT_TICK_SHIFT) / CT_NS_PER_S);
+	r->timeout_s = left;
+	r->status = e->status;
+	r->shard = s->conf.shard_index;
+	r->tcp_state = e->key.proto == 6 ? e->tcp_state : 0;
+}
+
+/* Stage pending|missed of a live entry; on no room the bits become missed. */
+static void
+stage_update(struct ct_shard *s, uint32_t idx, uint32_t now_tick)
+{
+	struct ct_entry *e = &s->pool[idx];
+	uint8_t bits = e->pending | e->missed;
+	struct ct_event_rec *r;
+
+	if (bits == 0)
+		return;
+	if (!s->conf.events_enabled) {
+		e->pending = e->missed = 0;
+		return;
+	}
+	if (s->stage_n == s->stage_cap) {
+		e->missed = bits;
+		e->pending = 0;
+		s->st.ring_full++;
+		return;
+	}
+	r = &s->stage[s->stage_n++];
+	fill_record(s, idx, now_tick, r);
+	r->events = ct_ev_to_linux(bits);
+	r->flags = e->missed ? CT_REC_F_RETRY : 0;
+	r->seq = s->seq++;
+	e->pending = e->missed = 0;
+}
+
+static void
+entry_free(struct ct_shard *s, uint32_t idx)
+{
+	struct ct_entry *e = &s->pool[idx];
+
+	wheel_unlink(s, idx);
+	if (e->status & CT_S_DYING)
+		s->st.dying--;
+	memset(e, 0, sizeof(*e));
+	e->tnext = e->tprev = CT_NIL;
+	s->free_stack[s->n_free++] = idx;
+	fill_check(s);
+}
+
+static void
+grace_rearm(struct ct_shard *s, uint32_t idx, uint64_t now)
+{
+	struct ct_entry *e = &s->pool[idx];
+	uint64_t delay = s->grace_ns ? prng_next(s) % s->grace_ns : 0;
+
+	e->eflags &= (uint8_t)~CT_EF_AWAIT;
+	e->eflags |= CT_EF_RESENT;
+	e->expiry = ns_to_tick(s, now + delay);
+	wheel_unlink(s, idx);
+	wheel_link(s, idx);
+}
+
+/* Stage the DESTROY of a dying entry, or re-arm its grace timer. */
+static void
+stage_destroy(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint64_t now, int resend)
+{
+	struct ct_entry *e = &s->pool[idx];
+	struct ct_event_rec *r;
+
+	if (s->stage_n == s->stage_cap) {
+		s->st.ring_full++;
+		grace_rearm(s, idx, now);
+		return;
+	}
+	wheel_unlink(s, idx);
+	r = &s->stage[s->stage_n++];
+	fill_record(s, idx, now_tick, r);
+	r->events = ct_ev_to_linux((uint8_t)(e->pending | e->missed | CT_EVI_DESTROY));
+	r->flags = resend ? CT_REC_F_RESEND : 0;
+	r->seq = s->seq++;
+	e->pending = e->missed = 0;
+	e->eflags |= CT_EF_AWAIT;
+	if (resend)
+		s->st.destroy_resent++;
+}
+
+/* End a live entry: out of the index at once, then the dying path. */
+static void
+entry_destroy(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint64_t now)
+{
+	struct ct_entry *e = &s->pool[idx];
+
+	index_remove(s, idx);
+	wheel_unlink(s, idx);
+	e->status |= CT_S_DYING;
+	e->stop_ns = now;
+	s->st.count--;
+	if (!s->conf.events_enabled) {
+		s->st.dying++;
+		entry_free(s, idx);
+		return;
+	}
+	s->st.dying++;
+	stage_destroy(s, idx, now_tick, now, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Creation                                                                  */
+
+/* Linux early_drop: evict a not-yet-assured entry from the flow's buckets. */
+static int
+early_drop(struct ct_shard *s, uint32_t h, uint32_t now_tick, uint64_t now)
+{
+	uint32_t b[2];
+	unsigned i, k;
+
+	hash_buckets(s, h, &b[0], &b[1]);
+	for (i = 0; i < 2; i++) {
+		const struct ct_bucket *bk = &s->buckets[b[i]];
+
+		for (k = 0; k < CT_BUCKET_SLOTS; k++) {
+			uint32_t v = bk->idx[k];
+
+			if (bk->sig[k] == 0 || (s->pool[v].status & CT_S_ASSURED))
+				continue;
+			entry_destroy(s, v, now_tick, now);
+			s->st.early_drop++;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static uint32_t
+next_id(struct ct_shard *s)
+{
+	uint32_t id;
+
+	do {
+		id = s->id_next * s->conf.shard_count + s->conf.shard_index + 1;
+		s->id_next++;
+	} while (id == 0);
+	return id;
+}
+
+static uint8_t
+verdict_invalid(struct ct_shard *s, unsigned reason)
+{
+	s->st.invalid++;
+	if (reason < CT_INV_MAX)
+		s->st.invalid_by_reason[reason]++;
+	return s->conf.invalid_policy == CT_INVALID_PASS ? CT_V_PASS : CT_V_DROP;
+}
+
+static uint8_t
+entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64_t now)
+{
+	const struct ct_l4_proto *l4 = ct_l4_get(p->tuple.proto);
+	struct ct_entry *e;
+	uint32_t idx, used;
+	uint8_t cls = CT_TO_GENERIC;
+	int reason;
+
+	used = s->st.count + s->st.dying;
+	if (used >= s->conf.max_entries) {
+		/* Headroom beyond max_entries is only for the entry that replaces an early drop. */
+		if (!s->conf.early_drop || early_drop(s, p->hash, now_tick, now) != 0 ||
+		    s->n_free == 0) {
+			table_full(s, now);
+			return CT_V_DROP;
+		}
+	}
+	if (s->n_free == 0) {
+		table_full(s, now);
+		return CT_V_DROP;
+	}
+	idx = s->free_stack[s->n_free - 1];
+	e = &s->pool[idx];
+	memset(e, 0, sizeof(*e));
+	e->key = p->tuple;
+	e->tnext = e->tprev = CT_NIL;
+	reason = l4->new_conn(&s->conf, e, p, &cls);
+	if (reason != 0)
+		return verdict_invalid(s, (unsigned)reason);
+	if (index_insert(s, idx, p->hash) != 0) {
+		s->st.insert_failed++;
+		s->st.drop++;
+		return CT_V_DROP;
+	}
+	s->n_free--;
+	e->eflags = CT_EF_USED;
+	e->id = next_id(s);
+	e->start_ns = now;
+	e->status = CT_S_CONFIRMED;
+	e->pending = CT_EVI_NEW;
+	e->pkts[0] = 1;
+	e->bytes[0] = p->len;
+	e->to_class = cls;
+	e->expiry = now_tick + s->to_ticks[cls];
+	wheel_link(s, idx);
+	s->st.count++;
+	s->st.insert++;
+	fill_check(s);
+	stage_update(s, idx, now_tick);
+	return CT_V_PASS;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Packets                                                                   */
+
+static int
+notrack_match(const struct ct_conf *c, const struct ct_tuple *t)
+{
+	unsigned i;
+
+	for (i = 0; i < c->n_notrack; i++) {
+		const struct ct_notrack_rule *r = &c->notrack[i];
+
+		if (r->proto != 0 && r->proto != t->proto)
+			continue;
+		if (r->family != 0 && r->family != t->family)
+			continue;
+		if (r->port != 0 && r->port != t->sport && r->port != t->dport)
+			continue;
+		if (r->prefix_len != 0) {
+			unsigned full = r->prefix_len / 8, rem = r->prefix_len % 8;
+			uint8_t mask = (uint8_t)(0xff << (8 - rem));
+			int src_ok = memcmp(r->addr, t->src, full) == 0 &&
+				     (rem == 0 || ((r->addr[full] ^ t->src[full]) & mask) == 0);
+			int dst_ok = memcmp(r->addr, t->dst, full) == 0 &&
+				     (rem == 0 || ((r->addr[full] ^ t->dst[full]) & mask) == 0);
+
+			if (!src_ok && !dst_ok)
+				continue;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+static uint8_t
+process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64_t now)
+{
+	enum ct_dir dir = CT_DIR_ORIG;
+	enum ct_l4_verdict v;
+	struct ct_entry *e;
+	uint32_t idx;
+	uint8_t cls;
+
+	switch (p->cls) {
+	case CT_PKT_TRACK:
+		break;
+	case CT_PKT_ICMP_ERROR:
+		if (index_lookup(s, &p->tuple, p->hash, &dir) != CT_NIL) {
+			s->st.related++;
+			return CT_V_PASS;
+		}
+		return verdict_invalid(s, CT_INV_STATE);
+	case CT_PKT_INVALID:
+		return verdict_invalid(s, p->invalid_reason);
+	default:
+		s->st.untracked++;
+		return CT_V_PASS;
+	}
+	if (s->conf.n_notrack != 0 && notrack_match(&s->conf, &p->tuple)) {
+		s->st.notrack++;
+		return CT_V_PASS;
+	}
+
+	idx = index_lookup(s, &p->tuple, p->hash, &dir);
+	if (idx == CT_NIL)
+		return entry_create(s, p, now_tick, now);
+	e = &s->pool[idx];
+	if (!ct_tick_before(now_tick, e->expiry)) {
+		/* Timed out before the wheel reaped it: the timeout wins. */
+		s->st.expired++;
+		entry_destroy(s, idx, now_tick, now);
+		return entry_create(s, p, now_tick, now);
+	}
+	s->st.found++;
+	cls = e->to_class;
+	v = ct_l4_get(e->key.proto)->packet(&s->conf, e, p, dir, now, &cls);
+	switch (v) {
+	case CT_L4_ACCEPT:
+	case CT_L4_KILL:
+		e->pkts[dir]++;
+		e->bytes[dir] += p->len;
+		if (dir == CT_DIR_REPLY && !(e->status & CT_S_SEEN_REPLY)) {
+			e->status |= CT_S_SEEN_REPLY;
+			e->pending |= CT_EVI_REPLY;
+		}
+		if (v == CT_L4_KILL) {
+			entry_destroy(s, idx, now_tick, now);
+			return CT_V_PASS;
+		}
+		entry_refresh(s, idx, now_tick, cls);
+		break;
+	case CT_L4_IGNORE:
+		/* Linux accepts ignored packets: a reply still counts as seen. */
+		s->st.ignore++;
+		if (dir == CT_DIR_REPLY && !(e->status & CT_S_SEEN_REPLY)) {
+			e->status |= CT_S_SEEN_REPLY;
+			e->pending |= CT_EVI_REPLY;
+		}
+		break;
+	case CT_L4_INVALID:
+		stage_update(s, idx, now_tick);
+		return verdict_invalid(s, CT_INV_STATE);
+	case CT_L4_REOPEN:
+		entry_destroy(s, idx, now_tick, now);
+		return entry_create(s, p, now_tick, now);
+	}
+	stage_update(s, idx, now_tick);
+	return CT_V_PASS;
+}
+
+uint16_t
+ct_process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_t now,
+		 uint8_t *verdict)
+{
+	uint32_t now_tick = shard_now(s, &now);
+	uint16_t i;
+
+	/* Stage 1: prefetch both candidate buckets of every packet. */
+	for (i = 0; i < n; i++) {
+		uint32_t b1, b2;
+
+		if (pkts[i].cls != CT_PKT_TRACK)
+			continue;
+		hash_buckets(s, pkts[i].hash, &b1, &b2);
+		__builtin_prefetch(&s->buckets[b1]);
+		__builtin_prefetch(&s->buckets[b2]);
+	}
+	/* Stage 2: prefetch the entries whose signatures match. */
+	for (i = 0; i < n; i++) {
+		uint32_t b[2];
+		unsigned j;
+		uint16_t sig;
+
+		if (pkts[i].cls != CT_PKT_TRACK)
+			continue;
+		sig = hash_sig(pkts[i].hash);
+		hash_buckets(s, pkts[i].hash, &b[0], &b[1]);
+		for (j = 0; j < 2; j++) {
+			const struct ct_bucket *bk = &s->buckets[b[j]];
+			unsigned m = bucket_match(bk, sig);
+
+			if (m != 0) {
+				const char *e = (const char *)&s->pool[bk->idx[__builtin_ctz(m) >> 1]];
+
+				__builtin_prefetch(e);
+				__builtin_prefetch(e + 64);
+				break;
+			}
+		}
+	}
+	/* Stage 3: in order, so a flow created early in the burst is found later. */
+	for (i = 0; i < n; i++)
+		verdict[i] = process_one(s, &pkts[i], now_tick, now);
+	return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Timers                                                                    */
+
+static unsigned
+wheel_run_slot(struct ct_shard *s, uint32_t slot, uint32_t now_tick, uint64_t now)
+{
+	uint32_t idx = s->wheel[slot], next;
+	unsigned visited = 0;
+
+	/* Detach the slot; survivors are linked back as we go. */
+	s->wheel[slot] = CT_NIL;
+	if (idx != CT_NIL)
+		s->pool[idx].tprev = CT_NIL;
+	for (; idx != CT_NIL; idx = next) {
+		struct ct_entry *e = &s->pool[idx];
+
+		next = e->tnext;
+		e->eflags &= (uint8_t)~CT_EF_IN_WHEEL;
+		e->tnext = e->tprev = CT_NIL;
+		visited++;
+		if (ct_tick_before(now_tick, e->expiry)) {
+			wheel_link(s, idx);
+			continue;
+		}
+		if (e->status & CT_S_DYING) {
+			stage_destroy(s, idx, now_tick, now, 1);
+		} else {
+			s->st.expired++;
+			entry_destroy(s, idx, now_tick, now);
+		}
+	}
+	return visited;
+}
+
+unsigned
+ct_shard_expire(struct ct_shard *s, uint64_t now, unsigned budget)
+{
+	uint32_t now_tick = shard_now(s, &now);
+	unsigned visited = 0, slots = 0;
+
+	while (!ct_tick_before(now_tick, s->wheel_next) && visited < budget) {
+		/* Visiting a slot with now_tick expires everything due in it, so
+		 * after one full turn of the wheel the rest is already done. */
+		visited += wheel_run_slot(s, s->wheel_next & CT_WHEEL_MASK, now_tick, now);
+		s->wheel_next++;
+		if (++slots == CT_WHEEL_SIZE) {
+			s->wheel_next = now_tick + 1;
+			break;
+		}
+	}
+	return visited;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Event staging and results                                                 */
+
+struct ct_event_rec *
+ct_shard_ev_peek(struct ct_shard *s, unsigned *n)
+{
+	*n = s->stage_n;
+	return s->stage;
+}
+
+unsigned
+ct_shard_ev_room(const struct ct_shard *s)
+{
+	return s->stage_cap - s->stage_n;
+}
+
+void
+ct_shard_ev_commit(struct ct_shard *s, unsigned accepted, uint64_t now)
+{
+	uint32_t i;
+
+	shard_now(s, &now);
+	if (accepted > s->stage_n)
+		accepted = s->stage_n;
+	for (i = accepted; i < s->stage_n; i++) {
+		const struct ct_event_rec *r = &s->stage[i];
+		struct ct_entry *e;
+
+		s->st.ring_full++;
+		if (r->slot >= s->cap)
+			continue;
+		e = &s->pool[r->slot];
+		if (!(e->eflags & CT_EF_USED) || e->id != r->id)
+			continue;
+		if (r->events & CT_EV_DESTROY)
+			grace_rearm(s, r->slot, now);
+		else if (!(e->status & CT_S_DYING))
+			e->missed |= ct_ev_from_linux(r->events);
+	}
+	s->stage_n = 0;
+}
+
+int
+ct_shard_apply_result(struct ct_shard *s, const struct ct_result *r, uint64_t now)
+{
+	struct ct_entry *e;
+
+	if (r->slot >= s->cap)
+		return -EINVAL;
+	e = &s->pool[r->slot];
+	if (!(e->eflags & CT_EF_USED) || e->id != r->id)
+		return -ESTALE;
+	shard_now(s, &now);
+	switch (r->kind) {
+	case CT_RES_NACK:
+		if (!(e->status & CT_S_DYING))
+			e->missed |= ct_ev_from_linux(r->events);
+		return 0;
+	case CT_RES_DESTROY_ACK:
+		if (!(e->status & CT_S_DYING) || !(e->eflags & CT_EF_AWAIT))
+			return -ESTALE;
+		s->st.destroy_acked++;
+		entry_free(s, r->slot);
+		return 0;
+	case CT_RES_DESTROY_NACK:
+		if (!(e->status & CT_S_DYING) || !(e->eflags & CT_EF_AWAIT))
+			return -ESTALE;
+		grace_rearm(s, r->slot, now);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Control-plane operations                                                  */
+
+unsigned
+ct_shard_flush(struct ct_shard *s, uint64_t now, unsigned budget)
+{
+	uint32_t now_tick = shard_now(s, &now);
+	unsigned done = 0;
+	uint32_t scanned = 0;
+
+	if (budget == 0)
+		budget = UINT32_MAX;
+	while (done < budget && s->st.count > 0 && scanned < s->cap) {
+		struct ct_entry *e;
+
+		if (s->conf.events_enabled && s->stage_n == s->stage_cap)
+			break;
+		if (s->flush_cursor >= s->cap)
+			s->flush_cursor = 0;
+		e = &s->pool[s->flush_cursor];
+		if ((e->eflags & CT_EF_USED) && !(e->status & CT_S_DYING)) {
+			s->st.deleted++;
+			entry_destroy(s, s->flush_cursor, now_tick, now);
+			done++;
+		}
+		s->flush_cursor++;
+		scanned++;
+	}
+	return done;
+}
+
+int
+ct_shard_delete(struct ct_shard *s, const struct ct_tuple *t, uint64_t now)
+{
+	uint32_t now_tick = shard_now(s, &now);
+	enum ct_dir dir;
+	uint32_t idx = index_lookup(s, t, ct_tuple_hash(t), &dir);
+
+	if (idx == CT_NIL)
+		return -ENOENT;
+	if (s->conf.events_enabled && s->stage_n == s->stage_cap)
+		return -ENOSPC;
+	s->st.deleted++;
+	entry_destroy(s, idx, now_tick, now);
+	return 0;
+}
+
+int
+ct_shard_lookup(struct ct_shard *s, const struct ct_tuple *t, uint64_t now,
+		struct ct_event_rec *out)
+{
+	uint32_t now_tick = shard_now(s, &now);
+	enum ct_dir dir;
+	uint32_t idx = index_lookup(s, t, ct_tuple_hash(t), &dir);
+
+	if (idx == CT_NIL || !ct_tick_before(now_tick, s->pool[idx].expiry))
+		return -ENOENT;
+	fill_record(s, idx, now_tick, out);
+	return 0;
+}
+
+unsigned
+ct_shard_iterate(struct ct_shard *s, uint32_t *cursor, unsigned max, bool dying, uint64_t now,
+		 int (*cb)(const struct ct_event_rec *r, void *arg), void *arg)
+{
+	uint32_t now_tick = shard_now(s, &now);
+	struct ct_event_rec r;
+	unsigned calls = 0;
+	uint32_t i = *cursor;
+
+	for (; i < s->cap && calls < max; i++) {
+		const struct ct_entry *e = &s->pool[i];
+
+		if (!(e->eflags & CT_EF_USED))
+			continue;
+		if ((e->status & CT_S_DYING) && !dying)
+			continue;
+		fill_record(s, i, now_tick, &r);
+		calls++;
+		if (cb(&r, arg) != 0) {
+			i++;
+			break;
+		}
+	}
+	*cursor = i >= s->cap ? UINT32_MAX : i;
+	return calls;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Statistics and life cycle                                                 */
+
+void
+ct_shard_stats(const struct ct_shard *s, struct ct_stats *out)
+{
+	*out = s->st;
+	out->max_entries = s->conf.max_entries;
+}
+
+void
+ct_stats_add(struct ct_stats *a, const struct ct_stats *b)
+{
+	unsigned i;
+
+#define CT_X_ADD(f) a->f += b->f;
+	CT_STATS_TABLE(CT_X_ADD)
+#undef CT_X_ADD
+	for (i = 0; i < CT_INV_MAX; i++)
+		a->invalid_by_reason[i] += b->invalid_by_reason[i];
+	a->count += b->count;
+	a->dying += b->dying;
+	a->max_entries += b->max_entries;
+}
+
+void
+ct_shard_count_handoff(struct ct_shard *s, unsigned n)
+{
+	s->st.handoff += n;
+}
+
+void
+ct_shard_count_events(struct ct_shard *s, unsigned sent, unsigned failed,
+		      unsigned listener_dropped)
+{
+	s->st.events_sent += sent;
+	s->st.events_failed += failed;
+	s->st.listener_dropped += listener_dropped;
+}
+
+size_t
+ct_shard_bytes_per_entry(const struct ct_shard *s)
+{
+	size_t total = (size_t)s->cap * (sizeof(struct ct_entry) + sizeof(uint32_t)) +
+		       (size_t)s->nb * sizeof(struct ct_bucket) +
+		       CT_WHEEL_SIZE * sizeof(uint32_t);
+
+	return (total + s->conf.max_entries - 1) / s->conf.max_entries;
+}
+
+uint32_t
+ct_shard_live(const struct ct_shard *s)
+{
+	return s->st.count;
+}
+
+bool
+ct_shard_empty(const struct ct_shard *s)
+{
+	return s->st.count == 0 && s->st.dying == 0;
+}
+
+const struct ct_conf *
+ct_shard_conf(const struct ct_shard *s)
+{
+	return &s->conf;
+}
+
+void
+ct_shard_set_log(struct ct_shard *s, ct_log_fn fn, void *arg)
+{
+	s->log_fn = fn;
+	s->log_arg = arg;
+}
+
+static void *
+zalloc_aligned(size_t size)
+{
+	void *p;
+
+	size = (size + 63) & ~(size_t)63;
+	p = aligned_alloc(64, size);
+	if (p != NULL)
+		memset(p, 0, size);
+	return p;
+}
+
+struct ct_shard *
+ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
+{
+	struct ct_shard *s;
+	uint32_t i;
+	uint64_t nb;
+
+#define FAIL(...) do { if (err != NULL) snprintf(err, errlen, __VA_ARGS__); goto fail; } while (0)
+	s = zalloc_aligned(sizeof(*s));
+	if (s == NULL) {
+		if (err != NULL)
+			snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->conf = *conf;
+	if (conf->max_entries == 0 || conf->max_entries > (1u << 30))
+		FAIL("max_entries %u out of range 1..%u", conf->max_entries, 1u << 30);
+	if (conf->shard_count == 0 || conf->shard_index >= conf->shard_count)
+		FAIL("shard %u of %u", conf->shard_index, conf->shard_count);
+	if (conf->ev_stage_size == 0)
+		FAIL("ev_stage_size must be > 0");
+	if (conf->n_notrack > CT_MAX_NOTRACK)
+		FAIL("%u notrack rules, at most %u", conf->n_notrack, CT_MAX_NOTRACK);
+	if (conf->fill_alarm_high_pct > 100 ||
+	    (conf->fill_alarm_high_pct != 0 && conf->fill_alarm_low_pct >= conf->fill_alarm_high_pct))
+		FAIL("fill alarm %u/%u%%: need low < high <= 100", conf->fill_alarm_low_pct,
+		     conf->fill_alarm_high_pct);
+	for (i = 0; i < CT_TO_MAX; i++) {
+		uint64_t t = ((uint64_t)conf->timeout_s[i] * CT_NS_PER_S + CT_TICK_NS - 1) >>
+			     CT_TICK_SHIFT;
+
+		if (conf->timeout_s[i] == 0 || t >= CT_MAX_TIMEOUT_TICKS)
+			FAIL("timeout %s = %u s out of range", ct_timeout_name(i), conf->timeout_s[i]);
+		s->to_ticks[i] = (uint32_t)t;
+	}
+	s->grace_ns = (uint64_t)conf->destroy_grace_ms * 1000000u;
+	/* Early drop needs a little room over the limit for the replacing entry
+	 * while the victim waits on the dying list. */
+	s->cap = conf->max_entries + (conf->early_drop ? conf->max_entries / 64 + 16 : 0);
+	nb = conf->buckets ? conf->buckets :
+			     ((uint64_t)conf->max_entries * 10 + 63) / 64; /* 80 % load */
+	if (nb < 2)
+		nb = 2;
+	if (nb > UINT32_MAX / 2)
+		FAIL("too many buckets");
+	s->nb = (uint32_t)nb;
+	s->pool = zalloc_aligned((size_t)s->cap * sizeof(struct ct_entry));
+	s->free_stack = malloc((size_t)s->cap * sizeof(uint32_t));
+	s->buckets = zalloc_aligned((size_t)s->nb * sizeof(struct ct_bucket));
+	s->wheel = malloc(CT_WHEEL_SIZE * sizeof(uint32_t));
+	s->stage_cap = conf->ev_stage_size;
+	s->stage = zalloc_aligned((size_t)s->stage_cap * sizeof(struct ct_event_rec));
+	if (s->pool == NULL || s->free_stack == NULL || s->buckets == NULL || s->wheel == NULL ||
+	    s->stage == NULL)
+		FAIL("out of memory for %u entries", s->cap);
+	for (i = 0; i < s->cap; i++) {
+		s->pool[i].tnext = s->pool[i].tprev = CT_NIL;
+		/* Pop order 0, 1, 2...: neighbours in time are neighbours in memory. */
+		s->free_stack[i] = s->cap - 1 - i;
+	}
+	s->n_free = s->cap;
+	for (i = 0; i < CT_WHEEL_SIZE; i++)
+		s->wheel[i] = CT_NIL;
+	s->prng = conf->seed ^ (UINT64_C(0x5851f42d4c957f2d) * (conf->shard_index + 1));
+	s->st.max_entries = conf->max_entries;
+	return s;
+#undef FAIL
+fail:
+	ct_shard_free(s);
+	return NULL;
+}
+
+void
+ct_shard_free(struct ct_shard *s)
+{
+	if (s == NULL)
+		return;
+	free(s->pool);
+	free(s->free_stack);
+	free(s->buckets);
+	free(s->wheel);
+	free(s->stage);
+	free(s);
+}
