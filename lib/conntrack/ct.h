@@ -242,6 +242,15 @@ struct ct_notrack_rule {
 
 #define CT_MAX_NOTRACK 64
 
+/**
+ * Live + dying entries stay within max_entries, except right after an
+ * early drop: the victim waits on the dying list for its DESTROY to be
+ * delivered while the entry that replaced it already exists (Linux does the
+ * same). The pool holds this many extra slots for that; beyond them a new
+ * connection is dropped.
+ */
+#define CT_EARLY_DROP_HEADROOM(max) ((max) / 64 + 16)
+
 /** Shard configuration. ct_conf_init() fills Linux defaults. */
 struct ct_conf {
 	uint32_t max_entries;        /**< this shard's share: active + dying entries */

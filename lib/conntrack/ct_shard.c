@@ -1097,7 +1097,7 @@ ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 	s->grace_ns = (uint64_t)conf->destroy_grace_ms * 1000000u;
 	/* Early drop needs a little room over the limit for the replacing entry
 	 * while the victim waits on the dying list. */
-	s->cap = conf->max_entries + (conf->early_drop ? conf->max_entries / 64 + 16 : 0);
+	s->cap = conf->max_entries + (conf->early_drop ? CT_EARLY_DROP_HEADROOM(conf->max_entries) : 0);
 	nb = conf->buckets ? conf->buckets :
 			     ((uint64_t)conf->max_entries * 10 + 63) / 64; /* 80 % load */
 	if (nb < 2)
