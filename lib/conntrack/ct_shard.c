@@ -38,7 +38,7 @@ struct ct_shard {
 	/* Pool */
 	struct ct_entry *pool;
 	uint32_t cap;              /* max_entries + early-drop headroom */
-	uint32_t *free_stack;
+	uint32_t free_head;        /* free slots, linked through tnext */
 	uint32_t n_free;
 	/* Index */
 	struct ct_bucket *buckets;
@@ -439,8 +439,10 @@ entry_free(struct ct_shard *s, uint32_t idx)
 	if (e->status & CT_S_DYING)
 		s->st.dying--;
 	memset(e, 0, sizeof(*e));
-	e->tnext = e->tprev = CT_NIL;
-	s->free_stack[s->n_free++] = idx;
+	e->tprev = CT_NIL;
+	e->tnext = s->free_head;
+	s->free_head = idx;
+	s->n_free++;
 	fill_check(s);
 }
 
@@ -554,7 +556,7 @@ entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint
 {
 	const struct ct_l4_proto *l4 = ct_l4_get(p->tuple.proto);
 	struct ct_entry *e;
-	uint32_t idx, used;
+	uint32_t idx, used, next_free;
 	uint8_t cls = CT_TO_GENERIC;
 	int reason;
 
@@ -571,11 +573,13 @@ entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint
 		table_full(s, now);
 		return CT_V_DROP;
 	}
-	idx = s->free_stack[s->n_free - 1];
+	idx = s->free_head;
 	e = &s->pool[idx];
+	next_free = e->tnext;
 	memset(e, 0, sizeof(*e));
 	e->key = p->tuple;
-	e->tnext = e->tprev = CT_NIL;
+	e->tprev = CT_NIL;
+	e->tnext = next_free; /* still on the free list until inserted */
 	reason = l4->new_conn(&s->conf, e, p, &cls);
 	if (reason != 0)
 		return verdict_invalid(s, (unsigned)reason);
@@ -584,7 +588,9 @@ entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint
 		s->st.drop++;
 		return CT_V_DROP;
 	}
+	s->free_head = next_free;
 	s->n_free--;
+	e->tnext = CT_NIL;
 	e->eflags = CT_EF_USED;
 	e->id = next_id(s);
 	e->start_ns = now;
@@ -1015,7 +1021,7 @@ ct_shard_count_events(struct ct_shard *s, unsigned sent, unsigned failed,
 size_t
 ct_shard_bytes_per_entry(const struct ct_shard *s)
 {
-	size_t total = (size_t)s->cap * (sizeof(struct ct_entry) + sizeof(uint32_t)) +
+	size_t total = (size_t)s->cap * sizeof(struct ct_entry) +
 		       (size_t)s->nb * sizeof(struct ct_bucket) +
 		       CT_WHEEL_SIZE * sizeof(uint32_t);
 
@@ -1106,19 +1112,19 @@ ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 		FAIL("too many buckets");
 	s->nb = (uint32_t)nb;
 	s->pool = zalloc_aligned((size_t)s->cap * sizeof(struct ct_entry));
-	s->free_stack = malloc((size_t)s->cap * sizeof(uint32_t));
 	s->buckets = zalloc_aligned((size_t)s->nb * sizeof(struct ct_bucket));
 	s->wheel = malloc(CT_WHEEL_SIZE * sizeof(uint32_t));
 	s->stage_cap = conf->ev_stage_size;
 	s->stage = zalloc_aligned((size_t)s->stage_cap * sizeof(struct ct_event_rec));
-	if (s->pool == NULL || s->free_stack == NULL || s->buckets == NULL || s->wheel == NULL ||
+	if (s->pool == NULL || s->buckets == NULL || s->wheel == NULL ||
 	    s->stage == NULL)
 		FAIL("out of memory for %u entries", s->cap);
+	/* Pop order 0, 1, 2...: neighbours in time are neighbours in memory. */
 	for (i = 0; i < s->cap; i++) {
-		s->pool[i].tnext = s->pool[i].tprev = CT_NIL;
-		/* Pop order 0, 1, 2...: neighbours in time are neighbours in memory. */
-		s->free_stack[i] = s->cap - 1 - i;
+		s->pool[i].tprev = CT_NIL;
+		s->pool[i].tnext = i + 1 < s->cap ? i + 1 : CT_NIL;
 	}
+	s->free_head = 0;
 	s->n_free = s->cap;
 	for (i = 0; i < CT_WHEEL_SIZE; i++)
 		s->wheel[i] = CT_NIL;
@@ -1137,7 +1143,6 @@ ct_shard_free(struct ct_shard *s)
 	if (s == NULL)
 		return;
 	free(s->pool);
-	free(s->free_stack);
 	free(s->buckets);
 	free(s->wheel);
 	free(s->stage);

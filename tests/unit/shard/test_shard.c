@@ -1,0 +1,789 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The shard: lookup in both directions, bursts, exact expiry, the wheel,
+ * limits, early drop, fill alarm, flush/delete/iterate, NOTRACK, ICMP
+ * RELATED, ids, and the event bookkeeping of DESIGN §4 (missed bits, stale
+ * results, grace re-arm, destroy ack, dying entries against the limit).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "ct_private.h"
+#include "dpct_test.h"
+
+#define SEC UINT64_C(1000000000)
+#define T0 (UINT64_C(1767225600) * SEC)
+
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_ACK 0x10
+
+static struct ct_pkt
+mk(uint8_t proto, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint8_t flags)
+{
+	struct ct_pkt p;
+
+	memset(&p, 0, sizeof(p));
+	p.tuple.family = 4;
+	p.tuple.proto = proto;
+	memcpy(p.tuple.src, &src, 4);
+	memcpy(p.tuple.dst, &dst, 4);
+	p.tuple.sport = sport;
+	p.tuple.dport = dport;
+	p.cls = CT_PKT_TRACK;
+	p.tcp_flags = flags;
+	p.len = 64;
+	p.icmp_type = 8;
+	p.hash = ct_tuple_hash(&p.tuple);
+	return p;
+}
+
+static struct ct_pkt
+rev(struct ct_pkt p, uint8_t flags)
+{
+	struct ct_pkt r = p;
+
+	ct_tuple_reverse(&r.tuple, &p.tuple);
+	r.tcp_flags = flags;
+	r.icmp_type = 0;
+	r.hash = ct_tuple_hash(&r.tuple);
+	return r;
+}
+
+static struct ct_shard *
+mkshard(uint32_t max, int events, void (*tweak)(struct ct_conf *))
+{
+	struct ct_conf c;
+	char err[128];
+
+	ct_conf_init(&c);
+	c.max_entries = max;
+	c.events_enabled = events;
+	c.destroy_grace_ms = 1000;
+	c.seed = 42;
+	c.shard_count = 1;
+	if (tweak != NULL)
+		tweak(&c);
+	return ct_shard_create(&c, err, sizeof(err));
+}
+
+static uint8_t
+one(struct ct_shard *s, struct ct_pkt p, uint64_t now)
+{
+	uint8_t v = 0xff;
+
+	ct_process_burst(s, &p, 1, now, &v);
+	return v;
+}
+
+/* Accept every staged record; copy them out for inspection. */
+static unsigned
+drain(struct ct_shard *s, struct ct_event_rec *out, unsigned max, uint64_t now)
+{
+	unsigned n, i;
+	struct ct_event_rec *r = ct_shard_ev_peek(s, &n);
+
+	for (i = 0; i < n && i < max; i++)
+		out[i] = r[i];
+	ct_shard_ev_commit(s, n, now);
+	return n;
+}
+
+static void
+ack_destroys(struct ct_shard *s, const struct ct_event_rec *r, unsigned n, uint64_t now)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		struct ct_result res = { .slot = r[i].slot, .id = r[i].id, .events = r[i].events };
+
+		if (!(r[i].events & CT_EV_DESTROY))
+			continue;
+		res.kind = CT_RES_DESTROY_ACK;
+		ct_shard_apply_result(s, &res, now);
+	}
+}
+
+static int
+test_both_directions(void)
+{
+	struct ct_shard *s = mkshard(1024, 1, NULL);
+	struct ct_pkt syn = mk(6, 0x0100000a, 0x010200c0, 40000, 80, TH_SYN);
+	struct ct_event_rec r[8], snap;
+	struct ct_stats st;
+
+	T_ASSERT(s != NULL);
+	T_EQ(one(s, syn, T0), CT_V_PASS);
+	T_EQ(drain(s, r, 8, T0), 1);
+	T_EQ(r[0].events, CT_EV_NEW);
+	T_EQ(r[0].tcp_state, CT_TCP_SYN_SENT);
+	T_EQ(one(s, rev(syn, TH_SYN | TH_ACK), T0 + 1000), CT_V_PASS);
+	T_EQ(drain(s, r, 8, T0), 1);
+	T_ASSERT(r[0].events & CT_EV_REPLY);
+	T_ASSERT(r[0].status & CT_S_SEEN_REPLY);
+	T_EQ(r[0].tcp_state, CT_TCP_SYN_RECV);
+	T_EQ(one(s, syn, T0 + 2000) , CT_V_PASS); /* a SYN retransmit, ignored or accepted */
+	syn.tcp_flags = TH_ACK;
+	T_EQ(one(s, syn, T0 + 3000), CT_V_PASS);
+	T_EQ(drain(s, r, 8, T0), 1);
+	T_ASSERT(r[0].events & CT_EV_ASSURED);
+	T_EQ(r[0].tcp_state, CT_TCP_ESTABLISHED);
+	syn = rev(syn, 0);
+	T_EQ(ct_shard_lookup(s, &syn.tuple, T0 + 4000, &snap), 0);
+	T_EQ(snap.id, r[0].id);
+	/* The SYN retransmit in SYN_RECV is ignored (Linux sIG): not counted. */
+	T_UEQ(snap.pkts[0] + snap.pkts[1], 3);
+	ct_shard_stats(s, &st);
+	T_EQ(st.count, 1);
+	T_EQ(st.insert, 1);
+	ct_shard_free(s);
+	return 0;
+}
+
+static int
+test_burst_same_new_flow(void)
+{
+	struct ct_shard *s = mkshard(1024, 1, NULL);
+	struct ct_pkt p[3];
+	uint8_t v[3];
+	struct ct_stats st;
+	struct ct_event_rec r[8];
+
+	p[0] = mk(17, 0x0100000a, 0x010200c0, 5000, 53, 0);
+	p[1] = p[0];
+	p[2] = rev(p[0], 0);
+	ct_process_burst(s, p, 3, T0, v);
+	ct_shard_stats(s, &st);
+	T_EQ(st.insert, 1);
+	T_EQ(st.count, 1);
+	T_EQ(st.found, 2);
+	/* All of it coalesces into the one record staged per changing packet. */
+	T_ASSERT(drain(s, r, 8, T0) >= 1);
+	T_EQ(r[0].events & CT_EV_NEW, CT_EV_NEW);
+	ct_shard_free(s);
+	return 0;
+}
+
+static int
+test_expiry_exact(void)
+{
+	struct ct_shard *s = mkshard(1024, 1, NULL);
+	struct ct_pkt u = mk(17, 0x0100000a, 0x010200c0, 5000, 53, 0);
+	struct ct_event_rec r[8];
+	struct ct_stats st;
+	uint32_t first_id;
+	/* 30 s in ticks of 2^20 ns, rounded up, is where the entry ends. */
+	uint64_t ticks = (30 * SEC + CT_TICK_NS - 1) >> CT_TICK_SHIFT;
+	uint64_t end = T0 + (ticks << CT_TICK_SHIFT);
+
+	one(s, u, T0);
+	drain(s, r, 8, T0);
+	first_id = r[0].id;
+	one(s, u, T0); /* same tick: refresh keeps the deadline */
+	drain(s, r, 8, T0);
+	one(s, u, end - CT_TICK_NS); /* a tick before the (refreshed) end: found */
+	ct_shard_stats(s, &st);
+	T_EQ(st.insert, 1);
+	/* The refresh above moved the end by one tick less than 30 s. */
+	end = end - CT_TICK_NS + (ticks << CT_TICK_SHIFT);
+	one(s, u, end);
+	ct_shard_stats(s, &st);
+	T_EQ(st.insert, 2);
+	T_EQ(st.expired, 1);
+	T_EQ(drain(s, r, 8, end), 2);
+	T_ASSERT(r[0].events & CT_EV_DESTROY);
+	T_EQ(r[0].id, first_id);
+	T_EQ(r[1].events, CT_EV_NEW);
+	T_NE(r[1].id, first_id);
+	ct_shard_free(s);
+	return 0;
+}
+
+static int
+test_wheel_long_and_jumps(void)
+{
+	struct ct_shard *s = mkshard(4096, 0, NULL);
+	struct ct_stats st;
+	unsigned i;
+
+	for (i = 0; i < 1000; i++) {
+		struct ct_pkt p = mk(47, 0x0100000a + (i << 24), 0x010200c0 + (i >> 8), 0, 0, 0);
+
+		one(s, p, T0 + i * 1000000);
+	}
+	/* Generic timeout is 600 s, far beyond the wheel's 68 s turn. */
+	for (i = 1; i < 600; i += 7)
+		ct_shard_expire(s, T0 + (uint64_t)i * SEC, 1u << 20);
+	ct_shard_stats(s, &st);
+	T_EQ(st.count, 1000);
+	ct_shard_expire(s, T0 + 602 * SEC, 1u << 20);
+	ct_shard_stats(s, &st);
+	T_EQ(st.count, 0);
+	T_EQ(st.expired, 1000);
+	T_ASSERT(ct_shard_empty(s));
+	/* A jump of days: one turn of the wheel, no work beyond it. */
+	one(s, mk(47, 1, 2, 0, 0, 0), T0 + 700 * SEC);
+	ct_shard_expire(s, T0 + 700 * SEC + 86400 * 3 * SEC, 1u << 20);
+	ct_shard_stats(s, &st);
+	T_EQ(st.count, 0);
+	ct_shard_free(s);
+	return 0;
+}
+
+static void
+tw_no_early(struct ct_conf *c)
+{
+	c->early_drop = false;
+	c->fill_alarm_high_pct = 0;
+}
+
+static unsigned log_lines;
+
+static void
+count_log(void *arg, int level, const char *msg)
+{
+	(void)arg;
+	(void)level;
+	if (strstr(msg, "table full, dropping packet") != NULL)
+		log_lines++;
+}
+
+static int
+test_table_full(void)
+{
+	struct ct_shard *s = mkshard(16, 0, tw_no_early);
+	struct ct_stats st;
+	unsigned i;
+
+	ct_shard_set_log(s, count_log, NULL);
+	log_lines = 0;
+	for (i = 0; i < 16; i++)
+		T_EQ(one(s, mk(17, 0x0100000a, 0x010200c0, (uint16_t)(1000 + i), 53, 0), T0),
+		     CT_V_PASS);
+	T_EQ(one(s, mk(17, 0x0100000a, 0x010200c0, 2000, 53, 0), T0), CT_V_DROP);
+	T_EQ(one(s, mk(17, 0x0100000a, 0x010200c0, 2001, 53, 0), T0 + SEC / 2), CT_V_DROP);
+	T_EQ(log_lines, 1);
+	T_EQ(one(s, mk(17, 0x0100000a, 0x010200c0, 2002, 53, 0), T0 + 2 * SEC), CT_V_DROP);
+	T_EQ(log_lines, 2);
+	/* Existing flows still pass. */
+	T_EQ(one(s, mk(17, 0x0100000a, 0x010200c0, 1003, 53, 0), T0 + 2 * SEC), CT_V_PASS);
+	ct_shard_stats(s, &st);
+	T_EQ(st.drop, 3);
+	T_EQ(st.table_full_warn, 2);
+	T_EQ(st.count, 16);
+	ct_shard_free(s);
+	return 0;
+}
+
+static void
+tw_small_buckets(struct ct_conf *c)
+{
+	c->buckets = 2; /* every flow shares two buckets: early drop always finds one */
+	c->fill_alarm_high_pct = 0;
+}
+
+static int
+test_early_drop_non_assured_only(void)
+{
+	struct ct_shard *s = mkshard(8, 0, tw_small_buckets);
+	struct ct_stats st;
+	unsigned i;
+
+	/* Eight assured UDP streams (replied, then traffic > 2 s after creation). */
+	for (i = 0; i < 8; i++) {
+		struct ct_pkt u = mk(17, 0x0100000a, 0x010200c0, (uint16_t)(1000 + i), 53, 0);
+
+		one(s, u, T0);
+		one(s, rev(u, 0), T0);
+	}
+	for (i = 0; i < 8; i++)
+		one(s, mk(17, 0x0100000a, 0x010200c0, (uint16_t)(1000 + i), 53, 0), T0 + 3 * SEC);
+	T_EQ(one(s, mk(17, 0x0200000a, 0x010200c0, 7, 53, 0), T0 + 3 * SEC), CT_V_DROP);
+	ct_shard_stats(s, &st);
+	T_EQ(st.early_drop, 0);
+	ct_shard_free(s);
+
+	s = mkshard(8, 0, tw_small_buckets);
+	for (i = 0; i < 8; i++)
+		one(s, mk(17, 0x0100000a, 0x010200c0, (uint16_t)(1000 + i), 53, 0), T0);
+	T_EQ(one(s, mk(17, 0x0200000a, 0x010200c0, 7, 53, 0), T0), CT_V_PASS);
+	ct_shard_stats(s, &st);
+	T_EQ(st.early_drop, 1);
+	T_EQ(st.count, 8);
+	ct_shard_free(s);
+	return 0;
+}
+
+static void
+tw_alarm(struct ct_conf *c)
+{
+	c->fill_alarm_high_pct = 50;
+	c->fill_alarm_low_pct = 25;
+	c->early_drop = false;
+}
+
+static int
+test_fill_alarm_hysteresis(void)
+{
+	struct ct_shard *s = mkshard(100, 1, tw_alarm);
+	struct ct_event_rec r[128];
+	struct ct_pkt p;
+	struct ct_stats st;
+	unsigned i, n;
+
+	for (i = 0; i < 60; i++)
+		one(s, mk(17, 0x0100000a, 0x010200c0, (uint16_t)(1000 + i), 53, 0), T0);
+	drain(s, r, 128, T0);
+	ct_shard_stats(s, &st);
+	T_EQ(st.fill_alarm, 1);
+	/* Down to 40 (above low): no re-arm; back over 50: still one alarm. */
+	for (i = 0; i < 20; i++) {
+		p = mk(17, 0x0100000a, 0x010200c0, (uint16_t)(1000 + i), 53, 0);
+		T_EQ(ct_shard_delete(s, &p.tuple, T0), 0);
+	}
+	n = drain(s, r, 128, T0);
+	ack_destroys(s, r, n, T0);
+	for (i = 0; i < 20; i++)
+		one(s, mk(17, 0x0100000a, 0x010200c0, (uint16_t)(3000 + i), 53, 0), T0);
+	drain(s, r, 128, T0);
+	ct_shard_stats(s, &st);
+	T_EQ(st.fill_alarm, 1);
+	/* Below 25, then over 50 again: a second alarm. */
+	while (ct_shard_live(s) > 0) {
+		ct_shard_flush(s, T0, 0);
+		n = drain(s, r, 128, T0);
+		ack_destroys(s, r, n, T0);
+	}
+	for (i = 0; i < 55; i++)
+		one(s, mk(17, 0x0100000a, 0x010200c0, (uint16_t)(5000 + i), 53, 0), T0);
+	ct_shard_stats(s, &st);
+	T_EQ(st.fill_alarm, 2);
+	ct_shard_free(s);
+	return 0;
+}
+
+static int
+count_cb(const struct ct_event_rec *r, void *arg)
+{
+	(void)r;
+	(*(unsigned *)arg)++;
+	return 0;
+}
+
+static int
+test_flush_delete_iterate(void)
+{
+	struct ct_shard *s = mkshard(1024, 1, NULL);
+	struct ct_event_rec r[256];
+	unsigned i, n, total = 0, destroys = 0, live = 0, with_dying = 0;
+	uint32_t cursor = 0;
+	struct ct_pkt p, q;
+
+	for (i = 0; i < 100; i++)
+		one(s, mk(17, 0x0100000a, 0x010200c0, (uint16_t)(1000 + i), 53, 0), T0);
+	while ((n = drain(s, r, 256, T0)) > 0)
+		;
+	p = mk(17, 0x0100000a, 0x010200c0, 1005, 53, 0);
+	q = rev(p, 0);
+	T_EQ(ct_shard_delete(s, &q.tuple, T0), 0);
+	T_EQ(ct_shard_delete(s, &p.tuple, T0), -ENOENT);
+	n = drain(s, r, 256, T0);
+	T_EQ(n, 1);
+	T_ASSERT(r[0].events & CT_EV_DESTROY);
+	/* Iterate sees 99 live entries, 100 with the dying one. */
+	ct_shard_iterate(s, &cursor, 1000, false, T0, count_cb, &live);
+	T_EQ(live, 99);
+	T_EQ(cursor, UINT32_MAX);
+	cursor = 0;
+	ct_shard_iterate(s, &cursor, 1000, true, T0, count_cb, &with_dying);
+	T_EQ(with_dying, 100);
+	ct_shard_free(s);
+
+	/* Flush: bounded by budget and staging room; every entry gets a DESTROY. */
+	s = mkshard(1024, 1, NULL);
+	for (i = 0; i < 100; i++)
+		one(s, mk(17, 0x0100000a, 0x010200c0, (uint16_t)(1000 + i), 53, 0), T0);
+	drain(s, r, 256, T0);
+	drain(s, r, 256, T0);
+	T_EQ(ct_shard_flush(s, T0, 10), 10);
+	while (ct_shard_live(s) > 0 || total == 0) {
+		total += ct_shard_flush(s, T0, 0);
+		n = drain(s, r, 256, T0);
+		for (i = 0; i < n && i < 256; i++)
+			destroys += (r[i].events & CT_EV_DESTROY) != 0;
+		ack_destroys(s, r, n < 256 ? n : 256, T0);
+	}
+	n = drain(s, r, 256, T0);
+	T_EQ(total + 10, 100);
+	T_ASSERT(ct_shard_empty(s) || destroys + 10 == 100);
+	ct_shard_free(s);
+	return 0;
+}
+
+static int
+test_iterate_while_expiring(void)
+{
+	struct ct_shard *s = mkshard(1024, 1, NULL);
+	struct ct_event_rec r[256];
+	unsigned i, seen = 0, seen_dying = 0;
+	uint32_t cursor = 0;
+
+	for (i = 0; i < 200; i++)
+		one(s, mk(17, 0x0100000a, 0x010200c0, (uint16_t)(1000 + i), 53, 0),
+		    T0 + (i < 100 ? 0 : 20 * SEC));
+	drain(s, r, 256, T0);
+	ct_shard_iterate(s, &cursor, 50, false, T0 + 20 * SEC, count_cb, &seen);
+	T_EQ(seen, 50);
+	/* The first 100 time out (30 s) half way through the listing. */
+	ct_shard_expire(s, T0 + 31 * SEC, 1u << 20);
+	while (cursor != UINT32_MAX)
+		ct_shard_iterate(s, &cursor, 50, false, T0 + 31 * SEC, count_cb, &seen);
+	T_EQ(seen, 150);
+	cursor = 0;
+	while (cursor != UINT32_MAX)
+		ct_shard_iterate(s, &cursor, 7, true, T0 + 31 * SEC, count_cb, &seen_dying);
+	T_EQ(seen_dying, 200);
+	ct_shard_free(s);
+	return 0;
+}
+
+static void
+tw_notrack(struct ct_conf *c)
+{
+	c->n_notrack = 1;
+	c->notrack[0].proto = 17;
+	c->notrack[0].port = 53;
+	c->notrack[0].family = 4;
+	c->notrack[0].addr[0] = 192;
+	c->notrack[0].addr[1] = 0;
+	c->notrack[0].addr[2] = 2;
+	c->notrack[0].prefix_len = 24;
+}
+
+static int
+test_notrack(void)
+{
+	struct ct_shard *s = mkshard(64, 1, tw_notrack);
+	struct ct_stats st;
+	unsigned n;
+
+	T_EQ(one(s, mk(17, 0x0100000a, 0x010200c0, 5000, 53, 0), T0), CT_V_PASS);
+	T_EQ(one(s, mk(17, 0x0100000a, 0x010300c0, 5000, 53, 0), T0), CT_V_PASS);
+	ct_shard_stats(s, &st);
+	T_EQ(st.notrack, 1);
+	T_EQ(st.count, 1);
+	ct_shard_ev_peek(s, &n);
+	T_EQ(n, 1);
+	ct_shard_free(s);
+	return 0;
+}
+
+static int
+test_icmp_error_related(void)
+{
+	struct ct_shard *s = mkshard(64, 0, NULL);
+	struct ct_pkt u = mk(17, 0x0100000a, 0x010200c0, 5000, 53, 0);
+	struct ct_pkt err = u, other = mk(17, 0x0100000a, 0x010200c0, 5001, 53, 0);
+	struct ct_stats st;
+
+	one(s, u, T0);
+	err.cls = CT_PKT_ICMP_ERROR;
+	T_EQ(one(s, err, T0), CT_V_PASS);
+	other.cls = CT_PKT_ICMP_ERROR;
+	T_EQ(one(s, other, T0), CT_V_DROP);
+	ct_shard_stats(s, &st);
+	T_EQ(st.related, 1);
+	T_EQ(st.invalid, 1);
+	T_EQ(st.count, 1);
+	ct_shard_free(s);
+	return 0;
+}
+
+static void
+tw_two_shards_0(struct ct_conf *c)
+{
+	c->shard_count = 2;
+	c->shard_index = 0;
+}
+
+static void
+tw_two_shards_1(struct ct_conf *c)
+{
+	c->shard_count = 2;
+	c->shard_index = 1;
+}
+
+static int
+test_ids_unique(void)
+{
+	struct ct_shard *a = mkshard(256, 0, tw_two_shards_0);
+	struct ct_shard *b = mkshard(256, 0, tw_two_shards_1);
+	static uint8_t seen[4096];
+	struct ct_event_rec snap;
+	unsigned i, round;
+
+	memset(seen, 0, sizeof(seen));
+	/* Slots are reused across rounds (events off: destroys free at once). */
+	for (round = 0; round < 4; round++) {
+		for (i = 0; i < 200; i++) {
+			struct ct_pkt p = mk(17, 0x0100000a, 0x010200c0, (uint16_t)(i + 1), 53, 0);
+
+			one(a, p, T0);
+			one(b, p, T0);
+			T_EQ(ct_shard_lookup(a, &p.tuple, T0, &snap), 0);
+			T_ASSERT(snap.id != 0 && snap.id < 4096 && !seen[snap.id]);
+			seen[snap.id] = 1;
+			T_EQ(snap.id % 2, 1);
+			T_EQ(ct_shard_lookup(b, &p.tuple, T0, &snap), 0);
+			T_ASSERT(snap.id != 0 && snap.id < 4096 && !seen[snap.id]);
+			seen[snap.id] = 1;
+			T_EQ(snap.id % 2, 0);
+		}
+		while (ct_shard_live(a) > 0)
+			ct_shard_flush(a, T0, 0);
+		while (ct_shard_live(b) > 0)
+			ct_shard_flush(b, T0, 0);
+	}
+	ct_shard_free(a);
+	ct_shard_free(b);
+	return 0;
+}
+
+static int
+test_missed_retry_and_stale(void)
+{
+	struct ct_shard *s = mkshard(64, 1, NULL);
+	struct ct_pkt syn = mk(6, 0x0100000a, 0x010200c0, 40000, 80, TH_SYN);
+	struct ct_event_rec r[8];
+	struct ct_result res;
+	struct ct_stats st;
+	unsigned n;
+
+	/* The ring takes nothing: NEW goes to missed. */
+	one(s, syn, T0);
+	ct_shard_ev_peek(s, &n);
+	T_EQ(n, 1);
+	ct_shard_ev_commit(s, 0, T0);
+	ct_shard_stats(s, &st);
+	T_EQ(st.ring_full, 1);
+	/* The reply: NEW (still NEW) + REPLY + PROTOINFO in one retried record. */
+	one(s, rev(syn, TH_SYN | TH_ACK), T0 + 1000);
+	T_EQ(drain(s, r, 8, T0), 1);
+	T_ASSERT(r[0].events & CT_EV_NEW);
+	T_ASSERT(r[0].events & CT_EV_REPLY);
+	T_ASSERT(r[0].flags & CT_REC_F_RETRY);
+	/* A nack from the control core: bits come back on the next packet. */
+	memset(&res, 0, sizeof(res));
+	res.slot = r[0].slot;
+	res.id = r[0].id;
+	res.events = r[0].events;
+	res.kind = CT_RES_NACK;
+	T_EQ(ct_shard_apply_result(s, &res, T0), 0);
+	/* A stale one (wrong id) is ignored. */
+	res.id ^= 0x5555;
+	T_EQ(ct_shard_apply_result(s, &res, T0), -ESTALE);
+	res.slot = 1u << 30;
+	T_EQ(ct_shard_apply_result(s, &res, T0), -EINVAL);
+	/* An unchanged packet (SYN/ACK retransmit is IGNORE) still carries the missed bits. */
+	one(s, rev(syn, TH_SYN | TH_ACK), T0 + 2000);
+	T_EQ(drain(s, r, 8, T0), 1);
+	T_ASSERT(r[0].events & CT_EV_NEW);
+	T_ASSERT(r[0].flags & CT_REC_F_RETRY);
+	/* Delivered: the next unchanged packet stages nothing. */
+	one(s, rev(syn, TH_SYN | TH_ACK), T0 + 3000);
+	T_EQ(drain(s, r, 8, T0), 0);
+	ct_shard_free(s);
+	return 0;
+}
+
+static int
+test_destroy_nack_grace_and_ack(void)
+{
+	uint64_t first[16];
+	unsigned run;
+
+	for (run = 0; run < 2; run++) {
+		struct ct_shard *s = mkshard(16, 1, NULL);
+		struct ct_event_rec r[32];
+		struct ct_stats st;
+		unsigned i, n, fired = 0;
+		uint64_t now = T0 + SEC;
+
+		for (i = 0; i < 16; i++)
+			one(s, mk(17, 0x0100000a, 0x010200c0, (uint16_t)(100 + i), 53, 0), T0);
+		drain(s, r, 32, T0);
+		ct_shard_flush(s, now, 0);
+		n = drain(s, r, 32, now);
+		T_EQ(n, 16);
+		/* Every destroy nacked: re-armed within [now, now + 1000 ms). */
+		for (i = 0; i < 16; i++) {
+			struct ct_result res = { .slot = r[i].slot, .id = r[i].id,
+						 .events = r[i].events,
+						 .kind = CT_RES_DESTROY_NACK };
+
+			T_EQ(ct_shard_apply_result(s, &res, now), 0);
+		}
+		ct_shard_stats(s, &st);
+		T_EQ(st.dying, 16);
+		T_EQ(st.count, 0);
+		/* Dying entries count against the limit. */
+		T_EQ(one(s, mk(17, 0x0200000a, 0x010200c0, 1, 53, 0), now), CT_V_DROP);
+		/* Step through the grace window a tick at a time. */
+		for (i = 0; fired < 16 && i < 2000; i++) {
+			uint64_t t = now + (uint64_t)i * CT_TICK_NS;
+			unsigned k;
+
+			ct_shard_expire(s, t, 1u << 20);
+			n = drain(s, r, 32, t);
+			for (k = 0; k < n; k++) {
+				T_ASSERT(r[k].flags & CT_REC_F_RESEND);
+				T_ASSERT(t - now < SEC + CT_TICK_NS);
+				if (run == 0)
+					first[fired] = t;
+				else
+					T_UEQ(first[fired], t);
+				fired++;
+			}
+			ack_destroys(s, r, n, t);
+		}
+		T_EQ(fired, 16);
+		ct_shard_stats(s, &st);
+		T_EQ(st.destroy_resent, 16);
+		T_EQ(st.destroy_acked, 16);
+		T_ASSERT(ct_shard_empty(s));
+		ct_shard_free(s);
+	}
+	return 0;
+}
+
+static int
+test_events_disabled_free_at_once(void)
+{
+	struct ct_shard *s = mkshard(4, 0, tw_no_early);
+	unsigned i, n;
+
+	for (i = 0; i < 4; i++)
+		one(s, mk(17, 0x0100000a, 0x010200c0, (uint16_t)(100 + i), 53, 0), T0);
+	ct_shard_flush(s, T0, 0);
+	T_ASSERT(ct_shard_empty(s));
+	ct_shard_ev_peek(s, &n);
+	T_EQ(n, 0);
+	for (i = 0; i < 4; i++)
+		T_EQ(one(s, mk(17, 0x0200000a, 0x010200c0, (uint16_t)(100 + i), 53, 0), T0),
+		     CT_V_PASS);
+	ct_shard_free(s);
+	return 0;
+}
+
+static int
+test_invalid_never_creates(void)
+{
+	struct ct_shard *s = mkshard(64, 1, NULL);
+	struct ct_pkt synack = mk(6, 0x0100000a, 0x010200c0, 40000, 80, TH_SYN | TH_ACK);
+	struct ct_pkt bad = synack;
+	struct ct_stats st;
+
+	T_EQ(one(s, synack, T0), CT_V_DROP);
+	bad.cls = CT_PKT_INVALID;
+	bad.invalid_reason = CT_INV_TCP_DOFF;
+	T_EQ(one(s, bad, T0), CT_V_DROP);
+	ct_shard_stats(s, &st);
+	T_EQ(st.count, 0);
+	T_EQ(st.invalid, 2);
+	T_EQ(st.invalid_by_reason[CT_INV_TCP_DOFF], 1);
+	T_EQ(st.invalid_by_reason[CT_INV_STATE], 1);
+	ct_shard_free(s);
+	return 0;
+}
+
+static int
+test_high_load_cuckoo(void)
+{
+	struct ct_shard *s = mkshard(65536, 0, tw_no_early);
+	struct ct_stats st;
+	uint32_t i;
+
+	for (i = 0; i < 65536; i++) {
+		struct ct_pkt p = mk(17, 0x0a000000 | i, 0x010200c0, 1000, 53, 0);
+
+		one(s, p, T0);
+	}
+	ct_shard_stats(s, &st);
+	printf("# 65536 distinct flows into 65536 entries: %u inserted, %llu insert_failed\n",
+	       st.count, (unsigned long long)st.insert_failed);
+	T_EQ(st.count + st.insert_failed, 65536);
+	/* At the 80 % design load every flow fits. */
+	T_ASSERT(st.count >= 65536 * 99 / 100);
+	T_ASSERT(ct_shard_bytes_per_entry(s) <= 128);
+	ct_shard_free(s);
+	return 0;
+}
+
+static int
+test_full_tcp_lifecycle(void)
+{
+	struct ct_shard *s = mkshard(64, 1, NULL);
+	struct ct_pkt c = mk(6, 0x0100000a, 0x010200c0, 40000, 80, TH_SYN);
+	struct ct_pkt sv = rev(c, TH_SYN | TH_ACK);
+	struct ct_event_rec r[8];
+	uint16_t all = 0;
+	uint64_t t = T0;
+	unsigned n, i, updates = 0, destroys = 0;
+	const uint8_t cf[] = { TH_SYN, 0, TH_ACK, TH_ACK, 0, TH_FIN | TH_ACK, 0, TH_ACK };
+	const uint8_t sf[] = { 0, TH_SYN | TH_ACK, 0, 0, TH_ACK | TH_FIN, 0, TH_ACK, 0 };
+
+	for (i = 0; i < sizeof(cf); i++) {
+		if (cf[i]) {
+			c.tcp_flags = cf[i];
+			T_EQ(one(s, c, t), CT_V_PASS);
+		} else {
+			sv.tcp_flags = sf[i];
+			T_EQ(one(s, sv, t), CT_V_PASS);
+		}
+		t += 1000;
+		n = drain(s, r, 8, t);
+		for (unsigned k = 0; k < n; k++) {
+			all |= r[k].events;
+			updates += !(r[k].events & (CT_EV_NEW | CT_EV_DESTROY));
+		}
+	}
+	T_ASSERT(all & CT_EV_NEW);
+	T_ASSERT(all & CT_EV_REPLY);
+	T_ASSERT(all & CT_EV_ASSURED);
+	T_ASSERT(all & CT_EV_PROTOINFO);
+	T_ASSERT(updates >= 3);
+	/* TIME_WAIT (120 s) then gone. */
+	ct_shard_expire(s, t + 121 * SEC, 1u << 20);
+	n = drain(s, r, 8, t + 121 * SEC);
+	for (i = 0; i < n; i++)
+		destroys += (r[i].events & CT_EV_DESTROY) != 0;
+	T_EQ(destroys, 1);
+	T_EQ(r[0].tcp_state, CT_TCP_TIME_WAIT);
+	T_ASSERT(r[0].stop_ns != 0);
+	ct_shard_free(s);
+	return 0;
+}
+
+static const struct t_case cases[] = {
+	T_CASE(test_both_directions),
+	T_CASE(test_burst_same_new_flow),
+	T_CASE(test_expiry_exact),
+	T_CASE(test_wheel_long_and_jumps),
+	T_CASE(test_table_full),
+	T_CASE(test_early_drop_non_assured_only),
+	T_CASE(test_fill_alarm_hysteresis),
+	T_CASE(test_flush_delete_iterate),
+	T_CASE(test_iterate_while_expiring),
+	T_CASE(test_notrack),
+	T_CASE(test_icmp_error_related),
+	T_CASE(test_ids_unique),
+	T_CASE(test_missed_retry_and_stale),
+	T_CASE(test_destroy_nack_grace_and_ack),
+	T_CASE(test_events_disabled_free_at_once),
+	T_CASE(test_invalid_never_creates),
+	T_CASE(test_high_load_cuckoo),
+	T_CASE(test_full_tcp_lifecycle),
+};
+
+T_MAIN(cases)
