@@ -52,8 +52,11 @@ def main():
     for name, cmd in [
         ('unknown app option', d.dpct_cmd('badarg1_%d' % os.getpid(), good,
                                           app=['--no-such-option'], replay=False)),
-        ('no --config', [d.DPCT, '--no-huge', '-m', '64', '--no-pci', '--file-prefix',
-                         'badarg2_%d' % os.getpid(), '-l', '0-1', '--']),
+        # No --config at all is valid (the embedded demo); a --config
+        # without its value is not.
+        ('--config without a value', [d.DPCT, '--no-huge', '-m', '64', '--no-pci',
+                                      '--file-prefix', 'badarg2_%d' % os.getpid(), '-l', '0-1',
+                                      '--', '--config']),
         ('bad --fwd', d.dpct_cmd('badarg3_%d' % os.getpid(), good, app=['--fwd', 'sideways'],
                                  replay=False)),
         ('bad EAL option', [d.DPCT, '--no-huge', '--definitely-not-eal', '--', '--config', good]),
