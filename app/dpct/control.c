@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The control core (main lcore): event delivery (ev_ctl_step), periodic
+ * statistics, replay end detection, flush and drain, and the statistics
+ * printed and written at exit.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <rte_cycles.h>
+
+#include "dpct.h"
+
+#define CTL_BUDGET 4096
+#define NO_PROGRESS_S 3
+
+void
+dpct_port_totals(struct dpct_app *a, unsigned port, struct dpct_port_counters *out)
+{
+	unsigned i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < a->n_workers; i++) {
+		const struct dpct_port_counters *c = &a->workers[i].pc[port];
+
+		out->rx += DPCT_CNT_GET(c->rx);
+		out->tx += DPCT_CNT_GET(c->tx);
+		out->tx_dropped += DPCT_CNT_GET(c->tx_dropped);
+		out->dropped += DPCT_CNT_GET(c->dropped);
+	}
+}
+
+static void
+totals(struct dpct_app *a, struct ct_stats *st)
+{
+	struct ct_stats one;
+	unsigned i;
+
+	memset(st, 0, sizeof(*st));
+	for (i = 0; i < a->n_workers; i++) {
+		dpct_snapshot_read(&a->workers[i], &one);
+		ct_stats_add(st, &one);
+	}
+}
+
+void
+dpct_print_stats(struct dpct_app *a, bool final)
+{
+	struct dpct_port_counters pc, sum;
+	struct ct_stats st;
+	unsigned i;
+
+	memset(&sum, 0, sizeof(sum));
+	for (i = 0; i < a->n_ports; i++) {
+		dpct_port_totals(a, i, &pc);
+		printf("\n  ---------------------- Forward statistics for port %-2u "
+		       "----------------------\n"
+		       "  RX-packets: %-14" PRIu64 " RX-dropped: %-14" PRIu64
+		       " RX-total: %-" PRIu64 "\n"
+		       "  TX-packets: %-14" PRIu64 " TX-dropped: %-14" PRIu64
+		       " TX-total: %-" PRIu64 "\n",
+		       a->ports[i].id, pc.rx, pc.dropped, pc.rx, pc.tx, pc.tx_dropped,
+		       pc.tx + pc.tx_dropped);
+		sum.rx += pc.rx;
+		sum.tx += pc.tx;
+		sum.dropped += pc.dropped;
+		sum.tx_dropped += pc.tx_dropped;
+	}
+	printf("\n  +++++++++++++++ Accumulated forward statistics for all ports"
+	       "+++++++++++++++\n"
+	       "  RX-packets: %-14" PRIu64 " RX-dropped: %-14" PRIu64 " RX-total: %-" PRIu64 "\n"
+	       "  TX-packets: %-14" PRIu64 " TX-dropped: %-14" PRIu64 " TX-total: %-" PRIu64 "\n",
+	       sum.rx, sum.dropped, sum.rx, sum.tx, sum.tx_dropped, sum.tx + sum.tx_dropped);
+	totals(a, &st);
+	printf("  conntrack: count %u dying %u max %u found %" PRIu64 " invalid %" PRIu64
+	       " insert %" PRIu64 " insert_failed %" PRIu64 " drop %" PRIu64
+	       " early_drop %" PRIu64 " expired %" PRIu64 " handoff %" PRIu64 "\n",
+	       st.count, st.dying, st.max_entries, st.found, st.invalid, st.insert,
+	       st.insert_failed, st.drop, st.early_drop, st.expired, st.handoff);
+	if (a->ctl != NULL) {
+		struct ev_ctl_stats es;
+
+		ev_ctl_get_stats(a->ctl, &es);
+		printf("  events: sent %" PRIu64 " failed %" PRIu64 " destroy_resent %" PRIu64
+		       " destroy_acked %" PRIu64 " listener_dropped %" PRIu64 " listeners %u\n",
+		       es.events_sent, es.events_failed, es.destroy_resent, es.destroy_acked,
+		       es.listener_dropped, ev_ctl_listener_count(a->ctl, NULL));
+	}
+	if (final)
+		printf("  ++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++"
+		       "++++++++++++++\n");
+	fflush(stdout);
+}
+
+static json_t *
+stats_obj(const struct ct_stats *st)
+{
+	json_t *o = json_object();
+
+#define CT_X_JSON(f) json_object_set_new(o, #f, json_integer((json_int_t)st->f));
+	CT_STATS_TABLE(CT_X_JSON)
+#undef CT_X_JSON
+	json_object_set_new(o, "count", json_integer(st->count));
+	json_object_set_new(o, "dying", json_integer(st->dying));
+	json_object_set_new(o, "max_entries", json_integer(st->max_entries));
+	return o;
+}
+
+/** Totals, per shard, per port and listeners as one JSON object. */
+json_t *dpct_stats_json(struct dpct_app *a);
+
+json_t *
+dpct_stats_json(struct dpct_app *a)
+{
+	json_t *root = json_object(), *shards = json_array(), *ports = json_array();
+	json_t *tot, *lst = json_array();
+	struct dpct_port_counters pc, sum;
+	struct ct_stats st, one;
+	unsigned i;
+
+	memset(&st, 0, sizeof(st));
+	for (i = 0; i < a->n_workers; i++) {
+		json_t *so;
+
+		dpct_snapshot_read(&a->workers[i], &one);
+		ct_stats_add(&st, &one);
+		so = stats_obj(&one);
+		json_object_set_new(so, "shard", json_integer(i));
+		json_object_set_new(so, "lcore", json_integer(a->workers[i].lcore));
+		json_array_append_new(shards, so);
+	}
+	memset(&sum, 0, sizeof(sum));
+	for (i = 0; i < a->n_ports; i++) {
+		json_t *po = json_object();
+
+		dpct_port_totals(a, i, &pc);
+		json_object_set_new(po, "port", json_integer(a->ports[i].id));
+		json_object_set_new(po, "name", json_string(a->ports[i].name));
+		json_object_set_new(po, "rx", json_integer((json_int_t)pc.rx));
+		json_object_set_new(po, "tx", json_integer((json_int_t)pc.tx));
+		json_object_set_new(po, "tx_dropped", json_integer((json_int_t)pc.tx_dropped));
+		json_object_set_new(po, "dropped",
+				    json_integer((json_int_t)(pc.dropped + pc.tx_dropped)));
+		json_array_append_new(ports, po);
+		sum.rx += pc.rx;
+		sum.tx += pc.tx;
+		sum.dropped += pc.dropped;
+		sum.tx_dropped += pc.tx_dropped;
+	}
+	tot = stats_obj(&st);
+	json_object_set_new(tot, "undelivered_destroy", json_integer(st.dying));
+	json_object_set_new(tot, "rx", json_integer((json_int_t)sum.rx));
+	json_object_set_new(tot, "tx", json_integer((json_int_t)sum.tx));
+	json_object_set_new(tot, "tx_dropped", json_integer((json_int_t)sum.tx_dropped));
+	json_object_set_new(tot, "dropped", json_integer((json_int_t)(sum.dropped + sum.tx_dropped)));
+	if (a->ctl != NULL) {
+		struct ev_listener_info li[64];
+		struct ev_ctl_stats es;
+		unsigned n;
+
+		ev_ctl_get_stats(a->ctl, &es);
+		/* The control core's totals are authoritative for these three. */
+		json_object_set_new(tot, "events_retried", json_integer((json_int_t)es.events_retried));
+		json_object_set_new(tot, "destroy_resent", json_integer((json_int_t)es.destroy_resent));
+		json_object_set_new(tot, "destroy_acked", json_integer((json_int_t)es.destroy_acked));
+		json_object_set_new(tot, "listeners_gone", json_integer((json_int_t)es.listeners_gone));
+		json_object_set_new(tot, "subscribe_refused",
+				    json_integer((json_int_t)es.subscribe_refused));
+		json_object_set_new(tot, "datagrams", json_integer((json_int_t)es.datagrams));
+		json_object_set_new(tot, "result_backlog", json_integer((json_int_t)es.result_backlog));
+		n = ev_ctl_listeners(a->ctl, li, RTE_DIM(li));
+		for (i = 0; i < n; i++) {
+			json_t *l = json_object();
+
+			json_object_set_new(l, "port_id", json_integer(li[i].port_id));
+			json_object_set_new(l, "uid", json_integer(li[i].uid));
+			json_object_set_new(l, "pid", json_integer(li[i].pid));
+			json_object_set_new(l, "mask", json_integer(li[i].mask));
+			json_object_set_new(l, "reliable", json_boolean(li[i].reliable));
+			json_object_set_new(l, "sent", json_integer((json_int_t)li[i].sent));
+			json_object_set_new(l, "failed", json_integer((json_int_t)li[i].failed));
+			json_array_append_new(lst, l);
+		}
+	}
+	json_object_set_new(root, "totals", tot);
+	json_object_set_new(root, "shards", shards);
+	json_object_set_new(root, "ports", ports);
+	json_object_set_new(root, "listeners", lst);
+	return root;
+}
+
+int
+dpct_write_stats_json(struct dpct_app *a, const char *path)
+{
+	json_t *root = dpct_stats_json(a);
+	int rc;
+
+	if (root == NULL)
+		return -ENOMEM;
+	rc = json_dump_file(root, path, JSON_INDENT(1) | JSON_SORT_KEYS);
+	json_decref(root);
+	return rc == 0 ? 0 : -EIO;
+}
+
+static uint64_t
+sum_rx(struct dpct_app *a, uint64_t *done)
+{
+	uint64_t rx = 0, d = 0;
+	unsigned i;
+
+	for (i = 0; i < a->n_workers; i++) {
+		rx += atomic_load_explicit(&a->workers[i].rx_total, memory_order_acquire);
+		d += atomic_load_explicit(&a->workers[i].done_total, memory_order_acquire);
+	}
+	*done = d;
+	return rx;
+}
+
+/* Every port with a known record count has delivered it all. */
+static bool
+inputs_exhausted(struct dpct_app *a, bool *any_known)
+{
+	struct dpct_port_counters pc;
+	unsigned i;
+
+	*any_known = false;
+	for (i = 0; i < a->n_ports; i++) {
+		if (a->ports[i].pcap_records < 0)
+			return false;
+		*any_known = true;
+		dpct_port_totals(a, i, &pc);
+		if (pc.rx < (uint64_t)a->ports[i].pcap_records)
+			return false;
+	}
+	return true;
+}
+
+static bool
+drained(struct dpct_app *a, bool need_flush, uint32_t *dying)
+{
+	struct ct_stats st;
+	unsigned i;
+	bool ok = true;
+
+	*dying = 0;
+	for (i = 0; i < a->n_workers; i++) {
+		struct dpct_worker *w = &a->workers[i];
+
+		dpct_snapshot_read(w, &st);
+		*dying += st.dying;
+		if (need_flush && !atomic_load_explicit(&w->flush_done, memory_order_acquire))
+			ok = false;
+		if (w->chan != NULL && (ev_chan_records_pending(w->chan) != 0 ||
+					ev_chan_results_pending(w->chan) != 0))
+			ok = false;
+	}
+	if (a->ctl != NULL && !ev_ctl_idle(a->ctl))
+		ok = false;
+	return ok && *dying == 0;
+}
+
+static void
+ctl_step(struct dpct_app *a)
+{
+	if (a->ctl != NULL)
+		ev_ctl_step(a->ctl, dpct_now(), CTL_BUDGET);
+}
+
+int
+dpct_control_run(struct dpct_app *a)
+{
+	uint64_t hz = a->tsc_hz, t0 = rte_rdtsc(), next_stats, last_rx = 0, last_move;
+	uint64_t drain_until = 0, settle_until = 0, done, rx, tsc;
+	bool draining = false, any_known;
+	uint32_t dying = 0;
+
+	if (a->opts.wait_listeners > 0 && a->ctl != NULL) {
+		while (ev_ctl_listener_count(a->ctl, NULL) < a->opts.wait_listeners &&
+		       rte_rdtsc() - t0 < 30 * hz && !atomic_load(&a->sig)) {
+			ctl_step(a);
+			usleep(1000);
+		}
+		if (ev_ctl_listener_count(a->ctl, NULL) < a->opts.wait_listeners)
+			DPCT_LOG(WARNING, "only %u of %u listeners after 30 s, starting anyway\n",
+				 ev_ctl_listener_count(a->ctl, NULL), a->opts.wait_listeners);
+	}
+	atomic_store_explicit(&a->go, true, memory_order_release);
+	next_stats = rte_rdtsc() + (uint64_t)a->opts.stats_period_s * hz;
+	last_move = rte_rdtsc();
+
+	for (;;) {
+		ctl_step(a);
+		tsc = rte_rdtsc();
+		if (a->opts.stats_period_s > 0 && tsc >= next_stats) {
+			next_stats = tsc + (uint64_t)a->opts.stats_period_s * hz;
+			dpct_print_stats(a, false);
+		}
+		rx = sum_rx(a, &done);
+		if (rx != last_rx) {
+			last_rx = rx;
+			last_move = tsc;
+		}
+		if (!draining && atomic_load(&a->sig)) {
+			DPCT_LOG(INFO, "signal: stopping RX, draining (max %u ms)\n",
+				 a->opts.drain_timeout_ms);
+			atomic_store(&a->stop_rx, true);
+			draining = true;
+			drain_until = tsc + (uint64_t)a->opts.drain_timeout_ms * hz / 1000;
+			settle_until = tsc + hz / 20;
+		}
+		if (!draining && a->opts.replay && rx == done) {
+			bool eof = inputs_exhausted(a, &any_known);
+
+			/* The safety net: input that stopped moving (or had no known length). */
+			if (!eof && tsc - last_move > NO_PROGRESS_S * hz) {
+				if (any_known)
+					DPCT_LOG(WARNING, "input stalled before its end; stopping\n");
+				eof = true;
+			}
+			if (eof) {
+				DPCT_LOG(INFO, "input exhausted after %" PRIu64 " packets%s\n", rx,
+					 a->opts.flush_on_eof ? ", flushing" : "");
+				atomic_store(&a->stop_rx, true);
+				atomic_store_explicit(&a->eof_tsc, tsc ? tsc : 1, memory_order_release);
+				if (a->opts.flush_on_eof)
+					atomic_store_explicit(&a->flush, true, memory_order_release);
+				draining = true;
+				drain_until = tsc + (uint64_t)a->opts.drain_timeout_ms * hz / 1000;
+				/* Let every worker publish a snapshot taken after EOF. */
+				settle_until = tsc + hz / 20;
+			}
+		}
+		if (draining && tsc >= settle_until) {
+			rx = sum_rx(a, &done);
+			if (rx == done && drained(a, a->opts.flush_on_eof && a->opts.replay &&
+						      !atomic_load(&a->sig), &dying))
+				return DPCT_EXIT_OK;
+			if (tsc >= drain_until) {
+				DPCT_LOG(WARNING, "drain timeout: %u destroy events undelivered\n",
+					 dying);
+				if (a->opts.replay && !atomic_load(&a->sig) && dying > 0)
+					return DPCT_EXIT_UNDELIVERED;
+				return DPCT_EXIT_OK;
+			}
+		}
+		if (a->ctl == NULL || ev_ctl_idle(a->ctl))
+			usleep(draining ? 1000 : 200);
+	}
+}

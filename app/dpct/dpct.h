@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DPCT_APP_H
+#define DPCT_APP_H
+
+/**
+ * @file
+ * The appliance's shared state: options, ports, workers and the control
+ * core. Everything here is private to app/dpct.
+ */
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ethdev.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "ct.h"
+#include "ev.h"
+#include "dpct_config.h"
+
+extern int dpct_logtype;
+#define DPCT_LOG(level, ...) \
+	rte_log(RTE_LOG_ ## level, dpct_logtype, "dpct: " __VA_ARGS__)
+
+#define DPCT_MAX_PORTS 32
+#define DPCT_MAX_BURST 512
+
+/** Exit statuses of the command-line contract (DESIGN §5). */
+enum {
+	DPCT_EXIT_OK = 0,
+	DPCT_EXIT_USAGE = 1,
+	DPCT_EXIT_RUNTIME = 2,
+	DPCT_EXIT_UNDELIVERED = 3,
+};
+
+struct dpct_opts {
+	const char *config_path;
+	const char *fwd_name;
+	unsigned stats_period_s;
+	bool replay;
+	bool flush_on_eof;
+	unsigned drain_timeout_ms;
+	const char *stats_json;
+	unsigned wait_listeners;
+};
+
+struct dpct_worker;
+
+/** A forwarding engine (testpmd style): what happens to passed packets. */
+struct dpct_fwd_engine {
+	const char *name;
+	/** Send `n` packets that passed conntrack out of `port`'s pair. */
+	void (*fwd)(struct dpct_worker *w, uint16_t in_port, struct rte_mbuf **m, uint16_t n);
+};
+
+extern const struct dpct_fwd_engine dpct_fwd_io;
+extern const struct dpct_fwd_engine dpct_fwd_drop;
+
+/** Per-port counters, owned by one worker each (summed by readers). */
+struct dpct_port_counters {
+	uint64_t rx;
+	uint64_t tx;
+	uint64_t tx_dropped;      /**< TX queue full */
+	uint64_t dropped;         /**< conntrack verdict DROP or drop engine */
+};
+
+struct dpct_port {
+	uint16_t id;
+	uint16_t peer;
+	uint16_t nb_rxq;
+	uint16_t nb_txq;
+	bool timestamps;          /**< RX timestamp dynfield filled */
+	int64_t pcap_records;     /**< rx_pcap records, -1 unknown */
+	char name[64];
+};
+
+/** Published snapshot of a shard's counters (seqlock: odd = being written). */
+struct dpct_snapshot {
+	atomic_uint seq;
+	struct ct_stats st;
+};
+
+/** Telemetry mailbox request kinds. */
+enum dpct_mbox_op {
+	DPCT_MB_NONE = 0,
+	DPCT_MB_LIST,
+	DPCT_MB_DYING,
+	DPCT_MB_FLUSH,
+	DPCT_MB_DELETE,
+};
+
+#define DPCT_MBOX_MAX 256
+
+/** One request slot per worker: the telemetry thread writes it, the worker answers. */
+struct dpct_mbox {
+	atomic_uint state;        /**< 0 idle, 1 request posted, 2 answered */
+	unsigned op;
+	uint32_t cursor;
+	unsigned max;
+	struct ct_tuple tuple;
+	int rc;
+	unsigned n;
+	struct ct_event_rec recs[DPCT_MBOX_MAX];
+};
+
+struct dpct_worker {
+	unsigned index;
+	unsigned lcore;
+	struct ct_shard *shard;
+	struct ev_chan *chan;
+	/* RX queues this worker polls: (port, queue). */
+	unsigned n_rx;
+	uint16_t rx_port[DPCT_MAX_PORTS];
+	uint16_t rx_queue[DPCT_MAX_PORTS];
+	/* TX queue index per port, or -1 to go through the queue owner's ring. */
+	int tx_queue[DPCT_MAX_PORTS];
+	/* Rings: handoff[to] (packets for another shard), txr[to] (to transmit). */
+	struct rte_ring *handoff[DPCT_MAX_WORKERS];
+	struct rte_ring *txr[DPCT_MAX_WORKERS];
+	struct dpct_port_counters pc[DPCT_MAX_PORTS];
+	uint64_t last_pkt_ns;     /**< replay: latest pcap timestamp seen here */
+	atomic_uint_fast64_t rx_total;
+	atomic_uint_fast64_t done_total; /**< packets forwarded or dropped */
+	atomic_bool flush_done;
+	struct dpct_snapshot snap;
+	struct dpct_mbox mbox;
+	/* packets parked while a handoff ring is full */
+	struct rte_mbuf *park[DPCT_MAX_BURST];
+	uint16_t n_park;
+} __rte_cache_aligned;
+
+struct dpct_app {
+	struct dpct_opts opts;
+	struct dpct_config cfg;
+	const struct dpct_fwd_engine *fwd;
+	unsigned n_ports;
+	struct dpct_port ports[DPCT_MAX_PORTS];
+	unsigned n_workers;
+	struct dpct_worker *workers;
+	struct rte_mempool *pool;
+	struct ev_ctl *ctl;
+	int ts_offset;            /**< timestamp dynfield offset, -1 none */
+	uint64_t ts_flag;
+	uint64_t tsc_hz;
+	/* Shared run state, written by the control core. */
+	atomic_bool go;           /**< workers may start RX */
+	atomic_bool stop_rx;
+	atomic_bool flush;        /**< flush requested */
+	atomic_bool quit;         /**< workers leave their loop */
+	atomic_bool sig;          /**< SIGINT/SIGTERM seen */
+	bool pkt_time;            /**< replay with pcap timestamps */
+	uint8_t idx_of[RTE_MAX_ETHPORTS]; /**< port id -> index in ports[] */
+	atomic_uint_fast64_t pkt_clock;   /**< replay: max pcap time seen (ns) */
+	atomic_uint_fast64_t eof_tsc;     /**< replay: TSC at end of input (0 = not yet) */
+	atomic_int rc;
+};
+
+extern struct dpct_app dpct;
+
+/* Single-writer counters that other threads read. */
+#define DPCT_CNT_ADD(x, n) __atomic_store_n(&(x), (x) + (n), __ATOMIC_RELAXED)
+#define DPCT_CNT_GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+uint64_t dpct_now(void);
+int dpct_ports_init(struct dpct_app *a);
+void dpct_ports_close(struct dpct_app *a);
+int64_t dpct_pcap_count(const char *path);
+int dpct_workers_init(struct dpct_app *a);
+void dpct_workers_free(struct dpct_app *a);
+int dpct_worker_main(void *arg);
+void dpct_worker_publish(struct dpct_worker *w);
+void dpct_snapshot_read(struct dpct_worker *w, struct ct_stats *out);
+int dpct_control_run(struct dpct_app *a);
+void dpct_print_stats(struct dpct_app *a, bool final);
+int dpct_write_stats_json(struct dpct_app *a, const char *path);
+void dpct_port_totals(struct dpct_app *a, unsigned port, struct dpct_port_counters *out);
+int dpct_telemetry_init(struct dpct_app *a);
+int dpct_mbox_call(struct dpct_worker *w, unsigned timeout_ms);
+void dpct_mbox_service(struct dpct_worker *w, uint64_t now);
+
+#endif /* DPCT_APP_H */

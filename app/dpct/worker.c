@@ -1,0 +1,512 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Workers: each owns one shard and one event channel. Packets whose flow
+ * belongs to another shard are handed to its owner through an SP/SC ring;
+ * a worker without a TX queue of its own on a port hands passed packets to
+ * the queue's owner the same way. No locks on the packet path.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_prefetch.h>
+
+#include "dpct.h"
+
+#define EXPIRE_BUDGET 1024
+#define FLUSH_BUDGET 1024
+#define TX_RETRIES 64
+
+static uint64_t
+tsc_to_ns(uint64_t tsc)
+{
+	uint64_t hz = dpct.tsc_hz;
+
+	return tsc / hz * 1000000000ull + tsc % hz * 1000000000ull / hz;
+}
+
+uint64_t
+dpct_now(void)
+{
+	uint64_t eof;
+
+	if (!dpct.pkt_time)
+		return tsc_to_ns(rte_rdtsc());
+	/* Replay: the packet clock; after the input ends it runs on wall time so
+	 * timers (grace re-arm, short timeouts) still fire. */
+	eof = atomic_load_explicit(&dpct.eof_tsc, memory_order_acquire);
+	if (eof == 0)
+		return atomic_load_explicit(&dpct.pkt_clock, memory_order_relaxed);
+	return atomic_load_explicit(&dpct.pkt_clock, memory_order_relaxed) +
+		tsc_to_ns(rte_rdtsc() - eof);
+}
+
+void
+dpct_worker_publish(struct dpct_worker *w)
+{
+	unsigned s = atomic_load_explicit(&w->snap.seq, memory_order_relaxed);
+
+	atomic_store_explicit(&w->snap.seq, s + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	ct_shard_stats(w->shard, &w->snap.st);
+	atomic_store_explicit(&w->snap.seq, s + 2, memory_order_release);
+}
+
+void
+dpct_snapshot_read(struct dpct_worker *w, struct ct_stats *out)
+{
+	unsigned s1, s2, tries;
+
+	for (tries = 0; tries < 100000; tries++) {
+		s1 = atomic_load_explicit(&w->snap.seq, memory_order_acquire);
+		if (s1 & 1)
+			continue;
+		memcpy(out, &w->snap.st, sizeof(*out));
+		atomic_thread_fence(memory_order_acquire);
+		s2 = atomic_load_explicit(&w->snap.seq, memory_order_relaxed);
+		if (s1 == s2)
+			return;
+	}
+	/* A writer this busy is still consistent enough for a gauge. */
+	memcpy(out, &w->snap.st, sizeof(*out));
+}
+
+static void
+shard_log(void *arg, int level, const char *msg)
+{
+	struct dpct_worker *w = arg;
+	uint32_t lvl = level <= LOG_ERR ? RTE_LOG_ERR :
+		level == LOG_WARNING ? RTE_LOG_WARNING : RTE_LOG_INFO;
+
+	rte_log(lvl, dpct_logtype, "dpct: shard %u: %s\n", w->index, msg);
+}
+
+int
+dpct_workers_init(struct dpct_app *a)
+{
+	char err[256], name[RTE_RING_NAMESIZE];
+	unsigned i, j, lcore, nw = a->n_workers;
+	struct ev_chan *chans[DPCT_MAX_WORKERS];
+
+	a->workers = rte_zmalloc("dpct_workers", sizeof(*a->workers) * nw, RTE_CACHE_LINE_SIZE);
+	if (a->workers == NULL)
+		return -ENOMEM;
+	lcore = rte_get_next_lcore(-1, 1, 0);
+	for (i = 0; i < nw; i++, lcore = rte_get_next_lcore(lcore, 1, 0)) {
+		struct dpct_worker *w = &a->workers[i];
+		struct ct_conf cc;
+
+		w->index = i;
+		w->lcore = lcore;
+		dpct_config_shard(&a->cfg, i, nw, &cc);
+		w->shard = ct_shard_create(&cc, err, sizeof(err));
+		if (w->shard == NULL) {
+			DPCT_LOG(ERR, "shard %u: %s\n", i, err);
+			return -ENOMEM;
+		}
+		ct_shard_set_log(w->shard, shard_log, w);
+		if (a->cfg.events_enabled) {
+			w->chan = ev_chan_create(a->cfg.event_ring_size, a->cfg.result_ring_size,
+						 err, sizeof(err));
+			if (w->chan == NULL) {
+				DPCT_LOG(ERR, "event channel %u: %s\n", i, err);
+				return -ENOMEM;
+			}
+			chans[i] = w->chan;
+		}
+		for (j = 0; j < a->n_ports; j++) {
+			const struct dpct_port *p = &a->ports[j];
+
+			if (i < p->nb_rxq) {
+				w->rx_port[w->n_rx] = p->id;
+				w->rx_queue[w->n_rx] = (uint16_t)i;
+				w->n_rx++;
+			}
+			w->tx_queue[j] = i < p->nb_txq ? (int)i : -1;
+		}
+		for (j = 0; j < nw && nw > 1; j++) {
+			if (j == i)
+				continue;
+			snprintf(name, sizeof(name), "dpct_h%u_%u", i, j);
+			w->handoff[j] = rte_ring_create(name, a->cfg.handoff_ring_size,
+							rte_socket_id(),
+							RING_F_SP_ENQ | RING_F_SC_DEQ);
+			snprintf(name, sizeof(name), "dpct_t%u_%u", i, j);
+			w->txr[j] = rte_ring_create(name, a->cfg.handoff_ring_size,
+						    rte_socket_id(),
+						    RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (w->handoff[j] == NULL || w->txr[j] == NULL) {
+				DPCT_LOG(ERR, "ring %s: %s\n", name, rte_strerror(rte_errno));
+				return -ENOMEM;
+			}
+		}
+		dpct_worker_publish(w);
+	}
+	if (a->cfg.events_enabled) {
+		struct ev_ctl_conf ec;
+
+		dpct_config_events(&a->cfg, &ec);
+		a->ctl = ev_ctl_create(&ec, chans, nw, err, sizeof(err));
+		if (a->ctl == NULL) {
+			DPCT_LOG(ERR, "events: %s\n", err);
+			return -EIO;
+		}
+	}
+	DPCT_LOG(INFO, "%u workers, fwd %s, %s clock\n", nw, a->fwd->name,
+		 a->pkt_time ? "packet (replay)" : "TSC");
+	return 0;
+}
+
+static void
+free_ring(struct rte_ring *r)
+{
+	struct rte_mbuf *m[64];
+	unsigned n, guard;
+
+	if (r == NULL)
+		return;
+	for (guard = 0; guard < 1u << 20; guard++) {
+		n = rte_ring_dequeue_burst(r, (void **)m, 64, NULL);
+		if (n == 0)
+			break;
+		rte_pktmbuf_free_bulk(m, n);
+	}
+	rte_ring_free(r);
+}
+
+void
+dpct_workers_free(struct dpct_app *a)
+{
+	unsigned i, j;
+
+	if (a->ctl != NULL)
+		ev_ctl_free(a->ctl);
+	a->ctl = NULL;
+	if (a->workers == NULL)
+		return;
+	for (i = 0; i < a->n_workers; i++) {
+		struct dpct_worker *w = &a->workers[i];
+
+		for (j = 0; j < a->n_workers; j++) {
+			free_ring(w->handoff[j]);
+			free_ring(w->txr[j]);
+		}
+		if (w->n_park > 0)
+			rte_pktmbuf_free_bulk(w->park, w->n_park);
+		ev_chan_free(w->chan);
+		ct_shard_free(w->shard);
+	}
+	rte_free(a->workers);
+	a->workers = NULL;
+}
+
+/* Transmit on a queue this worker owns; what the queue refuses is dropped. */
+static void
+tx_own(struct dpct_worker *w, uint16_t port_idx, uint16_t queue, struct rte_mbuf **m, uint16_t n)
+{
+	uint16_t sent = 0, tries;
+
+	for (tries = 0; sent < n && tries < TX_RETRIES; tries++)
+		sent += rte_eth_tx_burst(dpct.ports[port_idx].id, queue, m + sent, n - sent);
+	DPCT_CNT_ADD(w->pc[port_idx].tx, sent);
+	if (sent < n) {
+		DPCT_CNT_ADD(w->pc[port_idx].tx_dropped, n - sent);
+		rte_pktmbuf_free_bulk(m + sent, n - sent);
+	}
+	atomic_fetch_add_explicit(&w->done_total, n, memory_order_release);
+}
+
+/* io engine: out of the paired port, through the queue owner if need be. */
+static void
+fwd_io(struct dpct_worker *w, uint16_t in_port, struct rte_mbuf **m, uint16_t n)
+{
+	uint16_t out = dpct.ports[dpct.idx_of[in_port]].peer;
+	int q = w->tx_queue[out];
+	unsigned owner, sent = 0, tries;
+	struct rte_ring *r;
+
+	if (q >= 0) {
+		tx_own(w, out, (uint16_t)q, m, n);
+		return;
+	}
+	owner = w->index % dpct.ports[out].nb_txq;
+	r = w->txr[owner];
+	for (unsigned i = 0; i < n; i++)
+		m[i]->port = dpct.ports[out].id;
+	for (tries = 0; sent < n && tries < 1000; tries++) {
+		sent += rte_ring_enqueue_burst(r, (void **)m + sent, n - sent, NULL);
+		if (sent < n)
+			rte_delay_us(1);
+	}
+	if (sent < n) {
+		DPCT_CNT_ADD(w->pc[out].tx_dropped, n - sent);
+		rte_pktmbuf_free_bulk(m + sent, n - sent);
+		atomic_fetch_add_explicit(&w->done_total, n - sent, memory_order_release);
+	}
+	/* The owner counts the ones it transmits. */
+}
+
+static void
+fwd_drop(struct dpct_worker *w, uint16_t in_port, struct rte_mbuf **m, uint16_t n)
+{
+	DPCT_CNT_ADD(w->pc[dpct.idx_of[in_port]].dropped, n);
+	rte_pktmbuf_free_bulk(m, n);
+	atomic_fetch_add_explicit(&w->done_total, n, memory_order_release);
+}
+
+const struct dpct_fwd_engine dpct_fwd_io = { .name = "io", .fwd = fwd_io };
+const struct dpct_fwd_engine dpct_fwd_drop = { .name = "drop", .fwd = fwd_drop };
+
+/* Track a burst that belongs to this shard and forward or drop each packet. */
+static void
+process(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, uint16_t n, uint64_t now)
+{
+	uint8_t verdict[DPCT_MAX_BURST];
+	struct rte_mbuf *pass[DPCT_MAX_BURST];
+	uint16_t i, np = 0;
+
+	if (n == 0)
+		return;
+	ct_process_burst(w->shard, pk, n, now, verdict);
+	for (i = 0; i < n; i++) {
+		if (verdict[i] == CT_V_PASS) {
+			/* Keep runs of one input port together, in order. */
+			if (np > 0 && pass[np - 1]->port != m[i]->port) {
+				dpct.fwd->fwd(w, pass[0]->port, pass, np);
+				np = 0;
+			}
+			pass[np++] = m[i];
+		} else {
+			DPCT_CNT_ADD(w->pc[dpct.idx_of[m[i]->port]].dropped, 1);
+			rte_pktmbuf_free(m[i]);
+			atomic_fetch_add_explicit(&w->done_total, 1, memory_order_release);
+		}
+	}
+	if (np > 0)
+		dpct.fwd->fwd(w, pass[0]->port, pass, np);
+}
+
+/* net_pcap in 22.11 stores the capture time in microseconds. */
+static inline void
+take_time(struct dpct_worker *w, struct rte_mbuf **m, uint16_t n)
+{
+	uint64_t mx = w->last_pkt_ns, cur;
+	uint16_t i;
+
+	for (i = 0; i < n; i++)
+		if (m[i]->ol_flags & dpct.ts_flag)
+			mx = RTE_MAX(mx, *RTE_MBUF_DYNFIELD(m[i], dpct.ts_offset, uint64_t *) *
+				     1000);
+	if (mx == w->last_pkt_ns)
+		return;
+	if (w->last_pkt_ns == 0)
+		DPCT_LOG(DEBUG, "first pcap time %" PRIu64 " ns\n", mx);
+	w->last_pkt_ns = mx;
+	cur = atomic_load_explicit(&dpct.pkt_clock, memory_order_relaxed);
+	while (cur < mx && !atomic_compare_exchange_weak(&dpct.pkt_clock, &cur, mx))
+		;
+}
+
+/*
+ * Split a burst by owning shard: own packets tracked here, the rest into
+ * the owners' rings. What a full ring refuses is parked, and RX pauses
+ * until it is gone, so no packet is lost and a flow keeps its order.
+ */
+static void
+dispatch(struct dpct_worker *w, struct rte_mbuf **m, uint16_t n, uint64_t now)
+{
+	struct rte_mbuf *own[DPCT_MAX_BURST], *other[DPCT_MAX_WORKERS][DPCT_MAX_BURST / 8];
+	struct ct_pkt pk[DPCT_MAX_BURST];
+	uint16_t n_other[DPCT_MAX_WORKERS];
+	unsigned nw = dpct.n_workers, i, no = 0, o, sent;
+
+	memset(n_other, 0, sizeof(n_other[0]) * nw);
+	for (i = 0; i < n && i + 1 < n; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(m[i + 1], void *));
+	for (i = 0; i < n; i++) {
+		ct_parse_mbuf(m[i], dpct.cfg.zone, &pk[no]);
+		o = w->index;
+		if (nw > 1 && (pk[no].cls == CT_PKT_TRACK || pk[no].cls == CT_PKT_ICMP_ERROR))
+			o = ct_hash_owner(pk[no].hash, nw);
+		if (o == w->index) {
+			own[no++] = m[i];
+			continue;
+		}
+		if (n_other[o] == RTE_DIM(other[o])) {
+			/* Burst bigger than a slot: send this destination's part now. */
+			sent = rte_ring_enqueue_burst(w->handoff[o], (void **)other[o],
+						      n_other[o], NULL);
+			ct_shard_count_handoff(w->shard, sent);
+			for (; sent < n_other[o]; sent++)
+				w->park[w->n_park++] = other[o][sent];
+			n_other[o] = 0;
+		}
+		other[o][n_other[o]++] = m[i];
+	}
+	for (o = 0; o < nw; o++) {
+		if (n_other[o] == 0)
+			continue;
+		sent = rte_ring_enqueue_burst(w->handoff[o], (void **)other[o], n_other[o], NULL);
+		ct_shard_count_handoff(w->shard, sent);
+		for (; sent < n_other[o]; sent++)
+			w->park[w->n_park++] = other[o][sent];
+	}
+	process(w, own, pk, (uint16_t)no, now);
+}
+
+static void
+retry_parked(struct dpct_worker *w, uint64_t now)
+{
+	struct rte_mbuf *m[DPCT_MAX_BURST];
+	uint16_t n = w->n_park;
+
+	if (n == 0)
+		return;
+	memcpy(m, w->park, sizeof(m[0]) * n);
+	w->n_park = 0;
+	dispatch(w, m, n, now);
+}
+
+/* Packets other workers handed over: ours to track, or ours to transmit. */
+static void
+drain_inbound(struct dpct_worker *w, uint64_t now)
+{
+	struct rte_mbuf *m[DPCT_MAX_BURST];
+	struct ct_pkt pk[DPCT_MAX_BURST];
+	unsigned from, n, i, burst = dpct.cfg.burst;
+
+	for (from = 0; from < dpct.n_workers; from++) {
+		struct dpct_worker *f = &dpct.workers[from];
+
+		if (from == w->index)
+			continue;
+		n = rte_ring_dequeue_burst(f->handoff[w->index], (void **)m, burst, NULL);
+		if (n > 0) {
+			if (dpct.pkt_time) {
+				take_time(w, m, (uint16_t)n);
+				now = RTE_MAX(now, dpct_now());
+			}
+			for (i = 0; i < n; i++)
+				ct_parse_mbuf(m[i], dpct.cfg.zone, &pk[i]);
+			process(w, m, pk, (uint16_t)n, now);
+			/* Handed-over packets were counted done by nobody yet. */
+		}
+		n = rte_ring_dequeue_burst(f->txr[w->index], (void **)m, burst, NULL);
+		for (i = 0; i < n;) {
+			uint16_t port = m[i]->port, j = (uint16_t)i;
+			uint16_t idx = dpct.idx_of[port];
+
+			while (j < n && m[j]->port == port)
+				j++;
+			tx_own(w, idx, (uint16_t)w->tx_queue[idx], m + i, (uint16_t)(j - i));
+			i = j;
+		}
+	}
+}
+
+static int
+mbox_collect(const struct ct_event_rec *r, void *arg)
+{
+	struct dpct_mbox *mb = arg;
+
+	if (mb->n >= DPCT_MBOX_MAX)
+		return -1;
+	mb->recs[mb->n++] = *r;
+	return 0;
+}
+
+void
+dpct_mbox_service(struct dpct_worker *w, uint64_t now)
+{
+	struct dpct_mbox *mb = &w->mbox;
+	unsigned removed, guard;
+
+	if (atomic_load_explicit(&mb->state, memory_order_acquire) != 1)
+		return;
+	mb->rc = 0;
+	mb->n = 0;
+	switch (mb->op) {
+	case DPCT_MB_LIST:
+	case DPCT_MB_DYING:
+		ct_shard_iterate(w->shard, &mb->cursor, RTE_MIN(mb->max, (unsigned)DPCT_MBOX_MAX),
+				 mb->op == DPCT_MB_DYING, now, mbox_collect, mb);
+		break;
+	case DPCT_MB_FLUSH:
+		removed = 0;
+		for (guard = 0; guard < 1024 && ct_shard_live(w->shard) > 0; guard++) {
+			removed += ct_shard_flush(w->shard, now, FLUSH_BUDGET);
+			if (w->chan != NULL)
+				ev_worker_sync(w->chan, w->shard, now);
+		}
+		mb->n = removed;
+		break;
+	case DPCT_MB_DELETE:
+		mb->rc = ct_shard_delete(w->shard, &mb->tuple, now);
+		break;
+	default:
+		mb->rc = -EINVAL;
+		break;
+	}
+	dpct_worker_publish(w);
+	atomic_store_explicit(&mb->state, 2, memory_order_release);
+}
+
+int
+dpct_worker_main(void *arg)
+{
+	struct dpct_worker *w = arg;
+	struct rte_mbuf *m[DPCT_MAX_BURST];
+	uint64_t tsc, next_tick = 0, tick = dpct.tsc_hz / 1000, now;
+	unsigned burst = dpct.cfg.burst, i;
+	uint16_t n;
+
+	if (burst > DPCT_MAX_BURST)
+		burst = DPCT_MAX_BURST;
+	while (!atomic_load_explicit(&dpct.quit, memory_order_relaxed)) {
+		now = dpct_now();
+		retry_parked(w, now);
+		if (w->n_park == 0 && atomic_load_explicit(&dpct.go, memory_order_acquire) &&
+		    !atomic_load_explicit(&dpct.stop_rx, memory_order_relaxed)) {
+			for (i = 0; i < w->n_rx; i++) {
+				n = rte_eth_rx_burst(w->rx_port[i], w->rx_queue[i], m, burst);
+				if (n == 0)
+					continue;
+				DPCT_CNT_ADD(w->pc[dpct.idx_of[w->rx_port[i]]].rx, n);
+				atomic_fetch_add_explicit(&w->rx_total, n, memory_order_release);
+				if (dpct.pkt_time) {
+					/* The burst's own capture time, before it is tracked. */
+					take_time(w, m, n);
+					now = RTE_MAX(now, dpct_now());
+				}
+				dispatch(w, m, n, now);
+			}
+		}
+		drain_inbound(w, now);
+		tsc = rte_rdtsc();
+		if (tsc >= next_tick) {
+			next_tick = tsc + tick;
+			ct_shard_expire(w->shard, now, EXPIRE_BUDGET);
+			if (atomic_load_explicit(&dpct.flush, memory_order_acquire) &&
+			    !atomic_load_explicit(&w->flush_done, memory_order_relaxed)) {
+				ct_shard_flush(w->shard, now, FLUSH_BUDGET);
+				if (ct_shard_live(w->shard) == 0)
+					atomic_store_explicit(&w->flush_done, true,
+							      memory_order_release);
+			}
+			dpct_worker_publish(w);
+		}
+		if (w->chan != NULL)
+			ev_worker_sync(w->chan, w->shard, now);
+		dpct_mbox_service(w, now);
+	}
+	dpct_worker_publish(w);
+	return 0;
+}
