@@ -806,8 +806,11 @@ ct_shard_expire(struct ct_shard *s, uint64_t now, unsigned budget)
 	while (!ct_tick_before(now_tick, s->wheel_next) && visited < budget) {
 		/* Visiting a slot with now_tick expires everything due in it, so
 		 * after one full turn of the wheel the rest is already done. */
-		visited += wheel_run_slot(s, s->wheel_next & CT_WHEEL_MASK, now_tick, now);
-		s->wheel_next++;
+		uint32_t t = s->wheel_next++;
+
+		/* wheel_next moves first: what the slot re-arms for tick t itself
+		 * must land in the next slot visited, not a full turn later. */
+		visited += wheel_run_slot(s, t & CT_WHEEL_MASK, now_tick, now);
 		if (++slots == CT_WHEEL_SIZE) {
 			s->wheel_next = now_tick + 1;
 			break;

@@ -765,6 +765,40 @@ test_full_tcp_lifecycle(void)
 	return 0;
 }
 
+static void
+tw_stage1(struct ct_conf *c)
+{
+	c->ev_stage_size = 1;
+	c->destroy_grace_ms = 1;
+}
+
+/* A destroy re-armed while the wheel runs its slot fires at the next tick,
+ * not a full turn (68 s) later. */
+static int
+test_rearm_during_expiry(void)
+{
+	struct ct_shard *s = mkshard(16, 1, tw_stage1);
+	struct ct_event_rec r[4];
+	uint64_t t;
+	unsigned i, n, got = 0;
+
+	for (i = 0; i < 4; i++) {
+		one(s, mk(17, 0x0100000a, 0x010200c0, (uint16_t)(100 + i), 53, 0), T0);
+		n = drain(s, r, 4, T0);
+	}
+	t = T0 + 31 * SEC;
+	for (i = 0; i < 50 && got < 4; i++, t += CT_TICK_NS) {
+		ct_shard_expire(s, t, 1u << 20);
+		n = drain(s, r, 4, t);
+		got += n;
+		ack_destroys(s, r, n, t);
+	}
+	T_EQ(got, 4);
+	T_ASSERT(ct_shard_empty(s));
+	ct_shard_free(s);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_both_directions),
 	T_CASE(test_burst_same_new_flow),
@@ -784,6 +818,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_invalid_never_creates),
 	T_CASE(test_high_load_cuckoo),
 	T_CASE(test_full_tcp_lifecycle),
+	T_CASE(test_rearm_during_expiry),
 };
 
 T_MAIN(cases)
