@@ -124,7 +124,7 @@ def base_config(port_id, **over):
 def dpct_cmd(prefix, cfg_path, rx=None, tx=None, lcores='0-1', extra_eal=(), app=(),
              stats=None, replay=True):
     cmd = [DPCT, '--no-huge', '-m', '512', '--no-pci', '--file-prefix', prefix,
-           '-l', lcores, '--log-level', 'lib.eal:error']
+           '--lcores' if '@' in lcores else '-l', lcores, '--log-level', 'lib.eal:error']
     if rx is not None:
         cmd += ['--vdev', 'net_pcap0,rx_pcap=%s,tx_pcap=%s' % (rx, tx)]
     cmd += list(extra_eal)
