@@ -1,0 +1,161 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""dpct-ctl: conntrack -S / -C / -L / -F / -D for a running dpct, over the
+DPDK telemetry socket (v2 protocol: SOCK_SEQPACKET, one JSON reply per
+command). Exits 1 with a message when dpct is not running."""
+
+import argparse
+import json
+import os
+import signal
+import socket
+import sys
+
+VERSION = 'conntrack v1.4.7 (conntrack-tools)'
+CT_S_SEEN_REPLY = 1 << 1
+CT_S_ASSURED = 1 << 2
+LIST_PAGE = 40
+
+
+def sock_path(prefix):
+    if os.getuid() == 0:
+        base = '/var/run/dpdk'
+    else:
+        base = os.path.join(os.environ.get('XDG_RUNTIME_DIR', '/tmp'), 'dpdk')
+    return os.path.join(base, prefix, 'dpdk_telemetry.v2')
+
+
+class Telemetry:
+    def __init__(self, prefix):
+        path = sock_path(prefix)
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.s.settimeout(10)
+        try:
+            self.s.connect(path)
+        except OSError as e:
+            raise SystemExit('dpct-ctl: dpct is not running (file prefix %r): %s: %s'
+                             % (prefix, path, e.strerror))
+        info = json.loads(self.s.recv(65536).decode())
+        self.max_len = info.get('max_output_len', 16384)
+
+    def cmd(self, command):
+        self.s.send(command.encode())
+        raw = self.s.recv(self.max_len + 1024)
+        if not raw:
+            raise SystemExit('dpct-ctl: dpct closed the connection')
+        reply = json.loads(raw.decode())
+        key = command.split(',', 1)[0]
+        val = reply.get(key)
+        if val is None:
+            raise SystemExit('dpct-ctl: %s failed (is this dpct? bad arguments?)' % command)
+        return val
+
+
+def entry_line(e):
+    proto = e.get('proto', 'unknown')
+    f = ['%-8s %u %u' % (proto, e.get('protonum', 0), e.get('timeout', 0))]
+    if 'state' in e:
+        f.append(e['state'])
+    status = e.get('status', 0)
+    f.append('src=%s dst=%s' % (e.get('src'), e.get('dst')))
+    if proto in ('tcp', 'udp', 'sctp', 'udplite', 'dccp'):
+        f.append('sport=%u dport=%u' % (e.get('sport', 0), e.get('dport', 0)))
+    f.append('packets=%u bytes=%u' % (e.get('packets', 0), e.get('bytes', 0)))
+    if not status & CT_S_SEEN_REPLY:
+        f.append('[UNREPLIED]')
+    f.append('src=%s dst=%s' % (e.get('rsrc'), e.get('rdst')))
+    if proto in ('tcp', 'udp', 'sctp', 'udplite', 'dccp'):
+        f.append('sport=%u dport=%u' % (e.get('rsport', 0), e.get('rdport', 0)))
+    f.append('packets=%u bytes=%u' % (e.get('rpackets', 0), e.get('rbytes', 0)))
+    if status & CT_S_ASSURED:
+        f.append('[ASSURED]')
+    f.append('mark=%u' % e.get('mark', 0))
+    if e.get('zone'):
+        f.append('zone=%u' % e['zone'])
+    f.append('use=1 id=%u' % e.get('id', 0))
+    return ' '.join(f)
+
+
+def do_list(t, args):
+    cmd = '/dpct/dying' if args.dying else '/dpct/list'
+    cursor, shown = 0, 0
+    for _ in range(1 << 22):
+        page = t.cmd('%s,%u,%u' % (cmd, cursor, LIST_PAGE))
+        n = page.get('n', 0)
+        for i in range(n):
+            e = page.get(str(i))
+            if e is not None:
+                print(entry_line(e))
+                shown += 1
+        cursor = page.get('next', 0)
+        if cursor == 0:
+            break
+    sys.stdout.flush()
+    print('%s: %u flow entries have been shown.' % (VERSION, shown), file=sys.stderr)
+    return 0
+
+
+def do_stats(t, args):
+    shards = t.cmd('/dpct/shards')
+    for k in sorted(shards, key=lambda x: int(x) if x.isdigit() else -1):
+        s = shards[k]
+        print('cpu=%-4s\t' % k + ' '.join('%s=%u' % (n, v) for n, v in s.items()))
+    tot = t.cmd('/dpct/stats')
+    print('total   \t' + ' '.join('%s=%u' % (n, v) for n, v in tot.items()))
+    return 0
+
+
+def do_count(t, args):
+    print(t.cmd('/dpct/count').get('count', 0))
+    return 0
+
+
+def do_flush(t, args):
+    r = t.cmd('/dpct/flush')
+    print('%s: %u flow entries have been deleted.' % (VERSION, r.get('deleted', 0)))
+    return 0
+
+
+def do_delete(t, args):
+    vals = [args.proto, args.src, args.dst, args.sport, args.dport]
+    if any(v is None for v in vals):
+        raise SystemExit('dpct-ctl: delete needs proto src dst sport dport '
+                         '(or -p/-s/-d/--sport/--dport)')
+    r = t.cmd('/dpct/delete,%s,%s,%s,%s,%s' % tuple(vals))
+    if r.get('rc', -1) != 0:
+        print('%s: operation failed: such conntrack doesn\'t exist' % VERSION, file=sys.stderr)
+        return 1
+    print('%s: 1 flow entries have been deleted.' % VERSION)
+    return 0
+
+
+def main():
+    # Output piped into head(1) ends quietly, like conntrack.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    ap = argparse.ArgumentParser(prog='dpct-ctl', description=__doc__)
+    ap.add_argument('--file-prefix', default='rte', help='dpct\'s EAL --file-prefix')
+    sub = ap.add_subparsers(dest='cmd', required=True)
+    sub.add_parser('stats', help='counters per shard and in total (conntrack -S)')
+    sub.add_parser('count', help='live entries (conntrack -C)')
+    p = sub.add_parser('list', help='entries (conntrack -L)')
+    p.add_argument('--dying', action='store_true', help='include dying entries')
+    sub.add_parser('flush', help='destroy every entry (conntrack -F)')
+    p = sub.add_parser('delete', help='destroy one entry (conntrack -D)')
+    p.add_argument('pos', nargs='*', help='proto src dst sport dport')
+    p.add_argument('-p', '--proto')
+    p.add_argument('-s', '--src', '--orig-src')
+    p.add_argument('-d', '--dst', '--orig-dst')
+    p.add_argument('--sport', '--orig-port-src')
+    p.add_argument('--dport', '--orig-port-dst')
+    args = ap.parse_args()
+    if args.cmd == 'delete' and args.pos:
+        if len(args.pos) != 5:
+            ap.error('delete: give proto src dst sport dport')
+        args.proto, args.src, args.dst, args.sport, args.dport = args.pos
+    t = Telemetry(args.file_prefix)
+    return {'stats': do_stats, 'count': do_count, 'list': do_list, 'flush': do_flush,
+            'delete': do_delete}[args.cmd](t, args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
