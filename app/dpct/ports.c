@@ -174,6 +174,10 @@ dpct_ports_init(struct dpct_app *a)
 		nb_mbufs = nports * workers * (a->cfg.rxd + a->cfg.txd + 2 * a->cfg.burst) +
 			workers * workers * 2 * a->cfg.handoff_ring_size +
 			workers * (DPCT_MAX_BURST + 512) + 4096;
+	/* net_pcap with infinite_rx keeps the whole capture in mbufs. */
+	for (i = 0; i < nports && a->cfg.mbufs == 0; i++)
+		if (a->ports[i].pcap_records > 0)
+			nb_mbufs += (unsigned)RTE_MIN(a->ports[i].pcap_records, (int64_t)(1 << 22));
 	a->pool = rte_pktmbuf_pool_create("dpct_mbufs", nb_mbufs, 256, 0,
 					  RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
 	if (a->pool == NULL) {
