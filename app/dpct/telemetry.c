@@ -78,9 +78,16 @@ totals(struct ct_stats *st)
 	}
 }
 
+/* Shutdown frees the workers: answer nothing once it has begun. */
+#define TEL_GUARD() do { \
+	if (atomic_load_explicit(&dpct.quit, memory_order_acquire) || dpct.workers == NULL) \
+		return -ESHUTDOWN; \
+} while (0)
+
 static int
 cmd_info(const char *cmd, const char *params, struct rte_tel_data *d)
 {
+	TEL_GUARD();
 	(void)cmd;
 	(void)params;
 	rte_tel_data_start_dict(d);
@@ -99,6 +106,7 @@ cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct ct_stats st;
 
+	TEL_GUARD();
 	(void)cmd;
 	(void)params;
 	totals(&st);
@@ -114,6 +122,7 @@ cmd_shards(const char *cmd, const char *params, struct rte_tel_data *d)
 	char name[16];
 	unsigned i;
 
+	TEL_GUARD();
 	(void)cmd;
 	(void)params;
 	rte_tel_data_start_dict(d);
@@ -145,6 +154,7 @@ cmd_count(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct ct_stats st;
 
+	TEL_GUARD();
 	(void)cmd;
 	(void)params;
 	totals(&st);
@@ -259,6 +269,7 @@ list_common(const char *params, struct rte_tel_data *d, unsigned op)
 static int
 cmd_list(const char *cmd, const char *params, struct rte_tel_data *d)
 {
+	TEL_GUARD();
 	(void)cmd;
 	return list_common(params, d, DPCT_MB_LIST);
 }
@@ -266,6 +277,7 @@ cmd_list(const char *cmd, const char *params, struct rte_tel_data *d)
 static int
 cmd_dying(const char *cmd, const char *params, struct rte_tel_data *d)
 {
+	TEL_GUARD();
 	(void)cmd;
 	return list_common(params, d, DPCT_MB_DYING);
 }
@@ -277,6 +289,7 @@ cmd_flush(const char *cmd, const char *params, struct rte_tel_data *d)
 	unsigned i;
 	int rc = 0;
 
+	TEL_GUARD();
 	(void)cmd;
 	(void)params;
 	pthread_mutex_lock(&mbox_lock);
@@ -341,6 +354,7 @@ cmd_delete(const char *cmd, const char *params, struct rte_tel_data *d)
 	unsigned long port;
 	int proto, rc;
 
+	TEL_GUARD();
 	(void)cmd;
 	if (params == NULL || strlen(params) >= sizeof(buf))
 		return -EINVAL;
@@ -387,6 +401,7 @@ cmd_listeners(const char *cmd, const char *params, struct rte_tel_data *d)
 	unsigned n = 0, i;
 	char key[16];
 
+	TEL_GUARD();
 	(void)cmd;
 	(void)params;
 	rte_tel_data_start_dict(d);
@@ -417,13 +432,14 @@ cmd_listeners(const char *cmd, const char *params, struct rte_tel_data *d)
 static int
 cmd_config(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	char *text = dpct_config_to_json(&dpct.cfg);
 	const char *k, *k2;
 	json_t *root, *v, *v2;
-	char *s;
+	char *text, *s;
 
+	TEL_GUARD();
 	(void)cmd;
 	(void)params;
+	text = dpct_config_to_json(&dpct.cfg);
 	if (text == NULL)
 		return -ENOMEM;
 	root = json_loads(text, 0, NULL);

@@ -125,6 +125,9 @@ dpct_workers_init(struct dpct_app *a)
 		for (j = 0; j < a->n_ports; j++) {
 			const struct dpct_port *p = &a->ports[j];
 
+			/* Queue q to worker q: single-queue ports (vdevs) all land on
+			 * worker 0, which reads them in port order; a replay of
+			 * several captures stays deterministic that way. */
 			if (i < p->nb_rxq) {
 				w->rx_port[w->n_rx] = p->id;
 				w->rx_queue[w->n_rx] = (uint16_t)i;
