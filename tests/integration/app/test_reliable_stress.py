@@ -44,14 +44,18 @@ def main():
     st, sm = run(t, tmp, pcap, True)
     if st and sm:
         t.eq(d.counter(st, 'insert'), FLOWS, 'reliable: every flow inserted')
-        t.eq(sm['flows_new'], FLOWS, 'reliable: listener saw every NEW')
-        t.eq(sm['flows_destroyed'], sm['flows_new'], 'reliable: every NEW\'d flow destroyed')
+        # A NEW that keeps failing is retried with the flow's next packets;
+        # if every one of them fails too, the bits ride on the DESTROY (as in
+        # Linux), so the listener may see a DESTROY without its NEW. What must
+        # hold: every flow is destroyed at the listener, every NEW'd one too.
+        t.eq(sm['flows_destroyed'], FLOWS, 'reliable: every flow destroyed at the listener')
+        t.eq(sm['flows_destroyed'] - sm['destroy_without_new'], sm['flows_new'],
+             'reliable: every NEW\'d flow destroyed')
         t.eq(d.counter(st, 'undelivered_destroy'), 0, 'reliable: undelivered_destroy 0')
         t.check(d.counter(st, 'events_failed') > 0, 'reliable: events_failed > 0 (%d)'
                 % d.counter(st, 'events_failed'))
         t.check(d.counter(st, 'destroy_resent') > 0, 'reliable: destroy_resent > 0 (%d)'
                 % d.counter(st, 'destroy_resent'))
-        t.eq(sm['destroy_without_new'], 0, 'reliable: no DESTROY without NEW')
     st, sm = run(t, tmp, pcap, False)
     if st and sm:
         t.check(sm['destroy'] < FLOWS, 'unreliable: destroys lost (%d of %d)'
