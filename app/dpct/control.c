@@ -97,6 +97,12 @@ dpct_print_stats(struct dpct_app *a, bool final)
 	fflush(stdout);
 }
 
+static void
+set_u64(json_t *o, const char *key, uint64_t v)
+{
+	json_object_set_new(o, key, json_integer((json_int_t)v));
+}
+
 static json_t *
 stats_obj(const struct ct_stats *st)
 {
@@ -110,9 +116,6 @@ stats_obj(const struct ct_stats *st)
 	json_object_set_new(o, "max_entries", json_integer(st->max_entries));
 	return o;
 }
-
-/** Totals, per shard, per port and listeners as one JSON object. */
-json_t *dpct_stats_json(struct dpct_app *a);
 
 json_t *
 dpct_stats_json(struct dpct_app *a)
@@ -157,7 +160,7 @@ dpct_stats_json(struct dpct_app *a)
 	json_object_set_new(tot, "rx", json_integer((json_int_t)sum.rx));
 	json_object_set_new(tot, "tx", json_integer((json_int_t)sum.tx));
 	json_object_set_new(tot, "tx_dropped", json_integer((json_int_t)sum.tx_dropped));
-	json_object_set_new(tot, "dropped", json_integer((json_int_t)(sum.dropped + sum.tx_dropped)));
+	set_u64(tot, "dropped", sum.dropped + sum.tx_dropped);
 	if (a->ctl != NULL) {
 		struct ev_listener_info li[64];
 		struct ev_ctl_stats es;
@@ -165,14 +168,14 @@ dpct_stats_json(struct dpct_app *a)
 
 		ev_ctl_get_stats(a->ctl, &es);
 		/* The control core's totals are authoritative for these three. */
-		json_object_set_new(tot, "events_retried", json_integer((json_int_t)es.events_retried));
-		json_object_set_new(tot, "destroy_resent", json_integer((json_int_t)es.destroy_resent));
-		json_object_set_new(tot, "destroy_acked", json_integer((json_int_t)es.destroy_acked));
-		json_object_set_new(tot, "listeners_gone", json_integer((json_int_t)es.listeners_gone));
+		set_u64(tot, "events_retried", es.events_retried);
+		set_u64(tot, "destroy_resent", es.destroy_resent);
+		set_u64(tot, "destroy_acked", es.destroy_acked);
+		set_u64(tot, "listeners_gone", es.listeners_gone);
 		json_object_set_new(tot, "subscribe_refused",
 				    json_integer((json_int_t)es.subscribe_refused));
 		json_object_set_new(tot, "datagrams", json_integer((json_int_t)es.datagrams));
-		json_object_set_new(tot, "result_backlog", json_integer((json_int_t)es.result_backlog));
+		set_u64(tot, "result_backlog", es.result_backlog);
 		n = ev_ctl_listeners(a->ctl, li, RTE_DIM(li));
 		for (i = 0; i < n; i++) {
 			json_t *l = json_object();
@@ -319,16 +322,17 @@ dpct_control_run(struct dpct_app *a)
 			/* The safety net: input that stopped moving (or had no known length). */
 			if (!eof && tsc - last_move > NO_PROGRESS_S * hz) {
 				if (any_known)
-					DPCT_LOG(WARNING, "input stalled before its end; stopping\n");
+					DPCT_LOG(WARNING, "input stalled; stopping\n");
 				eof = true;
 			}
 			if (eof) {
 				DPCT_LOG(INFO, "input exhausted after %" PRIu64 " packets%s\n", rx,
 					 a->opts.flush_on_eof ? ", flushing" : "");
 				atomic_store(&a->stop_rx, true);
-				atomic_store_explicit(&a->eof_tsc, tsc ? tsc : 1, memory_order_release);
+				atomic_store_explicit(&a->eof_tsc, tsc ? tsc : 1,
+						      memory_order_release);
 				if (a->opts.flush_on_eof)
-					atomic_store_explicit(&a->flush, true, memory_order_release);
+					atomic_store(&a->flush, true);
 				draining = true;
 				drain_until = tsc + (uint64_t)a->opts.drain_timeout_ms * hz / 1000;
 				/* Let every worker publish a snapshot taken after EOF. */

@@ -164,21 +164,39 @@ extern struct dpct_app dpct;
 #define DPCT_CNT_ADD(x, n) __atomic_store_n(&(x), (x) + (n), __ATOMIC_RELAXED)
 #define DPCT_CNT_GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
+/** Current time in ns: TSC, or in replay the packet clock (pcap time). */
 uint64_t dpct_now(void);
+/** Find, configure and start every port; creates the mbuf pool. 0 or -errno. */
 int dpct_ports_init(struct dpct_app *a);
+/** Stop and close every port. */
 void dpct_ports_close(struct dpct_app *a);
+/** Records in a pcap file, or -1 when it cannot be read. */
 int64_t dpct_pcap_count(const char *path);
+/** Shards, event channels, rings and the events control side. 0 or -errno. */
 int dpct_workers_init(struct dpct_app *a);
+/** Free what dpct_workers_init() made (also after a partial failure). */
 void dpct_workers_free(struct dpct_app *a);
+/** A worker lcore's poll loop (rte_eal_remote_launch entry). */
 int dpct_worker_main(void *arg);
+/** Publish the worker's counters for other threads (owner only). */
 void dpct_worker_publish(struct dpct_worker *w);
+/** Read a worker's last published counters (any thread). */
 void dpct_snapshot_read(struct dpct_worker *w, struct ct_stats *out);
+/** The main lcore's loop until exit; returns the exit status. */
 int dpct_control_run(struct dpct_app *a);
+/** testpmd-like forward statistics and conntrack totals on stdout. */
 void dpct_print_stats(struct dpct_app *a, bool final);
+/** Final statistics as one JSON object (see --stats-json). */
+struct json_t *dpct_stats_json(struct dpct_app *a);
+/** Write dpct_stats_json() to `path`. 0 or -errno. */
 int dpct_write_stats_json(struct dpct_app *a, const char *path);
+/** A port's counters summed over the workers. */
 void dpct_port_totals(struct dpct_app *a, unsigned port, struct dpct_port_counters *out);
+/** Register the /dpct/ telemetry commands. */
 int dpct_telemetry_init(struct dpct_app *a);
+/** Post w->mbox's request and wait (bounded) for the worker's answer. 0 or -ETIMEDOUT. */
 int dpct_mbox_call(struct dpct_worker *w, unsigned timeout_ms);
+/** Answer a pending mailbox request (the worker, between bursts). */
 void dpct_mbox_service(struct dpct_worker *w, uint64_t now);
 
 #endif /* DPCT_APP_H */

@@ -106,7 +106,8 @@ parse_app_args(int argc, char **argv, struct dpct_opts *o)
 			break;
 		case 'd':
 			if (parse_uint(optarg, 86400000, &o->drain_timeout_ms) < 0) {
-				fprintf(stderr, "dpct: --drain-timeout-ms: bad value '%s'\n", optarg);
+				fprintf(stderr, "dpct: --drain-timeout-ms: bad value '%s'\n",
+					optarg);
 				return -EINVAL;
 			}
 			break;
@@ -175,7 +176,8 @@ count_pcap_inputs(int argc, char **argv)
 		/* Matched to ports by device name once EAL has created them. */
 		for (unsigned k = 0; k < DPCT_MAX_PORTS; k++) {
 			if (dpct.ports[k].name[0] == '\0') {
-				snprintf(dpct.ports[k].name, sizeof(dpct.ports[k].name), "%s", name);
+				snprintf(dpct.ports[k].name, sizeof(dpct.ports[k].name), "%s",
+					 name);
 				dpct.ports[k].pcap_records = n;
 				break;
 			}
@@ -261,7 +263,8 @@ main(int argc, char **argv)
 	rte_eal_mp_wait_lcore();
 
 	dpct_print_stats(&dpct, true);
-	if (dpct.opts.stats_json != NULL && dpct_write_stats_json(&dpct, dpct.opts.stats_json) < 0) {
+	if (dpct.opts.stats_json != NULL &&
+	    dpct_write_stats_json(&dpct, dpct.opts.stats_json) < 0) {
 		DPCT_LOG(ERR, "cannot write %s\n", dpct.opts.stats_json);
 		if (rc == DPCT_EXIT_OK)
 			rc = DPCT_EXIT_RUNTIME;

@@ -485,7 +485,7 @@ dpct_telemetry_init(struct dpct_app *a)
 	rc |= rte_telemetry_register_cmd("/dpct/count", cmd_count,
 					 "Live and dying entries (conntrack -C).");
 	rc |= rte_telemetry_register_cmd("/dpct/list", cmd_list,
-					 "Entries: params <cursor>[,<max>]; reply has next (0 = done).");
+					 "Entries: params <cursor>[,<max>]; next 0 = done.");
 	rc |= rte_telemetry_register_cmd("/dpct/dying", cmd_dying,
 					 "Entries including dying ones; params as /dpct/list.");
 	rc |= rte_telemetry_register_cmd("/dpct/listeners", cmd_listeners, "Event listeners.");
@@ -493,6 +493,6 @@ dpct_telemetry_init(struct dpct_app *a)
 	rc |= rte_telemetry_register_cmd("/dpct/flush", cmd_flush,
 					 "Destroy every entry (conntrack -F).");
 	rc |= rte_telemetry_register_cmd("/dpct/delete", cmd_delete,
-					 "Params <proto>,<src>,<dst>,<sport>,<dport> (conntrack -D).");
+					 "<proto>,<src>,<dst>,<sport>,<dport> (conntrack -D).");
 	return rc == 0 ? 0 : -EINVAL;
 }
