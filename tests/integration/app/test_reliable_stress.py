@@ -43,14 +43,15 @@ def main():
     pcap = d.gen(os.path.join(tmp, 'tcp.pcap'), 'short-tcp', FLOWS, concurrency=1000, seed=4)
     st, sm = run(t, tmp, pcap, True)
     if st and sm:
-        t.eq(d.counter(st, 'insert'), FLOWS, 'reliable: every flow inserted')
-        # A NEW that keeps failing is retried with the flow's next packets;
-        # if every one of them fails too, the bits ride on the DESTROY (as in
-        # Linux), so the listener may see a DESTROY without its NEW. What must
-        # hold: every flow is destroyed at the listener, every NEW'd one too.
-        t.eq(sm['flows_destroyed'], FLOWS, 'reliable: every flow destroyed at the listener')
-        t.eq(sm['flows_destroyed'] - sm['destroy_without_new'], sm['flows_new'],
-             'reliable: every NEW\'d flow destroyed')
+        ins = d.counter(st, 'insert')
+        t.check(ins >= FLOWS, 'reliable: every flow inserted (%d)' % ins)
+        # Only DESTROY is reliable (as in ctnetlink): a NEW the listener's
+        # full socket refused may be lost, but every entry's DESTROY arrives.
+        t.eq(sm['flows_destroyed'], ins, 'reliable: a DESTROY for every entry')
+        t.check(sm['flows_destroyed'] >= sm['flows_new'],
+                'reliable: every NEW\'d flow destroyed (%d new, %d destroyed)'
+                % (sm['flows_new'], sm['flows_destroyed']))
+        t.eq(sm['duplicate_destroy'], 0, 'reliable: no duplicate DESTROY')
         t.eq(d.counter(st, 'undelivered_destroy'), 0, 'reliable: undelivered_destroy 0')
         t.check(d.counter(st, 'events_failed') > 0, 'reliable: events_failed > 0 (%d)'
                 % d.counter(st, 'events_failed'))
