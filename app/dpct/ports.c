@@ -89,6 +89,10 @@ port_setup(struct dpct_app *a, struct dpct_port *p, unsigned workers)
 		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
 		p->timestamps = true;
 	}
+	/* net_pcap (22.11) fills the dynfield with the capture time without
+	 * advertising the offload. */
+	if (info.driver_name != NULL && strcmp(info.driver_name, "net_pcap") == 0)
+		p->timestamps = true;
 	rc = rte_eth_dev_configure(p->id, nrx, ntx, &conf);
 	if (rc != 0) {
 		DPCT_LOG(ERR, "port %u: configure: %s\n", p->id, rte_strerror(-rc));
@@ -196,7 +200,7 @@ dpct_ports_init(struct dpct_app *a)
 			return rc < 0 ? rc : -rc;
 	}
 	for (i = 0; i < nports; i++) {
-		if (a->opts.replay && a->ts_offset >= 0)
+		if (a->opts.replay && a->ts_offset >= 0 && a->ports[i].timestamps)
 			a->pkt_time = true;
 	}
 	for (i = 0; i < nports; i++)
