@@ -192,6 +192,9 @@ struct json_t *dpct_stats_json(struct dpct_app *a);
 int dpct_write_stats_json(struct dpct_app *a, const char *path);
 /** A port's counters summed over the workers. */
 void dpct_port_totals(struct dpct_app *a, unsigned port, struct dpct_port_counters *out);
+/** Transmit on TX queue `queue` of ports[port_idx], owned by `w`; counts tx/tx_dropped. */
+void dpct_tx_own(struct dpct_worker *w, uint16_t port_idx, uint16_t queue, struct rte_mbuf **m,
+		 uint16_t n);
 /** Register the /dpct/ telemetry commands. */
 int dpct_telemetry_init(struct dpct_app *a);
 /** Post w->mbox's request and wait (bounded) for the worker's answer. 0 or -ETIMEDOUT. */

@@ -212,8 +212,9 @@ dpct_workers_free(struct dpct_app *a)
 }
 
 /* Transmit on a queue this worker owns; what the queue refuses is dropped. */
-static void
-tx_own(struct dpct_worker *w, uint16_t port_idx, uint16_t queue, struct rte_mbuf **m, uint16_t n)
+void
+dpct_tx_own(struct dpct_worker *w, uint16_t port_idx, uint16_t queue, struct rte_mbuf **m,
+	    uint16_t n)
 {
 	uint16_t sent = 0, tries;
 
@@ -226,47 +227,6 @@ tx_own(struct dpct_worker *w, uint16_t port_idx, uint16_t queue, struct rte_mbuf
 	}
 	atomic_fetch_add_explicit(&w->done_total, n, memory_order_release);
 }
-
-/* io engine: out of the paired port, through the queue owner if need be. */
-static void
-fwd_io(struct dpct_worker *w, uint16_t in_port, struct rte_mbuf **m, uint16_t n)
-{
-	uint16_t out = dpct.ports[dpct.idx_of[in_port]].peer;
-	int q = w->tx_queue[out];
-	unsigned owner, sent = 0, tries;
-	struct rte_ring *r;
-
-	if (q >= 0) {
-		tx_own(w, out, (uint16_t)q, m, n);
-		return;
-	}
-	owner = w->index % dpct.ports[out].nb_txq;
-	r = w->txr[owner];
-	for (unsigned i = 0; i < n; i++)
-		m[i]->port = dpct.ports[out].id;
-	for (tries = 0; sent < n && tries < 1000; tries++) {
-		sent += rte_ring_enqueue_burst(r, (void **)m + sent, n - sent, NULL);
-		if (sent < n)
-			rte_delay_us(1);
-	}
-	if (sent < n) {
-		DPCT_CNT_ADD(w->pc[out].tx_dropped, n - sent);
-		rte_pktmbuf_free_bulk(m + sent, n - sent);
-		atomic_fetch_add_explicit(&w->done_total, n - sent, memory_order_release);
-	}
-	/* The owner counts the ones it transmits. */
-}
-
-static void
-fwd_drop(struct dpct_worker *w, uint16_t in_port, struct rte_mbuf **m, uint16_t n)
-{
-	DPCT_CNT_ADD(w->pc[dpct.idx_of[in_port]].dropped, n);
-	rte_pktmbuf_free_bulk(m, n);
-	atomic_fetch_add_explicit(&w->done_total, n, memory_order_release);
-}
-
-const struct dpct_fwd_engine dpct_fwd_io = { .name = "io", .fwd = fwd_io };
-const struct dpct_fwd_engine dpct_fwd_drop = { .name = "drop", .fwd = fwd_drop };
 
 /* Track a burst that belongs to this shard and forward or drop each packet. */
 static void
@@ -409,7 +369,7 @@ drain_inbound(struct dpct_worker *w, uint64_t now)
 
 			while (j < n && m[j]->port == port)
 				j++;
-			tx_own(w, idx, (uint16_t)w->tx_queue[idx], m + i, (uint16_t)(j - i));
+			dpct_tx_own(w, idx, (uint16_t)w->tx_queue[idx], m + i, (uint16_t)(j - i));
 			i = j;
 		}
 	}
