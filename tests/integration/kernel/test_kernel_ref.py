@@ -146,7 +146,9 @@ def kernel_events(xml_path):
         l3, l4 = orig.find("layer3"), orig.find("layer4")
         proto = int(l4.get("protonum"))
         if proto in (1, 58):
-            a, b = int(l4.findtext("id", "0")), 0
+            # conntrack's XML carries no echo id: ICMP flows are keyed by
+            # addresses alone on both sides (dpct-gen gives each its own pair).
+            a, b = 0, 0
         else:
             a, b = int(l4.findtext("sport", "0")), int(l4.findtext("dport", "0"))
         key = (proto, norm_ip(l3.findtext("src")), norm_ip(l3.findtext("dst")), a, b)
@@ -168,7 +170,7 @@ def dpct_events(json_path):
         o = e["orig"]
         proto = e["l4proto"]
         if proto in (1, 58):
-            a, b = o.get("icmp_id", 0), 0
+            a, b = 0, 0
         else:
             a, b = o.get("sport", 0), o.get("dport", 0)
         key = (proto, norm_ip(o["src"]), norm_ip(o["dst"]), a, b)
