@@ -51,6 +51,8 @@ def main():
         t.check(sm['flows_destroyed'] >= sm['flows_new'],
                 'reliable: every NEW\'d flow destroyed (%d new, %d destroyed)'
                 % (sm['flows_new'], sm['flows_destroyed']))
+        t.eq(sm['flows_destroyed'] - sm['destroy_without_new'], sm['flows_new'],
+             'reliable: each flow the listener saw NEW for was destroyed there')
         t.eq(sm['duplicate_destroy'], 0, 'reliable: no duplicate DESTROY')
         t.eq(d.counter(st, 'undelivered_destroy'), 0, 'reliable: undelivered_destroy 0')
         t.check(d.counter(st, 'events_failed') > 0, 'reliable: events_failed > 0 (%d)'
