@@ -267,6 +267,17 @@ drained(struct dpct_app *a, bool need_flush, uint32_t *dying)
 	return ok && *dying == 0;
 }
 
+static bool
+flushed(struct dpct_app *a)
+{
+	unsigned i;
+
+	for (i = 0; i < a->n_workers; i++)
+		if (!atomic_load_explicit(&a->workers[i].flush_done, memory_order_acquire))
+			return false;
+	return true;
+}
+
 static void
 ctl_step(struct dpct_app *a)
 {
@@ -329,16 +340,22 @@ dpct_control_run(struct dpct_app *a)
 				DPCT_LOG(INFO, "input exhausted after %" PRIu64 " packets%s\n", rx,
 					 a->opts.flush_on_eof ? ", flushing" : "");
 				atomic_store(&a->stop_rx, true);
-				atomic_store_explicit(&a->eof_tsc, tsc ? tsc : 1,
-						      memory_order_release);
+				/* The clock stays at the last capture time while the
+				 * table is flushed, then runs on. */
 				if (a->opts.flush_on_eof)
 					atomic_store(&a->flush, true);
+				else
+					atomic_store_explicit(&a->eof_tsc, tsc ? tsc : 1,
+							      memory_order_release);
 				draining = true;
 				drain_until = tsc + (uint64_t)a->opts.drain_timeout_ms * hz / 1000;
 				/* Let every worker publish a snapshot taken after EOF. */
 				settle_until = tsc + hz / 20;
 			}
 		}
+		if (draining && atomic_load(&a->flush) && atomic_load(&a->eof_tsc) == 0 &&
+		    flushed(a))
+			atomic_store_explicit(&a->eof_tsc, tsc ? tsc : 1, memory_order_release);
 		if (draining && tsc >= settle_until) {
 			rx = sum_rx(a, &done);
 			if (rx == done && drained(a, a->opts.flush_on_eof && a->opts.replay &&

@@ -49,6 +49,24 @@ dpct_now(void)
 		tsc_to_ns(rte_rdtsc() - eof);
 }
 
+/*
+ * A worker's clock. Replay: the latest capture time among the packets this
+ * shard has seen, so timers fire at the same point of each flow's packet
+ * stream whatever the worker count; frozen at the end of the input while
+ * the flush runs, then running on wall time (grace timers, short
+ * timeouts).
+ */
+static uint64_t
+worker_now(const struct dpct_worker *w)
+{
+	if (!dpct.pkt_time || atomic_load_explicit(&dpct.eof_tsc, memory_order_acquire) != 0)
+		return dpct_now();
+	if (atomic_load_explicit(&dpct.stop_rx, memory_order_acquire))
+		return RTE_MAX(w->last_pkt_ns,
+			       atomic_load_explicit(&dpct.pkt_clock, memory_order_relaxed));
+	return w->last_pkt_ns;
+}
+
 void
 dpct_worker_publish(struct dpct_worker *w)
 {
@@ -355,7 +373,7 @@ drain_inbound(struct dpct_worker *w, uint64_t now)
 		if (n > 0) {
 			if (dpct.pkt_time) {
 				take_time(w, m, (uint16_t)n);
-				now = RTE_MAX(now, dpct_now());
+				now = worker_now(w);
 			}
 			for (i = 0; i < n; i++)
 				ct_parse_mbuf(m[i], dpct.cfg.zone, &pk[i]);
@@ -427,14 +445,14 @@ dpct_worker_main(void *arg)
 {
 	struct dpct_worker *w = arg;
 	struct rte_mbuf *m[DPCT_MAX_BURST];
-	uint64_t tsc, next_tick = 0, tick = dpct.tsc_hz / 1000, now;
+	uint64_t tsc, next_tick = 0, tick = dpct.tsc_hz / 1000, now, last_expire = UINT64_MAX;
 	unsigned burst = dpct.cfg.burst, i;
 	uint16_t n;
 
 	if (burst > DPCT_MAX_BURST)
 		burst = DPCT_MAX_BURST;
 	while (!atomic_load_explicit(&dpct.quit, memory_order_relaxed)) {
-		now = dpct_now();
+		now = worker_now(w);
 		retry_parked(w, now);
 		if (w->n_park == 0 && atomic_load_explicit(&dpct.go, memory_order_acquire) &&
 		    !atomic_load_explicit(&dpct.stop_rx, memory_order_relaxed)) {
@@ -447,18 +465,31 @@ dpct_worker_main(void *arg)
 				if (dpct.pkt_time) {
 					/* The burst's own capture time, before it is tracked. */
 					take_time(w, m, n);
-					now = RTE_MAX(now, dpct_now());
+					now = worker_now(w);
 				}
 				dispatch(w, m, n, now);
 			}
 		}
 		drain_inbound(w, now);
+		/* On the packet clock timers are due whenever it moves, however
+		 * fast the replay runs: expire then, and completely. */
+		if (dpct.pkt_time && now != last_expire) {
+			for (i = 0; i < 1024; i++)
+				if (ct_shard_expire(w->shard, now, EXPIRE_BUDGET) < EXPIRE_BUDGET)
+					break;
+			last_expire = now;
+		}
 		tsc = rte_rdtsc();
 		if (tsc >= next_tick) {
 			next_tick = tsc + tick;
-			ct_shard_expire(w->shard, now, EXPIRE_BUDGET);
+			if (!dpct.pkt_time)
+				ct_shard_expire(w->shard, now, EXPIRE_BUDGET);
+			/* Replay: flush only once the timers due by the end of the
+			 * input have fired, so expired vs. flushed does not depend on
+			 * timing. */
 			if (atomic_load_explicit(&dpct.flush, memory_order_acquire) &&
-			    !atomic_load_explicit(&w->flush_done, memory_order_relaxed)) {
+			    !atomic_load_explicit(&w->flush_done, memory_order_relaxed) &&
+			    (!dpct.pkt_time || last_expire == worker_now(w))) {
 				ct_shard_flush(w->shard, now, FLUSH_BUDGET);
 				if (ct_shard_live(w->shard) == 0)
 					atomic_store_explicit(&w->flush_done, true,
