@@ -473,11 +473,17 @@ dpct_worker_main(void *arg)
 		drain_inbound(w, now);
 		/* On the packet clock timers are due whenever it moves, however
 		 * fast the replay runs: expire then, and completely. */
-		if (dpct.pkt_time && now != last_expire) {
-			for (i = 0; i < 1024; i++)
-				if (ct_shard_expire(w->shard, now, EXPIRE_BUDGET) < EXPIRE_BUDGET)
+		if (dpct.pkt_time) {
+			unsigned visited = 0;
+
+			for (i = 0; i < 64; i++) {
+				visited = ct_shard_expire(w->shard, now, EXPIRE_BUDGET);
+				if (visited < EXPIRE_BUDGET)
 					break;
-			last_expire = now;
+			}
+			/* Nothing left due at this time (a full staging buffer
+			 * stops expiry early; it goes on next iteration). */
+			last_expire = visited == 0 ? now : UINT64_MAX;
 		}
 		tsc = rte_rdtsc();
 		if (tsc >= next_tick) {
