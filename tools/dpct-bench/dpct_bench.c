@@ -1,0 +1,430 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dpct-bench: the worker pipeline in memory (DESIGN §5, §7).
+ *
+ *   dpct-bench --workload established|churn --flows N [--packets N]
+ *              [--burst N] [--json]
+ *
+ * Per burst, like a worker after rx_burst: the NIC's part is simulated by
+ * writing the flow's addresses, ports and flags into a small set of hot
+ * 64-byte frames (as DMA into recycled mbufs would leave them in cache);
+ * then ct_parse on every frame, ct_process_burst, the staged event records
+ * committed as an event ring would take them, and (churn) the control
+ * core's destroy acks applied back so slots recycle. No EAL for the
+ * pipeline; EAL (--no-huge) only for the rte_hash lookup_bulk baseline on
+ * the same keys in the same run.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_log.h>
+
+#include "ct.h"
+
+#define FRAME_LEN 64
+#define MAX_BURST 256
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_ACK 0x10
+
+struct bench {
+	const char *workload;
+	uint32_t flows;
+	uint64_t packets;
+	unsigned burst;
+	int json;
+	struct ct_shard *s;
+	uint8_t frames[MAX_BURST][FRAME_LEN];
+	struct ct_pkt pkts[MAX_BURST];
+	uint8_t verdict[MAX_BURST];
+	uint64_t now;
+	uint64_t drops;
+};
+
+/* Flow f: client 10.x.y.z:port -> server 192.0.2.(f % 64):80. */
+static void
+frame_init(uint8_t *p)
+{
+	static const uint8_t tmpl[54] = {
+		0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00,
+		0x45, 0, 0, 50, 0, 0, 0x40, 0, 64, 6, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0, 0xff, 0xff, 0, 0, 0, 0,
+	};
+
+	memset(p, 0, FRAME_LEN);
+	memcpy(p, tmpl, sizeof(tmpl));
+}
+
+static inline void
+frame_set(uint8_t *p, uint32_t f, int reply, uint8_t flags)
+{
+	uint8_t cli[4] = { 10, (uint8_t)(f >> 16), (uint8_t)(f >> 8), (uint8_t)f };
+	uint8_t srv[4] = { 192, 0, 2, (uint8_t)(f & 63) };
+	uint16_t cport = (uint16_t)(1024 + ((f >> 24) & 0xff));
+
+	memcpy(p + 26, reply ? srv : cli, 4);
+	memcpy(p + 30, reply ? cli : srv, 4);
+	p[34] = (uint8_t)((reply ? 80 : cport) >> 8);
+	p[35] = (uint8_t)(reply ? 80 : cport);
+	p[36] = (uint8_t)((reply ? cport : 80) >> 8);
+	p[37] = (uint8_t)(reply ? cport : 80);
+	p[47] = flags;
+}
+
+static uint64_t
+rng_next(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* Records go to the "ring" (all accepted); destroys are acked back. */
+static void
+sync_events(struct bench *b)
+{
+	struct ct_event_rec *r;
+	unsigned n, i;
+
+	r = ct_shard_ev_peek(b->s, &n);
+	if (n == 0)
+		return;
+	ct_shard_ev_commit(b->s, n, b->now);
+	for (i = 0; i < n; i++) {
+		struct ct_result res;
+
+		if (!(r[i].events & CT_EV_DESTROY))
+			continue;
+		memset(&res, 0, sizeof(res));
+		res.slot = r[i].slot;
+		res.id = r[i].id;
+		res.events = r[i].events;
+		res.kind = CT_RES_DESTROY_ACK;
+		ct_shard_apply_result(b->s, &res, b->now);
+	}
+}
+
+static void
+run_burst(struct bench *b, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		ct_parse(b->frames[i], FRAME_LEN, 0, &b->pkts[i]);
+	ct_process_burst(b->s, b->pkts, (uint16_t)n, b->now, b->verdict);
+	for (i = 0; i < n; i++)
+		b->drops += b->verdict[i] != CT_V_PASS;
+	sync_events(b);
+}
+
+static int
+make_shard(struct bench *b, uint32_t max)
+{
+	struct ct_conf c;
+	char err[256];
+
+	ct_conf_init(&c);
+	c.max_entries = max;
+	c.shard_count = 1;
+	c.fill_alarm_high_pct = 0;
+	c.ev_stage_size = 4096;
+	c.timeout_s[CT_TO_TCP_TIME_WAIT] = 1;
+	c.seed = 1;
+	b->s = ct_shard_create(&c, err, sizeof(err));
+	if (b->s == NULL) {
+		fprintf(stderr, "dpct-bench: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Open every flow with a handshake. */
+static void
+establish(struct bench *b)
+{
+	static const uint8_t fl[3] = { TH_SYN, TH_SYN | TH_ACK, TH_ACK };
+	uint32_t f = 0;
+	unsigned k, n;
+
+	for (k = 0; k < 3; k++) {
+		for (f = 0; f < b->flows;) {
+			for (n = 0; n < b->burst && f < b->flows; n++, f++)
+				frame_set(b->frames[n], f, k == 1, fl[k]);
+			b->now += 1000;
+			run_burst(b, n);
+		}
+	}
+}
+
+static double
+bench_established(struct bench *b, uint64_t *cycles)
+{
+	uint32_t *order;
+	uint64_t i, x = 0x243f6a8885a308d3ull, t0;
+	unsigned n;
+
+	order = malloc(sizeof(*order) * (size_t)b->packets);
+	if (order == NULL)
+		return -1;
+	for (i = 0; i < b->packets; i++)
+		order[i] = (uint32_t)(rng_next(&x) % ((uint64_t)b->flows * 2));
+	establish(b);
+	t0 = rte_rdtsc();
+	for (i = 0; i < b->packets;) {
+		for (n = 0; n < b->burst && i < b->packets; n++, i++)
+			frame_set(b->frames[n], order[i] >> 1, order[i] & 1, TH_ACK);
+		b->now += 2000;
+		run_burst(b, n);
+		if ((i & 0x3fff) < b->burst)
+			ct_shard_expire(b->s, b->now, 256);
+	}
+	*cycles = rte_rdtsc() - t0;
+	free(order);
+	return 0;
+}
+
+/*
+ * Churn: `flows` connections open at once; each slot runs SYN, SYN/ACK,
+ * ACK, data, data, FIN/ACK, FIN/ACK, ACK and then starts a new connection
+ * with a fresh tuple. TIME_WAIT is 1 s on a clock advancing 1 µs per
+ * packet, so closed entries expire, their destroys are acked and slots
+ * recycle: a steady state of creates and destroys.
+ */
+static double
+bench_churn(struct bench *b, uint64_t *cycles, uint64_t *conns)
+{
+	static const struct {
+		int reply;
+		uint8_t flags;
+	} script[8] = {
+		{ 0, TH_SYN }, { 1, TH_SYN | TH_ACK }, { 0, TH_ACK }, { 0, TH_ACK },
+		{ 1, TH_ACK }, { 0, TH_FIN | TH_ACK }, { 1, TH_FIN | TH_ACK }, { 0, TH_ACK },
+	};
+	uint32_t *flow, next_flow = 0, slot = 0;
+	uint8_t *step;
+	uint64_t i, t0, done = 0;
+	unsigned n;
+
+	flow = malloc(sizeof(*flow) * b->flows);
+	step = malloc(b->flows);
+	if (flow == NULL || step == NULL)
+		return -1;
+	for (i = 0; i < b->flows; i++) {
+		flow[i] = next_flow++;
+		step[i] = 0;
+	}
+	t0 = rte_rdtsc();
+	for (i = 0; i < b->packets;) {
+		for (n = 0; n < b->burst && i < b->packets; n++, i++) {
+			uint8_t st = step[slot];
+
+			frame_set(b->frames[n], flow[slot], script[st].reply, script[st].flags);
+			if (++st == 8) {
+				st = 0;
+				flow[slot] = next_flow++;
+				done++;
+			}
+			step[slot] = st;
+			if (++slot == b->flows)
+				slot = 0;
+		}
+		/* One round over all slots takes 1 s of packet clock. */
+		b->now += (UINT64_C(1000000000) / b->flows + 1) * n;
+		run_burst(b, n);
+		ct_shard_expire(b->s, b->now, 4096);
+		sync_events(b);
+	}
+	*cycles = rte_rdtsc() - t0;
+	*conns = done;
+	free(flow);
+	free(step);
+	return 0;
+}
+
+/* rte_hash lookup_bulk on the same flows' keys in the same random order. */
+static double
+rte_hash_baseline(struct bench *b)
+{
+	struct rte_hash_parameters hp;
+	struct rte_hash *h;
+	struct ct_tuple *keys;
+	const void *kp[32];
+	int32_t pos[32];
+	uint64_t x = 0x243f6a8885a308d3ull, t0, cyc, lookups = 0;
+	uint32_t f, i, n = b->flows;
+	struct ct_pkt p;
+	uint8_t frame[FRAME_LEN];
+
+	memset(&hp, 0, sizeof(hp));
+	hp.name = "dpct_bench_baseline";
+	hp.entries = n + n / 4 + 64;
+	hp.key_len = sizeof(struct ct_tuple);
+	hp.hash_func = rte_hash_crc;
+	hp.socket_id = 0;
+	h = rte_hash_create(&hp);
+	keys = malloc(sizeof(*keys) * n);
+	if (h == NULL || keys == NULL) {
+		free(keys);
+		if (h != NULL)
+			rte_hash_free(h);
+		return -1;
+	}
+	frame_init(frame);
+	for (f = 0; f < n; f++) {
+		frame_set(frame, f, 0, TH_ACK);
+		ct_parse(frame, FRAME_LEN, 0, &p);
+		keys[f] = p.tuple;
+		rte_hash_add_key(h, &keys[f]);
+	}
+	t0 = rte_rdtsc();
+	while (lookups < b->packets) {
+		for (i = 0; i < 32; i++)
+			kp[i] = &keys[rng_next(&x) % n];
+		rte_hash_lookup_bulk(h, kp, 32, pos);
+		lookups += 32;
+	}
+	cyc = rte_rdtsc() - t0;
+	rte_hash_free(h);
+	free(keys);
+	return (double)cyc / (double)lookups;
+}
+
+/* The TSC rate without EAL: count cycles over 100 ms of CLOCK_MONOTONIC. */
+static uint64_t
+estimate_tsc_hz(void)
+{
+	struct timespec a, b;
+	uint64_t c0, c1;
+	double dt;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	c0 = rte_rdtsc();
+	do {
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		dt = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	} while (dt < 0.1);
+	c1 = rte_rdtsc();
+	return (uint64_t)((double)(c1 - c0) / dt);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: dpct-bench --workload established|churn --flows N [--packets N]\n"
+			"                  [--burst N] [--json] [--no-baseline]\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "workload", required_argument, NULL, 'w' },
+		{ "flows", required_argument, NULL, 'f' },
+		{ "packets", required_argument, NULL, 'p' },
+		{ "burst", required_argument, NULL, 'b' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "no-baseline", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct bench *b = calloc(1, sizeof(*b));
+	char *eal_argv[] = { "dpct-bench", "--no-huge", "-m", "3072", "--no-pci",
+			     "--no-shconf", "--log-level=error", "--no-telemetry", NULL };
+	uint64_t cycles = 0, conns = 0, hz;
+	double cpp, rte = -1;
+	int opt, churn, baseline = 1, i;
+	unsigned j;
+
+	if (b == NULL)
+		return 2;
+	b->burst = 32;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'w':
+			b->workload = optarg;
+			break;
+		case 'f':
+			b->flows = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case 'p':
+			b->packets = strtoull(optarg, NULL, 10);
+			break;
+		case 'b':
+			b->burst = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'j':
+			b->json = 1;
+			break;
+		case 'n':
+			baseline = 0;
+			break;
+		default:
+			usage();
+			return opt == 'h' ? 0 : 1;
+		}
+	}
+	if (b->workload == NULL || b->flows == 0 || b->flows > (1u << 24) || b->burst == 0 ||
+	    b->burst > MAX_BURST ||
+	    (strcmp(b->workload, "established") != 0 && strcmp(b->workload, "churn") != 0)) {
+		usage();
+		return 1;
+	}
+	churn = strcmp(b->workload, "churn") == 0;
+	if (b->packets == 0)
+		b->packets = churn ? (uint64_t)b->flows * 16 : 8000000;
+	for (j = 0; j < MAX_BURST; j++)
+		frame_init(b->frames[j]);
+	b->now = UINT64_C(1767225600) * 1000000000;
+	if (make_shard(b, churn ? b->flows * 2 + 1024 : b->flows + 1024) != 0)
+		return 2;
+	if ((churn ? bench_churn(b, &cycles, &conns) : bench_established(b, &cycles)) != 0) {
+		fprintf(stderr, "dpct-bench: out of memory\n");
+		return 2;
+	}
+	hz = estimate_tsc_hz();
+	cpp = (double)cycles / (double)b->packets;
+	if (baseline && !churn) {
+		rte_log_set_global_level(RTE_LOG_ERR);
+		i = rte_eal_init((int)(sizeof(eal_argv) / sizeof(eal_argv[0])) - 1, eal_argv);
+		if (i >= 0) {
+			rte = rte_hash_baseline(b);
+			rte_eal_cleanup();
+		}
+	}
+	if (b->json) {
+		printf("{\"workload\":\"%s\",\"flows\":%u,\"packets\":%" PRIu64
+		       ",\"cycles_per_pkt\":%.1f,\"mpps\":%.2f,\"tsc_hz\":%" PRIu64
+		       ",\"bytes_per_entry\":%zu",
+		       b->workload, b->flows, b->packets, cpp,
+		       (double)hz / cpp / 1e6, hz, ct_shard_bytes_per_entry(b->s));
+		if (churn)
+			printf(",\"new_conn_per_s\":%.0f",
+			       (double)conns / ((double)cycles / (double)hz));
+		printf(",\"rte_hash_cycles_per_key\":%.1f,\"drops\":%" PRIu64 "}\n", rte, b->drops);
+	} else {
+		printf("%s: %u flows, %" PRIu64 " packets: %.1f cycles/packet, %.2f Mpps at %.2f GHz,"
+		       " %zu bytes/entry\n", b->workload, b->flows, b->packets, cpp,
+		       (double)hz / cpp / 1e6, (double)hz / 1e9, ct_shard_bytes_per_entry(b->s));
+		if (churn)
+			printf("  %.0f new connections/s (%" PRIu64 " completed)\n",
+			       (double)conns / ((double)cycles / (double)hz), conns);
+		if (rte >= 0)
+			printf("  rte_hash lookup_bulk baseline: %.1f cycles/key\n", rte);
+		printf("  packets dropped: %" PRIu64 "\n", b->drops);
+	}
+	ct_shard_free(b->s);
+	free(b);
+	return 0;
+}
