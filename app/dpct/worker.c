@@ -246,6 +246,29 @@ dpct_tx_own(struct dpct_worker *w, uint16_t port_idx, uint16_t queue, struct rte
 	atomic_fetch_add_explicit(&w->done_total, n, memory_order_release);
 }
 
+/* net_pcap in 22.11 stores the capture time in microseconds. */
+static inline uint64_t
+capture_ns(const struct rte_mbuf *m)
+{
+	if (!(m->ol_flags & dpct.ts_flag))
+		return 0;
+	return *RTE_MBUF_DYNFIELD(m, dpct.ts_offset, uint64_t *) * 1000;
+}
+
+/* Replay: the run's clock (the latest capture time received anywhere). */
+static inline void
+take_time(struct rte_mbuf **m, uint16_t n)
+{
+	uint64_t mx = 0, cur;
+	uint16_t i;
+
+	for (i = 0; i < n; i++)
+		mx = RTE_MAX(mx, capture_ns(m[i]));
+	cur = atomic_load_explicit(&dpct.pkt_clock, memory_order_relaxed);
+	while (cur < mx && !atomic_compare_exchange_weak(&dpct.pkt_clock, &cur, mx))
+		;
+}
+
 /* Track a burst that belongs to this shard and forward or drop each packet. */
 static void
 process(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, uint16_t n, uint64_t now)
@@ -256,7 +279,18 @@ process(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, uint16_t 
 
 	if (n == 0)
 		return;
-	ct_process_burst(w->shard, pk, n, now, verdict);
+	if (dpct.pkt_time && atomic_load_explicit(&dpct.eof_tsc, memory_order_relaxed) == 0) {
+		/* Each packet at its own capture time: the result does not depend
+		 * on how packets were grouped into bursts or handed between
+		 * workers. */
+		for (i = 0; i < n; i++) {
+			w->last_pkt_ns = RTE_MAX(w->last_pkt_ns, capture_ns(m[i]));
+			ct_process_burst(w->shard, &pk[i], 1, RTE_MAX(w->last_pkt_ns, now),
+					 &verdict[i]);
+		}
+	} else {
+		ct_process_burst(w->shard, pk, n, now, verdict);
+	}
 	for (i = 0; i < n; i++) {
 		if (verdict[i] == CT_V_PASS) {
 			/* Keep runs of one input port together, in order. */
@@ -273,27 +307,6 @@ process(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, uint16_t 
 	}
 	if (np > 0)
 		dpct.fwd->fwd(w, pass[0]->port, pass, np);
-}
-
-/* net_pcap in 22.11 stores the capture time in microseconds. */
-static inline void
-take_time(struct dpct_worker *w, struct rte_mbuf **m, uint16_t n)
-{
-	uint64_t mx = w->last_pkt_ns, cur;
-	uint16_t i;
-
-	for (i = 0; i < n; i++)
-		if (m[i]->ol_flags & dpct.ts_flag)
-			mx = RTE_MAX(mx, *RTE_MBUF_DYNFIELD(m[i], dpct.ts_offset, uint64_t *) *
-				     1000);
-	if (mx == w->last_pkt_ns)
-		return;
-	if (w->last_pkt_ns == 0)
-		DPCT_LOG(DEBUG, "first pcap time %" PRIu64 " ns\n", mx);
-	w->last_pkt_ns = mx;
-	cur = atomic_load_explicit(&dpct.pkt_clock, memory_order_relaxed);
-	while (cur < mx && !atomic_compare_exchange_weak(&dpct.pkt_clock, &cur, mx))
-		;
 }
 
 /*
@@ -372,8 +385,7 @@ drain_inbound(struct dpct_worker *w, uint64_t now)
 		n = rte_ring_dequeue_burst(f->handoff[w->index], (void **)m, burst, NULL);
 		if (n > 0) {
 			if (dpct.pkt_time) {
-				take_time(w, m, (uint16_t)n);
-				now = worker_now(w);
+				take_time(m, (uint16_t)n);
 			}
 			for (i = 0; i < n; i++)
 				ct_parse_mbuf(m[i], dpct.cfg.zone, &pk[i]);
@@ -464,8 +476,7 @@ dpct_worker_main(void *arg)
 				atomic_fetch_add_explicit(&w->rx_total, n, memory_order_release);
 				if (dpct.pkt_time) {
 					/* The burst's own capture time, before it is tracked. */
-					take_time(w, m, n);
-					now = worker_now(w);
+					take_time(m, n);
 				}
 				dispatch(w, m, n, now);
 			}
