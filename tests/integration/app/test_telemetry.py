@@ -19,7 +19,7 @@ def send_udp(iface, n):
     code = ('from scapy.all import Ether, IP, UDP, sendp\n'
             'pk = [Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / '
             'IP(src="198.51.100.1", dst="198.51.100.2") / UDP(sport=10000 + i, dport=53) / '
-            'b"x" * 32 for i in range(%d)]\n'
+            '(b"x" * 32) for i in range(%d)]\n'
             'sendp(pk, iface="%s", verbose=False)\n' % (n, iface))
     subprocess.run(['/usr/bin/python3', '-c', code], check=True, timeout=60)
 
