@@ -51,7 +51,7 @@ if [ -x "$DPCT" ] && [ -x "$EVENTS" ]; then
 	rc=0
 	"$DPCT" --no-huge -m 256 --no-pci --file-prefix "dpct-demo-$$" -l 0-1 \
 		--vdev "net_pcap0,rx_pcap=$W/in.pcap,tx_pcap=$W/out.pcap" -- \
-		--config config/default.json --replay --flush-on-eof \
+		--config config/default.json --replay --flush-on-eof --wait-listeners 1 \
 		--drain-timeout-ms 20000 --stats-json "$W/stats.json" || rc=$?
 
 	# dpct-events exits by itself once events stop for --idle-exit-ms.
