@@ -74,6 +74,7 @@ struct dpct_port {
 	uint16_t nb_txq;
 	bool timestamps;          /**< RX timestamp dynfield filled */
 	int64_t pcap_records;     /**< rx_pcap records, -1 unknown */
+	bool pcap_infinite;       /**< net_pcap infinite_rx=1: the capture lives in mbufs */
 	char name[64];
 };
 

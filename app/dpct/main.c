@@ -179,6 +179,7 @@ count_pcap_inputs(int argc, char **argv)
 				snprintf(dpct.ports[k].name, sizeof(dpct.ports[k].name), "%s",
 					 name);
 				dpct.ports[k].pcap_records = n;
+				dpct.ports[k].pcap_infinite = strstr(v, "infinite_rx=1") != NULL;
 				break;
 			}
 		}

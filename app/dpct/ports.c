@@ -153,8 +153,10 @@ dpct_ports_init(struct dpct_app *a)
 		p->pcap_records = -1;
 		rte_eth_dev_get_name_by_port(pid, p->name);
 		for (i = 0; i < DPCT_MAX_PORTS && names[i].name[0] != '\0'; i++)
-			if (strcmp(names[i].name, p->name) == 0)
+			if (strcmp(names[i].name, p->name) == 0) {
 				p->pcap_records = names[i].pcap_records;
+				p->pcap_infinite = names[i].pcap_infinite;
+			}
 	}
 	if (nports == 0) {
 		DPCT_LOG(ERR, "no ports: give devices or --vdev\n");
@@ -180,7 +182,7 @@ dpct_ports_init(struct dpct_app *a)
 			workers * (DPCT_MAX_BURST + 512) + 4096;
 	/* net_pcap with infinite_rx keeps the whole capture in mbufs. */
 	for (i = 0; i < nports && a->cfg.mbufs == 0; i++)
-		if (a->ports[i].pcap_records > 0)
+		if (a->ports[i].pcap_infinite && a->ports[i].pcap_records > 0)
 			nb_mbufs += (unsigned)RTE_MIN(a->ports[i].pcap_records, (int64_t)(1 << 22));
 	a->pool = rte_pktmbuf_pool_create("dpct_mbufs", nb_mbufs, 256, 0,
 					  RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
