@@ -112,7 +112,7 @@ struct ev_ctl;
 /**
  * Create the control side over `n` channels (channel i belongs to shard i).
  * Opens and binds the netlink socket unless conf->no_socket.
- * @return NULL with `err` filled (e.g. "port id 1146110292 in use").
+ * @return NULL with `err` filled (e.g. "port id 1146110804 in use").
  */
 struct ev_ctl *ev_ctl_create(const struct ev_ctl_conf *conf, struct ev_chan *const *chans,
 			     unsigned n, char *err, size_t errlen);
