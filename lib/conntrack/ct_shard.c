@@ -561,15 +561,15 @@ entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint
 	int reason;
 
 	used = s->st.count + s->st.dying;
-	if (used >= s->conf.max_entries) {
-		/* Headroom beyond max_entries is only for the entry that replaces an early drop. */
-		if (!s->conf.early_drop || early_drop(s, p->hash, now_tick, now) != 0 ||
-		    s->n_free == 0) {
-			table_full(s, now);
-			return CT_V_DROP;
-		}
-	}
-	if (s->n_free == 0) {
+	/*
+	 * Free slots first: once dying entries have used up the headroom, an
+	 * early drop would evict a live entry and the new one would still
+	 * find no slot. Headroom beyond max_entries is only for the entry
+	 * that replaces an early drop.
+	 */
+	if (s->n_free == 0 ||
+	    (used >= s->conf.max_entries &&
+	     (!s->conf.early_drop || early_drop(s, p->hash, now_tick, now) != 0))) {
 		table_full(s, now);
 		return CT_V_DROP;
 	}

@@ -315,6 +315,45 @@ test_early_drop_non_assured_only(void)
 	return 0;
 }
 
+/*
+ * Dying entries whose DESTROY is never acked use up the early-drop
+ * headroom. After that a new flow must be dropped without evicting a live
+ * entry (early drop first would destroy a victim for nothing).
+ */
+static int
+test_early_drop_needs_free_slot(void)
+{
+	struct ct_shard *s = mkshard(16, 1, tw_small_buckets);
+	struct ct_event_rec r[64];
+	struct ct_stats st;
+	unsigned i, headroom = CT_EARLY_DROP_HEADROOM(16);
+
+	for (i = 0; i < 16; i++) {
+		T_EQ(one(s, mk(17, 0x0100000a, 0x010200c0, (uint16_t)(1000 + i), 53, 0), T0),
+		     CT_V_PASS);
+		drain(s, r, 64, T0);
+	}
+	/* Each replacement evicts one unassured victim into the dying set. */
+	for (i = 0; i < headroom; i++) {
+		T_EQ(one(s, mk(17, 0x0200000a, 0x010200c0, (uint16_t)(1000 + i), 53, 0), T0),
+		     CT_V_PASS);
+		drain(s, r, 64, T0); /* NEW and the victim's DESTROY reach the ring, never acked */
+	}
+	ct_shard_stats(s, &st);
+	T_EQ(st.early_drop, headroom);
+	T_EQ(st.dying, headroom);
+	T_EQ(st.count, 16);
+	/* No free slot left: dropped, and no live entry is sacrificed. */
+	T_EQ(one(s, mk(17, 0x0300000a, 0x010200c0, 1, 53, 0), T0), CT_V_DROP);
+	ct_shard_stats(s, &st);
+	T_EQ(st.early_drop, headroom);
+	T_EQ(st.count, 16);
+	T_EQ(st.dying, headroom);
+	T_EQ(st.drop, 1);
+	ct_shard_free(s);
+	return 0;
+}
+
 static void
 tw_alarm(struct ct_conf *c)
 {
@@ -806,6 +845,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_wheel_long_and_jumps),
 	T_CASE(test_table_full),
 	T_CASE(test_early_drop_non_assured_only),
+	T_CASE(test_early_drop_needs_free_slot),
 	T_CASE(test_fill_alarm_hysteresis),
 	T_CASE(test_flush_delete_iterate),
 	T_CASE(test_iterate_while_expiring),
