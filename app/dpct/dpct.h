@@ -97,7 +97,7 @@ enum dpct_mbox_op {
 
 /** One request slot per worker: the telemetry thread writes it, the worker answers. */
 struct dpct_mbox {
-	atomic_uint state;        /**< 0 idle, 1 request posted, 2 answered */
+	atomic_uint state;        /**< 0 idle, 1 posted, 3 taken by the worker, 2 answered */
 	unsigned op;
 	uint32_t cursor;
 	unsigned max;

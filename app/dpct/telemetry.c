@@ -11,6 +11,8 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,38 @@
 static pthread_mutex_t mbox_lock = PTHREAD_MUTEX_INITIALIZER;
 
 
+/*
+ * Mailbox protocol: 0 idle, 1 posted, 3 taken by the worker, 2 answered.
+ * The caller may withdraw a request only while it is still posted (1 -> 0);
+ * once the worker has taken it, the answer belongs to that request. A caller
+ * that gives up on a taken request abandons it; the next caller waits in
+ * mbox_begin() for that answer and throws it away before it writes its own
+ * request, so neither the fields of a request being served nor the answer
+ * of a withdrawn or abandoned one can be mixed into the next command.
+ * Callers hold mbox_lock.
+ */
+static int
+mbox_begin(struct dpct_worker *w)
+{
+	struct dpct_mbox *mb = &w->mbox;
+	uint64_t deadline = rte_rdtsc() + (uint64_t)MBOX_TIMEOUT_MS * dpct.tsc_hz / 1000;
+	unsigned st;
+
+	for (;;) {
+		st = atomic_load_explicit(&mb->state, memory_order_acquire);
+		if (st == 0)
+			return 0;
+		if (st == 2) { /* the answer of an abandoned request */
+			atomic_store_explicit(&mb->state, 0, memory_order_relaxed);
+			return 0;
+		}
+		/* 3: still being served. (1 cannot be seen here: posts are withdrawn or taken.) */
+		if (rte_rdtsc() > deadline || atomic_load_explicit(&dpct.quit, memory_order_relaxed))
+			return -EBUSY;
+		usleep(100);
+	}
+}
+
 int
 dpct_mbox_call(struct dpct_worker *w, unsigned timeout_ms)
 {
@@ -46,23 +80,14 @@ dpct_mbox_call(struct dpct_worker *w, unsigned timeout_ms)
 			/* Withdraw the request unless the worker already took it. */
 			if (atomic_compare_exchange_strong(&mb->state, &one, 0))
 				return -ETIMEDOUT;
-			continue;
+			/* Taken: wait a little longer, then abandon it (see mbox_begin). */
+			if (rte_rdtsc() > deadline + dpct.tsc_hz)
+				return -ETIMEDOUT;
 		}
 		usleep(100);
 	}
 	atomic_store_explicit(&mb->state, 0, memory_order_relaxed);
 	return 0;
-}
-
-static void
-add_stats(struct rte_tel_data *d, const struct ct_stats *st)
-{
-#define CT_X_TEL(f) rte_tel_data_add_dict_u64(d, #f, st->f);
-	CT_STATS_TABLE(CT_X_TEL)
-#undef CT_X_TEL
-	rte_tel_data_add_dict_u64(d, "count", st->count);
-	rte_tel_data_add_dict_u64(d, "dying", st->dying);
-	rte_tel_data_add_dict_u64(d, "max_entries", st->max_entries);
 }
 
 static void
@@ -84,12 +109,90 @@ totals(struct ct_stats *st)
 		return -ESHUTDOWN; \
 } while (0)
 
+/*
+ * Arguments are parsed strictly: a command that takes none refuses any, and
+ * a bad, missing or extra field is answered {"errmsg": "..."} (the reply of a
+ * failed callback would be a bare null, which says nothing).
+ */
+static int
+tel_error(struct rte_tel_data *d, const char *fmt, ...)
+{
+	char msg[RTE_TEL_MAX_STRING_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "errmsg", msg);
+	return 0;
+}
+
+static bool
+has_params(const char *params)
+{
+	return params != NULL && *params != '\0';
+}
+
+#define TEL_NO_PARAMS(cmd, params, d) do { \
+	if (has_params(params)) \
+		return tel_error(d, "%s takes no parameters", cmd); \
+} while (0)
+
+/* Unsigned decimal, digits only, no sign, no spaces, at most `max`. */
+static int
+parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (*s == '\0')
+		return -EINVAL;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		if (v > (max - (uint64_t)(*s - '0')) / 10)
+			return -ERANGE;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/*
+ * Split `params` at commas into at most `max` fields of `buf` (empty fields
+ * kept). @return the number of fields, or -E2BIG when there are more.
+ */
+static int
+split_fields(const char *params, char *buf, size_t len, char **f, unsigned max)
+{
+	unsigned n = 0;
+	char *p;
+
+	if (params == NULL)
+		params = "";
+	if (strlen(params) >= len)
+		return -E2BIG;
+	snprintf(buf, len, "%s", params);
+	p = buf;
+	for (;;) {
+		char *c = strchr(p, ',');
+
+		if (n == max)
+			return -E2BIG;
+		f[n++] = p;
+		if (c == NULL)
+			break;
+		*c = '\0';
+		p = c + 1;
+	}
+	return (int)n;
+}
+
 static int
 cmd_info(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	TEL_GUARD();
-	(void)cmd;
-	(void)params;
+	TEL_NO_PARAMS(cmd, params, d);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_string(d, "version", "0.1.0");
 	rte_tel_data_add_dict_u64(d, "workers", dpct.n_workers);
@@ -101,51 +204,74 @@ cmd_info(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/*
+ * A jansson object whose values are numbers, strings or booleans as a
+ * telemetry dict (booleans as 0/1). Containers are left to the caller.
+ */
+static void
+tel_add_scalars(struct rte_tel_data *d, json_t *o)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(o, k, v) {
+		if (json_is_integer(v) && json_integer_value(v) >= 0)
+			rte_tel_data_add_dict_u64(d, k, (uint64_t)json_integer_value(v));
+		else if (json_is_integer(v))
+			rte_tel_data_add_dict_int(d, k, (int)json_integer_value(v));
+		else if (json_is_boolean(v))
+			rte_tel_data_add_dict_u64(d, k, json_is_true(v));
+		else if (json_is_string(v))
+			rte_tel_data_add_dict_string(d, k, json_string_value(v));
+	}
+}
+
+/* Every total of --stats-json ("totals"), under the same names. */
 static int
 cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	struct ct_stats st;
+	json_t *root;
 
 	TEL_GUARD();
-	(void)cmd;
-	(void)params;
-	totals(&st);
+	TEL_NO_PARAMS(cmd, params, d);
+	root = dpct_stats_json(&dpct);
+	if (root == NULL)
+		return -ENOMEM;
 	rte_tel_data_start_dict(d);
-	add_stats(d, &st);
+	tel_add_scalars(d, json_object_get(root, "totals"));
+	json_decref(root);
 	return 0;
 }
 
+/* Per shard, every counter of --stats-json's "shards" entries. */
 static int
 cmd_shards(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	struct ct_stats st;
+	json_t *root, *shards, *so;
 	char name[16];
-	unsigned i;
+	size_t i;
 
 	TEL_GUARD();
-	(void)cmd;
-	(void)params;
+	TEL_NO_PARAMS(cmd, params, d);
+	root = dpct_stats_json(&dpct);
+	if (root == NULL)
+		return -ENOMEM;
+	shards = json_object_get(root, "shards");
 	rte_tel_data_start_dict(d);
-	for (i = 0; i < dpct.n_workers && i < RTE_TEL_MAX_DICT_ENTRIES; i++) {
-		struct rte_tel_data *s = rte_tel_data_alloc();
+	json_array_foreach(shards, i, so) {
+		struct rte_tel_data *c;
 
-		if (s == NULL)
-			return -ENOMEM;
-		dpct_snapshot_read(&dpct.workers[i], &st);
-		rte_tel_data_start_dict(s);
-		rte_tel_data_add_dict_u64(s, "lcore", dpct.workers[i].lcore);
-		rte_tel_data_add_dict_u64(s, "count", st.count);
-		rte_tel_data_add_dict_u64(s, "dying", st.dying);
-		rte_tel_data_add_dict_u64(s, "max_entries", st.max_entries);
-		rte_tel_data_add_dict_u64(s, "insert", st.insert);
-		rte_tel_data_add_dict_u64(s, "found", st.found);
-		rte_tel_data_add_dict_u64(s, "invalid", st.invalid);
-		rte_tel_data_add_dict_u64(s, "drop", st.drop);
-		rte_tel_data_add_dict_u64(s, "handoff", st.handoff);
-		rte_tel_data_add_dict_u64(s, "expired", st.expired);
-		snprintf(name, sizeof(name), "%u", i);
-		rte_tel_data_add_dict_container(d, name, s, 0);
+		if (i >= RTE_TEL_MAX_DICT_ENTRIES)
+			break;
+		c = rte_tel_data_alloc();
+		if (c == NULL)
+			break;
+		rte_tel_data_start_dict(c);
+		tel_add_scalars(c, so);
+		snprintf(name, sizeof(name), "%zu", i);
+		rte_tel_data_add_dict_container(d, name, c, 0);
 	}
+	json_decref(root);
 	return 0;
 }
 
@@ -155,8 +281,7 @@ cmd_count(const char *cmd, const char *params, struct rte_tel_data *d)
 	struct ct_stats st;
 
 	TEL_GUARD();
-	(void)cmd;
-	(void)params;
+	TEL_NO_PARAMS(cmd, params, d);
 	totals(&st);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "count", st.count);
@@ -214,26 +339,29 @@ add_entry(struct rte_tel_data *d, const char *key, const struct ct_event_rec *r)
 }
 
 /*
- * "/dpct/list,<cursor>[,<max>]": a page of entries. The cursor is
+ * "/dpct/list[,<cursor>[,<max>]]": a page of entries. The cursor is
  * shard << 32 | position in that shard; "next" is 0 when the walk is done.
+ * max is 1..LIST_MAX (default LIST_DEFAULT).
  */
 static int
-list_common(const char *params, struct rte_tel_data *d, unsigned op)
+list_common(const char *cmd, const char *params, struct rte_tel_data *d, unsigned op)
 {
-	uint64_t cursor = 0;
-	unsigned max = LIST_DEFAULT, shard, got = 0;
-	char key[16], *end;
-	int rc = 0;
+	uint64_t cursor = 0, max = LIST_DEFAULT;
+	unsigned shard, got = 0;
+	char buf[64], key[16], *f[2];
+	int n, rc = 0;
 
-	if (params != NULL && *params != '\0') {
-		cursor = strtoull(params, &end, 0);
-		if (*end == ',')
-			max = (unsigned)strtoul(end + 1, &end, 0);
-		if (*end != '\0')
-			return -EINVAL;
+	if (has_params(params)) {
+		n = split_fields(params, buf, sizeof(buf), f, 2);
+		if (n < 0)
+			return tel_error(d, "%s: parameters are <cursor>[,<max>]", cmd);
+		if (parse_uint(f[0], UINT64_MAX, &cursor) < 0)
+			return tel_error(d, "%s: bad cursor '%s'", cmd, f[0]);
+		if (n == 2 && (parse_uint(f[1], LIST_MAX, &max) < 0 || max == 0))
+			return tel_error(d, "%s: max must be 1..%u", cmd, LIST_MAX);
+		if ((cursor >> 32) >= dpct.n_workers && cursor != 0)
+			return tel_error(d, "%s: cursor %" PRIu64 " names no shard", cmd, cursor);
 	}
-	if (max == 0 || max > LIST_MAX)
-		max = LIST_MAX;
 	shard = (unsigned)(cursor >> 32);
 	rte_tel_data_start_dict(d);
 	pthread_mutex_lock(&mbox_lock);
@@ -241,9 +369,12 @@ list_common(const char *params, struct rte_tel_data *d, unsigned op)
 		struct dpct_worker *w = &dpct.workers[shard];
 		unsigned i;
 
+		rc = mbox_begin(w);
+		if (rc < 0)
+			break;
 		w->mbox.op = op;
 		w->mbox.cursor = (uint32_t)cursor;
-		w->mbox.max = max - got;
+		w->mbox.max = (unsigned)max - got;
 		rc = dpct_mbox_call(w, MBOX_TIMEOUT_MS);
 		if (rc < 0)
 			break;
@@ -260,7 +391,7 @@ list_common(const char *params, struct rte_tel_data *d, unsigned op)
 	}
 	pthread_mutex_unlock(&mbox_lock);
 	if (rc < 0)
-		return rc;
+		return tel_error(d, "%s: shard %u did not answer (%s)", cmd, shard, strerror(-rc));
 	rte_tel_data_add_dict_u64(d, "n", got);
 	rte_tel_data_add_dict_u64(d, "next", shard >= dpct.n_workers ? 0 : cursor);
 	return 0;
@@ -270,41 +401,60 @@ static int
 cmd_list(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	TEL_GUARD();
-	(void)cmd;
-	return list_common(params, d, DPCT_MB_LIST);
+	return list_common(cmd, params, d, DPCT_MB_LIST);
 }
 
 static int
 cmd_dying(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	TEL_GUARD();
-	(void)cmd;
-	return list_common(params, d, DPCT_MB_DYING);
+	return list_common(cmd, params, d, DPCT_MB_DYING);
 }
 
+/* Bound on one /dpct/flush: rounds over the workers until the table is empty. */
+#define FLUSH_MAX_MS 5000
+
+/*
+ * Flush every shard, again and again, until no live entry is left
+ * (packets may create entries while it runs) or FLUSH_MAX_MS passed.
+ * "remaining" says what was left when it returned.
+ */
 static int
 cmd_flush(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	uint64_t removed = 0;
-	unsigned i;
+	uint64_t removed = 0, left = 0, deadline;
+	unsigned i, rounds = 0;
 	int rc = 0;
 
 	TEL_GUARD();
-	(void)cmd;
-	(void)params;
+	TEL_NO_PARAMS(cmd, params, d);
+	deadline = rte_rdtsc() + (uint64_t)FLUSH_MAX_MS * dpct.tsc_hz / 1000;
 	pthread_mutex_lock(&mbox_lock);
-	for (i = 0; i < dpct.n_workers; i++) {
-		dpct.workers[i].mbox.op = DPCT_MB_FLUSH;
-		rc = dpct_mbox_call(&dpct.workers[i], MBOX_TIMEOUT_MS);
-		if (rc < 0)
-			break;
-		removed += dpct.workers[i].mbox.n;
-	}
+	do {
+		left = 0;
+		rounds++;
+		for (i = 0; i < dpct.n_workers && rc == 0; i++) {
+			struct dpct_worker *w = &dpct.workers[i];
+
+			rc = mbox_begin(w);
+			if (rc < 0)
+				break;
+			w->mbox.op = DPCT_MB_FLUSH;
+			rc = dpct_mbox_call(w, MBOX_TIMEOUT_MS);
+			if (rc < 0)
+				break;
+			removed += w->mbox.n;
+			left += (unsigned)w->mbox.rc;
+		}
+	} while (rc == 0 && left > 0 && rte_rdtsc() < deadline &&
+		 !atomic_load_explicit(&dpct.quit, memory_order_relaxed));
 	pthread_mutex_unlock(&mbox_lock);
 	if (rc < 0)
-		return rc;
+		return tel_error(d, "%s: shard %u did not answer (%s)", cmd, i, strerror(-rc));
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "deleted", removed);
+	rte_tel_data_add_dict_u64(d, "remaining", left);
+	rte_tel_data_add_dict_u64(d, "rounds", rounds);
 	return 0;
 }
 
@@ -326,8 +476,7 @@ parse_addr(const char *s, uint8_t *out, uint8_t *family)
 static int
 parse_proto(const char *s)
 {
-	char *end;
-	long v;
+	uint64_t v;
 
 	if (strcmp(s, "tcp") == 0)
 		return IPPROTO_TCP;
@@ -337,54 +486,53 @@ parse_proto(const char *s)
 		return IPPROTO_ICMP;
 	if (strcmp(s, "icmpv6") == 0)
 		return IPPROTO_ICMPV6;
-	v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || v < 0 || v > 255)
+	if (parse_uint(s, 255, &v) < 0)
 		return -EINVAL;
 	return (int)v;
 }
 
-/* "/dpct/delete,<proto>,<src>,<dst>,<sport>,<dport>" */
+/* "/dpct/delete,<proto>,<src>,<dst>,<sport>,<dport>[,<zone>]" */
 static int
 cmd_delete(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	char buf[256], *f[5], *save = NULL, *end;
+	static const char *const names[] = { "proto", "src", "dst", "sport", "dport", "zone" };
+	char buf[256], *f[6];
 	struct ct_tuple t;
 	uint8_t fam2;
-	unsigned i, owner;
-	unsigned long port;
-	int proto, rc;
+	uint64_t num[3] = { 0, 0, dpct.cfg.zone };
+	unsigned owner;
+	int n, k, proto, rc, bad = -1;
 
 	TEL_GUARD();
-	(void)cmd;
-	if (params == NULL || strlen(params) >= sizeof(buf))
-		return -EINVAL;
-	snprintf(buf, sizeof(buf), "%s", params);
-	for (i = 0; i < 5; i++) {
-		f[i] = strtok_r(i == 0 ? buf : NULL, ",", &save);
-		if (f[i] == NULL)
-			return -EINVAL;
-	}
+	n = split_fields(params, buf, sizeof(buf), f, 6);
+	if (n < 5)
+		return tel_error(d, "%s: parameters are <proto>,<src>,<dst>,<sport>,<dport>"
+				 "[,<zone>]", cmd);
 	memset(&t, 0, sizeof(t));
 	proto = parse_proto(f[0]);
-	if (proto < 0 || parse_addr(f[1], t.src, &t.family) < 0 ||
-	    parse_addr(f[2], t.dst, &fam2) < 0 || fam2 != t.family)
-		return -EINVAL;
+	if (proto < 0)
+		bad = 0;
+	else if (parse_addr(f[1], t.src, &t.family) < 0)
+		bad = 1;
+	else if (parse_addr(f[2], t.dst, &fam2) < 0 || fam2 != t.family)
+		bad = 2;
+	for (k = 3; k < n && bad < 0; k++)
+		if (parse_uint(f[k], 65535, &num[k - 3]) < 0)
+			bad = k;
+	if (bad >= 0)
+		return tel_error(d, "%s: bad %s '%s'", cmd, names[bad], f[bad]);
 	t.proto = (uint8_t)proto;
-	t.zone = dpct.cfg.zone;
-	for (i = 3; i < 5; i++) {
-		port = strtoul(f[i], &end, 10);
-		if (*end != '\0' || port > 65535)
-			return -EINVAL;
-		if (i == 3)
-			t.sport = (uint16_t)port;
-		else
-			t.dport = (uint16_t)port;
-	}
+	t.sport = (uint16_t)num[0];
+	t.dport = (uint16_t)num[1];
+	t.zone = (uint16_t)num[2];
 	owner = ct_hash_owner(ct_tuple_hash(&t), dpct.n_workers);
 	pthread_mutex_lock(&mbox_lock);
-	dpct.workers[owner].mbox.op = DPCT_MB_DELETE;
-	dpct.workers[owner].mbox.tuple = t;
-	rc = dpct_mbox_call(&dpct.workers[owner], MBOX_TIMEOUT_MS);
+	rc = mbox_begin(&dpct.workers[owner]);
+	if (rc == 0) {
+		dpct.workers[owner].mbox.op = DPCT_MB_DELETE;
+		dpct.workers[owner].mbox.tuple = t;
+		rc = dpct_mbox_call(&dpct.workers[owner], MBOX_TIMEOUT_MS);
+	}
 	if (rc == 0)
 		rc = dpct.workers[owner].mbox.rc;
 	pthread_mutex_unlock(&mbox_lock);
@@ -402,8 +550,7 @@ cmd_listeners(const char *cmd, const char *params, struct rte_tel_data *d)
 	char key[16];
 
 	TEL_GUARD();
-	(void)cmd;
-	(void)params;
+	TEL_NO_PARAMS(cmd, params, d);
 	rte_tel_data_start_dict(d);
 	/* ev_ctl belongs to the main lcore; its listener table is copied, not
 	 * modified, and a torn copy only misreports a counter. */
@@ -428,17 +575,98 @@ cmd_listeners(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
-/* The config, one level deep: each section as a dict of JSON-encoded values. */
+/*
+ * "/dpct/config[,<path>]": the running configuration, typed (numbers as
+ * numbers, booleans as 0/1, strings as strings). Telemetry nests one level
+ * only: the reply is the node at `path` (sections and keys separated by
+ * '/', array elements by index, e.g. "events" or "notrack/0"), its children
+ * are values or containers, and a grandchild that is itself an object or an
+ * array is given as the string "/dpct/config,<its path>" to ask for next
+ * (dpct-ctl config follows them and prints the whole document).
+ */
+#define CONFIG_REF "/dpct/config,"
+
+static void
+config_ref(char *buf, size_t len, const char *path, const char *key)
+{
+	snprintf(buf, len, CONFIG_REF "%s%s%s", path, *path ? "/" : "", key);
+}
+
+/* A scalar (or a reference for a container) into dict `d` under `key`. */
+static void
+config_leaf(struct rte_tel_data *d, const char *key, json_t *v, const char *path)
+{
+	char ref[RTE_TEL_MAX_STRING_LEN];
+
+	if (json_is_integer(v) && json_integer_value(v) >= 0)
+		rte_tel_data_add_dict_u64(d, key, (uint64_t)json_integer_value(v));
+	else if (json_is_integer(v))
+		rte_tel_data_add_dict_int(d, key, (int)json_integer_value(v));
+	else if (json_is_boolean(v))
+		rte_tel_data_add_dict_u64(d, key, json_is_true(v));
+	else if (json_is_string(v))
+		rte_tel_data_add_dict_string(d, key, json_string_value(v));
+	else if (json_is_object(v) || json_is_array(v)) {
+		config_ref(ref, sizeof(ref), path, key);
+		rte_tel_data_add_dict_string(d, key, ref);
+	}
+}
+
+/* Fill `d` with the children of container `node` (at `path`); `deep` lets
+ * child containers become telemetry containers (one level). */
+static void
+config_fill(struct rte_tel_data *d, json_t *node, const char *path, bool deep)
+{
+	char key[24], sub[256];
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	rte_tel_data_start_dict(d);
+	if (json_is_array(node)) {
+		json_array_foreach(node, i, v) {
+			snprintf(key, sizeof(key), "%zu", i);
+			if (deep && (json_is_object(v) || json_is_array(v))) {
+				struct rte_tel_data *c = rte_tel_data_alloc();
+
+				if (c == NULL)
+					return;
+				snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "/" : "", key);
+				config_fill(c, v, sub, false);
+				rte_tel_data_add_dict_container(d, key, c, 0);
+			} else {
+				config_leaf(d, key, v, path);
+			}
+		}
+		return;
+	}
+	json_object_foreach(node, k, v) {
+		if (deep && (json_is_object(v) || json_is_array(v))) {
+			struct rte_tel_data *c = rte_tel_data_alloc();
+
+			if (c == NULL)
+				return;
+			snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "/" : "", k);
+			config_fill(c, v, sub, false);
+			rte_tel_data_add_dict_container(d, k, c, 0);
+		} else {
+			config_leaf(d, k, v, path);
+		}
+	}
+}
+
 static int
 cmd_config(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	const char *k, *k2;
-	json_t *root, *v, *v2;
-	char *text, *s;
+	char path[256], *p, *next;
+	json_t *root, *node;
+	char *text;
+	uint64_t idx;
 
 	TEL_GUARD();
-	(void)cmd;
-	(void)params;
+	if (has_params(params) && strlen(params) >= sizeof(path))
+		return tel_error(d, "%s: path too long", cmd);
+	snprintf(path, sizeof(path), "%s", has_params(params) ? params : "");
 	text = dpct_config_to_json(&dpct.cfg);
 	if (text == NULL)
 		return -ENOMEM;
@@ -446,28 +674,28 @@ cmd_config(const char *cmd, const char *params, struct rte_tel_data *d)
 	free(text);
 	if (root == NULL)
 		return -EIO;
-	rte_tel_data_start_dict(d);
-	json_object_foreach(root, k, v) {
-		if (json_is_object(v)) {
-			struct rte_tel_data *sec = rte_tel_data_alloc();
+	node = root;
+	for (p = path; *p != '\0' && node != NULL; p = next) {
+		char *slash = strchr(p, '/');
 
-			if (sec == NULL)
-				break;
-			rte_tel_data_start_dict(sec);
-			json_object_foreach(v, k2, v2) {
-				s = json_dumps(v2, JSON_ENCODE_ANY | JSON_COMPACT);
-				if (s != NULL)
-					rte_tel_data_add_dict_string(sec, k2, s);
-				free(s);
-			}
-			rte_tel_data_add_dict_container(d, k, sec, 0);
-		} else {
-			s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-			if (s != NULL)
-				rte_tel_data_add_dict_string(d, k, s);
-			free(s);
-		}
+		next = slash != NULL ? slash + 1 : p + strlen(p);
+		if (slash != NULL)
+			*slash = '\0';
+		if (json_is_object(node))
+			node = json_object_get(node, p);
+		else if (json_is_array(node) && parse_uint(p, SIZE_MAX, &idx) == 0)
+			node = json_array_get(node, (size_t)idx);
+		else
+			node = NULL;
+		if (slash != NULL)
+			*slash = '/';
 	}
+	if (node == NULL || !(json_is_object(node) || json_is_array(node))) {
+		json_decref(root);
+		return tel_error(d, "%s: no section '%s' (ask for a section or an array)", cmd,
+				 path);
+	}
+	config_fill(d, node, path, true);
 	json_decref(root);
 	return 0;
 }

@@ -420,9 +420,12 @@ void
 dpct_mbox_service(struct dpct_worker *w, uint64_t now)
 {
 	struct dpct_mbox *mb = &w->mbox;
-	unsigned removed, guard;
+	unsigned removed, guard, posted = 1;
 
-	if (atomic_load_explicit(&mb->state, memory_order_acquire) != 1)
+	/* Take the request; a caller may withdraw it only until then. */
+	if (atomic_load_explicit(&mb->state, memory_order_relaxed) != 1 ||
+	    !atomic_compare_exchange_strong_explicit(&mb->state, &posted, 3, memory_order_acquire,
+						     memory_order_relaxed))
 		return;
 	mb->rc = 0;
 	mb->n = 0;
@@ -440,6 +443,7 @@ dpct_mbox_service(struct dpct_worker *w, uint64_t now)
 				ev_worker_sync(w->chan, w->shard, now);
 		}
 		mb->n = removed;
+		mb->rc = (int)RTE_MIN(ct_shard_live(w->shard), (uint32_t)INT32_MAX);
 		break;
 	case DPCT_MB_DELETE:
 		mb->rc = ct_shard_delete(w->shard, &mb->tuple, now);

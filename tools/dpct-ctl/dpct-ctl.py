@@ -48,6 +48,8 @@ class Telemetry:
         val = reply.get(key)
         if val is None:
             raise SystemExit('dpct-ctl: %s failed (is this dpct? bad arguments?)' % command)
+        if isinstance(val, dict) and 'errmsg' in val:
+            raise SystemExit('dpct-ctl: %s' % val['errmsg'])
         return val
 
 
@@ -129,6 +131,40 @@ def do_delete(t, args):
     return 0
 
 
+CONFIG_REF = '/dpct/config,'
+
+
+def config_tree(t, path, depth=0):
+    """The typed config at `path`, following the references /dpct/config
+    gives for what telemetry cannot nest."""
+    node = t.cmd(CONFIG_REF + path if path else '/dpct/config')
+
+    def resolve(v):
+        if isinstance(v, str) and v.startswith(CONFIG_REF) and depth < 16:
+            return config_tree(t, v[len(CONFIG_REF):], depth + 1)
+        if isinstance(v, dict):
+            return undict(v)
+        return v
+
+    def undict(d):
+        # Arrays come back as dicts keyed "0", "1", ...
+        if d and all(k.isdigit() for k in d):
+            return [resolve(d[k]) for k in sorted(d, key=int)]
+        return {k: resolve(v) for k, v in d.items()}
+
+    return undict(node)
+
+
+def do_config(t, args):
+    print(json.dumps(config_tree(t, args.path or ''), indent=1, sort_keys=True))
+    return 0
+
+
+def do_raw(t, args):
+    print(json.dumps(t.cmd(args.command), indent=1, sort_keys=True))
+    return 0
+
+
 def main():
     # Output piped into head(1) ends quietly, like conntrack.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
@@ -147,6 +183,10 @@ def main():
     p.add_argument('-d', '--dst', '--orig-dst')
     p.add_argument('--sport', '--orig-port-src')
     p.add_argument('--dport', '--orig-port-dst')
+    p = sub.add_parser('config', help='the running configuration as typed JSON')
+    p.add_argument('path', nargs='?', help='a section, e.g. events or notrack/0')
+    p = sub.add_parser('raw', help='send one telemetry command, print its JSON reply')
+    p.add_argument('command', help='e.g. /dpct/stats or /dpct/list,0,10')
     args = ap.parse_args()
     if args.cmd == 'delete' and args.pos:
         if len(args.pos) != 5:
@@ -154,7 +194,7 @@ def main():
         args.proto, args.src, args.dst, args.sport, args.dport = args.pos
     t = Telemetry(args.file_prefix)
     return {'stats': do_stats, 'count': do_count, 'list': do_list, 'flush': do_flush,
-            'delete': do_delete}[args.cmd](t, args)
+            'delete': do_delete, 'config': do_config, 'raw': do_raw}[args.cmd](t, args)
 
 
 if __name__ == '__main__':
