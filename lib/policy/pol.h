@@ -219,6 +219,13 @@ unsigned pol_notrack_burst(const struct pol_gen *g, unsigned wid, struct ct_pkt 
 /** Whether `g` has notrack rules (so pol_notrack_burst() is worth calling). */
 bool pol_gen_has_notrack(const struct pol_gen *g);
 
+/**
+ * Classify one packet with `g`'s compiled contexts (tests, tools): the
+ * filter rule index or POL_RULE_DEFAULT; with `notrack`, the notrack rule
+ * index or POL_RULE_DEFAULT for no match. Counts nothing.
+ */
+unsigned pol_classify_one(const struct pol_gen *g, const struct pol_pkt *p, bool notrack);
+
 /** Whether `g` accepts everything (no rules, default accept): callers may skip it. */
 bool pol_gen_trivial(const struct pol_gen *g);
 

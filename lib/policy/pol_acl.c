@@ -229,7 +229,8 @@ build_ctx(const struct pol_ruleset *rs, bool want_notrack, uint32_t gen, const c
 
 		if ((r->action == POL_NOTRACK) != want_notrack)
 			continue;
-		for (st = 0; st < CT_STATE_MAX; st++) {
+		/* No state set: one ACL rule with the state wildcarded. */
+		for (st = 0; st < (r->states != 0 ? CT_STATE_MAX : 1u); st++) {
 			if (r->states != 0 && !(r->states & (1u << st)))
 				continue;
 			for (si = 0; si < ns; si++) {
@@ -663,6 +664,21 @@ pol_notrack_burst(const struct pol_gen *g, unsigned wid, struct ct_pkt *pkts,
 	if (marked != 0)
 		POL_CNT_ADD(pol_wtot_of(g, wid)->notracked, marked);
 	return marked;
+}
+
+unsigned
+pol_classify_one(const struct pol_gen *g, const struct pol_pkt *p, bool notrack)
+{
+	struct rte_acl_ctx *ctx = notrack ? g->raw : g->acl;
+	struct pol_key k;
+	const uint8_t *kp = (const uint8_t *)&k;
+	uint32_t res = 0;
+
+	if (ctx == NULL)
+		return POL_RULE_DEFAULT;
+	key_fill(&k, p->pkt, notrack ? CT_STATE_UNTRACKED : p->state, p->in_port);
+	rte_acl_classify(ctx, &kp, &res, 1, 1);
+	return res ? res - 1 : POL_RULE_DEFAULT;
 }
 
 /* ------------------------------------------------------------------------ */
