@@ -83,6 +83,8 @@ dpct_policy_reload(struct dpct_app *a, char *err, size_t errlen)
 	rc = dpct_policy_load(a->opts.config_path, &rs, &present, err, errlen);
 	if (rc == 0)
 		rc = pol_install(a->pol, &rs, POL_WAIT_MS, err, errlen);
+	else
+		pol_note_refused(a->pol);
 	pol_ruleset_clear(&rs);
 	if (rc < 0) {
 		DPCT_LOG(ERR, "policy reload refused, old rules stay: %s\n", err);

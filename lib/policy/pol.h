@@ -182,6 +182,9 @@ void pol_handle_free(struct pol_handle *h);
 int pol_install(struct pol_handle *h, const struct pol_ruleset *rs, unsigned wait_ms,
 		char *err, size_t errlen);
 
+/** Count a reload refused before pol_install() (e.g. the file did not parse). */
+void pol_note_refused(struct pol_handle *h);
+
 /** Worker `wid` starts / stops taking part (rte_rcu_qsbr online/offline). */
 void pol_worker_online(struct pol_handle *h, unsigned wid);
 void pol_worker_offline(struct pol_handle *h, unsigned wid);

@@ -494,6 +494,14 @@ out:
 }
 
 void
+pol_note_refused(struct pol_handle *h)
+{
+	pthread_mutex_lock(&h->lock);
+	h->reload_failed++;
+	pthread_mutex_unlock(&h->lock);
+}
+
+void
 pol_worker_online(struct pol_handle *h, unsigned wid)
 {
 	rte_rcu_qsbr_thread_online(h->qs, wid);
