@@ -207,7 +207,28 @@ test_load_file(void)
 	return 0;
 }
 
+/* The shipped example parses to the rules docs/policy.md describes. */
+static int
+test_example_file(void)
+{
+	struct pol_ruleset rs;
+	char err[256];
+	bool present = false;
+
+	T_EQ(dpct_policy_load(DPCT_CONFIG_DIR "/examples/firewall.json", &rs, &present, err,
+			      sizeof(err)), 0);
+	T_ASSERT(present);
+	T_EQ(rs.n_rules, 6);
+	T_EQ(rs.default_action, POL_DROP);
+	T_EQ(rs.rules[2].in_port, 0);
+	T_EQ(rs.rules[5].action, POL_NOTRACK);
+	T_EQ(rs.rules[5].dst_len, 32);
+	pol_ruleset_clear(&rs);
+	return 0;
+}
+
 static const struct t_case cases[] = {
+	T_CASE(test_example_file),
 	T_CASE(test_valid),
 	T_CASE(test_bad_rules),
 	T_CASE(test_through_config),
