@@ -411,7 +411,7 @@ struct ct_decision {
 
 /** What ct_process_burst_info() reports per packet. */
 struct ct_pkt_info {
-	uint32_t slot;            /**< entry index (CT: UINT32_MAX when none) */
+	uint32_t slot;            /**< entry index, UINT32_MAX when there is none */
 	uint32_t id;              /**< the entry's id, for ct_shard_decide() */
 	struct ct_decision dec;   /**< the entry's decision when the packet was tracked */
 	uint8_t state;            /**< enum ct_state */
