@@ -714,7 +714,73 @@ test_reload_under_traffic(void)
 	return 0;
 }
 
+/* The states ct_process_burst_info() reports, as nftables' ct state. */
+static int
+test_states(void)
+{
+	struct ct_conf c;
+	struct ct_shard *s;
+	struct ct_pkt_info info[8];
+	struct ct_pkt p[8];
+	struct ct_decision d = {.gen = 5, .rule = 3, .verdict = CT_V_DROP}, cur;
+	uint8_t v[8];
+	char err[128];
+	uint32_t a = ip4(10, 0, 0, 1), b = ip4(10, 0, 0, 2);
+
+	ct_conf_init(&c);
+	c.max_entries = 64;
+	c.events_enabled = false;
+	c.invalid_policy = CT_INVALID_PASS;
+	s = ct_shard_create(&c, err, sizeof(err));
+	T_ASSERT(s != NULL);
+	p[0] = mk(17, a, b, 1000, 53, 0);           /* new */
+	p[1] = mk(17, a, b, 1000, 53, 0);           /* orig again, no reply yet: new */
+	p[2] = rev(p[0], 0);                        /* reply: established */
+	p[3] = mk(17, a, b, 1000, 53, 0);           /* orig after a reply: established */
+	p[4] = p[0];
+	p[4].cls = CT_PKT_ICMP_ERROR;               /* quotes the flow: related */
+	p[5] = mk(6, a, b, 1, 2, TH_SYN | TH_ACK);  /* SYN/ACK without entry: invalid */
+	p[6] = p[0];
+	p[6].cls = CT_PKT_FRAGMENT;                 /* later fragment: untracked */
+	p[7] = p[0];
+	p[7].cls = CT_PKT_NOTRACK;                  /* policy notrack: untracked */
+	ct_process_burst_info(s, p, 8, T0, v, info);
+	T_EQ(info[0].state, CT_STATE_NEW);
+	T_EQ(info[1].state, CT_STATE_NEW);
+	T_EQ(info[2].state, CT_STATE_ESTABLISHED);
+	T_EQ(info[3].state, CT_STATE_ESTABLISHED);
+	T_EQ(info[4].state, CT_STATE_RELATED);
+	T_EQ(info[5].state, CT_STATE_INVALID);
+	T_EQ(v[5], CT_V_PASS);                      /* invalid.policy pass */
+	T_EQ(info[6].state, CT_STATE_UNTRACKED);
+	T_EQ(info[7].state, CT_STATE_UNTRACKED);
+	T_UEQ(info[1].slot, info[0].slot);
+	T_UEQ(info[4].slot, info[0].slot);
+	T_UEQ(info[5].slot, UINT32_MAX);
+	T_EQ(info[0].dec.gen, 0);
+	/* Store a decision; the next packet reports it; the same generation is kept. */
+	T_EQ(ct_shard_decide(s, info[0].slot, info[0].id, &d, &cur), 1);
+	d.verdict = CT_V_PASS;
+	T_EQ(ct_shard_decide(s, info[0].slot, info[0].id, &d, &cur), 0);
+	T_EQ(cur.verdict, CT_V_DROP);
+	T_EQ(ct_shard_decide(s, info[0].slot, info[0].id + 1, &d, &cur), -ESTALE);
+	T_EQ(ct_shard_decide(s, 1u << 30, 0, &d, &cur), -EINVAL);
+	ct_process_burst_info(s, p, 1, T0 + SEC, v, info);
+	T_EQ(info[0].dec.gen, 5);
+	T_EQ(info[0].dec.rule, 3);
+	/* A live entry's event snapshot never shows the decision as a stop time. */
+	{
+		struct ct_event_rec r;
+
+		T_EQ(ct_shard_lookup(s, &p[0].tuple, T0 + SEC, &r), 0);
+		T_UEQ(r.stop_ns, 0);
+	}
+	ct_shard_free(s);
+	return 0;
+}
+
 static const struct t_case cases[] = {
+	T_CASE(test_states),
 	T_CASE(test_rule_check),
 	T_CASE(test_each_field),
 	T_CASE(test_order_and_default),
