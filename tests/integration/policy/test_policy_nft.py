@@ -22,6 +22,7 @@ Deliberate differences, kept out of the capture (docs/policy.md):
     start a new connection there, judged by that side's rules.
   - The kernel runs with liberal TCP window tracking: dpct does not track
     windows.
+IPv4 packets are told apart by their IP id, IPv6 ones by their flow label.
 Needs root (netns, veth, nft); skips otherwise."""
 import json
 import os
@@ -53,11 +54,14 @@ POLICY = {'default': 'drop', 'rules': [
 # Builds the capture: [(side, packet)], written as all.pcap + sides.json.
 GEN = r'''
 import json, sys
-from scapy.all import Ether, IP, TCP, UDP, ICMP, wrpcap
+from scapy.all import Ether, IP, IPv6, TCP, UDP, ICMP, ICMPv6EchoRequest, ICMPv6EchoReply, wrpcap
 out = []
 ipid = [0]
 def ip(src, dst):
+    # Every packet its own id: the IPv4 id, or the IPv6 flow label.
     ipid[0] += 1
+    if ":" in src:
+        return IPv6(src=src, dst=dst, fl=ipid[0], hlim=64)
     return IP(src=src, dst=dst, id=ipid[0], ttl=64)
 def add(side, p):
     out.append((side, Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / p))
@@ -107,6 +111,16 @@ add("lan", ip(L[0], W[2]) / ICMP(type=8, id=77, seq=1))
 add("wan", ip(W[2], L[0]) / ICMP(type=0, id=77, seq=1))
 add("wan", ip(W[0], L[1]) / ICMP(type=8, id=78, seq=1))  # ping from wan: dropped
 add("lan", ip(L[1], W[0]) / ICMP(type=0, id=78, seq=1))  # its reply: invalid in Linux too
+L6, W6 = "fd01::10", "fd02::20"
+tcp("wan", W6, L6, 50011, 443)                            # IPv6 in: https
+tcp("wan", W6, L6, 50012, 25, drop_first=True)           # IPv6 in: refused
+tcp("lan", L6, W6, 40011, 80)                            # IPv6 out
+add("lan", ip(L6, W6) / UDP(sport=3335, dport=53) / b"q6")
+add("wan", ip(W6, L6) / UDP(sport=53, dport=3335) / b"a6")
+add("wan", ip(W6, L6) / ICMPv6EchoRequest(id=9, seq=1))   # ping6 from wan: dropped
+add("lan", ip(L6, W6) / ICMPv6EchoReply(id=9, seq=1))
+add("lan", ip(L6, W6) / ICMPv6EchoRequest(id=10, seq=1))  # ping6 out
+add("wan", ip(W6, L6) / ICMPv6EchoReply(id=10, seq=1))
 add("lan", ip(L[2], W[0]) / TCP(sport=40009, dport=80, flags="SF", seq=9))  # invalid flags
 add("wan", ip(W[0], L[2]) / TCP(sport=50009, dport=22, flags="SF", seq=9))
 wrpcap(sys.argv[1], [p for _, p in out])
@@ -117,7 +131,7 @@ json.dump([s for s, _ in out], open(sys.argv[2], "w"))
 # the IP ids the router forwarded to the other side.
 SEND = r'''
 import json, sys, time
-from scapy.all import rdpcap, Ether, IP, AsyncSniffer, conf
+from scapy.all import rdpcap, Ether, IP, IPv6, AsyncSniffer, conf
 pk = rdpcap(sys.argv[1])
 sides = json.load(open(sys.argv[2]))
 ifs = {"lan": sys.argv[3], "wan": sys.argv[4]}
@@ -127,7 +141,8 @@ got = {"lan": [], "wan": []}
 sn = {}
 for s in ("lan", "wan"):
     def keep(p, s=s):
-        return Ether in p and p[Ether].src.lower() == rmac[s].lower() and IP in p
+        return Ether in p and p[Ether].src.lower() == rmac[s].lower() and \
+            (IP in p or (IPv6 in p and p[IPv6].fl != 0))
     sn[s] = AsyncSniffer(iface=ifs[s], lfilter=keep, store=True)
     sn[s].start()
 time.sleep(1.0)
@@ -141,7 +156,7 @@ time.sleep(1.0)
 res = {}
 for s in ("lan", "wan"):
     sn[s].stop()
-    res[s] = sorted(p[IP].id for p in sn[s].results)
+    res[s] = sorted(p[IP].id if IP in p else p[IPv6].fl for p in sn[s].results)
 print(json.dumps(res))
 '''
 
@@ -168,9 +183,12 @@ FILLER = b'\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x88\xb5' + b'\x00' *
 
 
 def ipv4_id(fr):
-    if len(fr) < 34 or fr[12:14] != b'\x08\x00':
-        return None
-    return struct.unpack('>H', fr[18:20])[0]
+    """The packet's id: IPv4 id or IPv6 flow label (None for fillers)."""
+    if len(fr) >= 34 and fr[12:14] == b'\x08\x00':
+        return struct.unpack('>H', fr[18:20])[0]
+    if len(fr) >= 54 and fr[12:14] == b'\x86\xdd':
+        return struct.unpack('>I', fr[14:18])[0] & 0xfffff
+    return None
 
 
 def run_dpct(tmp, frames, sides):
@@ -232,15 +250,18 @@ def main():
         for a, b in ((hl, rl), (hw, rw)):
             sh('ip link add %s netns %s type veth peer name %s netns %s' % (a, H, b, R))
         for ns, i in ((H, hl), (H, hw), (R, rl), (R, rw)):
-            sh('ip netns exec %s sysctl -qw net.ipv6.conf.%s.disable_ipv6=1' % (ns, i),
-               check=False)
+            # IPv6 only where the router needs it: no ND or RS noise from H.
+            sh('ip netns exec %s sysctl -qw net.ipv6.conf.%s.disable_ipv6=%d'
+               % (ns, i, 1 if ns == H else 0), check=False)
             sh('ip -n %s link set %s up' % (ns, i))
         sh('ip -n %s link set lo up' % R)
         sh('ip -n %s addr add 10.1.255.254/16 dev %s' % (R, rl))
         sh('ip -n %s addr add 10.2.255.254/16 dev %s' % (R, rw))
+        sh('ip -n %s addr add fd01::1/64 dev %s nodad' % (R, rl))
+        sh('ip -n %s addr add fd02::1/64 dev %s nodad' % (R, rw))
         for k in ('net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0',
                   'net.ipv4.conf.%s.rp_filter=0' % rl, 'net.ipv4.conf.%s.rp_filter=0' % rw,
-                  'net.ipv4.conf.all.send_redirects=0'):
+                  'net.ipv4.conf.all.send_redirects=0', 'net.ipv6.conf.all.forwarding=1'):
             sh('ip netns exec %s sysctl -qw %s' % (R, k))
         hmac = {'lan': mac(H, hl), 'wan': mac(H, hw)}
         rmac = {'lan': mac(R, rl), 'wan': mac(R, rw)}
@@ -250,6 +271,10 @@ def main():
         for i in (20, 21, 22):
             sh('ip -n %s neigh replace 10.2.0.%d lladdr %s dev %s nud permanent'
                % (R, i, hmac['wan'], rw))
+        sh('ip -n %s -6 neigh replace fd01::10 lladdr %s dev %s nud permanent'
+           % (R, hmac['lan'], rl))
+        sh('ip -n %s -6 neigh replace fd02::20 lladdr %s dev %s nud permanent'
+           % (R, hmac['wan'], rw))
         nft = os.path.join(tmp, 'rules.nft')
         with open(nft, 'w') as f:
             f.write(NFT % rl)
