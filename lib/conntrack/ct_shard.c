@@ -752,8 +752,10 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 		break;
 	case CT_L4_INVALID:
 		stage_update(s, idx, now_tick);
+		/* Judged as invalid, not by its connection's verdict. */
 		pi->state = CT_STATE_INVALID;
 		pi->slot = CT_NIL;
+		pi->dec.gen = 0;
 		return verdict_invalid(s, CT_INV_STATE);
 	case CT_L4_REOPEN:
 		entry_destroy(s, idx, now_tick, now);

@@ -768,6 +768,22 @@ test_states(void)
 	ct_process_burst_info(s, p, 1, T0 + SEC, v, info);
 	T_EQ(info[0].dec.gen, 5);
 	T_EQ(info[0].dec.rule, 3);
+	/* An out-of-state packet of a decided connection is judged as invalid. */
+	{
+		struct ct_pkt t[4];
+
+		t[0] = mk(6, a, b, 7000, 22, TH_SYN);
+		t[1] = rev(t[0], TH_SYN | TH_ACK);
+		t[2] = mk(6, a, b, 7000, 22, TH_ACK);
+		ct_process_burst_info(s, t, 3, T0 + SEC, v, info);
+		T_EQ(info[2].state, CT_STATE_ESTABLISHED);
+		T_EQ(ct_shard_decide(s, info[2].slot, info[2].id, &d, &cur), 1);
+		t[3] = mk(6, a, b, 7000, 22, TH_SYN | TH_ACK);  /* SYN/ACK from the client */
+		ct_process_burst_info(s, &t[3], 1, T0 + SEC, v, info);
+		T_EQ(info[0].state, CT_STATE_INVALID);
+		T_EQ(info[0].dec.gen, 0);
+		T_EQ(v[0], CT_V_PASS);
+	}
 	/* A live entry's event snapshot never shows the decision as a stop time. */
 	{
 		struct ct_event_rec r;
