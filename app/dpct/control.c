@@ -194,6 +194,7 @@ dpct_stats_json(struct dpct_app *a)
 	json_object_set_new(root, "shards", shards);
 	json_object_set_new(root, "ports", ports);
 	json_object_set_new(root, "listeners", lst);
+	dpct_policy_stats_json(a, root);
 	return root;
 }
 
@@ -309,6 +310,7 @@ dpct_control_run(struct dpct_app *a)
 
 	for (;;) {
 		ctl_step(a);
+		dpct_policy_poll(a);
 		tsc = rte_rdtsc();
 		if (a->opts.stats_period_s > 0 && tsc >= next_stats) {
 			next_stats = tsc + (uint64_t)a->opts.stats_period_s * hz;

@@ -19,6 +19,7 @@
 
 #include "ct.h"
 #include "ev.h"
+#include "pol.h"
 #include "dpct_config.h"
 
 extern int dpct_logtype;
@@ -157,6 +158,9 @@ struct dpct_app {
 	atomic_uint_fast64_t pkt_clock;   /**< replay: max pcap time seen (ns) */
 	atomic_uint_fast64_t eof_tsc;     /**< replay: TSC at end of input (0 = not yet) */
 	atomic_int rc;
+	/* Policy (issue 12): rules and their RCU handover; SIGHUP seen. */
+	struct pol_handle *pol;
+	atomic_bool hup;
 };
 
 extern struct dpct_app dpct;
@@ -202,5 +206,22 @@ int dpct_telemetry_init(struct dpct_app *a);
 int dpct_mbox_call(struct dpct_worker *w, unsigned timeout_ms);
 /** Answer a pending mailbox request (the worker, between bursts). */
 void dpct_mbox_service(struct dpct_worker *w, uint64_t now);
+
+/* Policy (policy.c, telemetry_rules.c) ---------------------------------- */
+/** Load the config file's policy section and create the handle. 0 or -errno. */
+int dpct_policy_init(struct dpct_app *a);
+void dpct_policy_free(struct dpct_app *a);
+/** Re-read the config file and install its rules. Generation or -errno (`err`). */
+int dpct_policy_reload(struct dpct_app *a, char *err, size_t errlen);
+/** Control loop: reload if SIGHUP came. */
+void dpct_policy_poll(struct dpct_app *a);
+/** Add "policy" (counters per rule, totals) to the final statistics. */
+void dpct_policy_stats_json(struct dpct_app *a, struct json_t *root);
+/** Worker, before tracking a burst: the generation to judge it by (NULL: none),
+ * input port indices, notrack stage. */
+const struct pol_gen *dpct_policy_begin(struct dpct_worker *w, struct rte_mbuf **m,
+					struct ct_pkt *pk, uint16_t n, uint16_t *in_port);
+/** Register /dpct/rules and /dpct/reload. */
+int dpct_telemetry_rules_init(struct dpct_app *a);
 
 #endif /* DPCT_APP_H */

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "config_policy.h"
 #include "dpct_config.h"
 
 /* Bounds shared by the parser and docs/configuration.md. */
@@ -570,7 +571,7 @@ dpct_config_parse(struct dpct_config *c, const char *text, size_t len, char *err
 		  size_t errlen)
 {
 	static const char *const keys[] = {"table", "timeouts", "invalid", "fill_alarm",
-					   "notrack", "events", "workers", "seed", NULL};
+					   "notrack", "events", "workers", "seed", "policy", NULL};
 	struct cfg_ctx x = {err, errlen};
 	struct dpct_config n;
 	json_error_t je;
@@ -611,6 +612,8 @@ dpct_config_parse(struct dpct_config *c, const char *text, size_t len, char *err
 		if (rc == 0)
 			n.seed = s;
 	}
+	if (rc == 0 && (v = json_object_get(root, "policy")) != NULL)
+		rc = dpct_policy_parse(v, NULL, err, errlen); /* validated here, loaded by the app */
 	if (rc == 0)
 		rc = cfg_consistency(&x, &n);
 	json_decref(root);

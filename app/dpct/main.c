@@ -251,7 +251,13 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return DPCT_EXIT_RUNTIME;
 	}
-	if (dpct_telemetry_init(&dpct) < 0)
+	if (dpct_policy_init(&dpct) < 0) {
+		dpct_workers_free(&dpct);
+		dpct_ports_close(&dpct);
+		rte_eal_cleanup();
+		return DPCT_EXIT_USAGE;
+	}
+	if (dpct_telemetry_init(&dpct) < 0 || dpct_telemetry_rules_init(&dpct) < 0)
 		DPCT_LOG(WARNING, "telemetry commands not registered\n");
 
 	RTE_LCORE_FOREACH_WORKER(lcore) {
@@ -271,6 +277,7 @@ main(int argc, char **argv)
 			rc = DPCT_EXIT_RUNTIME;
 	}
 	dpct_workers_free(&dpct);
+	dpct_policy_free(&dpct);
 	dpct_ports_close(&dpct);
 	rte_eal_cleanup();
 	return rc;

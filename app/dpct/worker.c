@@ -275,22 +275,37 @@ process(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, uint16_t 
 {
 	uint8_t verdict[DPCT_MAX_BURST];
 	struct rte_mbuf *pass[DPCT_MAX_BURST];
+	struct ct_pkt_info info[DPCT_MAX_BURST];
+	uint16_t in_port[DPCT_MAX_BURST];
+	const struct pol_gen *g;
 	uint16_t i, np = 0;
 
 	if (n == 0)
 		return;
+	/* Policy: the generation this burst is judged by (held until the next
+	 * quiescent report), NULL when there are no rules. */
+	g = dpct_policy_begin(w, m, pk, n, in_port);
 	if (dpct.pkt_time && atomic_load_explicit(&dpct.eof_tsc, memory_order_relaxed) == 0) {
 		/* Each packet at its own capture time: the result does not depend
 		 * on how packets were grouped into bursts or handed between
 		 * workers. */
 		for (i = 0; i < n; i++) {
 			w->last_pkt_ns = RTE_MAX(w->last_pkt_ns, capture_ns(m[i]));
-			ct_process_burst(w->shard, &pk[i], 1, RTE_MAX(w->last_pkt_ns, now),
-					 &verdict[i]);
+			if (g != NULL)
+				ct_process_burst_info(w->shard, &pk[i], 1,
+						      RTE_MAX(w->last_pkt_ns, now), &verdict[i],
+						      &info[i]);
+			else
+				ct_process_burst(w->shard, &pk[i], 1,
+						 RTE_MAX(w->last_pkt_ns, now), &verdict[i]);
 		}
+	} else if (g != NULL) {
+		ct_process_burst_info(w->shard, pk, n, now, verdict, info);
 	} else {
 		ct_process_burst(w->shard, pk, n, now, verdict);
 	}
+	if (g != NULL)
+		pol_apply_burst(g, w->index, w->shard, pk, in_port, n, verdict, info);
 	for (i = 0; i < n; i++) {
 		if (verdict[i] == CT_V_PASS) {
 			/* Keep runs of one input port together, in order. */
@@ -467,7 +482,12 @@ dpct_worker_main(void *arg)
 
 	if (burst > DPCT_MAX_BURST)
 		burst = DPCT_MAX_BURST;
+	if (dpct.pol != NULL)
+		pol_worker_online(dpct.pol, w->index);
 	while (!atomic_load_explicit(&dpct.quit, memory_order_relaxed)) {
+		/* Policy: no generation pointer is held across this point. */
+		if (dpct.pol != NULL)
+			pol_quiescent(dpct.pol, w->index);
 		now = worker_now(w);
 		retry_parked(w, now);
 		if (w->n_park == 0 && atomic_load_explicit(&dpct.go, memory_order_acquire) &&
@@ -522,6 +542,8 @@ dpct_worker_main(void *arg)
 			ev_worker_sync(w->chan, w->shard, now);
 		dpct_mbox_service(w, now);
 	}
+	if (dpct.pol != NULL)
+		pol_worker_offline(dpct.pol, w->index);
 	dpct_worker_publish(w);
 	return 0;
 }

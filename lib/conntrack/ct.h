@@ -106,6 +106,7 @@ enum ct_pkt_class {
 	CT_PKT_NOT_IP,        /**< non-IP: passes untracked. */
 	CT_PKT_FRAGMENT,      /**< non-first fragment: untracked. */
 	CT_PKT_INVALID,       /**< malformed: `invalid_reason` says why. */
+	CT_PKT_NOTRACK,       /**< set by the caller (a policy notrack rule): bypass the table. */
 };
 
 /** Why a packet is invalid. Stable names in ct_invalid_reason_name(). */
@@ -384,6 +385,58 @@ enum ct_verdict {
  */
 uint16_t ct_process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n,
 			  uint64_t now, uint8_t *verdict);
+
+/* Policy hooks (issue 12) ------------------------------------------------- */
+
+/** Connection state of a packet, as nftables' `ct state` sees it. */
+enum ct_state {
+	CT_STATE_NEW = 0,       /**< first packet, or orig direction before any reply */
+	CT_STATE_ESTABLISHED,   /**< reply seen, or a reply-direction packet */
+	CT_STATE_RELATED,       /**< ICMP error quoting a tracked flow */
+	CT_STATE_INVALID,       /**< invalid, passed by the invalid policy */
+	CT_STATE_UNTRACKED,     /**< non-IP, later fragment, notrack */
+	CT_STATE_MAX,
+};
+
+/**
+ * A policy decision stored in a live entry. lib/conntrack only stores it;
+ * gen 0 means "never decided". 8 bytes.
+ */
+struct ct_decision {
+	uint32_t gen;             /**< rule generation the verdict came from (0 = none) */
+	uint16_t rule;            /**< rule index within that generation */
+	uint8_t verdict;          /**< enum ct_verdict */
+	uint8_t flags;            /**< free for the policy layer */
+};
+
+/** What ct_process_burst_info() reports per packet. */
+struct ct_pkt_info {
+	uint32_t slot;            /**< entry index, UINT32_MAX when there is none */
+	uint32_t id;              /**< the entry's id, for ct_shard_decide() */
+	struct ct_decision dec;   /**< the entry's decision when the packet was tracked */
+	uint8_t state;            /**< enum ct_state */
+	uint8_t pad[3];
+};
+
+/**
+ * ct_process_burst() that also reports, per packet, its connection state,
+ * its entry (for ICMP errors the related entry) and that entry's stored
+ * decision. `info` entries are valid only where verdict is CT_V_PASS
+ * (and state is meaningful for CT_V_DROP too). Thread safety: owner only.
+ */
+uint16_t ct_process_burst_info(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n,
+			       uint64_t now, uint8_t *verdict, struct ct_pkt_info *info);
+
+/**
+ * Store a decision in the live entry (slot, id). If the entry already holds a
+ * decision of the same generation (an earlier packet of the burst decided
+ * it), that one is kept. `out` gets the decision in force.
+ *
+ * @return 1 stored, 0 kept the existing one, -ESTALE entry gone or dying,
+ *         -EINVAL bad slot. Thread safety: owner only.
+ */
+int ct_shard_decide(struct ct_shard *s, uint32_t slot, uint32_t id, const struct ct_decision *d,
+		    struct ct_decision *out);
 
 /**
  * Expire entries whose timeout passed and re-send destroys whose grace

@@ -81,7 +81,16 @@ struct ct_entry {
 	uint64_t pkts[2];
 	uint64_t bytes[2];
 	uint64_t start_ns;
-	uint64_t stop_ns;
+	/*
+	 * Policy (issue 12): the connection's verdict and the rule generation
+	 * it came from, while the entry is live; the destroy time once it is
+	 * dying (no packet reaches a dying entry, so the two never overlap).
+	 * Read stop_ns only for dying entries.
+	 */
+	union {
+		uint64_t stop_ns;
+		struct ct_decision dec;
+	};
 	uint32_t id;             /* CTA_ID; 0 never used */
 	/* Timers: expiry tick and the wheel links (pool indices, CT_NIL) */
 	uint32_t expiry;

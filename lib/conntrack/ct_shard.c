@@ -66,6 +66,7 @@ struct ct_shard {
 	int alarm_on;
 	/* Control-plane cursors */
 	uint32_t flush_cursor;
+	uint32_t last_created;     /* policy info: slot of the latest entry_create() */
 	struct ct_stats st;
 };
 
@@ -391,7 +392,7 @@ fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_event
 	r->bytes[0] = e->bytes[0];
 	r->bytes[1] = e->bytes[1];
 	r->start_ns = e->start_ns;
-	r->stop_ns = e->stop_ns;
+	r->stop_ns = (e->status & CT_S_DYING) ? e->stop_ns : 0;
 	r->id = e->id;
 	r->slot = idx;
 	if (!(e->status & CT_S_DYING) && ct_tick_before(now_tick, e->expiry))
@@ -603,6 +604,7 @@ entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint
 	wheel_link(s, idx);
 	s->st.count++;
 	s->st.insert++;
+	s->last_created = idx;
 	fill_check(s);
 	stage_update(s, idx, now_tick);
 	return CT_V_PASS;
@@ -641,8 +643,26 @@ notrack_match(const struct ct_conf *c, const struct ct_tuple *t)
 	return 0;
 }
 
+/* A new entry for `p` (policy info: state NEW, no decision yet). */
 static uint8_t
-process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64_t now)
+create_info(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64_t now,
+	    struct ct_pkt_info *pi)
+{
+	uint64_t insert = s->st.insert;
+	uint8_t v = entry_create(s, p, now_tick, now);
+
+	if (s->st.insert != insert) {
+		pi->slot = s->last_created;
+		pi->id = s->pool[s->last_created].id;
+	} else if (v == CT_V_PASS) {
+		pi->state = CT_STATE_INVALID; /* refused by the tracker, passed by policy */
+	}
+	return v;
+}
+
+static uint8_t
+process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64_t now,
+	    struct ct_pkt_info *pi)
 {
 	enum ct_dir dir = CT_DIR_ORIG;
 	enum ct_l4_verdict v;
@@ -650,37 +670,60 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 	uint32_t idx;
 	uint8_t cls;
 
+	pi->slot = CT_NIL;
+	pi->id = 0;
+	pi->dec.gen = 0;
+	pi->state = CT_STATE_NEW;
 	switch (p->cls) {
 	case CT_PKT_TRACK:
 		break;
 	case CT_PKT_ICMP_ERROR:
-		if (index_lookup(s, &p->tuple, p->hash, &dir) != CT_NIL) {
+		idx = index_lookup(s, &p->tuple, p->hash, &dir);
+		if (idx != CT_NIL) {
 			s->st.related++;
+			pi->state = CT_STATE_RELATED;
+			pi->slot = idx;
+			pi->id = s->pool[idx].id;
+			pi->dec = s->pool[idx].dec;
 			return CT_V_PASS;
 		}
+		pi->state = CT_STATE_INVALID;
 		return verdict_invalid(s, CT_INV_STATE);
 	case CT_PKT_INVALID:
+		pi->state = CT_STATE_INVALID;
 		return verdict_invalid(s, p->invalid_reason);
+	case CT_PKT_NOTRACK:
+		pi->state = CT_STATE_UNTRACKED;
+		s->st.notrack++;
+		return CT_V_PASS;
 	default:
+		pi->state = CT_STATE_UNTRACKED;
 		s->st.untracked++;
 		return CT_V_PASS;
 	}
 	if (s->conf.n_notrack != 0 && notrack_match(&s->conf, &p->tuple)) {
+		pi->state = CT_STATE_UNTRACKED;
 		s->st.notrack++;
 		return CT_V_PASS;
 	}
 
 	idx = index_lookup(s, &p->tuple, p->hash, &dir);
 	if (idx == CT_NIL)
-		return entry_create(s, p, now_tick, now);
+		return create_info(s, p, now_tick, now, pi);
 	e = &s->pool[idx];
 	if (!ct_tick_before(now_tick, e->expiry)) {
 		/* Timed out before the wheel reaped it: the timeout wins. */
 		s->st.expired++;
 		entry_destroy(s, idx, now_tick, now);
-		return entry_create(s, p, now_tick, now);
+		return create_info(s, p, now_tick, now, pi);
 	}
 	s->st.found++;
+	/* As Linux: established once a reply was seen, or for a reply itself. */
+	pi->state = (dir == CT_DIR_REPLY || (e->status & CT_S_SEEN_REPLY)) ?
+		    CT_STATE_ESTABLISHED : CT_STATE_NEW;
+	pi->slot = idx;
+	pi->id = e->id;
+	pi->dec = e->dec;
 	cls = e->to_class;
 	v = ct_l4_get(e->key.proto)->packet(&s->conf, e, p, dir, now, &cls);
 	switch (v) {
@@ -694,6 +737,7 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 		}
 		if (v == CT_L4_KILL) {
 			entry_destroy(s, idx, now_tick, now);
+			pi->slot = CT_NIL;
 			return CT_V_PASS;
 		}
 		entry_refresh(s, idx, now_tick, cls);
@@ -708,18 +752,25 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 		break;
 	case CT_L4_INVALID:
 		stage_update(s, idx, now_tick);
+		/* Judged as invalid, not by its connection's verdict. */
+		pi->state = CT_STATE_INVALID;
+		pi->slot = CT_NIL;
+		pi->dec.gen = 0;
 		return verdict_invalid(s, CT_INV_STATE);
 	case CT_L4_REOPEN:
 		entry_destroy(s, idx, now_tick, now);
-		return entry_create(s, p, now_tick, now);
+		pi->state = CT_STATE_NEW;
+		pi->slot = CT_NIL;
+		pi->dec.gen = 0;
+		return create_info(s, p, now_tick, now, pi);
 	}
 	stage_update(s, idx, now_tick);
 	return CT_V_PASS;
 }
 
-uint16_t
-ct_process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_t now,
-		 uint8_t *verdict)
+static inline uint16_t
+process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_t now,
+	      uint8_t *verdict, struct ct_pkt_info *info, unsigned info_step)
 {
 	uint32_t now_tick = shard_now(s, &now);
 	uint16_t i;
@@ -759,8 +810,44 @@ ct_process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint
 	}
 	/* Stage 3: in order, so a flow created early in the burst is found later. */
 	for (i = 0; i < n; i++)
-		verdict[i] = process_one(s, &pkts[i], now_tick, now);
+		verdict[i] = process_one(s, &pkts[i], now_tick, now, &info[i * info_step]);
 	return n;
+}
+
+uint16_t
+ct_process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_t now,
+		 uint8_t *verdict)
+{
+	struct ct_pkt_info scratch;
+
+	return process_burst(s, pkts, n, now, verdict, &scratch, 0);
+}
+
+uint16_t
+ct_process_burst_info(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_t now,
+		      uint8_t *verdict, struct ct_pkt_info *info)
+{
+	return process_burst(s, pkts, n, now, verdict, info, 1);
+}
+
+int
+ct_shard_decide(struct ct_shard *s, uint32_t slot, uint32_t id, const struct ct_decision *d,
+		struct ct_decision *out)
+{
+	struct ct_entry *e;
+
+	if (slot >= s->cap)
+		return -EINVAL;
+	e = &s->pool[slot];
+	if (!(e->eflags & CT_EF_USED) || e->id != id || (e->status & CT_S_DYING))
+		return -ESTALE;
+	if (e->dec.gen == d->gen) {
+		*out = e->dec;
+		return 0;
+	}
+	e->dec = *d;
+	*out = *d;
+	return 1;
 }
 
 /* ------------------------------------------------------------------------ */

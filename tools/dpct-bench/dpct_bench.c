@@ -3,7 +3,13 @@
  * dpct-bench: the worker pipeline in memory (DESIGN §5, §7).
  *
  *   dpct-bench --workload established|churn --flows N [--packets N]
- *              [--burst N] [--json]
+ *              [--burst N] [--json] [--rules N]
+ *
+ * --rules N (policy, issue 12): judge every burst with a stateful rule set
+ * of N rules compiled with rte_acl (established/related accept first, N - 2
+ * rules that the traffic never matches, tcp dport 80 new accept last);
+ * NEW connections are classified, established packets only compare the
+ * generation. Needs EAL (--no-huge) from the start.
  *
  * Per burst, like a worker after rx_burst: the NIC's part is simulated by
  * writing the flow's addresses, ports and flags into a small set of hot
@@ -29,6 +35,7 @@
 #include <rte_log.h>
 
 #include "ct.h"
+#include "pol.h"
 
 #define FRAME_LEN 64
 #define MAX_BURST 256
@@ -49,6 +56,14 @@ struct bench {
 	uint8_t verdict[MAX_BURST];
 	uint64_t now;
 	uint64_t drops;
+	/* Policy (--rules) */
+	int rules;                 /* -1: no policy */
+	struct pol_handle *pol;
+	struct ct_pkt_info info[MAX_BURST];
+	uint16_t in_port[MAX_BURST];
+	uint64_t pol_cycles;       /* spent in pol_apply_burst() */
+	uint64_t pol_timed;        /* packets it judged while timed */
+	int timing;
 };
 
 /* Flow f: client 10.x.y.z:port -> server 192.0.2.(f % 64):80. */
@@ -123,7 +138,24 @@ run_burst(struct bench *b, unsigned n)
 
 	for (i = 0; i < n; i++)
 		ct_parse(b->frames[i], FRAME_LEN, 0, &b->pkts[i]);
-	ct_process_burst(b->s, b->pkts, (uint16_t)n, b->now, b->verdict);
+	if (b->pol != NULL) {
+		const struct pol_gen *g;
+		uint64_t t0;
+
+		/* As a worker: quiescent once per loop, one generation per burst. */
+		pol_quiescent(b->pol, 0);
+		g = pol_current(b->pol);
+		ct_process_burst_info(b->s, b->pkts, (uint16_t)n, b->now, b->verdict, b->info);
+		t0 = rte_rdtsc();
+		pol_apply_burst(g, 0, b->s, b->pkts, b->in_port, (uint16_t)n, b->verdict,
+				b->info);
+		if (b->timing) {
+			b->pol_cycles += rte_rdtsc() - t0;
+			b->pol_timed += n;
+		}
+	} else {
+		ct_process_burst(b->s, b->pkts, (uint16_t)n, b->now, b->verdict);
+	}
 	for (i = 0; i < n; i++)
 		b->drops += b->verdict[i] != CT_V_PASS;
 	sync_events(b);
@@ -181,6 +213,7 @@ bench_established(struct bench *b, uint64_t *cycles)
 	for (i = 0; i < b->packets; i++)
 		order[i] = (uint32_t)(rng_next(&x) % ((uint64_t)b->flows * 2));
 	establish(b);
+	b->timing = 1;
 	t0 = rte_rdtsc();
 	for (i = 0; i < b->packets;) {
 		for (n = 0; n < b->burst && i < b->packets; n++, i++)
@@ -225,6 +258,7 @@ bench_churn(struct bench *b, uint64_t *cycles, uint64_t *conns)
 		flow[i] = next_flow++;
 		step[i] = 0;
 	}
+	b->timing = 1;
 	t0 = rte_rdtsc();
 	for (i = 0; i < b->packets;) {
 		for (n = 0; n < b->burst && i < b->packets; n++, i++) {
@@ -301,6 +335,55 @@ rte_hash_baseline(struct bench *b)
 	return (double)cyc / (double)lookups;
 }
 
+/* N rules the bench traffic (10.0.0.0/8 -> 192.0.2.0/26:80) meets only at the ends. */
+static int
+make_policy(struct bench *b)
+{
+	struct pol_ruleset rs;
+	char err[256];
+	int i, n = b->rules;
+
+	pol_ruleset_init(&rs);
+	rs.default_action = POL_DROP;
+	rs.rules = calloc((size_t)(n > 0 ? n : 1), sizeof(*rs.rules));
+	if (rs.rules == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		struct pol_rule *r = &rs.rules[i];
+
+		pol_rule_init(r);
+		if (i == 0) {
+			r->states = (1u << CT_STATE_ESTABLISHED) | (1u << CT_STATE_RELATED);
+		} else if (i == n - 1) {
+			r->states = 1u << CT_STATE_NEW;
+			r->proto = 6;
+			r->n_dport = 1;
+			r->dport[0].lo = r->dport[0].hi = 80;
+		} else {
+			/* 172.16.0.0/12 hosts, one port each: never the bench's flows. */
+			r->action = POL_DROP;
+			r->family = 4;
+			r->proto = (int16_t)(i % 3 == 0 ? 17 : 6);
+			r->src[0] = 172;
+			r->src[1] = (uint8_t)(16 + (i >> 16 & 15));
+			r->src[2] = (uint8_t)(i >> 8);
+			r->src[3] = (uint8_t)i;
+			r->src_len = 32;
+			r->n_dport = 1;
+			r->dport[0].lo = r->dport[0].hi = (uint16_t)(1 + i % 60000);
+		}
+	}
+	rs.n_rules = (uint32_t)n;
+	b->pol = pol_handle_create(&rs, 1, err, sizeof(err));
+	pol_ruleset_clear(&rs);
+	if (b->pol == NULL) {
+		fprintf(stderr, "dpct-bench: policy: %s\n", err);
+		return -1;
+	}
+	pol_worker_online(b->pol, 0);
+	return 0;
+}
+
 /* The TSC rate without EAL: count cycles over 100 ms of CLOCK_MONOTONIC. */
 static uint64_t
 estimate_tsc_hz(void)
@@ -323,7 +406,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: dpct-bench --workload established|churn --flows N [--packets N]\n"
-			"                  [--burst N] [--json] [--no-baseline]\n");
+			"                  [--burst N] [--json] [--no-baseline] [--rules N]\n");
 }
 
 int
@@ -336,6 +419,7 @@ main(int argc, char **argv)
 		{ "burst", required_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "no-baseline", no_argument, NULL, 'n' },
+		{ "rules", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -344,12 +428,13 @@ main(int argc, char **argv)
 			     "--no-shconf", "--log-level=error", "--no-telemetry", NULL };
 	uint64_t cycles = 0, conns = 0, hz;
 	double cpp, rte = -1;
-	int opt, churn, baseline = 1, i;
+	int opt, churn, baseline = 1, i, eal_up = 0;
 	unsigned j;
 
 	if (b == NULL)
 		return 2;
 	b->burst = 32;
+	b->rules = -1;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'w':
@@ -370,6 +455,13 @@ main(int argc, char **argv)
 		case 'n':
 			baseline = 0;
 			break;
+		case 'r':
+			b->rules = (int)strtol(optarg, NULL, 10);
+			if (b->rules < 0 || b->rules > POL_MAX_RULES) {
+				usage();
+				return 1;
+			}
+			break;
 		default:
 			usage();
 			return opt == 'h' ? 0 : 1;
@@ -387,6 +479,16 @@ main(int argc, char **argv)
 	for (j = 0; j < MAX_BURST; j++)
 		frame_init(b->frames[j]);
 	b->now = UINT64_C(1767225600) * 1000000000;
+	if (b->rules >= 0) {
+		rte_log_set_global_level(RTE_LOG_ERR);
+		if (rte_eal_init((int)(sizeof(eal_argv) / sizeof(eal_argv[0])) - 1, eal_argv) < 0) {
+			fprintf(stderr, "dpct-bench: EAL init failed (needed by --rules)\n");
+			return 2;
+		}
+		eal_up = 1;
+		if (make_policy(b) != 0)
+			return 2;
+	}
 	if (make_shard(b, churn ? b->flows * 2 + 1024 : b->flows + 1024) != 0)
 		return 2;
 	if ((churn ? bench_churn(b, &cycles, &conns) : bench_established(b, &cycles)) != 0) {
@@ -397,10 +499,11 @@ main(int argc, char **argv)
 	cpp = (double)cycles / (double)b->packets;
 	if (baseline && !churn) {
 		rte_log_set_global_level(RTE_LOG_ERR);
-		i = rte_eal_init((int)(sizeof(eal_argv) / sizeof(eal_argv[0])) - 1, eal_argv);
+		i = eal_up ? 0 :
+		    rte_eal_init((int)(sizeof(eal_argv) / sizeof(eal_argv[0])) - 1, eal_argv);
 		if (i >= 0) {
+			eal_up = 1;
 			rte = rte_hash_baseline(b);
-			rte_eal_cleanup();
 		}
 	}
 	if (b->json) {
@@ -412,7 +515,16 @@ main(int argc, char **argv)
 		if (churn)
 			printf(",\"new_conn_per_s\":%.0f",
 			       (double)conns / ((double)cycles / (double)hz));
-		printf(",\"rte_hash_cycles_per_key\":%.1f,\"drops\":%" PRIu64 "}\n", rte, b->drops);
+		printf(",\"rte_hash_cycles_per_key\":%.1f,\"drops\":%" PRIu64, rte, b->drops);
+		if (b->rules >= 0)
+			printf(",\"rules\":%d,\"policy_cycles_per_pkt\":%.1f", b->rules,
+			       b->pol_timed ? (double)b->pol_cycles / (double)b->pol_timed : 0.0);
+		if (b->rules >= 0 && churn && conns > 0)
+			printf(",\"policy_cycles_per_conn\":%.1f",
+			       (double)b->pol_cycles / (double)conns);
+		if (churn && conns > 0)
+			printf(",\"cycles_per_conn\":%.1f", (double)cycles / (double)conns);
+		printf("}\n");
 	} else {
 		printf("%s: %u flows, %" PRIu64 " packets: %.1f cycles/packet, %.2f Mpps at %.2f GHz,"
 		       " %zu bytes/entry\n", b->workload, b->flows, b->packets, cpp,
@@ -423,7 +535,19 @@ main(int argc, char **argv)
 		if (rte >= 0)
 			printf("  rte_hash lookup_bulk baseline: %.1f cycles/key\n", rte);
 		printf("  packets dropped: %" PRIu64 "\n", b->drops);
+		if (b->rules >= 0)
+			printf("  policy: %d rules (rte_acl), %.1f cycles/packet in pol_apply_burst\n",
+			       b->rules, b->pol_timed ? (double)b->pol_cycles / (double)b->pol_timed : 0.0);
+		if (churn && conns > 0)
+			printf("  %.1f cycles per connection (8 packets)\n",
+			       (double)cycles / (double)conns);
 	}
+	if (b->pol != NULL) {
+		pol_worker_offline(b->pol, 0);
+		pol_handle_free(b->pol);
+	}
+	if (eal_up)
+		rte_eal_cleanup();
 	ct_shard_free(b->s);
 	free(b);
 	return 0;

@@ -165,6 +165,49 @@ def do_raw(t, args):
     return 0
 
 
+def do_rules(t, args):
+    # Policy rules with their counters (issue 12), paged through /dpct/rules.
+    start, pages, out = 0, 0, []
+    while pages < 100000:
+        r = t.cmd('/dpct/rules,%d,40' % start)
+        if not r:
+            raise SystemExit('dpct-ctl: no /dpct/rules answer (is this dpct with policy?)')
+        if pages == 0:
+            head = r
+        keys = sorted((k for k in r if k.startswith('r') and k[1:].isdigit()),
+                      key=lambda k: int(k[1:]))
+        out += [r[k] for k in keys]
+        pages += 1
+        start = r.get('next', 0)
+        if not start or not keys:
+            break
+    if args.json:
+        print(json.dumps({'summary': head, 'rules': out}, sort_keys=True))
+        return 0
+    print('generation %u, %u rules, default %s; accepted %u dropped %u notracked %u '
+          'classified %u reloads %u refused %u' % (
+              head['generation'], head['n_rules'], head['default'], head['accepted'],
+              head['dropped'], head['notracked'], head['classified'], head['reloads'],
+              head['reload_failed']))
+    print('%6s %-8s %14s %12s  %s' % ('rule', 'action', 'packets', 'conns', 'match'))
+    for e in out:
+        print('%6u %-8s %14u %12u  %s' % (e['index'], e['action'], e['pkts'], e['conns'],
+                                         e['rule']))
+    print('%6s %-8s %14u %12u' % ('dflt', head['default'], head['default_pkts'],
+                                  head['default_conns']))
+    return 0
+
+
+def do_reload(t, args):
+    r = t.cmd('/dpct/reload')
+    if not r or not r.get('ok'):
+        print('dpct-ctl: reload refused, old rules stay: %s' % (r or {}).get('error', '?'),
+              file=sys.stderr)
+        return 1
+    print('policy generation %u installed' % r['generation'])
+    return 0
+
+
 def main():
     # Output piped into head(1) ends quietly, like conntrack.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
@@ -187,6 +230,9 @@ def main():
     p.add_argument('path', nargs='?', help='a section, e.g. events or notrack/0')
     p = sub.add_parser('raw', help='send one telemetry command, print its JSON reply')
     p.add_argument('command', help='e.g. /dpct/stats or /dpct/list,0,10')
+    p = sub.add_parser('rules', help='policy rules and their counters')
+    p.add_argument('--json', action='store_true', help='one JSON object')
+    sub.add_parser('reload', help='re-read the config file, install its policy rules')
     args = ap.parse_args()
     if args.cmd == 'delete' and args.pos:
         if len(args.pos) != 5:
@@ -194,7 +240,8 @@ def main():
         args.proto, args.src, args.dst, args.sport, args.dport = args.pos
     t = Telemetry(args.file_prefix)
     return {'stats': do_stats, 'count': do_count, 'list': do_list, 'flush': do_flush,
-            'delete': do_delete, 'config': do_config, 'raw': do_raw}[args.cmd](t, args)
+            'delete': do_delete, 'config': do_config, 'raw': do_raw, 'rules': do_rules,
+            'reload': do_reload}[args.cmd](t, args)
 
 
 if __name__ == '__main__':
