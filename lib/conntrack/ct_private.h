@@ -67,6 +67,28 @@ ct_ev_from_linux(uint16_t b)
 #define CT_TF_PICKED_UP        0x20  /* created from a mid-stream packet (loose) */
 
 /*
+ * Flow export (issue 11, lib/events/ev_ipfix.h). A flow record needs a few
+ * facts the entry did not keep; they cost no byte of the 112 (DESIGN §7):
+ *  - a live entry's stop_ns is always 0, so its 8 bytes hold struct ct_xlive;
+ *  - entry_destroy() moves the three bytes a DESTROY record needs into bytes
+ *    no dying entry uses (to_class <- port, tcp_flags <- l4, tcp_state <- ICMP
+ *    code; tcp_state only for non-TCP entries, whose tcp_state is unused)
+ *    before it writes stop_ns; ct_x_*() read either form;
+ *  - the end reason sits in eflags bits 4..6 (CT_EF_END_*).
+ */
+struct ct_xlive {
+	uint32_t act;            /* tick of the next interim record (active timeout) */
+	uint8_t l4;              /* TCP: OR of the flags seen; ICMP: type of the first packet */
+	uint8_t code;            /* ICMP: code of the first packet */
+	uint8_t port;            /* ingress port of the first packet */
+	uint8_t spare;
+};
+_Static_assert(sizeof(struct ct_xlive) == 8, "ct_xlive shares stop_ns's 8 bytes");
+
+#define CT_EF_END_SHIFT 4
+#define CT_EF_END_MASK  0x70  /* enum ct_end_reason (flow export) */
+
+/*
  * One tracked connection: 112 bytes, no padding. With the index (8-slot
  * buckets of 64 bytes at <= 80 % load, ~10 bytes an entry) the cost is
  * under the 128-byte budget of DESIGN §7.
@@ -81,7 +103,10 @@ struct ct_entry {
 	uint64_t pkts[2];
 	uint64_t bytes[2];
 	uint64_t start_ns;
-	uint64_t stop_ns;
+	union {
+		uint64_t stop_ns;    /* dying: destroy time */
+		struct ct_xlive x;   /* live: flow export (below) */
+	};
 	uint32_t id;             /* CTA_ID; 0 never used */
 	/* Timers: expiry tick and the wheel links (pool indices, CT_NIL) */
 	uint32_t expiry;
@@ -98,6 +123,33 @@ struct ct_entry {
 };
 _Static_assert(sizeof(struct ct_entry) == 112, "ct_entry must stay 112 bytes");
 _Static_assert(offsetof(struct ct_entry, key) == 0, "key first: lookups touch one line");
+
+/* Flow export accessors (see struct ct_xlive). */
+static inline uint8_t
+ct_x_l4(const struct ct_entry *e)
+{
+	return (e->status & CT_S_DYING) ? e->tcp_flags : e->x.l4;
+}
+
+static inline uint8_t
+ct_x_code(const struct ct_entry *e)
+{
+	if (e->key.proto == 6)
+		return 0;
+	return (e->status & CT_S_DYING) ? e->tcp_state : e->x.code;
+}
+
+static inline uint8_t
+ct_x_port(const struct ct_entry *e)
+{
+	return (e->status & CT_S_DYING) ? e->to_class : e->x.port;
+}
+
+static inline uint8_t
+ct_x_end(const struct ct_entry *e)
+{
+	return (uint8_t)((e->eflags & CT_EF_END_MASK) >> CT_EF_END_SHIFT);
+}
 
 /* What a tracker tells the shard to do with a packet of an existing entry. */
 enum ct_l4_verdict {
