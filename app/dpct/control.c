@@ -15,6 +15,7 @@
 #include <rte_cycles.h>
 
 #include "dpct.h"
+#include "dpct_export.h"
 
 #define CTL_BUDGET 4096
 #define NO_PROGRESS_S 3
@@ -194,6 +195,7 @@ dpct_stats_json(struct dpct_app *a)
 	json_object_set_new(root, "shards", shards);
 	json_object_set_new(root, "ports", ports);
 	json_object_set_new(root, "listeners", lst);
+	json_object_set_new(root, "export", dpct_export_json(a));
 	return root;
 }
 
@@ -293,6 +295,8 @@ dpct_control_run(struct dpct_app *a)
 	bool draining = false, any_known;
 	uint32_t dying = 0;
 
+	if (dpct_export_start(a) < 0)
+		return DPCT_EXIT_RUNTIME;
 	if (a->opts.wait_listeners > 0 && a->ctl != NULL) {
 		while (ev_ctl_listener_count(a->ctl, NULL) < a->opts.wait_listeners &&
 		       rte_rdtsc() - t0 < 30 * hz && !atomic_load(&a->sig)) {

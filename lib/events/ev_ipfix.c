@@ -513,7 +513,8 @@ udp_send(struct ev_ipfix *x, const uint8_t *buf, size_t len, unsigned records, u
 	ssize_t n;
 
 	do {
-		n = send(x->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		n = sendto(x->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+			   (const struct sockaddr *)&x->addr, x->alen);
 	} while (n < 0 && errno == EINTR);
 	if (n == (ssize_t)len) {
 		x->st.bytes += len;
@@ -521,7 +522,7 @@ udp_send(struct ev_ipfix *x, const uint8_t *buf, size_t len, unsigned records, u
 	}
 	x->st.send_errors++;
 	x->st.records_lost += records;
-	/* ECONNREFUSED: an ICMP port unreachable for an earlier datagram. */
+	/* ENETUNREACH, EHOSTUNREACH (no route), ENOBUFS/EAGAIN (queue full). */
 	if (mono - x->last_err_log >= 10 * 1000 * NS_PER_MS || x->last_err_log == 0) {
 		x->last_err_log = mono;
 		xlog(x, LOG_WARNING, "send failed (%s); %llu records lost so far\n",
@@ -807,10 +808,11 @@ ev_ipfix_create(const struct ev_ipfix_conf *conf, const struct ev_ipfix_collecto
 		x->next_try = 0;
 	} else {
 		x->fd = socket(x->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		/* Not connected: an unreachable collector is a send error to log
+		 * and count, never a failure to start. */
 		if (x->fd < 0 || (conf->sndbuf != 0 &&
 				  setsockopt(x->fd, SOL_SOCKET, SO_SNDBUF, &conf->sndbuf,
-					     sizeof(conf->sndbuf)) < 0) ||
-		    connect(x->fd, (struct sockaddr *)&x->addr, x->alen) < 0) {
+					     sizeof(conf->sndbuf)) < 0)) {
 			snprintf(err, errlen, "udp socket to %s:%u: %s", coll->host, coll->port,
 				 strerror(errno));
 			ev_ipfix_free(x);

@@ -200,8 +200,8 @@ int ev_ipfix_collector_check(const struct ev_ipfix_collector *c, char *err, size
 struct ev_ipfix;
 
 /**
- * Create an exporter for one collector. UDP: the socket is connected at
- * once (an unreachable collector shows as send errors). TCP: the connection
+ * Create an exporter for one collector. UDP: datagrams go out with
+ * sendto() (an unreachable collector shows as send errors). TCP: the connection
  * is made by ev_ipfix_poll() (the consumer's poll), non-blocking, with
  * backoff; a collector that is down is logged and retried, never fatal.
  * @return NULL with `err` filled (bad address or configuration, no memory,
