@@ -445,6 +445,16 @@ set_end(struct ct_entry *e, uint8_t why)
 	e->eflags = (uint8_t)((e->eflags & ~CT_EF_END_MASK) | (why << CT_EF_END_SHIFT));
 }
 
+/* Flow export: a flush or delete of a TCP connection that already closed
+ * (TIME_WAIT, CLOSE) reaps a finished flow: its end was the FIN/RST. */
+static inline uint8_t
+forced_end(const struct ct_entry *e)
+{
+	if (e->key.proto == 6 && (e->tcp_state == CT_TCP_TIME_WAIT || e->tcp_state == CT_TCP_CLOSE))
+		return CT_END_EOF;
+	return CT_END_FORCED;
+}
+
 /* Flow export: the live form of struct ct_xlive into the dying one. */
 static inline void
 xlive_to_dying(struct ct_entry *e)
@@ -990,7 +1000,7 @@ ct_shard_flush(struct ct_shard *s, uint64_t now, unsigned budget)
 		e = &s->pool[s->flush_cursor];
 		if ((e->eflags & CT_EF_USED) && !(e->status & CT_S_DYING)) {
 			s->st.deleted++;
-			set_end(e, CT_END_FORCED);
+			set_end(e, forced_end(e));
 			entry_destroy(s, s->flush_cursor, now_tick, now);
 			done++;
 		}
@@ -1012,7 +1022,7 @@ ct_shard_delete(struct ct_shard *s, const struct ct_tuple *t, uint64_t now)
 	if (s->conf.events_enabled && s->stage_n == s->stage_cap)
 		return -ENOSPC;
 	s->st.deleted++;
-	set_end(&s->pool[idx], CT_END_FORCED);
+	set_end(&s->pool[idx], forced_end(&s->pool[idx]));
 	entry_destroy(s, idx, now_tick, now);
 	return 0;
 }

@@ -749,9 +749,8 @@ consumers_deliver(struct ev_ctl *ctl, unsigned n, uint64_t now, unsigned *droppe
 		const struct ev_ctl_consumer *k = &ctl->cons[c];
 		bool reliable = k->reliable && ctl->conf.reliable;
 
-		if (k->ops->blocked != NULL && k->ops->blocked(k->self))
-			memset(ctl->cons_refused, 1, n);
-		else if (k->ops->deliver(k->self, ctl->recs, n, now, ctl->cons_refused) < 0)
+		/* deliver() even while blocked(): the consumer counts its refusals. */
+		if (k->ops->deliver(k->self, ctl->recs, n, now, ctl->cons_refused) < 0)
 			memset(ctl->cons_refused, 1, n);
 		for (i = 0; i < n; i++) {
 			if (!ctl->cons_refused[i] || ctl->recs[i].events == 0)
