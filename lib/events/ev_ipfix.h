@@ -63,7 +63,7 @@ struct ev_ipfix_flow {
 	uint8_t dst[16];
 	uint16_t sport, dport;   /**< 0 for ICMP (the type/code is in icmp) */
 	uint16_t icmp;           /**< icmpTypeCode{IPv4,IPv6}: type << 8 | code */
-	uint16_t tcp_flags;      /**< tcpControlBits: OR of the flags seen */
+	uint16_t tcp_flags;      /**< tcpControlBits: OR of the flags seen (1 byte on the wire) */
 	uint64_t octets[2];      /**< octetDeltaCount, reverseOctetDeltaCount */
 	uint64_t packets[2];     /**< packetDeltaCount, reversePacketDeltaCount */
 	uint64_t start_ms;       /**< flowStartMilliseconds */

@@ -40,7 +40,7 @@ struct tfield {
 /* Both templates in record order; the address IEs differ by family. */
 #define TEMPLATE(SRC, DST, ALEN, ICMP) { \
 	{SRC, ALEN, 0}, {DST, ALEN, 0}, {IE_SRC_PORT, 2, 0}, {IE_DST_PORT, 2, 0}, \
-	{IE_PROTO, 1, 0}, {ICMP, 2, 0}, {IE_TCP_FLAGS, 2, 0}, \
+	{IE_PROTO, 1, 0}, {ICMP, 2, 0}, {IE_TCP_FLAGS, 1, 0}, \
 	{IE_OCTET_DELTA, 8, 0}, {IE_PACKET_DELTA, 8, 0}, \
 	{IE_OCTET_DELTA, 8, EV_IPFIX_PEN_REVERSE}, {IE_PACKET_DELTA, 8, EV_IPFIX_PEN_REVERSE}, \
 	{IE_START_MS, 8, 0}, {IE_END_MS, 8, 0}, {IE_END_REASON, 1, 0}, \
@@ -51,8 +51,8 @@ struct tfield {
 static const struct tfield tmpl_v4[N_FIELDS] = TEMPLATE(IE_SRC_V4, IE_DST_V4, 4, IE_ICMP_V4);
 static const struct tfield tmpl_v6[N_FIELDS] = TEMPLATE(IE_SRC_V6, IE_DST_V6, 16, IE_ICMP_V6);
 
-#define REC_LEN_V4 82
-#define REC_LEN_V6 106
+#define REC_LEN_V4 81
+#define REC_LEN_V6 105
 
 static inline void
 put16(uint8_t *p, uint16_t v)
@@ -185,17 +185,20 @@ ev_ipfix_encode_record(const struct ev_ipfix_flow *f, uint8_t *p, size_t cap)
 	put16(p + o + 2, f->dport);
 	p[o + 4] = f->proto;
 	put16(p + o + 5, f->icmp);
-	put16(p + o + 7, f->tcp_flags);
-	put64(p + o + 9, f->octets[0]);
-	put64(p + o + 17, f->packets[0]);
-	put64(p + o + 25, f->octets[1]);
-	put64(p + o + 33, f->packets[1]);
-	put64(p + o + 41, f->start_ms);
-	put64(p + o + 49, f->end_ms);
-	p[o + 57] = f->end_reason;
-	put32(p + o + 58, f->ingress);
-	put32(p + o + 62, f->vrf);
-	put64(p + o + 66, f->flow_id);
+	/* tcpControlBits in reduced-size encoding (RFC 7011 §6.2): dpct keeps
+	 * the 8 classic flags, and collectors that read only one byte (pmacct)
+	 * get them right. */
+	p[o + 7] = (uint8_t)f->tcp_flags;
+	put64(p + o + 8, f->octets[0]);
+	put64(p + o + 16, f->packets[0]);
+	put64(p + o + 24, f->octets[1]);
+	put64(p + o + 32, f->packets[1]);
+	put64(p + o + 40, f->start_ms);
+	put64(p + o + 48, f->end_ms);
+	p[o + 56] = f->end_reason;
+	put32(p + o + 57, f->ingress);
+	put32(p + o + 61, f->vrf);
+	put64(p + o + 65, f->flow_id);
 	return len;
 }
 
