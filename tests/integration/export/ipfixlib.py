@@ -278,3 +278,24 @@ def wait_for(cond, timeout):
             return True
         time.sleep(0.05)
     return cond()
+
+
+def telemetry(prefix, command):
+    """One DPDK telemetry command to dpct (--file-prefix `prefix`); the reply's
+    value, or None when the socket is not there (yet)."""
+    import json
+    base = '/var/run/dpdk' if os.geteuid() == 0 else \
+        os.path.join(os.environ.get('XDG_RUNTIME_DIR', '/tmp'), 'dpdk')
+    path = os.path.join(base, prefix, 'dpdk_telemetry.v2')
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.settimeout(2)
+    try:
+        s.connect(path)
+        info = json.loads(s.recv(65536).decode())
+        s.send(command.encode())
+        reply = json.loads(s.recv(info.get('max_output_len', 16384) + 1024).decode())
+        return reply.get(command)
+    except (OSError, ValueError):
+        return None
+    finally:
+        s.close()

@@ -11,6 +11,7 @@ drain timeout, undelivered_destroy > 0); an unreliable one does not."""
 import json
 import os
 import shutil
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -52,6 +53,15 @@ CASES = [
 ]
 
 
+tel_last = {}
+
+
+def tel_set(v):
+    if v is not None:
+        tel_last['v'] = v
+    return v
+
+
 def main():
     tap = dpctlib.Tap()
     dpctlib.need([dpctlib.DPCT, dpctlib.GEN], tap)
@@ -88,10 +98,30 @@ def main():
         cfg = ipfixlib.export_cfg(port_id + i, [coll], reconnect_min_ms=20,
                                   reconnect_max_ms=200)
         stats = os.path.join(d, 'st%d.json' % i)
+        drain = '6000' if want_rc == 3 else '2000'
         cmd = dpctlib.dpct_cmd(prefix, dpctlib.write_config(d, cfg, 'r%d.json' % i), rx=pcap,
                                tx=os.path.join(d, 'tx%d.pcap' % i), stats=stats,
-                               app=['--flush-on-eof', '--drain-timeout-ms', '2000'])
-        rc, out, err = dpctlib.run_dpct(cmd, timeout=120)
+                               app=['--flush-on-eof', '--drain-timeout-ms', drain])
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        tel = None
+        if want_rc == 3:
+            # While it waits for the collector: per-collector counters in telemetry.
+            ipfixlib.wait_for(lambda: p.poll() is not None or (
+                (tel_set(ipfixlib.telemetry(prefix, '/dpct/export')) or {}).get('0', {})
+                .get('connect_failures', 0) > 1), 20)
+            tel = tel_last.get('v')
+        try:
+            out, err = p.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+        rc = p.returncode
+        if want_rc == 3:
+            e0 = (tel or {}).get('0', {})
+            tap.check(e0.get('transport') == 'tcp' and e0.get('connected') == 0 and
+                      e0.get('connect_failures', 0) > 1 and 'records_refused' in e0 and
+                      'templates_sent' in e0 and 'reconnects' in e0 and 'records_sent' in e0,
+                      '%s: /dpct/export shows the collector\'s counters' % name, tel)
         tap.eq(rc, want_rc, '%s: exit status %d' % (name, want_rc)) or print('# ' + err[-800:])
         st = dpctlib.load_json(stats)
         tap.eq(dpctlib.counter(st, 'tx'), npk, '%s: every packet forwarded' % name)
