@@ -92,6 +92,7 @@ dpct_print_stats(struct dpct_app *a, bool final)
 		       es.events_sent, es.events_failed, es.destroy_resent, es.destroy_acked,
 		       es.listener_dropped, ev_ctl_listener_count(a->ctl, NULL));
 	}
+	dpct_export_print(a);
 	if (final)
 		printf("  ++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++"
 		       "++++++++++++++\n");

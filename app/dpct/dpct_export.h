@@ -50,6 +50,9 @@ struct dpct_export_info {
 /** A copy of exporter `i`'s collector and counters (any thread). 0 or -ENOENT. */
 int dpct_export_info(struct dpct_app *a, unsigned i, struct dpct_export_info *out);
 
+/** One line per exporter on stdout (the periodic and final statistics). */
+void dpct_export_print(struct dpct_app *a);
+
 /** The counters of every exporter as a JSON array (for --stats-json). */
 json_t *dpct_export_json(struct dpct_app *a);
 

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -158,6 +159,23 @@ dpct_export_info(struct dpct_app *a, unsigned i, struct dpct_export_info *out)
 	out->unacked_at_exit = e->unacked_at_exit[i];
 	pthread_mutex_unlock(&e->lock);
 	return 0;
+}
+
+void
+dpct_export_print(struct dpct_app *a)
+{
+	struct dpct_export_info in;
+	unsigned i;
+
+	for (i = 0; dpct_export_info(a, i, &in) == 0; i++)
+		printf("  ipfix %s %s:%u: sent %" PRIu64 " (final %" PRIu64 " interim %" PRIu64
+		       ") refused %" PRIu64 " lost %" PRIu64 " templates %" PRIu64
+		       " reconnects %" PRIu64 " %s\n",
+		       in.coll.transport == EV_IPFIX_TCP ? "tcp" : "udp", in.coll.host,
+		       in.coll.port, in.st.records_sent, in.st.final_records,
+		       in.st.interim_records, in.st.records_refused, in.st.records_lost,
+		       in.st.templates_sent, in.st.reconnects,
+		       in.st.connected ? "connected" : "down");
 }
 
 json_t *

@@ -139,7 +139,26 @@ test_round_trip(void)
 	return 0;
 }
 
+/* The shipped example loads and turns export on. */
+static int
+test_example(void)
+{
+	struct dpct_config c;
+
+	dpct_config_defaults(&c);
+	if (dpct_config_load(&c, DPCT_CONFIG_DIR "/examples/ipfix-export.json", errbuf,
+			     sizeof(errbuf)) != 0) {
+		printf("# %s\n", errbuf);
+		return 1;
+	}
+	T_ASSERT(dpct_config_export_on(&c.export));
+	T_EQ(c.export.n_collectors, 2);
+	T_EQ(c.export.ipfix.domain, 101);
+	return 0;
+}
+
 static const struct t_case cases[] = {
+	T_CASE(test_example),
 	T_CASE(test_defaults),
 	T_CASE(test_keys),
 	T_CASE(test_faults),
