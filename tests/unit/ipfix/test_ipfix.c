@@ -598,6 +598,57 @@ test_interim_deltas(void)
 	return 0;
 }
 
+/* An IPv6 collector. */
+static int
+test_udp_v6(void)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	socklen_t al = sizeof(a);
+	struct ev_ipfix_collector k;
+	struct ev_ipfix_conf c;
+	struct ev_ipfix_dec d;
+	struct ev_ipfix *x;
+	static struct got g;
+	struct ct_event_rec r = mkrec(6, 58, 9, true);
+	uint8_t refused, buf[2048];
+	int fd = socket(AF_INET6, SOCK_DGRAM, 0), tries;
+	char err[128];
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &al) < 0) {
+		printf("# no IPv6 loopback here: skipped\n");
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	conf_for(&c, &k, ntohs(a.sin6_port), EV_IPFIX_UDP);
+	strcpy(k.host, "::1");
+	x = ev_ipfix_create(&c, &k, err, sizeof(err));
+	T_ASSERT(x != NULL);
+	r.l4_seen = 128;
+	ev_ipfix_ops.deliver(x, &r, 1, T0, &refused);
+	ev_ipfix_flush(x, T0);
+	memset(&d, 0, sizeof(d));
+	memset(&g, 0, sizeof(g));
+	for (tries = 0; tries < 200 && g.n < 1; tries++) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n < 0) {
+			usleep(5000);
+			continue;
+		}
+		T_EQ(decode_all(&d, &g, buf, (size_t)n), 0);
+	}
+	T_EQ(g.n, 1);
+	T_EQ(g.f[0].family, 6);
+	T_EQ(g.f[0].proto, 58);
+	T_EQ(g.f[0].icmp, 128 << 8);
+	T_MEMEQ(g.f[0].src, r.orig.src, 16);
+	ev_ipfix_free(x);
+	close(fd);
+	return 0;
+}
+
 static int
 test_collector_check(void)
 {
@@ -911,6 +962,7 @@ test_shard_early_drop(void)
 static const struct t_case cases[] = {
 	T_CASE(test_roundtrip),
 	T_CASE(test_udp),
+	T_CASE(test_udp_v6),
 	T_CASE(test_tcp_down_then_up),
 	T_CASE(test_tcp_slow_collector),
 	T_CASE(test_tcp_reconnect_resend),
