@@ -611,6 +611,7 @@ x_deliver(void *self, const struct ct_event_rec *recs, unsigned n, uint64_t now,
 {
 	struct ev_ipfix *x = self;
 	uint64_t mono = mono_ns();
+	bool full = false;
 	unsigned i;
 
 	if (!x->tcp && mono >= x->next_templates)
@@ -628,7 +629,9 @@ x_deliver(void *self, const struct ct_event_rec *recs, unsigned n, uint64_t now,
 		refused[i] = 0;
 		if ((!destroy && !interim) || rlen == 0)
 			continue;
-		if (x->tcp && x->state != ST_UP) {
+		/* Down, or out of room earlier in this call: the rest waits too (in
+		 * order, and without a system call per record). */
+		if (x->tcp && (x->state != ST_UP || full)) {
 			refused[i] = 1;
 			x->st.records_refused++;
 			continue;
@@ -649,6 +652,7 @@ x_deliver(void *self, const struct ct_event_rec *recs, unsigned n, uint64_t now,
 			/* Undo a base just created for this record. */
 			if (interim && b == NULL && (b = map_find(x, key, r->id)) != NULL)
 				map_del(x, b);
+			full = true;
 			refused[i] = 1;
 			x->st.records_refused++;
 			continue;
