@@ -16,6 +16,8 @@ PACKAGES=(
 	conntrack tcpreplay python3 python3-scapy nftables iproute2 procps
 	# fuzzing (libFuzzer runtime for clang 14)
 	clang libclang-rt-14-dev
+	# flow export tests: real IPFIX collectors and Wireshark's decoder
+	nfdump tshark pmacct
 )
 
 missing=()

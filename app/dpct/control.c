@@ -15,6 +15,7 @@
 #include <rte_cycles.h>
 
 #include "dpct.h"
+#include "dpct_export.h"
 
 #define CTL_BUDGET 4096
 #define NO_PROGRESS_S 3
@@ -91,6 +92,7 @@ dpct_print_stats(struct dpct_app *a, bool final)
 		       es.events_sent, es.events_failed, es.destroy_resent, es.destroy_acked,
 		       es.listener_dropped, ev_ctl_listener_count(a->ctl, NULL));
 	}
+	dpct_export_print(a);
 	if (final)
 		printf("  ++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++"
 		       "++++++++++++++\n");
@@ -195,6 +197,7 @@ dpct_stats_json(struct dpct_app *a)
 	json_object_set_new(root, "ports", ports);
 	json_object_set_new(root, "listeners", lst);
 	dpct_policy_stats_json(a, root);
+	json_object_set_new(root, "export", dpct_export_json(a));
 	return root;
 }
 
@@ -294,6 +297,8 @@ dpct_control_run(struct dpct_app *a)
 	bool draining = false, any_known;
 	uint32_t dying = 0;
 
+	if (dpct_export_start(a) < 0)
+		return DPCT_EXIT_RUNTIME;
 	if (a->opts.wait_listeners > 0 && a->ctl != NULL) {
 		while (ev_ctl_listener_count(a->ctl, NULL) < a->opts.wait_listeners &&
 		       rte_rdtsc() - t0 < 30 * hz && !atomic_load(&a->sig)) {

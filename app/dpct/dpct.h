@@ -22,6 +22,8 @@
 #include "pol.h"
 #include "dpct_config.h"
 
+struct dpct_export;
+
 extern int dpct_logtype;
 #define DPCT_LOG(level, ...) \
 	rte_log(RTE_LOG_ ## level, dpct_logtype, "dpct: " __VA_ARGS__)
@@ -144,6 +146,7 @@ struct dpct_app {
 	struct dpct_worker *workers;
 	struct rte_mempool *pool;
 	struct ev_ctl *ctl;
+	struct dpct_export *exp;  /**< IPFIX exporters (export.c), NULL when off */
 	int ts_offset;            /**< timestamp dynfield offset, -1 none */
 	uint64_t ts_flag;
 	uint64_t tsc_hz;

@@ -101,6 +101,7 @@ dpct_config_defaults(struct dpct_config *c)
 	c->mbufs = 0;
 	c->handoff_ring_size = 1024;
 	c->seed = 0;
+	dpct_config_export_defaults(&c->export);
 }
 
 /*
@@ -571,7 +572,8 @@ dpct_config_parse(struct dpct_config *c, const char *text, size_t len, char *err
 		  size_t errlen)
 {
 	static const char *const keys[] = {"table", "timeouts", "invalid", "fill_alarm",
-					   "notrack", "events", "workers", "seed", "policy", NULL};
+					   "notrack", "events", "workers", "seed", "policy",
+					   "export", NULL};
 	struct cfg_ctx x = {err, errlen};
 	struct dpct_config n;
 	json_error_t je;
@@ -614,6 +616,8 @@ dpct_config_parse(struct dpct_config *c, const char *text, size_t len, char *err
 	}
 	if (rc == 0 && (v = json_object_get(root, "policy")) != NULL)
 		rc = dpct_policy_parse(v, NULL, err, errlen); /* validated here, loaded by the app */
+	if (rc == 0 && (v = json_object_get(root, "export")) != NULL)
+		rc = dpct_config_export_parse(&n.export, v, n.events_enabled, err, errlen);
 	if (rc == 0)
 		rc = cfg_consistency(&x, &n);
 	json_decref(root);
@@ -755,6 +759,7 @@ dpct_config_to_json(const struct dpct_config *c)
 	cfg_set(root, "workers", o, &ok);
 
 	cfg_set(root, "seed", json_integer((json_int_t)c->seed), &ok);
+	cfg_set(root, "export", dpct_config_export_json(&c->export), &ok);
 
 	if (ok)
 		text = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
@@ -801,6 +806,7 @@ dpct_config_shard(const struct dpct_config *c, unsigned index, unsigned count,
 	out->shard_count = (uint16_t)count;
 	out->n_notrack = c->n_notrack;
 	memcpy(out->notrack, c->notrack, sizeof(out->notrack));
+	out->active_timeout_s = dpct_config_export_active_s(&c->export);
 }
 
 void

@@ -16,6 +16,7 @@
 #include <rte_lcore.h>
 
 #include "dpct.h"
+#include "dpct_export.h"
 #include "dpct_default_config.h"
 
 RTE_LOG_REGISTER_DEFAULT(dpct_logtype, INFO);
@@ -266,6 +267,7 @@ main(int argc, char **argv)
 				rte_eal_remote_launch(dpct_worker_main, &dpct.workers[i], lcore);
 	}
 	rc = dpct_control_run(&dpct);
+	dpct_export_stop(&dpct, dpct.opts.drain_timeout_ms);
 	atomic_store(&dpct.quit, true);
 	rte_eal_mp_wait_lcore();
 

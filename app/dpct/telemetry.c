@@ -23,6 +23,7 @@
 #include <rte_telemetry.h>
 
 #include "dpct.h"
+#include "dpct_export.h"
 
 #define MBOX_TIMEOUT_MS 2000
 #define LIST_DEFAULT 32
@@ -717,6 +718,7 @@ dpct_telemetry_init(struct dpct_app *a)
 	rc |= rte_telemetry_register_cmd("/dpct/dying", cmd_dying,
 					 "Entries including dying ones; params as /dpct/list.");
 	rc |= rte_telemetry_register_cmd("/dpct/listeners", cmd_listeners, "Event listeners.");
+	rc |= dpct_telemetry_export_init(a);
 	rc |= rte_telemetry_register_cmd("/dpct/config", cmd_config, "Running configuration.");
 	rc |= rte_telemetry_register_cmd("/dpct/flush", cmd_flush,
 					 "Destroy every entry (conntrack -F).");

@@ -148,6 +148,7 @@ struct ct_pkt {
 	uint32_t tcp_ack;
 	uint16_t tcp_win;
 	uint16_t payload_len;    /**< L4 payload bytes */
+	uint16_t in_port;        /**< ingress port (ct_parse_mbuf: mbuf->port; ct_parse: 0) */
 };
 
 /**
@@ -270,6 +271,7 @@ struct ct_conf {
 	uint16_t shard_count;        /**< total shards, for ids */
 	uint16_t n_notrack;
 	struct ct_notrack_rule notrack[CT_MAX_NOTRACK];
+	uint32_t active_timeout_s;   /**< flow export: interim record after this long (0 = off) */
 };
 
 /** Fill `c` with defaults: Linux timeouts, 262144 entries, loose TCP on,
@@ -299,12 +301,36 @@ struct ct_event_rec {
 	uint8_t flags;            /**< CT_REC_F_* */
 	uint32_t mark;            /**< CTA_MARK (0 = none) */
 	uint64_t seq;             /**< per-shard record sequence number */
-	uint32_t pad[2];
+	uint32_t pad[1];          /**< pad[0] is reserved (issue 8) */
+	/* Flow export (issue 11, lib/events/ev_ipfix.h) */
+	uint8_t l4_seen;          /**< TCP: OR of the flags seen, both directions; ICMP: type */
+	uint8_t icmp_code;        /**< ICMP/ICMPv6: code of the first packet */
+	uint8_t in_port;          /**< ingress port of the flow's first packet */
+	uint8_t end_reason;       /**< DESTROY: why the flow ended (CT_END_*); 0 otherwise */
 };
 _Static_assert(sizeof(struct ct_event_rec) == 128, "event record is two cache lines");
 
 #define CT_REC_F_RESEND 0x01  /**< a destroy sent again after a grace timer */
 #define CT_REC_F_RETRY  0x02  /**< carries bits that were missed before */
+/**
+ * An interim flow record (flow export, active timeout): a snapshot of a live
+ * entry whose age passed another ct_conf.active_timeout_s. It carries no
+ * event bits (events == 0): Linux sends nothing on an accounting interval,
+ * so the ctnetlink encoder skips it and socket listeners never see it; only
+ * record consumers (ev_consumer.h) act on it. Never nacked or resent: a
+ * lost interim only delays counts, which the next record of the flow carries.
+ */
+#define CT_REC_F_INTERIM 0x04
+
+/** Why a flow ended: the IPFIX flowEndReason values (RFC 5102, IE 136). */
+enum ct_end_reason {
+	CT_END_NONE = 0,
+	CT_END_IDLE = 1,          /**< idle timeout */
+	CT_END_ACTIVE = 2,        /**< active timeout (interim records only) */
+	CT_END_EOF = 3,           /**< end of flow detected: TCP FIN/RST close */
+	CT_END_FORCED = 4,        /**< flush, delete, shutdown */
+	CT_END_RESOURCES = 5,     /**< lack of resources: early drop */
+};
 
 /** Delivery results, control core -> owning worker. */
 enum ct_result_kind {

@@ -515,6 +515,7 @@ ct_parse_mbuf(const struct rte_mbuf *m, uint16_t zone, struct ct_pkt *out)
 	parse_frame(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
 		    rte_pktmbuf_pkt_len(m), zone, out);
 	finish(out);
+	out->in_port = m->port;
 	return out->cls;
 }
 

@@ -67,6 +67,24 @@ ct_ev_from_linux(uint16_t b)
 #define CT_TF_PICKED_UP        0x20  /* created from a mid-stream packet (loose) */
 
 /*
+ * Flow export (issue 11, lib/events/ev_ipfix.h): the facts a flow record
+ * needs that the entry does not otherwise keep, in one 8-byte block that
+ * stays valid while the entry is dying; the end reason sits in eflags bits
+ * 4..6 (CT_EF_END_*).
+ */
+struct ct_xlive {
+	uint32_t act;            /* tick of the next interim record (active timeout) */
+	uint8_t l4;              /* TCP: OR of the flags seen; ICMP: type of the first packet */
+	uint8_t code;            /* ICMP: code of the first packet */
+	uint8_t port;            /* ingress port of the first packet */
+	uint8_t spare;
+};
+_Static_assert(sizeof(struct ct_xlive) == 8, "ct_xlive is one 8-byte block");
+
+#define CT_EF_END_SHIFT 4
+#define CT_EF_END_MASK  0x70  /* enum ct_end_reason (flow export) */
+
+/*
  * One tracked connection: 112 bytes, no padding. With the index (8-slot
  * buckets of 64 bytes at <= 80 % load, ~10 bytes an entry) the cost is
  * under the 128-byte budget of DESIGN §7.
@@ -91,6 +109,7 @@ struct ct_entry {
 		uint64_t stop_ns;
 		struct ct_decision dec;
 	};
+	struct ct_xlive x;       /* flow export (issue 11), live and dying */
 	uint32_t id;             /* CTA_ID; 0 never used */
 	/* Timers: expiry tick and the wheel links (pool indices, CT_NIL) */
 	uint32_t expiry;
@@ -105,8 +124,33 @@ struct ct_entry {
 	uint8_t eflags;          /* CT_EF_* */
 	uint8_t to_class;        /* enum ct_timeout_class currently applied */
 };
-_Static_assert(sizeof(struct ct_entry) == 112, "ct_entry must stay 112 bytes");
+_Static_assert(sizeof(struct ct_entry) == 120, "ct_entry must stay 120 bytes");
 _Static_assert(offsetof(struct ct_entry, key) == 0, "key first: lookups touch one line");
+
+/* Flow export accessors (see struct ct_xlive). */
+static inline uint8_t
+ct_x_l4(const struct ct_entry *e)
+{
+	return e->x.l4;
+}
+
+static inline uint8_t
+ct_x_code(const struct ct_entry *e)
+{
+	return e->key.proto == 6 ? 0 : e->x.code;
+}
+
+static inline uint8_t
+ct_x_port(const struct ct_entry *e)
+{
+	return e->x.port;
+}
+
+static inline uint8_t
+ct_x_end(const struct ct_entry *e)
+{
+	return (uint8_t)((e->eflags & CT_EF_END_MASK) >> CT_EF_END_SHIFT);
+}
 
 /* What a tracker tells the shard to do with a packet of an existing entry. */
 enum ct_l4_verdict {

@@ -50,6 +50,7 @@ struct ct_shard {
 	uint32_t wheel_next;       /* next tick the wheel has to process */
 	uint32_t *wheel;
 	uint32_t to_ticks[CT_TO_MAX];
+	uint32_t act_ticks;        /* flow export: active timeout, 0 = off */
 	uint64_t grace_ns;
 	/* Events */
 	struct ct_event_rec *stage;
@@ -168,13 +169,16 @@ static void
 wheel_link(struct ct_shard *s, uint32_t idx)
 {
 	struct ct_entry *e = &s->pool[idx];
-	uint32_t slot;
+	uint32_t slot, due = e->expiry;
 
+	/* Flow export: a live entry is also due at its next interim record. */
+	if (s->act_ticks != 0 && !(e->status & CT_S_DYING) && ct_tick_before(e->x.act, due))
+		due = e->x.act;
 	/* A deadline the wheel has already passed goes into the next slot it visits. */
-	if (ct_tick_before(e->expiry, s->wheel_next))
+	if (ct_tick_before(due, s->wheel_next))
 		slot = s->wheel_next & CT_WHEEL_MASK;
 	else
-		slot = e->expiry & CT_WHEEL_MASK;
+		slot = due & CT_WHEEL_MASK;
 	e->tnext = s->wheel[slot];
 	e->tprev = CT_HEAD_FLAG | slot;
 	if (e->tnext != CT_NIL)
@@ -401,6 +405,64 @@ fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_event
 	r->status = e->status;
 	r->shard = s->conf.shard_index;
 	r->tcp_state = e->key.proto == 6 ? e->tcp_state : 0;
+	r->l4_seen = ct_x_l4(e);
+	r->icmp_code = ct_x_code(e);
+	r->in_port = ct_x_port(e);
+	r->end_reason = (e->status & CT_S_DYING) ? ct_x_end(e) : 0;
+}
+
+/*
+ * Flow export: the interim record of a live entry whose active timeout
+ * passed (driven by the wheel, see wheel_link()). No event bits: socket
+ * listeners never see it. With no room it is lost, and counted as
+ * ring_full: the flow's next record carries its counts.
+ */
+static void
+stage_interim(struct ct_shard *s, uint32_t idx, uint32_t now_tick)
+{
+	struct ct_entry *e = &s->pool[idx];
+	struct ct_event_rec *r;
+
+	e->x.act += s->act_ticks;
+	if (!ct_tick_before(now_tick, e->x.act))
+		e->x.act = now_tick + s->act_ticks;
+	if (!s->conf.events_enabled)
+		return;
+	if (s->stage_n == s->stage_cap) {
+		s->st.ring_full++;
+		return;
+	}
+	r = &s->stage[s->stage_n++];
+	fill_record(s, idx, now_tick, r);
+	r->events = 0;
+	r->flags = CT_REC_F_INTERIM;
+	r->seq = s->seq++;
+}
+
+/* Flow export: why an entry ends (`why` from the caller, or the timeout's). */
+static inline void
+set_end(struct ct_entry *e, uint8_t why)
+{
+	e->eflags = (uint8_t)((e->eflags & ~CT_EF_END_MASK) | (why << CT_EF_END_SHIFT));
+}
+
+/* Flow export: a flush or delete of a TCP connection that already closed
+ * (TIME_WAIT, CLOSE) reaps a finished flow: its end was the FIN/RST. */
+static inline uint8_t
+forced_end(const struct ct_entry *e)
+{
+	if (e->key.proto == 6 && (e->tcp_state == CT_TCP_TIME_WAIT || e->tcp_state == CT_TCP_CLOSE))
+		return CT_END_EOF;
+	return CT_END_FORCED;
+}
+
+/* Flow export: an entry that ends without a reason of its own. */
+static inline void
+end_default(struct ct_entry *e)
+{
+	if (ct_x_end(e) == CT_END_NONE)
+		set_end(e, e->key.proto == 6 && e->tcp_state >= CT_TCP_FIN_WAIT &&
+			   e->tcp_state <= CT_TCP_CLOSE ? CT_END_EOF : CT_END_IDLE);
 }
 
 /* Stage pending|missed of a live entry; on no room the bits become missed. */
@@ -492,6 +554,7 @@ entry_destroy(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint64_t now)
 
 	index_remove(s, idx);
 	wheel_unlink(s, idx);
+	end_default(e);
 	e->status |= CT_S_DYING;
 	e->stop_ns = now;
 	s->st.count--;
@@ -523,6 +586,7 @@ early_drop(struct ct_shard *s, uint32_t h, uint32_t now_tick, uint64_t now)
 
 			if (bk->sig[k] == 0 || (s->pool[v].status & CT_S_ASSURED))
 				continue;
+			set_end(&s->pool[v], CT_END_RESOURCES);
 			entry_destroy(s, v, now_tick, now);
 			s->st.early_drop++;
 			return 0;
@@ -601,6 +665,14 @@ entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint
 	e->bytes[0] = p->len;
 	e->to_class = cls;
 	e->expiry = now_tick + s->to_ticks[cls];
+	e->x.port = (uint8_t)p->in_port;
+	if (p->tuple.proto == 6) {
+		e->x.l4 = p->tcp_flags;
+	} else if (p->tuple.proto == 1 || p->tuple.proto == 58) {
+		e->x.l4 = p->icmp_type;
+		e->x.code = p->icmp_code;
+	}
+	e->x.act = now_tick + s->act_ticks;
 	wheel_link(s, idx);
 	s->st.count++;
 	s->st.insert++;
@@ -731,11 +803,14 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 	case CT_L4_KILL:
 		e->pkts[dir]++;
 		e->bytes[dir] += p->len;
+		if (e->key.proto == 6)
+			e->x.l4 |= p->tcp_flags;
 		if (dir == CT_DIR_REPLY && !(e->status & CT_S_SEEN_REPLY)) {
 			e->status |= CT_S_SEEN_REPLY;
 			e->pending |= CT_EVI_REPLY;
 		}
 		if (v == CT_L4_KILL) {
+			set_end(e, CT_END_EOF);
 			entry_destroy(s, idx, now_tick, now);
 			pi->slot = CT_NIL;
 			return CT_V_PASS;
@@ -758,6 +833,7 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 		pi->dec.gen = 0;
 		return verdict_invalid(s, CT_INV_STATE);
 	case CT_L4_REOPEN:
+		set_end(e, CT_END_EOF);
 		entry_destroy(s, idx, now_tick, now);
 		pi->state = CT_STATE_NEW;
 		pi->slot = CT_NIL;
@@ -871,6 +947,9 @@ wheel_run_slot(struct ct_shard *s, uint32_t slot, uint32_t now_tick, uint64_t no
 		e->tnext = e->tprev = CT_NIL;
 		visited++;
 		if (ct_tick_before(now_tick, e->expiry)) {
+			if (s->act_ticks != 0 && !(e->status & CT_S_DYING) &&
+			    !ct_tick_before(now_tick, e->x.act))
+				stage_interim(s, idx, now_tick);
 			wheel_link(s, idx);
 			continue;
 		}
@@ -1002,6 +1081,7 @@ ct_shard_flush(struct ct_shard *s, uint64_t now, unsigned budget)
 		e = &s->pool[s->flush_cursor];
 		if ((e->eflags & CT_EF_USED) && !(e->status & CT_S_DYING)) {
 			s->st.deleted++;
+			set_end(e, forced_end(e));
 			entry_destroy(s, s->flush_cursor, now_tick, now);
 			done++;
 		}
@@ -1023,6 +1103,7 @@ ct_shard_delete(struct ct_shard *s, const struct ct_tuple *t, uint64_t now)
 	if (s->conf.events_enabled && s->stage_n == s->stage_cap)
 		return -ENOSPC;
 	s->st.deleted++;
+	set_end(&s->pool[idx], forced_end(&s->pool[idx]));
 	entry_destroy(s, idx, now_tick, now);
 	return 0;
 }
@@ -1191,6 +1272,14 @@ ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 		s->to_ticks[i] = (uint32_t)t;
 	}
 	s->grace_ns = (uint64_t)conf->destroy_grace_ms * 1000000u;
+	if (conf->active_timeout_s != 0) {
+		uint64_t t = ((uint64_t)conf->active_timeout_s * CT_NS_PER_S + CT_TICK_NS - 1) >>
+			     CT_TICK_SHIFT;
+
+		if (t >= CT_MAX_TIMEOUT_TICKS)
+			FAIL("active timeout %u s out of range", conf->active_timeout_s);
+		s->act_ticks = (uint32_t)t;
+	}
 	/* Early drop needs a little room over the limit for the replacing entry
 	 * while the victim waits on the dying list. */
 	s->cap = conf->max_entries + (conf->early_drop ? CT_EARLY_DROP_HEADROOM(conf->max_entries) : 0);

@@ -22,6 +22,7 @@
 #include <netlink/socket.h>
 
 #include "ev.h"
+#include "ev_consumer.h"
 #include "ev_nl.h"
 
 #define EV_CTL_BURST 256      /* records per channel per chunk */
@@ -49,6 +50,14 @@ struct ev_ctl_chan {
 	unsigned bl_n;
 };
 
+/* A record consumer (ev_consumer.h); its delivery is at the end of this file. */
+#define EV_CTL_MAX_CONSUMERS 8
+struct ev_ctl_consumer {
+	const struct ev_consumer_ops *ops;
+	void *self;
+	bool reliable;
+};
+
 struct ev_ctl {
 	struct ev_ctl_conf conf;
 	struct nl_sock *sk;
@@ -71,7 +80,15 @@ struct ev_ctl {
 	struct iovec iov[EV_CTL_MAX_IOV];
 	struct ct_result res[EV_CTL_BURST];
 	uint8_t *enc;
+
+	/* Record consumers */
+	struct ev_ctl_consumer cons[EV_CTL_MAX_CONSUMERS];
+	unsigned n_cons;
+	uint8_t cons_refused[EV_CTL_BURST];
 };
+
+static void consumers_deliver(struct ev_ctl *ctl, unsigned n, uint64_t now, unsigned *dropped);
+static void consumers_poll(struct ev_ctl *ctl, uint64_t now);
 
 void
 ev_ctl_conf_init(struct ev_ctl_conf *c)
@@ -577,7 +594,7 @@ flush_backlog(struct ev_ctl *ctl, struct ev_ctl_chan *ch)
 }
 
 static void
-process_chunk(struct ev_ctl *ctl, struct ev_ctl_chan *ch, unsigned n)
+process_chunk(struct ev_ctl *ctl, struct ev_ctl_chan *ch, unsigned n, uint64_t now)
 {
 	unsigned i, nres = 0, sent = 0, failed = 0, dropped = 0;
 	size_t pos = 0;
@@ -597,6 +614,7 @@ process_chunk(struct ev_ctl *ctl, struct ev_ctl_chan *ch, unsigned n)
 	for (i = 0; i < ctl->n_slots; i++)
 		if (ctl->ls[i].used)
 			deliver_to(ctl, &ctl->ls[i], n, &dropped);
+	consumers_deliver(ctl, n, now, &dropped);
 
 	for (i = 0; i < n; i++) {
 		const struct ct_event_rec *r = &ctl->recs[i];
@@ -644,7 +662,6 @@ ev_ctl_step(struct ev_ctl *ctl, uint64_t now, unsigned budget)
 {
 	unsigned handled = 0, c, k;
 
-	(void)now;
 	if (ctl->fd >= 0)
 		recv_requests(ctl);
 	if (budget == 0)
@@ -666,7 +683,7 @@ ev_ctl_step(struct ev_ctl *ctl, uint64_t now, unsigned budget)
 
 			if (n == 0)
 				break;
-			process_chunk(ctl, ch, n);
+			process_chunk(ctl, ch, n, now);
 			handled += n;
 			left -= n;
 			if (ch->bl_n != 0)
@@ -675,6 +692,7 @@ ev_ctl_step(struct ev_ctl *ctl, uint64_t now, unsigned budget)
 	}
 	if (ctl->n_chans > 0)
 		ctl->next_chan = (ctl->next_chan + 1) % ctl->n_chans;
+	consumers_poll(ctl, now);
 	return handled;
 }
 
@@ -693,4 +711,64 @@ void
 ev_ctl_get_stats(const struct ev_ctl *ctl, struct ev_ctl_stats *out)
 {
 	*out = ctl->st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Record consumers (ev_consumer.h)                                          */
+/*
+ * A minimal registry (the IPFIX exporter's, issue 11), to be reconciled
+ * with the listener rewrite: every consumer gets every record of the chunk
+ * (no per-consumer resend mask yet, so a DESTROY resent for one refusing
+ * consumer reaches the others again). A reliable consumer's refusal of a
+ * record with event bits fails it exactly as a refusing reliable socket
+ * does (nack, or a re-armed DESTROY); an interim record (no event bits) is
+ * never nacked. An unreliable consumer's refusals count as listener_dropped.
+ */
+
+int
+ev_ctl_add_consumer(struct ev_ctl *ctl, const struct ev_consumer_ops *ops, void *self,
+		    bool reliable)
+{
+	if (ctl == NULL || ops == NULL || ops->deliver == NULL)
+		return -EINVAL;
+	if (ctl->n_cons == EV_CTL_MAX_CONSUMERS)
+		return -EUSERS;
+	ctl->cons[ctl->n_cons].ops = ops;
+	ctl->cons[ctl->n_cons].self = self;
+	ctl->cons[ctl->n_cons].reliable = reliable;
+	ctl->n_cons++;
+	return 0;
+}
+
+static void
+consumers_deliver(struct ev_ctl *ctl, unsigned n, uint64_t now, unsigned *dropped)
+{
+	unsigned c, i;
+
+	for (c = 0; c < ctl->n_cons; c++) {
+		const struct ev_ctl_consumer *k = &ctl->cons[c];
+		bool reliable = k->reliable && ctl->conf.reliable;
+
+		/* deliver() even while blocked(): the consumer counts its refusals. */
+		if (k->ops->deliver(k->self, ctl->recs, n, now, ctl->cons_refused) < 0)
+			memset(ctl->cons_refused, 1, n);
+		for (i = 0; i < n; i++) {
+			if (!ctl->cons_refused[i] || ctl->recs[i].events == 0)
+				continue;
+			if (reliable)
+				ctl->fail[i] = 1;
+			else
+				(*dropped)++;
+		}
+	}
+}
+
+static void
+consumers_poll(struct ev_ctl *ctl, uint64_t now)
+{
+	unsigned c;
+
+	for (c = 0; c < ctl->n_cons; c++)
+		if (ctl->cons[c].ops->poll != NULL)
+			ctl->cons[c].ops->poll(ctl->cons[c].self, now);
 }
