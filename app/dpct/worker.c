@@ -113,7 +113,14 @@ dpct_workers_init(struct dpct_app *a)
 	char err[256], name[RTE_RING_NAMESIZE];
 	unsigned i, j, lcore, nw = a->n_workers;
 	struct ev_chan *chans[DPCT_MAX_WORKERS];
+	int rc;
 
+	/* The flow-hash key, before anything is hashed: random, or from `seed`. */
+	rc = ct_hash_set_seed(a->cfg.seed);
+	if (rc != 0) {
+		DPCT_LOG(ERR, "flow hash key: no random bytes: %s\n", strerror(-rc));
+		return rc;
+	}
 	a->workers = rte_zmalloc("dpct_workers", sizeof(*a->workers) * nw, RTE_CACHE_LINE_SIZE);
 	if (a->workers == NULL)
 		return -ENOMEM;
@@ -329,7 +336,7 @@ dispatch(struct dpct_worker *w, struct rte_mbuf **m, uint16_t n, uint64_t now)
 		ct_parse_mbuf(m[i], dpct.cfg.zone, &pk[no]);
 		o = w->index;
 		if (nw > 1 && (pk[no].cls == CT_PKT_TRACK || pk[no].cls == CT_PKT_ICMP_ERROR))
-			o = ct_hash_owner(pk[no].hash, nw);
+			o = ct_hash_owner(pk[no].owner_hash, nw);
 		if (o == w->index) {
 			own[no++] = m[i];
 			continue;

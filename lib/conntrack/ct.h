@@ -147,6 +147,9 @@ struct ct_pkt {
 	uint32_t tcp_ack;
 	uint16_t tcp_win;
 	uint16_t payload_len;    /**< L4 payload bytes */
+	/* Keyed flow hash (issue 10) */
+	uint32_t owner_hash;     /**< direction-independent, keyed, independent of `hash`:
+				  *   picks the owning shard when the NIC's RSS does not */
 };
 
 /**
@@ -174,8 +177,37 @@ int ct_parse(const uint8_t *data, uint32_t len, uint16_t zone, struct ct_pkt *ou
 /** Parse the first segment of an mbuf (multi-segment packets: first segment only). */
 int ct_parse_mbuf(const struct rte_mbuf *m, uint16_t zone, struct ct_pkt *out);
 
-/** Direction-independent hash: hash(t) == hash(reverse(t)). */
+/**
+ * The keyed flow hash (ct_hash.c): direction-independent,
+ * ct_tuple_hash64(t) == ct_tuple_hash64(reverse(t)), and strongly universal
+ * over the process's secret key (vector multiply-shift), so tuples cannot be
+ * chosen to collide without the key. The low 32 bits are ct_pkt.hash (the
+ * shard's buckets and signatures), the high 32 bits ct_pkt.owner_hash (the
+ * owning shard when software picks it).
+ * Thread safety: pure function of the tuple and the process key.
+ */
+uint64_t ct_tuple_hash64(const struct ct_tuple *t);
+
+/** The low half of ct_tuple_hash64(): ct_pkt.hash. */
 uint32_t ct_tuple_hash(const struct ct_tuple *t);
+
+/** The high half of ct_tuple_hash64(): ct_pkt.owner_hash. */
+static inline uint32_t
+ct_tuple_owner_hash(const struct ct_tuple *t)
+{
+	return (uint32_t)(ct_tuple_hash64(t) >> 32);
+}
+
+/**
+ * Set the process-wide hash key. Every process starts with a random key
+ * from getrandom(2); a non-zero `seed` replaces it with one derived from
+ * the seed (repeatable tests and replays), 0 draws a new random key.
+ * Call at start-up only, before any shard is created or packet parsed:
+ * entries hashed under another key are not found again.
+ * @return 0; -errno when no random key could be drawn (seed 0).
+ * Thread safety: not thread safe; nothing may hash concurrently.
+ */
+int ct_hash_set_seed(uint64_t seed);
 
 /** Swap source and destination (addresses and ports). */
 void ct_tuple_reverse(struct ct_tuple *out, const struct ct_tuple *in);

@@ -180,6 +180,25 @@ int ct_tcp_flags_invalid(uint8_t tcp_flags);
 /* Timeout class for a TCP state. */
 uint8_t ct_tcp_timeout_class(uint8_t state);
 
+/*
+ * The index's two candidate buckets of a flow hash (ct_pkt.hash) among `nb`:
+ * the first from the hash's high bits, the second from a remix. Here so that
+ * tests can aim at buckets under a known key.
+ */
+static inline void
+ct_index_buckets(uint32_t nb, uint32_t h, uint32_t *b1, uint32_t *b2)
+{
+	uint32_t m = h;
+
+	m ^= m >> 16;
+	m *= 0x7feb352du;
+	m ^= m >> 15;
+	m *= 0x846ca68bu;
+	m ^= m >> 16;
+	*b1 = (uint32_t)(((uint64_t)h * nb) >> 32);
+	*b2 = (uint32_t)(((uint64_t)m * nb) >> 32);
+}
+
 /* The direction-independent ordering used by ct_tuple_hash(). */
 int ct_tuple_canonical_swapped(const struct ct_tuple *t);
 

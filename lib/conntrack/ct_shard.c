@@ -83,23 +83,6 @@ prng_next(struct ct_shard *s)
 	return z ^ (z >> 31);
 }
 
-static inline uint32_t
-fastrange(uint32_t h, uint32_t n)
-{
-	return (uint32_t)(((uint64_t)h * n) >> 32);
-}
-
-static inline uint32_t
-hash_mix2(uint32_t h)
-{
-	h ^= h >> 16;
-	h *= 0x7feb352du;
-	h ^= h >> 15;
-	h *= 0x846ca68bu;
-	h ^= h >> 16;
-	return h;
-}
-
 static inline uint16_t
 hash_sig(uint32_t h)
 {
@@ -111,8 +94,7 @@ hash_sig(uint32_t h)
 static inline void
 hash_buckets(const struct ct_shard *s, uint32_t h, uint32_t *b1, uint32_t *b2)
 {
-	*b1 = fastrange(h, s->nb);
-	*b2 = fastrange(hash_mix2(h), s->nb);
+	ct_index_buckets(s->nb, h, b1, b2);
 }
 
 static inline uint32_t
