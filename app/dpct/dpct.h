@@ -20,6 +20,7 @@
 #include "ct.h"
 #include "ev.h"
 #include "dpct_config.h"
+#include "rss.h"
 
 extern int dpct_logtype;
 #define DPCT_LOG(level, ...) \
@@ -157,6 +158,7 @@ struct dpct_app {
 	atomic_uint_fast64_t pkt_clock;   /**< replay: max pcap time seen (ns) */
 	atomic_uint_fast64_t eof_tsc;     /**< replay: TSC at end of input (0 = not yet) */
 	atomic_int rc;
+	struct dpct_rss rss;      /**< flow ownership: RSS or the keyed hash (rss.h) */
 };
 
 extern struct dpct_app dpct;

@@ -380,7 +380,7 @@ cmd_delete(const char *cmd, const char *params, struct rte_tel_data *d)
 		else
 			t.dport = (uint16_t)port;
 	}
-	owner = ct_hash_owner(ct_tuple_owner_hash(&t), dpct.n_workers);
+	owner = dpct_rss_owner_of(&dpct.rss, &t);
 	pthread_mutex_lock(&mbox_lock);
 	dpct.workers[owner].mbox.op = DPCT_MB_DELETE;
 	dpct.workers[owner].mbox.tuple = t;

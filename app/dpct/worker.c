@@ -336,7 +336,7 @@ dispatch(struct dpct_worker *w, struct rte_mbuf **m, uint16_t n, uint64_t now)
 		ct_parse_mbuf(m[i], dpct.cfg.zone, &pk[no]);
 		o = w->index;
 		if (nw > 1 && (pk[no].cls == CT_PKT_TRACK || pk[no].cls == CT_PKT_ICMP_ERROR))
-			o = ct_hash_owner(pk[no].owner_hash, nw);
+			o = dpct_rss_owner(&dpct.rss, m[i], &pk[no]);
 		if (o == w->index) {
 			own[no++] = m[i];
 			continue;
