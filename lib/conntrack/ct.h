@@ -283,6 +283,24 @@ struct ct_notrack_rule {
  */
 #define CT_EARLY_DROP_HEADROOM(max) ((max) / 64 + 16)
 
+/**
+ * Where a library's tables come from (issue 10): the caller's allocator,
+ * e.g. rte_zmalloc_socket() on the worker's NUMA socket, so lib/conntrack
+ * and lib/events stay EAL-free. All-zero (`zalloc` NULL) means the C heap.
+ */
+struct ct_mem {
+	/** Zeroed block of `size` bytes aligned to `align` (a power of two), or NULL. */
+	void *(*zalloc)(void *arg, size_t size, size_t align);
+	/** Give back a block from zalloc (never called with NULL). */
+	void (*free)(void *arg, void *p);
+	void *arg;
+};
+
+/** Allocate through `m` (NULL or zalloc NULL: aligned_alloc + memset). */
+void *ct_mem_zalloc(const struct ct_mem *m, size_t size, size_t align);
+/** Free what ct_mem_zalloc() gave; NULL is a no-op. */
+void ct_mem_free(const struct ct_mem *m, void *p);
+
 /** Shard configuration. ct_conf_init() fills Linux defaults. */
 struct ct_conf {
 	uint32_t max_entries;        /**< this shard's share: active + dying entries */
@@ -301,6 +319,8 @@ struct ct_conf {
 	uint16_t shard_count;        /**< total shards, for ids */
 	uint16_t n_notrack;
 	struct ct_notrack_rule notrack[CT_MAX_NOTRACK];
+	/* Memory (issue 10) */
+	struct ct_mem mem;           /**< the shard's allocator; zero = C heap */
 };
 
 /** Fill `c` with defaults: Linux timeouts, 262144 entries, loose TCP on,

@@ -1038,18 +1038,6 @@ ct_shard_set_log(struct ct_shard *s, ct_log_fn fn, void *arg)
 	s->log_arg = arg;
 }
 
-static void *
-zalloc_aligned(size_t size)
-{
-	void *p;
-
-	size = (size + 63) & ~(size_t)63;
-	p = aligned_alloc(64, size);
-	if (p != NULL)
-		memset(p, 0, size);
-	return p;
-}
-
 struct ct_shard *
 ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 {
@@ -1058,7 +1046,7 @@ ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 	uint64_t nb;
 
 #define FAIL(...) do { if (err != NULL) snprintf(err, errlen, __VA_ARGS__); goto fail; } while (0)
-	s = zalloc_aligned(sizeof(*s));
+	s = ct_mem_zalloc(&conf->mem, sizeof(*s), 64);
 	if (s == NULL) {
 		if (err != NULL)
 			snprintf(err, errlen, "out of memory");
@@ -1096,11 +1084,12 @@ ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 	if (nb > UINT32_MAX / 2)
 		FAIL("too many buckets");
 	s->nb = (uint32_t)nb;
-	s->pool = zalloc_aligned((size_t)s->cap * sizeof(struct ct_entry));
-	s->buckets = zalloc_aligned((size_t)s->nb * sizeof(struct ct_bucket));
-	s->wheel = malloc(CT_WHEEL_SIZE * sizeof(uint32_t));
+	s->pool = ct_mem_zalloc(&conf->mem, (size_t)s->cap * sizeof(struct ct_entry), 64);
+	s->buckets = ct_mem_zalloc(&conf->mem, (size_t)s->nb * sizeof(struct ct_bucket), 64);
+	s->wheel = ct_mem_zalloc(&conf->mem, CT_WHEEL_SIZE * sizeof(uint32_t), 64);
 	s->stage_cap = conf->ev_stage_size;
-	s->stage = zalloc_aligned((size_t)s->stage_cap * sizeof(struct ct_event_rec));
+	s->stage = ct_mem_zalloc(&conf->mem, (size_t)s->stage_cap * sizeof(struct ct_event_rec),
+				 64);
 	if (s->pool == NULL || s->buckets == NULL || s->wheel == NULL ||
 	    s->stage == NULL)
 		FAIL("out of memory for %u entries", s->cap);
@@ -1125,11 +1114,14 @@ fail:
 void
 ct_shard_free(struct ct_shard *s)
 {
+	struct ct_mem mem;
+
 	if (s == NULL)
 		return;
-	free(s->pool);
-	free(s->buckets);
-	free(s->wheel);
-	free(s->stage);
-	free(s);
+	mem = s->conf.mem;
+	ct_mem_free(&mem, s->pool);
+	ct_mem_free(&mem, s->buckets);
+	ct_mem_free(&mem, s->wheel);
+	ct_mem_free(&mem, s->stage);
+	ct_mem_free(&mem, s);
 }
