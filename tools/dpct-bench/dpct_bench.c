@@ -253,7 +253,8 @@ bench_churn(struct bench *b, uint64_t *cycles, uint64_t *conns)
 	return 0;
 }
 
-/* rte_hash lookup_bulk on the same flows' keys in the same random order. */
+/* rte_hash lookup_bulk on the same flows' keys in the same random order
+ * (churn: the keys of the first `flows` connections, as many as are live). */
 static double
 rte_hash_baseline(struct bench *b)
 {
@@ -395,7 +396,7 @@ main(int argc, char **argv)
 	}
 	hz = estimate_tsc_hz();
 	cpp = (double)cycles / (double)b->packets;
-	if (baseline && !churn) {
+	if (baseline) {
 		rte_log_set_global_level(RTE_LOG_ERR);
 		i = rte_eal_init((int)(sizeof(eal_argv) / sizeof(eal_argv[0])) - 1, eal_argv);
 		if (i >= 0) {
