@@ -263,6 +263,54 @@ bucket_put(struct ct_bucket *b, uint16_t sig, uint32_t idx)
 	return -ENOSPC;
 }
 
+/* The other candidate bucket of the entry in slot k of bucket b. */
+static inline uint32_t
+alt_bucket(const struct ct_shard *s, uint32_t b, const struct ct_bucket *bk, unsigned k)
+{
+	uint32_t v1, v2;
+
+	hash_buckets(s, ct_tuple_hash(&s->pool[bk->idx[k]].key), &v1, &v2);
+	return v1 == b ? v2 : v1;
+}
+
+/*
+ * Second cuckoo level, only when both buckets and every first-level move
+ * are full (rare below 80 % load, but a random keyed hash does reach it at
+ * 1M entries): move a resident of an alternative bucket to its own
+ * alternative, then the first resident into the freed slot.
+ */
+static int
+index_insert_deep(struct ct_shard *s, const uint32_t cand[2], uint16_t sig, uint32_t idx)
+{
+	unsigned i, k, j;
+
+	for (i = 0; i < 2; i++) {
+		struct ct_bucket *b = &s->buckets[cand[i]];
+
+		for (k = 0; k < CT_BUCKET_SLOTS; k++) {
+			uint32_t alt = alt_bucket(s, cand[i], b, k);
+			struct ct_bucket *ab = &s->buckets[alt];
+
+			if (alt == cand[0] || alt == cand[1])
+				continue;
+			for (j = 0; j < CT_BUCKET_SLOTS; j++) {
+				uint32_t alt2 = alt_bucket(s, alt, ab, j);
+
+				if (alt2 == alt || alt2 == cand[i])
+					continue;
+				if (bucket_put(&s->buckets[alt2], ab->sig[j], ab->idx[j]) != 0)
+					continue;
+				ab->sig[j] = b->sig[k];
+				ab->idx[j] = b->idx[k];
+				b->sig[k] = sig;
+				b->idx[k] = idx;
+				return 0;
+			}
+		}
+	}
+	return -ENOSPC;
+}
+
 static int
 index_insert(struct ct_shard *s, uint32_t idx, uint32_t h)
 {
@@ -295,7 +343,7 @@ index_insert(struct ct_shard *s, uint32_t idx, uint32_t h)
 			}
 		}
 	}
-	return -ENOSPC;
+	return index_insert_deep(s, cand, sig, idx);
 }
 
 static void
@@ -664,7 +712,10 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 	}
 	s->st.found++;
 	cls = e->to_class;
-	v = ct_l4_get(e->key.proto)->packet(&s->conf, e, p, dir, now, &cls);
+	if (e->key.proto == 6 && ct_tcp_fast_ack(e, p, dir, &cls))
+		v = CT_L4_ACCEPT;       /* ESTABLISHED ACK: the tracker's fast path, inline */
+	else
+		v = ct_l4_get(e->key.proto)->packet(&s->conf, e, p, dir, now, &cls);
 	switch (v) {
 	case CT_L4_ACCEPT:
 	case CT_L4_KILL:
@@ -733,8 +784,10 @@ ct_process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint
 			if (m != 0) {
 				const char *e = (const char *)&s->pool[bk->idx[__builtin_ctz(m) >> 1]];
 
+				/* Every line the entry spans (two or three). */
 				__builtin_prefetch(e);
 				__builtin_prefetch(e + 64);
+				__builtin_prefetch(e + sizeof(struct ct_entry) - 1);
 				break;
 			}
 		}
