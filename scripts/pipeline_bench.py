@@ -41,8 +41,10 @@ def run(cmd, timeout):
 
 def dpct_rate(w, vdev, events, i):
     prefix, port_id = d.uniq('pb_%s_%d' % ('on' if events else 'off', i))
-    cfg = d.base_config(port_id, events={'enabled': events, 'reliable': events},
-                        timeouts={}, seed=0)
+    cfg = d.base_config(port_id, events={'enabled': events, 'reliable': events}, seed=0)
+    # The appliance's defaults (Linux timeouts, default table), as before.
+    cfg.pop('timeouts', None)
+    cfg.pop('table', None)
     path = d.write_config(w, cfg, 'pb-%s.json' % ('on' if events else 'off'))
     app = ['--stats-period', '2', '--fwd', 'io']
     lst = None
