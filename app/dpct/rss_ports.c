@@ -56,7 +56,8 @@ dpct_rss_ports_init(struct dpct_app *a)
 		/* Queue q is polled by worker q: the table can name every worker only
 		 * when the port has a queue for each. */
 		if (p->nb_rxq != nw || rte_eth_dev_info_get(p->id, &info) != 0 ||
-		    info.reta_size < RTE_ETH_RETA_GROUP_SIZE || info.reta_size > DPCT_RSS_RETA_MAX ||
+		    info.reta_size < RTE_ETH_RETA_GROUP_SIZE ||
+		    info.reta_size > DPCT_RSS_RETA_MAX ||
 		    (info.reta_size & (info.reta_size - 1)) != 0) {
 			r->port_rss[p->id] = false;
 			continue;
@@ -77,8 +78,9 @@ dpct_rss_ports_init(struct dpct_app *a)
 			continue;
 		rc = reta_program(r, p->id, reta_size[i]);
 		if (rc != 0) {
-			DPCT_LOG(WARNING, "port %u: RETA of %u not programmable (%s): its packets "
-				 "are placed by software\n", p->id, reta_size[i], rte_strerror(-rc));
+			DPCT_LOG(WARNING, "port %u: RETA of %u not programmable (%s): its "
+				 "packets are placed by software\n", p->id, reta_size[i],
+				 rte_strerror(-rc));
 			r->port_rss[p->id] = false;
 		}
 	}

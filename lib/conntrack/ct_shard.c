@@ -16,6 +16,8 @@
 
 #include <emmintrin.h>
 
+#include <rte_prefetch.h>
+
 #include "ct_private.h"
 
 #define CT_BUCKET_SLOTS 8
@@ -750,6 +752,51 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 	return CT_V_PASS;
 }
 
+/* Packets between an entry's prefetch and its use (a bucket's: twice that). */
+#define CT_PF_DIST 8
+
+/* Both candidate buckets (at 80 % load a good part of the entries sit in the second). */
+static inline void
+prefetch_bucket(const struct ct_shard *s, const struct ct_pkt *p)
+{
+	uint32_t b1, b2;
+
+	if (p->cls != CT_PKT_TRACK)
+		return;
+	hash_buckets(s, p->hash, &b1, &b2);
+	rte_prefetch0(&s->buckets[b1]);
+	rte_prefetch0(&s->buckets[b2]);
+}
+
+/* Read the buckets; prefetch the entry whose signature matches. */
+static inline void
+prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p)
+{
+	const struct ct_bucket *bk;
+	uint32_t b1, b2;
+	uint16_t sig;
+	const char *e;
+	unsigned m;
+
+	if (p->cls != CT_PKT_TRACK)
+		return;
+	hash_buckets(s, p->hash, &b1, &b2);
+	sig = hash_sig(p->hash);
+	bk = &s->buckets[b1];
+	m = bucket_match(bk, sig);
+	if (m == 0) {
+		bk = &s->buckets[b2];
+		m = bucket_match(bk, sig);
+		if (m == 0)
+			return;
+	}
+	e = (const char *)&s->pool[bk->idx[__builtin_ctz(m) >> 1]];
+	/* Every line the entry spans (two or three). */
+	rte_prefetch0(e);
+	rte_prefetch0(e + 64);
+	rte_prefetch0(e + sizeof(struct ct_entry) - 1);
+}
+
 uint16_t
 ct_process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_t now,
 		 uint8_t *verdict)
@@ -757,44 +804,25 @@ ct_process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint
 	uint32_t now_tick = shard_now(s, &now);
 	uint16_t i;
 
-	/* Stage 1: prefetch both candidate buckets of every packet. */
+	/*
+	 * A software pipeline over the burst: packet i + 2 * CT_PF_DIST gets
+	 * its buckets prefetched, packet i + CT_PF_DIST its buckets read
+	 * and its entry prefetched, packet i is processed; so the misses of
+	 * later packets overlap the work on earlier ones instead of all
+	 * waiting up front. In order, so a flow created early in the burst
+	 * is found later.
+	 */
+	for (i = 0; i < n && i < 2 * CT_PF_DIST; i++)
+		prefetch_bucket(s, &pkts[i]);
+	for (i = 0; i < n && i < CT_PF_DIST; i++)
+		prefetch_entry(s, &pkts[i]);
 	for (i = 0; i < n; i++) {
-		uint32_t b1, b2;
-
-		if (pkts[i].cls != CT_PKT_TRACK)
-			continue;
-		hash_buckets(s, pkts[i].hash, &b1, &b2);
-		__builtin_prefetch(&s->buckets[b1]);
-		__builtin_prefetch(&s->buckets[b2]);
-	}
-	/* Stage 2: prefetch the entries whose signatures match. */
-	for (i = 0; i < n; i++) {
-		uint32_t b[2];
-		unsigned j;
-		uint16_t sig;
-
-		if (pkts[i].cls != CT_PKT_TRACK)
-			continue;
-		sig = hash_sig(pkts[i].hash);
-		hash_buckets(s, pkts[i].hash, &b[0], &b[1]);
-		for (j = 0; j < 2; j++) {
-			const struct ct_bucket *bk = &s->buckets[b[j]];
-			unsigned m = bucket_match(bk, sig);
-
-			if (m != 0) {
-				const char *e = (const char *)&s->pool[bk->idx[__builtin_ctz(m) >> 1]];
-
-				/* Every line the entry spans (two or three). */
-				__builtin_prefetch(e);
-				__builtin_prefetch(e + 64);
-				__builtin_prefetch(e + sizeof(struct ct_entry) - 1);
-				break;
-			}
-		}
-	}
-	/* Stage 3: in order, so a flow created early in the burst is found later. */
-	for (i = 0; i < n; i++)
+		if (i + 2 * CT_PF_DIST < n)
+			prefetch_bucket(s, &pkts[i + 2 * CT_PF_DIST]);
+		if (i + CT_PF_DIST < n)
+			prefetch_entry(s, &pkts[i + CT_PF_DIST]);
 		verdict[i] = process_one(s, &pkts[i], now_tick, now);
+	}
 	return n;
 }
 

@@ -99,10 +99,12 @@ ev_chan_create_mem(unsigned rec_ring_size, unsigned res_ring_size, const struct 
 	}
 	c->mem = *mem;
 	/* +1: an rte_ring of size N holds N - 1 elements. */
-	c->rec = ring_alloc(mem, "ev_rec", sizeof(struct ct_event_rec), rec_ring_size + 1, err, errlen);
+	c->rec = ring_alloc(mem, "ev_rec", sizeof(struct ct_event_rec), rec_ring_size + 1, err,
+			    errlen);
 	if (c->rec == NULL)
 		goto fail;
-	c->res = ring_alloc(mem, "ev_res", sizeof(struct ct_result), res_ring_size + 1, err, errlen);
+	c->res = ring_alloc(mem, "ev_res", sizeof(struct ct_result), res_ring_size + 1, err,
+			    errlen);
 	if (c->res == NULL)
 		goto fail;
 	return c;
