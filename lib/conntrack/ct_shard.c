@@ -74,6 +74,9 @@ struct ct_shard {
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                             */
 
+/* Copied over entries to clear them: 112-byte moves, where memset became `rep stos`. */
+static const struct ct_entry ct_entry_zero;
+
 static inline uint64_t
 prng_next(struct ct_shard *s)
 {
@@ -410,13 +413,20 @@ table_full(struct ct_shard *s, uint64_t now)
 /* ------------------------------------------------------------------------ */
 /* Events                                                                    */
 
+/* fill_record() stores every field: a new one must be added there too. */
+_Static_assert(offsetof(struct ct_event_rec, pad) + 2 * sizeof(uint32_t) ==
+	       sizeof(struct ct_event_rec), "ct_event_rec ends with pad[2], no tail padding");
+
 static void
 fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_event_rec *r)
 {
 	const struct ct_entry *e = &s->pool[idx];
 	uint32_t left = 0;
 
-	memset(r, 0, sizeof(*r));
+	if (!(e->status & CT_S_DYING) && ct_tick_before(now_tick, e->expiry))
+		left = (uint32_t)(((uint64_t)(e->expiry - now_tick) << CT_TICK_SHIFT) / CT_NS_PER_S);
+	/* Every field stored once, no memset: a 128-byte memset became
+	 * `rep stos`, the dearest part of staging a record (perf, issue 10). */
 	r->orig = e->key;
 	r->pkts[0] = e->pkts[0];
 	r->pkts[1] = e->pkts[1];
@@ -426,12 +436,16 @@ fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_event
 	r->stop_ns = e->stop_ns;
 	r->id = e->id;
 	r->slot = idx;
-	if (!(e->status & CT_S_DYING) && ct_tick_before(now_tick, e->expiry))
-		left = (uint32_t)(((uint64_t)(e->expiry - now_tick) << CT_TICK_SHIFT) / CT_NS_PER_S);
 	r->timeout_s = left;
 	r->status = e->status;
+	r->events = 0;
 	r->shard = s->conf.shard_index;
 	r->tcp_state = e->key.proto == 6 ? e->tcp_state : 0;
+	r->flags = 0;
+	r->mark = 0;
+	r->seq = 0;
+	r->pad[0] = 0;
+	r->pad[1] = 0;
 }
 
 /* Stage pending|missed of a live entry; on no room the bits become missed. */
@@ -470,7 +484,7 @@ entry_free(struct ct_shard *s, uint32_t idx)
 	wheel_unlink(s, idx);
 	if (e->status & CT_S_DYING)
 		s->st.dying--;
-	memset(e, 0, sizeof(*e));
+	*e = ct_entry_zero;
 	e->tprev = CT_NIL;
 	e->tnext = s->free_head;
 	s->free_head = idx;
@@ -608,7 +622,7 @@ entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint
 	idx = s->free_head;
 	e = &s->pool[idx];
 	next_free = e->tnext;
-	memset(e, 0, sizeof(*e));
+	*e = ct_entry_zero;
 	e->key = p->tuple;
 	e->tprev = CT_NIL;
 	e->tnext = next_free; /* still on the free list until inserted */
@@ -843,6 +857,9 @@ wheel_run_slot(struct ct_shard *s, uint32_t slot, uint32_t now_tick, uint64_t no
 		struct ct_entry *e = &s->pool[idx];
 
 		next = e->tnext;
+		/* The walk is a pointer chase: start the next entry's miss now. */
+		if (next != CT_NIL)
+			rte_prefetch0(&s->pool[next]);
 		e->eflags &= (uint8_t)~CT_EF_IN_WHEEL;
 		e->tnext = e->tprev = CT_NIL;
 		visited++;
