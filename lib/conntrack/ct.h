@@ -404,7 +404,10 @@ struct ct_stats {
 struct ct_shard;
 
 /**
- * Create a shard from heap memory (no EAL needed).
+ * Create a shard. Its tables come from conf->mem (e.g. hugepages on the
+ * worker's NUMA socket), or from the C heap when conf->mem is all zero:
+ * no EAL needed either way. ct_shard_free() gives them back to the same
+ * allocator.
  *
  * @param err  buffer for a message on failure (may be NULL).
  * @return the shard, or NULL with `err` filled (bad config, out of memory).
