@@ -15,8 +15,8 @@
  *
  * Time is always a parameter (`now`, nanoseconds, any epoch, expected to be
  * non-decreasing; a smaller value than before is treated as the previous
- * one). Nothing here needs a running EAL: shards are created from plain
- * heap memory.
+ * one). Nothing here needs a running EAL: shards are created from the
+ * caller's allocator (struct ct_mem) or plain heap memory.
  *
  * Events: functions that change entries append event records to the
  * shard's staging buffer (see ct_shard_ev_peek()). The owner moves them to
