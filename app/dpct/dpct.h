@@ -21,6 +21,7 @@
 #include "ev.h"
 #include "pol.h"
 #include "dpct_config.h"
+#include "rss.h"
 
 struct dpct_export;
 
@@ -126,6 +127,8 @@ struct dpct_worker {
 	struct rte_ring *txr[DPCT_MAX_WORKERS];
 	struct dpct_port_counters pc[DPCT_MAX_PORTS];
 	uint64_t last_pkt_ns;     /**< replay: latest pcap timestamp seen here */
+	atomic_uint_fast64_t pkt_clock; /**< replay: latest capture time this worker received
+					 *   (ns), published by it; the run's clock is the max */
 	atomic_uint_fast64_t rx_total;
 	atomic_uint_fast64_t done_total; /**< packets forwarded or dropped */
 	atomic_bool flush_done;
@@ -158,12 +161,12 @@ struct dpct_app {
 	atomic_bool sig;          /**< SIGINT/SIGTERM seen */
 	bool pkt_time;            /**< replay with pcap timestamps */
 	uint8_t idx_of[RTE_MAX_ETHPORTS]; /**< port id -> index in ports[] */
-	atomic_uint_fast64_t pkt_clock;   /**< replay: max pcap time seen (ns) */
 	atomic_uint_fast64_t eof_tsc;     /**< replay: TSC at end of input (0 = not yet) */
 	atomic_int rc;
 	/* Policy (issue 12): rules and their RCU handover; SIGHUP seen. */
 	struct pol_handle *pol;
 	atomic_bool hup;
+	struct dpct_rss rss;      /**< flow ownership: RSS or the keyed hash (rss.h) */
 };
 
 extern struct dpct_app dpct;
@@ -171,6 +174,11 @@ extern struct dpct_app dpct;
 /* Single-writer counters that other threads read. */
 #define DPCT_CNT_ADD(x, n) __atomic_store_n(&(x), (x) + (n), __ATOMIC_RELAXED)
 #define DPCT_CNT_GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+/* The same for C11 atomics other threads read with acquire: a plain load and
+ * a release store by the only writer, no locked read-modify-write. */
+#define DPCT_CNT_PUBLISH(x, n) \
+	atomic_store_explicit(&(x), atomic_load_explicit(&(x), memory_order_relaxed) + (n), \
+			      memory_order_release)
 
 /** Current time in ns: TSC, or in replay the packet clock (pcap time). */
 uint64_t dpct_now(void);

@@ -14,7 +14,7 @@ fwd_drop(struct dpct_worker *w, uint16_t in_port, struct rte_mbuf **m, uint16_t 
 {
 	DPCT_CNT_ADD(w->pc[dpct.idx_of[in_port]].dropped, n);
 	rte_pktmbuf_free_bulk(m, n);
-	atomic_fetch_add_explicit(&w->done_total, n, memory_order_release);
+	DPCT_CNT_PUBLISH(w->done_total, n);
 }
 
 const struct dpct_fwd_engine dpct_fwd_drop = { .name = "drop", .fwd = fwd_drop };

@@ -34,7 +34,7 @@ fwd_io(struct dpct_worker *w, uint16_t in_port, struct rte_mbuf **m, uint16_t n)
 	if (sent < n) {
 		DPCT_CNT_ADD(w->pc[out].tx_dropped, n - sent);
 		rte_pktmbuf_free_bulk(m + sent, n - sent);
-		atomic_fetch_add_explicit(&w->done_total, n - sent, memory_order_release);
+		DPCT_CNT_PUBLISH(w->done_total, n - sent);
 	}
 	/* The owner counts the ones it transmits. */
 }

@@ -17,14 +17,6 @@
 
 #include "dpct.h"
 
-/* The 0x6d5a key makes Toeplitz hashing symmetric in (src, dst). */
-static uint8_t sym_rss_key[40] = {
-	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-};
-
 int64_t
 dpct_pcap_count(const char *path)
 {
@@ -59,6 +51,7 @@ port_setup(struct dpct_app *a, struct dpct_port *p, unsigned workers)
 	struct rte_eth_conf conf;
 	struct rte_eth_dev_info info;
 	struct rte_eth_rxconf rxc;
+	uint8_t rss_key[DPCT_RSS_KEY_MAX];
 	uint16_t q, nrx, ntx, rxd, txd;
 	int rc;
 
@@ -74,12 +67,10 @@ port_setup(struct dpct_app *a, struct dpct_port *p, unsigned workers)
 		return -ENOTSUP;
 	if (nrx > 1 && info.flow_type_rss_offloads != 0) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads &
-			(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
-		if (info.hash_key_size == sizeof(sym_rss_key)) {
-			conf.rx_adv_conf.rss_conf.rss_key = sym_rss_key;
-			conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(sym_rss_key);
-		}
+		/* Symmetric key at the NIC's size; rss_ports.c programs the RETA. */
+		rc = dpct_rss_port_conf(&info, nrx, &conf.rx_adv_conf.rss_conf, rss_key);
+		if (p->id < DPCT_RSS_MAX_PORTS)
+			a->rss.port_rss[p->id] = rc == 0;
 	} else if (nrx > 1) {
 		/* Without RSS a second queue would stay idle; one queue, handoff does the rest. */
 		nrx = 1;
@@ -201,6 +192,9 @@ dpct_ports_init(struct dpct_app *a)
 		if (rc != 0)
 			return rc < 0 ? rc : -rc;
 	}
+	rc = dpct_rss_ports_init(a);
+	if (rc != 0)
+		return rc;
 	for (i = 0; i < nports; i++) {
 		if (a->opts.replay && a->ts_offset >= 0 && a->ports[i].timestamps)
 			a->pkt_time = true;

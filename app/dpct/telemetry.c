@@ -526,7 +526,7 @@ cmd_delete(const char *cmd, const char *params, struct rte_tel_data *d)
 	t.sport = (uint16_t)num[0];
 	t.dport = (uint16_t)num[1];
 	t.zone = (uint16_t)num[2];
-	owner = ct_hash_owner(ct_tuple_hash(&t), dpct.n_workers);
+	owner = dpct_rss_owner_of(&dpct.rss, &t);
 	pthread_mutex_lock(&mbox_lock);
 	rc = mbox_begin(&dpct.workers[owner]);
 	if (rc == 0) {

@@ -20,6 +20,7 @@
 #include <rte_prefetch.h>
 
 #include "dpct.h"
+#include "mem.h"
 
 #define EXPIRE_BUDGET 1024
 #define FLUSH_BUDGET 1024
@@ -33,6 +34,20 @@ tsc_to_ns(uint64_t tsc)
 	return tsc / hz * 1000000000ull + tsc % hz * 1000000000ull / hz;
 }
 
+/* Replay: the run's clock, the latest capture time any worker received
+ * (each publishes its own: no shared read-modify-write on the packet path). */
+static uint64_t
+run_clock(void)
+{
+	uint64_t mx = 0;
+	unsigned i;
+
+	for (i = 0; i < dpct.n_workers && dpct.workers != NULL; i++)
+		mx = RTE_MAX(mx, (uint64_t)atomic_load_explicit(&dpct.workers[i].pkt_clock,
+								memory_order_relaxed));
+	return mx;
+}
+
 uint64_t
 dpct_now(void)
 {
@@ -44,9 +59,8 @@ dpct_now(void)
 	 * timers (grace re-arm, short timeouts) still fire. */
 	eof = atomic_load_explicit(&dpct.eof_tsc, memory_order_acquire);
 	if (eof == 0)
-		return atomic_load_explicit(&dpct.pkt_clock, memory_order_relaxed);
-	return atomic_load_explicit(&dpct.pkt_clock, memory_order_relaxed) +
-		tsc_to_ns(rte_rdtsc() - eof);
+		return run_clock();
+	return run_clock() + tsc_to_ns(rte_rdtsc() - eof);
 }
 
 /*
@@ -62,8 +76,7 @@ worker_now(const struct dpct_worker *w)
 	if (!dpct.pkt_time || atomic_load_explicit(&dpct.eof_tsc, memory_order_acquire) != 0)
 		return dpct_now();
 	if (atomic_load_explicit(&dpct.stop_rx, memory_order_acquire))
-		return RTE_MAX(w->last_pkt_ns,
-			       atomic_load_explicit(&dpct.pkt_clock, memory_order_relaxed));
+		return RTE_MAX(w->last_pkt_ns, run_clock());
 	return w->last_pkt_ns;
 }
 
@@ -113,7 +126,14 @@ dpct_workers_init(struct dpct_app *a)
 	char err[256], name[RTE_RING_NAMESIZE];
 	unsigned i, j, lcore, nw = a->n_workers;
 	struct ev_chan *chans[DPCT_MAX_WORKERS];
+	int rc;
 
+	/* The flow-hash key, before anything is hashed: random, or from `seed`. */
+	rc = ct_hash_set_seed(a->cfg.seed);
+	if (rc != 0) {
+		DPCT_LOG(ERR, "flow hash key: no random bytes: %s\n", strerror(-rc));
+		return rc;
+	}
 	a->workers = rte_zmalloc("dpct_workers", sizeof(*a->workers) * nw, RTE_CACHE_LINE_SIZE);
 	if (a->workers == NULL)
 		return -ENOMEM;
@@ -125,6 +145,8 @@ dpct_workers_init(struct dpct_app *a)
 		w->index = i;
 		w->lcore = lcore;
 		dpct_config_shard(&a->cfg, i, nw, &cc);
+		/* Hugepages on the worker's own socket. */
+		dpct_mem_socket(&cc.mem, (int)rte_lcore_to_socket_id(lcore));
 		w->shard = ct_shard_create(&cc, err, sizeof(err));
 		if (w->shard == NULL) {
 			DPCT_LOG(ERR, "shard %u: %s\n", i, err);
@@ -132,8 +154,9 @@ dpct_workers_init(struct dpct_app *a)
 		}
 		ct_shard_set_log(w->shard, shard_log, w);
 		if (a->cfg.events_enabled) {
-			w->chan = ev_chan_create(a->cfg.event_ring_size, a->cfg.result_ring_size,
-						 err, sizeof(err));
+			w->chan = ev_chan_create_mem(a->cfg.event_ring_size,
+						     a->cfg.result_ring_size, &cc.mem, err,
+						     sizeof(err));
 			if (w->chan == NULL) {
 				DPCT_LOG(ERR, "event channel %u: %s\n", i, err);
 				return -ENOMEM;
@@ -158,11 +181,11 @@ dpct_workers_init(struct dpct_app *a)
 				continue;
 			snprintf(name, sizeof(name), "dpct_h%u_%u", i, j);
 			w->handoff[j] = rte_ring_create(name, a->cfg.handoff_ring_size,
-							rte_socket_id(),
+							rte_lcore_to_socket_id(lcore),
 							RING_F_SP_ENQ | RING_F_SC_DEQ);
 			snprintf(name, sizeof(name), "dpct_t%u_%u", i, j);
 			w->txr[j] = rte_ring_create(name, a->cfg.handoff_ring_size,
-						    rte_socket_id(),
+						    rte_lcore_to_socket_id(lcore),
 						    RING_F_SP_ENQ | RING_F_SC_DEQ);
 			if (w->handoff[j] == NULL || w->txr[j] == NULL) {
 				DPCT_LOG(ERR, "ring %s: %s\n", name, rte_strerror(rte_errno));
@@ -243,7 +266,7 @@ dpct_tx_own(struct dpct_worker *w, uint16_t port_idx, uint16_t queue, struct rte
 		DPCT_CNT_ADD(w->pc[port_idx].tx_dropped, n - sent);
 		rte_pktmbuf_free_bulk(m + sent, n - sent);
 	}
-	atomic_fetch_add_explicit(&w->done_total, n, memory_order_release);
+	DPCT_CNT_PUBLISH(w->done_total, n);
 }
 
 /* net_pcap in 22.11 stores the capture time in microseconds. */
@@ -255,18 +278,17 @@ capture_ns(const struct rte_mbuf *m)
 	return *RTE_MBUF_DYNFIELD(m, dpct.ts_offset, uint64_t *) * 1000;
 }
 
-/* Replay: the run's clock (the latest capture time received anywhere). */
+/* Replay: this worker's part of the run's clock (see run_clock()). */
 static inline void
-take_time(struct rte_mbuf **m, uint16_t n)
+take_time(struct dpct_worker *w, struct rte_mbuf **m, uint16_t n)
 {
-	uint64_t mx = 0, cur;
+	uint64_t mx = atomic_load_explicit(&w->pkt_clock, memory_order_relaxed), cur = mx;
 	uint16_t i;
 
 	for (i = 0; i < n; i++)
 		mx = RTE_MAX(mx, capture_ns(m[i]));
-	cur = atomic_load_explicit(&dpct.pkt_clock, memory_order_relaxed);
-	while (cur < mx && !atomic_compare_exchange_weak(&dpct.pkt_clock, &cur, mx))
-		;
+	if (mx > cur)
+		atomic_store_explicit(&w->pkt_clock, mx, memory_order_relaxed);
 }
 
 /* Track a burst that belongs to this shard and forward or drop each packet. */
@@ -278,7 +300,7 @@ process(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, uint16_t 
 	struct ct_pkt_info info[DPCT_MAX_BURST];
 	uint16_t in_port[DPCT_MAX_BURST];
 	const struct pol_gen *g;
-	uint16_t i, np = 0;
+	uint16_t i, np = 0, nd = 0;
 
 	if (n == 0)
 		return;
@@ -317,9 +339,11 @@ process(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, uint16_t 
 		} else {
 			DPCT_CNT_ADD(w->pc[dpct.idx_of[m[i]->port]].dropped, 1);
 			rte_pktmbuf_free(m[i]);
-			atomic_fetch_add_explicit(&w->done_total, 1, memory_order_release);
+			nd++;
 		}
 	}
+	if (nd > 0)
+		DPCT_CNT_PUBLISH(w->done_total, nd);
 	if (np > 0)
 		dpct.fwd->fwd(w, pass[0]->port, pass, np);
 }
@@ -344,7 +368,7 @@ dispatch(struct dpct_worker *w, struct rte_mbuf **m, uint16_t n, uint64_t now)
 		ct_parse_mbuf(m[i], dpct.cfg.zone, &pk[no]);
 		o = w->index;
 		if (nw > 1 && (pk[no].cls == CT_PKT_TRACK || pk[no].cls == CT_PKT_ICMP_ERROR))
-			o = ct_hash_owner(pk[no].hash, nw);
+			o = dpct_rss_owner(&dpct.rss, m[i], &pk[no]);
 		if (o == w->index) {
 			own[no++] = m[i];
 			continue;
@@ -400,7 +424,7 @@ drain_inbound(struct dpct_worker *w, uint64_t now)
 		n = rte_ring_dequeue_burst(f->handoff[w->index], (void **)m, burst, NULL);
 		if (n > 0) {
 			if (dpct.pkt_time) {
-				take_time(m, (uint16_t)n);
+				take_time(w, m, (uint16_t)n);
 			}
 			for (i = 0; i < n; i++)
 				ct_parse_mbuf(m[i], dpct.cfg.zone, &pk[i]);
@@ -497,10 +521,10 @@ dpct_worker_main(void *arg)
 				if (n == 0)
 					continue;
 				DPCT_CNT_ADD(w->pc[dpct.idx_of[w->rx_port[i]]].rx, n);
-				atomic_fetch_add_explicit(&w->rx_total, n, memory_order_release);
+				DPCT_CNT_PUBLISH(w->rx_total, n);
 				if (dpct.pkt_time) {
 					/* The burst's own capture time, before it is tracked. */
-					take_time(m, n);
+					take_time(w, m, n);
 				}
 				dispatch(w, m, n, now);
 			}

@@ -15,8 +15,8 @@
  *
  * Time is always a parameter (`now`, nanoseconds, any epoch, expected to be
  * non-decreasing; a smaller value than before is treated as the previous
- * one). Nothing here needs a running EAL: shards are created from plain
- * heap memory.
+ * one). Nothing here needs a running EAL: shards are created from the
+ * caller's allocator (struct ct_mem) or plain heap memory.
  *
  * Events: functions that change entries append event records to the
  * shard's staging buffer (see ct_shard_ev_peek()). The owner moves them to
@@ -149,6 +149,9 @@ struct ct_pkt {
 	uint16_t tcp_win;
 	uint16_t payload_len;    /**< L4 payload bytes */
 	uint16_t in_port;        /**< ingress port (ct_parse_mbuf: mbuf->port; ct_parse: 0) */
+	/* Keyed flow hash (issue 10) */
+	uint32_t owner_hash;     /**< direction-independent, keyed, independent of `hash`:
+				  *   picks the owning shard when the NIC's RSS does not */
 };
 
 /**
@@ -176,8 +179,37 @@ int ct_parse(const uint8_t *data, uint32_t len, uint16_t zone, struct ct_pkt *ou
 /** Parse the first segment of an mbuf (multi-segment packets: first segment only). */
 int ct_parse_mbuf(const struct rte_mbuf *m, uint16_t zone, struct ct_pkt *out);
 
-/** Direction-independent hash: hash(t) == hash(reverse(t)). */
+/**
+ * The keyed flow hash (ct_hash.c): direction-independent,
+ * ct_tuple_hash64(t) == ct_tuple_hash64(reverse(t)), and strongly universal
+ * over the process's secret key (vector multiply-shift), so tuples cannot be
+ * chosen to collide without the key. The low 32 bits are ct_pkt.hash (the
+ * shard's buckets and signatures), the high 32 bits ct_pkt.owner_hash (the
+ * owning shard when software picks it).
+ * Thread safety: pure function of the tuple and the process key.
+ */
+uint64_t ct_tuple_hash64(const struct ct_tuple *t);
+
+/** The low half of ct_tuple_hash64(): ct_pkt.hash. */
 uint32_t ct_tuple_hash(const struct ct_tuple *t);
+
+/** The high half of ct_tuple_hash64(): ct_pkt.owner_hash. */
+static inline uint32_t
+ct_tuple_owner_hash(const struct ct_tuple *t)
+{
+	return (uint32_t)(ct_tuple_hash64(t) >> 32);
+}
+
+/**
+ * Set the process-wide hash key. Every process starts with a random key
+ * from getrandom(2); a non-zero `seed` replaces it with one derived from
+ * the seed (repeatable tests and replays), 0 draws a new random key.
+ * Call at start-up only, before any shard is created or packet parsed:
+ * entries hashed under another key are not found again.
+ * @return 0; -errno when no random key could be drawn (seed 0).
+ * Thread safety: not thread safe; nothing may hash concurrently.
+ */
+int ct_hash_set_seed(uint64_t seed);
 
 /** Swap source and destination (addresses and ports). */
 void ct_tuple_reverse(struct ct_tuple *out, const struct ct_tuple *in);
@@ -253,6 +285,24 @@ struct ct_notrack_rule {
  */
 #define CT_EARLY_DROP_HEADROOM(max) ((max) / 64 + 16)
 
+/**
+ * Where a library's tables come from (issue 10): the caller's allocator,
+ * e.g. rte_zmalloc_socket() on the worker's NUMA socket, so lib/conntrack
+ * and lib/events stay EAL-free. All-zero (`zalloc` NULL) means the C heap.
+ */
+struct ct_mem {
+	/** Zeroed block of `size` bytes aligned to `align` (a power of two), or NULL. */
+	void *(*zalloc)(void *arg, size_t size, size_t align);
+	/** Give back a block from zalloc (never called with NULL). */
+	void (*free)(void *arg, void *p);
+	void *arg;
+};
+
+/** Allocate through `m` (NULL or zalloc NULL: aligned_alloc + memset). */
+void *ct_mem_zalloc(const struct ct_mem *m, size_t size, size_t align);
+/** Free what ct_mem_zalloc() gave; NULL is a no-op. */
+void ct_mem_free(const struct ct_mem *m, void *p);
+
 /** Shard configuration. ct_conf_init() fills Linux defaults. */
 struct ct_conf {
 	uint32_t max_entries;        /**< this shard's share: active + dying entries */
@@ -272,6 +322,8 @@ struct ct_conf {
 	uint16_t n_notrack;
 	struct ct_notrack_rule notrack[CT_MAX_NOTRACK];
 	uint32_t active_timeout_s;   /**< flow export: interim record after this long (0 = off) */
+	/* Memory (issue 10) */
+	struct ct_mem mem;           /**< the shard's allocator; zero = C heap */
 };
 
 /** Fill `c` with defaults: Linux timeouts, 262144 entries, loose TCP on,
@@ -379,7 +431,10 @@ struct ct_stats {
 struct ct_shard;
 
 /**
- * Create a shard from heap memory (no EAL needed).
+ * Create a shard. Its tables come from conf->mem (e.g. hugepages on the
+ * worker's NUMA socket), or from the C heap when conf->mem is all zero:
+ * no EAL needed either way. ct_shard_free() gives them back to the same
+ * allocator.
  *
  * @param err  buffer for a message on failure (may be NULL).
  * @return the shard, or NULL with `err` filled (bad config, out of memory).

@@ -496,8 +496,12 @@ parse_frame(const uint8_t *data, uint32_t cap, uint32_t wire_len, uint16_t zone,
 static void
 finish(struct ct_pkt *out)
 {
-	if (out->cls == CT_PKT_TRACK || out->cls == CT_PKT_ICMP_ERROR)
-		out->hash = ct_tuple_hash(&out->tuple);
+	if (out->cls == CT_PKT_TRACK || out->cls == CT_PKT_ICMP_ERROR) {
+		uint64_t h = ct_tuple_hash64(&out->tuple);
+
+		out->hash = (uint32_t)h;
+		out->owner_hash = (uint32_t)(h >> 32);
+	}
 }
 
 int
@@ -563,56 +567,4 @@ int
 ct_tuple_canonical_swapped(const struct ct_tuple *t)
 {
 	return tuple_swapped(t);
-}
-
-static inline uint32_t
-crc_step(uint32_t h, uint64_t w)
-{
-#ifdef __SSE4_2__
-	/* DPDK is built for corei7: no need for rte_hash_crc's run-time dispatch. */
-	return (uint32_t)_mm_crc32_u64(h, w);
-#else
-	return rte_hash_crc_8byte(w, h);
-#endif
-}
-
-uint32_t
-ct_tuple_hash(const struct ct_tuple *t)
-{
-	uint64_t a[2], b[2], tail;
-	uint32_t h;
-
-	/*
-	 * Hash the endpoints in canonical order, so both directions hash alike:
-	 * the same words as the tuple reversed (when swapped) would give, read
-	 * straight from `t` without building a copy.
-	 */
-	/* The last 8 bytes: sport, dport, proto, family, zone. */
-	memcpy(&tail, (const uint8_t *)t + offsetof(struct ct_tuple, sport), sizeof(tail));
-	if (tuple_swapped(t)) {
-		const uint16_t ports[2] = { t->dport, t->sport };
-
-		memcpy(a, t->dst, 16);
-		memcpy(b, t->src, 16);
-		memcpy(&tail, ports, sizeof(ports));
-	} else {
-		memcpy(a, t->src, 16);
-		memcpy(b, t->dst, 16);
-	}
-	h = crc_step(0x9e3779b9, a[0]);
-	h = crc_step(h, a[1]);
-	h = crc_step(h, b[0]);
-	h = crc_step(h, b[1]);
-	h = crc_step(h, tail);
-	/*
-	 * CRC32C is linear, so bits of similar tuples stay correlated; the
-	 * shard takes its signature from the low and its bucket from the high
-	 * bits. A multiply-xorshift finaliser (murmur3 fmix32) spreads both.
-	 */
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
 }

@@ -85,31 +85,27 @@ _Static_assert(sizeof(struct ct_xlive) == 8, "ct_xlive is one 8-byte block");
 #define CT_EF_END_MASK  0x70  /* enum ct_end_reason (flow export) */
 
 /*
- * One tracked connection: 112 bytes, no padding. With the index (8-slot
+ * One tracked connection: 120 bytes, no padding. With the index (8-slot
  * buckets of 64 bytes at <= 80 % load, ~10 bytes an entry) the cost is
- * under the 128-byte budget of DESIGN §7.
+ * under the 160-byte budget of DESIGN §7 with TCP window state.
+ *
+ * Layout (issue 10): the first 64 bytes are what every packet reads (the
+ * lookup compares the key, the tracker reads and writes the state, the
+ * timer refresh the expiry); the accounting after them is written per
+ * packet but never read on the packet path, and start/stop only at create
+ * and destroy. ct_process_burst prefetches every line an entry spans.
+ * Features that add fields: per-packet state the tracker reads (e.g. TCP
+ * window, ~28 bytes) goes in a block of its own after the accounting;
+ * rarely touched fields (policy generation, IPFIX last-export counters) go
+ * at the end, in the cold group. Keep the static_asserts true.
  *
  * Everything is owned by the shard's worker. Counters and start/stop times
  * are reported in event records; `stop_ns` is set once, at destroy.
  */
 struct ct_entry {
+	/* --- Hot: read by every packet of the flow (one 64-byte block) --- */
 	/* Immutable for the entry's life */
 	struct ct_tuple key;     /* original-direction tuple */
-	/* Accounting */
-	uint64_t pkts[2];
-	uint64_t bytes[2];
-	uint64_t start_ns;
-	/*
-	 * Policy (issue 12): the connection's verdict and the rule generation
-	 * it came from, while the entry is live; the destroy time once it is
-	 * dying (no packet reaches a dying entry, so the two never overlap).
-	 * Read stop_ns only for dying entries.
-	 */
-	union {
-		uint64_t stop_ns;
-		struct ct_decision dec;
-	};
-	struct ct_xlive x;       /* flow export (issue 11), live and dying */
 	uint32_t id;             /* CTA_ID; 0 never used */
 	/* Timers: expiry tick and the wheel links (pool indices, CT_NIL) */
 	uint32_t expiry;
@@ -123,9 +119,29 @@ struct ct_entry {
 	uint8_t tcp_flags;       /* CT_TF_* */
 	uint8_t eflags;          /* CT_EF_* */
 	uint8_t to_class;        /* enum ct_timeout_class currently applied */
+	/* --- Accounting: written by every packet, read by events only --- */
+	uint64_t pkts[2];
+	uint64_t bytes[2];
+	/* --- Cold: creation and destroy only --- */
+	uint64_t start_ns;
+	/*
+	 * Policy (issue 12): the connection's verdict and the rule generation
+	 * it came from, while the entry is live; the destroy time once it is
+	 * dying (no packet reaches a dying entry, so the two never overlap).
+	 * Read stop_ns only for dying entries.
+	 */
+	union {
+		uint64_t stop_ns;
+		struct ct_decision dec;
+	};
+	struct ct_xlive x;       /* flow export (issue 11), live and dying */
 };
 _Static_assert(sizeof(struct ct_entry) == 120, "ct_entry must stay 120 bytes");
 _Static_assert(offsetof(struct ct_entry, key) == 0, "key first: lookups touch one line");
+_Static_assert(offsetof(struct ct_entry, pkts) == 64,
+	       "hot fields (key, id, timers, state) fill the first 64 bytes");
+_Static_assert(offsetof(struct ct_entry, start_ns) - offsetof(struct ct_entry, pkts) == 32,
+	       "accounting block: packets and bytes per direction");
 
 /* Flow export accessors (see struct ct_xlive). */
 static inline uint8_t
@@ -232,6 +248,46 @@ unsigned ct_tcp_pkt_class(uint8_t tcp_flags);
 int ct_tcp_flags_invalid(uint8_t tcp_flags);
 /* Timeout class for a TCP state. */
 uint8_t ct_tcp_timeout_class(uint8_t state);
+
+/*
+ * The ESTABLISHED-ACK fast path (issue 10), inlined in ct_process_burst:
+ * an ACK without SYN/FIN/RST on an assured ESTABLISHED connection changes
+ * nothing but the last-packet flags, exactly as ct_l4_tcp.packet() would
+ * (same state, no event, the established timeout). Returns 1 when it
+ * handled the packet, 0 to take the tracker's full path. Window tracking,
+ * once it lands, checks the segment here before returning 1.
+ */
+static inline int
+ct_tcp_fast_ack(struct ct_entry *e, const struct ct_pkt *p, enum ct_dir dir, uint8_t *to_class)
+{
+	if (e->tcp_state != CT_TCP_ESTABLISHED || (p->tcp_flags & 0x17) != 0x10 ||
+	    !(e->status & CT_S_ASSURED))
+		return 0;
+	e->tcp_flags = (uint8_t)((e->tcp_flags & ~(CT_TF_LAST_DIR_REPLY | CT_TF_LAST_RST |
+						   CT_TF_LAST_SYN)) |
+				 (dir == CT_DIR_REPLY ? CT_TF_LAST_DIR_REPLY : 0));
+	*to_class = CT_TO_TCP_ESTABLISHED;
+	return 1;
+}
+
+/*
+ * The index's two candidate buckets of a flow hash (ct_pkt.hash) among `nb`:
+ * the first from the hash's high bits, the second from a remix. Here so that
+ * tests can aim at buckets under a known key.
+ */
+static inline void
+ct_index_buckets(uint32_t nb, uint32_t h, uint32_t *b1, uint32_t *b2)
+{
+	uint32_t m = h;
+
+	m ^= m >> 16;
+	m *= 0x7feb352du;
+	m ^= m >> 15;
+	m *= 0x846ca68bu;
+	m ^= m >> 16;
+	*b1 = (uint32_t)(((uint64_t)h * nb) >> 32);
+	*b2 = (uint32_t)(((uint64_t)m * nb) >> 32);
+}
 
 /* The direction-independent ordering used by ct_tuple_hash(). */
 int ct_tuple_canonical_swapped(const struct ct_tuple *t);

@@ -16,6 +16,8 @@
 
 #include <emmintrin.h>
 
+#include <rte_prefetch.h>
+
 #include "ct_private.h"
 
 #define CT_BUCKET_SLOTS 8
@@ -74,6 +76,9 @@ struct ct_shard {
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                             */
 
+/* Copied over entries to clear them: 112-byte moves, where memset became `rep stos`. */
+static const struct ct_entry ct_entry_zero;
+
 static inline uint64_t
 prng_next(struct ct_shard *s)
 {
@@ -83,23 +88,6 @@ prng_next(struct ct_shard *s)
 	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
 	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
 	return z ^ (z >> 31);
-}
-
-static inline uint32_t
-fastrange(uint32_t h, uint32_t n)
-{
-	return (uint32_t)(((uint64_t)h * n) >> 32);
-}
-
-static inline uint32_t
-hash_mix2(uint32_t h)
-{
-	h ^= h >> 16;
-	h *= 0x7feb352du;
-	h ^= h >> 15;
-	h *= 0x846ca68bu;
-	h ^= h >> 16;
-	return h;
 }
 
 static inline uint16_t
@@ -113,8 +101,7 @@ hash_sig(uint32_t h)
 static inline void
 hash_buckets(const struct ct_shard *s, uint32_t h, uint32_t *b1, uint32_t *b2)
 {
-	*b1 = fastrange(h, s->nb);
-	*b2 = fastrange(hash_mix2(h), s->nb);
+	ct_index_buckets(s->nb, h, b1, b2);
 }
 
 static inline uint32_t
@@ -286,6 +273,54 @@ bucket_put(struct ct_bucket *b, uint16_t sig, uint32_t idx)
 	return -ENOSPC;
 }
 
+/* The other candidate bucket of the entry in slot k of bucket b. */
+static inline uint32_t
+alt_bucket(const struct ct_shard *s, uint32_t b, const struct ct_bucket *bk, unsigned k)
+{
+	uint32_t v1, v2;
+
+	hash_buckets(s, ct_tuple_hash(&s->pool[bk->idx[k]].key), &v1, &v2);
+	return v1 == b ? v2 : v1;
+}
+
+/*
+ * Second cuckoo level, only when both buckets and every first-level move
+ * are full (rare below 80 % load, but a random keyed hash does reach it at
+ * 1M entries): move a resident of an alternative bucket to its own
+ * alternative, then the first resident into the freed slot.
+ */
+static int
+index_insert_deep(struct ct_shard *s, const uint32_t cand[2], uint16_t sig, uint32_t idx)
+{
+	unsigned i, k, j;
+
+	for (i = 0; i < 2; i++) {
+		struct ct_bucket *b = &s->buckets[cand[i]];
+
+		for (k = 0; k < CT_BUCKET_SLOTS; k++) {
+			uint32_t alt = alt_bucket(s, cand[i], b, k);
+			struct ct_bucket *ab = &s->buckets[alt];
+
+			if (alt == cand[0] || alt == cand[1])
+				continue;
+			for (j = 0; j < CT_BUCKET_SLOTS; j++) {
+				uint32_t alt2 = alt_bucket(s, alt, ab, j);
+
+				if (alt2 == alt || alt2 == cand[i])
+					continue;
+				if (bucket_put(&s->buckets[alt2], ab->sig[j], ab->idx[j]) != 0)
+					continue;
+				ab->sig[j] = b->sig[k];
+				ab->idx[j] = b->idx[k];
+				b->sig[k] = sig;
+				b->idx[k] = idx;
+				return 0;
+			}
+		}
+	}
+	return -ENOSPC;
+}
+
 static int
 index_insert(struct ct_shard *s, uint32_t idx, uint32_t h)
 {
@@ -318,7 +353,7 @@ index_insert(struct ct_shard *s, uint32_t idx, uint32_t h)
 			}
 		}
 	}
-	return -ENOSPC;
+	return index_insert_deep(s, cand, sig, idx);
 }
 
 static void
@@ -383,13 +418,20 @@ table_full(struct ct_shard *s, uint64_t now)
 /* ------------------------------------------------------------------------ */
 /* Events                                                                    */
 
+/* fill_record() stores every field: a new one must be added there too. */
+_Static_assert(offsetof(struct ct_event_rec, end_reason) + 1 == sizeof(struct ct_event_rec),
+	       "ct_event_rec ends with end_reason, no tail padding");
+
 static void
 fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_event_rec *r)
 {
 	const struct ct_entry *e = &s->pool[idx];
 	uint32_t left = 0;
 
-	memset(r, 0, sizeof(*r));
+	if (!(e->status & CT_S_DYING) && ct_tick_before(now_tick, e->expiry))
+		left = (uint32_t)(((uint64_t)(e->expiry - now_tick) << CT_TICK_SHIFT) / CT_NS_PER_S);
+	/* Every field stored once, no memset: a 128-byte memset became
+	 * `rep stos`, the dearest part of staging a record (perf, issue 10). */
 	r->orig = e->key;
 	r->pkts[0] = e->pkts[0];
 	r->pkts[1] = e->pkts[1];
@@ -399,12 +441,15 @@ fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_event
 	r->stop_ns = (e->status & CT_S_DYING) ? e->stop_ns : 0;
 	r->id = e->id;
 	r->slot = idx;
-	if (!(e->status & CT_S_DYING) && ct_tick_before(now_tick, e->expiry))
-		left = (uint32_t)(((uint64_t)(e->expiry - now_tick) << CT_TICK_SHIFT) / CT_NS_PER_S);
 	r->timeout_s = left;
 	r->status = e->status;
+	r->events = 0;
 	r->shard = s->conf.shard_index;
 	r->tcp_state = e->key.proto == 6 ? e->tcp_state : 0;
+	r->flags = 0;
+	r->mark = 0;
+	r->seq = 0;
+	r->pad[0] = 0;
 	r->l4_seen = ct_x_l4(e);
 	r->icmp_code = ct_x_code(e);
 	r->in_port = ct_x_port(e);
@@ -501,7 +546,7 @@ entry_free(struct ct_shard *s, uint32_t idx)
 	wheel_unlink(s, idx);
 	if (e->status & CT_S_DYING)
 		s->st.dying--;
-	memset(e, 0, sizeof(*e));
+	*e = ct_entry_zero;
 	e->tprev = CT_NIL;
 	e->tnext = s->free_head;
 	s->free_head = idx;
@@ -641,7 +686,7 @@ entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint
 	idx = s->free_head;
 	e = &s->pool[idx];
 	next_free = e->tnext;
-	memset(e, 0, sizeof(*e));
+	*e = ct_entry_zero;
 	e->key = p->tuple;
 	e->tprev = CT_NIL;
 	e->tnext = next_free; /* still on the free list until inserted */
@@ -797,7 +842,10 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 	pi->id = e->id;
 	pi->dec = e->dec;
 	cls = e->to_class;
-	v = ct_l4_get(e->key.proto)->packet(&s->conf, e, p, dir, now, &cls);
+	if (e->key.proto == 6 && ct_tcp_fast_ack(e, p, dir, &cls))
+		v = CT_L4_ACCEPT;       /* ESTABLISHED ACK: the tracker's fast path, inline */
+	else
+		v = ct_l4_get(e->key.proto)->packet(&s->conf, e, p, dir, now, &cls);
 	switch (v) {
 	case CT_L4_ACCEPT:
 	case CT_L4_KILL:
@@ -844,6 +892,51 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 	return CT_V_PASS;
 }
 
+/* Packets between an entry's prefetch and its use (a bucket's: twice that). */
+#define CT_PF_DIST 8
+
+/* Both candidate buckets (at 80 % load a good part of the entries sit in the second). */
+static inline void
+prefetch_bucket(const struct ct_shard *s, const struct ct_pkt *p)
+{
+	uint32_t b1, b2;
+
+	if (p->cls != CT_PKT_TRACK)
+		return;
+	hash_buckets(s, p->hash, &b1, &b2);
+	rte_prefetch0(&s->buckets[b1]);
+	rte_prefetch0(&s->buckets[b2]);
+}
+
+/* Read the buckets; prefetch the entry whose signature matches. */
+static inline void
+prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p)
+{
+	const struct ct_bucket *bk;
+	uint32_t b1, b2;
+	uint16_t sig;
+	const char *e;
+	unsigned m;
+
+	if (p->cls != CT_PKT_TRACK)
+		return;
+	hash_buckets(s, p->hash, &b1, &b2);
+	sig = hash_sig(p->hash);
+	bk = &s->buckets[b1];
+	m = bucket_match(bk, sig);
+	if (m == 0) {
+		bk = &s->buckets[b2];
+		m = bucket_match(bk, sig);
+		if (m == 0)
+			return;
+	}
+	e = (const char *)&s->pool[bk->idx[__builtin_ctz(m) >> 1]];
+	/* Every line the entry spans (two or three). */
+	rte_prefetch0(e);
+	rte_prefetch0(e + 64);
+	rte_prefetch0(e + sizeof(struct ct_entry) - 1);
+}
+
 static inline uint16_t
 process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_t now,
 	      uint8_t *verdict, struct ct_pkt_info *info, unsigned info_step)
@@ -851,42 +944,25 @@ process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_
 	uint32_t now_tick = shard_now(s, &now);
 	uint16_t i;
 
-	/* Stage 1: prefetch both candidate buckets of every packet. */
+	/*
+	 * A software pipeline over the burst: packet i + 2 * CT_PF_DIST gets
+	 * its buckets prefetched, packet i + CT_PF_DIST its buckets read
+	 * and its entry prefetched, packet i is processed; so the misses of
+	 * later packets overlap the work on earlier ones instead of all
+	 * waiting up front. In order, so a flow created early in the burst
+	 * is found later.
+	 */
+	for (i = 0; i < n && i < 2 * CT_PF_DIST; i++)
+		prefetch_bucket(s, &pkts[i]);
+	for (i = 0; i < n && i < CT_PF_DIST; i++)
+		prefetch_entry(s, &pkts[i]);
 	for (i = 0; i < n; i++) {
-		uint32_t b1, b2;
-
-		if (pkts[i].cls != CT_PKT_TRACK)
-			continue;
-		hash_buckets(s, pkts[i].hash, &b1, &b2);
-		__builtin_prefetch(&s->buckets[b1]);
-		__builtin_prefetch(&s->buckets[b2]);
-	}
-	/* Stage 2: prefetch the entries whose signatures match. */
-	for (i = 0; i < n; i++) {
-		uint32_t b[2];
-		unsigned j;
-		uint16_t sig;
-
-		if (pkts[i].cls != CT_PKT_TRACK)
-			continue;
-		sig = hash_sig(pkts[i].hash);
-		hash_buckets(s, pkts[i].hash, &b[0], &b[1]);
-		for (j = 0; j < 2; j++) {
-			const struct ct_bucket *bk = &s->buckets[b[j]];
-			unsigned m = bucket_match(bk, sig);
-
-			if (m != 0) {
-				const char *e = (const char *)&s->pool[bk->idx[__builtin_ctz(m) >> 1]];
-
-				__builtin_prefetch(e);
-				__builtin_prefetch(e + 64);
-				break;
-			}
-		}
-	}
-	/* Stage 3: in order, so a flow created early in the burst is found later. */
-	for (i = 0; i < n; i++)
+		if (i + 2 * CT_PF_DIST < n)
+			prefetch_bucket(s, &pkts[i + 2 * CT_PF_DIST]);
+		if (i + CT_PF_DIST < n)
+			prefetch_entry(s, &pkts[i + CT_PF_DIST]);
 		verdict[i] = process_one(s, &pkts[i], now_tick, now, &info[i * info_step]);
+	}
 	return n;
 }
 
@@ -943,6 +1019,9 @@ wheel_run_slot(struct ct_shard *s, uint32_t slot, uint32_t now_tick, uint64_t no
 		struct ct_entry *e = &s->pool[idx];
 
 		next = e->tnext;
+		/* The walk is a pointer chase: start the next entry's miss now. */
+		if (next != CT_NIL)
+			rte_prefetch0(&s->pool[next]);
 		e->eflags &= (uint8_t)~CT_EF_IN_WHEEL;
 		e->tnext = e->tprev = CT_NIL;
 		visited++;
@@ -1224,18 +1303,6 @@ ct_shard_set_log(struct ct_shard *s, ct_log_fn fn, void *arg)
 	s->log_arg = arg;
 }
 
-static void *
-zalloc_aligned(size_t size)
-{
-	void *p;
-
-	size = (size + 63) & ~(size_t)63;
-	p = aligned_alloc(64, size);
-	if (p != NULL)
-		memset(p, 0, size);
-	return p;
-}
-
 struct ct_shard *
 ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 {
@@ -1244,7 +1311,7 @@ ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 	uint64_t nb;
 
 #define FAIL(...) do { if (err != NULL) snprintf(err, errlen, __VA_ARGS__); goto fail; } while (0)
-	s = zalloc_aligned(sizeof(*s));
+	s = ct_mem_zalloc(&conf->mem, sizeof(*s), 64);
 	if (s == NULL) {
 		if (err != NULL)
 			snprintf(err, errlen, "out of memory");
@@ -1290,11 +1357,12 @@ ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 	if (nb > UINT32_MAX / 2)
 		FAIL("too many buckets");
 	s->nb = (uint32_t)nb;
-	s->pool = zalloc_aligned((size_t)s->cap * sizeof(struct ct_entry));
-	s->buckets = zalloc_aligned((size_t)s->nb * sizeof(struct ct_bucket));
-	s->wheel = malloc(CT_WHEEL_SIZE * sizeof(uint32_t));
+	s->pool = ct_mem_zalloc(&conf->mem, (size_t)s->cap * sizeof(struct ct_entry), 64);
+	s->buckets = ct_mem_zalloc(&conf->mem, (size_t)s->nb * sizeof(struct ct_bucket), 64);
+	s->wheel = ct_mem_zalloc(&conf->mem, CT_WHEEL_SIZE * sizeof(uint32_t), 64);
 	s->stage_cap = conf->ev_stage_size;
-	s->stage = zalloc_aligned((size_t)s->stage_cap * sizeof(struct ct_event_rec));
+	s->stage = ct_mem_zalloc(&conf->mem, (size_t)s->stage_cap * sizeof(struct ct_event_rec),
+				 64);
 	if (s->pool == NULL || s->buckets == NULL || s->wheel == NULL ||
 	    s->stage == NULL)
 		FAIL("out of memory for %u entries", s->cap);
@@ -1319,11 +1387,14 @@ fail:
 void
 ct_shard_free(struct ct_shard *s)
 {
+	struct ct_mem mem;
+
 	if (s == NULL)
 		return;
-	free(s->pool);
-	free(s->buckets);
-	free(s->wheel);
-	free(s->stage);
-	free(s);
+	mem = s->conf.mem;
+	ct_mem_free(&mem, s->pool);
+	ct_mem_free(&mem, s->buckets);
+	ct_mem_free(&mem, s->wheel);
+	ct_mem_free(&mem, s->stage);
+	ct_mem_free(&mem, s);
 }

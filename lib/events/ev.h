@@ -40,6 +40,10 @@ struct ev_chan;
  */
 struct ev_chan *ev_chan_create(unsigned rec_ring_size, unsigned res_ring_size, char *err,
 			       size_t errlen);
+/** The same, with the rings from `mem` (e.g. hugepages on the worker's socket;
+ * NULL = C heap). ev_chan_free() gives the memory back to `mem`. */
+struct ev_chan *ev_chan_create_mem(unsigned rec_ring_size, unsigned res_ring_size,
+				   const struct ct_mem *mem, char *err, size_t errlen);
 void ev_chan_free(struct ev_chan *c);
 
 /** Worker side: enqueue records in order; returns how many went in (a prefix). */

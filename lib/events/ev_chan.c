@@ -27,6 +27,7 @@ struct ev_chan_ctr {
 
 struct ev_chan {
 	/* Immutable after create */
+	struct ct_mem mem;
 	struct rte_ring *rec;
 	struct rte_ring *res;
 	/* Written by control, read by worker */
@@ -36,7 +37,8 @@ struct ev_chan {
 };
 
 static struct rte_ring *
-ring_alloc(const char *name, unsigned esize, unsigned count, char *err, size_t errlen)
+ring_alloc(const struct ct_mem *mem, const char *name, unsigned esize, unsigned count, char *err,
+	   size_t errlen)
 {
 	struct rte_ring *r;
 	ssize_t sz;
@@ -50,16 +52,15 @@ ring_alloc(const char *name, unsigned esize, unsigned count, char *err, size_t e
 		return NULL;
 	}
 	asz = RTE_ALIGN_CEIL((size_t)sz, RTE_CACHE_LINE_SIZE);
-	r = aligned_alloc(RTE_CACHE_LINE_SIZE, asz);
+	r = ct_mem_zalloc(mem, asz, RTE_CACHE_LINE_SIZE);
 	if (r == NULL) {
 		snprintf(err, errlen, "ring %s: out of memory (%zu bytes)", name, asz);
 		return NULL;
 	}
-	memset(r, 0, asz);
 	rc = rte_ring_init(r, name, count, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	if (rc != 0) {
 		snprintf(err, errlen, "ring %s: init failed: %s", name, strerror(-rc));
-		free(r);
+		ct_mem_free(mem, r);
 		return NULL;
 	}
 	return r;
@@ -68,6 +69,14 @@ ring_alloc(const char *name, unsigned esize, unsigned count, char *err, size_t e
 struct ev_chan *
 ev_chan_create(unsigned rec_ring_size, unsigned res_ring_size, char *err, size_t errlen)
 {
+	return ev_chan_create_mem(rec_ring_size, res_ring_size, NULL, err, errlen);
+}
+
+struct ev_chan *
+ev_chan_create_mem(unsigned rec_ring_size, unsigned res_ring_size, const struct ct_mem *mem,
+		   char *err, size_t errlen)
+{
+	static const struct ct_mem heap;
 	char dummy[8];
 	struct ev_chan *c;
 
@@ -80,17 +89,22 @@ ev_chan_create(unsigned rec_ring_size, unsigned res_ring_size, char *err, size_t
 		snprintf(err, errlen, "ring sizes must be in [1, 16M]");
 		return NULL;
 	}
-	c = aligned_alloc(RTE_CACHE_LINE_SIZE, RTE_ALIGN_CEIL(sizeof(*c), RTE_CACHE_LINE_SIZE));
+	if (mem == NULL)
+		mem = &heap;
+	c = ct_mem_zalloc(mem, RTE_ALIGN_CEIL(sizeof(*c), RTE_CACHE_LINE_SIZE),
+			  RTE_CACHE_LINE_SIZE);
 	if (c == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	memset(c, 0, sizeof(*c));
+	c->mem = *mem;
 	/* +1: an rte_ring of size N holds N - 1 elements. */
-	c->rec = ring_alloc("ev_rec", sizeof(struct ct_event_rec), rec_ring_size + 1, err, errlen);
+	c->rec = ring_alloc(mem, "ev_rec", sizeof(struct ct_event_rec), rec_ring_size + 1, err,
+			    errlen);
 	if (c->rec == NULL)
 		goto fail;
-	c->res = ring_alloc("ev_res", sizeof(struct ct_result), res_ring_size + 1, err, errlen);
+	c->res = ring_alloc(mem, "ev_res", sizeof(struct ct_result), res_ring_size + 1, err,
+			    errlen);
 	if (c->res == NULL)
 		goto fail;
 	return c;
@@ -102,11 +116,14 @@ fail:
 void
 ev_chan_free(struct ev_chan *c)
 {
+	struct ct_mem mem;
+
 	if (c == NULL)
 		return;
-	free(c->rec);
-	free(c->res);
-	free(c);
+	mem = c->mem;
+	ct_mem_free(&mem, c->rec);
+	ct_mem_free(&mem, c->res);
+	ct_mem_free(&mem, c);
 }
 
 unsigned

@@ -1,0 +1,92 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Full-pipeline rate (scripts/pipeline-bench.sh): dpct with events off, dpct
+with events on and a dpct-events listener attached, and dpdk-testpmd
+--forward-mode=io, on the same net_pcap vdev and input, one after the other
+in each run; Mpps from the growth of RX-packets between the 2-second
+periodic statistics (start-up excluded), and the ratios to testpmd of the
+same run. A benchmark: it prints numbers and asserts nothing."""
+
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests',
+                                'integration', 'app'))
+import dpctlib as d  # noqa: E402
+
+RUNS = int(os.environ.get('RUNS', '3'))
+T = int(os.environ.get('SECONDS_PER_RUN', '9'))
+
+
+def rate(text):
+    v = [int(m.group(1)) for m in re.finditer(r'RX-packets:\s+(\d+)', text)]
+    # dpct prints per-port and accumulated lines: keep one value per period.
+    u = [x for i, x in enumerate(v) if i == 0 or x != v[i - 1]]
+    if len(u) < 3:
+        return float('nan')
+    return (u[-2] - u[0]) / (2.0 * (len(u) - 2)) / 1e6
+
+
+def run(cmd, timeout):
+    try:
+        p = subprocess.run(['timeout', '-s', 'INT', str(timeout)] + cmd, capture_output=True,
+                           text=True, stdin=subprocess.DEVNULL, timeout=timeout + 30)
+        return p.stdout + p.stderr
+    except subprocess.TimeoutExpired as e:
+        return (e.stdout or b'').decode(errors='replace')
+
+
+def dpct_rate(w, vdev, events, i):
+    prefix, port_id = d.uniq('pb_%s_%d' % ('on' if events else 'off', i))
+    cfg = d.base_config(port_id, events={'enabled': events, 'reliable': events}, seed=0)
+    # The appliance's defaults (Linux timeouts, default table), as before.
+    cfg.pop('timeouts', None)
+    cfg.pop('table', None)
+    path = d.write_config(w, cfg, 'pb-%s.json' % ('on' if events else 'off'))
+    app = ['--stats-period', '2', '--fwd', 'io']
+    lst = None
+    if events:
+        app += d.wait_listeners_args(1)
+        lst = d.start_events(port_id, os.path.join(w, 'ev%d.json' % i),
+                             os.path.join(w, 'sum%d.json' % i), reliable=True,
+                             fmt='json', idle_ms=(T + 20) * 1000, max_s=T + 30)
+    out = run(d.dpct_cmd(prefix, path, extra_eal=['--vdev', vdev], app=app, replay=False), T)
+    if lst is not None:
+        d.stop(lst, timeout=10)
+        if hasattr(lst, '_dpct_out'):
+            lst._dpct_out.close()
+    return rate(out)
+
+
+def main():
+    w = d.tmpdir('pbench')
+    pcap = os.path.join(w, 'mix.pcap')
+    d.gen(pcap, 'mix', 2000, seed=3)
+    vdev = 'net_pcap0,rx_pcap=%s,tx_pcap=/dev/null,infinite_rx=1' % pcap
+    rows = []
+    for i in range(1, RUNS + 1):
+        off = dpct_rate(w, vdev, False, i)
+        on = dpct_rate(w, vdev, True, i)
+        tp = rate(run(['dpdk-testpmd', '--no-huge', '-m', '512', '--no-pci', '-l', '0-1',
+                       '--file-prefix', 'pb-tpmd-%d-%d' % (os.getpid(), i), '--vdev', vdev,
+                       '--', '--forward-mode=io', '--stats-period', '2',
+                       '--total-num-mbufs=20000'], T))
+        rows.append((off, on, tp))
+        print('run %d: dpct events off %.2f Mpps, events on + listener %.2f Mpps, '
+              'testpmd io %.2f Mpps; ratios off %.2f, on %.2f'
+              % (i, off, on, tp, off / tp if tp else float('nan'),
+                 on / tp if tp else float('nan')), flush=True)
+    med = [statistics.median(c) for c in zip(*rows)]
+    ro = statistics.median([r[0] / r[2] for r in rows if r[2]])
+    rn = statistics.median([r[1] / r[2] for r in rows if r[2]])
+    print('median: dpct events off %.2f Mpps, events on %.2f Mpps, testpmd io %.2f Mpps; '
+          'median ratio off %.2f (target >= 0.8), on %.2f (target >= 0.7)'
+          % (med[0], med[1], med[2], ro, rn))
+    subprocess.run(['rm', '-rf', w])
+
+
+if __name__ == '__main__':
+    main()
