@@ -83,8 +83,10 @@ enum ct_dir {
 
 /**
  * A flow tuple. IPv4 addresses sit in the first 4 bytes of src/dst, the
- * rest zero. Ports are in host byte order; for ICMP/ICMPv6 echo both ports
- * hold the echo identifier; for protocols without ports both are 0.
+ * rest zero. Ports are in host byte order; for ICMP/ICMPv6 queries the
+ * request's sender has sport = identifier and dport = request type | code << 8
+ * (the response the reverse, so reversing a tuple gives the reply's), which
+ * keys them as Linux's {id, type, code}; for protocols without ports both are 0.
  * Always fully initialised (padding included) so it can be hashed and
  * compared as bytes.
  */
@@ -124,6 +126,10 @@ enum ct_invalid_reason {
 	CT_INV_UDP_LEN,         /**< UDP length field inconsistent */
 	CT_INV_ICMP,            /**< bad ICMP type/code or quoted packet */
 	CT_INV_STATE,           /**< out-of-state for the tracker (e.g. SYN/ACK with no entry) */
+	/* Strict tracking (issue 9) */
+	CT_INV_IP_CSUM,         /**< IPv4 header checksum wrong */
+	CT_INV_L4_CSUM,         /**< TCP/UDP/UDP-Lite/ICMP/ICMPv6/SCTP/DCCP checksum wrong */
+	CT_INV_TCP_WINDOW,      /**< TCP segment outside the window (Linux tcp_in_window()) */
 	CT_INV_MAX,
 };
 
@@ -135,7 +141,9 @@ enum ct_invalid_reason {
 struct ct_pkt {
 	struct ct_tuple tuple;   /**< as seen on the wire (src = sender) */
 	uint32_t hash;           /**< direction-independent hash of the tuple */
-	uint32_t len;            /**< bytes counted for accounting (L2 frame length) */
+	uint32_t len;            /**< bytes counted for accounting: the IP datagram (IPv4 total
+				  *   length, IPv6 payload length + 40), as Linux's acct; the
+				  *   frame length for non-IP */
 	uint8_t cls;             /**< enum ct_pkt_class */
 	uint8_t invalid_reason;  /**< enum ct_invalid_reason when cls == CT_PKT_INVALID */
 	uint8_t tcp_flags;       /**< TCP flags byte (FIN=0x01 ... CWR=0x80) */
@@ -143,11 +151,19 @@ struct ct_pkt {
 	uint8_t icmp_code;
 	uint8_t l3_off;          /**< offset of the IP header */
 	uint16_t l4_off;         /**< offset of the L4 header (0 if none) */
-	uint32_t tcp_seq;        /**< host order, for future window tracking */
+	uint32_t tcp_seq;        /**< host order, for window tracking */
 	uint32_t tcp_ack;
-	uint16_t tcp_win;
+	uint16_t tcp_win;        /**< unscaled window field */
 	uint16_t payload_len;    /**< L4 payload bytes */
+	/* TCP options for window tracking (issue 9), parsed as Linux's tcp_options()/tcp_sack() */
+	uint32_t tcp_sack;       /**< highest SACK right edge after tcp_ack, else tcp_ack */
+	uint8_t tcp_opts;        /**< CT_PKT_OPT_* */
+	uint8_t tcp_wscale;      /**< window scale option value, capped at 14 */
 };
+
+#define CT_PKT_OPT_PRESENT 0x01  /**< the TCP header has an option area */
+#define CT_PKT_OPT_WSCALE  0x02  /**< window scale option seen */
+#define CT_PKT_OPT_SACKOK  0x04  /**< SACK-permitted option seen */
 
 /**
  * Parse a packet from `data`/`len` (starting at the Ethernet header).
@@ -173,6 +189,40 @@ int ct_parse(const uint8_t *data, uint32_t len, uint16_t zone, struct ct_pkt *ou
 
 /** Parse the first segment of an mbuf (multi-segment packets: first segment only). */
 int ct_parse_mbuf(const struct rte_mbuf *m, uint16_t zone, struct ct_pkt *out);
+
+/**
+ * Checksum verification (issue 9), as Linux with nf_conntrack_checksum=1 on
+ * PRE_ROUTING. Applies to packets of class CT_PKT_TRACK or CT_PKT_ICMP_ERROR
+ * produced by ct_parse() from the same bytes. `what` selects the checks done
+ * in software (CT_CSUM_IP: the IPv4 header; CT_CSUM_L4: TCP, UDP (0 means
+ * none), UDP-Lite (its coverage), ICMP, ICMPv6, SCTP (CRC32c) and DCCP (its
+ * coverage), each as Linux's conntrack checks them). A wrong checksum makes `p`
+ * CT_PKT_INVALID with CT_INV_IP_CSUM or CT_INV_L4_CSUM.
+ *
+ * @return 0 (good or nothing to check) or -EBADMSG (p is now invalid).
+ * Thread safety: pure function on `p`.
+ */
+#define CT_CSUM_IP 0x1
+#define CT_CSUM_L4 0x2
+int ct_pkt_csum_verify(const uint8_t *data, uint32_t len, struct ct_pkt *p, unsigned what);
+
+/**
+ * The same for an mbuf parsed with ct_parse_mbuf(): the RX offload flags
+ * decide where the port reports a result (RTE_MBUF_F_RX_IP_CKSUM_*,
+ * RTE_MBUF_F_RX_L4_CKSUM_*: GOOD and NONE pass, BAD is invalid); UNKNOWN is
+ * verified in software. Multi-segment packets are summed across segments
+ * (SCTP's CRC32c only over the first segment's bytes when it holds the whole
+ * packet; otherwise it is not checked).
+ * @return 0 or -EBADMSG.
+ */
+int ct_pkt_csum_mbuf(const struct rte_mbuf *m, struct ct_pkt *p);
+
+/**
+ * The outer VLAN id (0-4095) of an Ethernet frame (0x8100, 0x88a8 or 0x9100
+ * tag), or CT_VLAN_NONE when untagged: what the app's zone rules match on.
+ */
+#define CT_VLAN_NONE 0xffff
+uint16_t ct_frame_vlan(const uint8_t *data, uint32_t len);
 
 /** Direction-independent hash: hash(t) == hash(reverse(t)). */
 uint32_t ct_tuple_hash(const struct ct_tuple *t);
@@ -257,6 +307,8 @@ struct ct_conf {
 	uint32_t buckets;            /**< index buckets (8 slots each); 0 = derive from max_entries */
 	uint32_t timeout_s[CT_TO_MAX];
 	bool tcp_loose;              /**< pick up mid-stream TCP (nf_conntrack_tcp_loose=1) */
+	bool tcp_be_liberal;         /**< accept out-of-window TCP (nf_conntrack_tcp_be_liberal) */
+	uint8_t tcp_max_retrans;     /**< retransmissions before tcp_retrans applies (Linux: 3) */
 	uint8_t invalid_policy;      /**< enum ct_invalid_policy */
 	bool early_drop;             /**< evict a non-assured entry when full */
 	uint8_t fill_alarm_high_pct; /**< log when count crosses this (0 = off) */
@@ -298,7 +350,9 @@ struct ct_event_rec {
 	uint8_t flags;            /**< CT_REC_F_* */
 	uint32_t mark;            /**< CTA_MARK (0 = none) */
 	uint64_t seq;             /**< per-shard record sequence number */
-	uint32_t pad[2];
+	uint8_t tcp_wscale[2];    /**< TCP window scale per direction (CTA_PROTOINFO_TCP_WSCALE_*) */
+	uint8_t tcp_dflags[2];    /**< Linux IP_CT_TCP_FLAG_* per direction (CTA_PROTOINFO_TCP_FLAGS_*) */
+	uint32_t pad;
 };
 _Static_assert(sizeof(struct ct_event_rec) == 128, "event record is two cache lines");
 

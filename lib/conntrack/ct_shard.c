@@ -17,6 +17,7 @@
 #include <emmintrin.h>
 
 #include "ct_private.h"
+#include "ct_tcp_window.h"
 
 #define CT_BUCKET_SLOTS 8
 #define CT_WHEEL_BITS 16
@@ -398,6 +399,13 @@ fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_event
 		left = (uint32_t)(((uint64_t)(e->expiry - now_tick) << CT_TICK_SHIFT) / CT_NS_PER_S);
 	r->timeout_s = left;
 	r->status = e->status;
+	if (e->key.proto == 6) {
+		/* TCP window tracking (issue 9): CTA_PROTOINFO_TCP_WSCALE_* and FLAGS_*. */
+		r->tcp_wscale[0] = ct_tw_wscale(e, CT_DIR_ORIG);
+		r->tcp_wscale[1] = ct_tw_wscale(e, CT_DIR_REPLY);
+		r->tcp_dflags[0] = ct_tw_linux_flags(e, CT_DIR_ORIG);
+		r->tcp_dflags[1] = ct_tw_linux_flags(e, CT_DIR_REPLY);
+	}
 	r->shard = s->conf.shard_index;
 	r->tcp_state = e->key.proto == 6 ? e->tcp_state : 0;
 }
@@ -688,7 +696,8 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 	case CT_L4_KILL:
 		e->pkts[dir]++;
 		e->bytes[dir] += p->len;
-		if (dir == CT_DIR_REPLY && !(e->status & CT_S_SEEN_REPLY)) {
+		/* A KILL is destroyed before the reply is marked seen: DESTROY says UNREPLIED. */
+		if (v != CT_L4_KILL && dir == CT_DIR_REPLY && !(e->status & CT_S_SEEN_REPLY)) {
 			e->status |= CT_S_SEEN_REPLY;
 			e->pending |= CT_EVI_REPLY;
 		}
@@ -709,6 +718,9 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 	case CT_L4_INVALID:
 		stage_update(s, idx, now_tick);
 		return verdict_invalid(s, CT_INV_STATE);
+	case CT_L4_INVALID_WINDOW:
+		stage_update(s, idx, now_tick);
+		return verdict_invalid(s, CT_INV_TCP_WINDOW);
 	case CT_L4_REOPEN:
 		entry_destroy(s, idx, now_tick, now);
 		return entry_create(s, p, now_tick, now);

@@ -212,7 +212,9 @@ print_tuple(FILE *o, const struct ev_nl_ct *ct, int dir)
 		break;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
-		fprintf(o, "type=%u code=%u id=%u ", ct->icmp_type[dir], ct->icmp_code[dir], t->sport);
+		/* The reply tuple carries the id as its dport (ev_nl.c). */
+		fprintf(o, "type=%u code=%u id=%u ", ct->icmp_type[dir], ct->icmp_code[dir],
+			dir ? t->dport : t->sport);
 		break;
 	default:
 		break;
@@ -262,7 +264,7 @@ json_tuple(FILE *o, const struct ev_nl_ct *ct, int dir)
 	fprintf(o, "{\"src\":\"%s\",\"dst\":\"%s\"", s, d);
 	if (t->proto == IPPROTO_ICMP || t->proto == IPPROTO_ICMPV6)
 		fprintf(o, ",\"type\":%u,\"code\":%u,\"icmp_id\":%u", ct->icmp_type[dir],
-			ct->icmp_code[dir], t->sport);
+			ct->icmp_code[dir], dir ? t->dport : t->sport);
 	else
 		fprintf(o, ",\"sport\":%u,\"dport\":%u", t->sport, t->dport);
 	if (ct->present & EV_NL_HAS_COUNTERS)

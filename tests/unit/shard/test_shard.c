@@ -715,7 +715,7 @@ test_high_load_cuckoo(void)
 	T_EQ(st.count + st.insert_failed, 65536);
 	/* At the 80 % design load every flow fits. */
 	T_ASSERT(st.count >= 65536 * 99 / 100);
-	T_ASSERT(ct_shard_bytes_per_entry(s) <= 128);
+	T_ASSERT(ct_shard_bytes_per_entry(s) <= 160);
 	ct_shard_free(s);
 	return 0;
 }
