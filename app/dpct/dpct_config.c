@@ -76,6 +76,7 @@ dpct_config_defaults(struct dpct_config *c)
 	c->early_drop = true;
 	c->tcp_loose = true;
 	c->zone = 0;
+	dpct_config_tracker_defaults(&c->tracker);
 	for (i = 0; i < CT_TO_MAX; i++)
 		c->timeout_s[i] = ct_timeout_default_s(i);
 	c->invalid_policy = CT_INVALID_DROP;
@@ -570,7 +571,8 @@ dpct_config_parse(struct dpct_config *c, const char *text, size_t len, char *err
 		  size_t errlen)
 {
 	static const char *const keys[] = {"table", "timeouts", "invalid", "fill_alarm",
-					   "notrack", "events", "workers", "seed", NULL};
+					   "notrack", "events", "workers", "seed",
+					   "tcp", "checksum", "zones", NULL};
 	struct cfg_ctx x = {err, errlen};
 	struct dpct_config n;
 	json_error_t je;
@@ -611,6 +613,8 @@ dpct_config_parse(struct dpct_config *c, const char *text, size_t len, char *err
 		if (rc == 0)
 			n.seed = s;
 	}
+	if (rc == 0)
+		rc = dpct_config_tracker_parse(root, &n, err, errlen);
 	if (rc == 0)
 		rc = cfg_consistency(&x, &n);
 	json_decref(root);
@@ -752,6 +756,7 @@ dpct_config_to_json(const struct dpct_config *c)
 	cfg_set(root, "workers", o, &ok);
 
 	cfg_set(root, "seed", json_integer((json_int_t)c->seed), &ok);
+	ok = ok && dpct_config_tracker_to_json(root, c);
 
 	if (ok)
 		text = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
@@ -798,6 +803,7 @@ dpct_config_shard(const struct dpct_config *c, unsigned index, unsigned count,
 	out->shard_count = (uint16_t)count;
 	out->n_notrack = c->n_notrack;
 	memcpy(out->notrack, c->notrack, sizeof(out->notrack));
+	dpct_config_tracker_shard(c, out);
 }
 
 void

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config_tracker.h"
 #include "ct.h"
 #include "ev.h"
 
@@ -57,6 +58,8 @@ struct dpct_config {
 	unsigned handoff_ring_size;    /**< per worker pair (default 1024) */
 	/* "seed": PRNG seed for grace re-arm (default 0 = from time) */
 	uint64_t seed;
+	/* "tcp", "checksum", "zones": strict tracking (config_tracker.h) */
+	struct dpct_tracker_config tracker;
 };
 
 /** Fill defaults. */

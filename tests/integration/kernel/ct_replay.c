@@ -127,6 +127,8 @@ main(int argc, char **argv)
 	while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
 		now = (uint64_t)h->ts.tv_sec * 1000000000u + (uint64_t)h->ts.tv_usec;
 		ct_parse(data, h->caplen, 0, &pkt);
+		/* nf_conntrack_checksum=1, as the kernel reference runs */
+		ct_pkt_csum_verify(data, h->caplen, &pkt, CT_CSUM_IP | CT_CSUM_L4);
 		ct_process_burst(s, &pkt, 1, now, &verdict);
 		drain(s, now);
 		ct_shard_expire(s, now, 64);
