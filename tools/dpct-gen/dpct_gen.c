@@ -26,13 +26,14 @@ static const char *const workload_names[GEN_W_MAX] = {
 	[GEN_W_ICMP] = "icmp",
 	[GEN_W_MIX] = "mix",
 	[GEN_W_MALFORMED] = "malformed",
+	[GEN_W_STRICT] = "strict",
 };
 
 static void
 usage(FILE *f, const char *prog)
 {
 	fprintf(f,
-		"usage: %s --workload short-tcp|udp|icmp|mix|malformed --flows N\n"
+		"usage: %s --workload short-tcp|udp|icmp|mix|malformed|strict --flows N\n"
 		"       [--concurrency C] [--ipv6] [--seed S] -o FILE.pcap\n"
 		"  --workload W     traffic shape (see docs/README.md)\n"
 		"  --flows N        number of flows (malformed: half are single bad packets)\n"

@@ -53,9 +53,16 @@ print_record(const struct ct_event_rec *r)
 	printf(",\"dst\":");
 	print_addr(t, t->dst);
 	if (t->proto == 1 || t->proto == 58)
-		printf(",\"icmp_id\":%u}}\n", t->sport);
+		printf(",\"icmp_id\":%u", t->sport);
 	else
-		printf(",\"sport\":%u,\"dport\":%u}}\n", t->sport, t->dport);
+		printf(",\"sport\":%u,\"dport\":%u", t->sport, t->dport);
+	/* Counters as ctnetlink sends them: on DESTROY. */
+	if (r->events & CT_EV_DESTROY)
+		printf(",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 "},\"reply\":{\"packets\":%"
+		       PRIu64 ",\"bytes\":%" PRIu64 "}}\n", r->pkts[0], r->bytes[0], r->pkts[1],
+		       r->bytes[1]);
+	else
+		printf("}}\n");
 }
 
 /* Print and commit every staged record; destroys are delivered, so ack them. */

@@ -17,9 +17,16 @@ clock, a flush at the end), then the appliance: dpct replays the same capture
 from a net_pcap port with the packet clock, dpct-events (reliable, JSON)
 records the events, and --flush-on-eof ends every entry.
 
+The kernel runs as Linux does by default: TCP window tracking on
+(nf_conntrack_tcp_be_liberal=0), checksums verified (nf_conntrack_checksum=1),
+mid-stream pickup (nf_conntrack_tcp_loose=1), accounting and timestamps on.
+
 Compared per flow (original tuple): the sequence of NEW/UPDATE events with
 their TCP state and status flags (ASSURED, SEEN_REPLY), exactly one DESTROY,
-and the flags on the DESTROY. Differences on purpose are named in
+and on the DESTROY the flags and both directions' packet and byte counters.
+The "strict" workload holds what window tracking and checksums decide:
+out-of-window RST and data, bad TCP/UDP/ICMP checksums, a UDP length below
+the IP payload, window scaling beyond 64K, and the ICMP query types. Differences on purpose are named in
 DIFFERENCES and explained in docs/architecture.md ("Differences from Linux").
 
 Skips (TAP SKIP) when not root or when network namespaces, veth, nftables,
@@ -64,7 +71,14 @@ WORKLOADS = [
     ("mix", 300, []),
     ("malformed", 300, []),
     ("malformed", 200, ["--ipv6"]),
+    ("strict", 200, []),
+    ("strict", 120, ["--ipv6"]),
 ]
+
+# DPCT_KREF_WORKLOADS=strict,udp runs only those (for a quick look by hand).
+if os.environ.get("DPCT_KREF_WORKLOADS"):
+    _only = os.environ["DPCT_KREF_WORKLOADS"].split(",")
+    WORKLOADS = [w for w in WORKLOADS if w[0] in _only]
 
 # Where dpct differs from Linux on purpose. Each entry: name -> (predicate on
 # a flow key, explanation). Flows it matches are left out of the per-event
@@ -155,8 +169,25 @@ def kernel_events(xml_path):
         state = ind.findtext("state") if ind is not None else None
         assured = ind is not None and ind.find("assured") is not None
         seen_reply = ind is None or ind.find("unreplied") is None
-        flows.setdefault(key, []).append((f.get("type"), state or "-", assured, seen_reply))
+        ev = (f.get("type"), state or "-", assured, seen_reply)
+        if f.get("type") == "destroy":
+            ev += (xml_counters(orig), xml_counters(f.find("meta[@direction='reply']")))
+        flows.setdefault(key, []).append(ev)
     return flows
+
+
+def xml_counters(meta):
+    """(packets, bytes) of one direction in conntrack's XML, None when absent."""
+    if meta is None or meta.find("counters") is None:
+        return None
+    c = meta.find("counters")
+    return (int(c.findtext("packets", "0")), int(c.findtext("bytes", "0")))
+
+
+def json_counters(d):
+    if d is None or "packets" not in d:
+        return None
+    return (int(d["packets"]), int(d["bytes"]))
 
 
 def dpct_events(json_path):
@@ -175,8 +206,11 @@ def dpct_events(json_path):
             a, b = o.get("sport", 0), o.get("dport", 0)
         key = (proto, norm_ip(o["src"]), norm_ip(o["dst"]), a, b)
         seen_reply = bool(e["status"] & 0x2)
-        flows.setdefault(key, []).append((e["type"], e.get("state", "-") if proto == 6 else "-",
-                                          bool(e["assured"]), seen_reply))
+        ev = (e["type"], e.get("state", "-") if proto == 6 else "-", bool(e["assured"]),
+              seen_reply)
+        if e["type"] == "destroy":
+            ev += (json_counters(o), json_counters(e.get("reply")))
+        flows.setdefault(key, []).append(ev)
     return flows
 
 
@@ -241,8 +275,8 @@ class KernelRef:
         self.ns(self.ct, "nft", "-f", "-", input=rules)
         # The rule loaded conntrack for the namespace, so its sysctls exist now.
         # They are per namespace: these change only the test's namespace.
-        # be_liberal: dpct does no TCP window tracking (yet).
-        self.ns(self.ct, "sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_be_liberal=1",
+        # Linux's defaults for window tracking and checksums, set explicitly.
+        self.ns(self.ct, "sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_be_liberal=0",
                 "net.netfilter.nf_conntrack_tcp_loose=1",
                 "net.netfilter.nf_conntrack_timestamp=1", "net.netfilter.nf_conntrack_acct=1",
                 "net.netfilter.nf_conntrack_checksum=1")
@@ -430,8 +464,9 @@ def compare(kflows, dflows):
         if len(dd) != 1:
             diffs.append("flow %s: dpct sent %d destroys" % (key, len(dd)))
         elif kd and kd[0][2:] != dd[0][2:]:
-            diffs.append("flow %s: final flags (assured, seen_reply) kernel %s, dpct %s" % (
-                key, kd[0][2:], dd[0][2:]))
+            diffs.append("flow %s: final flags (assured, seen_reply) and counters "
+                         "((pkts, bytes) orig, reply) kernel %s, dpct %s" % (
+                             key, kd[0][2:], dd[0][2:]))
     return diffs
 
 
@@ -512,8 +547,12 @@ def main():
                         print("# kernel events lost, replaying again")
                 kflows = kernel_events(xml_path)
                 check_kernel_sane(workload, extra, kinds, kflows, seen, npkts)
-                tap.ok("kernel reference: %s (%d flows, %d events)" % (
-                    label, len(kflows), sum(len(v) for v in kflows.values())))
+                ncnt = sum(1 for v in kflows.values()
+                           if any(e[0] == "destroy" and e[4] is not None for e in v))
+                assert ncnt == len(kflows), "kernel: counters on %d of %d destroys" % (
+                    ncnt, len(kflows))
+                tap.ok("kernel reference: %s (%d flows, %d events, counters on every destroy)"
+                       % (label, len(kflows), sum(len(v) for v in kflows.values())))
             except Exception:  # noqa: BLE001
                 kflows = None
                 tap.fail("kernel reference: %s" % label)
