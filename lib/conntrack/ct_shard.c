@@ -395,7 +395,13 @@ fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_event
 	r->stop_ns = e->stop_ns;
 	r->id = e->id;
 	r->slot = idx;
-	if (!(e->status & CT_S_DYING) && ct_tick_before(now_tick, e->expiry))
+	/*
+	 * A DESTROY carries the time that was left, as the kernel's does after a
+	 * flush, delete or kill (0, not sent, when the entry timed out). Once a
+	 * grace timer is armed, expiry is that timer's, not the entry's.
+	 */
+	if ((!(e->status & CT_S_DYING) || !(e->eflags & CT_EF_RESENT)) &&
+	    ct_tick_before(now_tick, e->expiry))
 		left = (uint32_t)(((uint64_t)(e->expiry - now_tick) << CT_TICK_SHIFT) / CT_NS_PER_S);
 	r->timeout_s = left;
 	r->status = e->status;
