@@ -97,6 +97,8 @@ struct gen_flow {
 /** Output: the pcap dumper, the capture clock and the totals. */
 struct gen_out {
 	pcap_dumper_t *dumper;
+	uint16_t vlan[2];    /**< --vlan-dup: every frame twice, tagged with these */
+	uint8_t n_vlan;      /**< 0 or 2 */
 	uint64_t now_us;
 	uint64_t packets;
 	uint64_t bytes;
@@ -104,6 +106,8 @@ struct gen_out {
 
 /**
  * Write one frame at the current capture time and advance the clock by GEN_STEP_US.
+ * With --vlan-dup the frame is written once per VLAN (802.1Q tag after the
+ * MAC addresses), each copy at its own time step: one flow on two VLANs.
  *
  * @return 0 (the dumper reports write errors when it is closed).
  */
@@ -158,6 +162,8 @@ struct gen_params {
 	uint32_t concurrency;
 	int v6;
 	uint64_t seed;
+	uint16_t vlan_dup[2];   /**< --vlan-dup A,B (n_vlan_dup 2), else none */
+	uint8_t n_vlan_dup;
 };
 
 struct gen_result {

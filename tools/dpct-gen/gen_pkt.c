@@ -209,16 +209,33 @@ gen_frame_ip4_csum(uint8_t *frame)
 int
 gen_out_frame(struct gen_out *o, const uint8_t *frame, size_t len)
 {
+	uint8_t tagged[GEN_FRAME_MAX + GEN_FRAME_MIN + 4];
 	struct pcap_pkthdr h;
+	unsigned i, n = o->n_vlan ? o->n_vlan : 1;
 
-	memset(&h, 0, sizeof(h));
-	h.ts.tv_sec = (time_t)(o->now_us / 1000000);
-	h.ts.tv_usec = (suseconds_t)(o->now_us % 1000000);
-	h.caplen = (bpf_u_int32)len;
-	h.len = (bpf_u_int32)len;
-	pcap_dump((u_char *)o->dumper, &h, frame);
-	o->now_us += GEN_STEP_US;
-	o->packets++;
-	o->bytes += len;
+	for (i = 0; i < n; i++) {
+		const uint8_t *f = frame;
+		size_t l = len;
+
+		if (o->n_vlan && len >= 12 && len + 4 <= sizeof(tagged)) {
+			memcpy(tagged, frame, 12);
+			tagged[12] = 0x81;
+			tagged[13] = 0x00;
+			tagged[14] = (uint8_t)(o->vlan[i] >> 8);
+			tagged[15] = (uint8_t)o->vlan[i];
+			memcpy(tagged + 16, frame + 12, len - 12);
+			f = tagged;
+			l = len + 4;
+		}
+		memset(&h, 0, sizeof(h));
+		h.ts.tv_sec = (time_t)(o->now_us / 1000000);
+		h.ts.tv_usec = (suseconds_t)(o->now_us % 1000000);
+		h.caplen = (bpf_u_int32)l;
+		h.len = (bpf_u_int32)l;
+		pcap_dump((u_char *)o->dumper, &h, f);
+		o->now_us += GEN_STEP_US;
+		o->packets++;
+		o->bytes += l;
+	}
 	return 0;
 }

@@ -1093,6 +1093,9 @@ gen_run(const struct gen_params *p, pcap_dumper_t *dumper, struct gen_result *re
 	g->p = p;
 	g->out.dumper = dumper;
 	g->out.now_us = GEN_EPOCH_US;
+	g->out.n_vlan = p->n_vlan_dup;
+	g->out.vlan[0] = p->vlan_dup[0];
+	g->out.vlan[1] = p->vlan_dup[1];
 	gen_rng_seed(&g->rng, p->seed);
 	g->sport_base = (uint16_t)gen_rand_below(&g->rng, 64000);
 	g->bad_base = gen_rand_below(&g->rng, 64);

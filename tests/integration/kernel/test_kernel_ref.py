@@ -75,6 +75,12 @@ WORKLOADS = [
     ("strict", 120, ["--ipv6"]),
 ]
 
+# Workloads also replayed to dpct with every frame twice, on VLAN 10 and VLAN
+# 20, and zones by VLAN: each zone's flows must equal the kernel's flows of
+# the untagged capture (this kernel has no 802.1Q to run zones itself).
+VLAN_DUP = [("short-tcp", []), ("mix", [])]
+VLAN_IDS = (10, 20)
+
 # DPCT_KREF_WORKLOADS=strict,udp runs only those (for a quick look by hand).
 if os.environ.get("DPCT_KREF_WORKLOADS"):
     _only = os.environ["DPCT_KREF_WORKLOADS"].split(",")
@@ -104,8 +110,11 @@ def run(cmd, check=True, timeout=30, **kw):
 
 # ---- captures ---------------------------------------------------------------------------
 
-def generate(workload, flows, extra):
-    path = os.path.join(TMP, "%s%s.pcap" % (workload, "-v6" if extra else ""))
+def generate(workload, flows, extra, vlan_dup=False):
+    path = os.path.join(TMP, "%s%s%s.pcap" % (workload, "-v6" if "--ipv6" in extra else "",
+                                              "-vlan" if vlan_dup else ""))
+    if vlan_dup:
+        extra = extra + ["--vlan-dup", "%d,%d" % VLAN_IDS]
     r = run([GEN, "--workload", workload, "--flows", str(flows), "--seed", "3", "-o", path]
             + extra, timeout=60)
     m = re.search(r"kinds:(.*)", r.stderr)
@@ -190,9 +199,11 @@ def json_counters(d):
     return (int(d["packets"]), int(d["bytes"]))
 
 
-def dpct_events(json_path):
-    """Parse dpct-events --format json output into {key: [event, ...]}."""
+def dpct_events(json_path, by_zone=False):
+    """Parse dpct-events --format json output into {key: [event, ...]}
+    (by_zone: {zone: {key: [event, ...]}})."""
     flows = {}
+    zones = {}
     for line in open(json_path, encoding="utf-8"):
         line = line.strip()
         if not line.startswith("{"):
@@ -211,7 +222,8 @@ def dpct_events(json_path):
         if e["type"] == "destroy":
             ev += (json_counters(o), json_counters(e.get("reply")))
         flows.setdefault(key, []).append(ev)
-    return flows
+        zones.setdefault(e.get("zone", o.get("zone", 0)), {}).setdefault(key, []).append(ev)
+    return zones if by_zone else flows
 
 
 def split(events):
@@ -352,10 +364,11 @@ def ct_replay_available():
     return os.access(CT_REPLAY, os.X_OK)
 
 
-def ct_replay(pcap, json_path):
+def ct_replay(pcap, json_path, vlan_zones=False):
     """lib/conntrack alone: one shard, packet clock, flush at the end."""
     with open(json_path, "w") as out:
-        r = subprocess.run([CT_REPLAY, pcap], stdout=out, stderr=subprocess.PIPE, text=True,
+        r = subprocess.run([CT_REPLAY] + (["--zone-by-vlan"] if vlan_zones else []) + [pcap],
+                           stdout=out, stderr=subprocess.PIPE, text=True,
                            timeout=120)
     if r.returncode != 0:
         raise RuntimeError("ct_replay exit %d: %s" % (r.returncode, r.stderr.strip()))
@@ -365,12 +378,15 @@ def dpct_available():
     return os.access(DPCT, os.X_OK) and os.access(EVENTS, os.X_OK)
 
 
-def dpct_replay(pcap, json_path):
+def dpct_replay(pcap, json_path, vlan_zones=False):
     """Replay through dpct with a reliable dpct-events listener; returns dpct's stats."""
     port = 0x4b520000 + os.getpid() % 65536
     cfg = os.path.join(TMP, "dpct.json")
+    doc = {"events": {"netlink_port_id": port}}
+    if vlan_zones:
+        doc["zones"] = [{"vlan": v, "zone": v} for v in VLAN_IDS]
     with open(cfg, "w") as f:
-        json.dump({"events": {"netlink_port_id": port}}, f)
+        json.dump(doc, f)
     stats = os.path.join(TMP, "stats.json")
     with open(json_path, "w") as out, open(json_path + ".err", "w") as err:
         ev = subprocess.Popen([EVENTS, "--port-id", str(port), "--reliable", "--format", "json",
@@ -494,6 +510,37 @@ class Tap:
             print("# " + line)
 
 
+def vlan_dup_check(tap, workload, flows, extra, label, kflows):
+    """The same flows on two VLANs, zones by VLAN: two entries each, both as Linux's."""
+    for what, available, replay in (
+            ("lib/conntrack", ct_replay_available, ct_replay),
+            ("dpct", dpct_available, dpct_replay)):
+        desc = "%s, one flow on VLANs %d and %d = two zones, each equals Linux: %s" % (
+            what, VLAN_IDS[0], VLAN_IDS[1], label)
+        if kflows is None:
+            tap.skip(desc, "no kernel reference")
+            continue
+        if not available():
+            tap.skip(desc, "%s not built" % what)
+            continue
+        try:
+            pcap, _ = generate(workload, flows, extra, vlan_dup=True)
+            paced = pcap.replace(".pcap", "-paced.pcap")
+            pace(pcap, paced)
+            json_path = paced + "." + what.replace("/", "_") + ".json"
+            replay(paced, json_path, vlan_zones=True)
+            zones = dpct_events(json_path, by_zone=True)
+            assert sorted(zones) == list(VLAN_IDS), "zones seen: %s" % sorted(zones)
+            diffs = []
+            for z in VLAN_IDS:
+                diffs += ["zone %d: %s" % (z, d) for d in compare(kflows, zones[z])]
+            if diffs:
+                raise AssertionError("%d differences:\n%s" % (len(diffs), "\n".join(diffs[:20])))
+            tap.ok(desc)
+        except Exception:  # noqa: BLE001
+            tap.fail(desc)
+
+
 def skip_reason():
     if os.geteuid() != 0:
         return "needs root (network namespaces, nftables, conntrack)"
@@ -524,7 +571,8 @@ def main():
         except Exception as e:  # noqa: BLE001
             print("1..0 # SKIP kernel reference unavailable: %s" % str(e).splitlines()[0])
             return 0
-        print("1..%d" % (3 * len(WORKLOADS)))
+        dup = [w for w in WORKLOADS if (w[0], w[2]) in VLAN_DUP]
+        print("1..%d" % (3 * len(WORKLOADS) + 2 * len(dup)))
         tap = Tap()
         for workload, flows, extra in WORKLOADS:
             label = workload + (" ipv6" if extra else "")
@@ -578,6 +626,8 @@ def main():
                     tap.ok(desc)
                 except Exception:  # noqa: BLE001
                     tap.fail(desc)
+            if (workload, extra) in VLAN_DUP:
+                vlan_dup_check(tap, workload, flows, extra, label, kflows)
             sys.stdout.flush()
         for name, (_, why) in DIFFERENCES.items():
             print("# difference on purpose: %s: %s" % (name, why))
