@@ -63,6 +63,16 @@ add_stats(struct rte_tel_data *d, const struct ct_stats *st)
 	rte_tel_data_add_dict_u64(d, "count", st->count);
 	rte_tel_data_add_dict_u64(d, "dying", st->dying);
 	rte_tel_data_add_dict_u64(d, "max_entries", st->max_entries);
+	{
+		/* Invalid packets by reason, "invalid_checksum", "invalid_tcp_window" ... */
+		char key[64];
+		unsigned k;
+
+		for (k = 1; k < CT_INV_MAX; k++) {
+			snprintf(key, sizeof(key), "invalid_%s", ct_invalid_reason_name(k));
+			rte_tel_data_add_dict_u64(d, key, st->invalid_by_reason[k]);
+		}
+	}
 }
 
 static void

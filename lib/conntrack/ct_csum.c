@@ -92,6 +92,28 @@ pseudo_sum(const uint8_t *ip, uint8_t family, uint8_t proto, uint32_t l4len)
 	return fold(__rte_raw_cksum(ph, n, 0));
 }
 
+/* CRC32c (the rte_hash_crc instructions) over bytes at any alignment. */
+static uint32_t
+crc32c_bytes(const uint8_t *p, uint32_t n, uint32_t crc)
+{
+	uint64_t w;
+	uint32_t v;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, sizeof(w));
+		crc = rte_hash_crc_8byte(w, crc);
+	}
+	if (n >= 4) {
+		memcpy(&v, p, sizeof(v));
+		crc = rte_hash_crc_4byte(v, crc);
+		p += 4;
+		n -= 4;
+	}
+	for (; n > 0; p++, n--)
+		crc = rte_hash_crc_1byte(*p, crc);
+	return crc;
+}
+
 /* SCTP CRC32c with the checksum field as zero; stored little-endian. */
 static int
 sctp_ok(const struct csrc *c, uint32_t off, uint32_t len)
@@ -102,9 +124,9 @@ sctp_ok(const struct csrc *c, uint32_t off, uint32_t len)
 	if (off > c->cap || len > c->cap - off || len < 12)
 		return 1; /* not in one segment: not checked (see ct.h) */
 	h = c->flat + off;
-	crc = rte_hash_crc(h, 8, 0xffffffffu);
+	crc = crc32c_bytes(h, 8, 0xffffffffu);
 	crc = rte_hash_crc_4byte(0, crc);
-	crc = rte_hash_crc(h + 12, len - 12, crc);
+	crc = crc32c_bytes(h + 12, len - 12, crc);
 	crc = ~crc;
 	want = (uint32_t)h[8] | (uint32_t)h[9] << 8 | (uint32_t)h[10] << 16 |
 	       (uint32_t)h[11] << 24;
