@@ -66,30 +66,23 @@ sum_range(const struct csrc *c, uint32_t off, uint32_t len, uint32_t *out)
 	return 0;
 }
 
+/*
+ * The pseudo-header's sum: the addresses straight from the IP header, then
+ * protocol and length. The sums are of 16-bit words in memory order, so the
+ * two numbers are added in that order too (byte-swapped on little endian).
+ */
 static uint32_t
 pseudo_sum(const uint8_t *ip, uint8_t family, uint8_t proto, uint32_t l4len)
 {
-	uint8_t ph[40];
-	size_t n;
+	uint8_t tail[8] = { 0, 0, (uint8_t)(l4len >> 24), (uint8_t)(l4len >> 16),
+			    (uint8_t)(l4len >> 8), (uint8_t)l4len, 0, proto };
+	uint32_t s;
 
-	if (family == 4) {
-		memcpy(ph, ip + 12, 8);
-		ph[8] = 0;
-		ph[9] = proto;
-		ph[10] = (uint8_t)(l4len >> 8);
-		ph[11] = (uint8_t)l4len;
-		n = 12;
-	} else {
-		memcpy(ph, ip + 8, 32);
-		ph[32] = (uint8_t)(l4len >> 24);
-		ph[33] = (uint8_t)(l4len >> 16);
-		ph[34] = (uint8_t)(l4len >> 8);
-		ph[35] = (uint8_t)l4len;
-		ph[36] = ph[37] = ph[38] = 0;
-		ph[39] = proto;
-		n = 40;
-	}
-	return fold(__rte_raw_cksum(ph, n, 0));
+	if (family == 4)
+		s = __rte_raw_cksum(ip + 12, 8, 0);
+	else
+		s = __rte_raw_cksum(ip + 8, 32, 0);
+	return fold(__rte_raw_cksum(tail, sizeof(tail), s));
 }
 
 /* CRC32c (the rte_hash_crc instructions) over bytes at any alignment. */
