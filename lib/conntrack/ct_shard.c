@@ -771,6 +771,8 @@ ct_process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint
 
 				__builtin_prefetch(e);
 				__builtin_prefetch(e + 64);
+				/* The entry's last line: TCP window state (issue 9). */
+				__builtin_prefetch(e + sizeof(struct ct_entry) - 1);
 				break;
 			}
 		}
