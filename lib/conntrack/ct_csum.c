@@ -50,6 +50,46 @@ fold(uint32_t s)
 	return s;
 }
 
+/*
+ * Ones' complement sum of n bytes in memory order, 8 bytes a step: the
+ * 32-bit halves are added into 64 bits and folded at the end, which equals
+ * the sum of the 16-bit words (carries wrap around either way). A trailing
+ * odd byte is the first byte of a zero-padded word.
+ */
+static inline uint32_t
+ocsum(const uint8_t *p, uint32_t n, uint64_t s)
+{
+	uint64_t w;
+	uint32_t v;
+	uint16_t h;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, sizeof(w));
+		s += (w >> 32) + (uint32_t)w;
+	}
+	if (n >= 4) {
+		memcpy(&v, p, sizeof(v));
+		s += v;
+		p += 4;
+		n -= 4;
+	}
+	if (n >= 2) {
+		memcpy(&h, p, sizeof(h));
+		s += h;
+		p += 2;
+		n -= 2;
+	}
+	if (n == 1) {
+		uint8_t last[2] = { p[0], 0 };
+
+		memcpy(&h, last, sizeof(h));
+		s += h;
+	}
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffffffu) + (s >> 32);
+	return fold((uint32_t)s);
+}
+
 /* Ones' complement sum (not complemented, folded to 16 bits) of [off, off+len). */
 static int
 sum_range(const struct csrc *c, uint32_t off, uint32_t len, uint32_t *out)
@@ -57,7 +97,7 @@ sum_range(const struct csrc *c, uint32_t off, uint32_t len, uint32_t *out)
 	uint16_t v;
 
 	if (off <= c->cap && len <= c->cap - off) {
-		*out = fold(__rte_raw_cksum(c->flat + off, len, 0));
+		*out = ocsum(c->flat + off, len, 0);
 		return 0;
 	}
 	if (c->m == NULL || rte_raw_cksum_mbuf(c->m, off, len, &v) != 0)
@@ -78,11 +118,8 @@ pseudo_sum(const uint8_t *ip, uint8_t family, uint8_t proto, uint32_t l4len)
 			    (uint8_t)(l4len >> 8), (uint8_t)l4len, 0, proto };
 	uint32_t s;
 
-	if (family == 4)
-		s = __rte_raw_cksum(ip + 12, 8, 0);
-	else
-		s = __rte_raw_cksum(ip + 8, 32, 0);
-	return fold(__rte_raw_cksum(tail, sizeof(tail), s));
+	s = family == 4 ? ocsum(ip + 12, 8, 0) : ocsum(ip + 8, 32, 0);
+	return ocsum(tail, sizeof(tail), s);
 }
 
 /* CRC32c (the rte_hash_crc instructions) over bytes at any alignment. */
