@@ -175,11 +175,15 @@ struct ct_pkt {
  * length) ends the packet; non-first fragments are CT_PKT_FRAGMENT, first
  * fragments are tracked when their L4 header is complete (else
  * CT_INV_IP_FRAG); at most 8 IPv6 extension headers; ESP and IPv6
- * "no next header" are tracked generically with ports 0; ICMP queries Linux
- * tracks (echo, timestamp, info, address mask; v6 echo, node info) use the
- * identifier as both ports; ICMP errors give the quoted flow's tuple
+ * "no next header" are tracked generically with ports 0; SCTP, DCCP and
+ * UDP-Lite with their ports; ICMP queries Linux tracks (echo, timestamp,
+ * info, address mask; v6 echo, node info) are keyed by identifier, request
+ * type and code (see struct ct_tuple); ICMP errors give the quoted flow's tuple
  * (CT_PKT_ICMP_ERROR); ICMPv6 MLD/ND (130-136, 143) are CT_PKT_NOT_IP
  * (untracked, as in Linux); other ICMP types are CT_INV_ICMP.
+ *
+ * Checksums are not looked at here: see ct_pkt_csum_verify(). `len` in the
+ * result is what accounting adds: the IP datagram's length.
  *
  * @param zone  conntrack zone to put in the tuple (0 by default).
  * @return out->cls.
@@ -324,7 +328,8 @@ struct ct_conf {
 };
 
 /** Fill `c` with defaults: Linux timeouts, 262144 entries, loose TCP on,
- * early drop on, alarm 90/80 %, events on, grace 15000 ms, stage 1024. */
+ * window tracking strict (be_liberal off, max_retrans 3), early drop on,
+ * alarm 90/80 %, events on, grace 15000 ms, stage 1024. */
 void ct_conf_init(struct ct_conf *c);
 
 /* ------------------------------------------------------------------------ */
