@@ -9,6 +9,10 @@
  *
  * Connection used by most scenarios: client ISN 1000, server ISN 5000,
  * both offering window scale 7 and SACK; windows 502 and 509 (<< 7).
+ *
+ * kernel_tcp_window.py reads this table (the s_* arrays, HANDSHAKE and the
+ * SC() list: keep their one-segment-per-brace layout) and plays it through
+ * the kernel's conntrack: every expectation here is what Linux does.
  */
 
 #include <stdint.h>
