@@ -241,6 +241,34 @@ static const struct seg s_no_pickup[] = {
 	{ O, ACK | PSH, 777000, 99000, 502, 100, OPT_NONE, 0, V_NEWFAIL, CT_TCP_NONE, NOCLS },
 };
 
+static const struct seg s_resync[] = {
+	HANDSHAKE,
+	{ R, ACK, 5001, 1001, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS },
+	/* The client restarted: a SYN with a new ISN is ignored ... */
+	{ O, SYN, 700000, 0, 64240, 0, OPT_NONE, 0, CT_L4_IGNORE, CT_TCP_ESTABLISHED, NOCLS },
+	/* ... a SYN/ACK for something else too ... */
+	{ R, SYN | ACK, 9000, 123, 65160, 0, OPT_NONE, 0, CT_L4_IGNORE, CT_TCP_ESTABLISHED, NOCLS },
+	{ O, SYN, 700000, 0, 64240, 0, OPT_NONE, 0, CT_L4_IGNORE, CT_TCP_ESTABLISHED, NOCLS },
+	/* ... but the server's answer to it re-synchronises on the new connection. */
+	{ R, SYN | ACK, 9000, 700001, 65160, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_SYN_RECV,
+	  CT_TO_TCP_SYN_RECV },
+	{ O, ACK, 700001, 9001, 64240, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS },
+	{ O, ACK | PSH, 700001, 9001, 64240, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  NOCLS },
+	{ R, ACK, 9001, 700101, 65160, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS },
+};
+
+static const struct seg s_fin_out_of_window[] = {
+	HANDSHAKE,
+	/* A FIN far beyond the window does not start the close. */
+	{ O, FIN | ACK, 400000, 5001, 502, 0, OPT_NONE, 0, CT_L4_INVALID_WINDOW,
+	  CT_TCP_ESTABLISHED, NOCLS },
+	{ O, FIN | ACK, 1001, 5001, 502, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_FIN_WAIT, NOCLS },
+	/* Nor does an ack of what the client never sent complete it. */
+	{ R, ACK, 5001, 9999, 509, 0, OPT_NONE, 0, CT_L4_INVALID_WINDOW, CT_TCP_FIN_WAIT, NOCLS },
+	{ R, ACK, 5001, 1002, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_CLOSE_WAIT, NOCLS },
+};
+
 static const struct seg s_be_liberal[] = {
 	HANDSHAKE,
 	/* nf_conntrack_tcp_be_liberal=1: what would be out of window passes. */
@@ -265,6 +293,8 @@ static const struct scenario scenarios[] = {
 	SC(s_zero_window, false, true),
 	SC(s_loose_pickup, false, true),
 	SC(s_no_pickup, false, false),
+	SC(s_resync, false, true),
+	SC(s_fin_out_of_window, false, true),
 	SC(s_be_liberal, true, true),
 };
 
