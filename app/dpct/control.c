@@ -116,6 +116,16 @@ stats_obj(const struct ct_stats *st)
 	json_object_set_new(o, "count", json_integer(st->count));
 	json_object_set_new(o, "dying", json_integer(st->dying));
 	json_object_set_new(o, "max_entries", json_integer(st->max_entries));
+	{
+		/* Why packets were invalid (issue 9: checksums, window, lengths ...). */
+		json_t *r = json_object();
+		unsigned k;
+
+		for (k = 1; k < CT_INV_MAX; k++)
+			json_object_set_new(r, ct_invalid_reason_name(k),
+					    json_integer((json_int_t)st->invalid_by_reason[k]));
+		json_object_set_new(o, "invalid_by_reason", r);
+	}
 	return o;
 }
 

@@ -153,6 +153,7 @@ struct dpct_app {
 	int ts_offset;            /**< timestamp dynfield offset, -1 none */
 	uint64_t ts_flag;
 	uint64_t tsc_hz;
+	uint64_t epoch_offset_ns; /**< live clock: wall time (epoch ns) minus TSC ns, at startup */
 	/* Shared run state, written by the control core. */
 	atomic_bool go;           /**< workers may start RX */
 	atomic_bool stop_rx;
@@ -180,8 +181,13 @@ extern struct dpct_app dpct;
 	atomic_store_explicit(&(x), atomic_load_explicit(&(x), memory_order_relaxed) + (n), \
 			      memory_order_release)
 
-/** Current time in ns: TSC, or in replay the packet clock (pcap time). */
+/** Current time in ns since the epoch: TSC time plus dpct.epoch_offset_ns, or in
+ * replay the packet clock (pcap time). */
 uint64_t dpct_now(void);
+
+/* track_in.c: zone from (port, VLAN), parse, checksum verification (issue 9). */
+struct ct_pkt;
+void dpct_track_parse(const struct rte_mbuf *m, struct ct_pkt *out);
 /** Find, configure and start every port; creates the mbuf pool. 0 or -errno. */
 int dpct_ports_init(struct dpct_app *a);
 /** Stop and close every port. */

@@ -77,6 +77,7 @@ dpct_config_defaults(struct dpct_config *c)
 	c->early_drop = true;
 	c->tcp_loose = true;
 	c->zone = 0;
+	dpct_config_tracker_defaults(&c->tracker);
 	for (i = 0; i < CT_TO_MAX; i++)
 		c->timeout_s[i] = ct_timeout_default_s(i);
 	c->invalid_policy = CT_INVALID_DROP;
@@ -573,7 +574,7 @@ dpct_config_parse(struct dpct_config *c, const char *text, size_t len, char *err
 {
 	static const char *const keys[] = {"table", "timeouts", "invalid", "fill_alarm",
 					   "notrack", "events", "workers", "seed", "policy",
-					   "export", NULL};
+					   "export", "tcp", "checksum", "zones", NULL};
 	struct cfg_ctx x = {err, errlen};
 	struct dpct_config n;
 	json_error_t je;
@@ -618,6 +619,8 @@ dpct_config_parse(struct dpct_config *c, const char *text, size_t len, char *err
 		rc = dpct_policy_parse(v, NULL, err, errlen); /* validated here, loaded by the app */
 	if (rc == 0 && (v = json_object_get(root, "export")) != NULL)
 		rc = dpct_config_export_parse(&n.export, v, n.events_enabled, err, errlen);
+	if (rc == 0)
+		rc = dpct_config_tracker_parse(root, &n, err, errlen);
 	if (rc == 0)
 		rc = cfg_consistency(&x, &n);
 	json_decref(root);
@@ -760,6 +763,7 @@ dpct_config_to_json(const struct dpct_config *c)
 
 	cfg_set(root, "seed", json_integer((json_int_t)c->seed), &ok);
 	cfg_set(root, "export", dpct_config_export_json(&c->export), &ok);
+	ok = ok && dpct_config_tracker_to_json(root, c);
 
 	if (ok)
 		text = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
@@ -807,6 +811,7 @@ dpct_config_shard(const struct dpct_config *c, unsigned index, unsigned count,
 	out->n_notrack = c->n_notrack;
 	memcpy(out->notrack, c->notrack, sizeof(out->notrack));
 	out->active_timeout_s = dpct_config_export_active_s(&c->export);
+	dpct_config_tracker_shard(c, out);
 }
 
 void

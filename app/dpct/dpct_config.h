@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "config_export.h"
+#include "config_tracker.h"
 #include "ct.h"
 #include "ev.h"
 
@@ -60,6 +61,8 @@ struct dpct_config {
 	uint64_t seed;
 	/* "export": IPFIX flow export (config_export.c) */
 	struct dpct_export_conf export;
+	/* "tcp", "checksum", "zones": strict tracking (config_tracker.h) */
+	struct dpct_tracker_config tracker;
 };
 
 /** Fill defaults. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -241,6 +242,15 @@ main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	dpct.tsc_hz = rte_get_tsc_hz();
+	{
+		/* Live clock = TSC + this offset: epoch ns, as the kernel's CTA_TIMESTAMP
+		 * (replay uses the capture times, already epoch). */
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		dpct.epoch_offset_ns = (uint64_t)ts.tv_sec * 1000000000ull +
+				       (uint64_t)ts.tv_nsec - dpct_now();
+	}
 	atomic_store(&dpct.rc, DPCT_EXIT_OK);
 
 	rc = dpct_ports_init(&dpct);

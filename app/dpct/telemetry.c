@@ -205,25 +205,49 @@ cmd_info(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+static void
+tel_add_scalar(struct rte_tel_data *d, const char *k, json_t *v)
+{
+	if (json_is_integer(v) && json_integer_value(v) >= 0)
+		rte_tel_data_add_dict_u64(d, k, (uint64_t)json_integer_value(v));
+	else if (json_is_integer(v))
+		rte_tel_data_add_dict_int(d, k, (int)json_integer_value(v));
+	else if (json_is_boolean(v))
+		rte_tel_data_add_dict_u64(d, k, json_is_true(v));
+	else if (json_is_string(v))
+		rte_tel_data_add_dict_string(d, k, json_string_value(v));
+}
+
 /*
- * A jansson object whose values are numbers, strings or booleans as a
- * telemetry dict (booleans as 0/1). Containers are left to the caller.
+ * A jansson object of counters as a telemetry dict (booleans as 0/1). An
+ * object inside it (e.g. invalid_by_reason) becomes a container when `nest`
+ * (telemetry nests one level), else its members are "<key>/<member>".
  */
 static void
-tel_add_scalars(struct rte_tel_data *d, json_t *o)
+tel_add_counters(struct rte_tel_data *d, json_t *o, bool nest)
 {
-	const char *k;
-	json_t *v;
+	const char *k, *k2;
+	json_t *v, *v2;
+	char key[128];
 
 	json_object_foreach(o, k, v) {
-		if (json_is_integer(v) && json_integer_value(v) >= 0)
-			rte_tel_data_add_dict_u64(d, k, (uint64_t)json_integer_value(v));
-		else if (json_is_integer(v))
-			rte_tel_data_add_dict_int(d, k, (int)json_integer_value(v));
-		else if (json_is_boolean(v))
-			rte_tel_data_add_dict_u64(d, k, json_is_true(v));
-		else if (json_is_string(v))
-			rte_tel_data_add_dict_string(d, k, json_string_value(v));
+		if (!json_is_object(v)) {
+			tel_add_scalar(d, k, v);
+		} else if (nest) {
+			struct rte_tel_data *c = rte_tel_data_alloc();
+
+			if (c == NULL)
+				continue;
+			rte_tel_data_start_dict(c);
+			json_object_foreach(v, k2, v2)
+				tel_add_scalar(c, k2, v2);
+			rte_tel_data_add_dict_container(d, k, c, 0);
+		} else {
+			json_object_foreach(v, k2, v2) {
+				snprintf(key, sizeof(key), "%s/%s", k, k2);
+				tel_add_scalar(d, key, v2);
+			}
+		}
 	}
 }
 
@@ -239,7 +263,7 @@ cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	if (root == NULL)
 		return -ENOMEM;
 	rte_tel_data_start_dict(d);
-	tel_add_scalars(d, json_object_get(root, "totals"));
+	tel_add_counters(d, json_object_get(root, "totals"), true);
 	json_decref(root);
 	return 0;
 }
@@ -268,7 +292,7 @@ cmd_shards(const char *cmd, const char *params, struct rte_tel_data *d)
 		if (c == NULL)
 			break;
 		rte_tel_data_start_dict(c);
-		tel_add_scalars(c, so);
+		tel_add_counters(c, so, false);
 		snprintf(name, sizeof(name), "%zu", i);
 		rte_tel_data_add_dict_container(d, name, c, 0);
 	}

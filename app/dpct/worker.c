@@ -53,8 +53,9 @@ dpct_now(void)
 {
 	uint64_t eof;
 
+	/* Live: wall-clock (epoch) ns, so CTA_TIMESTAMP says when (issue 9). */
 	if (!dpct.pkt_time)
-		return tsc_to_ns(rte_rdtsc());
+		return tsc_to_ns(rte_rdtsc()) + dpct.epoch_offset_ns;
 	/* Replay: the packet clock; after the input ends it runs on wall time so
 	 * timers (grace re-arm, short timeouts) still fire. */
 	eof = atomic_load_explicit(&dpct.eof_tsc, memory_order_acquire);
@@ -365,7 +366,7 @@ dispatch(struct dpct_worker *w, struct rte_mbuf **m, uint16_t n, uint64_t now)
 	for (i = 0; i < n && i + 1 < n; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(m[i + 1], void *));
 	for (i = 0; i < n; i++) {
-		ct_parse_mbuf(m[i], dpct.cfg.zone, &pk[no]);
+		dpct_track_parse(m[i], &pk[no]);
 		o = w->index;
 		if (nw > 1 && (pk[no].cls == CT_PKT_TRACK || pk[no].cls == CT_PKT_ICMP_ERROR))
 			o = dpct_rss_owner(&dpct.rss, m[i], &pk[no]);
@@ -427,7 +428,7 @@ drain_inbound(struct dpct_worker *w, uint64_t now)
 				take_time(w, m, (uint16_t)n);
 			}
 			for (i = 0; i < n; i++)
-				ct_parse_mbuf(m[i], dpct.cfg.zone, &pk[i]);
+				dpct_track_parse(m[i], &pk[i]);
 			process(w, m, pk, (uint16_t)n, now);
 			/* Handed-over packets were counted done by nobody yet. */
 		}

@@ -83,8 +83,10 @@ enum ct_dir {
 
 /**
  * A flow tuple. IPv4 addresses sit in the first 4 bytes of src/dst, the
- * rest zero. Ports are in host byte order; for ICMP/ICMPv6 echo both ports
- * hold the echo identifier; for protocols without ports both are 0.
+ * rest zero. Ports are in host byte order; for ICMP/ICMPv6 queries the
+ * request's sender has sport = identifier and dport = request type | code << 8
+ * (the response the reverse, so reversing a tuple gives the reply's), which
+ * keys them as Linux's {id, type, code}; for protocols without ports both are 0.
  * Always fully initialised (padding included) so it can be hashed and
  * compared as bytes.
  */
@@ -125,6 +127,10 @@ enum ct_invalid_reason {
 	CT_INV_UDP_LEN,         /**< UDP length field inconsistent */
 	CT_INV_ICMP,            /**< bad ICMP type/code or quoted packet */
 	CT_INV_STATE,           /**< out-of-state for the tracker (e.g. SYN/ACK with no entry) */
+	/* Strict tracking (issue 9) */
+	CT_INV_IP_CSUM,         /**< IPv4 header checksum wrong */
+	CT_INV_L4_CSUM,         /**< TCP/UDP/UDP-Lite/ICMP/ICMPv6/SCTP/DCCP checksum wrong */
+	CT_INV_TCP_WINDOW,      /**< TCP segment outside the window (Linux tcp_in_window()) */
 	CT_INV_MAX,
 };
 
@@ -136,7 +142,9 @@ enum ct_invalid_reason {
 struct ct_pkt {
 	struct ct_tuple tuple;   /**< as seen on the wire (src = sender) */
 	uint32_t hash;           /**< direction-independent hash of the tuple */
-	uint32_t len;            /**< bytes counted for accounting (L2 frame length) */
+	uint32_t len;            /**< bytes counted for accounting: the IP datagram (IPv4 total
+				  *   length, IPv6 payload length + 40), as Linux's acct; the
+				  *   frame length for non-IP */
 	uint8_t cls;             /**< enum ct_pkt_class */
 	uint8_t invalid_reason;  /**< enum ct_invalid_reason when cls == CT_PKT_INVALID */
 	uint8_t tcp_flags;       /**< TCP flags byte (FIN=0x01 ... CWR=0x80) */
@@ -144,15 +152,23 @@ struct ct_pkt {
 	uint8_t icmp_code;
 	uint8_t l3_off;          /**< offset of the IP header */
 	uint16_t l4_off;         /**< offset of the L4 header (0 if none) */
-	uint32_t tcp_seq;        /**< host order, for future window tracking */
+	uint32_t tcp_seq;        /**< host order, for window tracking */
 	uint32_t tcp_ack;
-	uint16_t tcp_win;
+	uint16_t tcp_win;        /**< unscaled window field */
 	uint16_t payload_len;    /**< L4 payload bytes */
 	uint16_t in_port;        /**< ingress port (ct_parse_mbuf: mbuf->port; ct_parse: 0) */
 	/* Keyed flow hash (issue 10) */
 	uint32_t owner_hash;     /**< direction-independent, keyed, independent of `hash`:
 				  *   picks the owning shard when the NIC's RSS does not */
+	/* TCP options for window tracking (issue 9), parsed as Linux's tcp_options()/tcp_sack() */
+	uint32_t tcp_sack;       /**< highest SACK right edge after tcp_ack, else tcp_ack */
+	uint8_t tcp_opts;        /**< CT_PKT_OPT_* */
+	uint8_t tcp_wscale;      /**< window scale option value, capped at 14 */
 };
+
+#define CT_PKT_OPT_PRESENT 0x01  /**< the TCP header has an option area */
+#define CT_PKT_OPT_WSCALE  0x02  /**< window scale option seen */
+#define CT_PKT_OPT_SACKOK  0x04  /**< SACK-permitted option seen */
 
 /**
  * Parse a packet from `data`/`len` (starting at the Ethernet header).
@@ -164,11 +180,15 @@ struct ct_pkt {
  * length) ends the packet; non-first fragments are CT_PKT_FRAGMENT, first
  * fragments are tracked when their L4 header is complete (else
  * CT_INV_IP_FRAG); at most 8 IPv6 extension headers; ESP and IPv6
- * "no next header" are tracked generically with ports 0; ICMP queries Linux
- * tracks (echo, timestamp, info, address mask; v6 echo, node info) use the
- * identifier as both ports; ICMP errors give the quoted flow's tuple
+ * "no next header" are tracked generically with ports 0; SCTP, DCCP and
+ * UDP-Lite with their ports; ICMP queries Linux tracks (echo, timestamp,
+ * info, address mask; v6 echo, node info) are keyed by identifier, request
+ * type and code (see struct ct_tuple); ICMP errors give the quoted flow's tuple
  * (CT_PKT_ICMP_ERROR); ICMPv6 MLD/ND (130-136, 143) are CT_PKT_NOT_IP
  * (untracked, as in Linux); other ICMP types are CT_INV_ICMP.
+ *
+ * Checksums are not looked at here: see ct_pkt_csum_verify(). `len` in the
+ * result is what accounting adds: the IP datagram's length.
  *
  * @param zone  conntrack zone to put in the tuple (0 by default).
  * @return out->cls.
@@ -178,6 +198,40 @@ int ct_parse(const uint8_t *data, uint32_t len, uint16_t zone, struct ct_pkt *ou
 
 /** Parse the first segment of an mbuf (multi-segment packets: first segment only). */
 int ct_parse_mbuf(const struct rte_mbuf *m, uint16_t zone, struct ct_pkt *out);
+
+/**
+ * Checksum verification (issue 9), as Linux with nf_conntrack_checksum=1 on
+ * PRE_ROUTING. Applies to packets of class CT_PKT_TRACK or CT_PKT_ICMP_ERROR
+ * produced by ct_parse() from the same bytes. `what` selects the checks done
+ * in software (CT_CSUM_IP: the IPv4 header; CT_CSUM_L4: TCP, UDP (0 means
+ * none), UDP-Lite (its coverage), ICMP, ICMPv6, SCTP (CRC32c) and DCCP (its
+ * coverage), each as Linux's conntrack checks them). A wrong checksum makes `p`
+ * CT_PKT_INVALID with CT_INV_IP_CSUM or CT_INV_L4_CSUM.
+ *
+ * @return 0 (good or nothing to check) or -EBADMSG (p is now invalid).
+ * Thread safety: pure function on `p`.
+ */
+#define CT_CSUM_IP 0x1
+#define CT_CSUM_L4 0x2
+int ct_pkt_csum_verify(const uint8_t *data, uint32_t len, struct ct_pkt *p, unsigned what);
+
+/**
+ * The same for an mbuf parsed with ct_parse_mbuf(): the RX offload flags
+ * decide where the port reports a result (RTE_MBUF_F_RX_IP_CKSUM_*,
+ * RTE_MBUF_F_RX_L4_CKSUM_*: GOOD and NONE pass, BAD is invalid); UNKNOWN is
+ * verified in software. Multi-segment packets are summed across segments
+ * (SCTP's CRC32c only over the first segment's bytes when it holds the whole
+ * packet; otherwise it is not checked).
+ * @return 0 or -EBADMSG.
+ */
+int ct_pkt_csum_mbuf(const struct rte_mbuf *m, struct ct_pkt *p);
+
+/**
+ * The outer VLAN id (0-4095) of an Ethernet frame (0x8100, 0x88a8 or 0x9100
+ * tag), or CT_VLAN_NONE when untagged: what the app's zone rules match on.
+ */
+#define CT_VLAN_NONE 0xffff
+uint16_t ct_frame_vlan(const uint8_t *data, uint32_t len);
 
 /**
  * The keyed flow hash (ct_hash.c): direction-independent,
@@ -309,6 +363,8 @@ struct ct_conf {
 	uint32_t buckets;            /**< index buckets (8 slots each); 0 = derive from max_entries */
 	uint32_t timeout_s[CT_TO_MAX];
 	bool tcp_loose;              /**< pick up mid-stream TCP (nf_conntrack_tcp_loose=1) */
+	bool tcp_be_liberal;         /**< accept out-of-window TCP (nf_conntrack_tcp_be_liberal) */
+	uint8_t tcp_max_retrans;     /**< retransmissions before tcp_retrans applies (Linux: 3) */
 	uint8_t invalid_policy;      /**< enum ct_invalid_policy */
 	bool early_drop;             /**< evict a non-assured entry when full */
 	uint8_t fill_alarm_high_pct; /**< log when count crosses this (0 = off) */
@@ -327,7 +383,8 @@ struct ct_conf {
 };
 
 /** Fill `c` with defaults: Linux timeouts, 262144 entries, loose TCP on,
- * early drop on, alarm 90/80 %, events on, grace 15000 ms, stage 1024. */
+ * window tracking strict (be_liberal off, max_retrans 3), early drop on,
+ * alarm 90/80 %, events on, grace 15000 ms, stage 1024. */
 void ct_conf_init(struct ct_conf *c);
 
 /* ------------------------------------------------------------------------ */
@@ -352,8 +409,10 @@ struct ct_event_rec {
 	uint8_t tcp_state;        /**< enum ct_tcp_state, TCP only */
 	uint8_t flags;            /**< CT_REC_F_* */
 	uint32_t mark;            /**< CTA_MARK (0 = none) */
-	uint64_t seq;             /**< per-shard record sequence number */
+	uint32_t seq;             /**< per-shard record sequence number (wraps) */
 	uint32_t pad[1];          /**< pad[0] is reserved (issue 8) */
+	uint8_t tcp_wscale[2];    /**< TCP window scale per direction (CTA_PROTOINFO_TCP_WSCALE_*) */
+	uint8_t tcp_dflags[2];    /**< Linux IP_CT_TCP_FLAG_* per direction (CTA_PROTOINFO_TCP_FLAGS_*) */
 	/* Flow export (issue 11, lib/events/ev_ipfix.h) */
 	uint8_t l4_seen;          /**< TCP: OR of the flags seen, both directions; ICMP: type */
 	uint8_t icmp_code;        /**< ICMP/ICMPv6: code of the first packet */

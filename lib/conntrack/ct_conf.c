@@ -49,6 +49,9 @@ static const char *const ct_invalid_reason_names[CT_INV_MAX] = {
 	[CT_INV_UDP_LEN] = "udp_len",
 	[CT_INV_ICMP] = "icmp",
 	[CT_INV_STATE] = "state",
+	[CT_INV_IP_CSUM] = "ip_checksum",
+	[CT_INV_L4_CSUM] = "checksum",
+	[CT_INV_TCP_WINDOW] = "tcp_window",
 };
 
 void
@@ -62,6 +65,8 @@ ct_conf_init(struct ct_conf *c)
 	for (i = 0; i < CT_TO_MAX; i++)
 		c->timeout_s[i] = ct_timeout_defaults[i];
 	c->tcp_loose = true;
+	c->tcp_be_liberal = false;
+	c->tcp_max_retrans = 3;
 	c->invalid_policy = CT_INVALID_DROP;
 	c->early_drop = true;
 	c->fill_alarm_high_pct = 90;
@@ -111,6 +116,12 @@ ct_proto_name(unsigned proto)
 		return "icmp";
 	case 58:
 		return "icmpv6";
+	case 33:
+		return "dccp";
+	case 132:
+		return "sctp";
+	case 136:
+		return "udplite";
 	default:
 		return "unknown";
 	}

@@ -21,14 +21,20 @@
  *   header" end the walk; the packet is tracked by the generic tracker with
  *   that protocol number and ports 0. Fragment headers as for IPv4.
  * - ICMP: the query/response pairs Linux can track (echo, timestamp,
- *   information, address mask; ICMPv6 echo and node information) are tracked
- *   with the identifier as both ports. Errors (v4 types 3, 4, 5, 11, 12; v6
+ *   information, address mask; ICMPv6 echo and node information) are keyed as
+ *   Linux keys them, by identifier, request type and code: the request has
+ *   sport = id and dport = type | code << 8, the response the reverse. Errors (v4 types 3, 4, 5, 11, 12; v6
  *   every type below 128, as Linux) carry the quoted packet's tuple, as that
  *   packet was sent, with class CT_PKT_ICMP_ERROR. Other types cannot be
  *   tracked (Linux cannot invert their tuple and marks them INVALID): they
  *   are CT_INV_ICMP, except ICMPv6 MLD and neighbour discovery (130-136, 143),
  *   which Linux leaves untracked and dpct classifies CT_PKT_NOT_IP.
+ * - UDP-Lite is tracked as UDP (its length field is the checksum coverage);
+ *   SCTP and DCCP with their ports (DCCP's data offset and coverage checked
+ *   as Linux's dccp_error() does).
  * - Everything else carried by IP is tracked with ports 0.
+ * - ct_pkt.len, what the counters add, is the IP datagram (total length, or
+ *   payload length + 40): Linux's acct counts skb->len after IP trimmed it.
  */
 
 #include <stdbool.h>
@@ -55,6 +61,7 @@
 #define P_ICMP 1
 #define P_TCP 6
 #define P_UDP 17
+#define P_DCCP 33
 #define P_ROUTING 43
 #define P_FRAGMENT 44
 #define P_ESP 50
@@ -65,6 +72,8 @@
 #define P_MOBILITY 135
 #define P_HIP 139
 #define P_SHIM6 140
+#define P_SCTP 132
+#define P_UDPLITE 136
 
 /** Most IPv6 extension headers walked before a chain is declared malformed. */
 #define CT_PARSE_MAX_EXTHDR 8
@@ -117,6 +126,34 @@ icmp4_query(uint8_t type)
 	default:
 		return 0;
 	}
+}
+
+/*
+ * The request type a query or response belongs to (Linux's invmap), which
+ * keys the flow together with the identifier and the code, as Linux's ICMP
+ * tuple {id, type, code} does.
+ */
+static uint8_t
+icmp_req_type(bool v6, uint8_t type)
+{
+	if (v6)
+		return type == 129 ? 128 : type == 140 ? 139 : type;
+	return type == 0 ? 8 : (type == 14 || type == 16 || type == 18) ? (uint8_t)(type - 1) : type;
+}
+
+/*
+ * ICMP query ports: the sender of the request is the source, so a request has
+ * sport = id, dport = key; a response, travelling the other way, the reverse.
+ * key = request type | code << 8.
+ */
+static void
+icmp_ports(struct ct_tuple *t, bool v6, int kind, const uint8_t *icmp)
+{
+	uint16_t id = rd16(icmp + 4);
+	uint16_t key = (uint16_t)(icmp_req_type(v6, icmp[0]) | (uint16_t)icmp[1] << 8);
+
+	t->sport = kind == 1 ? id : key;
+	t->dport = kind == 1 ? key : id;
 }
 
 static bool
@@ -206,12 +243,16 @@ static int
 quoted_ports(const struct pctx *c, uint32_t off, uint32_t end, struct ct_tuple *t)
 {
 	const uint8_t *p;
+	int kind;
 
 	t->sport = 0;
 	t->dport = 0;
 	switch (t->proto) {
 	case P_TCP:
 	case P_UDP:
+	case P_UDPLITE:
+	case P_SCTP:
+	case P_DCCP:
 	case P_ICMP:
 	case P_ICMPV6:
 		break;
@@ -221,17 +262,16 @@ quoted_ports(const struct pctx *c, uint32_t off, uint32_t end, struct ct_tuple *
 	if (off + 8 > end || !have(c, off, 8))
 		return -CT_INV_ICMP;
 	p = c->d + off;
-	if (t->proto == P_TCP || t->proto == P_UDP) {
+	if (t->proto != P_ICMP && t->proto != P_ICMPV6) {
 		t->sport = rd16(p);
 		t->dport = rd16(p + 2);
 		return 0;
 	}
 	/* A quoted ICMP message must be a query: errors about errors are not sent. */
-	if ((t->proto == P_ICMP && icmp4_query(p[0]) == 0) ||
-	    (t->proto == P_ICMPV6 && icmp6_query(p[0]) == 0))
+	kind = t->proto == P_ICMP ? icmp4_query(p[0]) : icmp6_query(p[0]);
+	if (kind == 0)
 		return -CT_INV_ICMP;
-	t->sport = rd16(p + 4);
-	t->dport = t->sport;
+	icmp_ports(t, t->proto == P_ICMPV6, kind, p);
 	return 0;
 }
 
@@ -283,6 +323,56 @@ quoted_ipv6(const struct pctx *c, uint32_t off, uint32_t end, struct ct_tuple *t
 }
 
 /*
+ * TCP options as Linux's tcp_options() and tcp_sack() read them: NOP and EOL,
+ * then kind/length pairs; a length below 2 or beyond the area ends the walk
+ * ("silly" and partial options). Window scale (length 3) is capped at 14;
+ * SACK blocks (length 2 + 8n) give the highest right edge after the ack.
+ */
+static void
+tcp_options(const struct pctx *c, uint32_t off, uint32_t len, struct ct_pkt *out)
+{
+	const uint8_t *o;
+	uint32_t i = 0;
+
+	out->tcp_sack = out->tcp_ack;
+	if (len == 0 || !have(c, off, len))
+		return;
+	out->tcp_opts |= CT_PKT_OPT_PRESENT;
+	o = c->d + off;
+	while (i < len) {
+		uint8_t kind = o[i], sz;
+
+		if (kind == 0)
+			return;
+		if (kind == 1) {
+			i++;
+			continue;
+		}
+		if (len - i < 2)
+			return;
+		sz = o[i + 1];
+		if (sz < 2 || sz > len - i)
+			return;
+		if (kind == 4 && sz == 2) {
+			out->tcp_opts |= CT_PKT_OPT_SACKOK;
+		} else if (kind == 3 && sz == 3) {
+			out->tcp_opts |= CT_PKT_OPT_WSCALE;
+			out->tcp_wscale = o[i + 2] > 14 ? 14 : o[i + 2];
+		} else if (kind == 5 && sz >= 10 && (sz - 2) % 8 == 0) {
+			uint32_t b;
+
+			for (b = i + 2; b < i + sz; b += 8) {
+				uint32_t edge = rd32(o + b + 4);
+
+				if ((int32_t)(edge - out->tcp_sack) > 0)
+					out->tcp_sack = edge;
+			}
+		}
+		i += sz;
+	}
+}
+
+/*
  * The transport header at `off`..`end` (end = end of the IP payload).
  * `frag`: a first fragment, whose L4 payload continues in later fragments.
  */
@@ -317,21 +407,54 @@ parse_l4(const struct pctx *c, uint32_t off, uint32_t end, bool frag, struct ct_
 		out->tcp_ack = rd32(p + 8);
 		out->tcp_win = rd16(p + 14);
 		out->payload_len = (uint16_t)(l4len - doff);
+		tcp_options(c, off + 20, doff - 20, out);
 		break;
 	}
-	case P_UDP: {
+	case P_UDP:
+	case P_UDPLITE: {
 		uint32_t ulen;
 
 		if (l4len < 8 || !have(c, off, 8))
 			return set_invalid(out, trunc);
 		p = c->d + off;
 		ulen = rd16(p + 4);
-		/* In a first fragment the length covers the whole datagram. */
-		if (ulen < 8 || (!frag && ulen > l4len))
+		if (t->proto == P_UDPLITE) {
+			/* UDP-Lite: the field is the checksum coverage, 0 = everything. */
+			if (ulen == 0)
+				ulen = l4len;
+			else if (ulen < 8 || (!frag && ulen > l4len))
+				return set_invalid(out, CT_INV_UDP_LEN);
+			ulen = l4len;
+		} else if (ulen < 8 || (!frag && ulen > l4len)) {
+			/*
+			 * In a first fragment the length covers the whole datagram.
+			 * Shorter than the IP payload is what Linux lets through
+			 * (udp_error()); the checksum, over the IP payload, catches it.
+			 */
 			return set_invalid(out, CT_INV_UDP_LEN);
+		}
 		t->sport = rd16(p);
 		t->dport = rd16(p + 2);
 		out->payload_len = (uint16_t)((frag ? l4len : ulen) - 8);
+		break;
+	}
+	case P_SCTP:
+	case P_DCCP: {
+		/* Ports only (SCTP common header 12 bytes, DCCP generic header 12 bytes). */
+		if (l4len < 12 || !have(c, off, 12))
+			return set_invalid(out, trunc);
+		p = c->d + off;
+		if (t->proto == P_DCCP) {
+			uint32_t doff = (uint32_t)p[4] * 4;
+
+			/* Linux dccp_error(): data offset and checksum coverage within the packet. */
+			if (doff < 12 || (!frag && doff > l4len) ||
+			    (!frag && (p[5] & 0x0f) != 0 && ((uint32_t)(p[5] & 0x0f) - 1) * 4 > l4len))
+				return set_invalid(out, CT_INV_TRUNC_L4);
+		}
+		t->sport = rd16(p);
+		t->dport = rd16(p + 2);
+		out->payload_len = (uint16_t)(l4len - 12);
 		break;
 	}
 	case P_ICMP:
@@ -346,9 +469,9 @@ parse_l4(const struct pctx *c, uint32_t off, uint32_t end, bool frag, struct ct_
 		out->icmp_type = type;
 		out->icmp_code = p[1];
 		out->payload_len = (uint16_t)(l4len - 8);
-		if (v6 ? icmp6_query(type) != 0 : icmp4_query(type) != 0) {
-			t->sport = rd16(p + 4);
-			t->dport = t->sport;
+		rc = v6 ? icmp6_query(type) : icmp4_query(type);
+		if (rc != 0) {
+			icmp_ports(t, v6, rc, p);
 			break;
 		}
 		if (v6 ? type < 128 : icmp4_error(type)) {
@@ -402,6 +525,7 @@ parse_ipv4(const struct pctx *c, uint32_t off, uint32_t wire_len, struct ct_pkt 
 	tot = rd16(ip + 2);
 	if (tot < ihl || tot > wire_len - off)
 		return set_invalid(out, CT_INV_IP_TOTLEN);
+	out->len = tot;
 	out->tuple.family = 4;
 	out->tuple.proto = ip[9];
 	memcpy(out->tuple.src, ip + 12, 4);
@@ -434,6 +558,7 @@ parse_ipv6(const struct pctx *c, uint32_t off, uint32_t wire_len, struct ct_pkt 
 	if (rd16(ip + 4) > wire_len - off - 40)
 		return set_invalid(out, CT_INV_IP_TOTLEN);
 	end = off + 40 + rd16(ip + 4);
+	out->len = 40 + (uint32_t)rd16(ip + 4);
 	out->tuple.family = 6;
 	memcpy(out->tuple.src, ip + 8, 16);
 	memcpy(out->tuple.dst, ip + 24, 16);
@@ -567,4 +692,17 @@ int
 ct_tuple_canonical_swapped(const struct ct_tuple *t)
 {
 	return tuple_swapped(t);
+}
+
+uint16_t
+ct_frame_vlan(const uint8_t *data, uint32_t len)
+{
+	uint16_t et;
+
+	if (len < ETH_HLEN + 4)
+		return CT_VLAN_NONE;
+	et = rd16(data + 12);
+	if (et != ETH_P_8021Q && et != ETH_P_8021AD && et != ETH_P_QINQ_OLD)
+		return CT_VLAN_NONE;
+	return rd16(data + ETH_HLEN) & 0x0fff;
 }

@@ -85,19 +85,20 @@ _Static_assert(sizeof(struct ct_xlive) == 8, "ct_xlive is one 8-byte block");
 #define CT_EF_END_MASK  0x70  /* enum ct_end_reason (flow export) */
 
 /*
- * One tracked connection: 120 bytes, no padding. With the index (8-slot
- * buckets of 64 bytes at <= 80 % load, ~10 bytes an entry) the cost is
- * under the 160-byte budget of DESIGN §7 with TCP window state.
+ * One tracked connection: 152 bytes, no padding. With the index (8-slot
+ * buckets of 64 bytes at <= 80 % load, ~10 bytes an entry), the early-drop
+ * headroom and the timer wheel, see ct_shard_bytes_per_entry() and the
+ * budget of DESIGN §7 (<= 160 bytes with TCP window state).
  *
  * Layout (issue 10): the first 64 bytes are what every packet reads (the
  * lookup compares the key, the tracker reads and writes the state, the
  * timer refresh the expiry); the accounting after them is written per
  * packet but never read on the packet path, and start/stop only at create
  * and destroy. ct_process_burst prefetches every line an entry spans.
- * Features that add fields: per-packet state the tracker reads (e.g. TCP
- * window, ~28 bytes) goes in a block of its own after the accounting;
- * rarely touched fields (policy generation, IPFIX last-export counters) go
- * at the end, in the cold group. Keep the static_asserts true.
+ * The TCP window state, read and written by every TCP packet, fills the
+ * rest of the second line after the accounting; the cold group (times, the
+ * policy decision, the flow-export facts) is the third. Keep the
+ * static_asserts true.
  *
  * Everything is owned by the shard's worker. Counters and start/stop times
  * are reported in event records; `stop_ns` is set once, at destroy.
@@ -122,6 +123,19 @@ struct ct_entry {
 	/* --- Accounting: written by every packet, read by events only --- */
 	uint64_t pkts[2];
 	uint64_t bytes[2];
+	/*
+	 * --- TCP window tracking (issue 9), owned by ct_tcp_window.c: Linux's
+	 * struct ip_ct_tcp_state per direction (td_end, td_maxend, td_maxwin;
+	 * td_scale and flags packed in tw_seen) and the last packet's end, a
+	 * fingerprint of its seq/ack/window and the retransmission count.
+	 */
+	uint32_t tw_end[2];
+	uint32_t tw_maxend[2];
+	uint32_t tw_maxwin[2];
+	uint32_t tw_last_end;
+	uint8_t tw_seen[2];      /* td_scale (low nibble) | CT_TW_S_* */
+	uint8_t tw_last_fp;
+	uint8_t tw_retrans;      /* count (low nibble) | CT_TW_R_* */
 	/* --- Cold: creation and destroy only --- */
 	uint64_t start_ns;
 	/*
@@ -136,12 +150,14 @@ struct ct_entry {
 	};
 	struct ct_xlive x;       /* flow export (issue 11), live and dying */
 };
-_Static_assert(sizeof(struct ct_entry) == 120, "ct_entry must stay 120 bytes");
+_Static_assert(sizeof(struct ct_entry) == 152, "ct_entry must stay 152 bytes");
 _Static_assert(offsetof(struct ct_entry, key) == 0, "key first: lookups touch one line");
 _Static_assert(offsetof(struct ct_entry, pkts) == 64,
 	       "hot fields (key, id, timers, state) fill the first 64 bytes");
-_Static_assert(offsetof(struct ct_entry, start_ns) - offsetof(struct ct_entry, pkts) == 32,
+_Static_assert(offsetof(struct ct_entry, tw_end) - offsetof(struct ct_entry, pkts) == 32,
 	       "accounting block: packets and bytes per direction");
+_Static_assert(offsetof(struct ct_entry, start_ns) == 128,
+	       "accounting and TCP window state fill the second 64 bytes");
 
 /* Flow export accessors (see struct ct_xlive). */
 static inline uint8_t
@@ -175,6 +191,7 @@ enum ct_l4_verdict {
 	CT_L4_IGNORE,       /* pass, count `ignore`, no state change, no refresh */
 	CT_L4_REOPEN,       /* kill this entry (destroy) and treat the packet as a new connection */
 	CT_L4_KILL,         /* accept the packet, then destroy the entry (e.g. RST before any reply) */
+	CT_L4_INVALID_WINDOW, /* as INVALID, counted as CT_INV_TCP_WINDOW (issue 9) */
 };
 
 /*
@@ -216,6 +233,7 @@ ct_l4_get(uint8_t proto)
 	case 6:
 		return &ct_l4_tcp;
 	case 17:
+	case 136: /* UDP-Lite is tracked as UDP, as Linux does */
 		return &ct_l4_udp;
 	case 1:
 	case 58:

@@ -19,6 +19,7 @@
 #include <rte_prefetch.h>
 
 #include "ct_private.h"
+#include "ct_tcp_window.h"
 
 #define CT_BUCKET_SLOTS 8
 #define CT_WHEEL_BITS 16
@@ -428,8 +429,6 @@ fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_event
 	const struct ct_entry *e = &s->pool[idx];
 	uint32_t left = 0;
 
-	if (!(e->status & CT_S_DYING) && ct_tick_before(now_tick, e->expiry))
-		left = (uint32_t)(((uint64_t)(e->expiry - now_tick) << CT_TICK_SHIFT) / CT_NS_PER_S);
 	/* Every field stored once, no memset: a 128-byte memset became
 	 * `rep stos`, the dearest part of staging a record (perf, issue 10). */
 	r->orig = e->key;
@@ -441,8 +440,26 @@ fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_event
 	r->stop_ns = (e->status & CT_S_DYING) ? e->stop_ns : 0;
 	r->id = e->id;
 	r->slot = idx;
+	/*
+	 * A DESTROY carries the time that was left, as the kernel's does after a
+	 * flush, delete or kill (0, not sent, when the entry timed out). Once a
+	 * grace timer is armed, expiry is that timer's, not the entry's.
+	 */
+	if ((!(e->status & CT_S_DYING) || !(e->eflags & CT_EF_RESENT)) &&
+	    ct_tick_before(now_tick, e->expiry))
+		left = (uint32_t)(((uint64_t)(e->expiry - now_tick) << CT_TICK_SHIFT) / CT_NS_PER_S);
 	r->timeout_s = left;
 	r->status = e->status;
+	if (e->key.proto == 6) {
+		/* TCP window tracking (issue 9): CTA_PROTOINFO_TCP_WSCALE_* and FLAGS_*. */
+		r->tcp_wscale[0] = ct_tw_wscale(e, CT_DIR_ORIG);
+		r->tcp_wscale[1] = ct_tw_wscale(e, CT_DIR_REPLY);
+		r->tcp_dflags[0] = ct_tw_linux_flags(e, CT_DIR_ORIG);
+		r->tcp_dflags[1] = ct_tw_linux_flags(e, CT_DIR_REPLY);
+	} else {
+		r->tcp_wscale[0] = r->tcp_wscale[1] = 0;
+		r->tcp_dflags[0] = r->tcp_dflags[1] = 0;
+	}
 	r->events = 0;
 	r->shard = s->conf.shard_index;
 	r->tcp_state = e->key.proto == 6 ? e->tcp_state : 0;
@@ -853,7 +870,8 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 		e->bytes[dir] += p->len;
 		if (e->key.proto == 6)
 			e->x.l4 |= p->tcp_flags;
-		if (dir == CT_DIR_REPLY && !(e->status & CT_S_SEEN_REPLY)) {
+		/* A KILL is destroyed before the reply is marked seen: DESTROY says UNREPLIED. */
+		if (v != CT_L4_KILL && dir == CT_DIR_REPLY && !(e->status & CT_S_SEEN_REPLY)) {
 			e->status |= CT_S_SEEN_REPLY;
 			e->pending |= CT_EVI_REPLY;
 		}
@@ -880,6 +898,9 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 		pi->slot = CT_NIL;
 		pi->dec.gen = 0;
 		return verdict_invalid(s, CT_INV_STATE);
+	case CT_L4_INVALID_WINDOW:
+		stage_update(s, idx, now_tick);
+		return verdict_invalid(s, CT_INV_TCP_WINDOW);
 	case CT_L4_REOPEN:
 		set_end(e, CT_END_EOF);
 		entry_destroy(s, idx, now_tick, now);

@@ -6,20 +6,17 @@
  * transition so that the same flag sequences give the same states, events and
  * timeouts as the kernel.
  *
- * Not implemented (yet): window tracking (tcp_in_window()). Linux only lets a
- * packet change state when it is inside the receiver's window; we accept every
- * packet the table accepts. Everything that in Linux depends on sequence
- * numbers is therefore absent or approximated, each at its place below:
- * the retransmission and unacknowledged-data timeouts (CT_TO_TCP_RETRANS,
- * CT_TO_TCP_UNACK for in-flight data), the RST sequence checks in CLOSE, and
- * the ack number check of the SYN/ACK re-synchronisation. ct_pkt carries
- * tcp_seq, tcp_ack and tcp_win so that window tracking can be added here
- * without touching the parser.
+ * Window tracking (Linux tcp_in_window()) is in ct_tcp_window.c: a packet
+ * changes state only when it is inside the window; this file keeps the state
+ * table and the special cases of tcp_packet() around it (re-open, ignored
+ * packets and re-synchronisation, challenge ACKs, the RST sequence checks in
+ * CLOSE, and the retransmission / unacknowledged-data / zero-window timeouts).
  */
 
 #include <stdint.h>
 
 #include "ct_private.h"
+#include "ct_tcp_window.h"
 
 #define TH_FIN 0x01
 #define TH_SYN 0x02
@@ -208,6 +205,29 @@ tcp_cap_unack(const struct ct_conf *conf, uint8_t cls)
 	return cls;
 }
 
+/*
+ * The timeout after an in-window packet (Linux tcp_packet()): the
+ * retransmission timeout once the same segment was sent max_retrans times,
+ * CLOSE after a RST, "unacknowledged" while data is in flight, the
+ * retransmission timeout again after a zero window, else the state's.
+ */
+static uint8_t
+tcp_timeout(const struct ct_conf *conf, const struct ct_entry *e, unsigned pc, uint8_t st)
+{
+	uint8_t cls = ct_tcp_timeout_class(st);
+	uint32_t t = conf->timeout_s[cls];
+
+	if (ct_tw_retrans(e) >= conf->tcp_max_retrans && t > conf->timeout_s[CT_TO_TCP_RETRANS])
+		return CT_TO_TCP_RETRANS;
+	if (pc == CT_TCP_PC_RST)
+		return CT_TO_TCP_CLOSE;
+	if (ct_tw_unacked(e) && t > conf->timeout_s[CT_TO_TCP_UNACK])
+		return CT_TO_TCP_UNACK;
+	if (ct_tw_last_win0(e) && t > conf->timeout_s[CT_TO_TCP_RETRANS])
+		return CT_TO_TCP_RETRANS;
+	return cls;
+}
+
 static int
 tcp_new_conn(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt *p,
 	     uint8_t *to_class)
@@ -224,12 +244,80 @@ tcp_new_conn(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt
 			return CT_INV_STATE;
 		e->tcp_flags |= CT_TF_PICKED_UP;
 	}
+	/* Linux runs the first packet through tcp_new(), then tcp_packet(). */
+	ct_tw_new(e, p, st == CT_TCP_SYN_SENT);
+	if (ct_tw_in_window(conf, e, p, CT_DIR_ORIG, pc, CT_TCP_NONE) != CT_TW_ACCEPT)
+		return CT_INV_TCP_WINDOW;
 	e->tcp_state = st;
 	tcp_set_last(e, pc, CT_DIR_ORIG);
-	*to_class = ct_tcp_timeout_class(st);
+	*to_class = tcp_timeout(conf, e, pc, st);
 	/* A picked-up ESTABLISHED without a reply must not get the 5-day timeout. */
 	if (st == CT_TCP_ESTABLISHED)
 		*to_class = tcp_cap_unack(conf, *to_class);
+	return 0;
+}
+
+static bool
+tcp_established_assured(const struct ct_entry *e)
+{
+	return e->tcp_state == CT_TCP_ESTABLISHED && (e->status & CT_S_ASSURED);
+}
+
+static bool
+tcp_closing(uint8_t state)
+{
+	/* Linux tcp_can_early_drop(): the tuple may have been reused already. */
+	return state == CT_TCP_FIN_WAIT || state == CT_TCP_LAST_ACK || state == CT_TCP_TIME_WAIT ||
+	       state == CT_TCP_CLOSE || state == CT_TCP_CLOSE_WAIT;
+}
+
+static unsigned
+tcp_last_class(const struct ct_entry *e)
+{
+	if (e->tcp_flags & CT_TF_LAST_RST)
+		return CT_TCP_PC_RST;
+	if (e->tcp_flags & CT_TF_LAST_SYN)
+		return CT_TCP_PC_SYN;
+	return CT_TCP_PC_ACK; /* or FIN/SYN-ACK: only SYN, RST and ACK are asked about */
+}
+
+/*
+ * A RST that the table moves to CLOSE (Linux's TCP_CONNTRACK_CLOSE case).
+ * @return 1: skip the window check; 0: check the window; -1: invalid RST.
+ * May set *st back to the old state (an inexact RST keeps ESTABLISHED so a
+ * challenge ACK can follow).
+ */
+static int
+tcp_rst_check(const struct ct_conf *conf, const struct ct_entry *e, const struct ct_pkt *p,
+	      enum ct_dir dir, uint8_t old, uint8_t *st)
+{
+	unsigned last = tcp_last_class(e);
+	uint32_t maxack;
+	bool known, set;
+
+	(void)conf;
+	if (tcp_closing(old))
+		return 1;
+	known = ct_tw_maxack(e, (enum ct_dir)!dir, &maxack, &set);
+	if (set && !(e->tcp_flags & CT_TF_LAST_SYN)) {
+		uint32_t seq = p->tcp_seq;
+
+		/* SEQ 0 outside ESTABLISHED answers a SYN let through above. */
+		if (seq == 0 && !tcp_established_assured(e))
+			return 0;
+		if (known && ct_tw_before(seq, maxack))
+			return -1;
+		if (!tcp_established_assured(e) || (known && seq == maxack))
+			return 0;
+		/* The RST ends a train of segments: P 1:20, then R 20:20. */
+		if (last == CT_TCP_PC_ACK && tcp_last_dir(e) == dir && seq == e->tw_last_end)
+			return 0;
+		*st = old;
+	}
+	if ((((e->status & CT_S_SEEN_REPLY) && last == CT_TCP_PC_SYN) ||
+	     (!(e->status & CT_S_ASSURED) && last == CT_TCP_PC_ACK)) &&
+	    p->tcp_ack == e->tw_last_end)
+		return 1; /* RST to a SYN or ACK let through as ignored: no window check */
 	return 0;
 }
 
@@ -240,7 +328,7 @@ tcp_packet(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt *
 	unsigned pc = ct_tcp_pkt_class(p->tcp_flags);
 	uint8_t old = e->tcp_state;
 	uint8_t st;
-	uint8_t cls;
+	int skip_window = 0;
 
 	(void)now_ns;
 	if (old >= CT_TCP_MAX)
@@ -263,18 +351,19 @@ tcp_packet(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt *
 		/* fallthrough */
 	case CT_TCP_IG:
 		/*
-		 * A SYN/ACK that answers a SYN we ignored in the other direction:
-		 * the peers are in sync and we are not. Linux also requires the
-		 * ack number to equal the ignored SYN's end; without window
-		 * tracking we do not keep that sequence number.
+		 * A SYN/ACK that acknowledges a SYN we ignored in the other
+		 * direction: the peers are in sync and we are not. Take the
+		 * ignored SYN as the start.
 		 */
 		if (pc == CT_TCP_PC_SYNACK && (e->tcp_flags & CT_TF_LAST_SYN) &&
-		    tcp_last_dir(e) != dir) {
+		    tcp_last_dir(e) != dir && p->tcp_ack == e->tw_last_end) {
 			old = CT_TCP_SYN_SENT;
 			st = CT_TCP_SYN_RECV;
+			ct_tw_resync(e, dir, p);
 			e->tcp_flags &= (uint8_t)~CT_TF_CHALLENGE_ACK;
 			break;
 		}
+		ct_tw_note_ignored(e, p);
 		tcp_set_last(e, pc, dir);
 		e->tcp_flags &= (uint8_t)~CT_TF_CHALLENGE_ACK;
 		/* RFC 5961: a SYN in LAST_ACK draws a challenge ACK, which must not close. */
@@ -298,36 +387,53 @@ tcp_packet(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt *
 		if (dir == CT_DIR_REPLY && pc == CT_TCP_PC_ACK && (e->tcp_flags & CT_TF_SIMOPEN))
 			st = CT_TCP_ESTABLISHED;
 		break;
+	case CT_TCP_CLOSE:
+		if (pc != CT_TCP_PC_RST)
+			break;
+		skip_window = tcp_rst_check(conf, e, p, dir, old, &st);
+		if (skip_window < 0)
+			return CT_L4_INVALID_WINDOW;
+		break;
 	default:
-		/* CLOSE: Linux's RST sequence checks need window tracking. */
 		break;
 	}
 
+	if (!skip_window) {
+		switch (ct_tw_in_window(conf, e, p, dir, pc, old)) {
+		case CT_TW_ACCEPT:
+			break;
+		case CT_TW_IGNORE:
+			return CT_L4_IGNORE;
+		default:
+			return CT_L4_INVALID_WINDOW;
+		}
+	}
+
+	/* In window from here on. */
 	tcp_set_last(e, pc, dir);
 	e->tcp_state = st;
 	if (old != st && st == CT_TCP_FIN_WAIT)
 		e->tcp_flags |= dir == CT_DIR_ORIG ? CT_TF_CLOSE_INIT_ORIG :
 						     CT_TF_CLOSE_INIT_REPLY;
-
-	cls = pc == CT_TCP_PC_RST ? CT_TO_TCP_CLOSE : ct_tcp_timeout_class(st);
+	*to_class = tcp_timeout(conf, e, pc, st);
 	if (old != st)
 		e->pending |= CT_EVI_PROTOINFO;
 
 	if (!(e->status & CT_S_SEEN_REPLY)) {
 		/* The only answer so far is a RST: no connection, drop the entry now. */
-		if (pc == CT_TCP_PC_RST) {
-			*to_class = cls;
+		if (pc == CT_TCP_PC_RST)
 			return CT_L4_KILL;
-		}
+		/* A retransmitted SYN neither renews the timeout nor counts (Linux). */
+		if (pc == CT_TCP_PC_SYN && old == CT_TCP_SYN_SENT)
+			return CT_L4_IGNORE;
 		if (st == CT_TCP_ESTABLISHED)
-			cls = tcp_cap_unack(conf, cls);
+			*to_class = tcp_cap_unack(conf, *to_class);
 	} else if (!(e->status & CT_S_ASSURED) &&
 		   (old == CT_TCP_SYN_RECV || old == CT_TCP_ESTABLISHED) &&
 		   st == CT_TCP_ESTABLISHED) {
 		e->status |= CT_S_ASSURED;
 		e->pending |= CT_EVI_ASSURED;
 	}
-	*to_class = cls;
 	return CT_L4_ACCEPT;
 }
 

@@ -28,6 +28,51 @@
 #define ICMPV6_ECHO_REQ  128
 #define ICMPV6_ECHO_REPLY 129
 
+/*
+ * ICMP query keys (issue 9, ct.h): the request's tuple has sport = id and
+ * dport = request type | code << 8; the reply tuple is its reverse. Linux's
+ * invmap gives the reply type. A key whose low byte is no request type (a
+ * record built with sport = dport = id) is taken as an echo, code 0.
+ */
+static uint8_t
+icmp_reply_type(bool v6, uint8_t req)
+{
+	if (v6)
+		return req == 139 ? 140 : ICMPV6_ECHO_REPLY;
+	return req == 8 ? ICMP_ECHO_REPLY : (uint8_t)(req + 1);
+}
+
+static uint16_t
+icmp_norm_key(bool v6, uint16_t key)
+{
+	uint8_t t = (uint8_t)key;
+
+	if (v6 ? (t == 128 || t == 139) : (t == 8 || t == 13 || t == 15 || t == 17))
+		return key;
+	return v6 ? ICMPV6_ECHO_REQ : ICMP_ECHO_REQ;
+}
+
+/* The dpct ports of an ICMP tuple from its id, type and code (either orientation). */
+static void
+icmp_tuple_ports(struct ct_tuple *t, uint16_t id, uint8_t type, uint8_t code)
+{
+	bool v6 = t->proto == IPPROTO_ICMPV6;
+	uint8_t req;
+
+	if (v6)
+		req = type == 129 ? 128 : type == 140 ? 139 : type;
+	else
+		req = type == 0 ? 8 : (type == 14 || type == 16 || type == 18) ? (uint8_t)(type - 1)
+									     : type;
+	if (req == type) {
+		t->sport = id;
+		t->dport = (uint16_t)(req | (uint16_t)code << 8);
+	} else {
+		t->sport = (uint16_t)(req | (uint16_t)code << 8);
+		t->dport = id;
+	}
+}
+
 /* ------------------------------------------------------------------------ */
 /* Encoder                                                                   */
 
@@ -156,17 +201,17 @@ w_tuple(struct nl_w *w, uint16_t type, const struct ct_tuple *t, bool reply)
 		w_be16(w, CTA_PROTO_DST_PORT, t->dport);
 		break;
 	case IPPROTO_ICMP:
-		itype = reply ? ICMP_ECHO_REPLY : ICMP_ECHO_REQ;
-		w_be16(w, CTA_PROTO_ICMP_ID, t->sport);
-		w_u8(w, CTA_PROTO_ICMP_TYPE, itype);
-		w_u8(w, CTA_PROTO_ICMP_CODE, 0);
+	case IPPROTO_ICMPV6: {
+		bool v6 = t->proto == IPPROTO_ICMPV6;
+		uint16_t id = reply ? t->dport : t->sport;
+		uint16_t key = icmp_norm_key(v6, reply ? t->sport : t->dport);
+
+		itype = reply ? icmp_reply_type(v6, (uint8_t)key) : (uint8_t)key;
+		w_be16(w, v6 ? CTA_PROTO_ICMPV6_ID : CTA_PROTO_ICMP_ID, id);
+		w_u8(w, v6 ? CTA_PROTO_ICMPV6_TYPE : CTA_PROTO_ICMP_TYPE, itype);
+		w_u8(w, v6 ? CTA_PROTO_ICMPV6_CODE : CTA_PROTO_ICMP_CODE, (uint8_t)(key >> 8));
 		break;
-	case IPPROTO_ICMPV6:
-		itype = reply ? ICMPV6_ECHO_REPLY : ICMPV6_ECHO_REQ;
-		w_be16(w, CTA_PROTO_ICMPV6_ID, t->sport);
-		w_u8(w, CTA_PROTO_ICMPV6_TYPE, itype);
-		w_u8(w, CTA_PROTO_ICMPV6_CODE, 0);
-		break;
+	}
 	default:
 		/* The generic tracker has no tuple attributes beyond the number. */
 		break;
@@ -186,20 +231,20 @@ w_counters(struct nl_w *w, uint16_t type, uint64_t pkts, uint64_t bytes, bool pa
 }
 
 static void
-w_protoinfo_tcp(struct nl_w *w, uint8_t state, bool destroy)
+w_protoinfo_tcp(struct nl_w *w, const struct ct_event_rec *r, bool destroy)
 {
-	/* struct nf_ct_tcp_flags {flags, mask}: no window tracking, so zero. */
-	static const uint8_t no_flags[2];
+	/* struct nf_ct_tcp_flags {flags, mask}: the window tracker's flags, mask 0. */
+	const uint8_t fo[2] = { r->tcp_dflags[0], 0 }, fr[2] = { r->tcp_dflags[1], 0 };
 	size_t pi, tcp;
 
 	pi = w_nest_start(w, CTA_PROTOINFO);
 	tcp = w_nest_start(w, CTA_PROTOINFO_TCP);
-	w_u8(w, CTA_PROTOINFO_TCP_STATE, state);
+	w_u8(w, CTA_PROTOINFO_TCP_STATE, r->tcp_state);
 	if (!destroy) {
-		w_u8(w, CTA_PROTOINFO_TCP_WSCALE_ORIGINAL, 0);
-		w_u8(w, CTA_PROTOINFO_TCP_WSCALE_REPLY, 0);
-		w_put(w, CTA_PROTOINFO_TCP_FLAGS_ORIGINAL, no_flags, sizeof(no_flags));
-		w_put(w, CTA_PROTOINFO_TCP_FLAGS_REPLY, no_flags, sizeof(no_flags));
+		w_u8(w, CTA_PROTOINFO_TCP_WSCALE_ORIGINAL, r->tcp_wscale[0]);
+		w_u8(w, CTA_PROTOINFO_TCP_WSCALE_REPLY, r->tcp_wscale[1]);
+		w_put(w, CTA_PROTOINFO_TCP_FLAGS_ORIGINAL, fo, sizeof(fo));
+		w_put(w, CTA_PROTOINFO_TCP_FLAGS_REPLY, fr, sizeof(fr));
 	}
 	w_nest_end(w, tcp);
 	w_nest_end(w, pi);
@@ -286,14 +331,14 @@ ev_nl_encode(const struct ct_event_rec *r, unsigned flags, uint8_t *dgram, size_
 			w_nest_end(&w, nest);
 		}
 		if (r->orig.proto == IPPROTO_TCP)
-			w_protoinfo_tcp(&w, r->tcp_state, true);
+			w_protoinfo_tcp(&w, r, true);
 	} else {
 		w_be32(&w, CTA_TIMEOUT, r->timeout_s);
 		/* Linux caches IPCT_PROTOINFO with the NONE -> SYN_SENT change of
 		 * the first packet, so a TCP NEW always carries the state. */
 		if (r->orig.proto == IPPROTO_TCP &&
 		    (r->events & (CT_EV_NEW | CT_EV_RELATED | CT_EV_PROTOINFO)))
-			w_protoinfo_tcp(&w, r->tcp_state, false);
+			w_protoinfo_tcp(&w, r, false);
 	}
 	if (r->mark != 0 || (r->events & CT_EV_MARK))
 		w_be32(&w, CTA_MARK, r->mark);
@@ -457,12 +502,14 @@ parse_tuple(const struct nlattr *nest, uint8_t family, struct ct_tuple *t, uint8
 		int ty = t->proto == IPPROTO_ICMP ? CTA_PROTO_ICMP_TYPE : CTA_PROTO_ICMPV6_TYPE;
 		int co = t->proto == IPPROTO_ICMP ? CTA_PROTO_ICMP_CODE : CTA_PROTO_ICMPV6_CODE;
 
-		if (pr[id] != NULL)
-			t->sport = t->dport = get_be16(pr[id]);
 		if (pr[ty] != NULL)
 			*itype = nla_get_u8(pr[ty]);
 		if (pr[co] != NULL)
 			*icode = nla_get_u8(pr[co]);
+		if (pr[id] != NULL)
+			icmp_tuple_ports(t, get_be16(pr[id]), pr[ty] != NULL ? *itype :
+				(t->proto == IPPROTO_ICMP ? ICMP_ECHO_REQ : ICMPV6_ECHO_REQ),
+				pr[co] != NULL ? *icode : 0);
 	}
 	if (tb[CTA_TUPLE_ZONE] != NULL)
 		t->zone = get_be16(tb[CTA_TUPLE_ZONE]);

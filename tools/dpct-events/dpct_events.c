@@ -25,6 +25,7 @@
 
 #include "ev.h"
 #include "ev_nl.h"
+#include "ev_text.h"
 
 #define RECV_BUF (1u << 20)
 #define DEFAULT_RCVBUF (8u << 20)
@@ -193,62 +194,18 @@ addr_str(const struct ct_tuple *t, const uint8_t *a, char *out, size_t len)
 	inet_ntop(t->family == 4 ? AF_INET : AF_INET6, a, out, (socklen_t)len);
 }
 
-static void
-print_tuple(FILE *o, const struct ev_nl_ct *ct, int dir)
-{
-	const struct ct_tuple *t = dir ? &ct->reply : &ct->orig;
-	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
-
-	addr_str(t, t->src, s, sizeof(s));
-	addr_str(t, t->dst, d, sizeof(d));
-	fprintf(o, "src=%s dst=%s ", s, d);
-	switch (t->proto) {
-	case IPPROTO_TCP:
-	case IPPROTO_UDP:
-	case IPPROTO_UDPLITE:
-	case IPPROTO_SCTP:
-	case IPPROTO_DCCP:
-		fprintf(o, "sport=%u dport=%u ", t->sport, t->dport);
-		break;
-	case IPPROTO_ICMP:
-	case IPPROTO_ICMPV6:
-		fprintf(o, "type=%u code=%u id=%u ", ct->icmp_type[dir], ct->icmp_code[dir], t->sport);
-		break;
-	default:
-		break;
-	}
-	if (ct->present & EV_NL_HAS_COUNTERS)
-		fprintf(o, "packets=%" PRIu64 " bytes=%" PRIu64 " ", ct->pkts[dir], ct->bytes[dir]);
-}
-
-/* The layout of conntrack -E -o id (libnetfilter_conntrack's plain format). */
+/*
+ * The layout of `conntrack -E -o id,extended`: libnetfilter_conntrack's
+ * nfct_snprintf() for the same message (ev_text.c).
+ */
 static void
 print_text(FILE *o, const struct ev_nl_ct *ct)
 {
-	static const char *const hdr[] = { [EV_MASK_NEW] = "    [NEW] ",
-					   [EV_MASK_UPDATE] = " [UPDATE] ",
-					   [EV_MASK_DESTROY] = "[DESTROY] " };
+	char line[1024];
+	int n = ev_text_format(line, sizeof(line), ct, EV_TEXT_LAYER3 | EV_TEXT_ID, time(NULL));
 
-	fprintf(o, "%s%-8s %u ", hdr[ct->kind], proto_name(ct->orig.proto), ct->orig.proto);
-	if (ct->present & EV_NL_HAS_TIMEOUT)
-		fprintf(o, "%u ", ct->timeout_s);
-	if (ct->present & EV_NL_HAS_TCP_STATE)
-		fprintf(o, "%s ", ev_nl_tcp_state_name(ct->tcp_state));
-	print_tuple(o, ct, 0);
-	if ((ct->status & CT_S_SEEN_REPLY) == 0)
-		fputs("[UNREPLIED] ", o);
-	if (ct->present & EV_NL_HAS_REPLY)
-		print_tuple(o, ct, 1);
-	if (ct->status & CT_S_ASSURED)
-		fputs("[ASSURED] ", o);
-	if (ct->present & EV_NL_HAS_MARK)
-		fprintf(o, "mark=%u ", ct->mark);
-	if (ct->present & EV_NL_HAS_ZONE)
-		fprintf(o, "zone=%u ", ct->orig.zone);
-	if ((ct->present & (EV_NL_HAS_START | EV_NL_HAS_STOP)) ==
-	    (EV_NL_HAS_START | EV_NL_HAS_STOP) && ct->stop_ns >= ct->start_ns)
-		fprintf(o, "delta-time=%" PRIu64 " ", (uint64_t)((ct->stop_ns - ct->start_ns) / 1000000000u));
-	fprintf(o, "id=%u\n", ct->id);
+	if (n >= 0)
+		fprintf(o, "%.*s\n", n < (int)sizeof(line) ? n : (int)sizeof(line) - 1, line);
 }
 
 static void
@@ -262,7 +219,7 @@ json_tuple(FILE *o, const struct ev_nl_ct *ct, int dir)
 	fprintf(o, "{\"src\":\"%s\",\"dst\":\"%s\"", s, d);
 	if (t->proto == IPPROTO_ICMP || t->proto == IPPROTO_ICMPV6)
 		fprintf(o, ",\"type\":%u,\"code\":%u,\"icmp_id\":%u", ct->icmp_type[dir],
-			ct->icmp_code[dir], t->sport);
+			ct->icmp_code[dir], dir ? t->dport : t->sport);
 	else
 		fprintf(o, ",\"sport\":%u,\"dport\":%u", t->sport, t->dport);
 	if (ct->present & EV_NL_HAS_COUNTERS)

@@ -26,20 +26,22 @@ static const char *const workload_names[GEN_W_MAX] = {
 	[GEN_W_ICMP] = "icmp",
 	[GEN_W_MIX] = "mix",
 	[GEN_W_MALFORMED] = "malformed",
+	[GEN_W_STRICT] = "strict",
 };
 
 static void
 usage(FILE *f, const char *prog)
 {
 	fprintf(f,
-		"usage: %s --workload short-tcp|udp|icmp|mix|malformed --flows N\n"
+		"usage: %s --workload short-tcp|udp|icmp|mix|malformed|strict --flows N\n"
 		"       [--concurrency C] [--ipv6] [--seed S] -o FILE.pcap\n"
 		"  --workload W     traffic shape (see docs/README.md)\n"
 		"  --flows N        number of flows (malformed: half are single bad packets)\n"
 		"  --concurrency C  flows open at once, interleaved round-robin (default 64)\n"
 		"  --ipv6           IPv6 addresses (fd00::/8 clients, 2001:db8::/32 servers)\n"
 		"  --seed S         PRNG seed (default 1); same arguments, same bytes\n"
-		"  -o, --output F   pcap file to write (Ethernet, microsecond timestamps)\n",
+		"  -o, --output F   pcap file to write (Ethernet, microsecond timestamps)\n"
+		"  --vlan-dup A,B   write every frame twice, tagged VLAN A and VLAN B\n",
 		prog);
 }
 
@@ -70,6 +72,7 @@ main(int argc, char **argv)
 		{ "ipv6", no_argument, NULL, '6' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "vlan-dup", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -126,6 +129,21 @@ main(int argc, char **argv)
 		case 'o':
 			path = optarg;
 			break;
+		case 'V': {
+			unsigned a, b;
+			char c;
+
+			if (sscanf(optarg, "%u,%u%c", &a, &b, &c) != 2 || a > 4095 || b > 4095 ||
+			    a == b) {
+				fprintf(stderr, "dpct-gen: --vlan-dup wants A,B: two VLAN ids "
+					"0..4095, got '%s'\n", optarg);
+				return 1;
+			}
+			p.vlan_dup[0] = (uint16_t)a;
+			p.vlan_dup[1] = (uint16_t)b;
+			p.n_vlan_dup = 2;
+			break;
+		}
 		case 'h':
 			usage(stdout, argv[0]);
 			return 0;

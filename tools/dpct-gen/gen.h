@@ -46,6 +46,17 @@ enum gen_kind {
 	GEN_K_ICMP_HOST,    /**< a TCP SYN answered by a router's host unreachable */
 	GEN_K_GRE,          /**< GRE-encapsulated packets both ways (generic tracker) */
 	GEN_K_ESP,          /**< ESP packets both ways (generic tracker) */
+	/* The "strict" workload (issue 9): what window tracking and checksums decide. */
+	GEN_K_TCP_OOW_RST,  /**< TCP with a blind RST far outside the window, then a FIN close */
+	GEN_K_TCP_OOW_DATA, /**< TCP with a data segment far beyond the window, then a close */
+	GEN_K_TCP_WSCALE,   /**< window scale + SACK, bulk data beyond the unscaled window */
+	GEN_K_CSUM_TCP,     /**< a SYN with a bad checksum, then the same connection, good */
+	GEN_K_CSUM_UDP,     /**< a DNS query with a bad checksum, then a good exchange */
+	GEN_K_CSUM_ICMP,    /**< an echo request with a bad checksum, then good pairs */
+	GEN_K_UDP_SHORTLEN, /**< a datagram whose UDP length is below the IP payload, then good */
+	GEN_K_ICMP_TSTAMP,  /**< timestamp request/reply (IPv4) */
+	GEN_K_ICMP_INFO,    /**< information request/reply (IPv4) */
+	GEN_K_ICMP_MASK,    /**< address mask request/reply (IPv4) */
 	GEN_K_BAD_FIRST,
 	GEN_K_BAD_TRUNC_ETH = GEN_K_BAD_FIRST,
 	GEN_K_BAD_TRUNC_IP,
@@ -86,6 +97,8 @@ struct gen_flow {
 /** Output: the pcap dumper, the capture clock and the totals. */
 struct gen_out {
 	pcap_dumper_t *dumper;
+	uint16_t vlan[2];    /**< --vlan-dup: every frame twice, tagged with these */
+	uint8_t n_vlan;      /**< 0 or 2 */
 	uint64_t now_us;
 	uint64_t packets;
 	uint64_t bytes;
@@ -93,6 +106,8 @@ struct gen_out {
 
 /**
  * Write one frame at the current capture time and advance the clock by GEN_STEP_US.
+ * With --vlan-dup the frame is written once per VLAN (802.1Q tag after the
+ * MAC addresses), each copy at its own time step: one flow on two VLANs.
  *
  * @return 0 (the dumper reports write errors when it is closed).
  */
@@ -137,6 +152,7 @@ enum gen_workload {
 	GEN_W_ICMP,
 	GEN_W_MIX,
 	GEN_W_MALFORMED,
+	GEN_W_STRICT,
 	GEN_W_MAX
 };
 
@@ -146,6 +162,8 @@ struct gen_params {
 	uint32_t concurrency;
 	int v6;
 	uint64_t seed;
+	uint16_t vlan_dup[2];   /**< --vlan-dup A,B (n_vlan_dup 2), else none */
+	uint8_t n_vlan_dup;
 };
 
 struct gen_result {

@@ -42,6 +42,16 @@ static const char *const kind_names[GEN_K_MAX] = {
 	[GEN_K_ICMP_HOST] = "icmp_host_unreach",
 	[GEN_K_GRE] = "gre",
 	[GEN_K_ESP] = "esp",
+	[GEN_K_TCP_OOW_RST] = "tcp_oow_rst",
+	[GEN_K_TCP_OOW_DATA] = "tcp_oow_data",
+	[GEN_K_TCP_WSCALE] = "tcp_wscale",
+	[GEN_K_CSUM_TCP] = "csum_tcp",
+	[GEN_K_CSUM_UDP] = "csum_udp",
+	[GEN_K_CSUM_ICMP] = "csum_icmp",
+	[GEN_K_UDP_SHORTLEN] = "udp_shortlen",
+	[GEN_K_ICMP_TSTAMP] = "icmp_tstamp",
+	[GEN_K_ICMP_INFO] = "icmp_info",
+	[GEN_K_ICMP_MASK] = "icmp_mask",
 	[GEN_K_BAD_TRUNC_ETH] = "trunc_eth",
 	[GEN_K_BAD_TRUNC_IP] = "trunc_ip",
 	[GEN_K_BAD_IHL] = "bad_ihl",
@@ -199,16 +209,33 @@ gen_frame_ip4_csum(uint8_t *frame)
 int
 gen_out_frame(struct gen_out *o, const uint8_t *frame, size_t len)
 {
+	uint8_t tagged[GEN_FRAME_MAX + GEN_FRAME_MIN + 4];
 	struct pcap_pkthdr h;
+	unsigned i, n = o->n_vlan ? o->n_vlan : 1;
 
-	memset(&h, 0, sizeof(h));
-	h.ts.tv_sec = (time_t)(o->now_us / 1000000);
-	h.ts.tv_usec = (suseconds_t)(o->now_us % 1000000);
-	h.caplen = (bpf_u_int32)len;
-	h.len = (bpf_u_int32)len;
-	pcap_dump((u_char *)o->dumper, &h, frame);
-	o->now_us += GEN_STEP_US;
-	o->packets++;
-	o->bytes += len;
+	for (i = 0; i < n; i++) {
+		const uint8_t *f = frame;
+		size_t l = len;
+
+		if (o->n_vlan && len >= 12 && len + 4 <= sizeof(tagged)) {
+			memcpy(tagged, frame, 12);
+			tagged[12] = 0x81;
+			tagged[13] = 0x00;
+			tagged[14] = (uint8_t)(o->vlan[i] >> 8);
+			tagged[15] = (uint8_t)o->vlan[i];
+			memcpy(tagged + 16, frame + 12, len - 12);
+			f = tagged;
+			l = len + 4;
+		}
+		memset(&h, 0, sizeof(h));
+		h.ts.tv_sec = (time_t)(o->now_us / 1000000);
+		h.ts.tv_usec = (suseconds_t)(o->now_us % 1000000);
+		h.caplen = (bpf_u_int32)l;
+		h.len = (bpf_u_int32)l;
+		pcap_dump((u_char *)o->dumper, &h, f);
+		o->now_us += GEN_STEP_US;
+		o->packets++;
+		o->bytes += l;
+	}
 	return 0;
 }

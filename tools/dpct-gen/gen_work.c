@@ -27,12 +27,18 @@
 #define RR_EXCHANGES 3
 #define RR_GAP_US 1500000
 
+#define MANGLE_CSUM 1     /* a 16-bit checksum made wrong (never 0) */
+#define MANGLE_SHORTEN 2  /* a 16-bit length 4 smaller */
+
 struct gen {
 	struct gen_out out;
 	struct gen_rng rng;
 	const struct gen_params *p;
 	uint16_t sport_base;
 	uint32_t bad_base;
+	/* The next emitted frame is mangled at this offset (0: not): MANGLE_*. */
+	uint32_t mangle_at;
+	int mangle;
 	uint8_t frame[GEN_FRAME_MAX + GEN_FRAME_MIN];
 	uint8_t l4[GEN_FRAME_MAX];
 	uint8_t tmp[GEN_FRAME_MAX + GEN_FRAME_MIN];
@@ -69,6 +75,32 @@ static const struct kind_weight w_mix[] = {
 	{ GEN_K_ICMP_HOST, 3 },
 	{ GEN_K_GRE, 4 },
 	{ GEN_K_ESP, 3 },
+};
+
+/* What a strict tracker decides (issue 9); IPv6 has no ICMP query pairs but echo. */
+static const struct kind_weight w_strict[] = {
+	{ GEN_K_TCP, 10 },
+	{ GEN_K_TCP_OOW_RST, 10 },
+	{ GEN_K_TCP_OOW_DATA, 10 },
+	{ GEN_K_TCP_WSCALE, 5 },
+	{ GEN_K_CSUM_TCP, 8 },
+	{ GEN_K_CSUM_UDP, 8 },
+	{ GEN_K_CSUM_ICMP, 8 },
+	{ GEN_K_UDP_SHORTLEN, 8 },
+	{ GEN_K_ICMP_TSTAMP, 6 },
+	{ GEN_K_ICMP_INFO, 6 },
+	{ GEN_K_ICMP_MASK, 6 },
+};
+
+static const struct kind_weight w_strict_v6[] = {
+	{ GEN_K_TCP, 10 },
+	{ GEN_K_TCP_OOW_RST, 10 },
+	{ GEN_K_TCP_OOW_DATA, 10 },
+	{ GEN_K_TCP_WSCALE, 5 },
+	{ GEN_K_CSUM_TCP, 8 },
+	{ GEN_K_CSUM_UDP, 8 },
+	{ GEN_K_CSUM_ICMP, 8 },
+	{ GEN_K_UDP_SHORTLEN, 8 },
 };
 
 /* The good traffic that malformed packets are interleaved with. */
@@ -138,6 +170,10 @@ choose_kind(struct gen *g, uint64_t index)
 		return pick_kind(g, w_icmp, N_ELEM(w_icmp));
 	case GEN_W_MIX:
 		return pick_kind(g, w_mix, N_ELEM(w_mix));
+	case GEN_W_STRICT:
+		if (g->p->v6)
+			return pick_kind(g, w_strict_v6, N_ELEM(w_strict_v6));
+		return pick_kind(g, w_strict, N_ELEM(w_strict));
 	case GEN_W_MALFORMED:
 	default:
 		/* Every other flow is one bad packet, cycling through all shapes so
@@ -208,10 +244,28 @@ flow_init(struct gen *g, struct gen_flow *f, enum gen_kind kind, uint64_t index)
 
 	switch (kind) {
 	case GEN_K_TCP:
+	case GEN_K_TCP_OOW_RST:
+	case GEN_K_TCP_OOW_DATA:
+	case GEN_K_TCP_WSCALE:
+	case GEN_K_CSUM_TCP:
 		f->dport = gen_rand_below(&g->rng, 2) ? 443 : 80;
 		f->len_a = 60 + gen_rand_below(&g->rng, 340);
 		f->len_b = 200 + gen_rand_below(&g->rng, 1200);
-		f->rst = gen_rand_below(&g->rng, 8) == 0;
+		f->rst = kind == GEN_K_TCP && gen_rand_below(&g->rng, 8) == 0;
+		break;
+	case GEN_K_CSUM_UDP:
+	case GEN_K_UDP_SHORTLEN:
+		f->dport = 53;
+		f->len_a = (uint16_t)gen_rand(&g->rng); /* DNS id */
+		break;
+	case GEN_K_CSUM_ICMP:
+		f->dport = 0;
+		f->len_a = 1 + gen_rand_below(&g->rng, 2);
+		break;
+	case GEN_K_ICMP_TSTAMP:
+	case GEN_K_ICMP_INFO:
+	case GEN_K_ICMP_MASK:
+		f->dport = 0;
 		break;
 	case GEN_K_UDP_DNS:
 		f->dport = 53;
@@ -251,7 +305,8 @@ flow_init(struct gen *g, struct gen_flow *f, enum gen_kind kind, uint64_t index)
 static size_t
 tcp_build(uint8_t *l4, const struct gen_flow *f, int dir, uint8_t flags, uint32_t paylen)
 {
-	size_t hlen = (flags & TCP_SYN) ? 24 : 20;
+	int ws = f->kind == GEN_K_TCP_WSCALE;
+	size_t hlen = (flags & TCP_SYN) ? (ws ? 32 : 24) : 20;
 	uint32_t i;
 
 	memset(l4, 0, hlen);
@@ -266,6 +321,20 @@ tcp_build(uint8_t *l4, const struct gen_flow *f, int dir, uint8_t flags, uint32_
 		l4[20] = 2; /* MSS */
 		l4[21] = 4;
 		put16(l4 + 22, f->v6 ? 1440 : 1460);
+		if (ws) {
+			/* NOP, window scale 7, SACK permitted, NOP NOP */
+			l4[24] = 1;
+			l4[25] = 3;
+			l4[26] = 3;
+			l4[27] = 7;
+			l4[28] = 4;
+			l4[29] = 2;
+			l4[30] = 1;
+			l4[31] = 1;
+		}
+	} else if (ws) {
+		/* Scaled windows: the server's 100 << 7 = 12800 bytes, below 64K raw. */
+		put16(l4 + 14, dir ? 100 : 502);
 	}
 	/* Text-like payload: an HTTP-ish first line, then filler. */
 	for (i = 0; i < paylen; i++)
@@ -302,6 +371,18 @@ emit(struct gen *g, size_t len)
 {
 	if (len == 0)
 		return -EINVAL;
+	if (g->mangle != 0 && g->mangle_at + 2 <= len) {
+		uint8_t *c = g->frame + g->mangle_at;
+
+		if (g->mangle == MANGLE_CSUM) {
+			c[0] ^= 0x5a;
+			if (c[0] == 0 && c[1] == 0)
+				c[1] = 1;
+		} else {
+			put16(c, (uint16_t)(((c[0] << 8) | c[1]) - 4));
+		}
+	}
+	g->mangle = 0;
 	return gen_out_frame(&g->out, g->frame, len);
 }
 
@@ -354,6 +435,130 @@ step_tcp(struct gen *g, struct gen_flow *f)
 	if (rc < 0)
 		return rc;
 	return s + 1 < N_ELEM(script);
+}
+
+
+/* Mangle the next frame of f at L4 offset `off` (see emit()). */
+static void
+mangle_next(struct gen *g, const struct gen_flow *f, int how, unsigned off)
+{
+	g->mangle = how;
+	g->mangle_at = GEN_ETH_LEN + (f->v6 ? GEN_IP6_LEN : GEN_IP4_LEN) + off;
+}
+
+/*
+ * A first packet that Linux (nf_conntrack_checksum=1) calls INVALID, then
+ * the flow as usual (its step 0 again): TCP, UDP or ICMP with a bad
+ * checksum, or a UDP datagram whose length is 4 below the IP payload.
+ */
+static int
+step_bad_first(struct gen *g, struct gen_flow *f, int (*normal)(struct gen *, struct gen_flow *),
+	       int how, unsigned off)
+{
+	uint32_t s = f->step;
+	int rc;
+
+	if (s == 0)
+		mangle_next(g, f, how, off);
+	else
+		f->step = s - 1;
+	rc = normal(g, f);
+	f->step = s;
+	if (s == 0) {
+		/* Its sequence number is used again by the good packet. */
+		if (f->kind == GEN_K_CSUM_TCP)
+			f->seq[0]--;
+		return rc < 0 ? rc : 1;
+	}
+	return rc;
+}
+
+/*
+ * TCP with a blind RST (from the server side, sequence 2^30 away) or a data
+ * segment 0x30000000 beyond the window after the exchange, then a FIN close:
+ * Linux calls both INVALID, neither counts, and the connection goes on.
+ */
+static int
+step_tcp_oow(struct gen *g, struct gen_flow *f)
+{
+	size_t l4len;
+	int rc;
+
+	if (f->step == 5) {
+		uint32_t keep = f->seq[f->kind == GEN_K_TCP_OOW_RST ? 1 : 0];
+
+		if (f->kind == GEN_K_TCP_OOW_RST) {
+			f->seq[1] += 0x40000000u;
+			l4len = tcp_build(g->l4, f, 1, TCP_RST, 0);
+			f->seq[1] = keep;
+			rc = emit(g, flow_frame(g, g->frame, f, 1, 6, g->l4, l4len));
+		} else {
+			f->seq[0] += 0x30000000u;
+			l4len = tcp_build(g->l4, f, 0, TCP_PSH | TCP_ACK, 100);
+			f->seq[0] = keep;
+			rc = emit(g, flow_frame(g, g->frame, f, 0, 6, g->l4, l4len));
+		}
+		return rc < 0 ? rc : 1;
+	}
+	if (f->step > 5)
+		f->step--;
+	rc = step_tcp(g, f);
+	if (f->step >= 5)
+		f->step++;
+	return rc;
+}
+
+/*
+ * Window scale 7 both ways; 14 rounds of 4 x 1400 bytes, each acked with a
+ * window of 100 << 7: 78400 bytes, beyond the SYN/ACK's unscaled 65160.
+ */
+#define WS_ROUNDS 14
+static int
+step_tcp_wscale(struct gen *g, struct gen_flow *f)
+{
+	uint32_t s = f->step, r;
+	int rc;
+
+	if (s < 3)
+		return step_tcp(g, f) < 0 ? -EINVAL : 1;
+	if (s < 3 + WS_ROUNDS * 5) {
+		r = (s - 3) % 5;
+		rc = r < 4 ? tcp_send(g, f, 0, TCP_PSH | TCP_ACK, 1400) : tcp_send(g, f, 1, TCP_ACK, 0);
+		return rc < 0 ? rc : 1;
+	}
+	/* The close of step_tcp's script (its steps 5..8). */
+	f->step = s - (3 + WS_ROUNDS * 5) + 5;
+	rc = step_tcp(g, f);
+	f->step = s;
+	return rc;
+}
+
+static size_t
+icmp_query_build(uint8_t *l4, const struct gen_flow *f, int dir)
+{
+	uint8_t req = f->kind == GEN_K_ICMP_TSTAMP ? 13 : f->kind == GEN_K_ICMP_INFO ? 15 : 17;
+	size_t len = f->kind == GEN_K_ICMP_TSTAMP ? 20 : f->kind == GEN_K_ICMP_INFO ? 8 : 12;
+
+	memset(l4, 0, len);
+	l4[0] = (uint8_t)(req + dir);
+	put16(l4 + 4, f->sport);
+	put16(l4 + 6, 1);
+	if (f->kind == GEN_K_ICMP_TSTAMP)
+		put32(l4 + 8, 3600000u + f->index);
+	else if (f->kind == GEN_K_ICMP_MASK && dir)
+		put32(l4 + 8, 0xffffff00u);
+	return len;
+}
+
+static int
+step_icmp_query(struct gen *g, struct gen_flow *f)
+{
+	int dir = (int)f->step;
+	size_t l4len = icmp_query_build(g->l4, f, dir);
+
+	if (emit(g, flow_frame(g, g->frame, f, dir, 1, g->l4, l4len)) < 0)
+		return -EINVAL;
+	return dir == 0;
 }
 
 static void
@@ -746,6 +951,30 @@ flow_step(struct gen *g, struct gen_flow *f)
 	case GEN_K_ESP:
 		rc = step_esp(g, f);
 		break;
+	case GEN_K_TCP_OOW_RST:
+	case GEN_K_TCP_OOW_DATA:
+		rc = step_tcp_oow(g, f);
+		break;
+	case GEN_K_TCP_WSCALE:
+		rc = step_tcp_wscale(g, f);
+		break;
+	case GEN_K_CSUM_TCP:
+		rc = step_bad_first(g, f, step_tcp, MANGLE_CSUM, 16);
+		break;
+	case GEN_K_CSUM_UDP:
+		rc = step_bad_first(g, f, step_dns, MANGLE_CSUM, 6);
+		break;
+	case GEN_K_CSUM_ICMP:
+		rc = step_bad_first(g, f, step_icmp_echo, MANGLE_CSUM, 2);
+		break;
+	case GEN_K_UDP_SHORTLEN:
+		rc = step_bad_first(g, f, step_dns, MANGLE_SHORTEN, 4);
+		break;
+	case GEN_K_ICMP_TSTAMP:
+	case GEN_K_ICMP_INFO:
+	case GEN_K_ICMP_MASK:
+		rc = step_icmp_query(g, f);
+		break;
 	default:
 		rc = step_bad(g, f);
 		break;
@@ -864,6 +1093,9 @@ gen_run(const struct gen_params *p, pcap_dumper_t *dumper, struct gen_result *re
 	g->p = p;
 	g->out.dumper = dumper;
 	g->out.now_us = GEN_EPOCH_US;
+	g->out.n_vlan = p->n_vlan_dup;
+	g->out.vlan[0] = p->vlan_dup[0];
+	g->out.vlan[1] = p->vlan_dup[1];
 	gen_rng_seed(&g->rng, p->seed);
 	g->sport_base = (uint16_t)gen_rand_below(&g->rng, 64000);
 	g->bad_base = gen_rand_below(&g->rng, 64);

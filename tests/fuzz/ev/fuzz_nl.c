@@ -38,9 +38,17 @@ check_roundtrip(const struct ev_nl_ct *ct)
 		abort();
 	if (ev_nl_parse(buf, (size_t)len, &back, &used) != 0 || used != (size_t)len)
 		abort();
-	/* ICMP tuples carry the id in both port fields after a round trip. */
-	if (back.orig.proto == 1 || back.orig.proto == 58)
-		r.orig.dport = r.orig.sport;
+	/*
+	 * ICMP tuples: sport = id, dport = request type | code << 8 (ct.h); a
+	 * key that is no query type is encoded as an echo request, code 0.
+	 */
+	if (back.orig.proto == 1 || back.orig.proto == 58) {
+		uint8_t t = (uint8_t)r.orig.dport;
+		int v6 = back.orig.proto == 58;
+
+		if (!(v6 ? (t == 128 || t == 139) : (t == 8 || t == 13 || t == 15 || t == 17)))
+			r.orig.dport = v6 ? 128 : 8;
+	}
 	else if (back.orig.proto != 6 && back.orig.proto != 17 && back.orig.proto != 136 &&
 		 back.orig.proto != 132 && back.orig.proto != 33)
 		r.orig.sport = r.orig.dport = 0;

@@ -125,7 +125,13 @@ def main():
             '/dpct/stats has exactly the totals of --stats-json',
             'only live: %s; only file: %s' % (sorted(set(live_stats) - set(tot)),
                                               sorted(set(tot) - set(live_stats))))
-    shard0 = (final.get('shards') or [{}])[0]
+    # Telemetry nests one level: a shard's nested counters are "<key>/<member>".
+    shard0 = {}
+    for k, v in ((final.get('shards') or [{}])[0]).items():
+        if isinstance(v, dict):
+            shard0.update(('%s/%s' % (k, k2), v2) for k2, v2 in v.items())
+        else:
+            shard0[k] = v
     t.check(shard0 and set(live_shards.get('0', {})) == set(shard0),
             '/dpct/shards has every per-shard counter of --stats-json',
             'only live: %s; only file: %s' % (

@@ -52,10 +52,19 @@ print_record(const struct ct_event_rec *r)
 	print_addr(t, t->src);
 	printf(",\"dst\":");
 	print_addr(t, t->dst);
+	if (t->zone != 0)
+		printf(",\"zone\":%u", t->zone);
 	if (t->proto == 1 || t->proto == 58)
-		printf(",\"icmp_id\":%u}}\n", t->sport);
+		printf(",\"icmp_id\":%u", t->sport);
 	else
-		printf(",\"sport\":%u,\"dport\":%u}}\n", t->sport, t->dport);
+		printf(",\"sport\":%u,\"dport\":%u", t->sport, t->dport);
+	/* Counters as ctnetlink sends them: on DESTROY. */
+	if (r->events & CT_EV_DESTROY)
+		printf(",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 "},\"reply\":{\"packets\":%"
+		       PRIu64 ",\"bytes\":%" PRIu64 "}}\n", r->pkts[0], r->bytes[0], r->pkts[1],
+		       r->bytes[1]);
+	else
+		printf("}}\n");
 }
 
 /* Print and commit every staged record; destroys are delivered, so ack them. */
@@ -102,10 +111,17 @@ main(int argc, char **argv)
 	uint64_t now = 0, packets = 0;
 	uint8_t verdict;
 	pcap_t *p;
-	int rc, guard;
+	int rc, guard, by_vlan = 0;
+	uint16_t zone = 0;
 
+	/* --zone-by-vlan: each frame's zone is its outer VLAN id (untagged: 0). */
+	if (argc == 3 && strcmp(argv[1], "--zone-by-vlan") == 0) {
+		by_vlan = 1;
+		argv++;
+		argc--;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s FILE.pcap\n", argv[0]);
+		fprintf(stderr, "usage: %s [--zone-by-vlan] FILE.pcap\n", argv[0]);
 		return 1;
 	}
 	p = pcap_open_offline_with_tstamp_precision(argv[1], PCAP_TSTAMP_PRECISION_NANO, errbuf);
@@ -126,7 +142,14 @@ main(int argc, char **argv)
 	}
 	while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
 		now = (uint64_t)h->ts.tv_sec * 1000000000u + (uint64_t)h->ts.tv_usec;
-		ct_parse(data, h->caplen, 0, &pkt);
+		if (by_vlan) {
+			zone = ct_frame_vlan(data, h->caplen);
+			if (zone == CT_VLAN_NONE)
+				zone = 0;
+		}
+		ct_parse(data, h->caplen, zone, &pkt);
+		/* nf_conntrack_checksum=1, as the kernel reference runs */
+		ct_pkt_csum_verify(data, h->caplen, &pkt, CT_CSUM_IP | CT_CSUM_L4);
 		ct_process_burst(s, &pkt, 1, now, &verdict);
 		drain(s, now);
 		ct_shard_expire(s, now, 64);

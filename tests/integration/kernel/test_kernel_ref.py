@@ -17,9 +17,16 @@ clock, a flush at the end), then the appliance: dpct replays the same capture
 from a net_pcap port with the packet clock, dpct-events (reliable, JSON)
 records the events, and --flush-on-eof ends every entry.
 
+The kernel runs as Linux does by default: TCP window tracking on
+(nf_conntrack_tcp_be_liberal=0), checksums verified (nf_conntrack_checksum=1),
+mid-stream pickup (nf_conntrack_tcp_loose=1), accounting and timestamps on.
+
 Compared per flow (original tuple): the sequence of NEW/UPDATE events with
 their TCP state and status flags (ASSURED, SEEN_REPLY), exactly one DESTROY,
-and the flags on the DESTROY. Differences on purpose are named in
+and on the DESTROY the flags and both directions' packet and byte counters.
+The "strict" workload holds what window tracking and checksums decide:
+out-of-window RST and data, bad TCP/UDP/ICMP checksums, a UDP length below
+the IP payload, window scaling beyond 64K, and the ICMP query types. Differences on purpose are named in
 DIFFERENCES and explained in docs/architecture.md ("Differences from Linux").
 
 Skips (TAP SKIP) when not root or when network namespaces, veth, nftables,
@@ -64,7 +71,20 @@ WORKLOADS = [
     ("mix", 300, []),
     ("malformed", 300, []),
     ("malformed", 200, ["--ipv6"]),
+    ("strict", 200, []),
+    ("strict", 120, ["--ipv6"]),
 ]
+
+# Workloads also replayed to dpct with every frame twice, on VLAN 10 and VLAN
+# 20, and zones by VLAN: each zone's flows must equal the kernel's flows of
+# the untagged capture (this kernel has no 802.1Q to run zones itself).
+VLAN_DUP = [("short-tcp", [])]
+VLAN_IDS = (10, 20)
+
+# DPCT_KREF_WORKLOADS=strict,udp runs only those (for a quick look by hand).
+if os.environ.get("DPCT_KREF_WORKLOADS"):
+    _only = os.environ["DPCT_KREF_WORKLOADS"].split(",")
+    WORKLOADS = [w for w in WORKLOADS if w[0] in _only]
 
 # Where dpct differs from Linux on purpose. Each entry: name -> (predicate on
 # a flow key, explanation). Flows it matches are left out of the per-event
@@ -90,8 +110,11 @@ def run(cmd, check=True, timeout=30, **kw):
 
 # ---- captures ---------------------------------------------------------------------------
 
-def generate(workload, flows, extra):
-    path = os.path.join(TMP, "%s%s.pcap" % (workload, "-v6" if extra else ""))
+def generate(workload, flows, extra, vlan_dup=False):
+    path = os.path.join(TMP, "%s%s%s.pcap" % (workload, "-v6" if "--ipv6" in extra else "",
+                                              "-vlan" if vlan_dup else ""))
+    if vlan_dup:
+        extra = extra + ["--vlan-dup", "%d,%d" % VLAN_IDS]
     r = run([GEN, "--workload", workload, "--flows", str(flows), "--seed", "3", "-o", path]
             + extra, timeout=60)
     m = re.search(r"kinds:(.*)", r.stderr)
@@ -155,13 +178,32 @@ def kernel_events(xml_path):
         state = ind.findtext("state") if ind is not None else None
         assured = ind is not None and ind.find("assured") is not None
         seen_reply = ind is None or ind.find("unreplied") is None
-        flows.setdefault(key, []).append((f.get("type"), state or "-", assured, seen_reply))
+        ev = (f.get("type"), state or "-", assured, seen_reply)
+        if f.get("type") == "destroy":
+            ev += (xml_counters(orig), xml_counters(f.find("meta[@direction='reply']")))
+        flows.setdefault(key, []).append(ev)
     return flows
 
 
-def dpct_events(json_path):
-    """Parse dpct-events --format json output into {key: [event, ...]}."""
+def xml_counters(meta):
+    """(packets, bytes) of one direction in conntrack's XML, None when absent."""
+    if meta is None or meta.find("counters") is None:
+        return None
+    c = meta.find("counters")
+    return (int(c.findtext("packets", "0")), int(c.findtext("bytes", "0")))
+
+
+def json_counters(d):
+    if d is None or "packets" not in d:
+        return None
+    return (int(d["packets"]), int(d["bytes"]))
+
+
+def dpct_events(json_path, by_zone=False):
+    """Parse dpct-events --format json output into {key: [event, ...]}
+    (by_zone: {zone: {key: [event, ...]}})."""
     flows = {}
+    zones = {}
     for line in open(json_path, encoding="utf-8"):
         line = line.strip()
         if not line.startswith("{"):
@@ -175,9 +217,13 @@ def dpct_events(json_path):
             a, b = o.get("sport", 0), o.get("dport", 0)
         key = (proto, norm_ip(o["src"]), norm_ip(o["dst"]), a, b)
         seen_reply = bool(e["status"] & 0x2)
-        flows.setdefault(key, []).append((e["type"], e.get("state", "-") if proto == 6 else "-",
-                                          bool(e["assured"]), seen_reply))
-    return flows
+        ev = (e["type"], e.get("state", "-") if proto == 6 else "-", bool(e["assured"]),
+              seen_reply)
+        if e["type"] == "destroy":
+            ev += (json_counters(o), json_counters(e.get("reply")))
+        flows.setdefault(key, []).append(ev)
+        zones.setdefault(e.get("zone", o.get("zone", 0)), {}).setdefault(key, []).append(ev)
+    return zones if by_zone else flows
 
 
 def split(events):
@@ -241,8 +287,8 @@ class KernelRef:
         self.ns(self.ct, "nft", "-f", "-", input=rules)
         # The rule loaded conntrack for the namespace, so its sysctls exist now.
         # They are per namespace: these change only the test's namespace.
-        # be_liberal: dpct does no TCP window tracking (yet).
-        self.ns(self.ct, "sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_be_liberal=1",
+        # Linux's defaults for window tracking and checksums, set explicitly.
+        self.ns(self.ct, "sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_be_liberal=0",
                 "net.netfilter.nf_conntrack_tcp_loose=1",
                 "net.netfilter.nf_conntrack_timestamp=1", "net.netfilter.nf_conntrack_acct=1",
                 "net.netfilter.nf_conntrack_checksum=1")
@@ -318,10 +364,11 @@ def ct_replay_available():
     return os.access(CT_REPLAY, os.X_OK)
 
 
-def ct_replay(pcap, json_path):
+def ct_replay(pcap, json_path, vlan_zones=False):
     """lib/conntrack alone: one shard, packet clock, flush at the end."""
     with open(json_path, "w") as out:
-        r = subprocess.run([CT_REPLAY, pcap], stdout=out, stderr=subprocess.PIPE, text=True,
+        r = subprocess.run([CT_REPLAY] + (["--zone-by-vlan"] if vlan_zones else []) + [pcap],
+                           stdout=out, stderr=subprocess.PIPE, text=True,
                            timeout=120)
     if r.returncode != 0:
         raise RuntimeError("ct_replay exit %d: %s" % (r.returncode, r.stderr.strip()))
@@ -331,12 +378,15 @@ def dpct_available():
     return os.access(DPCT, os.X_OK) and os.access(EVENTS, os.X_OK)
 
 
-def dpct_replay(pcap, json_path):
+def dpct_replay(pcap, json_path, vlan_zones=False):
     """Replay through dpct with a reliable dpct-events listener; returns dpct's stats."""
     port = 0x4b520000 + os.getpid() % 65536
     cfg = os.path.join(TMP, "dpct.json")
+    doc = {"events": {"netlink_port_id": port}}
+    if vlan_zones:
+        doc["zones"] = [{"vlan": v, "zone": v} for v in VLAN_IDS]
     with open(cfg, "w") as f:
-        json.dump({"events": {"netlink_port_id": port}}, f)
+        json.dump(doc, f)
     stats = os.path.join(TMP, "stats.json")
     with open(json_path, "w") as out, open(json_path + ".err", "w") as err:
         ev = subprocess.Popen([EVENTS, "--port-id", str(port), "--reliable", "--format", "json",
@@ -430,8 +480,9 @@ def compare(kflows, dflows):
         if len(dd) != 1:
             diffs.append("flow %s: dpct sent %d destroys" % (key, len(dd)))
         elif kd and kd[0][2:] != dd[0][2:]:
-            diffs.append("flow %s: final flags (assured, seen_reply) kernel %s, dpct %s" % (
-                key, kd[0][2:], dd[0][2:]))
+            diffs.append("flow %s: final flags (assured, seen_reply) and counters "
+                         "((pkts, bytes) orig, reply) kernel %s, dpct %s" % (
+                             key, kd[0][2:], dd[0][2:]))
     return diffs
 
 
@@ -457,6 +508,37 @@ class Tap:
         print("not ok %d - %s" % (self.n, desc))
         for line in traceback.format_exc().splitlines():
             print("# " + line)
+
+
+def vlan_dup_check(tap, workload, flows, extra, label, kflows):
+    """The same flows on two VLANs, zones by VLAN: two entries each, both as Linux's."""
+    for what, available, replay in (
+            ("lib/conntrack", ct_replay_available, ct_replay),
+            ("dpct", dpct_available, dpct_replay)):
+        desc = "%s, one flow on VLANs %d and %d = two zones, each equals Linux: %s" % (
+            what, VLAN_IDS[0], VLAN_IDS[1], label)
+        if kflows is None:
+            tap.skip(desc, "no kernel reference")
+            continue
+        if not available():
+            tap.skip(desc, "%s not built" % what)
+            continue
+        try:
+            pcap, _ = generate(workload, flows, extra, vlan_dup=True)
+            paced = pcap.replace(".pcap", "-paced.pcap")
+            pace(pcap, paced)
+            json_path = paced + "." + what.replace("/", "_") + ".json"
+            replay(paced, json_path, vlan_zones=True)
+            zones = dpct_events(json_path, by_zone=True)
+            assert sorted(zones) == list(VLAN_IDS), "zones seen: %s" % sorted(zones)
+            diffs = []
+            for z in VLAN_IDS:
+                diffs += ["zone %d: %s" % (z, d) for d in compare(kflows, zones[z])]
+            if diffs:
+                raise AssertionError("%d differences:\n%s" % (len(diffs), "\n".join(diffs[:20])))
+            tap.ok(desc)
+        except Exception:  # noqa: BLE001
+            tap.fail(desc)
 
 
 def skip_reason():
@@ -489,7 +571,8 @@ def main():
         except Exception as e:  # noqa: BLE001
             print("1..0 # SKIP kernel reference unavailable: %s" % str(e).splitlines()[0])
             return 0
-        print("1..%d" % (3 * len(WORKLOADS)))
+        dup = [w for w in WORKLOADS if (w[0], w[2]) in VLAN_DUP]
+        print("1..%d" % (3 * len(WORKLOADS) + 2 * len(dup)))
         tap = Tap()
         for workload, flows, extra in WORKLOADS:
             label = workload + (" ipv6" if extra else "")
@@ -512,8 +595,12 @@ def main():
                         print("# kernel events lost, replaying again")
                 kflows = kernel_events(xml_path)
                 check_kernel_sane(workload, extra, kinds, kflows, seen, npkts)
-                tap.ok("kernel reference: %s (%d flows, %d events)" % (
-                    label, len(kflows), sum(len(v) for v in kflows.values())))
+                ncnt = sum(1 for v in kflows.values()
+                           if any(e[0] == "destroy" and e[4] is not None for e in v))
+                assert ncnt == len(kflows), "kernel: counters on %d of %d destroys" % (
+                    ncnt, len(kflows))
+                tap.ok("kernel reference: %s (%d flows, %d events, counters on every destroy)"
+                       % (label, len(kflows), sum(len(v) for v in kflows.values())))
             except Exception:  # noqa: BLE001
                 kflows = None
                 tap.fail("kernel reference: %s" % label)
@@ -539,6 +626,8 @@ def main():
                     tap.ok(desc)
                 except Exception:  # noqa: BLE001
                     tap.fail(desc)
+            if (workload, extra) in VLAN_DUP:
+                vlan_dup_check(tap, workload, flows, extra, label, kflows)
             sys.stdout.flush()
         for name, (_, why) in DIFFERENCES.items():
             print("# difference on purpose: %s: %s" % (name, why))

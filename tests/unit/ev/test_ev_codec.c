@@ -44,8 +44,9 @@ mk_rec(int family, uint8_t proto, unsigned kind)
 		r.orig.sport = 1234;
 		r.orig.dport = 80;
 	} else if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+		/* An echo request's key (ct.h): id, type | code << 8. */
 		r.orig.sport = 0x4242;
-		r.orig.dport = 0x4242;
+		r.orig.dport = proto == IPPROTO_ICMP ? 8 : 128;
 	}
 	r.id = 0xdeadbeef;
 	r.slot = 7;

@@ -149,7 +149,7 @@ wait_listener(struct ev_ctl *ctl)
 	return ev_ctl_listener_count(ctl, NULL) == 1;
 }
 
-/* Text format: exactly the conntrack -E -o id layout. */
+/* Text format: exactly the conntrack -E -o id,extended layout (nfct_snprintf). */
 static int
 test_text_lines(void)
 {
@@ -179,9 +179,9 @@ test_text_lines(void)
 	T_ASSERT(read_file(out, buf, sizeof(buf)) > 0);
 	unlink(out);
 	T_STREQ(buf,
-		"    [NEW] tcp      6 120 SYN_SENT src=10.0.0.1 dst=10.0.0.254 sport=20001 "
+		"    [NEW] ipv4     2 tcp      6 120 SYN_SENT src=10.0.0.1 dst=10.0.0.254 sport=20001 "
 		"dport=80 [UNREPLIED] src=10.0.0.254 dst=10.0.0.1 sport=80 dport=20001 id=5001\n"
-		"[DESTROY] tcp      6 TIME_WAIT src=10.0.0.1 dst=10.0.0.254 sport=20001 dport=80 "
+		"[DESTROY] ipv4     2 tcp      6 TIME_WAIT src=10.0.0.1 dst=10.0.0.254 sport=20001 dport=80 "
 		"packets=4 bytes=300 src=10.0.0.254 dst=10.0.0.1 sport=80 dport=20001 packets=3 "
 		"bytes=200 [ASSURED] delta-time=2 id=5001\n");
 	ev_ctl_free(ctl);

@@ -895,12 +895,23 @@ test_shard_end_reasons(void)
 	T_ASSERT(s != NULL);
 	/* TCP: SYN, SYN/ACK, ACK, RST: end of flow detected, flags ORed. */
 	p = mkpkt(6, 6000, 0x02, false);
+	p.tcp_seq = 100;
+	p.tcp_win = 65535;
 	ct_process_burst(s, &p, 1, now, &v);
 	p = mkpkt(6, 6000, 0x12, true);
+	p.tcp_seq = 500;
+	p.tcp_ack = 101;
+	p.tcp_win = 65535;
 	ct_process_burst(s, &p, 1, now + 1000, &v);
 	p = mkpkt(6, 6000, 0x18, false);
+	p.tcp_seq = 101;
+	p.tcp_ack = 501;
+	p.tcp_win = 65535;
 	ct_process_burst(s, &p, 1, now + 2000, &v);
+	/* The RST at exactly the expected sequence number (Linux ignores others). */
 	p = mkpkt(6, 6000, 0x04, true);
+	p.tcp_seq = 501;
+	p.tcp_win = 65535;
 	ct_process_burst(s, &p, 1, now + 3000, &v);
 	ct_shard_expire(s, now + 20 * SEC, 100000);
 	drain(s, now + 20 * SEC, &interim, &d, NULL, &destroys);

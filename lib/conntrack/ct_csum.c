@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Checksum verification for the trackers, as Linux does it with
+ * nf_conntrack_checksum=1 on PRE_ROUTING (the L4 error() callbacks of
+ * nf_conntrack_proto_*.c), plus the IPv4 header checksum that ip_rcv()
+ * checks before conntrack ever sees a packet:
+ * - TCP, ICMPv6, DCCP: the Internet checksum with the pseudo-header, always;
+ * - UDP: the same, except that a zero checksum means "none" (also over IPv6,
+ *   as Linux's conntrack accepts it);
+ * - UDP-Lite: over its checksum coverage (0 = all), a zero checksum invalid;
+ * - ICMP: the Internet checksum of the whole message, no pseudo-header;
+ * - SCTP: CRC32c over the packet (RFC 4960 appendix B);
+ * - DCCP: over its checksum coverage (CsCov).
+ * The pseudo-header length is the whole L4 length (the IP payload), as the
+ * kernel's nf_ip_checksum()/nf_ip6_checksum() compute it: a UDP datagram whose
+ * length field is shorter than the IP payload fails here as it does in Linux.
+ */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <rte_hash_crc.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+
+#include "ct_private.h"
+
+#define P_ICMP 1
+#define P_TCP 6
+#define P_UDP 17
+#define P_DCCP 33
+#define P_ICMPV6 58
+#define P_SCTP 132
+#define P_UDPLITE 136
+
+/* Where the bytes are: a flat buffer, or an mbuf chain. */
+struct csrc {
+	const uint8_t *flat;   /* first (or only) segment */
+	uint32_t cap;          /* bytes readable at `flat` */
+	const struct rte_mbuf *m;
+};
+
+static inline uint32_t
+fold(uint32_t s)
+{
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return s;
+}
+
+/*
+ * Ones' complement sum of n bytes in memory order, 8 bytes a step: the
+ * 32-bit halves are added into 64 bits and folded at the end, which equals
+ * the sum of the 16-bit words (carries wrap around either way). A trailing
+ * odd byte is the first byte of a zero-padded word.
+ */
+static inline uint32_t
+ocsum(const uint8_t *p, uint32_t n, uint64_t s)
+{
+	uint64_t w;
+	uint32_t v;
+	uint16_t h;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, sizeof(w));
+		s += (w >> 32) + (uint32_t)w;
+	}
+	if (n >= 4) {
+		memcpy(&v, p, sizeof(v));
+		s += v;
+		p += 4;
+		n -= 4;
+	}
+	if (n >= 2) {
+		memcpy(&h, p, sizeof(h));
+		s += h;
+		p += 2;
+		n -= 2;
+	}
+	if (n == 1) {
+		uint8_t last[2] = { p[0], 0 };
+
+		memcpy(&h, last, sizeof(h));
+		s += h;
+	}
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffffffu) + (s >> 32);
+	return fold((uint32_t)s);
+}
+
+/* Ones' complement sum (not complemented, folded to 16 bits) of [off, off+len). */
+static int
+sum_range(const struct csrc *c, uint32_t off, uint32_t len, uint32_t *out)
+{
+	uint16_t v;
+
+	if (off <= c->cap && len <= c->cap - off) {
+		*out = ocsum(c->flat + off, len, 0);
+		return 0;
+	}
+	if (c->m == NULL || rte_raw_cksum_mbuf(c->m, off, len, &v) != 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/*
+ * The pseudo-header's sum: the addresses straight from the IP header, then
+ * protocol and length. The sums are of 16-bit words in memory order, so the
+ * two numbers are added in that order too (byte-swapped on little endian).
+ */
+static uint32_t
+pseudo_sum(const uint8_t *ip, uint8_t family, uint8_t proto, uint32_t l4len)
+{
+	uint8_t tail[8] = { 0, 0, (uint8_t)(l4len >> 24), (uint8_t)(l4len >> 16),
+			    (uint8_t)(l4len >> 8), (uint8_t)l4len, 0, proto };
+	uint32_t s;
+
+	s = family == 4 ? ocsum(ip + 12, 8, 0) : ocsum(ip + 8, 32, 0);
+	return ocsum(tail, sizeof(tail), s);
+}
+
+/* CRC32c (the rte_hash_crc instructions) over bytes at any alignment. */
+static uint32_t
+crc32c_bytes(const uint8_t *p, uint32_t n, uint32_t crc)
+{
+	uint64_t w;
+	uint32_t v;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, sizeof(w));
+		crc = rte_hash_crc_8byte(w, crc);
+	}
+	if (n >= 4) {
+		memcpy(&v, p, sizeof(v));
+		crc = rte_hash_crc_4byte(v, crc);
+		p += 4;
+		n -= 4;
+	}
+	for (; n > 0; p++, n--)
+		crc = rte_hash_crc_1byte(*p, crc);
+	return crc;
+}
+
+/* SCTP CRC32c with the checksum field as zero; stored little-endian. */
+static int
+sctp_ok(const struct csrc *c, uint32_t off, uint32_t len)
+{
+	const uint8_t *h;
+	uint32_t crc, want;
+
+	if (off > c->cap || len > c->cap - off || len < 12)
+		return 1; /* not in one segment: not checked (see ct.h) */
+	h = c->flat + off;
+	crc = crc32c_bytes(h, 8, 0xffffffffu);
+	crc = rte_hash_crc_4byte(0, crc);
+	crc = crc32c_bytes(h + 12, len - 12, crc);
+	crc = ~crc;
+	want = (uint32_t)h[8] | (uint32_t)h[9] << 8 | (uint32_t)h[10] << 16 |
+	       (uint32_t)h[11] << 24;
+	return crc == want;
+}
+
+static int
+l4_ok(const struct csrc *c, const struct ct_pkt *p, uint8_t family)
+{
+	const uint8_t *ip = c->flat + p->l3_off;
+	uint8_t proto;
+	uint32_t end = p->l3_off + p->len, l4len, cov, s, ps;
+
+	if (p->l4_off == 0 || p->l4_off > end)
+		return 1;
+	proto = family == 4 ? ip[9] : 0;
+	if (family == 6) {
+		/* The upper-layer protocol after the extension headers. */
+		proto = p->cls == CT_PKT_ICMP_ERROR ? P_ICMPV6 : p->tuple.proto;
+	} else if (p->cls == CT_PKT_ICMP_ERROR) {
+		proto = P_ICMP;
+	}
+	l4len = end - p->l4_off;
+	cov = l4len;
+	switch (proto) {
+	case P_TCP:
+	case P_ICMPV6:
+		break;
+	case P_UDP:
+		if (l4len < 8 || (c->flat[p->l4_off + 6] | c->flat[p->l4_off + 7]) == 0)
+			return 1;
+		break;
+	case P_UDPLITE: {
+		uint32_t f;
+
+		if (l4len < 8)
+			return 1;
+		f = (uint32_t)c->flat[p->l4_off + 4] << 8 | c->flat[p->l4_off + 5];
+		if ((c->flat[p->l4_off + 6] | c->flat[p->l4_off + 7]) == 0)
+			return 0; /* UDP-Lite mandates a checksum */
+		cov = f == 0 ? l4len : f;
+		break;
+	}
+	case P_DCCP: {
+		uint8_t cs = c->flat[p->l4_off + 5] & 0x0f;
+
+		if (cs != 0)
+			cov = ((uint32_t)cs - 1) * 4;
+		break;
+	}
+	case P_ICMP:
+		if (sum_range(c, p->l4_off, l4len, &s) != 0)
+			return 1;
+		return s == 0xffff;
+	case P_SCTP:
+		return sctp_ok(c, p->l4_off, l4len);
+	default:
+		return 1;
+	}
+	if (cov > l4len)
+		return 0;
+	if (sum_range(c, p->l4_off, cov, &s) != 0)
+		return 1;
+	ps = pseudo_sum(ip, family, proto, l4len);
+	return fold(s + ps) == 0xffff;
+}
+
+static int
+verify(const struct csrc *c, struct ct_pkt *p, unsigned what)
+{
+	const uint8_t *ip;
+	uint8_t family;
+
+	if (p->cls != CT_PKT_TRACK && p->cls != CT_PKT_ICMP_ERROR)
+		return 0;
+	if (p->l3_off == 0)
+		return 0;
+	ip = c->flat + p->l3_off;
+	family = (uint8_t)(ip[0] >> 4);
+	if (family != 4 && family != 6)
+		return 0;
+	if ((what & CT_CSUM_IP) && family == 4) {
+		uint32_t ihl = (uint32_t)(ip[0] & 0x0f) * 4, s;
+
+		if (sum_range(c, p->l3_off, ihl, &s) == 0 && s != 0xffff) {
+			p->cls = CT_PKT_INVALID;
+			p->invalid_reason = CT_INV_IP_CSUM;
+			return -EBADMSG;
+		}
+	}
+	if ((what & CT_CSUM_L4) && !l4_ok(c, p, family)) {
+		p->cls = CT_PKT_INVALID;
+		p->invalid_reason = CT_INV_L4_CSUM;
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int
+ct_pkt_csum_verify(const uint8_t *data, uint32_t len, struct ct_pkt *p, unsigned what)
+{
+	struct csrc c = { .flat = data, .cap = len, .m = NULL };
+
+	return verify(&c, p, what);
+}
+
+int
+ct_pkt_csum_mbuf(const struct rte_mbuf *m, struct ct_pkt *p)
+{
+	struct csrc c = {
+		.flat = rte_pktmbuf_mtod(m, const uint8_t *),
+		.cap = rte_pktmbuf_data_len(m),
+		.m = m,
+	};
+	uint64_t ipf = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+	uint64_t l4f = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	unsigned what = 0;
+
+	if (p->cls != CT_PKT_TRACK && p->cls != CT_PKT_ICMP_ERROR)
+		return 0;
+	if (ipf == RTE_MBUF_F_RX_IP_CKSUM_BAD && p->tuple.family == 4) {
+		p->cls = CT_PKT_INVALID;
+		p->invalid_reason = CT_INV_IP_CSUM;
+		return -EBADMSG;
+	}
+	if (ipf == RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN)
+		what |= CT_CSUM_IP;
+	/*
+	 * NICs report L4 results for TCP and UDP; an ICMP error's outer
+	 * checksum, ICMP, SCTP and DCCP are verified here unless reported GOOD.
+	 */
+	if (l4f == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
+		p->cls = CT_PKT_INVALID;
+		p->invalid_reason = CT_INV_L4_CSUM;
+		return -EBADMSG;
+	}
+	if (l4f == RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN)
+		what |= CT_CSUM_L4;
+	if (what == 0)
+		return 0;
+	return verify(&c, p, what);
+}

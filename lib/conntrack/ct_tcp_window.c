@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * TCP window tracking with the behaviour of Linux's tcp_in_window()
+ * (net/netfilter/nf_conntrack_proto_tcp.c, kernel 6.x), written for dpct's
+ * entry layout. For each direction the sender's highest sequence end
+ * (td_end), the highest end the receiver's window allows (td_maxend), the
+ * largest window seen (td_maxwin) and the window scale are kept; a segment is
+ * in window when
+ *   I.   its sequence start is at most td_maxend of the sender,
+ *   II.  its end is above td_end - td_maxwin of the receiver (else it is an
+ *        old retransmission: ignored, not invalid),
+ *   III. its (SACK-extended) ack is at most td_end of the receiver, and
+ *   IV.  that ack is above td_end - max(td_maxwin, 66000) of the receiver
+ *        (else an overly delayed ack: ignored).
+ * I and III failing make the packet INVALID (unless the sender or the whole
+ * tracker is liberal); a segment that only overshoots the window by at most
+ * the receiver's window is ignored but its end remembered, as Linux works
+ * around stacks that send beyond the window.
+ *
+ * Memory is 32 bytes per entry (ct_private.h). Where Linux keeps more than
+ * that, this file derives or approximates, each at its place and in
+ * docs/differences.md: td_maxack, last_seq/last_ack/last_win (a fingerprint
+ * together with the exact last end) and the ignored SYN's window and scale.
+ */
+
+#include <string.h>
+
+#include "ct_tcp_window.h"
+
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_ACK 0x10
+
+/* Linux MAXACKWINCONST: the smallest window an ack may lag behind. */
+#define CT_TW_MAXACKWIN_MIN 66000u
+
+static inline unsigned
+scale_of(const struct ct_entry *e, unsigned d)
+{
+	return e->tw_seen[d] & CT_TW_S_SCALE_MASK;
+}
+
+/* Options of a SYN for direction d (Linux tcp_options()). */
+static void
+tw_options(struct ct_entry *e, unsigned d, const struct ct_pkt *p)
+{
+	uint8_t f;
+
+	/* Without an option area Linux leaves the direction as it was. */
+	if (!(p->tcp_opts & CT_PKT_OPT_PRESENT))
+		return;
+	f = e->tw_seen[d] & CT_TW_S_LIBERAL;
+	if (p->tcp_opts & CT_PKT_OPT_SACKOK)
+		f |= CT_TW_S_SACKOK;
+	if (p->tcp_opts & CT_PKT_OPT_WSCALE)
+		f |= (uint8_t)(CT_TW_S_WSCALE | (p->tcp_wscale & CT_TW_S_SCALE_MASK));
+	e->tw_seen[d] = f;
+}
+
+/* A SYN or SYN/ACK starts direction d (Linux tcp_init_sender()). */
+static void
+tw_init_sender(struct ct_entry *e, unsigned d, const struct ct_pkt *p, uint32_t end,
+	       uint32_t win)
+{
+	e->tw_end[d] = end;
+	e->tw_maxend[d] = end;
+	e->tw_maxwin[d] = win == 0 ? 1 : win;
+	tw_options(e, d, p);
+	/* RFC 7323: scaling only when both sides sent the option. */
+	if (!((e->tw_seen[d] & CT_TW_S_WSCALE) && (e->tw_seen[!d] & CT_TW_S_WSCALE))) {
+		e->tw_seen[d] &= (uint8_t)~CT_TW_S_SCALE_MASK;
+		e->tw_seen[!d] &= (uint8_t)~CT_TW_S_SCALE_MASK;
+	}
+}
+
+void
+ct_tw_new(struct ct_entry *e, const struct ct_pkt *p, bool syn)
+{
+	uint32_t end = ct_tw_seg_end(p);
+	uint32_t win = p->tcp_win == 0 ? 1 : p->tcp_win;
+
+	memset(e->tw_end, 0, sizeof(e->tw_end));
+	memset(e->tw_maxend, 0, sizeof(e->tw_maxend));
+	memset(e->tw_maxwin, 0, sizeof(e->tw_maxwin));
+	e->tw_seen[0] = 0;
+	e->tw_seen[1] = 0;
+	e->tw_last_end = 0;
+	e->tw_last_fp = 0;
+	/* Linux starts with last_win = 0 and nothing to compare a retransmission with. */
+	e->tw_retrans = CT_TW_R_LAST_WIN0 | CT_TW_R_NOFP;
+	e->tw_end[0] = end;
+	e->tw_maxwin[0] = win;
+	if (syn) {
+		e->tw_maxend[0] = end;
+		tw_options(e, 0, p);
+		return;
+	}
+	/* Mid-stream: history lost, window scale unknown: liberal both ways (as Linux). */
+	e->tw_maxend[0] = end + win;
+	e->tw_seen[0] = CT_TW_S_SACKOK | CT_TW_S_LIBERAL;
+	e->tw_seen[1] = CT_TW_S_SACKOK | CT_TW_S_LIBERAL;
+}
+
+static uint8_t
+tw_fingerprint(uint32_t seq, uint32_t ack, uint16_t win)
+{
+	uint32_t h = seq * 0x9e3779b1u ^ ack * 0x85ebca77u ^ (uint32_t)win * 0xc2b2ae3du;
+
+	h ^= h >> 16;
+	h ^= h >> 8;
+	return (uint8_t)h;
+}
+
+/* Linux's nf_tcp_log_invalid(): a liberal sender or tracker accepts instead. */
+static inline enum ct_tw_result
+tw_fail(const struct ct_conf *conf, const struct ct_entry *e, unsigned s, enum ct_tw_result r)
+{
+	if (conf->tcp_be_liberal || (e->tw_seen[s] & CT_TW_S_LIBERAL))
+		return CT_TW_ACCEPT;
+	return r;
+}
+
+enum ct_tw_result
+ct_tw_in_window(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt *p,
+		enum ct_dir dir, unsigned pc, uint8_t state)
+{
+	const unsigned s = dir, r = !dir;
+	const bool syn = (p->tcp_flags & TH_SYN) != 0;
+	const bool ackf = (p->tcp_flags & TH_ACK) != 0;
+	const bool rst = (p->tcp_flags & TH_RST) != 0;
+	uint32_t seq = p->tcp_seq, ack = p->tcp_ack, sack = p->tcp_ack;
+	uint32_t end = ct_tw_seg_end(p), win = p->tcp_win, swin, maxackwin;
+	bool in_recv;
+
+	if (e->tw_seen[r] & CT_TW_S_SACKOK)
+		sack = p->tcp_sack;
+
+	if (e->tw_maxwin[s] == 0) {
+		if (syn) {
+			/* SYN/ACK answering the SYN, or the reply's SYN of a simultaneous open. */
+			tw_init_sender(e, s, p, end, win);
+			if (!ackf)
+				return CT_TW_ACCEPT;
+		} else {
+			/* First packet of this direction in mid-stream. */
+			e->tw_end[s] = end;
+			swin = win << scale_of(e, s);
+			e->tw_maxwin[s] = swin == 0 ? 1 : swin;
+			e->tw_maxend[s] = end + e->tw_maxwin[s];
+			if (e->tw_maxwin[r] == 0) {
+				/* Nothing from the other side yet: let its ack pass III and IV. */
+				e->tw_end[r] = sack;
+				e->tw_maxend[r] = sack;
+			} else if (sack == e->tw_end[r] + 1) {
+				/* Most likely the answer to a keep-alive. */
+				e->tw_end[r]++;
+			}
+		}
+	} else if (syn && ct_tw_after(end, e->tw_end[s]) &&
+		   (state == CT_TCP_SYN_SENT || state == CT_TCP_SYN_RECV)) {
+		/* RFC 793: a reinitialised peer uses higher sequence numbers: start over. */
+		tw_init_sender(e, s, p, end, win);
+		if (dir == CT_DIR_REPLY && !ackf)
+			return CT_TW_ACCEPT;
+	}
+
+	if (!ackf) {
+		/* No ACK: as if it acknowledged everything. */
+		ack = e->tw_end[r];
+		sack = ack;
+	} else if (rst && ack == 0) {
+		/* Stacks that send RST|ACK with a zero ack. */
+		ack = e->tw_end[r];
+		sack = ack;
+	}
+	if (rst && seq == 0 && state == CT_TCP_SYN_SENT) {
+		/* The RST that answers a SYN. */
+		seq = e->tw_end[s];
+		end = seq;
+	}
+
+	maxackwin = e->tw_maxwin[s] > CT_TW_MAXACKWIN_MIN ? e->tw_maxwin[s] : CT_TW_MAXACKWIN_MIN;
+	/* I: the sequence start within the receiver's window. */
+	if (!ct_tw_before(seq, e->tw_maxend[s] + 1)) {
+		uint32_t overshot = end - e->tw_maxend[s] + 1;
+		bool ack_ok = ct_tw_after(sack, e->tw_end[r] - maxackwin - 1);
+
+		in_recv = e->tw_maxwin[r] != 0 &&
+			  ct_tw_after(end, e->tw_end[s] - e->tw_maxwin[r] - 1);
+		if (in_recv && ack_ok && overshot <= e->tw_maxwin[r] &&
+		    ct_tw_before(sack, e->tw_end[r] + 1)) {
+			/* Sent beyond the window: ignore, but expect its ack. */
+			e->tw_end[s] = end;
+			e->tw_seen[s] |= CT_TW_S_UNACK;
+			return CT_TW_IGNORE;
+		}
+		return tw_fail(conf, e, s, CT_TW_INVALID);
+	}
+	/* III: no ack of data not seen yet. */
+	if (!ct_tw_before(sack, e->tw_end[r] + 1))
+		return tw_fail(conf, e, s, CT_TW_INVALID);
+	/* II: the end above what the receiver already acknowledged. */
+	in_recv = e->tw_maxwin[r] == 0 || ct_tw_after(end, e->tw_end[s] - e->tw_maxwin[r] - 1);
+	if (!in_recv)
+		return tw_fail(conf, e, s, CT_TW_IGNORE);
+	/* IV: the ack not too far behind. */
+	if (!ct_tw_after(sack, e->tw_end[r] - maxackwin - 1))
+		return tw_fail(conf, e, s, CT_TW_IGNORE);
+
+	/* In window: update the sender, then the receiver. */
+	if (!syn)
+		win <<= scale_of(e, s);
+	swin = win + (sack - ack);
+	if (e->tw_maxwin[s] < swin)
+		e->tw_maxwin[s] = swin;
+	if (ct_tw_after(end, e->tw_end[s])) {
+		e->tw_end[s] = end;
+		e->tw_seen[s] |= CT_TW_S_UNACK;
+	}
+	if (e->tw_maxwin[r] != 0 && ct_tw_after(end, e->tw_maxend[s]))
+		e->tw_maxwin[r] += end - e->tw_maxend[s];
+	if (ct_tw_after(sack + win, e->tw_maxend[r] - 1)) {
+		e->tw_maxend[r] = sack + win;
+		if (win == 0)
+			e->tw_maxend[r]++;
+	}
+	if (ack == e->tw_end[r])
+		e->tw_seen[r] &= (uint8_t)~CT_TW_S_UNACK;
+
+	/* Retransmissions: the same ACK-class segment again from the same side. */
+	if (pc == CT_TCP_PC_ACK) {
+		uint8_t fp = tw_fingerprint(seq, ack, p->tcp_win);
+		bool last_dir_same = ((e->tcp_flags & CT_TF_LAST_DIR_REPLY) != 0) ==
+				     (dir == CT_DIR_REPLY);
+
+		if (last_dir_same && !(e->tw_retrans & CT_TW_R_NOFP) && e->tw_last_end == end &&
+		    e->tw_last_fp == fp &&
+		    ((e->tw_retrans & CT_TW_R_LAST_WIN0) != 0) == (p->tcp_win == 0)) {
+			if ((e->tw_retrans & CT_TW_R_COUNT) != CT_TW_R_COUNT)
+				e->tw_retrans++;
+		} else {
+			e->tw_last_end = end;
+			e->tw_last_fp = fp;
+			e->tw_retrans = p->tcp_win == 0 ? CT_TW_R_LAST_WIN0 : 0;
+		}
+	}
+	return CT_TW_ACCEPT;
+}
+
+void
+ct_tw_note_ignored(struct ct_entry *e, const struct ct_pkt *p)
+{
+	e->tw_last_end = ct_tw_seg_end(p);
+	e->tw_retrans = (uint8_t)((e->tw_retrans & CT_TW_R_COUNT) | CT_TW_R_NOFP |
+				  (p->tcp_win == 0 ? CT_TW_R_LAST_WIN0 : 0));
+}
+
+void
+ct_tw_resync(struct ct_entry *e, enum ct_dir dir, const struct ct_pkt *p)
+{
+	const unsigned ld = !dir;
+
+	/*
+	 * The ignored SYN's end is known exactly (tw_last_end); its window and
+	 * scale are not kept: the window starts at 1 and grows with that side's
+	 * next packet, and when the SYN/ACK accepts window scaling (so the SYN
+	 * offered it) that side is tracked liberally, its scale being unknown.
+	 */
+	e->tw_end[ld] = e->tw_last_end;
+	e->tw_maxend[ld] = e->tw_last_end;
+	e->tw_maxwin[ld] = 1;
+	e->tw_seen[ld] = 0;
+	if (p->tcp_opts & CT_PKT_OPT_SACKOK)
+		e->tw_seen[ld] |= CT_TW_S_SACKOK;
+	if (p->tcp_opts & CT_PKT_OPT_WSCALE)
+		e->tw_seen[ld] |= CT_TW_S_WSCALE | CT_TW_S_LIBERAL;
+	e->tw_end[dir] = 0;
+	e->tw_maxend[dir] = 0;
+	e->tw_maxwin[dir] = 0;
+	e->tw_seen[dir] = 0;
+}
+
+bool
+ct_tw_maxack(const struct ct_entry *e, enum ct_dir d, uint32_t *maxack, bool *set)
+{
+	/* The first original packet is the SYN (or a pickup, checked liberally). */
+	*set = e->pkts[d] >= (d == CT_DIR_ORIG ? 2u : 1u);
+	/*
+	 * Linux clears the peer's "unacknowledged" flag when an ack equals its
+	 * end; the highest ack is then that end, exactly. Otherwise it lies below
+	 * the end and is not known here.
+	 */
+	if (e->tw_seen[!d] & CT_TW_S_UNACK)
+		return false;
+	*maxack = e->tw_end[!d];
+	return true;
+}
+
+uint8_t
+ct_tw_linux_flags(const struct ct_entry *e, enum ct_dir d)
+{
+	uint8_t s = e->tw_seen[d], f = 0;
+	uint32_t ma;
+	bool set;
+
+	if (s & CT_TW_S_WSCALE)
+		f |= CT_TW_LINUX_WINDOW_SCALE;
+	if (s & CT_TW_S_SACKOK)
+		f |= CT_TW_LINUX_SACK_PERM;
+	if (e->tcp_flags & (d == CT_DIR_ORIG ? CT_TF_CLOSE_INIT_ORIG : CT_TF_CLOSE_INIT_REPLY))
+		f |= CT_TW_LINUX_CLOSE_INIT;
+	if (s & CT_TW_S_LIBERAL)
+		f |= CT_TW_LINUX_BE_LIBERAL;
+	if (s & CT_TW_S_UNACK)
+		f |= CT_TW_LINUX_UNACK;
+	(void)ct_tw_maxack(e, d, &ma, &set);
+	if (set)
+		f |= CT_TW_LINUX_MAXACK_SET;
+	return f;
+}

@@ -1,0 +1,489 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * TCP window tracking (ct_tcp_window.c) against the rules of Linux's
+ * tcp_in_window(), table-driven: each scenario is a list of segments with
+ * sequence, ack, window, length and options, and for each the verdict, the
+ * TCP state and (where it matters) the timeout class Linux would give. The
+ * shard's part around the tracker (SEEN_REPLY after an accepted reply,
+ * packet counts) is simulated here, as in test_tcp.c.
+ *
+ * Connection used by most scenarios: client ISN 1000, server ISN 5000,
+ * both offering window scale 7 and SACK; windows 502 and 509 (<< 7).
+ *
+ * kernel_tcp_window.py reads this table (the s_* arrays, HANDSHAKE and the
+ * SC() list: keep their one-segment-per-brace layout) and plays it through
+ * the kernel's conntrack: every expectation here is what Linux does.
+ */
+
+#include <stdint.h>
+#include <string.h>
+
+#include "ct_private.h"
+#include "ct_tcp_window.h"
+#include "dpct_test.h"
+
+enum { FIN = 0x01, SYN = 0x02, RST = 0x04, PSH = 0x08, ACK = 0x10 };
+#define O CT_DIR_ORIG
+#define R CT_DIR_REPLY
+
+/* Options: window scale 7 and SACK-permitted, or none. */
+#define OPT_WS_SACK 1
+#define OPT_NONE 0
+#define OPT_WS_ONLY 2
+#define NOCLS 0xff        /* timeout class not checked */
+#define V_NEW 100         /* first packet: expect new_conn() == 0 */
+#define V_NEWFAIL 101     /* first packet: expect new_conn() to refuse */
+
+struct seg {
+	uint8_t dir;
+	uint8_t flags;
+	uint32_t seq, ack;
+	uint16_t win, len;
+	uint8_t opt;
+	uint32_t sack;        /* SACK right edge (0: none) */
+	int verdict;          /* enum ct_l4_verdict, V_NEW or V_NEWFAIL */
+	uint8_t state;
+	uint8_t cls;
+};
+
+struct scenario {
+	const char *name;
+	bool liberal;         /* conf.tcp_be_liberal */
+	bool loose;
+	const struct seg *segs;
+	unsigned n;
+};
+
+#define HANDSHAKE \
+	{ O, SYN, 1000, 0, 64240, 0, OPT_WS_SACK, 0, V_NEW, CT_TCP_SYN_SENT, CT_TO_TCP_SYN_SENT }, \
+	{ R, SYN | ACK, 5000, 1001, 65160, 0, OPT_WS_SACK, 0, CT_L4_ACCEPT, CT_TCP_SYN_RECV, \
+	  CT_TO_TCP_SYN_RECV }, \
+	{ O, ACK, 1001, 5001, 502, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, \
+	  CT_TO_TCP_ESTABLISHED }
+
+static const struct seg s_in_window_data[] = {
+	HANDSHAKE,
+	/* Data in flight: the "unacknowledged" timeout, until the peer acks it. */
+	{ O, ACK | PSH, 1001, 5001, 502, 1000, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ R, ACK, 5001, 2001, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_ESTABLISHED },
+	{ R, ACK | PSH, 5001, 2001, 509, 500, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ O, ACK, 2001, 5501, 502, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_ESTABLISHED },
+	/* The normal close: every FIN and ACK in window. */
+	{ O, FIN | ACK, 2001, 5501, 502, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_FIN_WAIT, NOCLS },
+	{ R, FIN | ACK, 5501, 2002, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_LAST_ACK, NOCLS },
+	{ O, ACK, 2002, 5502, 502, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_TIME_WAIT,
+	  CT_TO_TCP_TIME_WAIT },
+};
+
+static const struct seg s_out_of_window_data[] = {
+	HANDSHAKE,
+	/* Rule I: starts beyond what the receiver's window allows. */
+	{ O, ACK | PSH, 300000, 5001, 502, 100, OPT_NONE, 0, CT_L4_INVALID_WINDOW,
+	  CT_TCP_ESTABLISHED, NOCLS },
+	/* Rule III: acknowledges data the server never sent. */
+	{ O, ACK, 1001, 5001 + 100, 502, 0, OPT_NONE, 0, CT_L4_INVALID_WINDOW,
+	  CT_TCP_ESTABLISHED, NOCLS },
+	/* Rule II: an old retransmission far below the window: ignored, not invalid. */
+	{ O, ACK | PSH, 1001u - 70000u, 5001, 502, 10, OPT_NONE, 0, CT_L4_IGNORE,
+	  CT_TCP_ESTABLISHED, NOCLS },
+	/* Just beyond the server's window (SYN/ACK: 65160, unscaled) by less than a
+	 * window: ignored, its end remembered. */
+	{ O, ACK | PSH, 1001 + 65160 + 1, 5001, 502, 100, OPT_NONE, 0, CT_L4_IGNORE,
+	  CT_TCP_ESTABLISHED, NOCLS },
+	/* ... so that the server may now ack it. */
+	{ R, ACK, 5001, 1001 + 65160 + 101, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT,
+	  CT_TCP_ESTABLISHED, NOCLS },
+	/* Data right after it passes; what lies a window below is now old (rule II). */
+	{ O, ACK | PSH, 66262, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  NOCLS },
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_IGNORE, CT_TCP_ESTABLISHED,
+	  NOCLS },
+};
+
+static const struct seg s_rst_in_window[] = {
+	HANDSHAKE,
+	{ O, ACK | PSH, 1001, 5001, 502, 1000, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  NOCLS },
+	{ R, ACK, 5001, 2001, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS },
+	/* The RST at exactly what the server acknowledged closes. */
+	{ O, RST, 2001, 0, 0, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_CLOSE, CT_TO_TCP_CLOSE },
+};
+
+static const struct seg s_rst_out_of_window[] = {
+	HANDSHAKE,
+	{ O, ACK | PSH, 1001, 5001, 502, 1000, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  NOCLS },
+	{ R, ACK, 5001, 2001, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS },
+	/* A blind RST far outside the window: INVALID, the connection lives on. */
+	{ O, RST, 90000000, 0, 0, 0, OPT_NONE, 0, CT_L4_INVALID_WINDOW, CT_TCP_ESTABLISHED,
+	  NOCLS },
+	{ R, RST | ACK, 77777777, 2001, 0, 0, OPT_NONE, 0, CT_L4_INVALID_WINDOW,
+	  CT_TCP_ESTABLISHED, NOCLS },
+	/* Below what the peer acknowledged: an invalid RST (Linux "invalid rst"). */
+	{ O, RST, 1500, 0, 0, 0, OPT_NONE, 0, CT_L4_INVALID_WINDOW, CT_TCP_ESTABLISHED, NOCLS },
+	/* In window but not exact: accepted, state kept for a challenge ACK. */
+	{ O, RST, 3000, 0, 0, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, CT_TO_TCP_CLOSE },
+	/* Traffic continues. */
+	{ R, ACK | PSH, 5001, 2001, 509, 10, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  NOCLS },
+	/* The RST ending a train of segments (seq = the last segment's end) closes. */
+	{ R, RST | ACK, 5011, 2001, 0, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_CLOSE, NOCLS },
+};
+
+static const struct seg s_rst_answers_syn[] = {
+	{ O, SYN, 1000, 0, 64240, 0, OPT_WS_SACK, 0, V_NEW, CT_TCP_SYN_SENT, NOCLS },
+	/* RST|ACK with seq 0 answering the SYN: the entry goes (UNREPLIED). */
+	{ R, RST | ACK, 0, 1001, 0, 0, OPT_NONE, 0, CT_L4_KILL, CT_TCP_CLOSE, NOCLS },
+};
+
+static const struct seg s_rst_answers_syn_bad_ack[] = {
+	{ O, SYN, 1000, 0, 64240, 0, OPT_WS_SACK, 0, V_NEW, CT_TCP_SYN_SENT, NOCLS },
+	/* A RST whose ack is not the SYN's end: out of window. */
+	{ R, RST | ACK, 0, 123456, 0, 0, OPT_NONE, 0, CT_L4_INVALID_WINDOW, CT_TCP_SYN_SENT,
+	  NOCLS },
+};
+
+static const struct seg s_window_scale[] = {
+	HANDSHAKE,
+	/* The server opens its window to 1000 << 7 = 128000 bytes. */
+	{ R, ACK, 5001, 1001, 1000, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS },
+	{ O, ACK | PSH, 1001, 5001, 502, 60000, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  NOCLS },
+	/* Beyond the unscaled window, within the scaled one. */
+	{ O, ACK | PSH, 61001, 5001, 502, 60000, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  NOCLS },
+};
+
+static const struct seg s_no_window_scale[] = {
+	{ O, SYN, 1000, 0, 64240, 0, OPT_WS_SACK, 0, V_NEW, CT_TCP_SYN_SENT, NOCLS },
+	/* The server does not scale: neither side does (RFC 7323). */
+	{ R, SYN | ACK, 5000, 1001, 65160, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_SYN_RECV, NOCLS },
+	{ O, ACK, 1001, 5001, 502, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS },
+	{ R, ACK, 5001, 1001, 1000, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS },
+	{ O, ACK | PSH, 1001, 5001, 502, 60000, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  NOCLS },
+	/* The same second segment as with scaling is now far beyond a 1000-byte window. */
+	{ O, ACK | PSH, 161001, 5001, 502, 60000, OPT_NONE, 0, CT_L4_INVALID_WINDOW,
+	  CT_TCP_ESTABLISHED, NOCLS },
+};
+
+static const struct seg s_sack[] = {
+	HANDSHAKE,
+	{ O, ACK | PSH, 1001, 5001, 502, 1000, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  NOCLS },
+	/* A SACK block within what was sent: fine. */
+	{ R, ACK, 5001, 1001, 509, 0, OPT_NONE, 2001, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS },
+	/* A SACK block beyond anything sent: rule III on the SACK edge. */
+	{ R, ACK, 5001, 1001, 509, 0, OPT_NONE, 2500, CT_L4_INVALID_WINDOW, CT_TCP_ESTABLISHED,
+	  NOCLS },
+};
+
+static const struct seg s_sack_not_permitted[] = {
+	/* The client never offered SACK: SACK blocks to it are not looked at. */
+	{ O, SYN, 1000, 0, 64240, 0, OPT_WS_ONLY, 0, V_NEW, CT_TCP_SYN_SENT, NOCLS },
+	{ R, SYN | ACK, 5000, 1001, 65160, 0, OPT_WS_SACK, 0, CT_L4_ACCEPT, CT_TCP_SYN_RECV, NOCLS },
+	{ O, ACK, 1001, 5001, 502, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS },
+	{ O, ACK | PSH, 1001, 5001, 502, 1000, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  NOCLS },
+	{ R, ACK, 5001, 1001, 509, 0, OPT_NONE, 2500, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS },
+};
+
+static const struct seg s_retrans[] = {
+	HANDSHAKE,
+	{ R, ACK, 5001, 1001, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_ESTABLISHED },
+	/* The same segment again and again: after tcp_max_retrans (3) the retrans timeout. */
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_RETRANS },
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_RETRANS },
+	/* A different segment (the ack moved) starts counting again. */
+	{ R, ACK, 5001, 1101, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_ESTABLISHED },
+	{ O, ACK | PSH, 1101, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+};
+
+static const struct seg s_zero_window[] = {
+	HANDSHAKE,
+	/* A zero window: the retransmission timeout instead of ESTABLISHED's 5 days. */
+	{ R, ACK, 5001, 1001, 0, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_RETRANS },
+	{ R, ACK, 5001, 1001, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_ESTABLISHED },
+};
+
+static const struct seg s_loose_pickup[] = {
+	/*
+	 * Mid-stream: picked up, tracked liberally in both directions. The ack
+	 * fails rule III and liberal accepts without updating, so Linux's
+	 * last_win is still 0: the retransmission timeout.
+	 */
+	{ O, ACK | PSH, 777000, 99000, 502, 100, OPT_NONE, 0, V_NEW, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_RETRANS },
+	{ R, ACK, 99000, 777100, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS },
+	/* Out of window, yet liberal: accepted. */
+	{ O, ACK | PSH, 9777000, 99000, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  NOCLS },
+};
+
+static const struct seg s_no_pickup[] = {
+	{ O, ACK | PSH, 777000, 99000, 502, 100, OPT_NONE, 0, V_NEWFAIL, CT_TCP_NONE, NOCLS },
+};
+
+static const struct seg s_resync[] = {
+	HANDSHAKE,
+	{ R, ACK, 5001, 1001, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS },
+	/* The client restarted: a SYN with a new ISN is ignored ... */
+	{ O, SYN, 700000, 0, 64240, 0, OPT_NONE, 0, CT_L4_IGNORE, CT_TCP_ESTABLISHED, NOCLS },
+	/* ... a SYN/ACK for something else too ... */
+	{ R, SYN | ACK, 9000, 123, 65160, 0, OPT_NONE, 0, CT_L4_IGNORE, CT_TCP_ESTABLISHED, NOCLS },
+	{ O, SYN, 700000, 0, 64240, 0, OPT_NONE, 0, CT_L4_IGNORE, CT_TCP_ESTABLISHED, NOCLS },
+	/* ... but the server's answer to it re-synchronises on the new connection. */
+	{ R, SYN | ACK, 9000, 700001, 65160, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_SYN_RECV,
+	  CT_TO_TCP_SYN_RECV },
+	{ O, ACK, 700001, 9001, 64240, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS },
+	{ O, ACK | PSH, 700001, 9001, 64240, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  NOCLS },
+	{ R, ACK, 9001, 700101, 65160, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS },
+};
+
+static const struct seg s_fin_out_of_window[] = {
+	HANDSHAKE,
+	/* A FIN far beyond the window does not start the close. */
+	{ O, FIN | ACK, 400000, 5001, 502, 0, OPT_NONE, 0, CT_L4_INVALID_WINDOW,
+	  CT_TCP_ESTABLISHED, NOCLS },
+	{ O, FIN | ACK, 1001, 5001, 502, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_FIN_WAIT, NOCLS },
+	/* Nor does an ack of what the client never sent complete it. */
+	{ R, ACK, 5001, 9999, 509, 0, OPT_NONE, 0, CT_L4_INVALID_WINDOW, CT_TCP_FIN_WAIT, NOCLS },
+	{ R, ACK, 5001, 1002, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_CLOSE_WAIT, NOCLS },
+};
+
+static const struct seg s_be_liberal[] = {
+	HANDSHAKE,
+	/* nf_conntrack_tcp_be_liberal=1: what would be out of window passes. */
+	{ O, ACK | PSH, 300000, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  NOCLS },
+	{ O, RST, 90000000, 0, 0, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS },
+};
+
+#define SC(n, lib, loose) { #n, lib, loose, n, sizeof(n) / sizeof(n[0]) }
+static const struct scenario scenarios[] = {
+	SC(s_in_window_data, false, true),
+	SC(s_out_of_window_data, false, true),
+	SC(s_rst_in_window, false, true),
+	SC(s_rst_out_of_window, false, true),
+	SC(s_rst_answers_syn, false, true),
+	SC(s_rst_answers_syn_bad_ack, false, true),
+	SC(s_window_scale, false, true),
+	SC(s_no_window_scale, false, true),
+	SC(s_sack, false, true),
+	SC(s_sack_not_permitted, false, true),
+	SC(s_retrans, false, true),
+	SC(s_zero_window, false, true),
+	SC(s_loose_pickup, false, true),
+	SC(s_no_pickup, false, false),
+	SC(s_resync, false, true),
+	SC(s_fin_out_of_window, false, true),
+	SC(s_be_liberal, true, true),
+};
+
+static void
+mkpkt(struct ct_pkt *p, const struct seg *g)
+{
+	memset(p, 0, sizeof(*p));
+	p->cls = CT_PKT_TRACK;
+	p->tuple.family = 4;
+	p->tuple.proto = 6;
+	p->tuple.src[0] = 10;
+	p->tuple.dst[0] = 10;
+	p->tuple.dst[3] = 2;
+	p->tuple.sport = 40000;
+	p->tuple.dport = 80;
+	p->tcp_flags = g->flags;
+	p->tcp_seq = g->seq;
+	p->tcp_ack = g->ack;
+	p->tcp_sack = g->sack != 0 ? g->sack : g->ack;
+	p->tcp_win = g->win;
+	p->payload_len = g->len;
+	if (g->opt != OPT_NONE) {
+		p->tcp_opts = CT_PKT_OPT_PRESENT | CT_PKT_OPT_WSCALE;
+		p->tcp_wscale = 7;
+		if (g->opt == OPT_WS_SACK)
+			p->tcp_opts |= CT_PKT_OPT_SACKOK;
+	}
+}
+
+static int
+run_scenario(const struct scenario *sc)
+{
+	struct ct_conf conf;
+	struct ct_entry e;
+	uint8_t cls = 0;
+	unsigned i;
+
+	ct_conf_init(&conf);
+	conf.tcp_be_liberal = sc->liberal;
+	conf.tcp_loose = sc->loose;
+	/* Distinct values so each class is told apart. */
+	conf.timeout_s[CT_TO_TCP_RETRANS] = 200;
+	conf.timeout_s[CT_TO_TCP_UNACK] = 300;
+	memset(&e, 0, sizeof(e));
+	for (i = 0; i < sc->n; i++) {
+		const struct seg *g = &sc->segs[i];
+		struct ct_pkt p;
+		int v;
+
+		mkpkt(&p, g);
+		if (i == 0) {
+			e.key = p.tuple;
+			v = ct_l4_tcp.new_conn(&conf, &e, &p, &cls) == 0 ? V_NEW : V_NEWFAIL;
+			e.status = CT_S_CONFIRMED;
+			e.pkts[0] = 1;
+			if (v == V_NEWFAIL) {
+				if (g->verdict != V_NEWFAIL)
+					T_FAIL_("%s: first packet refused", sc->name);
+				return 0;
+			}
+		} else {
+			uint8_t c = 0xee;
+
+			e.pending = 0;
+			v = ct_l4_tcp.packet(&conf, &e, &p, (enum ct_dir)g->dir, 0, &c);
+			if (v == CT_L4_ACCEPT || v == CT_L4_KILL) {
+				e.pkts[g->dir]++;
+				cls = c;
+				if (g->dir == R && v == CT_L4_ACCEPT)
+					e.status |= CT_S_SEEN_REPLY;
+			} else if (v == CT_L4_IGNORE && g->dir == R) {
+				e.status |= CT_S_SEEN_REPLY;
+			}
+		}
+		if (v != g->verdict)
+			T_FAIL_("%s step %u: verdict %d, want %d", sc->name, i, v, g->verdict);
+		if (e.tcp_state != g->state)
+			T_FAIL_("%s step %u: state %s, want %s", sc->name, i,
+				ct_tcp_state_name(e.tcp_state), ct_tcp_state_name(g->state));
+		if (g->cls != NOCLS && cls != g->cls)
+			T_FAIL_("%s step %u: timeout %s, want %s", sc->name, i, ct_timeout_name(cls),
+				ct_timeout_name(g->cls));
+	}
+	return 0;
+}
+
+static int
+test_window_table(void)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+		if (run_scenario(&scenarios[i]) != 0)
+			return 1;
+	return 0;
+}
+
+/* The state after the handshake: ends, windows, scales and Linux's flags. */
+static int
+test_handshake_state_and_flags(void)
+{
+	static const struct seg hs[] = { HANDSHAKE };
+	struct ct_conf conf;
+	struct ct_entry e;
+	struct ct_pkt p;
+	uint8_t cls;
+	unsigned i;
+
+	ct_conf_init(&conf);
+	memset(&e, 0, sizeof(e));
+	mkpkt(&p, &hs[0]);
+	e.key = p.tuple;
+	T_EQ(ct_l4_tcp.new_conn(&conf, &e, &p, &cls), 0);
+	e.status = CT_S_CONFIRMED;
+	e.pkts[0] = 1;
+	for (i = 1; i < 3; i++) {
+		mkpkt(&p, &hs[i]);
+		T_EQ(ct_l4_tcp.packet(&conf, &e, &p, (enum ct_dir)hs[i].dir, 0, &cls), CT_L4_ACCEPT);
+		e.pkts[hs[i].dir]++;
+		if (hs[i].dir == R)
+			e.status |= CT_S_SEEN_REPLY;
+	}
+	T_EQ(e.tw_end[O], 1001);
+	T_EQ(e.tw_end[R], 5001);
+	T_EQ(ct_tw_wscale(&e, O), 7);
+	T_EQ(ct_tw_wscale(&e, R), 7);
+	/* The client's ACK opened the server's view: 5001 + (502 << 7). */
+	T_EQ(e.tw_maxend[R], 5001 + (502 << 7));
+	T_EQ(e.tw_maxend[O], 1001 + 65160);
+	T_EQ(ct_tw_linux_flags(&e, O), CT_TW_LINUX_WINDOW_SCALE | CT_TW_LINUX_SACK_PERM |
+				       CT_TW_LINUX_MAXACK_SET);
+	T_EQ(ct_tw_linux_flags(&e, R), CT_TW_LINUX_WINDOW_SCALE | CT_TW_LINUX_SACK_PERM |
+				       CT_TW_LINUX_MAXACK_SET);
+	/* A picked-up connection is liberal both ways. */
+	{
+		static const struct seg pk = { O, ACK, 10, 20, 100, 0, OPT_NONE, 0, V_NEW,
+					       CT_TCP_ESTABLISHED, NOCLS };
+
+		memset(&e, 0, sizeof(e));
+		mkpkt(&p, &pk);
+		T_EQ(ct_l4_tcp.new_conn(&conf, &e, &p, &cls), 0);
+		T_ASSERT(ct_tw_linux_flags(&e, O) & CT_TW_LINUX_BE_LIBERAL);
+		T_ASSERT(ct_tw_linux_flags(&e, R) & CT_TW_LINUX_BE_LIBERAL);
+	}
+	return 0;
+}
+
+/* Sequence arithmetic wraps: a connection across 2^32 is tracked like any other. */
+static int
+test_sequence_wrap(void)
+{
+	struct ct_conf conf;
+	struct ct_entry e;
+	struct ct_pkt p;
+	uint8_t cls;
+	const struct seg g[] = {
+		{ O, SYN, 0xfffffff0u, 0, 64240, 0, OPT_NONE, 0, V_NEW, CT_TCP_SYN_SENT, NOCLS },
+		{ R, SYN | ACK, 5000, 0xfffffff1u, 65160, 0, OPT_NONE, 0, CT_L4_ACCEPT,
+		  CT_TCP_SYN_RECV, NOCLS },
+		{ O, ACK, 0xfffffff1u, 5001, 60000, 0, OPT_NONE, 0, CT_L4_ACCEPT,
+		  CT_TCP_ESTABLISHED, NOCLS },
+		{ O, ACK | PSH, 0xfffffff1u, 5001, 60000, 1000, OPT_NONE, 0, CT_L4_ACCEPT,
+		  CT_TCP_ESTABLISHED, NOCLS },
+		{ R, ACK, 5001, 0xfffffff1u + 1000, 60000, 0, OPT_NONE, 0, CT_L4_ACCEPT,
+		  CT_TCP_ESTABLISHED, NOCLS },
+	};
+	unsigned i;
+
+	ct_conf_init(&conf);
+	memset(&e, 0, sizeof(e));
+	mkpkt(&p, &g[0]);
+	T_EQ(ct_l4_tcp.new_conn(&conf, &e, &p, &cls), 0);
+	e.pkts[0] = 1;
+	for (i = 1; i < sizeof(g) / sizeof(g[0]); i++) {
+		mkpkt(&p, &g[i]);
+		T_EQ(ct_l4_tcp.packet(&conf, &e, &p, (enum ct_dir)g[i].dir, 0, &cls), g[i].verdict);
+		e.pkts[g[i].dir]++;
+		if (g[i].dir == R)
+			e.status |= CT_S_SEEN_REPLY;
+	}
+	T_EQ(e.tw_end[O], 0xfffffff1u + 1000);
+	T_EQ(e.tcp_state, CT_TCP_ESTABLISHED);
+	return 0;
+}
+
+static const struct t_case cases[] = {
+	T_CASE(test_window_table),
+	T_CASE(test_handshake_state_and_flags),
+	T_CASE(test_sequence_wrap),
+};
+
+T_MAIN(cases)
