@@ -517,6 +517,7 @@ dpct_worker_main(void *arg)
 		if (w->chan != NULL)
 			ev_worker_sync(w->chan, w->shard, now);
 		dpct_mbox_service(w, now);
+		dpct_dump_service(w, now);
 	}
 	dpct_worker_publish(w);
 	return 0;

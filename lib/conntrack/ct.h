@@ -298,7 +298,8 @@ struct ct_event_rec {
 	uint8_t flags;            /**< CT_REC_F_* */
 	uint32_t mark;            /**< CTA_MARK (0 = none) */
 	uint64_t seq;             /**< per-shard record sequence number */
-	uint32_t pad[2];
+	uint32_t targets;         /**< listener slots a resent DESTROY is for (0 = everyone) */
+	uint32_t pad;
 };
 _Static_assert(sizeof(struct ct_event_rec) == 128, "event record is two cache lines");
 
@@ -318,7 +319,7 @@ struct ct_result {
 	uint16_t events;
 	uint8_t kind;             /**< enum ct_result_kind */
 	uint8_t pad;
-	uint32_t pad2;
+	uint32_t targets;         /**< DESTROY_NACK: listener slots that refused (0 = all) */
 };
 _Static_assert(sizeof(struct ct_result) == 16, "result is 16 bytes");
 
