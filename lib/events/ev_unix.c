@@ -549,7 +549,7 @@ ev_unix_poll(struct ev_ctl *ctl, uint64_t mono)
 		struct ev_listener *l = &ctl->ls[i];
 
 		if (l->used && l->type == EV_LT_SOCKET && l->state == EV_LS_PENDING &&
-		    !l->dump_wanted && ctl->dump_slot != (int)i &&
+		    !l->dump_wanted && ctl->dump_slot != (int)i && mono > l->connected_ns &&
 		    mono - l->connected_ns > (uint64_t)ctl->conf.subscribe_timeout_ms * 1000000u) {
 			ctl->st.peers_cut++;
 			ev_ctl_listener_close(ctl, l, false);
