@@ -61,6 +61,8 @@ struct summary {
 	uint64_t lost;            /* gaps in nlmsg_seq */
 	uint64_t dumped;
 	uint32_t last_seq;
+	uint64_t lost_unreported;
+	uint64_t last_report_ms;
 	struct flow *tab;
 	size_t cap, n;
 };
@@ -322,9 +324,11 @@ write_summary(const char *path, const struct summary *s)
 	fprintf(f, "{\"events\":%" PRIu64 ",\"new\":%" PRIu64 ",\"update\":%" PRIu64
 		",\"destroy\":%" PRIu64 ",\"flows_new\":%" PRIu64 ",\"flows_destroyed\":%" PRIu64
 		",\"duplicate_destroy\":%" PRIu64 ",\"destroy_without_new\":%" PRIu64
-		",\"recv_errors\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"dumped\":%" PRIu64 "}\n",
+		",\"recv_errors\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"dumped\":%" PRIu64
+		",\"last_seq\":%u}\n",
 		s->events, s->new_, s->update, s->destroy, s->flows_new, s->flows_destroyed,
-		s->duplicate_destroy, s->destroy_without_new, s->recv_errors, s->lost, s->dumped);
+		s->duplicate_destroy, s->destroy_without_new, s->recv_errors, s->lost, s->dumped,
+		s->last_seq);
 	return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -388,7 +392,14 @@ check_seq(struct summary *s, uint32_t seq)
 
 	if (seq != want && gap < (1u << 31)) {
 		s->lost += gap;
-		fprintf(stderr, "dpct-events: lost %u events (seq %u..%u)\n", gap, want, seq - 1);
+		s->lost_unreported += gap;
+		/* At most one line a second on stderr. */
+		if (now_ms() - s->last_report_ms >= 1000) {
+			fprintf(stderr, "dpct-events: lost %" PRIu64 " events (last gap: seq %u..%u)\n",
+				s->lost_unreported, want, seq - 1);
+			s->lost_unreported = 0;
+			s->last_report_ms = now_ms();
+		}
 	}
 	s->last_seq = seq;
 }
