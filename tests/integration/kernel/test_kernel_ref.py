@@ -333,13 +333,16 @@ def dpct_available():
 
 def dpct_replay(pcap, json_path):
     """Replay through dpct with a reliable dpct-events listener; returns dpct's stats."""
-    port = 0x4b520000 + os.getpid() % 65536
+    # The events socket in a directory of its own (dpct checks that only
+    # its owner can write there).
+    sock_dir = tempfile.mkdtemp(prefix="dpct_kref_ev_")
+    sock = os.path.join(sock_dir, "events.sock")
     cfg = os.path.join(TMP, "dpct.json")
     with open(cfg, "w") as f:
-        json.dump({"events": {"netlink_port_id": port}}, f)
+        json.dump({"events": {"socket": sock}}, f)
     stats = os.path.join(TMP, "stats.json")
     with open(json_path, "w") as out, open(json_path + ".err", "w") as err:
-        ev = subprocess.Popen([EVENTS, "--port-id", str(port), "--reliable", "--format", "json",
+        ev = subprocess.Popen([EVENTS, "--socket", sock, "--reliable", "--format", "json",
                                "--idle-exit-ms", "3000", "--max-seconds", "120"],
                               stdout=out, stderr=err)
     try:
