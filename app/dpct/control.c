@@ -87,9 +87,11 @@ dpct_print_stats(struct dpct_app *a, bool final)
 
 		ev_ctl_get_stats(a->ctl, &es);
 		printf("  events: sent %" PRIu64 " failed %" PRIu64 " destroy_resent %" PRIu64
-		       " destroy_acked %" PRIu64 " listener_dropped %" PRIu64 " listeners %u\n",
+		       " destroy_acked %" PRIu64 " listener_dropped %" PRIu64 " listeners %u"
+		       " demoted %" PRIu64 "\n",
 		       es.events_sent, es.events_failed, es.destroy_resent, es.destroy_acked,
-		       es.listener_dropped, ev_ctl_listener_count(a->ctl, NULL));
+		       es.listener_dropped, ev_ctl_listener_count(a->ctl, NULL),
+		       es.listener_demoted);
 	}
 	if (final)
 		printf("  ++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++"
@@ -176,6 +178,12 @@ dpct_stats_json(struct dpct_app *a)
 				    json_integer((json_int_t)es.subscribe_refused));
 		json_object_set_new(tot, "datagrams", json_integer((json_int_t)es.datagrams));
 		set_u64(tot, "result_backlog", es.result_backlog);
+		set_u64(tot, "listener_demoted", es.listener_demoted);
+		set_u64(tot, "requests_refused", es.requests_refused);
+		set_u64(tot, "peers_cut", es.peers_cut);
+		set_u64(tot, "dumps", es.dumps);
+		set_u64(tot, "dump_entries", es.dump_entries);
+		set_u64(tot, "resend_targeted", es.resend_targeted);
 		n = ev_ctl_listeners(a->ctl, li, RTE_DIM(li));
 		for (i = 0; i < n; i++) {
 			json_t *l = json_object();
@@ -187,6 +195,13 @@ dpct_stats_json(struct dpct_app *a)
 			json_object_set_new(l, "reliable", json_boolean(li[i].reliable));
 			json_object_set_new(l, "sent", json_integer((json_int_t)li[i].sent));
 			json_object_set_new(l, "failed", json_integer((json_int_t)li[i].failed));
+			json_object_set_new(l, "slot", json_integer(li[i].slot));
+			json_object_set_new(l, "kind", json_string(li[i].kind));
+			json_object_set_new(l, "state", json_string(ev_listener_state_name(li[i].state)));
+			json_object_set_new(l, "gid", json_integer(li[i].gid));
+			json_object_set_new(l, "seq", json_integer(li[i].seq));
+			set_u64(l, "dropped", li[i].dropped);
+			set_u64(l, "dumped", li[i].dumped);
 			json_array_append_new(lst, l);
 		}
 	}
