@@ -290,6 +290,43 @@ def dump(chan, timeout=60, user=None):
     return p.returncode, ents, p.stderr
 
 
+def telemetry(prefix, command, timeout=10):
+    """One DPDK telemetry command (v2 socket) to dpct; its value, or None."""
+    import socket
+    base = '/var/run/dpdk' if os.getuid() == 0 else os.path.join(
+        os.environ.get('XDG_RUNTIME_DIR', '/tmp'), 'dpdk')
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.settimeout(timeout)
+    try:
+        s.connect(os.path.join(base, prefix, 'dpdk_telemetry.v2'))
+        info = json.loads(s.recv(65536).decode())
+        s.send(command.encode())
+        reply = json.loads(s.recv(info.get('max_output_len', 16384) + 1024).decode())
+        return reply.get(command.split(',', 1)[0])
+    except (OSError, ValueError):
+        return None
+    finally:
+        s.close()
+
+
+def listeners(prefix):
+    """/dpct/listeners as a list of dicts ([] when dpct does not answer)."""
+    v = telemetry(prefix, '/dpct/listeners')
+    if not isinstance(v, dict):
+        return []
+    return [v[k] for k in sorted(v, key=lambda x: int(x) if x.isdigit() else 0)]
+
+
+def wait_for(cond, timeout, step=0.1):
+    """Poll cond() until true or timeout; its last value."""
+    deadline = time.time() + timeout
+    v = cond()
+    while not v and time.time() < deadline:
+        time.sleep(step)
+        v = cond()
+    return v
+
+
 def ctl(prefix, *args, timeout=20):
     p = subprocess.run([CTL, '--file-prefix', prefix] + list(args), capture_output=True,
                        text=True, timeout=timeout)
