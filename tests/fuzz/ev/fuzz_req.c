@@ -74,7 +74,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int peers[MAX_LISTENERS] = { -1, -1, -1, -1 };
 	struct ct_result res[64];
 	size_t off = 0;
-	unsigned k;
+	unsigned k, n;
 
 	chan = ev_chan_create(64, 64, NULL, 0);
 	if (chan == NULL)
@@ -139,9 +139,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				(void)ev_chan_push_records(chan, &r, 1);
 			}
 			ev_ctl_step(ctl, 0, 64);
-			while (ev_chan_pull_results(chan, res, 64) > 0)
-				for (k = 0; k < 64; k++)
-					if (res[k].kind > CT_RES_DESTROY_NACK)
+			while ((n = ev_chan_pull_results(chan, res, 64)) > 0)
+				for (k = 0; k < n; k++)
+					if (res[k].kind < CT_RES_NACK || res[k].kind > CT_RES_DESTROY_NACK)
 						abort();
 			break;
 		case 3:
