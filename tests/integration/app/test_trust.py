@@ -301,6 +301,36 @@ def test_gaps(t, tmp, pcap):
     t.eq(sm['events'] + dropped, seq, 'gaps: received + dropped == messages numbered')
 
 
+def test_exit3(t, tmp, pcap):
+    """Live mode: DESTROYs still undelivered at the drain timeout are exit 3,
+    as in replay mode (a stopped reliable listener that is never demoted)."""
+    name = 'trust_exit3'
+    dp, prefix, chan, stats = start_dpct(
+        tmp, name, pcap, {'events': {'reliable_stall_ms': 600000, 'max_dying_pct': 0},
+                          'timeouts': {'tcp_time_wait': 600, 'tcp_close': 600}},
+        app=['--flush-on-exit', '--drain-timeout-ms', '2000', '--wait-listeners', '1'])
+    bad = subprocess.Popen(d.events_cmd(chan, '--reliable', '--rcvbuf', '4096', '--format',
+                                        'none'), stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    try:
+        ok = wait_up(prefix, dp) and d.wait_for(lambda: n_listeners(prefix) == 1, 20)
+        t.check(ok, 'exit3: dpct up with a reliable listener')
+        bad.send_signal(signal.SIGSTOP)
+        d.wait_for(lambda: ((d.telemetry(prefix, '/dpct/count') or {}).get('count') or 0)
+                   > 0, 20)
+        rc, log = d.stop(dp, 60)
+        t.eq(rc, 3, 'exit3: flush-on-exit with DESTROYs undelivered at the drain timeout '
+             'exits 3') or print('# ' + log[-800:])
+        t.check('undelivered' in log, 'exit3: the log says how many are undelivered')
+    finally:
+        bad.send_signal(signal.SIGCONT)
+        bad.kill()
+        bad.wait()
+        if dp.poll() is None:
+            dp.kill()
+            dp.wait()
+
+
 def main():
     t = d.Tap()
     if os.geteuid() != 0:
@@ -310,6 +340,7 @@ def main():
     small = d.gen(os.path.join(tmp, 'small.pcap'), 'short-tcp', 300, concurrency=300, seed=3)
     test_main(t, tmp, small, 300)
     test_credentials(t, tmp, small)
+    test_exit3(t, tmp, small)
     mid = d.gen(os.path.join(tmp, 'mid.pcap'), 'short-tcp', 5000, concurrency=200, seed=5)
     test_stalled(t, tmp, mid, 5000)
     test_gaps(t, tmp, mid)
