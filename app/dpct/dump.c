@@ -55,6 +55,8 @@ settle(struct dpct_dumper *d)
 	mb = &d->a->workers[d->posted].dump_mbox;
 	if (atomic_load_explicit(&mb->state, memory_order_acquire) != 2)
 		return false;
+	/* Its cursor belongs to the old dump: start that worker over. */
+	mb->cursor = UINT32_MAX;
 	atomic_store_explicit(&mb->state, 0, memory_order_relaxed);
 	d->stale = false;
 	d->posted = -1;
