@@ -88,9 +88,11 @@ dpct_print_stats(struct dpct_app *a, bool final)
 
 		ev_ctl_get_stats(a->ctl, &es);
 		printf("  events: sent %" PRIu64 " failed %" PRIu64 " destroy_resent %" PRIu64
-		       " destroy_acked %" PRIu64 " listener_dropped %" PRIu64 " listeners %u\n",
+		       " destroy_acked %" PRIu64 " listener_dropped %" PRIu64 " listeners %u"
+		       " demoted %" PRIu64 "\n",
 		       es.events_sent, es.events_failed, es.destroy_resent, es.destroy_acked,
-		       es.listener_dropped, ev_ctl_listener_count(a->ctl, NULL));
+		       es.listener_dropped, ev_ctl_listener_count(a->ctl, NULL),
+		       es.listener_demoted);
 	}
 	dpct_export_print(a);
 	if (final)
@@ -188,6 +190,12 @@ dpct_stats_json(struct dpct_app *a)
 				    json_integer((json_int_t)es.subscribe_refused));
 		json_object_set_new(tot, "datagrams", json_integer((json_int_t)es.datagrams));
 		set_u64(tot, "result_backlog", es.result_backlog);
+		set_u64(tot, "listener_demoted", es.listener_demoted);
+		set_u64(tot, "requests_refused", es.requests_refused);
+		set_u64(tot, "peers_cut", es.peers_cut);
+		set_u64(tot, "dumps", es.dumps);
+		set_u64(tot, "dump_entries", es.dump_entries);
+		set_u64(tot, "resend_targeted", es.resend_targeted);
 		n = ev_ctl_listeners(a->ctl, li, RTE_DIM(li));
 		for (i = 0; i < n; i++) {
 			json_t *l = json_object();
@@ -199,6 +207,13 @@ dpct_stats_json(struct dpct_app *a)
 			json_object_set_new(l, "reliable", json_boolean(li[i].reliable));
 			json_object_set_new(l, "sent", json_integer((json_int_t)li[i].sent));
 			json_object_set_new(l, "failed", json_integer((json_int_t)li[i].failed));
+			json_object_set_new(l, "slot", json_integer(li[i].slot));
+			json_object_set_new(l, "kind", json_string(li[i].kind));
+			json_object_set_new(l, "state", json_string(ev_listener_state_name(li[i].state)));
+			json_object_set_new(l, "gid", json_integer(li[i].gid));
+			json_object_set_new(l, "seq", json_integer(li[i].seq));
+			set_u64(l, "dropped", li[i].dropped);
+			set_u64(l, "dumped", li[i].dumped);
 			json_array_append_new(lst, l);
 		}
 	}
@@ -295,14 +310,53 @@ flushed(struct dpct_app *a)
 static void
 ctl_step(struct dpct_app *a)
 {
-	if (a->ctl != NULL)
-		ev_ctl_step(a->ctl, dpct_now(), CTL_BUDGET);
+	static uint64_t next_gauge;
+	uint64_t tsc;
+
+	if (a->ctl == NULL)
+		return;
+	/* The stall policy's view of the table, every 10 ms. */
+	tsc = rte_rdtsc();
+	if (tsc >= next_gauge) {
+		struct ct_stats st;
+
+		next_gauge = tsc + a->tsc_hz / 100;
+		totals(a, &st);
+		ev_ctl_set_table(a->ctl, st.dying, st.max_entries);
+	}
+	ev_ctl_step(a->ctl, dpct_now(), CTL_BUDGET);
 }
+
+static void
+ev_log(void *arg, int level, const char *msg)
+{
+	(void)arg;
+	rte_log(level <= 3 ? RTE_LOG_ERR : level == 4 ? RTE_LOG_WARNING : RTE_LOG_INFO,
+		dpct_logtype, "dpct: %s", msg);
+}
+
+static int control_loop(struct dpct_app *a, uint64_t t0, uint64_t hz);
 
 int
 dpct_control_run(struct dpct_app *a)
 {
-	uint64_t hz = a->tsc_hz, t0 = rte_rdtsc(), next_stats, last_rx = 0, last_move;
+	uint64_t hz = a->tsc_hz, t0 = rte_rdtsc();
+	int rc;
+
+	if (a->ctl != NULL) {
+		ev_ctl_set_log(a->ctl, ev_log, NULL);
+		if (dpct_dump_init(a) < 0)
+			DPCT_LOG(WARNING, "events: no memory for dumps; dump requests refused\n");
+	}
+	rc = control_loop(a, t0, hz);
+	dpct_dump_free(a);
+	return rc;
+}
+
+static int
+control_loop(struct dpct_app *a, uint64_t t0, uint64_t hz)
+{
+	uint64_t next_stats, last_rx = 0, last_move;
 	uint64_t drain_until = 0, settle_until = 0, done, rx, tsc;
 	bool draining = false, any_known;
 	uint32_t dying = 0;
@@ -337,9 +391,13 @@ dpct_control_run(struct dpct_app *a)
 			last_move = tsc;
 		}
 		if (!draining && atomic_load(&a->sig)) {
-			DPCT_LOG(INFO, "signal: stopping RX, draining (max %u ms)\n",
-				 a->opts.drain_timeout_ms);
+			DPCT_LOG(INFO, "signal: stopping RX, %sdraining (max %u ms)\n",
+				 a->opts.flush_on_exit ? "flushing, " : "", a->opts.drain_timeout_ms);
 			atomic_store(&a->stop_rx, true);
+			/* Every NEW a consumer saw gets its DESTROY across a
+			 * planned restart. */
+			if (a->opts.flush_on_exit)
+				atomic_store(&a->flush, true);
 			draining = true;
 			drain_until = tsc + (uint64_t)a->opts.drain_timeout_ms * hz / 1000;
 			settle_until = tsc + hz / 20;
@@ -375,13 +433,15 @@ dpct_control_run(struct dpct_app *a)
 			atomic_store_explicit(&a->eof_tsc, tsc ? tsc : 1, memory_order_release);
 		if (draining && tsc >= settle_until) {
 			rx = sum_rx(a, &done);
-			if (rx == done && drained(a, a->opts.flush_on_eof && a->opts.replay &&
-						      !atomic_load(&a->sig), &dying))
+			bool want_flush = atomic_load(&a->flush);
+
+			if (rx == done && drained(a, want_flush, &dying))
 				return DPCT_EXIT_OK;
 			if (tsc >= drain_until) {
-				DPCT_LOG(WARNING, "drain timeout: %u destroy events undelivered\n",
-					 dying);
-				if (a->opts.replay && !atomic_load(&a->sig) && dying > 0)
+				DPCT_LOG(WARNING, "drain timeout: %u destroy events undelivered%s\n",
+					 dying, want_flush && !flushed(a) ? ", flush incomplete" : "");
+				/* Live mode as replay mode: lost DESTROYs are exit 3. */
+				if (dying > 0 || (want_flush && !flushed(a)))
 					return DPCT_EXIT_UNDELIVERED;
 				return DPCT_EXIT_OK;
 			}

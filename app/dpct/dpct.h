@@ -49,6 +49,7 @@ struct dpct_opts {
 	unsigned drain_timeout_ms;
 	const char *stats_json;
 	unsigned wait_listeners;
+	bool flush_on_exit;       /**< SIGTERM/SIGINT: DESTROY every live entry, then drain */
 };
 
 struct dpct_worker;
@@ -111,6 +112,15 @@ struct dpct_mbox {
 	struct ct_event_rec recs[DPCT_MBOX_MAX];
 };
 
+/* Issue 8: the control core's dump mailbox, one per worker (dump.c). */
+#define DPCT_DUMP_PAGE 256
+struct dpct_dump_mbox {
+	atomic_uint state;        /**< 0 idle, 1 request posted, 2 answered */
+	uint32_t cursor;          /**< the shard's iteration cursor (UINT32_MAX: done) */
+	unsigned n;
+	struct ct_event_rec recs[DPCT_DUMP_PAGE];
+};
+
 struct dpct_worker {
 	unsigned index;
 	unsigned lcore;
@@ -134,6 +144,7 @@ struct dpct_worker {
 	atomic_bool flush_done;
 	struct dpct_snapshot snap;
 	struct dpct_mbox mbox;
+	struct dpct_dump_mbox dump_mbox; /**< issue 8: dumps (dump.c) */
 	/* packets parked while a handoff ring is full */
 	struct rte_mbuf *park[DPCT_MAX_BURST];
 	uint16_t n_park;
@@ -150,6 +161,7 @@ struct dpct_app {
 	struct rte_mempool *pool;
 	struct ev_ctl *ctl;
 	struct dpct_export *exp;  /**< IPFIX exporters (export.c), NULL when off */
+	struct dpct_dumper *dumper; /**< issue 8: the dump pager (dump.c) */
 	int ts_offset;            /**< timestamp dynfield offset, -1 none */
 	uint64_t ts_flag;
 	uint64_t tsc_hz;
@@ -223,6 +235,12 @@ int dpct_telemetry_init(struct dpct_app *a);
 int dpct_mbox_call(struct dpct_worker *w, unsigned timeout_ms);
 /** Answer a pending mailbox request (the worker, between bursts). */
 void dpct_mbox_service(struct dpct_worker *w, uint64_t now);
+/** Install the event-socket dump pager on a->ctl (dump.c). 0 or -ENOMEM. */
+int dpct_dump_init(struct dpct_app *a);
+/** Remove and free it. */
+void dpct_dump_free(struct dpct_app *a);
+/** Answer a pending dump page request (the worker, between bursts). */
+void dpct_dump_service(struct dpct_worker *w, uint64_t now);
 
 /* Policy (policy.c, telemetry_rules.c) ---------------------------------- */
 /** Load the config file's policy section and create the handle. 0 or -errno. */

@@ -4,8 +4,12 @@
  * the JSON path of every fault, the reverse (to JSON, for telemetry and the
  * round-trip test) and the derivation of per-shard and events settings.
  */
+#ifndef _GNU_SOURCE
+#define _POSIX_C_SOURCE 200809L /* getgrnam_r() where the build undefines _GNU_SOURCE */
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -90,9 +94,14 @@ dpct_config_defaults(struct dpct_config *c)
 	c->event_ring_size = 4096;
 	c->result_ring_size = 4096;
 	c->stage_size = 1024;
-	c->netlink_port_id = EV_DEFAULT_PORT_ID;
+	snprintf(c->socket_path, sizeof(c->socket_path), "%s", EV_DEFAULT_SOCKET);
+	c->socket_gid = -1;
 	c->allowed_uids[0] = 0;
 	c->n_allowed_uids = 1;
+	c->reliable_uids[0] = 0;
+	c->n_reliable_uids = 1;
+	c->reliable_stall_ms = 30000;
+	c->max_dying_pct = 10;
 	c->max_listeners = 8;
 	c->batch_bytes = 16384;
 	c->workers = 0;
@@ -473,18 +482,97 @@ cfg_notrack(struct cfg_ctx *x, json_t *a, struct dpct_config *c)
 	return 0;
 }
 
+/* An array of uids or gids at $.events.KEY. */
+static int
+cfg_id_list(struct cfg_ctx *x, json_t *o, const char *key, uint32_t *list, unsigned *n)
+{
+	json_t *v = json_object_get(o, key);
+	char q[64];
+	uint64_t id = 0;
+	size_t i;
+	int rc;
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_array(v))
+		return cfg_fail(x, "$.events.%s: expected array, got %s", key, cfg_type_name(v));
+	if (json_array_size(v) > EV_MAX_UIDS)
+		return cfg_fail(x, "$.events.%s: %zu ids, at most %u are supported", key,
+				json_array_size(v), EV_MAX_UIDS);
+	for (i = 0; i < json_array_size(v); i++) {
+		snprintf(q, sizeof(q), "$.events.%s[%zu]", key, i);
+		/* (uid_t)-1 is "no id" for the kernel; never a listener's. */
+		rc = cfg_uint(x, json_array_get(v, i), q, 0, UINT32_MAX - 1, &id);
+		if (rc != 0)
+			return rc;
+		list[i] = (uint32_t)id;
+	}
+	*n = (unsigned)json_array_size(v);
+	return 0;
+}
+
+/* events.socket (an absolute path) and events.socket_group (a group name
+ * or a gid). */
+static int
+cfg_events_socket(struct cfg_ctx *x, json_t *o, struct dpct_config *c)
+{
+	json_t *v = json_object_get(o, "socket");
+	uint64_t gid = 0;
+	int rc;
+
+	if (v != NULL) {
+		const char *sp = json_string_value(v);
+
+		if (!json_is_string(v))
+			return cfg_fail(x, "$.events.socket: expected string, got %s",
+					cfg_type_name(v));
+		if (sp[0] != '/' || strlen(sp) >= sizeof(c->socket_path) || sp[strlen(sp) - 1] == '/')
+			return cfg_fail(x, "$.events.socket: \"%s\" is not an absolute file path "
+					"of at most %zu bytes", sp, sizeof(c->socket_path) - 1);
+		snprintf(c->socket_path, sizeof(c->socket_path), "%s", sp);
+	}
+	v = json_object_get(o, "socket_group");
+	if (v == NULL)
+		return 0;
+	if (json_is_string(v)) {
+		char buf[4096];
+		struct group gr, *res = NULL;
+		const char *name = json_string_value(v);
+
+		if (strlen(name) == 0 || strlen(name) >= sizeof(c->socket_group))
+			return cfg_fail(x, "$.events.socket_group: bad group name \"%s\"", name);
+		if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) != 0 || res == NULL)
+			return cfg_fail(x, "$.events.socket_group: no group named \"%s\"", name);
+		snprintf(c->socket_group, sizeof(c->socket_group), "%s", name);
+		c->socket_gid = (int64_t)gr.gr_gid;
+		return 0;
+	}
+	rc = cfg_uint(x, v, "$.events.socket_group", 0, UINT32_MAX - 1, &gid);
+	if (rc != 0)
+		return rc;
+	c->socket_group[0] = '\0';
+	c->socket_gid = (int64_t)gid;
+	return 0;
+}
+
 static int
 cfg_events(struct cfg_ctx *x, json_t *o, struct dpct_config *c)
 {
 	static const char *const keys[] = {"enabled", "reliable", "destroy_grace_ms",
 					   "ring_size", "result_ring_size", "stage_size",
-					   "netlink_port_id", "allowed_uids", "max_listeners",
-					   "batch_bytes", NULL};
+					   "socket", "socket_group", "allowed_uids",
+					   "allowed_gids", "reliable_uids", "reliable_stall_ms",
+					   "max_dying_pct", "max_listeners", "batch_bytes", NULL};
 	const char *p = "$.events";
-	json_t *v;
 	int rc;
 
-	if ((rc = cfg_object(x, o, p)) != 0 || (rc = cfg_check_keys(x, o, p, keys)) != 0)
+	if ((rc = cfg_object(x, o, p)) != 0)
+		return rc;
+	if (json_object_get(o, "netlink_port_id") != NULL)
+		return cfg_fail(x, "$.events.netlink_port_id: removed: events are served on the "
+				"AF_UNIX socket $.events.socket (default %s) instead of "
+				"NETLINK_USERSOCK", EV_DEFAULT_SOCKET);
+	if ((rc = cfg_check_keys(x, o, p, keys)) != 0)
 		return rc;
 	if ((rc = cfg_bool(x, o, "enabled", p, &c->events_enabled)) != 0 ||
 	    (rc = cfg_bool(x, o, "reliable", p, &c->events_reliable)) != 0 ||
@@ -493,34 +581,18 @@ cfg_events(struct cfg_ctx *x, json_t *o, struct dpct_config *c)
 	    (rc = cfg_ring(x, o, "ring_size", p, &c->event_ring_size)) != 0 ||
 	    (rc = cfg_ring(x, o, "result_ring_size", p, &c->result_ring_size)) != 0 ||
 	    (rc = cfg_u32(x, o, "stage_size", p, 1, CFG_RING_MAX, &c->stage_size)) != 0 ||
-	    (rc = cfg_u32(x, o, "netlink_port_id", p, 1, UINT32_MAX,
-			  &c->netlink_port_id)) != 0 ||
-	    (rc = cfg_uns(x, o, "max_listeners", p, 1, 64, &c->max_listeners)) != 0 ||
+	    (rc = cfg_uns(x, o, "max_listeners", p, 1, EV_MAX_LISTENERS,
+			  &c->max_listeners)) != 0 ||
 	    (rc = cfg_u32(x, o, "batch_bytes", p, CFG_BATCH_MIN, CFG_BATCH_MAX,
-			  &c->batch_bytes)) != 0)
+			  &c->batch_bytes)) != 0 ||
+	    (rc = cfg_u32(x, o, "reliable_stall_ms", p, 1, 86400000u,
+			  &c->reliable_stall_ms)) != 0 ||
+	    (rc = cfg_u32(x, o, "max_dying_pct", p, 0, 100, &c->max_dying_pct)) != 0 ||
+	    (rc = cfg_events_socket(x, o, c)) != 0 ||
+	    (rc = cfg_id_list(x, o, "allowed_uids", c->allowed_uids, &c->n_allowed_uids)) != 0 ||
+	    (rc = cfg_id_list(x, o, "allowed_gids", c->allowed_gids, &c->n_allowed_gids)) != 0 ||
+	    (rc = cfg_id_list(x, o, "reliable_uids", c->reliable_uids, &c->n_reliable_uids)) != 0)
 		return rc;
-	v = json_object_get(o, "allowed_uids");
-	if (v != NULL) {
-		char q[64];
-		uint64_t n;
-		size_t i;
-
-		if (!json_is_array(v))
-			return cfg_fail(x, "$.events.allowed_uids: expected array, got %s",
-					cfg_type_name(v));
-		if (json_array_size(v) > EV_MAX_UIDS)
-			return cfg_fail(x, "$.events.allowed_uids: %zu uids, at most %u are "
-					"supported", json_array_size(v), EV_MAX_UIDS);
-		for (i = 0; i < json_array_size(v); i++) {
-			snprintf(q, sizeof(q), "$.events.allowed_uids[%zu]", i);
-			/* (uid_t)-1 is "no uid" for the kernel; never a listener's. */
-			rc = cfg_uint(x, json_array_get(v, i), q, 0, UINT32_MAX - 1, &n);
-			if (rc != 0)
-				return rc;
-			c->allowed_uids[i] = (uint32_t)n;
-		}
-		c->n_allowed_uids = (unsigned)json_array_size(v);
-	}
 	return 0;
 }
 
@@ -677,6 +749,18 @@ cfg_set(json_t *o, const char *key, json_t *v, bool *ok)
 }
 
 static json_t *
+cfg_id_json(const uint32_t *list, unsigned n, bool *ok)
+{
+	json_t *a = json_array();
+	unsigned i;
+
+	for (i = 0; i < n && i < EV_MAX_UIDS; i++)
+		if (a == NULL || json_array_append_new(a, json_integer(list[i])) != 0)
+			*ok = false;
+	return a;
+}
+
+static json_t *
 cfg_notrack_json(const struct ct_notrack_rule *r, bool *ok)
 {
 	json_t *o = json_object();
@@ -742,12 +826,16 @@ dpct_config_to_json(const struct dpct_config *c)
 	cfg_set(o, "ring_size", json_integer(c->event_ring_size), &ok);
 	cfg_set(o, "result_ring_size", json_integer(c->result_ring_size), &ok);
 	cfg_set(o, "stage_size", json_integer(c->stage_size), &ok);
-	cfg_set(o, "netlink_port_id", json_integer(c->netlink_port_id), &ok);
-	a = json_array();
-	for (i = 0; i < c->n_allowed_uids && i < EV_MAX_UIDS; i++)
-		if (a == NULL || json_array_append_new(a, json_integer(c->allowed_uids[i])) != 0)
-			ok = false;
-	cfg_set(o, "allowed_uids", a, &ok);
+	cfg_set(o, "socket", json_string(c->socket_path), &ok);
+	if (c->socket_group[0] != '\0')
+		cfg_set(o, "socket_group", json_string(c->socket_group), &ok);
+	else if (c->socket_gid >= 0)
+		cfg_set(o, "socket_group", json_integer(c->socket_gid), &ok);
+	cfg_set(o, "allowed_uids", cfg_id_json(c->allowed_uids, c->n_allowed_uids, &ok), &ok);
+	cfg_set(o, "allowed_gids", cfg_id_json(c->allowed_gids, c->n_allowed_gids, &ok), &ok);
+	cfg_set(o, "reliable_uids", cfg_id_json(c->reliable_uids, c->n_reliable_uids, &ok), &ok);
+	cfg_set(o, "reliable_stall_ms", json_integer(c->reliable_stall_ms), &ok);
+	cfg_set(o, "max_dying_pct", json_integer(c->max_dying_pct), &ok);
 	cfg_set(o, "max_listeners", json_integer(c->max_listeners), &ok);
 	cfg_set(o, "batch_bytes", json_integer(c->batch_bytes), &ok);
 	cfg_set(root, "events", o, &ok);
@@ -820,10 +908,19 @@ dpct_config_events(const struct dpct_config *c, struct ev_ctl_conf *out)
 	unsigned i;
 
 	ev_ctl_conf_init(out);
-	out->port_id = c->netlink_port_id;
+	snprintf(out->socket_path, sizeof(out->socket_path), "%s", c->socket_path);
+	out->socket_gid = c->socket_gid;
 	for (i = 0; i < c->n_allowed_uids && i < EV_MAX_UIDS; i++)
 		out->allowed_uids[i] = c->allowed_uids[i];
 	out->n_allowed_uids = c->n_allowed_uids;
+	for (i = 0; i < c->n_allowed_gids && i < EV_MAX_UIDS; i++)
+		out->allowed_gids[i] = c->allowed_gids[i];
+	out->n_allowed_gids = c->n_allowed_gids;
+	for (i = 0; i < c->n_reliable_uids && i < EV_MAX_UIDS; i++)
+		out->reliable_uids[i] = c->reliable_uids[i];
+	out->n_reliable_uids = c->n_reliable_uids;
+	out->reliable_stall_ms = c->reliable_stall_ms;
+	out->max_dying_pct = c->max_dying_pct;
 	out->max_listeners = c->max_listeners;
 	out->reliable = c->events_reliable;
 	out->max_batch_bytes = c->batch_bytes;

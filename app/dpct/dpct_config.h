@@ -46,10 +46,18 @@ struct dpct_config {
 	uint32_t event_ring_size;      /**< records per worker ring (default 4096, pow2 16..1M) */
 	uint32_t result_ring_size;     /**< results per worker ring (default 4096) */
 	uint32_t stage_size;           /**< per-shard staging records (default 1024) */
-	uint32_t netlink_port_id;      /**< default EV_DEFAULT_PORT_ID */
+	char socket_path[EV_SOCKET_PATH_MAX]; /**< "socket", default EV_DEFAULT_SOCKET */
+	char socket_group[64];         /**< "socket_group" as a name ("" = none or a gid) */
+	int64_t socket_gid;            /**< its gid, -1 = none */
 	uint32_t allowed_uids[EV_MAX_UIDS];
 	unsigned n_allowed_uids;       /**< default [0] */
-	unsigned max_listeners;        /**< default 8, 1..64 */
+	uint32_t allowed_gids[EV_MAX_UIDS];
+	unsigned n_allowed_gids;       /**< default [] */
+	uint32_t reliable_uids[EV_MAX_UIDS];
+	unsigned n_reliable_uids;      /**< default [0] */
+	uint32_t reliable_stall_ms;    /**< default 30000 */
+	uint32_t max_dying_pct;        /**< default 10, 0..100 (0 = off) */
+	unsigned max_listeners;        /**< default 8, 1..32 */
 	uint32_t batch_bytes;          /**< netlink datagram size (default 16384) */
 	/* "workers" */
 	unsigned workers;              /**< worker lcores (default: all lcores but the main one) */

@@ -30,6 +30,7 @@ usage(const char *prog)
 	printf("Usage: %s [EAL options] -- [--config FILE] [--fwd io|drop]\n"
 	       "       [--stats-period SEC] [--replay] [--flush-on-eof]\n"
 	       "       [--drain-timeout-ms N] [--stats-json FILE] [--wait-listeners N]\n"
+	       "       [--flush-on-exit]\n"
 	       "  --config FILE         JSON configuration (default: the embedded demo config)\n"
 	       "  --fwd io|drop         forwarding engine (default io; rxonly = drop)\n"
 	       "  --stats-period SEC    print statistics every SEC seconds (0 = off)\n"
@@ -37,11 +38,13 @@ usage(const char *prog)
 	       "                        port is exhausted and the dying list is empty\n"
 	       "  --flush-on-eof        in replay mode, flush the table when input ends\n"
 	       "  --drain-timeout-ms N  bound on the drain at exit (default 30000)\n"
+	       "  --flush-on-exit       on SIGTERM/SIGINT, send a DESTROY for every live entry\n"
+	       "                        and drain them before exiting\n"
 	       "  --stats-json FILE     write final statistics as one JSON object\n"
 	       "  --wait-listeners N    hold RX until N event listeners subscribed (max 30 s)\n"
 	       "  --help                this text\n"
 	       "Exit status: 0 ok; 1 bad config or arguments; 2 runtime failure;\n"
-	       "             3 replay ended with destroy events undelivered\n", prog);
+	       "             3 destroy events undelivered at the end of the drain\n", prog);
 }
 
 static int
@@ -70,6 +73,7 @@ parse_app_args(int argc, char **argv, struct dpct_opts *o)
 		{ "stats-period", required_argument, NULL, 'p' },
 		{ "replay", no_argument, NULL, 'r' },
 		{ "flush-on-eof", no_argument, NULL, 'F' },
+		{ "flush-on-exit", no_argument, NULL, 'X' },
 		{ "drain-timeout-ms", required_argument, NULL, 'd' },
 		{ "stats-json", required_argument, NULL, 'j' },
 		{ "wait-listeners", required_argument, NULL, 'w' },
@@ -105,6 +109,9 @@ parse_app_args(int argc, char **argv, struct dpct_opts *o)
 			break;
 		case 'F':
 			o->flush_on_eof = true;
+			break;
+		case 'X':
+			o->flush_on_exit = true;
 			break;
 		case 'd':
 			if (parse_uint(optarg, 86400000, &o->drain_timeout_ms) < 0) {

@@ -594,6 +594,11 @@ cmd_listeners(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(e, "reliable", li[i].reliable);
 		rte_tel_data_add_dict_u64(e, "sent", li[i].sent);
 		rte_tel_data_add_dict_u64(e, "failed", li[i].failed);
+		rte_tel_data_add_dict_u64(e, "dropped", li[i].dropped);
+		rte_tel_data_add_dict_u64(e, "seq", li[i].seq);
+		rte_tel_data_add_dict_u64(e, "slot", li[i].slot);
+		rte_tel_data_add_dict_string(e, "kind", li[i].kind);
+		rte_tel_data_add_dict_string(e, "state", ev_listener_state_name(li[i].state));
 		snprintf(key, sizeof(key), "%u", i);
 		rte_tel_data_add_dict_container(d, key, e, 0);
 	}

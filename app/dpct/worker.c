@@ -566,6 +566,7 @@ dpct_worker_main(void *arg)
 		if (w->chan != NULL)
 			ev_worker_sync(w->chan, w->shard, now);
 		dpct_mbox_service(w, now);
+		dpct_dump_service(w, now);
 	}
 	if (dpct.pol != NULL)
 		pol_worker_offline(dpct.pol, w->index);

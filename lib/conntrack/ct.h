@@ -410,7 +410,7 @@ struct ct_event_rec {
 	uint8_t flags;            /**< CT_REC_F_* */
 	uint32_t mark;            /**< CTA_MARK (0 = none) */
 	uint32_t seq;             /**< per-shard record sequence number (wraps) */
-	uint32_t pad[1];          /**< pad[0] is reserved (issue 8) */
+	uint32_t targets;         /**< listener slots a resent DESTROY is for (0 = everyone) */
 	uint8_t tcp_wscale[2];    /**< TCP window scale per direction (CTA_PROTOINFO_TCP_WSCALE_*) */
 	uint8_t tcp_dflags[2];    /**< Linux IP_CT_TCP_FLAG_* per direction (CTA_PROTOINFO_TCP_FLAGS_*) */
 	/* Flow export (issue 11, lib/events/ev_ipfix.h) */
@@ -456,7 +456,7 @@ struct ct_result {
 	uint16_t events;
 	uint8_t kind;             /**< enum ct_result_kind */
 	uint8_t pad;
-	uint32_t pad2;
+	uint32_t targets;         /**< DESTROY_NACK: listener slots that refused (0 = all) */
 };
 _Static_assert(sizeof(struct ct_result) == 16, "result is 16 bytes");
 

@@ -57,6 +57,12 @@ ct_ev_from_linux(uint16_t b)
 #define CT_EF_IN_WHEEL  0x02  /* linked in the timer wheel */
 #define CT_EF_AWAIT     0x04  /* dying, destroy record out, waiting for a result */
 #define CT_EF_RESENT    0x08  /* destroy has been re-armed at least once */
+/* Issue 8, exactly once per listener: a dying entry whose DESTROY was
+ * refused by some listeners keeps the mask of their slots (ct_result
+ * targets) until it is resent. Once the DESTROY has been staged, a dying
+ * entry has no use for pending, missed, tcp_flags and to_class: with this
+ * flag they hold the 32-bit mask (ct_shard.c dying_targets_*). */
+#define CT_EF_TARGETS   0x80
 
 /* TCP tracker flags (ct_entry.tcp_flags), owned by ct_tcp.c. */
 #define CT_TF_CLOSE_INIT_ORIG  0x01  /* orig side sent the first FIN */

@@ -466,7 +466,7 @@ fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_event
 	r->flags = 0;
 	r->mark = 0;
 	r->seq = 0;
-	r->pad[0] = 0;
+	r->targets = 0;
 	r->l4_seen = ct_x_l4(e);
 	r->icmp_code = ct_x_code(e);
 	r->in_port = ct_x_port(e);
@@ -571,6 +571,30 @@ entry_free(struct ct_shard *s, uint32_t idx)
 	fill_check(s);
 }
 
+/* The resend mask of a dying entry (CT_EF_TARGETS): 0 = every listener. */
+static inline void
+dying_targets_set(struct ct_entry *e, uint32_t m)
+{
+	if (m == 0) {
+		e->eflags &= (uint8_t)~CT_EF_TARGETS;
+		return;
+	}
+	e->pending = (uint8_t)m;
+	e->missed = (uint8_t)(m >> 8);
+	e->tcp_flags = (uint8_t)(m >> 16);
+	e->to_class = (uint8_t)(m >> 24);
+	e->eflags |= CT_EF_TARGETS;
+}
+
+static inline uint32_t
+dying_targets(const struct ct_entry *e)
+{
+	if (!(e->eflags & CT_EF_TARGETS))
+		return 0;
+	return (uint32_t)e->pending | (uint32_t)e->missed << 8 | (uint32_t)e->tcp_flags << 16 |
+	       (uint32_t)e->to_class << 24;
+}
+
 static void
 grace_rearm(struct ct_shard *s, uint32_t idx, uint64_t now)
 {
@@ -599,9 +623,12 @@ stage_destroy(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint64_t now,
 	wheel_unlink(s, idx);
 	r = &s->stage[s->stage_n++];
 	fill_record(s, idx, now_tick, r);
-	r->events = ct_ev_to_linux((uint8_t)(e->pending | e->missed | CT_EVI_DESTROY));
+	r->targets = dying_targets(e);
+	r->events = ct_ev_to_linux((uint8_t)((r->targets ? 0 : e->pending | e->missed) |
+					     CT_EVI_DESTROY));
 	r->flags = resend ? CT_REC_F_RESEND : 0;
 	r->seq = s->seq++;
+	dying_targets_set(e, 0);
 	e->pending = e->missed = 0;
 	e->eflags |= CT_EF_AWAIT;
 	if (resend)
@@ -1119,9 +1146,11 @@ ct_shard_ev_commit(struct ct_shard *s, unsigned accepted, uint64_t now)
 		e = &s->pool[r->slot];
 		if (!(e->eflags & CT_EF_USED) || e->id != r->id)
 			continue;
-		if (r->events & CT_EV_DESTROY)
+		if (r->events & CT_EV_DESTROY) {
+			/* Nobody got it: it stays addressed to whom it was. */
+			dying_targets_set(e, r->targets);
 			grace_rearm(s, r->slot, now);
-		else if (!(e->status & CT_S_DYING))
+		} else if (!(e->status & CT_S_DYING))
 			e->missed |= ct_ev_from_linux(r->events);
 	}
 	s->stage_n = 0;
@@ -1152,6 +1181,8 @@ ct_shard_apply_result(struct ct_shard *s, const struct ct_result *r, uint64_t no
 	case CT_RES_DESTROY_NACK:
 		if (!(e->status & CT_S_DYING) || !(e->eflags & CT_EF_AWAIT))
 			return -ESTALE;
+		/* Resend only to the listeners that refused it. */
+		dying_targets_set(e, r->targets);
 		grace_rearm(s, r->slot, now);
 		return 0;
 	default:

@@ -13,9 +13,10 @@
  *    elements went in.
  *  - ev_worker_sync(): the worker's side of the protocol in one call.
  *  - ev_ctl: the control core: drains the channels, encodes ctnetlink,
- *    sends to subscribed listeners over a NETLINK_USERSOCK socket with
- *    MSG_DONTWAIT, handles subscribe/unsubscribe, and returns delivery
- *    results. Never blocks on a listener.
+ *    sends to subscribed listeners over an AF_UNIX SOCK_SEQPACKET socket
+ *    (one connection per listener: the connection is the subscription)
+ *    with MSG_DONTWAIT, handles subscribe/unsubscribe and dumps, and
+ *    returns delivery results. Never blocks on a listener.
  *  - the ctnetlink codec (ev_nl.h) is shared with the listener tool.
  */
 
@@ -97,16 +98,32 @@ unsigned ev_worker_sync(struct ev_chan *c, struct ct_shard *s, uint64_t now);
 /* Control core                                                              */
 
 #define EV_MAX_UIDS 32
+/** Listener slots (socket listeners, sinks and record consumers together):
+ * a slot is one bit of the resend mask carried by results and records. */
+#define EV_MAX_LISTENERS 32
+/** The default socket path (docs/events.md). */
+#define EV_DEFAULT_SOCKET "/run/dpct/events.sock"
+#define EV_SOCKET_PATH_MAX 108
 
 struct ev_ctl_conf {
-	uint32_t port_id;            /**< netlink port id dpct binds (default 0x44504354 'DPCT') */
+	char socket_path[EV_SOCKET_PATH_MAX]; /**< AF_UNIX SOCK_SEQPACKET path */
+	int64_t socket_gid;          /**< group owning the socket (-1: dpct's own group) */
 	uint32_t allowed_uids[EV_MAX_UIDS];
-	unsigned n_allowed_uids;     /**< 0 = only uid 0 */
-	unsigned max_listeners;      /**< default 8 */
+	unsigned n_allowed_uids;     /**< peers (SO_PEERCRED) allowed to subscribe; uid 0 always */
+	uint32_t allowed_gids[EV_MAX_UIDS];
+	unsigned n_allowed_gids;     /**< ... or whose primary gid is one of these */
+	uint32_t reliable_uids[EV_MAX_UIDS];
+	unsigned n_reliable_uids;    /**< uids that may ask for reliable delivery (default [0]) */
+	unsigned max_listeners;      /**< default 8, at most EV_MAX_LISTENERS */
 	bool reliable;               /**< honour listeners' reliable flag (default true) */
 	unsigned max_batch_bytes;    /**< datagram size for batched messages (default 16384) */
-	unsigned rcvbuf;             /**< dpct's own socket receive buffer (0 = default) */
-	bool no_socket;              /**< tests: no netlink socket; use ev_ctl_add_sink() */
+	unsigned sndbuf;             /**< per-listener send buffer when the subscriber asks none
+				       *  (default 4 MiB) */
+	uint32_t reliable_stall_ms;  /**< demote a reliable listener refusing this long (30000) */
+	uint32_t max_dying_pct;      /**< ... or refusing while dying > this % of the table (10;
+				       *  0 = off); see ev_ctl_set_table() */
+	uint32_t subscribe_timeout_ms; /**< a connection must subscribe or dump within (5000) */
+	bool no_socket;              /**< tests: no socket; use ev_ctl_add_sink() */
 };
 
 void ev_ctl_conf_init(struct ev_ctl_conf *c);
@@ -115,22 +132,27 @@ struct ev_ctl;
 
 /**
  * Create the control side over `n` channels (channel i belongs to shard i).
- * Opens and binds the netlink socket unless conf->no_socket.
- * @return NULL with `err` filled (e.g. "port id 1146110804 in use").
+ * Unless conf->no_socket, creates the socket's directory (mode 0755 when
+ * new; an existing one must be owned by the caller and not writable by
+ * group or others), replaces a stale socket of a dead process, refuses a
+ * live one, and binds and listens with mode 0660 and the configured group.
+ * @return NULL with `err` filled (e.g. "... is served by a running process").
  */
 struct ev_ctl *ev_ctl_create(const struct ev_ctl_conf *conf, struct ev_chan *const *chans,
 			     unsigned n, char *err, size_t errlen);
+/** Close every connection, unlink the socket and free everything. */
 void ev_ctl_free(struct ev_ctl *ctl);
 
 /**
- * One control step: handle subscription requests, drain up to `budget`
- * records from every channel, encode and send them, push results back.
- * Never blocks.
+ * One control step: accept connections, handle requests (a bounded number
+ * of messages per step), advance a dump, drain up to `budget` records from
+ * every channel, encode and send them, push results back, apply the stall
+ * policy. Never blocks. `now` is in ns (the control core's clock).
  * @return records handled (0 = idle).
  */
 unsigned ev_ctl_step(struct ev_ctl *ctl, uint64_t now, unsigned budget);
 
-/** The socket fd (for poll()), or -1. */
+/** An fd that is readable when a connection or request waits (for poll()), or -1. */
 int ev_ctl_fd(const struct ev_ctl *ctl);
 
 /** True when no records or results are waiting anywhere in the control side. */
@@ -139,69 +161,136 @@ bool ev_ctl_idle(const struct ev_ctl *ctl);
 /** Number of subscribed listeners, and of reliable ones (`reliable` may be NULL). */
 unsigned ev_ctl_listener_count(const struct ev_ctl *ctl, unsigned *reliable);
 
+/**
+ * The table's dying and capacity gauges (summed over shards), for the
+ * max_dying_pct policy. The caller refreshes them as often as it likes.
+ */
+void ev_ctl_set_table(struct ev_ctl *ctl, uint64_t dying, uint64_t max_entries);
+
 struct ev_ctl_stats {
-	uint64_t events_sent;        /**< messages accepted by at least one listener socket */
+	uint64_t events_sent;        /**< messages accepted by at least one listener */
 	uint64_t events_failed;      /**< nacks returned to workers (reliable listener refused) */
 	uint64_t events_retried;     /**< records carrying previously missed bits */
 	uint64_t destroy_resent;     /**< destroy records sent again after a grace timer */
 	uint64_t destroy_acked;
-	uint64_t listener_dropped;   /**< messages an unreliable listener lost */
-	uint64_t listeners_gone;     /**< listeners removed after ECONNREFUSED */
-	uint64_t subscribe_refused;  /**< unauthorised uid or over the cap */
+	uint64_t listener_dropped;   /**< messages unreliable listeners lost (all listeners) */
+	uint64_t listeners_gone;     /**< connections closed by the peer or removed */
+	uint64_t listener_demoted;   /**< reliable listeners demoted by the stall policy */
+	uint64_t subscribe_refused;  /**< unauthorised peer, reliable not allowed, over the cap */
+	uint64_t requests_refused;   /**< requests answered with an error */
+	uint64_t peers_cut;          /**< connections closed for repeated bad requests */
+	uint64_t dumps;              /**< dumps completed */
+	uint64_t dump_entries;       /**< entries sent by dumps */
 	uint64_t datagrams;
 	uint64_t result_backlog;     /**< results waiting for room in a channel */
+	uint64_t resend_targeted;    /**< resent records delivered only to the slots that refused */
 };
 void ev_ctl_get_stats(const struct ev_ctl *ctl, struct ev_ctl_stats *out);
 
 /**
- * A listener that is not a netlink socket (tests, benchmarks): `fn` gets
- * each datagram as an iovec array of whole ctnetlink messages and returns 0
- * (delivered), -EAGAIN or -ENOBUFS (buffer full: a reliable sink's records
- * fail), -ECONNREFUSED (gone: the sink is removed) or another -errno
- * (counted as lost).
+ * A listener that is not a socket (tests, benchmarks): `fn` gets each
+ * datagram as an iovec array of whole ctnetlink messages and returns 0
+ * (delivered), -EAGAIN or -ENOBUFS (buffer full), -EPIPE or -ECONNREFUSED
+ * (gone: the sink is removed) or another -errno (a refusal too: a reliable
+ * sink's records are nacked, an unreliable one's lost).
  */
 struct iovec;
 typedef int (*ev_sink_fn)(void *arg, const struct iovec *iov, unsigned iovcnt, size_t bytes);
 
 /**
- * Subscribe a sink as if `port_id` had sent EV_MSG_SUBSCRIBE with
- * `flags`/`mask` (uid 0). Works with and without a socket.
- * @return 0; -EUSERS over max_listeners; -EINVAL bad flags/mask or fn NULL.
+ * Subscribe a sink as if a peer `id` (a label shown as port_id) had sent
+ * EV_MSG_SUBSCRIBE with `flags`/`mask` (uid 0). Works with and without a
+ * socket.
+ * @return 0; -EUSERS no free slot; -EINVAL bad flags/mask or fn NULL.
  */
-int ev_ctl_add_sink(struct ev_ctl *ctl, uint32_t port_id, uint32_t flags, uint32_t mask,
+int ev_ctl_add_sink(struct ev_ctl *ctl, uint32_t id, uint32_t flags, uint32_t mask,
 		    ev_sink_fn fn, void *arg);
 
 /**
- * Handle one datagram of requests (EV_MSG_SUBSCRIBE / EV_MSG_UNSUBSCRIBE)
- * from netlink port `port_id` with credentials `uid`/`pid`, exactly as if
- * it had arrived on the socket. ev_ctl_step() calls it for what it
- * receives; tests and the fuzzer call it directly. Every request is
- * answered with an NLMSG_ERROR ack on the socket (when there is one).
- * @return the ack code of the last request: 0, -EPERM (uid not allowed),
- *         -EUSERS (listener cap), -EINVAL (bad payload), -ENOENT
- *         (unsubscribe of an unknown port), -EOPNOTSUPP (unknown type);
- *         -EINVAL also when the datagram holds no message.
+ * Handle one datagram of requests from the connection in listener slot
+ * `slot`, exactly as if it had arrived on its socket (ev_ctl_step() calls
+ * it for what it receives; tests and the fuzzer call it directly on a slot
+ * made by ev_ctl_attach_peer()). Every request that asks for it
+ * (NLM_F_ACK) or fails is answered with an NLMSG_ERROR on the connection.
+ * @return the ack code of the last request: 0, -EPERM (peer not allowed),
+ *         -EACCES (reliable delivery not allowed for the peer's uid),
+ *         -EINVAL (bad payload), -EOPNOTSUPP (unknown type), -EBUSY (a
+ *         dump is already running on this connection), -ENOENT (no such
+ *         slot); -EINVAL also when the datagram holds no message.
  */
-int ev_ctl_handle_request(struct ev_ctl *ctl, uint32_t port_id, uint32_t uid, uint32_t pid,
-			  const void *buf, size_t len);
+int ev_ctl_handle_request(struct ev_ctl *ctl, unsigned slot, const void *buf, size_t len);
+
+/**
+ * Take an already connected socket `fd` (a SOCK_SEQPACKET peer, e.g. one
+ * end of socketpair()) as a new connection with the given credentials, as
+ * if accept() had returned it. For tests and the fuzzer; fd -1 makes a
+ * connection that sends nowhere. ev_ctl owns the fd afterwards.
+ * @return the slot (>= 0); -EUSERS no free slot; -EPERM peer not allowed.
+ */
+int ev_ctl_attach_peer(struct ev_ctl *ctl, int fd, uint32_t uid, uint32_t gid, uint32_t pid);
+
+/**
+ * Operator messages (a demoted listener, a peer cut off) go through this
+ * hook so the library never prints. `level` uses syslog numbering.
+ */
+typedef void (*ev_log_fn)(void *arg, int level, const char *msg);
+void ev_ctl_set_log(struct ev_ctl *ctl, ev_log_fn fn, void *arg);
+
+/** Listener states as /dpct/listeners shows them. */
+enum ev_listener_state {
+	EV_LS_PENDING = 0,   /**< connected, not subscribed yet (or dump only) */
+	EV_LS_RELIABLE,
+	EV_LS_UNRELIABLE,
+	EV_LS_DEMOTED,       /**< asked for reliable, demoted by the stall policy */
+};
+const char *ev_listener_state_name(unsigned state);
 
 struct ev_listener_info {
-	uint32_t port_id;
+	uint32_t port_id;            /**< the slot's label: a sink's id, else the slot */
+	unsigned slot;               /**< bit in the resend mask */
+	const char *kind;            /**< "socket", "sink" or the consumer's kind */
+	unsigned state;              /**< enum ev_listener_state */
 	uint32_t uid;
+	uint32_t gid;
 	uint32_t pid;
 	uint32_t mask;               /**< EV_MASK_* */
-	bool reliable;
+	bool reliable;               /**< currently reliable (not demoted) */
+	uint32_t seq;                /**< last event sequence number sent */
 	uint64_t sent;
-	uint64_t failed;
+	uint64_t failed;             /**< refused (nacked or dropped) */
+	uint64_t dropped;            /**< lost for good: the gaps in its nlmsg_seq */
+	uint64_t dumped;             /**< entries sent by dumps */
 };
 /** Copy up to `max` listeners; returns how many. */
 unsigned ev_ctl_listeners(const struct ev_ctl *ctl, struct ev_listener_info *out, unsigned max);
 
 /* ------------------------------------------------------------------------ */
+/* Dumps (IPCTNL_MSG_CT_GET + NLM_F_DUMP)                                    */
+
+/**
+ * The table pager behind dumps, provided by the owner of the shards (the
+ * app pages through its workers' mailboxes). ev_ctl runs one dump at a
+ * time; a connection asking while another dump runs waits its turn.
+ *  - begin(): a dump starts; reset the cursor.
+ *  - next(): copy up to `max` live entries (snapshots, events 0) into
+ *    `out`; return how many (0 = none ready yet, come back next step) and
+ *    set *done once the table has been walked. Never blocks.
+ *  - end(): the dump finished or its connection went away.
+ * Thread safety: called on the control core only.
+ */
+struct ev_dump_ops {
+	void (*begin)(void *arg);
+	unsigned (*next)(void *arg, struct ct_event_rec *out, unsigned max, bool *done);
+	void (*end)(void *arg);
+};
+/** Install the pager (NULL: dump requests are answered -EOPNOTSUPP). */
+void ev_ctl_set_dump(struct ev_ctl *ctl, const struct ev_dump_ops *ops, void *arg);
+
+/* ------------------------------------------------------------------------ */
 /* The subscribe protocol (docs/events.md)                                   */
 
-/** Netlink message types on dpct's NETLINK_USERSOCK port (below
- * NLMSG_MIN_TYPE are the standard ones; ctnetlink types are above 0x100). */
+/** Request message types on the events socket (below NLMSG_MIN_TYPE are
+ * the standard ones; ctnetlink types are above 0x100). */
 #define EV_MSG_SUBSCRIBE   0x20
 #define EV_MSG_UNSUBSCRIBE 0x21
 
@@ -212,14 +301,17 @@ unsigned ev_ctl_listeners(const struct ev_ctl *ctl, struct ev_listener_info *out
 #define EV_MASK_DESTROY 0x4
 #define EV_MASK_ALL     0x7
 
-/** Payload of EV_MSG_SUBSCRIBE (host byte order). */
+/** Payload of EV_MSG_SUBSCRIBE (host byte order). The first three fields
+ * are the version 1 payload; `bufsize` is optional (12-byte payloads stay
+ * valid). */
 struct ev_subscribe {
 	uint32_t version;            /**< EV_PROTO_VERSION */
 	uint32_t flags;              /**< EV_SUB_F_* */
 	uint32_t mask;               /**< EV_MASK_* */
+	uint32_t bufsize;            /**< bytes dpct may queue for this listener (0 = default) */
 };
+#define EV_SUBSCRIBE_MIN_LEN 12
 #define EV_PROTO_VERSION 1
-#define EV_DEFAULT_PORT_ID 0x44504354u
 
 #ifdef __cplusplus
 }

@@ -280,13 +280,14 @@ ev_nl_encode(const struct ct_event_rec *r, unsigned flags, uint8_t *dgram, size_
 	struct nfgenmsg *nfg;
 	unsigned kind;
 	bool pad = (flags & EV_NL_F_PAD64) != 0;
+	bool dump = (flags & EV_NL_F_DUMP) != 0;
 	bool destroy;
 
-	if ((r->orig.family != 4 && r->orig.family != 6) || r->events == 0)
+	if ((r->orig.family != 4 && r->orig.family != 6) || (r->events == 0 && !dump))
 		return -EINVAL;
 	if ((off & 3) != 0 || off > cap)
 		return -EINVAL;
-	kind = ev_nl_rec_kind(r);
+	kind = dump ? EV_MASK_UPDATE : ev_nl_rec_kind(r);
 	destroy = kind == EV_MASK_DESTROY;
 
 	nlh = w_reserve(&w, NLMSG_HDRLEN);
@@ -294,7 +295,8 @@ ev_nl_encode(const struct ct_event_rec *r, unsigned flags, uint8_t *dgram, size_
 		return -ENOSPC;
 	nlh->nlmsg_type = (uint16_t)((NFNL_SUBSYS_CTNETLINK << 8) |
 				     (destroy ? IPCTNL_MSG_CT_DELETE : IPCTNL_MSG_CT_NEW));
-	nlh->nlmsg_flags = kind == EV_MASK_NEW ? (NLM_F_CREATE | NLM_F_EXCL) : 0;
+	nlh->nlmsg_flags = dump ? NLM_F_MULTI :
+			   kind == EV_MASK_NEW ? (NLM_F_CREATE | NLM_F_EXCL) : 0;
 	nlh->nlmsg_seq = 0;
 	nlh->nlmsg_pid = 0;
 	nfg = w_reserve(&w, sizeof(*nfg));
@@ -314,7 +316,22 @@ ev_nl_encode(const struct ct_event_rec *r, unsigned flags, uint8_t *dgram, size_
 	w_be32(&w, CTA_ID, r->id);
 	w_be32(&w, CTA_STATUS, r->status);
 
-	if (destroy) {
+	if (dump) {
+		/* ctnetlink_fill_info(): everything the entry has. */
+		w_be32(&w, CTA_TIMEOUT, r->timeout_s);
+		if (flags & EV_NL_F_ACCT) {
+			w_counters(&w, CTA_COUNTERS_ORIG, r->pkts[0], r->bytes[0], pad);
+			w_counters(&w, CTA_COUNTERS_REPLY, r->pkts[1], r->bytes[1], pad);
+		}
+		if (flags & EV_NL_F_TSTAMP) {
+			size_t nest = w_nest_start(&w, CTA_TIMESTAMP);
+
+			w_be64(&w, CTA_TIMESTAMP_START, r->start_ns, CTA_TIMESTAMP_PAD, pad);
+			w_nest_end(&w, nest);
+		}
+		if (r->orig.proto == IPPROTO_TCP)
+			w_protoinfo_tcp(&w, r, false);
+	} else if (destroy) {
 		if (r->timeout_s != 0)
 			w_be32(&w, CTA_TIMEOUT, r->timeout_s);
 		if (flags & EV_NL_F_ACCT) {
@@ -683,9 +700,10 @@ ev_nl_parse_subscribe(const void *payload, size_t len, struct ev_subscribe *out)
 {
 	struct ev_subscribe s;
 
-	if (payload == NULL || len < sizeof(s))
+	if (payload == NULL || len < EV_SUBSCRIBE_MIN_LEN)
 		return -EINVAL;
-	memcpy(&s, payload, sizeof(s));
+	memset(&s, 0, sizeof(s));
+	memcpy(&s, payload, len < sizeof(s) ? len : sizeof(s));
 	if (s.version != EV_PROTO_VERSION)
 		return -EINVAL;
 	if ((s.flags & ~(uint32_t)EV_SUB_F_RELIABLE) != 0)

@@ -49,6 +49,11 @@ extern "C" {
 #define EV_NL_F_ACCT    0x1  /**< counters on destroy (nf_conntrack_acct=1) */
 #define EV_NL_F_TSTAMP  0x2  /**< timestamps on destroy (nf_conntrack_timestamp=1) */
 #define EV_NL_F_PAD64   0x4  /**< align 64-bit payloads with CTA_*_PAD attributes */
+/** A dump answer (IPCTNL_MSG_CT_GET + NLM_F_DUMP), as ctnetlink_fill_info():
+ * IPCTNL_MSG_CT_NEW with NLM_F_MULTI, timeout, counters (EV_NL_F_ACCT),
+ * start timestamp (EV_NL_F_TSTAMP), TCP protoinfo; the record's events are
+ * not looked at. The caller sets nlmsg_seq to the request's. */
+#define EV_NL_F_DUMP    0x8
 #define EV_NL_F_DEFAULT (EV_NL_F_ACCT | EV_NL_F_TSTAMP)
 
 /** Upper bound of one encoded message, in bytes (IPv6, every attribute, padding). */
@@ -121,7 +126,8 @@ struct ev_nl_ct {
 int ev_nl_parse(const void *buf, size_t len, struct ev_nl_ct *out, size_t *consumed);
 
 /**
- * Parse a subscribe/unsubscribe request payload (EV_MSG_SUBSCRIBE).
+ * Parse a subscribe request payload (EV_MSG_SUBSCRIBE): 12 bytes (version
+ * 1) or more (bufsize; bytes past struct ev_subscribe are ignored).
  * @return 0 valid (mask 0 is normalised to EV_MASK_ALL), -EINVAL otherwise.
  */
 int ev_nl_parse_subscribe(const void *payload, size_t len, struct ev_subscribe *out);

@@ -7,8 +7,10 @@ command). Exits 1 with a message when dpct is not running."""
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
+import subprocess
 import sys
 
 VERSION = 'conntrack v1.4.7 (conntrack-tools)'
@@ -78,8 +80,70 @@ def entry_line(e):
     return ' '.join(f)
 
 
+def events_tool():
+    """dpct-events: beside this script (installed or in the build tree), else PATH."""
+    here = os.path.dirname(os.path.realpath(sys.argv[0]))
+    for cand in (os.path.join(here, 'dpct-events'),
+                 os.path.join(here, '..', 'dpct-events', 'dpct-events')):
+        if os.access(cand, os.X_OK):
+            return cand
+    return shutil.which('dpct-events')
+
+
+def events_socket(t, args):
+    """The events socket: --socket, else what dpct runs with (/dpct/config)."""
+    if args.socket:
+        return args.socket
+    ev = t.cmd('/dpct/config').get('events', {})
+    v = ev.get('socket') if isinstance(ev, dict) else None
+    if isinstance(v, str) and v.startswith('"'):
+        v = json.loads(v)
+    return v or '/run/dpct/events.sock'
+
+
+def dump_entry(ev):
+    """A dpct-events --dump JSON object in the shape entry_line() prints."""
+    o, r = ev.get('orig', {}), ev.get('reply', {})
+    e = {'proto': ev.get('proto'), 'protonum': ev.get('l4proto', 0),
+         'timeout': ev.get('timeout', 0), 'status': ev.get('status', 0),
+         'src': o.get('src'), 'dst': o.get('dst'), 'sport': o.get('sport', 0),
+         'dport': o.get('dport', 0), 'packets': o.get('packets', 0),
+         'bytes': o.get('bytes', 0), 'rsrc': r.get('src'), 'rdst': r.get('dst'),
+         'rsport': r.get('sport', 0), 'rdport': r.get('dport', 0),
+         'rpackets': r.get('packets', 0), 'rbytes': r.get('bytes', 0),
+         'mark': ev.get('mark', 0), 'zone': ev.get('zone', 0), 'id': ev.get('id', 0)}
+    if 'state' in ev:
+        e['state'] = ev['state']
+    return e
+
+
+def do_list_dump(t, args):
+    """The whole table in one dump over the events socket (IPCTNL_MSG_CT_GET)."""
+    tool = events_tool()
+    if tool is None:
+        raise SystemExit('dpct-ctl: dpct-events not found (beside dpct-ctl or in PATH)')
+    path = events_socket(t, args)
+    p = subprocess.Popen([tool, '--socket', path, '--dump', '--format', 'json',
+                          '--max-seconds', '600'], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    shown = 0
+    for line in p.stdout:
+        if line.startswith('{'):
+            print(entry_line(dump_entry(json.loads(line))))
+            shown += 1
+    err = p.stderr.read()
+    if p.wait() != 0:
+        raise SystemExit('dpct-ctl: dump over %s failed: %s' % (path, err.strip()))
+    sys.stdout.flush()
+    print('%s: %u flow entries have been shown.' % (VERSION, shown), file=sys.stderr)
+    return 0
+
+
 def do_list(t, args):
-    cmd = '/dpct/dying' if args.dying else '/dpct/list'
+    if not args.dying:
+        return do_list_dump(t, args)
+    # Dying entries are not in a dump: page them through telemetry.
+    cmd = '/dpct/dying'
     cursor, shown = 0, 0
     for _ in range(1 << 22):
         page = t.cmd('%s,%u,%u' % (cmd, cursor, LIST_PAGE))
@@ -217,7 +281,9 @@ def main():
     sub.add_parser('stats', help='counters per shard and in total (conntrack -S)')
     sub.add_parser('count', help='live entries (conntrack -C)')
     p = sub.add_parser('list', help='entries (conntrack -L)')
-    p.add_argument('--dying', action='store_true', help='include dying entries')
+    p.add_argument('--dying', action='store_true',
+                   help='dying entries (through telemetry pages)')
+    p.add_argument('--socket', help='dpct\'s events socket (default: from /dpct/config)')
     sub.add_parser('flush', help='destroy every entry (conntrack -F)')
     p = sub.add_parser('delete', help='destroy one entry (conntrack -D)')
     p.add_argument('pos', nargs='*', help='proto src dst sport dport')

@@ -15,13 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/netlink.h>
-#include <netlink/errno.h>
-#include <netlink/netlink.h>
-#include <netlink/socket.h>
 
 #include "ev.h"
 #include "ev_nl.h"
@@ -33,7 +34,9 @@
 enum fmt { FMT_TEXT, FMT_JSON, FMT_NONE };
 
 struct opts {
-	uint32_t port_id;
+	const char *socket;
+	bool dump;
+	bool follow;
 	unsigned rcvbuf;
 	bool reliable;
 	uint32_t mask;
@@ -56,6 +59,11 @@ struct summary {
 	uint64_t events, new_, update, destroy;
 	uint64_t flows_new, flows_destroyed, duplicate_destroy, destroy_without_new;
 	uint64_t recv_errors;
+	uint64_t lost;            /* gaps in nlmsg_seq */
+	uint64_t dumped;
+	uint32_t last_seq;
+	uint64_t lost_unreported;
+	uint64_t last_report_ms;
 	struct flow *tab;
 	size_t cap, n;
 };
@@ -199,10 +207,12 @@ addr_str(const struct ct_tuple *t, const uint8_t *a, char *out, size_t len)
  * nfct_snprintf() for the same message (ev_text.c).
  */
 static void
-print_text(FILE *o, const struct ev_nl_ct *ct)
+print_text(FILE *o, const struct ev_nl_ct *ct, bool dump)
 {
 	char line[1024];
-	int n = ev_text_format(line, sizeof(line), ct, EV_TEXT_LAYER3 | EV_TEXT_ID, time(NULL));
+	int n = ev_text_format(line, sizeof(line), ct,
+			       EV_TEXT_LAYER3 | EV_TEXT_ID | (dump ? EV_TEXT_NO_HEADER : 0),
+			       time(NULL));
 
 	if (n >= 0)
 		fprintf(o, "%.*s\n", n < (int)sizeof(line) ? n : (int)sizeof(line) - 1, line);
@@ -229,13 +239,14 @@ json_tuple(FILE *o, const struct ev_nl_ct *ct, int dir)
 }
 
 static void
-print_json(FILE *o, const struct ev_nl_ct *ct)
+print_json(FILE *o, const struct ev_nl_ct *ct, bool dump)
 {
 	static const char *const type[] = { [EV_MASK_NEW] = "new", [EV_MASK_UPDATE] = "update",
 					    [EV_MASK_DESTROY] = "destroy" };
 
 	fprintf(o, "{\"type\":\"%s\",\"family\":%u,\"proto\":\"%s\",\"l4proto\":%u,\"id\":%u,"
-		"\"status\":%u,\"assured\":%s,\"orig\":", type[ct->kind], ct->family,
+		"\"status\":%u,\"assured\":%s,\"orig\":", dump ? "entry" : type[ct->kind],
+		ct->family,
 		proto_name(ct->orig.proto), ct->orig.proto, ct->id, ct->status,
 		(ct->status & CT_S_ASSURED) ? "true" : "false");
 	json_tuple(o, ct, 0);
@@ -270,64 +281,132 @@ write_summary(const char *path, const struct summary *s)
 	fprintf(f, "{\"events\":%" PRIu64 ",\"new\":%" PRIu64 ",\"update\":%" PRIu64
 		",\"destroy\":%" PRIu64 ",\"flows_new\":%" PRIu64 ",\"flows_destroyed\":%" PRIu64
 		",\"duplicate_destroy\":%" PRIu64 ",\"destroy_without_new\":%" PRIu64
-		",\"recv_errors\":%" PRIu64 "}\n", s->events, s->new_, s->update, s->destroy,
-		s->flows_new, s->flows_destroyed, s->duplicate_destroy, s->destroy_without_new,
-		s->recv_errors);
+		",\"recv_errors\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"dumped\":%" PRIu64
+		",\"last_seq\":%u}\n",
+		s->events, s->new_, s->update, s->destroy, s->flows_new, s->flows_destroyed,
+		s->duplicate_destroy, s->destroy_without_new, s->recv_errors, s->lost, s->dumped,
+		s->last_seq);
 	return fclose(f) == 0 ? 0 : -1;
 }
 
 static int
-send_request(int fd, uint32_t port, uint16_t type, uint32_t seq, const struct opts *o)
+send_subscribe(int fd, uint32_t seq, const struct opts *o)
 {
 	struct {
 		struct nlmsghdr h;
 		struct ev_subscribe s;
 	} req;
-	struct sockaddr_nl to = { .nl_family = AF_NETLINK, .nl_pid = port };
 
 	memset(&req, 0, sizeof(req));
 	req.h.nlmsg_len = sizeof(req);
-	req.h.nlmsg_type = type;
+	req.h.nlmsg_type = EV_MSG_SUBSCRIBE;
 	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
 	req.h.nlmsg_seq = seq;
 	req.s.version = EV_PROTO_VERSION;
 	req.s.flags = o->reliable ? EV_SUB_F_RELIABLE : 0;
 	req.s.mask = o->mask;
-	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&to, sizeof(to)) < 0)
+	/* AF_UNIX queues what dpct sends on dpct's side: ask for the room. */
+	req.s.bufsize = o->rcvbuf;
+	if (send(fd, &req, sizeof(req), MSG_NOSIGNAL) < 0)
 		return -errno;
 	return 0;
 }
 
-/* Handle one received datagram. Returns the ack code when it held the ack
- * for `seq` (0 or -errno), 1 otherwise. */
+/* What `conntrack -L` sends to the kernel. */
 static int
-handle_datagram(const uint8_t *buf, size_t len, uint32_t seq, const struct opts *o,
+send_dump(int fd, uint32_t seq)
+{
+	struct {
+		struct nlmsghdr h;
+		struct nfgenmsg g;
+	} req;
+
+	memset(&req, 0, sizeof(req));
+	req.h.nlmsg_len = sizeof(req);
+	req.h.nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
+	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.h.nlmsg_seq = seq;
+	req.g.nfgen_family = AF_UNSPEC;
+	req.g.version = NFNETLINK_V0;
+	if (send(fd, &req, sizeof(req), MSG_NOSIGNAL) < 0)
+		return -errno;
+	return 0;
+}
+
+struct rx_state {
+	uint32_t sub_seq;         /* the subscribe request's seq (0: none sent) */
+	uint32_t dump_seq;        /* the dump request's seq (0: none sent) */
+	int sub_ack;              /* 1 waiting, else the ack code */
+	int dump_err;             /* 1 running, 0 done, else the error */
+	bool any_event;
+};
+
+/* Events count their nlmsg_seq up by one per listener: a jump is loss. */
+static void
+check_seq(struct summary *s, uint32_t seq)
+{
+	uint32_t want = s->last_seq + 1, gap = seq - want;
+
+	if (seq != want && gap < (1u << 31)) {
+		s->lost += gap;
+		s->lost_unreported += gap;
+		/* At most one line a second on stderr. */
+		if (now_ms() - s->last_report_ms >= 1000) {
+			fprintf(stderr, "dpct-events: lost %" PRIu64 " events (last gap: seq %u..%u)\n",
+				s->lost_unreported, want, seq - 1);
+			s->lost_unreported = 0;
+			s->last_report_ms = now_ms();
+		}
+	}
+	s->last_seq = seq;
+}
+
+static void
+handle_datagram(const uint8_t *buf, size_t len, struct rx_state *rx, const struct opts *o,
 		struct summary *s, FILE *out)
 {
-	int ack = 1;
-
 	while (len >= NLMSG_HDRLEN) {
 		struct ev_nl_ct ct;
+		struct nlmsghdr h;
 		size_t used = 0;
 		int rc = ev_nl_parse(buf, len, &ct, &used);
 
-		if (rc == 0) {
+		memcpy(&h, buf, sizeof(h));
+		if (rc == 0 && (h.nlmsg_flags & NLM_F_MULTI)) {
+			/* A dump entry: the table as it is, not an event. */
+			if (rx->dump_seq != 0 && h.nlmsg_seq == rx->dump_seq) {
+				s->dumped++;
+				if (o->fmt == FMT_TEXT)
+					print_text(out, &ct, true);
+				else if (o->fmt == FMT_JSON)
+					print_json(out, &ct, true);
+			}
+		} else if (rc == 0) {
+			check_seq(s, h.nlmsg_seq);
+			rx->any_event = true;
 			account(s, &ct, o->summary != NULL);
 			if (o->fmt == FMT_TEXT)
-				print_text(out, &ct);
+				print_text(out, &ct, false);
 			else if (o->fmt == FMT_JSON)
-				print_json(out, &ct);
-		} else if (rc == -ENOMSG) {
-			struct nlmsghdr h;
+				print_json(out, &ct, false);
+		} else if (rc == -ENOMSG && h.nlmsg_type == NLMSG_DONE) {
+			if (rx->dump_seq != 0 && h.nlmsg_seq == rx->dump_seq)
+				rx->dump_err = 0;
+		} else if (rc == -ENOMSG && h.nlmsg_type == NLMSG_ERROR &&
+			   h.nlmsg_len >= NLMSG_HDRLEN + sizeof(struct nlmsgerr)) {
+			struct nlmsgerr e;
 
-			memcpy(&h, buf, sizeof(h));
-			if (h.nlmsg_type == NLMSG_ERROR &&
-			    h.nlmsg_len >= NLMSG_HDRLEN + sizeof(struct nlmsgerr)) {
-				struct nlmsgerr e;
-
-				memcpy(&e, buf + NLMSG_HDRLEN, sizeof(e));
-				if (e.msg.nlmsg_seq == seq)
-					ack = e.error;
+			memcpy(&e, buf + NLMSG_HDRLEN, sizeof(e));
+			if (rx->sub_seq != 0 && e.msg.nlmsg_seq == rx->sub_seq && rx->sub_ack == 1)
+				rx->sub_ack = e.error;
+			else if (rx->dump_seq != 0 && e.msg.nlmsg_seq == rx->dump_seq && e.error != 0)
+				rx->dump_err = e.error;
+			else if (e.error != 0 && e.msg.nlmsg_seq == 0) {
+				/* Refused at connect, before any request was read. */
+				if (rx->sub_ack == 1)
+					rx->sub_ack = e.error;
+				if (rx->dump_err == 1)
+					rx->dump_err = e.error;
 			}
 		}
 		if (used == 0)
@@ -335,16 +414,73 @@ handle_datagram(const uint8_t *buf, size_t len, uint32_t seq, const struct opts 
 		buf += used;
 		len -= used;
 	}
-	return ack;
+}
+
+static const char *
+refusal(int error, char *buf, size_t len)
+{
+	switch (error) {
+	case -EPERM:
+		snprintf(buf, len, "uid %u (gid %u) may not subscribe: not in events.allowed_uids "
+			 "or events.allowed_gids", (unsigned)getuid(), (unsigned)getgid());
+		break;
+	case -EACCES:
+		snprintf(buf, len, "reliable delivery is not allowed for uid %u "
+			 "(events.reliable_uids); try without --reliable", (unsigned)getuid());
+		break;
+	case -EUSERS:
+		snprintf(buf, len, "dpct has no free listener slot (events.max_listeners)");
+		break;
+	default:
+		snprintf(buf, len, "%s", strerror(-error));
+		break;
+	}
+	return buf;
+}
+
+/* Connect to dpct's socket; 0, -EAGAIN (not there yet: retry) or -errno. */
+static int
+connect_dpct(const char *path, int *out)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct ucred cr;
+	socklen_t sl = sizeof(cr);
+	struct stat st;
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		rc = -errno;
+		close(fd);
+		return (rc == -ENOENT || rc == -ECONNREFUSED) ? -EAGAIN : rc;
+	}
+	/* Only the owner of the socket file (dpct runs as root) can have
+	 * bound it in its directory; make sure that is who answered. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &sl) < 0 || stat(path, &st) < 0 ||
+	    cr.uid != st.st_uid) {
+		close(fd);
+		return -EPROTO;
+	}
+	*out = fd;
+	return 0;
 }
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: dpct-events [--port-id N] [--rcvbuf BYTES] [--reliable] [--format text|json|none]\n"
-		"                   [--events new,update,destroy] [--summary FILE]\n"
-		"                   [--idle-exit-ms N] [--max-seconds N]\n");
+		"usage: dpct-events [--socket PATH] [--rcvbuf BYTES] [--reliable]\n"
+		"                   [--format text|json|none] [--events new,update,destroy]\n"
+		"                   [--summary FILE] [--idle-exit-ms N] [--max-seconds N]\n"
+		"                   [--dump [--follow]]\n"
+		"  --socket PATH  dpct's events socket (default %s)\n"
+		"  --dump         print the table (conntrack -L format) and exit; with\n"
+		"                 --follow, then stream events (resync)\n", EV_DEFAULT_SOCKET);
 }
 
 static int
@@ -384,6 +520,9 @@ parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
 		{ "port-id", required_argument, NULL, 'p' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "dump", no_argument, NULL, 'D' },
+		{ "follow", no_argument, NULL, 'F' },
 		{ "rcvbuf", required_argument, NULL, 'r' },
 		{ "reliable", no_argument, NULL, 'R' },
 		{ "format", required_argument, NULL, 'f' },
@@ -398,15 +537,26 @@ parse_args(int argc, char **argv, struct opts *o)
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	o->port_id = EV_DEFAULT_PORT_ID;
+	o->socket = EV_DEFAULT_SOCKET;
 	o->rcvbuf = DEFAULT_RCVBUF;
 	o->mask = EV_MASK_ALL;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (parse_uint(optarg, UINT32_MAX, &v) < 0 || v == 0)
+			fprintf(stderr, "dpct-events: --port-id was removed: dpct serves events on "
+				"an AF_UNIX socket now; use --socket PATH (default %s)\n",
+				EV_DEFAULT_SOCKET);
+			return -1;
+		case 'S':
+			if (optarg[0] == '\0' || strlen(optarg) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 				goto bad;
-			o->port_id = (uint32_t)v;
+			o->socket = optarg;
+			break;
+		case 'D':
+			o->dump = true;
+			break;
+		case 'F':
+			o->follow = true;
 			break;
 		case 'r':
 			if (parse_uint(optarg, INT32_MAX / 2, &v) < 0 || v == 0)
@@ -455,6 +605,10 @@ parse_args(int argc, char **argv, struct opts *o)
 		usage(stderr);
 		return -1;
 	}
+	if (o->follow && !o->dump) {
+		fprintf(stderr, "dpct-events: --follow needs --dump\n");
+		return -1;
+	}
 	return 0;
 bad:
 	fprintf(stderr, "dpct-events: bad value '%s'\n", optarg);
@@ -466,17 +620,18 @@ int
 main(int argc, char **argv)
 {
 	static uint8_t buf[RECV_BUF] __attribute__((aligned(8)));
+	struct rx_state rx = { .sub_ack = 1, .dump_err = 1 };
 	struct summary sum;
 	struct opts o;
-	struct nl_sock *sk;
 	struct sigaction sa;
-	uint64_t start, last_event, last_sub = 0;
-	uint32_t seq = 1;
-	bool subscribed = false;
-	int fd, rc, ret = 0, rb;
+	uint64_t start, last_event, last_try = 0;
+	bool subscribe, ready = false;
+	char why[256];
+	int fd = -1, rc, ret = 0, rb;
 
 	if (parse_args(argc, argv, &o) < 0)
 		return 1;
+	subscribe = !o.dump || o.follow;
 	memset(&sum, 0, sizeof(sum));
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -484,25 +639,6 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-
-	sk = nl_socket_alloc();
-	if (sk == NULL) {
-		fprintf(stderr, "dpct-events: out of memory\n");
-		return 2;
-	}
-	rc = nl_connect(sk, NETLINK_USERSOCK);
-	if (rc < 0) {
-		fprintf(stderr, "dpct-events: netlink socket: %s\n", nl_geterror(rc));
-		nl_socket_free(sk);
-		return 2;
-	}
-	fd = nl_socket_get_fd(sk);
-	/* SO_RCVBUFFORCE goes past rmem_max (root only); the kernel doubles
-	 * the value either way, as for any socket. */
-	rb = (int)o.rcvbuf;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rb, sizeof(rb)) < 0 &&
-	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rb, sizeof(rb)) < 0)
-		fprintf(stderr, "dpct-events: SO_RCVBUF: %s\n", strerror(errno));
 
 	start = now_ms();
 	last_event = start;
@@ -512,53 +648,109 @@ main(int argc, char **argv)
 		ssize_t n;
 
 		if (o.max_seconds != 0 && t - start >= (uint64_t)o.max_seconds * 1000) {
-			if (!subscribed) {
-				fprintf(stderr, "dpct-events: no answer from port %u within %u s\n",
-					o.port_id, o.max_seconds);
+			if (!ready) {
+				fprintf(stderr, "dpct-events: no answer from %s within %u s\n",
+					o.socket, o.max_seconds);
 				ret = 2;
 			}
 			break;
 		}
-		if (subscribed && o.idle_exit_ms != 0 && t - last_event >= o.idle_exit_ms)
+		if (ready && subscribe && o.idle_exit_ms != 0 && t - last_event >= o.idle_exit_ms)
 			break;
-		/* Subscribe, and retry until dpct's port exists and answers. */
-		if (!subscribed && (last_sub == 0 || t - last_sub >= 100)) {
-			last_sub = t;
-			rc = send_request(fd, o.port_id, EV_MSG_SUBSCRIBE, ++seq, &o);
-			if (rc < 0 && rc != -ECONNREFUSED && rc != -EAGAIN) {
-				fprintf(stderr, "dpct-events: subscribe: %s\n", strerror(-rc));
+		/* Connect, and retry until dpct's socket exists and answers. */
+		if (fd < 0) {
+			if (last_try != 0 && t - last_try < 100) {
+				usleep(20000);
+				continue;
+			}
+			last_try = t;
+			rc = connect_dpct(o.socket, &fd);
+			if (rc == -EAGAIN)
+				continue;
+			if (rc == -EACCES) {
+				fprintf(stderr, "dpct-events: %s: permission denied (the socket is "
+					"mode 0660, owned by root and events.socket_group; uid %u "
+					"is not in that group)\n", o.socket, (unsigned)getuid());
 				ret = 2;
 				break;
 			}
+			if (rc < 0) {
+				fprintf(stderr, "dpct-events: %s: %s\n", o.socket,
+					rc == -EPROTO ? "the peer does not own the socket: not dpct"
+						      : strerror(-rc));
+				ret = 2;
+				break;
+			}
+			rb = (int)o.rcvbuf;
+			(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rb, sizeof(rb));
+			if (subscribe) {
+				rx.sub_seq = 1;
+				rc = send_subscribe(fd, rx.sub_seq, &o);
+			} else {
+				rc = 0;
+				rx.sub_ack = 0;
+			}
+			if (rc == 0 && o.dump) {
+				rx.dump_seq = 2;
+				rc = send_dump(fd, rx.dump_seq);
+			} else if (!o.dump) {
+				rx.dump_err = 0;
+			}
+			/* A refused peer may find its connection closed already;
+			 * the reason is still in the receive queue. */
+			if (rc < 0 && rc != -EPIPE && rc != -ECONNRESET) {
+				fprintf(stderr, "dpct-events: request: %s\n", strerror(-rc));
+				ret = 2;
+				break;
+			}
+			continue;
 		}
 		if (poll(&pfd, 1, 20) <= 0)
 			continue;
 		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n < 0) {
-			if (errno == ENOBUFS) {
-				/* Our buffer overran: events were lost. */
+			if (errno != EAGAIN && errno != EINTR)
 				sum.recv_errors++;
-			}
 			continue;
 		}
-		rc = handle_datagram(buf, (size_t)n, seq, &o, &sum, stdout);
-		if (rc == 0 && !subscribed) {
-			subscribed = true;
-			last_event = now_ms();
-		} else if (rc < 0 && rc != -ECONNREFUSED && !subscribed) {
-			fprintf(stderr, "dpct-events: subscription refused: %s\n", strerror(-rc));
-			ret = 2;
+		if (n == 0) {
+			if (!ready || (o.dump && rx.dump_err == 1)) {
+				fprintf(stderr, "dpct-events: dpct closed the connection\n");
+				ret = 2;
+			}
 			break;
-		} else if (rc == 1) {
+		}
+		handle_datagram(buf, (size_t)n, &rx, &o, &sum, stdout);
+		if (rx.any_event) {
+			rx.any_event = false;
 			last_event = now_ms();
 		}
+		if (rx.sub_ack < 0) {
+			fprintf(stderr, "dpct-events: subscription refused: %s\n",
+				refusal(rx.sub_ack, why, sizeof(why)));
+			ret = 2;
+			break;
+		}
+		if (rx.dump_err < 0) {
+			fprintf(stderr, "dpct-events: dump refused: %s\n",
+				refusal(rx.dump_err, why, sizeof(why)));
+			ret = 2;
+			break;
+		}
+		if (!ready && rx.sub_ack == 0 && (!o.dump || o.follow || rx.dump_err == 0)) {
+			ready = true;
+			last_event = now_ms();
+		}
+		if (o.dump && !o.follow && rx.dump_err == 0)
+			break;
 	}
-	if (subscribed)
-		(void)send_request(fd, o.port_id, EV_MSG_UNSUBSCRIBE, ++seq, &o);
 	fflush(stdout);
+	if (sum.lost != 0)
+		fprintf(stderr, "dpct-events: %" PRIu64 " events lost in all\n", sum.lost);
 	if (o.summary != NULL && write_summary(o.summary, &sum) < 0 && ret == 0)
 		ret = 2;
 	free(sum.tab);
-	nl_socket_free(sk);
+	if (fd >= 0)
+		close(fd);
 	return ret;
 }

@@ -131,7 +131,8 @@ ev_text_format(char *buf, size_t len, const struct ev_nl_ct *ct, unsigned flags,
 
 	if (len > 0)
 		buf[0] = '\0';
-	if (ct->kind < sizeof(kind) / sizeof(kind[0]) && kind[ct->kind] != NULL)
+	if (!(flags & EV_TEXT_NO_HEADER) && ct->kind < sizeof(kind) / sizeof(kind[0]) &&
+	    kind[ct->kind] != NULL)
 		put(&o, "%9s ", kind[ct->kind]);
 	if (flags & EV_TEXT_LAYER3)
 		put(&o, "%-8s %u ", ct->family == 6 ? "ipv6" : "ipv4",

@@ -18,6 +18,7 @@
 #define EV_TEXT_LAYER3     0x1  /**< NFCT_OF_SHOW_LAYER3 ("-o extended") */
 #define EV_TEXT_ID         0x2  /**< NFCT_OF_ID ("-o id") */
 #define EV_TEXT_KTIMESTAMP 0x4  /**< NFCT_OF_TIMESTAMP ("-o ktimestamp"): [start=...] [stop=...] */
+#define EV_TEXT_NO_HEADER  0x8  /**< no [NEW]/[UPDATE]/[DESTROY]: a dump line, as conntrack -L */
 
 /**
  * Render `ct` into buf[0..len) without a newline.

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Helpers for the app's integration tests: paths, generated pcaps, a tiny
 pcap reader, running dpct / dpct-events / dpct-ctl with bounded waits, and
-TAP output. Every run gets a unique --file-prefix and netlink port id so
-meson can run the tests in parallel."""
+TAP output. Every run gets a unique --file-prefix and events channel (an
+AF_UNIX socket path in a directory of its own) so meson can run the tests in
+parallel."""
 
 import json
 import os
@@ -57,10 +58,32 @@ def need(paths, tap):
         tap.done()
 
 
+_SOCK_DIR = None
+NOBODY = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups']
+
+
+def sock_dir():
+    """A directory for this process's events sockets: owned by us, mode 0755
+    (dpct refuses directories others can write; nobody may traverse it)."""
+    global _SOCK_DIR
+    if _SOCK_DIR is None:
+        _SOCK_DIR = tempfile.mkdtemp(prefix='dpct_ev_')
+        os.chmod(_SOCK_DIR, 0o755)
+    return _SOCK_DIR
+
+
+def channel(chan):
+    """The events socket path for a channel: a path as given, or (the old
+    netlink port id argument) a unique path derived from the number."""
+    if isinstance(chan, str):
+        return chan
+    return os.path.join(sock_dir(), 'ev-%d-%d.sock' % (os.getpid(), int(chan)))
+
+
 def uniq(name):
-    """A file prefix and netlink port id unique to this test process."""
+    """A file prefix and events channel (socket path) unique to this test process."""
     pid = os.getpid()
-    return '%s_%d' % (name, pid), 0x44500000 + (pid & 0xfffff)
+    return '%s_%d' % (name, pid), os.path.join(sock_dir(), '%s-%d.sock' % (name, pid))
 
 
 def tmpdir(name):
@@ -105,12 +128,12 @@ def write_config(d, cfg, name='dpct.json'):
     return path
 
 
-def base_config(port_id, **over):
+def base_config(chan, **over):
     cfg = {
         'table': {'max_entries': 65536, 'early_drop': True},
         'timeouts': {'tcp_time_wait': 1, 'tcp_close': 1},
         'events': {'enabled': True, 'reliable': True, 'destroy_grace_ms': 500,
-                   'netlink_port_id': port_id},
+                   'socket': channel(chan)},
         'seed': 7,
     }
     for k, v in over.items():
@@ -162,14 +185,23 @@ def wait_listeners_args(n):
     return []
 
 
-def start_events(port_id, out_json, summary, reliable=True, rcvbuf=None, fmt='json',
-                 idle_ms=3000, max_s=300):
-    cmd = [EVENTS, '--port-id', str(port_id), '--format', fmt, '--summary', summary,
-           '--idle-exit-ms', str(idle_ms), '--max-seconds', str(max_s)]
+def events_cmd(chan, *args):
+    """A dpct-events command line for channel `chan`."""
+    return [EVENTS, '--socket', channel(chan)] + list(args)
+
+
+def start_events(chan, out_json, summary, reliable=True, rcvbuf=None, fmt='json',
+                 idle_ms=3000, max_s=300, user=None, extra=()):
+    """dpct-events in the background; user='nobody' runs it unprivileged."""
+    cmd = events_cmd(chan, '--format', fmt, '--summary', summary,
+                     '--idle-exit-ms', str(idle_ms), '--max-seconds', str(max_s))
     if reliable:
         cmd.append('--reliable')
     if rcvbuf:
         cmd += ['--rcvbuf', str(rcvbuf)]
+    cmd += list(extra)
+    if user == 'nobody':
+        cmd = NOBODY + cmd
     out = open(out_json, 'w')
     p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, text=True)
     p._dpct_out = out
@@ -246,6 +278,53 @@ def sh(cmd, check=True, timeout=30):
     """A setup command (ip, ethtool); output captured."""
     return subprocess.run(cmd, shell=True, check=check, timeout=timeout,
                           capture_output=True, text=True)
+
+
+def dump(chan, timeout=60, user=None):
+    """dpct-events --dump --format json: (rc, [entry, ...], stderr)."""
+    cmd = events_cmd(chan, '--dump', '--format', 'json', '--max-seconds', str(timeout))
+    if user == 'nobody':
+        cmd = NOBODY + cmd
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 10)
+    ents = [json.loads(ln) for ln in p.stdout.splitlines() if ln.startswith('{')]
+    return p.returncode, ents, p.stderr
+
+
+def telemetry(prefix, command, timeout=10):
+    """One DPDK telemetry command (v2 socket) to dpct; its value, or None."""
+    import socket
+    base = '/var/run/dpdk' if os.getuid() == 0 else os.path.join(
+        os.environ.get('XDG_RUNTIME_DIR', '/tmp'), 'dpdk')
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.settimeout(timeout)
+    try:
+        s.connect(os.path.join(base, prefix, 'dpdk_telemetry.v2'))
+        info = json.loads(s.recv(65536).decode())
+        s.send(command.encode())
+        reply = json.loads(s.recv(info.get('max_output_len', 16384) + 1024).decode())
+        return reply.get(command.split(',', 1)[0])
+    except (OSError, ValueError):
+        return None
+    finally:
+        s.close()
+
+
+def listeners(prefix):
+    """/dpct/listeners as a list of dicts ([] when dpct does not answer)."""
+    v = telemetry(prefix, '/dpct/listeners')
+    if not isinstance(v, dict):
+        return []
+    return [v[k] for k in sorted(v, key=lambda x: int(x) if x.isdigit() else 0)]
+
+
+def wait_for(cond, timeout, step=0.1):
+    """Poll cond() until true or timeout; its last value."""
+    deadline = time.time() + timeout
+    v = cond()
+    while not v and time.time() < deadline:
+        time.sleep(step)
+        v = cond()
+    return v
 
 
 def ctl(prefix, *args, timeout=20):

@@ -17,7 +17,7 @@ def run(t, tmp, pcap, reliable):
     name = 'stress_rel' if reliable else 'stress_unrel'
     prefix, port_id = d.uniq(name)
     cfg = d.base_config(port_id, table={'max_entries': 262144},
-                        events={'destroy_grace_ms': 500, 'ring_size': 4096})
+                        events={'destroy_grace_ms': 15000, 'ring_size': 4096})
     cfg_path = d.write_config(tmp, cfg, name + '.json')
     summ = os.path.join(tmp, name + '.sum.json')
     stats = os.path.join(tmp, name + '.stats.json')

@@ -14,7 +14,7 @@ import dpctlib as d  # noqa: E402
 def replay(t, name, tmp, rx, cfg, lcores='0-1', app=(), listen=False):
     """One replay; returns (stats, tx frames, events or None)."""
     prefix, port_id = d.uniq(name)
-    cfg['events']['netlink_port_id'] = port_id
+    cfg['events']['socket'] = d.channel(port_id)
     cfg_path = d.write_config(tmp, cfg, name + '.json')
     tx = os.path.join(tmp, name + '.tx.pcap')
     stats = os.path.join(tmp, name + '.stats.json')

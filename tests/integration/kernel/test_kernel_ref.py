@@ -380,16 +380,19 @@ def dpct_available():
 
 def dpct_replay(pcap, json_path, vlan_zones=False):
     """Replay through dpct with a reliable dpct-events listener; returns dpct's stats."""
-    port = 0x4b520000 + os.getpid() % 65536
+    # The events socket in a directory of its own (dpct checks that only
+    # its owner can write there).
+    sock_dir = tempfile.mkdtemp(prefix="dpct_kref_ev_")
+    sock = os.path.join(sock_dir, "events.sock")
     cfg = os.path.join(TMP, "dpct.json")
-    doc = {"events": {"netlink_port_id": port}}
+    doc = {"events": {"socket": sock}}
     if vlan_zones:
         doc["zones"] = [{"vlan": v, "zone": v} for v in VLAN_IDS]
     with open(cfg, "w") as f:
         json.dump(doc, f)
     stats = os.path.join(TMP, "stats.json")
     with open(json_path, "w") as out, open(json_path + ".err", "w") as err:
-        ev = subprocess.Popen([EVENTS, "--port-id", str(port), "--reliable", "--format", "json",
+        ev = subprocess.Popen([EVENTS, "--socket", sock, "--reliable", "--format", "json",
                                "--idle-exit-ms", "3000", "--max-seconds", "120"],
                               stdout=out, stderr=err)
     try:

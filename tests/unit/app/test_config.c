@@ -70,7 +70,12 @@ test_defaults(void)
 	T_UEQ(c.event_ring_size, 4096);
 	T_UEQ(c.result_ring_size, 4096);
 	T_UEQ(c.stage_size, 1024);
-	T_UEQ(c.netlink_port_id, EV_DEFAULT_PORT_ID);
+	T_STREQ(c.socket_path, EV_DEFAULT_SOCKET);
+	T_ASSERT(c.socket_gid == -1);
+	T_EQ(c.n_reliable_uids, 1);
+	T_EQ(c.n_allowed_gids, 0);
+	T_UEQ(c.reliable_stall_ms, 30000);
+	T_UEQ(c.max_dying_pct, 10);
 	T_EQ(c.n_allowed_uids, 1);
 	T_EQ(c.allowed_uids[0], 0);
 	T_EQ(c.max_listeners, 8);
@@ -101,7 +106,10 @@ static const char every_key[] =
 	"   {\"family\": 6}],\n"
 	" \"events\": {\"enabled\": false, \"reliable\": false, \"destroy_grace_ms\": 500,\n"
 	"  \"ring_size\": 256, \"result_ring_size\": 512, \"stage_size\": 100,\n"
-	"  \"netlink_port_id\": 4242, \"allowed_uids\": [0, 1000, 4294967294],\n"
+	"  \"socket\": \"/run/dpct-test/ev.sock\", \"socket_group\": 4242,\n"
+	"  \"allowed_gids\": [100], \"reliable_uids\": [0, 1000],\n"
+	"  \"reliable_stall_ms\": 1234, \"max_dying_pct\": 0,\n"
+	"  \"allowed_uids\": [0, 1000, 4294967294],\n"
 	"  \"max_listeners\": 3, \"batch_bytes\": 8192},\n"
 	" \"workers\": {\"count\": 4, \"burst\": 64, \"rxd\": 512, \"txd\": 2048,\n"
 	"  \"mbufs\": 65536, \"handoff_ring_size\": 2048},\n"
@@ -146,7 +154,13 @@ test_every_key(void)
 	T_UEQ(c.event_ring_size, 256);
 	T_UEQ(c.result_ring_size, 512);
 	T_UEQ(c.stage_size, 100);
-	T_UEQ(c.netlink_port_id, 4242);
+	T_STREQ(c.socket_path, "/run/dpct-test/ev.sock");
+	T_ASSERT(c.socket_gid == 4242);
+	T_EQ(c.n_allowed_gids, 1);
+	T_UEQ(c.allowed_gids[0], 100);
+	T_EQ(c.n_reliable_uids, 2);
+	T_UEQ(c.reliable_stall_ms, 1234);
+	T_UEQ(c.max_dying_pct, 0);
 	T_EQ(c.n_allowed_uids, 3);
 	T_UEQ(c.allowed_uids[1], 1000);
 	T_UEQ(c.allowed_uids[2], 4294967294u);
@@ -224,6 +238,27 @@ test_out_of_range(void)
 		 "$.workers.mbufs: 10 is out of range 1024..16777216 (or 0 to derive)"), 0);
 	T_EQ(bad("{\"events\": {\"allowed_uids\": [0, 4294967295]}}",
 		 "$.events.allowed_uids[1]: 4294967295 is out of range 0..4294967294"), 0);
+	/* Issue 8: the events socket and its policy. */
+	T_EQ(bad("{\"events\": {\"netlink_port_id\": 5}}",
+		 "$.events.netlink_port_id: removed: events are served on the AF_UNIX socket "
+		 "$.events.socket (default /run/dpct/events.sock) instead of NETLINK_USERSOCK"), 0);
+	T_EQ(bad("{\"events\": {\"socket\": \"run/x.sock\"}}",
+		 "$.events.socket: \"run/x.sock\" is not an absolute file path of at most 107 "
+		 "bytes"), 0);
+	T_EQ(bad("{\"events\": {\"socket\": 5}}",
+		 "$.events.socket: expected string, got integer"), 0);
+	T_EQ(bad("{\"events\": {\"socket_group\": \"no-such-group-dpct\"}}",
+		 "$.events.socket_group: no group named \"no-such-group-dpct\""), 0);
+	T_EQ(bad("{\"events\": {\"reliable_uids\": [\"root\"]}}",
+		 "$.events.reliable_uids[0]: expected integer, got string"), 0);
+	T_EQ(bad("{\"events\": {\"allowed_gids\": 5}}",
+		 "$.events.allowed_gids: expected array, got integer"), 0);
+	T_EQ(bad("{\"events\": {\"max_dying_pct\": 101}}",
+		 "$.events.max_dying_pct: 101 is out of range 0..100"), 0);
+	T_EQ(bad("{\"events\": {\"reliable_stall_ms\": 0}}",
+		 "$.events.reliable_stall_ms: 0 is out of range 1..86400000"), 0);
+	T_EQ(bad("{\"events\": {\"max_listeners\": 33}}",
+		 "$.events.max_listeners: 33 is out of range 1..32"), 0);
 	T_EQ(bad("{\"seed\": -5}", "$.seed: -5 is out of range 0..9223372036854775807"), 0);
 	T_EQ(bad("{\"invalid\": {\"policy\": \"reject\"}}",
 		 "$.invalid.policy: \"reject\" is not one of \"drop\", \"pass\""), 0);
@@ -365,7 +400,13 @@ test_events_conf(void)
 
 	T_EQ(parse(&c, every_key), 0);
 	dpct_config_events(&c, &e);
-	T_UEQ(e.port_id, 4242);
+	T_STREQ(e.socket_path, "/run/dpct-test/ev.sock");
+	T_ASSERT(e.socket_gid == 4242);
+	T_EQ(e.n_reliable_uids, 2);
+	T_UEQ(e.reliable_uids[1], 1000);
+	T_EQ(e.n_allowed_gids, 1);
+	T_UEQ(e.reliable_stall_ms, 1234);
+	T_UEQ(e.max_dying_pct, 0);
 	T_EQ(e.n_allowed_uids, 3);
 	T_UEQ(e.allowed_uids[1], 1000);
 	T_EQ(e.max_listeners, 3);

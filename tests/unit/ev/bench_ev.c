@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Benchmark: events per second from the control core to one netlink
- * listener that keeps up (DESIGN §7: >= 1M/s). The main thread plays the
+ * Benchmark: events per second from the control core to one socket
+ * listener (an AF_UNIX SOCK_SEQPACKET connection, as from events.socket) that keeps up (DESIGN §7: >= 1M/s). The main thread plays the
  * worker (pushes records, takes results) and the control core
  * (ev_ctl_step); a second thread is the listener, reading with a large
  * buffer and parsing every message. The producer keeps at most WINDOW
@@ -82,7 +82,7 @@ main(int argc, char **argv)
 {
 	unsigned long total = argc > 1 ? strtoul(argv[1], NULL, 10) : 2000000;
 	int reliable = argc > 2 ? atoi(argv[2]) : 1;
-	struct sockaddr_nl a = { .nl_family = AF_NETLINK };
+	int sv[2], slot;
 	struct ct_event_rec recs[256];
 	struct ct_result res[1024];
 	struct ev_ctl_conf conf;
@@ -95,7 +95,6 @@ main(int argc, char **argv)
 	uint64_t t0, t1, t2, deadline, busy = 0;
 	unsigned long pushed = 0;
 	unsigned i;
-	int rb = 64 << 20;
 	struct {
 		struct nlmsghdr h;
 		struct ev_subscribe s;
@@ -103,19 +102,19 @@ main(int argc, char **argv)
 
 	c = ev_chan_create(8192, 8192, err, sizeof(err));
 	ev_ctl_conf_init(&conf);
-	conf.port_id = 0x45570000u + ((uint32_t)getpid() & 0xffff);
+	/* The connection a listener would get from accept(); no socket file. */
+	conf.no_socket = true;
 	ctl = c != NULL ? ev_ctl_create(&conf, &c, 1, err, sizeof(err)) : NULL;
 	if (ctl == NULL) {
 		fprintf(stderr, "bench_ev: %s\n", err);
 		return 1;
 	}
-	l.fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_USERSOCK);
-	if (setsockopt(l.fd, SOL_SOCKET, SO_RCVBUFFORCE, &rb, sizeof(rb)) < 0)
-		setsockopt(l.fd, SOL_SOCKET, SO_RCVBUF, &rb, sizeof(rb));
-	if (l.fd < 0 || bind(l.fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		perror("listener");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0) {
+		perror("socketpair");
 		return 1;
 	}
+	l.fd = sv[1];
+	slot = ev_ctl_attach_peer(ctl, sv[0], 0, 0, (uint32_t)getpid());
 	memset(&req, 0, sizeof(req));
 	req.h.nlmsg_len = sizeof(req);
 	req.h.nlmsg_type = EV_MSG_SUBSCRIBE;
@@ -123,13 +122,9 @@ main(int argc, char **argv)
 	req.s.version = EV_PROTO_VERSION;
 	req.s.flags = reliable ? EV_SUB_F_RELIABLE : 0;
 	req.s.mask = EV_MASK_ALL;
-	a.nl_pid = conf.port_id;
-	sendto(l.fd, &req, sizeof(req), 0, (struct sockaddr *)&a, sizeof(a));
-	for (i = 0; i < 100 && ev_ctl_listener_count(ctl, NULL) == 0; i++) {
-		ev_ctl_step(ctl, 0, 1);
-		usleep(1000);
-	}
-	if (ev_ctl_listener_count(ctl, NULL) != 1) {
+	req.s.bufsize = 64u << 20;
+	if (slot < 0 || ev_ctl_handle_request(ctl, (unsigned)slot, &req, sizeof(req)) != 0 ||
+	    ev_ctl_listener_count(ctl, NULL) != 1) {
 		fprintf(stderr, "bench_ev: subscribe failed\n");
 		return 1;
 	}

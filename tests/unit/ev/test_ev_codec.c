@@ -538,7 +538,10 @@ test_subscribe_parse(void)
 	T_EQ(ev_nl_parse_subscribe(&s, sizeof(s), &o), 0);
 	T_EQ(o.mask, EV_MASK_ALL);
 	T_EQ(o.flags, EV_SUB_F_RELIABLE);
-	T_EQ(ev_nl_parse_subscribe(&s, sizeof(s) - 1, &o), -EINVAL);
+	T_EQ(ev_nl_parse_subscribe(&s, EV_SUBSCRIBE_MIN_LEN - 1, &o), -EINVAL);
+	/* The version 1 payload (no bufsize) stays valid. */
+	T_EQ(ev_nl_parse_subscribe(&s, EV_SUBSCRIBE_MIN_LEN, &o), 0);
+	T_EQ(o.bufsize, 0);
 	s.version = 2;
 	T_EQ(ev_nl_parse_subscribe(&s, sizeof(s), &o), -EINVAL);
 	s.version = EV_PROTO_VERSION;
@@ -550,7 +553,64 @@ test_subscribe_parse(void)
 	return 0;
 }
 
+/* Dump answers (issue 8): libnetfilter_conntrack parses them like the
+ * kernel's ctnetlink_fill_info() output: an entry (NFCT_T_UPDATE, as for a
+ * dump from the kernel), with counters, timeout and TCP state. */
+static int
+test_dump_messages(void)
+{
+	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP };
+	unsigned p, fam;
+
+	for (fam = 4; fam <= 6; fam += 2) {
+		for (p = 0; p < 3; p++) {
+			uint8_t proto = fam == 6 && protos[p] == IPPROTO_ICMP ? IPPROTO_ICMPV6 :
+										protos[p];
+			struct ct_event_rec r = mk_rec((int)fam, proto, EV_MASK_UPDATE);
+			struct nf_conntrack *ct = nfct_new();
+			struct nlmsghdr h;
+			struct ev_nl_ct mine;
+			size_t used;
+			int len, type;
+
+			r.events = 0;
+			r.pkts[0] = 11;
+			r.bytes[0] = 1100;
+			r.pkts[1] = 7;
+			r.bytes[1] = 700;
+			r.tcp_state = CT_TCP_ESTABLISHED;
+			T_ASSERT(ct != NULL);
+			len = ev_nl_encode(&r, EV_NL_F_DEFAULT | EV_NL_F_DUMP, buf, 0, sizeof(buf));
+			T_ASSERT(len > 0);
+			memcpy(&h, buf, sizeof(h));
+			T_EQ(h.nlmsg_flags, NLM_F_MULTI);
+			T_EQ(h.nlmsg_type, (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+			type = nfct_parse_conntrack(NFCT_T_ALL, (struct nlmsghdr *)buf, ct);
+#pragma GCC diagnostic pop
+			T_EQ(type, NFCT_T_UPDATE);
+			T_UEQ(nfct_get_attr_u32(ct, ATTR_ID), r.id);
+			T_UEQ(nfct_get_attr_u32(ct, ATTR_TIMEOUT), r.timeout_s);
+			T_UEQ(nfct_get_attr_u64(ct, ATTR_ORIG_COUNTER_PACKETS), 11);
+			T_UEQ(nfct_get_attr_u64(ct, ATTR_REPL_COUNTER_BYTES), 700);
+			if (proto == IPPROTO_TCP)
+				T_EQ(nfct_get_attr_u8(ct, ATTR_TCP_STATE), CT_TCP_ESTABLISHED);
+			nfct_destroy(ct);
+			/* ... and so does the listener's own parser, and libnl. */
+			T_EQ(ev_nl_parse(buf, (size_t)len, &mine, &used), 0);
+			T_EQ(mine.kind, EV_MASK_UPDATE);
+			T_ASSERT(mine.present & EV_NL_HAS_COUNTERS);
+			T_EQ(mine.pkts[1], 7);
+			r.events = CT_EV_PROTOINFO;
+			T_EQ(check_libnl(&r, EV_NL_F_DEFAULT | EV_NL_F_DUMP, buf), 0);
+		}
+	}
+	return 0;
+}
+
 static const struct t_case cases[] = {
+	T_CASE(test_dump_messages),
 	T_CASE(test_every_shape),
 	T_CASE(test_bytes_udp_new),
 	T_CASE(test_bytes_counters_pad),

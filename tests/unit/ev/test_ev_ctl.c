@@ -2,17 +2,23 @@
 /*
  * Channels and the control core with a fake transport (sinks): the delivery
  * results for every listener outcome, batching, masks, the result backlog
- * and the subscribe protocol. Records are built by hand; no shard needed.
+ * the subscribe protocol, exactly-once resends (also through a real shard),
+ * the stall policy, sequence gaps, record consumers and dumps.
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <linux/netlink.h>
 
 #include "dpct_test.h"
 #include "ev.h"
+#include "ev_consumer.h"
 #include "ev_nl.h"
 
 struct sink {
@@ -380,6 +386,7 @@ test_subscribe_protocol(void)
 	uint8_t buf[256];
 	char err[128];
 	size_t n;
+	int a, b;
 
 	c = ev_chan_create(16, 16, err, sizeof(err));
 	T_ASSERT(c != NULL);
@@ -388,39 +395,574 @@ test_subscribe_protocol(void)
 	conf.max_listeners = 2;
 	conf.allowed_uids[0] = 1000;
 	conf.n_allowed_uids = 1;
+	conf.allowed_gids[0] = 2000;
+	conf.n_allowed_gids = 1;
 	ctl = ev_ctl_create(&conf, &c, 1, err, sizeof(err));
 	T_ASSERT(ctl != NULL);
 
+	/* Credentials are checked when the peer connects (SO_PEERCRED). */
+	T_EQ(ev_ctl_attach_peer(ctl, -1, 65534, 65534, 1), -EPERM);
+	a = ev_ctl_attach_peer(ctl, -1, 1000, 1000, 1);
+	T_ASSERT(a >= 0);
+	/* Not subscribed yet: not a listener. */
+	T_EQ(ev_ctl_listener_count(ctl, NULL), 0);
 	n = mk_req(buf, EV_MSG_SUBSCRIBE, EV_PROTO_VERSION, EV_SUB_F_RELIABLE, EV_MASK_DESTROY);
-	T_EQ(ev_ctl_handle_request(ctl, 5000, 65534, 1, buf, n), -EPERM);
-	T_EQ(ev_ctl_handle_request(ctl, 5000, 1000, 1, buf, n), 0);
-	T_EQ(ev_ctl_handle_request(ctl, 5001, 0, 2, buf, n), 0);
-	/* The same port again is an update, not a new listener. */
+	/* uid 1000 may subscribe, but not reliably (reliable_uids = [0]). */
+	T_EQ(ev_ctl_handle_request(ctl, (unsigned)a, buf, n), -EACCES);
 	n = mk_req(buf, EV_MSG_SUBSCRIBE, EV_PROTO_VERSION, 0, EV_MASK_ALL);
-	T_EQ(ev_ctl_handle_request(ctl, 5000, 1000, 1, buf, n), 0);
-	T_EQ(ev_ctl_handle_request(ctl, 5002, 0, 3, buf, n), -EUSERS);
+	T_EQ(ev_ctl_handle_request(ctl, (unsigned)a, buf, n), 0);
+	/* An allowed gid, as root's reliable listener. */
+	b = ev_ctl_attach_peer(ctl, -1, 0, 2000, 2);
+	T_ASSERT(b >= 0);
+	n = mk_req(buf, EV_MSG_SUBSCRIBE, EV_PROTO_VERSION, EV_SUB_F_RELIABLE, EV_MASK_DESTROY);
+	T_EQ(ev_ctl_handle_request(ctl, (unsigned)b, buf, n), 0);
+	/* The listener cap. */
+	T_EQ(ev_ctl_attach_peer(ctl, -1, 0, 0, 3), -EUSERS);
 	T_EQ(ev_ctl_listeners(ctl, li, 8), 2);
-	T_EQ(li[0].port_id, 5000);
 	T_EQ(li[0].uid, 1000);
 	T_EQ(li[0].reliable, false);
 	T_EQ(li[0].mask, EV_MASK_ALL);
+	T_EQ(li[0].state, EV_LS_UNRELIABLE);
+	T_STREQ(li[0].kind, "socket");
 	T_EQ(li[1].reliable, true);
+	T_EQ(li[1].gid, 2000);
+	T_EQ(ev_ctl_listener_count(ctl, NULL), 2);
 	/* Bad payloads */
 	n = mk_req(buf, EV_MSG_SUBSCRIBE, 9, 0, EV_MASK_ALL);
-	T_EQ(ev_ctl_handle_request(ctl, 5003, 0, 3, buf, n), -EINVAL);
+	T_EQ(ev_ctl_handle_request(ctl, (unsigned)a, buf, n), -EINVAL);
 	n = mk_req(buf, EV_MSG_SUBSCRIBE, EV_PROTO_VERSION, 0, EV_MASK_ALL);
-	T_EQ(ev_ctl_handle_request(ctl, 5003, 0, 3, buf, n - 4), -EINVAL);
-	T_EQ(ev_ctl_handle_request(ctl, 0, 0, 3, buf, n), -EINVAL);
+	T_EQ(ev_ctl_handle_request(ctl, (unsigned)a, buf, n - 8), -EINVAL);
 	n = mk_req(buf, 0x55, EV_PROTO_VERSION, 0, EV_MASK_ALL);
-	T_EQ(ev_ctl_handle_request(ctl, 5003, 0, 3, buf, n), -EOPNOTSUPP);
-	/* Unsubscribe: only the owner or root */
+	T_EQ(ev_ctl_handle_request(ctl, (unsigned)a, buf, n), -EOPNOTSUPP);
+	T_EQ(ev_ctl_handle_request(ctl, 7, buf, n), -ENOENT);
+	/* No pager installed: a dump is refused, not ignored. */
+	{
+		struct {
+			struct nlmsghdr h;
+			uint8_t g[4];
+		} d = { { sizeof(d), (1 << 8) | 1, NLM_F_REQUEST | NLM_F_DUMP, 5, 0 }, { 0 } };
+
+		T_EQ(ev_ctl_handle_request(ctl, (unsigned)a, &d, sizeof(d)), -EOPNOTSUPP);
+	}
+	/* Unsubscribe ends the connection. */
 	n = mk_req(buf, EV_MSG_UNSUBSCRIBE, EV_PROTO_VERSION, 0, 0);
-	T_EQ(ev_ctl_handle_request(ctl, 5000, 1001, 1, buf, n), -EPERM);
-	T_EQ(ev_ctl_handle_request(ctl, 5000, 1000, 1, buf, n), 0);
-	T_EQ(ev_ctl_handle_request(ctl, 5000, 1000, 1, buf, n), -ENOENT);
+	T_EQ(ev_ctl_handle_request(ctl, (unsigned)a, buf, n), 0);
+	T_EQ(ev_ctl_handle_request(ctl, (unsigned)a, buf, n), -ENOENT);
 	T_EQ(ev_ctl_listener_count(ctl, NULL), 1);
 	ev_ctl_get_stats(ctl, &st);
-	T_EQ(st.subscribe_refused, 2);
+	T_EQ(st.subscribe_refused, 3);
+	T_ASSERT(st.requests_refused >= 5);
+	fin(ctl, c);
+	return 0;
+}
+
+/* A peer whose requests keep being refused is cut off. */
+static int
+test_bad_peer_cut(void)
+{
+	struct ev_ctl_stats st;
+	struct ev_chan *c;
+	struct ev_ctl *ctl = mk_ctl(&c, 16);
+	uint8_t buf[64];
+	size_t n;
+	int a, i;
+
+	T_ASSERT(ctl != NULL);
+	a = ev_ctl_attach_peer(ctl, -1, 0, 0, 1);
+	T_ASSERT(a >= 0);
+	n = mk_req(buf, 0x55, EV_PROTO_VERSION, 0, 0);
+	for (i = 0; i < 7; i++)
+		T_EQ(ev_ctl_handle_request(ctl, (unsigned)a, buf, n), -EOPNOTSUPP);
+	T_EQ(ev_ctl_handle_request(ctl, (unsigned)a, buf, n), -EOPNOTSUPP);
+	T_EQ(ev_ctl_handle_request(ctl, (unsigned)a, buf, n), -ENOENT);
+	ev_ctl_get_stats(ctl, &st);
+	T_EQ(st.peers_cut, 1);
+	fin(ctl, c);
+	return 0;
+}
+
+/* A DESTROY that one reliable listener refused is resent to it alone. */
+static int
+test_targeted_resend(void)
+{
+	struct sink ok = { .fail_from = -1 }, slow = { .rc = -EAGAIN, .fail_from = -1 };
+	struct ct_event_rec r = rec(4, CT_EV_DESTROY);
+	struct ct_result res[4];
+	struct ev_chan *c;
+	struct ev_ctl *ctl = mk_ctl(&c, 64);
+
+	T_ASSERT(ctl != NULL);
+	T_EQ(ev_ctl_add_sink(ctl, 1, EV_SUB_F_RELIABLE, EV_MASK_ALL, sink_fn, &ok), 0);
+	T_EQ(ev_ctl_add_sink(ctl, 2, EV_SUB_F_RELIABLE, EV_MASK_ALL, sink_fn, &slow), 0);
+	T_EQ(ev_chan_push_records(c, &r, 1), 1);
+	ev_ctl_step(ctl, 0, 64);
+	T_EQ(pull_results(c, res, 4), 1);
+	T_EQ(res[0].kind, CT_RES_DESTROY_NACK);
+	T_EQ(res[0].targets, 1u << 1);
+	T_EQ(ok.kinds[EV_MASK_DESTROY], 1);
+	/* The resend, as the worker makes it: only slot 1 gets it. */
+	r.targets = res[0].targets;
+	r.flags = CT_REC_F_RESEND;
+	slow.rc = 0;
+	T_EQ(ev_chan_push_records(c, &r, 1), 1);
+	ev_ctl_step(ctl, 0, 64);
+	T_EQ(pull_results(c, res, 4), 1);
+	T_EQ(res[0].kind, CT_RES_DESTROY_ACK);
+	T_EQ(ok.kinds[EV_MASK_DESTROY], 1);
+	T_EQ(slow.kinds[EV_MASK_DESTROY], 1);
+	fin(ctl, c);
+	return 0;
+}
+
+/* The whole loop through a real shard: two reliable listeners, one slow;
+ * each gets every DESTROY exactly once. */
+static int
+test_exactly_once_shard(void)
+{
+	struct sink ok = { .fail_from = -1 }, slow = { .fail_from = -1 };
+	struct ct_conf cc;
+	struct ct_shard *s;
+	struct ct_stats st;
+	struct ev_chan *c;
+	struct ev_ctl *ctl = mk_ctl(&c, 1024);
+	char err[128];
+	uint64_t now = 1000000000ull;
+	unsigned i, k;
+
+	T_ASSERT(ctl != NULL);
+	ct_conf_init(&cc);
+	cc.max_entries = 1024;
+	cc.destroy_grace_ms = 10;
+	cc.shard_count = 1;
+	cc.fill_alarm_high_pct = 0;
+	s = ct_shard_create(&cc, err, sizeof(err));
+	T_ASSERT(s != NULL);
+	T_EQ(ev_ctl_add_sink(ctl, 1, EV_SUB_F_RELIABLE, EV_MASK_DESTROY, sink_fn, &ok), 0);
+	T_EQ(ev_ctl_add_sink(ctl, 2, EV_SUB_F_RELIABLE, EV_MASK_DESTROY, sink_fn, &slow), 0);
+	for (i = 0; i < 500; i++) {
+		struct ct_pkt p;
+		uint8_t v;
+
+		memset(&p, 0, sizeof(p));
+		p.tuple.family = 4;
+		p.tuple.proto = 17;
+		p.tuple.src[0] = 10;
+		p.tuple.src[2] = (uint8_t)(i >> 8);
+		p.tuple.src[3] = (uint8_t)i;
+		p.tuple.dst[0] = 192;
+		p.tuple.sport = 4000;
+		p.tuple.dport = 53;
+		p.cls = CT_PKT_TRACK;
+		p.len = 60;
+		p.hash = ct_tuple_hash(&p.tuple);
+		ct_process_burst(s, &p, 1, now, &v);
+	}
+	ev_worker_sync(c, s, now);
+	ev_ctl_step(ctl, now, 4096);
+	/* The slow one takes every third datagram only. */
+	slow.fail_from = 0;
+	while (ct_shard_live(s) > 0)
+		ct_shard_flush(s, now, 128), ev_worker_sync(c, s, now), ev_ctl_step(ctl, now, 4096);
+	for (k = 0; k < 2000 && !ct_shard_empty(s); k++) {
+		now += 2000000;
+		slow.fail_from = (k % 3 == 0) ? -1 : 0;
+		ct_shard_expire(s, now, 4096);
+		ev_worker_sync(c, s, now);
+		ev_ctl_step(ctl, now, 4096);
+		ev_worker_sync(c, s, now);
+	}
+	T_ASSERT(ct_shard_empty(s));
+	ct_shard_stats(s, &st);
+	T_ASSERT(st.destroy_resent > 0);
+	T_EQ(ok.kinds[EV_MASK_DESTROY], 500);
+	T_EQ(slow.kinds[EV_MASK_DESTROY], 500);
+	ct_shard_free(s);
+	fin(ctl, c);
+	return 0;
+}
+
+/* A reliable listener that refuses everything is demoted after the stall
+ * time, logged by name; its DESTROYs are then lost, not kept. */
+static void
+log_fn(void *arg, int level, const char *msg)
+{
+	char *buf = arg;
+
+	(void)level;
+	snprintf(buf, 256, "%s", msg);
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int
+test_stall_demotes(void)
+{
+	struct sink stuck = { .rc = -EAGAIN, .fail_from = -1 };
+	struct ct_event_rec r = rec(5, CT_EV_DESTROY);
+	struct ev_listener_info li[2];
+	struct ev_ctl_conf conf;
+	struct ct_result res[4];
+	struct ev_ctl_stats st;
+	struct ev_chan *c;
+	struct ev_ctl *ctl;
+	char err[128], logged[256] = "";
+	uint64_t t0;
+	unsigned i;
+
+	c = ev_chan_create(64, 64, err, sizeof(err));
+	T_ASSERT(c != NULL);
+	ev_ctl_conf_init(&conf);
+	conf.no_socket = true;
+	conf.reliable_stall_ms = 50;
+	ctl = ev_ctl_create(&conf, &c, 1, err, sizeof(err));
+	T_ASSERT(ctl != NULL);
+	ev_ctl_set_log(ctl, log_fn, logged);
+	T_EQ(ev_ctl_add_sink(ctl, 9, EV_SUB_F_RELIABLE, EV_MASK_ALL, sink_fn, &stuck), 0);
+	T_EQ(ev_chan_push_records(c, &r, 1), 1);
+	ev_ctl_step(ctl, 0, 64);
+	T_EQ(pull_results(c, res, 4), 1);
+	T_EQ(res[0].kind, CT_RES_DESTROY_NACK);
+	t0 = mono_ms();
+	for (i = 0; i < 1000 && ev_ctl_listeners(ctl, li, 2) == 1 &&
+		    li[0].state == EV_LS_RELIABLE; i++) {
+		usleep(2000);
+		ev_ctl_step(ctl, 0, 64);
+	}
+	T_EQ(li[0].state, EV_LS_DEMOTED);
+	T_EQ(li[0].reliable, false);
+	/* Not before the stall time. */
+	T_ASSERT(mono_ms() - t0 >= 45);
+	T_ASSERT(strstr(logged, "demoted") != NULL);
+	T_ASSERT(strstr(logged, "uid 0") != NULL);
+	ev_ctl_get_stats(ctl, &st);
+	T_EQ(st.listener_demoted, 1);
+	/* Now it loses the destroy, and the entry is freed. */
+	T_EQ(ev_chan_push_records(c, &r, 1), 1);
+	ev_ctl_step(ctl, 0, 64);
+	T_EQ(pull_results(c, res, 4), 1);
+	T_EQ(res[0].kind, CT_RES_DESTROY_ACK);
+	fin(ctl, c);
+	return 0;
+}
+
+/* Refusals while the dying set is over its share demote sooner. */
+static int
+test_dying_share_demotes(void)
+{
+	struct sink stuck = { .rc = -EAGAIN, .fail_from = -1 };
+	struct ct_event_rec r = rec(5, CT_EV_DESTROY);
+	struct ev_listener_info li[2];
+	struct ev_ctl_conf conf;
+	struct ev_chan *c;
+	struct ev_ctl *ctl;
+	char err[128];
+	unsigned i;
+
+	c = ev_chan_create(64, 64, err, sizeof(err));
+	T_ASSERT(c != NULL);
+	ev_ctl_conf_init(&conf);
+	conf.no_socket = true;
+	conf.reliable_stall_ms = 600000;
+	conf.max_dying_pct = 10;
+	ctl = ev_ctl_create(&conf, &c, 1, err, sizeof(err));
+	T_ASSERT(ctl != NULL);
+	T_EQ(ev_ctl_add_sink(ctl, 9, EV_SUB_F_RELIABLE, EV_MASK_ALL, sink_fn, &stuck), 0);
+	T_EQ(ev_chan_push_records(c, &r, 1), 1);
+	ev_ctl_set_table(ctl, 5, 100);
+	ev_ctl_step(ctl, 0, 64);
+	usleep(20000);
+	ev_ctl_step(ctl, 0, 64);
+	T_EQ(ev_ctl_listeners(ctl, li, 2), 1);
+	T_EQ(li[0].state, EV_LS_RELIABLE);
+	ev_ctl_set_table(ctl, 11, 100);
+	for (i = 0; i < 200 && li[0].state == EV_LS_RELIABLE; i++) {
+		usleep(10000);
+		ev_ctl_step(ctl, 0, 64);
+		ev_ctl_listeners(ctl, li, 2);
+	}
+	T_EQ(li[0].state, EV_LS_DEMOTED);
+	fin(ctl, c);
+	return 0;
+}
+
+/* nlmsg_seq counts up per listener; what an unreliable listener loses is a
+ * gap, and the gaps add up to its `dropped`. */
+struct seqsink {
+	unsigned calls;
+	uint32_t last;
+	uint64_t gaps;
+	unsigned got;
+};
+
+static int
+seq_fn(void *arg, const struct iovec *iov, unsigned iovcnt, size_t bytes)
+{
+	struct seqsink *s = arg;
+	unsigned i;
+
+	(void)bytes;
+	if (++s->calls % 3 == 0)
+		return -EAGAIN;
+	for (i = 0; i < iovcnt; i++) {
+		const struct nlmsghdr *h = iov[i].iov_base;
+
+		if (h->nlmsg_seq != s->last + 1)
+			s->gaps += h->nlmsg_seq - s->last - 1;
+		s->last = h->nlmsg_seq;
+		s->got++;
+	}
+	return 0;
+}
+
+static int
+test_seq_gaps(void)
+{
+	struct seqsink ss = { 0 };
+	struct ev_listener_info li[2];
+	struct ev_chan *c;
+	struct ev_ctl *ctl = mk_ctl(&c, 1024);
+	unsigned i, k;
+
+	T_ASSERT(ctl != NULL);
+	T_EQ(ev_ctl_add_sink(ctl, 3, 0, EV_MASK_ALL, seq_fn, &ss), 0);
+	for (k = 0; k < 30; k++) {
+		struct ct_event_rec r[40];
+
+		for (i = 0; i < 40; i++)
+			r[i] = rec(k * 40 + i, CT_EV_NEW);
+		T_EQ(ev_chan_push_records(c, r, 40), 40);
+		ev_ctl_step(ctl, 0, 16);
+		ev_ctl_step(ctl, 0, 16);
+		ev_ctl_step(ctl, 0, 16);
+	}
+	/* The last messages may have been lost after the last one received. */
+	T_EQ(ev_ctl_listeners(ctl, li, 2), 1);
+	T_ASSERT(li[0].dropped > 0);
+	T_EQ(li[0].seq, 1200);
+	T_EQ(ss.got + li[0].dropped, 1200);
+	T_EQ(ss.gaps + (li[0].seq - ss.last), li[0].dropped);
+	fin(ctl, c);
+	return 0;
+}
+
+/* A record consumer (ev_consumer.h) beside a socket listener. */
+struct fake_consumer {
+	unsigned delivered, polls, refuse_left;
+	bool down;
+};
+
+static int
+fc_deliver(void *self, const struct ct_event_rec *recs, unsigned n, uint64_t now,
+	   uint8_t *refused)
+{
+	struct fake_consumer *f = self;
+	unsigned i;
+
+	(void)recs;
+	(void)now;
+	for (i = 0; i < n; i++) {
+		if (f->refuse_left > 0) {
+			f->refuse_left--;
+			refused[i] = 1;
+		} else {
+			f->delivered++;
+		}
+	}
+	return 0;
+}
+
+static void
+fc_poll(void *self, uint64_t now)
+{
+	(void)now;
+	((struct fake_consumer *)self)->polls++;
+}
+
+static bool
+fc_blocked(const void *self)
+{
+	return ((const struct fake_consumer *)self)->down;
+}
+
+static const struct ev_consumer_ops fc_ops = {
+	.kind = "fake",
+	.deliver = fc_deliver,
+	.poll = fc_poll,
+	.blocked = fc_blocked,
+};
+
+static int
+test_consumer(void)
+{
+	struct fake_consumer f = { .refuse_left = 1 };
+	struct sink ok = { .fail_from = -1 };
+	struct ct_event_rec r[2] = { rec(1, CT_EV_NEW), rec(2, CT_EV_DESTROY) };
+	struct ev_listener_info li[4];
+	struct ev_consumer_ops bad = { .kind = "bad" };
+	struct ct_result res[4];
+	struct ev_chan *c;
+	struct ev_ctl *ctl = mk_ctl(&c, 64);
+	unsigned rel, n;
+
+	T_ASSERT(ctl != NULL);
+	T_EQ(ev_ctl_add_consumer(ctl, &bad, NULL, true), -EINVAL);
+	T_EQ(ev_ctl_add_sink(ctl, 1, 0, EV_MASK_ALL, sink_fn, &ok), 0);
+	T_EQ(ev_ctl_add_consumer(ctl, &fc_ops, &f, true), 0);
+	T_EQ(ev_ctl_listener_count(ctl, &rel), 2);
+	T_EQ(rel, 1);
+	/* It refuses the NEW: a nack, as a full reliable socket's. */
+	T_EQ(ev_chan_push_records(c, r, 2), 2);
+	ev_ctl_step(ctl, 0, 64);
+	n = pull_results(c, res, 4);
+	T_EQ(n, 2);
+	T_EQ(res[0].kind, CT_RES_NACK);
+	T_EQ(res[1].kind, CT_RES_DESTROY_ACK);
+	T_EQ(f.delivered, 1);
+	T_ASSERT(f.polls >= 1);
+	/* Blocked: every record refused, the destroy nacked with its slot. */
+	f.down = true;
+	T_EQ(ev_chan_push_records(c, r + 1, 1), 1);
+	ev_ctl_step(ctl, 0, 64);
+	T_EQ(pull_results(c, res, 4), 1);
+	T_EQ(res[0].kind, CT_RES_DESTROY_NACK);
+	T_EQ(res[0].targets, 1u << 1);
+	T_EQ(ev_ctl_listeners(ctl, li, 4), 2);
+	T_STREQ(li[1].kind, "fake");
+	T_EQ(li[1].failed, 2);
+	T_EQ(li[1].sent, 1);
+	/* Slots are shared with sockets and sinks: the cap holds. */
+	T_EQ(ev_ctl_add_consumer(ctl, &fc_ops, &f, false), 0);
+	T_EQ(ev_ctl_add_consumer(ctl, &fc_ops, &f, false), -EUSERS);
+	fin(ctl, c);
+	return 0;
+}
+
+/* A dump over a real connection (socketpair): every entry the pager has,
+ * NLM_F_MULTI with the request's seq, then NLMSG_DONE. */
+struct pager {
+	unsigned total, pos, begins, ends;
+	bool slow;
+};
+
+static void
+pg_begin(void *arg)
+{
+	struct pager *p = arg;
+
+	p->pos = 0;
+	p->begins++;
+}
+
+static unsigned
+pg_next(void *arg, struct ct_event_rec *out, unsigned max, bool *done)
+{
+	struct pager *p = arg;
+	unsigned n = 0;
+
+	*done = false;
+	/* Slow: every other call has nothing ready yet. */
+	if (p->slow && (p->pos & 1)) {
+		p->pos &= ~1u;
+		return 0;
+	}
+	while (n < max && n < 100 && p->pos / 2 < p->total) {
+		out[n] = rec(p->pos / 2, 0);
+		out[n].id = 5000 + p->pos / 2;
+		n++;
+		p->pos += 2;
+	}
+	if (p->pos / 2 >= p->total)
+		*done = true;
+	else if (p->slow)
+		p->pos |= 1;
+	return n;
+}
+
+static void
+pg_end(void *arg)
+{
+	((struct pager *)arg)->ends++;
+}
+
+static const struct ev_dump_ops pg_ops = { pg_begin, pg_next, pg_end };
+
+static int
+test_dump(void)
+{
+	struct pager pg = { .total = 1000, .slow = true };
+	struct ev_ctl_stats st;
+	struct ev_chan *c;
+	struct ev_ctl *ctl = mk_ctl(&c, 64);
+	static uint8_t seen[1000];
+	uint8_t buf[65536] __attribute__((aligned(8)));
+	struct {
+		struct nlmsghdr h;
+		uint8_t g[4];
+	} d = { { sizeof(d), (1 << 8) | 1, NLM_F_REQUEST | NLM_F_DUMP, 77, 0 }, { 0 } };
+	unsigned got = 0, steps, dups = 0;
+	bool done = false;
+	int sv[2], slot;
+
+	T_ASSERT(ctl != NULL);
+	T_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	ev_ctl_set_dump(ctl, &pg_ops, &pg);
+	slot = ev_ctl_attach_peer(ctl, sv[0], 0, 0, 1);
+	T_ASSERT(slot >= 0);
+	T_EQ(ev_ctl_handle_request(ctl, (unsigned)slot, &d, sizeof(d)), 0);
+	/* A second dump while one is queued is refused. */
+	T_EQ(ev_ctl_handle_request(ctl, (unsigned)slot, &d, sizeof(d)), -EBUSY);
+	for (steps = 0; steps < 10000 && !done; steps++) {
+		ssize_t n;
+
+		ev_ctl_step(ctl, 0, 64);
+		while (!done && (n = recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+			size_t off = 0;
+
+			while (off < (size_t)n) {
+				struct nlmsghdr h;
+				struct ev_nl_ct ct;
+				size_t used = 0;
+
+				memcpy(&h, buf + off, sizeof(h));
+				if (h.nlmsg_type == NLMSG_DONE) {
+					T_EQ(h.nlmsg_seq, 77);
+					done = true;
+					break;
+				}
+				if (h.nlmsg_type == NLMSG_ERROR) {
+					/* the -EBUSY answer */
+					off += NLMSG_ALIGN(h.nlmsg_len);
+					continue;
+				}
+				T_EQ(ev_nl_parse(buf + off, (size_t)n - off, &ct, &used), 0);
+				T_EQ(h.nlmsg_seq, 77);
+				T_ASSERT(h.nlmsg_flags & NLM_F_MULTI);
+				T_ASSERT(ct.present & EV_NL_HAS_COUNTERS);
+				T_ASSERT(ct.id >= 5000 && ct.id < 6000);
+				dups += seen[ct.id - 5000]++;
+				got++;
+				off += used;
+			}
+		}
+	}
+	T_ASSERT(done);
+	T_EQ(got, 1000);
+	T_EQ(dups, 0);
+	T_EQ(pg.begins, 1);
+	T_EQ(pg.ends, 1);
+	ev_ctl_get_stats(ctl, &st);
+	T_EQ(st.dumps, 1);
+	T_EQ(st.dump_entries, 1000);
+	close(sv[1]);
+	/* The peer's close ends the connection at the next step. */
+	ev_ctl_step(ctl, 0, 64);
 	fin(ctl, c);
 	return 0;
 }
@@ -433,19 +975,32 @@ test_create_errors(void)
 	char err[128] = "";
 
 	ev_ctl_conf_init(&conf);
-	T_EQ(conf.port_id, EV_DEFAULT_PORT_ID);
+	T_STREQ(conf.socket_path, EV_DEFAULT_SOCKET);
 	T_EQ(conf.max_listeners, 8);
 	T_EQ(conf.reliable, true);
+	T_EQ(conf.reliable_stall_ms, 30000);
+	T_EQ(conf.max_dying_pct, 10);
 	conf.no_socket = true;
 	conf.max_listeners = 0;
 	T_ASSERT(ev_ctl_create(&conf, &c, 0, err, sizeof(err)) == NULL);
 	T_ASSERT(strstr(err, "max_listeners") != NULL);
+	conf.max_listeners = EV_MAX_LISTENERS + 1;
+	T_ASSERT(ev_ctl_create(&conf, &c, 0, err, sizeof(err)) == NULL);
 	conf.max_listeners = 8;
 	conf.max_batch_bytes = 10;
 	T_ASSERT(ev_ctl_create(&conf, &c, 0, err, sizeof(err)) == NULL);
 	conf.max_batch_bytes = 16384;
 	T_ASSERT(ev_ctl_create(&conf, &c, 1, err, sizeof(err)) == NULL);
 	T_ASSERT(strstr(err, "NULL") != NULL);
+	/* A socket path in a directory others can write is refused. */
+	conf.no_socket = false;
+	snprintf(conf.socket_path, sizeof(conf.socket_path), "/tmp/dpct-ev-%d.sock",
+		 (int)getpid());
+	T_ASSERT(ev_ctl_create(&conf, &c, 0, err, sizeof(err)) == NULL);
+	T_ASSERT(strstr(err, "not writable by group or others") != NULL);
+	snprintf(conf.socket_path, sizeof(conf.socket_path), "relative.sock");
+	T_ASSERT(ev_ctl_create(&conf, &c, 0, err, sizeof(err)) == NULL);
+	T_ASSERT(strstr(err, "absolute") != NULL);
 	return 0;
 }
 
@@ -459,6 +1014,14 @@ static const struct t_case cases[] = {
 	T_CASE(test_batching),
 	T_CASE(test_result_backlog),
 	T_CASE(test_subscribe_protocol),
+	T_CASE(test_bad_peer_cut),
+	T_CASE(test_targeted_resend),
+	T_CASE(test_exactly_once_shard),
+	T_CASE(test_stall_demotes),
+	T_CASE(test_dying_share_demotes),
+	T_CASE(test_seq_gaps),
+	T_CASE(test_consumer),
+	T_CASE(test_dump),
 	T_CASE(test_create_errors),
 };
 

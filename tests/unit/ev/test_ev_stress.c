@@ -2,8 +2,9 @@
 /*
  * The stress test of the original reliable-delivery work, in one process:
  * a real shard, a real channel and the real control core, with dpct-events
- * as the listener (a subprocess on a NETLINK_USERSOCK socket whose receive
- * buffer is 2048 bytes). 100,000 small connections (UDP request + reply)
+ * as the listener (a subprocess connected to the control core's AF_UNIX
+ * socket, asking for a 2048-byte buffer: AF_UNIX queues what dpct sends on
+ * dpct's side, so dpct-events' --rcvbuf becomes that connection's room). 100,000 small connections (UDP request + reply)
  * go through the shard, then the whole table is flushed. With a reliable
  * listener every flow that got a NEW gets a DESTROY and nothing is left in
  * the table or on the dying list; deliveries visibly failed and were resent.
@@ -112,8 +113,7 @@ run(int reliable, struct summary *sum, struct ct_stats *st, struct ev_ctl_stats 
 	struct ct_shard *s;
 	struct ev_chan *c;
 	struct ev_ctl *ctl;
-	char err[256], port_s[32], sum_path[64];
-	uint32_t port = 0x45530000u + ((uint32_t)getpid() & 0xfff) * 4 + (uint32_t)reliable;
+	char err[256], sock_dir[64], sock[100], sum_path[64];
 	uint64_t t_end, t0;
 	unsigned i, rel = 0;
 	int status;
@@ -132,20 +132,22 @@ run(int reliable, struct summary *sum, struct ct_stats *st, struct ev_ctl_stats 
 	c = ev_chan_create(4096, 4096, err, sizeof(err));
 	T_ASSERT(c != NULL);
 	ev_ctl_conf_init(&ec);
-	ec.port_id = port;
+	snprintf(sock_dir, sizeof(sock_dir), "/tmp/dpct_stress_XXXXXX");
+	T_ASSERT(mkdtemp(sock_dir) != NULL);
+	snprintf(sock, sizeof(sock), "%.60s/events.sock", sock_dir);
+	snprintf(ec.socket_path, sizeof(ec.socket_path), "%s", sock);
 	ec.allowed_uids[0] = (uint32_t)getuid();
 	ec.n_allowed_uids = 1;
 	ctl = ev_ctl_create(&ec, &c, 1, err, sizeof(err));
 	if (ctl == NULL)
 		T_FAIL_("ev_ctl_create: %s", err);
 
-	snprintf(port_s, sizeof(port_s), "%u", port);
 	snprintf(sum_path, sizeof(sum_path), "/tmp/dpct-stress-%d-%d.json", (int)getpid(),
 		 reliable);
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
-		char *argv[] = { (char *)tool, "--port-id", port_s, "--rcvbuf", "2048",
+		char *argv[] = { (char *)tool, "--socket", sock, "--rcvbuf", "2048",
 				 "--format", "json", "--summary", sum_path, "--idle-exit-ms",
 				 "3000", "--max-seconds", "480", reliable ? "--reliable" : NULL,
 				 NULL };
@@ -210,6 +212,7 @@ run(int reliable, struct summary *sum, struct ct_stats *st, struct ev_ctl_stats 
 	T_EQ(read_summary(sum_path, sum), 0);
 	unlink(sum_path);
 	ev_ctl_free(ctl);
+	rmdir(sock_dir);
 	ev_chan_free(c);
 	ct_shard_free(s);
 	return 0;

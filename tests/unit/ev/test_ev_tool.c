@@ -24,10 +24,21 @@
 
 static const char *tool;
 
-static uint32_t
+static char sock_dir[64];
+
+/* A socket path of its own per test, in a directory made for this run. */
+static const char *
 port(unsigned k)
 {
-	return 0x45580000u + ((uint32_t)getpid() & 0xfff) * 16 + k;
+	static char paths[8][100];
+
+	if (sock_dir[0] == '\0') {
+		snprintf(sock_dir, sizeof(sock_dir), "/tmp/dpct_evtool_XXXXXX");
+		if (mkdtemp(sock_dir) == NULL)
+			abort();
+	}
+	snprintf(paths[k & 7], sizeof(paths[0]), "%s/ev%u.sock", sock_dir, k);
+	return paths[k & 7];
 }
 
 static pid_t
@@ -126,14 +137,14 @@ json_num(const char *json, const char *key)
 }
 
 static struct ev_ctl *
-mk_ctl(uint32_t port_id, struct ev_chan **c)
+mk_ctl(const char *sock, struct ev_chan **c)
 {
 	struct ev_ctl_conf conf;
 	char err[256];
 
 	*c = ev_chan_create(8192, 8192, err, sizeof(err));
 	ev_ctl_conf_init(&conf);
-	conf.port_id = port_id;
+	snprintf(conf.socket_path, sizeof(conf.socket_path), "%.99s", sock);
 	return *c == NULL ? NULL : ev_ctl_create(&conf, c, 1, err, sizeof(err));
 }
 
@@ -153,7 +164,7 @@ wait_listener(struct ev_ctl *ctl)
 static int
 test_text_lines(void)
 {
-	char pstr[16], out[] = "/tmp/dpct-ev-text-XXXXXX", buf[4096];
+	char pstr[100], out[] = "/tmp/dpct-ev-text-XXXXXX", buf[4096];
 	struct ct_event_rec r[2] = { rec(1, CT_EV_NEW), rec(1, CT_EV_DESTROY) };
 	struct ev_chan *c;
 	struct ev_ctl *ctl;
@@ -162,9 +173,9 @@ test_text_lines(void)
 
 	T_ASSERT(fd >= 0);
 	close(fd);
-	snprintf(pstr, sizeof(pstr), "%u", port(0));
+	snprintf(pstr, sizeof(pstr), "%.90s", port(0));
 	{
-		char *argv[] = { (char *)tool, "--port-id", pstr, "--idle-exit-ms", "300",
+		char *argv[] = { (char *)tool, "--socket", pstr, "--idle-exit-ms", "300",
 				 "--max-seconds", "10", NULL };
 
 		pid = spawn(argv, out);
@@ -194,7 +205,7 @@ static int
 test_reliable_summary(void)
 {
 	enum { FLOWS = 3000 };
-	char pstr[16], sum[] = "/tmp/dpct-ev-sum-XXXXXX", out[] = "/tmp/dpct-ev-json-XXXXXX";
+	char pstr[100], sum[] = "/tmp/dpct-ev-sum-XXXXXX", out[] = "/tmp/dpct-ev-json-XXXXXX";
 	char buf[1024];
 	static struct ct_event_rec pending[2 * FLOWS + 8];
 	static char big[8 << 20];
@@ -211,9 +222,9 @@ test_reliable_summary(void)
 	close(fd2);
 	ctl = mk_ctl(port(1), &c);
 	T_ASSERT(ctl != NULL);
-	snprintf(pstr, sizeof(pstr), "%u", port(1));
+	snprintf(pstr, sizeof(pstr), "%.90s", port(1));
 	{
-		char *argv[] = { (char *)tool, "--port-id", pstr, "--reliable", "--rcvbuf", "2048",
+		char *argv[] = { (char *)tool, "--socket", pstr, "--reliable", "--rcvbuf", "2048",
 				 "--format", "json", "--summary", sum, "--idle-exit-ms", "500",
 				 "--max-seconds", "30", NULL };
 
@@ -287,16 +298,119 @@ test_reliable_summary(void)
 static int
 test_no_dpct(void)
 {
-	char *argv[] = { (char *)tool, "--port-id", "1", "--max-seconds", "1", "--format", "none",
-			 NULL };
+	char *argv[] = { (char *)tool, "--socket", (char *)port(5), "--max-seconds", "1",
+			 "--format", "none", NULL };
 	char *bad[] = { (char *)tool, "--format", "xml", NULL };
+	char *old[] = { (char *)tool, "--port-id", "1146110804", NULL };
+	char *follow[] = { (char *)tool, "--follow", NULL };
 	pid_t pid;
 
-	/* Nobody at the port: gives up after --max-seconds with status 2. */
+	/* Nobody at the socket: gives up after --max-seconds with status 2. */
 	pid = spawn(argv, "/dev/null");
 	T_EQ(reap(pid, NULL, 5000), 2);
 	pid = spawn(bad, "/dev/null");
 	T_EQ(reap(pid, NULL, 5000), 1);
+	/* The netlink option is gone, with a pointer to its replacement. */
+	pid = spawn(old, "/dev/null");
+	T_EQ(reap(pid, NULL, 5000), 1);
+	pid = spawn(follow, "/dev/null");
+	T_EQ(reap(pid, NULL, 5000), 1);
+	return 0;
+}
+
+struct pager {
+	unsigned pos, total;
+};
+
+static void
+pg_begin(void *arg)
+{
+	((struct pager *)arg)->pos = 0;
+}
+
+static unsigned
+pg_next(void *arg, struct ct_event_rec *out, unsigned max, bool *done)
+{
+	struct pager *p = arg;
+	unsigned n = 0;
+
+	while (n < max && n < 50 && p->pos < p->total) {
+		out[n] = rec(p->pos, 0);
+		out[n].id = 7000 + p->pos;
+		out[n].status |= CT_S_ASSURED | CT_S_SEEN_REPLY;
+		out[n].timeout_s = 100;
+		n++;
+		p->pos++;
+	}
+	*done = p->pos >= p->total;
+	return n;
+}
+
+static const struct ev_dump_ops pg_ops = { pg_begin, pg_next, NULL };
+
+/* --dump: the table in conntrack -L format, then exit 0. */
+static int
+test_dump(void)
+{
+	char out[] = "/tmp/dpct-ev-dump-XXXXXX";
+	static char buf[1 << 16];
+	struct pager pg = { .total = 120 };
+	struct ev_chan *c;
+	struct ev_ctl *ctl;
+	char *argv[] = { (char *)tool, "--socket", (char *)port(3), "--dump", "--max-seconds",
+			 "20", NULL };
+	unsigned lines = 0, i;
+	int rc = -1, fd;
+	pid_t pid;
+	FILE *f;
+
+	fd = mkstemp(out);
+	T_ASSERT(fd >= 0);
+	close(fd);
+	ctl = mk_ctl(port(3), &c);
+	T_ASSERT(ctl != NULL);
+	ev_ctl_set_dump(ctl, &pg_ops, &pg);
+	pid = spawn(argv, out);
+	for (i = 0; i < 4000; i++) {
+		int status;
+
+		ev_ctl_step(ctl, 0, 64);
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+			break;
+		}
+		usleep(2000);
+	}
+	if (rc == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	T_EQ(rc, 0);
+	f = fopen(out, "r");
+	T_ASSERT(f != NULL);
+	while (fgets(buf, sizeof(buf), f) != NULL) {
+		char *dt = strstr(buf, "delta-time=");
+
+		lines++;
+		/* The age of a live entry depends on the clock: leave it out. */
+		if (dt != NULL) {
+			char *end = strchr(dt, ' ');
+
+			if (end != NULL)
+				memmove(dt, end + 1, strlen(end + 1) + 1);
+		}
+		/* As conntrack -L -o extended,id: no event header. */
+		if (lines == 1)
+			T_STREQ(buf, "ipv4     2 tcp      6 100 SYN_SENT src=10.0.0.0 dst=10.0.0.254 "
+				"sport=20000 dport=80 packets=0 bytes=0 src=10.0.0.254 "
+				"dst=10.0.0.0 sport=80 dport=20000 packets=0 bytes=0 [ASSURED] "
+				"id=7000\n");
+	}
+	fclose(f);
+	T_EQ(lines, 120);
+	unlink(out);
+	ev_ctl_free(ctl);
+	ev_chan_free(c);
 	return 0;
 }
 
@@ -304,15 +418,21 @@ static const struct t_case cases[] = {
 	T_CASE(test_text_lines),
 	T_CASE(test_reliable_summary),
 	T_CASE(test_no_dpct),
+	T_CASE(test_dump),
 };
 
 int
 main(int argc, char **argv)
 {
+	int rc;
+
 	if (argc != 2) {
 		fprintf(stderr, "usage: test_ev_tool PATH/TO/dpct-events\n");
 		return 2;
 	}
 	tool = argv[1];
-	return t_run(cases, sizeof(cases) / sizeof(cases[0]));
+	rc = t_run(cases, sizeof(cases) / sizeof(cases[0]));
+	if (sock_dir[0] != '\0')
+		rmdir(sock_dir);
+	return rc;
 }

@@ -828,7 +828,7 @@ drain(struct ct_shard *s, uint64_t now, unsigned *interim, struct ct_event_rec *
 			res[nres].events = r[i].events;
 			res[nres].kind = CT_RES_DESTROY_ACK;
 			res[nres].pad = 0;
-			res[nres].pad2 = 0;
+			res[nres].targets = 0;
 			nres++;
 			*destroy = r[i];
 			if (destroys != NULL)

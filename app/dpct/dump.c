@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The table pager behind event-socket dumps (IPCTNL_MSG_CT_GET +
+ * NLM_F_DUMP, docs/events.md). Each worker has a dump mailbox of its own,
+ * apart from the telemetry one: the control core posts "the next page from
+ * this cursor", the worker answers between bursts with at most
+ * DPCT_DUMP_PAGE snapshots of live entries taken by the shard's owner (so
+ * each entry is consistent), and the control core picks the answer up on a
+ * later step. Nothing here waits: ev_ctl asks again next step.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dpct.h"
+
+struct dpct_dumper {
+	struct dpct_app *a;
+	unsigned w;               /* worker being walked */
+	int posted;               /* worker with a request out, -1 none */
+	bool stale;               /* that request belongs to a dump that ended */
+};
+
+static int
+dump_collect(const struct ct_event_rec *r, void *arg)
+{
+	struct dpct_dump_mbox *mb = arg;
+
+	if (mb->n >= DPCT_DUMP_PAGE)
+		return -1;
+	mb->recs[mb->n++] = *r;
+	return 0;
+}
+
+void
+dpct_dump_service(struct dpct_worker *w, uint64_t now)
+{
+	struct dpct_dump_mbox *mb = &w->dump_mbox;
+
+	if (atomic_load_explicit(&mb->state, memory_order_acquire) != 1)
+		return;
+	mb->n = 0;
+	ct_shard_iterate(w->shard, &mb->cursor, DPCT_DUMP_PAGE, false, now, dump_collect, mb);
+	atomic_store_explicit(&mb->state, 2, memory_order_release);
+}
+
+/* A request left by an ended dump must be answered before a new one. */
+static bool
+settle(struct dpct_dumper *d)
+{
+	struct dpct_dump_mbox *mb;
+
+	if (!d->stale)
+		return true;
+	mb = &d->a->workers[d->posted].dump_mbox;
+	if (atomic_load_explicit(&mb->state, memory_order_acquire) != 2)
+		return false;
+	/* Its cursor belongs to the old dump: start that worker over. */
+	mb->cursor = UINT32_MAX;
+	atomic_store_explicit(&mb->state, 0, memory_order_relaxed);
+	d->stale = false;
+	d->posted = -1;
+	return true;
+}
+
+static void
+pager_begin(void *arg)
+{
+	struct dpct_dumper *d = arg;
+
+	d->w = 0;
+	if (d->posted >= 0)
+		d->stale = true;
+}
+
+static unsigned
+pager_next(void *arg, struct ct_event_rec *out, unsigned max, bool *done)
+{
+	struct dpct_dumper *d = arg;
+	struct dpct_dump_mbox *mb;
+	unsigned n;
+
+	*done = false;
+	if (!settle(d))
+		return 0;
+	if (d->w >= d->a->n_workers) {
+		*done = true;
+		return 0;
+	}
+	mb = &d->a->workers[d->w].dump_mbox;
+	if (d->posted < 0) {
+		/* A new worker starts at cursor 0; the worker moves it on. */
+		if (mb->cursor == UINT32_MAX)
+			mb->cursor = 0;
+		atomic_store_explicit(&mb->state, 1, memory_order_release);
+		d->posted = (int)d->w;
+		return 0;
+	}
+	if (atomic_load_explicit(&mb->state, memory_order_acquire) != 2)
+		return 0;
+	n = RTE_MIN(mb->n, max);
+	memcpy(out, mb->recs, n * sizeof(*out));
+	d->posted = -1;
+	if (mb->cursor == UINT32_MAX) {
+		d->w++;
+		if (d->w >= d->a->n_workers)
+			*done = true;
+	}
+	atomic_store_explicit(&mb->state, 0, memory_order_relaxed);
+	return n;
+}
+
+static void
+pager_end(void *arg)
+{
+	struct dpct_dumper *d = arg;
+	unsigned i;
+
+	if (d->posted >= 0)
+		d->stale = true;
+	/* The next dump starts every worker from the beginning. */
+	for (i = 0; i < d->a->n_workers; i++)
+		if ((int)i != d->posted)
+			d->a->workers[i].dump_mbox.cursor = UINT32_MAX;
+}
+
+static const struct ev_dump_ops pager_ops = {
+	.begin = pager_begin,
+	.next = pager_next,
+	.end = pager_end,
+};
+
+int
+dpct_dump_init(struct dpct_app *a)
+{
+	struct dpct_dumper *d;
+	unsigned i;
+
+	if (a->ctl == NULL)
+		return 0;
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return -ENOMEM;
+	d->a = a;
+	d->posted = -1;
+	for (i = 0; i < a->n_workers; i++)
+		a->workers[i].dump_mbox.cursor = UINT32_MAX;
+	a->dumper = d;
+	ev_ctl_set_dump(a->ctl, &pager_ops, d);
+	return 0;
+}
+
+void
+dpct_dump_free(struct dpct_app *a)
+{
+	if (a->ctl != NULL)
+		ev_ctl_set_dump(a->ctl, NULL, NULL);
+	free(a->dumper);
+	a->dumper = NULL;
+}

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DPCT_EV_CTL_PRIVATE_H
+#define DPCT_EV_CTL_PRIVATE_H
+
+/*
+ * The control core's internals, shared by ev_ctl.c (registry, delivery,
+ * stall policy), ev_unix.c (the AF_UNIX transport and the request path)
+ * and ev_dump.c (dumps). Not a public header.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include <linux/netlink.h>
+
+#include "ev.h"
+#include "ev_consumer.h"
+
+#define EV_CTL_BURST 256      /* records per channel per chunk */
+#define EV_CTL_MAX_IOV 256    /* messages per datagram (<= UIO_MAXIOV) */
+#define EV_CTL_REQ_BUDGET 64  /* request messages handled per step, all peers */
+#define EV_CTL_REQ_PER_DGRAM 16 /* request messages handled per datagram */
+#define EV_CTL_BAD_MAX 8      /* consecutive refused requests before a peer is cut */
+#define EV_CTL_ACCEPT_MAX 8   /* connections accepted per step */
+#define EV_CTL_DUMP_PAGE 256  /* entries fetched from the pager at a time */
+#define EV_CTL_DUMP_DGRAMS 8  /* dump datagrams per step */
+#define EV_CTL_DUMP_BUF 65536
+#define EV_CTL_BUF_MIN 4096
+#define EV_CTL_BUF_MAX (16u << 20)
+
+enum ev_listener_type {
+	EV_LT_SOCKET = 0,
+	EV_LT_SINK,
+	EV_LT_CONSUMER,
+};
+
+struct ev_listener {
+	bool used;
+	bool closing;        /* close at the end of this step */
+	bool blocked;        /* refused a datagram in the current chunk */
+	bool want_reliable;  /* asked for reliable delivery */
+	uint8_t type;        /* enum ev_listener_type */
+	uint8_t state;       /* enum ev_listener_state */
+	unsigned slot;
+	int fd;              /* the connection, -1 for sinks and consumers */
+	uint32_t id;
+	uint32_t uid, gid, pid;
+	uint32_t mask;
+	uint32_t seq;        /* last event sequence number spent */
+	unsigned batch;      /* datagram bytes for this listener */
+	unsigned bad;        /* consecutive refused requests */
+	bool dump_wanted;
+	uint8_t dump_family; /* 0 all, 4, 6 */
+	uint32_t dump_seq;   /* the dump request's nlmsg_seq */
+	uint32_t dump_pid;
+	uint64_t connected_ns;
+	uint64_t refusing_since; /* mono ns of the first refusal since the last delivery */
+	ev_sink_fn fn;
+	void *arg;
+	const struct ev_consumer_ops *cops;
+	void *cself;
+	uint64_t sent, failed, dropped, dumped;
+};
+
+struct ev_ctl_chan {
+	struct ev_chan *chan;
+	struct ct_result backlog[EV_CTL_BURST];  /* results the ring could not take */
+	unsigned bl_head;
+	unsigned bl_n;
+};
+
+struct ev_ctl {
+	struct ev_ctl_conf conf;
+	int lfd;             /* the listening socket */
+	int ep;              /* epoll over lfd and every connection */
+	bool bound;          /* we created conf.socket_path */
+	unsigned n_chans;
+	unsigned next_chan;
+	struct ev_ctl_chan *chans;
+	unsigned n_slots;
+	struct ev_listener ls[EV_MAX_LISTENERS];
+	struct ev_ctl_stats st;
+	uint64_t table_dying, table_max;
+	ev_log_fn log_fn;
+	void *log_arg;
+
+	/* Dumps */
+	const struct ev_dump_ops *dump_ops;
+	void *dump_arg;
+	int dump_slot;       /* -1: none running */
+	bool dump_src_done;
+	unsigned dump_n, dump_pos, dump_fill_end;
+	unsigned dump_next;  /* round-robin start for the next dump */
+	struct ct_event_rec dump_recs[EV_CTL_DUMP_PAGE];
+	uint8_t *dump_enc;
+
+	/* Scratch for one chunk */
+	unsigned chunk_dropped;
+	struct ct_event_rec recs[EV_CTL_BURST];
+	uint32_t off[EV_CTL_BURST];
+	uint16_t len[EV_CTL_BURST];
+	uint8_t kind[EV_CTL_BURST];
+	uint32_t fail_mask[EV_CTL_BURST]; /* reliable slots that refused it */
+	uint8_t ok[EV_CTL_BURST];       /* at least one listener took it */
+	uint16_t dg_idx[EV_CTL_MAX_IOV];
+	struct iovec iov[EV_CTL_MAX_IOV];
+	struct ct_result res[EV_CTL_BURST];
+	uint8_t *enc;
+	/* Consumers */
+	uint16_t cidx[EV_CTL_BURST];
+	uint8_t crefused[EV_CTL_BURST];
+	struct ct_event_rec crecs[EV_CTL_BURST];
+};
+
+uint64_t ev_ctl_mono_ns(void);
+void ev_ctl_log(struct ev_ctl *ctl, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+struct ev_listener *ev_ctl_slot_alloc(struct ev_ctl *ctl);
+/* Free the slot (closing its connection); `gone` counts listeners_gone. */
+void ev_ctl_listener_close(struct ev_ctl *ctl, struct ev_listener *l, bool gone);
+
+/* ev_unix.c */
+int ev_unix_open(struct ev_ctl *ctl, char *err, size_t errlen);
+void ev_unix_close(struct ev_ctl *ctl);
+void ev_unix_forget(struct ev_ctl *ctl, struct ev_listener *l);
+void ev_unix_poll(struct ev_ctl *ctl, uint64_t mono);
+/* sendmsg() on the connection: 0 or -errno (fd -1: a sink to nowhere). */
+int ev_unix_send(struct ev_listener *l, const struct iovec *iov, unsigned iovcnt);
+void ev_unix_ack(struct ev_ctl *ctl, struct ev_listener *l, const struct nlmsghdr *req,
+		 int error);
+
+/* ev_dump.c */
+/* A dump request (IPCTNL_MSG_CT_GET + NLM_F_DUMP) from `l`: 0 or -errno. */
+int ev_ctl_dump_request(struct ev_ctl *ctl, struct ev_listener *l, const struct nlmsghdr *h);
+void ev_ctl_dump_step(struct ev_ctl *ctl);
+void ev_ctl_dump_abort(struct ev_ctl *ctl);
+
+#endif /* DPCT_EV_CTL_PRIVATE_H */

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Dumps: a listener sends IPCTNL_MSG_CT_GET with NLM_F_DUMP, as
+ * `conntrack -L` does to the kernel, and gets every live entry as a
+ * ctnetlink message with NLM_F_MULTI (the request's nlmsg_seq), then
+ * NLMSG_DONE. One dump runs at a time; the entries come from the pager the
+ * app installed (it pages through the workers' mailboxes, so the packet
+ * path never stalls) and go out as the connection has room: a dump is
+ * never lossy, it waits. Events keep flowing on the same connection
+ * meanwhile (consumers dedupe by id).
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <linux/netlink.h>
+
+#include "ev.h"
+#include "ev_ctl_private.h"
+#include "ev_nl.h"
+
+void
+ev_ctl_set_dump(struct ev_ctl *ctl, const struct ev_dump_ops *ops, void *arg)
+{
+	if (ctl->dump_slot >= 0)
+		ev_ctl_dump_abort(ctl);
+	ctl->dump_ops = ops;
+	ctl->dump_arg = arg;
+}
+
+int
+ev_ctl_dump_request(struct ev_ctl *ctl, struct ev_listener *l, const struct nlmsghdr *h)
+{
+	struct nfgenmsg nfg;
+
+	if (ctl->dump_ops == NULL)
+		return -EOPNOTSUPP;
+	if (h->nlmsg_len < NLMSG_HDRLEN + sizeof(nfg))
+		return -EINVAL;
+	/* Filters (CTA_MARK, CTA_ZONE, status) are not supported: refuse
+	 * rather than answer a different question. */
+	if (NLMSG_ALIGN(h->nlmsg_len) > NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(nfg)))
+		return -EOPNOTSUPP;
+	memcpy(&nfg, (const uint8_t *)h + NLMSG_HDRLEN, sizeof(nfg));
+	if (nfg.nfgen_family != AF_UNSPEC && nfg.nfgen_family != AF_INET &&
+	    nfg.nfgen_family != AF_INET6)
+		return -EAFNOSUPPORT;
+	if (l->dump_wanted || ctl->dump_slot == (int)l->slot)
+		return -EBUSY;
+	l->dump_wanted = true;
+	l->dump_family = nfg.nfgen_family == AF_INET ? 4 : nfg.nfgen_family == AF_INET6 ? 6 : 0;
+	l->dump_seq = h->nlmsg_seq;
+	l->dump_pid = h->nlmsg_pid;
+	return 0;
+}
+
+void
+ev_ctl_dump_abort(struct ev_ctl *ctl)
+{
+	if (ctl->dump_slot < 0)
+		return;
+	if (ctl->dump_ops != NULL && ctl->dump_ops->end != NULL)
+		ctl->dump_ops->end(ctl->dump_arg);
+	ctl->dump_slot = -1;
+}
+
+static void
+dump_start(struct ev_ctl *ctl)
+{
+	unsigned k;
+
+	for (k = 0; k < ctl->n_slots; k++) {
+		unsigned s = (ctl->dump_next + k) % ctl->n_slots;
+		struct ev_listener *l = &ctl->ls[s];
+
+		if (!l->used || !l->dump_wanted || l->closing)
+			continue;
+		l->dump_wanted = false;
+		ctl->dump_slot = (int)s;
+		ctl->dump_next = s + 1;
+		ctl->dump_src_done = false;
+		ctl->dump_n = ctl->dump_pos = 0;
+		if (ctl->dump_ops->begin != NULL)
+			ctl->dump_ops->begin(ctl->dump_arg);
+		return;
+	}
+}
+
+/* Encode recs[pos..n) (those of the wanted family) into one datagram. */
+static size_t
+dump_fill(struct ev_ctl *ctl, struct ev_listener *l, unsigned *taken)
+{
+	size_t pos = 0;
+	unsigned i;
+
+	for (i = ctl->dump_pos; i < ctl->dump_n; i++) {
+		struct ct_event_rec *r = &ctl->dump_recs[i];
+		struct nlmsghdr *h;
+		int len;
+
+		if (l->dump_family != 0 && r->orig.family != l->dump_family)
+			continue;
+		if (pos + EV_NL_MSG_MAX > l->batch && pos > 0)
+			break;
+		len = ev_nl_encode(r, EV_NL_F_DEFAULT | EV_NL_F_DUMP, ctl->dump_enc, pos,
+				   EV_CTL_DUMP_BUF);
+		if (len == -ENOSPC)
+			break;
+		if (len < 0)
+			continue;
+		h = (struct nlmsghdr *)(ctl->dump_enc + pos);
+		h->nlmsg_seq = l->dump_seq;
+		h->nlmsg_pid = 0;
+		pos += (size_t)len;
+		(*taken)++;
+	}
+	/* Entries skipped or refused by the encoder are consumed too. */
+	ctl->dump_fill_end = i;
+	return pos;
+}
+
+static int
+send_done(struct ev_listener *l)
+{
+	struct {
+		struct nlmsghdr h;
+		int32_t status;
+	} done;
+	struct iovec iov = { .iov_base = &done, .iov_len = sizeof(done) };
+
+	memset(&done, 0, sizeof(done));
+	done.h.nlmsg_len = sizeof(done);
+	done.h.nlmsg_type = NLMSG_DONE;
+	done.h.nlmsg_flags = NLM_F_MULTI;
+	done.h.nlmsg_seq = l->dump_seq;
+	return ev_unix_send(l, &iov, 1);
+}
+
+void
+ev_ctl_dump_step(struct ev_ctl *ctl)
+{
+	struct ev_listener *l;
+	unsigned d;
+
+	if (ctl->dump_ops == NULL)
+		return;
+	if (ctl->dump_slot < 0)
+		dump_start(ctl);
+	if (ctl->dump_slot < 0)
+		return;
+	l = &ctl->ls[ctl->dump_slot];
+	for (d = 0; d < EV_CTL_DUMP_DGRAMS; d++) {
+		struct iovec iov;
+		unsigned taken = 0;
+		size_t bytes;
+		int rc;
+
+		if (ctl->dump_pos == ctl->dump_n) {
+			if (ctl->dump_src_done) {
+				rc = send_done(l);
+				if (rc == -EAGAIN || rc == -ENOBUFS)
+					return;
+				ctl->dump_slot = -1;
+				if (ctl->dump_ops->end != NULL)
+					ctl->dump_ops->end(ctl->dump_arg);
+				if (rc == 0)
+					ctl->st.dumps++;
+				else
+					ev_ctl_listener_close(ctl, l, true);
+				return;
+			}
+			ctl->dump_pos = 0;
+			ctl->dump_n = ctl->dump_ops->next(ctl->dump_arg, ctl->dump_recs,
+							  EV_CTL_DUMP_PAGE, &ctl->dump_src_done);
+			if (ctl->dump_n == 0 && !ctl->dump_src_done)
+				return;
+			continue;
+		}
+		bytes = dump_fill(ctl, l, &taken);
+		if (bytes == 0) {
+			ctl->dump_pos = ctl->dump_fill_end;
+			continue;
+		}
+		iov.iov_base = ctl->dump_enc;
+		iov.iov_len = bytes;
+		ctl->st.datagrams++;
+		rc = ev_unix_send(l, &iov, 1);
+		if (rc == 0) {
+			ctl->dump_pos = ctl->dump_fill_end;
+			l->dumped += taken;
+			ctl->st.dump_entries += taken;
+			continue;
+		}
+		/* Full: the same entries go out on a later step. Anything else
+		 * (the peer went away) ends the connection. */
+		if (rc != -EAGAIN && rc != -ENOBUFS)
+			ev_ctl_listener_close(ctl, l, true);
+		return;
+	}
+}
