@@ -274,27 +274,6 @@ int ct_tcp_flags_invalid(uint8_t tcp_flags);
 uint8_t ct_tcp_timeout_class(uint8_t state);
 
 /*
- * The ESTABLISHED-ACK fast path (issue 10), inlined in ct_process_burst:
- * an ACK without SYN/FIN/RST on an assured ESTABLISHED connection changes
- * nothing but the last-packet flags, exactly as ct_l4_tcp.packet() would
- * (same state, no event, the established timeout). Returns 1 when it
- * handled the packet, 0 to take the tracker's full path. Window tracking,
- * once it lands, checks the segment here before returning 1.
- */
-static inline int
-ct_tcp_fast_ack(struct ct_entry *e, const struct ct_pkt *p, enum ct_dir dir, uint8_t *to_class)
-{
-	if (e->tcp_state != CT_TCP_ESTABLISHED || (p->tcp_flags & 0x17) != 0x10 ||
-	    !(e->status & CT_S_ASSURED))
-		return 0;
-	e->tcp_flags = (uint8_t)((e->tcp_flags & ~(CT_TF_LAST_DIR_REPLY | CT_TF_LAST_RST |
-						   CT_TF_LAST_SYN)) |
-				 (dir == CT_DIR_REPLY ? CT_TF_LAST_DIR_REPLY : 0));
-	*to_class = CT_TO_TCP_ESTABLISHED;
-	return 1;
-}
-
-/*
  * The index's two candidate buckets of a flow hash (ct_pkt.hash) among `nb`:
  * the first from the hash's high bits, the second from a remix. Here so that
  * tests can aim at buckets under a known key.

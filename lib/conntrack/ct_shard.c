@@ -886,10 +886,9 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 	pi->id = e->id;
 	pi->dec = e->dec;
 	cls = e->to_class;
-	if (e->key.proto == 6 && ct_tcp_fast_ack(e, p, dir, &cls))
-		v = CT_L4_ACCEPT;       /* ESTABLISHED ACK: the tracker's fast path, inline */
-	else
-		v = ct_l4_get(e->key.proto)->packet(&s->conf, e, p, dir, now, &cls);
+	/* Every TCP segment goes through the window check (Linux tcp_in_window()):
+	 * an ESTABLISHED ACK has no shortcut past it. */
+	v = ct_l4_get(e->key.proto)->packet(&s->conf, e, p, dir, now, &cls);
 	switch (v) {
 	case CT_L4_ACCEPT:
 	case CT_L4_KILL:

@@ -95,7 +95,7 @@ def main():
     ]
     for i, (name, coll, want_rc) in enumerate(runs):
         prefix, port_id = dpctlib.uniq('ipfx_down%d' % i)
-        cfg = ipfixlib.export_cfg(port_id + i, [coll], reconnect_min_ms=20,
+        cfg = ipfixlib.export_cfg(port_id, [coll], reconnect_min_ms=20,
                                   reconnect_max_ms=200)
         stats = os.path.join(d, 'st%d.json' % i)
         drain = '6000' if want_rc == 3 else '2000'

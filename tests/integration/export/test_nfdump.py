@@ -37,7 +37,6 @@ def nf_flow(r):
 
 def run_box(tap, name, d, pcap, port, domain, ipv6):
     prefix, port_id = dpctlib.uniq('ipfx_' + name)
-    port_id += 0x100 * domain
     cfg = ipfixlib.export_cfg(port_id, [{'host': '127.0.0.1', 'port': port}],
                               observation_domain_id=domain)
     cfg_path = dpctlib.write_config(d, cfg, name + '.json')

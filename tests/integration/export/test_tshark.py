@@ -30,7 +30,7 @@ def main():
     for i, ipv6 in enumerate((False, True)):
         pcap = dpctlib.gen(os.path.join(d, 'in%d.pcap' % i), 'mix', 150, ipv6=ipv6, seed=21 + i)
         prefix, port_id = dpctlib.uniq('ipfx_ts%d' % i)
-        cfg = ipfixlib.export_cfg(port_id + i, [{'host': '127.0.0.1', 'port': col.port}],
+        cfg = ipfixlib.export_cfg(port_id, [{'host': '127.0.0.1', 'port': col.port}],
                                   observation_domain_id=5 + i, mtu=1200)
         stats = os.path.join(d, 'st%d.json' % i)
         cmd = dpctlib.dpct_cmd(prefix, dpctlib.write_config(d, cfg, 'c%d.json' % i), rx=pcap,
