@@ -337,6 +337,19 @@ ev_log(void *arg, int level, const char *msg)
 
 static int control_loop(struct dpct_app *a, uint64_t t0, uint64_t hz);
 
+/* Subscribed socket listeners: what --wait-listeners waits for (exporters
+ * attached at start-up do not count). */
+static unsigned
+socket_listeners(struct dpct_app *a)
+{
+	struct ev_listener_info li[64];
+	unsigned n = ev_ctl_listeners(a->ctl, li, RTE_DIM(li)), i, k = 0;
+
+	for (i = 0; i < n; i++)
+		k += li[i].kind != NULL && strcmp(li[i].kind, "socket") == 0;
+	return k;
+}
+
 int
 dpct_control_run(struct dpct_app *a)
 {
@@ -364,14 +377,14 @@ control_loop(struct dpct_app *a, uint64_t t0, uint64_t hz)
 	if (dpct_export_start(a) < 0)
 		return DPCT_EXIT_RUNTIME;
 	if (a->opts.wait_listeners > 0 && a->ctl != NULL) {
-		while (ev_ctl_listener_count(a->ctl, NULL) < a->opts.wait_listeners &&
+		while (socket_listeners(a) < a->opts.wait_listeners &&
 		       rte_rdtsc() - t0 < 30 * hz && !atomic_load(&a->sig)) {
 			ctl_step(a);
 			usleep(1000);
 		}
-		if (ev_ctl_listener_count(a->ctl, NULL) < a->opts.wait_listeners)
+		if (socket_listeners(a) < a->opts.wait_listeners)
 			DPCT_LOG(WARNING, "only %u of %u listeners after 30 s, starting anyway\n",
-				 ev_ctl_listener_count(a->ctl, NULL), a->opts.wait_listeners);
+				 socket_listeners(a), a->opts.wait_listeners);
 	}
 	atomic_store_explicit(&a->go, true, memory_order_release);
 	next_stats = rte_rdtsc() + (uint64_t)a->opts.stats_period_s * hz;

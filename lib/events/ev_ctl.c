@@ -525,12 +525,10 @@ deliver_consumer(struct ev_ctl *ctl, struct ev_listener *l, unsigned n, uint64_t
 			ctl->crecs[i] = ctl->recs[ctl->cidx[i]];
 		recs = ctl->crecs;
 	}
-	if (l->cops->blocked != NULL && l->cops->blocked(l->cself)) {
-		rc = -EAGAIN;
-	} else {
-		memset(ctl->crefused, 0, m);
-		rc = l->cops->deliver(l->cself, recs, m, now, ctl->crefused);
-	}
+	/* deliver() even while blocked(): the consumer refuses, and counts, what
+	 * it cannot take (an exporter's records_refused). */
+	memset(ctl->crefused, 0, m);
+	rc = l->cops->deliver(l->cself, recs, m, now, ctl->crefused);
 	for (i = 0; i < m; i++) {
 		unsigned k = ctl->cidx[i];
 

@@ -161,13 +161,22 @@ def do_list(t, args):
     return 0
 
 
+def counters_text(d, prefix=''):
+    """name=value pairs, nested counters as parent/name (as /dpct/shards gives them)."""
+    out = []
+    for n, v in d.items():
+        if isinstance(v, dict):
+            out.append(counters_text(v, prefix + n + '/'))
+        else:
+            out.append('%s%s=%s' % (prefix, n, v))
+    return ' '.join(out)
+
+
 def do_stats(t, args):
     shards = t.cmd('/dpct/shards')
     for k in sorted(shards, key=lambda x: int(x) if x.isdigit() else -1):
-        s = shards[k]
-        print('cpu=%-4s\t' % k + ' '.join('%s=%u' % (n, v) for n, v in s.items()))
-    tot = t.cmd('/dpct/stats')
-    print('total   \t' + ' '.join('%s=%u' % (n, v) for n, v in tot.items()))
+        print('cpu=%-4s\t' % k + counters_text(shards[k]))
+    print('total   \t' + counters_text(t.cmd('/dpct/stats')))
     return 0
 
 
