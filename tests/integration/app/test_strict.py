@@ -26,7 +26,7 @@ def gen(path, workload, flows, extra=()):
 def replay(t, name, tmp, rx, cfg, live=False, live_s=0):
     """One run with a reliable listener; (stats, events)."""
     prefix, port_id = d.uniq(name)
-    cfg['events']['netlink_port_id'] = port_id
+    cfg['events']['socket'] = d.channel(port_id)
     cfg_path = d.write_config(tmp, cfg, name + '.json')
     stats = os.path.join(tmp, name + '.stats.json')
     evs = os.path.join(tmp, name + '.events.json')
