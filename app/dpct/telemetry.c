@@ -23,6 +23,7 @@
 #include <rte_telemetry.h>
 
 #include "dpct.h"
+#include "tel_args.h"
 #include "dpct_export.h"
 
 #define MBOX_TIMEOUT_MS 2000
@@ -110,90 +111,11 @@ totals(struct ct_stats *st)
 		return -ESHUTDOWN; \
 } while (0)
 
-/*
- * Arguments are parsed strictly: a command that takes none refuses any, and
- * a bad, missing or extra field is answered {"errmsg": "..."} (the reply of a
- * failed callback would be a bare null, which says nothing).
- */
-static int
-tel_error(struct rte_tel_data *d, const char *fmt, ...)
-{
-	char msg[RTE_TEL_MAX_STRING_LEN];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_string(d, "errmsg", msg);
-	return 0;
-}
-
-static bool
-has_params(const char *params)
-{
-	return params != NULL && *params != '\0';
-}
-
-#define TEL_NO_PARAMS(cmd, params, d) do { \
-	if (has_params(params)) \
-		return tel_error(d, "%s takes no parameters", cmd); \
-} while (0)
-
-/* Unsigned decimal, digits only, no sign, no spaces, at most `max`. */
-static int
-parse_uint(const char *s, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (*s == '\0')
-		return -EINVAL;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		if (v > (max - (uint64_t)(*s - '0')) / 10)
-			return -ERANGE;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-/*
- * Split `params` at commas into at most `max` fields of `buf` (empty fields
- * kept). @return the number of fields, or -E2BIG when there are more.
- */
-static int
-split_fields(const char *params, char *buf, size_t len, char **f, unsigned max)
-{
-	unsigned n = 0;
-	char *p;
-
-	if (params == NULL)
-		params = "";
-	if (strlen(params) >= len)
-		return -E2BIG;
-	snprintf(buf, len, "%s", params);
-	p = buf;
-	for (;;) {
-		char *c = strchr(p, ',');
-
-		if (n == max)
-			return -E2BIG;
-		f[n++] = p;
-		if (c == NULL)
-			break;
-		*c = '\0';
-		p = c + 1;
-	}
-	return (int)n;
-}
-
 static int
 cmd_info(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	TEL_GUARD();
-	TEL_NO_PARAMS(cmd, params, d);
+	DPCT_TEL_NO_PARAMS(cmd, params, d);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_string(d, "version", "0.1.0");
 	rte_tel_data_add_dict_u64(d, "workers", dpct.n_workers);
@@ -258,7 +180,7 @@ cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	json_t *root;
 
 	TEL_GUARD();
-	TEL_NO_PARAMS(cmd, params, d);
+	DPCT_TEL_NO_PARAMS(cmd, params, d);
 	root = dpct_stats_json(&dpct);
 	if (root == NULL)
 		return -ENOMEM;
@@ -277,7 +199,7 @@ cmd_shards(const char *cmd, const char *params, struct rte_tel_data *d)
 	size_t i;
 
 	TEL_GUARD();
-	TEL_NO_PARAMS(cmd, params, d);
+	DPCT_TEL_NO_PARAMS(cmd, params, d);
 	root = dpct_stats_json(&dpct);
 	if (root == NULL)
 		return -ENOMEM;
@@ -306,7 +228,7 @@ cmd_count(const char *cmd, const char *params, struct rte_tel_data *d)
 	struct ct_stats st;
 
 	TEL_GUARD();
-	TEL_NO_PARAMS(cmd, params, d);
+	DPCT_TEL_NO_PARAMS(cmd, params, d);
 	totals(&st);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "count", st.count);
@@ -376,16 +298,16 @@ list_common(const char *cmd, const char *params, struct rte_tel_data *d, unsigne
 	char buf[64], key[16], *f[2];
 	int n, rc = 0;
 
-	if (has_params(params)) {
-		n = split_fields(params, buf, sizeof(buf), f, 2);
+	if (dpct_tel_has_params(params)) {
+		n = dpct_tel_split(params, buf, sizeof(buf), f, 2);
 		if (n < 0)
-			return tel_error(d, "%s: parameters are <cursor>[,<max>]", cmd);
-		if (parse_uint(f[0], UINT64_MAX, &cursor) < 0)
-			return tel_error(d, "%s: bad cursor '%s'", cmd, f[0]);
-		if (n == 2 && (parse_uint(f[1], LIST_MAX, &max) < 0 || max == 0))
-			return tel_error(d, "%s: max must be 1..%u", cmd, LIST_MAX);
+			return dpct_tel_error(d, "%s: parameters are <cursor>[,<max>]", cmd);
+		if (dpct_tel_parse_uint(f[0], UINT64_MAX, &cursor) < 0)
+			return dpct_tel_error(d, "%s: bad cursor '%s'", cmd, f[0]);
+		if (n == 2 && (dpct_tel_parse_uint(f[1], LIST_MAX, &max) < 0 || max == 0))
+			return dpct_tel_error(d, "%s: max must be 1..%u", cmd, LIST_MAX);
 		if ((cursor >> 32) >= dpct.n_workers && cursor != 0)
-			return tel_error(d, "%s: cursor %" PRIu64 " names no shard", cmd, cursor);
+			return dpct_tel_error(d, "%s: cursor %" PRIu64 " names no shard", cmd, cursor);
 	}
 	shard = (unsigned)(cursor >> 32);
 	rte_tel_data_start_dict(d);
@@ -416,7 +338,7 @@ list_common(const char *cmd, const char *params, struct rte_tel_data *d, unsigne
 	}
 	pthread_mutex_unlock(&mbox_lock);
 	if (rc < 0)
-		return tel_error(d, "%s: shard %u did not answer (%s)", cmd, shard, strerror(-rc));
+		return dpct_tel_error(d, "%s: shard %u did not answer (%s)", cmd, shard, strerror(-rc));
 	rte_tel_data_add_dict_u64(d, "n", got);
 	rte_tel_data_add_dict_u64(d, "next", shard >= dpct.n_workers ? 0 : cursor);
 	return 0;
@@ -452,7 +374,7 @@ cmd_flush(const char *cmd, const char *params, struct rte_tel_data *d)
 	int rc = 0;
 
 	TEL_GUARD();
-	TEL_NO_PARAMS(cmd, params, d);
+	DPCT_TEL_NO_PARAMS(cmd, params, d);
 	deadline = rte_rdtsc() + (uint64_t)FLUSH_MAX_MS * dpct.tsc_hz / 1000;
 	pthread_mutex_lock(&mbox_lock);
 	do {
@@ -475,7 +397,7 @@ cmd_flush(const char *cmd, const char *params, struct rte_tel_data *d)
 		 !atomic_load_explicit(&dpct.quit, memory_order_relaxed));
 	pthread_mutex_unlock(&mbox_lock);
 	if (rc < 0)
-		return tel_error(d, "%s: shard %u did not answer (%s)", cmd, i, strerror(-rc));
+		return dpct_tel_error(d, "%s: shard %u did not answer (%s)", cmd, i, strerror(-rc));
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "deleted", removed);
 	rte_tel_data_add_dict_u64(d, "remaining", left);
@@ -511,7 +433,7 @@ parse_proto(const char *s)
 		return IPPROTO_ICMP;
 	if (strcmp(s, "icmpv6") == 0)
 		return IPPROTO_ICMPV6;
-	if (parse_uint(s, 255, &v) < 0)
+	if (dpct_tel_parse_uint(s, 255, &v) < 0)
 		return -EINVAL;
 	return (int)v;
 }
@@ -529,9 +451,9 @@ cmd_delete(const char *cmd, const char *params, struct rte_tel_data *d)
 	int n, k, proto, rc, bad = -1;
 
 	TEL_GUARD();
-	n = split_fields(params, buf, sizeof(buf), f, 6);
+	n = dpct_tel_split(params, buf, sizeof(buf), f, 6);
 	if (n < 5)
-		return tel_error(d, "%s: parameters are <proto>,<src>,<dst>,<sport>,<dport>"
+		return dpct_tel_error(d, "%s: parameters are <proto>,<src>,<dst>,<sport>,<dport>"
 				 "[,<zone>]", cmd);
 	memset(&t, 0, sizeof(t));
 	proto = parse_proto(f[0]);
@@ -542,10 +464,10 @@ cmd_delete(const char *cmd, const char *params, struct rte_tel_data *d)
 	else if (parse_addr(f[2], t.dst, &fam2) < 0 || fam2 != t.family)
 		bad = 2;
 	for (k = 3; k < n && bad < 0; k++)
-		if (parse_uint(f[k], 65535, &num[k - 3]) < 0)
+		if (dpct_tel_parse_uint(f[k], 65535, &num[k - 3]) < 0)
 			bad = k;
 	if (bad >= 0)
-		return tel_error(d, "%s: bad %s '%s'", cmd, names[bad], f[bad]);
+		return dpct_tel_error(d, "%s: bad %s '%s'", cmd, names[bad], f[bad]);
 	t.proto = (uint8_t)proto;
 	t.sport = (uint16_t)num[0];
 	t.dport = (uint16_t)num[1];
@@ -575,7 +497,7 @@ cmd_listeners(const char *cmd, const char *params, struct rte_tel_data *d)
 	char key[16];
 
 	TEL_GUARD();
-	TEL_NO_PARAMS(cmd, params, d);
+	DPCT_TEL_NO_PARAMS(cmd, params, d);
 	rte_tel_data_start_dict(d);
 	/* ev_ctl belongs to the main lcore; its listener table is copied, not
 	 * modified, and a torn copy only misreports a counter. */
@@ -694,9 +616,9 @@ cmd_config(const char *cmd, const char *params, struct rte_tel_data *d)
 	uint64_t idx;
 
 	TEL_GUARD();
-	if (has_params(params) && strlen(params) >= sizeof(path))
-		return tel_error(d, "%s: path too long", cmd);
-	snprintf(path, sizeof(path), "%s", has_params(params) ? params : "");
+	if (dpct_tel_has_params(params) && strlen(params) >= sizeof(path))
+		return dpct_tel_error(d, "%s: path too long", cmd);
+	snprintf(path, sizeof(path), "%s", dpct_tel_has_params(params) ? params : "");
 	text = dpct_config_to_json(&dpct.cfg);
 	if (text == NULL)
 		return -ENOMEM;
@@ -713,7 +635,7 @@ cmd_config(const char *cmd, const char *params, struct rte_tel_data *d)
 			*slash = '\0';
 		if (json_is_object(node))
 			node = json_object_get(node, p);
-		else if (json_is_array(node) && parse_uint(p, SIZE_MAX, &idx) == 0)
+		else if (json_is_array(node) && dpct_tel_parse_uint(p, SIZE_MAX, &idx) == 0)
 			node = json_array_get(node, (size_t)idx);
 		else
 			node = NULL;
@@ -722,7 +644,7 @@ cmd_config(const char *cmd, const char *params, struct rte_tel_data *d)
 	}
 	if (node == NULL || !(json_is_object(node) || json_is_array(node))) {
 		json_decref(root);
-		return tel_error(d, "%s: no section '%s' (ask for a section or an array)", cmd,
+		return dpct_tel_error(d, "%s: no section '%s' (ask for a section or an array)", cmd,
 				 path);
 	}
 	config_fill(d, node, path, true);

@@ -9,6 +9,7 @@
 
 #include "dpct.h"
 #include "dpct_export.h"
+#include "tel_args.h"
 
 static int
 cmd_export(const char *cmd, const char *params, struct rte_tel_data *d)
@@ -17,8 +18,7 @@ cmd_export(const char *cmd, const char *params, struct rte_tel_data *d)
 	unsigned i;
 	char key[16];
 
-	(void)cmd;
-	(void)params;
+	DPCT_TEL_NO_PARAMS(cmd, params, d);
 	rte_tel_data_start_dict(d);
 	for (i = 0; dpct_export_info(&dpct, i, &in) == 0; i++) {
 		struct rte_tel_data *e = rte_tel_data_alloc();

@@ -7,6 +7,7 @@
  */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,33 +17,30 @@
 
 #include "config_policy.h"
 #include "dpct.h"
+#include "tel_args.h"
 
 #define RULES_DEFAULT 32
 #define RULES_MAX 40
 
+/* "[<start>[,<max>]]": decimal, max 1..RULES_MAX. */
 static int
-parse_page(const char *params, unsigned long *start, unsigned long *max)
+parse_page(const char *cmd, const char *params, uint64_t *start, uint64_t *max,
+	   struct rte_tel_data *d)
 {
-	char *end;
+	char buf[64], *f[2];
+	int n;
 
 	*start = 0;
 	*max = RULES_DEFAULT;
-	if (params == NULL || *params == '\0')
+	if (!dpct_tel_has_params(params))
 		return 0;
-	*start = strtoul(params, &end, 10);
-	if (end == params)
-		return -EINVAL;
-	if (*end == ',') {
-		const char *m = end + 1;
-
-		*max = strtoul(m, &end, 10);
-		if (end == m || *max == 0)
-			return -EINVAL;
-	}
-	if (*end != '\0')
-		return -EINVAL;
-	if (*max > RULES_MAX)
-		*max = RULES_MAX;
+	n = dpct_tel_split(params, buf, sizeof(buf), f, 2);
+	if (n < 0)
+		return dpct_tel_error(d, "%s: parameters are <start>[,<max>]", cmd), -EINVAL;
+	if (dpct_tel_parse_uint(f[0], UINT32_MAX, start) < 0)
+		return dpct_tel_error(d, "%s: bad start '%s'", cmd, f[0]), -EINVAL;
+	if (n == 2 && (dpct_tel_parse_uint(f[1], RULES_MAX, max) < 0 || *max == 0))
+		return dpct_tel_error(d, "%s: max must be 1..%u", cmd, RULES_MAX), -EINVAL;
 	return 0;
 }
 
@@ -50,15 +48,16 @@ static int
 cmd_rules(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct pol_rule_stats *st = NULL;
-	unsigned long start, max, i;
+	uint64_t start, max, i;
 	struct pol_ruleset rs;
 	struct pol_totals t;
 	uint32_t gen;
 	char key[16];
 
-	(void)cmd;
-	if (dpct.pol == NULL || parse_page(params, &start, &max) != 0)
-		return -EINVAL;
+	if (parse_page(cmd, params, &start, &max, d) != 0)
+		return 0; /* the error is the reply */
+	if (dpct.pol == NULL)
+		return dpct_tel_error(d, "%s: no policy loaded", cmd);
 	if (pol_report(dpct.pol, &gen, &rs, &st, &t) != 0)
 		return -ENOMEM;
 	rte_tel_data_start_dict(d);
@@ -93,7 +92,7 @@ cmd_rules(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_string(e, "rule", text);
 		rte_tel_data_add_dict_u64(e, "pkts", st[i].pkts);
 		rte_tel_data_add_dict_u64(e, "conns", st[i].conns);
-		snprintf(key, sizeof(key), "r%lu", i);
+		snprintf(key, sizeof(key), "r%" PRIu64, i);
 		rte_tel_data_add_dict_container(d, key, e, 0);
 		free(text);
 	}
@@ -109,8 +108,7 @@ cmd_reload(const char *cmd, const char *params, struct rte_tel_data *d)
 	char err[RTE_TEL_MAX_STRING_LEN];
 	int rc;
 
-	(void)cmd;
-	(void)params;
+	DPCT_TEL_NO_PARAMS(cmd, params, d);
 	if (atomic_load_explicit(&dpct.quit, memory_order_relaxed))
 		return -ESHUTDOWN;
 	err[0] = '\0';

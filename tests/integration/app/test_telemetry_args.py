@@ -80,6 +80,11 @@ def main():
             ('/dpct/delete,udp,198.51.100.1,198.51.100.2,5,65536', 'bad dport'),
             ('/dpct/delete,udp,198.51.100.1,198.51.100.2,5,53,zone1', 'bad zone'),
             ('/dpct/config,nosuchsection', 'no section'),
+            ('/dpct/rules,abc', 'bad start'),
+            ('/dpct/rules,0,41', 'max must be'),
+            ('/dpct/rules,0,1,2', 'parameters are'),
+            ('/dpct/reload,now', 'takes no parameters'),
+            ('/dpct/export,0', 'takes no parameters'),
         ]
         for command, why in bad:
             rc, reply, err = raw(prefix, command)
