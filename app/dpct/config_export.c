@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config_util.h"
 #include "config_export.h"
 
 #define EXP_TIMEOUT_MAX_S 4294967u
@@ -29,34 +30,8 @@ struct exp_ctx {
 	size_t errlen;
 };
 
-static int
-efail(struct exp_ctx *x, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (x->err != NULL && x->errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(x->err, x->errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-static const char *
-etype(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "object";
-	case JSON_ARRAY: return "array";
-	case JSON_STRING: return "string";
-	case JSON_INTEGER: return "integer";
-	case JSON_REAL: return "number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "boolean";
-	case JSON_NULL: return "null";
-	}
-	return "unknown";
-}
+/* The context's error text: dpct_cfg_fail() on x's buffer. */
+#define efail(x, ...) dpct_cfg_fail((x)->err, (x)->errlen, __VA_ARGS__)
 
 static int
 ekeys(struct exp_ctx *x, json_t *o, const char *path, const char *const *keys)
@@ -66,7 +41,7 @@ ekeys(struct exp_ctx *x, json_t *o, const char *path, const char *const *keys)
 	unsigned i;
 
 	if (!json_is_object(o))
-		return efail(x, "%s: expected object, got %s", path, etype(o));
+		return efail(x, "%s: expected object, got %s", path, dpct_json_type(o));
 	json_object_foreach(o, key, v) {
 		for (i = 0; keys[i] != NULL; i++)
 			if (strcmp(keys[i], key) == 0)
@@ -87,7 +62,7 @@ eu32(struct exp_ctx *x, json_t *o, const char *key, const char *path, uint32_t m
 	if (v == NULL)
 		return 0;
 	if (!json_is_integer(v))
-		return efail(x, "%s.%s: expected integer, got %s", path, key, etype(v));
+		return efail(x, "%s.%s: expected integer, got %s", path, key, dpct_json_type(v));
 	n = json_integer_value(v);
 	if (n < (json_int_t)min || n > (json_int_t)max)
 		return efail(x, "%s.%s: %" JSON_INTEGER_FORMAT " is out of range %u..%u", path,
@@ -104,7 +79,7 @@ ebool(struct exp_ctx *x, json_t *o, const char *key, const char *path, bool *out
 	if (v == NULL)
 		return 0;
 	if (!json_is_boolean(v))
-		return efail(x, "%s.%s: expected boolean, got %s", path, key, etype(v));
+		return efail(x, "%s.%s: expected boolean, got %s", path, key, dpct_json_type(v));
 	*out = json_is_true(v);
 	return 0;
 }
@@ -134,7 +109,7 @@ parse_collector(struct exp_ctx *x, json_t *o, unsigned idx, struct ev_ipfix_coll
 	if (v == NULL)
 		return efail(x, "%s: a collector needs \"host\"", p);
 	if (!json_is_string(v))
-		return efail(x, "%s.host: expected string, got %s", p, etype(v));
+		return efail(x, "%s.host: expected string, got %s", p, dpct_json_type(v));
 	if (strlen(json_string_value(v)) >= sizeof(c->host))
 		return efail(x, "%s.host: \"%.40s...\" is not an IPv4 or IPv6 address", p,
 			     json_string_value(v));
@@ -148,7 +123,7 @@ parse_collector(struct exp_ctx *x, json_t *o, unsigned idx, struct ev_ipfix_coll
 		const char *s;
 
 		if (!json_is_string(v))
-			return efail(x, "%s.transport: expected string, got %s", p, etype(v));
+			return efail(x, "%s.transport: expected string, got %s", p, dpct_json_type(v));
 		s = json_string_value(v);
 		if (strcmp(s, "udp") == 0)
 			c->transport = EV_IPFIX_UDP;
@@ -212,7 +187,7 @@ parse_ipfix(struct exp_ctx *x, json_t *o, struct dpct_export_conf *e)
 	if (v == NULL)
 		return 0;
 	if (!json_is_array(v))
-		return efail(x, "%s.collectors: expected array, got %s", p, etype(v));
+		return efail(x, "%s.collectors: expected array, got %s", p, dpct_json_type(v));
 	if (json_array_size(v) > EV_IPFIX_MAX_COLLECTORS)
 		return efail(x, "%s.collectors: %zu collectors, at most %u are supported", p,
 			     json_array_size(v), EV_IPFIX_MAX_COLLECTORS);

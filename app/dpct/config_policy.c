@@ -13,44 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_util.h"
 #include "config_policy.h"
 #include "dpct_config.h"
 
 #define RULE_PATH_LEN 48   /* "$.policy.rules[16383]" */
 #define KEY_PATH_LEN 80
 #define ELEM_PATH_LEN 112
-
-static int
-pfail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-pfail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-static const char *
-type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "object";
-	case JSON_ARRAY: return "array";
-	case JSON_STRING: return "string";
-	case JSON_INTEGER: return "integer";
-	case JSON_REAL: return "number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "boolean";
-	case JSON_NULL: return "null";
-	}
-	return "unknown";
-}
 
 static const struct {
 	const char *name;
@@ -72,7 +41,7 @@ check_keys(json_t *o, const char *path, const char *const *keys, char *err, size
 			if (strcmp(keys[i], key) == 0)
 				break;
 		if (keys[i] == NULL)
-			return pfail(err, errlen, "%s: unknown key \"%s\"", path, key);
+			return dpct_cfg_fail(err, errlen, "%s: unknown key \"%s\"", path, key);
 	}
 	return 0;
 }
@@ -83,10 +52,10 @@ get_int(json_t *v, const char *path, long min, long max, long *out, char *err, s
 	json_int_t n;
 
 	if (!json_is_integer(v))
-		return pfail(err, errlen, "%s: expected integer, got %s", path, type_name(v));
+		return dpct_cfg_fail(err, errlen, "%s: expected integer, got %s", path, dpct_json_type(v));
 	n = json_integer_value(v);
 	if (n < min || n > max)
-		return pfail(err, errlen, "%s: %" JSON_INTEGER_FORMAT " is out of range %ld..%ld",
+		return dpct_cfg_fail(err, errlen, "%s: %" JSON_INTEGER_FORMAT " is out of range %ld..%ld",
 			     path, n, min, max);
 	*out = (long)n;
 	return 0;
@@ -100,10 +69,10 @@ parse_states(json_t *v, const char *path, struct pol_rule *r, char *err, size_t 
 	int st;
 
 	if (!json_is_array(v) && !json_is_string(v))
-		return pfail(err, errlen, "%s: expected state name or array, got %s", path,
-			     type_name(v));
+		return dpct_cfg_fail(err, errlen, "%s: expected state name or array, got %s", path,
+			     dpct_json_type(v));
 	if (json_is_array(v) && n == 0)
-		return pfail(err, errlen, "%s: empty state list", path);
+		return dpct_cfg_fail(err, errlen, "%s: empty state list", path);
 	for (i = 0; i < n; i++) {
 		json_t *e = json_is_array(v) ? json_array_get(v, i) : v;
 
@@ -112,10 +81,10 @@ parse_states(json_t *v, const char *path, struct pol_rule *r, char *err, size_t 
 		else
 			snprintf(p, sizeof(p), "%s", path);
 		if (!json_is_string(e))
-			return pfail(err, errlen, "%s: expected string, got %s", p, type_name(e));
+			return dpct_cfg_fail(err, errlen, "%s: expected string, got %s", p, dpct_json_type(e));
 		st = pol_state_parse(json_string_value(e));
 		if (st < 0)
-			return pfail(err, errlen,
+			return dpct_cfg_fail(err, errlen,
 				     "%s: unknown state \"%.32s\" (new, established, related, "
 				     "invalid, untracked)", p, json_string_value(e));
 		r->states |= (uint8_t)(1u << st);
@@ -133,11 +102,11 @@ parse_prefix(json_t *v, const char *path, uint8_t *addr, uint8_t *plen, uint8_t 
 	uint8_t fam;
 
 	if (!json_is_string(v))
-		return pfail(err, errlen, "%s: expected address prefix string, got %s", path,
-			     type_name(v));
+		return dpct_cfg_fail(err, errlen, "%s: expected address prefix string, got %s", path,
+			     dpct_json_type(v));
 	s = json_string_value(v);
 	if (strlen(s) >= sizeof(buf))
-		return pfail(err, errlen, "%s: \"%.64s\" is not an address prefix", path, s);
+		return dpct_cfg_fail(err, errlen, "%s: \"%.64s\" is not an address prefix", path, s);
 	strcpy(buf, s);
 	slash = strchr(buf, '/');
 	if (slash != NULL)
@@ -150,7 +119,7 @@ parse_prefix(json_t *v, const char *path, uint8_t *addr, uint8_t *plen, uint8_t 
 		fam = 6;
 		max = 128;
 	} else {
-		return pfail(err, errlen, "%s: \"%s\" is not an address prefix", path, s);
+		return dpct_cfg_fail(err, errlen, "%s: \"%s\" is not an address prefix", path, s);
 	}
 	len = max;
 	if (slash != NULL) {
@@ -159,17 +128,17 @@ parse_prefix(json_t *v, const char *path, uint8_t *addr, uint8_t *plen, uint8_t 
 		errno = 0;
 		n = strtoul(slash + 1, &end, 10);
 		if (slash[1] < '0' || slash[1] > '9' || *end != '\0' || errno != 0 || n > max)
-			return pfail(err, errlen, "%s: \"%s\" has a prefix length outside 0..%u",
+			return dpct_cfg_fail(err, errlen, "%s: \"%s\" has a prefix length outside 0..%u",
 				     path, s, max);
 		len = (unsigned)n;
 	}
 	for (i = len; i < max; i++) {
 		if (addr[i / 8] & (0x80u >> (i % 8)))
-			return pfail(err, errlen, "%s: \"%s\" has host bits set beyond /%u",
+			return dpct_cfg_fail(err, errlen, "%s: \"%s\" has host bits set beyond /%u",
 				     path, s, len);
 	}
 	if (*family != 0 && *family != fam)
-		return pfail(err, errlen, "%s: IPv%u prefix in an IPv%u rule", path, fam, *family);
+		return dpct_cfg_fail(err, errlen, "%s: IPv%u prefix in an IPv%u rule", path, fam, *family);
 	*family = fam;
 	*plen = (uint8_t)len;
 	return 0;
@@ -190,23 +159,23 @@ parse_port1(json_t *e, const char *p, struct pol_range *out, char *err, size_t e
 		return 0;
 	}
 	if (!json_is_string(e))
-		return pfail(err, errlen, "%s: expected port number or \"lo-hi\", got %s", p,
-			     type_name(e));
+		return dpct_cfg_fail(err, errlen, "%s: expected port number or \"lo-hi\", got %s", p,
+			     dpct_json_type(e));
 	errno = 0;
 	lo = strtol(json_string_value(e), &end, 10);
 	if (end == json_string_value(e) || *end != '-' || errno != 0)
-		return pfail(err, errlen, "%s: \"%.32s\" is not a port range \"lo-hi\"", p,
+		return dpct_cfg_fail(err, errlen, "%s: \"%.32s\" is not a port range \"lo-hi\"", p,
 			     json_string_value(e));
 	{
 		const char *h = end + 1;
 
 		hi = strtol(h, &end, 10);
 		if (end == h || *end != '\0' || errno != 0 || *h < '0' || *h > '9')
-			return pfail(err, errlen, "%s: \"%.32s\" is not a port range \"lo-hi\"",
+			return dpct_cfg_fail(err, errlen, "%s: \"%.32s\" is not a port range \"lo-hi\"",
 				     p, json_string_value(e));
 	}
 	if (lo < 0 || hi > 65535 || lo > hi)
-		return pfail(err, errlen, "%s: \"%.32s\" needs 0 <= lo <= hi <= 65535", p,
+		return dpct_cfg_fail(err, errlen, "%s: \"%.32s\" needs 0 <= lo <= hi <= 65535", p,
 			     json_string_value(e));
 	out->lo = (uint16_t)lo;
 	out->hi = (uint16_t)hi;
@@ -226,7 +195,7 @@ parse_ports(json_t *v, const char *path, struct pol_range *out, uint8_t *n, char
 		return parse_port1(v, path, &out[0], err, errlen);
 	}
 	if (json_array_size(v) == 0 || json_array_size(v) > POL_MAX_PORT_RANGES)
-		return pfail(err, errlen, "%s: a port list holds 1..%u entries", path,
+		return dpct_cfg_fail(err, errlen, "%s: a port list holds 1..%u entries", path,
 			     POL_MAX_PORT_RANGES);
 	for (i = 0; i < json_array_size(v); i++) {
 		snprintf(p, sizeof(p), "%s[%zu]", path, i);
@@ -252,20 +221,20 @@ parse_rule(json_t *o, unsigned idx, struct pol_rule *r, char *err, size_t errlen
 	snprintf(p, sizeof(p), "$.policy.rules[%u]", idx);
 	pol_rule_init(r);
 	if (!json_is_object(o))
-		return pfail(err, errlen, "%s: expected object, got %s", p, type_name(o));
+		return dpct_cfg_fail(err, errlen, "%s: expected object, got %s", p, dpct_json_type(o));
 	rc = check_keys(o, p, keys, err, errlen);
 	if (rc != 0)
 		return rc;
 	v = json_object_get(o, "action");
 	if (v == NULL)
-		return pfail(err, errlen, "%s: missing \"action\" (accept, drop or notrack)", p);
+		return dpct_cfg_fail(err, errlen, "%s: missing \"action\" (accept, drop or notrack)", p);
 	if (!json_is_string(v) || pol_action_parse(json_string_value(v)) < 0)
-		return pfail(err, errlen, "%s.action: expected \"accept\", \"drop\" or \"notrack\"",
+		return dpct_cfg_fail(err, errlen, "%s.action: expected \"accept\", \"drop\" or \"notrack\"",
 			     p);
 	r->action = (uint8_t)pol_action_parse(json_string_value(v));
 	if ((v = json_object_get(o, "name")) != NULL) {
 		if (!json_is_string(v) || strlen(json_string_value(v)) >= POL_NAME_LEN)
-			return pfail(err, errlen, "%s.name: expected a string of at most %u bytes",
+			return dpct_cfg_fail(err, errlen, "%s.name: expected a string of at most %u bytes",
 				     p, POL_NAME_LEN - 1);
 		snprintf(r->name, sizeof(r->name), "%s", json_string_value(v));
 	}
@@ -291,7 +260,7 @@ parse_rule(json_t *o, unsigned idx, struct pol_rule *r, char *err, size_t errlen
 		if ((rc = get_int(v, q, 4, 6, &n, err, errlen)) != 0)
 			return rc;
 		if (n == 5)
-			return pfail(err, errlen, "%s: IP version must be 4 or 6", q);
+			return dpct_cfg_fail(err, errlen, "%s: IP version must be 4 or 6", q);
 		r->family = (uint8_t)n;
 	}
 	if ((v = json_object_get(o, "proto")) != NULL) {
@@ -303,7 +272,7 @@ parse_rule(json_t *o, unsigned idx, struct pol_rule *r, char *err, size_t errlen
 				if (strcmp(pol_protos[i].name, json_string_value(v)) == 0)
 					break;
 			if (i == sizeof(pol_protos) / sizeof(pol_protos[0]))
-				return pfail(err, errlen, "%s: unknown protocol \"%.32s\"", q,
+				return dpct_cfg_fail(err, errlen, "%s: unknown protocol \"%.32s\"", q,
 					     json_string_value(v));
 			r->proto = pol_protos[i].proto;
 		} else {
@@ -346,7 +315,7 @@ parse_rule(json_t *o, unsigned idx, struct pol_rule *r, char *err, size_t errlen
 	if (r->family == 0 && r->proto == 58)
 		r->family = 6;
 	if (pol_rule_check(r, msg, sizeof(msg)) != 0)
-		return pfail(err, errlen, "%s: %s", p, msg);
+		return dpct_cfg_fail(err, errlen, "%s: %s", p, msg);
 	return 0;
 }
 
@@ -364,7 +333,7 @@ dpct_policy_parse(json_t *pol, struct pol_ruleset *rs, char *err, size_t errlen)
 	if (rs != NULL)
 		pol_ruleset_init(rs);
 	if (!json_is_object(pol))
-		return pfail(err, errlen, "$.policy: expected object, got %s", type_name(pol));
+		return dpct_cfg_fail(err, errlen, "$.policy: expected object, got %s", dpct_json_type(pol));
 	rc = check_keys(pol, "$.policy", keys, err, errlen);
 	if (rc != 0)
 		return rc;
@@ -372,18 +341,18 @@ dpct_policy_parse(json_t *pol, struct pol_ruleset *rs, char *err, size_t errlen)
 	if ((v = json_object_get(pol, "default")) != NULL) {
 		d = json_is_string(v) ? pol_action_parse(json_string_value(v)) : -EINVAL;
 		if (d != POL_ACCEPT && d != POL_DROP)
-			return pfail(err, errlen, "$.policy.default: expected \"accept\" or \"drop\"");
+			return dpct_cfg_fail(err, errlen, "$.policy.default: expected \"accept\" or \"drop\"");
 		tmp.default_action = (uint8_t)d;
 	}
 	rules = json_object_get(pol, "rules");
 	if (rules == NULL)
 		goto done;
 	if (!json_is_array(rules))
-		return pfail(err, errlen, "$.policy.rules: expected array, got %s",
-			     type_name(rules));
+		return dpct_cfg_fail(err, errlen, "$.policy.rules: expected array, got %s",
+			     dpct_json_type(rules));
 	n = json_array_size(rules);
 	if (n > POL_MAX_RULES)
-		return pfail(err, errlen, "$.policy.rules: %zu rules, at most %u", n,
+		return dpct_cfg_fail(err, errlen, "$.policy.rules: %zu rules, at most %u", n,
 			     POL_MAX_RULES);
 	if (rs != NULL && n > 0) {
 		tmp.rules = calloc(n, sizeof(*tmp.rules));
@@ -402,7 +371,7 @@ dpct_policy_parse(json_t *pol, struct pol_ruleset *rs, char *err, size_t errlen)
 	}
 	if (expanded > POL_MAX_EXPANDED) {
 		pol_ruleset_clear(&tmp);
-		return pfail(err, errlen,
+		return dpct_cfg_fail(err, errlen,
 			     "$.policy.rules: %llu classifier rules after expanding state and port "
 			     "lists, at most %u", (unsigned long long)expanded, POL_MAX_EXPANDED);
 	}
@@ -431,7 +400,7 @@ dpct_policy_load(const char *path, struct pol_ruleset *rs, bool *present, char *
 		return rc;
 	root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
 	if (root == NULL)
-		return pfail(err, errlen, "%s: %s", path, je.text);
+		return dpct_cfg_fail(err, errlen, "%s: %s", path, je.text);
 	v = json_object_get(root, "policy");
 	rc = 0;
 	if (v != NULL) {

@@ -10,39 +10,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config_util.h"
 #include "config_tracker.h"
 #include "dpct_config.h"
 
 #define ZONE_PORT_MAX 1023u
-
-static int
-tc_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-static const char *
-tc_type(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "object";
-	case JSON_ARRAY: return "array";
-	case JSON_STRING: return "string";
-	case JSON_INTEGER: return "integer";
-	case JSON_REAL: return "number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "boolean";
-	case JSON_NULL: return "null";
-	}
-	return "unknown";
-}
 
 static int
 tc_keys(json_t *o, const char *path, const char *const *keys, char *err, size_t errlen)
@@ -52,13 +24,13 @@ tc_keys(json_t *o, const char *path, const char *const *keys, char *err, size_t 
 	unsigned i;
 
 	if (!json_is_object(o))
-		return tc_fail(err, errlen, "%s: expected object, got %s", path, tc_type(o));
+		return dpct_cfg_fail(err, errlen, "%s: expected object, got %s", path, dpct_json_type(o));
 	json_object_foreach(o, key, v) {
 		for (i = 0; keys[i] != NULL; i++)
 			if (strcmp(keys[i], key) == 0)
 				break;
 		if (keys[i] == NULL)
-			return tc_fail(err, errlen, "unknown key at %s.%s", path, key);
+			return dpct_cfg_fail(err, errlen, "unknown key at %s.%s", path, key);
 	}
 	return 0;
 }
@@ -69,10 +41,10 @@ tc_uint(json_t *v, const char *path, json_int_t max, uint32_t *out, char *err, s
 	json_int_t n;
 
 	if (!json_is_integer(v))
-		return tc_fail(err, errlen, "%s: expected integer, got %s", path, tc_type(v));
+		return dpct_cfg_fail(err, errlen, "%s: expected integer, got %s", path, dpct_json_type(v));
 	n = json_integer_value(v);
 	if (n < 0 || n > max)
-		return tc_fail(err, errlen, "%s: %" JSON_INTEGER_FORMAT " is out of range 0..%"
+		return dpct_cfg_fail(err, errlen, "%s: %" JSON_INTEGER_FORMAT " is out of range 0..%"
 			       JSON_INTEGER_FORMAT, path, n, max);
 	*out = (uint32_t)n;
 	return 0;
@@ -86,8 +58,8 @@ tc_bool(json_t *o, const char *key, const char *path, bool *out, char *err, size
 	if (v == NULL)
 		return 0;
 	if (!json_is_boolean(v))
-		return tc_fail(err, errlen, "%s.%s: expected boolean, got %s", path, key,
-			       tc_type(v));
+		return dpct_cfg_fail(err, errlen, "%s.%s: expected boolean, got %s", path, key,
+			       dpct_json_type(v));
 	*out = json_is_true(v);
 	return 0;
 }
@@ -131,7 +103,7 @@ tc_zone_rule(json_t *o, unsigned i, struct dpct_zone_rule *r, char *err, size_t 
 	r->vlan = DPCT_ZONE_ANY;
 	v = json_object_get(o, "zone");
 	if (v == NULL)
-		return tc_fail(err, errlen, "%s.zone: missing (the zone this rule assigns)", path);
+		return dpct_cfg_fail(err, errlen, "%s.zone: missing (the zone this rule assigns)", path);
 	snprintf(path, sizeof(path), "$.zones[%u].zone", i);
 	if ((rc = tc_uint(v, path, UINT16_MAX, &n, err, errlen)) != 0)
 		return rc;
@@ -147,7 +119,7 @@ tc_zone_rule(json_t *o, unsigned i, struct dpct_zone_rule *r, char *err, size_t 
 		snprintf(path, sizeof(path), "$.zones[%u].vlan", i);
 		if (json_is_string(v)) {
 			if (strcmp(json_string_value(v), "untagged") != 0)
-				return tc_fail(err, errlen, "%s: \"%s\" is neither an id 0..4095 "
+				return dpct_cfg_fail(err, errlen, "%s: \"%s\" is neither an id 0..4095 "
 					       "nor \"untagged\"", path, json_string_value(v));
 			r->vlan = CT_VLAN_NONE;
 		} else if ((rc = tc_uint(v, path, 4095, &r->vlan, err, errlen)) != 0) {
@@ -165,9 +137,9 @@ tc_zones(json_t *a, struct dpct_config *c, char *err, size_t errlen)
 	int rc;
 
 	if (!json_is_array(a))
-		return tc_fail(err, errlen, "$.zones: expected array, got %s", tc_type(a));
+		return dpct_cfg_fail(err, errlen, "$.zones: expected array, got %s", dpct_json_type(a));
 	if (json_array_size(a) > DPCT_MAX_ZONE_RULES)
-		return tc_fail(err, errlen, "$.zones: %zu rules, at most %u", json_array_size(a),
+		return dpct_cfg_fail(err, errlen, "$.zones: %zu rules, at most %u", json_array_size(a),
 			       DPCT_MAX_ZONE_RULES);
 	json_array_foreach(a, i, v) {
 		rc = tc_zone_rule(v, (unsigned)i, &c->tracker.zone_rules[i], err, errlen);
@@ -201,14 +173,14 @@ dpct_config_tracker_parse(json_t *root, struct dpct_config *c, char *err, size_t
 		const char *s = json_string_value(v);
 
 		if (!json_is_string(v))
-			return tc_fail(err, errlen, "$.checksum: expected string, got %s",
-				       tc_type(v));
+			return dpct_cfg_fail(err, errlen, "$.checksum: expected string, got %s",
+				       dpct_json_type(v));
 		if (strcmp(s, "verify") == 0)
 			c->tracker.checksum = DPCT_CSUM_VERIFY;
 		else if (strcmp(s, "off") == 0)
 			c->tracker.checksum = DPCT_CSUM_OFF;
 		else
-			return tc_fail(err, errlen, "$.checksum: \"%s\" is neither \"verify\" "
+			return dpct_cfg_fail(err, errlen, "$.checksum: \"%s\" is neither \"verify\" "
 				       "nor \"off\"", s);
 	}
 	v = json_object_get(root, "zones");

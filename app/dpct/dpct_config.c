@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "config_util.h"
 #include "config_policy.h"
 #include "dpct_config.h"
 
@@ -41,34 +42,7 @@ struct cfg_ctx {
 	size_t errlen;
 };
 
-static int
-cfg_fail(struct cfg_ctx *x, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (x->err != NULL && x->errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(x->err, x->errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-static const char *
-cfg_type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "object";
-	case JSON_ARRAY: return "array";
-	case JSON_STRING: return "string";
-	case JSON_INTEGER: return "integer";
-	case JSON_REAL: return "number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "boolean";
-	case JSON_NULL: return "null";
-	}
-	return "unknown";
-}
+#define cfg_fail(x, ...) dpct_cfg_fail((x)->err, (x)->errlen, __VA_ARGS__)
 
 void
 dpct_config_defaults(struct dpct_config *c)
@@ -139,7 +113,7 @@ static int
 cfg_object(struct cfg_ctx *x, json_t *v, const char *path)
 {
 	if (!json_is_object(v))
-		return cfg_fail(x, "%s: expected object, got %s", path, cfg_type_name(v));
+		return cfg_fail(x, "%s: expected object, got %s", path, dpct_json_type(v));
 	return 0;
 }
 
@@ -151,7 +125,7 @@ cfg_uint(struct cfg_ctx *x, json_t *v, const char *path, uint64_t min, uint64_t 
 	json_int_t n;
 
 	if (!json_is_integer(v))
-		return cfg_fail(x, "%s: expected integer, got %s", path, cfg_type_name(v));
+		return cfg_fail(x, "%s: expected integer, got %s", path, dpct_json_type(v));
 	n = json_integer_value(v);
 	if (n < 0 || (uint64_t)n < min || (uint64_t)n > max)
 		return cfg_fail(x, "%s: %" JSON_INTEGER_FORMAT " is out of range %" PRIu64
@@ -213,7 +187,7 @@ cfg_bool(struct cfg_ctx *x, json_t *obj, const char *key, const char *path, bool
 		return 0;
 	if (!json_is_boolean(v))
 		return cfg_fail(x, "%s.%s: expected boolean, got %s", path, key,
-				cfg_type_name(v));
+				dpct_json_type(v));
 	*out = json_is_true(v);
 	return 0;
 }
@@ -246,7 +220,7 @@ cfg_table(struct cfg_ctx *x, json_t *o, struct dpct_config *c)
 
 		if (!json_is_number(v))
 			return cfg_fail(x, "$.table.load_factor: expected number, got %s",
-					cfg_type_name(v));
+					dpct_json_type(v));
 		lf = json_number_value(v);
 		if (!(lf >= 0.25 && lf <= 0.95))
 			return cfg_fail(x, "$.table.load_factor: %g is out of range 0.25..0.95",
@@ -295,7 +269,7 @@ cfg_invalid(struct cfg_ctx *x, json_t *o, struct dpct_config *c)
 	if (v == NULL)
 		return 0;
 	if (!json_is_string(v))
-		return cfg_fail(x, "$.invalid.policy: expected string, got %s", cfg_type_name(v));
+		return cfg_fail(x, "$.invalid.policy: expected string, got %s", dpct_json_type(v));
 	s = json_string_value(v);
 	if (strcmp(s, "drop") == 0)
 		c->invalid_policy = CT_INVALID_DROP;
@@ -428,7 +402,7 @@ cfg_notrack_rule(struct cfg_ctx *x, json_t *o, unsigned idx, struct ct_notrack_r
 			r->proto = (uint8_t)n;
 		} else {
 			return cfg_fail(x, "%s: expected string or integer, got %s", q,
-					cfg_type_name(v));
+					dpct_json_type(v));
 		}
 	}
 	if ((rc = cfg_u32(x, o, "port", p, 0, UINT16_MAX, &port)) != 0)
@@ -441,7 +415,7 @@ cfg_notrack_rule(struct cfg_ctx *x, json_t *o, unsigned idx, struct ct_notrack_r
 	if (v != NULL) {
 		snprintf(q, sizeof(q), "%s.prefix", p);
 		if (!json_is_string(v))
-			return cfg_fail(x, "%s: expected string, got %s", q, cfg_type_name(v));
+			return cfg_fail(x, "%s: expected string, got %s", q, dpct_json_type(v));
 		if ((rc = cfg_prefix(x, q, json_string_value(v), r)) != 0)
 			return rc;
 	}
@@ -469,7 +443,7 @@ cfg_notrack(struct cfg_ctx *x, json_t *a, struct dpct_config *c)
 	int rc;
 
 	if (!json_is_array(a))
-		return cfg_fail(x, "$.notrack: expected array, got %s", cfg_type_name(a));
+		return cfg_fail(x, "$.notrack: expected array, got %s", dpct_json_type(a));
 	if (json_array_size(a) > CT_MAX_NOTRACK)
 		return cfg_fail(x, "$.notrack: %zu rules, at most %u are supported",
 				json_array_size(a), CT_MAX_NOTRACK);
@@ -495,7 +469,7 @@ cfg_id_list(struct cfg_ctx *x, json_t *o, const char *key, uint32_t *list, unsig
 	if (v == NULL)
 		return 0;
 	if (!json_is_array(v))
-		return cfg_fail(x, "$.events.%s: expected array, got %s", key, cfg_type_name(v));
+		return cfg_fail(x, "$.events.%s: expected array, got %s", key, dpct_json_type(v));
 	if (json_array_size(v) > EV_MAX_UIDS)
 		return cfg_fail(x, "$.events.%s: %zu ids, at most %u are supported", key,
 				json_array_size(v), EV_MAX_UIDS);
@@ -525,7 +499,7 @@ cfg_events_socket(struct cfg_ctx *x, json_t *o, struct dpct_config *c)
 
 		if (!json_is_string(v))
 			return cfg_fail(x, "$.events.socket: expected string, got %s",
-					cfg_type_name(v));
+					dpct_json_type(v));
 		if (sp[0] != '/' || strlen(sp) >= sizeof(c->socket_path) || sp[strlen(sp) - 1] == '/')
 			return cfg_fail(x, "$.events.socket: \"%s\" is not an absolute file path "
 					"of at most %zu bytes", sp, sizeof(c->socket_path) - 1);

@@ -45,7 +45,9 @@ struct ev_consumer_ops {
 		       uint8_t *refused);
 	/** Timers and flushing; `now` in ns on the control core's clock. */
 	void (*poll)(void *self, uint64_t now);
-	/** True while the consumer can currently accept nothing (e.g. TCP down). */
+	/** True while the consumer can currently accept nothing (e.g. TCP down).
+	 * Informational (stats, /dpct/listeners): deliver() is still called and
+	 * must itself refuse what it cannot take, so that it counts refusals. */
 	bool (*blocked)(const void *self);
 };
 

@@ -767,8 +767,11 @@ fc_deliver(void *self, const struct ct_event_rec *recs, unsigned n, uint64_t now
 
 	(void)recs;
 	(void)now;
+	/* deliver() is called even while blocked(): it refuses what it cannot take. */
 	for (i = 0; i < n; i++) {
-		if (f->refuse_left > 0) {
+		if (f->down) {
+			refused[i] = 1;
+		} else if (f->refuse_left > 0) {
 			f->refuse_left--;
 			refused[i] = 1;
 		} else {
