@@ -754,8 +754,34 @@ test_high_load_cuckoo(void)
 	T_EQ(st.count + st.insert_failed, 65536);
 	/* At the 80 % design load every flow fits. */
 	T_ASSERT(st.count >= 65536 * 99 / 100);
+	printf("# bytes per entry at 64K (no early drop): %zu\n", ct_shard_bytes_per_entry(s));
 	T_ASSERT(ct_shard_bytes_per_entry(s) <= 160);
 	ct_shard_free(s);
+	return 0;
+}
+
+/*
+ * The memory budget (issue 10, DESIGN §7): <= 160 bytes per entry with TCP
+ * window state, index, early-drop headroom and timer wheel included, from
+ * 64K to 1M entries (a 1M shard is ~160 MB, mostly untouched pages).
+ */
+static int
+test_bytes_per_entry_budget(void)
+{
+	static const uint32_t sizes[] = { 65536, 131072, 262144, 524288, 1048576 };
+	unsigned i;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct ct_shard *s = mkshard(sizes[i], 1, NULL);
+		size_t b;
+
+		T_ASSERT(s != NULL);
+		T_ASSERT(ct_shard_conf(s)->early_drop);
+		b = ct_shard_bytes_per_entry(s);
+		printf("# bytes per entry at %u entries (early drop on): %zu\n", sizes[i], b);
+		ct_shard_free(s);
+		T_ASSERT(b <= 160);
+	}
 	return 0;
 }
 
@@ -857,6 +883,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_events_disabled_free_at_once),
 	T_CASE(test_invalid_never_creates),
 	T_CASE(test_high_load_cuckoo),
+	T_CASE(test_bytes_per_entry_budget),
 	T_CASE(test_full_tcp_lifecycle),
 	T_CASE(test_rearm_during_expiry),
 };
