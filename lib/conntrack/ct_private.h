@@ -89,7 +89,7 @@ ct_ev_from_linux(uint16_t b)
  * headroom (1/64) and the timer wheel (4 bytes a slot, max_entries / 2
  * slots between 4096 and 65536), ct_shard_bytes_per_entry() reports 159 at
  * 64K entries and 158 at 256K, 157 at 1M and 4M (tests/unit/shard
- * test_high_load_cuckoo and test_bytes_per_entry_1m print and check them):
+ * test_high_load_cuckoo and test_bytes_per_entry_budget print and check them):
  * the budget of DESIGN §7 is <= 160 bytes with TCP window state.
  *
  * Layout (issue 10): the first 64 bytes are what every packet reads (the

@@ -779,14 +779,19 @@ test_dying_facts(void)
 	T_EQ(one(s, p, T0), CT_V_PASS);
 	T_EQ(drain(s, r, 8, T0), 1);
 	T_EQ(ct_shard_flush(s, T0 + SEC, 0), 1);
-	n = drain(s, r, 8, T0 + SEC);
-	T_EQ(n, 1);
+	{
+		struct ct_event_rec *st = ct_shard_ev_peek(s, &n);
+
+		T_EQ(n, 1);
+		r[0] = st[0];
+		/* Nobody takes it: the grace timer resends it from the dying entry. */
+		ct_shard_ev_commit(s, 0, T0 + SEC);
+	}
 	T_ASSERT(r[0].events & CT_EV_DESTROY);
 	T_UEQ(r[0].stop_ns, T0 + SEC);
 	T_EQ(r[0].icmp_code, 3);
 	T_EQ(r[0].l4_seen, 8);
 	T_EQ(r[0].in_port, 5);
-	/* No result: the grace timer resends it from the dying entry. */
 	for (i = 2; i < 20 && destroys == 0; i++) {
 		ct_shard_expire(s, T0 + i * SEC, 1u << 20);
 		n = drain(s, r, 8, T0 + i * SEC);
@@ -795,9 +800,10 @@ test_dying_facts(void)
 			T_UEQ(r[0].stop_ns, T0 + SEC);
 			T_EQ(r[0].icmp_code, 3);
 			T_EQ(r[0].l4_seen, 8);
+			T_EQ(r[0].in_port, 5);
 		}
 	}
-	printf("# DESTROY resent %u time(s) before the check ended\n", destroys);
+	T_EQ(destroys, 1);
 	ct_shard_free(s);
 	return 0;
 }
