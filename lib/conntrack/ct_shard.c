@@ -162,18 +162,24 @@ tuple_is_reply(const struct ct_tuple *k, const struct ct_tuple *t)
 /*
  * Flow export: the active-timeout deadlines of a live entry are its start
  * tick + k * act_ticks, k >= 1 (not stored). The first of them at or after
- * tick `from`.
+ * tick `from` (within 2^31 ticks of the shard's latest time). Computed on
+ * 64-bit ticks, so that a flow older than the 32-bit tick's half range
+ * keeps its deadlines.
  */
 static inline uint32_t
 act_next(const struct ct_shard *s, const struct ct_entry *e, uint32_t from)
 {
-	uint32_t first = ns_to_tick(s, e->start_ns) + s->act_ticks;
-	uint64_t k;
+	int64_t now = (int64_t)((s->last_ns - s->epoch_ns) >> CT_TICK_SHIFT);
+	int64_t f = now + (int32_t)(from - (uint32_t)now);
+	int64_t first = (e->start_ns > s->epoch_ns ?
+			 (int64_t)((e->start_ns - s->epoch_ns) >> CT_TICK_SHIFT) : 0) +
+			s->act_ticks;
+	int64_t k;
 
-	if (!ct_tick_before(first, from))
-		return first;
-	k = ((uint64_t)(uint32_t)(from - first) + s->act_ticks - 1) / s->act_ticks;
-	return first + (uint32_t)(k * s->act_ticks);
+	if (f <= first)
+		return (uint32_t)first;
+	k = (f - first + s->act_ticks - 1) / s->act_ticks;
+	return (uint32_t)(first + k * s->act_ticks);
 }
 
 /*
