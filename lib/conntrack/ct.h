@@ -540,13 +540,15 @@ enum ct_state {
 
 /**
  * A policy decision stored in a live entry. lib/conntrack only stores it;
- * gen 0 means "never decided". 8 bytes.
+ * gen 0 means "never decided". 8 bytes here; the entry keeps 6 of them
+ * (gen, verdict and a rule index of 0..0x7ffe or 0xffff), so `flags`
+ * reads back 0.
  */
 struct ct_decision {
 	uint32_t gen;             /**< rule generation the verdict came from (0 = none) */
 	uint16_t rule;            /**< rule index within that generation */
 	uint8_t verdict;          /**< enum ct_verdict */
-	uint8_t flags;            /**< free for the policy layer */
+	uint8_t flags;            /**< not kept by the entry: 0 when read back */
 };
 
 /** What ct_process_burst_info() reports per packet. */
@@ -573,7 +575,9 @@ uint16_t ct_process_burst_info(struct ct_shard *s, const struct ct_pkt *pkts, ui
  * it), that one is kept. `out` gets the decision in force.
  *
  * @return 1 stored, 0 kept the existing one, -ESTALE entry gone or dying,
- *         -EINVAL bad slot. Thread safety: owner only.
+ *         -EINVAL bad slot, or a rule above 0x7ffe (other than 0xffff) or a
+ *         verdict other than CT_V_PASS/CT_V_DROP, which the entry cannot
+ *         keep. Thread safety: owner only.
  */
 int ct_shard_decide(struct ct_shard *s, uint32_t slot, uint32_t id, const struct ct_decision *d,
 		    struct ct_decision *out);

@@ -74,27 +74,23 @@ ct_ev_from_linux(uint16_t b)
 
 /*
  * Flow export (issue 11, lib/events/ev_ipfix.h): the facts a flow record
- * needs that the entry does not otherwise keep, in one 8-byte block that
- * stays valid while the entry is dying; the end reason sits in eflags bits
- * 4..6 (CT_EF_END_*).
+ * needs that the entry does not otherwise keep, valid while the entry is
+ * dying too: `l4` and `port` in the cold group, the ICMP code in the
+ * (unused) TCP window block of ICMP entries; the end reason sits in eflags
+ * bits 4..6 (CT_EF_END_*). The active-timeout deadlines are not stored:
+ * they are start + k * active timeout (k >= 1), see ct_shard.c act_next().
  */
-struct ct_xlive {
-	uint32_t act;            /* tick of the next interim record (active timeout) */
-	uint8_t l4;              /* TCP: OR of the flags seen; ICMP: type of the first packet */
-	uint8_t code;            /* ICMP: code of the first packet */
-	uint8_t port;            /* ingress port of the first packet */
-	uint8_t spare;
-};
-_Static_assert(sizeof(struct ct_xlive) == 8, "ct_xlive is one 8-byte block");
-
 #define CT_EF_END_SHIFT 4
 #define CT_EF_END_MASK  0x70  /* enum ct_end_reason (flow export) */
 
 /*
- * One tracked connection: 152 bytes, no padding. With the index (8-slot
+ * One tracked connection: 144 bytes, no padding. With the index (8-slot
  * buckets of 64 bytes at <= 80 % load, ~10 bytes an entry), the early-drop
- * headroom and the timer wheel, see ct_shard_bytes_per_entry() and the
- * budget of DESIGN §7 (<= 160 bytes with TCP window state).
+ * headroom (1/64) and the timer wheel (4 bytes a slot, max_entries / 2
+ * slots between 4096 and 65536), ct_shard_bytes_per_entry() reports 159 at
+ * 64K entries and 158 at 256K, 157 at 1M and 4M (tests/unit/shard
+ * test_high_load_cuckoo and test_bytes_per_entry_budget print and check them):
+ * the budget of DESIGN §7 is <= 160 bytes with TCP window state.
  *
  * Layout (issue 10): the first 64 bytes are what every packet reads (the
  * lookup compares the key, the tracker reads and writes the state, the
@@ -102,9 +98,12 @@ _Static_assert(sizeof(struct ct_xlive) == 8, "ct_xlive is one 8-byte block");
  * packet but never read on the packet path, and start/stop only at create
  * and destroy. ct_process_burst prefetches every line an entry spans.
  * The TCP window state, read and written by every TCP packet, fills the
- * rest of the second line after the accounting; the cold group (times, the
- * policy decision, the flow-export facts) is the third. Keep the
- * static_asserts true.
+ * rest of the second line after the accounting; the cold group (start
+ * time, the policy decision, the flow-export facts) is 16 bytes after it.
+ * Live-only and dying-only fields share room: a dying entry keeps its stop
+ * time over tw_end[] (which no dying entry reads: its DESTROY carries only
+ * tw_seen's wscale and flags), an ICMP entry its code in the window block
+ * it never uses. Keep the static_asserts true.
  *
  * Everything is owned by the shard's worker. Counters and start/stop times
  * are reported in event records; `stop_ns` is set once, at destroy.
@@ -134,29 +133,36 @@ struct ct_entry {
 	 * struct ip_ct_tcp_state per direction (td_end, td_maxend, td_maxwin;
 	 * td_scale and flags packed in tw_seen) and the last packet's end, a
 	 * fingerprint of its seq/ack/window and the retransmission count.
+	 * Live TCP entries only, except tw_seen (read for a DESTROY's
+	 * protoinfo); see the unions for what the other entries keep here.
 	 */
-	uint32_t tw_end[2];
+	union {
+		uint32_t tw_end[2];  /* live TCP entries */
+		uint64_t stop_ns;    /* dying entries: the destroy time */
+	};
 	uint32_t tw_maxend[2];
 	uint32_t tw_maxwin[2];
 	uint32_t tw_last_end;
 	uint8_t tw_seen[2];      /* td_scale (low nibble) | CT_TW_S_* */
-	uint8_t tw_last_fp;
+	union {
+		uint8_t tw_last_fp;  /* TCP entries */
+		uint8_t x_code;      /* ICMP entries (flow export): code of the first packet */
+	};
 	uint8_t tw_retrans;      /* count (low nibble) | CT_TW_R_* */
 	/* --- Cold: creation and destroy only --- */
 	uint64_t start_ns;
 	/*
 	 * Policy (issue 12): the connection's verdict and the rule generation
-	 * it came from, while the entry is live; the destroy time once it is
-	 * dying (no packet reaches a dying entry, so the two never overlap).
-	 * Read stop_ns only for dying entries.
+	 * it came from (struct ct_decision packed: ct_dec_get()/ct_dec_set()),
+	 * meaningful while the entry is live.
 	 */
-	union {
-		uint64_t stop_ns;
-		struct ct_decision dec;
-	};
-	struct ct_xlive x;       /* flow export (issue 11), live and dying */
+	uint32_t dec_gen;
+	uint16_t dec_rv;         /* CT_DEC_* : verdict bit | rule (0x7fff = 0xffff) */
+	/* Flow export (issue 11), live and dying */
+	uint8_t x_l4;            /* TCP: OR of the flags seen; ICMP: type of the first packet */
+	uint8_t x_port;          /* ingress port of the first packet */
 };
-_Static_assert(sizeof(struct ct_entry) == 152, "ct_entry must stay 152 bytes");
+_Static_assert(sizeof(struct ct_entry) == 144, "ct_entry must stay 144 bytes");
 _Static_assert(offsetof(struct ct_entry, key) == 0, "key first: lookups touch one line");
 _Static_assert(offsetof(struct ct_entry, pkts) == 64,
 	       "hot fields (key, id, timers, state) fill the first 64 bytes");
@@ -164,24 +170,65 @@ _Static_assert(offsetof(struct ct_entry, tw_end) - offsetof(struct ct_entry, pkt
 	       "accounting block: packets and bytes per direction");
 _Static_assert(offsetof(struct ct_entry, start_ns) == 128,
 	       "accounting and TCP window state fill the second 64 bytes");
+_Static_assert(offsetof(struct ct_entry, stop_ns) + sizeof(uint64_t) <=
+		       offsetof(struct ct_entry, tw_seen) &&
+	       offsetof(struct ct_entry, stop_ns) + sizeof(uint64_t) <=
+		       offsetof(struct ct_entry, x_code),
+	       "a dying entry's stop time spares tw_seen and the ICMP code");
+
+/*
+ * The policy decision as the entry keeps it: gen in full, verdict (one
+ * bit) and rule (15 bits, 0..0x7ffe, and 0xffff stored as 0x7fff) in
+ * dec_rv; ct_decision.flags is not kept (reads back 0).
+ */
+#define CT_DEC_VERDICT  0x8000u
+#define CT_DEC_RULE     0x7fffu
+#define CT_DEC_RULE_MAX 0x7ffeu
+
+static inline void
+ct_dec_get(const struct ct_entry *e, struct ct_decision *d)
+{
+	unsigned r = e->dec_rv & CT_DEC_RULE;
+
+	d->gen = e->dec_gen;
+	d->rule = (uint16_t)(r == CT_DEC_RULE ? 0xffffu : r);
+	d->verdict = (e->dec_rv & CT_DEC_VERDICT) ? CT_V_DROP : CT_V_PASS;
+	d->flags = 0;
+}
+
+/* Whether ct_dec_set() keeps `d` exactly (but for flags). */
+static inline int
+ct_dec_fits(const struct ct_decision *d)
+{
+	return (d->rule <= CT_DEC_RULE_MAX || d->rule == 0xffffu) &&
+	       (d->verdict == CT_V_PASS || d->verdict == CT_V_DROP);
+}
+
+static inline void
+ct_dec_set(struct ct_entry *e, const struct ct_decision *d)
+{
+	e->dec_gen = d->gen;
+	e->dec_rv = (uint16_t)((d->rule == 0xffffu ? CT_DEC_RULE : (d->rule & CT_DEC_RULE)) |
+			       (d->verdict == CT_V_DROP ? CT_DEC_VERDICT : 0));
+}
 
 /* Flow export accessors (see struct ct_xlive). */
 static inline uint8_t
 ct_x_l4(const struct ct_entry *e)
 {
-	return e->x.l4;
+	return e->x_l4;
 }
 
 static inline uint8_t
 ct_x_code(const struct ct_entry *e)
 {
-	return e->key.proto == 6 ? 0 : e->x.code;
+	return (e->key.proto == 1 || e->key.proto == 58) ? e->x_code : 0;
 }
 
 static inline uint8_t
 ct_x_port(const struct ct_entry *e)
 {
-	return e->x.port;
+	return e->x_port;
 }
 
 static inline uint8_t

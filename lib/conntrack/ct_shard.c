@@ -22,9 +22,13 @@
 #include "ct_tcp_window.h"
 
 #define CT_BUCKET_SLOTS 8
-#define CT_WHEEL_BITS 16
-#define CT_WHEEL_SIZE (1u << CT_WHEEL_BITS)
-#define CT_WHEEL_MASK (CT_WHEEL_SIZE - 1)
+/*
+ * Timer wheel slots: max_entries / 2, a power of two between these bounds
+ * (a shard of 64K entries has 32K slots, ~34 s a turn; from 128K on, 64K
+ * slots, ~69 s). Deadlines beyond one turn are revisited once a turn.
+ */
+#define CT_WHEEL_MIN_BITS 12
+#define CT_WHEEL_MAX_BITS 16
 #define CT_HEAD_FLAG 0x80000000u   /* tprev of a list head: flag | slot */
 #define CT_MAX_TIMEOUT_TICKS (1u << 30)
 #define CT_NS_PER_S UINT64_C(1000000000)
@@ -52,6 +56,8 @@ struct ct_shard {
 	int epoch_set;
 	uint32_t wheel_next;       /* next tick the wheel has to process */
 	uint32_t *wheel;
+	uint32_t wheel_size;       /* slots, a power of two */
+	uint32_t wheel_mask;       /* wheel_size - 1 */
 	uint32_t to_ticks[CT_TO_MAX];
 	uint32_t act_ticks;        /* flow export: active timeout, 0 = off */
 	uint64_t grace_ns;
@@ -106,7 +112,7 @@ hash_buckets(const struct ct_shard *s, uint32_t h, uint32_t *b1, uint32_t *b2)
 }
 
 static inline uint32_t
-ns_to_tick(struct ct_shard *s, uint64_t ns)
+ns_to_tick(const struct ct_shard *s, uint64_t ns)
 {
 	if (ns < s->epoch_ns)
 		return 0;
@@ -153,26 +159,63 @@ tuple_is_reply(const struct ct_tuple *k, const struct ct_tuple *t)
 /* ------------------------------------------------------------------------ */
 /* Timer wheel                                                               */
 
+/*
+ * Flow export: the active-timeout deadlines of a live entry are its start
+ * tick + k * act_ticks, k >= 1 (not stored). The first of them at or after
+ * tick `from` (within 2^31 ticks of the shard's latest time). Computed on
+ * 64-bit ticks, so that a flow older than the 32-bit tick's half range
+ * keeps its deadlines.
+ */
+static inline uint32_t
+act_next(const struct ct_shard *s, const struct ct_entry *e, uint32_t from)
+{
+	int64_t now = (int64_t)((s->last_ns - s->epoch_ns) >> CT_TICK_SHIFT);
+	int64_t f = now + (int32_t)(from - (uint32_t)now);
+	int64_t first = (e->start_ns > s->epoch_ns ?
+			 (int64_t)((e->start_ns - s->epoch_ns) >> CT_TICK_SHIFT) : 0) +
+			s->act_ticks;
+	int64_t k;
+
+	if (f <= first)
+		return (uint32_t)first;
+	k = (f - first + s->act_ticks - 1) / s->act_ticks;
+	return (uint32_t)(first + k * s->act_ticks);
+}
+
+/*
+ * Link an entry at its expiry or, for a live entry with an active timeout,
+ * at its first interim deadline at or after `from` (the wheel_next of the
+ * caller, or later once that deadline's record is out), whichever is first.
+ */
 static void
-wheel_link(struct ct_shard *s, uint32_t idx)
+wheel_link_from(struct ct_shard *s, uint32_t idx, uint32_t from)
 {
 	struct ct_entry *e = &s->pool[idx];
 	uint32_t slot, due = e->expiry;
 
-	/* Flow export: a live entry is also due at its next interim record. */
-	if (s->act_ticks != 0 && !(e->status & CT_S_DYING) && ct_tick_before(e->x.act, due))
-		due = e->x.act;
+	if (s->act_ticks != 0 && !(e->status & CT_S_DYING)) {
+		uint32_t a = act_next(s, e, from);
+
+		if (ct_tick_before(a, due))
+			due = a;
+	}
 	/* A deadline the wheel has already passed goes into the next slot it visits. */
 	if (ct_tick_before(due, s->wheel_next))
-		slot = s->wheel_next & CT_WHEEL_MASK;
+		slot = s->wheel_next & s->wheel_mask;
 	else
-		slot = due & CT_WHEEL_MASK;
+		slot = due & s->wheel_mask;
 	e->tnext = s->wheel[slot];
 	e->tprev = CT_HEAD_FLAG | slot;
 	if (e->tnext != CT_NIL)
 		s->pool[e->tnext].tprev = idx;
 	s->wheel[slot] = idx;
 	e->eflags |= CT_EF_IN_WHEEL;
+}
+
+static inline void
+wheel_link(struct ct_shard *s, uint32_t idx)
+{
+	wheel_link_from(s, idx, s->wheel_next);
 }
 
 static void
@@ -183,7 +226,7 @@ wheel_unlink(struct ct_shard *s, uint32_t idx)
 	if (!(e->eflags & CT_EF_IN_WHEEL))
 		return;
 	if (e->tprev & CT_HEAD_FLAG)
-		s->wheel[e->tprev & CT_WHEEL_MASK] = e->tnext;
+		s->wheel[e->tprev & s->wheel_mask] = e->tnext;
 	else
 		s->pool[e->tprev].tnext = e->tnext;
 	if (e->tnext != CT_NIL)
@@ -437,7 +480,7 @@ fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_event
 	r->bytes[0] = e->bytes[0];
 	r->bytes[1] = e->bytes[1];
 	r->start_ns = e->start_ns;
-	r->stop_ns = (e->status & CT_S_DYING) ? e->stop_ns : 0;
+	r->stop_ns = (e->status & CT_S_DYING) ? e->stop_ns : 0; /* over tw_end[] */
 	r->id = e->id;
 	r->slot = idx;
 	/*
@@ -482,12 +525,8 @@ fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_event
 static void
 stage_interim(struct ct_shard *s, uint32_t idx, uint32_t now_tick)
 {
-	struct ct_entry *e = &s->pool[idx];
 	struct ct_event_rec *r;
 
-	e->x.act += s->act_ticks;
-	if (!ct_tick_before(now_tick, e->x.act))
-		e->x.act = now_tick + s->act_ticks;
 	if (!s->conf.events_enabled)
 		return;
 	if (s->stage_n == s->stage_cap) {
@@ -754,14 +793,13 @@ entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint
 	e->bytes[0] = p->len;
 	e->to_class = cls;
 	e->expiry = now_tick + s->to_ticks[cls];
-	e->x.port = (uint8_t)p->in_port;
+	e->x_port = (uint8_t)p->in_port;
 	if (p->tuple.proto == 6) {
-		e->x.l4 = p->tcp_flags;
+		e->x_l4 = p->tcp_flags;
 	} else if (p->tuple.proto == 1 || p->tuple.proto == 58) {
-		e->x.l4 = p->icmp_type;
-		e->x.code = p->icmp_code;
+		e->x_l4 = p->icmp_type;
+		e->x_code = p->icmp_code;
 	}
-	e->x.act = now_tick + s->act_ticks;
 	wheel_link(s, idx);
 	s->st.count++;
 	s->st.insert++;
@@ -845,7 +883,7 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 			pi->state = CT_STATE_RELATED;
 			pi->slot = idx;
 			pi->id = s->pool[idx].id;
-			pi->dec = s->pool[idx].dec;
+			ct_dec_get(&s->pool[idx], &pi->dec);
 			return CT_V_PASS;
 		}
 		pi->state = CT_STATE_INVALID;
@@ -884,7 +922,7 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 		    CT_STATE_ESTABLISHED : CT_STATE_NEW;
 	pi->slot = idx;
 	pi->id = e->id;
-	pi->dec = e->dec;
+	ct_dec_get(e, &pi->dec);
 	cls = e->to_class;
 	/* Every TCP segment goes through the window check (Linux tcp_in_window()):
 	 * an ESTABLISHED ACK has no shortcut past it. */
@@ -895,7 +933,7 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 		e->pkts[dir]++;
 		e->bytes[dir] += p->len;
 		if (e->key.proto == 6)
-			e->x.l4 |= p->tcp_flags;
+			e->x_l4 |= p->tcp_flags;
 		/* A KILL is destroyed before the reply is marked seen: DESTROY says UNREPLIED. */
 		if (v != CT_L4_KILL && dir == CT_DIR_REPLY && !(e->status & CT_S_SEEN_REPLY)) {
 			e->status |= CT_S_SEEN_REPLY;
@@ -1035,26 +1073,38 @@ ct_shard_decide(struct ct_shard *s, uint32_t slot, uint32_t id, const struct ct_
 {
 	struct ct_entry *e;
 
-	if (slot >= s->cap)
+	if (slot >= s->cap || !ct_dec_fits(d))
 		return -EINVAL;
 	e = &s->pool[slot];
 	if (!(e->eflags & CT_EF_USED) || e->id != id || (e->status & CT_S_DYING))
 		return -ESTALE;
-	if (e->dec.gen == d->gen) {
-		*out = e->dec;
+	if (e->dec_gen == d->gen) {
+		ct_dec_get(e, out);
 		return 0;
 	}
-	e->dec = *d;
-	*out = *d;
+	ct_dec_set(e, d);
+	ct_dec_get(e, out);
 	return 1;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Timers                                                                    */
 
+/*
+ * Visit the slot of tick `t` (wheel_next is t + 1 by now). A live entry
+ * that survives is due for an interim record when its first active-timeout
+ * deadline at or after t has passed (exactly t when the wheel is in step;
+ * when it lags, at most one record for all the deadlines up to now_tick).
+ * Survivors go on the `later` list (through tnext), for ct_shard_expire()
+ * to link once the call's visits are done: every one of them is due after
+ * now_tick, and none is visited twice in a call, so no deadline is
+ * reported twice.
+ */
 static unsigned
-wheel_run_slot(struct ct_shard *s, uint32_t slot, uint32_t now_tick, uint64_t now)
+wheel_run_slot(struct ct_shard *s, uint32_t t, uint32_t now_tick, uint64_t now,
+	       uint32_t *later)
 {
+	uint32_t slot = t & s->wheel_mask;
 	uint32_t idx = s->wheel[slot], next;
 	unsigned visited = 0;
 
@@ -1074,9 +1124,10 @@ wheel_run_slot(struct ct_shard *s, uint32_t slot, uint32_t now_tick, uint64_t no
 		visited++;
 		if (ct_tick_before(now_tick, e->expiry)) {
 			if (s->act_ticks != 0 && !(e->status & CT_S_DYING) &&
-			    !ct_tick_before(now_tick, e->x.act))
+			    !ct_tick_before(now_tick, act_next(s, e, t)))
 				stage_interim(s, idx, now_tick);
-			wheel_link(s, idx);
+			e->tnext = *later;
+			*later = idx;
 			continue;
 		}
 		if (e->status & CT_S_DYING) {
@@ -1092,7 +1143,7 @@ wheel_run_slot(struct ct_shard *s, uint32_t slot, uint32_t now_tick, uint64_t no
 unsigned
 ct_shard_expire(struct ct_shard *s, uint64_t now, unsigned budget)
 {
-	uint32_t now_tick = shard_now(s, &now);
+	uint32_t now_tick = shard_now(s, &now), later = CT_NIL, idx;
 	unsigned visited = 0, slots = 0;
 
 	while (!ct_tick_before(now_tick, s->wheel_next) && visited < budget) {
@@ -1102,11 +1153,16 @@ ct_shard_expire(struct ct_shard *s, uint64_t now, unsigned budget)
 
 		/* wheel_next moves first: what the slot re-arms for tick t itself
 		 * must land in the next slot visited, not a full turn later. */
-		visited += wheel_run_slot(s, t & CT_WHEEL_MASK, now_tick, now);
-		if (++slots == CT_WHEEL_SIZE) {
+		visited += wheel_run_slot(s, t, now_tick, now, &later);
+		if (++slots == s->wheel_size) {
 			s->wheel_next = now_tick + 1;
 			break;
 		}
+	}
+	/* The survivors: at their expiry or their first deadline after now_tick. */
+	for (idx = later; idx != CT_NIL; idx = later) {
+		later = s->pool[idx].tnext;
+		wheel_link_from(s, idx, now_tick + 1);
 	}
 	return visited;
 }
@@ -1324,7 +1380,7 @@ ct_shard_bytes_per_entry(const struct ct_shard *s)
 {
 	size_t total = (size_t)s->cap * sizeof(struct ct_entry) +
 		       (size_t)s->nb * sizeof(struct ct_bucket) +
-		       CT_WHEEL_SIZE * sizeof(uint32_t);
+		       (size_t)s->wheel_size * sizeof(uint32_t);
 
 	return (total + s->conf.max_entries - 1) / s->conf.max_entries;
 }
@@ -1410,7 +1466,12 @@ ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 	s->nb = (uint32_t)nb;
 	s->pool = ct_mem_zalloc(&conf->mem, (size_t)s->cap * sizeof(struct ct_entry), 64);
 	s->buckets = ct_mem_zalloc(&conf->mem, (size_t)s->nb * sizeof(struct ct_bucket), 64);
-	s->wheel = ct_mem_zalloc(&conf->mem, CT_WHEEL_SIZE * sizeof(uint32_t), 64);
+	for (i = CT_WHEEL_MIN_BITS; i < CT_WHEEL_MAX_BITS && (1u << (i + 1)) < conf->max_entries;
+	     i++)
+		;
+	s->wheel_size = 1u << i;
+	s->wheel_mask = s->wheel_size - 1;
+	s->wheel = ct_mem_zalloc(&conf->mem, (size_t)s->wheel_size * sizeof(uint32_t), 64);
 	s->stage_cap = conf->ev_stage_size;
 	s->stage = ct_mem_zalloc(&conf->mem, (size_t)s->stage_cap * sizeof(struct ct_event_rec),
 				 64);
@@ -1424,7 +1485,7 @@ ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 	}
 	s->free_head = 0;
 	s->n_free = s->cap;
-	for (i = 0; i < CT_WHEEL_SIZE; i++)
+	for (i = 0; i < s->wheel_size; i++)
 		s->wheel[i] = CT_NIL;
 	s->prng = conf->seed ^ (UINT64_C(0x5851f42d4c957f2d) * (conf->shard_index + 1));
 	s->st.max_entries = conf->max_entries;

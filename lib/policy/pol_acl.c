@@ -26,6 +26,10 @@
 
 #include "pol.h"
 
+/* ct_shard_decide() keeps rule indices 0..0x7ffe and POL_RULE_DEFAULT (0xffff). */
+_Static_assert(POL_MAX_RULES - 1 <= 0x7ffe && POL_RULE_DEFAULT == 0xffff,
+	       "rule indices fit the entry's packed decision");
+
 /*
  * The classification key, in network byte order as rte_acl wants it. The
  * first field is one byte; the others come in groups of four bytes.

@@ -881,6 +881,106 @@ test_shard_active_timeout(void)
 	return 0;
 }
 
+/*
+ * The interim deadlines are start + k * active timeout, not stored in the
+ * entry: a wheel that lags by more than a turn (a 1024-entry shard has a
+ * 4096-slot wheel, ~4.3 s) still reports each passed deadline once, and
+ * one record for several deadlines passed within one lag.
+ */
+static int
+lagging_interims(unsigned step_s, unsigned *per_call_max, uint64_t *last_pkts)
+{
+	struct ct_shard *s = shard_with(60, 1024);
+	struct ct_event_rec d;
+	unsigned interim = 0, k, destroys = 0;
+	uint64_t now = T0, last[4] = {0, 0, 0, 0};
+
+	if (s == NULL)
+		return -1;
+	memset(&d, 0, sizeof(d));
+	*per_call_max = 0;
+	for (k = 0; k < 300; k++) {
+		struct ct_pkt p[2] = { mkpkt(17, 5001, 0, false), mkpkt(17, 5001, 0, true) };
+		uint8_t v[2];
+
+		now = T0 + (uint64_t)k * SEC;
+		ct_process_burst(s, p, 2, now, v);
+		if (k % step_s == 0) {
+			unsigned before = interim;
+
+			ct_shard_expire(s, now, 100000);
+			if (drain(s, now, &interim, &d, last, &destroys) == UINT32_MAX)
+				interim = 1000;
+			if (interim - before > *per_call_max)
+				*per_call_max = interim - before;
+		}
+	}
+	*last_pkts = last[0];
+	ct_shard_free(s);
+	return destroys == 0 ? (int)interim : -1;
+}
+
+static int
+test_shard_active_timeout_lagging(void)
+{
+	unsigned per_call;
+	uint64_t last;
+
+	/* Every 10 s: 60, 120, 180, 240 s reported at 70, 130, 190, 250 s. */
+	T_EQ(lagging_interims(10, &per_call, &last), 4);
+	T_EQ(per_call, 1);
+	T_UEQ(last, 251);
+	/* Every 90 s: 60 at 90, 120 at 180, 240 at 270 (180 s fell just after 180). */
+	T_EQ(lagging_interims(90, &per_call, &last), 3);
+	T_EQ(per_call, 1);
+	T_UEQ(last, 271);
+	return 0;
+}
+
+/*
+ * A flow older than the 32-bit tick's half range (2^31 ticks of ~1.05 ms,
+ * ~26 days) keeps its interim records: the deadlines are computed on
+ * 64-bit ticks from its start.
+ */
+static int
+test_shard_active_timeout_old_flow(void)
+{
+	struct ct_shard *s = shard_with(60, 1024);
+	struct ct_event_rec d;
+	unsigned interim = 0, k, destroys = 0, late_calls = 0, late_interims = 0;
+	uint64_t now = T0, last[4] = {0, 0, 0, 0};
+	const unsigned days = 30, step = 100, calls = days * 86400 / step;
+
+	T_ASSERT(s != NULL);
+	memset(&d, 0, sizeof(d));
+	for (k = 0; k < calls; k++) {
+		struct ct_pkt p[2] = { mkpkt(17, 5002, 0, false), mkpkt(17, 5002, 0, true) };
+		unsigned before = interim;
+		uint8_t v[2];
+
+		now = T0 + (uint64_t)k * step * SEC;
+		ct_process_burst(s, p, 2, now, v);
+		if (k == 0) {
+			/* A reply after 2 s: the replied timeout (120 s) from now on. */
+			now += 3 * SEC;
+			ct_process_burst(s, p, 2, now, v);
+		}
+		ct_shard_expire(s, now, 100000);
+		T_ASSERT(drain(s, now, &interim, &d, last, &destroys) != UINT32_MAX);
+		/* Every 100 s window after the first minute holds a deadline. */
+		if (k * step >= 27u * 86400) {
+			late_calls++;
+			late_interims += interim - before;
+		}
+	}
+	T_EQ(destroys, 0);
+	T_ASSERT(late_calls > 0);
+	T_EQ(late_interims, late_calls);
+	T_UEQ(last[0], calls + 1);
+	ct_shard_free(s);
+	return 0;
+}
+
 static int
 test_shard_end_reasons(void)
 {
@@ -981,6 +1081,8 @@ static const struct t_case cases[] = {
 	T_CASE(test_collector_check),
 	T_CASE(test_ctl_consumer),
 	T_CASE(test_shard_active_timeout),
+	T_CASE(test_shard_active_timeout_lagging),
+	T_CASE(test_shard_active_timeout_old_flow),
 	T_CASE(test_shard_end_reasons),
 	T_CASE(test_shard_early_drop),
 };

@@ -754,8 +754,126 @@ test_high_load_cuckoo(void)
 	T_EQ(st.count + st.insert_failed, 65536);
 	/* At the 80 % design load every flow fits. */
 	T_ASSERT(st.count >= 65536 * 99 / 100);
+	printf("# bytes per entry at 64K (no early drop): %zu\n", ct_shard_bytes_per_entry(s));
 	T_ASSERT(ct_shard_bytes_per_entry(s) <= 160);
 	ct_shard_free(s);
+	return 0;
+}
+
+/*
+ * A dying entry keeps its stop time over the TCP window block, which an
+ * ICMP entry uses for its code: the DESTROY (and a resent one) carries both.
+ */
+static int
+test_dying_facts(void)
+{
+	struct ct_shard *s = mkshard(64, 1, NULL);
+	struct ct_pkt p = mk(1, 0x0a000001, 0x010200c0, 77, 0, 0);
+	struct ct_event_rec r[8];
+	unsigned n, i, destroys = 0;
+
+	T_ASSERT(s != NULL);
+	p.icmp_type = 8;
+	p.icmp_code = 3;
+	p.in_port = 5;
+	T_EQ(one(s, p, T0), CT_V_PASS);
+	T_EQ(drain(s, r, 8, T0), 1);
+	T_EQ(ct_shard_flush(s, T0 + SEC, 0), 1);
+	{
+		struct ct_event_rec *st = ct_shard_ev_peek(s, &n);
+
+		T_EQ(n, 1);
+		r[0] = st[0];
+		/* Nobody takes it: the grace timer resends it from the dying entry. */
+		ct_shard_ev_commit(s, 0, T0 + SEC);
+	}
+	T_ASSERT(r[0].events & CT_EV_DESTROY);
+	T_UEQ(r[0].stop_ns, T0 + SEC);
+	T_EQ(r[0].icmp_code, 3);
+	T_EQ(r[0].l4_seen, 8);
+	T_EQ(r[0].in_port, 5);
+	for (i = 2; i < 20 && destroys == 0; i++) {
+		ct_shard_expire(s, T0 + i * SEC, 1u << 20);
+		n = drain(s, r, 8, T0 + i * SEC);
+		if (n > 0 && (r[0].events & CT_EV_DESTROY)) {
+			destroys++;
+			T_UEQ(r[0].stop_ns, T0 + SEC);
+			T_EQ(r[0].icmp_code, 3);
+			T_EQ(r[0].l4_seen, 8);
+			T_EQ(r[0].in_port, 5);
+		}
+	}
+	T_EQ(destroys, 1);
+	ct_shard_free(s);
+	return 0;
+}
+
+/* The entry keeps a decision packed in 6 bytes: gen, verdict and the rule. */
+static int
+test_decision_packed(void)
+{
+	struct ct_shard *s = mkshard(64, 0, NULL);
+	struct ct_pkt p = mk(17, 0x0a000001, 0x010200c0, 1000, 53, 0);
+	struct ct_pkt_info info;
+	struct ct_decision d = {.gen = 0xfffffffeu, .rule = 0xffff, .verdict = CT_V_DROP}, cur;
+	uint8_t v;
+
+	T_ASSERT(s != NULL);
+	ct_process_burst_info(s, &p, 1, T0, &v, &info);
+	T_ASSERT(info.slot != UINT32_MAX);
+	/* The default rule (0xffff) and a full 32-bit generation read back as stored. */
+	T_EQ(ct_shard_decide(s, info.slot, info.id, &d, &cur), 1);
+	T_UEQ(cur.gen, 0xfffffffeu);
+	T_EQ(cur.rule, 0xffff);
+	T_EQ(cur.verdict, CT_V_DROP);
+	ct_process_burst_info(s, &p, 1, T0 + 1000, &v, &info);
+	T_UEQ(info.dec.gen, 0xfffffffeu);
+	T_EQ(info.dec.rule, 0xffff);
+	T_EQ(info.dec.verdict, CT_V_DROP);
+	/* The largest rule index kept, with a pass verdict. */
+	d.gen = 7;
+	d.rule = 0x7ffe;
+	d.verdict = CT_V_PASS;
+	T_EQ(ct_shard_decide(s, info.slot, info.id, &d, &cur), 1);
+	ct_process_burst_info(s, &p, 1, T0 + 2000, &v, &info);
+	T_UEQ(info.dec.gen, 7);
+	T_EQ(info.dec.rule, 0x7ffe);
+	T_EQ(info.dec.verdict, CT_V_PASS);
+	/* What the entry cannot keep is refused, not truncated. */
+	d.gen = 8;
+	d.rule = 0x7fff;
+	T_EQ(ct_shard_decide(s, info.slot, info.id, &d, &cur), -EINVAL);
+	d.rule = 1;
+	d.verdict = 2;
+	T_EQ(ct_shard_decide(s, info.slot, info.id, &d, &cur), -EINVAL);
+	ct_process_burst_info(s, &p, 1, T0 + 3000, &v, &info);
+	T_UEQ(info.dec.gen, 7);
+	ct_shard_free(s);
+	return 0;
+}
+
+/*
+ * The memory budget (issue 10, DESIGN §7): <= 160 bytes per entry with TCP
+ * window state, index, early-drop headroom and timer wheel included, from
+ * 64K to 1M entries (a 1M shard is ~160 MB, mostly untouched pages).
+ */
+static int
+test_bytes_per_entry_budget(void)
+{
+	static const uint32_t sizes[] = { 65536, 131072, 262144, 524288, 1048576 };
+	unsigned i;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct ct_shard *s = mkshard(sizes[i], 1, NULL);
+		size_t b;
+
+		T_ASSERT(s != NULL);
+		T_ASSERT(ct_shard_conf(s)->early_drop);
+		b = ct_shard_bytes_per_entry(s);
+		printf("# bytes per entry at %u entries (early drop on): %zu\n", sizes[i], b);
+		ct_shard_free(s);
+		T_ASSERT(b <= 160);
+	}
 	return 0;
 }
 
@@ -857,6 +975,9 @@ static const struct t_case cases[] = {
 	T_CASE(test_events_disabled_free_at_once),
 	T_CASE(test_invalid_never_creates),
 	T_CASE(test_high_load_cuckoo),
+	T_CASE(test_bytes_per_entry_budget),
+	T_CASE(test_decision_packed),
+	T_CASE(test_dying_facts),
 	T_CASE(test_full_tcp_lifecycle),
 	T_CASE(test_rearm_during_expiry),
 };
