@@ -212,7 +212,7 @@ ct_dec_set(struct ct_entry *e, const struct ct_decision *d)
 			       (d->verdict == CT_V_DROP ? CT_DEC_VERDICT : 0));
 }
 
-/* Flow export accessors (see struct ct_xlive). */
+/* Flow export accessors (x_l4, x_code, x_port; the end reason in eflags). */
 static inline uint8_t
 ct_x_l4(const struct ct_entry *e)
 {
