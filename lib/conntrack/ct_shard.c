@@ -859,7 +859,7 @@ create_info(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 	return v;
 }
 
-static uint8_t
+static inline __attribute__((always_inline)) uint8_t
 process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64_t now,
 	    struct ct_pkt_info *pi)
 {
@@ -1466,8 +1466,10 @@ ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 	s->nb = (uint32_t)nb;
 	s->pool = ct_mem_zalloc(&conf->mem, (size_t)s->cap * sizeof(struct ct_entry), 64);
 	s->buckets = ct_mem_zalloc(&conf->mem, (size_t)s->nb * sizeof(struct ct_bucket), 64);
-	for (i = CT_WHEEL_MIN_BITS; i < CT_WHEEL_MAX_BITS && (1u << (i + 1)) < conf->max_entries;
-	     i++)
+	/* The largest power of two of at most max_entries / 2 slots (2 bytes an
+	 * entry, whatever the size), within [2^MIN, 2^MAX]. */
+	for (i = CT_WHEEL_MIN_BITS;
+	     i < CT_WHEEL_MAX_BITS && (2ull << (i + 1)) <= conf->max_entries; i++)
 		;
 	s->wheel_size = 1u << i;
 	s->wheel_mask = s->wheel_size - 1;

@@ -860,7 +860,9 @@ test_decision_packed(void)
 static int
 test_bytes_per_entry_budget(void)
 {
-	static const uint32_t sizes[] = { 65536, 131072, 262144, 524288, 1048576 };
+	/* Powers of two and sizes just above them (the wheel is a power of two). */
+	static const uint32_t sizes[] = { 65536, 66560, 100000, 131072, 140000, 262144, 524288,
+					  1000000, 1048576, 1100000 };
 	unsigned i;
 
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
