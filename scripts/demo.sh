@@ -73,7 +73,10 @@ if [ -x "$DPCT" ] && [ -x "$EVENTS" ]; then
 	fi
 	if [ -s "$W/stats.json" ]; then
 		echo "== dpct statistics (--stats-json)"
-		/usr/bin/python3 -m json.tool "$W/stats.json" | head -n 60
+		# The first 60 lines, without a pipe that head(1) would break.
+		/usr/bin/python3 -c 'import json, sys
+print("\n".join(json.dumps(json.load(open(sys.argv[1])), indent=4).splitlines()[:60]))' \
+			"$W/stats.json"
 	fi
 	echo "dpct exit status: $rc"
 	exit "$rc"
