@@ -127,29 +127,10 @@ ct_hash_load(void)
 	}
 }
 
-/* Big-endian order of two 8-byte halves of an address: byte-wise comparison, in registers. */
-static inline uint64_t
-ld_be64(const uint8_t *p)
+int
+ct_tuple_canonical_swapped(const struct ct_tuple *t)
 {
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return __builtin_bswap64(v);
-}
-
-/* The same ordering as ct_tuple_canonical_swapped(), inlined. */
-static inline int
-swapped(const struct ct_tuple *t)
-{
-	uint64_t s = ld_be64(t->src), d = ld_be64(t->dst);
-
-	if (s != d)
-		return s > d;
-	s = ld_be64(t->src + 8);
-	d = ld_be64(t->dst + 8);
-	if (s != d)
-		return s > d;
-	return t->sport > t->dport;
+	return ct_tuple_swapped(t);
 }
 
 typedef unsigned __int128 ct_u128;
@@ -188,7 +169,7 @@ ct_tuple_hash64(const struct ct_tuple *t)
 
 	/* The last 8 bytes: sport, dport, proto, family, zone. */
 	memcpy(&tail, (const uint8_t *)t + offsetof(struct ct_tuple, sport), sizeof(tail));
-	if (swapped(t)) {
+	if (ct_tuple_swapped(t)) {
 		const uint16_t ports[2] = { t->dport, t->sport };
 
 		memcpy(a, t->dst, 16);

@@ -664,36 +664,6 @@ ct_tuple_reverse(struct ct_tuple *out, const struct ct_tuple *in)
 	out->zone = t.zone;
 }
 
-/* Big-endian order of two 8-byte halves of an address: byte-wise comparison, in registers. */
-static inline uint64_t
-ld_be64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return __builtin_bswap64(v);
-}
-
-static inline int
-tuple_swapped(const struct ct_tuple *t)
-{
-	uint64_t s = ld_be64(t->src), d = ld_be64(t->dst);
-
-	if (s != d)
-		return s > d;
-	s = ld_be64(t->src + 8);
-	d = ld_be64(t->dst + 8);
-	if (s != d)
-		return s > d;
-	return t->sport > t->dport;
-}
-
-int
-ct_tuple_canonical_swapped(const struct ct_tuple *t)
-{
-	return tuple_swapped(t);
-}
-
 uint16_t
 ct_frame_vlan(const uint8_t *data, uint32_t len)
 {

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ct.h"
 
@@ -339,7 +340,36 @@ ct_index_buckets(uint32_t nb, uint32_t h, uint32_t *b1, uint32_t *b2)
 	*b2 = (uint32_t)(((uint64_t)m * nb) >> 32);
 }
 
-/* The direction-independent ordering used by ct_tuple_hash(). */
+/* Big-endian value of 8 address bytes: byte-wise comparison, in registers. */
+static inline uint64_t
+ct_ld_be64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return __builtin_bswap64(v);
+}
+
+/*
+ * The direction-independent ordering used by ct_tuple_hash(): true when
+ * the tuple's source sorts after its destination (addresses, then ports),
+ * i.e. when the hash reads it reversed.
+ */
+static inline int
+ct_tuple_swapped(const struct ct_tuple *t)
+{
+	uint64_t s = ct_ld_be64(t->src), d = ct_ld_be64(t->dst);
+
+	if (s != d)
+		return s > d;
+	s = ct_ld_be64(t->src + 8);
+	d = ct_ld_be64(t->dst + 8);
+	if (s != d)
+		return s > d;
+	return t->sport > t->dport;
+}
+
+/* ct_tuple_swapped(), out of line (for tests). */
 int ct_tuple_canonical_swapped(const struct ct_tuple *t);
 
 #endif /* DPCT_CT_PRIVATE_H */
