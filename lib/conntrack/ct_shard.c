@@ -19,7 +19,7 @@
 #include <rte_prefetch.h>
 
 #include "ct_private.h"
-#include "ct_tcp_window.h"
+#include "ct_tcp_fast.h"
 
 #define CT_BUCKET_SLOTS 8
 /*
@@ -868,6 +868,7 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 	struct ct_entry *e;
 	uint32_t idx;
 	uint8_t cls;
+	int fast;
 
 	pi->slot = CT_NIL;
 	pi->id = 0;
@@ -926,7 +927,9 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 	cls = e->to_class;
 	/* Every TCP segment goes through the window check (Linux tcp_in_window()):
 	 * an ESTABLISHED ACK has no shortcut past it. */
-	v = ct_l4_get(e->key.proto)->packet(&s->conf, e, p, dir, now, &cls);
+	fast = e->key.proto == 6 ? ct_tcp_fast(&s->conf, e, p, dir, &cls) : -1;
+	v = fast >= 0 ? (enum ct_l4_verdict)fast :
+			ct_l4_get(e->key.proto)->packet(&s->conf, e, p, dir, now, &cls);
 	switch (v) {
 	case CT_L4_ACCEPT:
 	case CT_L4_KILL:

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "ct_private.h"
-#include "ct_tcp_window.h"
+#include "ct_tcp_fast.h"
 
 #define TH_FIN 0x01
 #define TH_SYN 0x02
@@ -177,17 +177,10 @@ ct_tcp_timeout_class(uint8_t state)
 	}
 }
 
-/* Remember the class and direction of an accepted or ignored packet (Linux last_index/dir). */
-static void
+static inline void
 tcp_set_last(struct ct_entry *e, unsigned pc, enum ct_dir dir)
 {
-	e->tcp_flags &= (uint8_t)~(CT_TF_LAST_DIR_REPLY | CT_TF_LAST_RST | CT_TF_LAST_SYN);
-	if (dir == CT_DIR_REPLY)
-		e->tcp_flags |= CT_TF_LAST_DIR_REPLY;
-	if (pc == CT_TCP_PC_RST)
-		e->tcp_flags |= CT_TF_LAST_RST;
-	else if (pc == CT_TCP_PC_SYN)
-		e->tcp_flags |= CT_TF_LAST_SYN;
+	ct_tcp_set_last(e, pc, dir);
 }
 
 static enum ct_dir
@@ -205,27 +198,10 @@ tcp_cap_unack(const struct ct_conf *conf, uint8_t cls)
 	return cls;
 }
 
-/*
- * The timeout after an in-window packet (Linux tcp_packet()): the
- * retransmission timeout once the same segment was sent max_retrans times,
- * CLOSE after a RST, "unacknowledged" while data is in flight, the
- * retransmission timeout again after a zero window, else the state's.
- */
-static uint8_t
+static inline uint8_t
 tcp_timeout(const struct ct_conf *conf, const struct ct_entry *e, unsigned pc, uint8_t st)
 {
-	uint8_t cls = ct_tcp_timeout_class(st);
-	uint32_t t = conf->timeout_s[cls];
-
-	if (ct_tw_retrans(e) >= conf->tcp_max_retrans && t > conf->timeout_s[CT_TO_TCP_RETRANS])
-		return CT_TO_TCP_RETRANS;
-	if (pc == CT_TCP_PC_RST)
-		return CT_TO_TCP_CLOSE;
-	if (ct_tw_unacked(e) && t > conf->timeout_s[CT_TO_TCP_UNACK])
-		return CT_TO_TCP_UNACK;
-	if (ct_tw_last_win0(e) && t > conf->timeout_s[CT_TO_TCP_RETRANS])
-		return CT_TO_TCP_RETRANS;
-	return cls;
+	return ct_tcp_timeout(conf, e, pc, ct_tcp_timeout_class(st));
 }
 
 static int

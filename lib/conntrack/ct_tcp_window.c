@@ -32,13 +32,10 @@
 #define TH_RST 0x04
 #define TH_ACK 0x10
 
-/* Linux MAXACKWINCONST: the smallest window an ack may lag behind. */
-#define CT_TW_MAXACKWIN_MIN 66000u
-
 static inline unsigned
 scale_of(const struct ct_entry *e, unsigned d)
 {
-	return e->tw_seen[d] & CT_TW_S_SCALE_MASK;
+	return ct_tw_wscale(e, (enum ct_dir)d);
 }
 
 /* Options of a SYN for direction d (Linux tcp_options()). */
@@ -102,25 +99,6 @@ ct_tw_new(struct ct_entry *e, const struct ct_pkt *p, bool syn)
 	e->tw_seen[1] = CT_TW_S_SACKOK | CT_TW_S_LIBERAL;
 }
 
-static uint8_t
-tw_fingerprint(uint32_t seq, uint32_t ack, uint16_t win)
-{
-	uint32_t h = seq * 0x9e3779b1u ^ ack * 0x85ebca77u ^ (uint32_t)win * 0xc2b2ae3du;
-
-	h ^= h >> 16;
-	h ^= h >> 8;
-	return (uint8_t)h;
-}
-
-/* Linux's nf_tcp_log_invalid(): a liberal sender or tracker accepts instead. */
-static inline enum ct_tw_result
-tw_fail(const struct ct_conf *conf, const struct ct_entry *e, unsigned s, enum ct_tw_result r)
-{
-	if (conf->tcp_be_liberal || (e->tw_seen[s] & CT_TW_S_LIBERAL))
-		return CT_TW_ACCEPT;
-	return r;
-}
-
 enum ct_tw_result
 ct_tw_in_window(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt *p,
 		enum ct_dir dir, unsigned pc, uint8_t state)
@@ -130,8 +108,7 @@ ct_tw_in_window(const struct ct_conf *conf, struct ct_entry *e, const struct ct_
 	const bool ackf = (p->tcp_flags & TH_ACK) != 0;
 	const bool rst = (p->tcp_flags & TH_RST) != 0;
 	uint32_t seq = p->tcp_seq, ack = p->tcp_ack, sack = p->tcp_ack;
-	uint32_t end = ct_tw_seg_end(p), win = p->tcp_win, swin, maxackwin;
-	bool in_recv;
+	uint32_t end = ct_tw_seg_end(p), win = p->tcp_win, swin;
 
 	if (e->tw_seen[r] & CT_TW_S_SACKOK)
 		sack = p->tcp_sack;
@@ -180,72 +157,7 @@ ct_tw_in_window(const struct ct_conf *conf, struct ct_entry *e, const struct ct_
 		end = seq;
 	}
 
-	maxackwin = e->tw_maxwin[s] > CT_TW_MAXACKWIN_MIN ? e->tw_maxwin[s] : CT_TW_MAXACKWIN_MIN;
-	/* I: the sequence start within the receiver's window. */
-	if (!ct_tw_before(seq, e->tw_maxend[s] + 1)) {
-		uint32_t overshot = end - e->tw_maxend[s] + 1;
-		bool ack_ok = ct_tw_after(sack, e->tw_end[r] - maxackwin - 1);
-
-		in_recv = e->tw_maxwin[r] != 0 &&
-			  ct_tw_after(end, e->tw_end[s] - e->tw_maxwin[r] - 1);
-		if (in_recv && ack_ok && overshot <= e->tw_maxwin[r] &&
-		    ct_tw_before(sack, e->tw_end[r] + 1)) {
-			/* Sent beyond the window: ignore, but expect its ack. */
-			e->tw_end[s] = end;
-			e->tw_seen[s] |= CT_TW_S_UNACK;
-			return CT_TW_IGNORE;
-		}
-		return tw_fail(conf, e, s, CT_TW_INVALID);
-	}
-	/* III: no ack of data not seen yet. */
-	if (!ct_tw_before(sack, e->tw_end[r] + 1))
-		return tw_fail(conf, e, s, CT_TW_INVALID);
-	/* II: the end above what the receiver already acknowledged. */
-	in_recv = e->tw_maxwin[r] == 0 || ct_tw_after(end, e->tw_end[s] - e->tw_maxwin[r] - 1);
-	if (!in_recv)
-		return tw_fail(conf, e, s, CT_TW_IGNORE);
-	/* IV: the ack not too far behind. */
-	if (!ct_tw_after(sack, e->tw_end[r] - maxackwin - 1))
-		return tw_fail(conf, e, s, CT_TW_IGNORE);
-
-	/* In window: update the sender, then the receiver. */
-	if (!syn)
-		win <<= scale_of(e, s);
-	swin = win + (sack - ack);
-	if (e->tw_maxwin[s] < swin)
-		e->tw_maxwin[s] = swin;
-	if (ct_tw_after(end, e->tw_end[s])) {
-		e->tw_end[s] = end;
-		e->tw_seen[s] |= CT_TW_S_UNACK;
-	}
-	if (e->tw_maxwin[r] != 0 && ct_tw_after(end, e->tw_maxend[s]))
-		e->tw_maxwin[r] += end - e->tw_maxend[s];
-	if (ct_tw_after(sack + win, e->tw_maxend[r] - 1)) {
-		e->tw_maxend[r] = sack + win;
-		if (win == 0)
-			e->tw_maxend[r]++;
-	}
-	if (ack == e->tw_end[r])
-		e->tw_seen[r] &= (uint8_t)~CT_TW_S_UNACK;
-
-	/* Retransmissions: the same ACK-class segment again from the same side. */
-	if (pc == CT_TCP_PC_ACK) {
-		uint8_t fp = tw_fingerprint(seq, ack, p->tcp_win);
-		bool last_dir_same = ((e->tcp_flags & CT_TF_LAST_DIR_REPLY) != 0) ==
-				     (dir == CT_DIR_REPLY);
-
-		if (last_dir_same && !(e->tw_retrans & CT_TW_R_NOFP) && e->tw_last_end == end &&
-		    e->tw_last_fp == fp &&
-		    ((e->tw_retrans & CT_TW_R_LAST_WIN0) != 0) == (p->tcp_win == 0)) {
-			if ((e->tw_retrans & CT_TW_R_COUNT) != CT_TW_R_COUNT)
-				e->tw_retrans++;
-		} else {
-			e->tw_last_end = end;
-			e->tw_last_fp = fp;
-			e->tw_retrans = p->tcp_win == 0 ? CT_TW_R_LAST_WIN0 : 0;
-		}
-	}
-	return CT_TW_ACCEPT;
+	return ct_tw_check(conf, e, p, dir, pc, seq, ack, sack, end, win, syn);
 }
 
 void

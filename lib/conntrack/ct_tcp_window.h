@@ -122,4 +122,113 @@ ct_tw_retrans(const struct ct_entry *e)
 	return e->tw_retrans & CT_TW_R_COUNT;
 }
 
+/* Linux MAXACKWINCONST: the smallest window an ack may lag behind. */
+#define CT_TW_MAXACKWIN_MIN 66000u
+
+/* The retransmission detector's digest of a segment's seq, ack and window. */
+static inline uint8_t
+ct_tw_fingerprint(uint32_t seq, uint32_t ack, uint16_t win)
+{
+	uint32_t h = seq * 0x9e3779b1u ^ ack * 0x85ebca77u ^ (uint32_t)win * 0xc2b2ae3du;
+
+	h ^= h >> 16;
+	h ^= h >> 8;
+	return (uint8_t)h;
+}
+
+/* Linux's nf_tcp_log_invalid(): a liberal sender or tracker accepts instead. */
+static inline enum ct_tw_result
+ct_tw_fail(const struct ct_conf *conf, const struct ct_entry *e, unsigned s,
+	   enum ct_tw_result r)
+{
+	if (conf->tcp_be_liberal || (e->tw_seen[s] & CT_TW_S_LIBERAL))
+		return CT_TW_ACCEPT;
+	return r;
+}
+
+/*
+ * Checks I-IV and the update of tcp_in_window() for a segment whose
+ * direction is already initialised, with seq/ack/sack/end/win as the
+ * special cases before them left them (`syn`: the segment carries SYN, so
+ * its window is not scaled). ct_tw_in_window() ends here, and so does the
+ * established-ACK fast path of ct_tcp_fast.h: one implementation of the
+ * window rule for both.
+ */
+static inline __attribute__((always_inline)) enum ct_tw_result
+ct_tw_check(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt *p,
+	    enum ct_dir dir, unsigned pc, uint32_t seq, uint32_t ack, uint32_t sack, uint32_t end,
+	    uint32_t win, bool syn)
+{
+	const unsigned s = dir, r = !dir;
+	uint32_t maxackwin, swin;
+	bool in_recv;
+
+	maxackwin = e->tw_maxwin[s] > CT_TW_MAXACKWIN_MIN ? e->tw_maxwin[s] : CT_TW_MAXACKWIN_MIN;
+	/* I: the sequence start within the receiver's window. */
+	if (!ct_tw_before(seq, e->tw_maxend[s] + 1)) {
+		uint32_t overshot = end - e->tw_maxend[s] + 1;
+		bool ack_ok = ct_tw_after(sack, e->tw_end[r] - maxackwin - 1);
+
+		in_recv = e->tw_maxwin[r] != 0 &&
+			  ct_tw_after(end, e->tw_end[s] - e->tw_maxwin[r] - 1);
+		if (in_recv && ack_ok && overshot <= e->tw_maxwin[r] &&
+		    ct_tw_before(sack, e->tw_end[r] + 1)) {
+			/* Sent beyond the window: ignore, but expect its ack. */
+			e->tw_end[s] = end;
+			e->tw_seen[s] |= CT_TW_S_UNACK;
+			return CT_TW_IGNORE;
+		}
+		return ct_tw_fail(conf, e, s, CT_TW_INVALID);
+	}
+	/* III: no ack of data not seen yet. */
+	if (!ct_tw_before(sack, e->tw_end[r] + 1))
+		return ct_tw_fail(conf, e, s, CT_TW_INVALID);
+	/* II: the end above what the receiver already acknowledged. */
+	in_recv = e->tw_maxwin[r] == 0 || ct_tw_after(end, e->tw_end[s] - e->tw_maxwin[r] - 1);
+	if (!in_recv)
+		return ct_tw_fail(conf, e, s, CT_TW_IGNORE);
+	/* IV: the ack not too far behind. */
+	if (!ct_tw_after(sack, e->tw_end[r] - maxackwin - 1))
+		return ct_tw_fail(conf, e, s, CT_TW_IGNORE);
+
+	/* In window: update the sender, then the receiver. */
+	if (!syn)
+		win <<= ct_tw_wscale(e, (enum ct_dir)s);
+	swin = win + (sack - ack);
+	if (e->tw_maxwin[s] < swin)
+		e->tw_maxwin[s] = swin;
+	if (ct_tw_after(end, e->tw_end[s])) {
+		e->tw_end[s] = end;
+		e->tw_seen[s] |= CT_TW_S_UNACK;
+	}
+	if (e->tw_maxwin[r] != 0 && ct_tw_after(end, e->tw_maxend[s]))
+		e->tw_maxwin[r] += end - e->tw_maxend[s];
+	if (ct_tw_after(sack + win, e->tw_maxend[r] - 1)) {
+		e->tw_maxend[r] = sack + win;
+		if (win == 0)
+			e->tw_maxend[r]++;
+	}
+	if (ack == e->tw_end[r])
+		e->tw_seen[r] &= (uint8_t)~CT_TW_S_UNACK;
+
+	/* Retransmissions: the same ACK-class segment again from the same side. */
+	if (pc == CT_TCP_PC_ACK) {
+		uint8_t fp = ct_tw_fingerprint(seq, ack, p->tcp_win);
+		bool last_dir_same = ((e->tcp_flags & CT_TF_LAST_DIR_REPLY) != 0) ==
+				     (dir == CT_DIR_REPLY);
+
+		if (last_dir_same && !(e->tw_retrans & CT_TW_R_NOFP) && e->tw_last_end == end &&
+		    e->tw_last_fp == fp &&
+		    ((e->tw_retrans & CT_TW_R_LAST_WIN0) != 0) == (p->tcp_win == 0)) {
+			if ((e->tw_retrans & CT_TW_R_COUNT) != CT_TW_R_COUNT)
+				e->tw_retrans++;
+		} else {
+			e->tw_last_end = end;
+			e->tw_last_fp = fp;
+			e->tw_retrans = p->tcp_win == 0 ? CT_TW_R_LAST_WIN0 : 0;
+		}
+	}
+	return CT_TW_ACCEPT;
+}
+
 #endif /* DPCT_CT_TCP_WINDOW_H */

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DPCT_CT_TCP_FAST_H
+#define DPCT_CT_TCP_FAST_H
+
+/*
+ * The TCP tracker's rules for the packet that dominates every link: an ACK
+ * (no SYN, FIN or RST) of an assured ESTABLISHED connection whose sending
+ * direction's window is initialised. The shard inlines ct_tcp_fast() into
+ * its packet loop; everything else goes through ct_l4_tcp.packet()
+ * (ct_tcp.c). Both use the same inline pieces: the window rule
+ * (ct_tw_check()), the timeout choice and the "last packet" bookkeeping, so
+ * the fast path gives exactly the verdict, state and timeout of the full one
+ * (tests/unit/ct test_tcp_fast_equals_full checks it packet by packet).
+ * Private to lib/conntrack.
+ */
+
+#include "ct_tcp_window.h"
+
+#define CT_TCP_TH_FIN 0x01
+#define CT_TCP_TH_SYN 0x02
+#define CT_TCP_TH_RST 0x04
+#define CT_TCP_TH_ACK 0x10
+
+/*
+ * The timeout class after an in-window packet of class `pc` that leaves
+ * the connection in a state whose own class is `cls` (Linux tcp_packet()):
+ * the retransmission timeout once the same segment was sent max_retrans
+ * times, CLOSE after a RST, "unacknowledged" while data is in flight, the
+ * retransmission timeout again after a zero window, else `cls`.
+ */
+static inline uint8_t
+ct_tcp_timeout(const struct ct_conf *conf, const struct ct_entry *e, unsigned pc, uint8_t cls)
+{
+	uint32_t t = conf->timeout_s[cls];
+
+	if (ct_tw_retrans(e) >= conf->tcp_max_retrans && t > conf->timeout_s[CT_TO_TCP_RETRANS])
+		return CT_TO_TCP_RETRANS;
+	if (pc == CT_TCP_PC_RST)
+		return CT_TO_TCP_CLOSE;
+	if (ct_tw_unacked(e) && t > conf->timeout_s[CT_TO_TCP_UNACK])
+		return CT_TO_TCP_UNACK;
+	if (ct_tw_last_win0(e) && t > conf->timeout_s[CT_TO_TCP_RETRANS])
+		return CT_TO_TCP_RETRANS;
+	return cls;
+}
+
+/* Remember the class and direction of an accepted or ignored packet (Linux last_index/dir). */
+static inline void
+ct_tcp_set_last(struct ct_entry *e, unsigned pc, enum ct_dir dir)
+{
+	uint8_t f = e->tcp_flags & (uint8_t)~(CT_TF_LAST_DIR_REPLY | CT_TF_LAST_RST | CT_TF_LAST_SYN);
+
+	if (dir == CT_DIR_REPLY)
+		f |= CT_TF_LAST_DIR_REPLY;
+	if (pc == CT_TCP_PC_RST)
+		f |= CT_TF_LAST_RST;
+	else if (pc == CT_TCP_PC_SYN)
+		f |= CT_TF_LAST_SYN;
+	e->tcp_flags = f;
+}
+
+/*
+ * ct_l4_tcp.packet() for an ACK of an assured ESTABLISHED entry: the state
+ * table keeps ESTABLISHED, no event is due, the window rule decides.
+ * @return an enum ct_l4_verdict (ACCEPT with *to_class, IGNORE or
+ *   INVALID_WINDOW), or -1 when the packet is not of that kind (nothing
+ *   was changed: the caller runs the full tracker).
+ */
+static inline __attribute__((always_inline)) int
+ct_tcp_fast(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt *p,
+	    enum ct_dir dir, uint8_t *to_class)
+{
+	const uint16_t both = CT_S_SEEN_REPLY | CT_S_ASSURED;
+	uint32_t sack;
+
+	if (e->tcp_state != CT_TCP_ESTABLISHED ||
+	    (p->tcp_flags & (CT_TCP_TH_FIN | CT_TCP_TH_SYN | CT_TCP_TH_RST | CT_TCP_TH_ACK)) !=
+		    CT_TCP_TH_ACK ||
+	    (e->status & both) != both || e->tw_maxwin[dir] == 0)
+		return -1;
+	sack = (e->tw_seen[!dir] & CT_TW_S_SACKOK) ? p->tcp_sack : p->tcp_ack;
+	switch (ct_tw_check(conf, e, p, dir, CT_TCP_PC_ACK, p->tcp_seq, p->tcp_ack, sack,
+			    p->tcp_seq + p->payload_len, p->tcp_win, false)) {
+	case CT_TW_ACCEPT:
+		break;
+	case CT_TW_IGNORE:
+		return CT_L4_IGNORE;
+	default:
+		return CT_L4_INVALID_WINDOW;
+	}
+	ct_tcp_set_last(e, CT_TCP_PC_ACK, dir);
+	*to_class = ct_tcp_timeout(conf, e, CT_TCP_PC_ACK, CT_TO_TCP_ESTABLISHED);
+	return CT_L4_ACCEPT;
+}
+
+#endif /* DPCT_CT_TCP_FAST_H */
