@@ -148,14 +148,6 @@ shard_log(struct ct_shard *s, int level, const char *fmt, unsigned long long a,
 	s->log_fn(s->log_arg, level, msg);
 }
 
-static inline int
-tuple_is_reply(const struct ct_tuple *k, const struct ct_tuple *t)
-{
-	return k->sport == t->dport && k->dport == t->sport && k->proto == t->proto &&
-	       k->family == t->family && k->zone == t->zone &&
-	       memcmp(k->src, t->dst, 16) == 0 && memcmp(k->dst, t->src, 16) == 0;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Timer wheel                                                               */
 
@@ -265,6 +257,34 @@ bucket_match(const struct ct_bucket *b, uint16_t sig)
 	return (unsigned)_mm_movemask_epi8(m) & 0x5555u;
 }
 
+/*
+ * Whether entry key `k` is tuple `t` (1), its reverse (2) or neither (0),
+ * without branching on the direction: both comparisons are made at once.
+ * A tuple that is its own reverse is the original (1), as before.
+ */
+static inline unsigned
+key_match(const struct ct_tuple *k, const struct ct_tuple *t)
+{
+	const __m128i k0 = _mm_loadu_si128((const __m128i *)(const void *)k->src);
+	const __m128i k1 = _mm_loadu_si128((const __m128i *)(const void *)k->dst);
+	const __m128i t0 = _mm_loadu_si128((const __m128i *)(const void *)t->src);
+	const __m128i t1 = _mm_loadu_si128((const __m128i *)(const void *)t->dst);
+	uint64_t kw, tw, tr;
+	unsigned o, r;
+
+	/* sport, dport, proto, family, zone: the reverse swaps the two ports. */
+	memcpy(&kw, &k->sport, sizeof(kw));
+	memcpy(&tw, &t->sport, sizeof(tw));
+	tr = (tw & ~UINT64_C(0xffffffff)) | ((tw >> 16) & 0xffff) | ((tw & 0xffff) << 16);
+	o = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(k0, t0),
+						      _mm_cmpeq_epi8(k1, t1)));
+	r = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(k0, t1),
+						      _mm_cmpeq_epi8(k1, t0)));
+	o = o == 0xffffu && kw == tw;
+	r = r == 0xffffu && kw == tr;
+	return o ? 1u : r << 1;
+}
+
 static inline uint32_t
 bucket_find(const struct ct_shard *s, const struct ct_bucket *b, uint16_t sig,
 	    const struct ct_tuple *t, enum ct_dir *dir)
@@ -274,32 +294,49 @@ bucket_find(const struct ct_shard *s, const struct ct_bucket *b, uint16_t sig,
 	while (m != 0) {
 		unsigned k = (unsigned)__builtin_ctz(m) >> 1;
 		uint32_t idx = b->idx[k];
-		const struct ct_entry *e = &s->pool[idx];
+		unsigned hit = key_match(&s->pool[idx].key, t);
 
 		m &= m - 1;
-		if (memcmp(&e->key, t, sizeof(*t)) == 0) {
-			*dir = CT_DIR_ORIG;
-			return idx;
-		}
-		if (tuple_is_reply(&e->key, t)) {
-			*dir = CT_DIR_REPLY;
+		if (hit != 0) {
+			*dir = hit == 1 ? CT_DIR_ORIG : CT_DIR_REPLY;
 			return idx;
 		}
 	}
 	return CT_NIL;
 }
 
+/* Where a flow can be: its two candidate buckets and its signature, computed once a packet. */
+struct ct_probe {
+	uint32_t b1;
+	uint32_t b2;
+	uint16_t sig;
+};
+
+static inline void
+probe_init(const struct ct_shard *s, uint32_t h, struct ct_probe *q)
+{
+	hash_buckets(s, h, &q->b1, &q->b2);
+	q->sig = hash_sig(h);
+}
+
+static inline uint32_t
+probe_lookup(const struct ct_shard *s, const struct ct_probe *q, const struct ct_tuple *t,
+	     enum ct_dir *dir)
+{
+	uint32_t idx = bucket_find(s, &s->buckets[q->b1], q->sig, t, dir);
+
+	if (idx == CT_NIL && q->b2 != q->b1)
+		idx = bucket_find(s, &s->buckets[q->b2], q->sig, t, dir);
+	return idx;
+}
+
 static inline uint32_t
 index_lookup(const struct ct_shard *s, const struct ct_tuple *t, uint32_t h, enum ct_dir *dir)
 {
-	uint32_t b1, b2, idx;
-	uint16_t sig = hash_sig(h);
+	struct ct_probe q;
 
-	hash_buckets(s, h, &b1, &b2);
-	idx = bucket_find(s, &s->buckets[b1], sig, t, dir);
-	if (idx == CT_NIL && b2 != b1)
-		idx = bucket_find(s, &s->buckets[b2], sig, t, dir);
-	return idx;
+	probe_init(s, h, &q);
+	return probe_lookup(s, &q, t, dir);
 }
 
 static inline int
@@ -860,8 +897,8 @@ create_info(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 }
 
 static inline __attribute__((always_inline)) uint8_t
-process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64_t now,
-	    struct ct_pkt_info *pi)
+process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q,
+	    uint32_t now_tick, uint64_t now, struct ct_pkt_info *pi)
 {
 	enum ct_dir dir = CT_DIR_ORIG;
 	enum ct_l4_verdict v;
@@ -878,7 +915,7 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 	case CT_PKT_TRACK:
 		break;
 	case CT_PKT_ICMP_ERROR:
-		idx = index_lookup(s, &p->tuple, p->hash, &dir);
+		idx = probe_lookup(s, q, &p->tuple, &dir);
 		if (idx != CT_NIL) {
 			s->st.related++;
 			pi->state = CT_STATE_RELATED;
@@ -907,7 +944,7 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 		return CT_V_PASS;
 	}
 
-	idx = index_lookup(s, &p->tuple, p->hash, &dir);
+	idx = probe_lookup(s, q, &p->tuple, &dir);
 	if (idx == CT_NIL)
 		return create_info(s, p, now_tick, now, pi);
 	e = &s->pool[idx];
@@ -983,38 +1020,39 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 /* Packets between an entry's prefetch and its use (a bucket's: twice that). */
 #define CT_PF_DIST 8
 
+/* A packet that is looked up (tracked, or an ICMP error quoting a flow). */
+static inline int
+needs_lookup(const struct ct_pkt *p)
+{
+	return p->cls == CT_PKT_TRACK || p->cls == CT_PKT_ICMP_ERROR;
+}
+
 /* Both candidate buckets (at 80 % load a good part of the entries sit in the second). */
 static inline void
-prefetch_bucket(const struct ct_shard *s, const struct ct_pkt *p)
+prefetch_bucket(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe *q)
 {
-	uint32_t b1, b2;
-
-	if (p->cls != CT_PKT_TRACK)
+	if (!needs_lookup(p))
 		return;
-	hash_buckets(s, p->hash, &b1, &b2);
-	rte_prefetch0(&s->buckets[b1]);
-	rte_prefetch0(&s->buckets[b2]);
+	probe_init(s, p->hash, q);
+	rte_prefetch0(&s->buckets[q->b1]);
+	rte_prefetch0(&s->buckets[q->b2]);
 }
 
 /* Read the buckets; prefetch the entry whose signature matches. */
 static inline void
-prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p)
+prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q)
 {
 	const struct ct_bucket *bk;
-	uint32_t b1, b2;
-	uint16_t sig;
 	const char *e;
 	unsigned m;
 
-	if (p->cls != CT_PKT_TRACK)
+	if (!needs_lookup(p))
 		return;
-	hash_buckets(s, p->hash, &b1, &b2);
-	sig = hash_sig(p->hash);
-	bk = &s->buckets[b1];
-	m = bucket_match(bk, sig);
+	bk = &s->buckets[q->b1];
+	m = bucket_match(bk, q->sig);
 	if (m == 0) {
-		bk = &s->buckets[b2];
-		m = bucket_match(bk, sig);
+		bk = &s->buckets[q->b2];
+		m = bucket_match(bk, q->sig);
 		if (m == 0)
 			return;
 	}
@@ -1025,31 +1063,41 @@ prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p)
 	rte_prefetch0(e + sizeof(struct ct_entry) - 1);
 }
 
+/* Packets handled by one pass of the pipeline (the probes live on the stack). */
+#define CT_CHUNK 64
+
 static inline uint16_t
 process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_t now,
 	      uint8_t *verdict, struct ct_pkt_info *info, unsigned info_step)
 {
 	uint32_t now_tick = shard_now(s, &now);
-	uint16_t i;
+	struct ct_probe q[CT_CHUNK];
+	unsigned base, m, i;
 
 	/*
-	 * A software pipeline over the burst: packet i + 2 * CT_PF_DIST gets
-	 * its buckets prefetched, packet i + CT_PF_DIST its buckets read
-	 * and its entry prefetched, packet i is processed; so the misses of
-	 * later packets overlap the work on earlier ones instead of all
-	 * waiting up front. In order, so a flow created early in the burst
-	 * is found later.
+	 * A software pipeline over each chunk: packet i + 2 * CT_PF_DIST gets
+	 * its probe (buckets and signature, computed once) and its buckets
+	 * prefetched, packet i + CT_PF_DIST its buckets read and its entry
+	 * prefetched, packet i is processed; so the misses of later packets
+	 * overlap the work on earlier ones instead of all waiting up front. In
+	 * order, so a flow created early in the burst is found later.
 	 */
-	for (i = 0; i < n && i < 2 * CT_PF_DIST; i++)
-		prefetch_bucket(s, &pkts[i]);
-	for (i = 0; i < n && i < CT_PF_DIST; i++)
-		prefetch_entry(s, &pkts[i]);
-	for (i = 0; i < n; i++) {
-		if (i + 2 * CT_PF_DIST < n)
-			prefetch_bucket(s, &pkts[i + 2 * CT_PF_DIST]);
-		if (i + CT_PF_DIST < n)
-			prefetch_entry(s, &pkts[i + CT_PF_DIST]);
-		verdict[i] = process_one(s, &pkts[i], now_tick, now, &info[i * info_step]);
+	for (base = 0; base < n; base += m) {
+		const struct ct_pkt *pk = pkts + base;
+
+		m = n - base < CT_CHUNK ? n - base : CT_CHUNK;
+		for (i = 0; i < m && i < 2 * CT_PF_DIST; i++)
+			prefetch_bucket(s, &pk[i], &q[i]);
+		for (i = 0; i < m && i < CT_PF_DIST; i++)
+			prefetch_entry(s, &pk[i], &q[i]);
+		for (i = 0; i < m; i++) {
+			if (i + 2 * CT_PF_DIST < m)
+				prefetch_bucket(s, &pk[i + 2 * CT_PF_DIST], &q[i + 2 * CT_PF_DIST]);
+			if (i + CT_PF_DIST < m)
+				prefetch_entry(s, &pk[i + CT_PF_DIST], &q[i + CT_PF_DIST]);
+			verdict[base + i] = process_one(s, &pk[i], &q[i], now_tick, now,
+							&info[(base + i) * info_step]);
+		}
 	}
 	return n;
 }
