@@ -167,6 +167,36 @@ ct_tuple_hash64(const struct ct_tuple *t)
 	uint64_t a[2], b[2], tail;
 	ct_u128 acc = ((ct_u128)k->b_hi << 64) | k->b_lo;
 
+	if (t->family == 4) {
+		/*
+		 * IPv4: the same function, with the ordering of ct_tuple_swapped()
+		 * on the 32-bit addresses and the ports, selected without a branch
+		 * (the upper address words are zero and add nothing).
+		 */
+		uint32_t s4, d4;
+		uint64_t sk, dk, lo, hi;
+
+		memcpy(&s4, t->src, 4);
+		memcpy(&d4, t->dst, 4);
+		sk = (uint64_t)__builtin_bswap32(s4) << 16 | t->sport;
+		dk = (uint64_t)__builtin_bswap32(d4) << 16 | t->dport;
+		memcpy(&tail, (const uint8_t *)t + offsetof(struct ct_tuple, sport), sizeof(tail));
+		/* swapped: exchange the two ports in the tail, the addresses below. */
+		if (sk > dk) {
+			tail = (tail & ~UINT64_C(0xffffffff)) | ((tail >> 16) & 0xffff) |
+			       ((tail & 0xffff) << 16);
+			lo = d4;
+			hi = s4;
+		} else {
+			lo = s4;
+			hi = d4;
+		}
+		acc += term(k, 0, lo);
+		acc += term(k, 2, hi);
+		acc += term(k, 4, tail);
+		return fmix64((uint64_t)(acc >> 64));
+	}
+
 	/* The last 8 bytes: sport, dport, proto, family, zone. */
 	memcpy(&tail, (const uint8_t *)t + offsetof(struct ct_tuple, sport), sizeof(tail));
 	if (ct_tuple_swapped(t)) {

@@ -316,8 +316,26 @@ enum ct_tcp_pkt_class {
 extern const uint8_t ct_tcp_table[2][CT_TCP_PC_MAX][CT_TCP_MAX];
 /* Packet class of a TCP flags byte (Linux get_conntrack_index()). */
 unsigned ct_tcp_pkt_class(uint8_t tcp_flags);
-/* Whether a flag combination is invalid (Linux tcp_valid_flags[]). */
-int ct_tcp_flags_invalid(uint8_t tcp_flags);
+/* Whether a flag combination is invalid (Linux tcp_valid_flags[]); inline: every TCP packet asks. */
+static inline int
+ct_tcp_flags_invalid(uint8_t tcp_flags)
+{
+	/* PSH (0x08), ECE (0x40) and CWR (0x80) never matter; the rest must be one of Linux's sets. */
+	switch (tcp_flags & 0x37) {
+	case 0x02:          /* SYN */
+	case 0x02 | 0x20:   /* SYN URG */
+	case 0x02 | 0x10:   /* SYN ACK */
+	case 0x04:          /* RST */
+	case 0x04 | 0x10:   /* RST ACK */
+	case 0x01 | 0x10:   /* FIN ACK */
+	case 0x01 | 0x10 | 0x20: /* FIN ACK URG */
+	case 0x10:          /* ACK */
+	case 0x10 | 0x20:   /* ACK URG */
+		return 0;
+	default:
+		return 1;
+	}
+}
 /* Timeout class for a TCP state. */
 uint8_t ct_tcp_timeout_class(uint8_t state);
 
@@ -368,6 +386,12 @@ ct_tuple_swapped(const struct ct_tuple *t)
 		return s > d;
 	return t->sport > t->dport;
 }
+
+/*
+ * ct_parse() without its fast path for plain IPv4 TCP/UDP frames (for
+ * tests: both must give the same struct ct_pkt for every input).
+ */
+int ct_parse_full(const uint8_t *data, uint32_t len, uint16_t zone, struct ct_pkt *out);
 
 /* ct_tuple_swapped(), out of line (for tests). */
 int ct_tuple_canonical_swapped(const struct ct_tuple *t);

@@ -605,14 +605,11 @@ end_default(struct ct_entry *e)
 
 /* Stage pending|missed of a live entry; on no room the bits become missed. */
 static void
-stage_update(struct ct_shard *s, uint32_t idx, uint32_t now_tick)
+stage_bits(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint8_t bits)
 {
 	struct ct_entry *e = &s->pool[idx];
-	uint8_t bits = e->pending | e->missed;
 	struct ct_event_rec *r;
 
-	if (bits == 0)
-		return;
 	if (!s->conf.events_enabled) {
 		e->pending = e->missed = 0;
 		return;
@@ -629,6 +626,17 @@ stage_update(struct ct_shard *s, uint32_t idx, uint32_t now_tick)
 	r->flags = e->missed ? CT_REC_F_RETRY : 0;
 	r->seq = s->seq++;
 	e->pending = e->missed = 0;
+}
+
+/* Most packets have nothing to report: that test inline, the staging not. */
+static inline void
+stage_update(struct ct_shard *s, uint32_t idx, uint32_t now_tick)
+{
+	const struct ct_entry *e = &s->pool[idx];
+	uint8_t bits = e->pending | e->missed;
+
+	if (bits != 0)
+		stage_bits(s, idx, now_tick, bits);
 }
 
 static void

@@ -131,26 +131,6 @@ ct_tcp_pkt_class(uint8_t tcp_flags)
 	return CT_TCP_PC_NONE;
 }
 
-int
-ct_tcp_flags_invalid(uint8_t tcp_flags)
-{
-	/* PSH, ECE and CWR never matter; the rest must be one of Linux's valid sets. */
-	switch (tcp_flags & (uint8_t)~(TH_PSH | TH_ECE | TH_CWR)) {
-	case TH_SYN:
-	case TH_SYN | TH_URG:
-	case TH_SYN | TH_ACK:
-	case TH_RST:
-	case TH_RST | TH_ACK:
-	case TH_FIN | TH_ACK:
-	case TH_FIN | TH_ACK | TH_URG:
-	case TH_ACK:
-	case TH_ACK | TH_URG:
-		return 0;
-	default:
-		return 1;
-	}
-}
-
 uint8_t
 ct_tcp_timeout_class(uint8_t state)
 {

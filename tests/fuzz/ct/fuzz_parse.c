@@ -324,6 +324,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > UINT16_MAX * 2)
 		return 0;
 	ct_parse(data, (uint32_t)size, 0, &p);
+	{
+		/* The fast path for plain IPv4 TCP/UDP must agree with the full parser. */
+		struct ct_pkt full;
+
+		memset(&full, 0, sizeof(full));
+		ct_parse_full(data, (uint32_t)size, 0, &full);
+		if (memcmp(&p, &full, sizeof(p)) != 0)
+			abort();
+	}
 	check_pkt(&p, (uint32_t)size);
 	ct_pkt_csum_verify(data, (uint32_t)size, &p, CT_CSUM_IP | CT_CSUM_L4);
 	check_pkt(&p, (uint32_t)size);

@@ -1246,6 +1246,65 @@ test_random_frames_invariants(void)
 	return 0;
 }
 
+/*
+ * ct_parse()'s fast path for plain IPv4 TCP/UDP against the full parser
+ * (ct_parse_full()): frames it takes, and the same frames with header
+ * bytes changed and lengths cut, must give identical struct ct_pkt.
+ */
+static int
+test_parse_fast_equals_full(void)
+{
+	static const uint16_t frags[] = { 0, 0x4000, 0x2000, 0x0001 };
+	struct frame good[6], f;
+	unsigned i, k, fastlike = 0, other = 0;
+
+	for (i = 0; i < 6; i++) {
+		eth(&good[i], NULL, 0, 0x0800);
+		ipv4(&good[i], i < 4 ? 6 : 17, A4, B4, 0, i == 1 ? 0x4000 : 0);
+		if (i < 3)
+			tcp(&good[i], 40000, 443, (uint8_t)(i == 2 ? ACK | 0x08 : ACK), 5 + 3 * i, i * 100);
+		else if (i == 3)
+			tcp(&good[i], 1, 2, SYN, 10, 0);
+		else
+			udp(&good[i], 53, 5353, i == 4 ? 0 : 300);
+		fix(&good[i]);
+	}
+	for (i = 0; i < 300000; i++) {
+		struct ct_pkt a, b;
+
+		f = good[i % 6];
+		if (i % 7 != 0) {
+			for (k = rnd() % 3 + 1; k > 0; k--) {
+				/* Mostly the Ethernet, IP and L4 headers. */
+				uint32_t at = rnd() % 8 ? 12 + rnd() % 50 : rnd() % f.n;
+
+				if (at < f.n)
+					f.b[at] = (uint8_t)(rnd() % 4 ? rnd() : f.b[at] ^ (1u << (rnd() % 8)));
+			}
+			if (rnd() % 5 == 0)
+				set16(&f, 14 + 6, frags[rnd() % 4]);
+		}
+		if (rnd() % 4 == 0)
+			f.n = rnd() % (f.n + 1);
+		memset(&a, 0xa5, sizeof(a));
+		memset(&b, 0x5a, sizeof(b));
+		ct_parse(f.b, f.n, (uint16_t)(i & 3), &a);
+		ct_parse_full(f.b, f.n, (uint16_t)(i & 3), &b);
+		if (memcmp(&a, &b, sizeof(a)) != 0)
+			T_FAIL_("frame %u (base %u, %u bytes): fast and full parse differ", i, i % 6,
+				f.n);
+		if (a.cls == CT_PKT_TRACK && a.tuple.family == 4 && a.l3_off == 14 &&
+		    a.l4_off == 34 && (a.tuple.proto == 6 || a.tuple.proto == 17))
+			fastlike++;
+		else
+			other++;
+	}
+	printf("# %u frames of the fast path's kind, %u others\n", fastlike, other);
+	T_ASSERT(fastlike > 100000);
+	T_ASSERT(other > 50000);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_tcp_v4),
 	T_CASE(test_tcp_v4_options_and_padding),
@@ -1273,6 +1332,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_hash_fields_matter),
 	T_CASE(test_hash_mixing),
 	T_CASE(test_random_frames_invariants),
+	T_CASE(test_parse_fast_equals_full),
 };
 
 T_MAIN(cases)
