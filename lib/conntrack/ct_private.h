@@ -85,39 +85,46 @@ ct_ev_from_linux(uint16_t b)
 #define CT_EF_END_MASK  0x70  /* enum ct_end_reason (flow export) */
 
 /*
- * One tracked connection: 144 bytes, no padding. With the index (8-slot
- * buckets of 64 bytes at <= 80 % load, ~10 bytes an entry), the early-drop
- * headroom (1/64) and the timer wheel (4 bytes a slot, max_entries / 2
- * slots between 4096 and 65536), ct_shard_bytes_per_entry() reports 159 at
- * 64K entries and 158 at 256K, 157 at 1M and 4M (tests/unit/shard
- * test_high_load_cuckoo and test_bytes_per_entry_budget print and check them):
- * the budget of DESIGN §7 is <= 160 bytes with TCP window state.
+ * One tracked connection: 128 bytes on two cache lines (the pool is 64-byte
+ * aligned), plus 16 cold bytes in a parallel array (struct ct_entry_cold,
+ * same index). With the index (8-slot buckets of 64 bytes at <= 80 % load,
+ * ~10 bytes an entry), the early-drop headroom (1/64) and the timer wheel
+ * (4 bytes a slot, max_entries / 2 slots between 4096 and 65536),
+ * ct_shard_bytes_per_entry() reports 159 at 64K entries and 158 at 256K,
+ * 157 at 1M and 4M (tests/unit/shard test_high_load_cuckoo and
+ * test_bytes_per_entry_budget print and check them): the budget of DESIGN
+ * §7 is <= 160 bytes with TCP window state.
  *
- * Layout (issue 10): the first 64 bytes are what every packet reads (the
- * lookup compares the key, the tracker reads and writes the state, the
- * timer refresh the expiry); the accounting after them is written per
- * packet but never read on the packet path, and start/stop only at create
- * and destroy. ct_process_burst prefetches every line an entry spans.
- * The TCP window state, read and written by every TCP packet, fills the
- * rest of the second line after the accounting; the cold group (start
- * time, the policy decision, the flow-export facts) is 16 bytes after it.
- * Live-only and dying-only fields share room: a dying entry keeps its stop
- * time over tw_end[] (which no dying entry reads: its DESTROY carries only
- * tw_seen's wscale and flags), an ICMP entry its code in the window block
- * it never uses. Keep the static_asserts true.
+ * Layout (issue 10): a packet of an existing flow touches exactly the two
+ * lines of its entry, never the cold array. The first line is what every
+ * packet reads (the lookup compares the key; the tracker reads and writes
+ * the state, the timer refresh the expiry, the policy check the decision,
+ * flow export the TCP flags); the second holds the accounting (written per
+ * packet, read by events only) and the TCP window state (read and written
+ * by every TCP packet). The cold part (start time, timer wheel links) is
+ * touched at create, destroy, by the wheel and for records. Live-only and
+ * dying-only fields share room: a dying entry keeps its stop time over
+ * tw_end[] (which no dying entry reads: its DESTROY carries only tw_seen's
+ * wscale and flags), an ICMP entry its code and a UDP entry a copy of its
+ * start time (the 2-second stream rule) in the window block they never use.
+ * Keep the static_asserts true.
  *
  * Everything is owned by the shard's worker. Counters and start/stop times
  * are reported in event records; `stop_ns` is set once, at destroy.
  */
 struct ct_entry {
-	/* --- Hot: read by every packet of the flow (one 64-byte block) --- */
+	/* --- Line 1: read by every packet of the flow --- */
 	/* Immutable for the entry's life */
 	struct ct_tuple key;     /* original-direction tuple */
 	uint32_t id;             /* CTA_ID; 0 never used */
-	/* Timers: expiry tick and the wheel links (pool indices, CT_NIL) */
-	uint32_t expiry;
-	uint32_t tnext;
-	uint32_t tprev;
+	uint32_t expiry;         /* expiry tick */
+	/*
+	 * Policy (issue 12): the connection's verdict and the rule generation
+	 * it came from (struct ct_decision packed: ct_dec_get()/ct_dec_set()),
+	 * meaningful while the entry is live.
+	 */
+	uint32_t dec_gen;
+	uint16_t dec_rv;         /* CT_DEC_* : verdict bit | rule (0x7fff = 0xffff) */
 	/* State */
 	uint16_t status;         /* CT_S_* */
 	uint8_t pending;         /* CT_EVI_* set by the current packet/operation */
@@ -126,7 +133,10 @@ struct ct_entry {
 	uint8_t tcp_flags;       /* CT_TF_* */
 	uint8_t eflags;          /* CT_EF_* */
 	uint8_t to_class;        /* enum ct_timeout_class currently applied */
-	/* --- Accounting: written by every packet, read by events only --- */
+	/* Flow export (issue 11), live and dying */
+	uint8_t x_l4;            /* TCP: OR of the flags seen; ICMP: type of the first packet */
+	uint8_t x_port;          /* ingress port of the first packet */
+	/* --- Line 2: accounting, written by every packet, read by events only --- */
 	uint64_t pkts[2];
 	uint64_t bytes[2];
 	/*
@@ -141,7 +151,10 @@ struct ct_entry {
 		uint32_t tw_end[2];  /* live TCP entries */
 		uint64_t stop_ns;    /* dying entries: the destroy time */
 	};
-	uint32_t tw_maxend[2];
+	union {
+		uint32_t tw_maxend[2];   /* TCP entries */
+		uint64_t udp_start_ns;   /* UDP entries: start_ns, for the stream rule */
+	};
 	uint32_t tw_maxwin[2];
 	uint32_t tw_last_end;
 	uint8_t tw_seen[2];      /* td_scale (low nibble) | CT_TW_S_* */
@@ -150,32 +163,28 @@ struct ct_entry {
 		uint8_t x_code;      /* ICMP entries (flow export): code of the first packet */
 	};
 	uint8_t tw_retrans;      /* count (low nibble) | CT_TW_R_* */
-	/* --- Cold: creation and destroy only --- */
-	uint64_t start_ns;
-	/*
-	 * Policy (issue 12): the connection's verdict and the rule generation
-	 * it came from (struct ct_decision packed: ct_dec_get()/ct_dec_set()),
-	 * meaningful while the entry is live.
-	 */
-	uint32_t dec_gen;
-	uint16_t dec_rv;         /* CT_DEC_* : verdict bit | rule (0x7fff = 0xffff) */
-	/* Flow export (issue 11), live and dying */
-	uint8_t x_l4;            /* TCP: OR of the flags seen; ICMP: type of the first packet */
-	uint8_t x_port;          /* ingress port of the first packet */
 };
-_Static_assert(sizeof(struct ct_entry) == 144, "ct_entry must stay 144 bytes");
+_Static_assert(sizeof(struct ct_entry) == 128, "ct_entry must stay two cache lines");
 _Static_assert(offsetof(struct ct_entry, key) == 0, "key first: lookups touch one line");
 _Static_assert(offsetof(struct ct_entry, pkts) == 64,
-	       "hot fields (key, id, timers, state) fill the first 64 bytes");
+	       "hot fields (key, id, expiry, decision, state) fill the first 64 bytes");
 _Static_assert(offsetof(struct ct_entry, tw_end) - offsetof(struct ct_entry, pkts) == 32,
 	       "accounting block: packets and bytes per direction");
-_Static_assert(offsetof(struct ct_entry, start_ns) == 128,
-	       "accounting and TCP window state fill the second 64 bytes");
 _Static_assert(offsetof(struct ct_entry, stop_ns) + sizeof(uint64_t) <=
+		       offsetof(struct ct_entry, udp_start_ns) &&
+	       offsetof(struct ct_entry, udp_start_ns) + sizeof(uint64_t) <=
 		       offsetof(struct ct_entry, tw_seen) &&
 	       offsetof(struct ct_entry, stop_ns) + sizeof(uint64_t) <=
 		       offsetof(struct ct_entry, x_code),
-	       "a dying entry's stop time spares tw_seen and the ICMP code");
+	       "a dying entry's stop time spares the UDP start, tw_seen and the ICMP code");
+
+/* The cold part of an entry: ct_shard.c's parallel array, same index as the pool. */
+struct ct_entry_cold {
+	uint64_t start_ns;       /* creation time */
+	uint32_t tnext;          /* timer wheel links (pool indices, CT_NIL); tnext also */
+	uint32_t tprev;          /* links the free list */
+};
+_Static_assert(sizeof(struct ct_entry_cold) == 16, "cold part: 16 bytes");
 
 /*
  * The policy decision as the entry keeps it: gen in full, verdict (one

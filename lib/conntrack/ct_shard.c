@@ -44,6 +44,7 @@ struct ct_shard {
 	struct ct_conf conf;
 	/* Pool */
 	struct ct_entry *pool;
+	struct ct_entry_cold *cold;  /* start time and wheel links, same index as pool */
 	uint32_t cap;              /* max_entries + early-drop headroom */
 	uint32_t free_head;        /* free slots, linked through tnext */
 	uint32_t n_free;
@@ -159,12 +160,13 @@ shard_log(struct ct_shard *s, int level, const char *fmt, unsigned long long a,
  * keeps its deadlines.
  */
 static inline uint32_t
-act_next(const struct ct_shard *s, const struct ct_entry *e, uint32_t from)
+act_next(const struct ct_shard *s, uint32_t idx, uint32_t from)
 {
+	uint64_t start = s->cold[idx].start_ns;
 	int64_t now = (int64_t)((s->last_ns - s->epoch_ns) >> CT_TICK_SHIFT);
 	int64_t f = now + (int32_t)(from - (uint32_t)now);
-	int64_t first = (e->start_ns > s->epoch_ns ?
-			 (int64_t)((e->start_ns - s->epoch_ns) >> CT_TICK_SHIFT) : 0) +
+	int64_t first = (start > s->epoch_ns ?
+			 (int64_t)((start - s->epoch_ns) >> CT_TICK_SHIFT) : 0) +
 			s->act_ticks;
 	int64_t k;
 
@@ -183,10 +185,11 @@ static void
 wheel_link_from(struct ct_shard *s, uint32_t idx, uint32_t from)
 {
 	struct ct_entry *e = &s->pool[idx];
+	struct ct_entry_cold *c = &s->cold[idx];
 	uint32_t slot, due = e->expiry;
 
 	if (s->act_ticks != 0 && !(e->status & CT_S_DYING)) {
-		uint32_t a = act_next(s, e, from);
+		uint32_t a = act_next(s, idx, from);
 
 		if (ct_tick_before(a, due))
 			due = a;
@@ -196,10 +199,10 @@ wheel_link_from(struct ct_shard *s, uint32_t idx, uint32_t from)
 		slot = s->wheel_next & s->wheel_mask;
 	else
 		slot = due & s->wheel_mask;
-	e->tnext = s->wheel[slot];
-	e->tprev = CT_HEAD_FLAG | slot;
-	if (e->tnext != CT_NIL)
-		s->pool[e->tnext].tprev = idx;
+	c->tnext = s->wheel[slot];
+	c->tprev = CT_HEAD_FLAG | slot;
+	if (c->tnext != CT_NIL)
+		s->cold[c->tnext].tprev = idx;
 	s->wheel[slot] = idx;
 	e->eflags |= CT_EF_IN_WHEEL;
 }
@@ -214,16 +217,17 @@ static void
 wheel_unlink(struct ct_shard *s, uint32_t idx)
 {
 	struct ct_entry *e = &s->pool[idx];
+	struct ct_entry_cold *c = &s->cold[idx];
 
 	if (!(e->eflags & CT_EF_IN_WHEEL))
 		return;
-	if (e->tprev & CT_HEAD_FLAG)
-		s->wheel[e->tprev & s->wheel_mask] = e->tnext;
+	if (c->tprev & CT_HEAD_FLAG)
+		s->wheel[c->tprev & s->wheel_mask] = c->tnext;
 	else
-		s->pool[e->tprev].tnext = e->tnext;
-	if (e->tnext != CT_NIL)
-		s->pool[e->tnext].tprev = e->tprev;
-	e->tnext = e->tprev = CT_NIL;
+		s->cold[c->tprev].tnext = c->tnext;
+	if (c->tnext != CT_NIL)
+		s->cold[c->tnext].tprev = c->tprev;
+	c->tnext = c->tprev = CT_NIL;
 	e->eflags &= (uint8_t)~CT_EF_IN_WHEEL;
 }
 
@@ -516,7 +520,7 @@ fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_event
 	r->pkts[1] = e->pkts[1];
 	r->bytes[0] = e->bytes[0];
 	r->bytes[1] = e->bytes[1];
-	r->start_ns = e->start_ns;
+	r->start_ns = s->cold[idx].start_ns;
 	r->stop_ns = (e->status & CT_S_DYING) ? e->stop_ns : 0; /* over tw_end[] */
 	r->id = e->id;
 	r->slot = idx;
@@ -648,8 +652,9 @@ entry_free(struct ct_shard *s, uint32_t idx)
 	if (e->status & CT_S_DYING)
 		s->st.dying--;
 	*e = ct_entry_zero;
-	e->tprev = CT_NIL;
-	e->tnext = s->free_head;
+	s->cold[idx].start_ns = 0;
+	s->cold[idx].tprev = CT_NIL;
+	s->cold[idx].tnext = s->free_head;
 	s->free_head = idx;
 	s->n_free++;
 	fill_check(s);
@@ -813,11 +818,9 @@ entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint
 	}
 	idx = s->free_head;
 	e = &s->pool[idx];
-	next_free = e->tnext;
+	next_free = s->cold[idx].tnext; /* still on the free list until inserted */
 	*e = ct_entry_zero;
 	e->key = p->tuple;
-	e->tprev = CT_NIL;
-	e->tnext = next_free; /* still on the free list until inserted */
 	reason = l4->new_conn(&s->conf, e, p, &cls);
 	if (reason != 0)
 		return verdict_invalid(s, (unsigned)reason);
@@ -828,10 +831,13 @@ entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint
 	}
 	s->free_head = next_free;
 	s->n_free--;
-	e->tnext = CT_NIL;
+	s->cold[idx].tnext = CT_NIL;
+	s->cold[idx].tprev = CT_NIL;
+	s->cold[idx].start_ns = now;
+	if (l4 == &ct_l4_udp)
+		e->udp_start_ns = now;
 	e->eflags = CT_EF_USED;
 	e->id = next_id(s);
-	e->start_ns = now;
 	e->status = CT_S_CONFIRMED;
 	e->pending = CT_EVI_NEW;
 	e->pkts[0] = 1;
@@ -1065,10 +1071,9 @@ prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, const struct ct
 			return;
 	}
 	e = (const char *)&s->pool[bk->idx[__builtin_ctz(m) >> 1]];
-	/* Every line the entry spans (two or three). */
+	/* Both lines of the entry. */
 	rte_prefetch0(e);
 	rte_prefetch0(e + 64);
-	rte_prefetch0(e + sizeof(struct ct_entry) - 1);
 }
 
 /* Packets handled by one pass of the pipeline (the probes live on the stack). */
@@ -1170,22 +1175,25 @@ wheel_run_slot(struct ct_shard *s, uint32_t t, uint32_t now_tick, uint64_t now,
 	/* Detach the slot; survivors are linked back as we go. */
 	s->wheel[slot] = CT_NIL;
 	if (idx != CT_NIL)
-		s->pool[idx].tprev = CT_NIL;
+		s->cold[idx].tprev = CT_NIL;
 	for (; idx != CT_NIL; idx = next) {
 		struct ct_entry *e = &s->pool[idx];
+		struct ct_entry_cold *c = &s->cold[idx];
 
-		next = e->tnext;
-		/* The walk is a pointer chase: start the next entry's miss now. */
-		if (next != CT_NIL)
+		next = c->tnext;
+		/* The walk is a pointer chase: start the next entry's misses now. */
+		if (next != CT_NIL) {
+			rte_prefetch0(&s->cold[next]);
 			rte_prefetch0(&s->pool[next]);
+		}
 		e->eflags &= (uint8_t)~CT_EF_IN_WHEEL;
-		e->tnext = e->tprev = CT_NIL;
+		c->tnext = c->tprev = CT_NIL;
 		visited++;
 		if (ct_tick_before(now_tick, e->expiry)) {
 			if (s->act_ticks != 0 && !(e->status & CT_S_DYING) &&
-			    !ct_tick_before(now_tick, act_next(s, e, t)))
+			    !ct_tick_before(now_tick, act_next(s, idx, t)))
 				stage_interim(s, idx, now_tick);
-			e->tnext = *later;
+			c->tnext = *later;
 			*later = idx;
 			continue;
 		}
@@ -1220,7 +1228,7 @@ ct_shard_expire(struct ct_shard *s, uint64_t now, unsigned budget)
 	}
 	/* The survivors: at their expiry or their first deadline after now_tick. */
 	for (idx = later; idx != CT_NIL; idx = later) {
-		later = s->pool[idx].tnext;
+		later = s->cold[idx].tnext;
 		wheel_link_from(s, idx, now_tick + 1);
 	}
 	return visited;
@@ -1437,7 +1445,7 @@ ct_shard_count_events(struct ct_shard *s, unsigned sent, unsigned failed,
 size_t
 ct_shard_bytes_per_entry(const struct ct_shard *s)
 {
-	size_t total = (size_t)s->cap * sizeof(struct ct_entry) +
+	size_t total = (size_t)s->cap * (sizeof(struct ct_entry) + sizeof(struct ct_entry_cold)) +
 		       (size_t)s->nb * sizeof(struct ct_bucket) +
 		       (size_t)s->wheel_size * sizeof(uint32_t);
 
@@ -1524,6 +1532,7 @@ ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 		FAIL("too many buckets");
 	s->nb = (uint32_t)nb;
 	s->pool = ct_mem_zalloc(&conf->mem, (size_t)s->cap * sizeof(struct ct_entry), 64);
+	s->cold = ct_mem_zalloc(&conf->mem, (size_t)s->cap * sizeof(struct ct_entry_cold), 64);
 	s->buckets = ct_mem_zalloc(&conf->mem, (size_t)s->nb * sizeof(struct ct_bucket), 64);
 	/* The largest power of two of at most max_entries / 2 slots (2 bytes an
 	 * entry, whatever the size), within [2^MIN, 2^MAX]. */
@@ -1536,13 +1545,13 @@ ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 	s->stage_cap = conf->ev_stage_size;
 	s->stage = ct_mem_zalloc(&conf->mem, (size_t)s->stage_cap * sizeof(struct ct_event_rec),
 				 64);
-	if (s->pool == NULL || s->buckets == NULL || s->wheel == NULL ||
+	if (s->pool == NULL || s->cold == NULL || s->buckets == NULL || s->wheel == NULL ||
 	    s->stage == NULL)
 		FAIL("out of memory for %u entries", s->cap);
 	/* Pop order 0, 1, 2...: neighbours in time are neighbours in memory. */
 	for (i = 0; i < s->cap; i++) {
-		s->pool[i].tprev = CT_NIL;
-		s->pool[i].tnext = i + 1 < s->cap ? i + 1 : CT_NIL;
+		s->cold[i].tprev = CT_NIL;
+		s->cold[i].tnext = i + 1 < s->cap ? i + 1 : CT_NIL;
 	}
 	s->free_head = 0;
 	s->n_free = s->cap;
@@ -1566,6 +1575,7 @@ ct_shard_free(struct ct_shard *s)
 		return;
 	mem = s->conf.mem;
 	ct_mem_free(&mem, s->pool);
+	ct_mem_free(&mem, s->cold);
 	ct_mem_free(&mem, s->buckets);
 	ct_mem_free(&mem, s->wheel);
 	ct_mem_free(&mem, s->stage);

@@ -31,7 +31,7 @@ udp_packet(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt *
 	(void)p;
 	(void)dir;
 	/* Linux: time_after(jiffies, creation + 2 s), strictly after. */
-	if ((e->status & CT_S_SEEN_REPLY) && now_ns > e->start_ns + UDP_STREAM_NS) {
+	if ((e->status & CT_S_SEEN_REPLY) && now_ns > e->udp_start_ns + UDP_STREAM_NS) {
 		*to_class = CT_TO_UDP_REPLIED;
 		if (!(e->status & CT_S_ASSURED)) {
 			e->status |= CT_S_ASSURED;

@@ -103,7 +103,9 @@ mini_new(struct mini *m, const struct ct_conf *conf, const struct ct_pkt *p, uin
 
 	memset(&m->e[i], 0, sizeof(m->e[i]));
 	m->e[i].key = p->tuple;
-	m->e[i].start_ns = now;
+	/* As the shard: a UDP entry keeps its start time for the stream rule. */
+	if (ct_l4_get(p->tuple.proto) == &ct_l4_udp)
+		m->e[i].udp_start_ns = now;
 	rc = ct_l4_get(p->tuple.proto)->new_conn(conf, &m->e[i], p, &cls);
 	if (rc < 0 || rc >= CT_INV_MAX)
 		abort();

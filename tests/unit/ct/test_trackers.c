@@ -50,7 +50,7 @@ test_udp_stream_rule(void)
 	mkpkt(&p, 17, 4, 0);
 	T_EQ(ct_l4_udp.new_conn(&conf, &e, &p, &cls), 0);
 	T_EQ(cls, CT_TO_UDP_UNREPLIED);
-	e.start_ns = t0;
+	e.udp_start_ns = t0; /* the shard sets it at create (ct_private.h) */
 
 	/* No reply yet: unreplied however long it lasts. */
 	T_EQ(ct_l4_udp.packet(&conf, &e, &p, CT_DIR_ORIG, t0 + 10 * SEC, &cls), CT_L4_ACCEPT);
@@ -76,7 +76,7 @@ test_udp_two_second_boundary(void)
 	memset(&e, 0, sizeof(e));
 	mkpkt(&p, 17, 6, 0);
 	T_EQ(ct_l4_udp.new_conn(&conf, &e, &p, &cls), 0);
-	e.start_ns = t0;
+	e.udp_start_ns = t0; /* the shard sets it at create (ct_private.h) */
 	e.status = CT_S_SEEN_REPLY;
 
 	T_EQ(ct_l4_udp.packet(&conf, &e, &p, CT_DIR_ORIG, t0 + 1 * SEC, &cls), CT_L4_ACCEPT);
