@@ -1079,7 +1079,8 @@ prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, const struct ct
 /* Packets handled by one pass of the pipeline (the probes live on the stack). */
 #define CT_CHUNK 64
 
-static inline uint16_t
+/* Inlined into both entry points, so that the one without policy info drops its stores. */
+static inline __attribute__((always_inline)) uint16_t
 process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_t now,
 	      uint8_t *verdict, struct ct_pkt_info *info, unsigned info_step)
 {
