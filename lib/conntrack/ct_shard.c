@@ -274,12 +274,15 @@ key_match(const struct ct_tuple *k, const struct ct_tuple *t)
 	const __m128i t0 = _mm_loadu_si128((const __m128i *)(const void *)t->src);
 	const __m128i t1 = _mm_loadu_si128((const __m128i *)(const void *)t->dst);
 	uint64_t kw, tw, tr;
+	uint32_t ports;
 	unsigned o, r;
 
 	/* sport, dport, proto, family, zone: the reverse swaps the two ports. */
 	memcpy(&kw, &k->sport, sizeof(kw));
 	memcpy(&tw, &t->sport, sizeof(tw));
-	tr = (tw & ~UINT64_C(0xffffffff)) | ((tw >> 16) & 0xffff) | ((tw & 0xffff) << 16);
+	ports = (uint32_t)tw;
+	ports = ports >> 16 | ports << 16;
+	tr = (tw & ~UINT64_C(0xffffffff)) | ports;
 	o = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(k0, t0),
 						      _mm_cmpeq_epi8(k1, t1)));
 	r = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(k0, t1),
@@ -912,7 +915,7 @@ create_info(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 
 static inline __attribute__((always_inline)) uint8_t
 process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q,
-	    uint32_t now_tick, uint64_t now, struct ct_pkt_info *pi)
+	    uint32_t now_tick, uint64_t now, struct ct_pkt_info *pi, const int want_info)
 {
 	enum ct_dir dir = CT_DIR_ORIG;
 	enum ct_l4_verdict v;
@@ -970,11 +973,13 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 	}
 	s->st.found++;
 	/* As Linux: established once a reply was seen, or for a reply itself. */
-	pi->state = (dir == CT_DIR_REPLY || (e->status & CT_S_SEEN_REPLY)) ?
-		    CT_STATE_ESTABLISHED : CT_STATE_NEW;
-	pi->slot = idx;
-	pi->id = e->id;
-	ct_dec_get(e, &pi->dec);
+	if (want_info) {
+		pi->state = (dir == CT_DIR_REPLY || (e->status & CT_S_SEEN_REPLY)) ?
+			    CT_STATE_ESTABLISHED : CT_STATE_NEW;
+		pi->slot = idx;
+		pi->id = e->id;
+		ct_dec_get(e, &pi->dec);
+	}
 	cls = e->to_class;
 	/* Every TCP segment goes through the window check (Linux tcp_in_window()):
 	 * an ESTABLISHED ACK has no shortcut past it. */
@@ -1110,7 +1115,8 @@ process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_
 			if (i + CT_PF_DIST < m)
 				prefetch_entry(s, &pk[i + CT_PF_DIST], &q[i + CT_PF_DIST]);
 			verdict[base + i] = process_one(s, &pk[i], &q[i], now_tick, now,
-							&info[(base + i) * info_step]);
+							&info[(base + i) * info_step],
+							info_step != 0);
 		}
 	}
 	return n;
