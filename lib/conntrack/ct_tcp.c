@@ -248,7 +248,7 @@ tcp_rst_check(const struct ct_conf *conf, const struct ct_entry *e, const struct
 	      enum ct_dir dir, uint8_t old, uint8_t *st)
 {
 	unsigned last = tcp_last_class(e);
-	uint32_t maxack;
+	uint32_t maxack = 0;
 	bool known, set;
 
 	(void)conf;

@@ -93,10 +93,45 @@ void ct_tw_resync(struct ct_entry *e, enum ct_dir dir, const struct ct_pkt *p);
  * @return true and *maxack, or false when it cannot be told (see
  * docs/differences.md); *set tells whether `d` has sent an ack at all.
  */
-bool ct_tw_maxack(const struct ct_entry *e, enum ct_dir d, uint32_t *maxack, bool *set);
+static inline bool
+ct_tw_maxack(const struct ct_entry *e, enum ct_dir d, uint32_t *maxack, bool *set)
+{
+	/* The first original packet is the SYN (or a pickup, checked liberally). */
+	*set = e->pkts[d] >= (d == CT_DIR_ORIG ? 2u : 1u);
+	/*
+	 * Linux clears the peer's "unacknowledged" flag when an ack equals its
+	 * end; the highest ack is then that end, exactly. Otherwise it lies below
+	 * the end and is not known here.
+	 */
+	if (e->tw_seen[!d] & CT_TW_S_UNACK)
+		return false;
+	*maxack = e->tw_end[!d];
+	return true;
+}
 
 /* Linux's flags byte and window scale of direction `d`, for events. */
-uint8_t ct_tw_linux_flags(const struct ct_entry *e, enum ct_dir d);
+static inline uint8_t
+ct_tw_linux_flags(const struct ct_entry *e, enum ct_dir d)
+{
+	uint8_t s = e->tw_seen[d], f = 0;
+	uint32_t ma;
+	bool set;
+
+	if (s & CT_TW_S_WSCALE)
+		f |= CT_TW_LINUX_WINDOW_SCALE;
+	if (s & CT_TW_S_SACKOK)
+		f |= CT_TW_LINUX_SACK_PERM;
+	if (e->tcp_flags & (d == CT_DIR_ORIG ? CT_TF_CLOSE_INIT_ORIG : CT_TF_CLOSE_INIT_REPLY))
+		f |= CT_TW_LINUX_CLOSE_INIT;
+	if (s & CT_TW_S_LIBERAL)
+		f |= CT_TW_LINUX_BE_LIBERAL;
+	if (s & CT_TW_S_UNACK)
+		f |= CT_TW_LINUX_UNACK;
+	(void)ct_tw_maxack(e, d, &ma, &set);
+	if (set)
+		f |= CT_TW_LINUX_MAXACK_SET;
+	return f;
+}
 
 static inline uint8_t
 ct_tw_wscale(const struct ct_entry *e, enum ct_dir d)
