@@ -355,14 +355,10 @@ tcp_packet(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt *
 	}
 
 	if (!skip_window) {
-		switch (ct_tw_in_window(conf, e, p, dir, pc, old)) {
-		case CT_TW_ACCEPT:
-			break;
-		case CT_TW_IGNORE:
-			return CT_L4_IGNORE;
-		default:
-			return CT_L4_INVALID_WINDOW;
-		}
+		enum ct_tw_result w = ct_tw_in_window(conf, e, p, dir, pc, old);
+
+		if (w != CT_TW_ACCEPT)
+			return ct_tcp_window_refusal(w);
 	}
 
 	/* In window from here on. */

@@ -59,6 +59,13 @@ ct_tcp_set_last(struct ct_entry *e, unsigned pc, enum ct_dir dir)
 	e->tcp_flags = f;
 }
 
+/* The tracker's verdict on a segment the window rule did not accept. */
+static inline enum ct_l4_verdict
+ct_tcp_window_refusal(enum ct_tw_result w)
+{
+	return w == CT_TW_IGNORE ? CT_L4_IGNORE : CT_L4_INVALID_WINDOW;
+}
+
 /*
  * ct_l4_tcp.packet() for an ACK of an assured ESTABLISHED entry: the state
  * table keeps ESTABLISHED, no event is due, the window rule decides.
@@ -71,6 +78,7 @@ ct_tcp_fast(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt 
 	    enum ct_dir dir, uint8_t *to_class)
 {
 	const uint16_t both = CT_S_SEEN_REPLY | CT_S_ASSURED;
+	enum ct_tw_result w;
 	uint32_t sack;
 
 	if (e->tcp_state != CT_TCP_ESTABLISHED ||
@@ -79,15 +87,10 @@ ct_tcp_fast(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt 
 	    (e->status & both) != both || e->tw_maxwin[dir] == 0)
 		return -1;
 	sack = (e->tw_seen[!dir] & CT_TW_S_SACKOK) ? p->tcp_sack : p->tcp_ack;
-	switch (ct_tw_check(conf, e, p, dir, CT_TCP_PC_ACK, p->tcp_seq, p->tcp_ack, sack,
-			    p->tcp_seq + p->payload_len, p->tcp_win, false)) {
-	case CT_TW_ACCEPT:
-		break;
-	case CT_TW_IGNORE:
-		return CT_L4_IGNORE;
-	default:
-		return CT_L4_INVALID_WINDOW;
-	}
+	w = ct_tw_check(conf, e, p, dir, CT_TCP_PC_ACK, p->tcp_seq, p->tcp_ack, sack,
+			p->tcp_seq + p->payload_len, p->tcp_win, false);
+	if (w != CT_TW_ACCEPT)
+		return ct_tcp_window_refusal(w);
 	ct_tcp_set_last(e, CT_TCP_PC_ACK, dir);
 	*to_class = ct_tcp_timeout(conf, e, CT_TCP_PC_ACK, CT_TO_TCP_ESTABLISHED);
 	return CT_L4_ACCEPT;
