@@ -7,6 +7,11 @@ in each run; Mpps from the growth of RX-packets between the 2-second
 periodic statistics (start-up excluded), and the ratios to testpmd of the
 same run. A benchmark: it prints numbers and asserts nothing.
 
+The listener is pinned to CPU 0, beside dpct's control lcore (LISTENER_CPUS,
+default 0; `any` leaves it to the scheduler): as deployed, the worker's CPU
+is the worker's alone. Unpinned on a 2-CPU machine the scheduler puts the
+listener on the worker's CPU and the worker gets about a third of it.
+
 Also, unless UNTRACKED=0: dpct with every packet exempt from tracking
 (`notrack` for IPv4 and IPv6) and `checksum` off, in the same run: the
 pipeline's floor (ports, worker loop, parse, forwarding) without the
@@ -27,6 +32,10 @@ import dpctlib as d  # noqa: E402
 RUNS = int(os.environ.get('RUNS', '3'))
 T = int(os.environ.get('SECONDS_PER_RUN', '9'))
 UNTRACKED = os.environ.get('UNTRACKED', '1') != '0'
+# dpct runs with -l 0-1 (dpctlib.dpct_cmd): lcore 0 the control core, lcore 1
+# the worker. LISTENER_CPUS=any lets the scheduler put the listener anywhere.
+_lc = os.environ.get('LISTENER_CPUS', '0')
+LISTENER_CPUS = None if _lc == 'any' else {int(c) for c in _lc.split(',')}
 
 
 def rate(text):
@@ -75,6 +84,13 @@ def dpct_rate(w, vdev, events, i, untracked=False, info=None):
         lst = d.start_events(port_id, os.path.join(w, 'ev%d.json' % i),
                              os.path.join(w, 'sum%d.json' % i), reliable=True,
                              fmt='json', idle_ms=(T + 20) * 1000, max_s=T + 30)
+        if LISTENER_CPUS:
+            # The deployment layout: the worker's CPU is dpct's alone; the
+            # listener runs beside the control lcore (docs/PERFORMANCE.md).
+            try:
+                os.sched_setaffinity(lst.pid, LISTENER_CPUS)
+            except OSError as e:
+                print('listener not pinned to %s: %s' % (sorted(LISTENER_CPUS), e), flush=True)
     out = run(d.dpct_cmd(prefix, path, extra_eal=['--vdev', vdev], app=app, replay=False), T)
     if lst is not None:
         d.stop(lst, timeout=10)

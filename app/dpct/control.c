@@ -16,7 +16,6 @@
 
 #include "dpct.h"
 #include "dpct_export.h"
-#include "ctl_pace.h"
 
 #define CTL_BUDGET 4096
 #define NO_PROGRESS_S 3
@@ -374,8 +373,6 @@ control_loop(struct dpct_app *a, uint64_t t0, uint64_t hz)
 	uint64_t drain_until = 0, settle_until = 0, done, rx, tsc;
 	bool draining = false, any_known;
 	uint32_t dying = 0;
-	struct dpct_ctl_pace pace = { 0 };
-	unsigned sleep_us;
 
 	if (dpct_export_start(a) < 0)
 		return DPCT_EXIT_RUNTIME;
@@ -462,9 +459,7 @@ control_loop(struct dpct_app *a, uint64_t t0, uint64_t hz)
 				return DPCT_EXIT_OK;
 			}
 		}
-		/* Sleep when idle, and back off while listeners refuse (ctl_pace.c). */
-		sleep_us = dpct_ctl_pace(a, &pace, draining);
-		if (sleep_us > 0)
-			usleep(sleep_us);
+		if (a->ctl == NULL || ev_ctl_idle(a->ctl))
+			usleep(draining ? 1000 : 200);
 	}
 }
