@@ -9,8 +9,8 @@ same run. A benchmark: it prints numbers and asserts nothing.
 
 The listener is pinned to CPU 0, beside dpct's control lcore (LISTENER_CPUS,
 default 0; `any` leaves it to the scheduler): as deployed, the worker's CPU
-is the worker's alone. Unpinned on a 2-CPU machine the scheduler puts the
-listener on the worker's CPU and the worker gets about a third of it.
+is the worker's alone. Unpinned on a 2-CPU machine the scheduler often puts the
+listener on the worker's CPU, and the worker then gets a third of it.
 
 Also, unless UNTRACKED=0: dpct with every packet exempt from tracking
 (`notrack` for IPv4 and IPv6) and `checksum` off, in the same run: the
