@@ -5,7 +5,19 @@ with events on and a dpct-events listener attached, and dpdk-testpmd
 --forward-mode=io, on the same net_pcap vdev and input, one after the other
 in each run; Mpps from the growth of RX-packets between the 2-second
 periodic statistics (start-up excluded), and the ratios to testpmd of the
-same run. A benchmark: it prints numbers and asserts nothing."""
+same run. A benchmark: it prints numbers and asserts nothing.
+
+The listener is pinned to CPU 0, beside dpct's control lcore (LISTENER_CPUS,
+default 0; `any` leaves it to the scheduler): as deployed, the worker's CPU
+is the worker's alone. Unpinned on a 2-CPU machine the scheduler often puts the
+listener on the worker's CPU, and the worker then gets a third of it.
+
+Also, unless UNTRACKED=0: dpct with every packet exempt from tracking
+(`notrack` for IPv4 and IPv6) and `checksum` off, in the same run: the
+pipeline's floor (ports, worker loop, parse, forwarding) without the
+tracker, so the gap to testpmd splits into tracker and the rest. And, for
+the events-on run, what the control core did with the events (sent,
+refused, destroys re-sent) and how many packets conntrack dropped."""
 
 import os
 import re
@@ -19,6 +31,11 @@ import dpctlib as d  # noqa: E402
 
 RUNS = int(os.environ.get('RUNS', '3'))
 T = int(os.environ.get('SECONDS_PER_RUN', '9'))
+UNTRACKED = os.environ.get('UNTRACKED', '1') != '0'
+# dpct runs with -l 0-1 (dpctlib.dpct_cmd): lcore 0 the control core, lcore 1
+# the worker. LISTENER_CPUS=any lets the scheduler put the listener anywhere.
+_lc = os.environ.get('LISTENER_CPUS', '0')
+LISTENER_CPUS = None if _lc == 'any' else {int(c) for c in _lc.split(',')}
 
 
 def rate(text):
@@ -39,13 +56,27 @@ def run(cmd, timeout):
         return (e.stdout or b'').decode(errors='replace')
 
 
-def dpct_rate(w, vdev, events, i):
-    prefix, port_id = d.uniq('pb_%s_%d' % ('on' if events else 'off', i))
+def event_stats(text):
+    """The last `events:` and `conntrack:` lines of dpct's statistics."""
+    ev = re.findall(r'events: sent (\d+) failed (\d+) destroy_resent (\d+)', text)
+    ct = re.findall(r'conntrack: .* drop (\d+) ', text)
+    if not ev or not ct:
+        return ''
+    return ('events sent %s, refused %s, destroys re-sent %s; conntrack drop %s'
+            % (ev[-1][0], ev[-1][1], ev[-1][2], ct[-1]))
+
+
+def dpct_rate(w, vdev, events, i, untracked=False, info=None):
+    tag = 'untr' if untracked else 'on' if events else 'off'
+    prefix, port_id = d.uniq('pb_%s_%d' % (tag, i))
     cfg = d.base_config(port_id, events={'enabled': events, 'reliable': events}, seed=0)
     # The appliance's defaults (Linux timeouts, default table), as before.
     cfg.pop('timeouts', None)
     cfg.pop('table', None)
-    path = d.write_config(w, cfg, 'pb-%s.json' % ('on' if events else 'off'))
+    if untracked:
+        cfg['notrack'] = [{'family': 4}, {'family': 6}]
+        cfg['checksum'] = 'off'
+    path = d.write_config(w, cfg, 'pb-%s.json' % tag)
     app = ['--stats-period', '2', '--fwd', 'io']
     lst = None
     if events:
@@ -53,11 +84,20 @@ def dpct_rate(w, vdev, events, i):
         lst = d.start_events(port_id, os.path.join(w, 'ev%d.json' % i),
                              os.path.join(w, 'sum%d.json' % i), reliable=True,
                              fmt='json', idle_ms=(T + 20) * 1000, max_s=T + 30)
+        if LISTENER_CPUS:
+            # The deployment layout: the worker's CPU is dpct's alone; the
+            # listener runs beside the control lcore (docs/PERFORMANCE.md).
+            try:
+                os.sched_setaffinity(lst.pid, LISTENER_CPUS)
+            except OSError as e:
+                print('listener not pinned to %s: %s' % (sorted(LISTENER_CPUS), e), flush=True)
     out = run(d.dpct_cmd(prefix, path, extra_eal=['--vdev', vdev], app=app, replay=False), T)
     if lst is not None:
         d.stop(lst, timeout=10)
         if hasattr(lst, '_dpct_out'):
             lst._dpct_out.close()
+    if info is not None:
+        info.append(event_stats(out))
     return rate(out)
 
 
@@ -68,23 +108,33 @@ def main():
     vdev = 'net_pcap0,rx_pcap=%s,tx_pcap=/dev/null,infinite_rx=1' % pcap
     rows = []
     for i in range(1, RUNS + 1):
+        info = []
         off = dpct_rate(w, vdev, False, i)
-        on = dpct_rate(w, vdev, True, i)
+        on = dpct_rate(w, vdev, True, i, info=info)
+        untr = dpct_rate(w, vdev, False, i, untracked=True) if UNTRACKED else float('nan')
         tp = rate(run(['dpdk-testpmd', '--no-huge', '-m', '512', '--no-pci', '-l', '0-1',
                        '--file-prefix', 'pb-tpmd-%d-%d' % (os.getpid(), i), '--vdev', vdev,
                        '--', '--forward-mode=io', '--stats-period', '2',
                        '--total-num-mbufs=20000'], T))
-        rows.append((off, on, tp))
+        rows.append((off, on, tp, untr))
         print('run %d: dpct events off %.2f Mpps, events on + listener %.2f Mpps, '
               'testpmd io %.2f Mpps; ratios off %.2f, on %.2f'
               % (i, off, on, tp, off / tp if tp else float('nan'),
                  on / tp if tp else float('nan')), flush=True)
+        if UNTRACKED:
+            print('  dpct untracked (notrack all, checksum off) %.2f Mpps, ratio %.2f'
+                  % (untr, untr / tp if tp else float('nan')), flush=True)
+        if info and info[0]:
+            print('  events on: %s' % info[0], flush=True)
     med = [statistics.median(c) for c in zip(*rows)]
     ro = statistics.median([r[0] / r[2] for r in rows if r[2]])
     rn = statistics.median([r[1] / r[2] for r in rows if r[2]])
     print('median: dpct events off %.2f Mpps, events on %.2f Mpps, testpmd io %.2f Mpps; '
           'median ratio off %.2f (target >= 0.8), on %.2f (target >= 0.7)'
           % (med[0], med[1], med[2], ro, rn))
+    if UNTRACKED:
+        print('median: dpct untracked %.2f Mpps, ratio %.2f'
+              % (med[3], statistics.median([r[3] / r[2] for r in rows if r[2]])))
     subprocess.run(['rm', '-rf', w])
 
 

@@ -199,7 +199,7 @@ uint64_t dpct_now(void);
 
 /* track_in.c: zone from (port, VLAN), parse, checksum verification (issue 9). */
 struct ct_pkt;
-void dpct_track_parse(const struct rte_mbuf *m, struct ct_pkt *out);
+void dpct_track_parse(struct rte_mbuf *m, struct ct_pkt *out);
 /** Find, configure and start every port; creates the mbuf pool. 0 or -errno. */
 int dpct_ports_init(struct dpct_app *a);
 /** Stop and close every port. */

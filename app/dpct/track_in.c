@@ -5,6 +5,12 @@
  * is part of the key, so it must be known before the hash), parse it, and
  * verify its checksums unless "checksum" is "off": results the port reported
  * in the RX offload flags are used, UNKNOWN is verified in software.
+ *
+ * A packet verified in software is marked GOOD in its offload flags, as
+ * Linux marks an skb CHECKSUM_UNNECESSARY once it has checked it: the owner
+ * a packet is handed to, and a parked packet's second dispatch, parse it
+ * again but do not sum it again. (Only passing packets are marked; one that
+ * failed is INVALID and never handed over.)
  */
 
 #include <rte_mbuf.h>
@@ -12,7 +18,7 @@
 #include "dpct.h"
 
 void
-dpct_track_parse(const struct rte_mbuf *m, struct ct_pkt *out)
+dpct_track_parse(struct rte_mbuf *m, struct ct_pkt *out)
 {
 	const struct dpct_tracker_config *t = &dpct.cfg.tracker;
 	uint16_t zone = dpct.cfg.zone;
@@ -28,6 +34,11 @@ dpct_track_parse(const struct rte_mbuf *m, struct ct_pkt *out)
 		zone = dpct_zone_lookup(t, zone, m->port, vlan);
 	}
 	ct_parse_mbuf(m, zone, out);
-	if (t->checksum == DPCT_CSUM_VERIFY)
-		(void)ct_pkt_csum_mbuf(m, out);
+	if (t->checksum != DPCT_CSUM_VERIFY ||
+	    (out->cls != CT_PKT_TRACK && out->cls != CT_PKT_ICMP_ERROR))
+		return;
+	if (ct_pkt_csum_mbuf(m, out) == 0) {
+		m->ol_flags &= ~(RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK);
+		m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	}
 }

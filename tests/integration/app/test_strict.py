@@ -23,7 +23,7 @@ def gen(path, workload, flows, extra=()):
     return {k: int(v) for k, v in re.findall(r'(\w+)=(\d+)', m.group(1))} if m else {}
 
 
-def replay(t, name, tmp, rx, cfg, live=False, live_s=0):
+def replay(t, name, tmp, rx, cfg, live=False, live_s=0, lcores='0-1'):
     """One run with a reliable listener; (stats, events)."""
     prefix, port_id = d.uniq(name)
     cfg['events']['socket'] = d.channel(port_id)
@@ -33,7 +33,7 @@ def replay(t, name, tmp, rx, cfg, live=False, live_s=0):
     lst = d.start_events(port_id, evs, os.path.join(tmp, name + '.sum.json'), idle_ms=2000,
                          max_s=120)
     cmd = d.dpct_cmd(prefix, cfg_path, rx, os.path.join(tmp, name + '.tx.pcap'), stats=stats,
-                     replay=not live,
+                     replay=not live, lcores=lcores,
                      app=d.wait_listeners_args(1) + ([] if live else ['--flush-on-eof']))
     if live:
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -86,6 +86,13 @@ def main():
     t.eq(r.get('tcp_window'), oow, 'verify: every out-of-window RST and segment counted '
          'under "tcp_window"')
     t.eq(d.counter(st, 'insert'), 120, 'verify: one entry per flow, none from a bad packet')
+    # Two workers: a packet verified by the worker that received it is marked
+    # GOOD and not summed again by its owner (track_in.c); the counts stay.
+    st2, _ = replay(t, 'verify2', tmp, rx, d.base_config(0), lcores='0@0,1@1,2@1')
+    t.eq(reasons(st2).get('checksum'), bad_csum, 'verify, 2 workers: every bad checksum '
+         'counted under "checksum"')
+    t.eq(d.counter(st2, 'insert'), 120, 'verify, 2 workers: one entry per flow')
+    t.check(d.counter(st2, 'handoff') > 0, 'verify, 2 workers: packets were handed over')
     # Counted bytes are IP datagrams: for each destroyed flow the bytes are at
     # least 20 (IPv4 header) per packet and never the Ethernet frame's 14 more.
     dst = [e for e in evs if e['type'] == 'destroy']
