@@ -245,6 +245,36 @@ test_checksums_each_protocol(void)
 	return 0;
 }
 
+/* Every TCP payload length up to 1460 with random bytes: good, then one bit flipped. */
+static int
+test_checksum_every_length(void)
+{
+	uint64_t x = 0x2545f4914f6cdd1dull;
+	struct frame f;
+	struct ct_pkt p;
+	unsigned len, i;
+
+	for (len = 0; len <= 1460; len++) {
+		uint8_t *t = f.b + l4_at(-1);
+
+		tcp4(&f, -1, A4, B4, 40000, 443, 0x10, 7, 9, (uint16_t)len);
+		for (i = 0; i < len; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			t[20 + i] = (uint8_t)x;
+		}
+		finish4(&f, -1, 6, A4, B4, 20 + len);
+		if (parse_verify(&f, &p) != CT_PKT_TRACK)
+			T_FAIL_("payload %u: a good checksum refused", len);
+		/* In the payload, or (no payload) in the sequence/ack numbers. */
+		t[len > 0 ? 20 + x % len : 4 + x % 8] ^= (uint8_t)(1u << (x >> 8) % 8);
+		if (parse_verify(&f, &p) != CT_PKT_INVALID || p.invalid_reason != CT_INV_L4_CSUM)
+			T_FAIL_("payload %u: a flipped bit not found", len);
+	}
+	return 0;
+}
+
 static struct ct_shard *
 mkshard(void)
 {
@@ -398,6 +428,7 @@ test_icmp_query_types_apart(void)
 
 static const struct t_case cases[] = {
 	T_CASE(test_checksums_each_protocol),
+	T_CASE(test_checksum_every_length),
 	T_CASE(test_zones_and_l3_bytes),
 	T_CASE(test_rst_in_syn_sent_keeps_unreplied),
 	T_CASE(test_out_of_window_rst_is_invalid),
