@@ -317,6 +317,7 @@ struct ct_probe {
 	uint32_t b1;
 	uint32_t b2;
 	uint16_t sig;
+	uint32_t cand;   /* the entry prefetched for it (first signature match), or CT_NIL */
 };
 
 static inline void
@@ -324,6 +325,7 @@ probe_init(const struct ct_shard *s, uint32_t h, struct ct_probe *q)
 {
 	hash_buckets(s, h, &q->b1, &q->b2);
 	q->sig = hash_sig(h);
+	q->cand = CT_NIL;
 }
 
 static inline uint32_t
@@ -961,7 +963,24 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 		return CT_V_PASS;
 	}
 
-	idx = probe_lookup(s, q, &p->tuple, &dir);
+	/*
+	 * The entry prefetched for this packet is almost always its own: one
+	 * key compare. It is still in the index (packets in between may have
+	 * destroyed or recycled it) when it is used and not dying; otherwise,
+	 * or on a signature collision, the buckets are searched.
+	 */
+	idx = CT_NIL;
+	if (q->cand != CT_NIL) {
+		const struct ct_entry *c = &s->pool[q->cand];
+		unsigned hit = key_match(&c->key, &p->tuple);
+
+		if (hit != 0 && (c->eflags & CT_EF_USED) && !(c->status & CT_S_DYING)) {
+			idx = q->cand;
+			dir = hit == 1 ? CT_DIR_ORIG : CT_DIR_REPLY;
+		}
+	}
+	if (idx == CT_NIL)
+		idx = probe_lookup(s, q, &p->tuple, &dir);
 	if (idx == CT_NIL)
 		return create_info(s, p, now_tick, now, pi);
 	e = &s->pool[idx];
@@ -1059,7 +1078,7 @@ prefetch_bucket(const struct ct_shard *s, const struct ct_pkt *p, struct ct_prob
 
 /* Read the buckets; prefetch the entry whose signature matches. */
 static inline void
-prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q)
+prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe *q)
 {
 	const struct ct_bucket *bk;
 	const char *e;
@@ -1075,7 +1094,8 @@ prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, const struct ct
 		if (m == 0)
 			return;
 	}
-	e = (const char *)&s->pool[bk->idx[__builtin_ctz(m) >> 1]];
+	q->cand = bk->idx[__builtin_ctz(m) >> 1];
+	e = (const char *)&s->pool[q->cand];
 	/* Both lines of the entry. */
 	rte_prefetch0(e);
 	rte_prefetch0(e + 64);
