@@ -926,10 +926,12 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 	uint8_t cls;
 	int fast;
 
-	pi->slot = CT_NIL;
-	pi->id = 0;
-	pi->dec.gen = 0;
-	pi->state = CT_STATE_NEW;
+	if (want_info) {
+		pi->slot = CT_NIL;
+		pi->id = 0;
+		pi->dec.gen = 0;
+		pi->state = CT_STATE_NEW;
+	}
 	switch (p->cls) {
 	case CT_PKT_TRACK:
 		break;
