@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The shard: one worker's table. Entry pool with a free stack, an index of
- * 64-byte buckets (8 signatures + 8 pool indices, two candidate buckets per
- * flow, one level of cuckoo displacement), a one-tick timer wheel with lazy
- * refresh, the event staging buffer and the dying set of DESIGN §4.
+ * The shard: one worker's table. Entry pool (two cache lines an entry, and
+ * a parallel cold array of start times and wheel links) with a free stack,
+ * an index of 64-byte buckets (8 signatures + 8 pool indices, two candidate
+ * buckets per flow, one level of cuckoo displacement), a one-tick timer
+ * wheel with lazy refresh, the event staging buffer and the dying set of
+ * DESIGN §4.
  *
  * Single writer: nothing here locks or uses atomics.
  */
