@@ -48,7 +48,7 @@ struct ct_shard {
 	struct ct_entry *pool;
 	struct ct_entry_cold *cold;  /* start time and wheel links, same index as pool */
 	uint32_t cap;              /* max_entries + early-drop headroom */
-	uint32_t free_head;        /* free slots, linked through tnext */
+	uint32_t free_head;        /* free slots, linked through cold[].tnext */
 	uint32_t n_free;
 	/* Index */
 	struct ct_bucket *buckets;
@@ -294,6 +294,13 @@ key_match(const struct ct_tuple *k, const struct ct_tuple *t)
 	return o ? 1u : r << 1;
 }
 
+/* The packet's direction for a key_match() hit. */
+static inline enum ct_dir
+key_dir(unsigned hit)
+{
+	return hit == 1 ? CT_DIR_ORIG : CT_DIR_REPLY;
+}
+
 static inline uint32_t
 bucket_find(const struct ct_shard *s, const struct ct_bucket *b, uint16_t sig,
 	    const struct ct_tuple *t, enum ct_dir *dir)
@@ -307,7 +314,7 @@ bucket_find(const struct ct_shard *s, const struct ct_bucket *b, uint16_t sig,
 
 		m &= m - 1;
 		if (hit != 0) {
-			*dir = hit == 1 ? CT_DIR_ORIG : CT_DIR_REPLY;
+			*dir = key_dir(hit);
 			return idx;
 		}
 	}
@@ -330,12 +337,28 @@ probe_init(const struct ct_shard *s, uint32_t h, struct ct_probe *q)
 	q->cand = CT_NIL;
 }
 
+/*
+ * The flow's entry. The one prefetched for the packet is almost always it:
+ * one key compare. It is still in the index (packets in between may have
+ * destroyed or recycled it) when it is used and not dying; otherwise, or
+ * on a signature collision, the buckets are searched.
+ */
 static inline uint32_t
 probe_lookup(const struct ct_shard *s, const struct ct_probe *q, const struct ct_tuple *t,
 	     enum ct_dir *dir)
 {
-	uint32_t idx = bucket_find(s, &s->buckets[q->b1], q->sig, t, dir);
+	uint32_t idx;
 
+	if (q->cand != CT_NIL) {
+		const struct ct_entry *c = &s->pool[q->cand];
+		unsigned hit = key_match(&c->key, t);
+
+		if (hit != 0 && (c->eflags & CT_EF_USED) && !(c->status & CT_S_DYING)) {
+			*dir = key_dir(hit);
+			return q->cand;
+		}
+	}
+	idx = bucket_find(s, &s->buckets[q->b1], q->sig, t, dir);
 	if (idx == CT_NIL && q->b2 != q->b1)
 		idx = bucket_find(s, &s->buckets[q->b2], q->sig, t, dir);
 	return idx;
@@ -967,24 +990,7 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 		return CT_V_PASS;
 	}
 
-	/*
-	 * The entry prefetched for this packet is almost always its own: one
-	 * key compare. It is still in the index (packets in between may have
-	 * destroyed or recycled it) when it is used and not dying; otherwise,
-	 * or on a signature collision, the buckets are searched.
-	 */
-	idx = CT_NIL;
-	if (q->cand != CT_NIL) {
-		const struct ct_entry *c = &s->pool[q->cand];
-		unsigned hit = key_match(&c->key, &p->tuple);
-
-		if (hit != 0 && (c->eflags & CT_EF_USED) && !(c->status & CT_S_DYING)) {
-			idx = q->cand;
-			dir = hit == 1 ? CT_DIR_ORIG : CT_DIR_REPLY;
-		}
-	}
-	if (idx == CT_NIL)
-		idx = probe_lookup(s, q, &p->tuple, &dir);
+	idx = probe_lookup(s, q, &p->tuple, &dir);
 	if (idx == CT_NIL)
 		return create_info(s, p, now_tick, now, pi);
 	e = &s->pool[idx];
@@ -1004,8 +1010,8 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 		ct_dec_get(e, &pi->dec);
 	}
 	cls = e->to_class;
-	/* Every TCP segment goes through the window check (Linux tcp_in_window()):
-	 * an ESTABLISHED ACK has no shortcut past it. */
+	/* Every TCP segment goes through the window check (Linux tcp_in_window()),
+	 * the established-ACK fast path (ct_tcp_fast.h) included. */
 	fast = e->key.proto == 6 ? ct_tcp_fast(&s->conf, e, p, dir, &cls) : -1;
 	v = fast >= 0 ? (enum ct_l4_verdict)fast :
 			ct_l4_get(e->key.proto)->packet(&s->conf, e, p, dir, now, &cls);
