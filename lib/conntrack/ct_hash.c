@@ -183,8 +183,7 @@ ct_tuple_hash64(const struct ct_tuple *t)
 		memcpy(&tail, (const uint8_t *)t + offsetof(struct ct_tuple, sport), sizeof(tail));
 		/* swapped: exchange the two ports in the tail, the addresses below. */
 		if (sk > dk) {
-			tail = (tail & ~UINT64_C(0xffffffff)) | ((tail >> 16) & 0xffff) |
-			       ((tail & 0xffff) << 16);
+			tail = ct_tuple_tail_swapped(tail);
 			lo = d4;
 			hi = s4;
 		} else {

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define CT_MEM_HUGE (UINT64_C(2) << 20)
-
 #include "ct.h"
+
+#define CT_MEM_HUGE (UINT64_C(2) << 20)
 
 void *
 ct_mem_zalloc(const struct ct_mem *m, size_t size, size_t align)

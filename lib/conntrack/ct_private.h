@@ -325,21 +325,31 @@ enum ct_tcp_pkt_class {
 extern const uint8_t ct_tcp_table[2][CT_TCP_PC_MAX][CT_TCP_MAX];
 /* Packet class of a TCP flags byte (Linux get_conntrack_index()). */
 unsigned ct_tcp_pkt_class(uint8_t tcp_flags);
-/* Whether a flag combination is invalid (Linux tcp_valid_flags[]); inline: every TCP packet asks. */
+/* TCP header flag bits (ct_pkt.tcp_flags). */
+#define CT_TCP_TH_FIN 0x01
+#define CT_TCP_TH_SYN 0x02
+#define CT_TCP_TH_RST 0x04
+#define CT_TCP_TH_PSH 0x08
+#define CT_TCP_TH_ACK 0x10
+#define CT_TCP_TH_URG 0x20
+#define CT_TCP_TH_ECE 0x40
+#define CT_TCP_TH_CWR 0x80
+
+/* Whether a flag combination is invalid (Linux tcp_valid_flags[]); inline: every packet asks. */
 static inline int
 ct_tcp_flags_invalid(uint8_t tcp_flags)
 {
-	/* PSH (0x08), ECE (0x40) and CWR (0x80) never matter; the rest must be one of Linux's sets. */
-	switch (tcp_flags & 0x37) {
-	case 0x02:          /* SYN */
-	case 0x02 | 0x20:   /* SYN URG */
-	case 0x02 | 0x10:   /* SYN ACK */
-	case 0x04:          /* RST */
-	case 0x04 | 0x10:   /* RST ACK */
-	case 0x01 | 0x10:   /* FIN ACK */
-	case 0x01 | 0x10 | 0x20: /* FIN ACK URG */
-	case 0x10:          /* ACK */
-	case 0x10 | 0x20:   /* ACK URG */
+	/* PSH, ECE and CWR never matter; the rest must be one of Linux's valid sets. */
+	switch (tcp_flags & (uint8_t)~(CT_TCP_TH_PSH | CT_TCP_TH_ECE | CT_TCP_TH_CWR)) {
+	case CT_TCP_TH_SYN:
+	case CT_TCP_TH_SYN | CT_TCP_TH_URG:
+	case CT_TCP_TH_SYN | CT_TCP_TH_ACK:
+	case CT_TCP_TH_RST:
+	case CT_TCP_TH_RST | CT_TCP_TH_ACK:
+	case CT_TCP_TH_FIN | CT_TCP_TH_ACK:
+	case CT_TCP_TH_FIN | CT_TCP_TH_ACK | CT_TCP_TH_URG:
+	case CT_TCP_TH_ACK:
+	case CT_TCP_TH_ACK | CT_TCP_TH_URG:
 		return 0;
 	default:
 		return 1;
@@ -401,6 +411,18 @@ ct_tuple_swapped(const struct ct_tuple *t)
  * tests: both must give the same struct ct_pkt for every input).
  */
 int ct_parse_full(const uint8_t *data, uint32_t len, uint16_t zone, struct ct_pkt *out);
+
+/*
+ * The last 8 bytes of a ct_tuple (sport, dport, proto, family, zone) read
+ * as one word, with the two ports exchanged: the reverse tuple's.
+ */
+static inline uint64_t
+ct_tuple_tail_swapped(uint64_t tail)
+{
+	uint32_t ports = (uint32_t)tail;
+
+	return (tail & ~UINT64_C(0xffffffff)) | (uint32_t)(ports >> 16 | ports << 16);
+}
 
 /* ct_tuple_swapped(), out of line (for tests). */
 int ct_tuple_canonical_swapped(const struct ct_tuple *t);

@@ -276,15 +276,12 @@ key_match(const struct ct_tuple *k, const struct ct_tuple *t)
 	const __m128i t0 = _mm_loadu_si128((const __m128i *)(const void *)t->src);
 	const __m128i t1 = _mm_loadu_si128((const __m128i *)(const void *)t->dst);
 	uint64_t kw, tw, tr;
-	uint32_t ports;
 	unsigned o, r;
 
 	/* sport, dport, proto, family, zone: the reverse swaps the two ports. */
 	memcpy(&kw, &k->sport, sizeof(kw));
 	memcpy(&tw, &t->sport, sizeof(tw));
-	ports = (uint32_t)tw;
-	ports = ports >> 16 | ports << 16;
-	tr = (tw & ~UINT64_C(0xffffffff)) | ports;
+	tr = ct_tuple_tail_swapped(tw);
 	o = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(k0, t0),
 						      _mm_cmpeq_epi8(k1, t1)));
 	r = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(k0, t1),

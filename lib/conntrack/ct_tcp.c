@@ -18,15 +18,6 @@
 #include "ct_private.h"
 #include "ct_tcp_fast.h"
 
-#define TH_FIN 0x01
-#define TH_SYN 0x02
-#define TH_RST 0x04
-#define TH_PSH 0x08
-#define TH_ACK 0x10
-#define TH_URG 0x20
-#define TH_ECE 0x40
-#define TH_CWR 0x80
-
 /*
  * Tracker-private bits of ct_entry.tcp_flags beyond those in ct_private.h
  * (Linux IP_CT_EXP_CHALLENGE_ACK and IP_CT_TCP_SIMULTANEOUS_OPEN).
@@ -120,13 +111,13 @@ unsigned
 ct_tcp_pkt_class(uint8_t tcp_flags)
 {
 	/* Precedence as in Linux: RST, then SYN (with or without ACK), FIN, ACK. */
-	if (tcp_flags & TH_RST)
+	if (tcp_flags & CT_TCP_TH_RST)
 		return CT_TCP_PC_RST;
-	if (tcp_flags & TH_SYN)
-		return (tcp_flags & TH_ACK) ? CT_TCP_PC_SYNACK : CT_TCP_PC_SYN;
-	if (tcp_flags & TH_FIN)
+	if (tcp_flags & CT_TCP_TH_SYN)
+		return (tcp_flags & CT_TCP_TH_ACK) ? CT_TCP_PC_SYNACK : CT_TCP_PC_SYN;
+	if (tcp_flags & CT_TCP_TH_FIN)
 		return CT_TCP_PC_FIN;
-	if (tcp_flags & TH_ACK)
+	if (tcp_flags & CT_TCP_TH_ACK)
 		return CT_TCP_PC_ACK;
 	return CT_TCP_PC_NONE;
 }
@@ -155,12 +146,6 @@ ct_tcp_timeout_class(uint8_t state)
 		/* CLOSE, and NONE, which no live entry stays in: the shortest. */
 		return CT_TO_TCP_CLOSE;
 	}
-}
-
-static inline void
-tcp_set_last(struct ct_entry *e, unsigned pc, enum ct_dir dir)
-{
-	ct_tcp_set_last(e, pc, dir);
 }
 
 static enum ct_dir
@@ -205,7 +190,7 @@ tcp_new_conn(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt
 	if (ct_tw_in_window(conf, e, p, CT_DIR_ORIG, pc, CT_TCP_NONE) != CT_TW_ACCEPT)
 		return CT_INV_TCP_WINDOW;
 	e->tcp_state = st;
-	tcp_set_last(e, pc, CT_DIR_ORIG);
+	ct_tcp_set_last(e, pc, CT_DIR_ORIG);
 	*to_class = tcp_timeout(conf, e, pc, st);
 	/* A picked-up ESTABLISHED without a reply must not get the 5-day timeout. */
 	if (st == CT_TCP_ESTABLISHED)
@@ -320,7 +305,7 @@ tcp_packet(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt *
 			break;
 		}
 		ct_tw_note_ignored(e, p);
-		tcp_set_last(e, pc, dir);
+		ct_tcp_set_last(e, pc, dir);
 		e->tcp_flags &= (uint8_t)~CT_TF_CHALLENGE_ACK;
 		/* RFC 5961: a SYN in LAST_ACK draws a challenge ACK, which must not close. */
 		if (pc == CT_TCP_PC_SYN && dir == CT_DIR_ORIG && old == CT_TCP_LAST_ACK)
@@ -362,7 +347,7 @@ tcp_packet(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt *
 	}
 
 	/* In window from here on. */
-	tcp_set_last(e, pc, dir);
+	ct_tcp_set_last(e, pc, dir);
 	e->tcp_state = st;
 	if (old != st && st == CT_TCP_FIN_WAIT)
 		e->tcp_flags |= dir == CT_DIR_ORIG ? CT_TF_CLOSE_INIT_ORIG :

@@ -16,11 +16,6 @@
 
 #include "ct_tcp_window.h"
 
-#define CT_TCP_TH_FIN 0x01
-#define CT_TCP_TH_SYN 0x02
-#define CT_TCP_TH_RST 0x04
-#define CT_TCP_TH_ACK 0x10
-
 /*
  * The timeout class after an in-window packet of class `pc` that leaves
  * the connection in a state whose own class is `cls` (Linux tcp_packet()):

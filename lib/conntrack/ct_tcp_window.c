@@ -27,17 +27,6 @@
 
 #include "ct_tcp_window.h"
 
-#define TH_FIN 0x01
-#define TH_SYN 0x02
-#define TH_RST 0x04
-#define TH_ACK 0x10
-
-static inline unsigned
-scale_of(const struct ct_entry *e, unsigned d)
-{
-	return ct_tw_wscale(e, (enum ct_dir)d);
-}
-
 /* Options of a SYN for direction d (Linux tcp_options()). */
 static void
 tw_options(struct ct_entry *e, unsigned d, const struct ct_pkt *p)
@@ -104,9 +93,9 @@ ct_tw_in_window(const struct ct_conf *conf, struct ct_entry *e, const struct ct_
 		enum ct_dir dir, unsigned pc, uint8_t state)
 {
 	const unsigned s = dir, r = !dir;
-	const bool syn = (p->tcp_flags & TH_SYN) != 0;
-	const bool ackf = (p->tcp_flags & TH_ACK) != 0;
-	const bool rst = (p->tcp_flags & TH_RST) != 0;
+	const bool syn = (p->tcp_flags & CT_TCP_TH_SYN) != 0;
+	const bool ackf = (p->tcp_flags & CT_TCP_TH_ACK) != 0;
+	const bool rst = (p->tcp_flags & CT_TCP_TH_RST) != 0;
 	uint32_t seq = p->tcp_seq, ack = p->tcp_ack, sack = p->tcp_ack;
 	uint32_t end = ct_tw_seg_end(p), win = p->tcp_win, swin;
 
@@ -122,7 +111,7 @@ ct_tw_in_window(const struct ct_conf *conf, struct ct_entry *e, const struct ct_
 		} else {
 			/* First packet of this direction in mid-stream. */
 			e->tw_end[s] = end;
-			swin = win << scale_of(e, s);
+			swin = win << ct_tw_wscale(e, (enum ct_dir)s);
 			e->tw_maxwin[s] = swin == 0 ? 1 : swin;
 			e->tw_maxend[s] = end + e->tw_maxwin[s];
 			if (e->tw_maxwin[r] == 0) {
