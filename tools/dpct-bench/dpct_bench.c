@@ -49,7 +49,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #include <rte_cycles.h>
@@ -57,7 +56,6 @@
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_log.h>
-#include <rte_memory.h>
 
 #include "ct.h"
 #include "pol.h"
@@ -451,24 +449,6 @@ bench_churn(struct bench *b, uint64_t *cycles, uint64_t *conns)
 	return 0;
 }
 
-/*
- * EAL's memory without hugetlbfs (--no-huge) is anonymous memory: advise it
- * as transparent huge pages, as lib/conntrack's heap tables are
- * (ct_mem.c), so that the baseline and the pipeline get the same TLB reach.
- */
-static int
-advise_thp(const struct rte_memseg_list *msl, void *arg)
-{
-	(void)arg;
-#ifdef MADV_HUGEPAGE
-	if (msl->base_va != NULL && msl->len > 0)
-		(void)madvise(msl->base_va, msl->len, MADV_HUGEPAGE);
-#else
-	(void)msl;
-#endif
-	return 0;
-}
-
 /* rte_hash lookup_bulk on the same flows' keys in the same random order
  * (churn: the keys of the first `flows` connections, as many as are live). */
 static double
@@ -484,7 +464,6 @@ rte_hash_baseline(struct bench *b)
 	struct ct_pkt p;
 	uint8_t frame[FRAME_LEN];
 
-	rte_memseg_list_walk(advise_thp, NULL);
 	memset(&hp, 0, sizeof(hp));
 	hp.name = "dpct_bench_baseline";
 	hp.entries = n + n / 4 + 64;
