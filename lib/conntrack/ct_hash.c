@@ -15,9 +15,10 @@
  * 2^-64 over the key, so who does not know the key cannot aim at a bucket.
  * A fixed bijective finaliser (murmur3's fmix64) then spreads every bit, so
  * the low half (the shard's bucket and signature bits) and the high half
- * (the owner) are unrelated functions of the tuple. Words that are zero (the upper
- * halves of IPv4 addresses) add nothing and are skipped, so an IPv4 tuple
- * costs three 64x128-bit multiplies.
+ * (the owner) are unrelated functions of the tuple. An IPv4 tuple is two
+ * words, both addresses in x_0 and the tail in x_4 (ct_hash_v4() in
+ * ct_hash.h, inline in the parser's fast path): two 64x128-bit multiplies.
+ * The family is in the tail, so IPv4 and IPv6 tuples are distinct vectors.
  *
  * The key is process-wide: parsing (any core) and every shard must agree on
  * it. It is random from getrandom() at load time and replaced only at
@@ -32,19 +33,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ct_hash.h"
 #include "ct_private.h"
 
-#define CT_HASH_WORDS 5
-
-struct ct_hash_key {
-	uint64_t a_lo[CT_HASH_WORDS];
-	uint64_t a_hi[CT_HASH_WORDS];
-	uint64_t b_lo;
-	uint64_t b_hi;
-};
-
 /* Written at load and at start-up only (ct_hash_set_seed), read by every core. */
-static struct ct_hash_key ct_hkey;
+struct ct_hash_key ct_hkey;
 
 static inline uint64_t
 splitmix64(uint64_t *x)
@@ -133,33 +126,6 @@ ct_tuple_canonical_swapped(const struct ct_tuple *t)
 	return ct_tuple_swapped(t);
 }
 
-typedef unsigned __int128 ct_u128;
-
-static inline ct_u128
-term(const struct ct_hash_key *k, unsigned i, uint64_t x)
-{
-	/* a_i * x mod 2^128 for a 128-bit a_i: one full and one low multiply. */
-	return (ct_u128)k->a_lo[i] * x + ((ct_u128)(k->a_hi[i] * x) << 64);
-}
-
-/*
- * A bijection, so full-width collisions stay exactly those of the universal
- * part. It removes the linear structure multiply-shift leaves in its output:
- * tuples that differ only in the source port form an arithmetic progression
- * there, and for some keys the shard's bucket bits of such a run cluster
- * into a few buckets.
- */
-static inline uint64_t
-fmix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= UINT64_C(0xff51afd7ed558ccd);
-	h ^= h >> 33;
-	h *= UINT64_C(0xc4ceb9fe1a85ec53);
-	h ^= h >> 33;
-	return h;
-}
-
 uint64_t
 ct_tuple_hash64(const struct ct_tuple *t)
 {
@@ -167,37 +133,15 @@ ct_tuple_hash64(const struct ct_tuple *t)
 	uint64_t a[2], b[2], tail;
 	ct_u128 acc = ((ct_u128)k->b_hi << 64) | k->b_lo;
 
+	/* The last 8 bytes: sport, dport, proto, family, zone. */
+	memcpy(&tail, (const uint8_t *)t + offsetof(struct ct_tuple, sport), sizeof(tail));
 	if (t->family == 4) {
-		/*
-		 * IPv4: the same function, with the ordering of ct_tuple_swapped()
-		 * on the 32-bit addresses and the ports, selected without a branch
-		 * (the upper address words are zero and add nothing).
-		 */
 		uint32_t s4, d4;
-		uint64_t sk, dk, lo, hi;
 
 		memcpy(&s4, t->src, 4);
 		memcpy(&d4, t->dst, 4);
-		sk = (uint64_t)__builtin_bswap32(s4) << 16 | t->sport;
-		dk = (uint64_t)__builtin_bswap32(d4) << 16 | t->dport;
-		memcpy(&tail, (const uint8_t *)t + offsetof(struct ct_tuple, sport), sizeof(tail));
-		/* swapped: exchange the two ports in the tail, the addresses below. */
-		if (sk > dk) {
-			tail = ct_tuple_tail_swapped(tail);
-			lo = d4;
-			hi = s4;
-		} else {
-			lo = s4;
-			hi = d4;
-		}
-		acc += term(k, 0, lo);
-		acc += term(k, 2, hi);
-		acc += term(k, 4, tail);
-		return fmix64((uint64_t)(acc >> 64));
+		return ct_hash_v4(s4, d4, tail);
 	}
-
-	/* The last 8 bytes: sport, dport, proto, family, zone. */
-	memcpy(&tail, (const uint8_t *)t + offsetof(struct ct_tuple, sport), sizeof(tail));
 	if (ct_tuple_swapped(t)) {
 		const uint16_t ports[2] = { t->dport, t->sport };
 
@@ -208,15 +152,12 @@ ct_tuple_hash64(const struct ct_tuple *t)
 		memcpy(a, t->src, 16);
 		memcpy(b, t->dst, 16);
 	}
-	acc += term(k, 0, a[0]);
-	acc += term(k, 2, b[0]);
-	acc += term(k, 4, tail);
-	/* Zero words (IPv4's upper address halves) would add 0. */
-	if (t->family != 4) {
-		acc += term(k, 1, a[1]);
-		acc += term(k, 3, b[1]);
-	}
-	return fmix64((uint64_t)(acc >> 64));
+	acc += ct_hash_term(k, 0, a[0]);
+	acc += ct_hash_term(k, 1, a[1]);
+	acc += ct_hash_term(k, 2, b[0]);
+	acc += ct_hash_term(k, 3, b[1]);
+	acc += ct_hash_term(k, 4, tail);
+	return ct_hash_fmix64((uint64_t)(acc >> 64));
 }
 
 uint32_t

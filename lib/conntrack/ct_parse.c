@@ -48,6 +48,7 @@
 #include <nmmintrin.h>
 #endif
 
+#include "ct_hash.h"
 #include "ct_private.h"
 
 #define ETH_HLEN 14
@@ -634,7 +635,8 @@ static inline bool
 parse_fast(const uint8_t *d, uint32_t cap, uint32_t wire_len, uint16_t zone, struct ct_pkt *out)
 {
 	const uint8_t *ip = d + ETH_HLEN, *l4 = ip + 20;
-	uint32_t tot, l4len, doff, ulen;
+	uint32_t tot, l4len, doff, ulen, s4, d4;
+	uint64_t tail, h;
 
 	if (cap < ETH_HLEN + 20 + 8 || rd16(d + 12) != ETH_P_IPV4 || ip[0] != 0x45 ||
 	    (rd16(ip + 6) & 0x3fff) != 0)
@@ -674,14 +676,18 @@ parse_fast(const uint8_t *d, uint32_t cap, uint32_t wire_len, uint16_t zone, str
 	default:
 		return false;
 	}
+	memcpy(&s4, ip + 12, 4);
+	memcpy(&d4, ip + 16, 4);
+	/* sport, dport, proto, family, zone: one store, and the hash's word in a register. */
+	tail = (uint64_t)rd16(l4) | (uint64_t)rd16(l4 + 2) << 16 | (uint64_t)ip[9] << 32 |
+	       UINT64_C(4) << 40 | (uint64_t)zone << 48;
+	memcpy(out->tuple.src, &s4, 4);
+	memcpy(out->tuple.dst, &d4, 4);
+	memcpy(&out->tuple.sport, &tail, sizeof(tail));
+	h = ct_hash_v4(s4, d4, tail);
+	out->hash = (uint32_t)h;
+	out->owner_hash = (uint32_t)(h >> 32);
 	out->len = tot;
-	out->tuple.zone = zone;
-	out->tuple.family = 4;
-	out->tuple.proto = ip[9];
-	memcpy(out->tuple.src, ip + 12, 4);
-	memcpy(out->tuple.dst, ip + 16, 4);
-	out->tuple.sport = rd16(l4);
-	out->tuple.dport = rd16(l4 + 2);
 	out->l3_off = ETH_HLEN;
 	out->l4_off = ETH_HLEN + 20;
 	out->cls = CT_PKT_TRACK;
@@ -714,7 +720,6 @@ ct_parse(const uint8_t *data, uint32_t len, uint16_t zone, struct ct_pkt *out)
 {
 	if (!parse_fast(data, len, len, zone, out))
 		return parse_slow(data, len, len, zone, out);
-	finish(out);
 	return CT_PKT_TRACK;
 }
 
@@ -732,8 +737,6 @@ ct_parse_mbuf(const struct rte_mbuf *m, uint16_t zone, struct ct_pkt *out)
 	/* Headers are read from the first segment; lengths are checked against the whole packet. */
 	if (!parse_fast(d, rte_pktmbuf_data_len(m), rte_pktmbuf_pkt_len(m), zone, out))
 		parse_slow(d, rte_pktmbuf_data_len(m), rte_pktmbuf_pkt_len(m), zone, out);
-	else
-		finish(out);
 	out->in_port = m->port;
 	return out->cls;
 }
