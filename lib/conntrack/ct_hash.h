@@ -76,15 +76,25 @@ ct_hash_v4(uint32_t s4, uint32_t d4, uint64_t tail)
 	uint64_t swapped = (uint64_t)((uint32_t)tail >> 16 | (uint32_t)tail << 16) |
 			   (tail & ~UINT64_C(0xffffffff));
 	uint64_t addrs = s4 | (uint64_t)d4 << 32, raddrs = d4 | (uint64_t)s4 << 32;
-	ct_u128 acc = ((ct_u128)k->b_hi << 64) | k->b_lo;
+	ct_u128 p, q;
+	uint64_t hi, lo;
 
 	if (sk > dk) {
 		addrs = raddrs;
 		tail = swapped;
 	}
-	acc += ct_hash_term(k, 0, addrs);
-	acc += ct_hash_term(k, 4, tail);
-	return ct_hash_fmix64((uint64_t)(acc >> 64));
+	/*
+	 * The top half of (b + a_0 * addrs + a_4 * tail) mod 2^128, written out:
+	 * the high products, the low products' high halves, and the two carries
+	 * of the low halves' sum (the compiler's 128-bit adds cost more).
+	 */
+	p = (ct_u128)k->a_lo[0] * addrs;
+	q = (ct_u128)k->a_lo[4] * tail;
+	hi = k->b_hi + k->a_hi[0] * addrs + k->a_hi[4] * tail + (uint64_t)(p >> 64) +
+	     (uint64_t)(q >> 64);
+	hi += __builtin_add_overflow(k->b_lo, (uint64_t)p, &lo);
+	hi += __builtin_add_overflow(lo, (uint64_t)q, &lo);
+	return ct_hash_fmix64(hi);
 }
 
 #endif /* DPCT_CT_HASH_H */

@@ -635,7 +635,7 @@ static inline bool
 parse_fast(const uint8_t *d, uint32_t cap, uint32_t wire_len, uint16_t zone, struct ct_pkt *out)
 {
 	const uint8_t *ip = d + ETH_HLEN, *l4 = ip + 20;
-	uint32_t tot, l4len, doff, ulen, s4, d4;
+	uint32_t tot, l4len, doff, ulen, s4, d4, ports;
 	uint64_t tail, h;
 
 	if (cap < ETH_HLEN + 20 + 8 || rd16(d + 12) != ETH_P_IPV4 || ip[0] != 0x45 ||
@@ -678,9 +678,13 @@ parse_fast(const uint8_t *d, uint32_t cap, uint32_t wire_len, uint16_t zone, str
 	}
 	memcpy(&s4, ip + 12, 4);
 	memcpy(&d4, ip + 16, 4);
-	/* sport, dport, proto, family, zone: one store, and the hash's word in a register. */
-	tail = (uint64_t)rd16(l4) | (uint64_t)rd16(l4 + 2) << 16 | (uint64_t)ip[9] << 32 |
-	       UINT64_C(4) << 40 | (uint64_t)zone << 48;
+	/*
+	 * sport, dport, proto, family, zone: one store, and the hash's word in a
+	 * register. The two ports are one load, each byte-swapped in its half.
+	 */
+	memcpy(&ports, l4, 4);
+	ports = (ports & 0x00ff00ffu) << 8 | (ports >> 8 & 0x00ff00ffu);
+	tail = ports | (uint64_t)ip[9] << 32 | UINT64_C(4) << 40 | (uint64_t)zone << 48;
 	memcpy(out->tuple.src, &s4, 4);
 	memcpy(out->tuple.dst, &d4, 4);
 	memcpy(&out->tuple.sport, &tail, sizeof(tail));
