@@ -200,6 +200,17 @@ int ct_parse(const uint8_t *data, uint32_t len, uint16_t zone, struct ct_pkt *ou
 int ct_parse_mbuf(const struct rte_mbuf *m, uint16_t zone, struct ct_pkt *out);
 
 /**
+ * ct_parse() of `n` frames, `data[i]`/`len[i]` into `out[i]`, all in zone
+ * `zone`: the same results, without a call per packet.
+ */
+void ct_parse_burst(const uint8_t *const *data, const uint32_t *len, unsigned n, uint16_t zone,
+		    struct ct_pkt *out);
+
+/** ct_parse_mbuf() of `n` mbufs into `out[i]`, all in zone `zone`. */
+void ct_parse_mbuf_burst(struct rte_mbuf *const *m, unsigned n, uint16_t zone,
+			 struct ct_pkt *out);
+
+/**
  * Checksum verification (issue 9), as Linux with nf_conntrack_checksum=1 on
  * PRE_ROUTING. Applies to packets of class CT_PKT_TRACK or CT_PKT_ICMP_ERROR
  * produced by ct_parse() from the same bytes. `what` selects the checks done

@@ -727,6 +727,33 @@ ct_parse(const uint8_t *data, uint32_t len, uint16_t zone, struct ct_pkt *out)
 	return CT_PKT_TRACK;
 }
 
+void
+ct_parse_burst(const uint8_t *const *data, const uint32_t *len, unsigned n, uint16_t zone,
+	       struct ct_pkt *out)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (!parse_fast(data[i], len[i], len[i], zone, &out[i]))
+			parse_slow(data[i], len[i], len[i], zone, &out[i]);
+}
+
+void
+ct_parse_mbuf_burst(struct rte_mbuf *const *m, unsigned n, uint16_t zone, struct ct_pkt *out)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		const uint8_t *d = rte_pktmbuf_mtod(m[i], const uint8_t *);
+
+		if (!parse_fast(d, rte_pktmbuf_data_len(m[i]), rte_pktmbuf_pkt_len(m[i]), zone,
+				&out[i]))
+			parse_slow(d, rte_pktmbuf_data_len(m[i]), rte_pktmbuf_pkt_len(m[i]), zone,
+				   &out[i]);
+		out[i].in_port = m[i]->port;
+	}
+}
+
 int
 ct_parse_full(const uint8_t *data, uint32_t len, uint16_t zone, struct ct_pkt *out)
 {

@@ -1251,12 +1251,11 @@ test_random_frames_invariants(void)
  * (ct_parse_full()): frames it takes, and the same frames with header
  * bytes changed and lengths cut, must give identical struct ct_pkt.
  */
-static int
-test_parse_fast_equals_full(void)
+/* The frames both fast-path tests use: plain IPv4 TCP/UDP, of the fast path's kind. */
+static void
+fast_bases(struct frame good[6])
 {
-	static const uint16_t frags[] = { 0, 0x4000, 0x2000, 0x0001 };
-	struct frame good[6], f;
-	unsigned i, k, fastlike = 0, other = 0;
+	unsigned i;
 
 	for (i = 0; i < 6; i++) {
 		eth(&good[i], NULL, 0, 0x0800);
@@ -1269,23 +1268,41 @@ test_parse_fast_equals_full(void)
 			udp(&good[i], 53, 5353, i == 4 ? 0 : 300);
 		fix(&good[i]);
 	}
+}
+
+/* Frame i: a base, most often with a few bytes (mostly of the headers) changed or cut short. */
+static void
+fast_mutant(const struct frame good[6], unsigned i, struct frame *f)
+{
+	static const uint16_t frags[] = { 0, 0x4000, 0x2000, 0x0001 };
+	unsigned k;
+
+	*f = good[i % 6];
+	if (i % 7 != 0) {
+		for (k = rnd() % 3 + 1; k > 0; k--) {
+			uint32_t at = rnd() % 8 ? 12 + rnd() % 50 : rnd() % f->n;
+
+			if (at < f->n)
+				f->b[at] = (uint8_t)(rnd() % 4 ? rnd() : f->b[at] ^ (1u << (rnd() % 8)));
+		}
+		if (rnd() % 5 == 0)
+			set16(f, 14 + 6, frags[rnd() % 4]);
+	}
+	if (rnd() % 4 == 0)
+		f->n = rnd() % (f->n + 1);
+}
+
+static int
+test_parse_fast_equals_full(void)
+{
+	struct frame good[6], f;
+	unsigned i, fastlike = 0, other = 0;
+
+	fast_bases(good);
 	for (i = 0; i < 300000; i++) {
 		struct ct_pkt a, b;
 
-		f = good[i % 6];
-		if (i % 7 != 0) {
-			for (k = rnd() % 3 + 1; k > 0; k--) {
-				/* Mostly the Ethernet, IP and L4 headers. */
-				uint32_t at = rnd() % 8 ? 12 + rnd() % 50 : rnd() % f.n;
-
-				if (at < f.n)
-					f.b[at] = (uint8_t)(rnd() % 4 ? rnd() : f.b[at] ^ (1u << (rnd() % 8)));
-			}
-			if (rnd() % 5 == 0)
-				set16(&f, 14 + 6, frags[rnd() % 4]);
-		}
-		if (rnd() % 4 == 0)
-			f.n = rnd() % (f.n + 1);
+		fast_mutant(good, i, &f);
 		memset(&a, 0xa5, sizeof(a));
 		memset(&b, 0x5a, sizeof(b));
 		ct_parse(f.b, f.n, (uint16_t)(i & 3), &a);
@@ -1302,6 +1319,96 @@ test_parse_fast_equals_full(void)
 	printf("# %u frames of the fast path's kind, %u others\n", fastlike, other);
 	T_ASSERT(fastlike > 100000);
 	T_ASSERT(other > 50000);
+	return 0;
+}
+
+/* ct_parse_burst() gives what ct_parse() gives frame by frame, whatever the mix of kinds. */
+static int
+test_parse_burst_equals_single(void)
+{
+	enum { BURST = 32, ROUNDS = 2000 };
+	static struct frame f[BURST];
+	const uint8_t *data[BURST];
+	uint32_t len[BURST];
+	struct frame good[6];
+	unsigned r, i, tracked = 0, other = 0;
+
+	fast_bases(good);
+	for (r = 0; r < ROUNDS; r++) {
+		struct ct_pkt a[BURST], b;
+		unsigned n = 1 + r % BURST;
+		uint16_t zone = (uint16_t)(r & 3);
+
+		for (i = 0; i < n; i++) {
+			fast_mutant(good, r * BURST + i, &f[i]);
+			data[i] = f[i].b;
+			len[i] = f[i].n;
+		}
+		memset(a, 0xa5, sizeof(a));
+		ct_parse_burst(data, len, n, zone, a);
+		for (i = 0; i < n; i++) {
+			memset(&b, 0xa5, sizeof(b));
+			ct_parse(f[i].b, f[i].n, zone, &b);
+			if (memcmp(&a[i], &b, sizeof(b)) != 0)
+				T_FAIL_("round %u frame %u: burst and single parse differ", r, i);
+			if (b.cls == CT_PKT_TRACK)
+				tracked++;
+			else
+				other++;
+		}
+		/* Nothing written past the burst. */
+		for (i = n; i < BURST; i++)
+			T_ASSERT(a[i].hash == 0xa5a5a5a5u);
+	}
+	printf("# %u tracked, %u others\n", tracked, other);
+	T_ASSERT(tracked > 5000 && other > 5000);
+	return 0;
+}
+
+/* ct_parse_mbuf_burst() gives what ct_parse_mbuf() gives mbuf by mbuf (ports, first segments). */
+static int
+test_parse_mbuf_burst_equals_single(void)
+{
+	enum { BURST = 32, ROUNDS = 500 };
+	static uint8_t buf[BURST][RTE_PKTMBUF_HEADROOM + sizeof(((struct frame *)0)->b)];
+	static struct rte_mbuf mb[BURST];
+	struct rte_mbuf *mp[BURST];
+	struct frame good[6], f;
+	unsigned r, i, tracked = 0, short_seg = 0;
+
+	fast_bases(good);
+	for (r = 0; r < ROUNDS; r++) {
+		struct ct_pkt a[BURST], b;
+		unsigned n = 1 + r % BURST;
+		uint16_t zone = (uint16_t)(r % 5);
+
+		for (i = 0; i < n; i++) {
+			fast_mutant(good, r * BURST + i, &f);
+			memset(&mb[i], 0, sizeof(mb[i]));
+			mb[i].buf_addr = buf[i];
+			mb[i].buf_len = sizeof(buf[i]);
+			mb[i].data_off = RTE_PKTMBUF_HEADROOM;
+			memcpy(buf[i] + RTE_PKTMBUF_HEADROOM, f.b, f.n);
+			mb[i].pkt_len = f.n;
+			/* Every third: the rest of the packet in a (virtual) later segment. */
+			mb[i].data_len = (uint16_t)(i % 3 == 0 && f.n > 40 ? 40 + rnd() % (f.n - 40) : f.n);
+			short_seg += mb[i].data_len < f.n;
+			mb[i].nb_segs = 1;
+			mb[i].port = (uint16_t)(rnd() % 4);
+			mp[i] = &mb[i];
+		}
+		memset(a, 0xa5, sizeof(a));
+		ct_parse_mbuf_burst(mp, n, zone, a);
+		for (i = 0; i < n; i++) {
+			memset(&b, 0xa5, sizeof(b));
+			ct_parse_mbuf(mp[i], zone, &b);
+			if (memcmp(&a[i], &b, sizeof(b)) != 0)
+				T_FAIL_("round %u mbuf %u: burst and single parse differ", r, i);
+			tracked += b.cls == CT_PKT_TRACK;
+		}
+	}
+	printf("# %u tracked, %u with a short first segment\n", tracked, short_seg);
+	T_ASSERT(tracked > 2000 && short_seg > 1000);
 	return 0;
 }
 
@@ -1333,6 +1440,8 @@ static const struct t_case cases[] = {
 	T_CASE(test_hash_mixing),
 	T_CASE(test_random_frames_invariants),
 	T_CASE(test_parse_fast_equals_full),
+	T_CASE(test_parse_burst_equals_single),
+	T_CASE(test_parse_mbuf_burst_equals_single),
 };
 
 T_MAIN(cases)
