@@ -18,7 +18,8 @@
  * table (16 entries, linear search, the shard's SEEN_REPLY rule), so the
  * trackers are fuzzed with parser output whether or not the shard is built in.
  *
- * Invariants checked: the parser never reports offsets outside the frame,
+ * Invariants checked: the fast parse equals the full one and the burst
+ * parse the single one; the parser never reports offsets outside the frame,
  * classes and reasons are in range and consistent, the hash is the tuple's;
  * trackers return known verdicts, valid timeout classes and TCP states, and
  * raise ASSURED at most once per entry; every packet gets a shard verdict and
@@ -333,6 +334,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&full, 0, sizeof(full));
 		ct_parse_full(data, (uint32_t)size, 0, &full);
 		if (memcmp(&p, &full, sizeof(p)) != 0)
+			abort();
+	}
+	{
+		/* And the burst parser with it, the frame twice in one burst. */
+		const uint8_t *d2[2] = { data, data };
+		const uint32_t l2[2] = { (uint32_t)size, (uint32_t)size };
+		struct ct_pkt two[2];
+
+		memset(two, 0x5a, sizeof(two));
+		ct_parse_burst(d2, l2, 2, 0, two);
+		if (memcmp(&two[0], &p, sizeof(p)) != 0 || memcmp(&two[1], &p, sizeof(p)) != 0)
 			abort();
 	}
 	check_pkt(&p, (uint32_t)size);
