@@ -233,19 +233,26 @@ wheel_unlink(struct ct_shard *s, uint32_t idx)
 	e->eflags &= (uint8_t)~CT_EF_IN_WHEEL;
 }
 
-/* Apply a timeout class: later deadlines are lazy, earlier ones relink. */
+/*
+ * Apply a timeout class. A later deadline is lazy: the wheel meets the entry
+ * at its old slot first and links it again then. So is an earlier one that
+ * is a full turn of the wheel or more away: every slot comes round within a
+ * turn, before that deadline (an established flow that has data in flight,
+ * 300 s, and then none, 5 days, moves no links). Only a deadline nearer
+ * than that relinks now.
+ */
 static inline void
 entry_refresh(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint8_t cls)
 {
 	struct ct_entry *e = &s->pool[idx];
 	uint32_t exp = now_tick + s->to_ticks[cls];
+	bool lazy = !ct_tick_before(exp, e->expiry) ||
+		    (int32_t)(exp - s->wheel_next) >= (int32_t)s->wheel_size;
 
 	e->to_class = cls;
-	if (!ct_tick_before(exp, e->expiry)) {
-		e->expiry = exp;
-		return;
-	}
 	e->expiry = exp;
+	if (lazy)
+		return;
 	wheel_unlink(s, idx);
 	wheel_link(s, idx);
 }

@@ -231,6 +231,65 @@ test_wheel_long_and_jumps(void)
 	return 0;
 }
 
+/* Client 10.0.0.1:40000 -> 192.0.2.1:80, with the seq/ack a window tracker accepts. */
+static struct ct_pkt
+seg(int reply, uint8_t flags, uint32_t seq, uint32_t ack)
+{
+	struct ct_pkt p = mk(6, 0x0100000a, 0x010200c0, 40000, 80, flags);
+
+	if (reply)
+		p = rev(p, flags);
+	p.tcp_seq = seq;
+	p.tcp_ack = ack;
+	p.tcp_sack = ack;
+	p.tcp_win = 65535;
+	return p;
+}
+
+static void
+fin_wait_2s(struct ct_conf *c)
+{
+	c->timeout_s[CT_TO_TCP_FIN_WAIT] = 2;
+}
+
+/*
+ * A deadline that moves earlier (ESTABLISHED, 5 days, then a FIN: FIN_WAIT)
+ * still ends the entry on time: 120 s away, more than a turn of the wheel
+ * (4096 slots, 4.3 s), the entry is left at its old slot and relinked when
+ * the wheel meets it; 2 s away, less than a turn, it is relinked at once.
+ */
+static int
+test_earlier_deadline_on_time(void)
+{
+	static const unsigned fin_wait[2] = { 120, 2 };
+	unsigned k, t;
+
+	for (k = 0; k < 2; k++) {
+		struct ct_shard *s = mkshard(1024, 0, k == 0 ? NULL : fin_wait_2s);
+		uint64_t fin_at = T0 + SEC, end = fin_at + (uint64_t)fin_wait[k] * SEC;
+		struct ct_stats st;
+
+		T_ASSERT(s != NULL);
+		T_EQ(one(s, seg(0, TH_SYN, 100, 0), T0), CT_V_PASS);
+		T_EQ(one(s, seg(1, TH_SYN | TH_ACK, 500, 101), T0 + 1000), CT_V_PASS);
+		T_EQ(one(s, seg(0, TH_ACK, 101, 501), T0 + 2000), CT_V_PASS);
+		T_EQ(one(s, seg(0, TH_FIN | TH_ACK, 101, 501), fin_at), CT_V_PASS);
+		/* Every 250 ms up to a tick before the end: still there. */
+		for (t = 1; fin_at + t * (SEC / 4) < end - CT_TICK_NS; t++)
+			ct_shard_expire(s, fin_at + t * (SEC / 4), 1u << 20);
+		ct_shard_stats(s, &st);
+		T_EQ(st.count, 1);
+		T_EQ(st.expired, 0);
+		/* Within a tick and a visit after it: gone (not 5 days later). */
+		ct_shard_expire(s, end + 2 * CT_TICK_NS, 1u << 20);
+		ct_shard_stats(s, &st);
+		T_EQ(st.count, 0);
+		T_EQ(st.expired, 1);
+		ct_shard_free(s);
+	}
+	return 0;
+}
+
 static void
 tw_no_early(struct ct_conf *c)
 {
@@ -963,6 +1022,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_burst_same_new_flow),
 	T_CASE(test_expiry_exact),
 	T_CASE(test_wheel_long_and_jumps),
+	T_CASE(test_earlier_deadline_on_time),
 	T_CASE(test_table_full),
 	T_CASE(test_early_drop_non_assured_only),
 	T_CASE(test_early_drop_needs_free_slot),
