@@ -113,20 +113,25 @@ ct_tw_maxack(const struct ct_entry *e, enum ct_dir d, uint32_t *maxack, bool *se
 static inline uint8_t
 ct_tw_linux_flags(const struct ct_entry *e, enum ct_dir d)
 {
-	uint8_t s = e->tw_seen[d], f = 0;
+	/* tw_seen's four flag bits (WSCALE, SACKOK, LIBERAL, UNACK) as Linux's. */
+#define CT_TW_LX(i) ((((i) & 1) ? CT_TW_LINUX_WINDOW_SCALE : 0) | \
+		     (((i) & 2) ? CT_TW_LINUX_SACK_PERM : 0) | \
+		     (((i) & 4) ? CT_TW_LINUX_BE_LIBERAL : 0) | (((i) & 8) ? CT_TW_LINUX_UNACK : 0))
+	static const uint8_t lx[16] = {
+		CT_TW_LX(0), CT_TW_LX(1), CT_TW_LX(2),	CT_TW_LX(3),  CT_TW_LX(4),  CT_TW_LX(5),
+		CT_TW_LX(6), CT_TW_LX(7), CT_TW_LX(8),	CT_TW_LX(9),  CT_TW_LX(10), CT_TW_LX(11),
+		CT_TW_LX(12), CT_TW_LX(13), CT_TW_LX(14), CT_TW_LX(15),
+	};
+#undef CT_TW_LX
+	_Static_assert(CT_TW_S_WSCALE == 0x10 && CT_TW_S_SACKOK == 0x20 && CT_TW_S_LIBERAL == 0x40 &&
+			       CT_TW_S_UNACK == 0x80,
+		       "lx[] is indexed by tw_seen's high nibble");
+	uint8_t f = lx[e->tw_seen[d] >> 4];
 	uint32_t ma;
 	bool set;
 
-	if (s & CT_TW_S_WSCALE)
-		f |= CT_TW_LINUX_WINDOW_SCALE;
-	if (s & CT_TW_S_SACKOK)
-		f |= CT_TW_LINUX_SACK_PERM;
 	if (e->tcp_flags & (d == CT_DIR_ORIG ? CT_TF_CLOSE_INIT_ORIG : CT_TF_CLOSE_INIT_REPLY))
 		f |= CT_TW_LINUX_CLOSE_INIT;
-	if (s & CT_TW_S_LIBERAL)
-		f |= CT_TW_LINUX_BE_LIBERAL;
-	if (s & CT_TW_S_UNACK)
-		f |= CT_TW_LINUX_UNACK;
 	(void)ct_tw_maxack(e, d, &ma, &set);
 	if (set)
 		f |= CT_TW_LINUX_MAXACK_SET;

@@ -442,6 +442,52 @@ test_handshake_state_and_flags(void)
 	return 0;
 }
 
+/*
+ * The flags byte of CTA_PROTOINFO_TCP_FLAGS_*, for every tw_seen byte, both
+ * directions, with and without CLOSE_INIT and with the peer's UNACK and
+ * the packet counts that decide MAXACK_SET: bit by bit as Linux defines it.
+ */
+static int
+test_linux_flags_every_combination(void)
+{
+	unsigned seen, peer, tf, pk, d, n = 0;
+
+	for (seen = 0; seen < 256; seen++)
+		for (peer = 0; peer < 2; peer++)
+			for (tf = 0; tf < 4; tf++)
+				for (pk = 0; pk < 3; pk++)
+					for (d = 0; d < 2; d++) {
+						struct ct_entry e;
+						uint8_t want = 0;
+
+						memset(&e, 0, sizeof(e));
+						e.tw_seen[d] = (uint8_t)seen;
+						e.tw_seen[!d] = peer ? CT_TW_S_UNACK : 0;
+						e.tcp_flags = (uint8_t)((tf & 1 ? CT_TF_CLOSE_INIT_ORIG : 0) |
+									(tf & 2 ? CT_TF_CLOSE_INIT_REPLY : 0));
+						e.pkts[d] = pk;
+						if (seen & CT_TW_S_WSCALE)
+							want |= CT_TW_LINUX_WINDOW_SCALE;
+						if (seen & CT_TW_S_SACKOK)
+							want |= CT_TW_LINUX_SACK_PERM;
+						if (tf & (d == O ? 1 : 2))
+							want |= CT_TW_LINUX_CLOSE_INIT;
+						if (seen & CT_TW_S_LIBERAL)
+							want |= CT_TW_LINUX_BE_LIBERAL;
+						if (seen & CT_TW_S_UNACK)
+							want |= CT_TW_LINUX_UNACK;
+						if (pk >= (d == O ? 2u : 1u))
+							want |= CT_TW_LINUX_MAXACK_SET;
+						if (ct_tw_linux_flags(&e, (enum ct_dir)d) != want)
+							T_FAIL_("seen %#x peer %u tf %u pkts %u dir %u: %#x, want %#x",
+								seen, peer, tf, pk, d,
+								ct_tw_linux_flags(&e, (enum ct_dir)d), want);
+						n++;
+					}
+	T_EQ(n, 256 * 2 * 4 * 3 * 2);
+	return 0;
+}
+
 /* Sequence arithmetic wraps: a connection across 2^32 is tracked like any other. */
 static int
 test_sequence_wrap(void)
@@ -484,6 +530,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_window_table),
 	T_CASE(test_handshake_state_and_flags),
 	T_CASE(test_sequence_wrap),
+	T_CASE(test_linux_flags_every_combination),
 };
 
 T_MAIN(cases)
