@@ -199,7 +199,17 @@ uint64_t dpct_now(void);
 
 /* track_in.c: zone from (port, VLAN), parse, checksum verification (issue 9). */
 struct ct_pkt;
-void dpct_track_parse(struct rte_mbuf *m, struct ct_pkt *out);
+struct ct_shard;
+/** Zone and parse of a burst into out[0..n) (no checksums looked at). */
+void dpct_track_parse_burst(struct rte_mbuf *const *m, uint16_t n, struct ct_pkt *out);
+/**
+ * Before a burst is tracked, after the policy's notrack stage: the
+ * configuration's notrack rules (ct_shard_notrack_burst()), then the
+ * checksums of what is still to be tracked. Untracked packets are not
+ * summed, as Linux's raw-table NOTRACK runs before conntrack's check.
+ */
+void dpct_track_verify(struct ct_shard *s, struct rte_mbuf *const *m, struct ct_pkt *pk,
+		       uint16_t n);
 /** Find, configure and start every port; creates the mbuf pool. 0 or -errno. */
 int dpct_ports_init(struct dpct_app *a);
 /** Stop and close every port. */

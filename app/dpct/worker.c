@@ -308,6 +308,7 @@ process(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, uint16_t 
 	/* Policy: the generation this burst is judged by (held until the next
 	 * quiescent report), NULL when there are no rules. */
 	g = dpct_policy_begin(w, m, pk, n, in_port);
+	dpct_track_verify(w->shard, m, pk, n);
 	if (dpct.pkt_time && atomic_load_explicit(&dpct.eof_tsc, memory_order_relaxed) == 0) {
 		/* Each packet at its own capture time: the result does not depend
 		 * on how packets were grouped into bursts or handed between
@@ -365,12 +366,15 @@ dispatch(struct dpct_worker *w, struct rte_mbuf **m, uint16_t n, uint64_t now)
 	memset(n_other, 0, sizeof(n_other[0]) * nw);
 	for (i = 0; i < n && i + 1 < n; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(m[i + 1], void *));
+	dpct_track_parse_burst(m, n, pk);
 	for (i = 0; i < n; i++) {
-		dpct_track_parse(m[i], &pk[no]);
 		o = w->index;
-		if (nw > 1 && (pk[no].cls == CT_PKT_TRACK || pk[no].cls == CT_PKT_ICMP_ERROR))
-			o = dpct_rss_owner(&dpct.rss, m[i], &pk[no]);
+		if (nw > 1 && (pk[i].cls == CT_PKT_TRACK || pk[i].cls == CT_PKT_ICMP_ERROR))
+			o = dpct_rss_owner(&dpct.rss, m[i], &pk[i]);
 		if (o == w->index) {
+			/* Own packets' parse results stay in order at the front. */
+			if (no != i)
+				pk[no] = pk[i];
 			own[no++] = m[i];
 			continue;
 		}
@@ -427,8 +431,7 @@ drain_inbound(struct dpct_worker *w, uint64_t now)
 			if (dpct.pkt_time) {
 				take_time(w, m, (uint16_t)n);
 			}
-			for (i = 0; i < n; i++)
-				dpct_track_parse(m[i], &pk[i]);
+			dpct_track_parse_burst(m, (uint16_t)n, pk);
 			process(w, m, pk, (uint16_t)n, now);
 			/* Handed-over packets were counted done by nobody yet. */
 		}

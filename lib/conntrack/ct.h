@@ -517,6 +517,19 @@ void ct_shard_free(struct ct_shard *s);
 /** Configuration the shard runs with (read-only). */
 const struct ct_conf *ct_shard_conf(const struct ct_shard *s);
 
+/**
+ * The configuration's NOTRACK rules (ct_conf.notrack) applied ahead of
+ * tracking, as Linux's raw table runs before conntrack: every CT_PKT_TRACK
+ * packet of `pkts` that a rule matches becomes CT_PKT_NOTRACK (counted as
+ * `notrack` when processed, and never checksum-verified by a caller that
+ * verifies after this). ct_process_burst() applies the same rules itself;
+ * this is for callers that must know earlier.
+ *
+ * @return the number of packets marked.
+ * Thread safety: reads the shard's immutable configuration only.
+ */
+unsigned ct_shard_notrack_burst(const struct ct_shard *s, struct ct_pkt *pkts, unsigned n);
+
 /** Packet verdicts written by ct_process_burst(). */
 enum ct_verdict {
 	CT_V_PASS = 0,      /**< tracked (new, established, related) or untracked: forward */

@@ -944,6 +944,21 @@ create_info(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 	return v;
 }
 
+unsigned
+ct_shard_notrack_burst(const struct ct_shard *s, struct ct_pkt *pkts, unsigned n)
+{
+	unsigned i, marked = 0;
+
+	if (s->conf.n_notrack == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (pkts[i].cls == CT_PKT_TRACK && notrack_match(&s->conf, &pkts[i].tuple)) {
+			pkts[i].cls = CT_PKT_NOTRACK;
+			marked++;
+		}
+	return marked;
+}
+
 static inline __attribute__((always_inline)) uint8_t
 process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q,
 	    uint32_t now_tick, uint64_t now, struct ct_pkt_info *pi, const int want_info)

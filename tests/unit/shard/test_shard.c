@@ -577,6 +577,39 @@ test_notrack(void)
 	return 0;
 }
 
+/* The same rules ahead of tracking: only matching CT_PKT_TRACK packets are marked. */
+static int
+test_notrack_burst(void)
+{
+	struct ct_shard *s = mkshard(64, 1, tw_notrack), *plain = mkshard(64, 1, NULL);
+	struct ct_pkt p[5];
+	uint8_t v[5];
+	struct ct_stats st;
+
+	p[0] = mk(17, 0x0100000a, 0x010200c0, 5000, 53, 0);  /* to 192.0.2.1:53: matches */
+	p[1] = rev(p[0], 0);                                /* its reply: matches (src) */
+	p[2] = mk(17, 0x0100000a, 0x010300c0, 5000, 53, 0);  /* 192.0.3.1: no */
+	p[3] = mk(6, 0x0100000a, 0x010200c0, 5000, 53, TH_SYN); /* TCP: no */
+	p[4] = p[0];
+	p[4].cls = CT_PKT_ICMP_ERROR;                        /* not a TRACK packet: left alone */
+	T_EQ(ct_shard_notrack_burst(plain, p, 5), 0);
+	T_EQ(ct_shard_notrack_burst(s, p, 5), 2);
+	T_EQ(p[0].cls, CT_PKT_NOTRACK);
+	T_EQ(p[1].cls, CT_PKT_NOTRACK);
+	T_EQ(p[2].cls, CT_PKT_TRACK);
+	T_EQ(p[3].cls, CT_PKT_TRACK);
+	T_EQ(p[4].cls, CT_PKT_ICMP_ERROR);
+	/* Marked again: nothing more to mark. */
+	T_EQ(ct_shard_notrack_burst(s, p, 5), 0);
+	ct_process_burst(s, p, 4, T0, v);
+	ct_shard_stats(s, &st);
+	T_EQ(st.notrack, 2);
+	T_EQ(st.count, 2);
+	ct_shard_free(s);
+	ct_shard_free(plain);
+	return 0;
+}
+
 static int
 test_icmp_error_related(void)
 {
@@ -1030,6 +1063,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_flush_delete_iterate),
 	T_CASE(test_iterate_while_expiring),
 	T_CASE(test_notrack),
+	T_CASE(test_notrack_burst),
 	T_CASE(test_icmp_error_related),
 	T_CASE(test_ids_unique),
 	T_CASE(test_missed_retry_and_stale),
