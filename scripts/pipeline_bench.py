@@ -3,9 +3,11 @@
 """Full-pipeline rate (scripts/pipeline-bench.sh): dpct with events off, dpct
 with events on and a dpct-events listener attached, and dpdk-testpmd
 --forward-mode=io, on the same net_pcap vdev and input, one after the other
-in each run; Mpps from the growth of RX-packets between the 2-second
-periodic statistics (start-up excluded), and the ratios to testpmd of the
-same run. A benchmark: it prints numbers and asserts nothing.
+in each run; Mpps from the growth of RX-packets between the periodic
+statistics lines, over the time between their arrival (start-up excluded;
+testpmd's lines come every 3 s, dpct's every 2 s, so a fixed period would
+overstate testpmd by half), and the ratios to testpmd of the same run. A
+benchmark: it prints numbers and asserts nothing.
 
 The listener is pinned to CPU 0, beside dpct's control lcore (LISTENER_CPUS,
 default 0; `any` leaves it to the scheduler): as deployed, the worker's CPU
@@ -21,9 +23,12 @@ refused, destroys re-sent) and how many packets conntrack dropped."""
 
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
+import threading
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests',
                                 'integration', 'app'))
@@ -38,22 +43,56 @@ _lc = os.environ.get('LISTENER_CPUS', '0')
 LISTENER_CPUS = None if _lc == 'any' else {int(c) for c in _lc.split(',')}
 
 
-def rate(text):
-    v = [int(m.group(1)) for m in re.finditer(r'RX-packets:\s+(\d+)', text)]
-    # dpct prints per-port and accumulated lines: keep one value per period.
-    u = [x for i, x in enumerate(v) if i == 0 or x != v[i - 1]]
-    if len(u) < 3:
+RX_RE = re.compile(r'RX-packets:\s+(\d+)')
+
+
+def rate(samples):
+    """Mpps from (arrival time, RX-packets) samples of the periodic statistics:
+    growth between the first and the last line, over the time between their
+    arrival. The lines' own period is not trusted: dpdk-testpmd's
+    --stats-period 2 prints every 3 s here (it sleeps 1 s between checks),
+    dpct's every 2 s."""
+    # dpct prints per-port and accumulated lines: keep the first of equal ones.
+    u = [x for i, x in enumerate(samples) if i == 0 or x[1] != samples[i - 1][1]]
+    if len(u) < 2 or u[-1][0] - u[0][0] < 1.0:
         return float('nan')
-    return (u[-2] - u[0]) / (2.0 * (len(u) - 2)) / 1e6
+    return (u[-1][1] - u[0][1]) / (u[-1][0] - u[0][0]) / 1e6
 
 
-def run(cmd, timeout):
+def run(cmd, seconds):
+    """cmd for `seconds`, then SIGINT; (its output, the (time, RX-packets) of
+    each statistics line that arrived before the SIGINT). stdbuf makes
+    testpmd's stdout line-buffered so each line arrives when it is printed
+    (dpct flushes its own)."""
+    p = subprocess.Popen(['stdbuf', '-oL'] + cmd, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+                         errors='replace')
+    lines, samples = [], []
+
+    def reader():
+        for line in p.stdout:
+            t = time.monotonic()
+            lines.append(line)
+            m = RX_RE.search(line)
+            if m:
+                samples.append((t, int(m.group(1))))
+
+    th = threading.Thread(target=reader, daemon=True)
+    th.start()
     try:
-        p = subprocess.run(['timeout', '-s', 'INT', str(timeout)] + cmd, capture_output=True,
-                           text=True, stdin=subprocess.DEVNULL, timeout=timeout + 30)
-        return p.stdout + p.stderr
-    except subprocess.TimeoutExpired as e:
-        return (e.stdout or b'').decode(errors='replace')
+        p.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        pass
+    stop = time.monotonic()
+    if p.poll() is None:
+        p.send_signal(signal.SIGINT)
+    try:
+        p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    th.join(10)
+    return ''.join(lines), [x for x in list(samples) if x[0] < stop]
 
 
 def event_stats(text):
@@ -91,14 +130,15 @@ def dpct_rate(w, vdev, events, i, untracked=False, info=None):
                 os.sched_setaffinity(lst.pid, LISTENER_CPUS)
             except OSError as e:
                 print('listener not pinned to %s: %s' % (sorted(LISTENER_CPUS), e), flush=True)
-    out = run(d.dpct_cmd(prefix, path, extra_eal=['--vdev', vdev], app=app, replay=False), T)
+    out, samples = run(d.dpct_cmd(prefix, path, extra_eal=['--vdev', vdev], app=app,
+                                  replay=False), T)
     if lst is not None:
         d.stop(lst, timeout=10)
         if hasattr(lst, '_dpct_out'):
             lst._dpct_out.close()
     if info is not None:
         info.append(event_stats(out))
-    return rate(out)
+    return rate(samples)
 
 
 def main():
@@ -115,7 +155,7 @@ def main():
         tp = rate(run(['dpdk-testpmd', '--no-huge', '-m', '512', '--no-pci', '-l', '0-1',
                        '--file-prefix', 'pb-tpmd-%d-%d' % (os.getpid(), i), '--vdev', vdev,
                        '--', '--forward-mode=io', '--stats-period', '2',
-                       '--total-num-mbufs=20000'], T))
+                       '--total-num-mbufs=20000'], T)[1])
         rows.append((off, on, tp, untr))
         print('run %d: dpct events off %.2f Mpps, events on + listener %.2f Mpps, '
               'testpmd io %.2f Mpps; ratios off %.2f, on %.2f'
