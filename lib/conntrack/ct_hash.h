@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ct.h"
+#include "ct_private.h"
 
 /* ct_hash_v4()'s tail word: the tuple's last 8 bytes, read little-endian. */
 _Static_assert(offsetof(struct ct_tuple, sport) == 32 && offsetof(struct ct_tuple, dport) == 34 &&
@@ -73,8 +73,7 @@ ct_hash_v4(uint32_t s4, uint32_t d4, uint64_t tail)
 	const struct ct_hash_key *k = &ct_hkey;
 	uint64_t sk = (uint64_t)__builtin_bswap32(s4) << 16 | (uint16_t)tail;
 	uint64_t dk = (uint64_t)__builtin_bswap32(d4) << 16 | (uint16_t)(tail >> 16);
-	uint64_t swapped = (uint64_t)((uint32_t)tail >> 16 | (uint32_t)tail << 16) |
-			   (tail & ~UINT64_C(0xffffffff));
+	uint64_t swapped = ct_tuple_tail_swapped(tail);
 	uint64_t addrs = s4 | (uint64_t)d4 << 32, raddrs = d4 | (uint64_t)s4 << 32;
 	ct_u128 p, q;
 	uint64_t hi, lo;

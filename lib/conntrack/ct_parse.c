@@ -719,12 +719,29 @@ parse_slow(const uint8_t *data, uint32_t cap, uint32_t wire_len, uint16_t zone,
 	return out->cls;
 }
 
+/* The fast path, else the full parser: `cap` bytes readable, `wire_len` the packet's. */
+static inline __attribute__((always_inline)) int
+parse_one(const uint8_t *data, uint32_t cap, uint32_t wire_len, uint16_t zone, struct ct_pkt *out)
+{
+	if (!parse_fast(data, cap, wire_len, zone, out))
+		return parse_slow(data, cap, wire_len, zone, out);
+	return CT_PKT_TRACK;
+}
+
+/* Headers are read from the first segment; lengths are checked against the whole packet. */
+static inline __attribute__((always_inline)) int
+parse_mbuf_one(const struct rte_mbuf *m, uint16_t zone, struct ct_pkt *out)
+{
+	parse_one(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
+		  rte_pktmbuf_pkt_len(m), zone, out);
+	out->in_port = m->port;
+	return out->cls;
+}
+
 int
 ct_parse(const uint8_t *data, uint32_t len, uint16_t zone, struct ct_pkt *out)
 {
-	if (!parse_fast(data, len, len, zone, out))
-		return parse_slow(data, len, len, zone, out);
-	return CT_PKT_TRACK;
+	return parse_one(data, len, len, zone, out);
 }
 
 void
@@ -734,8 +751,7 @@ ct_parse_burst(const uint8_t *const *data, const uint32_t *len, unsigned n, uint
 	unsigned i;
 
 	for (i = 0; i < n; i++)
-		if (!parse_fast(data[i], len[i], len[i], zone, &out[i]))
-			parse_slow(data[i], len[i], len[i], zone, &out[i]);
+		parse_one(data[i], len[i], len[i], zone, &out[i]);
 }
 
 void
@@ -743,15 +759,8 @@ ct_parse_mbuf_burst(struct rte_mbuf *const *m, unsigned n, uint16_t zone, struct
 {
 	unsigned i;
 
-	for (i = 0; i < n; i++) {
-		const uint8_t *d = rte_pktmbuf_mtod(m[i], const uint8_t *);
-
-		if (!parse_fast(d, rte_pktmbuf_data_len(m[i]), rte_pktmbuf_pkt_len(m[i]), zone,
-				&out[i]))
-			parse_slow(d, rte_pktmbuf_data_len(m[i]), rte_pktmbuf_pkt_len(m[i]), zone,
-				   &out[i]);
-		out[i].in_port = m[i]->port;
-	}
+	for (i = 0; i < n; i++)
+		parse_mbuf_one(m[i], zone, &out[i]);
 }
 
 int
@@ -763,13 +772,7 @@ ct_parse_full(const uint8_t *data, uint32_t len, uint16_t zone, struct ct_pkt *o
 int
 ct_parse_mbuf(const struct rte_mbuf *m, uint16_t zone, struct ct_pkt *out)
 {
-	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
-
-	/* Headers are read from the first segment; lengths are checked against the whole packet. */
-	if (!parse_fast(d, rte_pktmbuf_data_len(m), rte_pktmbuf_pkt_len(m), zone, out))
-		parse_slow(d, rte_pktmbuf_data_len(m), rte_pktmbuf_pkt_len(m), zone, out);
-	out->in_port = m->port;
-	return out->cls;
+	return parse_mbuf_one(m, zone, out);
 }
 
 void

@@ -113,20 +113,18 @@ ct_tw_maxack(const struct ct_entry *e, enum ct_dir d, uint32_t *maxack, bool *se
 static inline uint8_t
 ct_tw_linux_flags(const struct ct_entry *e, enum ct_dir d)
 {
-	/* tw_seen's four flag bits (WSCALE, SACKOK, LIBERAL, UNACK) as Linux's. */
-#define CT_TW_LX(i) ((((i) & 1) ? CT_TW_LINUX_WINDOW_SCALE : 0) | \
-		     (((i) & 2) ? CT_TW_LINUX_SACK_PERM : 0) | \
-		     (((i) & 4) ? CT_TW_LINUX_BE_LIBERAL : 0) | (((i) & 8) ? CT_TW_LINUX_UNACK : 0))
-	static const uint8_t lx[16] = {
-		CT_TW_LX(0), CT_TW_LX(1), CT_TW_LX(2),	CT_TW_LX(3),  CT_TW_LX(4),  CT_TW_LX(5),
-		CT_TW_LX(6), CT_TW_LX(7), CT_TW_LX(8),	CT_TW_LX(9),  CT_TW_LX(10), CT_TW_LX(11),
-		CT_TW_LX(12), CT_TW_LX(13), CT_TW_LX(14), CT_TW_LX(15),
-	};
-#undef CT_TW_LX
+	/*
+	 * tw_seen's four flag bits (high nibble: WSCALE, SACKOK, LIBERAL, UNACK)
+	 * are Linux's bits 0, 1, 3 and 4: the low pair stays, the high pair
+	 * moves up one past CLOSE_INIT.
+	 */
 	_Static_assert(CT_TW_S_WSCALE == 0x10 && CT_TW_S_SACKOK == 0x20 && CT_TW_S_LIBERAL == 0x40 &&
-			       CT_TW_S_UNACK == 0x80,
-		       "lx[] is indexed by tw_seen's high nibble");
-	uint8_t f = lx[e->tw_seen[d] >> 4];
+			       CT_TW_S_UNACK == 0x80 && CT_TW_LINUX_WINDOW_SCALE == 0x01 &&
+			       CT_TW_LINUX_SACK_PERM == 0x02 && CT_TW_LINUX_BE_LIBERAL == 0x08 &&
+			       CT_TW_LINUX_UNACK == 0x10,
+		       "tw_seen's flag nibble maps onto Linux's flags byte");
+	unsigned hi = (unsigned)e->tw_seen[d] >> 4;
+	uint8_t f = (uint8_t)((hi & 0x3) | (hi & 0xc) << 1);
 	uint32_t ma;
 	bool set;
 
