@@ -27,7 +27,7 @@
 #define CFG_RING_MIN          16u
 #define CFG_RING_MAX          (1u << 20)
 #define CFG_TIMEOUT_MAX_S     4294967u       /* seconds that still fit in ms in 32 bits */
-#define CFG_GRACE_MAX_MS      3600000u
+#define CFG_GRACE_MAX_MS      CT_GRACE_MAX_MS
 #define CFG_BATCH_MIN         4096u
 #define CFG_BATCH_MAX         262144u
 #define CFG_DESC_MIN          64u

@@ -381,7 +381,10 @@ struct ct_conf {
 	uint8_t fill_alarm_high_pct; /**< log when count crosses this (0 = off) */
 	uint8_t fill_alarm_low_pct;  /**< ... and again when it falls below this */
 	bool events_enabled;         /**< produce event records at all */
-	uint32_t destroy_grace_ms;   /**< DESIGN §4: re-arm window for undelivered destroys */
+	uint32_t destroy_grace_ms;   /**< DESIGN §4: re-arm window for undelivered destroys,
+				      *   0..CT_GRACE_MAX_MS; doubles with each refusal of an
+				      *   entry's DESTROY, up to CT_GRACE_BACKOFF_MAX times and
+				      *   CT_GRACE_BACKOFF_CAP_MS */
 	uint32_t ev_stage_size;      /**< staging buffer capacity (records) */
 	uint64_t seed;               /**< PRNG seed for grace re-arm and hash salt */
 	uint16_t shard_index;        /**< this shard's number, for ids */
@@ -392,6 +395,16 @@ struct ct_conf {
 	/* Memory (issue 10) */
 	struct ct_mem mem;           /**< the shard's allocator; zero = C heap */
 };
+
+/** The longest destroy grace a shard takes (one hour). */
+#define CT_GRACE_MAX_MS 3600000u
+/** How often the grace window of one dying entry doubles: after the
+ * CT_GRACE_BACKOFF_MAX-th refusal its DESTROY is re-sent within
+ * 2^CT_GRACE_BACKOFF_MAX x destroy_grace_ms, but the doubling stops at
+ * CT_GRACE_BACKOFF_CAP_MS (a longer grace is never shortened: at the default
+ * 15 s the window stays 15 s; at 500 ms it goes 0.5, 1, 2, 4 s). */
+#define CT_GRACE_BACKOFF_MAX 3
+#define CT_GRACE_BACKOFF_CAP_MS 4000u
 
 /** Fill `c` with defaults: Linux timeouts, 262144 entries, loose TCP on,
  * window tracking strict (be_liberal off, max_retrans 3), early drop on,
@@ -627,7 +640,10 @@ struct ct_event_rec *ct_shard_ev_peek(struct ct_shard *s, unsigned *n);
  * Report that the first `accepted` staged records reached the event ring.
  * The others failed: their non-destroy bits are ORed into `missed` (retried
  * on the flow's next packet), their destroys are re-armed at
- * now + random() % grace. The staging buffer is emptied. `ring_full` counts
+ * now + random() % window, the window being the grace doubled once for each
+ * earlier refusal of that entry (at most CT_GRACE_BACKOFF_MAX times, and not
+ * beyond CT_GRACE_BACKOFF_CAP_MS unless the grace itself is longer); a
+ * CT_RES_DESTROY_NACK re-arms the same way. The staging buffer is emptied. `ring_full` counts
  * the failures.
  */
 void ct_shard_ev_commit(struct ct_shard *s, unsigned accepted, uint64_t now);

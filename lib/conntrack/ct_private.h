@@ -162,7 +162,11 @@ struct ct_entry {
 		uint8_t tw_last_fp;  /* TCP entries */
 		uint8_t x_code;      /* ICMP entries (flow export): code of the first packet */
 	};
-	uint8_t tw_retrans;      /* count (low nibble) | CT_TW_R_* */
+	union {
+		uint8_t tw_retrans;  /* live TCP entries: count (low nibble) | CT_TW_R_* */
+		uint8_t dy_refused;  /* dying entries: times their DESTROY was refused
+				      * (saturating; widens the grace window, ct_shard.c) */
+	};
 };
 _Static_assert(sizeof(struct ct_entry) == 128, "ct_entry must stay two cache lines");
 _Static_assert(offsetof(struct ct_entry, key) == 0, "key first: lookups touch one line");

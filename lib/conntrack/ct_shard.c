@@ -64,6 +64,7 @@ struct ct_shard {
 	uint32_t to_ticks[CT_TO_MAX];
 	uint32_t act_ticks;        /* flow export: active timeout, 0 = off */
 	uint64_t grace_ns;
+	uint64_t grace_cap_ns;   /* the widest re-send window: max(grace, backoff cap) */
 	/* Events */
 	struct ct_event_rec *stage;
 	uint32_t stage_n;
@@ -718,12 +719,30 @@ dying_targets(const struct ct_entry *e)
 	       (uint32_t)e->to_class << 24;
 }
 
+/*
+ * A refused DESTROY is sent again at a uniform random point of a window that
+ * starts at `destroy_grace_ms` and doubles with each refusal of that entry,
+ * up to CT_GRACE_BACKOFF_MAX doublings but not past CT_GRACE_BACKOFF_CAP_MS
+ * (a longer grace is never shortened). A lagging listener then costs each
+ * dying entry a few resends, not one per half grace: with one fixed window
+ * a 500 ms grace re-sent every destroy ~10 times in 9 s of lag, and the
+ * worker spent a third of its time on them (docs/PERFORMANCE.md). The cap
+ * bounds how long a deliverable DESTROY waits once the listener has caught
+ * up, and so a drain at shutdown.
+ */
 static void
 grace_rearm(struct ct_shard *s, uint32_t idx, uint64_t now)
 {
 	struct ct_entry *e = &s->pool[idx];
-	uint64_t delay = s->grace_ns ? prng_next(s) % s->grace_ns : 0;
+	unsigned k = e->dy_refused < CT_GRACE_BACKOFF_MAX ? e->dy_refused : CT_GRACE_BACKOFF_MAX;
+	uint64_t win = s->grace_ns << k;
+	uint64_t delay;
 
+	if (win > s->grace_cap_ns)
+		win = s->grace_cap_ns;
+	delay = win ? prng_next(s) % win : 0;
+	if (e->dy_refused != UINT8_MAX)
+		e->dy_refused++;
 	e->eflags &= (uint8_t)~CT_EF_AWAIT;
 	e->eflags |= CT_EF_RESENT;
 	e->expiry = ns_to_tick(s, now + delay);
@@ -769,6 +788,7 @@ entry_destroy(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint64_t now)
 	end_default(e);
 	e->status |= CT_S_DYING;
 	e->stop_ns = now;
+	e->dy_refused = 0;
 	s->st.count--;
 	if (!s->conf.events_enabled) {
 		s->st.dying++;
@@ -1568,7 +1588,13 @@ ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 			FAIL("timeout %s = %u s out of range", ct_timeout_name(i), conf->timeout_s[i]);
 		s->to_ticks[i] = (uint32_t)t;
 	}
+	if (conf->destroy_grace_ms > CT_GRACE_MAX_MS)
+		FAIL("destroy grace %u ms out of range 0..%u", conf->destroy_grace_ms,
+		     CT_GRACE_MAX_MS);
 	s->grace_ns = (uint64_t)conf->destroy_grace_ms * 1000000u;
+	s->grace_cap_ns = (uint64_t)CT_GRACE_BACKOFF_CAP_MS * 1000000u;
+	if (s->grace_cap_ns < s->grace_ns)
+		s->grace_cap_ns = s->grace_ns;
 	if (conf->active_timeout_s != 0) {
 		uint64_t t = ((uint64_t)conf->active_timeout_s * CT_NS_PER_S + CT_TICK_NS - 1) >>
 			     CT_TICK_SHIFT;

@@ -788,6 +788,113 @@ test_destroy_nack_grace_and_ack(void)
 	return 0;
 }
 
+static void
+grace_5s(struct ct_conf *c)
+{
+	c->destroy_grace_ms = 5000;
+}
+
+/*
+ * Backoff: each refusal of an entry's DESTROY doubles its grace window, up to
+ * CT_GRACE_BACKOFF_MAX doublings and CT_GRACE_BACKOFF_CAP_MS, and a grace
+ * longer than the cap stays as it is. 64 entries are refused six times in a
+ * row; every resend of round k falls inside the expected window of its
+ * refusal, and some in the upper half of it (the window really is that wide;
+ * 64 draws all below the half would be a 2^-64 chance, and the seed is
+ * fixed). Then each is acked and the shard is empty.
+ */
+static int
+grace_backoff_case(unsigned grace_ms)
+{
+	enum { N = 64, ROUNDS = 6 };
+	struct ct_shard *s = mkshard(N, 1, grace_ms == 5000 ? grace_5s : NULL);
+	const uint64_t grace = (uint64_t)grace_ms * 1000000u;
+	const uint64_t cap = (uint64_t)CT_GRACE_BACKOFF_CAP_MS * 1000000u;
+	struct ct_event_rec r[N], d[N];
+	struct ct_stats st;
+	uint64_t now = T0 + SEC;
+	unsigned i, n, k;
+
+	T_ASSERT(s != NULL);
+	for (i = 0; i < N; i++)
+		one(s, mk(17, 0x0100000a, 0x010200c0, (uint16_t)(100 + i), 53, 0), T0);
+	drain(s, r, N, T0);
+	ct_shard_flush(s, now, 0);
+	n = drain(s, d, N, now);
+	T_EQ(n, N);
+	for (k = 0; k < ROUNDS; k++) {
+		uint64_t win = grace << (k < CT_GRACE_BACKOFF_MAX ? k : CT_GRACE_BACKOFF_MAX);
+		uint64_t t, longest = 0;
+		unsigned fired = 0;
+
+		if (win > cap)
+			win = grace > cap ? grace : cap;
+		for (i = 0; i < N; i++) {
+			struct ct_result res = { .slot = d[i].slot, .id = d[i].id,
+						 .events = d[i].events,
+						 .kind = CT_RES_DESTROY_NACK };
+
+			T_EQ(ct_shard_apply_result(s, &res, now), 0);
+		}
+		for (t = now; fired < N && t <= now + win + 2 * CT_TICK_NS; t += CT_TICK_NS) {
+			ct_shard_expire(s, t, 1u << 20);
+			n = drain(s, r, N, t);
+			for (i = 0; i < n; i++) {
+				T_ASSERT(r[i].events & CT_EV_DESTROY);
+				T_ASSERT(r[i].flags & CT_REC_F_RESEND);
+				T_ASSERT(fired < N);
+				d[fired++] = r[i];
+				if (t - now > longest)
+					longest = t - now;
+			}
+		}
+		T_EQ(fired, N);
+		T_ASSERT(longest < win + CT_TICK_NS);
+		T_ASSERT(longest >= win / 2);
+		/* A short grace widens from the second round on. */
+		T_ASSERT(k == 0 || grace >= cap || longest > grace);
+		now = t;
+	}
+	ack_destroys(s, d, N, now);
+	ct_shard_stats(s, &st);
+	T_EQ(st.destroy_resent, N * ROUNDS);
+	T_EQ(st.destroy_acked, N);
+	T_ASSERT(ct_shard_empty(s));
+	ct_shard_free(s);
+	return 0;
+}
+
+static int
+test_destroy_grace_backoff(void)
+{
+	/* 1 s: 1, 2, 4, 4, 4, 4 s. 5 s: 5 s each time. */
+	return grace_backoff_case(1000) || grace_backoff_case(5000);
+}
+
+static void
+grace_too_long(struct ct_conf *c)
+{
+	c->destroy_grace_ms = CT_GRACE_MAX_MS + 1;
+}
+
+static void
+grace_longest(struct ct_conf *c)
+{
+	c->destroy_grace_ms = CT_GRACE_MAX_MS;
+}
+
+/* The library refuses a grace the app's config would (one hour at most). */
+static int
+test_grace_range(void)
+{
+	struct ct_shard *s = mkshard(16, 1, grace_longest);
+
+	T_ASSERT(s != NULL);
+	ct_shard_free(s);
+	T_ASSERT(mkshard(16, 1, grace_too_long) == NULL);
+	return 0;
+}
+
 static int
 test_events_disabled_free_at_once(void)
 {
@@ -1068,6 +1175,8 @@ static const struct t_case cases[] = {
 	T_CASE(test_ids_unique),
 	T_CASE(test_missed_retry_and_stale),
 	T_CASE(test_destroy_nack_grace_and_ack),
+	T_CASE(test_destroy_grace_backoff),
+	T_CASE(test_grace_range),
 	T_CASE(test_events_disabled_free_at_once),
 	T_CASE(test_invalid_never_creates),
 	T_CASE(test_high_load_cuckoo),
