@@ -21,8 +21,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <emmintrin.h>
-
 #include <rte_hash_crc.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
@@ -52,66 +50,89 @@ fold(uint32_t s)
 	return s;
 }
 
+/* Ones' complement addition of two 64-bit words (the carry wraps around). */
+static inline uint64_t
+add_oc(uint64_t a, uint64_t b)
+{
+	a += b;
+	return a + (a < b);
+}
+
 /*
- * Ones' complement sum of n bytes in memory order, 8 bytes a step: the
- * 32-bit halves are added into 64 bits and folded at the end, which equals
- * the sum of the 16-bit words (carries wrap around either way). A trailing
- * odd byte is the first byte of a zero-padded word.
+ * Ones' complement sum of n bytes in memory order, 64 bits at a time with
+ * the carry wrapped around, into `acc` (unfolded). 2^16 - 1 divides
+ * 2^64 - 1, so folding the 64-bit sum gives the sum of the 16-bit words
+ * (RFC 1071). The bytes after the last whole word are one zero-padded word
+ * (the odd last byte is the first byte of a padded 16-bit word, as the
+ * RFC's). Two accumulators keep the two carry chains apart.
  */
-static inline uint32_t
-ocsum(const uint8_t *p, uint32_t n, uint64_t s)
+static inline uint64_t
+ld64(const uint8_t *p)
 {
 	uint64_t w;
-	uint32_t v;
-	uint16_t h;
 
-	if (n >= 64) {
-		/*
-		 * 32 bytes a step: the 16-bit words widened into 32-bit lanes
-		 * (SSE2). A lane gets at most 4 words a step, so it cannot
-		 * overflow below 2^14 steps (512 KiB; an IP packet is < 64 KiB).
-		 */
-		const __m128i z = _mm_setzero_si128();
-		__m128i a0 = z, a1 = z;
-		uint32_t l[4];
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
 
-		for (; n >= 32; p += 32, n -= 32) {
-			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-			__m128i y = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+static inline uint64_t
+sum64(const uint8_t *p, uint32_t n, uint64_t acc)
+{
+	uint64_t b = 0, t = 0;
 
-			a0 = _mm_add_epi32(a0, _mm_add_epi32(_mm_unpacklo_epi16(x, z),
-							     _mm_unpackhi_epi16(x, z)));
-			a1 = _mm_add_epi32(a1, _mm_add_epi32(_mm_unpacklo_epi16(y, z),
-							     _mm_unpackhi_epi16(y, z)));
+	for (; n >= 32; p += 32, n -= 32) {
+		acc = add_oc(acc, ld64(p));
+		b = add_oc(b, ld64(p + 8));
+		acc = add_oc(acc, ld64(p + 16));
+		b = add_oc(b, ld64(p + 24));
+	}
+	if (n & 16) {
+		acc = add_oc(acc, ld64(p));
+		b = add_oc(b, ld64(p + 8));
+		p += 16;
+	}
+	if (n & 8) {
+		acc = add_oc(acc, ld64(p));
+		p += 8;
+	}
+	if (n & 7) {
+		unsigned at = 0;
+
+		if (n & 4) {
+			uint32_t v;
+
+			memcpy(&v, p, 4);
+			t = v;
+			at = 4;
 		}
-		_mm_storeu_si128((__m128i *)(void *)l, _mm_add_epi32(a0, a1));
-		s += (uint64_t)l[0] + l[1] + l[2] + l[3];
-	}
-	for (; n >= 8; p += 8, n -= 8) {
-		memcpy(&w, p, sizeof(w));
-		s += (w >> 32) + (uint32_t)w;
-	}
-	if (n >= 4) {
-		memcpy(&v, p, sizeof(v));
-		s += v;
-		p += 4;
-		n -= 4;
-	}
-	if (n >= 2) {
-		memcpy(&h, p, sizeof(h));
-		s += h;
-		p += 2;
-		n -= 2;
-	}
-	if (n == 1) {
-		uint8_t last[2] = { p[0], 0 };
+		if (n & 2) {
+			uint16_t h;
 
-		memcpy(&h, last, sizeof(h));
-		s += h;
+			memcpy(&h, p + at, 2);
+			t |= (uint64_t)h << (8 * at);
+			at += 2;
+		}
+		if (n & 1)
+			t |= (uint64_t)p[at] << (8 * at);
+		acc = add_oc(acc, t);
 	}
-	s = (s & 0xffffffffu) + (s >> 32);
-	s = (s & 0xffffffffu) + (s >> 32);
-	return fold((uint32_t)s);
+	return add_oc(acc, b);
+}
+
+/* A 64-bit ones' complement sum folded to 16 bits. */
+static inline uint32_t
+fold64(uint64_t a)
+{
+	a = (a & 0xffffffffu) + (a >> 32);
+	a = (a & 0xffffffffu) + (a >> 32);
+	return fold((uint32_t)a);
+}
+
+/* Ones' complement sum of n bytes, folded to 16 bits (not complemented). */
+static inline uint32_t
+ocsum(const uint8_t *p, uint32_t n)
+{
+	return fold64(sum64(p, n, 0));
 }
 
 /* Ones' complement sum (not complemented, folded to 16 bits) of [off, off+len). */
@@ -121,7 +142,7 @@ sum_range(const struct csrc *c, uint32_t off, uint32_t len, uint32_t *out)
 	uint16_t v;
 
 	if (off <= c->cap && len <= c->cap - off) {
-		*out = ocsum(c->flat + off, len, 0);
+		*out = ocsum(c->flat + off, len);
 		return 0;
 	}
 	if (c->m == NULL || rte_raw_cksum_mbuf(c->m, off, len, &v) != 0)
@@ -131,19 +152,21 @@ sum_range(const struct csrc *c, uint32_t off, uint32_t len, uint32_t *out)
 }
 
 /*
- * The pseudo-header's sum: the addresses straight from the IP header, then
- * protocol and length. The sums are of 16-bit words in memory order, so the
- * two numbers are added in that order too (byte-swapped on little endian).
+ * The pseudo-header's sum (unfolded): the addresses straight from the IP
+ * header, then the L4 length (32 bits, network order) and the protocol as
+ * the 64-bit word {0, 0, len3, len2, len1, len0, 0, proto} in memory order.
+ * The sums are of 16-bit words in memory order (byte-swapped numbers on
+ * little endian).
  */
-static uint32_t
+static inline uint64_t
 pseudo_sum(const uint8_t *ip, uint8_t family, uint8_t proto, uint32_t l4len)
 {
 	uint8_t tail[8] = { 0, 0, (uint8_t)(l4len >> 24), (uint8_t)(l4len >> 16),
 			    (uint8_t)(l4len >> 8), (uint8_t)l4len, 0, proto };
-	uint32_t s;
+	uint64_t t;
 
-	s = family == 4 ? ocsum(ip + 12, 8, 0) : ocsum(ip + 8, 32, 0);
-	return ocsum(tail, sizeof(tail), s);
+	memcpy(&t, tail, sizeof(t));
+	return family == 4 ? sum64(ip + 12, 8, t) : sum64(ip + 8, 32, t);
 }
 
 /* CRC32c (the rte_hash_crc instructions) over bytes at any alignment. */
@@ -192,7 +215,8 @@ l4_ok(const struct csrc *c, const struct ct_pkt *p, uint8_t family)
 {
 	const uint8_t *ip = c->flat + p->l3_off;
 	uint8_t proto;
-	uint32_t end = p->l3_off + p->len, l4len, cov, s, ps;
+	uint32_t end = p->l3_off + p->len, l4len, cov, s;
+	uint64_t ps;
 
 	if (p->l4_off == 0 || p->l4_off > end)
 		return 1;
@@ -242,10 +266,13 @@ l4_ok(const struct csrc *c, const struct ct_pkt *p, uint8_t family)
 	}
 	if (cov > l4len)
 		return 0;
+	ps = pseudo_sum(ip, family, proto, l4len);
+	/* One pass with the pseudo-header when the range is in the first segment. */
+	if (p->l4_off <= c->cap && cov <= c->cap - p->l4_off)
+		return fold64(sum64(c->flat + p->l4_off, cov, ps)) == 0xffff;
 	if (sum_range(c, p->l4_off, cov, &s) != 0)
 		return 1;
-	ps = pseudo_sum(ip, family, proto, l4len);
-	return fold(s + ps) == 0xffff;
+	return fold64(add_oc(ps, s)) == 0xffff;
 }
 
 static int
@@ -265,7 +292,12 @@ verify(const struct csrc *c, struct ct_pkt *p, unsigned what)
 	if ((what & CT_CSUM_IP) && family == 4) {
 		uint32_t ihl = (uint32_t)(ip[0] & 0x0f) * 4, s;
 
-		if (sum_range(c, p->l3_off, ihl, &s) == 0 && s != 0xffff) {
+		/* The usual 20-byte header inline, with its length a constant. */
+		if (ihl == 20 && p->l3_off <= c->cap && 20 <= c->cap - p->l3_off)
+			s = ocsum(ip, 20);
+		else if (sum_range(c, p->l3_off, ihl, &s) != 0)
+			s = 0xffff; /* not in the first segment: not checked */
+		if (s != 0xffff) {
 			p->cls = CT_PKT_INVALID;
 			p->invalid_reason = CT_INV_IP_CSUM;
 			return -EBADMSG;
