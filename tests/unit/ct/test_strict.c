@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <rte_mbuf.h>
+
 #include "ct.h"
 #include "dpct_test.h"
 
@@ -327,6 +329,99 @@ test_ip_header_checksum_every_ihl(void)
 	return 0;
 }
 
+/* `f` in two chained mbufs, the first `k` bytes in the first. */
+static void
+chain2(struct rte_mbuf m[2], uint8_t buf[2][RTE_PKTMBUF_HEADROOM + 2048], const struct frame *f,
+       uint32_t k, uint64_t ol_flags)
+{
+	unsigned i;
+
+	for (i = 0; i < 2; i++) {
+		memset(&m[i], 0, sizeof(m[i]));
+		m[i].buf_addr = buf[i];
+		m[i].buf_len = RTE_PKTMBUF_HEADROOM + 2048;
+		m[i].data_off = RTE_PKTMBUF_HEADROOM;
+		m[i].nb_segs = 1;
+	}
+	memcpy(buf[0] + RTE_PKTMBUF_HEADROOM, f->b, k);
+	memcpy(buf[1] + RTE_PKTMBUF_HEADROOM, f->b + k, f->n - k);
+	m[0].data_len = (uint16_t)k;
+	m[1].data_len = (uint16_t)(f->n - k);
+	m[0].pkt_len = f->n;
+	m[1].pkt_len = f->n - k;
+	m[0].nb_segs = 2;
+	m[0].next = &m[1];
+	m[0].ol_flags = ol_flags;
+}
+
+static int
+mbuf_verify(struct rte_mbuf *m, struct ct_pkt *p)
+{
+	ct_parse_mbuf(m, 0, p);
+	ct_pkt_csum_mbuf(m, p);
+	return p->cls;
+}
+
+/*
+ * ct_pkt_csum_mbuf(): the TCP checksum over a payload split between two
+ * segments at every point after the headers (the chain walk), for payloads
+ * of 0..300 bytes; and the NIC's verdicts in ol_flags: GOOD skips the sum,
+ * BAD is invalid at once, UNKNOWN (a vdev) sums in software.
+ */
+static int
+test_checksum_mbuf_chain_and_offload(void)
+{
+	static uint8_t buf[2][RTE_PKTMBUF_HEADROOM + 2048];
+	const uint32_t hdr = 14 + 20 + 20;
+	struct rte_mbuf m[2];
+	struct frame f;
+	struct ct_pkt p;
+	unsigned len, k, split = 0;
+
+	for (len = 0; len <= 300; len += 13) {
+		tcp4(&f, -1, A4, B4, 40000, 443, 0x10, 7, 9, (uint16_t)len);
+		for (k = 0; k < len; k++)
+			f.b[hdr + k] = (uint8_t)(k * 37 + len);
+		finish4(&f, -1, 6, A4, B4, 20 + len);
+		for (k = hdr; k <= f.n; k++) {
+			chain2(m, buf, &f, k, 0);
+			if (mbuf_verify(m, &p) != CT_PKT_TRACK)
+				T_FAIL_("payload %u split at %u: a good checksum refused", len, k);
+			if (len == 0)
+				continue;
+			/* The last payload byte, in the second segment when k < n. */
+			buf[1][RTE_PKTMBUF_HEADROOM + f.n - k - 1] ^= 0x10;
+			if (k == f.n)
+				buf[0][RTE_PKTMBUF_HEADROOM + f.n - 1] ^= 0x10;
+			if (mbuf_verify(m, &p) != CT_PKT_INVALID || p.invalid_reason != CT_INV_L4_CSUM)
+				T_FAIL_("payload %u split at %u: a flipped bit not found", len, k);
+			split += k < f.n;
+		}
+	}
+	T_ASSERT(split > 1000);
+	/* The NIC's verdicts. A wrong L4 sum that the NIC calls GOOD passes. */
+	tcp4(&f, -1, A4, B4, 40000, 443, 0x10, 7, 9, 20);
+	f.b[f.n - 1] ^= 1;
+	chain2(m, buf, &f, f.n, RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+	T_EQ(mbuf_verify(m, &p), CT_PKT_TRACK);
+	chain2(m, buf, &f, f.n, RTE_MBUF_F_RX_IP_CKSUM_GOOD);
+	T_EQ(mbuf_verify(m, &p), CT_PKT_INVALID);
+	T_EQ(p.invalid_reason, CT_INV_L4_CSUM);
+	f.b[f.n - 1] ^= 1;
+	chain2(m, buf, &f, f.n, RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_BAD);
+	T_EQ(mbuf_verify(m, &p), CT_PKT_INVALID);
+	T_EQ(p.invalid_reason, CT_INV_L4_CSUM);
+	chain2(m, buf, &f, f.n, RTE_MBUF_F_RX_IP_CKSUM_BAD | RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+	T_EQ(mbuf_verify(m, &p), CT_PKT_INVALID);
+	T_EQ(p.invalid_reason, CT_INV_IP_CSUM);
+	/* A wrong IPv4 header sum the NIC did not look at is found here. */
+	f.b[14 + 8] ^= 1;
+	chain2(m, buf, &f, f.n, RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+	T_EQ(mbuf_verify(m, &p), CT_PKT_INVALID);
+	T_EQ(p.invalid_reason, CT_INV_IP_CSUM);
+	return 0;
+}
+
 static struct ct_shard *
 mkshard(void)
 {
@@ -482,6 +577,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_checksums_each_protocol),
 	T_CASE(test_checksum_every_length),
 	T_CASE(test_ip_header_checksum_every_ihl),
+	T_CASE(test_checksum_mbuf_chain_and_offload),
 	T_CASE(test_zones_and_l3_bytes),
 	T_CASE(test_rst_in_syn_sent_keeps_unreplied),
 	T_CASE(test_out_of_window_rst_is_invalid),
