@@ -86,16 +86,22 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* The summary table's hash: the tuple 8 bytes a step (a byte-wise FNV-1a
+ * was a chain of 40 dependent multiplies, a tenth of the listener's time). */
 static uint64_t
 flow_hash(const struct ct_tuple *t, uint32_t id)
 {
 	const uint8_t *p = (const uint8_t *)t;
-	uint64_t h = 0xcbf29ce484222325ull ^ id;
+	uint64_t h = 0xcbf29ce484222325ull ^ id, w;
 	size_t i;
 
-	for (i = 0; i < sizeof(*t); i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
+	_Static_assert(sizeof(*t) % 8 == 0, "the tuple is whole 64-bit words");
+	for (i = 0; i < sizeof(*t); i += 8) {
+		memcpy(&w, p + i, sizeof(w));
+		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+		h ^= h >> 29;
+	}
+	return h ^ h >> 32;
 }
 
 static int
