@@ -123,13 +123,21 @@ def run(cmd, seconds):
 
 
 def event_stats(text):
-    """The last `events:` and `conntrack:` lines of dpct's statistics."""
+    """The last `events:` and `conntrack:` lines of dpct's statistics, and the
+    share of the packets received that conntrack dropped (a full table)."""
     ev = re.findall(r'events: sent (\d+) failed (\d+) destroy_resent (\d+)', text)
     ct = re.findall(r'conntrack: .* drop (\d+) ', text)
+    rx = RX_RE.findall(text)
     if not ev or not ct:
         return ''
-    return ('events sent %s, refused %s, destroys re-sent %s; conntrack drop %s'
-            % (ev[-1][0], ev[-1][1], ev[-1][2], ct[-1]))
+    drop = int(ct[-1])
+    share = 100.0 * drop / int(rx[-1]) if rx and int(rx[-1]) else float('nan')
+    out = ('events sent %s, refused %s, destroys re-sent %s; conntrack drop %s (%.0f %% of '
+           'the packets received)' % (ev[-1][0], ev[-1][1], ev[-1][2], ct[-1], share))
+    if share > 1:
+        out += ('\n  (table-full mode: the listener did not keep up, dying entries filled the '
+                'table, and the rate counts new connections dropped; not a healthy pipeline)')
+    return out
 
 
 def dpct_rate(w, vdev, events, i, untracked=False, info=None):
