@@ -21,7 +21,12 @@ Also, unless UNTRACKED=0: dpct with every packet exempt from tracking
 pipeline's floor (ports, worker loop, parse, forwarding) without the
 tracker, so the gap to testpmd splits into tracker and the rest. And, for
 the events-on run, what the control core did with the events (sent,
-refused, destroys re-sent) and how many packets conntrack dropped."""
+refused, destroys re-sent) and how many packets conntrack dropped.
+
+With OFFLOAD=1, one more dpct row: tracked, events off, `checksum` off,
+which is what the worker does on a NIC that verifies checksums itself
+(RTE_MBUF_F_RX_*_CKSUM_GOOD): net_pcap reports nothing, so every tracked
+packet is summed in software in the other rows."""
 
 import os
 import re
@@ -39,6 +44,7 @@ import dpctlib as d  # noqa: E402
 RUNS = int(os.environ.get('RUNS', '3'))
 T = int(os.environ.get('SECONDS_PER_RUN', '9'))
 UNTRACKED = os.environ.get('UNTRACKED', '1') != '0'
+OFFLOAD = os.environ.get('OFFLOAD', '0') != '0'
 # dpct runs with -l 0-1 (dpctlib.dpct_cmd): lcore 0 the control core, lcore 1
 # the worker. LISTENER_CPUS=any lets the scheduler put the listener anywhere.
 _lc = os.environ.get('LISTENER_CPUS', '0')
@@ -140,8 +146,8 @@ def event_stats(text):
     return out
 
 
-def dpct_rate(w, vdev, events, i, untracked=False, info=None):
-    tag = 'untr' if untracked else 'on' if events else 'off'
+def dpct_rate(w, vdev, events, i, untracked=False, info=None, csum_off=False):
+    tag = 'untr' if untracked else 'on' if events else 'csoff' if csum_off else 'off'
     prefix, port_id = d.uniq('pb_%s_%d' % (tag, i))
     cfg = d.base_config(port_id, events={'enabled': events, 'reliable': events}, seed=0)
     # The appliance's defaults (Linux timeouts, default table), as before.
@@ -149,6 +155,8 @@ def dpct_rate(w, vdev, events, i, untracked=False, info=None):
     cfg.pop('table', None)
     if untracked:
         cfg['notrack'] = [{'family': 4}, {'family': 6}]
+        cfg['checksum'] = 'off'
+    if csum_off:
         cfg['checksum'] = 'off'
     path = d.write_config(w, cfg, 'pb-%s.json' % tag)
     app = ['--stats-period', '2', '--fwd', 'io']
@@ -192,18 +200,24 @@ def main():
         off = dpct_rate(w, vdev, False, i)
         on = dpct_rate(w, vdev, True, i, info=info)
         untr = dpct_rate(w, vdev, False, i, untracked=True) if UNTRACKED else nan
+        csoff = dpct_rate(w, vdev, False, i, csum_off=True) if OFFLOAD else nan
         s = run(['dpdk-testpmd', '--no-huge', '-m', '512', '--no-pci', '-l', '0-1',
                  '--file-prefix', 'pb-tpmd-%d-%d' % (os.getpid(), i), '--vdev', vdev,
                  '--', '--forward-mode=io', '--stats-period', '2',
                  '--total-num-mbufs=20000'], T)[1]
         tp = (rate(s), rate(s, cpu=True))
-        rows.append((off, on, tp, untr))
+        rows.append((off, on, tp, untr, csoff))
         print('run %d: dpct events off %.2f Mpps, events on + listener %.2f Mpps, '
               'testpmd io %.2f Mpps; ratios off %.2f, on %.2f'
               % (i, off[0], on[0], tp[0], ratio(off[0], tp[0]), ratio(on[0], tp[0])), flush=True)
         if UNTRACKED:
             print('  dpct untracked (notrack all, checksum off) %.2f Mpps, ratio %.2f'
                   % (untr[0], ratio(untr[0], tp[0])), flush=True)
+        if OFFLOAD:
+            print('  dpct events off, checksum off (as with NIC checksum offload) %.2f Mpps, '
+                  'ratio %.2f; per worker-CPU second %.2f Mpps, ratio %.2f'
+                  % (csoff[0], ratio(csoff[0], tp[0]), csoff[1], ratio(csoff[1], tp[1])),
+                  flush=True)
         print('  per worker-CPU second: off %.2f, on %.2f, untracked %.2f, testpmd %.2f Mpps; '
               'ratios off %.2f, on %.2f, untracked %.2f'
               % (off[1], on[1], untr[1], tp[1], ratio(off[1], tp[1]), ratio(on[1], tp[1]),
@@ -211,13 +225,16 @@ def main():
         if info and info[0]:
             print('  events on: %s' % info[0], flush=True)
     for k, what in ((0, 'wall clock'), (1, 'per worker-CPU second')):
-        med = [statistics.median(r[c][k] for r in rows) for c in range(4)]
-        rt = [statistics.median(ratio(r[c][k], r[2][k]) for r in rows) for c in (0, 1, 3)]
+        med = [statistics.median(r[c][k] for r in rows) for c in range(5)]
+        rt = [statistics.median(ratio(r[c][k], r[2][k]) for r in rows) for c in (0, 1, 3, 4)]
         print('median (%s): dpct events off %.2f Mpps, events on %.2f Mpps, testpmd io %.2f Mpps; '
               'median ratio off %.2f (target >= 0.8), on %.2f (target >= 0.7)'
               % (what, med[0], med[1], med[2], rt[0], rt[1]))
         if UNTRACKED:
             print('median (%s): dpct untracked %.2f Mpps, ratio %.2f' % (what, med[3], rt[2]))
+        if OFFLOAD:
+            print('median (%s): dpct events off, checksum off %.2f Mpps, ratio %.2f'
+                  % (what, med[4], rt[3]))
     subprocess.run(['rm', '-rf', w])
 
 
