@@ -192,9 +192,12 @@ def events_cmd(chan, *args):
 
 def start_events(chan, out_json, summary, reliable=True, rcvbuf=None, fmt='json',
                  idle_ms=3000, max_s=300, user=None, extra=()):
-    """dpct-events in the background; user='nobody' runs it unprivileged."""
-    cmd = events_cmd(chan, '--format', fmt, '--summary', summary,
-                     '--idle-exit-ms', str(idle_ms), '--max-seconds', str(max_s))
+    """dpct-events in the background; user='nobody' runs it unprivileged;
+    summary=None: no --summary (no per-connection table in the listener)."""
+    cmd = events_cmd(chan, '--format', fmt, '--idle-exit-ms', str(idle_ms),
+                     '--max-seconds', str(max_s))
+    if summary is not None:
+        cmd += ['--summary', summary]
     if reliable:
         cmd.append('--reliable')
     if rcvbuf:
