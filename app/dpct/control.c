@@ -189,6 +189,7 @@ dpct_stats_json(struct dpct_app *a)
 		json_object_set_new(tot, "subscribe_refused",
 				    json_integer((json_int_t)es.subscribe_refused));
 		json_object_set_new(tot, "datagrams", json_integer((json_int_t)es.datagrams));
+		json_object_set_new(tot, "encoded", json_integer((json_int_t)es.encoded));
 		set_u64(tot, "result_backlog", es.result_backlog);
 		set_u64(tot, "listener_demoted", es.listener_demoted);
 		set_u64(tot, "requests_refused", es.requests_refused);

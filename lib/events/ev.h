@@ -182,6 +182,8 @@ struct ev_ctl_stats {
 	uint64_t dumps;              /**< dumps completed */
 	uint64_t dump_entries;       /**< entries sent by dumps */
 	uint64_t datagrams;
+	uint64_t encoded;            /**< records encoded as ctnetlink (once each, when a listener
+				      *   first needs it: not those only full sockets were due) */
 	uint64_t result_backlog;     /**< results waiting for room in a channel */
 	uint64_t resend_targeted;    /**< resent records delivered only to the slots that refused */
 };

@@ -455,38 +455,74 @@ datagram_done(struct ev_ctl *ctl, struct ev_listener *l, unsigned cnt, int rc, u
 static bool
 addressed(const struct ev_ctl *ctl, const struct ev_listener *l, unsigned i)
 {
-	if (ctl->len[i] == 0 || !(ctl->kind[i] & l->mask))
+	if (!ctl->live[i] || !(ctl->kind[i] & l->mask))
 		return false;
 	return ctl->recs[i].targets == 0 || (ctl->recs[i].targets & (1u << l->slot)) != 0;
 }
 
+/* Record i as ctnetlink, encoded the first time a listener needs it: its length, 0 if none. */
+static unsigned
+encoded(struct ev_ctl *ctl, unsigned i)
+{
+	int len;
+
+	if (ctl->encoded[i])
+		return ctl->len[i];
+	ctl->encoded[i] = 1;
+	len = ev_nl_encode(&ctl->recs[i], EV_NL_F_DEFAULT, ctl->enc, ctl->enc_pos,
+			   (size_t)EV_CTL_BURST * EV_NL_MSG_MAX);
+	if (len <= 0)
+		return 0;
+	ctl->st.encoded++;
+	ctl->off[i] = (uint32_t)ctl->enc_pos;
+	ctl->len[i] = (uint16_t)len;
+	ctl->enc_pos += (size_t)len;
+	return ctl->len[i];
+}
+
+/*
+ * The listener's records of the chunk, in datagrams of up to its batch
+ * size. One that refused a datagram in the previous chunk is probed
+ * first with a datagram of one message: while its socket stays full,
+ * each chunk costs it one encoding and one send, and the rest of its
+ * records are refused unencoded (a slow listener would otherwise cost an
+ * encoding of every record it refuses, on the CPU it may share with the
+ * control core).
+ */
 static void
 deliver_to(struct ev_ctl *ctl, struct ev_listener *l, unsigned n, uint64_t mono)
 {
 	unsigned i, cnt = 0;
 	size_t bytes = 0;
-	bool go = true;
+	bool go = true, probe = l->blocked;
 
 	l->blocked = false;
 	for (i = 0; i < n && go; i++) {
 		struct nlmsghdr *h;
+		unsigned len;
 
 		if (!addressed(ctl, l, i))
 			continue;
-		if (cnt > 0 && (cnt == EV_CTL_MAX_IOV || bytes + ctl->len[i] > l->batch)) {
+		/* The probe goes before the next message is encoded. */
+		len = cnt > 0 && probe ? 0 : encoded(ctl, i);
+		if (cnt > 0 && (probe || cnt == EV_CTL_MAX_IOV || bytes + len > l->batch)) {
 			go = datagram_done(ctl, l, cnt, send_datagram(ctl, l, cnt, bytes), mono);
+			probe = false;
 			cnt = 0;
 			bytes = 0;
 			if (!go)
 				break;
+			len = encoded(ctl, i);
 		}
+		if (len == 0)
+			continue;
 		h = (struct nlmsghdr *)(ctl->enc + ctl->off[i]);
 		h->nlmsg_seq = l->seq + cnt + 1;
 		ctl->iov[cnt].iov_base = h;
-		ctl->iov[cnt].iov_len = ctl->len[i];
+		ctl->iov[cnt].iov_len = len;
 		ctl->dg_idx[cnt] = (uint16_t)i;
 		cnt++;
-		bytes += ctl->len[i];
+		bytes += len;
 	}
 	if (go && cnt > 0) {
 		datagram_done(ctl, l, cnt, send_datagram(ctl, l, cnt, bytes), mono);
@@ -598,26 +634,25 @@ process_chunk(struct ev_ctl *ctl, struct ev_ctl_chan *ch, unsigned n, uint64_t n
 	      uint64_t mono)
 {
 	unsigned i, nres = 0, sent = 0, failed = 0;
-	size_t pos = 0;
 
 	ctl->chunk_dropped = 0;
+	ctl->enc_pos = 0;
 	for (i = 0; i < n; i++) {
-		int len = ev_nl_encode(&ctl->recs[i], EV_NL_F_DEFAULT, ctl->enc, pos,
-				       (size_t)EV_CTL_BURST * EV_NL_MSG_MAX);
+		const struct ct_event_rec *r = &ctl->recs[i];
 
-		ctl->off[i] = (uint32_t)pos;
-		ctl->len[i] = len > 0 ? (uint16_t)len : 0;
-		ctl->kind[i] = (uint8_t)ev_nl_rec_kind(&ctl->recs[i]);
+		ctl->kind[i] = (uint8_t)ev_nl_rec_kind(r);
 		ctl->fail_mask[i] = 0;
 		ctl->ok[i] = 0;
-		if (len > 0)
-			pos += (size_t)len;
-		if (ctl->recs[i].targets != 0) {
-			ctl->recs[i].targets = live_targets(ctl, ctl->recs[i].targets);
+		ctl->encoded[i] = 0;
+		ctl->len[i] = 0;
+		/* What ev_nl_encode() refuses can never be delivered: for nobody. */
+		ctl->live[i] = (r->orig.family == 4 || r->orig.family == 6) && r->events != 0;
+		if (r->targets != 0) {
+			ctl->recs[i].targets = live_targets(ctl, r->targets);
 			ctl->st.resend_targeted++;
 			/* Every listener it was for has gone: delivered. */
 			if (ctl->recs[i].targets == 0)
-				ctl->len[i] = 0;
+				ctl->live[i] = 0;
 		}
 	}
 	for (i = 0; i < ctl->n_slots; i++) {

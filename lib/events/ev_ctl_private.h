@@ -38,7 +38,8 @@ enum ev_listener_type {
 struct ev_listener {
 	bool used;
 	bool closing;        /* close at the end of this step */
-	bool blocked;        /* refused a datagram in the current chunk */
+	bool blocked;        /* refused a datagram in the current (or, until the next
+			      * chunk starts, the last) chunk */
 	bool want_reliable;  /* asked for reliable delivery */
 	uint8_t type;        /* enum ev_listener_type */
 	uint8_t state;       /* enum ev_listener_state */
@@ -103,6 +104,9 @@ struct ev_ctl {
 	uint8_t kind[EV_CTL_BURST];
 	uint32_t fail_mask[EV_CTL_BURST]; /* reliable slots that refused it */
 	uint8_t ok[EV_CTL_BURST];       /* at least one listener took it */
+	uint8_t live[EV_CTL_BURST];     /* for some listener: encodable, resend targets not all gone */
+	uint8_t encoded[EV_CTL_BURST];  /* off/len are set (encoded on first use) */
+	size_t enc_pos;                 /* bytes of enc used in this chunk */
 	uint16_t dg_idx[EV_CTL_MAX_IOV];
 	struct iovec iov[EV_CTL_MAX_IOV];
 	struct ct_result res[EV_CTL_BURST];

@@ -1007,6 +1007,126 @@ test_create_errors(void)
 	return 0;
 }
 
+/*
+ * A socket listener that stays full: once a chunk met its full socket, each
+ * later chunk tries it with one message (one encoding, one send) and
+ * refuses the rest unencoded (NACK, addressed to it); when it has read its
+ * queue, the resends reach it, in sequence.
+ */
+static int
+test_full_socket_skipped(void)
+{
+	enum { N = 600 };
+	static struct ct_event_rec r[N];
+	static struct ct_result res[N];
+	struct ev_ctl_stats st;
+	struct ev_chan *c;
+	struct ev_ctl *ctl = mk_ctl(&c, 2048);
+	uint8_t buf[65536];
+	uint32_t last_seq = 0;
+	uint64_t dg, enc;
+	unsigned i, got = 0, nacked = 0, acked = 0, n;
+	int sv[2], sz = 8192, slot;
+	ssize_t rd;
+
+	T_ASSERT(ctl != NULL);
+	T_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
+	slot = ev_ctl_attach_peer(ctl, sv[0], 0, 0, 1);
+	T_ASSERT(slot >= 0);
+	n = (unsigned)mk_req(buf, EV_MSG_SUBSCRIBE, EV_PROTO_VERSION, EV_SUB_F_RELIABLE,
+			     EV_MASK_ALL);
+	T_EQ(ev_ctl_handle_request(ctl, (unsigned)slot, buf, n), 0);
+	while (read(sv[1], buf, sizeof(buf)) > 0)
+		; /* the subscription's ack */
+	/* After the subscription, which sizes the buffer as configured: room
+	 * for about one 16 KB datagram. */
+	T_EQ(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)), 0);
+
+	/* First chunk: some datagrams fit, then the socket is full. */
+	for (i = 0; i < N; i++)
+		r[i] = rec(i, CT_EV_DESTROY);
+	T_EQ(ev_chan_push_records(c, r, 256), 256);
+	ev_ctl_step(ctl, 0, 256);
+	n = pull_results(c, res, N);
+	T_EQ(n, 256);
+	for (i = 0; i < n; i++) {
+		nacked += res[i].kind == CT_RES_DESTROY_NACK;
+		acked += res[i].kind == CT_RES_DESTROY_ACK;
+	}
+	if (acked == 0 || nacked == 0)
+		fprintf(stderr, "# first chunk: %u acked, %u refused\n", acked, nacked);
+	T_ASSERT(acked > 0 && nacked > 0);
+	ev_ctl_get_stats(ctl, &st);
+	dg = st.datagrams;
+	enc = st.encoded;
+	/* What followed the refused datagram was refused unencoded. */
+	T_ASSERT(enc < 256);
+
+	/* Still full: two more chunks, one probe each, the rest refused unencoded. */
+	T_EQ(ev_chan_push_records(c, r + 256, 344), 344);
+	ev_ctl_step(ctl, 0, 1024);
+	T_EQ(pull_results(c, res, N), 344);
+	for (i = 0; i < 344; i++) {
+		T_EQ(res[i].kind, CT_RES_DESTROY_NACK);
+		T_EQ(res[i].targets, 1u << slot);
+		T_EQ(res[i].slot, 256 + i);
+	}
+	ev_ctl_get_stats(ctl, &st);
+	T_EQ(st.datagrams, dg + 2);
+	T_EQ(st.encoded, enc + 2);
+	T_EQ(st.events_sent, acked);
+
+	/* The listener reads what it got; the refused ones come again and reach it. */
+	while ((rd = read(sv[1], buf, sizeof(buf))) > 0) {
+		size_t off = 0;
+
+		while (off < (size_t)rd) {
+			const struct nlmsghdr *h = (const struct nlmsghdr *)(buf + off);
+
+			T_EQ(h->nlmsg_seq, last_seq + 1);
+			last_seq = h->nlmsg_seq;
+			got++;
+			off += NLMSG_ALIGN(h->nlmsg_len);
+		}
+	}
+	T_EQ(got, acked);
+	for (i = 0; i < N; i++) {
+		r[i].targets = 1u << slot;
+		r[i].flags = CT_REC_F_RESEND;
+	}
+	/* Resend everything not acked yet (the first chunk's nacks and all of the rest). */
+	n = 0;
+	for (i = acked; i < N; i++)
+		r[n++] = r[i];
+	for (i = 0; i < n; i += 64) {
+		unsigned k = n - i < 64 ? n - i : 64, j;
+
+		T_EQ(ev_chan_push_records(c, r + i, k), k);
+		ev_ctl_step(ctl, 0, 64);
+		T_EQ(pull_results(c, res, N), k);
+		for (j = 0; j < k; j++)
+			T_EQ(res[j].kind, CT_RES_DESTROY_ACK);
+		while ((rd = read(sv[1], buf, sizeof(buf))) > 0) {
+			size_t off = 0;
+
+			while (off < (size_t)rd) {
+				const struct nlmsghdr *h = (const struct nlmsghdr *)(buf + off);
+
+				T_EQ(h->nlmsg_seq, last_seq + 1);
+				last_seq = h->nlmsg_seq;
+				got++;
+				off += NLMSG_ALIGN(h->nlmsg_len);
+			}
+		}
+	}
+	T_EQ(got, N);
+	ev_ctl_get_stats(ctl, &st);
+	T_EQ(st.events_sent, N);
+	close(sv[1]);
+	fin(ctl, c);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_chan_rings),
 	T_CASE(test_no_listener),
@@ -1019,6 +1139,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_subscribe_protocol),
 	T_CASE(test_bad_peer_cut),
 	T_CASE(test_targeted_resend),
+	T_CASE(test_full_socket_skipped),
 	T_CASE(test_exactly_once_shard),
 	T_CASE(test_stall_demotes),
 	T_CASE(test_dying_share_demotes),
