@@ -7,9 +7,11 @@
 # work is in scripts/pipeline_bench.py, which starts dpct and the listener
 # through the integration tests' helpers (tests/integration/app/dpctlib.py).
 #
-#   bash scripts/pipeline-bench.sh [BUILD_DIR]   RUNS=3 SECONDS_PER_RUN=9 UNTRACKED=1 OFFLOAD=0 LISTENER_CPUS=0
+#   bash scripts/pipeline-bench.sh [BUILD_DIR]   RUNS=3 SECONDS_PER_RUN=9 UNTRACKED=1 OFFLOAD=0
+#                                                 LISTENER_CPUS=0 LISTENER_EVENTS=new,destroy
 # (UNTRACKED=0: no untracked floor row; OFFLOAD=1: a tracked row with checksum off, as
-# on a NIC that verifies checksums; LISTENER_CPUS=any: listener not pinned.)
+# on a NIC that verifies checksums; LISTENER_CPUS=any: listener not pinned;
+# LISTENER_EVENTS=all: the listener takes every kind of event.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DPCT_BUILD=${1:-build} DPCT_SRC=.
