@@ -1007,6 +1007,29 @@ test_create_errors(void)
 	return 0;
 }
 
+/* Read every queued datagram from `fd`: -1 if a message is out of sequence. */
+static int
+read_in_seq(int fd, uint32_t *last_seq, unsigned *got)
+{
+	static uint8_t buf[65536];
+	ssize_t rd;
+
+	while ((rd = read(fd, buf, sizeof(buf))) > 0) {
+		size_t off = 0;
+
+		while (off + NLMSG_HDRLEN <= (size_t)rd) {
+			const struct nlmsghdr *h = (const struct nlmsghdr *)(buf + off);
+
+			if (h->nlmsg_seq != *last_seq + 1 || h->nlmsg_len < NLMSG_HDRLEN)
+				return -1;
+			*last_seq = h->nlmsg_seq;
+			(*got)++;
+			off += NLMSG_ALIGN(h->nlmsg_len);
+		}
+	}
+	return 0;
+}
+
 /*
  * A socket listener that stays full: once a chunk met its full socket, each
  * later chunk tries it with one message (one encoding, one send) and
@@ -1027,7 +1050,6 @@ test_full_socket_skipped(void)
 	uint64_t dg, enc;
 	unsigned i, got = 0, nacked = 0, acked = 0, n;
 	int sv[2], sz = 8192, slot;
-	ssize_t rd;
 
 	T_ASSERT(ctl != NULL);
 	T_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
@@ -1077,18 +1099,7 @@ test_full_socket_skipped(void)
 	T_EQ(st.events_sent, acked);
 
 	/* The listener reads what it got; the refused ones come again and reach it. */
-	while ((rd = read(sv[1], buf, sizeof(buf))) > 0) {
-		size_t off = 0;
-
-		while (off < (size_t)rd) {
-			const struct nlmsghdr *h = (const struct nlmsghdr *)(buf + off);
-
-			T_EQ(h->nlmsg_seq, last_seq + 1);
-			last_seq = h->nlmsg_seq;
-			got++;
-			off += NLMSG_ALIGN(h->nlmsg_len);
-		}
-	}
+	T_EQ(read_in_seq(sv[1], &last_seq, &got), 0);
 	T_EQ(got, acked);
 	for (i = 0; i < N; i++) {
 		r[i].targets = 1u << slot;
@@ -1106,18 +1117,7 @@ test_full_socket_skipped(void)
 		T_EQ(pull_results(c, res, N), k);
 		for (j = 0; j < k; j++)
 			T_EQ(res[j].kind, CT_RES_DESTROY_ACK);
-		while ((rd = read(sv[1], buf, sizeof(buf))) > 0) {
-			size_t off = 0;
-
-			while (off < (size_t)rd) {
-				const struct nlmsghdr *h = (const struct nlmsghdr *)(buf + off);
-
-				T_EQ(h->nlmsg_seq, last_seq + 1);
-				last_seq = h->nlmsg_seq;
-				got++;
-				off += NLMSG_ALIGN(h->nlmsg_len);
-			}
-		}
+		T_EQ(read_in_seq(sv[1], &last_seq, &got), 0);
 	}
 	T_EQ(got, N);
 	ev_ctl_get_stats(ctl, &st);
