@@ -162,8 +162,7 @@ def dpct_rate(w, vdev, events, i, untracked=False, info=None, csum_off=False):
     cfg.pop('table', None)
     if untracked:
         cfg['notrack'] = [{'family': 4}, {'family': 6}]
-        cfg['checksum'] = 'off'
-    if csum_off:
+    if untracked or csum_off:
         cfg['checksum'] = 'off'
     path = d.write_config(w, cfg, 'pb-%s.json' % tag)
     app = ['--stats-period', '2', '--fwd', 'io']

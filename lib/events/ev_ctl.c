@@ -480,6 +480,18 @@ encoded(struct ev_ctl *ctl, unsigned i)
 	return ctl->len[i];
 }
 
+/* Send the gathered datagram; false when the listener must get no more in this chunk. */
+static bool
+flush_datagram(struct ev_ctl *ctl, struct ev_listener *l, unsigned *cnt, size_t *bytes,
+	       uint64_t mono)
+{
+	bool go = datagram_done(ctl, l, *cnt, send_datagram(ctl, l, *cnt, *bytes), mono);
+
+	*cnt = 0;
+	*bytes = 0;
+	return go;
+}
+
 /*
  * The listener's records of the chunk, in datagrams of up to its batch
  * size. One that refused a datagram in the previous chunk is probed
@@ -497,25 +509,24 @@ deliver_to(struct ev_ctl *ctl, struct ev_listener *l, unsigned n, uint64_t mono)
 	bool go = true, probe = l->blocked;
 
 	l->blocked = false;
-	for (i = 0; i < n && go; i++) {
+	for (i = 0; i < n; i++) {
 		struct nlmsghdr *h;
 		unsigned len;
 
 		if (!addressed(ctl, l, i))
 			continue;
-		/* The probe goes before the next message is encoded. */
-		len = cnt > 0 && probe ? 0 : encoded(ctl, i);
-		if (cnt > 0 && (probe || cnt == EV_CTL_MAX_IOV || bytes + len > l->batch)) {
-			go = datagram_done(ctl, l, cnt, send_datagram(ctl, l, cnt, bytes), mono);
+		/* The probe: its one message goes before the next is encoded. */
+		if (cnt > 0 && probe) {
 			probe = false;
-			cnt = 0;
-			bytes = 0;
-			if (!go)
+			if (!(go = flush_datagram(ctl, l, &cnt, &bytes, mono)))
 				break;
-			len = encoded(ctl, i);
 		}
+		len = encoded(ctl, i);
 		if (len == 0)
 			continue;
+		if (cnt > 0 && (cnt == EV_CTL_MAX_IOV || bytes + len > l->batch) &&
+		    !(go = flush_datagram(ctl, l, &cnt, &bytes, mono)))
+			break;
 		h = (struct nlmsghdr *)(ctl->enc + ctl->off[i]);
 		h->nlmsg_seq = l->seq + cnt + 1;
 		ctl->iov[cnt].iov_base = h;
@@ -524,10 +535,8 @@ deliver_to(struct ev_ctl *ctl, struct ev_listener *l, unsigned n, uint64_t mono)
 		cnt++;
 		bytes += len;
 	}
-	if (go && cnt > 0) {
-		datagram_done(ctl, l, cnt, send_datagram(ctl, l, cnt, bytes), mono);
-		cnt = 0;
-	}
+	if (go && cnt > 0)
+		flush_datagram(ctl, l, &cnt, &bytes, mono);
 	if (!l->blocked || !l->used)
 		return;
 	/* Everything after the refused datagram meets the same full socket. */
@@ -646,7 +655,7 @@ process_chunk(struct ev_ctl *ctl, struct ev_ctl_chan *ch, unsigned n, uint64_t n
 		ctl->encoded[i] = 0;
 		ctl->len[i] = 0;
 		/* What ev_nl_encode() refuses can never be delivered: for nobody. */
-		ctl->live[i] = (r->orig.family == 4 || r->orig.family == 6) && r->events != 0;
+		ctl->live[i] = ev_nl_rec_encodable(r, false);
 		if (r->targets != 0) {
 			ctl->recs[i].targets = live_targets(ctl, r->targets);
 			ctl->st.resend_targeted++;

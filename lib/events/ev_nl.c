@@ -270,6 +270,12 @@ ev_nl_rec_kind(const struct ct_event_rec *r)
 	return EV_MASK_UPDATE;
 }
 
+bool
+ev_nl_rec_encodable(const struct ct_event_rec *r, bool dump)
+{
+	return (r->orig.family == 4 || r->orig.family == 6) && (r->events != 0 || dump);
+}
+
 int
 ev_nl_encode(const struct ct_event_rec *r, unsigned flags, uint8_t *dgram, size_t off,
 	     size_t cap)
@@ -283,7 +289,7 @@ ev_nl_encode(const struct ct_event_rec *r, unsigned flags, uint8_t *dgram, size_
 	bool dump = (flags & EV_NL_F_DUMP) != 0;
 	bool destroy;
 
-	if ((r->orig.family != 4 && r->orig.family != 6) || (r->events == 0 && !dump))
+	if (!ev_nl_rec_encodable(r, dump))
 		return -EINVAL;
 	if ((off & 3) != 0 || off > cap)
 		return -EINVAL;

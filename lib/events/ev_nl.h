@@ -35,6 +35,7 @@
  * Everything here is a pure function of its arguments: thread safe.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,6 +62,9 @@ extern "C" {
 
 /** Kind of an event as listeners subscribe to it: EV_MASK_NEW/UPDATE/DESTROY. */
 unsigned ev_nl_rec_kind(const struct ct_event_rec *r);
+
+/** Whether ev_nl_encode() takes record `r` (IPv4 or IPv6; with event bits unless a dump entry). */
+bool ev_nl_rec_encodable(const struct ct_event_rec *r, bool dump);
 
 /**
  * Encode one record as a ctnetlink event message at dgram + off.
