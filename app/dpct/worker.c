@@ -309,6 +309,11 @@ process(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, uint16_t 
 	 * quiescent report), NULL when there are no rules. */
 	g = dpct_policy_begin(w, m, pk, n, in_port);
 	dpct_track_verify(w->shard, m, pk, n);
+	/* The record kinds listeners want now: read after whatever released
+	 * these packets to this worker (the start flag, a handoff ring, a dump
+	 * served), so a subscription made before that is seen here. */
+	if (w->chan != NULL)
+		ev_worker_kinds(w->chan, w->shard);
 	if (dpct.pkt_time && atomic_load_explicit(&dpct.eof_tsc, memory_order_relaxed) == 0) {
 		/* Each packet at its own capture time: the result does not depend
 		 * on how packets were grouped into bursts or handed between

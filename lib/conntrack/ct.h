@@ -494,7 +494,7 @@ _Static_assert(sizeof(struct ct_result) == 16, "result is 16 bytes");
 	X(untracked) X(notrack) X(related) X(handoff) \
 	X(events_sent) X(events_failed) X(events_retried) X(destroy_resent) \
 	X(ring_full) X(listener_dropped) X(destroy_acked) \
-	X(fill_alarm) X(table_full_warn)
+	X(fill_alarm) X(table_full_warn) X(events_unwanted)
 
 struct ct_stats {
 #define CT_X_FIELD(f) uint64_t f;
@@ -712,6 +712,24 @@ void ct_shard_count_events(struct ct_shard *s, unsigned sent, unsigned failed,
 
 /** Bytes of memory one entry costs, index share included (for docs/bench). */
 size_t ct_shard_bytes_per_entry(const struct ct_shard *s);
+
+/*
+ * Which state-change records the shard builds (bits of `kinds`):
+ * CT_EVK_NEW for records carrying NEW or RELATED, CT_EVK_UPDATE for the
+ * other state changes (reply seen, assured, TCP state, mark). The owner of
+ * the shard sets them from what its listeners subscribe to, as ctnetlink
+ * builds no message for a group nobody listens to: the bits of a change of
+ * a kind nobody wants are dropped where the record would have been built
+ * (counted in `events_unwanted`), not remembered as missed. DESTROY
+ * records, and flow-export interim records, are always built while events
+ * are enabled: every reported connection still ends with its DESTROY,
+ * whoever subscribes later. Default: both kinds.
+ * For the owner of the shard only; takes effect from the next record.
+ */
+#define CT_EVK_NEW    0x1u
+#define CT_EVK_UPDATE 0x2u
+#define CT_EVK_ALL    (CT_EVK_NEW | CT_EVK_UPDATE)
+void ct_shard_set_event_kinds(struct ct_shard *s, unsigned kinds);
 
 /** Live (not dying) entries. */
 uint32_t ct_shard_live(const struct ct_shard *s);

@@ -70,6 +70,7 @@ struct ct_shard {
 	uint32_t stage_n;
 	uint32_t stage_cap;
 	uint64_t seq;
+	unsigned ev_kinds;         /* CT_EVK_*: state-change records someone wants */
 	uint64_t prng;
 	uint32_t id_next;
 	/* Operator warnings */
@@ -651,6 +652,12 @@ stage_bits(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint8_t bits)
 
 	if (!s->conf.events_enabled) {
 		e->pending = e->missed = 0;
+		return;
+	}
+	if (!(s->ev_kinds & ((bits & (CT_EVI_NEW | CT_EVI_RELATED)) ? CT_EVK_NEW : CT_EVK_UPDATE))) {
+		/* No listener for this kind: no record, nothing to retry. */
+		e->pending = e->missed = 0;
+		s->st.events_unwanted++;
 		return;
 	}
 	if (s->stage_n == s->stage_cap) {
@@ -1528,6 +1535,12 @@ ct_shard_bytes_per_entry(const struct ct_shard *s)
 	return (total + s->conf.max_entries - 1) / s->conf.max_entries;
 }
 
+void
+ct_shard_set_event_kinds(struct ct_shard *s, unsigned kinds)
+{
+	s->ev_kinds = kinds & CT_EVK_ALL;
+}
+
 uint32_t
 ct_shard_live(const struct ct_shard *s)
 {
@@ -1568,6 +1581,7 @@ ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 		return NULL;
 	}
 	s->conf = *conf;
+	s->ev_kinds = CT_EVK_ALL;
 	if (conf->max_entries == 0 || conf->max_entries > (1u << 30))
 		FAIL("max_entries %u out of range 1..%u", conf->max_entries, 1u << 30);
 	if (conf->shard_count == 0 || conf->shard_index >= conf->shard_count)

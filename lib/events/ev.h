@@ -83,6 +83,27 @@ bool ev_chan_take_counts(struct ev_chan *c, unsigned *sent, unsigned *failed,
 			 unsigned *dropped);
 
 /**
+ * Control side: the kinds of state-change record (EV_MASK_NEW and
+ * EV_MASK_UPDATE; other bits are ignored) that some listener of the
+ * channel's shard subscribes to. ev_ctl keeps it current as listeners come
+ * and go; a channel starts with both.
+ * Thread safety: the control core only.
+ */
+void ev_chan_set_kinds(struct ev_chan *c, uint32_t kinds);
+/** Worker side: the kinds last set (a release/acquire pair with the setter). */
+uint32_t ev_chan_kinds(const struct ev_chan *c);
+
+/**
+ * Worker side: give the shard the record kinds the channel's listeners
+ * want (ct_shard_set_event_kinds()). ev_worker_sync() does it first thing;
+ * a worker calls it again just before it tracks a burst, after whatever
+ * released those packets to it (a start flag, a handoff ring, a dump it
+ * served): what a listener subscribed to before that is built for it.
+ * Thread safety: the shard's owner only.
+ */
+void ev_worker_kinds(struct ev_chan *c, struct ct_shard *s);
+
+/**
  * The worker's side of delivery, called once per poll-loop iteration after
  * ct_process_burst()/ct_shard_expire(): move staged records into the
  * channel (ct_shard_ev_peek/commit: what does not fit becomes missed bits or

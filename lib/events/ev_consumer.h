@@ -37,6 +37,13 @@ extern "C" {
 struct ev_consumer_ops {
 	const char *kind;   /**< "ipfix", ... for stats and /dpct/listeners */
 	/**
+	 * EV_MASK_* of the records it reads; 0 = every record. DESTROY and
+	 * interim flow records (no event bits) reach it whatever this says;
+	 * with neither NEW nor UPDATE here, the workers build no state-change
+	 * record for it (ct_shard_set_event_kinds()).
+	 */
+	uint32_t mask;
+	/**
 	 * Take `n` records. Fill refused[i] (0 or 1) for each.
 	 * @return 0, or -errno when the consumer failed as a whole (then every
 	 *         record counts as refused).

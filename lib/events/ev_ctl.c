@@ -143,6 +143,7 @@ ev_ctl_create(const struct ev_ctl_conf *conf, struct ev_chan *const *chans, unsi
 	ctl->lfd = -1;
 	ctl->ep = -1;
 	ctl->dump_slot = -1;
+	ctl->kinds = UINT32_MAX;
 	ctl->n_chans = n;
 	ctl->chans = calloc(n ? n : 1, sizeof(*ctl->chans));
 	ctl->n_slots = conf->max_listeners;
@@ -163,6 +164,7 @@ ev_ctl_create(const struct ev_ctl_conf *conf, struct ev_chan *const *chans, unsi
 	}
 	if (!conf->no_socket && ev_unix_open(ctl, err, errlen) < 0)
 		goto fail;
+	ev_ctl_publish_kinds(ctl);
 	return ctl;
 fail:
 	ev_ctl_free(ctl);
@@ -237,6 +239,26 @@ ev_ctl_listener_close(struct ev_ctl *ctl, struct ev_listener *l, bool gone)
 		ctl->st.listeners_gone++;
 	l->used = false;
 	l->state = EV_LS_PENDING;
+	ev_ctl_publish_kinds(ctl);
+}
+
+static bool listener_active(const struct ev_listener *l);
+
+void
+ev_ctl_publish_kinds(struct ev_ctl *ctl)
+{
+	uint32_t k = 0;
+	unsigned i;
+
+	for (i = 0; i < ctl->n_slots; i++)
+		if (listener_active(&ctl->ls[i]))
+			k |= ctl->ls[i].mask;
+	k &= EV_MASK_NEW | EV_MASK_UPDATE;
+	if (k == ctl->kinds)
+		return;
+	ctl->kinds = k;
+	for (i = 0; i < ctl->n_chans; i++)
+		ev_chan_set_kinds(ctl->chans[i].chan, k);
 }
 
 static bool
@@ -272,6 +294,7 @@ ev_ctl_add_sink(struct ev_ctl *ctl, uint32_t id, uint32_t flags, uint32_t mask,
 	l->state = l->want_reliable ? EV_LS_RELIABLE : EV_LS_UNRELIABLE;
 	l->fn = fn;
 	l->arg = arg;
+	ev_ctl_publish_kinds(ctl);
 	return 0;
 }
 
@@ -289,11 +312,12 @@ ev_ctl_add_consumer(struct ev_ctl *ctl, const struct ev_consumer_ops *ops, void 
 		return -EUSERS;
 	}
 	l->type = EV_LT_CONSUMER;
-	l->mask = EV_MASK_ALL;
+	l->mask = ops->mask == 0 ? EV_MASK_ALL : (ops->mask & EV_MASK_ALL) | EV_MASK_DESTROY;
 	l->want_reliable = reliable;
 	l->state = reliable ? EV_LS_RELIABLE : EV_LS_UNRELIABLE;
 	l->cops = ops;
 	l->cself = self;
+	ev_ctl_publish_kinds(ctl);
 	return 0;
 }
 
@@ -555,8 +579,10 @@ deliver_consumer(struct ev_ctl *ctl, struct ev_listener *l, unsigned n, uint64_t
 	int rc;
 
 	for (i = 0; i < n; i++) {
-		bool want = ctl->recs[i].targets == 0 ||
-			    (ctl->recs[i].targets & (1u << l->slot)) != 0;
+		/* Interim flow records (no event bits) go to every consumer. */
+		bool want = (ctl->recs[i].events == 0 || (ctl->kind[i] & l->mask)) &&
+			    (ctl->recs[i].targets == 0 ||
+			     (ctl->recs[i].targets & (1u << l->slot)) != 0);
 
 		if (want)
 			ctl->cidx[m++] = (uint16_t)i;
@@ -762,6 +788,7 @@ ev_ctl_step(struct ev_ctl *ctl, uint64_t now, unsigned budget)
 			ev_ctl_listener_close(ctl, l, false);
 	}
 	stall_policy(ctl, mono);
+	ev_ctl_publish_kinds(ctl);
 	return handled;
 }
 

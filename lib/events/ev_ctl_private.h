@@ -81,6 +81,7 @@ struct ev_ctl {
 	struct ev_ctl_chan *chans;
 	unsigned n_slots;
 	struct ev_listener ls[EV_MAX_LISTENERS];
+	uint32_t kinds;      /* last ev_ctl_publish_kinds(); UINT32_MAX: none yet */
 	struct ev_ctl_stats st;
 	uint64_t table_dying, table_max;
 	ev_log_fn log_fn;
@@ -123,6 +124,9 @@ void ev_ctl_log(struct ev_ctl *ctl, int level, const char *fmt, ...)
 struct ev_listener *ev_ctl_slot_alloc(struct ev_ctl *ctl);
 /* Free the slot (closing its connection); `gone` counts listeners_gone. */
 void ev_ctl_listener_close(struct ev_ctl *ctl, struct ev_listener *l, bool gone);
+/* Tell the workers (ev_chan_set_kinds) which state-change records the active
+ * listeners want, when that changed: after any subscribe, add or close. */
+void ev_ctl_publish_kinds(struct ev_ctl *ctl);
 
 /* ev_unix.c */
 int ev_unix_open(struct ev_ctl *ctl, char *err, size_t errlen);

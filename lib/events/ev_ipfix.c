@@ -33,6 +33,7 @@
 
 #include <linux/sockios.h>
 
+#include "ev.h"
 #include "ev_ipfix.h"
 
 #define NS_PER_MS UINT64_C(1000000)
@@ -712,6 +713,7 @@ x_blocked(const void *self)
 
 const struct ev_consumer_ops ev_ipfix_ops = {
 	.kind = "ipfix",
+	.mask = EV_MASK_DESTROY, /* and the interim records */
 	.deliver = x_deliver,
 	.poll = x_poll,
 	.blocked = x_blocked,

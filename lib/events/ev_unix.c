@@ -315,6 +315,8 @@ do_subscribe(struct ev_ctl *ctl, struct ev_listener *l, const struct nlmsghdr *h
 	if (l->state != EV_LS_DEMOTED)
 		l->state = rel ? EV_LS_RELIABLE : EV_LS_UNRELIABLE;
 	set_bufsize(ctl, l, sub.bufsize);
+	/* Before the answer: the workers build what it asked for from then on. */
+	ev_ctl_publish_kinds(ctl);
 	return 0;
 }
 

@@ -6,7 +6,16 @@
  */
 #include "ev.h"
 
+_Static_assert(EV_MASK_NEW == CT_EVK_NEW && EV_MASK_UPDATE == CT_EVK_UPDATE,
+	       "listener masks and shard record kinds share their bits");
+
 #define EV_SYNC_RESULTS 64
+
+void
+ev_worker_kinds(struct ev_chan *c, struct ct_shard *s)
+{
+	ct_shard_set_event_kinds(s, ev_chan_kinds(c));
+}
 #define EV_SYNC_ROUNDS 16
 
 unsigned
@@ -17,6 +26,7 @@ ev_worker_sync(struct ev_chan *c, struct ct_shard *s, uint64_t now)
 	unsigned n = 0, pushed = 0, got, i, applied = 0, rounds = 0;
 	unsigned sent, failed, dropped;
 
+	ev_worker_kinds(c, s);
 	recs = ct_shard_ev_peek(s, &n);
 	if (n != 0) {
 		/* What does not fit becomes missed bits or a re-armed destroy. */

@@ -581,6 +581,110 @@ test_exactly_once_shard(void)
 	return 0;
 }
 
+static int
+nop_deliver(void *self, const struct ct_event_rec *recs, unsigned n, uint64_t now,
+	    uint8_t *refused)
+{
+	unsigned *count = self;
+
+	(void)recs;
+	(void)now;
+	memset(refused, 0, n);
+	*count += n;
+	return 0;
+}
+
+/*
+ * Sinks and consumers decide the record kinds the shard builds: a
+ * DESTROY-only listener and an exporter that reads DESTROY make the shard
+ * build only DESTROYs (each connection still ends with one), a NEW
+ * listener adds NEWs, a consumer without a mask takes everything.
+ */
+static int
+test_kinds_from_listeners(void)
+{
+	static const struct ev_consumer_ops destroy_only = { .kind = "d", .mask = EV_MASK_DESTROY,
+							     .deliver = nop_deliver };
+	static const struct ev_consumer_ops every = { .kind = "e", .deliver = nop_deliver };
+	struct sink d = { .fail_from = -1 }, nw = { .fail_from = -1 };
+	unsigned consumed = 0, i;
+	struct ct_conf cc;
+	struct ct_shard *s;
+	struct ct_stats st;
+	struct ev_ctl_conf conf;
+	struct ev_chan *c;
+	struct ev_ctl *ctl;
+	char err[128];
+	uint64_t now = 1000000000ull;
+
+	c = ev_chan_create(1024, 1024, err, sizeof(err));
+	T_ASSERT(c != NULL);
+	/* A channel alone (no control core) asks for everything. */
+	T_EQ(ev_chan_kinds(c), EV_MASK_NEW | EV_MASK_UPDATE);
+	ev_ctl_conf_init(&conf);
+	conf.no_socket = true;
+	conf.max_listeners = 4;
+	ctl = ev_ctl_create(&conf, &c, 1, err, sizeof(err));
+	T_ASSERT(ctl != NULL);
+	T_EQ(ev_chan_kinds(c), 0);
+	T_EQ(ev_ctl_add_sink(ctl, 1, EV_SUB_F_RELIABLE, EV_MASK_DESTROY, sink_fn, &d), 0);
+	T_EQ(ev_ctl_add_consumer(ctl, &destroy_only, &consumed, true), 0);
+	T_EQ(ev_chan_kinds(c), 0);
+
+	ct_conf_init(&cc);
+	cc.max_entries = 256;
+	cc.shard_count = 1;
+	cc.fill_alarm_high_pct = 0;
+	s = ct_shard_create(&cc, err, sizeof(err));
+	T_ASSERT(s != NULL);
+	for (i = 0; i < 200; i++) {
+		struct ct_pkt p;
+		uint8_t v;
+
+		if (i == 100) {
+			T_EQ(ev_ctl_add_sink(ctl, 2, 0, EV_MASK_NEW, sink_fn, &nw), 0);
+			T_EQ(ev_chan_kinds(c), EV_MASK_NEW);
+			ev_worker_kinds(c, s);
+		}
+		memset(&p, 0, sizeof(p));
+		p.tuple.family = 4;
+		p.tuple.proto = 17;
+		p.tuple.src[0] = 10;
+		p.tuple.src[3] = (uint8_t)i;
+		p.tuple.dst[0] = 192;
+		p.tuple.sport = 4000;
+		p.tuple.dport = 53;
+		p.cls = CT_PKT_TRACK;
+		p.len = 60;
+		p.hash = ct_tuple_hash(&p.tuple);
+		if (i == 0)
+			ev_worker_sync(c, s, now); /* takes the kinds before the first packet */
+		ct_process_burst(s, &p, 1, now, &v);
+		ev_worker_sync(c, s, now);
+		ev_ctl_step(ctl, now, 4096);
+	}
+	ct_shard_stats(s, &st);
+	T_EQ(st.events_unwanted, 100);
+	T_EQ(nw.kinds[EV_MASK_NEW], 100);
+	T_EQ(d.kinds[EV_MASK_NEW], 0);
+	T_EQ(consumed, 0);
+	while (ct_shard_live(s) > 0)
+		ct_shard_flush(s, now, 64), ev_worker_sync(c, s, now), ev_ctl_step(ctl, now, 4096);
+	for (i = 0; i < 100 && !ct_shard_empty(s); i++) {
+		ev_worker_sync(c, s, now);
+		ev_ctl_step(ctl, now, 4096);
+	}
+	T_ASSERT(ct_shard_empty(s));
+	T_EQ(d.kinds[EV_MASK_DESTROY], 200);
+	T_EQ(consumed, 200);
+	/* A consumer with no mask wants every kind. */
+	T_EQ(ev_ctl_add_consumer(ctl, &every, &consumed, false), 0);
+	T_EQ(ev_chan_kinds(c), EV_MASK_NEW | EV_MASK_UPDATE);
+	ct_shard_free(s);
+	fin(ctl, c);
+	return 0;
+}
+
 /* A reliable listener that refuses everything is demoted after the stall
  * time, logged by name; its DESTROYs are then lost, not kept. */
 static void
@@ -1141,6 +1245,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_targeted_resend),
 	T_CASE(test_full_socket_skipped),
 	T_CASE(test_exactly_once_shard),
+	T_CASE(test_kinds_from_listeners),
 	T_CASE(test_stall_demotes),
 	T_CASE(test_dying_share_demotes),
 	T_CASE(test_seq_gaps),

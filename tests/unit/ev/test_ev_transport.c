@@ -320,6 +320,52 @@ test_subscribe_and_deliver(void)
 	return 0;
 }
 
+/*
+ * The workers build the state-change records some subscribed listener
+ * wants: the channel's kinds follow subscribe, re-subscribe and close.
+ */
+static int
+test_kinds_follow_subscriptions(void)
+{
+	struct ev_chan *c;
+	struct ev_ctl *ctl;
+	char err[256];
+	int a, b;
+
+	fresh_path();
+	ctl = mk_ctl(&c, -1, 0, err, sizeof(err));
+	if (ctl == NULL)
+		T_FAIL_("ev_ctl_create: %s", err);
+	T_EQ(ev_chan_kinds(c), 0);
+	a = peer_connect(path);
+	b = peer_connect(path);
+	T_ASSERT(a >= 0 && b >= 0);
+	ev_ctl_step(ctl, 0, 64);
+	/* Connected, not subscribed: nothing wanted yet. */
+	T_EQ(ev_chan_kinds(c), 0);
+	T_EQ(send_sub(a, EV_SUB_F_RELIABLE, EV_MASK_DESTROY, 0), 0);
+	T_EQ(wait_ack(a, ctl), 0);
+	T_EQ(ev_chan_kinds(c), 0);
+	T_EQ(send_sub(b, 0, EV_MASK_NEW | EV_MASK_DESTROY, 0), 0);
+	T_EQ(wait_ack(b, ctl), 0);
+	T_EQ(ev_chan_kinds(c), EV_MASK_NEW);
+	/* A re-subscribe changes the mask in place. */
+	T_EQ(send_sub(a, EV_SUB_F_RELIABLE, EV_MASK_UPDATE, 0), 0);
+	T_EQ(wait_ack(a, ctl), 0);
+	T_EQ(ev_chan_kinds(c), EV_MASK_NEW | EV_MASK_UPDATE);
+	close(b);
+	ev_ctl_step(ctl, 0, 64);
+	T_EQ(ev_chan_kinds(c), EV_MASK_UPDATE);
+	close(a);
+	ev_ctl_step(ctl, 0, 64);
+	T_EQ(ev_ctl_listener_count(ctl, NULL), 0);
+	T_EQ(ev_chan_kinds(c), 0);
+	ev_ctl_free(ctl);
+	ev_chan_free(c);
+	cleanup();
+	return 0;
+}
+
 /* A reliable listener whose buffer is tiny beside an unreliable one with a
  * big buffer: nacks for the first, none for the second; the unreliable
  * listener's losses are gaps equal to its `dropped`. */
@@ -548,6 +594,7 @@ test_credentials(void)
 static const struct t_case cases[] = {
 	T_CASE(test_socket_file),
 	T_CASE(test_subscribe_and_deliver),
+	T_CASE(test_kinds_follow_subscriptions),
 	T_CASE(test_tiny_buffer),
 	T_CASE(test_killed_listener),
 	T_CASE(test_credentials),

@@ -1123,6 +1123,126 @@ test_full_tcp_lifecycle(void)
 	return 0;
 }
 
+/* One connection's life, SYN to TIME_WAIT's end, with kinds `k`: counts of
+ * NEW, UPDATE and DESTROY records, and events_unwanted. */
+struct kinds_run {
+	unsigned news, updates, destroys;
+	uint64_t unwanted;
+	uint8_t destroy_state;
+};
+
+static int
+lifecycle_with_kinds(unsigned k, struct kinds_run *out)
+{
+	struct ct_shard *s = mkshard(64, 1, NULL);
+	struct ct_pkt c = mk(6, 0x0100000a, 0x010200c0, 40000, 80, TH_SYN);
+	struct ct_pkt sv = rev(c, TH_SYN | TH_ACK);
+	const uint8_t cf[] = { TH_SYN, 0, TH_ACK, TH_ACK, 0, TH_FIN | TH_ACK, 0, TH_ACK };
+	const uint8_t sf[] = { 0, TH_SYN | TH_ACK, 0, 0, TH_ACK | TH_FIN, 0, TH_ACK, 0 };
+	struct ct_event_rec r[8];
+	struct ct_stats st;
+	uint64_t t = T0;
+	unsigned n, i, j;
+
+	memset(out, 0, sizeof(*out));
+	ct_shard_set_event_kinds(s, k);
+	for (i = 0; i <= sizeof(cf); i++) {
+		if (i == sizeof(cf)) {
+			t += 121 * SEC; /* TIME_WAIT's 120 s */
+			ct_shard_expire(s, t, 1u << 20);
+		} else if (cf[i]) {
+			c.tcp_flags = cf[i];
+			T_EQ(one(s, c, t), CT_V_PASS);
+		} else {
+			sv.tcp_flags = sf[i];
+			T_EQ(one(s, sv, t), CT_V_PASS);
+		}
+		t += 1000;
+		n = drain(s, r, 8, t);
+		for (j = 0; j < n; j++) {
+			if (r[j].events & CT_EV_DESTROY) {
+				out->destroys++;
+				out->destroy_state = r[j].tcp_state;
+			} else if (r[j].events & CT_EV_NEW) {
+				out->news++;
+			} else {
+				out->updates++;
+			}
+		}
+		ack_destroys(s, r, n, t);
+	}
+	ct_shard_stats(s, &st);
+	out->unwanted = st.events_unwanted;
+	T_ASSERT(ct_shard_empty(s));
+	ct_shard_free(s);
+	return 0;
+}
+
+/* Only the kinds someone listens to are built; DESTROY always is. */
+static int
+test_event_kinds(void)
+{
+	static const struct {
+		unsigned kinds;
+		bool news, updates;
+	} tab[] = {
+		{ CT_EVK_ALL, true, true },
+		{ CT_EVK_NEW, true, false },
+		{ CT_EVK_UPDATE, false, true },
+		{ 0, false, false },
+		{ 0x7u | 0x100u, true, true }, /* unknown bits ignored */
+	};
+	struct kinds_run all, got;
+	unsigned i;
+
+	T_EQ(lifecycle_with_kinds(CT_EVK_ALL, &all), 0);
+	T_EQ(all.news, 1);
+	T_ASSERT(all.updates >= 3);
+	T_EQ(all.destroys, 1);
+	T_EQ(all.unwanted, 0);
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		T_EQ(lifecycle_with_kinds(tab[i].kinds, &got), 0);
+		T_EQ(got.news, tab[i].news ? all.news : 0);
+		T_EQ(got.updates, tab[i].updates ? all.updates : 0);
+		T_EQ(got.destroys, 1);
+		T_EQ(got.destroy_state, CT_TCP_TIME_WAIT);
+		T_EQ(got.unwanted, (uint64_t)(all.news - got.news + all.updates - got.updates));
+	}
+	return 0;
+}
+
+/* Missed bits of a kind nobody wants any more are dropped, not retried. */
+static int
+test_event_kinds_drop_missed(void)
+{
+	struct ct_shard *s = mkshard(64, 1, NULL);
+	struct ct_pkt syn = mk(6, 0x0100000a, 0x010200c0, 40000, 80, TH_SYN);
+	struct ct_pkt sa = rev(syn, TH_SYN | TH_ACK);
+	struct ct_event_rec r[4];
+	struct ct_stats st;
+	unsigned n;
+
+	one(s, syn, T0);
+	ct_shard_ev_peek(s, &n);
+	T_EQ(n, 1);
+	ct_shard_ev_commit(s, 0, T0); /* the ring took nothing: NEW is missed */
+	ct_shard_set_event_kinds(s, 0);
+	one(s, syn, T0 + 1000); /* a retransmitted SYN: would retry the NEW */
+	T_EQ(drain(s, r, 4, T0 + 1000), 0);
+	ct_shard_set_event_kinds(s, CT_EVK_ALL);
+	one(s, sa, T0 + 2000);
+	n = drain(s, r, 4, T0 + 2000);
+	T_EQ(n, 1);
+	/* An UPDATE for the reply, with no NEW bit and no retry flag. */
+	T_EQ(r[0].events & CT_EV_NEW, 0);
+	T_ASSERT(r[0].events & CT_EV_REPLY);
+	T_EQ(r[0].flags & CT_REC_F_RETRY, 0);
+	ct_shard_stats(s, &st);
+	T_EQ(st.events_unwanted, 1);
+	ct_shard_free(s);
+	return 0;
+}
+
 static void
 tw_stage1(struct ct_conf *c)
 {
@@ -1184,6 +1304,8 @@ static const struct t_case cases[] = {
 	T_CASE(test_decision_packed),
 	T_CASE(test_dying_facts),
 	T_CASE(test_full_tcp_lifecycle),
+	T_CASE(test_event_kinds),
+	T_CASE(test_event_kinds_drop_missed),
 	T_CASE(test_rearm_during_expiry),
 };
 
