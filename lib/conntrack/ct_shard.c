@@ -71,6 +71,7 @@ struct ct_shard {
 	uint32_t stage_cap;
 	uint64_t seq;
 	unsigned ev_kinds;         /* CT_EVK_*: state-change records someone wants */
+	bool ev_filter;            /* events off, or not every kind wanted */
 	uint64_t prng;
 	uint32_t id_next;
 	/* Operator warnings */
@@ -650,15 +651,17 @@ stage_bits(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint8_t bits)
 	struct ct_entry *e = &s->pool[idx];
 	struct ct_event_rec *r;
 
-	if (!s->conf.events_enabled) {
-		e->pending = e->missed = 0;
-		return;
-	}
-	if (!(s->ev_kinds & ((bits & (CT_EVI_NEW | CT_EVI_RELATED)) ? CT_EVK_NEW : CT_EVK_UPDATE))) {
-		/* No listener for this kind: no record, nothing to retry. */
-		e->pending = e->missed = 0;
-		s->st.events_unwanted++;
-		return;
+	/* One test on the common path (events on, every kind wanted). */
+	if (s->ev_filter) {
+		bool unwanted = s->conf.events_enabled &&
+			!(s->ev_kinds & ((bits & (CT_EVI_NEW | CT_EVI_RELATED)) ? CT_EVK_NEW : CT_EVK_UPDATE));
+
+		if (!s->conf.events_enabled || unwanted) {
+			/* No listener for this kind: no record, nothing to retry. */
+			e->pending = e->missed = 0;
+			s->st.events_unwanted += unwanted;
+			return;
+		}
 	}
 	if (s->stage_n == s->stage_cap) {
 		e->missed = bits;
@@ -1539,6 +1542,7 @@ void
 ct_shard_set_event_kinds(struct ct_shard *s, unsigned kinds)
 {
 	s->ev_kinds = kinds & CT_EVK_ALL;
+	s->ev_filter = !s->conf.events_enabled || s->ev_kinds != CT_EVK_ALL;
 }
 
 uint32_t
@@ -1581,7 +1585,7 @@ ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 		return NULL;
 	}
 	s->conf = *conf;
-	s->ev_kinds = CT_EVK_ALL;
+	ct_shard_set_event_kinds(s, CT_EVK_ALL);
 	if (conf->max_entries == 0 || conf->max_entries > (1u << 30))
 		FAIL("max_entries %u out of range 1..%u", conf->max_entries, 1u << 30);
 	if (conf->shard_count == 0 || conf->shard_index >= conf->shard_count)

@@ -4,7 +4,12 @@
  *
  *   dpct-bench --workload established|churn --flows N [--packets N]
  *              [--burst N] [--json] [--rules N] [--checksum verify|off]
- *              [--no-thp]
+ *              [--no-thp] [--events all|new|update|none]
+ *
+ * --events: the state-change records the shard builds, as the app's
+ * listeners would ask (ct_shard_set_event_kinds(): "new" for listeners of
+ * NEW and DESTROY, "none" for DESTROY-only ones; DESTROYs are always
+ * built). Default all, every record a connection's life makes.
  *
  * Memory: the shard's tables come from lib/conntrack's heap allocator,
  * which advises blocks of 2 MiB and more as transparent huge pages (the
@@ -94,6 +99,7 @@ struct bench {
 	uint64_t pol_timed;        /* packets it judged while timed */
 	int timing;
 	int no_thp;                /* --no-thp */
+	unsigned ev_kinds;         /* --events: CT_EVK_* */
 	/* The quietest window of WINDOW packets: on a shared machine the
 	 * median of whole runs includes other jobs' time slices. */
 	double best_cpp;
@@ -343,6 +349,7 @@ make_shard(struct bench *b, uint32_t max)
 		fprintf(stderr, "dpct-bench: %s\n", err);
 		return -1;
 	}
+	ct_shard_set_event_kinds(b->s, b->ev_kinds);
 	return 0;
 }
 
@@ -617,12 +624,28 @@ estimate_tsc_hz(void)
 	return (uint64_t)((double)(c1 - c0) / dt);
 }
 
+static const char *
+kinds_name(unsigned k)
+{
+	switch (k) {
+	case CT_EVK_ALL:
+		return "all";
+	case CT_EVK_NEW:
+		return "new";
+	case CT_EVK_UPDATE:
+		return "update";
+	default:
+		return "none";
+	}
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: dpct-bench --workload established|churn --flows N [--packets N]\n"
 			"                  [--burst N] [--json] [--no-baseline] [--rules N]"
-			" [--checksum verify|off] [--no-thp]\n");
+			" [--checksum verify|off] [--no-thp]\n"
+			"                  [--events all|new|update|none]\n");
 }
 
 int
@@ -638,6 +661,7 @@ main(int argc, char **argv)
 		{ "rules", required_argument, NULL, 'r' },
 		{ "checksum", required_argument, NULL, 'c' },
 		{ "no-thp", no_argument, NULL, 't' },
+		{ "events", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -654,6 +678,7 @@ main(int argc, char **argv)
 		return 2;
 	b->burst = 32;
 	b->rules = -1;
+	b->ev_kinds = CT_EVK_ALL;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'w':
@@ -676,6 +701,21 @@ main(int argc, char **argv)
 			break;
 		case 't':
 			b->no_thp = 1;
+			break;
+		case 'e':
+			if (strcmp(optarg, "all") == 0) {
+				b->ev_kinds = CT_EVK_ALL;
+			} else if (strcmp(optarg, "new") == 0) {
+				b->ev_kinds = CT_EVK_NEW;
+			} else if (strcmp(optarg, "update") == 0) {
+				b->ev_kinds = CT_EVK_UPDATE;
+			} else if (strcmp(optarg, "none") == 0) {
+				b->ev_kinds = 0;
+			} else {
+				fprintf(stderr, "dpct-bench: --events: expected all, new, update or none,"
+						" got \"%s\"\n", optarg);
+				return 1;
+			}
 			break;
 		case 'c':
 			if (strcmp(optarg, "verify") == 0) {
@@ -770,6 +810,8 @@ main(int argc, char **argv)
 		if (churn && conns > 0)
 			printf(",\"cycles_per_conn\":%.1f", (double)cycles / (double)conns);
 		printf(",\"window_ignored\":%" PRIu64, st.ignore);
+		printf(",\"events\":\"%s\",\"events_unwanted\":%" PRIu64, kinds_name(b->ev_kinds),
+		       st.events_unwanted);
 		printf(",\"checksum\":\"%s\",\"pages\":\"%s\"}\n",
 		       b->csum == 2 ? "verify" : b->csum == 1 ? "off" : "none",
 		       b->no_thp ? "4k" : "thp");

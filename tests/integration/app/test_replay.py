@@ -11,7 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dpctlib as d  # noqa: E402
 
 
-def replay(t, name, tmp, rx, cfg, lcores='0-1', app=(), listen=False):
+def replay(t, name, tmp, rx, cfg, lcores='0-1', app=(), listen=False, kinds=None):
     """One replay; returns (stats, tx frames, events or None)."""
     prefix, port_id = d.uniq(name)
     cfg['events']['socket'] = d.channel(port_id)
@@ -22,7 +22,8 @@ def replay(t, name, tmp, rx, cfg, lcores='0-1', app=(), listen=False):
     if listen:
         evs = os.path.join(tmp, name + '.events.json')
         summ = os.path.join(tmp, name + '.summary.json')
-        lst = d.start_events(port_id, evs, summ, idle_ms=2000, max_s=120)
+        lst = d.start_events(port_id, evs, summ, idle_ms=2000, max_s=120,
+                             extra=['--events', kinds] if kinds else [])
     cmd = d.dpct_cmd(prefix, cfg_path, rx, tx, lcores=lcores, stats=stats,
                      app=list(app) + (d.wait_listeners_args(1) if listen else []))
     rc, out, err = d.run_dpct(cmd, timeout=180)
@@ -117,6 +118,27 @@ def main():
         t.eq(d.counter(st, 'insert'), 0, 'notrack: no entries')
     t.eq(tx, udpf, 'notrack: all packets forwarded unchanged')
     t.eq(len(evs or []), 0, 'notrack: no events')
+
+    # The records built follow what listeners subscribe to: with a
+    # DESTROY-only listener the workers build no NEW or UPDATE, and every
+    # connection still ends with its DESTROY, as with a listener of all.
+    st_all, _, ev_all = replay(t, 'kinds_all', tmp, rx, d.base_config(0), listen=True,
+                               app=['--flush-on-eof'])
+    st_d, tx, ev_d = replay(t, 'kinds_destroy', tmp, rx, d.base_config(0), listen=True,
+                            app=['--flush-on-eof'], kinds='destroy')
+    ev_all, ev_d = ev_all or [], ev_d or []
+    n_all = collections.Counter(e.get('type') for e in ev_all)
+    n_d = collections.Counter(e.get('type') for e in ev_d)
+    t.eq(n_all['destroy'], 300, 'kinds: a listener of all gets 300 DESTROYs')
+    t.check(n_all['new'] == 300 and n_all['update'] > 0,
+            'kinds: ... and the NEWs and UPDATEs (%s)' % dict(n_all))
+    t.eq(dict(n_d), {'destroy': 300}, 'kinds: a DESTROY-only listener gets the 300 DESTROYs only')
+    if st_all and st_d:
+        t.eq(d.counter(st_all, 'events_unwanted'), 0, 'kinds: all wanted: events_unwanted 0')
+        t.eq(d.counter(st_d, 'events_unwanted'), n_all['new'] + n_all['update'],
+             'kinds: DESTROY only: events_unwanted == the NEWs and UPDATEs not built')
+        t.eq(d.counter(st_d, 'undelivered_destroy'), 0, 'kinds: DESTROY only: none undelivered')
+    t.eq(tx, rxf, 'kinds: traffic forwarded as without listeners')
     t.done()
 
 
