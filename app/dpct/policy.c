@@ -154,7 +154,12 @@ dpct_policy_begin(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk,
 		return NULL;
 	for (i = 0; i < n; i++)
 		in_port[i] = dpct.idx_of[m[i]->port];
-	if (pol_gen_has_notrack(g))
-		pol_notrack_burst(g, w->index, pk, in_port, n);
+	if (pol_gen_has_notrack(g)) {
+		const uint8_t *frames[DPCT_MAX_BURST];
+
+		for (i = 0; i < n; i++)
+			frames[i] = rte_pktmbuf_mtod(m[i], const uint8_t *);
+		pol_notrack_burst(g, w->index, pk, frames, in_port, n);
+	}
 	return g;
 }

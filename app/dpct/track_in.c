@@ -51,7 +51,13 @@ dpct_track_verify(struct ct_shard *s, struct rte_mbuf *const *m, struct ct_pkt *
 {
 	uint16_t i;
 
-	ct_shard_notrack_burst(s, pk, n);
+	if (ct_shard_conf(s)->n_notrack != 0) {
+		const uint8_t *frames[DPCT_MAX_BURST];
+
+		for (i = 0; i < n; i++)
+			frames[i] = rte_pktmbuf_mtod(m[i], const uint8_t *);
+		ct_shard_notrack_burst(s, pk, frames, n);
+	}
 	if (dpct.cfg.tracker.checksum != DPCT_CSUM_VERIFY)
 		return;
 	for (i = 0; i < n; i++)

@@ -538,10 +538,29 @@ const struct ct_conf *ct_shard_conf(const struct ct_shard *s);
  * verifies after this). ct_process_burst() applies the same rules itself;
  * this is for callers that must know earlier.
  *
+ * An ICMP error (CT_PKT_ICMP_ERROR) is matched as the raw table sees it:
+ * by its own header (ct_pkt_outer_tuple(): protocol ICMP or ICMPv6, the
+ * addresses it was sent with, no ports), not by the flow it quotes, whose
+ * lookup a notrack rule precedes in Linux. That needs the frame: frames[i]
+ * is the start of packet i's first segment as parsed (ct_parse_mbuf: the
+ * mbuf's data); with `frames` NULL, ICMP errors are left alone, and so
+ * does ct_process_burst().
+ *
  * @return the number of packets marked.
  * Thread safety: reads the shard's immutable configuration only.
  */
-unsigned ct_shard_notrack_burst(const struct ct_shard *s, struct ct_pkt *pkts, unsigned n);
+unsigned ct_shard_notrack_burst(const struct ct_shard *s, struct ct_pkt *pkts,
+				const uint8_t *const *frames, unsigned n);
+
+/**
+ * The tuple of the packet's own IP header, for rules that match a packet as
+ * sent: for an ICMP error (whose `tuple` is the quoted flow's) the error's
+ * addresses, protocol ICMP/ICMPv6 and no ports; for any other IP packet its
+ * `tuple`. `frame` is what the packet was parsed from (its first segment).
+ * @return 0, or -EINVAL when `p` is not an IP packet the parser classified.
+ * Thread safety: pure function.
+ */
+int ct_pkt_outer_tuple(const struct ct_pkt *p, const uint8_t *frame, struct ct_tuple *out);
 
 /** Packet verdicts written by ct_process_burst(). */
 enum ct_verdict {

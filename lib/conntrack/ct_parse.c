@@ -37,6 +37,7 @@
  *   payload length + 40): Linux's acct counts skb->len after IP trimmed it.
  */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -773,6 +774,37 @@ int
 ct_parse_mbuf(const struct rte_mbuf *m, uint16_t zone, struct ct_pkt *out)
 {
 	return parse_mbuf_one(m, zone, out);
+}
+
+int
+ct_pkt_outer_tuple(const struct ct_pkt *p, const uint8_t *frame, struct ct_tuple *out)
+{
+	const uint8_t *ip;
+
+	if ((p->cls != CT_PKT_TRACK && p->cls != CT_PKT_ICMP_ERROR) || p->l3_off == 0 ||
+	    frame == NULL)
+		return -EINVAL;
+	if (p->cls == CT_PKT_TRACK) {
+		*out = p->tuple;
+		return 0;
+	}
+	/* The parser read this header from the same bytes: it is all there. */
+	ip = frame + p->l3_off;
+	memset(out, 0, sizeof(*out));
+	out->family = (uint8_t)(ip[0] >> 4);
+	out->zone = p->tuple.zone;
+	if (out->family == 4) {
+		out->proto = P_ICMP;
+		memcpy(out->src, ip + 12, 4);
+		memcpy(out->dst, ip + 16, 4);
+	} else if (out->family == 6) {
+		out->proto = P_ICMPV6;
+		memcpy(out->src, ip + 8, 16);
+		memcpy(out->dst, ip + 24, 16);
+	} else {
+		return -EINVAL;
+	}
+	return 0;
 }
 
 void

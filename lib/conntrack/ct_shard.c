@@ -975,17 +975,30 @@ create_info(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 }
 
 unsigned
-ct_shard_notrack_burst(const struct ct_shard *s, struct ct_pkt *pkts, unsigned n)
+ct_shard_notrack_burst(const struct ct_shard *s, struct ct_pkt *pkts,
+		       const uint8_t *const *frames, unsigned n)
 {
 	unsigned i, marked = 0;
+	struct ct_tuple outer;
 
 	if (s->conf.n_notrack == 0)
 		return 0;
-	for (i = 0; i < n; i++)
-		if (pkts[i].cls == CT_PKT_TRACK && notrack_match(&s->conf, &pkts[i].tuple)) {
+	for (i = 0; i < n; i++) {
+		const struct ct_tuple *t = &pkts[i].tuple;
+
+		if (pkts[i].cls == CT_PKT_ICMP_ERROR) {
+			/* The error's own header, as the raw table sees it. */
+			if (frames == NULL || ct_pkt_outer_tuple(&pkts[i], frames[i], &outer) != 0)
+				continue;
+			t = &outer;
+		} else if (pkts[i].cls != CT_PKT_TRACK) {
+			continue;
+		}
+		if (notrack_match(&s->conf, t)) {
 			pkts[i].cls = CT_PKT_NOTRACK;
 			marked++;
 		}
+	}
 	return marked;
 }
 

@@ -214,10 +214,14 @@ void pol_apply_burst(const struct pol_gen *g, unsigned wid, struct ct_shard *s,
  * Notrack stage: classify the burst's IP packets against the notrack
  * rules (only if there are any) and mark the matches CT_PKT_NOTRACK, before
  * ct_process_burst_info(). Counts per rule for worker `wid`.
+ * An ICMP error is classified by its own header (ct_pkt_outer_tuple(): the
+ * addresses it was sent with, protocol ICMP/ICMPv6 and its type), as
+ * nftables' raw table sees it, which needs `frames` (each packet's first
+ * segment as parsed); with `frames` NULL, ICMP errors are left alone.
  * @return number of packets marked.
  */
 unsigned pol_notrack_burst(const struct pol_gen *g, unsigned wid, struct ct_pkt *pkts,
-			   const uint16_t *in_port, uint16_t n);
+			   const uint8_t *const *frames, const uint16_t *in_port, uint16_t n);
 
 /** Whether `g` has notrack rules (so pol_notrack_burst() is worth calling). */
 bool pol_gen_has_notrack(const struct pol_gen *g);

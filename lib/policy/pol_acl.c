@@ -644,7 +644,7 @@ pol_apply_burst(const struct pol_gen *g, unsigned wid, struct ct_shard *s,
 
 unsigned
 pol_notrack_burst(const struct pol_gen *g, unsigned wid, struct ct_pkt *pkts,
-		  const uint16_t *in_port, uint16_t n)
+		  const uint8_t *const *frames, const uint16_t *in_port, uint16_t n)
 {
 	struct pol_key keys[POL_BURST];
 	const uint8_t *kp[POL_BURST];
@@ -657,6 +657,17 @@ pol_notrack_burst(const struct pol_gen *g, unsigned wid, struct ct_pkt *pkts,
 	if (n > POL_BURST)
 		n = POL_BURST;
 	for (i = 0; i < n; i++) {
+		if (pkts[i].cls == CT_PKT_ICMP_ERROR) {
+			/* The error's own header, not the flow it quotes. */
+			struct ct_pkt outer = pkts[i];
+
+			if (frames == NULL || ct_pkt_outer_tuple(&pkts[i], frames[i], &outer.tuple) != 0)
+				continue;
+			key_fill(&keys[k], &outer, CT_STATE_UNTRACKED, in_port[i]);
+			kp[k] = (const uint8_t *)&keys[k];
+			idx[k++] = (uint16_t)i;
+			continue;
+		}
 		if (pkts[i].cls != CT_PKT_TRACK)
 			continue;
 		key_fill(&keys[k], &pkts[i], CT_STATE_UNTRACKED, in_port[i]);

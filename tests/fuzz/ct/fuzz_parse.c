@@ -348,6 +348,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	check_pkt(&p, (uint32_t)size);
+	{
+		/* The header the notrack rules read an ICMP error by: inside the
+		 * frame (the sanitizers see any read past it), ICMP, no ports. */
+		struct ct_tuple o;
+		int rc = ct_pkt_outer_tuple(&p, data, &o);
+
+		if ((rc == 0) != (p.cls == CT_PKT_TRACK || p.cls == CT_PKT_ICMP_ERROR))
+			abort();
+		if (rc == 0 && p.cls == CT_PKT_ICMP_ERROR &&
+		    (o.proto != (o.family == 4 ? 1 : 58) || o.sport != 0 || o.dport != 0 ||
+		     o.family != p.tuple.family))
+			abort();
+	}
 	ct_pkt_csum_verify(data, (uint32_t)size, &p, CT_CSUM_IP | CT_CSUM_L4);
 	check_pkt(&p, (uint32_t)size);
 	fuzz_records(data, size);

@@ -119,6 +119,22 @@ def main():
     t.eq(tx, udpf, 'notrack: all packets forwarded unchanged')
     t.eq(len(evs or []), 0, 'notrack: no events')
 
+    # NOTRACK of a whole family: ICMP errors too are untracked, by their own
+    # header as in Linux's raw table (not looked up as the flow they quote,
+    # which would find nothing and call them invalid); policy rules alike.
+    for fam6 in (False, True):
+        mix = d.gen(os.path.join(tmp, 'mixnt%d.pcap' % fam6), 'mix', 300, ipv6=fam6, seed=7)
+        mixf = d.read_pcap(mix)
+        fam = 6 if fam6 else 4
+        for how, over in (('cfg', {'notrack': [{'family': fam}]}),
+                          ('pol', {'policy': {'rules': [{'action': 'notrack', 'family': fam}]}})):
+            name = 'nt_all%d_%s' % (fam, how)
+            st, tx, _ = replay(t, name, tmp, mix, d.base_config(0, **over))
+            if st:
+                t.eq(d.counter(st, 'invalid'), 0, '%s: ICMP errors are not invalid' % name)
+                t.eq(d.counter(st, 'insert'), 0, '%s: no entries' % name)
+            t.eq(tx, mixf, '%s: every packet forwarded unchanged' % name)
+
     # The records built follow what listeners subscribe to: with a
     # DESTROY-only listener the workers build no NEW or UPDATE, and every
     # connection still ends with its DESTROY, as with a listener of all.

@@ -433,7 +433,7 @@ judge(struct pol_handle *h, struct ct_shard *s, const struct ct_pkt *in, const u
 	const struct pol_gen *g = pol_current(h);
 
 	memcpy(pk, in, sizeof(pk[0]) * n);
-	pol_notrack_burst(g, 0, pk, port, (uint16_t)n);
+	pol_notrack_burst(g, 0, pk, NULL, port, (uint16_t)n);
 	ct_process_burst_info(s, pk, (uint16_t)n, now, verdict, info);
 	pol_apply_burst(g, 0, s, pk, port, (uint16_t)n, verdict, info);
 }
@@ -630,6 +630,76 @@ test_notrack(void)
 	return 0;
 }
 
+/* An ICMPv4 destination unreachable from 198.51.100.1 to 10.0.0.1, quoting
+ * UDP 10.0.0.1:5000 -> 192.0.2.1:53 (checksums are not looked at). */
+static unsigned
+icmp_unreach(uint8_t *f)
+{
+	static const uint8_t hdr[] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x00,
+		0x45, 0, 0, 56, 0, 0, 0, 0, 64, 1, 0, 0, 198, 51, 100, 1, 10, 0, 0, 1,
+		3, 3, 0, 0, 0, 0, 0, 0,
+		0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 192, 0, 2, 1,
+		0x13, 0x88, 0, 53, 0, 8, 0, 0,
+	};
+
+	memcpy(f, hdr, sizeof(hdr));
+	return sizeof(hdr);
+}
+
+/* Policy notrack rules see an ICMP error by its own header, as nftables'
+ * raw table does: ICMP from the router, not the UDP flow it quotes. */
+static int
+test_notrack_icmp_error(void)
+{
+	static const struct {
+		const char *what;
+		int16_t proto, icmp_type;
+		uint8_t src[4], src_len;
+		bool marked;
+	} tab[] = {
+		{ "icmp", 1, -1, { 0 }, 0, true },
+		{ "icmp type 3", 1, 3, { 0 }, 0, true },
+		{ "icmp type 11", 1, 11, { 0 }, 0, false },
+		{ "udp (the quoted flow's)", 17, -1, { 0 }, 0, false },
+		{ "saddr 198.51.100.0/24 (the router)", -1, -1, { 198, 51, 100, 0 }, 24, true },
+		{ "saddr 10.0.0.0/8 (the quoted sender)", -1, -1, { 10, 0, 0, 0 }, 8, false },
+	};
+	uint8_t f[128];
+	const uint8_t *frames[1] = { f };
+	struct ct_pkt p;
+	uint16_t port[1] = { 0 };
+	unsigned i, n = icmp_unreach(f);
+
+	T_EQ(ct_parse(f, n, 0, &p), CT_PKT_ICMP_ERROR);
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		struct pol_rule rules[1];
+		struct pol_ruleset rs = { POL_ACCEPT, 1, rules };
+		struct pol_handle *h;
+		struct ct_pkt q = p;
+		char err[256];
+
+		rules[0] = R(POL_NOTRACK);
+		rules[0].proto = tab[i].proto;
+		rules[0].icmp_type = tab[i].icmp_type;
+		if (tab[i].src_len) {
+			rules[0].family = 4;
+			memcpy(rules[0].src, tab[i].src, 4);
+			rules[0].src_len = tab[i].src_len;
+		}
+		h = pol_handle_create(&rs, 1, err, sizeof(err));
+		if (h == NULL)
+			T_FAIL_("%s: %s", tab[i].what, err);
+		T_EQ(pol_notrack_burst(pol_current(h), 0, &q, NULL, port, 1), 0);
+		T_EQ(pol_notrack_burst(pol_current(h), 0, &q, frames, port, 1),
+		     (unsigned)tab[i].marked);
+		if ((q.cls == CT_PKT_NOTRACK) != tab[i].marked)
+			T_FAIL_("%s: class %d", tab[i].what, q.cls);
+		pol_handle_free(h);
+	}
+	return 0;
+}
+
 /* Reloads while a worker thread judges bursts. */
 struct rcu_arg {
 	struct pol_handle *h;
@@ -804,6 +874,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_stateful_shard),
 	T_CASE(test_reload_redecides),
 	T_CASE(test_notrack),
+	T_CASE(test_notrack_icmp_error),
 	T_CASE(test_reload_under_traffic),
 };
 
