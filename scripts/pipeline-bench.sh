@@ -9,9 +9,11 @@
 #
 #   bash scripts/pipeline-bench.sh [BUILD_DIR]   RUNS=3 SECONDS_PER_RUN=9 UNTRACKED=1 OFFLOAD=0
 #                                                 LISTENER_CPUS=0 LISTENER_EVENTS=new,destroy
+#                                                 WORKLOAD=mix
 # (UNTRACKED=0: no untracked floor row; OFFLOAD=1: a tracked row with checksum off, as
 # on a NIC that verifies checksums; LISTENER_CPUS=any: listener not pinned;
-# LISTENER_EVENTS=all: the listener takes every kind of event.)
+# LISTENER_EVENTS=all: the listener takes every kind of event; WORKLOAD=bulk: long
+# TCP connections instead of the churning mix.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DPCT_BUILD=${1:-build} DPCT_SRC=.

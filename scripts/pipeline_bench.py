@@ -56,6 +56,13 @@ LISTENER_CPUS = None if _lc == 'any' else {int(c) for c in _lc.split(',')}
 # 3 Mpps: more than one listener sharing CPU 0 with the control core
 # formats here, so that row is in the table-full mode (docs/PERFORMANCE.md).
 LISTENER_EVENTS = os.environ.get('LISTENER_EVENTS', 'new,destroy')
+# The input (dpct-gen). `mix` (default): 2000 flows of TCP, UDP, ICMP, GRE
+# and ESP, ~6 packets a flow, so the looped capture opens a connection every
+# ~12 packets; `bulk`: 120 long TCP connections (handshake, 64 data segments
+# of 1000 bytes acked every second one, close), a connection every 104
+# packets, as on a link that carries long flows. Both ~12,000 packets.
+WORKLOAD = os.environ.get('WORKLOAD', 'mix')
+_INPUTS = {'mix': ('mix', 2000), 'bulk': ('bulk-tcp', 120)}
 
 
 RX_RE = re.compile(r'RX-packets:\s+(\d+)')
@@ -202,8 +209,11 @@ def ratio(a, b):
 
 def main():
     w = d.tmpdir('pbench')
-    pcap = os.path.join(w, 'mix.pcap')
-    d.gen(pcap, 'mix', 2000, seed=3)
+    if WORKLOAD not in _INPUTS:
+        sys.exit('pipeline_bench: WORKLOAD must be one of %s, not %r' %
+                 (', '.join(sorted(_INPUTS)), WORKLOAD))
+    pcap = os.path.join(w, WORKLOAD + '.pcap')
+    d.gen(pcap, _INPUTS[WORKLOAD][0], _INPUTS[WORKLOAD][1], seed=3)
     vdev = 'net_pcap0,rx_pcap=%s,tx_pcap=/dev/null,infinite_rx=1' % pcap
     nan = (float('nan'), float('nan'))
     rows = []

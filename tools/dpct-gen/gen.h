@@ -57,6 +57,7 @@ enum gen_kind {
 	GEN_K_ICMP_TSTAMP,  /**< timestamp request/reply (IPv4) */
 	GEN_K_ICMP_INFO,    /**< information request/reply (IPv4) */
 	GEN_K_ICMP_MASK,    /**< address mask request/reply (IPv4) */
+	GEN_K_TCP_BULK,     /**< handshake, request, 64 server data segments, FIN close */
 	GEN_K_BAD_FIRST,
 	GEN_K_BAD_TRUNC_ETH = GEN_K_BAD_FIRST,
 	GEN_K_BAD_TRUNC_IP,
@@ -153,6 +154,7 @@ enum gen_workload {
 	GEN_W_MIX,
 	GEN_W_MALFORMED,
 	GEN_W_STRICT,
+	GEN_W_BULK_TCP,
 	GEN_W_MAX
 };
 

@@ -45,6 +45,7 @@ static const char *const kind_names[GEN_K_MAX] = {
 	[GEN_K_TCP_OOW_RST] = "tcp_oow_rst",
 	[GEN_K_TCP_OOW_DATA] = "tcp_oow_data",
 	[GEN_K_TCP_WSCALE] = "tcp_wscale",
+	[GEN_K_TCP_BULK] = "tcp_bulk",
 	[GEN_K_CSUM_TCP] = "csum_tcp",
 	[GEN_K_CSUM_UDP] = "csum_udp",
 	[GEN_K_CSUM_ICMP] = "csum_icmp",

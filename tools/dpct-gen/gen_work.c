@@ -53,6 +53,10 @@ static const struct kind_weight w_short_tcp[] = {
 	{ GEN_K_TCP, 1 },
 };
 
+static const struct kind_weight w_bulk_tcp[] = {
+	{ GEN_K_TCP_BULK, 1 },
+};
+
 static const struct kind_weight w_udp[] = {
 	{ GEN_K_UDP_DNS, 50 },
 	{ GEN_K_UDP_RR, 20 },
@@ -166,6 +170,8 @@ choose_kind(struct gen *g, uint64_t index)
 		return pick_kind(g, w_short_tcp, N_ELEM(w_short_tcp));
 	case GEN_W_UDP:
 		return pick_kind(g, w_udp, N_ELEM(w_udp));
+	case GEN_W_BULK_TCP:
+		return pick_kind(g, w_bulk_tcp, N_ELEM(w_bulk_tcp));
 	case GEN_W_ICMP:
 		return pick_kind(g, w_icmp, N_ELEM(w_icmp));
 	case GEN_W_MIX:
@@ -248,6 +254,7 @@ flow_init(struct gen *g, struct gen_flow *f, enum gen_kind kind, uint64_t index)
 	case GEN_K_TCP_OOW_DATA:
 	case GEN_K_TCP_WSCALE:
 	case GEN_K_CSUM_TCP:
+	case GEN_K_TCP_BULK:
 		f->dport = gen_rand_below(&g->rng, 2) ? 443 : 80;
 		f->len_a = 60 + gen_rand_below(&g->rng, 340);
 		f->len_b = 200 + gen_rand_below(&g->rng, 1200);
@@ -528,6 +535,36 @@ step_tcp_wscale(struct gen *g, struct gen_flow *f)
 	}
 	/* The close of step_tcp's script (its steps 5..8). */
 	f->step = s - (3 + WS_ROUNDS * 5) + 5;
+	rc = step_tcp(g, f);
+	f->step = s;
+	return rc;
+}
+
+/*
+ * Bulk TCP: step_tcp's handshake and request, then BULK_SEGS data segments
+ * of BULK_LEN bytes from the server, the client acking every second one,
+ * then step_tcp's FIN close. Most packets are established data and ACKs,
+ * as on a link that carries long flows.
+ */
+#define BULK_SEGS 64
+#define BULK_LEN 1000
+
+static int
+step_tcp_bulk(struct gen *g, struct gen_flow *f)
+{
+	uint32_t s = f->step, r;
+	int rc;
+
+	if (s < 4)
+		return step_tcp(g, f) < 0 ? -EINVAL : 1;
+	if (s < 4 + BULK_SEGS / 2 * 3) {
+		r = (s - 4) % 3;
+		rc = r < 2 ? tcp_send(g, f, 1, r == 1 ? TCP_PSH | TCP_ACK : TCP_ACK, BULK_LEN) :
+			     tcp_send(g, f, 0, TCP_ACK, 0);
+		return rc < 0 ? rc : 1;
+	}
+	/* The close of step_tcp's script (its steps 5..8). */
+	f->step = s - (4 + BULK_SEGS / 2 * 3) + 5;
 	rc = step_tcp(g, f);
 	f->step = s;
 	return rc;
@@ -957,6 +994,9 @@ flow_step(struct gen *g, struct gen_flow *f)
 		break;
 	case GEN_K_TCP_WSCALE:
 		rc = step_tcp_wscale(g, f);
+		break;
+	case GEN_K_TCP_BULK:
+		rc = step_tcp_bulk(g, f);
 		break;
 	case GEN_K_CSUM_TCP:
 		rc = step_bad_first(g, f, step_tcp, MANGLE_CSUM, 16);

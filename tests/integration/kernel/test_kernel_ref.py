@@ -73,6 +73,7 @@ WORKLOADS = [
     ("malformed", 200, ["--ipv6"]),
     ("strict", 200, []),
     ("strict", 120, ["--ipv6"]),
+    ("bulk-tcp", 40, []),
 ]
 
 # Workloads also replayed to dpct with every frame twice, on VLAN 10 and VLAN
