@@ -359,6 +359,15 @@ ct_tcp_flags_invalid(uint8_t tcp_flags)
 		return 1;
 	}
 }
+/*
+ * ct_csum.c's sum of `nblk` 32-byte blocks at p (any alignment), as a plain
+ * 64-bit sum of their 32-bit little-endian words: congruent modulo 2^16 - 1
+ * to the ones' complement sum of the 16-bit words. The AVX2 one only where
+ * __builtin_cpu_supports("avx2"). Here for the tests of both.
+ */
+uint64_t ct_sum_blocks_sse2(const uint8_t *p, size_t nblk);
+uint64_t ct_sum_blocks_avx2(const uint8_t *p, size_t nblk);
+
 /* Timeout class for a TCP state. */
 uint8_t ct_tcp_timeout_class(uint8_t state);
 
