@@ -516,28 +516,45 @@ step_tcp_oow(struct gen *g, struct gen_flow *f)
 }
 
 /*
+ * A TCP flow of step_tcp's script with other steps in the middle: its steps
+ * before `head`, then `mid` steps of `middle` (given the step's index among
+ * them), then its close (its steps 5..8).
+ */
+static int
+step_tcp_around(struct gen *g, struct gen_flow *f, uint32_t head, uint32_t mid,
+		int (*middle)(struct gen *, struct gen_flow *, uint32_t))
+{
+	uint32_t s = f->step;
+	int rc;
+
+	if (s < head)
+		return step_tcp(g, f) < 0 ? -EINVAL : 1;
+	if (s < head + mid) {
+		rc = middle(g, f, s - head);
+		return rc < 0 ? rc : 1;
+	}
+	f->step = s - (head + mid) + 5;
+	rc = step_tcp(g, f);
+	f->step = s;
+	return rc;
+}
+
+/*
  * Window scale 7 both ways; 14 rounds of 4 x 1400 bytes, each acked with a
  * window of 100 << 7: 78400 bytes, beyond the SYN/ACK's unscaled 65160.
  */
 #define WS_ROUNDS 14
+
+static int
+wscale_round(struct gen *g, struct gen_flow *f, uint32_t k)
+{
+	return k % 5 < 4 ? tcp_send(g, f, 0, TCP_PSH | TCP_ACK, 1400) : tcp_send(g, f, 1, TCP_ACK, 0);
+}
+
 static int
 step_tcp_wscale(struct gen *g, struct gen_flow *f)
 {
-	uint32_t s = f->step, r;
-	int rc;
-
-	if (s < 3)
-		return step_tcp(g, f) < 0 ? -EINVAL : 1;
-	if (s < 3 + WS_ROUNDS * 5) {
-		r = (s - 3) % 5;
-		rc = r < 4 ? tcp_send(g, f, 0, TCP_PSH | TCP_ACK, 1400) : tcp_send(g, f, 1, TCP_ACK, 0);
-		return rc < 0 ? rc : 1;
-	}
-	/* The close of step_tcp's script (its steps 5..8). */
-	f->step = s - (3 + WS_ROUNDS * 5) + 5;
-	rc = step_tcp(g, f);
-	f->step = s;
-	return rc;
+	return step_tcp_around(g, f, 3, WS_ROUNDS * 5, wscale_round);
 }
 
 /*
@@ -550,24 +567,16 @@ step_tcp_wscale(struct gen *g, struct gen_flow *f)
 #define BULK_LEN 1000
 
 static int
+bulk_step(struct gen *g, struct gen_flow *f, uint32_t k)
+{
+	return k % 3 < 2 ? tcp_send(g, f, 1, k % 3 == 1 ? TCP_PSH | TCP_ACK : TCP_ACK, BULK_LEN) :
+			   tcp_send(g, f, 0, TCP_ACK, 0);
+}
+
+static int
 step_tcp_bulk(struct gen *g, struct gen_flow *f)
 {
-	uint32_t s = f->step, r;
-	int rc;
-
-	if (s < 4)
-		return step_tcp(g, f) < 0 ? -EINVAL : 1;
-	if (s < 4 + BULK_SEGS / 2 * 3) {
-		r = (s - 4) % 3;
-		rc = r < 2 ? tcp_send(g, f, 1, r == 1 ? TCP_PSH | TCP_ACK : TCP_ACK, BULK_LEN) :
-			     tcp_send(g, f, 0, TCP_ACK, 0);
-		return rc < 0 ? rc : 1;
-	}
-	/* The close of step_tcp's script (its steps 5..8). */
-	f->step = s - (4 + BULK_SEGS / 2 * 3) + 5;
-	rc = step_tcp(g, f);
-	f->step = s;
-	return rc;
+	return step_tcp_around(g, f, 4, BULK_SEGS / 2 * 3, bulk_step);
 }
 
 static size_t

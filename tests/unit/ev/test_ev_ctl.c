@@ -516,6 +516,27 @@ test_targeted_resend(void)
 
 /* The whole loop through a real shard: two reliable listeners, one slow;
  * each gets every DESTROY exactly once. */
+/* The first packet of UDP flow i: 10.0.(i >> 8).(i & 255):4000 -> 192.0.0.0:53. */
+static struct ct_pkt
+udp_pkt(unsigned i)
+{
+	struct ct_pkt p;
+
+	memset(&p, 0, sizeof(p));
+	p.tuple.family = 4;
+	p.tuple.proto = 17;
+	p.tuple.src[0] = 10;
+	p.tuple.src[2] = (uint8_t)(i >> 8);
+	p.tuple.src[3] = (uint8_t)i;
+	p.tuple.dst[0] = 192;
+	p.tuple.sport = 4000;
+	p.tuple.dport = 53;
+	p.cls = CT_PKT_TRACK;
+	p.len = 60;
+	p.hash = ct_tuple_hash(&p.tuple);
+	return p;
+}
+
 static int
 test_exactly_once_shard(void)
 {
@@ -540,21 +561,9 @@ test_exactly_once_shard(void)
 	T_EQ(ev_ctl_add_sink(ctl, 1, EV_SUB_F_RELIABLE, EV_MASK_DESTROY, sink_fn, &ok), 0);
 	T_EQ(ev_ctl_add_sink(ctl, 2, EV_SUB_F_RELIABLE, EV_MASK_DESTROY, sink_fn, &slow), 0);
 	for (i = 0; i < 500; i++) {
-		struct ct_pkt p;
+		struct ct_pkt p = udp_pkt(i);
 		uint8_t v;
 
-		memset(&p, 0, sizeof(p));
-		p.tuple.family = 4;
-		p.tuple.proto = 17;
-		p.tuple.src[0] = 10;
-		p.tuple.src[2] = (uint8_t)(i >> 8);
-		p.tuple.src[3] = (uint8_t)i;
-		p.tuple.dst[0] = 192;
-		p.tuple.sport = 4000;
-		p.tuple.dport = 53;
-		p.cls = CT_PKT_TRACK;
-		p.len = 60;
-		p.hash = ct_tuple_hash(&p.tuple);
 		ct_process_burst(s, &p, 1, now, &v);
 	}
 	ev_worker_sync(c, s, now);
@@ -638,7 +647,7 @@ test_kinds_from_listeners(void)
 	s = ct_shard_create(&cc, err, sizeof(err));
 	T_ASSERT(s != NULL);
 	for (i = 0; i < 200; i++) {
-		struct ct_pkt p;
+		struct ct_pkt p = udp_pkt(i);
 		uint8_t v;
 
 		if (i == 100) {
@@ -646,17 +655,6 @@ test_kinds_from_listeners(void)
 			T_EQ(ev_chan_kinds(c), EV_MASK_NEW);
 			ev_worker_kinds(c, s);
 		}
-		memset(&p, 0, sizeof(p));
-		p.tuple.family = 4;
-		p.tuple.proto = 17;
-		p.tuple.src[0] = 10;
-		p.tuple.src[3] = (uint8_t)i;
-		p.tuple.dst[0] = 192;
-		p.tuple.sport = 4000;
-		p.tuple.dport = 53;
-		p.cls = CT_PKT_TRACK;
-		p.len = 60;
-		p.hash = ct_tuple_hash(&p.tuple);
 		if (i == 0)
 			ev_worker_sync(c, s, now); /* takes the kinds before the first packet */
 		ct_process_burst(s, &p, 1, now, &v);
