@@ -178,6 +178,8 @@ ev_ctl_free(struct ev_ctl *ctl)
 
 	if (ctl == NULL)
 		return;
+	/* Closing the listeners tells no channel: they may be gone already. */
+	ctl->n_chans = 0;
 	for (i = 0; i < EV_MAX_LISTENERS; i++)
 		if (ctl->ls[i].used)
 			ev_ctl_listener_close(ctl, &ctl->ls[i], false);
