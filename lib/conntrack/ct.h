@@ -733,21 +733,23 @@ void ct_shard_count_events(struct ct_shard *s, unsigned sent, unsigned failed,
 size_t ct_shard_bytes_per_entry(const struct ct_shard *s);
 
 /*
- * Which state-change records the shard builds (bits of `kinds`):
- * CT_EVK_NEW for records carrying NEW or RELATED, CT_EVK_UPDATE for the
- * other state changes (reply seen, assured, TCP state, mark). The owner of
- * the shard sets them from what its listeners subscribe to, as ctnetlink
- * builds no message for a group nobody listens to: the bits of a change of
- * a kind nobody wants are dropped where the record would have been built
- * (counted in `events_unwanted`), not remembered as missed. DESTROY
- * records, and flow-export interim records, are always built while events
- * are enabled: every reported connection still ends with its DESTROY,
- * whoever subscribes later. Default: both kinds.
+ * Which records the shard builds (bits of `kinds`): CT_EVK_NEW for records
+ * carrying NEW or RELATED, CT_EVK_UPDATE for the other state changes
+ * (reply seen, assured, TCP state, mark), CT_EVK_DESTROY for DESTROYs. The
+ * owner of the shard sets them from what its listeners subscribe to, as
+ * ctnetlink builds no message for a group nobody listens to:
+ * - the bits of a state change of a kind nobody wants are dropped where the
+ *   record would have been built, not remembered as missed;
+ * - an entry that ends while nobody wants DESTROY is freed at once, as
+ *   with events disabled (a dying entry whose DESTROY is re-sent then too);
+ * each counted in `events_unwanted`. Flow-export interim records are
+ * always built while events are enabled. Default: every kind.
  * For the owner of the shard only; takes effect from the next record.
  */
-#define CT_EVK_NEW    0x1u
-#define CT_EVK_UPDATE 0x2u
-#define CT_EVK_ALL    (CT_EVK_NEW | CT_EVK_UPDATE)
+#define CT_EVK_NEW     0x1u
+#define CT_EVK_UPDATE  0x2u
+#define CT_EVK_DESTROY 0x4u
+#define CT_EVK_ALL     (CT_EVK_NEW | CT_EVK_UPDATE | CT_EVK_DESTROY)
 void ct_shard_set_event_kinds(struct ct_shard *s, unsigned kinds);
 
 /** Live (not dying) entries. */

@@ -70,8 +70,8 @@ struct ct_shard {
 	uint32_t stage_n;
 	uint32_t stage_cap;
 	uint64_t seq;
-	unsigned ev_kinds;         /* CT_EVK_*: state-change records someone wants */
-	bool ev_filter;            /* events off, or not every kind wanted */
+	unsigned ev_kinds;         /* CT_EVK_*: the records someone wants */
+	bool ev_filter;            /* events off, or NEW or UPDATE not wanted */
 	uint64_t prng;
 	uint32_t id_next;
 	/* Operator warnings */
@@ -767,6 +767,12 @@ stage_destroy(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint64_t now,
 	struct ct_entry *e = &s->pool[idx];
 	struct ct_event_rec *r;
 
+	if (!(s->ev_kinds & CT_EVK_DESTROY)) {
+		/* Nobody listens for it: as with events disabled. */
+		s->st.events_unwanted++;
+		entry_free(s, idx);
+		return;
+	}
 	if (s->stage_n == s->stage_cap) {
 		s->st.ring_full++;
 		grace_rearm(s, idx, now);
@@ -1555,7 +1561,8 @@ void
 ct_shard_set_event_kinds(struct ct_shard *s, unsigned kinds)
 {
 	s->ev_kinds = kinds & CT_EVK_ALL;
-	s->ev_filter = !s->conf.events_enabled || s->ev_kinds != CT_EVK_ALL;
+	s->ev_filter = !s->conf.events_enabled ||
+		       (s->ev_kinds & (CT_EVK_NEW | CT_EVK_UPDATE)) != (CT_EVK_NEW | CT_EVK_UPDATE);
 }
 
 uint32_t

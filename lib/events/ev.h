@@ -83,10 +83,10 @@ bool ev_chan_take_counts(struct ev_chan *c, unsigned *sent, unsigned *failed,
 			 unsigned *dropped);
 
 /**
- * Control side: the kinds of state-change record (EV_MASK_NEW and
- * EV_MASK_UPDATE; other bits are ignored) that some listener of the
+ * Control side: the kinds of record (EV_MASK_NEW, EV_MASK_UPDATE,
+ * EV_MASK_DESTROY; other bits are ignored) that some listener of the
  * channel's shard subscribes to. ev_ctl keeps it current as listeners come
- * and go; a channel starts with both.
+ * and go; a channel starts with every kind.
  * Thread safety: the control core only.
  */
 void ev_chan_set_kinds(struct ev_chan *c, uint32_t kinds);

@@ -40,7 +40,7 @@ struct ev_consumer_ops {
 	 * EV_MASK_* of the records it reads; 0 = every record. DESTROY and
 	 * interim flow records (no event bits) reach it whatever this says;
 	 * with neither NEW nor UPDATE here, the workers build no state-change
-	 * record for it (ct_shard_set_event_kinds()).
+	 * record for it (ct_shard_set_event_kinds()), only the DESTROYs.
 	 */
 	uint32_t mask;
 	/**

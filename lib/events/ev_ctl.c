@@ -255,7 +255,7 @@ ev_ctl_publish_kinds(struct ev_ctl *ctl)
 	for (i = 0; i < ctl->n_slots; i++)
 		if (listener_active(&ctl->ls[i]))
 			k |= ctl->ls[i].mask;
-	k &= EV_MASK_NEW | EV_MASK_UPDATE;
+	k &= EV_MASK_ALL;
 	if (k == ctl->kinds)
 		return;
 	ctl->kinds = k;

@@ -124,7 +124,7 @@ void ev_ctl_log(struct ev_ctl *ctl, int level, const char *fmt, ...)
 struct ev_listener *ev_ctl_slot_alloc(struct ev_ctl *ctl);
 /* Free the slot (closing its connection); `gone` counts listeners_gone. */
 void ev_ctl_listener_close(struct ev_ctl *ctl, struct ev_listener *l, bool gone);
-/* Tell the workers (ev_chan_set_kinds) which state-change records the active
+/* Tell the workers (ev_chan_set_kinds) which kinds of record the active
  * listeners want, when that changed: after any subscribe, add or close. */
 void ev_ctl_publish_kinds(struct ev_ctl *ctl);
 

@@ -6,7 +6,8 @@
  */
 #include "ev.h"
 
-_Static_assert(EV_MASK_NEW == CT_EVK_NEW && EV_MASK_UPDATE == CT_EVK_UPDATE,
+_Static_assert(EV_MASK_NEW == CT_EVK_NEW && EV_MASK_UPDATE == CT_EVK_UPDATE &&
+		       EV_MASK_DESTROY == CT_EVK_DESTROY,
 	       "listener masks and shard record kinds share their bits");
 
 #define EV_SYNC_RESULTS 64

@@ -4,12 +4,12 @@
  *
  *   dpct-bench --workload established|churn --flows N [--packets N]
  *              [--burst N] [--json] [--rules N] [--checksum verify|off]
- *              [--no-thp] [--events all|new|update|none]
+ *              [--no-thp] [--events LIST]
  *
- * --events: the state-change records the shard builds, as the app's
- * listeners would ask (ct_shard_set_event_kinds(): "new" for listeners of
- * NEW and DESTROY, "none" for DESTROY-only ones; DESTROYs are always
- * built). Default all, every record a connection's life makes.
+ * --events: the records the shard builds, as the app's listeners would ask
+ * (ct_shard_set_event_kinds()): a comma list of new, update and destroy
+ * (as dpct-events --events), "all" (the default: every record a
+ * connection's life makes) or "none" (no listener at all).
  *
  * Memory: the shard's tables come from lib/conntrack's heap allocator,
  * which advises blocks of 2 MiB and more as transparent huge pages (the
@@ -624,19 +624,41 @@ estimate_tsc_hz(void)
 	return (uint64_t)((double)(c1 - c0) / dt);
 }
 
-static const char *
-kinds_name(unsigned k)
+/* --events: a comma list of new, update, destroy; or all, none. -1 if bad. */
+static int
+kinds_parse(const char *arg)
 {
-	switch (k) {
-	case CT_EVK_ALL:
-		return "all";
-	case CT_EVK_NEW:
-		return "new";
-	case CT_EVK_UPDATE:
-		return "update";
-	default:
-		return "none";
+	char buf[64], *tok, *save = NULL;
+	int k = 0;
+
+	if (strcmp(arg, "all") == 0)
+		return (int)CT_EVK_ALL;
+	if (strcmp(arg, "none") == 0)
+		return 0;
+	if (strlen(arg) >= sizeof(buf))
+		return -1;
+	strcpy(buf, arg);
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		if (strcmp(tok, "new") == 0)
+			k |= (int)CT_EVK_NEW;
+		else if (strcmp(tok, "update") == 0)
+			k |= (int)CT_EVK_UPDATE;
+		else if (strcmp(tok, "destroy") == 0)
+			k |= (int)CT_EVK_DESTROY;
+		else
+			return -1;
 	}
+	return k == 0 ? -1 : k;
+}
+
+/* The kinds as --events writes them (for the JSON). */
+static void
+kinds_name(unsigned k, char *out, size_t n)
+{
+	snprintf(out, n, "%s%s%s%s", k == 0 ? "none" : "", (k & CT_EVK_NEW) ? "new," : "",
+		 (k & CT_EVK_UPDATE) ? "update," : "", (k & CT_EVK_DESTROY) ? "destroy," : "");
+	if (k != 0)
+		out[strlen(out) - 1] = '\0';
 }
 
 static void
@@ -645,7 +667,7 @@ usage(void)
 	fprintf(stderr, "usage: dpct-bench --workload established|churn --flows N [--packets N]\n"
 			"                  [--burst N] [--json] [--no-baseline] [--rules N]"
 			" [--checksum verify|off] [--no-thp]\n"
-			"                  [--events all|new|update|none]\n");
+			"                  [--events new,update,destroy|all|none]\n");
 }
 
 int
@@ -702,21 +724,18 @@ main(int argc, char **argv)
 		case 't':
 			b->no_thp = 1;
 			break;
-		case 'e':
-			if (strcmp(optarg, "all") == 0) {
-				b->ev_kinds = CT_EVK_ALL;
-			} else if (strcmp(optarg, "new") == 0) {
-				b->ev_kinds = CT_EVK_NEW;
-			} else if (strcmp(optarg, "update") == 0) {
-				b->ev_kinds = CT_EVK_UPDATE;
-			} else if (strcmp(optarg, "none") == 0) {
-				b->ev_kinds = 0;
-			} else {
-				fprintf(stderr, "dpct-bench: --events: expected all, new, update or none,"
-						" got \"%s\"\n", optarg);
+		case 'e': {
+			int k = kinds_parse(optarg);
+
+			if (k < 0) {
+				fprintf(stderr, "dpct-bench: --events: expected a comma list of new,"
+						" update and destroy, or all or none; got \"%s\"\n",
+					optarg);
 				return 1;
 			}
+			b->ev_kinds = (unsigned)k;
 			break;
+		}
 		case 'c':
 			if (strcmp(optarg, "verify") == 0) {
 				b->csum = 2;
@@ -810,8 +829,13 @@ main(int argc, char **argv)
 		if (churn && conns > 0)
 			printf(",\"cycles_per_conn\":%.1f", (double)cycles / (double)conns);
 		printf(",\"window_ignored\":%" PRIu64, st.ignore);
-		printf(",\"events\":\"%s\",\"events_unwanted\":%" PRIu64, kinds_name(b->ev_kinds),
-		       st.events_unwanted);
+		{
+			char kn[32];
+
+			kinds_name(b->ev_kinds, kn, sizeof(kn));
+			printf(",\"events\":\"%s\",\"events_unwanted\":%" PRIu64, kn,
+			       st.events_unwanted);
+		}
 		printf(",\"checksum\":\"%s\",\"pages\":\"%s\"}\n",
 		       b->csum == 2 ? "verify" : b->csum == 1 ? "off" : "none",
 		       b->no_thp ? "4k" : "thp");

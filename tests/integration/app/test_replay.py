@@ -137,14 +137,24 @@ def main():
 
     # The records built follow what listeners subscribe to: with a
     # DESTROY-only listener the workers build no NEW or UPDATE, and every
-    # connection still ends with its DESTROY, as with a listener of all.
+    # connection still ends with its DESTROY, as with a listener of all;
+    # with a NEW-only one, no DESTROY is built and the entries still go.
     st_all, _, ev_all = replay(t, 'kinds_all', tmp, rx, d.base_config(0), listen=True,
                                app=['--flush-on-eof'])
     st_d, tx, ev_d = replay(t, 'kinds_destroy', tmp, rx, d.base_config(0), listen=True,
                             app=['--flush-on-eof'], kinds='destroy')
-    ev_all, ev_d = ev_all or [], ev_d or []
+    st_n, tx_n, ev_n = replay(t, 'kinds_new', tmp, rx, d.base_config(0), listen=True,
+                              app=['--flush-on-eof'], kinds='new')
+    ev_all, ev_d, ev_n = ev_all or [], ev_d or [], ev_n or []
     n_all = collections.Counter(e.get('type') for e in ev_all)
     n_d = collections.Counter(e.get('type') for e in ev_d)
+    t.eq(dict(collections.Counter(e.get('type') for e in ev_n)), {'new': 300},
+         'kinds: a NEW-only listener gets the 300 NEWs only')
+    if st_n:
+        t.eq(d.counter(st_n, 'events_unwanted'), n_all['update'] + n_all['destroy'],
+             'kinds: NEW only: events_unwanted == the UPDATEs and DESTROYs not built')
+        t.eq(d.counter(st_n, 'undelivered_destroy'), 0, 'kinds: NEW only: no entry left dying')
+    t.eq(tx_n, rxf, 'kinds: NEW only: traffic forwarded unchanged')
     t.eq(n_all['destroy'], 300, 'kinds: a listener of all gets 300 DESTROYs')
     t.check(n_all['new'] == 300 and n_all['update'] > 0,
             'kinds: ... and the NEWs and UPDATEs (%s)' % dict(n_all))
