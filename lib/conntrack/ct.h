@@ -752,6 +752,14 @@ size_t ct_shard_bytes_per_entry(const struct ct_shard *s);
 #define CT_EVK_ALL     (CT_EVK_NEW | CT_EVK_UPDATE | CT_EVK_DESTROY)
 void ct_shard_set_event_kinds(struct ct_shard *s, unsigned kinds);
 
+/**
+ * Kinds as listeners name them (`dpct-events --events`): a comma list of
+ * "new", "update" and "destroy", at least one, nothing else.
+ * @return 0 and *kinds (CT_EVK_*), or -EINVAL.
+ * Thread safety: pure function.
+ */
+int ct_event_kinds_parse(const char *s, unsigned *kinds);
+
 /** Live (not dying) entries. */
 uint32_t ct_shard_live(const struct ct_shard *s);
 

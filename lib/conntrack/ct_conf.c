@@ -4,6 +4,7 @@
  * telemetry and the event tools.
  */
 
+#include <errno.h>
 #include <string.h>
 
 #include "ct.h"
@@ -125,4 +126,29 @@ ct_proto_name(unsigned proto)
 	default:
 		return "unknown";
 	}
+}
+
+int
+ct_event_kinds_parse(const char *s, unsigned *kinds)
+{
+	char buf[64], *tok, *save = NULL;
+	unsigned k = 0;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		if (strcmp(tok, "new") == 0)
+			k |= CT_EVK_NEW;
+		else if (strcmp(tok, "update") == 0)
+			k |= CT_EVK_UPDATE;
+		else if (strcmp(tok, "destroy") == 0)
+			k |= CT_EVK_DESTROY;
+		else
+			return -EINVAL;
+	}
+	if (k == 0)
+		return -EINVAL;
+	*kinds = k;
+	return 0;
 }

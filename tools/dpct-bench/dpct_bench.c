@@ -624,31 +624,17 @@ estimate_tsc_hz(void)
 	return (uint64_t)((double)(c1 - c0) / dt);
 }
 
-/* --events: a comma list of new, update, destroy; or all, none. -1 if bad. */
+/* --events: what ct_event_kinds_parse() takes, or all, none. -1 if bad. */
 static int
 kinds_parse(const char *arg)
 {
-	char buf[64], *tok, *save = NULL;
-	int k = 0;
+	unsigned k;
 
 	if (strcmp(arg, "all") == 0)
 		return (int)CT_EVK_ALL;
 	if (strcmp(arg, "none") == 0)
 		return 0;
-	if (strlen(arg) >= sizeof(buf))
-		return -1;
-	strcpy(buf, arg);
-	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-		if (strcmp(tok, "new") == 0)
-			k |= (int)CT_EVK_NEW;
-		else if (strcmp(tok, "update") == 0)
-			k |= (int)CT_EVK_UPDATE;
-		else if (strcmp(tok, "destroy") == 0)
-			k |= (int)CT_EVK_DESTROY;
-		else
-			return -1;
-	}
-	return k == 0 ? -1 : k;
+	return ct_event_kinds_parse(arg, &k) == 0 ? (int)k : -1;
 }
 
 /* The kinds as --events writes them (for the JSON). */

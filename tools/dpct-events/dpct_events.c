@@ -599,26 +599,16 @@ parse_uint(const char *s, unsigned long long max, unsigned long long *out)
 	return (errno != 0 || *end != '\0' || *s == '\0' || *s == '-' || *out > max) ? -1 : 0;
 }
 
+/* --events: CT_EVK_* and EV_MASK_* share their bits (lib/events/ev_worker.c). */
 static int
 parse_mask(const char *s, uint32_t *mask)
 {
-	char buf[64], *tok, *save;
+	unsigned k;
 
-	if (strlen(s) >= sizeof(buf))
+	if (ct_event_kinds_parse(s, &k) != 0)
 		return -1;
-	strcpy(buf, s);
-	*mask = 0;
-	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-		if (strcmp(tok, "new") == 0)
-			*mask |= EV_MASK_NEW;
-		else if (strcmp(tok, "update") == 0)
-			*mask |= EV_MASK_UPDATE;
-		else if (strcmp(tok, "destroy") == 0)
-			*mask |= EV_MASK_DESTROY;
-		else
-			return -1;
-	}
-	return *mask ? 0 : -1;
+	*mask = k;
+	return 0;
 }
 
 static int

@@ -1337,6 +1337,40 @@ test_event_kinds(void)
 	return 0;
 }
 
+/* The kinds as listeners name them: a comma list, nothing else. */
+static int
+test_event_kinds_parse(void)
+{
+	static const struct {
+		const char *s;
+		int rc;
+		unsigned kinds;
+	} tab[] = {
+		{ "new", 0, CT_EVK_NEW },
+		{ "update", 0, CT_EVK_UPDATE },
+		{ "destroy", 0, CT_EVK_DESTROY },
+		{ "new,destroy", 0, CT_EVK_NEW | CT_EVK_DESTROY },
+		{ "destroy,new,update", 0, CT_EVK_ALL },
+		{ "new,new", 0, CT_EVK_NEW },
+		{ "", -EINVAL, 0 },
+		{ ",", -EINVAL, 0 },
+		{ "all", -EINVAL, 0 },
+		{ "New", -EINVAL, 0 },
+		{ "new,bogus", -EINVAL, 0 },
+		{ "new destroy", -EINVAL, 0 },
+		/* 64 characters of good names: longer than any list needs */
+		{ "new,update,destroy,new,update,destroy,new,update,destroy,new,new", -EINVAL, 0 },
+	};
+	unsigned i, k;
+
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		k = 0xdead;
+		T_EQ(ct_event_kinds_parse(tab[i].s, &k), tab[i].rc);
+		T_EQ(k, tab[i].rc == 0 ? tab[i].kinds : 0xdeadu);
+	}
+	return 0;
+}
+
 /* A DESTROY waiting for its re-send when the last DESTROY listener goes:
  * the entry is freed at the re-send, not sent to nobody. */
 static int
@@ -1465,6 +1499,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_event_kinds),
 	T_CASE(test_event_kinds_drop_missed),
 	T_CASE(test_event_kinds_dying_freed),
+	T_CASE(test_event_kinds_parse),
 	T_CASE(test_rearm_during_expiry),
 };
 
