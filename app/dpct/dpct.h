@@ -202,6 +202,8 @@ struct ct_pkt;
 struct ct_shard;
 /** Zone and parse of a burst into out[0..n) (no checksums looked at). */
 void dpct_track_parse_burst(struct rte_mbuf *const *m, uint16_t n, struct ct_pkt *out);
+/** Each packet's first segment as parsed, for the notrack stages (ICMP errors' own header). */
+void dpct_track_frames(struct rte_mbuf *const *m, uint16_t n, const uint8_t **frames);
 /**
  * Before a burst is tracked, after the policy's notrack stage: the
  * configuration's notrack rules (ct_shard_notrack_burst()), then the

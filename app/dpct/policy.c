@@ -157,8 +157,7 @@ dpct_policy_begin(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk,
 	if (pol_gen_has_notrack(g)) {
 		const uint8_t *frames[DPCT_MAX_BURST];
 
-		for (i = 0; i < n; i++)
-			frames[i] = rte_pktmbuf_mtod(m[i], const uint8_t *);
+		dpct_track_frames(m, n, frames);
 		pol_notrack_burst(g, w->index, pk, frames, in_port, n);
 	}
 	return g;

@@ -47,6 +47,15 @@ dpct_track_parse_burst(struct rte_mbuf *const *m, uint16_t n, struct ct_pkt *out
 }
 
 void
+dpct_track_frames(struct rte_mbuf *const *m, uint16_t n, const uint8_t **frames)
+{
+	uint16_t i;
+
+	for (i = 0; i < n; i++)
+		frames[i] = rte_pktmbuf_mtod(m[i], const uint8_t *);
+}
+
+void
 dpct_track_verify(struct ct_shard *s, struct rte_mbuf *const *m, struct ct_pkt *pk, uint16_t n)
 {
 	uint16_t i;
@@ -54,8 +63,7 @@ dpct_track_verify(struct ct_shard *s, struct rte_mbuf *const *m, struct ct_pkt *
 	if (ct_shard_conf(s)->n_notrack != 0) {
 		const uint8_t *frames[DPCT_MAX_BURST];
 
-		for (i = 0; i < n; i++)
-			frames[i] = rte_pktmbuf_mtod(m[i], const uint8_t *);
+		dpct_track_frames(m, n, frames);
 		ct_shard_notrack_burst(s, pk, frames, n);
 	}
 	if (dpct.cfg.tracker.checksum != DPCT_CSUM_VERIFY)

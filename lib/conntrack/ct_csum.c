@@ -87,27 +87,33 @@ ld64(const uint8_t *p)
  */
 typedef uint64_t ct_v4u64 __attribute__((vector_size(32), aligned(8)));
 
-#define CT_SUM_BLOCKS_BODY                                                              \
-	{                                                                               \
-		const ct_v4u64 low = { 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu }; \
-		ct_v4u64 lo = { 0, 0, 0, 0 }, hi = { 0, 0, 0, 0 }, w;                     \
-                                                                                        \
-		for (; nblk > 0; nblk--, p += 32) {                                     \
-			memcpy(&w, p, sizeof(w));                                       \
-			lo += w & low;                                                  \
-			hi += w >> 32;                                                  \
-		}                                                                       \
-		lo += hi;                                                               \
-		return lo[0] + lo[1] + lo[2] + lo[3];                                   \
+/* Inlined into each of the two below, so each is compiled for its target. */
+static inline __attribute__((always_inline)) uint64_t
+sum_blocks(const uint8_t *p, size_t nblk)
+{
+	const ct_v4u64 low = { 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu };
+	ct_v4u64 lo = { 0, 0, 0, 0 }, hi = { 0, 0, 0, 0 }, w;
+
+	for (; nblk > 0; nblk--, p += 32) {
+		memcpy(&w, p, sizeof(w));
+		lo += w & low;
+		hi += w >> 32;
 	}
+	lo += hi;
+	return lo[0] + lo[1] + lo[2] + lo[3];
+}
 
 uint64_t
 ct_sum_blocks_sse2(const uint8_t *p, size_t nblk)
-CT_SUM_BLOCKS_BODY
+{
+	return sum_blocks(p, nblk);
+}
 
 __attribute__((target("avx2"))) uint64_t
 ct_sum_blocks_avx2(const uint8_t *p, size_t nblk)
-CT_SUM_BLOCKS_BODY
+{
+	return sum_blocks(p, nblk);
+}
 
 /* From this length on, the blocks go through the vector sum. */
 #define CT_SUM_VEC_MIN 256

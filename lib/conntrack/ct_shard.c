@@ -653,13 +653,16 @@ stage_bits(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint8_t bits)
 
 	/* One test on the common path (events on, every kind wanted). */
 	if (s->ev_filter) {
-		bool unwanted = s->conf.events_enabled &&
-			!(s->ev_kinds & ((bits & (CT_EVI_NEW | CT_EVI_RELATED)) ? CT_EVK_NEW : CT_EVK_UPDATE));
+		unsigned kind = (bits & (CT_EVI_NEW | CT_EVI_RELATED)) ? CT_EVK_NEW : CT_EVK_UPDATE;
 
-		if (!s->conf.events_enabled || unwanted) {
+		if (!s->conf.events_enabled) {
+			e->pending = e->missed = 0;
+			return;
+		}
+		if (!(s->ev_kinds & kind)) {
 			/* No listener for this kind: no record, nothing to retry. */
 			e->pending = e->missed = 0;
-			s->st.events_unwanted += unwanted;
+			s->st.events_unwanted++;
 			return;
 		}
 	}

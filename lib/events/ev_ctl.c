@@ -244,7 +244,17 @@ ev_ctl_listener_close(struct ev_ctl *ctl, struct ev_listener *l, bool gone)
 	ev_ctl_publish_kinds(ctl);
 }
 
-static bool listener_active(const struct ev_listener *l);
+static bool
+listener_reliable(const struct ev_ctl *ctl, const struct ev_listener *l)
+{
+	return l->state == EV_LS_RELIABLE && ctl->conf.reliable;
+}
+
+static bool
+listener_active(const struct ev_listener *l)
+{
+	return l->used && !l->closing && l->state != EV_LS_PENDING;
+}
 
 void
 ev_ctl_publish_kinds(struct ev_ctl *ctl)
@@ -261,18 +271,6 @@ ev_ctl_publish_kinds(struct ev_ctl *ctl)
 	ctl->kinds = k;
 	for (i = 0; i < ctl->n_chans; i++)
 		ev_chan_set_kinds(ctl->chans[i].chan, k);
-}
-
-static bool
-listener_reliable(const struct ev_ctl *ctl, const struct ev_listener *l)
-{
-	return l->state == EV_LS_RELIABLE && ctl->conf.reliable;
-}
-
-static bool
-listener_active(const struct ev_listener *l)
-{
-	return l->used && !l->closing && l->state != EV_LS_PENDING;
 }
 
 int
@@ -478,12 +476,17 @@ datagram_done(struct ev_ctl *ctl, struct ev_listener *l, unsigned cnt, int rc, u
 	return false;
 }
 
+/* Record i is for listener l's slot: not a re-send addressed to other slots only. */
+static bool
+targeted(const struct ev_ctl *ctl, const struct ev_listener *l, unsigned i)
+{
+	return ctl->recs[i].targets == 0 || (ctl->recs[i].targets & (1u << l->slot)) != 0;
+}
+
 static bool
 addressed(const struct ev_ctl *ctl, const struct ev_listener *l, unsigned i)
 {
-	if (!ctl->live[i] || !(ctl->kind[i] & l->mask))
-		return false;
-	return ctl->recs[i].targets == 0 || (ctl->recs[i].targets & (1u << l->slot)) != 0;
+	return ctl->live[i] && (ctl->kind[i] & l->mask) && targeted(ctl, l, i);
 }
 
 /* Record i as ctnetlink, encoded the first time a listener needs it: its length, 0 if none. */
@@ -583,8 +586,7 @@ deliver_consumer(struct ev_ctl *ctl, struct ev_listener *l, unsigned n, uint64_t
 	for (i = 0; i < n; i++) {
 		/* Interim flow records (no event bits) go to every consumer. */
 		bool want = (ctl->recs[i].events == 0 || (ctl->kind[i] & l->mask)) &&
-			    (ctl->recs[i].targets == 0 ||
-			     (ctl->recs[i].targets & (1u << l->slot)) != 0);
+			    targeted(ctl, l, i);
 
 		if (want)
 			ctl->cidx[m++] = (uint16_t)i;

@@ -11,13 +11,13 @@ _Static_assert(EV_MASK_NEW == CT_EVK_NEW && EV_MASK_UPDATE == CT_EVK_UPDATE &&
 	       "listener masks and shard record kinds share their bits");
 
 #define EV_SYNC_RESULTS 64
+#define EV_SYNC_ROUNDS 16
 
 void
 ev_worker_kinds(struct ev_chan *c, struct ct_shard *s)
 {
 	ct_shard_set_event_kinds(s, ev_chan_kinds(c));
 }
-#define EV_SYNC_ROUNDS 16
 
 unsigned
 ev_worker_sync(struct ev_chan *c, struct ct_shard *s, uint64_t now)
