@@ -339,7 +339,9 @@ ev_log(void *arg, int level, const char *msg)
 static int control_loop(struct dpct_app *a, uint64_t t0, uint64_t hz);
 
 /* Subscribed socket listeners: what --wait-listeners waits for (exporters
- * attached at start-up do not count). */
+ * attached at start-up do not count, nor connections that have not
+ * subscribed yet: the workers build a listener's kinds from its subscribe
+ * on, so RX must not start before it). */
 static unsigned
 socket_listeners(struct dpct_app *a)
 {
@@ -347,7 +349,8 @@ socket_listeners(struct dpct_app *a)
 	unsigned n = ev_ctl_listeners(a->ctl, li, RTE_DIM(li)), i, k = 0;
 
 	for (i = 0; i < n; i++)
-		k += li[i].kind != NULL && strcmp(li[i].kind, "socket") == 0;
+		k += li[i].kind != NULL && strcmp(li[i].kind, "socket") == 0 &&
+		     li[i].state != EV_LS_PENDING;
 	return k;
 }
 

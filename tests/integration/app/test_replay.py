@@ -5,7 +5,11 @@ invalid ones follow the policy, table-full drops at the configured limit,
 NOTRACK bypasses the table, and --stats-json adds up."""
 import collections
 import os
+import socket
+import struct
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dpctlib as d  # noqa: E402
@@ -36,6 +40,68 @@ def replay(t, name, tmp, rx, cfg, lcores='0-1', app=(), listen=False, kinds=None
     st = d.load_json(stats) if os.path.exists(stats) else {}
     t.check(bool(st), '%s: stats-json written' % name)
     return st, (d.read_pcap(tx) if os.path.exists(tx) else []), got_events
+
+
+def late_subscriber(t, tmp, rx, nflows):
+    """--wait-listeners counts subscribed listeners: a client that connects
+    and subscribes only a second later still gets every connection's NEW and
+    DESTROY (the workers build a kind from the subscribe on, so RX must not
+    start at the connect)."""
+    prefix, port_id = d.uniq('late')
+    cfg = d.base_config(0)
+    sock = d.channel(port_id)
+    cfg['events']['socket'] = sock
+    cfg_path = d.write_config(tmp, cfg, 'late.json')
+    cmd = d.dpct_cmd(prefix, cfg_path, rx, os.path.join(tmp, 'late.tx.pcap'),
+                     app=['--flush-on-eof'] + d.wait_listeners_args(1))
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    counts = {'new': 0, 'destroy': 0}
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        for _ in range(200):            # dpct creates the socket at start-up
+            try:
+                s.connect(sock)
+                break
+            except OSError:
+                time.sleep(0.05)
+        time.sleep(1.0)                 # connected, not subscribed
+        # nlmsghdr (EV_MSG_SUBSCRIBE 0x20, NLM_F_REQUEST | NLM_F_ACK), then
+        # struct ev_subscribe {version 1, flags 0, mask all, bufsize 0}.
+        try:
+            s.send(struct.pack('=IHHII', 32, 0x20, 0x5, 1, 0) + struct.pack('=IIII', 1, 0, 7, 0))
+            sent = True
+        except OSError:                 # dpct had already finished the replay and gone
+            sent = False
+        s.settimeout(3.0)
+        deadline = time.time() + 60
+        while sent and time.time() < deadline:
+            try:
+                buf = s.recv(1 << 20)
+            except socket.timeout:
+                break
+            if not buf:
+                break
+            off = 0
+            while off + 16 <= len(buf):
+                ln, typ, flags = struct.unpack_from('=IHH', buf, off)
+                if ln < 16:
+                    break
+                if typ == 0x100 and flags & 0x400:      # CT_NEW with NLM_F_CREATE
+                    counts['new'] += 1
+                elif typ == 0x102:                     # CT_DELETE
+                    counts['destroy'] += 1
+                off += (ln + 3) & ~3
+        s.close()
+    finally:
+        try:
+            _, err = p.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, err = p.communicate()
+    t.eq(p.returncode, 0, 'late subscribe: dpct exit status 0') or print('# ' + (err or '')[-800:])
+    t.eq(counts, {'new': nflows, 'destroy': nflows},
+         'late subscribe: every NEW and DESTROY reaches a listener that subscribed after connecting')
 
 
 def check_subset(t, name, rx, tx):
@@ -134,6 +200,8 @@ def main():
                 t.eq(d.counter(st, 'invalid'), 0, '%s: ICMP errors are not invalid' % name)
                 t.eq(d.counter(st, 'insert'), 0, '%s: no entries' % name)
             t.eq(tx, mixf, '%s: every packet forwarded unchanged' % name)
+
+    late_subscriber(t, tmp, rx, 300)
 
     # The records built follow what listeners subscribe to: with a
     # DESTROY-only listener the workers build no NEW or UPDATE, and every
