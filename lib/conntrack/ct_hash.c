@@ -16,8 +16,10 @@
  * A fixed bijective finaliser (murmur3's fmix64) then spreads every bit, so
  * the low half (the shard's bucket and signature bits) and the high half
  * (the owner) are unrelated functions of the tuple. An IPv4 tuple is two
- * words, both addresses in x_0 and the tail in x_4 (ct_hash_v4() in
- * ct_hash.h, inline in the parser's fast path): two 64x128-bit multiplies.
+ * words, x_0 and x_4: its two ends (address and port, 48 bits each, the
+ * lower first) and proto, family and zone packed into 128 bits
+ * (ct_hash_v4() in ct_hash.h, inline in the parser's fast path): two
+ * 64x128-bit multiplies.
  * The family is in the tail, so IPv4 and IPv6 tuples are distinct vectors.
  *
  * The key is process-wide: parsing (any core) and every shard must agree on

@@ -64,8 +64,13 @@ ct_hash_fmix64(uint64_t h)
  * The hash of an IPv4 tuple: `s4`, `d4` the addresses as they lie in
  * memory (network order), `tail` the tuple's last 8 bytes as one
  * little-endian word (sport, dport in host order, proto, family, zone).
- * The order of ct_tuple_swapped() (address, then port) is chosen without a
- * branch; word 0 holds both addresses, the first in that order low.
+ * Each end is one 48-bit number, address then port; the lower end (the
+ * order of ct_tuple_swapped()) and the higher one are a minimum and a
+ * maximum, which GCC computes with cmov: which end sent the packet is a
+ * coin toss from one packet to the next, and a branch on it was
+ * mispredicted half the time. w0 holds the lower end and the higher end's
+ * low 16 bits, w4 the rest of the higher end and proto, family, zone: 128
+ * bits that tell the unordered tuple exactly.
  */
 static inline uint64_t
 ct_hash_v4(uint32_t s4, uint32_t d4, uint64_t tail)
@@ -73,23 +78,19 @@ ct_hash_v4(uint32_t s4, uint32_t d4, uint64_t tail)
 	const struct ct_hash_key *k = &ct_hkey;
 	uint64_t sk = (uint64_t)__builtin_bswap32(s4) << 16 | (uint16_t)tail;
 	uint64_t dk = (uint64_t)__builtin_bswap32(d4) << 16 | (uint16_t)(tail >> 16);
-	uint64_t swapped = ct_tuple_tail_swapped(tail);
-	uint64_t addrs = s4 | (uint64_t)d4 << 32, raddrs = d4 | (uint64_t)s4 << 32;
+	uint64_t lo_end = sk < dk ? sk : dk, hi_end = sk < dk ? dk : sk;
+	uint64_t w0 = lo_end | hi_end << 48, w4 = hi_end >> 16 | (tail & ~UINT64_C(0xffffffff));
 	ct_u128 p, q;
 	uint64_t hi, lo;
 
-	if (sk > dk) {
-		addrs = raddrs;
-		tail = swapped;
-	}
 	/*
-	 * The top half of (b + a_0 * addrs + a_4 * tail) mod 2^128, written out:
+	 * The top half of (b + a_0 * w0 + a_4 * w4) mod 2^128, written out:
 	 * the high products, the low products' high halves, and the two carries
 	 * of the low halves' sum (the compiler's 128-bit adds cost more).
 	 */
-	p = (ct_u128)k->a_lo[0] * addrs;
-	q = (ct_u128)k->a_lo[4] * tail;
-	hi = k->b_hi + k->a_hi[0] * addrs + k->a_hi[4] * tail + (uint64_t)(p >> 64) +
+	p = (ct_u128)k->a_lo[0] * w0;
+	q = (ct_u128)k->a_lo[4] * w4;
+	hi = k->b_hi + k->a_hi[0] * w0 + k->a_hi[4] * w4 + (uint64_t)(p >> 64) +
 	     (uint64_t)(q >> 64);
 	hi += __builtin_add_overflow(k->b_lo, (uint64_t)p, &lo);
 	hi += __builtin_add_overflow(lo, (uint64_t)q, &lo);

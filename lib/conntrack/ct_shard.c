@@ -274,9 +274,10 @@ bucket_match(const struct ct_bucket *b, uint16_t sig)
 }
 
 /*
- * Whether entry key `k` is tuple `t` (1), its reverse (2) or neither (0),
- * without branching on the direction: both comparisons are made at once.
- * A tuple that is its own reverse is the original (1), as before.
+ * Whether entry key `k` is tuple `t` (bit 0), its reverse (bit 1), both (a
+ * tuple that is its own reverse: key_dir() takes it as the original) or
+ * neither (0), without branching on the direction: both comparisons are
+ * made at once.
  */
 static inline unsigned
 key_match(const struct ct_tuple *k, const struct ct_tuple *t)
@@ -296,16 +297,17 @@ key_match(const struct ct_tuple *k, const struct ct_tuple *t)
 						      _mm_cmpeq_epi8(k1, t1)));
 	r = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(k0, t1),
 						      _mm_cmpeq_epi8(k1, t0)));
-	o = o == 0xffffu && kw == tw;
-	r = r == 0xffffu && kw == tr;
-	return o ? 1u : r << 1;
+	/* Bitwise, not `&&` and `?:`: GCC branched on them, on the packet's direction. */
+	o = (unsigned)(o == 0xffffu) & (unsigned)(kw == tw);
+	r = (unsigned)(r == 0xffffu) & (unsigned)(kw == tr);
+	return o | r << 1;
 }
 
-/* The packet's direction for a key_match() hit. */
+/* The packet's direction for a key_match() hit: both bits set (its own reverse) is the original. */
 static inline enum ct_dir
 key_dir(unsigned hit)
 {
-	return hit == 1 ? CT_DIR_ORIG : CT_DIR_REPLY;
+	return (enum ct_dir)(~hit & 1u);
 }
 
 static inline uint32_t
@@ -380,19 +382,31 @@ index_lookup(const struct ct_shard *s, const struct ct_tuple *t, uint32_t h, enu
 	return probe_lookup(s, &q, t, dir);
 }
 
+/* Into the first free slot (signature 0), found with one compare, not a loop of branches. */
 static inline int
 bucket_put(struct ct_bucket *b, uint16_t sig, uint32_t idx)
 {
-	unsigned k;
+	unsigned m = bucket_match(b, 0), k;
 
-	for (k = 0; k < CT_BUCKET_SLOTS; k++) {
-		if (b->sig[k] == 0) {
-			b->sig[k] = sig;
-			b->idx[k] = idx;
-			return 0;
-		}
-	}
-	return -ENOSPC;
+	if (m == 0)
+		return -ENOSPC;
+	k = (unsigned)__builtin_ctz(m) >> 1;
+	b->sig[k] = sig;
+	b->idx[k] = idx;
+	return 0;
+}
+
+/* The used slots of `b` that hold entry `idx`, two mask bits a slot as bucket_match(). */
+static inline unsigned
+bucket_slots_of(const struct ct_bucket *b, uint32_t idx)
+{
+	const __m128i v = _mm_set1_epi32((int)idx);
+	const __m128i lo = _mm_load_si128((const __m128i *)(const void *)b->idx);
+	const __m128i hi = _mm_load_si128((const __m128i *)(const void *)(b->idx + 4));
+	unsigned m = (unsigned)_mm_movemask_epi8(
+		_mm_packs_epi32(_mm_cmpeq_epi32(lo, v), _mm_cmpeq_epi32(hi, v)));
+
+	return m & ~bucket_match(b, 0) & 0x5555u;
 }
 
 /* The other candidate bucket of the entry in slot k of bucket b. */
@@ -488,13 +502,13 @@ index_remove(struct ct_shard *s, uint32_t idx)
 	hash_buckets(s, h, &b[0], &b[1]);
 	for (i = 0; i < 2; i++) {
 		struct ct_bucket *bk = &s->buckets[b[i]];
+		unsigned m = bucket_slots_of(bk, idx);
 
-		for (k = 0; k < CT_BUCKET_SLOTS; k++) {
-			if (bk->sig[k] != 0 && bk->idx[k] == idx) {
-				bk->sig[k] = 0;
-				bk->idx[k] = CT_NIL;
-				return;
-			}
+		if (m != 0) {
+			k = (unsigned)__builtin_ctz(m) >> 1;
+			bk->sig[k] = 0;
+			bk->idx[k] = CT_NIL;
+			return;
 		}
 	}
 }
@@ -1093,8 +1107,12 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 		e->bytes[dir] += p->len;
 		if (e->key.proto == 6)
 			e->x_l4 |= p->tcp_flags;
-		/* A KILL is destroyed before the reply is marked seen: DESTROY says UNREPLIED. */
-		if (v != CT_L4_KILL && dir == CT_DIR_REPLY && !(e->status & CT_S_SEEN_REPLY)) {
+		/*
+		 * A KILL is destroyed before the reply is marked seen: DESTROY says
+		 * UNREPLIED. The flag is tested first: it is settled once a flow has
+		 * a reply, the packet's direction is not.
+		 */
+		if (!(e->status & CT_S_SEEN_REPLY) && dir == CT_DIR_REPLY && v != CT_L4_KILL) {
 			e->status |= CT_S_SEEN_REPLY;
 			e->pending |= CT_EVI_REPLY;
 		}
@@ -1109,7 +1127,7 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 	case CT_L4_IGNORE:
 		/* Linux accepts ignored packets: a reply still counts as seen. */
 		s->st.ignore++;
-		if (dir == CT_DIR_REPLY && !(e->status & CT_S_SEEN_REPLY)) {
+		if (!(e->status & CT_S_SEEN_REPLY) && dir == CT_DIR_REPLY) {
 			e->status |= CT_S_SEEN_REPLY;
 			e->pending |= CT_EVI_REPLY;
 		}
@@ -1161,20 +1179,24 @@ prefetch_bucket(const struct ct_shard *s, const struct ct_pkt *p, struct ct_prob
 static inline void
 prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe *q)
 {
-	const struct ct_bucket *bk;
+	const struct ct_bucket *bk, *b1, *b2;
 	const char *e;
-	unsigned m;
+	unsigned m, m1, m2;
 
 	if (!needs_lookup(p))
 		return;
-	bk = &s->buckets[q->b1];
-	m = bucket_match(bk, q->sig);
-	if (m == 0) {
-		bk = &s->buckets[q->b2];
-		m = bucket_match(bk, q->sig);
-		if (m == 0)
-			return;
-	}
+	/*
+	 * Both buckets are matched and the first with a hit chosen by a select:
+	 * at 80 % load which of them holds the flow is close to random.
+	 */
+	b1 = &s->buckets[q->b1];
+	b2 = &s->buckets[q->b2];
+	m1 = bucket_match(b1, q->sig);
+	m2 = bucket_match(b2, q->sig);
+	bk = m1 != 0 ? b1 : b2;
+	m = m1 != 0 ? m1 : m2;
+	if (m == 0)
+		return;
 	q->cand = bk->idx[__builtin_ctz(m) >> 1];
 	e = (const char *)&s->pool[q->cand];
 	/* Both lines of the entry. */

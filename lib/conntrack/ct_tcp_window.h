@@ -160,6 +160,13 @@ ct_tw_retrans(const struct ct_entry *e)
 	return e->tw_retrans & CT_TW_R_COUNT;
 }
 
+/* `c ? a : b` for a `c` no predictor can guess: GCC selects (cmov) instead of jumping. */
+static inline uint32_t
+ct_tw_pick(bool c, uint32_t a, uint32_t b)
+{
+	return __builtin_expect_with_probability(c, 1, 0.5) ? a : b;
+}
+
 /* Linux MAXACKWINCONST: the smallest window an ack may lag behind. */
 #define CT_TW_MAXACKWIN_MIN 66000u
 
@@ -199,7 +206,7 @@ ct_tw_check(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt 
 {
 	const unsigned s = dir, r = !dir;
 	uint32_t maxackwin, swin;
-	bool in_recv;
+	bool in_recv, c;
 
 	maxackwin = e->tw_maxwin[s] > CT_TW_MAXACKWIN_MIN ? e->tw_maxwin[s] : CT_TW_MAXACKWIN_MIN;
 	/* I: the sequence start within the receiver's window. */
@@ -229,25 +236,24 @@ ct_tw_check(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt 
 	if (!ct_tw_after(sack, e->tw_end[r] - maxackwin - 1))
 		return ct_tw_fail(conf, e, s, CT_TW_IGNORE);
 
-	/* In window: update the sender, then the receiver. */
+	/*
+	 * In window: update the sender, then the receiver. Each update is a
+	 * select, not a branch: on a link, data one way and bare ACKs the other,
+	 * whether a segment moves an edge follows its direction, which is a coin
+	 * toss from one packet to the next.
+	 */
 	if (!syn)
 		win <<= ct_tw_wscale(e, (enum ct_dir)s);
 	swin = win + (sack - ack);
-	if (e->tw_maxwin[s] < swin)
-		e->tw_maxwin[s] = swin;
-	if (ct_tw_after(end, e->tw_end[s])) {
-		e->tw_end[s] = end;
-		e->tw_seen[s] |= CT_TW_S_UNACK;
-	}
-	if (e->tw_maxwin[r] != 0 && ct_tw_after(end, e->tw_maxend[s]))
-		e->tw_maxwin[r] += end - e->tw_maxend[s];
-	if (ct_tw_after(sack + win, e->tw_maxend[r] - 1)) {
-		e->tw_maxend[r] = sack + win;
-		if (win == 0)
-			e->tw_maxend[r]++;
-	}
-	if (ack == e->tw_end[r])
-		e->tw_seen[r] &= (uint8_t)~CT_TW_S_UNACK;
+	e->tw_maxwin[s] = ct_tw_pick(e->tw_maxwin[s] < swin, swin, e->tw_maxwin[s]);
+	c = ct_tw_after(end, e->tw_end[s]);
+	e->tw_end[s] = ct_tw_pick(c, end, e->tw_end[s]);
+	e->tw_seen[s] |= (uint8_t)(c ? CT_TW_S_UNACK : 0);
+	c = (e->tw_maxwin[r] != 0) & ct_tw_after(end, e->tw_maxend[s]);
+	e->tw_maxwin[r] += ct_tw_pick(c, end - e->tw_maxend[s], 0);
+	c = ct_tw_after(sack + win, e->tw_maxend[r] - 1);
+	e->tw_maxend[r] = ct_tw_pick(c, sack + win + (win == 0), e->tw_maxend[r]);
+	e->tw_seen[r] &= (uint8_t)~(ack == e->tw_end[r] ? CT_TW_S_UNACK : 0);
 
 	/* Retransmissions: the same ACK-class segment again from the same side. */
 	if (pc == CT_TCP_PC_ACK) {
@@ -255,9 +261,10 @@ ct_tw_check(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt 
 		bool last_dir_same = ((e->tcp_flags & CT_TF_LAST_DIR_REPLY) != 0) ==
 				     (dir == CT_DIR_REPLY);
 
-		if (last_dir_same && !(e->tw_retrans & CT_TW_R_NOFP) && e->tw_last_end == end &&
-		    e->tw_last_fp == fp &&
-		    ((e->tw_retrans & CT_TW_R_LAST_WIN0) != 0) == (p->tcp_win == 0)) {
+		/* One test of all the terms (`&`, not `&&`): it is false but for a retransmission. */
+		if (last_dir_same & !(e->tw_retrans & CT_TW_R_NOFP) & (e->tw_last_end == end) &
+		    (e->tw_last_fp == fp) &
+		    (((e->tw_retrans & CT_TW_R_LAST_WIN0) != 0) == (p->tcp_win == 0))) {
 			if ((e->tw_retrans & CT_TW_R_COUNT) != CT_TW_R_COUNT)
 				e->tw_retrans++;
 		} else {
