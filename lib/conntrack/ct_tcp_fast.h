@@ -27,16 +27,19 @@ static inline uint8_t
 ct_tcp_timeout(const struct ct_conf *conf, const struct ct_entry *e, unsigned pc, uint8_t cls)
 {
 	uint32_t t = conf->timeout_s[cls];
+	bool over_retrans = t > conf->timeout_s[CT_TO_TCP_RETRANS];
 
-	if (ct_tw_retrans(e) >= conf->tcp_max_retrans && t > conf->timeout_s[CT_TO_TCP_RETRANS])
+	if (ct_tw_retrans(e) >= conf->tcp_max_retrans && over_retrans)
 		return CT_TO_TCP_RETRANS;
 	if (pc == CT_TCP_PC_RST)
 		return CT_TO_TCP_CLOSE;
-	if (ct_tw_unacked(e) && t > conf->timeout_s[CT_TO_TCP_UNACK])
-		return CT_TO_TCP_UNACK;
-	if (ct_tw_last_win0(e) && t > conf->timeout_s[CT_TO_TCP_RETRANS])
-		return CT_TO_TCP_RETRANS;
-	return cls;
+	/*
+	 * Data in flight comes and goes with every segment of a transfer:
+	 * selects, not branches (the later one, "unacknowledged", wins).
+	 */
+	cls = (uint8_t)ct_tw_pick(ct_tw_last_win0(e) & over_retrans, CT_TO_TCP_RETRANS, cls);
+	return (uint8_t)ct_tw_pick(ct_tw_unacked(e) & (t > conf->timeout_s[CT_TO_TCP_UNACK]),
+				   CT_TO_TCP_UNACK, cls);
 }
 
 /* Remember the class and direction of an accepted or ignored packet (Linux last_index/dir). */
