@@ -64,20 +64,19 @@ ct_hash_fmix64(uint64_t h)
  * The hash of an IPv4 tuple: `s4`, `d4` the addresses as they lie in
  * memory (network order), `tail` the tuple's last 8 bytes as one
  * little-endian word (sport, dport in host order, proto, family, zone).
- * Each end is one 48-bit number, address then port; the lower end (the
- * order of ct_tuple_swapped()) and the higher one are a minimum and a
- * maximum, which GCC computes with cmov: which end sent the packet is a
- * coin toss from one packet to the next, and a branch on it was
- * mispredicted half the time. w0 holds the lower end and the higher end's
- * low 16 bits, w4 the rest of the higher end and proto, family, zone: 128
- * bits that tell the unordered tuple exactly.
+ * Each end is one 48-bit number, its address as loaded and its port above
+ * it; the two are ordered as a minimum and a maximum, which GCC computes
+ * with cmov: which end sent the packet is a coin toss from one packet to
+ * the next, and a branch on it was mispredicted half the time. w0 holds
+ * the lower end and the higher end's low 16 bits, w4 the rest of the
+ * higher end and proto, family, zone: 128 bits that tell the unordered
+ * tuple exactly.
  */
 static inline uint64_t
 ct_hash_v4(uint32_t s4, uint32_t d4, uint64_t tail)
 {
 	const struct ct_hash_key *k = &ct_hkey;
-	uint64_t sk = (uint64_t)__builtin_bswap32(s4) << 16 | (uint16_t)tail;
-	uint64_t dk = (uint64_t)__builtin_bswap32(d4) << 16 | (uint16_t)(tail >> 16);
+	uint64_t sk = s4 | (tail & 0xffff) << 32, dk = d4 | (tail & 0xffff0000) << 16;
 	uint64_t lo_end = sk < dk ? sk : dk, hi_end = sk < dk ? dk : sk;
 	uint64_t w0 = lo_end | hi_end << 48, w4 = hi_end >> 16 | (tail & ~UINT64_C(0xffffffff));
 	ct_u128 p, q;

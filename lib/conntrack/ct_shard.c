@@ -297,9 +297,9 @@ key_match(const struct ct_tuple *k, const struct ct_tuple *t)
 						      _mm_cmpeq_epi8(k1, t1)));
 	r = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(k0, t1),
 						      _mm_cmpeq_epi8(k1, t0)));
-	/* Bitwise, not `&&` and `?:`: GCC branched on them, on the packet's direction. */
-	o = (unsigned)(o == 0xffffu) & (unsigned)(kw == tw);
-	r = (unsigned)(r == 0xffffu) & (unsigned)(kw == tr);
+	/* Differences ORed, not `&&` and `?:`: GCC branched on them, on the packet's direction. */
+	o = ((o ^ 0xffffu) | (kw ^ tw)) == 0;
+	r = ((r ^ 0xffffu) | (kw ^ tr)) == 0;
 	return o | r << 1;
 }
 
