@@ -249,8 +249,9 @@ entry_refresh(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint8_t cls)
 {
 	struct ct_entry *e = &s->pool[idx];
 	uint32_t exp = now_tick + s->to_ticks[cls];
-	bool lazy = !ct_tick_before(exp, e->expiry) ||
-		    (int32_t)(exp - s->wheel_next) >= (int32_t)s->wheel_size;
+	/* `|`, not `||`: the first term flips with the class (data in flight or not). */
+	bool lazy = !ct_tick_before(exp, e->expiry) |
+		    ((int32_t)(exp - s->wheel_next) >= (int32_t)s->wheel_size);
 
 	e->to_class = cls;
 	e->expiry = exp;

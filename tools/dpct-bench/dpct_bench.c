@@ -4,7 +4,7 @@
  *
  *   dpct-bench --workload established|churn --flows N [--packets N]
  *              [--burst N] [--json] [--rules N] [--checksum verify|off]
- *              [--no-thp] [--events LIST]
+ *              [--no-thp] [--events LIST] [--traffic both|bulk]
  *
  * --events: the records the shard builds, as the app's listeners would ask
  * (ct_shard_set_event_kinds()): a comma list of new, update and destroy
@@ -43,7 +43,12 @@
  * accepts: each established packet is a new 10-byte data segment of its
  * direction that acks all the peer sent so far (a per-flow byte count in
  * the simulated NIC; the flows are not retransmitting), so the numbers
- * include window tracking as it runs on real traffic. --checksum writes
+ * include window tracking as it runs on real traffic. With --traffic bulk
+ * (established) only the original direction sends data; the reply
+ * direction's segments are bare ACKs of it, as in a download, so whether a
+ * segment moves a window edge follows its direction, which is random from
+ * one packet to the next (the default, both, has every segment carry data
+ * both ways). --checksum writes
  * valid IPv4 and TCP checksums into every frame (in the timed loop, like the
  * rest of the simulated NIC) and, with "verify", checks them in software
  * after ct_parse (what dpct does on ports without checksum offload); "off"
@@ -82,6 +87,7 @@ struct bench {
 	unsigned burst;
 	int json;
 	int csum;                /* 0: none written; 1: written, not checked; 2: verified */
+	int bulk;                /* --traffic bulk: the reply direction sends bare ACKs */
 	struct ct_shard *s;
 	uint8_t frames[MAX_BURST][FRAME_LEN];
 	const uint8_t *frame_ptr[MAX_BURST];  /* frames[i], for ct_parse_burst() */
@@ -184,10 +190,11 @@ fold16(uint32_t s)
 	return (uint16_t)~s;
 }
 
-/* Valid IPv4 header and TCP checksums (the template's 30 TCP bytes: header + 10 zeros). */
+/* Valid IPv4 header and TCP checksums (the TCP bytes: header and 10 or no zeros). */
 static inline void
 frame_csum(uint8_t *p)
 {
+	unsigned tl = ((unsigned)p[16] << 8 | p[17]) - 20;
 	uint16_t c;
 
 	p[24] = p[25] = 0;
@@ -195,7 +202,7 @@ frame_csum(uint8_t *p)
 	p[24] = (uint8_t)(c >> 8);
 	p[25] = (uint8_t)c;
 	p[50] = p[51] = 0;
-	c = fold16(sum16(p + 34, 30, sum16(p + 26, 8, 6 + 30)));
+	c = fold16(sum16(p + 34, tl, sum16(p + 26, 8, 6 + tl)));
 	p[50] = (uint8_t)(c >> 8);
 	p[51] = (uint8_t)c;
 }
@@ -383,6 +390,7 @@ bench_established(struct bench *b, uint64_t *cycles)
 {
 	struct bench_seg *seg;
 	uint32_t *sent;
+	uint8_t *step;
 	uint64_t i, x = 0x243f6a8885a308d3ull, t0;
 	unsigned n;
 
@@ -394,23 +402,36 @@ bench_established(struct bench *b, uint64_t *cycles)
 	 */
 	seg = malloc(sizeof(*seg) * (size_t)b->packets);
 	sent = malloc(sizeof(*sent) * (size_t)b->flows * 2);
-	if (seg == NULL || sent == NULL) {
+	step = b->bulk ? calloc(b->flows, 1) : NULL;
+	if (seg == NULL || sent == NULL || (b->bulk && step == NULL)) {
 		free(seg);
 		free(sent);
+		free(step);
 		return -1;
 	}
 	/* The payload that rode the SYN and the SYN/ACK (the client's ACK resent its own). */
 	for (i = 0; i < (uint64_t)b->flows * 2; i++)
 		sent[i] = FRAME_PAYLOAD;
 	for (i = 0; i < b->packets; i++) {
-		uint32_t o = (uint32_t)(rng_next(&x) % ((uint64_t)b->flows * 2));
+		uint32_t o;
 
+		if (b->bulk) {
+			/* A flow's segments go data, data, ACK of both (a delayed ACK). */
+			uint32_t f = (uint32_t)(rng_next(&x) % b->flows);
+
+			o = f << 1 | (step[f] == 2);
+			step[f] = (uint8_t)(step[f] == 2 ? 0 : step[f] + 1);
+		} else {
+			o = (uint32_t)(rng_next(&x) % ((uint64_t)b->flows * 2));
+		}
 		seg[i].fd = o;
 		seg[i].sent = sent[o];
 		seg[i].rcvd = sent[o ^ 1];
-		sent[o] += FRAME_PAYLOAD;
+		if (!(b->bulk && (o & 1)))
+			sent[o] += FRAME_PAYLOAD;
 	}
 	free(sent);
+	free(step);
 	establish(b);
 	b->timing = 1;
 	t0 = rte_rdtsc();
@@ -419,9 +440,13 @@ bench_established(struct bench *b, uint64_t *cycles)
 	for (i = 0; i < b->packets;) {
 		uint64_t n0 = rte_rdtsc();
 
-		for (n = 0; n < b->burst && i < b->packets; n++, i++)
+		for (n = 0; n < b->burst && i < b->packets; n++, i++) {
 			frame_set_at(b->frames[n], seg[i].fd >> 1, seg[i].fd & 1, TH_ACK,
 				     seg[i].sent, seg[i].rcvd);
+			/* IP total length: 40 for a bare ACK, the template's 50 for data. */
+			if (b->bulk)
+				b->frames[n][17] = (seg[i].fd & 1) ? 40 : 20 + 20 + FRAME_PAYLOAD;
+		}
 		b->nic_cycles += rte_rdtsc() - n0;
 		b->now += 2000;
 		run_burst(b, n);
@@ -653,7 +678,7 @@ usage(void)
 	fprintf(stderr, "usage: dpct-bench --workload established|churn --flows N [--packets N]\n"
 			"                  [--burst N] [--json] [--no-baseline] [--rules N]"
 			" [--checksum verify|off] [--no-thp]\n"
-			"                  [--events new,update,destroy|all|none]\n");
+			"                  [--events new,update,destroy|all|none] [--traffic both|bulk]\n");
 }
 
 int
@@ -670,6 +695,7 @@ main(int argc, char **argv)
 		{ "checksum", required_argument, NULL, 'c' },
 		{ "no-thp", no_argument, NULL, 't' },
 		{ "events", required_argument, NULL, 'e' },
+		{ "traffic", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -722,6 +748,15 @@ main(int argc, char **argv)
 			b->ev_kinds = (unsigned)k;
 			break;
 		}
+		case 'T':
+			if (strcmp(optarg, "bulk") == 0) {
+				b->bulk = 1;
+			} else if (strcmp(optarg, "both") != 0) {
+				fprintf(stderr, "dpct-bench: --traffic: expected both or bulk, got \"%s\"\n",
+					optarg);
+				return 1;
+			}
+			break;
 		case 'c':
 			if (strcmp(optarg, "verify") == 0) {
 				b->csum = 2;
@@ -751,6 +786,10 @@ main(int argc, char **argv)
 		return 1;
 	}
 	churn = strcmp(b->workload, "churn") == 0;
+	if (churn && b->bulk) {
+		fprintf(stderr, "dpct-bench: --traffic is for --workload established\n");
+		return 1;
+	}
 	if (b->packets == 0)
 		b->packets = churn ? (uint64_t)b->flows * 16 : 8000000;
 	for (j = 0; j < MAX_BURST; j++) {
@@ -822,9 +861,9 @@ main(int argc, char **argv)
 			printf(",\"events\":\"%s\",\"events_unwanted\":%" PRIu64, kn,
 			       st.events_unwanted);
 		}
-		printf(",\"checksum\":\"%s\",\"pages\":\"%s\"}\n",
+		printf(",\"checksum\":\"%s\",\"pages\":\"%s\",\"traffic\":\"%s\"}\n",
 		       b->csum == 2 ? "verify" : b->csum == 1 ? "off" : "none",
-		       b->no_thp ? "4k" : "thp");
+		       b->no_thp ? "4k" : "thp", b->bulk ? "bulk" : "both");
 	} else {
 		printf("%s: %u flows, %" PRIu64 " packets: %.1f cycles/packet, %.2f Mpps at %.2f GHz,"
 		       " %zu bytes/entry\n", b->workload, b->flows, b->packets, cpp,
