@@ -7,11 +7,30 @@
  * L4 trackers (ct_tcp.c, ct_udp.c, ct_icmp.c, ct_other.c). Not installed.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "ct.h"
+
+/*
+ * `c ? a : b` for a `c` no predictor can guess (it follows the packet's
+ * direction, or which bucket holds a flow), without a jump: GCC 12 turns a
+ * plain `?:` into one in the packet loop, even with
+ * __builtin_expect_with_probability(c, 1, 0.5). A cmov on x86-64, else a
+ * mask.
+ */
+static inline uint32_t
+ct_select(bool c, uint32_t a, uint32_t b)
+{
+#if defined(__x86_64__)
+	__asm__("testb %1, %1\n\tcmovnel %2, %0" : "+r"(b) : "q"(c), "rm"(a) : "cc");
+	return b;
+#else
+	return b ^ ((a ^ b) & -(uint32_t)c);
+#endif
+}
 
 #define CT_NIL UINT32_MAX
 

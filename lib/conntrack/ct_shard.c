@@ -1180,7 +1180,7 @@ prefetch_bucket(const struct ct_shard *s, const struct ct_pkt *p, struct ct_prob
 static inline void
 prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe *q)
 {
-	const struct ct_bucket *bk, *b1, *b2;
+	const struct ct_bucket *bk;
 	const char *e;
 	unsigned m, m1, m2;
 
@@ -1190,12 +1190,10 @@ prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe
 	 * Both buckets are matched and the first with a hit chosen by a select:
 	 * at 80 % load which of them holds the flow is close to random.
 	 */
-	b1 = &s->buckets[q->b1];
-	b2 = &s->buckets[q->b2];
-	m1 = bucket_match(b1, q->sig);
-	m2 = bucket_match(b2, q->sig);
-	bk = m1 != 0 ? b1 : b2;
-	m = m1 != 0 ? m1 : m2;
+	m1 = bucket_match(&s->buckets[q->b1], q->sig);
+	m2 = bucket_match(&s->buckets[q->b2], q->sig);
+	bk = &s->buckets[ct_select(m1 != 0, q->b1, q->b2)];
+	m = ct_select(m1 != 0, m1, m2);
 	if (m == 0)
 		return;
 	q->cand = bk->idx[__builtin_ctz(m) >> 1];

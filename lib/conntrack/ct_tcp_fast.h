@@ -37,8 +37,8 @@ ct_tcp_timeout(const struct ct_conf *conf, const struct ct_entry *e, unsigned pc
 	 * Data in flight comes and goes with every segment of a transfer:
 	 * selects, not branches (the later one, "unacknowledged", wins).
 	 */
-	cls = (uint8_t)ct_tw_pick(ct_tw_last_win0(e) & over_retrans, CT_TO_TCP_RETRANS, cls);
-	return (uint8_t)ct_tw_pick(ct_tw_unacked(e) & (t > conf->timeout_s[CT_TO_TCP_UNACK]),
+	cls = (uint8_t)ct_select(ct_tw_last_win0(e) & over_retrans, CT_TO_TCP_RETRANS, cls);
+	return (uint8_t)ct_select(ct_tw_unacked(e) & (t > conf->timeout_s[CT_TO_TCP_UNACK]),
 				   CT_TO_TCP_UNACK, cls);
 }
 

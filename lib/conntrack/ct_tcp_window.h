@@ -160,23 +160,6 @@ ct_tw_retrans(const struct ct_entry *e)
 	return e->tw_retrans & CT_TW_R_COUNT;
 }
 
-/*
- * `c ? a : b` for a `c` no predictor can guess, without a jump: GCC 12
- * turns a plain `?:` here into one, even with
- * __builtin_expect_with_probability(c, 1, 0.5). On x86-64 a cmov, else a
- * mask.
- */
-static inline uint32_t
-ct_tw_pick(bool c, uint32_t a, uint32_t b)
-{
-#if defined(__x86_64__)
-	__asm__("testb %1, %1\n\tcmovnel %2, %0" : "+r"(b) : "q"(c), "rm"(a) : "cc");
-	return b;
-#else
-	return b ^ ((a ^ b) & -(uint32_t)c);
-#endif
-}
-
 /* Linux MAXACKWINCONST: the smallest window an ack may lag behind. */
 #define CT_TW_MAXACKWIN_MIN 66000u
 
@@ -255,14 +238,14 @@ ct_tw_check(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt 
 	if (!syn)
 		win <<= ct_tw_wscale(e, (enum ct_dir)s);
 	swin = win + (sack - ack);
-	e->tw_maxwin[s] = ct_tw_pick(e->tw_maxwin[s] < swin, swin, e->tw_maxwin[s]);
+	e->tw_maxwin[s] = ct_select(e->tw_maxwin[s] < swin, swin, e->tw_maxwin[s]);
 	c = ct_tw_after(end, e->tw_end[s]);
-	e->tw_end[s] = ct_tw_pick(c, end, e->tw_end[s]);
+	e->tw_end[s] = ct_select(c, end, e->tw_end[s]);
 	e->tw_seen[s] |= (uint8_t)(c ? CT_TW_S_UNACK : 0);
 	c = (e->tw_maxwin[r] != 0) & ct_tw_after(end, e->tw_maxend[s]);
-	e->tw_maxwin[r] += ct_tw_pick(c, end - e->tw_maxend[s], 0);
+	e->tw_maxwin[r] += ct_select(c, end - e->tw_maxend[s], 0);
 	c = ct_tw_after(sack + win, e->tw_maxend[r] - 1);
-	e->tw_maxend[r] = ct_tw_pick(c, sack + win + (win == 0), e->tw_maxend[r]);
+	e->tw_maxend[r] = ct_select(c, sack + win + (win == 0), e->tw_maxend[r]);
 	e->tw_seen[r] &= (uint8_t)~(ack == e->tw_end[r] ? CT_TW_S_UNACK : 0);
 
 	/* Retransmissions: the same ACK-class segment again from the same side. */
