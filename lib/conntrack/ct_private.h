@@ -32,6 +32,18 @@ ct_select(bool c, uint32_t a, uint32_t b)
 #endif
 }
 
+/*
+ * ct_select() where `jumpless` (a constant at each call site) asks for it,
+ * else a plain `?:`: the established fast path takes the selects, the full
+ * tracker, whose branches on the flags and the state predict no better,
+ * keeps its fewer instructions.
+ */
+static inline uint32_t
+ct_select_if(bool jumpless, bool c, uint32_t a, uint32_t b)
+{
+	return jumpless ? ct_select(c, a, b) : (c ? a : b);
+}
+
 #define CT_NIL UINT32_MAX
 
 /*

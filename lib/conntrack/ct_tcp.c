@@ -166,7 +166,7 @@ tcp_cap_unack(const struct ct_conf *conf, uint8_t cls)
 static inline uint8_t
 tcp_timeout(const struct ct_conf *conf, const struct ct_entry *e, unsigned pc, uint8_t st)
 {
-	return ct_tcp_timeout(conf, e, pc, ct_tcp_timeout_class(st));
+	return ct_tcp_timeout(conf, e, pc, ct_tcp_timeout_class(st), false);
 }
 
 static int

@@ -24,7 +24,8 @@
  * retransmission timeout again after a zero window, else `cls`.
  */
 static inline uint8_t
-ct_tcp_timeout(const struct ct_conf *conf, const struct ct_entry *e, unsigned pc, uint8_t cls)
+ct_tcp_timeout(const struct ct_conf *conf, const struct ct_entry *e, unsigned pc, uint8_t cls,
+	       bool fast)
 {
 	uint32_t t = conf->timeout_s[cls];
 	bool over_retrans = t > conf->timeout_s[CT_TO_TCP_RETRANS];
@@ -37,9 +38,10 @@ ct_tcp_timeout(const struct ct_conf *conf, const struct ct_entry *e, unsigned pc
 	 * Data in flight comes and goes with every segment of a transfer:
 	 * selects, not branches (the later one, "unacknowledged", wins).
 	 */
-	cls = (uint8_t)ct_select(ct_tw_last_win0(e) & over_retrans, CT_TO_TCP_RETRANS, cls);
-	return (uint8_t)ct_select(ct_tw_unacked(e) & (t > conf->timeout_s[CT_TO_TCP_UNACK]),
-				   CT_TO_TCP_UNACK, cls);
+	cls = (uint8_t)ct_select_if(fast, ct_tw_last_win0(e) & over_retrans, CT_TO_TCP_RETRANS,
+				     cls);
+	return (uint8_t)ct_select_if(fast, ct_tw_unacked(e) & (t > conf->timeout_s[CT_TO_TCP_UNACK]),
+				      CT_TO_TCP_UNACK, cls);
 }
 
 /* Remember the class and direction of an accepted or ignored packet (Linux last_index/dir). */
@@ -86,11 +88,11 @@ ct_tcp_fast(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt 
 		return -1;
 	sack = (e->tw_seen[!dir] & CT_TW_S_SACKOK) ? p->tcp_sack : p->tcp_ack;
 	w = ct_tw_check(conf, e, p, dir, CT_TCP_PC_ACK, p->tcp_seq, p->tcp_ack, sack,
-			p->tcp_seq + p->payload_len, p->tcp_win, false);
+			p->tcp_seq + p->payload_len, p->tcp_win, false, true);
 	if (w != CT_TW_ACCEPT)
 		return ct_tcp_window_refusal(w);
 	ct_tcp_set_last(e, CT_TCP_PC_ACK, dir);
-	*to_class = ct_tcp_timeout(conf, e, CT_TCP_PC_ACK, CT_TO_TCP_ESTABLISHED);
+	*to_class = ct_tcp_timeout(conf, e, CT_TCP_PC_ACK, CT_TO_TCP_ESTABLISHED, true);
 	return CT_L4_ACCEPT;
 }
 

@@ -146,7 +146,7 @@ ct_tw_in_window(const struct ct_conf *conf, struct ct_entry *e, const struct ct_
 		end = seq;
 	}
 
-	return ct_tw_check(conf, e, p, dir, pc, seq, ack, sack, end, win, syn);
+	return ct_tw_check(conf, e, p, dir, pc, seq, ack, sack, end, win, syn, false);
 }
 
 void

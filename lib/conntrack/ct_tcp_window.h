@@ -189,13 +189,13 @@ ct_tw_fail(const struct ct_conf *conf, const struct ct_entry *e, unsigned s,
  * direction is already initialised, with seq/ack/sack/end/win as the
  * special cases before them left them (`syn`: the segment carries SYN, so
  * its window is not scaled). ct_tw_in_window() ends here, and so does the
- * established-ACK fast path of ct_tcp_fast.h: one implementation of the
- * window rule for both.
+ * established-ACK fast path of ct_tcp_fast.h (`fast`): one implementation of
+ * the window rule for both.
  */
 static inline __attribute__((always_inline)) enum ct_tw_result
 ct_tw_check(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt *p,
 	    enum ct_dir dir, unsigned pc, uint32_t seq, uint32_t ack, uint32_t sack, uint32_t end,
-	    uint32_t win, bool syn)
+	    uint32_t win, bool syn, bool fast)
 {
 	const unsigned s = dir, r = !dir;
 	uint32_t maxackwin, swin;
@@ -230,22 +230,22 @@ ct_tw_check(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt 
 		return ct_tw_fail(conf, e, s, CT_TW_IGNORE);
 
 	/*
-	 * In window: update the sender, then the receiver. Each update is a
-	 * select, not a branch: on a link, data one way and bare ACKs the other,
-	 * whether a segment moves an edge follows its direction, which is a coin
-	 * toss from one packet to the next.
+	 * In window: update the sender, then the receiver. In the fast path each
+	 * update is a select, not a branch: on a link, data one way and bare
+	 * ACKs the other, whether a segment moves an edge follows its
+	 * direction, which is a coin toss from one packet to the next.
 	 */
 	if (!syn)
 		win <<= ct_tw_wscale(e, (enum ct_dir)s);
 	swin = win + (sack - ack);
-	e->tw_maxwin[s] = ct_select(e->tw_maxwin[s] < swin, swin, e->tw_maxwin[s]);
+	e->tw_maxwin[s] = ct_select_if(fast, e->tw_maxwin[s] < swin, swin, e->tw_maxwin[s]);
 	c = ct_tw_after(end, e->tw_end[s]);
-	e->tw_end[s] = ct_select(c, end, e->tw_end[s]);
+	e->tw_end[s] = ct_select_if(fast, c, end, e->tw_end[s]);
 	e->tw_seen[s] |= (uint8_t)(c ? CT_TW_S_UNACK : 0);
 	c = (e->tw_maxwin[r] != 0) & ct_tw_after(end, e->tw_maxend[s]);
-	e->tw_maxwin[r] += ct_select(c, end - e->tw_maxend[s], 0);
+	e->tw_maxwin[r] += ct_select_if(fast, c, end - e->tw_maxend[s], 0);
 	c = ct_tw_after(sack + win, e->tw_maxend[r] - 1);
-	e->tw_maxend[r] = ct_select(c, sack + win + (win == 0), e->tw_maxend[r]);
+	e->tw_maxend[r] = ct_select_if(fast, c, sack + win + (win == 0), e->tw_maxend[r]);
 	e->tw_seen[r] &= (uint8_t)~(ack == e->tw_end[r] ? CT_TW_S_UNACK : 0);
 
 	/* Retransmissions: the same ACK-class segment again from the same side. */
