@@ -199,8 +199,41 @@ test_tcp_fast_equals_full(void)
 	return 0;
 }
 
+/* ct_select() and ct_select_if() are `c ? a : b`, on every kind of operand. */
+static int
+test_select_table(void)
+{
+	static const struct {
+		bool c;
+		uint32_t a, b;
+	} tab[] = {
+		{ true, 1, 2 },
+		{ false, 1, 2 },
+		{ true, 0, UINT32_MAX },
+		{ false, 0, UINT32_MAX },
+		{ true, UINT32_MAX, 0 },
+		{ false, UINT32_MAX, 0 },
+		{ true, 0x80000000u, 0x7fffffffu },
+		{ false, 0x80000000u, 0x7fffffffu },
+		{ true, 7, 7 },
+		{ false, 7, 7 },
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		uint32_t want = tab[i].c ? tab[i].a : tab[i].b;
+		volatile bool c = tab[i].c; /* not folded at compile time */
+
+		T_UEQ(ct_select(c, tab[i].a, tab[i].b), want);
+		T_UEQ(ct_select_if(true, c, tab[i].a, tab[i].b), want);
+		T_UEQ(ct_select_if(false, c, tab[i].a, tab[i].b), want);
+	}
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_tcp_fast_equals_full),
+	T_CASE(test_select_table),
 };
 
 T_MAIN(cases)

@@ -141,6 +141,43 @@ test_both_directions(void)
 	return 0;
 }
 
+/*
+ * A tuple that is its own reverse (same address and port at both ends):
+ * every packet matches the key both ways and is the original direction,
+ * as in Linux, whose lookup meets the original tuple first. key_match()
+ * reports both bits; key_dir() must take that as the original.
+ */
+static int
+test_self_reverse_tuple(void)
+{
+	struct ct_shard *s = mkshard(1024, 1, NULL);
+	struct ct_pkt p = mk(17, 0x0100000a, 0x0100000a, 5353, 5353, 0);
+	struct ct_event_rec r[8], snap;
+	unsigned i;
+
+	T_ASSERT(s != NULL);
+	for (i = 0; i < 3; i++) {
+		T_EQ(one(s, p, T0 + i * 1000), CT_V_PASS);
+		/* In a burst too: the prefetched candidate takes the same test. */
+		{
+			struct ct_pkt two[2] = { p, p };
+			uint8_t v[2];
+
+			ct_process_burst(s, two, 2, T0 + i * 1000 + 500, v);
+			T_EQ(v[0], CT_V_PASS);
+			T_EQ(v[1], CT_V_PASS);
+		}
+	}
+	T_EQ(drain(s, r, 8, T0), 1);
+	T_EQ(r[0].events, CT_EV_NEW);
+	T_EQ(ct_shard_lookup(s, &p.tuple, T0 + 5000, &snap), 0);
+	T_UEQ(snap.pkts[0], 9);
+	T_UEQ(snap.pkts[1], 0);
+	T_ASSERT(!(snap.status & CT_S_SEEN_REPLY));
+	ct_shard_free(s);
+	return 0;
+}
+
 static int
 test_burst_same_new_flow(void)
 {
@@ -1470,6 +1507,7 @@ test_rearm_during_expiry(void)
 
 static const struct t_case cases[] = {
 	T_CASE(test_both_directions),
+	T_CASE(test_self_reverse_tuple),
 	T_CASE(test_burst_same_new_flow),
 	T_CASE(test_expiry_exact),
 	T_CASE(test_wheel_long_and_jumps),
