@@ -21,7 +21,9 @@
  * the connection in a state whose own class is `cls` (Linux tcp_packet()):
  * the retransmission timeout once the same segment was sent max_retrans
  * times, CLOSE after a RST, "unacknowledged" while data is in flight, the
- * retransmission timeout again after a zero window, else `cls`.
+ * retransmission timeout again after a zero window, else `cls`. `fast`:
+ * called from the established fast path, which takes the last two as
+ * selects (ct_select_if()).
  */
 static inline uint8_t
 ct_tcp_timeout(const struct ct_conf *conf, const struct ct_entry *e, unsigned pc, uint8_t cls,
