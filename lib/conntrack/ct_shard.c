@@ -1201,6 +1201,32 @@ prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe
 	/* Both lines of the entry. */
 	rte_prefetch0(e);
 	rte_prefetch0(e + 64);
+	/*
+	 * A SYN, FIN or RST moves the connection's state: its timer is relinked
+	 * and a record built, both of which read the cold part.
+	 */
+	if (p->tcp_flags & (CT_TCP_TH_SYN | CT_TCP_TH_FIN | CT_TCP_TH_RST))
+		rte_prefetch0(&s->cold[q->cand]);
+}
+
+/*
+ * For a packet that moves its connection's state (prefetch_entry()
+ * prefetched its cold part): the cold parts of its neighbours in the timer
+ * wheel, which the relink writes. Where packets of many connections
+ * interleave, those are as far apart as the entries.
+ */
+static inline void
+prefetch_links(const struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q)
+{
+	const struct ct_entry_cold *c;
+
+	if (q->cand == CT_NIL || !(p->tcp_flags & (CT_TCP_TH_SYN | CT_TCP_TH_FIN | CT_TCP_TH_RST)))
+		return;
+	c = &s->cold[q->cand];
+	if (!(c->tprev & CT_HEAD_FLAG))
+		rte_prefetch0(&s->cold[c->tprev]);
+	if (c->tnext != CT_NIL)
+		rte_prefetch0(&s->cold[c->tnext]);
 }
 
 /* Packets handled by one pass of the pipeline (the probes live on the stack). */
@@ -1236,6 +1262,8 @@ process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_
 				prefetch_bucket(s, &pk[i + 2 * CT_PF_DIST], &q[i + 2 * CT_PF_DIST]);
 			if (i + CT_PF_DIST < m)
 				prefetch_entry(s, &pk[i + CT_PF_DIST], &q[i + CT_PF_DIST]);
+			if (i + CT_PF_DIST / 2 < m)
+				prefetch_links(s, &pk[i + CT_PF_DIST / 2], &q[i + CT_PF_DIST / 2]);
 			verdict[base + i] = process_one(s, &pk[i], &q[i], now_tick, now,
 							&info[(base + i) * info_step],
 							info_step != 0);

@@ -4,7 +4,7 @@
  *
  *   dpct-bench --workload established|churn --flows N [--packets N]
  *              [--burst N] [--json] [--rules N] [--checksum verify|off]
- *              [--no-thp] [--events LIST] [--traffic both|bulk]
+ *              [--no-thp] [--events LIST] [--traffic both|bulk] [--stagger]
  *
  * --events: the records the shard builds, as the app's listeners would ask
  * (ct_shard_set_event_kinds()): a comma list of new, update and destroy
@@ -48,7 +48,12 @@
  * direction's segments are bare ACKs of it, as in a download, so whether a
  * segment moves a window edge follows its direction, which is random from
  * one packet to the next (the default, both, has every segment carry data
- * both ways). --checksum writes
+ * both ways). Churn walks every slot through the same 8-packet script, all
+ * slots in step by default (one round over the slots after another), so
+ * consecutive packets share their flags and direction; with --stagger every
+ * packet comes from a slot picked at random, so the slots drift apart and
+ * consecutive packets are at any point of their connections, as on a link
+ * where connections open and close at random. --checksum writes
  * valid IPv4 and TCP checksums into every frame (in the timed loop, like the
  * rest of the simulated NIC) and, with "verify", checks them in software
  * after ct_parse (what dpct does on ports without checksum offload); "off"
@@ -88,6 +93,7 @@ struct bench {
 	int json;
 	int csum;                /* 0: none written; 1: written, not checked; 2: verified */
 	int bulk;                /* --traffic bulk: the reply direction sends bare ACKs */
+	int stagger;             /* --stagger (churn): a random slot for every packet */
 	struct ct_shard *s;
 	uint8_t frames[MAX_BURST][FRAME_LEN];
 	const uint8_t *frame_ptr[MAX_BURST];  /* frames[i], for ct_parse_burst() */
@@ -478,7 +484,7 @@ bench_churn(struct bench *b, uint64_t *cycles, uint64_t *conns)
 	};
 	uint32_t *flow, next_flow = 0, slot = 0;
 	uint8_t *step;
-	uint64_t i, t0, done = 0;
+	uint64_t i, t0, done = 0, x = 0x13198a2e03707344ull;
 	unsigned n;
 
 	flow = malloc(sizeof(*flow) * b->flows);
@@ -497,8 +503,11 @@ bench_churn(struct bench *b, uint64_t *cycles, uint64_t *conns)
 		uint64_t n0 = rte_rdtsc();
 
 		for (n = 0; n < b->burst && i < b->packets; n++, i++) {
-			uint8_t st = step[slot];
+			uint8_t st;
 
+			if (b->stagger)
+				slot = (uint32_t)(rng_next(&x) % b->flows);
+			st = step[slot];
 			frame_set(b->frames[n], flow[slot], script[st].reply, script[st].flags);
 			if (++st == 8) {
 				st = 0;
@@ -506,7 +515,7 @@ bench_churn(struct bench *b, uint64_t *cycles, uint64_t *conns)
 				done++;
 			}
 			step[slot] = st;
-			if (++slot == b->flows)
+			if (!b->stagger && ++slot == b->flows)
 				slot = 0;
 		}
 		b->nic_cycles += rte_rdtsc() - n0;
@@ -678,7 +687,8 @@ usage(void)
 	fprintf(stderr, "usage: dpct-bench --workload established|churn --flows N [--packets N]\n"
 			"                  [--burst N] [--json] [--no-baseline] [--rules N]"
 			" [--checksum verify|off] [--no-thp]\n"
-			"                  [--events new,update,destroy|all|none] [--traffic both|bulk]\n");
+			"                  [--events new,update,destroy|all|none] [--traffic both|bulk]"
+			" [--stagger]\n");
 }
 
 int
@@ -696,6 +706,7 @@ main(int argc, char **argv)
 		{ "no-thp", no_argument, NULL, 't' },
 		{ "events", required_argument, NULL, 'e' },
 		{ "traffic", required_argument, NULL, 'T' },
+		{ "stagger", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -748,6 +759,9 @@ main(int argc, char **argv)
 			b->ev_kinds = (unsigned)k;
 			break;
 		}
+		case 'S':
+			b->stagger = 1;
+			break;
 		case 'T':
 			if (strcmp(optarg, "bulk") == 0) {
 				b->bulk = 1;
@@ -788,6 +802,10 @@ main(int argc, char **argv)
 	churn = strcmp(b->workload, "churn") == 0;
 	if (churn && b->bulk) {
 		fprintf(stderr, "dpct-bench: --traffic is for --workload established\n");
+		return 1;
+	}
+	if (!churn && b->stagger) {
+		fprintf(stderr, "dpct-bench: --stagger is for --workload churn\n");
 		return 1;
 	}
 	if (b->packets == 0)
@@ -863,7 +881,8 @@ main(int argc, char **argv)
 		}
 		printf(",\"checksum\":\"%s\",\"pages\":\"%s\",\"traffic\":\"%s\"}\n",
 		       b->csum == 2 ? "verify" : b->csum == 1 ? "off" : "none",
-		       b->no_thp ? "4k" : "thp", b->bulk ? "bulk" : "both");
+		       b->no_thp ? "4k" : "thp",
+		       churn ? (b->stagger ? "staggered" : "lockstep") : b->bulk ? "bulk" : "both");
 	} else {
 		printf("%s: %u flows, %" PRIu64 " packets: %.1f cycles/packet, %.2f Mpps at %.2f GHz,"
 		       " %zu bytes/entry\n", b->workload, b->flows, b->packets, cpp,
