@@ -280,6 +280,62 @@ test_tcp_v4_options_and_padding(void)
 	return 0;
 }
 
+/*
+ * TCP options as Linux's tcp_options()/tcp_sack() read them, table-driven:
+ * the timestamp-only layout (NOP, NOP, TS) that tcp_options() takes
+ * without its loop, the same bytes in other layouts that go through it,
+ * and the options that matter around a timestamp.
+ */
+static int
+test_tcp_options_table(void)
+{
+	static const struct {
+		const char *name;
+		uint8_t len;          /* option bytes, a multiple of 4 */
+		uint8_t o[20];
+		uint8_t opts;         /* CT_PKT_OPT_* expected */
+		uint8_t wscale;
+		uint32_t sack;        /* expected tcp_sack (the ack is 2000) */
+	} tab[] = {
+		{ "NOP NOP TS", 12, { 1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2 },
+		  CT_PKT_OPT_PRESENT, 0, 2000 },
+		{ "TS NOP NOP", 12, { 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 1, 1 },
+		  CT_PKT_OPT_PRESENT, 0, 2000 },
+		{ "NOP NOP TS, a SACK cut short after", 20,
+		  { 1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 5, 10, 0, 0, 0x0b, 0xb8, 0, 0 },
+		  CT_PKT_OPT_PRESENT, 0, 2000 },
+		{ "NOP NOP SACK (2000..3000)", 12, { 1, 1, 5, 10, 0, 0, 0x07, 0xd0, 0, 0, 0x0b, 0xb8 },
+		  CT_PKT_OPT_PRESENT, 0, 3000 },
+		{ "NOP WS 7, NOP NOP TS", 16, { 1, 3, 3, 7, 1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2 },
+		  CT_PKT_OPT_PRESENT | CT_PKT_OPT_WSCALE, 7, 2000 },
+		{ "SACK-permitted, NOP NOP TS", 16, { 4, 2, 1, 1, 1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2 },
+		  CT_PKT_OPT_PRESENT | CT_PKT_OPT_SACKOK, 0, 2000 },
+		{ "NOP NOP, TS cut short", 12, { 1, 1, 8, 11, 0, 0, 0, 1, 0, 0, 0, 2 },
+		  CT_PKT_OPT_PRESENT, 0, 2000 },
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		struct frame f;
+		struct ct_pkt p, full;
+
+		eth(&f, NULL, 0, 0x0800);
+		ipv4(&f, 6, A4, B4, 0, 0);
+		tcp(&f, 1, 2, ACK, 5 + tab[i].len / 4u, 0);
+		memcpy(f.b + f.n - tab[i].len, tab[i].o, tab[i].len);
+		fix(&f);
+		printf("# %s\n", tab[i].name);
+		T_EQ(parse(&f, &p), CT_PKT_TRACK);
+		T_EQ(p.tcp_opts, tab[i].opts);
+		T_EQ(p.tcp_wscale, tab[i].wscale);
+		T_UEQ(p.tcp_sack, tab[i].sack);
+		/* The full parser takes the same path through tcp_options(). */
+		T_EQ(ct_parse_full(f.b, f.n, 0, &full), CT_PKT_TRACK);
+		T_MEMEQ(&full, &p, sizeof(p));
+	}
+	return 0;
+}
+
 static int
 test_udp_v6_exthdrs(void)
 {
@@ -1415,6 +1471,7 @@ test_parse_mbuf_burst_equals_single(void)
 static const struct t_case cases[] = {
 	T_CASE(test_tcp_v4),
 	T_CASE(test_tcp_v4_options_and_padding),
+	T_CASE(test_tcp_options_table),
 	T_CASE(test_udp_v6_exthdrs),
 	T_CASE(test_udp_length_shorter_than_ip_payload),
 	T_CASE(test_icmp_echo_v4_v6),
