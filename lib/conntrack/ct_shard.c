@@ -1220,7 +1220,9 @@ prefetch_links(const struct ct_shard *s, const struct ct_pkt *p, const struct ct
 {
 	const struct ct_entry_cold *c;
 
-	if (q->cand == CT_NIL || !(p->tcp_flags & (CT_TCP_TH_SYN | CT_TCP_TH_FIN | CT_TCP_TH_RST)))
+	/* A packet that is not looked up has no probe (prefetch_bucket() left it unset). */
+	if (!needs_lookup(p) || q->cand == CT_NIL ||
+	    !(p->tcp_flags & (CT_TCP_TH_SYN | CT_TCP_TH_FIN | CT_TCP_TH_RST)))
 		return;
 	c = &s->cold[q->cand];
 	if (!(c->tprev & CT_HEAD_FLAG))
