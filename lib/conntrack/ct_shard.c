@@ -1176,6 +1176,16 @@ prefetch_bucket(const struct ct_shard *s, const struct ct_pkt *p, struct ct_prob
 	rte_prefetch0(&s->buckets[q->b2]);
 }
 
+/*
+ * A SYN, FIN or RST moves its connection's state: its timer is relinked and
+ * a record built, both of which read the entry's cold part.
+ */
+static inline bool
+moves_state(const struct ct_pkt *p)
+{
+	return (p->tcp_flags & (CT_TCP_TH_SYN | CT_TCP_TH_FIN | CT_TCP_TH_RST)) != 0;
+}
+
 /* Read the buckets; prefetch the entry whose signature matches. */
 static inline void
 prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe *q)
@@ -1201,12 +1211,8 @@ prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe
 	/* Both lines of the entry. */
 	rte_prefetch0(e);
 	rte_prefetch0(e + 64);
-	/*
-	 * A SYN, FIN or RST moves the connection's state: its timer is relinked
-	 * and a record built, both of which read the cold part.
-	 */
-	if (p->tcp_flags & (CT_TCP_TH_SYN | CT_TCP_TH_FIN | CT_TCP_TH_RST))
-		rte_prefetch0(&s->cold[q->cand]);
+	if (moves_state(p))
+		rte_prefetch0(&s->cold[q->cand]); /* and the cold part */
 }
 
 /*
@@ -1221,8 +1227,7 @@ prefetch_links(const struct ct_shard *s, const struct ct_pkt *p, const struct ct
 	const struct ct_entry_cold *c;
 
 	/* A packet that is not looked up has no probe (prefetch_bucket() left it unset). */
-	if (!needs_lookup(p) || q->cand == CT_NIL ||
-	    !(p->tcp_flags & (CT_TCP_TH_SYN | CT_TCP_TH_FIN | CT_TCP_TH_RST)))
+	if (!needs_lookup(p) || q->cand == CT_NIL || !moves_state(p))
 		return;
 	c = &s->cold[q->cand];
 	if (!(c->tprev & CT_HEAD_FLAG))

@@ -657,20 +657,19 @@ pol_notrack_burst(const struct pol_gen *g, unsigned wid, struct ct_pkt *pkts,
 	if (n > POL_BURST)
 		n = POL_BURST;
 	for (i = 0; i < n; i++) {
-		if (pkts[i].cls == CT_PKT_ICMP_ERROR) {
-			/* The error's own header, not the flow it quotes. */
-			struct ct_pkt outer = pkts[i];
+		const struct ct_pkt *p = &pkts[i];
+		struct ct_pkt outer;
 
-			if (frames == NULL || ct_pkt_outer_tuple(&pkts[i], frames[i], &outer.tuple) != 0)
+		if (p->cls == CT_PKT_ICMP_ERROR) {
+			/* The error's own header, not the flow it quotes. */
+			outer = *p;
+			if (frames == NULL || ct_pkt_outer_tuple(p, frames[i], &outer.tuple) != 0)
 				continue;
-			key_fill(&keys[k], &outer, CT_STATE_UNTRACKED, in_port[i]);
-			kp[k] = (const uint8_t *)&keys[k];
-			idx[k++] = (uint16_t)i;
+			p = &outer;
+		} else if (p->cls != CT_PKT_TRACK) {
 			continue;
 		}
-		if (pkts[i].cls != CT_PKT_TRACK)
-			continue;
-		key_fill(&keys[k], &pkts[i], CT_STATE_UNTRACKED, in_port[i]);
+		key_fill(&keys[k], p, CT_STATE_UNTRACKED, in_port[i]);
 		kp[k] = (const uint8_t *)&keys[k];
 		idx[k++] = (uint16_t)i;
 	}
