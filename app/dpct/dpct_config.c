@@ -29,7 +29,7 @@
 #define CFG_TIMEOUT_MAX_S     4294967u       /* seconds that still fit in ms in 32 bits */
 #define CFG_GRACE_MAX_MS      CT_GRACE_MAX_MS
 #define CFG_BATCH_MIN         4096u
-#define CFG_BATCH_MAX         262144u
+#define CFG_BATCH_MAX         EV_DGRAM_MAX
 #define CFG_DESC_MIN          64u
 #define CFG_DESC_MAX          32768u
 #define CFG_MBUFS_MIN         1024u
@@ -78,6 +78,9 @@ dpct_config_defaults(struct dpct_config *c)
 	c->max_dying_pct = 10;
 	c->max_listeners = 8;
 	c->batch_bytes = 16384;
+	c->max_conns_per_uid = 2;
+	c->reserved_slots = c->max_listeners / 2;
+	c->subscribe_timeout_ms = 1000;
 	c->workers = 0;
 	c->burst = 32;
 	c->rxd = 1024;
@@ -536,7 +539,9 @@ cfg_events(struct cfg_ctx *x, json_t *o, struct dpct_config *c)
 					   "ring_size", "result_ring_size", "stage_size",
 					   "socket", "socket_group", "allowed_uids",
 					   "allowed_gids", "reliable_uids", "reliable_stall_ms",
-					   "max_dying_pct", "max_listeners", "batch_bytes", NULL};
+					   "max_dying_pct", "max_listeners", "batch_bytes",
+					   "max_conns_per_uid", "reserved_slots",
+					   "subscribe_timeout_ms", NULL};
 	const char *p = "$.events";
 	int rc;
 
@@ -565,9 +570,16 @@ cfg_events(struct cfg_ctx *x, json_t *o, struct dpct_config *c)
 	    (rc = cfg_events_socket(x, o, c)) != 0 ||
 	    (rc = cfg_id_list(x, o, "allowed_uids", c->allowed_uids, &c->n_allowed_uids)) != 0 ||
 	    (rc = cfg_id_list(x, o, "allowed_gids", c->allowed_gids, &c->n_allowed_gids)) != 0 ||
-	    (rc = cfg_id_list(x, o, "reliable_uids", c->reliable_uids, &c->n_reliable_uids)) != 0)
+	    (rc = cfg_id_list(x, o, "reliable_uids", c->reliable_uids, &c->n_reliable_uids)) != 0 ||
+	    (rc = cfg_uns(x, o, "max_conns_per_uid", p, 1, EV_MAX_LISTENERS,
+			  &c->max_conns_per_uid)) != 0 ||
+	    (rc = cfg_u32(x, o, "subscribe_timeout_ms", p, 100, 60000,
+			  &c->subscribe_timeout_ms)) != 0)
 		return rc;
-	return 0;
+	/* Absent: half of max_listeners, whatever that was set to. */
+	if (json_object_get(o, "reserved_slots") == NULL)
+		c->reserved_slots = c->max_listeners / 2;
+	return cfg_uns(x, o, "reserved_slots", p, 0, c->max_listeners, &c->reserved_slots);
 }
 
 static int
@@ -812,6 +824,9 @@ dpct_config_to_json(const struct dpct_config *c)
 	cfg_set(o, "max_dying_pct", json_integer(c->max_dying_pct), &ok);
 	cfg_set(o, "max_listeners", json_integer(c->max_listeners), &ok);
 	cfg_set(o, "batch_bytes", json_integer(c->batch_bytes), &ok);
+	cfg_set(o, "max_conns_per_uid", json_integer(c->max_conns_per_uid), &ok);
+	cfg_set(o, "reserved_slots", json_integer(c->reserved_slots), &ok);
+	cfg_set(o, "subscribe_timeout_ms", json_integer(c->subscribe_timeout_ms), &ok);
 	cfg_set(root, "events", o, &ok);
 
 	o = json_object();
@@ -898,4 +913,7 @@ dpct_config_events(const struct dpct_config *c, struct ev_ctl_conf *out)
 	out->max_listeners = c->max_listeners;
 	out->reliable = c->events_reliable;
 	out->max_batch_bytes = c->batch_bytes;
+	out->max_conns_per_uid = c->max_conns_per_uid;
+	out->reserved_slots = c->reserved_slots;
+	out->subscribe_timeout_ms = c->subscribe_timeout_ms;
 }

@@ -58,7 +58,11 @@ struct dpct_config {
 	uint32_t reliable_stall_ms;    /**< default 30000 */
 	uint32_t max_dying_pct;        /**< default 10, 0..100 (0 = off) */
 	unsigned max_listeners;        /**< default 8, 1..32 */
-	uint32_t batch_bytes;          /**< netlink datagram size (default 16384) */
+	uint32_t batch_bytes;          /**< netlink datagram size (default 16384, at most
+					 *   EV_DGRAM_MAX) */
+	unsigned max_conns_per_uid;    /**< default 2, 1..32; uid 0 has no cap */
+	unsigned reserved_slots;       /**< default max_listeners / 2 (rounded down), 0..max_listeners */
+	uint32_t subscribe_timeout_ms; /**< default 1000, 100..60000 */
 	/* "workers" */
 	unsigned workers;              /**< worker lcores (default: all lcores but the main one) */
 	unsigned burst;                /**< rx burst (default 32, 1..512) */

@@ -125,6 +125,14 @@ unsigned ev_worker_sync(struct ev_chan *c, struct ct_shard *s, uint64_t now);
 /** The default socket path (docs/events.md). */
 #define EV_DEFAULT_SOCKET "/run/dpct/events.sock"
 #define EV_SOCKET_PATH_MAX 108
+/** The largest datagram dpct sends on the events socket (events, dump pages,
+ * acks): a reader with a buffer this big never sees MSG_TRUNC. The batch size
+ * (max_batch_bytes) cannot exceed it. */
+#define EV_DGRAM_MAX 65536u
+/** The largest request datagram handled; a longer one is answered -EMSGSIZE. */
+#define EV_REQ_MAX 4096u
+/** Request messages handled per datagram; the next one is answered -E2BIG. */
+#define EV_REQ_PER_DGRAM 16u
 
 struct ev_ctl_conf {
 	char socket_path[EV_SOCKET_PATH_MAX]; /**< AF_UNIX SOCK_SEQPACKET path */
@@ -137,15 +145,23 @@ struct ev_ctl_conf {
 	unsigned n_reliable_uids;    /**< uids that may ask for reliable delivery (default [0]) */
 	unsigned max_listeners;      /**< default 8, at most EV_MAX_LISTENERS */
 	bool reliable;               /**< honour listeners' reliable flag (default true) */
-	unsigned max_batch_bytes;    /**< datagram size for batched messages (default 16384) */
+	unsigned max_batch_bytes;    /**< datagram size for batched messages (default 16384,
+				       *  EV_NL_MSG_MAX..EV_DGRAM_MAX) */
 	unsigned sndbuf;             /**< per-listener send buffer when the subscriber asks none
 				       *  (default 4 MiB) */
 	uint32_t reliable_stall_ms;  /**< demote a reliable listener refusing this long (30000) */
 	uint32_t max_dying_pct;      /**< ... or refusing while dying > this % of the table (10;
 				       *  0 = off); see ev_ctl_set_table() */
-	uint32_t subscribe_timeout_ms; /**< a connection must subscribe or dump within (5000) */
+	uint32_t subscribe_timeout_ms; /**< a connection must subscribe or dump within (1000) */
+	unsigned max_conns_per_uid;  /**< connections one uid other than 0 may hold at once
+				       *  (default 2, 1..EV_MAX_LISTENERS) */
+	unsigned reserved_slots;     /**< slots only uid 0 and reliable_uids may take (at most
+				       *  max_listeners; default EV_RESERVED_HALF) */
 	bool no_socket;              /**< tests: no socket; use ev_ctl_add_sink() */
 };
+
+/** reserved_slots: half of max_listeners, rounded down. */
+#define EV_RESERVED_HALF UINT32_MAX
 
 void ev_ctl_conf_init(struct ev_ctl_conf *c);
 
@@ -197,7 +213,8 @@ struct ev_ctl_stats {
 	uint64_t listener_dropped;   /**< messages unreliable listeners lost (all listeners) */
 	uint64_t listeners_gone;     /**< connections closed by the peer or removed */
 	uint64_t listener_demoted;   /**< reliable listeners demoted by the stall policy */
-	uint64_t subscribe_refused;  /**< unauthorised peer, reliable not allowed, over the cap */
+	uint64_t subscribe_refused;  /**< unauthorised peer, reliable not allowed, no slot */
+	uint64_t peers_evicted;      /**< unsubscribed connections closed to make room for uid 0 */
 	uint64_t requests_refused;   /**< requests answered with an error */
 	uint64_t peers_cut;          /**< connections closed for repeated bad requests */
 	uint64_t dumps;              /**< dumps completed */
@@ -251,6 +268,26 @@ int ev_ctl_handle_request(struct ev_ctl *ctl, unsigned slot, const void *buf, si
  * @return the slot (>= 0); -EUSERS no free slot; -EPERM peer not allowed.
  */
 int ev_ctl_attach_peer(struct ev_ctl *ctl, int fd, uint32_t uid, uint32_t gid, uint32_t pid);
+
+/** Connections refused or closed, per uid (EV_REFUSAL_UIDS uids, then
+ * one bucket with uid EV_REFUSAL_OTHER for every further uid). */
+#define EV_REFUSAL_UIDS 32
+#define EV_REFUSAL_OTHER UINT32_MAX
+struct ev_refusal {
+	uint32_t uid;
+	uint64_t not_allowed;        /**< refused -EPERM: not in allowed_uids/allowed_gids */
+	uint64_t over_uid_limit;     /**< refused -EUSERS: the uid held max_conns_per_uid */
+	uint64_t no_slot;            /**< refused -EUSERS: no free (unreserved) slot */
+	uint64_t timed_out;          /**< closed: no subscribe or dump within the deadline */
+	uint64_t evicted;            /**< closed unsubscribed to make room for uid 0 */
+	uint64_t cut;                /**< closed after EV_CTL_BAD_MAX refused requests */
+};
+/**
+ * Copy the per-uid refusal counters (uids in first-refused order) into
+ * `out`; returns how many. Thread safety: a copy for any thread; a torn
+ * copy only misreports a counter.
+ */
+unsigned ev_ctl_refusals(const struct ev_ctl *ctl, struct ev_refusal *out, unsigned max);
 
 /**
  * Operator messages (a demoted listener, a peer cut off) go through this

@@ -50,7 +50,9 @@ ev_ctl_conf_init(struct ev_ctl_conf *c)
 	c->n_reliable_uids = 1;
 	c->reliable_stall_ms = 30000;
 	c->max_dying_pct = 10;
-	c->subscribe_timeout_ms = 5000;
+	c->subscribe_timeout_ms = 1000;
+	c->max_conns_per_uid = 2;
+	c->reserved_slots = EV_RESERVED_HALF;
 }
 
 uint64_t
@@ -120,8 +122,18 @@ ev_ctl_create(const struct ev_ctl_conf *conf, struct ev_chan *const *chans, unsi
 		snprintf(err, errlen, "max_listeners must be in [1, %u]", EV_MAX_LISTENERS);
 		return NULL;
 	}
-	if (conf->max_batch_bytes < EV_NL_MSG_MAX || conf->max_batch_bytes > 1u << 20) {
-		snprintf(err, errlen, "max_batch_bytes must be in [%u, 1048576]", EV_NL_MSG_MAX);
+	if (conf->max_batch_bytes < EV_NL_MSG_MAX || conf->max_batch_bytes > EV_DGRAM_MAX) {
+		snprintf(err, errlen, "max_batch_bytes must be in [%u, %u]", EV_NL_MSG_MAX,
+			 EV_DGRAM_MAX);
+		return NULL;
+	}
+	if (conf->max_conns_per_uid == 0 || conf->max_conns_per_uid > EV_MAX_LISTENERS) {
+		snprintf(err, errlen, "max_conns_per_uid must be in [1, %u]", EV_MAX_LISTENERS);
+		return NULL;
+	}
+	if (conf->reserved_slots != EV_RESERVED_HALF && conf->reserved_slots > conf->max_listeners) {
+		snprintf(err, errlen, "reserved_slots (%u) must be at most max_listeners (%u)",
+			 conf->reserved_slots, conf->max_listeners);
 		return NULL;
 	}
 	if (conf->n_allowed_uids > EV_MAX_UIDS || conf->n_allowed_gids > EV_MAX_UIDS ||
@@ -140,6 +152,8 @@ ev_ctl_create(const struct ev_ctl_conf *conf, struct ev_chan *const *chans, unsi
 	}
 	ctl->conf = *conf;
 	ctl->conf.socket_path[sizeof(ctl->conf.socket_path) - 1] = '\0';
+	if (conf->reserved_slots == EV_RESERVED_HALF)
+		ctl->conf.reserved_slots = conf->max_listeners / 2;
 	ctl->lfd = -1;
 	ctl->ep = -1;
 	ctl->dump_slot = -1;
@@ -226,6 +240,54 @@ ev_ctl_slot_alloc(struct ev_ctl *ctl)
 		}
 	}
 	return NULL;
+}
+
+void
+ev_ctl_note_refusal(struct ev_ctl *ctl, uint32_t uid, uint32_t pid, size_t field,
+		    const char *why)
+{
+	uint64_t now = ev_ctl_mono_ns();
+	struct ev_refusal *r;
+	unsigned i;
+
+	for (i = 0; i < ctl->n_refusals; i++)
+		if (ctl->refusals[i].uid == uid)
+			break;
+	if (i == ctl->n_refusals) {
+		if (ctl->n_refusals < EV_REFUSAL_UIDS) {
+			ctl->refusals[i].uid = uid;
+			ctl->n_refusals++;
+		} else {
+			i = EV_REFUSAL_UIDS;
+			ctl->refusals[i].uid = EV_REFUSAL_OTHER;
+		}
+	}
+	r = &ctl->refusals[i];
+	(*(uint64_t *)((uint8_t *)r + field))++;
+	if (ctl->refusal_logged_ns[i] != 0 && now - ctl->refusal_logged_ns[i] < EV_CTL_LOG_EVERY_NS) {
+		ctl->refusal_unlogged[i]++;
+		return;
+	}
+	if (ctl->refusal_unlogged[i] > 0)
+		ev_ctl_log(ctl, 4, "events: uid %u pid %u: %s (and %" PRIu64 " more refusals of "
+			   "this uid since the last report)\n", uid, pid, why,
+			   ctl->refusal_unlogged[i]);
+	else
+		ev_ctl_log(ctl, 4, "events: uid %u pid %u: %s\n", uid, pid, why);
+	ctl->refusal_logged_ns[i] = now;
+	ctl->refusal_unlogged[i] = 0;
+}
+
+unsigned
+ev_ctl_refusals(const struct ev_ctl *ctl, struct ev_refusal *out, unsigned max)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < ctl->n_refusals && n < max; i++)
+		out[n++] = ctl->refusals[i];
+	if (ctl->refusals[EV_REFUSAL_UIDS].uid == EV_REFUSAL_OTHER && n < max)
+		out[n++] = ctl->refusals[EV_REFUSAL_UIDS];
+	return n;
 }
 
 void

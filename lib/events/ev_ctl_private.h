@@ -20,12 +20,12 @@
 #define EV_CTL_BURST 256      /* records per channel per chunk */
 #define EV_CTL_MAX_IOV 256    /* messages per datagram (<= UIO_MAXIOV) */
 #define EV_CTL_REQ_BUDGET 64  /* request messages handled per step, all peers */
-#define EV_CTL_REQ_PER_DGRAM 16 /* request messages handled per datagram */
 #define EV_CTL_BAD_MAX 8      /* consecutive refused requests before a peer is cut */
 #define EV_CTL_ACCEPT_MAX 8   /* connections accepted per step */
 #define EV_CTL_DUMP_PAGE 256  /* entries fetched from the pager at a time */
 #define EV_CTL_DUMP_DGRAMS 8  /* dump datagrams per step */
-#define EV_CTL_DUMP_BUF 65536
+#define EV_CTL_DUMP_BUF EV_DGRAM_MAX
+#define EV_CTL_LOG_EVERY_NS (10ull * 1000000000ull) /* refusal reports per uid */
 #define EV_CTL_BUF_MIN 4096
 #define EV_CTL_BUF_MAX (16u << 20)
 
@@ -83,6 +83,11 @@ struct ev_ctl {
 	struct ev_listener ls[EV_MAX_LISTENERS];
 	uint32_t kinds;      /* last ev_ctl_publish_kinds(); UINT32_MAX: none yet */
 	struct ev_ctl_stats st;
+	/* Refusals per uid, and when each uid was last reported in the log */
+	struct ev_refusal refusals[EV_REFUSAL_UIDS + 1];
+	uint64_t refusal_logged_ns[EV_REFUSAL_UIDS + 1];
+	uint64_t refusal_unlogged[EV_REFUSAL_UIDS + 1];
+	unsigned n_refusals;
 	uint64_t table_dying, table_max;
 	ev_log_fn log_fn;
 	void *log_arg;
@@ -127,6 +132,12 @@ void ev_ctl_listener_close(struct ev_ctl *ctl, struct ev_listener *l, bool gone)
 /* Tell the workers (ev_chan_set_kinds) which kinds of record the active
  * listeners want, when that changed: after any subscribe, add or close. */
 void ev_ctl_publish_kinds(struct ev_ctl *ctl);
+
+/* Count a refusal or closing of `uid`'s connection in the field at
+ * `field` (offsetof(struct ev_refusal, ...)) and log it, at most once per
+ * EV_CTL_LOG_EVERY_NS per uid (the report says how many were not logged). */
+void ev_ctl_note_refusal(struct ev_ctl *ctl, uint32_t uid, uint32_t pid, size_t field,
+			 const char *why);
 
 /* ev_unix.c */
 int ev_unix_open(struct ev_ctl *ctl, char *err, size_t errlen);

@@ -11,9 +11,16 @@
  * The request path: each connection's first message is EV_MSG_SUBSCRIBE
  * or a dump request; requests are budgeted by message per step, and a peer
  * whose requests keep being refused is cut off.
+ *
+ * Slots nobody can hoard: a uid other than 0 holds at most
+ * max_conns_per_uid connections, reserved_slots are kept for uid 0 and
+ * reliable_uids, a connection that does not subscribe or dump within
+ * subscribe_timeout_ms is closed, and when every slot is taken uid 0 takes
+ * the slot of the oldest connection that has not subscribed.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,6 +346,13 @@ handle_one(struct ev_ctl *ctl, struct ev_listener *l, const struct nlmsghdr *h, 
 	}
 }
 
+static void
+refused_request(struct ev_ctl *ctl, struct ev_listener *l)
+{
+	ctl->st.requests_refused++;
+	l->bad++;
+}
+
 static int
 handle_datagram(struct ev_ctl *ctl, struct ev_listener *l, const void *buf, size_t len,
 		unsigned *budget)
@@ -348,14 +362,21 @@ handle_datagram(struct ev_ctl *ctl, struct ev_listener *l, const void *buf, size
 	unsigned k = 0;
 	bool close_it = false;
 
-	while (len >= NLMSG_HDRLEN && k < EV_CTL_REQ_PER_DGRAM) {
+	while (len >= NLMSG_HDRLEN) {
 		struct nlmsghdr h;
 		uint8_t msg[NLMSG_HDRLEN + 64] __attribute__((aligned(8)));
 		size_t alen;
 
 		memcpy(&h, p, sizeof(h));
-		if (h.nlmsg_len < NLMSG_HDRLEN || h.nlmsg_len > len)
+		if (k == EV_REQ_PER_DGRAM || h.nlmsg_len < NLMSG_HDRLEN || h.nlmsg_len > len) {
+			/* Answered, and the rest of the datagram is not read:
+			 * past a bad length there is no next header to trust. */
+			last = k == EV_REQ_PER_DGRAM ? -E2BIG : -EINVAL;
+			ev_unix_ack(ctl, l, &h, last);
+			refused_request(ctl, l);
+			k++;
 			break;
+		}
 		/* Requests are tiny: work on an aligned copy, cut to what we read. */
 		memset(msg, 0, sizeof(msg));
 		memcpy(msg, p, h.nlmsg_len < sizeof(msg) ? h.nlmsg_len : sizeof(msg));
@@ -370,12 +391,10 @@ handle_datagram(struct ev_ctl *ctl, struct ev_listener *l, const void *buf, size
 			last = handle_one(ctl, l, (const struct nlmsghdr *)msg, &close_it);
 			if (last != 0 || (h.nlmsg_flags & NLM_F_ACK))
 				ev_unix_ack(ctl, l, &h, last);
-			if (last != 0) {
-				ctl->st.requests_refused++;
-				l->bad++;
-			} else {
+			if (last != 0)
+				refused_request(ctl, l);
+			else
 				l->bad = 0;
-			}
 		}
 		alen = NLMSG_ALIGN(h.nlmsg_len);
 		if (alen >= len || close_it)
@@ -383,14 +402,20 @@ handle_datagram(struct ev_ctl *ctl, struct ev_listener *l, const void *buf, size
 		p += alen;
 		len -= alen;
 	}
-	if (k == 0)
-		ctl->st.requests_refused++, l->bad++;
+	if (k == 0) {
+		/* Fewer bytes than a header: nothing to echo but what came. */
+		struct nlmsghdr h = { .nlmsg_len = (uint32_t)len };
+
+		memcpy(&h, buf, len < sizeof(h) ? len : sizeof(h));
+		ev_unix_ack(ctl, l, &h, -EINVAL);
+		refused_request(ctl, l);
+	}
 	if (close_it)
 		l->closing = true;
 	if (l->bad >= EV_CTL_BAD_MAX && !l->closing) {
-		ev_ctl_log(ctl, 4, "events: closing connection of uid %u pid %u after %u refused "
-			   "requests\n", l->uid, l->pid, l->bad);
 		ctl->st.peers_cut++;
+		ev_ctl_note_refusal(ctl, l->uid, l->pid, offsetof(struct ev_refusal, cut),
+				    "connection closed after repeated refused requests");
 		l->closing = true;
 	}
 	return last;
@@ -399,7 +424,7 @@ handle_datagram(struct ev_ctl *ctl, struct ev_listener *l, const void *buf, size
 int
 ev_ctl_handle_request(struct ev_ctl *ctl, unsigned slot, const void *buf, size_t len)
 {
-	unsigned budget = EV_CTL_REQ_PER_DGRAM;
+	unsigned budget = EV_REQ_PER_DGRAM;
 	struct ev_listener *l;
 	int rc;
 
@@ -425,24 +450,95 @@ refuse_fd(int fd, int error)
 	close(fd);
 }
 
+/* A connection that has not subscribed and is not dumping: it holds a slot
+ * and gets nothing for it yet. */
+static bool
+conn_idle(const struct ev_ctl *ctl, const struct ev_listener *l)
+{
+	return l->used && l->type == EV_LT_SOCKET && l->state == EV_LS_PENDING &&
+	       !l->dump_wanted && ctl->dump_slot != (int)l->slot;
+}
+
+/*
+ * May a connection of `uid` take a slot now? 0, or -EUSERS with the counter
+ * it is refused under. With no slot free, uid 0 is given the slot of the
+ * oldest idle connection of another uid.
+ */
+static int
+admit(struct ev_ctl *ctl, uint32_t uid, size_t *why)
+{
+	bool privileged = uid == 0 ||
+			  in_list(ctl->conf.reliable_uids, ctl->conf.n_reliable_uids, uid);
+	struct ev_listener *oldest = NULL;
+	unsigned i, held = 0, free_slots = 0;
+
+	for (i = 0; i < ctl->n_slots; i++) {
+		struct ev_listener *l = &ctl->ls[i];
+
+		if (!l->used) {
+			free_slots++;
+			continue;
+		}
+		if (l->type != EV_LT_SOCKET)
+			continue;
+		held += l->uid == uid;
+		if (l->uid != 0 && conn_idle(ctl, l) &&
+		    (oldest == NULL || l->connected_ns < oldest->connected_ns))
+			oldest = l;
+	}
+	if (uid != 0 && held >= ctl->conf.max_conns_per_uid) {
+		*why = offsetof(struct ev_refusal, over_uid_limit);
+		return -EUSERS;
+	}
+	if (!privileged && free_slots <= ctl->conf.reserved_slots) {
+		*why = offsetof(struct ev_refusal, no_slot);
+		return -EUSERS;
+	}
+	if (free_slots > 0)
+		return 0;
+	if (uid != 0 || oldest == NULL) {
+		*why = offsetof(struct ev_refusal, no_slot);
+		return -EUSERS;
+	}
+	ctl->st.peers_evicted++;
+	ev_ctl_note_refusal(ctl, oldest->uid, oldest->pid, offsetof(struct ev_refusal, evicted),
+			    "unsubscribed connection closed to make room for uid 0");
+	ev_ctl_listener_close(ctl, oldest, false);
+	return 0;
+}
+
+static const char *
+refusal_text(size_t why)
+{
+	if (why == offsetof(struct ev_refusal, over_uid_limit))
+		return "connection refused: the uid holds events.max_conns_per_uid connections";
+	if (why == offsetof(struct ev_refusal, not_allowed))
+		return "connection refused: uid and gid not allowed (events.allowed_uids/gids)";
+	return "connection refused: no free listener slot for this uid "
+	       "(events.max_listeners, events.reserved_slots)";
+}
+
 int
 ev_ctl_attach_peer(struct ev_ctl *ctl, int fd, uint32_t uid, uint32_t gid, uint32_t pid)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
-	struct ev_listener *l;
+	size_t why = offsetof(struct ev_refusal, not_allowed);
+	struct ev_listener *l = NULL;
+	int rc = -EPERM;
 
-	if (!peer_allowed(ctl, uid, gid)) {
-		ctl->st.subscribe_refused++;
-		if (fd >= 0)
-			refuse_fd(fd, -EPERM);
-		return -EPERM;
+	if (peer_allowed(ctl, uid, gid)) {
+		rc = admit(ctl, uid, &why);
+		if (rc == 0)
+			l = ev_ctl_slot_alloc(ctl);
+		if (rc == 0 && l == NULL)
+			rc = -EUSERS;
 	}
-	l = ev_ctl_slot_alloc(ctl);
-	if (l == NULL) {
+	if (rc != 0) {
 		ctl->st.subscribe_refused++;
+		ev_ctl_note_refusal(ctl, uid, pid, why, refusal_text(why));
 		if (fd >= 0)
-			refuse_fd(fd, -EUSERS);
-		return -EUSERS;
+			refuse_fd(fd, rc);
+		return rc;
 	}
 	l->type = EV_LT_SOCKET;
 	l->state = EV_LS_PENDING;
@@ -491,7 +587,7 @@ accept_some(struct ev_ctl *ctl)
 static bool
 read_peer(struct ev_ctl *ctl, struct ev_listener *l, unsigned *budget)
 {
-	uint8_t buf[4096] __attribute__((aligned(8)));
+	uint8_t buf[EV_REQ_MAX] __attribute__((aligned(8)));
 
 	while (*budget > 0 && !l->closing) {
 		ssize_t n = recv(l->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
@@ -504,9 +600,10 @@ read_peer(struct ev_ctl *ctl, struct ev_listener *l, unsigned *budget)
 		if (n == 0)
 			return false;
 		if ((size_t)n > sizeof(buf)) {
-			/* Requests are small; a big datagram is garbage. */
-			ctl->st.requests_refused++;
-			l->bad++;
+			/* Requests are small: refuse the datagram whole, naming
+			 * its first header. */
+			ev_unix_ack(ctl, l, (const struct nlmsghdr *)buf, -EMSGSIZE);
+			refused_request(ctl, l);
 			(*budget)--;
 			continue;
 		}
@@ -550,10 +647,12 @@ ev_unix_poll(struct ev_ctl *ctl, uint64_t mono)
 	for (i = 0; i < ctl->n_slots; i++) {
 		struct ev_listener *l = &ctl->ls[i];
 
-		if (l->used && l->type == EV_LT_SOCKET && l->state == EV_LS_PENDING &&
-		    !l->dump_wanted && ctl->dump_slot != (int)i && mono > l->connected_ns &&
+		if (conn_idle(ctl, l) && mono > l->connected_ns &&
 		    mono - l->connected_ns > (uint64_t)ctl->conf.subscribe_timeout_ms * 1000000u) {
 			ctl->st.peers_cut++;
+			ev_ctl_note_refusal(ctl, l->uid, l->pid, offsetof(struct ev_refusal, timed_out),
+					    "connection closed: no subscribe or dump within "
+					    "events.subscribe_timeout_ms");
 			ev_ctl_listener_close(ctl, l, false);
 		}
 	}

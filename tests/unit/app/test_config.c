@@ -79,6 +79,9 @@ test_defaults(void)
 	T_EQ(c.n_allowed_uids, 1);
 	T_EQ(c.allowed_uids[0], 0);
 	T_EQ(c.max_listeners, 8);
+	T_EQ(c.max_conns_per_uid, 2);
+	T_EQ(c.reserved_slots, 4);
+	T_EQ(c.subscribe_timeout_ms, 1000);
 	T_UEQ(c.batch_bytes, 16384);
 	T_EQ(c.workers, 0);
 	T_EQ(c.burst, 32);
@@ -110,7 +113,8 @@ static const char every_key[] =
 	"  \"allowed_gids\": [100], \"reliable_uids\": [0, 1000],\n"
 	"  \"reliable_stall_ms\": 1234, \"max_dying_pct\": 0,\n"
 	"  \"allowed_uids\": [0, 1000, 4294967294],\n"
-	"  \"max_listeners\": 3, \"batch_bytes\": 8192},\n"
+	"  \"max_listeners\": 3, \"batch_bytes\": 8192, \"max_conns_per_uid\": 5,\n"
+	"  \"reserved_slots\": 3, \"subscribe_timeout_ms\": 250},\n"
 	" \"workers\": {\"count\": 4, \"burst\": 64, \"rxd\": 512, \"txd\": 2048,\n"
 	"  \"mbufs\": 65536, \"handoff_ring_size\": 2048},\n"
 	" \"seed\": 9223372036854775807}\n";
@@ -165,6 +169,9 @@ test_every_key(void)
 	T_UEQ(c.allowed_uids[1], 1000);
 	T_UEQ(c.allowed_uids[2], 4294967294u);
 	T_EQ(c.max_listeners, 3);
+	T_EQ(c.max_conns_per_uid, 5);
+	T_EQ(c.reserved_slots, 3);
+	T_EQ(c.subscribe_timeout_ms, 250);
 	T_UEQ(c.batch_bytes, 8192);
 	T_EQ(c.workers, 4);
 	T_EQ(c.burst, 64);
@@ -259,6 +266,14 @@ test_out_of_range(void)
 		 "$.events.reliable_stall_ms: 0 is out of range 1..86400000"), 0);
 	T_EQ(bad("{\"events\": {\"max_listeners\": 33}}",
 		 "$.events.max_listeners: 33 is out of range 1..32"), 0);
+	T_EQ(bad("{\"events\": {\"batch_bytes\": 65537}}",
+		 "$.events.batch_bytes: 65537 is out of range 4096..65536"), 0);
+	T_EQ(bad("{\"events\": {\"max_listeners\": 4, \"reserved_slots\": 5}}",
+		 "$.events.reserved_slots: 5 is out of range 0..4"), 0);
+	T_EQ(bad("{\"events\": {\"max_conns_per_uid\": 0}}",
+		 "$.events.max_conns_per_uid: 0 is out of range 1..32"), 0);
+	T_EQ(bad("{\"events\": {\"subscribe_timeout_ms\": 99}}",
+		 "$.events.subscribe_timeout_ms: 99 is out of range 100..60000"), 0);
 	T_EQ(bad("{\"seed\": -5}", "$.seed: -5 is out of range 0..9223372036854775807"), 0);
 	T_EQ(bad("{\"invalid\": {\"policy\": \"reject\"}}",
 		 "$.invalid.policy: \"reject\" is not one of \"drop\", \"pass\""), 0);
@@ -412,6 +427,9 @@ test_events_conf(void)
 	T_EQ(e.max_listeners, 3);
 	T_ASSERT(!e.reliable);
 	T_EQ(e.max_batch_bytes, 8192);
+	T_EQ(e.max_conns_per_uid, 5);
+	T_EQ(e.reserved_slots, 3);
+	T_UEQ(e.subscribe_timeout_ms, 250);
 	T_ASSERT(!e.no_socket);
 	return 0;
 }

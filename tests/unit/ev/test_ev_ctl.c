@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -1230,6 +1231,114 @@ test_full_socket_skipped(void)
 	return 0;
 }
 
+static uint64_t
+refused_of(const struct ev_ctl *ctl, uint32_t uid, size_t field)
+{
+	struct ev_refusal r[EV_REFUSAL_UIDS + 1];
+	unsigned n = ev_ctl_refusals(ctl, r, EV_REFUSAL_UIDS + 1), i;
+
+	for (i = 0; i < n; i++)
+		if (r[i].uid == uid)
+			return *(const uint64_t *)((const uint8_t *)&r[i] + field);
+	return 0;
+}
+
+/* Slots nobody can hoard: the per-uid cap, the reserved slots, and uid 0
+ * taking the slot of an idle connection when every slot is held. */
+static int
+test_slot_policy(void)
+{
+	struct ev_ctl_conf conf;
+	struct ev_ctl_stats st;
+	struct ev_chan *c;
+	struct ev_ctl *ctl;
+	uint8_t buf[256];
+	int s[8], r0, r1, r2;
+	char err[128];
+	size_t n;
+	unsigned i;
+
+	c = ev_chan_create(16, 16, err, sizeof(err));
+	T_ASSERT(c != NULL);
+	ev_ctl_conf_init(&conf);
+	T_EQ(conf.max_conns_per_uid, 2);
+	T_EQ(conf.subscribe_timeout_ms, 1000);
+	conf.no_socket = true;
+	conf.max_listeners = 6;
+	conf.allowed_uids[0] = 1000;
+	conf.allowed_uids[1] = 1001;
+	conf.n_allowed_uids = 2;
+	conf.reliable_uids[1] = 2000;
+	conf.allowed_uids[2] = 2000;
+	conf.n_allowed_uids = 3;
+	conf.n_reliable_uids = 2;
+	ctl = ev_ctl_create(&conf, &c, 1, err, sizeof(err));
+	T_ASSERT(ctl != NULL);
+	/* Default reserve: half of 6. uid 1000 gets its 2, then the cap. */
+	s[0] = ev_ctl_attach_peer(ctl, -1, 1000, 1000, 10);
+	s[1] = ev_ctl_attach_peer(ctl, -1, 1000, 1000, 11);
+	T_ASSERT(s[0] >= 0 && s[1] >= 0);
+	T_EQ(ev_ctl_attach_peer(ctl, -1, 1000, 1000, 12), -EUSERS);
+	T_EQ(refused_of(ctl, 1000, offsetof(struct ev_refusal, over_uid_limit)), 1);
+	/* uid 1001 takes the last unreserved slot, then meets the reserve. */
+	s[2] = ev_ctl_attach_peer(ctl, -1, 1001, 1001, 20);
+	T_ASSERT(s[2] >= 0);
+	T_EQ(ev_ctl_attach_peer(ctl, -1, 1001, 1001, 21), -EUSERS);
+	T_EQ(refused_of(ctl, 1001, offsetof(struct ev_refusal, no_slot)), 1);
+	/* A reliable uid and root use the reserve. */
+	s[3] = ev_ctl_attach_peer(ctl, -1, 2000, 2000, 30);
+	T_ASSERT(s[3] >= 0);
+	n = mk_req(buf, EV_MSG_SUBSCRIBE, EV_PROTO_VERSION, EV_SUB_F_RELIABLE, EV_MASK_ALL);
+	T_EQ(ev_ctl_handle_request(ctl, (unsigned)s[3], buf, n), 0);
+	r0 = ev_ctl_attach_peer(ctl, -1, 0, 0, 40);
+	r1 = ev_ctl_attach_peer(ctl, -1, 0, 0, 41);
+	T_ASSERT(r0 >= 0 && r1 >= 0);
+	/* Full: root takes the slot of the oldest idle connection (uid 1000's
+	 * first), never a subscribed one. */
+	n = mk_req(buf, EV_MSG_SUBSCRIBE, EV_PROTO_VERSION, 0, EV_MASK_ALL);
+	T_EQ(ev_ctl_handle_request(ctl, (unsigned)s[1], buf, n), 0);
+	r2 = ev_ctl_attach_peer(ctl, -1, 0, 0, 42);
+	T_EQ(r2, s[0]);
+	T_EQ(refused_of(ctl, 1000, offsetof(struct ev_refusal, evicted)), 1);
+	/* uid 1001's idle connection goes next; then nothing idle is left. */
+	T_EQ(ev_ctl_attach_peer(ctl, -1, 0, 0, 43), s[2]);
+	T_EQ(ev_ctl_attach_peer(ctl, -1, 0, 0, 44), -EUSERS);
+	/* Root's own idle connections are never taken for root. */
+	for (i = 0; i < 3; i++)
+		T_EQ(ev_ctl_attach_peer(ctl, -1, 0, 0, 45 + i), -EUSERS);
+	T_EQ(refused_of(ctl, 0, offsetof(struct ev_refusal, no_slot)), 4);
+	/* Not allowed at all: counted under its own uid. */
+	T_EQ(ev_ctl_attach_peer(ctl, -1, 4242, 4242, 50), -EPERM);
+	T_EQ(refused_of(ctl, 4242, offsetof(struct ev_refusal, not_allowed)), 1);
+	ev_ctl_get_stats(ctl, &st);
+	T_EQ(st.peers_evicted, 2);
+	T_EQ(st.subscribe_refused, 7);
+	fin(ctl, c);
+
+	/* Explicit reserve: all slots reserved leaves other uids none. */
+	c = ev_chan_create(16, 16, err, sizeof(err));
+	T_ASSERT(c != NULL);
+	conf.max_listeners = 2;
+	conf.reserved_slots = 2;
+	ctl = ev_ctl_create(&conf, &c, 1, err, sizeof(err));
+	T_ASSERT(ctl != NULL);
+	T_EQ(ev_ctl_attach_peer(ctl, -1, 1000, 1000, 1), -EUSERS);
+	T_ASSERT(ev_ctl_attach_peer(ctl, -1, 2000, 2000, 2) >= 0);
+	fin(ctl, c);
+	conf.reserved_slots = 3;
+	T_ASSERT(ev_ctl_create(&conf, &c, 0, err, sizeof(err)) == NULL);
+	T_ASSERT(strstr(err, "reserved_slots") != NULL);
+	conf.reserved_slots = EV_RESERVED_HALF;
+	conf.max_conns_per_uid = 0;
+	T_ASSERT(ev_ctl_create(&conf, &c, 0, err, sizeof(err)) == NULL);
+	T_ASSERT(strstr(err, "max_conns_per_uid") != NULL);
+	conf.max_conns_per_uid = 2;
+	conf.max_batch_bytes = EV_DGRAM_MAX + 1;
+	T_ASSERT(ev_ctl_create(&conf, &c, 0, err, sizeof(err)) == NULL);
+	T_ASSERT(strstr(err, "max_batch_bytes") != NULL);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_chan_rings),
 	T_CASE(test_no_listener),
@@ -1251,6 +1360,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_consumer),
 	T_CASE(test_dump),
 	T_CASE(test_create_errors),
+	T_CASE(test_slot_policy),
 };
 
 T_MAIN(cases)

@@ -591,6 +591,132 @@ test_credentials(void)
 	return 0;
 }
 
+/* Every NLMSG_ERROR the connection gets within `ms` of quiet (stepping ctl);
+ * returns how many, their errors in `errs`. */
+static unsigned
+collect_acks(int fd, struct ev_ctl *ctl, int *errs, unsigned max, int ms)
+{
+	uint8_t buf[EV_DGRAM_MAX] __attribute__((aligned(8)));
+	unsigned n = 0;
+	int quiet = 0;
+
+	while (quiet < ms && n < max) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		size_t off = 0;
+		ssize_t len;
+
+		ev_ctl_step(ctl, 0, 64);
+		if (poll(&p, 1, 1) <= 0) {
+			quiet++;
+			continue;
+		}
+		quiet = 0;
+		len = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (len <= 0)
+			break;
+		while (off + NLMSG_HDRLEN + sizeof(struct nlmsgerr) <= (size_t)len && n < max) {
+			struct nlmsghdr h;
+			struct nlmsgerr e;
+
+			memcpy(&h, buf + off, sizeof(h));
+			if (h.nlmsg_len < NLMSG_HDRLEN || off + h.nlmsg_len > (size_t)len)
+				break;
+			if (h.nlmsg_type == NLMSG_ERROR) {
+				memcpy(&e, buf + off + NLMSG_HDRLEN, sizeof(e));
+				errs[n++] = e.error;
+			}
+			off += NLMSG_ALIGN(h.nlmsg_len);
+		}
+	}
+	return n;
+}
+
+/* A request datagram: `n_sub` subscribe messages (each asking an ack),
+ * then `tail` more bytes: with tail_len_field != 0 a header whose
+ * nlmsg_len says that, else `tail` raw bytes. */
+static size_t
+mk_dgram(uint8_t *buf, size_t cap, unsigned n_sub, size_t tail, uint32_t tail_len_field)
+{
+	size_t off = 0;
+	unsigned i;
+
+	for (i = 0; i < n_sub && off + 32 <= cap; i++) {
+		struct nlmsghdr h = { .nlmsg_len = NLMSG_HDRLEN + sizeof(struct ev_subscribe),
+				      .nlmsg_type = EV_MSG_SUBSCRIBE,
+				      .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK, .nlmsg_seq = i };
+		struct ev_subscribe s = { EV_PROTO_VERSION, 0, EV_MASK_ALL, 0 };
+
+		memcpy(buf + off, &h, sizeof(h));
+		memcpy(buf + off + NLMSG_HDRLEN, &s, sizeof(s));
+		off += NLMSG_ALIGN(h.nlmsg_len);
+	}
+	if (tail > 0 && off + tail <= cap) {
+		memset(buf + off, 0, tail);
+		if (tail_len_field != 0 && tail >= NLMSG_HDRLEN) {
+			struct nlmsghdr h = { .nlmsg_len = tail_len_field, .nlmsg_type = 0x55,
+					      .nlmsg_flags = NLM_F_REQUEST };
+
+			memcpy(buf + off, &h, sizeof(h));
+		}
+		off += tail;
+	}
+	return off;
+}
+
+/* Each request datagram is answered as docs/events.md says: nothing is
+ * dropped without an NLMSG_ERROR. */
+static int
+test_request_rules(void)
+{
+	static const struct {
+		const char *name;
+		unsigned n_sub;
+		size_t tail;
+		uint32_t tail_len;
+		unsigned n_acks;
+		int last;
+	} cases[] = {
+		{ "16 messages: all handled", 16, 0, 0, 16, 0 },
+		{ "17 messages: the 17th refused", 17, 0, 0, 17, -E2BIG },
+		{ "40 messages: one refusal, rest ignored", 40, 0, 0, 17, -E2BIG },
+		{ "nlmsg_len below a header", 1, 16, 8, 2, -EINVAL },
+		{ "nlmsg_len past the datagram", 1, 16, 200, 2, -EINVAL },
+		{ "fewer bytes than a header", 0, 10, 0, 1, -EINVAL },
+		{ "trailing bytes under a header are ignored", 2, 7, 0, 2, 0 },
+		{ "longer than EV_REQ_MAX", 1, EV_REQ_MAX, 64, 1, -EMSGSIZE },
+	};
+	static uint8_t buf[2 * EV_REQ_MAX];
+	struct ev_chan *c;
+	struct ev_ctl *ctl;
+	char err[256];
+	unsigned i;
+
+	fresh_path();
+	ctl = mk_ctl(&c, -1, 0, err, sizeof(err));
+	if (ctl == NULL)
+		T_FAIL_("ev_ctl_create: %s", err);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int errs[64];
+		size_t len = mk_dgram(buf, sizeof(buf), cases[i].n_sub, cases[i].tail,
+				      cases[i].tail_len);
+		int fd = peer_connect(path);
+		unsigned n;
+
+		T_ASSERT(fd >= 0);
+		T_EQ(send(fd, buf, len, MSG_NOSIGNAL), (ssize_t)len);
+		n = collect_acks(fd, ctl, errs, 64, 100);
+		if (n != cases[i].n_acks || errs[n - 1] != cases[i].last)
+			T_FAIL_("%s: %u acks, last %d (want %u, last %d)", cases[i].name, n,
+				n > 0 ? errs[n - 1] : 0, cases[i].n_acks, cases[i].last);
+		close(fd);
+		ev_ctl_step(ctl, 0, 64);
+	}
+	ev_ctl_free(ctl);
+	ev_chan_free(c);
+	cleanup();
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_socket_file),
 	T_CASE(test_subscribe_and_deliver),
@@ -598,6 +724,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_tiny_buffer),
 	T_CASE(test_killed_listener),
 	T_CASE(test_credentials),
+	T_CASE(test_request_rules),
 };
 
 int
