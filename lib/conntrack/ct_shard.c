@@ -807,8 +807,6 @@ stage_destroy(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint64_t now,
 	dying_targets_set(e, 0);
 	e->pending = e->missed = 0;
 	e->eflags |= CT_EF_AWAIT;
-	if (resend)
-		s->st.destroy_resent++;
 }
 
 /* End a live entry: out of the index at once, then the dying path. */
@@ -1422,6 +1420,10 @@ ct_shard_ev_commit(struct ct_shard *s, unsigned accepted, uint64_t now)
 	shard_now(s, &now);
 	if (accepted > s->stage_n)
 		accepted = s->stage_n;
+	/* A resend counts when the channel takes it, as the control core
+	 * counts it: one the ring refused is re-armed and counted later. */
+	for (i = 0; i < accepted; i++)
+		s->st.destroy_resent += (s->stage[i].flags & CT_REC_F_RESEND) != 0;
 	for (i = accepted; i < s->stage_n; i++) {
 		const struct ct_event_rec *r = &s->stage[i];
 		struct ct_entry *e;

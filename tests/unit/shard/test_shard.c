@@ -1408,6 +1408,56 @@ test_event_kinds_parse(void)
 	return 0;
 }
 
+/* A re-sent DESTROY the ring refused is counted in destroy_resent once,
+ * when the channel takes it, as the control core counts it. */
+static int
+test_destroy_resent_counted_once(void)
+{
+	struct ct_shard *s = mkshard(64, 1, NULL);
+	struct ct_pkt p = mk(17, 0x0100000a, 0x010200c0, 4000, 53, 0);
+	struct ct_event_rec r[4];
+	struct ct_stats st;
+	uint64_t t = T0;
+	unsigned n = 0, tries, refused = 0, taken = 0;
+
+	T_ASSERT(s != NULL);
+	one(s, p, T0);
+	T_EQ(drain(s, r, 4, T0), 1); /* NEW */
+	T_EQ(ct_shard_flush(s, T0, 0), 1u);
+	T_EQ(drain(s, r, 4, T0), 1); /* DESTROY, first send */
+	{
+		struct ct_result res = { .slot = r[0].slot, .id = r[0].id, .events = r[0].events,
+					 .kind = CT_RES_DESTROY_NACK };
+
+		T_EQ(ct_shard_apply_result(s, &res, T0), 0);
+	}
+	/* The grace timer fires: the ring refuses the resend twice, then takes it. */
+	for (tries = 0; taken == 0 && tries < 4000; tries++) {
+		t += CT_TICK_NS;
+		ct_shard_expire(s, t, 1u << 20);
+		ct_shard_ev_peek(s, &n);
+		if (n == 0)
+			continue;
+		if (refused < 2) {
+			ct_shard_ev_commit(s, 0, t);
+			refused++;
+			continue;
+		}
+		T_EQ(drain(s, r, 4, t), 1);
+		T_ASSERT(r[0].flags & CT_REC_F_RESEND);
+		taken++;
+	}
+	T_EQ(refused, 2);
+	T_EQ(taken, 1);
+	ct_shard_stats(s, &st);
+	T_EQ(st.ring_full, 2);
+	T_EQ(st.destroy_resent, 1);
+	ack_destroys(s, r, 1, t);
+	T_ASSERT(ct_shard_empty(s));
+	ct_shard_free(s);
+	return 0;
+}
+
 /* A DESTROY waiting for its re-send when the last DESTROY listener goes:
  * the entry is freed at the re-send, not sent to nobody. */
 static int
@@ -1537,6 +1587,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_event_kinds),
 	T_CASE(test_event_kinds_drop_missed),
 	T_CASE(test_event_kinds_dying_freed),
+	T_CASE(test_destroy_resent_counted_once),
 	T_CASE(test_event_kinds_parse),
 	T_CASE(test_rearm_during_expiry),
 };
