@@ -131,6 +131,33 @@ stats_obj(const struct ct_stats *st)
 	return o;
 }
 
+/* Per-uid refusals, as /dpct/refusals: an array of {uid, counters...}
+ * (uid -1 for the bucket of every further uid). */
+static json_t *
+refusals_json(struct dpct_app *a)
+{
+	struct ev_refusal r[EV_REFUSAL_UIDS + 1];
+	json_t *arr = json_array();
+	unsigned n = 0, i;
+
+	if (a->ctl != NULL)
+		n = ev_ctl_refusals(a->ctl, r, RTE_DIM(r));
+	for (i = 0; i < n && arr != NULL; i++) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "uid", json_integer(r[i].uid == EV_REFUSAL_OTHER ?
+							   -1 : (json_int_t)r[i].uid));
+		set_u64(o, "not_allowed", r[i].not_allowed);
+		set_u64(o, "over_uid_limit", r[i].over_uid_limit);
+		set_u64(o, "no_slot", r[i].no_slot);
+		set_u64(o, "timed_out", r[i].timed_out);
+		set_u64(o, "evicted", r[i].evicted);
+		set_u64(o, "cut", r[i].cut);
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
 json_t *
 dpct_stats_json(struct dpct_app *a)
 {
@@ -194,6 +221,7 @@ dpct_stats_json(struct dpct_app *a)
 		set_u64(tot, "listener_demoted", es.listener_demoted);
 		set_u64(tot, "requests_refused", es.requests_refused);
 		set_u64(tot, "peers_cut", es.peers_cut);
+		set_u64(tot, "peers_evicted", es.peers_evicted);
 		set_u64(tot, "dumps", es.dumps);
 		set_u64(tot, "dump_entries", es.dump_entries);
 		set_u64(tot, "resend_targeted", es.resend_targeted);
@@ -222,6 +250,7 @@ dpct_stats_json(struct dpct_app *a)
 	json_object_set_new(root, "shards", shards);
 	json_object_set_new(root, "ports", ports);
 	json_object_set_new(root, "listeners", lst);
+	json_object_set_new(root, "refusals", refusals_json(a));
 	dpct_policy_stats_json(a, root);
 	json_object_set_new(root, "export", dpct_export_json(a));
 	return root;

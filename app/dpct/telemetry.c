@@ -527,6 +527,40 @@ cmd_listeners(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* Connections refused or closed, per uid: {"<uid>" | "other": {counters}}. */
+static int
+cmd_refusals(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct ev_refusal r[EV_REFUSAL_UIDS + 1];
+	unsigned n = 0, i;
+	char key[16];
+
+	TEL_GUARD();
+	DPCT_TEL_NO_PARAMS(cmd, params, d);
+	rte_tel_data_start_dict(d);
+	if (dpct.ctl != NULL)
+		n = ev_ctl_refusals(dpct.ctl, r, RTE_DIM(r));
+	for (i = 0; i < n; i++) {
+		struct rte_tel_data *e = rte_tel_data_alloc();
+
+		if (e == NULL)
+			return -ENOMEM;
+		rte_tel_data_start_dict(e);
+		rte_tel_data_add_dict_u64(e, "not_allowed", r[i].not_allowed);
+		rte_tel_data_add_dict_u64(e, "over_uid_limit", r[i].over_uid_limit);
+		rte_tel_data_add_dict_u64(e, "no_slot", r[i].no_slot);
+		rte_tel_data_add_dict_u64(e, "timed_out", r[i].timed_out);
+		rte_tel_data_add_dict_u64(e, "evicted", r[i].evicted);
+		rte_tel_data_add_dict_u64(e, "cut", r[i].cut);
+		if (r[i].uid == EV_REFUSAL_OTHER)
+			snprintf(key, sizeof(key), "other");
+		else
+			snprintf(key, sizeof(key), "%u", r[i].uid);
+		rte_tel_data_add_dict_container(d, key, e, 0);
+	}
+	return 0;
+}
+
 /*
  * "/dpct/config[,<path>]": the running configuration, typed (numbers as
  * numbers, booleans as 0/1, strings as strings). Telemetry nests one level
@@ -669,6 +703,8 @@ dpct_telemetry_init(struct dpct_app *a)
 	rc |= rte_telemetry_register_cmd("/dpct/dying", cmd_dying,
 					 "Entries including dying ones; params as /dpct/list.");
 	rc |= rte_telemetry_register_cmd("/dpct/listeners", cmd_listeners, "Event listeners.");
+	rc |= rte_telemetry_register_cmd("/dpct/refusals", cmd_refusals,
+					 "Event connections refused or closed, per uid.");
 	rc |= dpct_telemetry_export_init(a);
 	rc |= rte_telemetry_register_cmd("/dpct/config", cmd_config, "Running configuration.");
 	rc |= rte_telemetry_register_cmd("/dpct/flush", cmd_flush,
