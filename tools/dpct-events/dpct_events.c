@@ -673,8 +673,8 @@ main(int argc, char **argv)
 		if ((size_t)n > sizeof(buf)) {
 			sum.truncated++;
 			sum.trunc_unseen = true;
-			fprintf(stderr, "dpct-events: a %zd-byte datagram did not fit in %zu bytes: "
-				"the messages in its tail are lost\n", n, sizeof(buf));
+			fprintf(stderr, "dpct-events: a %zd-byte datagram did not fit in %zu "
+				"bytes: the messages in its tail are lost\n", n, sizeof(buf));
 			n = (ssize_t)sizeof(buf);
 		}
 		rx.answered = true;
