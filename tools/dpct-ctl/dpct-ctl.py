@@ -55,22 +55,55 @@ class Telemetry:
         return val
 
 
+PORT_PROTOS = ('tcp', 'udp', 'sctp', 'udplite', 'dccp')
+ICMP_PROTOS = ('icmp', 'icmpv6')
+# ICMP query (request) types whose replies conntrack tracks, and their answers.
+ICMP_REPLY = {False: {8: 0, 13: 14, 15: 16, 17: 18}, True: {128: 129, 139: 140}}
+
+
+def icmp_from_ports(e):
+    """type/code/id of both tuples from a telemetry entry's ports: the
+    request's sender has sport = id and dport = type | code << 8 (ct.h); a
+    key that is no query type is an echo, as lib/events encodes it."""
+    v6 = e.get('proto') == 'icmpv6'
+    key = e.get('dport', 0)
+    if key & 0xff not in ICMP_REPLY[v6]:
+        key = 128 if v6 else 8
+    ident = e.get('sport', 0)
+    e.update(type=key & 0xff, code=key >> 8, icmp_id=ident,
+             rtype=ICMP_REPLY[v6][key & 0xff], rcode=key >> 8, ricmp_id=ident)
+
+
+def l4_text(e, r):
+    """A tuple's layer-4 fields where conntrack -L prints them (r: 'r' for
+    the reply tuple, '' for the original)."""
+    proto = e.get('proto')
+    if proto in PORT_PROTOS:
+        return 'sport=%u dport=%u' % (e.get(r + 'sport', 0), e.get(r + 'dport', 0))
+    if proto in ICMP_PROTOS:
+        if 'type' not in e:
+            icmp_from_ports(e)
+        return 'type=%u code=%u id=%u' % (e.get(r + 'type', 0), e.get(r + 'code', 0),
+                                           e.get(r + 'icmp_id', 0))
+    if proto == 'gre':
+        return 'srckey=0x%x dstkey=0x%x' % (e.get(r + 'sport', 0), e.get(r + 'dport', 0))
+    return None
+
+
 def entry_line(e):
     proto = e.get('proto', 'unknown')
     f = ['%-8s %u %u' % (proto, e.get('protonum', 0), e.get('timeout', 0))]
     if 'state' in e:
         f.append(e['state'])
     status = e.get('status', 0)
-    f.append('src=%s dst=%s' % (e.get('src'), e.get('dst')))
-    if proto in ('tcp', 'udp', 'sctp', 'udplite', 'dccp'):
-        f.append('sport=%u dport=%u' % (e.get('sport', 0), e.get('dport', 0)))
-    f.append('packets=%u bytes=%u' % (e.get('packets', 0), e.get('bytes', 0)))
-    if not status & CT_S_SEEN_REPLY:
-        f.append('[UNREPLIED]')
-    f.append('src=%s dst=%s' % (e.get('rsrc'), e.get('rdst')))
-    if proto in ('tcp', 'udp', 'sctp', 'udplite', 'dccp'):
-        f.append('sport=%u dport=%u' % (e.get('rsport', 0), e.get('rdport', 0)))
-    f.append('packets=%u bytes=%u' % (e.get('rpackets', 0), e.get('rbytes', 0)))
+    for r in ('', 'r'):
+        f.append('src=%s dst=%s' % (e.get(r + 'src'), e.get(r + 'dst')))
+        l4 = l4_text(e, r)
+        if l4 is not None:
+            f.append(l4)
+        f.append('packets=%u bytes=%u' % (e.get(r + 'packets', 0), e.get(r + 'bytes', 0)))
+        if not r and not status & CT_S_SEEN_REPLY:
+            f.append('[UNREPLIED]')
     if status & CT_S_ASSURED:
         f.append('[ASSURED]')
     f.append('mark=%u' % e.get('mark', 0))
@@ -114,6 +147,10 @@ def dump_entry(ev):
          'mark': ev.get('mark', 0), 'zone': ev.get('zone', 0), 'id': ev.get('id', 0)}
     if 'state' in ev:
         e['state'] = ev['state']
+    if e['proto'] in ICMP_PROTOS:
+        for pre, tup in (('', o), ('r', r)):
+            e.update({pre + 'type': tup.get('type', 0), pre + 'code': tup.get('code', 0),
+                      pre + 'icmp_id': tup.get('icmp_id', 0)})
     return e
 
 

@@ -26,10 +26,15 @@
 
 #include "ev.h"
 #include "ev_nl.h"
+#include "ev_json.h"
 #include "ev_text.h"
 
-#define RECV_BUF (1u << 20)
 #define DEFAULT_RCVBUF (8u << 20)
+
+/* Exit statuses (usage(), docs/events.md). */
+#define EXIT_ARGS 1       /* bad arguments */
+#define EXIT_REFUSED 2    /* could not subscribe or dump, or write the summary */
+#define EXIT_DPCT_GONE 3  /* dpct closed the connection while subscribed or dumping */
 
 enum fmt { FMT_TEXT, FMT_JSON, FMT_NONE };
 
@@ -59,7 +64,9 @@ struct summary {
 	uint64_t events, new_, update, destroy;
 	uint64_t flows_new, flows_destroyed, duplicate_destroy, destroy_without_new;
 	uint64_t recv_errors;
-	uint64_t lost;            /* gaps in nlmsg_seq */
+	uint64_t lost;            /* gaps in nlmsg_seq, + cut datagrams no later gap showed */
+	uint64_t truncated;       /* datagrams longer than the receive buffer (MSG_TRUNC) */
+	bool trunc_unseen;        /* a cut datagram whose lost tail no gap has shown yet */
 	uint64_t dumped;
 	uint32_t last_seq;
 	uint64_t lost_unreported;
@@ -177,37 +184,6 @@ account(struct summary *s, const struct ev_nl_ct *ct, bool want_flows)
 	}
 }
 
-static const char *
-proto_name(uint8_t p)
-{
-	switch (p) {
-	case IPPROTO_TCP:
-		return "tcp";
-	case IPPROTO_UDP:
-		return "udp";
-	case IPPROTO_UDPLITE:
-		return "udplite";
-	case IPPROTO_ICMP:
-		return "icmp";
-	case IPPROTO_ICMPV6:
-		return "icmpv6";
-	case IPPROTO_SCTP:
-		return "sctp";
-	case IPPROTO_DCCP:
-		return "dccp";
-	case IPPROTO_GRE:
-		return "gre";
-	default:
-		return "unknown";
-	}
-}
-
-static void
-addr_str(const struct ct_tuple *t, const uint8_t *a, char *out, size_t len)
-{
-	inet_ntop(t->family == 4 ? AF_INET : AF_INET6, a, out, (socklen_t)len);
-}
-
 /*
  * The layout of `conntrack -E -o id,extended`: libnetfilter_conntrack's
  * nfct_snprintf() for the same message (ev_text.c).
@@ -224,157 +200,6 @@ print_text(FILE *o, const struct ev_nl_ct *ct, bool dump)
 		fprintf(o, "%.*s\n", n < (int)sizeof(line) ? n : (int)sizeof(line) - 1, line);
 }
 
-/*
- * One JSON line is built in a buffer and written with one fwrite: a
- * fprintf per field was half of the listener's time at 175 K events/s
- * (docs/PERFORMANCE.md, "Events on"). The output is the same, byte for byte.
- */
-struct jline {
-	char b[1024];   /* the longest line (IPv6, ICMP, every field) is ~560 bytes */
-	size_t n;
-};
-
-static void
-jl_put(struct jline *j, const char *s, size_t len)
-{
-	if (len > sizeof(j->b) - j->n)
-		len = sizeof(j->b) - j->n;
-	memcpy(j->b + j->n, s, len);
-	j->n += len;
-}
-
-#define JL_LIT(j, lit) jl_put((j), (lit), sizeof(lit) - 1)
-
-static void
-jl_str(struct jline *j, const char *s)
-{
-	jl_put(j, s, strlen(s));
-}
-
-static void
-jl_u64(struct jline *j, uint64_t v)
-{
-	char t[20];
-	size_t i = sizeof(t);
-
-	do {
-		t[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	jl_put(j, t + i, sizeof(t) - i);
-}
-
-/* An address as inet_ntop() writes it; IPv4 without its sprintf(). */
-static void
-jl_addr(struct jline *j, const struct ct_tuple *t, const uint8_t *a)
-{
-	char s[INET6_ADDRSTRLEN];
-
-	if (t->family == 4) {
-		unsigned i;
-
-		for (i = 0; i < 4; i++) {
-			if (i != 0)
-				JL_LIT(j, ".");
-			jl_u64(j, a[i]);
-		}
-		return;
-	}
-	addr_str(t, a, s, sizeof(s));
-	jl_str(j, s);
-}
-
-static void
-json_tuple(struct jline *j, const struct ev_nl_ct *ct, int dir)
-{
-	const struct ct_tuple *t = dir ? &ct->reply : &ct->orig;
-
-	JL_LIT(j, "{\"src\":\"");
-	jl_addr(j, t, t->src);
-	JL_LIT(j, "\",\"dst\":\"");
-	jl_addr(j, t, t->dst);
-	JL_LIT(j, "\"");
-	if (t->proto == IPPROTO_ICMP || t->proto == IPPROTO_ICMPV6) {
-		JL_LIT(j, ",\"type\":");
-		jl_u64(j, ct->icmp_type[dir]);
-		JL_LIT(j, ",\"code\":");
-		jl_u64(j, ct->icmp_code[dir]);
-		JL_LIT(j, ",\"icmp_id\":");
-		jl_u64(j, dir ? t->dport : t->sport);
-	} else {
-		JL_LIT(j, ",\"sport\":");
-		jl_u64(j, t->sport);
-		JL_LIT(j, ",\"dport\":");
-		jl_u64(j, t->dport);
-	}
-	if (ct->present & EV_NL_HAS_COUNTERS) {
-		JL_LIT(j, ",\"packets\":");
-		jl_u64(j, ct->pkts[dir]);
-		JL_LIT(j, ",\"bytes\":");
-		jl_u64(j, ct->bytes[dir]);
-	}
-	JL_LIT(j, "}");
-}
-
-static void
-print_json(FILE *o, const struct ev_nl_ct *ct, bool dump)
-{
-	static const char *const type[] = { [EV_MASK_NEW] = "new", [EV_MASK_UPDATE] = "update",
-					    [EV_MASK_DESTROY] = "destroy" };
-	struct jline j = { .n = 0 };
-	const char *ty = dump ? "entry" : (ct->kind < sizeof(type) / sizeof(type[0]) &&
-					  type[ct->kind] != NULL) ? type[ct->kind] : "unknown";
-
-	JL_LIT(&j, "{\"type\":\"");
-	jl_str(&j, ty);
-	JL_LIT(&j, "\",\"family\":");
-	jl_u64(&j, ct->family);
-	JL_LIT(&j, ",\"proto\":\"");
-	jl_str(&j, proto_name(ct->orig.proto));
-	JL_LIT(&j, "\",\"l4proto\":");
-	jl_u64(&j, ct->orig.proto);
-	JL_LIT(&j, ",\"id\":");
-	jl_u64(&j, ct->id);
-	JL_LIT(&j, ",\"status\":");
-	jl_u64(&j, ct->status);
-	if (ct->status & CT_S_ASSURED)
-		JL_LIT(&j, ",\"assured\":true,\"orig\":");
-	else
-		JL_LIT(&j, ",\"assured\":false,\"orig\":");
-	json_tuple(&j, ct, 0);
-	if (ct->present & EV_NL_HAS_REPLY) {
-		JL_LIT(&j, ",\"reply\":");
-		json_tuple(&j, ct, 1);
-	}
-	if (ct->present & EV_NL_HAS_TIMEOUT) {
-		JL_LIT(&j, ",\"timeout\":");
-		jl_u64(&j, ct->timeout_s);
-	}
-	if (ct->present & EV_NL_HAS_TCP_STATE) {
-		JL_LIT(&j, ",\"state\":\"");
-		jl_str(&j, ev_nl_tcp_state_name(ct->tcp_state));
-		JL_LIT(&j, "\"");
-	}
-	if (ct->present & EV_NL_HAS_START) {
-		JL_LIT(&j, ",\"start_ns\":");
-		jl_u64(&j, ct->start_ns);
-	}
-	if (ct->present & EV_NL_HAS_STOP) {
-		JL_LIT(&j, ",\"stop_ns\":");
-		jl_u64(&j, ct->stop_ns);
-	}
-	if (ct->present & EV_NL_HAS_MARK) {
-		JL_LIT(&j, ",\"mark\":");
-		jl_u64(&j, ct->mark);
-	}
-	if (ct->present & EV_NL_HAS_ZONE) {
-		JL_LIT(&j, ",\"zone\":");
-		jl_u64(&j, ct->orig.zone);
-	}
-	JL_LIT(&j, "}\n");
-	fwrite(j.b, 1, j.n, o);
-}
-
 static int
 write_summary(const char *path, const struct summary *s)
 {
@@ -387,11 +212,11 @@ write_summary(const char *path, const struct summary *s)
 	fprintf(f, "{\"events\":%" PRIu64 ",\"new\":%" PRIu64 ",\"update\":%" PRIu64
 		",\"destroy\":%" PRIu64 ",\"flows_new\":%" PRIu64 ",\"flows_destroyed\":%" PRIu64
 		",\"duplicate_destroy\":%" PRIu64 ",\"destroy_without_new\":%" PRIu64
-		",\"recv_errors\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"dumped\":%" PRIu64
-		",\"last_seq\":%u}\n",
+		",\"recv_errors\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"truncated\":%" PRIu64
+		",\"dumped\":%" PRIu64 ",\"last_seq\":%u}\n",
 		s->events, s->new_, s->update, s->destroy, s->flows_new, s->flows_destroyed,
-		s->duplicate_destroy, s->destroy_without_new, s->recv_errors, s->lost, s->dumped,
-		s->last_seq);
+		s->duplicate_destroy, s->destroy_without_new, s->recv_errors, s->lost, s->truncated,
+		s->dumped, s->last_seq);
 	return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -445,6 +270,7 @@ struct rx_state {
 	int sub_ack;              /* 1 waiting, else the ack code */
 	int dump_err;             /* 1 running, 0 done, else the error */
 	bool any_event;
+	bool answered;            /* some datagram came from dpct */
 };
 
 /* Events count their nlmsg_seq up by one per listener: a jump is loss. */
@@ -454,6 +280,7 @@ check_seq(struct summary *s, uint32_t seq)
 	uint32_t want = s->last_seq + 1, gap = seq - want;
 
 	if (seq != want && gap < (1u << 31)) {
+		s->trunc_unseen = false;
 		s->lost += gap;
 		s->lost_unreported += gap;
 		/* At most one line a second on stderr. */
@@ -485,7 +312,7 @@ handle_datagram(const uint8_t *buf, size_t len, struct rx_state *rx, const struc
 				if (o->fmt == FMT_TEXT)
 					print_text(out, &ct, true);
 				else if (o->fmt == FMT_JSON)
-					print_json(out, &ct, true);
+					ev_json_print(out, &ct, true);
 			}
 		} else if (rc == 0) {
 			check_seq(s, h.nlmsg_seq);
@@ -494,7 +321,7 @@ handle_datagram(const uint8_t *buf, size_t len, struct rx_state *rx, const struc
 			if (o->fmt == FMT_TEXT)
 				print_text(out, &ct, false);
 			else if (o->fmt == FMT_JSON)
-				print_json(out, &ct, false);
+				ev_json_print(out, &ct, false);
 		} else if (rc == -ENOMSG && h.nlmsg_type == NLMSG_DONE) {
 			if (rx->dump_seq != 0 && h.nlmsg_seq == rx->dump_seq)
 				rx->dump_err = 0;
@@ -576,6 +403,26 @@ connect_dpct(const char *path, int *out)
 	return 0;
 }
 
+/*
+ * The connection ended (EOF, or ECONNRESET/EPIPE: errno `err`): dpct went
+ * away. Before it answered anything that is a refusal; once subscribed or
+ * dumping, the stream is cut and the exit status says so.
+ */
+static int
+dpct_gone(int err, const struct opts *o, const struct rx_state *rx)
+{
+	const char *how = err != 0 ? strerror(err) : "end of stream";
+
+	if (!rx->answered) {
+		fprintf(stderr, "dpct-events: dpct closed the connection before answering "
+			"(%s)\n", how);
+		return EXIT_REFUSED;
+	}
+	fprintf(stderr, "dpct-events: dpct closed the connection (%s)%s\n", how,
+		o->dump && rx->dump_err == 1 ? " before the dump finished" : "");
+	return EXIT_DPCT_GONE;
+}
+
 static void
 usage(FILE *f)
 {
@@ -586,7 +433,12 @@ usage(FILE *f)
 		"                   [--dump [--follow]]\n"
 		"  --socket PATH  dpct's events socket (default %s)\n"
 		"  --dump         print the table (conntrack -L format) and exit; with\n"
-		"                 --follow, then stream events (resync)\n", EV_DEFAULT_SOCKET);
+		"                 --follow, then stream events (resync)\n"
+		"exit status: 0 done (--idle-exit-ms, --max-seconds, a finished --dump,\n"
+		"  SIGINT/SIGTERM); 1 bad arguments; 2 could not subscribe or dump (refused,\n"
+		"  no answer) or write the summary; 3 dpct closed the connection while\n"
+		"  subscribed or before the dump finished (dpct stopped or died)\n",
+		EV_DEFAULT_SOCKET);
 }
 
 static int
@@ -715,7 +567,7 @@ bad:
 int
 main(int argc, char **argv)
 {
-	static uint8_t buf[RECV_BUF] __attribute__((aligned(8)));
+	static uint8_t buf[EV_DGRAM_MAX] __attribute__((aligned(8)));
 	struct rx_state rx = { .sub_ack = 1, .dump_err = 1 };
 	struct summary sum;
 	struct opts o;
@@ -726,7 +578,7 @@ main(int argc, char **argv)
 	int fd = -1, rc, ret = 0, rb;
 
 	if (parse_args(argc, argv, &o) < 0)
-		return 1;
+		return EXIT_ARGS;
 	subscribe = !o.dump || o.follow;
 	memset(&sum, 0, sizeof(sum));
 	memset(&sa, 0, sizeof(sa));
@@ -747,7 +599,7 @@ main(int argc, char **argv)
 			if (!ready) {
 				fprintf(stderr, "dpct-events: no answer from %s within %u s\n",
 					o.socket, o.max_seconds);
-				ret = 2;
+				ret = EXIT_REFUSED;
 			}
 			break;
 		}
@@ -767,14 +619,14 @@ main(int argc, char **argv)
 				fprintf(stderr, "dpct-events: %s: permission denied (the socket is "
 					"mode 0660, owned by root and events.socket_group; uid %u "
 					"is not in that group)\n", o.socket, (unsigned)getuid());
-				ret = 2;
+				ret = EXIT_REFUSED;
 				break;
 			}
 			if (rc < 0) {
 				fprintf(stderr, "dpct-events: %s: %s\n", o.socket,
 					rc == -EPROTO ? "the peer does not own the socket: not dpct"
 						      : strerror(-rc));
-				ret = 2;
+				ret = EXIT_REFUSED;
 				break;
 			}
 			rb = (int)o.rcvbuf;
@@ -796,26 +648,32 @@ main(int argc, char **argv)
 			 * the reason is still in the receive queue. */
 			if (rc < 0 && rc != -EPIPE && rc != -ECONNRESET) {
 				fprintf(stderr, "dpct-events: request: %s\n", strerror(-rc));
-				ret = 2;
+				ret = EXIT_REFUSED;
 				break;
 			}
 			continue;
 		}
 		if (poll(&pfd, 1, 20) <= 0)
 			continue;
-		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n < 0) {
+		/* MSG_TRUNC: the datagram's real length, even when it did not fit. */
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0 && errno != ECONNRESET && errno != EPIPE) {
 			if (errno != EAGAIN && errno != EINTR)
 				sum.recv_errors++;
 			continue;
 		}
-		if (n == 0) {
-			if (!ready || (o.dump && rx.dump_err == 1)) {
-				fprintf(stderr, "dpct-events: dpct closed the connection\n");
-				ret = 2;
-			}
+		if (n <= 0) {
+			ret = dpct_gone(n < 0 ? errno : 0, &o, &rx);
 			break;
 		}
+		if ((size_t)n > sizeof(buf)) {
+			sum.truncated++;
+			sum.trunc_unseen = true;
+			fprintf(stderr, "dpct-events: a %zd-byte datagram did not fit in %zu "
+				"bytes: the messages in its tail are lost\n", n, sizeof(buf));
+			n = (ssize_t)sizeof(buf);
+		}
+		rx.answered = true;
 		handle_datagram(buf, (size_t)n, &rx, &o, &sum, stdout);
 		if (rx.any_event) {
 			rx.any_event = false;
@@ -824,13 +682,13 @@ main(int argc, char **argv)
 		if (rx.sub_ack < 0) {
 			fprintf(stderr, "dpct-events: subscription refused: %s\n",
 				refusal(rx.sub_ack, why, sizeof(why)));
-			ret = 2;
+			ret = EXIT_REFUSED;
 			break;
 		}
 		if (rx.dump_err < 0) {
 			fprintf(stderr, "dpct-events: dump refused: %s\n",
 				refusal(rx.dump_err, why, sizeof(why)));
-			ret = 2;
+			ret = EXIT_REFUSED;
 			break;
 		}
 		if (!ready && rx.sub_ack == 0 && (!o.dump || o.follow || rx.dump_err == 0)) {
@@ -841,10 +699,14 @@ main(int argc, char **argv)
 			break;
 	}
 	fflush(stdout);
+	/* A cut datagram lost at least one message, even when no later event
+	 * showed the gap. */
+	if (sum.trunc_unseen)
+		sum.lost++;
 	if (sum.lost != 0)
 		fprintf(stderr, "dpct-events: %" PRIu64 " events lost in all\n", sum.lost);
 	if (o.summary != NULL && write_summary(o.summary, &sum) < 0 && ret == 0)
-		ret = 2;
+		ret = EXIT_REFUSED;
 	free(sum.tab);
 	if (fd >= 0)
 		close(fd);

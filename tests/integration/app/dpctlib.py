@@ -355,3 +355,16 @@ def stop(p, timeout=60):
         out, err = p.communicate()
         err = (err or '') + '\n[killed after %ss]' % timeout
     return p.returncode, (out or '') + (err or '')
+
+
+# dpct-events' exit status when dpct closed the connection under it.
+EVENTS_DPCT_GONE = 3
+
+
+def listener_ended_ok(rc, err):
+    """A dpct-events run ended as a replay test expects: 0 (--idle-exit-ms,
+    --max-seconds or a signal came first) or 3 with its message (dpct
+    finished the replay and exited first, closing the connection). Any
+    other status (a refusal, a crash, a kill at the deadline) is a failure."""
+    return rc == 0 or (rc == EVENTS_DPCT_GONE and
+                       'dpct-events: dpct closed the connection (' in err)

@@ -6,6 +6,7 @@ workers' dump mailboxes while packets flow), and a dump of the settled
 table equals the count gauge taken at the same time; libnetfilter_conntrack
 style consumers parse it (dpct-events --dump). Two workers."""
 import os
+import re
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dpctlib as d  # noqa: E402
 
 FLOWS = int(os.environ.get('DPCT_DUMP_FLOWS', '100000'))
+ICMP_FLOWS = 24
 
 
 def count(prefix):
@@ -21,10 +23,65 @@ def count(prefix):
     return v.get('count') if isinstance(v, dict) else None
 
 
+def tuples(line):
+    """The two tuples of a conntrack -L style line: from the first src= to
+    the flags or fields that follow the reply's counters."""
+    m = re.search(r'(src=.*?) (\[ASSURED\] |mark=|zone=|delta-time=|use=|id=)', line)
+    return m.group(1) if m else None
+
+
+def icmp_list(t, tmp):
+    """dpct-ctl list shows ICMP and ICMPv6 entries with type=, code=, id= in
+    both tuples, where conntrack -L has them: the same tuple text as
+    dpct-events' dump lines (nfct_snprintf's layout, tests/unit/ev/test_ev_text.c)."""
+    p4 = d.gen(os.path.join(tmp, 'icmp4.pcap'), 'icmp', ICMP_FLOWS, seed=5)
+    p6 = d.gen(os.path.join(tmp, 'icmp6.pcap'), 'icmp', ICMP_FLOWS, ipv6=True, seed=6)
+    prefix, chan = d.uniq('dumpicmp')
+    cfg = d.write_config(tmp, d.base_config(chan, timeouts={'icmp': 600, 'icmpv6': 600}),
+                         'icmp.json')
+    dp = subprocess.Popen(d.dpct_cmd(prefix, cfg, p4, '/dev/null', replay=False,
+                                     extra_eal=['--vdev', 'net_pcap1,rx_pcap=%s,tx_pcap=/dev/null'
+                                                % p6], app=['--fwd', 'drop']),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        want = 2 * ICMP_FLOWS
+        up = d.wait_for(lambda: dp.poll() is not None or count(prefix) == want, 30)
+        if not t.check(up and dp.poll() is None and count(prefix) == want,
+                       'icmp: dpct tracks the %d flows of the icmp workload (%s)' % (want, count(prefix))):
+            return
+        rc, out, err = d.ctl(prefix, 'list')
+        t.eq(rc, 0, 'icmp: dpct-ctl list exit 0') or print('# ' + err[-500:])
+        lines = [ln for ln in out.splitlines() if 'src=' in ln]
+        t.eq(len(lines), want, 'icmp: dpct-ctl list shows every entry')
+        pat = re.compile(r'^(icmp     1|icmpv6   58) \d+ src=(\S+) dst=(\S+) '
+                         r'type=(8|128) code=0 id=(\d+) packets=\d+ bytes=\d+ '
+                         r'src=\3 dst=\2 type=(0|129) code=0 id=\5 packets=\d+ bytes=\d+ '
+                         r'mark=0 use=1 id=\d+$')
+        # The workload's echoes; its other flows are UDP and TCP that drew ICMP errors.
+        echo = [ln for ln in lines if ln.startswith('icmp')]
+        bad = [ln for ln in echo if not pat.match(ln)]
+        t.check(not bad, 'icmp: echo entries as conntrack -L prints them '
+                '(type=, code=, id= in both tuples)', '\n'.join(bad[:5]))
+        t.check(any(ln.startswith('icmpv6') for ln in echo) and
+                any(ln.startswith('icmp ') for ln in echo), 'icmp: both families listed')
+        ev = subprocess.run(d.events_cmd(chan, '--dump', '--format', 'text',
+                                         '--max-seconds', '30'),
+                            capture_output=True, text=True, timeout=40)
+        ref = sorted(tuples(ln) for ln in ev.stdout.splitlines() if 'src=' in ln)
+        got = sorted(tuples(ln) for ln in lines)
+        t.check(ev.returncode == 0 and got == ref and None not in got,
+                'icmp: dpct-ctl list tuples equal dpct-events --dump text (conntrack -L)',
+                'dpct-ctl %s\ndpct-events %s' % (got[:2], ref[:2]))
+    finally:
+        rc, log = d.stop(dp, 60)
+        t.eq(rc, 0, 'icmp: dpct stops cleanly') or print('# ' + log[-1500:])
+
+
 def main():
     t = d.Tap()
-    d.need([d.DPCT, d.GEN, d.EVENTS], t)
+    d.need([d.DPCT, d.GEN, d.EVENTS, d.CTL], t)
     tmp = d.tmpdir('dump')
+    icmp_list(t, tmp)
     pcap = d.gen(os.path.join(tmp, 'udp.pcap'), 'udp', FLOWS, seed=11)
     prefix, chan = d.uniq('dump')
     cfg = d.write_config(tmp, d.base_config(chan, table={'max_entries': 262144},

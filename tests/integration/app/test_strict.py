@@ -43,7 +43,9 @@ def replay(t, name, tmp, rx, cfg, live=False, live_s=0, lcores='0-1'):
         rc, _, err = d.run_dpct(cmd, timeout=180)
     t.eq(rc, 0, '%s: dpct exit status 0' % name) or print('# ' + err[-1500:])
     lrc, lerr = d.finish(lst, 60)
-    t.eq(lrc, 0, '%s: dpct-events exit status 0' % name) or print('# ' + lerr[-800:])
+    t.check(d.listener_ended_ok(lrc, lerr),
+            '%s: dpct-events ended by itself or saw dpct exit (status %d)' % (name, lrc),
+            lerr[-800:])
     st = d.load_json(stats) if os.path.exists(stats) else {'totals': {}}
     return st, d.events(evs)
 

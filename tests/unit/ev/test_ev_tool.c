@@ -9,11 +9,14 @@
  *   test_ev_tool PATH/TO/dpct-events
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +24,12 @@
 #include "dpct_test.h"
 #include "ev.h"
 #include "ev_nl.h"
+
+#include <linux/netlink.h>
+
+#ifndef EV_DGRAM_MAX
+#define EV_DGRAM_MAX 65536u  /* lib/events/ev.h once it has it */
+#endif
 
 static const char *tool;
 
@@ -42,7 +51,7 @@ port(unsigned k)
 }
 
 static pid_t
-spawn(char *const argv[], const char *out_path)
+spawn2(char *const argv[], const char *out_path, const char *err_path)
 {
 	pid_t pid;
 
@@ -52,10 +61,18 @@ spawn(char *const argv[], const char *out_path)
 	if (pid == 0) {
 		if (out_path != NULL && freopen(out_path, "w", stdout) == NULL)
 			_exit(120);
+		if (err_path != NULL && freopen(err_path, "w", stderr) == NULL)
+			_exit(121);
 		execv(argv[0], argv);
 		_exit(127);
 	}
 	return pid;
+}
+
+static pid_t
+spawn(char *const argv[], const char *out_path)
+{
+	return spawn2(argv, out_path, NULL);
 }
 
 /* Wait for the child while stepping the control core; returns its exit code. */
@@ -430,11 +447,192 @@ test_dump(void)
 	return 0;
 }
 
+/*
+ * dpct goes away while the listener is subscribed: dpct-events says so on
+ * stderr and exits 3 (not 0, as if it had ended normally), and still
+ * writes its summary.
+ */
+static int
+test_dpct_gone(void)
+{
+	char pstr[100], sum[] = "/tmp/dpct-ev-gone-XXXXXX", err[] = "/tmp/dpct-ev-gerr-XXXXXX";
+	char buf[1024];
+	struct ct_event_rec r = rec(3, CT_EV_NEW);
+	struct ev_chan *c;
+	struct ev_ctl *ctl;
+	int fd1 = mkstemp(sum), fd2 = mkstemp(err), i, status, rc = -1;
+	pid_t pid;
+
+	T_ASSERT(fd1 >= 0 && fd2 >= 0);
+	close(fd1);
+	close(fd2);
+	ctl = mk_ctl(port(6), &c);
+	T_ASSERT(ctl != NULL);
+	snprintf(pstr, sizeof(pstr), "%.90s", port(6));
+	{
+		char *argv[] = { (char *)tool, "--socket", pstr, "--format", "none", "--summary",
+				 sum, "--max-seconds", "20", NULL };
+
+		pid = spawn2(argv, "/dev/null", err);
+	}
+	T_ASSERT(wait_listener(ctl));
+	T_EQ(ev_chan_push_records(c, &r, 1), 1);
+	while (!ev_ctl_idle(ctl))
+		ev_ctl_step(ctl, 0, 256);
+	/* Give the listener time to read the event, then dpct stops. */
+	usleep(200000);
+	ev_ctl_free(ctl);
+	ev_chan_free(c);
+	for (i = 0; i < 2000; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+			break;
+		}
+		usleep(5000);
+	}
+	if (rc == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	T_EQ(rc, 3);
+	T_ASSERT(read_file(err, buf, sizeof(buf)) > 0);
+	T_ASSERT(strstr(buf, "dpct-events: dpct closed the connection (") != NULL);
+	T_ASSERT(read_file(sum, buf, sizeof(buf)) > 0);
+	T_EQ(json_num(buf, "events"), 1);
+	unlink(sum);
+	unlink(err);
+	return 0;
+}
+
+/* A stand-in for dpct: listens on `path`, accepts one connection (bounded). */
+static int
+fake_listen(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	unlink(path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 4) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+fake_accept(int lfd)
+{
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+	int big = 1 << 20;
+	int fd;
+
+	if (poll(&p, 1, 10000) != 1)
+		return -1;
+	fd = accept(lfd, NULL, NULL);
+	if (fd >= 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	return fd;
+}
+
+/*
+ * A datagram longer than the listener's EV_DGRAM_MAX buffer (dpct must not
+ * send one; this stand-in does): dpct-events receives with MSG_TRUNC, reports
+ * the cut on stderr, counts it as `truncated`, and the messages of the cut
+ * tail appear in `lost` (the gap before the next event's number).
+ */
+static int
+test_truncated(void)
+{
+	enum { DGRAM = 80000 };
+	static uint8_t d[DGRAM + 4096] __attribute__((aligned(8)));
+	char sum[] = "/tmp/dpct-ev-trunc-XXXXXX", err[] = "/tmp/dpct-ev-terr-XXXXXX";
+	char sbuf[1024], pstr[100];
+	struct {
+		struct nlmsghdr h;
+		struct nlmsgerr e;
+	} ack;
+	struct nlmsghdr req;
+	struct pollfd pf;
+	size_t off = 0;
+	uint32_t seq = 0, whole = 0;
+	int fd1 = mkstemp(sum), fd2 = mkstemp(err), lfd, cfd, rc;
+	pid_t pid;
+
+	T_ASSERT(fd1 >= 0 && fd2 >= 0);
+	close(fd1);
+	close(fd2);
+	snprintf(pstr, sizeof(pstr), "%.90s", port(7));
+	lfd = fake_listen(pstr);
+	T_ASSERT(lfd >= 0);
+	{
+		char *argv[] = { (char *)tool, "--socket", pstr, "--format", "none", "--summary",
+				 sum, "--max-seconds", "20", NULL };
+
+		pid = spawn2(argv, "/dev/null", err);
+	}
+	cfd = fake_accept(lfd);
+	T_ASSERT(cfd >= 0);
+	pf.fd = cfd;
+	pf.events = POLLIN;
+	T_EQ(poll(&pf, 1, 10000), 1);
+	T_ASSERT(recv(cfd, &req, sizeof(req), MSG_TRUNC) >= (ssize_t)sizeof(req));
+	memset(&ack, 0, sizeof(ack));
+	ack.h.nlmsg_len = sizeof(ack);
+	ack.h.nlmsg_type = NLMSG_ERROR;
+	ack.h.nlmsg_seq = req.nlmsg_seq;
+	ack.e.msg = req;
+	T_EQ(send(cfd, &ack, sizeof(ack), 0), (ssize_t)sizeof(ack));
+	/* One datagram of events numbered 1.. up to DGRAM bytes. */
+	while (off < DGRAM) {
+		struct ct_event_rec r = rec(seq, CT_EV_NEW);
+		int len = ev_nl_encode(&r, 0, d, off, sizeof(d));
+		struct nlmsghdr *h = (struct nlmsghdr *)(d + off);
+
+		T_ASSERT(len > 0);
+		h->nlmsg_seq = ++seq;
+		off += (size_t)len;
+		if (off <= EV_DGRAM_MAX)
+			whole++;
+	}
+	T_EQ(send(cfd, d, off, 0), (ssize_t)off);
+	/* Then one more event, whose number shows the cut tail's gap. */
+	{
+		struct ct_event_rec r = rec(seq, CT_EV_NEW);
+		int len = ev_nl_encode(&r, 0, d, 0, sizeof(d));
+
+		T_ASSERT(len > 0);
+		((struct nlmsghdr *)d)->nlmsg_seq = ++seq;
+		T_EQ(send(cfd, d, (size_t)len, 0), len);
+	}
+	usleep(300000);
+	close(cfd);
+	close(lfd);
+	unlink(pstr);
+	rc = reap(pid, NULL, 10000);
+	/* dpct (here: its stand-in) went away while subscribed. */
+	T_EQ(rc, 3);
+	T_ASSERT(read_file(err, sbuf, sizeof(sbuf)) > 0);
+	T_ASSERT(strstr(sbuf, "did not fit in 65536 bytes") != NULL);
+	T_ASSERT(read_file(sum, sbuf, sizeof(sbuf)) > 0);
+	T_EQ(json_num(sbuf, "truncated"), 1);
+	T_EQ(json_num(sbuf, "events"), whole + 1);
+	T_EQ(json_num(sbuf, "lost"), seq - 1 - whole);
+	T_EQ(json_num(sbuf, "last_seq"), seq);
+	T_EQ(json_num(sbuf, "recv_errors"), 0);
+	unlink(sum);
+	unlink(err);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_text_lines),
 	T_CASE(test_reliable_summary),
 	T_CASE(test_no_dpct),
 	T_CASE(test_dump),
+	T_CASE(test_dpct_gone),
+	T_CASE(test_truncated),
 };
 
 int
