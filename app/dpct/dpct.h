@@ -19,6 +19,7 @@
 
 #include "ct.h"
 #include "ev.h"
+#include "pipe.h"
 #include "pol.h"
 #include "dpct_config.h"
 #include "rss.h"
@@ -121,18 +122,27 @@ struct dpct_dump_mbox {
 	struct ct_event_rec recs[DPCT_DUMP_PAGE];
 };
 
+/** A packet handed to its owning worker: the mbuf with its parse
+ * (pipe_parse_burst()), so the owner does not parse it again. */
+struct dpct_handoff {
+	struct rte_mbuf *m;
+	struct ct_pkt pk;
+};
+
 struct dpct_worker {
 	unsigned index;
 	unsigned lcore;
 	struct ct_shard *shard;
 	struct ev_chan *chan;
+	struct pipe_conf pipe;    /**< this worker's packet path (set as its loop starts) */
 	/* RX queues this worker polls: (port, queue). */
 	unsigned n_rx;
 	uint16_t rx_port[DPCT_MAX_PORTS];
 	uint16_t rx_queue[DPCT_MAX_PORTS];
 	/* TX queue index per port, or -1 to go through the queue owner's ring. */
 	int tx_queue[DPCT_MAX_PORTS];
-	/* Rings: handoff[to] (packets for another shard), txr[to] (to transmit). */
+	/* Rings: handoff[to] (struct dpct_handoff: packets for another shard),
+	 * txr[to] (mbufs to transmit). */
 	struct rte_ring *handoff[DPCT_MAX_WORKERS];
 	struct rte_ring *txr[DPCT_MAX_WORKERS];
 	struct dpct_port_counters pc[DPCT_MAX_PORTS];
@@ -145,8 +155,9 @@ struct dpct_worker {
 	struct dpct_snapshot snap;
 	struct dpct_mbox mbox;
 	struct dpct_dump_mbox dump_mbox; /**< issue 8: dumps (dump.c) */
-	/* packets parked while a handoff ring is full */
+	/* packets parked while a handoff ring is full, with their parse */
 	struct rte_mbuf *park[DPCT_MAX_BURST];
+	struct ct_pkt park_pk[DPCT_MAX_BURST];
 	uint16_t n_park;
 } __rte_cache_aligned;
 
@@ -197,21 +208,9 @@ extern struct dpct_app dpct;
  * replay the packet clock (pcap time). */
 uint64_t dpct_now(void);
 
-/* track_in.c: zone from (port, VLAN), parse, checksum verification (issue 9). */
-struct ct_pkt;
-struct ct_shard;
-/** Zone and parse of a burst into out[0..n) (no checksums looked at). */
-void dpct_track_parse_burst(struct rte_mbuf *const *m, uint16_t n, struct ct_pkt *out);
-/** Each packet's first segment as parsed, for the notrack stages (ICMP errors' own header). */
-void dpct_track_frames(struct rte_mbuf *const *m, uint16_t n, const uint8_t **frames);
-/**
- * Before a burst is tracked, after the policy's notrack stage: the
- * configuration's notrack rules (ct_shard_notrack_burst()), then the
- * checksums of what is still to be tracked. Untracked packets are not
- * summed, as Linux's raw-table NOTRACK runs before conntrack's check.
- */
-void dpct_track_verify(struct ct_shard *s, struct rte_mbuf *const *m, struct ct_pkt *pk,
-		       uint16_t n);
+/* track_in.c: the worker's pipeline configuration (lib/pipeline). */
+/** Fill `w->pipe` from the configuration, the shard, channel and policy. */
+void dpct_track_setup(struct dpct_worker *w);
 /** Find, configure and start every port; creates the mbuf pool. 0 or -errno. */
 int dpct_ports_init(struct dpct_app *a);
 /** Stop and close every port. */
@@ -264,10 +263,6 @@ int dpct_policy_reload(struct dpct_app *a, char *err, size_t errlen);
 void dpct_policy_poll(struct dpct_app *a);
 /** Add "policy" (counters per rule, totals) to the final statistics. */
 void dpct_policy_stats_json(struct dpct_app *a, struct json_t *root);
-/** Worker, before tracking a burst: the generation to judge it by (NULL: none),
- * input port indices, notrack stage. */
-const struct pol_gen *dpct_policy_begin(struct dpct_worker *w, struct rte_mbuf **m,
-					struct ct_pkt *pk, uint16_t n, uint16_t *in_port);
 /** Register /dpct/rules and /dpct/reload. */
 int dpct_telemetry_rules_init(struct dpct_app *a);
 

@@ -139,26 +139,3 @@ dpct_policy_stats_json(struct dpct_app *a, json_t *root)
 	free(st);
 	pol_ruleset_clear(&rs);
 }
-
-const struct pol_gen *
-dpct_policy_begin(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, uint16_t n,
-		  uint16_t *in_port)
-{
-	const struct pol_gen *g;
-	uint16_t i;
-
-	if (dpct.pol == NULL)
-		return NULL;
-	g = pol_current(dpct.pol);
-	if (pol_gen_trivial(g))
-		return NULL;
-	for (i = 0; i < n; i++)
-		in_port[i] = dpct.idx_of[m[i]->port];
-	if (pol_gen_has_notrack(g)) {
-		const uint8_t *frames[DPCT_MAX_BURST];
-
-		dpct_track_frames(m, n, frames);
-		pol_notrack_burst(g, w->index, pk, frames, in_port, n);
-	}
-	return g;
-}

@@ -1,74 +1,35 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * What the worker does to a received packet before the shard sees it
- * (issue 9), in two steps:
- *
- * - dpct_track_parse_burst(), where the packet is received: pick its
- *   conntrack zone from the port and outer VLAN (the zone is part of the
- *   key, so it must be known before the hash) and parse it (a burst at a
- *   time when there are no zone rules: ct_parse_mbuf_burst()). That is all
- *   the choice of the owning worker needs.
- * - dpct_track_verify(), on the owner, just before tracking and after the
- *   policy's notrack stage: the configuration's notrack rules, then, unless
- *   "checksum" is "off", the checksums of the packets still to be tracked.
- *   Results the port reported in the RX offload flags are used, UNKNOWN is
- *   verified in software. A packet a notrack rule took out of tracking is
- *   not summed: Linux's raw-table NOTRACK runs before conntrack's checksum
- *   check, so such a packet passes untracked whatever its checksum.
- *
- * Each packet is summed once, on its owner, however often it is parsed
- * (handed over, or parked and dispatched again).
+ * The worker's packet path is lib/pipeline's (pipe.h); this sets it up
+ * from the configuration: zones from (port, outer VLAN) when there are
+ * zone rules, checksum verification unless "checksum" is "off", the
+ * policy, and the port id -> port index map the policy's rules use.
  */
-
-#include <rte_mbuf.h>
 
 #include "dpct.h"
 
+static uint16_t
+zone_of(const void *arg, uint16_t port, uint16_t vlan)
+{
+	const struct dpct_tracker_config *t = arg;
+
+	return dpct_zone_lookup(t, dpct.cfg.zone, port, vlan);
+}
+
 void
-dpct_track_parse_burst(struct rte_mbuf *const *m, uint16_t n, struct ct_pkt *out)
+dpct_track_setup(struct dpct_worker *w)
 {
 	const struct dpct_tracker_config *t = &dpct.cfg.tracker;
-	uint16_t i;
 
-	if (t->n_zone_rules == 0) {
-		ct_parse_mbuf_burst(m, n, dpct.cfg.zone, out);
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		uint16_t vlan;
-
-		if (m[i]->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED)
-			vlan = m[i]->vlan_tci & 0x0fff;
-		else
-			vlan = ct_frame_vlan(rte_pktmbuf_mtod(m[i], const uint8_t *),
-					     rte_pktmbuf_data_len(m[i]));
-		ct_parse_mbuf(m[i], dpct_zone_lookup(t, dpct.cfg.zone, m[i]->port, vlan), &out[i]);
-	}
-}
-
-void
-dpct_track_frames(struct rte_mbuf *const *m, uint16_t n, const uint8_t **frames)
-{
-	uint16_t i;
-
-	for (i = 0; i < n; i++)
-		frames[i] = rte_pktmbuf_mtod(m[i], const uint8_t *);
-}
-
-void
-dpct_track_verify(struct ct_shard *s, struct rte_mbuf *const *m, struct ct_pkt *pk, uint16_t n)
-{
-	uint16_t i;
-
-	if (ct_shard_conf(s)->n_notrack != 0) {
-		const uint8_t *frames[DPCT_MAX_BURST];
-
-		dpct_track_frames(m, n, frames);
-		ct_shard_notrack_burst(s, pk, frames, n);
-	}
-	if (dpct.cfg.tracker.checksum != DPCT_CSUM_VERIFY)
-		return;
-	for (i = 0; i < n; i++)
-		if (pk[i].cls == CT_PKT_TRACK || pk[i].cls == CT_PKT_ICMP_ERROR)
-			ct_pkt_csum_mbuf(m[i], &pk[i]);
+	w->pipe = (struct pipe_conf){
+		.shard = w->shard,
+		.pol = dpct.pol,
+		.worker = w->index,
+		.chan = w->chan,
+		.csum_verify = t->checksum == DPCT_CSUM_VERIFY,
+		.zone = dpct.cfg.zone,
+		.zone_of = t->n_zone_rules != 0 ? zone_of : NULL,
+		.zone_arg = t,
+		.port_index = dpct.idx_of,
+	};
 }

@@ -181,9 +181,10 @@ dpct_workers_init(struct dpct_app *a)
 			if (j == i)
 				continue;
 			snprintf(name, sizeof(name), "dpct_h%u_%u", i, j);
-			w->handoff[j] = rte_ring_create(name, a->cfg.handoff_ring_size,
-							rte_lcore_to_socket_id(lcore),
-							RING_F_SP_ENQ | RING_F_SC_DEQ);
+			w->handoff[j] = rte_ring_create_elem(name, sizeof(struct dpct_handoff),
+							     a->cfg.handoff_ring_size,
+							     rte_lcore_to_socket_id(lcore),
+							     RING_F_SP_ENQ | RING_F_SC_DEQ);
 			snprintf(name, sizeof(name), "dpct_t%u_%u", i, j);
 			w->txr[j] = rte_ring_create(name, a->cfg.handoff_ring_size,
 						    rte_lcore_to_socket_id(lcore),
@@ -298,43 +299,24 @@ process(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, uint16_t 
 {
 	uint8_t verdict[DPCT_MAX_BURST];
 	struct rte_mbuf *pass[DPCT_MAX_BURST];
-	struct ct_pkt_info info[DPCT_MAX_BURST];
-	uint16_t in_port[DPCT_MAX_BURST];
-	const struct pol_gen *g;
 	uint16_t i, np = 0, nd = 0;
 
 	if (n == 0)
 		return;
-	/* Policy: the generation this burst is judged by (held until the next
-	 * quiescent report), NULL when there are no rules. */
-	g = dpct_policy_begin(w, m, pk, n, in_port);
-	dpct_track_verify(w->shard, m, pk, n);
-	/* The record kinds listeners want now: read after whatever released
-	 * these packets to this worker (the start flag, a handoff ring, a dump
-	 * served), so a subscription made before that is seen here. */
-	if (w->chan != NULL)
-		ev_worker_kinds(w->chan, w->shard);
 	if (dpct.pkt_time && atomic_load_explicit(&dpct.eof_tsc, memory_order_relaxed) == 0) {
 		/* Each packet at its own capture time: the result does not depend
 		 * on how packets were grouped into bursts or handed between
 		 * workers. */
+		uint64_t pkt_now[DPCT_MAX_BURST];
+
 		for (i = 0; i < n; i++) {
 			w->last_pkt_ns = RTE_MAX(w->last_pkt_ns, capture_ns(m[i]));
-			if (g != NULL)
-				ct_process_burst_info(w->shard, &pk[i], 1,
-						      RTE_MAX(w->last_pkt_ns, now), &verdict[i],
-						      &info[i]);
-			else
-				ct_process_burst(w->shard, &pk[i], 1,
-						 RTE_MAX(w->last_pkt_ns, now), &verdict[i]);
+			pkt_now[i] = RTE_MAX(w->last_pkt_ns, now);
 		}
-	} else if (g != NULL) {
-		ct_process_burst_info(w->shard, pk, n, now, verdict, info);
+		pipe_track_burst(&w->pipe, m, pk, n, now, pkt_now, verdict, NULL);
 	} else {
-		ct_process_burst(w->shard, pk, n, now, verdict);
+		pipe_track_burst(&w->pipe, m, pk, n, now, NULL, verdict, NULL);
 	}
-	if (g != NULL)
-		pol_apply_burst(g, w->index, w->shard, pk, in_port, n, verdict, info);
 	for (i = 0; i < n; i++) {
 		if (verdict[i] == CT_V_PASS) {
 			/* Keep runs of one input port together, in order. */
@@ -355,23 +337,34 @@ process(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, uint16_t 
 		dpct.fwd->fwd(w, pass[0]->port, pass, np);
 }
 
+/* What the ring to worker `o` refused waits, parse and all, in the park. */
+static void
+hand_over(struct dpct_worker *w, unsigned o, const struct dpct_handoff *h, unsigned n)
+{
+	unsigned sent = rte_ring_enqueue_burst_elem(w->handoff[o], h, sizeof(*h), n, NULL);
+
+	ct_shard_count_handoff(w->shard, sent);
+	for (; sent < n; sent++) {
+		w->park[w->n_park] = h[sent].m;
+		w->park_pk[w->n_park++] = h[sent].pk;
+	}
+}
+
 /*
- * Split a burst by owning shard: own packets tracked here, the rest into
- * the owners' rings. What a full ring refuses is parked, and RX pauses
- * until it is gone, so no packet is lost and a flow keeps its order.
+ * Split a parsed burst by owning shard: own packets tracked here, the rest
+ * into the owners' rings with their parse. What a full ring refuses is
+ * parked, and RX pauses until it is gone, so no packet is lost and a flow
+ * keeps its order.
  */
 static void
-dispatch(struct dpct_worker *w, struct rte_mbuf **m, uint16_t n, uint64_t now)
+dispatch(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, uint16_t n, uint64_t now)
 {
-	struct rte_mbuf *own[DPCT_MAX_BURST], *other[DPCT_MAX_WORKERS][DPCT_MAX_BURST / 8];
-	struct ct_pkt pk[DPCT_MAX_BURST];
+	struct dpct_handoff other[DPCT_MAX_WORKERS][DPCT_MAX_BURST / 8];
+	struct rte_mbuf *own[DPCT_MAX_BURST];
 	uint16_t n_other[DPCT_MAX_WORKERS];
-	unsigned nw = dpct.n_workers, i, no = 0, o, sent;
+	unsigned nw = dpct.n_workers, i, no = 0, o;
 
 	memset(n_other, 0, sizeof(n_other[0]) * nw);
-	for (i = 0; i < n && i + 1 < n; i++)
-		rte_prefetch0(rte_pktmbuf_mtod(m[i + 1], void *));
-	dpct_track_parse_burst(m, n, pk);
 	for (i = 0; i < n; i++) {
 		o = w->index;
 		if (nw > 1 && (pk[i].cls == CT_PKT_TRACK || pk[i].cls == CT_PKT_ICMP_ERROR))
@@ -385,43 +378,51 @@ dispatch(struct dpct_worker *w, struct rte_mbuf **m, uint16_t n, uint64_t now)
 		}
 		if (n_other[o] == RTE_DIM(other[o])) {
 			/* Burst bigger than a slot: send this destination's part now. */
-			sent = rte_ring_enqueue_burst(w->handoff[o], (void **)other[o],
-						      n_other[o], NULL);
-			ct_shard_count_handoff(w->shard, sent);
-			for (; sent < n_other[o]; sent++)
-				w->park[w->n_park++] = other[o][sent];
+			hand_over(w, o, other[o], n_other[o]);
 			n_other[o] = 0;
 		}
-		other[o][n_other[o]++] = m[i];
+		other[o][n_other[o]].m = m[i];
+		other[o][n_other[o]++].pk = pk[i];
 	}
-	for (o = 0; o < nw; o++) {
-		if (n_other[o] == 0)
-			continue;
-		sent = rte_ring_enqueue_burst(w->handoff[o], (void **)other[o], n_other[o], NULL);
-		ct_shard_count_handoff(w->shard, sent);
-		for (; sent < n_other[o]; sent++)
-			w->park[w->n_park++] = other[o][sent];
-	}
+	for (o = 0; o < nw; o++)
+		if (n_other[o] != 0)
+			hand_over(w, o, other[o], n_other[o]);
 	process(w, own, pk, (uint16_t)no, now);
+}
+
+/* Received packets: parsed here, once, then dispatched. */
+static void
+receive(struct dpct_worker *w, struct rte_mbuf **m, uint16_t n, uint64_t now)
+{
+	struct ct_pkt pk[DPCT_MAX_BURST];
+	uint16_t i;
+
+	for (i = 0; i + 1 < n; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(m[i + 1], void *));
+	pipe_parse_burst(&w->pipe, m, n, pk);
+	dispatch(w, m, pk, n, now);
 }
 
 static void
 retry_parked(struct dpct_worker *w, uint64_t now)
 {
 	struct rte_mbuf *m[DPCT_MAX_BURST];
+	struct ct_pkt pk[DPCT_MAX_BURST];
 	uint16_t n = w->n_park;
 
 	if (n == 0)
 		return;
 	memcpy(m, w->park, sizeof(m[0]) * n);
+	memcpy(pk, w->park_pk, sizeof(pk[0]) * n);
 	w->n_park = 0;
-	dispatch(w, m, n, now);
+	dispatch(w, m, pk, n, now);
 }
 
 /* Packets other workers handed over: ours to track, or ours to transmit. */
 static void
 drain_inbound(struct dpct_worker *w, uint64_t now)
 {
+	struct dpct_handoff h[DPCT_MAX_BURST];
 	struct rte_mbuf *m[DPCT_MAX_BURST];
 	struct ct_pkt pk[DPCT_MAX_BURST];
 	unsigned from, n, i, burst = dpct.cfg.burst;
@@ -431,12 +432,14 @@ drain_inbound(struct dpct_worker *w, uint64_t now)
 
 		if (from == w->index)
 			continue;
-		n = rte_ring_dequeue_burst(f->handoff[w->index], (void **)m, burst, NULL);
+		n = rte_ring_dequeue_burst_elem(f->handoff[w->index], h, sizeof(h[0]), burst, NULL);
 		if (n > 0) {
-			if (dpct.pkt_time) {
-				take_time(w, m, (uint16_t)n);
+			for (i = 0; i < n; i++) {
+				m[i] = h[i].m;
+				pk[i] = h[i].pk;
 			}
-			dpct_track_parse_burst(m, (uint16_t)n, pk);
+			if (dpct.pkt_time)
+				take_time(w, m, (uint16_t)n);
 			process(w, m, pk, (uint16_t)n, now);
 			/* Handed-over packets were counted done by nobody yet. */
 		}
@@ -515,6 +518,7 @@ dpct_worker_main(void *arg)
 
 	if (burst > DPCT_MAX_BURST)
 		burst = DPCT_MAX_BURST;
+	dpct_track_setup(w);
 	if (dpct.pol != NULL)
 		pol_worker_online(dpct.pol, w->index);
 	while (!atomic_load_explicit(&dpct.quit, memory_order_relaxed)) {
@@ -535,7 +539,7 @@ dpct_worker_main(void *arg)
 					/* The burst's own capture time, before it is tracked. */
 					take_time(w, m, n);
 				}
-				dispatch(w, m, n, now);
+				receive(w, m, n, now);
 			}
 		}
 		drain_inbound(w, now);

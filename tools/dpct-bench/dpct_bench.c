@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * dpct-bench: the worker pipeline in memory (DESIGN §5, §7).
+ * dpct-bench: the worker pipeline in memory.
  *
  *   dpct-bench --workload established|churn --flows N [--packets N]
  *              [--burst N] [--json] [--rules N] [--checksum verify|off]
@@ -18,7 +18,7 @@
  * not back on a default kernel (shmem_enabled "never"): 4 KiB pages, so
  * compare it with a --no-thp run for like-for-like paging.
  *
- * --rules N (policy, issue 12): judge every burst with a stateful rule set
+ * --rules N (policy): judge every burst with a stateful rule set
  * of N rules compiled with rte_acl (established/related accept first, N - 2
  * rules that the traffic never matches, tcp dport 80 new accept last);
  * NEW connections are classified, established packets only compare the
@@ -27,17 +27,19 @@
  * Per burst, like a worker after rx_burst: the NIC's part is simulated by
  * writing the flow's addresses, ports and flags into a small set of hot
  * 64-byte frames (as DMA into recycled mbufs would leave them in cache);
- * then ct_parse on every frame, ct_process_burst, the staged event records
- * committed as an event ring would take them, and (churn) the control
- * core's destroy acks applied back so slots recycle. No EAL for the
- * pipeline; EAL (--no-huge) only for the rte_hash lookup_bulk baseline on
- * the same keys in the same run.
+ * then the app's own worker pipeline (lib/pipeline: pipe_parse_burst() and
+ * pipe_track_burst(), the functions dpct's workers call, over mbuf headers
+ * that point at the frames), the staged event records committed as an
+ * event ring would take them, and (churn) the control core's destroy acks
+ * applied back so slots recycle. No EAL for the pipeline; EAL (--no-huge)
+ * only for the rte_hash lookup_bulk baseline on the same keys in the same
+ * run.
  *
  * cycles_per_pkt is the worker's work: the NIC's part (the frame writes,
  * and with --checksum the checksums) is timed per burst and taken out; it
  * is reported as nic_sim_cycles_per_pkt, the two together as
- * cycles_per_pkt_with_nic_sim (what cycles_per_pkt meant before issue 10's
- * second round). The quietest window is the worker's work too.
+ * cycles_per_pkt_with_nic_sim. The quietest window is the worker's work
+ * too.
  *
  * TCP segments carry per-flow sequence and ack numbers that a window tracker
  * accepts: each established packet is a new 10-byte data segment of its
@@ -73,8 +75,10 @@
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_log.h>
+#include <rte_mbuf.h>
 
 #include "ct.h"
+#include "pipe.h"
 #include "pol.h"
 
 #define FRAME_LEN 64
@@ -96,8 +100,12 @@ struct bench {
 	int stagger;             /* --stagger (churn): a random slot for every packet */
 	struct ct_shard *s;
 	uint8_t frames[MAX_BURST][FRAME_LEN];
-	const uint8_t *frame_ptr[MAX_BURST];  /* frames[i], for ct_parse_burst() */
-	uint32_t frame_len[MAX_BURST];
+	/* The frames as received mbufs (no mempool: the pipeline reads the
+	 * data pointer, lengths, port and RX offload flags only). */
+	struct rte_mbuf mbufs[MAX_BURST];
+	struct rte_mbuf *mptr[MAX_BURST];
+	struct pipe_conf pipe;     /* the app's worker pipeline (lib/pipeline) */
+	struct pipe_stats pst;
 	struct ct_pkt pkts[MAX_BURST];
 	uint8_t verdict[MAX_BURST];
 	uint64_t now;
@@ -105,10 +113,6 @@ struct bench {
 	/* Policy (--rules) */
 	int rules;                 /* -1: no policy */
 	struct pol_handle *pol;
-	struct ct_pkt_info info[MAX_BURST];
-	uint16_t in_port[MAX_BURST];
-	uint64_t pol_cycles;       /* spent in pol_apply_burst() */
-	uint64_t pol_timed;        /* packets it judged while timed */
 	int timing;
 	int no_thp;                /* --no-thp */
 	unsigned ev_kinds;         /* --events: CT_EVK_* */
@@ -291,29 +295,12 @@ run_burst(struct bench *b, unsigned n)
 			frame_csum(b->frames[i]);
 		b->nic_cycles += rte_rdtsc() - t0;
 	}
-	ct_parse_burst(b->frame_ptr, b->frame_len, n, 0, b->pkts);
-	if (b->csum == 2)
-		for (i = 0; i < n; i++)
-			ct_pkt_csum_verify(b->frames[i], FRAME_LEN, &b->pkts[i],
-					   CT_CSUM_IP | CT_CSUM_L4);
-	if (b->pol != NULL) {
-		const struct pol_gen *g;
-		uint64_t t0;
-
-		/* As a worker: quiescent once per loop, one generation per burst. */
+	/* As a worker: quiescent once per loop, one generation per burst. */
+	if (b->pol != NULL)
 		pol_quiescent(b->pol, 0);
-		g = pol_current(b->pol);
-		ct_process_burst_info(b->s, b->pkts, (uint16_t)n, b->now, b->verdict, b->info);
-		t0 = rte_rdtsc();
-		pol_apply_burst(g, 0, b->s, b->pkts, b->in_port, (uint16_t)n, b->verdict,
-				b->info);
-		if (b->timing) {
-			b->pol_cycles += rte_rdtsc() - t0;
-			b->pol_timed += n;
-		}
-	} else {
-		ct_process_burst(b->s, b->pkts, (uint16_t)n, b->now, b->verdict);
-	}
+	pipe_parse_burst(&b->pipe, b->mptr, (uint16_t)n, b->pkts);
+	pipe_track_burst(&b->pipe, b->mptr, b->pkts, (uint16_t)n, b->now, NULL, b->verdict,
+			 b->timing ? &b->pst : NULL);
 	for (i = 0; i < n; i++)
 		b->drops += b->verdict[i] != CT_V_PASS;
 	sync_events(b);
@@ -363,6 +350,13 @@ make_shard(struct bench *b, uint32_t max)
 		return -1;
 	}
 	ct_shard_set_event_kinds(b->s, b->ev_kinds);
+	/* A worker's pipeline as the app sets it up: zone 0, no zone rules, no
+	 * events channel (sync_events() plays the control core). */
+	b->pipe = (struct pipe_conf){
+		.shard = b->s,
+		.pol = b->pol,
+		.csum_verify = b->csum == 2,
+	};
 	return 0;
 }
 
@@ -812,8 +806,11 @@ main(int argc, char **argv)
 		b->packets = churn ? (uint64_t)b->flows * 16 : 8000000;
 	for (j = 0; j < MAX_BURST; j++) {
 		frame_init(b->frames[j]);
-		b->frame_ptr[j] = b->frames[j];
-		b->frame_len[j] = FRAME_LEN;
+		b->mbufs[j].buf_addr = b->frames[j];
+		b->mbufs[j].data_len = FRAME_LEN;
+		b->mbufs[j].pkt_len = FRAME_LEN;
+		b->mbufs[j].nb_segs = 1;
+		b->mptr[j] = &b->mbufs[j];
 	}
 	b->now = UINT64_C(1767225600) * 1000000000;
 	if (b->rules >= 0) {
@@ -865,10 +862,10 @@ main(int argc, char **argv)
 		       (double)all_cycles / (double)b->packets);
 		if (b->rules >= 0)
 			printf(",\"rules\":%d,\"policy_cycles_per_pkt\":%.1f", b->rules,
-			       b->pol_timed ? (double)b->pol_cycles / (double)b->pol_timed : 0.0);
+			       b->pst.pol_pkts ? (double)b->pst.pol_cycles / (double)b->pst.pol_pkts : 0.0);
 		if (b->rules >= 0 && churn && conns > 0)
 			printf(",\"policy_cycles_per_conn\":%.1f",
-			       (double)b->pol_cycles / (double)conns);
+			       (double)b->pst.pol_cycles / (double)conns);
 		if (churn && conns > 0)
 			printf(",\"cycles_per_conn\":%.1f", (double)cycles / (double)conns);
 		printf(",\"window_ignored\":%" PRIu64, st.ignore);
@@ -903,7 +900,7 @@ main(int argc, char **argv)
 		       b->csum == 1 ? " (checksums written, not verified)" : "");
 		if (b->rules >= 0)
 			printf("  policy: %d rules (rte_acl), %.1f cycles/packet in pol_apply_burst\n",
-			       b->rules, b->pol_timed ? (double)b->pol_cycles / (double)b->pol_timed : 0.0);
+			       b->rules, b->pst.pol_pkts ? (double)b->pst.pol_cycles / (double)b->pst.pol_pkts : 0.0);
 		if (churn && conns > 0)
 			printf("  %.1f cycles per connection (8 packets)\n",
 			       (double)cycles / (double)conns);

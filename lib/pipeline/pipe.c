@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The worker's per-packet path (pipe.h): parse at RX, then on the owner
+ * notrack, checksums, tracking and policy.
+ */
+
+#include <rte_cycles.h>
+#include <rte_mbuf.h>
+
+#include "ev.h"
+#include "pipe.h"
+#include "pol.h"
+
+void
+pipe_parse_burst(const struct pipe_conf *c, struct rte_mbuf *const *m, uint16_t n,
+		 struct ct_pkt *out)
+{
+	uint16_t i;
+
+	if (c->zone_of == NULL) {
+		ct_parse_mbuf_burst(m, n, c->zone, out);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		uint16_t vlan;
+
+		if (m[i]->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED)
+			vlan = m[i]->vlan_tci & 0x0fff;
+		else
+			vlan = ct_frame_vlan(rte_pktmbuf_mtod(m[i], const uint8_t *),
+					     rte_pktmbuf_data_len(m[i]));
+		ct_parse_mbuf(m[i], c->zone_of(c->zone_arg, m[i]->port, vlan), &out[i]);
+	}
+}
+
+static void
+frames_of(struct rte_mbuf *const *m, uint16_t n, const uint8_t **frames)
+{
+	uint16_t i;
+
+	for (i = 0; i < n; i++)
+		frames[i] = rte_pktmbuf_mtod(m[i], const uint8_t *);
+}
+
+/* The policy generation that judges this burst, NULL when it accepts all;
+ * its notrack rules applied. */
+static const struct pol_gen *
+policy_begin(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct_pkt *pk,
+	     uint16_t n, uint16_t *in_port)
+{
+	const struct pol_gen *g;
+	uint16_t i;
+
+	if (c->pol == NULL)
+		return NULL;
+	g = pol_current(c->pol);
+	if (pol_gen_trivial(g))
+		return NULL;
+	for (i = 0; i < n; i++)
+		in_port[i] = c->port_index != NULL ? c->port_index[m[i]->port] : m[i]->port;
+	if (pol_gen_has_notrack(g)) {
+		const uint8_t *frames[PIPE_MAX_BURST];
+
+		frames_of(m, n, frames);
+		pol_notrack_burst(g, c->worker, pk, frames, in_port, n);
+	}
+	return g;
+}
+
+/* The configuration's notrack rules, then checksums of what is still tracked. */
+static void
+verify(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct_pkt *pk, uint16_t n)
+{
+	uint16_t i;
+
+	if (ct_shard_conf(c->shard)->n_notrack != 0) {
+		const uint8_t *frames[PIPE_MAX_BURST];
+
+		frames_of(m, n, frames);
+		ct_shard_notrack_burst(c->shard, pk, frames, n);
+	}
+	if (!c->csum_verify)
+		return;
+	for (i = 0; i < n; i++)
+		if (pk[i].cls == CT_PKT_TRACK || pk[i].cls == CT_PKT_ICMP_ERROR)
+			ct_pkt_csum_mbuf(m[i], &pk[i]);
+}
+
+void
+pipe_track_burst(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct_pkt *pk,
+		 uint16_t n, uint64_t now, const uint64_t *pkt_now, uint8_t *verdict,
+		 struct pipe_stats *st)
+{
+	struct ct_pkt_info info[PIPE_MAX_BURST];
+	uint16_t in_port[PIPE_MAX_BURST];
+	const struct pol_gen *g;
+	uint64_t t0 = 0;
+	uint16_t i;
+
+	if (n == 0)
+		return;
+	g = policy_begin(c, m, pk, n, in_port);
+	verify(c, m, pk, n);
+	if (c->chan != NULL)
+		ev_worker_kinds(c->chan, c->shard);
+	if (pkt_now != NULL) {
+		for (i = 0; i < n; i++) {
+			if (g != NULL)
+				ct_process_burst_info(c->shard, &pk[i], 1, pkt_now[i], &verdict[i],
+						      &info[i]);
+			else
+				ct_process_burst(c->shard, &pk[i], 1, pkt_now[i], &verdict[i]);
+		}
+	} else if (g != NULL) {
+		ct_process_burst_info(c->shard, pk, n, now, verdict, info);
+	} else {
+		ct_process_burst(c->shard, pk, n, now, verdict);
+	}
+	if (g == NULL)
+		return;
+	if (st != NULL)
+		t0 = rte_rdtsc();
+	pol_apply_burst(g, c->worker, c->shard, pk, in_port, n, verdict, info);
+	if (st != NULL) {
+		st->pol_cycles += rte_rdtsc() - t0;
+		st->pol_pkts += n;
+	}
+}
