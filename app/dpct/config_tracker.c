@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Config keys of strict tracking (issue 9): "tcp", "checksum", "zones".
+ * Config keys of strict tracking: "tcp", "checksum", "zones".
  * Strict like the rest of the configuration: unknown keys, wrong types and
  * out-of-range values are errors naming the JSON path.
  */

@@ -4,7 +4,7 @@
 
 /**
  * @file
- * The tracker's strictness settings (issue 9): "tcp" (be_liberal, loose,
+ * The tracker's strictness settings: "tcp" (be_liberal, loose,
  * max_retrans), "checksum" ("verify" | "off") and "zones" (rules mapping a
  * port and VLAN id to a conntrack zone). Parsed by dpct_config_parse();
  * docs/configuration.md, "Strict tracking", is the reference.

@@ -80,7 +80,7 @@ port_setup(struct dpct_app *a, struct dpct_port *p, unsigned workers)
 		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
 		p->timestamps = true;
 	}
-	/* Checksum verification (issue 9): let the NIC do it where it can. */
+	/* Checksum verification: let the NIC do it where it can. */
 	if (a->cfg.tracker.checksum == DPCT_CSUM_VERIFY)
 		conf.rxmode.offloads |= info.rx_offload_capa &
 					(RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM |

@@ -4,7 +4,7 @@
 
 /**
  * @file
- * Flow ownership from the NIC (issue 10).
+ * Flow ownership from the NIC.
  *
  * On ports with RSS, dpct programs a symmetric Toeplitz hash (the 0x6d5a
  * key pattern, at the NIC's own key size, 40 or 52 bytes) and its own

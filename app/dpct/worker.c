@@ -53,7 +53,7 @@ dpct_now(void)
 {
 	uint64_t eof;
 
-	/* Live: wall-clock (epoch) ns, so CTA_TIMESTAMP says when (issue 9). */
+	/* Live: wall-clock (epoch) ns, so CTA_TIMESTAMP says when. */
 	if (!dpct.pkt_time)
 		return tsc_to_ns(rte_rdtsc()) + dpct.epoch_offset_ns;
 	/* Replay: the packet clock; after the input ends it runs on wall time so

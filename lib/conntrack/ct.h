@@ -8,7 +8,8 @@
  *
  * A shard is one worker's private table: a preallocated entry pool, a
  * bucketed-signature lookup index, a timer wheel, the L4 trackers and the
- * event-bit bookkeeping of reliable event delivery (DESIGN §4). A shard has
+ * event-bit bookkeeping of reliable event delivery (docs/architecture.md,
+ * "The event path and reliable delivery"). A shard has
  * exactly one writer (the worker lcore that owns it); no function here takes
  * a lock or uses an atomic, and none of them is multi-thread safe on the same
  * shard. Different shards may be used concurrently from different threads.
@@ -127,7 +128,7 @@ enum ct_invalid_reason {
 	CT_INV_UDP_LEN,         /**< UDP length field inconsistent */
 	CT_INV_ICMP,            /**< bad ICMP type/code or quoted packet */
 	CT_INV_STATE,           /**< out-of-state for the tracker (e.g. SYN/ACK with no entry) */
-	/* Strict tracking (issue 9) */
+	/* Strict tracking: checksums and TCP windows */
 	CT_INV_IP_CSUM,         /**< IPv4 header checksum wrong */
 	CT_INV_L4_CSUM,         /**< TCP/UDP/UDP-Lite/ICMP/ICMPv6/SCTP/DCCP checksum wrong */
 	CT_INV_TCP_WINDOW,      /**< TCP segment outside the window (Linux tcp_in_window()) */
@@ -157,10 +158,10 @@ struct ct_pkt {
 	uint16_t tcp_win;        /**< unscaled window field */
 	uint16_t payload_len;    /**< L4 payload bytes */
 	uint16_t in_port;        /**< ingress port (ct_parse_mbuf: mbuf->port; ct_parse: 0) */
-	/* Keyed flow hash (issue 10) */
+	/* Choice of the owning shard */
 	uint32_t owner_hash;     /**< direction-independent, keyed, independent of `hash`:
 				  *   picks the owning shard when the NIC's RSS does not */
-	/* TCP options for window tracking (issue 9), parsed as Linux's tcp_options()/tcp_sack() */
+	/* TCP options for window tracking, parsed as Linux's tcp_options()/tcp_sack() */
 	uint32_t tcp_sack;       /**< highest SACK right edge after tcp_ack, else tcp_ack */
 	uint8_t tcp_opts;        /**< CT_PKT_OPT_* */
 	uint8_t tcp_wscale;      /**< window scale option value, capped at 14 */
@@ -211,7 +212,7 @@ void ct_parse_mbuf_burst(struct rte_mbuf *const *m, unsigned n, uint16_t zone,
 			 struct ct_pkt *out);
 
 /**
- * Checksum verification (issue 9), as Linux with nf_conntrack_checksum=1 on
+ * Checksum verification, as Linux with nf_conntrack_checksum=1 on
  * PRE_ROUTING. Applies to packets of class CT_PKT_TRACK or CT_PKT_ICMP_ERROR
  * produced by ct_parse() from the same bytes. `what` selects the checks done
  * in software (CT_CSUM_IP: the IPv4 header; CT_CSUM_L4: TCP, UDP (0 means
@@ -351,7 +352,7 @@ struct ct_notrack_rule {
 #define CT_EARLY_DROP_HEADROOM(max) ((max) / 64 + 16)
 
 /**
- * Where a library's tables come from (issue 10): the caller's allocator,
+ * Where a library's tables come from: the caller's allocator,
  * e.g. rte_zmalloc_socket() on the worker's NUMA socket, so lib/conntrack
  * and lib/events stay EAL-free. All-zero (`zalloc` NULL) means the C heap.
  */
@@ -381,7 +382,7 @@ struct ct_conf {
 	uint8_t fill_alarm_high_pct; /**< log when count crosses this (0 = off) */
 	uint8_t fill_alarm_low_pct;  /**< ... and again when it falls below this */
 	bool events_enabled;         /**< produce event records at all */
-	uint32_t destroy_grace_ms;   /**< DESIGN §4: re-arm window for undelivered destroys,
+	uint32_t destroy_grace_ms;   /**< re-arm window for undelivered destroys,
 				      *   0..CT_GRACE_MAX_MS; doubles with each refusal of an
 				      *   entry's DESTROY, up to CT_GRACE_BACKOFF_MAX times and
 				      *   CT_GRACE_BACKOFF_CAP_MS */
@@ -392,7 +393,7 @@ struct ct_conf {
 	uint16_t n_notrack;
 	struct ct_notrack_rule notrack[CT_MAX_NOTRACK];
 	uint32_t active_timeout_s;   /**< flow export: interim record after this long (0 = off) */
-	/* Memory (issue 10) */
+	/* Memory */
 	struct ct_mem mem;           /**< the shard's allocator; zero = C heap */
 };
 
@@ -582,7 +583,7 @@ enum ct_verdict {
 uint16_t ct_process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n,
 			  uint64_t now, uint8_t *verdict);
 
-/* Policy hooks (issue 12) ------------------------------------------------- */
+/* Policy hooks ------------------------------------------------------------ */
 
 /** Connection state of a packet, as nftables' `ct state` sees it. */
 enum ct_state {

@@ -4,7 +4,7 @@
 
 /**
  * @file
- * lib/events: reliable conntrack event delivery (DESIGN §4).
+ * lib/events: reliable conntrack event delivery (docs/architecture.md).
  *
  *  - ev_chan: one worker <-> control channel: a single-producer /
  *    single-consumer ring of ct_event_rec (worker -> control) and one of

@@ -29,7 +29,7 @@
 #define ICMPV6_ECHO_REPLY 129
 
 /*
- * ICMP query keys (issue 9, ct.h): the request's tuple has sport = id and
+ * ICMP query keys (ct.h): the request's tuple has sport = id and
  * dport = request type | code << 8; the reply tuple is its reverse. Linux's
  * invmap gives the reply type. A key whose low byte is no request type (a
  * record built with sport = dport = id) is taken as an echo, code 0.

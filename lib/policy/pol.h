@@ -4,7 +4,7 @@
 
 /**
  * @file
- * lib/policy: the stateful rule set of dpct (issue 12), compiled with
+ * lib/policy: the stateful rule set of dpct, compiled with
  * DPDK's librte_acl and swapped in with a quiescent-state handover
  * (librte_rcu).
  *

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-3-Clause
-"""dpct-bench smoke test: tiny runs print the DESIGN §5 JSON fields, positive
+"""dpct-bench smoke test: tiny runs print the documented JSON fields, positive
 where they must be, and the pipeline drops nothing; the traffic options are
 what the JSON says and bad ones are refused. Never asserts speed."""
 import json

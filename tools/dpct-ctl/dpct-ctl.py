@@ -276,7 +276,7 @@ def do_raw(t, args):
 
 
 def do_rules(t, args):
-    # Policy rules with their counters (issue 12), paged through /dpct/rules.
+    # Policy rules with their counters, paged through /dpct/rules.
     start, pages, out = 0, 0, []
     while pages < 100000:
         r = t.cmd('/dpct/rules,%d,40' % start)
