@@ -5,6 +5,7 @@
  */
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
 
 #include "ct.h"
@@ -109,19 +110,19 @@ const char *
 ct_proto_name(unsigned proto)
 {
 	switch (proto) {
-	case 6:
+	case IPPROTO_TCP:
 		return "tcp";
-	case 17:
+	case IPPROTO_UDP:
 		return "udp";
-	case 1:
+	case IPPROTO_ICMP:
 		return "icmp";
-	case 58:
+	case IPPROTO_ICMPV6:
 		return "icmpv6";
-	case 33:
+	case IPPROTO_DCCP:
 		return "dccp";
-	case 132:
+	case IPPROTO_SCTP:
 		return "sctp";
-	case 136:
+	case IPPROTO_UDPLITE:
 		return "udplite";
 	default:
 		return "unknown";

@@ -7,8 +7,9 @@
  */
 
 #include <errno.h>
-#include <stdarg.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,7 +155,7 @@ key_fill(struct pol_key *k, const struct ct_pkt *p, uint8_t state, uint16_t in_p
 	k->family = t->family == 4 ? 1 : t->family == 6 ? 2 : 0;
 	k->in_port = rte_cpu_to_be_16(in_port);
 	k->zone = rte_cpu_to_be_16(t->zone);
-	if (t->proto == 1 || t->proto == 58)
+	if (t->proto == IPPROTO_ICMP || t->proto == IPPROTO_ICMPV6)
 		k->icmp_type = rte_cpu_to_be_16(p->icmp_type);
 	/* The tuple's addresses are already in network order. */
 	memcpy(k->src, t->src, 16);

@@ -5,6 +5,7 @@
  */
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +83,7 @@ static bool
 proto_has_ports(int proto)
 {
 	/* TCP, UDP, DCCP, SCTP, UDP-Lite: the tuple's ports are real ports. */
-	return proto == 6 || proto == 17 || proto == 33 || proto == 132 || proto == 136;
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_DCCP || proto == IPPROTO_SCTP || proto == IPPROTO_UDPLITE;
 }
 
 static bool
@@ -120,11 +121,11 @@ pol_rule_check(const struct pol_rule *r, char *err, size_t errlen)
 		return check_fail(err, errlen, "protocol out of range 0..255");
 	if (r->icmp_type < -1 || r->icmp_type > 255)
 		return check_fail(err, errlen, "icmp type out of range 0..255");
-	if (r->icmp_type >= 0 && r->proto != 1 && r->proto != 58)
+	if (r->icmp_type >= 0 && r->proto != IPPROTO_ICMP && r->proto != IPPROTO_ICMPV6)
 		return check_fail(err, errlen, "icmp_type needs proto icmp or icmpv6");
-	if (r->icmp_type >= 0 && r->proto == 1 && r->family == 6)
+	if (r->icmp_type >= 0 && r->proto == IPPROTO_ICMP && r->family == 6)
 		return check_fail(err, errlen, "proto icmp is IPv4; use icmpv6");
-	if (r->icmp_type >= 0 && r->proto == 58 && r->family == 4)
+	if (r->icmp_type >= 0 && r->proto == IPPROTO_ICMPV6 && r->family == 4)
 		return check_fail(err, errlen, "proto icmpv6 is IPv6; use icmp");
 	if ((r->n_sport != 0 || r->n_dport != 0) && !proto_has_ports(r->proto))
 		return check_fail(err, errlen, "ports need proto tcp, udp, sctp, dccp or udplite");
@@ -173,7 +174,7 @@ bool
 pol_rule_match(const struct pol_rule *r, const struct pol_pkt *p)
 {
 	const struct ct_tuple *t = &p->pkt->tuple;
-	bool icmp = t->proto == 1 || t->proto == 58;
+	bool icmp = t->proto == IPPROTO_ICMP || t->proto == IPPROTO_ICMPV6;
 
 	if (r->states != 0 && !(r->states & (1u << p->state)))
 		return false;
