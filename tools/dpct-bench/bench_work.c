@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dpct-bench's workloads: the established and churn loops, each burst
+ * through the app's worker pipeline (run_burst()), and the event records
+ * played back as the control core would.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+/* Records go to the "ring" (all accepted); destroys are acked back. */
+static void
+sync_events(struct bench *b)
+{
+	struct ct_event_rec *r;
+	unsigned n, i;
+
+	r = ct_shard_ev_peek(b->s, &n);
+	if (n == 0)
+		return;
+	ct_shard_ev_commit(b->s, n, b->now);
+	for (i = 0; i < n; i++) {
+		struct ct_result res;
+
+		if (!(r[i].events & CT_EV_DESTROY))
+			continue;
+		memset(&res, 0, sizeof(res));
+		res.slot = r[i].slot;
+		res.id = r[i].id;
+		res.events = r[i].events;
+		res.kind = CT_RES_DESTROY_ACK;
+		ct_shard_apply_result(b->s, &res, b->now);
+	}
+}
+
+/* The simulated NIC's checksums, then the worker's part of one burst. */
+static void
+run_burst(struct bench *b, unsigned n)
+{
+	unsigned i;
+
+	if (b->csum != 0) {
+		uint64_t t0 = rte_rdtsc();
+
+		for (i = 0; i < n; i++)
+			frame_csum(b->frames[i]);
+		b->nic_cycles += rte_rdtsc() - t0;
+	}
+	/* As a worker: quiescent once per loop, one generation per burst. */
+	if (b->pol != NULL)
+		pol_quiescent(b->pol, 0);
+	pipe_parse_burst(&b->pipe, b->mptr, (uint16_t)n, b->pkts);
+	pipe_track_burst(&b->pipe, b->mptr, b->pkts, (uint16_t)n, b->now, NULL, b->verdict,
+			 b->timing ? &b->pst : NULL);
+	for (i = 0; i < n; i++)
+		b->drops += b->verdict[i] != CT_V_PASS;
+	sync_events(b);
+}
+
+/* --no-thp: the shard on plain 4 KiB pages (the C heap without ct_mem.c's THP advice). */
+static void *
+heap_zalloc(void *arg, size_t size, size_t align)
+{
+	void *p;
+
+	(void)arg;
+	size = (size + align - 1) & ~(align - 1);
+	p = aligned_alloc(align, size);
+	if (p != NULL)
+		memset(p, 0, size);
+	return p;
+}
+
+static void
+heap_free(void *arg, void *p)
+{
+	(void)arg;
+	free(p);
+}
+
+int
+make_shard(struct bench *b, uint32_t max)
+{
+	struct ct_conf c;
+	char err[256];
+
+	ct_conf_init(&c);
+	c.max_entries = max;
+	c.shard_count = 1;
+	c.fill_alarm_high_pct = 0;
+	c.ev_stage_size = 4096;
+	c.timeout_s[CT_TO_TCP_TIME_WAIT] = 1;
+	c.seed = 1;
+	if (b->no_thp) {
+		c.mem.zalloc = heap_zalloc;
+		c.mem.free = heap_free;
+	}
+	b->s = ct_shard_create(&c, err, sizeof(err));
+	if (b->s == NULL) {
+		fprintf(stderr, "dpct-bench: %s\n", err);
+		return -1;
+	}
+	ct_shard_set_event_kinds(b->s, b->ev_kinds);
+	/* A worker's pipeline as the app sets it up: zone 0, no zone rules, no
+	 * events channel (sync_events() plays the control core). */
+	b->pipe = (struct pipe_conf){
+		.shard = b->s,
+		.pol = b->pol,
+		.csum_verify = b->csum == 2,
+	};
+	return 0;
+}
+
+/* Open every flow with a handshake. */
+static void
+establish(struct bench *b)
+{
+	static const uint8_t fl[3] = { TH_SYN, TH_SYN | TH_ACK, TH_ACK };
+	uint32_t f = 0;
+	unsigned k, n;
+
+	for (k = 0; k < 3; k++) {
+		for (f = 0; f < b->flows;) {
+			for (n = 0; n < b->burst && f < b->flows; n++, f++)
+				frame_set(b->frames[n], f, k == 1, fl[k]);
+			b->now += 1000;
+			run_burst(b, n);
+		}
+	}
+}
+
+/* One established packet: its flow and direction, and where its seq and ack stand. */
+struct bench_seg {
+	uint32_t fd;     /* flow << 1 | reply */
+	uint32_t sent;   /* payload bytes its direction sent before it */
+	uint32_t rcvd;   /* and the other direction */
+};
+
+double
+bench_established(struct bench *b, uint64_t *cycles)
+{
+	struct bench_seg *seg;
+	uint32_t *sent;
+	uint8_t *step;
+	uint64_t i, x = 0x243f6a8885a308d3ull, t0;
+	unsigned n;
+
+	/*
+	 * The traffic is planned before the clock starts: the per-flow byte
+	 * counts would otherwise add a random access to a flows-sized array per
+	 * packet, a NIC does not keep them, and they would push the tracker's
+	 * lines out of the cache.
+	 */
+	seg = malloc(sizeof(*seg) * (size_t)b->packets);
+	sent = malloc(sizeof(*sent) * (size_t)b->flows * 2);
+	step = b->bulk ? calloc(b->flows, 1) : NULL;
+	if (seg == NULL || sent == NULL || (b->bulk && step == NULL)) {
+		free(seg);
+		free(sent);
+		free(step);
+		return -1;
+	}
+	/* The payload that rode the SYN and the SYN/ACK (the client's ACK resent its own). */
+	for (i = 0; i < (uint64_t)b->flows * 2; i++)
+		sent[i] = FRAME_PAYLOAD;
+	for (i = 0; i < b->packets; i++) {
+		uint32_t o;
+
+		if (b->bulk) {
+			/* A flow's segments go data, data, ACK of both (a delayed ACK). */
+			uint32_t f = (uint32_t)(rng_next(&x) % b->flows);
+
+			o = f << 1 | (step[f] == 2);
+			step[f] = (uint8_t)(step[f] == 2 ? 0 : step[f] + 1);
+		} else {
+			o = (uint32_t)(rng_next(&x) % ((uint64_t)b->flows * 2));
+		}
+		seg[i].fd = o;
+		seg[i].sent = sent[o];
+		seg[i].rcvd = sent[o ^ 1];
+		if (!(b->bulk && (o & 1)))
+			sent[o] += FRAME_PAYLOAD;
+	}
+	free(sent);
+	free(step);
+	establish(b);
+	b->timing = 1;
+	t0 = rte_rdtsc();
+	b->win_t0 = t0;
+	b->nic_cycles = 0;
+	for (i = 0; i < b->packets;) {
+		uint64_t n0 = rte_rdtsc();
+
+		for (n = 0; n < b->burst && i < b->packets; n++, i++) {
+			frame_set_at(b->frames[n], seg[i].fd >> 1, seg[i].fd & 1, TH_ACK,
+				     seg[i].sent, seg[i].rcvd);
+			/* IP total length: 40 for a bare ACK, the template's 50 for data. */
+			if (b->bulk)
+				b->frames[n][17] = (seg[i].fd & 1) ? 40 : 20 + 20 + FRAME_PAYLOAD;
+		}
+		b->nic_cycles += rte_rdtsc() - n0;
+		b->now += 2000;
+		run_burst(b, n);
+		if ((i & 0x3fff) < b->burst)
+			ct_shard_expire(b->s, b->now, 256);
+		window_tick(b, n);
+	}
+	*cycles = rte_rdtsc() - t0;
+	free(seg);
+	return 0;
+}
+
+/*
+ * Churn: `flows` connections open at once; each slot runs SYN, SYN/ACK,
+ * ACK, data, data, FIN/ACK, FIN/ACK, ACK and then starts a new connection
+ * with a fresh tuple. TIME_WAIT is 1 s on a clock advancing 1 µs per
+ * packet, so closed entries expire, their destroys are acked and slots
+ * recycle: a steady state of creates and destroys.
+ */
+double
+bench_churn(struct bench *b, uint64_t *cycles, uint64_t *conns)
+{
+	static const struct {
+		int reply;
+		uint8_t flags;
+	} script[8] = {
+		{ 0, TH_SYN }, { 1, TH_SYN | TH_ACK }, { 0, TH_ACK }, { 0, TH_ACK },
+		{ 1, TH_ACK }, { 0, TH_FIN | TH_ACK }, { 1, TH_FIN | TH_ACK }, { 0, TH_ACK },
+	};
+	uint32_t *flow, next_flow = 0, slot = 0;
+	uint8_t *step;
+	uint64_t i, t0, done = 0, x = 0x13198a2e03707344ull;
+	unsigned n;
+
+	flow = malloc(sizeof(*flow) * b->flows);
+	step = malloc(b->flows);
+	if (flow == NULL || step == NULL)
+		return -1;
+	for (i = 0; i < b->flows; i++) {
+		flow[i] = next_flow++;
+		step[i] = 0;
+	}
+	b->timing = 1;
+	t0 = rte_rdtsc();
+	b->win_t0 = t0;
+	b->nic_cycles = 0;
+	for (i = 0; i < b->packets;) {
+		uint64_t n0 = rte_rdtsc();
+
+		for (n = 0; n < b->burst && i < b->packets; n++, i++) {
+			uint8_t st;
+
+			if (b->stagger)
+				slot = (uint32_t)(rng_next(&x) % b->flows);
+			st = step[slot];
+			frame_set(b->frames[n], flow[slot], script[st].reply, script[st].flags);
+			if (++st == 8) {
+				st = 0;
+				flow[slot] = next_flow++;
+				done++;
+			}
+			step[slot] = st;
+			if (!b->stagger && ++slot == b->flows)
+				slot = 0;
+		}
+		b->nic_cycles += rte_rdtsc() - n0;
+		/* One round over all slots takes 1 s of packet clock. */
+		b->now += (UINT64_C(1000000000) / b->flows + 1) * n;
+		run_burst(b, n);
+		ct_shard_expire(b->s, b->now, 4096);
+		sync_events(b);
+		window_tick(b, n);
+	}
+	*cycles = rte_rdtsc() - t0;
+	*conns = done;
+	free(flow);
+	free(step);
+	return 0;
+}
