@@ -46,7 +46,7 @@ enum gen_kind {
 	GEN_K_ICMP_HOST,    /**< a TCP SYN answered by a router's host unreachable */
 	GEN_K_GRE,          /**< GRE-encapsulated packets both ways (generic tracker) */
 	GEN_K_ESP,          /**< ESP packets both ways (generic tracker) */
-	/* The "strict" workload (issue 9): what window tracking and checksums decide. */
+	/* The "strict" workload: what window tracking and checksum verification decide. */
 	GEN_K_TCP_OOW_RST,  /**< TCP with a blind RST far outside the window, then a FIN close */
 	GEN_K_TCP_OOW_DATA, /**< TCP with a data segment far beyond the window, then a close */
 	GEN_K_TCP_WSCALE,   /**< window scale + SACK, bulk data beyond the unscaled window */
