@@ -76,6 +76,7 @@ struct ev_ctl_chan {
 };
 
 struct ev_ctl {
+	/* The registry and the step (ev_ctl.c) */
 	struct ev_ctl_conf conf;
 	const struct ev_transport_ops *tops; /* the connections' transport */
 	void *tself;
@@ -86,7 +87,7 @@ struct ev_ctl {
 	struct ev_listener ls[EV_MAX_LISTENERS];
 	uint32_t kinds;      /* last ev_ctl_publish_kinds(); UINT32_MAX: none yet */
 	struct ev_ctl_stats st;
-	/* Refusals per uid, and when each uid was last reported in the log */
+	/* Refusals per uid, and when each uid was last reported in the log (ev_req.c) */
 	struct ev_refusal refusals[EV_REFUSAL_UIDS + 1];
 	uint64_t refusal_logged_ns[EV_REFUSAL_UIDS + 1];
 	uint64_t refusal_unlogged[EV_REFUSAL_UIDS + 1];
@@ -95,7 +96,7 @@ struct ev_ctl {
 	ev_log_fn log_fn;
 	void *log_arg;
 
-	/* Dumps */
+	/* Dumps (ev_dump.c) */
 	const struct ev_dump_ops *dump_ops;
 	void *dump_arg;
 	int dump_slot;       /* -1: none running */
@@ -105,7 +106,7 @@ struct ev_ctl {
 	struct ct_event_rec dump_recs[EV_CTL_DUMP_PAGE];
 	uint8_t *dump_enc;
 
-	/* Scratch for one chunk */
+	/* Scratch for one chunk (ev_deliver.c) */
 	unsigned chunk_dropped;
 	struct ct_event_rec recs[EV_CTL_BURST];
 	uint32_t off[EV_CTL_BURST];
