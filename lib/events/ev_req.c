@@ -87,7 +87,7 @@ ev_ctl_refusals(const struct ev_ctl *ctl, struct ev_refusal *out, unsigned max)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Acks and the request path                                                 */
+/* Acks                                                                      */
 
 /* Answer `req` on `conn` with an NLMSG_ERROR carrying `error` (0: an ack). */
 static void
@@ -120,7 +120,8 @@ ack(struct ev_ctl *ctl, const struct ev_listener *l, const struct nlmsghdr *req,
 	send_ack(ctl, l->conn, req, error);
 }
 
-/* Credentials and the request path                                          */
+/* ------------------------------------------------------------------------ */
+/* Requests                                                                  */
 
 static bool
 in_list(const uint32_t *list, unsigned n, uint32_t v)
@@ -305,6 +306,9 @@ ev_ctl_handle_request(struct ev_ctl *ctl, unsigned slot, const void *buf, size_t
 	return rc;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Admission                                                                 */
+
 /* Refuse a connection with a reason the peer can read, then close it. */
 static void
 refuse_conn(struct ev_ctl *ctl, int conn, int error)
@@ -424,6 +428,9 @@ ev_ctl_attach_peer(struct ev_ctl *ctl, int fd, uint32_t uid, uint32_t gid, uint3
 	set_bufsize(ctl, l, 0);
 	return (int)l->slot;
 }
+
+/* ------------------------------------------------------------------------ */
+/* What the transport reports                                                */
 
 /* Read one connection's requests: false when it is gone. */
 static bool
