@@ -25,6 +25,7 @@
 #define EV_CTL_MAX_IOV 256    /* messages per datagram (<= UIO_MAXIOV) */
 #define EV_CTL_REQ_BUDGET 64  /* request messages handled per step, all peers */
 #define EV_CTL_BAD_MAX 8      /* consecutive refused requests before a peer is cut */
+#define EV_CTL_REFUSE_DRAIN 16 /* datagrams a refused connection's peer sent, dropped */
 #define EV_CTL_DUMP_PAGE 256  /* entries fetched from the pager at a time */
 #define EV_CTL_DUMP_DGRAMS 8  /* dump datagrams per step */
 #define EV_CTL_DUMP_BUF EV_DGRAM_MAX

@@ -309,13 +309,23 @@ ev_ctl_handle_request(struct ev_ctl *ctl, unsigned slot, const void *buf, size_t
 /* ------------------------------------------------------------------------ */
 /* Admission                                                                 */
 
-/* Refuse a connection with a reason the peer can read, then close it. */
+/*
+ * Refuse a connection with a reason the peer can read, then close it. What
+ * the peer sent before it was accepted is read and dropped first: closing
+ * an AF_UNIX socket with datagrams still queued makes the peer's next
+ * recv() fail with ECONNRESET before it reads the reason.
+ */
 static void
 refuse_conn(struct ev_ctl *ctl, int conn, int error)
 {
 	struct nlmsghdr req = { .nlmsg_len = NLMSG_HDRLEN };
+	uint8_t drop[NLMSG_HDRLEN];
+	unsigned i;
 
 	send_ack(ctl, conn, &req, error);
+	for (i = 0; i < EV_CTL_REFUSE_DRAIN; i++)
+		if (ctl->tops->recv(ctl->tself, conn, drop, sizeof(drop)) <= 0)
+			break;
 	ctl->tops->close(ctl->tself, conn);
 }
 
