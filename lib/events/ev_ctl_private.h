@@ -3,9 +3,12 @@
 #define DPCT_EV_CTL_PRIVATE_H
 
 /*
- * The control core's internals, shared by ev_ctl.c (registry, delivery,
- * stall policy), ev_unix.c (the AF_UNIX transport and the request path)
- * and ev_dump.c (dumps). Not a public header.
+ * The control core's internals, shared by its files only: ev_ctl.c (the
+ * listener registry, the step, the stall policy), ev_deliver.c (encoding
+ * and delivery of records, results back to the workers), ev_req.c
+ * (connections: admission and the request path) and ev_dump.c (dumps).
+ * The core reaches its connections through a transport's ops
+ * (ev_transport.h); transports never include this header.
  */
 
 #include <stdbool.h>
@@ -16,12 +19,13 @@
 
 #include "ev.h"
 #include "ev_consumer.h"
+#include "ev_transport.h"
 
 #define EV_CTL_BURST 256      /* records per channel per chunk */
 #define EV_CTL_MAX_IOV 256    /* messages per datagram (<= UIO_MAXIOV) */
 #define EV_CTL_REQ_BUDGET 64  /* request messages handled per step, all peers */
 #define EV_CTL_BAD_MAX 8      /* consecutive refused requests before a peer is cut */
-#define EV_CTL_ACCEPT_MAX 8   /* connections accepted per step */
+#define EV_CTL_REFUSE_DRAIN 16 /* datagrams a refused connection's peer sent, dropped */
 #define EV_CTL_DUMP_PAGE 256  /* entries fetched from the pager at a time */
 #define EV_CTL_DUMP_DGRAMS 8  /* dump datagrams per step */
 #define EV_CTL_DUMP_BUF EV_DGRAM_MAX
@@ -44,7 +48,8 @@ struct ev_listener {
 	uint8_t type;        /* enum ev_listener_type */
 	uint8_t state;       /* enum ev_listener_state */
 	unsigned slot;
-	int fd;              /* the connection, -1 for sinks and consumers */
+	int conn;            /* the transport's connection; -1 for sinks, consumers and a
+			      * connection that sends nowhere */
 	uint32_t id;
 	uint32_t uid, gid, pid;
 	uint32_t mask;
@@ -72,10 +77,10 @@ struct ev_ctl_chan {
 };
 
 struct ev_ctl {
+	/* The registry and the step (ev_ctl.c) */
 	struct ev_ctl_conf conf;
-	int lfd;             /* the listening socket */
-	int ep;              /* epoll over lfd and every connection */
-	bool bound;          /* we created conf.socket_path */
+	const struct ev_transport_ops *tops; /* the connections' transport */
+	void *tself;
 	unsigned n_chans;
 	unsigned next_chan;
 	struct ev_ctl_chan *chans;
@@ -83,7 +88,7 @@ struct ev_ctl {
 	struct ev_listener ls[EV_MAX_LISTENERS];
 	uint32_t kinds;      /* last ev_ctl_publish_kinds(); UINT32_MAX: none yet */
 	struct ev_ctl_stats st;
-	/* Refusals per uid, and when each uid was last reported in the log */
+	/* Refusals per uid, and when each uid was last reported in the log (ev_req.c) */
 	struct ev_refusal refusals[EV_REFUSAL_UIDS + 1];
 	uint64_t refusal_logged_ns[EV_REFUSAL_UIDS + 1];
 	uint64_t refusal_unlogged[EV_REFUSAL_UIDS + 1];
@@ -92,7 +97,7 @@ struct ev_ctl {
 	ev_log_fn log_fn;
 	void *log_arg;
 
-	/* Dumps */
+	/* Dumps (ev_dump.c) */
 	const struct ev_dump_ops *dump_ops;
 	void *dump_arg;
 	int dump_slot;       /* -1: none running */
@@ -102,7 +107,7 @@ struct ev_ctl {
 	struct ct_event_rec dump_recs[EV_CTL_DUMP_PAGE];
 	uint8_t *dump_enc;
 
-	/* Scratch for one chunk */
+	/* Scratch for one chunk (ev_deliver.c) */
 	unsigned chunk_dropped;
 	struct ct_event_rec recs[EV_CTL_BURST];
 	uint32_t off[EV_CTL_BURST];
@@ -126,6 +131,32 @@ struct ev_ctl {
 uint64_t ev_ctl_mono_ns(void);
 void ev_ctl_log(struct ev_ctl *ctl, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+static inline bool
+ev_listener_reliable(const struct ev_ctl *ctl, const struct ev_listener *l)
+{
+	return l->state == EV_LS_RELIABLE && ctl->conf.reliable;
+}
+
+/* Subscribed (or a sink or consumer) and not about to close. */
+static inline bool
+ev_listener_active(const struct ev_listener *l)
+{
+	return l->used && !l->closing && l->state != EV_LS_PENDING;
+}
+
+/* Send one datagram on the listener's connection: 0 or -errno (as the
+ * transport's send); a connection -1 takes everything and sends nowhere. */
+static inline int
+ev_ctl_conn_send(struct ev_ctl *ctl, const struct ev_listener *l, const struct iovec *iov,
+		 unsigned iovcnt)
+{
+	if (l->conn < 0)
+		return 0;
+	return ctl->tops->send(ctl->tself, l->conn, iov, iovcnt);
+}
+
+/* ev_ctl.c: the registry */
 struct ev_listener *ev_ctl_slot_alloc(struct ev_ctl *ctl);
 /* Free the slot (closing its connection); `gone` counts listeners_gone. */
 void ev_ctl_listener_close(struct ev_ctl *ctl, struct ev_listener *l, bool gone);
@@ -133,21 +164,21 @@ void ev_ctl_listener_close(struct ev_ctl *ctl, struct ev_listener *l, bool gone)
  * listeners want, when that changed: after any subscribe, add or close. */
 void ev_ctl_publish_kinds(struct ev_ctl *ctl);
 
+/* ev_deliver.c */
+/* Drain up to `budget` records from every channel (round-robin start),
+ * deliver them and push the results back: the records handled. */
+unsigned ev_ctl_deliver(struct ev_ctl *ctl, uint64_t now, uint64_t mono, unsigned budget);
+
+/* ev_req.c */
 /* Count a refusal or closing of `uid`'s connection in the field at
  * `field` (offsetof(struct ev_refusal, ...)) and log it, at most once per
  * EV_CTL_LOG_EVERY_NS per uid (the report says how many were not logged). */
 void ev_ctl_note_refusal(struct ev_ctl *ctl, uint32_t uid, uint32_t pid, size_t field,
 			 const char *why);
-
-/* ev_unix.c */
-int ev_unix_open(struct ev_ctl *ctl, char *err, size_t errlen);
-void ev_unix_close(struct ev_ctl *ctl);
-void ev_unix_forget(struct ev_ctl *ctl, struct ev_listener *l);
-void ev_unix_poll(struct ev_ctl *ctl, uint64_t mono);
-/* sendmsg() on the connection: 0 or -errno (fd -1: a sink to nowhere). */
-int ev_unix_send(struct ev_listener *l, const struct iovec *iov, unsigned iovcnt);
-void ev_unix_ack(struct ev_ctl *ctl, struct ev_listener *l, const struct nlmsghdr *req,
-		 int error);
+/* What the transport reports: accept connections, read requests (at most
+ * EV_CTL_REQ_BUDGET messages), close those that hung up; then close the
+ * connections past the subscribe deadline. */
+void ev_ctl_conns_step(struct ev_ctl *ctl, uint64_t mono);
 
 /* ev_dump.c */
 /* A dump request (IPCTNL_MSG_CT_GET + NLM_F_DUMP) from `l`: 0 or -errno. */

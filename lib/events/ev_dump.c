@@ -5,8 +5,8 @@
  * ctnetlink message with NLM_F_MULTI (the request's nlmsg_seq), then
  * NLMSG_DONE. One dump runs at a time; the entries come from the pager the
  * app installed (it pages through the workers' mailboxes, so the packet
- * path never stalls) and go out as the connection has room: a dump is
- * never lossy, it waits. Events keep flowing on the same connection
+ * path never stalls) and go out through the connection's transport as it
+ * has room: a dump is never lossy, it waits. Events keep flowing on the same connection
  * meanwhile (consumers dedupe by id).
  */
 #include <errno.h>
@@ -123,7 +123,7 @@ dump_fill(struct ev_ctl *ctl, struct ev_listener *l, unsigned *taken)
 }
 
 static int
-send_done(struct ev_listener *l)
+send_done(struct ev_ctl *ctl, const struct ev_listener *l)
 {
 	struct {
 		struct nlmsghdr h;
@@ -136,7 +136,7 @@ send_done(struct ev_listener *l)
 	done.h.nlmsg_type = NLMSG_DONE;
 	done.h.nlmsg_flags = NLM_F_MULTI;
 	done.h.nlmsg_seq = l->dump_seq;
-	return ev_unix_send(l, &iov, 1);
+	return ev_ctl_conn_send(ctl, l, &iov, 1);
 }
 
 void
@@ -160,7 +160,7 @@ ev_ctl_dump_step(struct ev_ctl *ctl)
 
 		if (ctl->dump_pos == ctl->dump_n) {
 			if (ctl->dump_src_done) {
-				rc = send_done(l);
+				rc = send_done(ctl, l);
 				if (rc == -EAGAIN || rc == -ENOBUFS)
 					return;
 				ctl->dump_slot = -1;
@@ -187,7 +187,7 @@ ev_ctl_dump_step(struct ev_ctl *ctl)
 		iov.iov_base = ctl->dump_enc;
 		iov.iov_len = bytes;
 		ctl->st.datagrams++;
-		rc = ev_unix_send(l, &iov, 1);
+		rc = ev_ctl_conn_send(ctl, l, &iov, 1);
 		if (rc == 0) {
 			ctl->dump_pos = ctl->dump_fill_end;
 			l->dumped += taken;
