@@ -19,6 +19,7 @@
 #include "dpct.h"
 #include "dpct_export.h"
 #include "dpct_default_config.h"
+#include "mem.h"
 
 RTE_LOG_REGISTER_DEFAULT(dpct_logtype, INFO);
 
@@ -266,6 +267,17 @@ main(int argc, char **argv)
 	}
 	atomic_store(&dpct.rc, DPCT_EXIT_OK);
 
+	/*
+	 * A table that cannot fit is refused before its first byte (or the mbuf
+	 * pool) is allocated. Workers as dpct_ports_init() counts them: every
+	 * lcore but the main one, at most workers.count.
+	 */
+	if (dpct_mem_check(&dpct, RTE_MIN(dpct.cfg.workers != 0 ? dpct.cfg.workers :
+					  rte_lcore_count() - 1, rte_lcore_count() - 1)) < 0) {
+		pol_ruleset_clear(&rules);
+		rte_eal_cleanup();
+		return DPCT_EXIT_USAGE;
+	}
 	rc = dpct_ports_init(&dpct);
 	if (rc == 0)
 		rc = dpct_workers_init(&dpct);

@@ -4,15 +4,27 @@
  * Where that socket has no room left, any socket; where EAL memory is
  * exhausted (small -m with --no-huge), the C heap, with a warning: slower,
  * but the appliance still starts as it did before.
+ *
+ * Before any of that, dpct_mem_check() compares what the configuration
+ * needs (config_mem.c) with what EAL and the machine have left, and refuses
+ * a table that cannot fit at all.
  */
 
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <rte_eal.h>
+#include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_memory.h>
 
+#include "config_mem.h"
 #include "dpct.h"
 #include "mem.h"
 
@@ -57,4 +69,144 @@ dpct_mem_socket(struct ct_mem *m, int socket)
 	m->zalloc = socket_zalloc;
 	m->free = socket_free;
 	m->arg = (void *)(intptr_t)socket;
+}
+
+/* One unsigned number from a sysfs or cgroup file ("max" is no number). */
+static int
+read_u64(const char *path, uint64_t *out)
+{
+	unsigned long long v;
+	FILE *f = fopen(path, "re");
+	int rc = -ENOENT;
+
+	if (f == NULL)
+		return rc;
+	if (fscanf(f, "%llu", &v) == 1) {
+		*out = v;
+		rc = 0;
+	}
+	fclose(f);
+	return rc;
+}
+
+/* Free bytes of EAL memory now, and the free hugepages EAL may still map. */
+static uint64_t
+eal_free_bytes(void)
+{
+	struct rte_malloc_socket_stats st;
+	uint64_t sum = 0;
+	unsigned i;
+
+	for (i = 0; i < rte_socket_count(); i++)
+		if (rte_malloc_get_socket_stats(rte_socket_id_by_idx(i), &st) == 0)
+			sum += st.heap_freesz_bytes;
+	if (rte_eal_has_hugepages()) {
+		DIR *d = opendir("/sys/kernel/mm/hugepages");
+		struct dirent *e;
+
+		while (d != NULL && (e = readdir(d)) != NULL) {
+			unsigned long long kb;
+			char path[320];
+			uint64_t n;
+
+			if (sscanf(e->d_name, "hugepages-%llukB", &kb) != 1)
+				continue;
+			snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/%s/free_hugepages",
+				 e->d_name);
+			if (read_u64(path, &n) == 0)
+				sum += n * kb * 1024;
+		}
+		if (d != NULL)
+			closedir(d);
+	}
+	return sum;
+}
+
+/*
+ * Memory the C heap can still take: MemAvailable, or where the process is
+ * in a memory cgroup with a lower limit, what is left below that limit.
+ */
+static uint64_t
+machine_free_bytes(const char **what)
+{
+	static const char *const cg[][2] = {
+		{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"},
+		{"/sys/fs/cgroup/memory/memory.limit_in_bytes",
+		 "/sys/fs/cgroup/memory/memory.usage_in_bytes"},
+	};
+	uint64_t avail = 0, lim, use;
+	char line[128];
+	FILE *f;
+	unsigned i;
+
+	*what = "MemAvailable";
+	f = fopen("/proc/meminfo", "re");
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		unsigned long long kb;
+
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
+			avail = (uint64_t)kb * 1024;
+			break;
+		}
+	}
+	if (f != NULL)
+		fclose(f);
+	if (avail == 0) {
+		long pages = sysconf(_SC_AVPHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+
+		*what = "free physical pages";
+		avail = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
+	}
+	for (i = 0; i < RTE_DIM(cg); i++) {
+		if (read_u64(cg[i][0], &lim) != 0 || read_u64(cg[i][1], &use) != 0)
+			continue;
+		if (lim > use && lim - use < avail) {
+			avail = lim - use;
+			*what = "the memory cgroup's limit";
+		} else if (lim <= use) {
+			avail = 0;
+			*what = "the memory cgroup's limit";
+		}
+		break;
+	}
+	return avail;
+}
+
+int
+dpct_mem_check(const struct dpct_app *a, unsigned workers)
+{
+	char b[8][32];
+	struct dpct_mem_need n;
+	uint64_t eal, host;
+	const char *what;
+	int rc;
+
+	if (workers == 0 || workers > DPCT_MAX_WORKERS)
+		workers = workers == 0 ? 1 : DPCT_MAX_WORKERS;
+	rc = dpct_config_mem(&a->cfg, workers, &n);
+	eal = eal_free_bytes();
+	host = machine_free_bytes(&what);
+	DPCT_LOG(INFO, "table memory: %s for %u entries over %u worker%s (entries %s, index %s, "
+		 "timer wheels %s, event rings %s, handoff rings %s)\n",
+		 dpct_mem_human(n.total, b[0], sizeof(b[0])), a->cfg.max_entries, workers,
+		 workers == 1 ? "" : "s", dpct_mem_human(n.entries, b[1], sizeof(b[1])),
+		 dpct_mem_human(n.index, b[2], sizeof(b[2])),
+		 dpct_mem_human(n.wheel, b[3], sizeof(b[3])),
+		 dpct_mem_human(n.event_rings + n.stage, b[4], sizeof(b[4])),
+		 dpct_mem_human(n.handoff_rings, b[5], sizeof(b[5])));
+	if (rc != 0 || n.total > eal + host) {
+		DPCT_LOG(ERR, "config: $.table.max_entries %u over %u worker%s needs %s of table "
+			 "memory, but only %s is available: %s of EAL memory (-m or hugepages) "
+			 "and %s of machine memory (%s); lower max_entries or add memory\n",
+			 a->cfg.max_entries, workers, workers == 1 ? "" : "s", b[0],
+			 dpct_mem_human(eal + host, b[6], sizeof(b[6])),
+			 dpct_mem_human(eal, b[7], sizeof(b[7])),
+			 dpct_mem_human(host, b[1], sizeof(b[1])), what);
+		return -ENOMEM;
+	}
+	if (n.total > eal)
+		DPCT_LOG(WARNING, "table memory: %s needed, %s of EAL memory free: the rest comes "
+			 "from the C heap, slower (raise -m or add hugepages)\n", b[0],
+			 dpct_mem_human(eal, b[7], sizeof(b[7])));
+	return 0;
 }
