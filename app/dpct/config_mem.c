@@ -89,3 +89,20 @@ dpct_mem_human(uint64_t bytes, char *buf, unsigned len)
 	snprintf(buf, len, "%.1f %s", v, unit[u]);
 	return buf;
 }
+
+const char *
+dpct_mem_describe(const struct dpct_mem_need *n, uint32_t max_entries, unsigned workers,
+		  char *buf, unsigned len)
+{
+	char b[6][32];
+
+	snprintf(buf, len, "%s for %u entries over %u worker%s (entries %s, index %s, "
+		 "timer wheels %s, event rings %s, handoff rings %s)",
+		 dpct_mem_human(n->total, b[0], sizeof(b[0])), max_entries, workers,
+		 workers == 1 ? "" : "s", dpct_mem_human(n->entries, b[1], sizeof(b[1])),
+		 dpct_mem_human(n->index, b[2], sizeof(b[2])),
+		 dpct_mem_human(n->wheel, b[3], sizeof(b[3])),
+		 dpct_mem_human(n->event_rings + n->stage, b[4], sizeof(b[4])),
+		 dpct_mem_human(n->handoff_rings, b[5], sizeof(b[5])));
+	return buf;
+}

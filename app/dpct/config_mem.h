@@ -36,6 +36,15 @@ struct dpct_mem_need {
  */
 int dpct_config_mem(const struct dpct_config *c, unsigned workers, struct dpct_mem_need *out);
 
+/**
+ * The need as dpct logs it at start: "402.3 MiB for 2097152 entries over 4
+ * workers (entries 292.5 MiB, index 32.0 MiB, timer wheels 1.0 MiB, event
+ * rings 76.0 MiB, handoff rings 777.0 KiB)" (event rings include the
+ * shards' staging). docs/deployment.md quotes it; a unit test compares.
+ */
+const char *dpct_mem_describe(const struct dpct_mem_need *n, uint32_t max_entries,
+			      unsigned workers, char *buf, unsigned len);
+
 /** `bytes` as "1.5 GiB" / "384.0 MiB" / "12.0 KiB" / "100 B" into buf. */
 const char *dpct_mem_human(uint64_t bytes, char *buf, unsigned len);
 

@@ -175,7 +175,7 @@ machine_free_bytes(const char **what)
 int
 dpct_mem_check(const struct dpct_app *a, unsigned workers)
 {
-	char b[8][32];
+	char b[4][32], line[256];
 	struct dpct_mem_need n;
 	uint64_t eal, host;
 	const char *what;
@@ -186,27 +186,23 @@ dpct_mem_check(const struct dpct_app *a, unsigned workers)
 	rc = dpct_config_mem(&a->cfg, workers, &n);
 	eal = eal_free_bytes();
 	host = machine_free_bytes(&what);
-	DPCT_LOG(INFO, "table memory: %s for %u entries over %u worker%s (entries %s, index %s, "
-		 "timer wheels %s, event rings %s, handoff rings %s)\n",
-		 dpct_mem_human(n.total, b[0], sizeof(b[0])), a->cfg.max_entries, workers,
-		 workers == 1 ? "" : "s", dpct_mem_human(n.entries, b[1], sizeof(b[1])),
-		 dpct_mem_human(n.index, b[2], sizeof(b[2])),
-		 dpct_mem_human(n.wheel, b[3], sizeof(b[3])),
-		 dpct_mem_human(n.event_rings + n.stage, b[4], sizeof(b[4])),
-		 dpct_mem_human(n.handoff_rings, b[5], sizeof(b[5])));
+	DPCT_LOG(INFO, "table memory: %s\n",
+		 dpct_mem_describe(&n, a->cfg.max_entries, workers, line, sizeof(line)));
 	if (rc != 0 || n.total > eal + host) {
 		DPCT_LOG(ERR, "config: $.table.max_entries %u over %u worker%s needs %s of table "
 			 "memory, but only %s is available: %s of EAL memory (-m or hugepages) "
 			 "and %s of machine memory (%s); lower max_entries or add memory\n",
-			 a->cfg.max_entries, workers, workers == 1 ? "" : "s", b[0],
-			 dpct_mem_human(eal + host, b[6], sizeof(b[6])),
-			 dpct_mem_human(eal, b[7], sizeof(b[7])),
-			 dpct_mem_human(host, b[1], sizeof(b[1])), what);
+			 a->cfg.max_entries, workers, workers == 1 ? "" : "s",
+			 dpct_mem_human(n.total, b[0], sizeof(b[0])),
+			 dpct_mem_human(eal + host, b[1], sizeof(b[1])),
+			 dpct_mem_human(eal, b[2], sizeof(b[2])),
+			 dpct_mem_human(host, b[3], sizeof(b[3])), what);
 		return -ENOMEM;
 	}
 	if (n.total > eal)
 		DPCT_LOG(WARNING, "table memory: %s needed, %s of EAL memory free: the rest comes "
-			 "from the C heap, slower (raise -m or add hugepages)\n", b[0],
-			 dpct_mem_human(eal, b[7], sizeof(b[7])));
+			 "from the C heap, slower (raise -m or add hugepages)\n",
+			 dpct_mem_human(n.total, b[0], sizeof(b[0])),
+			 dpct_mem_human(eal, b[1], sizeof(b[1])));
 	return 0;
 }

@@ -146,9 +146,64 @@ test_documented_maximum(void)
 	return 0;
 }
 
+static char *
+slurp(const char *path)
+{
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (dpct_config_read_file(path, 1u << 20, &buf, &len, NULL, 0) != 0)
+		return NULL;
+	return buf;
+}
+
+/* docs/deployment.md's figures are what dpct computes and logs for them. */
+static int
+test_docs_agree(void)
+{
+	char line[300], want[160], h[32];
+	const char *const docs[] = {DPCT_SRC_DIR "/docs/deployment.md",
+				    DPCT_SRC_DIR "/docs/configuration.md"};
+	struct dpct_mem_need n;
+	struct dpct_config c;
+	char err[256], *text;
+	unsigned i;
+
+	dpct_config_defaults(&c);
+	T_EQ(dpct_config_load(&c, DPCT_SRC_DIR "/config/10gbe-2port.json", err, sizeof(err)), 0);
+	T_EQ(dpct_config_mem(&c, c.workers, &n), 0);
+	snprintf(line, sizeof(line), "table memory: %s",
+		 dpct_mem_describe(&n, c.max_entries, c.workers, want, sizeof(want)));
+	text = slurp(docs[0]);
+	T_ASSERT(text != NULL);
+	if (strstr(text, line) == NULL) {
+		printf("# deployment.md lacks \"%s\"\n", line);
+		free(text);
+		return 1;
+	}
+	free(text);
+	/* The refusal quoted for the documented maximum over 4 workers. */
+	c.max_entries = 268435456;
+	T_EQ(dpct_config_mem(&c, 4, &n), 0);
+	snprintf(line, sizeof(line), "max_entries 268435456 over 4 workers needs %s of table",
+		 dpct_mem_human(n.total, h, sizeof(h)));
+	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		text = slurp(docs[i]);
+		T_ASSERT(text != NULL);
+		if (strstr(text, line) == NULL) {
+			printf("# %s lacks \"%s\"\n", docs[i], line);
+			free(text);
+			return 1;
+		}
+		free(text);
+	}
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_matches_allocation),
 	T_CASE(test_documented_maximum),
+	T_CASE(test_docs_agree),
 };
 
 T_MAIN(cases)
