@@ -21,6 +21,7 @@
 
 #include "config_util.h"
 #include "dpct_config.h"
+#include "pol.h"
 
 static const char *
 file_kind(mode_t m)
@@ -166,6 +167,9 @@ dpct_config_load_full(struct dpct_config *c, const char *path, struct pol_rulese
 		err[0] = '\0';
 	if (has_policy != NULL)
 		*has_policy = false;
+	/* Empty on every error, the file's own included: the caller clears it either way. */
+	if (rs != NULL)
+		pol_ruleset_init(rs);
 	rc = dpct_config_read_file(path, DPCT_CONFIG_FILE_MAX, &buf, &len, err, errlen);
 	if (rc != 0)
 		return rc;

@@ -162,6 +162,11 @@ test_load_full(void)
 	T_ASSERT(!has && rs.n_rules == 0 && rs.rules == NULL);
 	T_ASSERT(strstr(errbuf, p) != NULL && strstr(errbuf, "$.policy.rules[0].action") != NULL);
 	T_UEQ(c.max_entries, 1000);
+	/* A file that cannot be read leaves an empty set too, whatever was there. */
+	memset(&rs, 0xa5, sizeof(rs));
+	T_EQ(dpct_config_load_full(&c, "/dev/zero", &rs, &has, errbuf, sizeof(errbuf)), -EINVAL);
+	T_ASSERT(!has && rs.n_rules == 0 && rs.rules == NULL);
+	pol_ruleset_clear(&rs);
 	T_EQ(write_file(p, none, strlen(none)), 0);
 	T_EQ(dpct_config_load_full(&c, p, &rs, &has, errbuf, sizeof(errbuf)), 0);
 	T_ASSERT(!has && rs.n_rules == 0);
