@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -27,6 +28,7 @@ import dpctlib as d  # noqa: E402
 
 BIG = 50 * 1000 * 1000
 LIMIT_S = 1.0
+SLOW_RULES = 4000
 
 
 def policy(n):
@@ -34,6 +36,50 @@ def policy(n):
     return {'default': 'accept',
             'rules': [{'proto': 'udp', 'dport': 1000 + i, 'action': 'accept',
                        'name': 'r%d' % i} for i in range(n)]}
+
+
+class Log:
+    """dpct's stdout and stderr, read as they come, each line with its time."""
+
+    def __init__(self, p):
+        self.p, self.lines, self.lock = p, [], threading.Lock()
+        self.threads = [threading.Thread(target=self._read, args=(f,), daemon=True)
+                        for f in (p.stdout, p.stderr)]
+        for th in self.threads:
+            th.start()
+
+    def _read(self, f):
+        for line in f:
+            with self.lock:
+                self.lines.append((time.monotonic(), line))
+
+    def when(self, text):
+        """The time of the first line containing `text`, or None."""
+        with self.lock:
+            return next((ts for ts, ln in self.lines if text in ln), None)
+
+    def stop(self, timeout):
+        """SIGINT, bounded wait (then SIGKILL); (rc, all the output)."""
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGINT)
+        try:
+            self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        for th in self.threads:
+            th.join(timeout=10)
+        with self.lock:
+            return self.p.returncode, ''.join(ln for _, ln in self.lines)
+
+
+def slow_policy(n):
+    """n rules that take rte_acl seconds to compile (prefixes x port lists x states)."""
+    return {'default': 'accept',
+            'rules': [{'proto': 'udp', 'src': '10.%d.%d.0/24' % (i // 250, i % 250),
+                       'dport': ['%d-%d' % (1000 + i, 2000 + i), 53, 80, 443],
+                       'state': ['new', 'established'], 'action': 'accept'}
+                      for i in range(n)]}
 
 
 def make_bad(kind, path, tmp):
@@ -114,6 +160,7 @@ def at_reload(t, tmp):
                      extra_eal=['--vdev', 'net_pcap0,rx_pcap=%s,tx_pcap=/dev/null,infinite_rx=1'
                                 % pcap])
     dp = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = Log(dp)
     out = ''
     try:
         r = d.wait_for(lambda: rules(prefix).get('generation') == 1, 60)
@@ -163,10 +210,32 @@ def at_reload(t, tmp):
         t.check(r and rules(prefix).get('n_rules') == 4, 'SIGHUP with a good file installs it',
                 rules(prefix))
         dump_ok(chan, 'after the good reloads', t)
+        # A reload that takes seconds (rte_acl compiling thousands of rules):
+        # the events socket answers dumps while it runs.
+        cfg['policy'] = slow_policy(SLOW_RULES)
+        with open(path + '.new', 'w') as f:
+            json.dump(cfg, f, separators=(',', ':'))
+        os.rename(path + '.new', path)
+        t0 = time.monotonic()
+        os.kill(dp.pid, signal.SIGHUP)
+        installed = 'policy: generation 4 installed from %s (SIGHUP)' % path
+        dumps = []
+        while time.monotonic() - t0 < 60 and log.when(installed) is None:
+            t1 = time.monotonic()
+            rc, ents, err = d.dump(chan, timeout=10)
+            dumps.append((t1, time.monotonic(), rc == 0 and len(ents) > 0))
+        done = d.wait_for(lambda: log.when(installed), 60)
+        during = [x for x in dumps if done is not None and x[1] < done]
+        t.check(done is not None, 'the slow reload installs (%.1f s)'
+                % ((done or time.monotonic()) - t0))
+        t.check(len(during) >= 1 and all(ok for _, _, ok in during) and
+                max(b - a for a, b, _ in during) < LIMIT_S,
+                '%d dumps answered while it ran, the slowest in %.2f s' %
+                (len(during), max([b - a for a, b, _ in during] or [0])))
     except Exception as ex:  # noqa: BLE001
         t.check(False, 'run', repr(ex))
     finally:
-        rc, out = d.stop(dp, timeout=60)
+        rc, out = log.stop(timeout=60)
     t.eq(rc, 0, 'dpct exits cleanly after SIGINT')
     for source in ('SIGHUP', '/dpct/reload'):
         lines = [ln for ln in out.splitlines()
