@@ -98,14 +98,15 @@ reload_thread(void *arg)
 	char err[512];
 
 	while (!atomic_load(&rl.stop)) {
-		clock_gettime(CLOCK_REALTIME, &ts);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_nsec += RELOAD_POLL_MS * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
-		/* Woken by SIGHUP, or a timeout, or EINTR: the flag decides. */
-		(void)sem_timedwait(&rl.wake, &ts);
+		/* Woken by SIGHUP, or a timeout, or EINTR: the flag decides. A
+		 * monotonic deadline: a wall clock set back does not stretch it. */
+		(void)sem_clockwait(&rl.wake, CLOCK_MONOTONIC, &ts);
 		if (!atomic_load(&rl.stop) && atomic_exchange(&a->hup, false))
 			dpct_policy_reload(a, "SIGHUP", err, sizeof(err));
 	}
