@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -122,9 +123,25 @@ eal_free_bytes(void)
 	return sum;
 }
 
+/* VmData of /proc/self/status (what RLIMIT_DATA counts), in bytes; 0 unknown. */
+static uint64_t
+data_in_use(void)
+{
+	unsigned long long kb = 0;
+	char line[128];
+	FILE *f = fopen("/proc/self/status", "re");
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmData: %llu kB", &kb) == 1)
+			break;
+	if (f != NULL)
+		fclose(f);
+	return (uint64_t)kb * 1024;
+}
+
 /*
- * Memory the C heap can still take: MemAvailable, or where the process is
- * in a memory cgroup with a lower limit, what is left below that limit.
+ * Memory the C heap can still take: MemAvailable, or less where the
+ * process is in a memory cgroup with a lower limit, or has an RLIMIT_DATA.
  */
 static uint64_t
 machine_free_bytes(const char **what)
@@ -135,6 +152,7 @@ machine_free_bytes(const char **what)
 		 "/sys/fs/cgroup/memory/memory.usage_in_bytes"},
 	};
 	uint64_t avail = 0, lim, use;
+	struct rlimit rl;
 	char line[128];
 	FILE *f;
 	unsigned i;
@@ -168,6 +186,14 @@ machine_free_bytes(const char **what)
 			*what = "the memory cgroup's limit";
 		}
 		break;
+	}
+	if (getrlimit(RLIMIT_DATA, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		use = data_in_use();
+		lim = rl.rlim_cur > use ? rl.rlim_cur - use : 0;
+		if (lim < avail) {
+			avail = lim;
+			*what = "RLIMIT_DATA";
+		}
 	}
 	return avail;
 }

@@ -16,7 +16,7 @@ struct dpct_app;
 /**
  * Compare what a->cfg needs over `workers` workers (dpct_config_mem())
  * with the free EAL memory (heap and free hugepages) plus the machine's
- * (MemAvailable, within a memory cgroup's limit), and log both. A table
+ * (MemAvailable, within a memory cgroup's limit and RLIMIT_DATA), and log both. A table
  * that fits only with the C heap is a warning.
  * @return 0, or -ENOMEM (logged with the need and what is available) when
  *         it cannot fit. Needs a running EAL; call it before the mbuf pool

@@ -5,13 +5,16 @@
 - table.max_entries at its documented maximum (2^28, docs/configuration.md)
   needs ~40 GiB: refused within a second, exit status 1, with the need, the
   EAL memory (-m) and the machine memory in the message (it used to spend
-  22 s and 8.5 GB before "out of memory").
+  22 s and 8.5 GB before "out of memory"). dpct runs with RLIMIT_DATA 16 GiB
+  so that a machine with more than 40 GiB free refuses it too; a 3 GiB
+  table under a 1 GiB RLIMIT_DATA is refused the same way.
 - A normal table still starts and replays a capture; the log states its
   memory, and the entries part is max_entries plus headroom x 144 B.
 - A table larger than EAL memory but within the machine's starts too, with
   a warning that the rest comes from the C heap."""
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -35,6 +38,19 @@ def null_cmd(prefix, cfg, mem_mb):
             '--', '--config', cfg]
 
 
+def run_limited(cmd, data_bytes):
+    """cmd under RLIMIT_DATA `data_bytes`: (rc, stdout + stderr, seconds)."""
+    def limit():
+        resource.setrlimit(resource.RLIMIT_DATA, (data_bytes, data_bytes))
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, preexec_fn=limit)
+        rc, out = p.returncode, p.stdout + p.stderr
+    except subprocess.TimeoutExpired as e:
+        rc, out = None, '[still running after 120 s] %s' % (e.stdout or '')
+    return rc, out, time.monotonic() - t0
+
+
 def main():
     t = d.Tap()
     d.need([d.DPCT, d.GEN], t)
@@ -46,14 +62,7 @@ def main():
     # At the documented maximum: refused at once.
     cfg = d.write_config(tmp, {'table': {'max_entries': MAX_ENTRIES}}, 'max.json')
     prefix, _ = d.uniq('tablemem_max')
-    t0 = time.monotonic()
-    try:
-        p = subprocess.run(null_cmd(prefix, cfg, 256), capture_output=True, text=True,
-                           timeout=120)
-        rc, out = p.returncode, p.stdout + p.stderr
-    except subprocess.TimeoutExpired as e:
-        rc, out = None, '[still running after 120 s] %s' % (e.stdout or '')
-    dt = time.monotonic() - t0
+    rc, out, dt = run_limited(null_cmd(prefix, cfg, 256), 16 << 30)
     t.eq(rc, 1, 'max_entries %d: exit status 1' % MAX_ENTRIES)
     t.check(dt < LIMIT_S, 'max_entries %d: refused in %.2f s (< %g s)' % (MAX_ENTRIES, dt,
                                                                        LIMIT_S))
@@ -70,6 +79,14 @@ def main():
         t.check(0 < eal <= 256 << 20, 'EAL memory is within -m 256: %s' % m.group(4))
         t.check(size(m.group(3)) < need, 'available (%s) is less than the need' % m.group(3))
     t.check('out of memory' not in out, 'nothing was allocated before the refusal')
+
+    # 20M entries (3 GiB) where the process may take 1 GiB more.
+    cfg = d.write_config(tmp, {'table': {'max_entries': 20000000}}, 'rlimit.json')
+    prefix, _ = d.uniq('tablemem_rlimit')
+    rc, out, dt = run_limited(null_cmd(prefix, cfg, 64), 1 << 30)
+    t.check(rc == 1 and dt < LIMIT_S and 'max_entries 20000000 over 1 worker needs 3.0 GiB' in out
+            and 'of machine memory (RLIMIT_DATA)' in out,
+            'max_entries 20000000 under RLIMIT_DATA 1 GiB: refused in %.2f s' % dt, out[-1500:])
 
     # A normal table still starts, and says what it costs.
     pcap = d.gen(os.path.join(tmp, 'udp.pcap'), 'udp', 100)
