@@ -82,12 +82,17 @@ def slow_policy(n):
                       for i in range(n)]}
 
 
-def make_bad(kind, path, tmp):
-    """Put `kind` at `path` (whatever was there goes); what the message says it is."""
+def clear(path):
+    """Remove whatever stands at `path`."""
     if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path)
     elif os.path.lexists(path):
         os.unlink(path)
+
+
+def make_bad(kind, path, tmp):
+    """Put `kind` at `path` (whatever was there goes); what the message says it is."""
+    clear(path)
     if kind == 'fifo':
         os.mkfifo(path)
         return 'is a FIFO (named pipe), not a regular file'
@@ -195,8 +200,7 @@ def at_reload(t, tmp):
             rc, o, e = d.ctl(prefix, 'count', timeout=30)
             t.eq(rc, 0, 'dpct-ctl count answers after %s' % kind)
         # A good file again: both ways install it.
-        make_bad('fifo', path, tmp)
-        os.unlink(path)
+        clear(path)
         cfg['policy'] = policy(3)
         with open(path, 'w') as f:
             json.dump(cfg, f)
@@ -249,8 +253,11 @@ def main():
     t = d.Tap()
     d.need([d.DPCT, d.CTL, d.EVENTS], t)
     tmp = d.tmpdir('cfgfile')
-    at_start(t, tmp)
-    at_reload(t, tmp)
+    try:
+        at_start(t, tmp)
+        at_reload(t, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # 50 MB files
     t.done()
 
 
