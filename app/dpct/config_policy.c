@@ -387,31 +387,9 @@ dpct_policy_load(const char *path, struct pol_ruleset *rs, bool *present, char *
 		 size_t errlen)
 {
 	struct dpct_config c;
-	json_error_t je;
-	json_t *root, *v;
-	char inner[256];
-	int rc;
 
-	*present = false;
-	pol_ruleset_init(rs);
 	dpct_config_defaults(&c);
-	rc = dpct_config_load(&c, path, err, errlen);
-	if (rc != 0)
-		return rc;
-	root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	if (root == NULL)
-		return dpct_cfg_fail(err, errlen, "%s: %s", path, je.text);
-	v = json_object_get(root, "policy");
-	rc = 0;
-	if (v != NULL) {
-		rc = dpct_policy_parse(v, rs, inner, sizeof(inner));
-		if (rc != 0)
-			snprintf(err, errlen, "%s: %s", path, inner);
-		else
-			*present = true;
-	}
-	json_decref(root);
-	return rc;
+	return dpct_config_load_full(&c, path, rs, present, err, errlen);
 }
 
 static json_t *

@@ -25,9 +25,10 @@
 int dpct_policy_parse(json_t *policy, struct pol_ruleset *rs, char *err, size_t errlen);
 
 /**
- * Read a config file, validate all of it (dpct_config_load()) and parse its
- * policy section into `rs`. `present` says whether there was one.
- * @return 0, or -ENOENT/-EIO/-EINVAL/-ENOMEM with `err` naming the file.
+ * Read a config file once, validate all of it and parse its policy section
+ * into `rs` from the same parse (dpct_config_load_full() over the defaults).
+ * `present` says whether there was one. On error `rs` is empty.
+ * @return 0, or an errno of dpct_config_load_full() with `err` naming the file.
  */
 int dpct_policy_load(const char *path, struct pol_ruleset *rs, bool *present, char *err,
 		     size_t errlen);

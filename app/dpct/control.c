@@ -425,7 +425,6 @@ control_loop(struct dpct_app *a, uint64_t t0, uint64_t hz)
 
 	for (;;) {
 		ctl_step(a);
-		dpct_policy_poll(a);
 		tsc = rte_rdtsc();
 		if (a->opts.stats_period_s > 0 && tsc >= next_stats) {
 			next_stats = tsc + (uint64_t)a->opts.stats_period_s * hz;

@@ -187,7 +187,7 @@ struct dpct_app {
 	uint8_t idx_of[RTE_MAX_ETHPORTS]; /**< port id -> index in ports[] */
 	atomic_uint_fast64_t eof_tsc;     /**< replay: TSC at end of input (0 = not yet) */
 	atomic_int rc;
-	/* Policy (issue 12): rules and their RCU handover; SIGHUP seen. */
+	/* Policy: rules and their RCU handover; SIGHUP seen (the reload thread clears it). */
 	struct pol_handle *pol;
 	atomic_bool hup;
 	struct dpct_rss rss;      /**< flow ownership: RSS or the keyed hash (rss.h) */
@@ -254,13 +254,23 @@ void dpct_dump_free(struct dpct_app *a);
 void dpct_dump_service(struct dpct_worker *w, uint64_t now);
 
 /* Policy (policy.c, telemetry_rules.c) ---------------------------------- */
-/** Load the config file's policy section and create the handle. 0 or -errno. */
-int dpct_policy_init(struct dpct_app *a);
+/**
+ * Create the policy handle with `rs` as generation 1 (read with the config,
+ * dpct_config_load_full(); `rs` is cleared), start the reload thread and
+ * take SIGHUP. 0 or -errno.
+ */
+int dpct_policy_init(struct dpct_app *a, struct pol_ruleset *rs, bool present);
+/** Stop the reload thread (waits for a reload in progress); SIGHUP is ignored after. */
+void dpct_policy_stop(struct dpct_app *a);
+/** Stop, then free the handle (workers offline). */
 void dpct_policy_free(struct dpct_app *a);
-/** Re-read the config file and install its rules. Generation or -errno (`err`). */
-int dpct_policy_reload(struct dpct_app *a, char *err, size_t errlen);
-/** Control loop: reload if SIGHUP came. */
-void dpct_policy_poll(struct dpct_app *a);
+/**
+ * Re-read the config file and install its rules; `source` names the caller
+ * in the log ("SIGHUP", "/dpct/reload"). Serialised with other reloads;
+ * never call it on the control core (it may wait up to 5 s for the
+ * workers' grace period). Generation or -errno (`err`).
+ */
+int dpct_policy_reload(struct dpct_app *a, const char *source, char *err, size_t errlen);
 /** Add "policy" (counters per rule, totals) to the final statistics. */
 void dpct_policy_stats_json(struct dpct_app *a, struct json_t *root);
 /** Register /dpct/rules and /dpct/reload. */

@@ -18,8 +18,9 @@
 
 #include <jansson.h>
 
-#include "config_util.h"
+#include "config_notrack.h"
 #include "config_policy.h"
+#include "config_util.h"
 #include "dpct_config.h"
 
 /* Bounds shared by the parser and docs/configuration.md. */
@@ -34,7 +35,6 @@
 #define CFG_DESC_MAX          32768u
 #define CFG_MBUFS_MIN         1024u
 #define CFG_MBUFS_MAX         (1u << 24)
-#define CFG_FILE_MAX          (1u << 20)
 
 /* Parser state: where the error text goes. */
 struct cfg_ctx {
@@ -301,164 +301,6 @@ cfg_fill_alarm(struct cfg_ctx *x, json_t *o, struct dpct_config *c)
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	uint8_t proto;
-} cfg_protos[] = {
-	{"any", 0}, {"icmp", 1}, {"tcp", 6}, {"udp", 17}, {"gre", 47}, {"icmpv6", 58},
-	{"sctp", 132}, {"udplite", 136},
-};
-
-static const char *
-cfg_proto_name(uint8_t proto)
-{
-	unsigned i;
-
-	for (i = 0; i < sizeof(cfg_protos) / sizeof(cfg_protos[0]); i++)
-		if (cfg_protos[i].proto == proto)
-			return cfg_protos[i].name;
-	return NULL;
-}
-
-static int
-cfg_prefix(struct cfg_ctx *x, const char *path, const char *s, struct ct_notrack_rule *r)
-{
-	char buf[INET6_ADDRSTRLEN + 8];
-	const char *slash;
-	unsigned max, len;
-	char *end;
-
-	if (strlen(s) >= sizeof(buf))
-		return cfg_fail(x, "%s: \"%.64s\" is not an address prefix", path, s);
-	strcpy(buf, s);
-	slash = strchr(s, '/');
-	if (slash != NULL)
-		buf[slash - s] = '\0';
-	memset(r->addr, 0, sizeof(r->addr));
-	if (inet_pton(AF_INET, buf, r->addr) == 1) {
-		r->family = 4;
-		max = 32;
-	} else if (inet_pton(AF_INET6, buf, r->addr) == 1) {
-		r->family = 6;
-		max = 128;
-	} else {
-		return cfg_fail(x, "%s: \"%s\" is not an address prefix", path, s);
-	}
-	len = max;
-	if (slash != NULL) {
-		unsigned long n;
-
-		errno = 0;
-		n = strtoul(slash + 1, &end, 10);
-		if (slash[1] < '0' || slash[1] > '9' || *end != '\0' || errno != 0 || n > max)
-			return cfg_fail(x, "%s: \"%s\" has a prefix length outside 0..%u",
-					path, s, max);
-		len = (unsigned)n;
-	}
-	r->prefix_len = (uint8_t)len;
-	/*
-	 * Clear the host bits: "10.1.2.3/16" matches as 10.1.0.0/16, and the
-	 * stored rule prints back the same way (to_json round trip).
-	 */
-	for (max = 0; max < sizeof(r->addr); max++) {
-		unsigned bits = max * 8;
-
-		if (bits >= len)
-			r->addr[max] = 0;
-		else if (len - bits < 8)
-			r->addr[max] &= (uint8_t)(0xff00u >> (len - bits));
-	}
-	return 0;
-}
-
-static int
-cfg_notrack_rule(struct cfg_ctx *x, json_t *o, unsigned idx, struct ct_notrack_rule *r)
-{
-	static const char *const keys[] = {"proto", "port", "prefix", "family", NULL};
-	char p[48], q[64];
-	uint32_t port = 0, fam = 0;
-	json_t *v;
-	int rc;
-
-	snprintf(p, sizeof(p), "$.notrack[%u]", idx);
-	memset(r, 0, sizeof(*r));
-	if ((rc = cfg_object(x, o, p)) != 0 || (rc = cfg_check_keys(x, o, p, keys)) != 0)
-		return rc;
-	v = json_object_get(o, "proto");
-	if (v != NULL) {
-		snprintf(q, sizeof(q), "%s.proto", p);
-		if (json_is_string(v)) {
-			const char *s = json_string_value(v);
-			unsigned i;
-
-			for (i = 0; i < sizeof(cfg_protos) / sizeof(cfg_protos[0]); i++)
-				if (strcmp(cfg_protos[i].name, s) == 0)
-					break;
-			if (i == sizeof(cfg_protos) / sizeof(cfg_protos[0]))
-				return cfg_fail(x, "%s: unknown protocol \"%s\"", q, s);
-			r->proto = cfg_protos[i].proto;
-		} else if (json_is_integer(v)) {
-			uint64_t n;
-
-			if ((rc = cfg_uint(x, v, q, 0, 255, &n)) != 0)
-				return rc;
-			r->proto = (uint8_t)n;
-		} else {
-			return cfg_fail(x, "%s: expected string or integer, got %s", q,
-					dpct_json_type(v));
-		}
-	}
-	if ((rc = cfg_u32(x, o, "port", p, 0, UINT16_MAX, &port)) != 0)
-		return rc;
-	r->port = (uint16_t)port;
-	if (port != 0 && r->proto != 6 && r->proto != 17 && r->proto != 132 &&
-	    r->proto != 136)
-		return cfg_fail(x, "%s.port: a port needs proto tcp, udp, sctp or udplite", p);
-	v = json_object_get(o, "prefix");
-	if (v != NULL) {
-		snprintf(q, sizeof(q), "%s.prefix", p);
-		if (!json_is_string(v))
-			return cfg_fail(x, "%s: expected string, got %s", q, dpct_json_type(v));
-		if ((rc = cfg_prefix(x, q, json_string_value(v), r)) != 0)
-			return rc;
-	}
-	v = json_object_get(o, "family");
-	if (v != NULL) {
-		snprintf(q, sizeof(q), "%s.family", p);
-		if ((rc = cfg_u32(x, o, "family", p, 4, 6, &fam)) != 0)
-			return rc;
-		if (fam == 5)
-			return cfg_fail(x, "%s: 5 is not one of 4, 6", q);
-		if (r->family != 0 && r->family != fam)
-			return cfg_fail(x, "%s: %u contradicts the prefix's family", q, fam);
-		r->family = (uint8_t)fam;
-	}
-	/* A rule without any field would exempt every packet from tracking. */
-	if (r->proto == 0 && r->port == 0 && r->family == 0)
-		return cfg_fail(x, "%s: a rule needs proto, port, prefix or family", p);
-	return 0;
-}
-
-static int
-cfg_notrack(struct cfg_ctx *x, json_t *a, struct dpct_config *c)
-{
-	size_t i;
-	int rc;
-
-	if (!json_is_array(a))
-		return cfg_fail(x, "$.notrack: expected array, got %s", dpct_json_type(a));
-	if (json_array_size(a) > CT_MAX_NOTRACK)
-		return cfg_fail(x, "$.notrack: %zu rules, at most %u are supported",
-				json_array_size(a), CT_MAX_NOTRACK);
-	for (i = 0; i < json_array_size(a); i++) {
-		rc = cfg_notrack_rule(x, json_array_get(a, i), (unsigned)i, &c->notrack[i]);
-		if (rc != 0)
-			return rc;
-	}
-	c->n_notrack = (uint16_t)json_array_size(a);
-	return 0;
-}
-
 /* An array of uids or gids at $.events.KEY. */
 static int
 cfg_id_list(struct cfg_ctx *x, json_t *o, const char *key, uint32_t *list, unsigned *n)
@@ -627,28 +469,35 @@ cfg_consistency(struct cfg_ctx *x, const struct dpct_config *c)
 }
 
 int
-dpct_config_parse(struct dpct_config *c, const char *text, size_t len, char *err,
-		  size_t errlen)
+dpct_config_parse_full(struct dpct_config *c, const char *text, size_t len,
+		       struct pol_ruleset *rs, bool *has_policy, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"table", "timeouts", "invalid", "fill_alarm",
 					   "notrack", "events", "workers", "seed", "policy",
 					   "export", "tcp", "checksum", "zones", NULL};
 	struct cfg_ctx x = {err, errlen};
+	struct pol_ruleset rules;
 	struct dpct_config n;
+	bool policy = false;
 	json_error_t je;
 	json_t *root, *v;
 	int rc;
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
+	if (has_policy != NULL)
+		*has_policy = false;
+	if (rs != NULL)
+		pol_ruleset_init(rs);
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (root == NULL) {
 		if (json_error_code(&je) == json_error_out_of_memory)
 			return -ENOMEM;
 		return cfg_fail(&x, "line %d, column %d: %s", je.line, je.column, je.text);
 	}
-	/* Parse into a copy so a failed parse leaves `c` untouched. */
+	/* Parse into copies so a failed parse leaves `c` and `rs` untouched. */
 	n = *c;
+	pol_ruleset_init(&rules);
 	rc = cfg_object(&x, root, "$");
 	if (rc == 0)
 		rc = cfg_check_keys(&x, root, "$", keys);
@@ -661,7 +510,7 @@ dpct_config_parse(struct dpct_config *c, const char *text, size_t len, char *err
 	if (rc == 0 && (v = json_object_get(root, "fill_alarm")) != NULL)
 		rc = cfg_fill_alarm(&x, v, &n);
 	if (rc == 0 && (v = json_object_get(root, "notrack")) != NULL)
-		rc = cfg_notrack(&x, v, &n);
+		rc = dpct_config_notrack_parse(v, &n, err, errlen);
 	if (rc == 0 && (v = json_object_get(root, "events")) != NULL)
 		rc = cfg_events(&x, v, &n);
 	if (rc == 0 && (v = json_object_get(root, "workers")) != NULL)
@@ -673,8 +522,11 @@ dpct_config_parse(struct dpct_config *c, const char *text, size_t len, char *err
 		if (rc == 0)
 			n.seed = s;
 	}
-	if (rc == 0 && (v = json_object_get(root, "policy")) != NULL)
-		rc = dpct_policy_parse(v, NULL, err, errlen); /* validated here, loaded by the app */
+	/* Only validated when the caller does not want the rules. */
+	if (rc == 0 && (v = json_object_get(root, "policy")) != NULL) {
+		rc = dpct_policy_parse(v, rs != NULL ? &rules : NULL, err, errlen);
+		policy = true;
+	}
 	if (rc == 0 && (v = json_object_get(root, "export")) != NULL)
 		rc = dpct_config_export_parse(&n.export, v, n.events_enabled, err, errlen);
 	if (rc == 0)
@@ -682,48 +534,23 @@ dpct_config_parse(struct dpct_config *c, const char *text, size_t len, char *err
 	if (rc == 0)
 		rc = cfg_consistency(&x, &n);
 	json_decref(root);
-	if (rc == 0)
-		*c = n;
-	return rc;
+	if (rc != 0) {
+		pol_ruleset_clear(&rules);
+		return rc;
+	}
+	*c = n;
+	if (rs != NULL)
+		*rs = rules;
+	if (has_policy != NULL)
+		*has_policy = policy;
+	return 0;
 }
 
 int
-dpct_config_load(struct dpct_config *c, const char *path, char *err, size_t errlen)
+dpct_config_parse(struct dpct_config *c, const char *text, size_t len, char *err,
+		  size_t errlen)
 {
-	struct cfg_ctx x = {err, errlen};
-	size_t len = 0, got;
-	char *buf;
-	FILE *f;
-	int rc;
-
-	f = fopen(path, "rb");
-	if (f == NULL) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return rc == -ENOENT ? -ENOENT : -EIO;
-	}
-	buf = malloc(CFG_FILE_MAX + 1);
-	if (buf == NULL) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	while (len <= CFG_FILE_MAX && (got = fread(buf + len, 1, CFG_FILE_MAX + 1 - len, f)) > 0)
-		len += got;
-	if (ferror(f)) {
-		snprintf(err, errlen, "%s: read error", path);
-		rc = -EIO;
-	} else if (len > CFG_FILE_MAX) {
-		rc = cfg_fail(&x, "%s: larger than %u bytes", path, CFG_FILE_MAX);
-	} else {
-		char inner[256];
-
-		rc = dpct_config_parse(c, buf, len, inner, sizeof(inner));
-		if (rc != 0)
-			snprintf(err, errlen, "%s: %s", path, inner);
-	}
-	fclose(f);
-	free(buf);
-	return rc;
+	return dpct_config_parse_full(c, text, len, NULL, NULL, err, errlen);
 }
 
 /* json_object_set_new() with ENOMEM folded into one flag. */
@@ -746,31 +573,10 @@ cfg_id_json(const uint32_t *list, unsigned n, bool *ok)
 	return a;
 }
 
-static json_t *
-cfg_notrack_json(const struct ct_notrack_rule *r, bool *ok)
-{
-	json_t *o = json_object();
-	char addr[INET6_ADDRSTRLEN], pfx[INET6_ADDRSTRLEN + 8];
-	const char *name = cfg_proto_name(r->proto);
-
-	if (r->proto != 0)
-		cfg_set(o, "proto", name != NULL ? json_string(name) : json_integer(r->proto), ok);
-	if (r->port != 0)
-		cfg_set(o, "port", json_integer(r->port), ok);
-	if (r->prefix_len != 0 && (r->family == 4 || r->family == 6)) {
-		inet_ntop(r->family == 4 ? AF_INET : AF_INET6, r->addr, addr, sizeof(addr));
-		snprintf(pfx, sizeof(pfx), "%s/%u", addr, r->prefix_len);
-		cfg_set(o, "prefix", json_string(pfx), ok);
-	}
-	if (r->family != 0)
-		cfg_set(o, "family", json_integer(r->family), ok);
-	return o;
-}
-
 char *
 dpct_config_to_json(const struct dpct_config *c)
 {
-	json_t *root = json_object(), *o, *a;
+	json_t *root = json_object(), *o;
 	bool ok = root != NULL;
 	char *text = NULL;
 	unsigned i;
@@ -798,12 +604,7 @@ dpct_config_to_json(const struct dpct_config *c)
 	cfg_set(o, "low_pct", json_integer(c->fill_alarm_low_pct), &ok);
 	cfg_set(root, "fill_alarm", o, &ok);
 
-	a = json_array();
-	for (i = 0; i < c->n_notrack && i < CT_MAX_NOTRACK; i++)
-		if (a == NULL || json_array_append_new(a, cfg_notrack_json(&c->notrack[i],
-									   &ok)) != 0)
-			ok = false;
-	cfg_set(root, "notrack", a, &ok);
+	cfg_set(root, "notrack", dpct_config_notrack_json(c), &ok);
 
 	o = json_object();
 	cfg_set(o, "enabled", json_boolean(c->events_enabled), &ok);

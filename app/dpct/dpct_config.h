@@ -80,15 +80,55 @@ struct dpct_config {
 /** Fill defaults. */
 void dpct_config_defaults(struct dpct_config *c);
 
+/** The largest config file read (bytes): a bigger one is refused before it is read. */
+#define DPCT_CONFIG_FILE_MAX (1u << 20)
+
+struct pol_ruleset;
+
 /**
  * Parse and validate a JSON document (text), over the defaults.
  * @param err  message naming the JSON path or line:column on failure.
- * @return 0, or -EINVAL (bad config) / -ENOMEM.
+ * @return 0, or -EINVAL (bad config) / -ENOMEM. On error `c` is unchanged.
  */
 int dpct_config_parse(struct dpct_config *c, const char *text, size_t len, char *err,
 		      size_t errlen);
 
-/** Same, from a file (-ENOENT/-EIO name the file in `err`). */
+/**
+ * The same, and the "policy" section's rules into `rs` from the same parse
+ * (docs/policy.md; `rs` NULL: validated only). `has_policy` (may be NULL)
+ * says whether the document had one. On error `c` is unchanged and `rs`
+ * empty; on success the caller owns `rs` (pol_ruleset_clear()).
+ * @return 0, -EINVAL or -ENOMEM.
+ */
+int dpct_config_parse_full(struct dpct_config *c, const char *text, size_t len,
+			   struct pol_ruleset *rs, bool *has_policy, char *err, size_t errlen);
+
+/**
+ * Read a whole config file without ever blocking: opened with O_NONBLOCK,
+ * it must be a regular file (a FIFO, directory, device or socket is refused
+ * before anything is read from it), at most `max` bytes by fstat() before
+ * reading, and the same size and mtime after the read as before (a file
+ * rewritten meanwhile is refused: try again).
+ * @param out     on success a malloc'd buffer of *len bytes plus a NUL.
+ * @param err     on failure a message that names `path` and the cause.
+ * @return 0, -ENOENT (no such file), -EACCES, -EINVAL (not a regular
+ *         file), -EFBIG (over `max`), -EAGAIN (changed while being read),
+ *         -EIO (open or read failed otherwise) or -ENOMEM.
+ * Thread safety: safe; keeps no state.
+ */
+int dpct_config_read_file(const char *path, size_t max, char **out, size_t *len, char *err,
+			  size_t errlen);
+
+/**
+ * dpct_config_read_file() with DPCT_CONFIG_FILE_MAX, then
+ * dpct_config_parse_full() of those bytes: the file is read once and parsed
+ * once. Errors name the file ("cfg.json: $.table.max_entries: ...").
+ * @return 0, or an errno of either (negative).
+ */
+int dpct_config_load_full(struct dpct_config *c, const char *path, struct pol_ruleset *rs,
+			  bool *has_policy, char *err, size_t errlen);
+
+/** dpct_config_load_full() without the rules (the policy is validated). */
 int dpct_config_load(struct dpct_config *c, const char *path, char *err, size_t errlen);
 
 /** The configuration as JSON text (malloc'd; NULL on ENOMEM), for telemetry /dpct/config. */

@@ -19,6 +19,7 @@
 #include "dpct.h"
 #include "dpct_export.h"
 #include "dpct_default_config.h"
+#include "mem.h"
 
 RTE_LOG_REGISTER_DEFAULT(dpct_logtype, INFO);
 
@@ -205,6 +206,8 @@ on_signal(int sig)
 int
 main(int argc, char **argv)
 {
+	struct pol_ruleset rules;
+	bool has_policy = false;
 	char err[512];
 	int dd, rc, n_eal;
 	unsigned lcore;
@@ -228,12 +231,15 @@ main(int argc, char **argv)
 	}
 	dpct.fwd = strcmp(dpct.opts.fwd_name, "io") == 0 ? &dpct_fwd_io : &dpct_fwd_drop;
 
+	/* The file is read once: the policy rules come from the same parse. */
 	dpct_config_defaults(&dpct.cfg);
 	if (dpct.opts.config_path != NULL)
-		rc = dpct_config_load(&dpct.cfg, dpct.opts.config_path, err, sizeof(err));
+		rc = dpct_config_load_full(&dpct.cfg, dpct.opts.config_path, &rules, &has_policy,
+					   err, sizeof(err));
 	else
-		rc = dpct_config_parse(&dpct.cfg, dpct_default_config,
-				       strlen(dpct_default_config), err, sizeof(err));
+		rc = dpct_config_parse_full(&dpct.cfg, dpct_default_config,
+					    strlen(dpct_default_config), &rules, &has_policy, err,
+					    sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "dpct: config: %s\n", err);
 		return DPCT_EXIT_USAGE;
@@ -244,6 +250,7 @@ main(int argc, char **argv)
 	n_eal = rte_eal_init(dd, argv);
 	if (n_eal < 0) {
 		fprintf(stderr, "dpct: EAL init failed: %s\n", rte_strerror(rte_errno));
+		pol_ruleset_clear(&rules);
 		return DPCT_EXIT_USAGE;
 	}
 	signal(SIGINT, on_signal);
@@ -260,16 +267,29 @@ main(int argc, char **argv)
 	}
 	atomic_store(&dpct.rc, DPCT_EXIT_OK);
 
+	/*
+	 * A table that cannot fit is refused before its first byte (or the mbuf
+	 * pool) is allocated. Workers as dpct_ports_init() counts them: every
+	 * lcore but the main one, at most workers.count.
+	 */
+	if (dpct_mem_check(&dpct, RTE_MIN(dpct.cfg.workers != 0 ? dpct.cfg.workers :
+					  rte_lcore_count() - 1, rte_lcore_count() - 1)) < 0) {
+		pol_ruleset_clear(&rules);
+		rte_eal_cleanup();
+		return DPCT_EXIT_USAGE;
+	}
 	rc = dpct_ports_init(&dpct);
 	if (rc == 0)
 		rc = dpct_workers_init(&dpct);
 	if (rc < 0) {
+		pol_ruleset_clear(&rules);
 		dpct_workers_free(&dpct);
 		dpct_ports_close(&dpct);
 		rte_eal_cleanup();
 		return DPCT_EXIT_RUNTIME;
 	}
-	if (dpct_policy_init(&dpct) < 0) {
+	if (dpct_policy_init(&dpct, &rules, has_policy) < 0) {
+		dpct_policy_free(&dpct);
 		dpct_workers_free(&dpct);
 		dpct_ports_close(&dpct);
 		rte_eal_cleanup();
@@ -284,6 +304,8 @@ main(int argc, char **argv)
 				rte_eal_remote_launch(dpct_worker_main, &dpct.workers[i], lcore);
 	}
 	rc = dpct_control_run(&dpct);
+	/* While the workers still run: a reload in progress gets its grace period. */
+	dpct_policy_stop(&dpct);
 	dpct_export_stop(&dpct, dpct.opts.drain_timeout_ms);
 	atomic_store(&dpct.quit, true);
 	rte_eal_mp_wait_lcore();

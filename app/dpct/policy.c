@@ -1,72 +1,56 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The app's side of the policy (issue 12): load the rules at startup,
- * reload them on SIGHUP or /dpct/reload (parse and validate the whole file,
- * compile on the calling thread, RCU handover inside pol_install()), the
- * per-burst hooks the workers call, and the policy part of the final
- * statistics.
+ * The app's side of the policy: the rules read at startup, reloads on
+ * SIGHUP or /dpct/reload (the whole file read once without blocking,
+ * validated and parsed once, compiled and handed over with RCU inside
+ * pol_install()), the per-burst hooks the workers call, and the policy part
+ * of the final statistics.
+ *
+ * A reload never runs on the control core: reading, compiling and the wait
+ * for the workers' grace period (up to POL_WAIT_MS) would stall event
+ * delivery and dumps. SIGHUP wakes a reload thread (an EAL control thread,
+ * off the lcores); /dpct/reload runs on the telemetry thread. A mutex
+ * serialises the two, so reloads apply in the order they read the file.
  */
 
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
+#include <rte_lcore.h>
 
 #include "config_policy.h"
 #include "dpct.h"
 
 /* A grace period longer than this means a stuck worker: keep the old rules alive. */
 #define POL_WAIT_MS 5000
+/* The reload thread looks at its stop flag at least this often. */
+#define RELOAD_POLL_MS 200
+
+static struct {
+	pthread_mutex_t lock;      /* one reload at a time; guards dpct.pol's lifetime */
+	sem_t wake;                /* posted by the SIGHUP handler (async-signal-safe) */
+	pthread_t thread;
+	bool started;
+	atomic_bool stop;
+} rl = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static void
 on_hup(int sig)
 {
 	(void)sig;
 	atomic_store(&dpct.hup, true);
+	sem_post(&rl.wake);
 }
 
-int
-dpct_policy_init(struct dpct_app *a)
-{
-	struct pol_ruleset rs;
-	bool present = false;
-	char err[512];
-	int rc = 0;
-
-	pol_ruleset_init(&rs);
-	if (a->opts.config_path != NULL) {
-		rc = dpct_policy_load(a->opts.config_path, &rs, &present, err, sizeof(err));
-		if (rc != 0) {
-			DPCT_LOG(ERR, "policy: %s\n", err);
-			return rc;
-		}
-	}
-	/* Always a handle, so a reload can add rules to a run that had none; an
-	 * empty accept-all generation costs the workers nothing. */
-	a->pol = pol_handle_create(&rs, a->n_workers, err, sizeof(err));
-	pol_ruleset_clear(&rs);
-	if (a->pol == NULL) {
-		DPCT_LOG(ERR, "policy: %s\n", err);
-		return -EINVAL;
-	}
-	if (present)
-		DPCT_LOG(INFO, "policy: generation 1 loaded from %s\n", a->opts.config_path);
-	signal(SIGHUP, on_hup);
-	return 0;
-}
-
-void
-dpct_policy_free(struct dpct_app *a)
-{
-	pol_handle_free(a->pol);
-	a->pol = NULL;
-}
-
-int
-dpct_policy_reload(struct dpct_app *a, char *err, size_t errlen)
+/* Under rl.lock. */
+static int
+reload_locked(struct dpct_app *a, const char *source, char *err, size_t errlen)
 {
 	struct pol_ruleset rs;
 	bool present;
@@ -87,21 +71,104 @@ dpct_policy_reload(struct dpct_app *a, char *err, size_t errlen)
 		pol_note_refused(a->pol);
 	pol_ruleset_clear(&rs);
 	if (rc < 0) {
-		DPCT_LOG(ERR, "policy reload refused, old rules stay: %s\n", err);
+		DPCT_LOG(ERR, "policy reload (%s) refused, old rules stay: %s\n", source, err);
 		return rc;
 	}
-	DPCT_LOG(INFO, "policy: generation %d installed from %s\n", rc, a->opts.config_path);
+	DPCT_LOG(INFO, "policy: generation %d installed from %s (%s)\n", rc,
+		 a->opts.config_path, source);
 	return rc;
 }
 
-void
-dpct_policy_poll(struct dpct_app *a)
+int
+dpct_policy_reload(struct dpct_app *a, const char *source, char *err, size_t errlen)
 {
+	int rc;
+
+	pthread_mutex_lock(&rl.lock);
+	rc = reload_locked(a, source, err, errlen);
+	pthread_mutex_unlock(&rl.lock);
+	return rc;
+}
+
+static void *
+reload_thread(void *arg)
+{
+	struct dpct_app *a = arg;
+	struct timespec ts;
 	char err[512];
 
-	if (!atomic_exchange(&a->hup, false))
+	while (!atomic_load(&rl.stop)) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += RELOAD_POLL_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		/* Woken by SIGHUP, or a timeout, or EINTR: the flag decides. A
+		 * monotonic deadline: a wall clock set back does not stretch it. */
+		(void)sem_clockwait(&rl.wake, CLOCK_MONOTONIC, &ts);
+		if (!atomic_load(&rl.stop) && atomic_exchange(&a->hup, false))
+			dpct_policy_reload(a, "SIGHUP", err, sizeof(err));
+	}
+	return NULL;
+}
+
+int
+dpct_policy_init(struct dpct_app *a, struct pol_ruleset *rs, bool present)
+{
+	char err[512];
+	int rc;
+
+	/* Always a handle, so a reload can add rules to a run that had none; an
+	 * empty accept-all generation costs the workers nothing. */
+	a->pol = pol_handle_create(rs, a->n_workers, err, sizeof(err));
+	pol_ruleset_clear(rs);
+	if (a->pol == NULL) {
+		DPCT_LOG(ERR, "policy: %s\n", err);
+		return -EINVAL;
+	}
+	if (present)
+		DPCT_LOG(INFO, "policy: generation 1 loaded from %s\n", a->opts.config_path);
+	if (sem_init(&rl.wake, 0, 0) != 0) {
+		rc = -errno;
+		DPCT_LOG(ERR, "policy: reload semaphore: %s\n", strerror(errno));
+		return rc;
+	}
+	atomic_store(&rl.stop, false);
+	rc = rte_ctrl_thread_create(&rl.thread, "dpct-reload", NULL, reload_thread, a);
+	if (rc != 0) {
+		DPCT_LOG(ERR, "policy: reload thread: %s\n", strerror(rc < 0 ? -rc : rc));
+		sem_destroy(&rl.wake);
+		return rc < 0 ? rc : -rc;
+	}
+	rl.started = true;
+	signal(SIGHUP, on_hup);
+	return 0;
+}
+
+void
+dpct_policy_stop(struct dpct_app *a)
+{
+	(void)a;
+	if (!rl.started)
 		return;
-	dpct_policy_reload(a, err, sizeof(err));
+	signal(SIGHUP, SIG_IGN);
+	atomic_store(&rl.stop, true);
+	sem_post(&rl.wake);
+	pthread_join(rl.thread, NULL);
+	sem_destroy(&rl.wake);
+	rl.started = false;
+}
+
+void
+dpct_policy_free(struct dpct_app *a)
+{
+	dpct_policy_stop(a);
+	/* A /dpct/reload still running on the telemetry thread finishes first. */
+	pthread_mutex_lock(&rl.lock);
+	pol_handle_free(a->pol);
+	a->pol = NULL;
+	pthread_mutex_unlock(&rl.lock);
 }
 
 void

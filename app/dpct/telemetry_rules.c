@@ -112,7 +112,7 @@ cmd_reload(const char *cmd, const char *params, struct rte_tel_data *d)
 	if (atomic_load_explicit(&dpct.quit, memory_order_relaxed))
 		return -ESHUTDOWN;
 	err[0] = '\0';
-	rc = dpct_policy_reload(&dpct, err, sizeof(err));
+	rc = dpct_policy_reload(&dpct, "/dpct/reload", err, sizeof(err));
 	rte_tel_data_start_dict(d);
 	if (rc < 0) {
 		rte_tel_data_add_dict_int(d, "ok", 0);

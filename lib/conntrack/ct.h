@@ -397,6 +397,26 @@ struct ct_conf {
 	struct ct_mem mem;           /**< the shard's allocator; zero = C heap */
 };
 
+/** What ct_shard_create() takes from its allocator, by part (ct_shard_mem_size()). */
+struct ct_shard_mem {
+	uint64_t entries;            /**< hot and cold entry arrays: `slots` x 144 B */
+	uint64_t index;              /**< `buckets` x 64 B */
+	uint64_t wheel;              /**< `wheel_slots` x 4 B */
+	uint64_t stage;              /**< ev_stage_size event records */
+	uint64_t shard;              /**< the shard's own struct (an upper bound) */
+	uint64_t total;              /**< the sum of the above */
+	uint64_t slots, buckets, wheel_slots; /**< entries (max_entries + headroom), buckets */
+};
+/**
+ * The bytes ct_shard_create(`conf`) asks conf->mem for, computed without
+ * allocating, so a caller can refuse a table that cannot fit. Sizes as
+ * requested (the C heap rounds blocks of 2 MiB and more up to 2 MiB).
+ * @return 0, or -EINVAL where ct_shard_create() would refuse the sizes
+ *         (max_entries 0 or over 2^30, too many buckets); `out` is filled
+ *         either way. Thread safety: a pure function.
+ */
+int ct_shard_mem_size(const struct ct_conf *conf, struct ct_shard_mem *out);
+
 /** The longest destroy grace a shard takes (one hour). */
 #define CT_GRACE_MAX_MS 3600000u
 /** How often the grace window of one dying entry doubles: after the

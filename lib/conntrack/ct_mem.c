@@ -10,13 +10,26 @@
  * is off ("never") the advice is ignored and 4 KiB pages are used.
  */
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
-#include "ct.h"
+#include "ct_private.h"
 
 #define CT_MEM_HUGE (UINT64_C(2) << 20)
+
+/*
+ * The layout ct_shard_create() allocates (ct_shard.c: struct ct_bucket,
+ * CT_WHEEL_MIN_BITS/MAX_BITS). tests/unit/shard/test_shard_mem_size.c
+ * checks ct_shard_mem_size() against the blocks ct_shard_create() asks for.
+ */
+#define CT_MEM_BUCKET_BYTES 64u
+#define CT_MEM_WHEEL_MIN_BITS 12
+#define CT_MEM_WHEEL_MAX_BITS 16
+#define CT_MEM_MAX_ENTRIES (1u << 30)
+/* struct ct_shard beyond its conf and stats: pointers, cursors, tick table. */
+#define CT_MEM_SHARD_FIELDS 1024u
 
 void *
 ct_mem_zalloc(const struct ct_mem *m, size_t size, size_t align)
@@ -52,4 +65,34 @@ ct_mem_free(const struct ct_mem *m, void *p)
 		return;
 	}
 	free(p);
+}
+
+int
+ct_shard_mem_size(const struct ct_conf *conf, struct ct_shard_mem *out)
+{
+	uint64_t max = conf->max_entries, nb;
+	unsigned bits;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (max == 0 || max > CT_MEM_MAX_ENTRIES)
+		rc = -EINVAL;
+	out->slots = max + (conf->early_drop ? CT_EARLY_DROP_HEADROOM(max) : 0);
+	nb = conf->buckets != 0 ? conf->buckets : (max * 10 + 63) / 64; /* 80 % load */
+	if (nb < 2)
+		nb = 2;
+	if (nb > UINT32_MAX / 2)
+		rc = -EINVAL;
+	out->buckets = nb;
+	for (bits = CT_MEM_WHEEL_MIN_BITS;
+	     bits < CT_MEM_WHEEL_MAX_BITS && (UINT64_C(2) << (bits + 1)) <= max; bits++)
+		;
+	out->wheel_slots = 1u << bits;
+	out->entries = out->slots * (sizeof(struct ct_entry) + sizeof(struct ct_entry_cold));
+	out->index = nb * CT_MEM_BUCKET_BYTES;
+	out->wheel = (uint64_t)out->wheel_slots * sizeof(uint32_t);
+	out->stage = (uint64_t)conf->ev_stage_size * sizeof(struct ct_event_rec);
+	out->shard = sizeof(struct ct_conf) + sizeof(struct ct_stats) + CT_MEM_SHARD_FIELDS;
+	out->total = out->entries + out->index + out->wheel + out->stage + out->shard;
+	return rc;
 }

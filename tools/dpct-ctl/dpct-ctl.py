@@ -41,8 +41,14 @@ class Telemetry:
         self.max_len = info.get('max_output_len', 16384)
 
     def cmd(self, command):
-        self.s.send(command.encode())
-        raw = self.s.recv(self.max_len + 1024)
+        try:
+            self.s.send(command.encode())
+            raw = self.s.recv(self.max_len + 1024)
+        except socket.timeout:
+            raise SystemExit('dpct-ctl: %s: no answer from dpct within %g s'
+                             % (command, self.s.gettimeout()))
+        except OSError as e:
+            raise SystemExit('dpct-ctl: %s: %s' % (command, e.strerror or e))
         if not raw:
             raise SystemExit('dpct-ctl: dpct closed the connection')
         reply = json.loads(raw.decode())
@@ -309,6 +315,8 @@ def do_rules(t, args):
 
 
 def do_reload(t, args):
+    # A reload waits for one in progress and for the workers' grace period (5 s at most).
+    t.s.settimeout(30)
     r = t.cmd('/dpct/reload')
     if not r or not r.get('ok'):
         print('dpct-ctl: reload refused, old rules stay: %s' % (r or {}).get('error', '?'),

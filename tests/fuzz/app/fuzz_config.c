@@ -3,7 +3,9 @@
  * The JSON configuration parser on arbitrary bytes. Besides not crashing,
  * every outcome is checked: a refusal carries a message and leaves the
  * configuration untouched; an accepted document round-trips through
- * dpct_config_to_json() and its shards add up to max_entries.
+ * dpct_config_to_json() and its shards add up to max_entries. Parsing with
+ * the policy rules (dpct_config_parse_full(), what a reload does) gives the
+ * same verdict and configuration, and leaves no rules behind a refusal.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -12,23 +14,36 @@
 #include <string.h>
 
 #include "dpct_config.h"
+#include "pol.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct dpct_config c, before, again;
+	struct dpct_config c, before, again, full;
+	struct pol_ruleset rs;
+	bool has_policy;
 	struct ct_conf s;
 	char err[256];
 	uint64_t total = 0;
 	unsigned i, n;
 	char *text;
-	int rc;
+	int rc, rc2;
 
 	dpct_config_defaults(&c);
 	before = c;
 	rc = dpct_config_parse(&c, (const char *)data, size, err, sizeof(err));
+	dpct_config_defaults(&full);
+	rc2 = dpct_config_parse_full(&full, (const char *)data, size, &rs, &has_policy, err,
+				     sizeof(err));
+	if (rc2 != rc && rc != -ENOMEM && rc2 != -ENOMEM)
+		abort();
+	if (rc2 != 0 && (rs.n_rules != 0 || rs.rules != NULL || has_policy))
+		abort();
+	if (rc == 0 && rc2 == 0 && memcmp(&c, &full, sizeof(c)) != 0)
+		abort();
+	pol_ruleset_clear(&rs);
 	if (rc != 0) {
 		if (rc != -EINVAL && rc != -ENOMEM)
 			abort();

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * app/dpct/config_mem.c: the memory a configuration needs, against what the
+ * app's own derivations allocate for it: every worker's shard
+ * (dpct_config_shard() + ct_shard_create()) and event channel
+ * (ev_chan_create_mem()), through a counting allocator.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_mem.h"
+#include "dpct_config.h"
+#include "dpct_test.h"
+#include "ev.h"
+
+struct counting {
+	uint64_t bytes;
+	unsigned live;
+};
+
+static void *
+c_zalloc(void *arg, size_t size, size_t align)
+{
+	struct counting *c = arg;
+	void *p = aligned_alloc(align, (size + align - 1) & ~(align - 1));
+
+	if (p == NULL)
+		return NULL;
+	memset(p, 0, size);
+	c->bytes += size;
+	c->live++;
+	return p;
+}
+
+static void
+c_free(void *arg, void *p)
+{
+	struct counting *c = arg;
+
+	c->live--;
+	free(p);
+}
+
+/* Allocate what the app would for `c` over `workers`; the bytes asked for. */
+static int
+allocate(const struct dpct_config *c, unsigned workers, uint64_t *table, uint64_t *rings)
+{
+	struct counting ct = { 0 }, cr = { 0 };
+	struct ct_shard *s[8];
+	struct ev_chan *ch[8];
+	struct ct_conf cc;
+	char err[128];
+	unsigned i;
+
+	for (i = 0; i < workers; i++) {
+		struct ct_mem m = { c_zalloc, c_free, &cr };
+
+		dpct_config_shard(c, i, workers, &cc);
+		cc.mem.zalloc = c_zalloc;
+		cc.mem.free = c_free;
+		cc.mem.arg = &ct;
+		s[i] = ct_shard_create(&cc, err, sizeof(err));
+		T_ASSERT(s[i] != NULL);
+		ch[i] = c->events_enabled ? ev_chan_create_mem(c->event_ring_size,
+							       c->result_ring_size, &m, err,
+							       sizeof(err)) : NULL;
+		T_ASSERT(!c->events_enabled || ch[i] != NULL);
+	}
+	*table = ct.bytes;
+	*rings = cr.bytes;
+	for (i = 0; i < workers; i++) {
+		ct_shard_free(s[i]);
+		ev_chan_free(ch[i]);
+	}
+	T_EQ(ct.live, 0);
+	T_EQ(cr.live, 0);
+	return 0;
+}
+
+static int
+check(const char *doc, unsigned workers)
+{
+	struct dpct_mem_need n;
+	struct dpct_config c;
+	uint64_t table = 0, rings = 0, tab_need;
+	char err[256];
+
+	dpct_config_defaults(&c);
+	T_EQ(dpct_config_parse(&c, doc, strlen(doc), err, sizeof(err)), 0);
+	T_EQ(dpct_config_mem(&c, workers, &n), 0);
+	if (allocate(&c, workers, &table, &rings) != 0)
+		return 1;
+	/* Exact but for the structs' own sizes, which the need bounds from above. */
+	tab_need = n.entries + n.index + n.wheel + n.stage + n.shards;
+	if (table > tab_need || tab_need - table > 2048 * workers ||
+	    rings > n.event_rings || n.event_rings - rings > 1024 * workers) {
+		printf("# %s over %u: table %llu need %llu, rings %llu need %llu\n", doc, workers,
+		       (unsigned long long)table, (unsigned long long)tab_need,
+		       (unsigned long long)rings, (unsigned long long)n.event_rings);
+		return 1;
+	}
+	T_UEQ(n.total, tab_need + n.event_rings + n.handoff_rings);
+	return 0;
+}
+
+static int
+test_matches_allocation(void)
+{
+	static const char *const docs[] = {
+		"{}",
+		"{\"table\": {\"max_entries\": 5000, \"early_drop\": false}}",
+		"{\"table\": {\"max_entries\": 100000, \"load_factor\": 0.5}, \"events\": "
+		"{\"ring_size\": 1024, \"result_ring_size\": 64, \"stage_size\": 77}}",
+		"{\"table\": {\"max_entries\": 3}, \"events\": {\"enabled\": false}}",
+	};
+	unsigned i, w;
+
+	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
+		for (w = 1; w <= 3; w++)
+			if (check(docs[i], w) != 0)
+				return 1;
+	return 0;
+}
+
+/* The documented maximum: ~160 B an entry, ~40 GiB, computed without allocating. */
+static int
+test_documented_maximum(void)
+{
+	const char *doc = "{\"table\": {\"max_entries\": 268435456}, \"workers\": {\"count\": 4}}";
+	struct dpct_mem_need n;
+	struct dpct_config c;
+	char err[256], h[32];
+
+	dpct_config_defaults(&c);
+	T_EQ(dpct_config_parse(&c, doc, strlen(doc), err, sizeof(err)), 0);
+	T_EQ(dpct_config_mem(&c, 4, &n), 0);
+	T_UEQ(n.slots, 268435456ull + 4 * (67108864 / 64 + 16));
+	T_UEQ(n.entries, n.slots * 144);
+	T_ASSERT(n.total > 150ull * 268435456 && n.total < 170ull * 268435456);
+	/* Each of 4 workers: a handoff and a tx ring of 1024 pointers to each of the 3 others. */
+	T_ASSERT(n.handoff_rings >= 24ull * 1024 * 8 && n.handoff_rings < 24ull * (1024 * 8 + 512));
+	T_STREQ(dpct_mem_human(n.entries, h, sizeof(h)), "36.6 GiB");
+	T_STREQ(dpct_mem_human(1023, h, sizeof(h)), "1023 B");
+	T_STREQ(dpct_mem_human(1536, h, sizeof(h)), "1.5 KiB");
+	return 0;
+}
+
+static char *
+slurp(const char *path)
+{
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (dpct_config_read_file(path, 1u << 20, &buf, &len, NULL, 0) != 0)
+		return NULL;
+	return buf;
+}
+
+/* docs/deployment.md's figures are what dpct computes and logs for them. */
+static int
+test_docs_agree(void)
+{
+	char line[300], want[160], h[32];
+	const char *const docs[] = {DPCT_SRC_DIR "/docs/deployment.md",
+				    DPCT_SRC_DIR "/docs/configuration.md"};
+	struct dpct_mem_need n;
+	struct dpct_config c;
+	char err[256], *text;
+	unsigned i;
+
+	dpct_config_defaults(&c);
+	T_EQ(dpct_config_load(&c, DPCT_SRC_DIR "/config/10gbe-2port.json", err, sizeof(err)), 0);
+	T_EQ(dpct_config_mem(&c, c.workers, &n), 0);
+	snprintf(line, sizeof(line), "table memory: %s",
+		 dpct_mem_describe(&n, c.max_entries, c.workers, want, sizeof(want)));
+	text = slurp(docs[0]);
+	T_ASSERT(text != NULL);
+	if (strstr(text, line) == NULL) {
+		printf("# deployment.md lacks \"%s\"\n", line);
+		free(text);
+		return 1;
+	}
+	free(text);
+	/* The refusal quoted for the documented maximum over 4 workers. */
+	c.max_entries = 268435456;
+	T_EQ(dpct_config_mem(&c, 4, &n), 0);
+	snprintf(line, sizeof(line), "max_entries 268435456 over 4 workers needs %s of table",
+		 dpct_mem_human(n.total, h, sizeof(h)));
+	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		text = slurp(docs[i]);
+		T_ASSERT(text != NULL);
+		if (strstr(text, line) == NULL) {
+			printf("# %s lacks \"%s\"\n", docs[i], line);
+			free(text);
+			return 1;
+		}
+		free(text);
+	}
+	return 0;
+}
+
+static const struct t_case cases[] = {
+	T_CASE(test_matches_allocation),
+	T_CASE(test_documented_maximum),
+	T_CASE(test_docs_agree),
+};
+
+T_MAIN(cases)
