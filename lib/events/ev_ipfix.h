@@ -201,7 +201,8 @@ struct ev_ipfix_conf {
 	uint32_t template_refresh_s; /**< UDP template resend period (default 60) */
 	uint32_t mtu;                /**< UDP: largest message (default 1400, 512..65000) */
 	uint32_t tcp_message_bytes;  /**< TCP: largest message (default 16384, 512..65535) */
-	uint32_t buffer_bytes;       /**< TCP: the ring (default 4 MiB, 64 KiB..1 GiB) */
+	uint32_t buffer_bytes;       /**< the ring (default 4 MiB, 64 KiB..1 GiB): TCP, what is
+					  not acknowledged; UDP, the pacing queue */
 	uint32_t sndbuf;             /**< socket send buffer (default 0: the kernel's) */
 	uint32_t flush_ms;           /**< longest a record waits in a partial message (default 100) */
 	uint32_t reconnect_min_ms;   /**< TCP backoff start (default 100) */

@@ -90,8 +90,8 @@ tcp_up(struct ev_ipfix *x)
 	x->r_sent = x->r_tail;
 	x->st.resent_bytes += x->r_head - x->r_tail;
 	x->st.templates_sent++;
-	ipfix_log(x, LOG_NOTICE, "connected%s\n", x->r_head != x->r_tail ? ", sending again what was "
-				 "not acknowledged" : "");
+	ipfix_log(x, LOG_NOTICE, "connected%s\n",
+		  x->r_head != x->r_tail ? ", sending again what was not acknowledged" : "");
 }
 
 static void

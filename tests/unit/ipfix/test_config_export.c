@@ -178,7 +178,8 @@ test_round_trip(void)
 	char *text;
 
 	T_EQ(parse(&a, "{\"export\": {\"ipfix\": {\"observation_domain_id\": 9, "
-		   "\"max_rate_pps\": 700, \"collectors\": [{\"host\": \"10.0.0.1\", \"port\": 2055}, "
+		   "\"max_rate_pps\": 700, "
+		   "\"collectors\": [{\"host\": \"10.0.0.1\", \"port\": 2055}, "
 		   "{\"host\": \"fe80::1\", \"transport\": \"tcp\"}, "
 		   "{\"host\": \"10.0.0.2\", \"max_rate_bps\": 5000000}]}}}"), 0);
 	text = dpct_config_to_json(&a);
