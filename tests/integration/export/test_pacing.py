@@ -9,7 +9,12 @@ the whole table ends, and is exported, in one burst.
                            pacing must deliver every flow (each equal to
                            dpct's DESTROY event, from dpct-events), the
                            packet and byte totals, no sequence error at
-                           nfcapd, nothing lost in dpct's counters.
+                           nfcapd, nothing lost in dpct's counters. Then the
+                           same in live mode, the flows kept open by long
+                           timeouts and flushed by SIGTERM (--flush-on-exit),
+                           at 500 messages/s so that most of the flush is
+                           still queued when the control core's drain ends:
+                           the shutdown drains the paced queue as well.
   test_pacing.py loss      the same replay at an absurd rate (10 messages/s,
                            the smallest queue, a 2 s drain): the loss must
                            show at both ends, exactly. dpct counts it
@@ -68,9 +73,37 @@ def udp_rx_queue(port):
     return None
 
 
-def run(tap, d, name, pcap, collector, ipfix, drain_ms):
+LONG = {'tcp_established': 3600, 'tcp_time_wait': 3600, 'tcp_close': 3600,
+        'tcp_fin_wait': 3600, 'tcp_last_ack': 3600, 'tcp_close_wait': 3600,
+        'tcp_syn_sent': 3600, 'tcp_syn_recv': 3600, 'udp_unreplied': 3600,
+        'udp_replied': 3600, 'icmp': 3600, 'icmpv6': 3600, 'generic': 3600}
+
+
+def run_live(tap, name, prefix, cmd, flows):
+    """dpct in live mode: wait until it tracked `flows` connections, then
+    SIGTERM (--flush-on-exit ends them all at once)."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def inserted():
+        st = ipfixlib.telemetry(prefix, '/dpct/stats') or {}
+        return st.get('insert', 0) >= flows
+    tap.check(ipfixlib.wait_for(inserted, 60), '%s: dpct tracked all %d flows' % (name, flows))
+    count = (ipfixlib.telemetry(prefix, '/dpct/count') or {}).get('count', 0)
+    tap.check(count >= flows * 0.9, '%s: most of them still open before the signal' % name,
+              str(count))
+    p.send_signal(signal.SIGTERM)
+    try:
+        out, err = p.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+    return p.returncode, out, err
+
+
+def run(tap, d, name, pcap, collector, ipfix, drain_ms, live_flows=0):
     """One replay into a fresh default nfcapd: (dpct's export counters, the
-    DESTROY events, nfdump's flows, nfcapd's sequence errors, dpct's stats)."""
+    DESTROY events, nfdump's flows, nfcapd's sequence errors, dpct's stats).
+    live_flows: live mode, SIGTERM once that many flows are tracked."""
     nfdir = os.path.join(d, name + '_nf')
     os.mkdir(nfdir)
     port = ipfixlib.free_port()
@@ -85,17 +118,23 @@ def run(tap, d, name, pcap, collector, ipfix, drain_ms):
     ip = {'collectors': [coll]}
     ip.update(ipfix)
     cfg = dpctlib.base_config(chan, export={'ipfix': ip})
+    if live_flows:
+        cfg['timeouts'] = dict(LONG)
     cfg_path = dpctlib.write_config(d, cfg, name + '.json')
     evj, summ = os.path.join(d, name + '_ev.json'), os.path.join(d, name + '_sum.json')
     lis = dpctlib.start_events(chan, evj, summ, reliable=True, rcvbuf=8 << 20,
                                idle_ms=2000, max_s=120)
     stats = os.path.join(d, name + '_stats.json')
     cmd = dpctlib.dpct_cmd(prefix, cfg_path, rx=pcap, tx=os.path.join(d, name + '_tx.pcap'),
-                           stats=stats,
-                           app=['--flush-on-eof', '--drain-timeout-ms', str(drain_ms)] +
+                           stats=stats, replay=not live_flows,
+                           app=['--flush-on-exit' if live_flows else '--flush-on-eof',
+                                '--drain-timeout-ms', str(drain_ms)] +
                            dpctlib.wait_listeners_args(1))
     t0 = time.time()
-    rc, out, err = dpctlib.run_dpct(cmd, timeout=120)
+    if live_flows:
+        rc, out, err = run_live(tap, name, prefix, cmd, live_flows)
+    else:
+        rc, out, err = dpctlib.run_dpct(cmd, timeout=120)
     wall = time.time() - t0
     dpctlib.finish(lis, 60)
     tap.eq(rc, 0, '%s: dpct exits 0 (%.1f s)' % (name, wall)) or print('# ' + err[-1500:])
@@ -137,30 +176,37 @@ def run(tap, d, name, pcap, collector, ipfix, drain_ms):
     return ex, ipfixlib.destroys(evj), flows, (seqf or [-1])[0], (logseq or [-1])[0], st
 
 
-def check_default(tap, d, pcap):
-    ex, evs, flows, seqf, logseq, st = run(tap, d, 'default', pcap, {}, {}, 30000)
+def check_all_delivered(tap, name, rate, ex, evs, flows, seqf, logseq, st):
     want = sorted(ipfixlib.ev_flow(e) for e in evs)
     got = sorted(nf_flow(r) for r in flows)
-    tap.eq(ex.get('max_rate_pps'), 2000, 'default: the collector is paced at the default '
-           '2000 messages/s')
-    tap.eq(len(want), dpctlib.counter(st, 'insert'), 'default: a DESTROY event for every flow')
-    tap.check(len(want) >= FLOWS * 0.99, 'default: the workload ends ~%d flows' % FLOWS,
+    tap.eq(ex.get('max_rate_pps'), rate, '%s: the collector is paced at %d messages/s'
+           % (name, rate))
+    tap.eq(len(want), dpctlib.counter(st, 'insert'), '%s: a DESTROY event for every flow' % name)
+    tap.check(len(want) >= FLOWS * 0.99, '%s: the workload ends ~%d flows' % (name, FLOWS),
               str(len(want)))
-    tap.eq(ex.get('records_sent'), len(want), 'default: dpct exported a record per DESTROY')
-    tap.eq(ex.get('records_lost'), 0, 'default: dpct lost no record (records_lost 0)')
+    tap.eq(ex.get('records_sent'), len(want), '%s: dpct exported a record per DESTROY' % name)
+    tap.eq(ex.get('records_lost'), 0, '%s: dpct lost no record (records_lost 0)' % name)
     tap.check(ex.get('messages_delayed', 0) > 0 and ex.get('queue_peak_bytes', 0) > 0,
-              'default: the flush waited in the pacing queue', json.dumps(ex))
-    tap.eq(len(got), len(want), 'default: nfcapd stored every flow')
+              '%s: the flush waited in the pacing queue' % name, json.dumps(ex))
+    tap.eq(len(got), len(want), '%s: nfcapd stored every flow' % name)
     tot = lambda fl, i: sum(f[i] for f in fl)  # noqa: E731
     tap.check(all(tot(got, i) == tot(want, i) for i in (5, 6, 7, 8)),
-              'default: packet and byte totals per direction equal the DESTROY events',
+              '%s: packet and byte totals per direction equal the DESTROY events' % name,
               str([(tot(got, i), tot(want, i)) for i in (5, 6, 7, 8)]))
     have = set(got)
     missing = [w for w in want if w not in have]
-    tap.check(got == want, 'default: every flow equals its DESTROY event',
+    tap.check(got == want, '%s: every flow equals its DESTROY event' % name,
               'missing %s' % missing[:5])
-    tap.eq(seqf, 0, 'default: nfdump -I counts no sequence failure')
-    tap.eq(logseq, 0, 'default: nfcapd logs no sequence error')
+    tap.eq(seqf, 0, '%s: nfdump -I counts no sequence failure' % name)
+    tap.eq(logseq, 0, '%s: nfcapd logs no sequence error' % name)
+    return len(want)
+
+
+def check_default(tap, d, pcap):
+    n = check_all_delivered(tap, 'default', 2000, *run(tap, d, 'default', pcap, {}, {}, 30000))
+    check_all_delivered(tap, 'shutdown', 500, *run(tap, d, 'shutdown', pcap, {},
+                                                   {'max_rate_pps': 500}, 30000,
+                                                   live_flows=n))
 
 
 def check_loss(tap, d, pcap):
