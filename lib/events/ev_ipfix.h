@@ -267,7 +267,8 @@ size_t ev_ipfix_flush(struct ev_ipfix *x, uint64_t now);
 uint64_t ev_ipfix_discard(struct ev_ipfix *x);
 
 struct ev_ipfix_stats {
-	uint64_t records_sent;       /**< data records handed to the socket */
+	uint64_t records_sent;       /**< data records exported: given a sequence number
+					  (those lost after that are in records_lost too) */
 	uint64_t records_refused;    /**< refused: ring full or TCP down (nacks when reliable) */
 	uint64_t records_lost;       /**< UDP: refused by the socket, dropped from the
 					  full pacing queue or left in it at exit */
