@@ -154,7 +154,7 @@ dpct_export_stop(struct dpct_app *a, unsigned timeout_ms)
 		} else if ((lost = ev_ipfix_discard(e->x[i])) != 0) {
 			DPCT_LOG(WARNING, "ipfix %s:%u: %" PRIu64 " flow records still waiting "
 				 "for the pacing after %u ms: lost (raise max_rate_pps or "
-				 "--drain-timeout)\n", e->coll[i].host, e->coll[i].port, lost,
+				 "--drain-timeout-ms)\n", e->coll[i].host, e->coll[i].port, lost,
 				 timeout_ms);
 			e->unacked_at_exit[i] = 0;
 		}
