@@ -7,8 +7,13 @@
  *       "template_refresh_s": 60, "mtu": 1400, "tcp_message_bytes": 16384,
  *       "buffer_bytes": 4194304, "sndbuf": 0, "flush_ms": 100,
  *       "reconnect_min_ms": 100, "reconnect_max_ms": 10000,
+ *       "max_rate_pps": 2000, "max_rate_bps": 0,
  *       "collectors": [{"host": "192.0.2.10", "port": 4739,
- *                       "transport": "udp" | "tcp", "reliable": true}]}}
+ *                       "transport": "udp" | "tcp", "reliable": true,
+ *                       "max_rate_pps": ..., "max_rate_bps": ...}]}}
+ *
+ * A UDP collector's rates are its own or, without them, the section's; a
+ * TCP collector is not paced.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -72,6 +77,40 @@ eu32(struct exp_ctx *x, json_t *o, const char *key, const char *path, uint32_t m
 }
 
 static int
+eu64(struct exp_ctx *x, json_t *o, const char *key, const char *path, uint64_t min,
+     uint64_t max, uint64_t *out)
+{
+	json_t *v = json_object_get(o, key);
+	json_int_t n;
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_integer(v))
+		return efail(x, "%s.%s: expected integer, got %s", path, key, dpct_json_type(v));
+	n = json_integer_value(v);
+	if (n < 0 || (uint64_t)n < min || (uint64_t)n > max)
+		return efail(x, "%s.%s: %" JSON_INTEGER_FORMAT " is out of range %" PRIu64
+			     "..%" PRIu64, path, key, n, min, max);
+	*out = (uint64_t)n;
+	return 0;
+}
+
+/* "max_rate_pps" and "max_rate_bps" of `o` (at `path`) into *pps and *bps. */
+static int
+erates(struct exp_ctx *x, json_t *o, const char *path, uint32_t *pps, uint64_t *bps)
+{
+	int rc;
+
+	if ((rc = eu32(x, o, "max_rate_pps", path, 0, EV_IPFIX_RATE_PPS_MAX, pps)) != 0 ||
+	    (rc = eu64(x, o, "max_rate_bps", path, 0, EV_IPFIX_RATE_BPS_MAX, bps)) != 0)
+		return rc;
+	if (*bps != 0 && *bps < EV_IPFIX_RATE_BPS_MIN)
+		return efail(x, "%s.max_rate_bps: %" PRIu64 " is below %" PRIu64 " (0 is no "
+			     "limit)", path, *bps, EV_IPFIX_RATE_BPS_MIN);
+	return 0;
+}
+
+static int
 ebool(struct exp_ctx *x, json_t *o, const char *key, const char *path, bool *out)
 {
 	json_t *v = json_object_get(o, key);
@@ -90,12 +129,16 @@ dpct_config_export_defaults(struct dpct_export_conf *e)
 	memset(e, 0, sizeof(*e));
 	e->ipfix_enabled = true;
 	ev_ipfix_conf_init(&e->ipfix);
+	e->max_rate_pps = EV_IPFIX_RATE_PPS_DEFAULT;
+	e->max_rate_bps = 0;
 }
 
 static int
-parse_collector(struct exp_ctx *x, json_t *o, unsigned idx, struct ev_ipfix_collector *c)
+parse_collector(struct exp_ctx *x, json_t *o, unsigned idx, const struct dpct_export_conf *e,
+		struct ev_ipfix_collector *c)
 {
-	static const char *const keys[] = {"host", "port", "transport", "reliable", NULL};
+	static const char *const keys[] = {"host", "port", "transport", "reliable",
+					   "max_rate_pps", "max_rate_bps", NULL};
 	char p[64], why[160];
 	uint32_t port = 4739;
 	json_t *v;
@@ -140,6 +183,20 @@ parse_collector(struct exp_ctx *x, json_t *o, unsigned idx, struct ev_ipfix_coll
 		if (c->reliable && c->transport != EV_IPFIX_TCP)
 			return efail(x, "%s.reliable: only a tcp collector can be reliable", p);
 	}
+	c->max_rate_pps = e->max_rate_pps;
+	c->max_rate_bps = e->max_rate_bps;
+	if ((rc = erates(x, o, p, &c->max_rate_pps, &c->max_rate_bps)) != 0)
+		return rc;
+	if (c->transport == EV_IPFIX_TCP) {
+		if (c->max_rate_pps != 0 && json_object_get(o, "max_rate_pps") != NULL)
+			return efail(x, "%s.max_rate_pps: a tcp collector is not paced (TCP's "
+				     "receive window is its flow control)", p);
+		if (c->max_rate_bps != 0 && json_object_get(o, "max_rate_bps") != NULL)
+			return efail(x, "%s.max_rate_bps: a tcp collector is not paced (TCP's "
+				     "receive window is its flow control)", p);
+		c->max_rate_pps = 0;
+		c->max_rate_bps = 0;
+	}
 	if (ev_ipfix_collector_check(c, why, sizeof(why)) < 0)
 		return efail(x, "%s.host: %s", p, why);
 	return 0;
@@ -151,8 +208,8 @@ parse_ipfix(struct exp_ctx *x, json_t *o, struct dpct_export_conf *e)
 	static const char *const keys[] = {"enabled", "observation_domain_id", "active_timeout_s",
 					   "template_refresh_s", "mtu", "tcp_message_bytes",
 					   "buffer_bytes", "sndbuf", "flush_ms",
-					   "reconnect_min_ms", "reconnect_max_ms", "collectors",
-					   NULL};
+					   "reconnect_min_ms", "reconnect_max_ms", "max_rate_pps",
+					   "max_rate_bps", "collectors", NULL};
 	const char *p = "$.export.ipfix";
 	struct ev_ipfix_conf *c = &e->ipfix;
 	json_t *v;
@@ -175,7 +232,8 @@ parse_ipfix(struct exp_ctx *x, json_t *o, struct dpct_export_conf *e)
 	    (rc = eu32(x, o, "reconnect_min_ms", p, 1, EXP_BACKOFF_MAX_MS,
 		       &c->reconnect_min_ms)) != 0 ||
 	    (rc = eu32(x, o, "reconnect_max_ms", p, 1, EXP_BACKOFF_MAX_MS,
-		       &c->reconnect_max_ms)) != 0)
+		       &c->reconnect_max_ms)) != 0 ||
+	    (rc = erates(x, o, p, &e->max_rate_pps, &e->max_rate_bps)) != 0)
 		return rc;
 	if (c->reconnect_max_ms < c->reconnect_min_ms)
 		return efail(x, "%s.reconnect_max_ms: %u must not be below reconnect_min_ms %u", p,
@@ -192,7 +250,7 @@ parse_ipfix(struct exp_ctx *x, json_t *o, struct dpct_export_conf *e)
 		return efail(x, "%s.collectors: %zu collectors, at most %u are supported", p,
 			     json_array_size(v), EV_IPFIX_MAX_COLLECTORS);
 	for (i = 0; i < json_array_size(v); i++) {
-		rc = parse_collector(x, json_array_get(v, i), (unsigned)i, &e->collectors[i]);
+		rc = parse_collector(x, json_array_get(v, i), (unsigned)i, e, &e->collectors[i]);
 		if (rc != 0)
 			return rc;
 		for (j = 0; j < i; j++)
@@ -258,6 +316,8 @@ dpct_config_export_json(const struct dpct_export_conf *e)
 	eset(o, "flush_ms", json_integer(c->flush_ms), &ok);
 	eset(o, "reconnect_min_ms", json_integer(c->reconnect_min_ms), &ok);
 	eset(o, "reconnect_max_ms", json_integer(c->reconnect_max_ms), &ok);
+	eset(o, "max_rate_pps", json_integer(e->max_rate_pps), &ok);
+	eset(o, "max_rate_bps", json_integer((json_int_t)e->max_rate_bps), &ok);
 	for (i = 0; i < e->n_collectors && i < EV_IPFIX_MAX_COLLECTORS; i++) {
 		const struct ev_ipfix_collector *k = &e->collectors[i];
 		json_t *co = json_object();
@@ -267,6 +327,10 @@ dpct_config_export_json(const struct dpct_export_conf *e)
 		eset(co, "transport", json_string(k->transport == EV_IPFIX_TCP ? "tcp" : "udp"),
 		     &ok);
 		eset(co, "reliable", json_boolean(k->reliable), &ok);
+		if (k->transport == EV_IPFIX_UDP) {
+			eset(co, "max_rate_pps", json_integer(k->max_rate_pps), &ok);
+			eset(co, "max_rate_bps", json_integer((json_int_t)k->max_rate_bps), &ok);
+		}
 		if (co == NULL || a == NULL || json_array_append_new(a, co) != 0)
 			ok = false;
 	}

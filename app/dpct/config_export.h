@@ -22,9 +22,15 @@ struct dpct_export_conf {
 	unsigned n_collectors;
 	struct ev_ipfix_collector collectors[EV_IPFIX_MAX_COLLECTORS];
 	struct ev_ipfix_conf ipfix;     /**< the rest of "export.ipfix" (log hook unset) */
+	/** "export.ipfix.max_rate_pps" / "max_rate_bps": what a UDP collector
+	 * without its own gets. collectors[i] holds each one's effective
+	 * rates (0 for TCP collectors, which are not paced). */
+	uint32_t max_rate_pps;
+	uint64_t max_rate_bps;
 };
 
-/** Defaults: no collector (export off), ev_ipfix_conf_init() values. */
+/** Defaults: no collector (export off), ev_ipfix_conf_init() values,
+ * max_rate_pps EV_IPFIX_RATE_PPS_DEFAULT, max_rate_bps 0. */
 void dpct_config_export_defaults(struct dpct_export_conf *e);
 
 /**

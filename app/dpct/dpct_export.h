@@ -21,7 +21,8 @@ struct dpct_export;
 	X(records_sent) X(records_refused) X(records_lost) X(interim_records) \
 	X(final_records) X(interim_empty) X(messages) X(bytes) X(templates_sent) \
 	X(reconnects) X(connect_failures) X(resent_bytes) X(send_errors) X(tracked_flows) \
-	X(seq)
+	X(seq) X(queue_dropped) X(lost_at_exit) X(messages_delayed) X(records_queued) \
+	X(queue_bytes) X(queue_peak_bytes)
 
 /**
  * Create an exporter per configured collector and attach it to a->ctl.
@@ -32,8 +33,9 @@ int dpct_export_start(struct dpct_app *a);
 
 /**
  * At exit: flush, wait up to `timeout_ms` for TCP collectors to acknowledge
- * what is buffered, keep the final counters, close the exporters.
- * Main lcore, after the control loop.
+ * what is buffered and for paced UDP collectors to send what is queued
+ * (what is still queued then is counted lost), keep the final counters,
+ * close the exporters. Main lcore, after the control loop.
  */
 void dpct_export_stop(struct dpct_app *a, unsigned timeout_ms);
 

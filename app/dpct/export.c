@@ -3,7 +3,8 @@
  * IPFIX flow export in the appliance (docs/export.md): one exporter per
  * configured collector, attached to the control core as a record consumer
  * (reliable for TCP collectors unless configured otherwise), drained at
- * exit, with per-collector statistics for --stats-json and telemetry.
+ * exit (a paced UDP collector's queue too, within the drain timeout), with
+ * per-collector statistics for --stats-json and telemetry.
  *
  * The exporters belong to the main lcore. Telemetry threads read their
  * counters (a torn read only misreports a counter) under `lock`, which
@@ -47,6 +48,23 @@ export_log(void *arg, int level, const char *msg)
 		DPCT_LOG(NOTICE, "%s", msg);
 }
 
+static const char *
+pace_text(const struct ev_ipfix_collector *k, char *buf, size_t len)
+{
+	if (k->transport == EV_IPFIX_TCP)
+		snprintf(buf, len, "not paced (tcp)");
+	else if (k->max_rate_pps == 0 && k->max_rate_bps == 0)
+		snprintf(buf, len, "not paced");
+	else if (k->max_rate_bps == 0)
+		snprintf(buf, len, "paced at %u messages/s", k->max_rate_pps);
+	else if (k->max_rate_pps == 0)
+		snprintf(buf, len, "paced at %" PRIu64 " bit/s", k->max_rate_bps);
+	else
+		snprintf(buf, len, "paced at %u messages/s and %" PRIu64 " bit/s",
+			 k->max_rate_pps, k->max_rate_bps);
+	return buf;
+}
+
 int
 dpct_export_start(struct dpct_app *a)
 {
@@ -54,7 +72,7 @@ dpct_export_start(struct dpct_app *a)
 	struct dpct_export *e;
 	struct ev_ipfix_conf c;
 	unsigned i;
-	char err[256];
+	char err[256], pace[96];
 	int rc;
 
 	if (!dpct_config_export_on(ec))
@@ -88,10 +106,11 @@ dpct_export_start(struct dpct_app *a)
 			goto fail;
 		}
 		DPCT_LOG(INFO, "ipfix export to %s:%u over %s%s, observation domain %u, "
-			 "active timeout %u s\n", ec->collectors[i].host, ec->collectors[i].port,
+			 "active timeout %u s, %s\n", ec->collectors[i].host,
+			 ec->collectors[i].port,
 			 ec->collectors[i].transport == EV_IPFIX_TCP ? "tcp" : "udp",
 			 e->reliable[e->n - 1] ? " (reliable)" : "", c.domain,
-			 c.active_timeout_s);
+			 c.active_timeout_s, pace_text(&ec->collectors[i], pace, sizeof(pace)));
 	}
 	a->exp = e;
 	return 0;
@@ -113,7 +132,8 @@ dpct_export_stop(struct dpct_app *a, unsigned timeout_ms)
 
 	if (e == NULL)
 		return;
-	/* What a TCP collector has not acknowledged yet is still ours to lose. */
+	/* What a TCP collector has not acknowledged yet, and what a paced UDP
+	 * collector has not been sent yet, is still ours to lose. */
 	do {
 		left = 0;
 		for (i = 0; i < e->n; i++)
@@ -123,12 +143,22 @@ dpct_export_stop(struct dpct_app *a, unsigned timeout_ms)
 	} while (left != 0 && rte_rdtsc() < until);
 	pthread_mutex_lock(&e->lock);
 	for (i = 0; i < e->n; i++) {
+		uint64_t lost;
+
 		e->unacked_at_exit[i] = ev_ipfix_flush(e->x[i], dpct_now());
+		if (e->coll[i].transport == EV_IPFIX_TCP) {
+			if (e->unacked_at_exit[i] != 0)
+				DPCT_LOG(WARNING, "ipfix %s:%u: %" PRIu64 " bytes of flow records "
+					 "not acknowledged by the collector at exit\n",
+					 e->coll[i].host, e->coll[i].port, e->unacked_at_exit[i]);
+		} else if ((lost = ev_ipfix_discard(e->x[i])) != 0) {
+			DPCT_LOG(WARNING, "ipfix %s:%u: %" PRIu64 " flow records still waiting "
+				 "for the pacing after %u ms: lost (raise max_rate_pps or "
+				 "--drain-timeout-ms)\n", e->coll[i].host, e->coll[i].port, lost,
+				 timeout_ms);
+			e->unacked_at_exit[i] = 0;
+		}
 		ev_ipfix_get_stats(e->x[i], &e->final[i]);
-		if (e->unacked_at_exit[i] != 0)
-			DPCT_LOG(WARNING, "ipfix %s:%u: %" PRIu64 " bytes of flow records not "
-				 "acknowledged by the collector at exit\n", e->coll[i].host,
-				 e->coll[i].port, e->unacked_at_exit[i]);
 		ev_ipfix_free(e->x[i]);
 		e->x[i] = NULL;
 	}
@@ -169,11 +199,13 @@ dpct_export_print(struct dpct_app *a)
 
 	for (i = 0; dpct_export_info(a, i, &in) == 0; i++)
 		printf("  ipfix %s %s:%u: sent %" PRIu64 " (final %" PRIu64 " interim %" PRIu64
-		       ") refused %" PRIu64 " lost %" PRIu64 " templates %" PRIu64
+		       ") refused %" PRIu64 " lost %" PRIu64 " (queue full %" PRIu64
+		       ", at exit %" PRIu64 ") queued %" PRIu64 " templates %" PRIu64
 		       " reconnects %" PRIu64 " %s\n",
 		       in.coll.transport == EV_IPFIX_TCP ? "tcp" : "udp", in.coll.host,
 		       in.coll.port, in.st.records_sent, in.st.final_records,
 		       in.st.interim_records, in.st.records_refused, in.st.records_lost,
+		       in.st.queue_dropped, in.st.lost_at_exit, in.st.records_queued,
 		       in.st.templates_sent, in.st.reconnects,
 		       in.st.connected ? "connected" : "down");
 }
@@ -196,6 +228,9 @@ dpct_export_json(struct dpct_app *a)
 				    json_string(in.coll.transport == EV_IPFIX_TCP ? "tcp" : "udp"));
 		json_object_set_new(o, "reliable", json_boolean(in.reliable));
 		json_object_set_new(o, "connected", json_boolean(in.st.connected));
+		json_object_set_new(o, "max_rate_pps", json_integer(in.coll.max_rate_pps));
+		json_object_set_new(o, "max_rate_bps",
+				    json_integer((json_int_t)in.coll.max_rate_bps));
 #define EXP_J(f) json_object_set_new(o, #f, json_integer((json_int_t)in.st.f));
 		DPCT_EXPORT_STATS(EXP_J)
 #undef EXP_J

@@ -32,6 +32,8 @@ cmd_export(const char *cmd, const char *params, struct rte_tel_data *d)
 					     in.coll.transport == EV_IPFIX_TCP ? "tcp" : "udp");
 		rte_tel_data_add_dict_u64(e, "reliable", in.reliable);
 		rte_tel_data_add_dict_u64(e, "connected", in.st.connected);
+		rte_tel_data_add_dict_u64(e, "max_rate_pps", in.coll.max_rate_pps);
+		rte_tel_data_add_dict_u64(e, "max_rate_bps", in.coll.max_rate_bps);
 #define EXP_T(f) rte_tel_data_add_dict_u64(e, #f, in.st.f);
 		DPCT_EXPORT_STATS(EXP_T)
 #undef EXP_T

@@ -5,102 +5,32 @@
  *
  * Records are encoded into the message under construction (`msg`). A
  * message is closed when the next record does not fit, or when its first
- * record has waited flush_ms. UDP sends each closed message as a datagram.
- * TCP appends it to a byte ring and writes the ring to the socket; bytes
- * stay in the ring until the peer's TCP has acknowledged them (the send
- * queue's SIOCOUTQ tells how many are still unacknowledged), so after a
- * broken connection the unacknowledged messages go out again, whole, after
- * the templates of the new connection.
+ * record has waited flush_ms, and handed to its transport: UDP
+ * (ev_ipfix_udp.c) sends it as a datagram, at once or when the pacing
+ * allows; TCP (ev_ipfix_tcp.c) appends it to the ring of what the peer has
+ * not acknowledged.
  *
- * Transport timers (flush, template refresh, reconnect backoff) run on
- * CLOCK_MONOTONIC; `now` of the control core (the packet clock in replay)
- * only dates interim records.
+ * Transport timers (flush, template refresh, reconnect backoff, pacing) run
+ * on CLOCK_MONOTONIC (or the configured test clock); `now` of the control
+ * core (the packet clock in replay) only dates interim records.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/sockios.h>
-
 #include "ev.h"
-#include "ev_ipfix.h"
+#include "ev_ipfix_priv.h"
 
-#define NS_PER_MS UINT64_C(1000000)
 #define MAP_MIN 1024u
 #define MAP_MAX (1u << 26)
-
-enum tcp_state {
-	ST_DOWN = 0,
-	ST_CONNECTING,
-	ST_UP,
-};
-
-/* An interim base: the totals last exported for one flow. */
-struct base_slot {
-	uint64_t key;            /* shard << 32 | slot */
-	uint32_t id;             /* CTA_ID */
-	uint8_t used;            /* 0 empty, 1 used, 2 deleted */
-	uint64_t base[4];        /* pkts[0], pkts[1], bytes[0], bytes[1] */
-};
-
-struct ev_ipfix {
-	struct ev_ipfix_conf conf;
-	struct ev_ipfix_collector coll;
-	struct sockaddr_storage addr;
-	socklen_t alen;
-	int fd;
-	bool tcp;
-	bool reliable;
-
-	/* TCP connection */
-	enum tcp_state state;
-	uint64_t next_try;       /* monotonic ns */
-	uint32_t backoff_ms;
-	bool ever_up;
-	uint8_t pre[EV_IPFIX_HDR_LEN + 256]; /* the templates that open a connection */
-	size_t pre_len, pre_off;
-	uint64_t conn_written;   /* bytes written on this connection (pre included) */
-	uint64_t conn_base;      /* ring position of the connection's first ring byte */
-
-	/* TCP ring: absolute positions, index = pos % cap */
-	uint8_t *ring;
-	size_t cap;
-	uint64_t r_tail;         /* first byte not yet acknowledged (a message start) */
-	uint64_t r_sent;         /* next byte to write */
-	uint64_t r_head;         /* end of the closed messages */
-
-	/* The message under construction */
-	uint8_t *msg;
-	size_t msg_max;
-	size_t msg_len;          /* 0: none open */
-	size_t set_off;          /* offset of the open data set, 0 = none */
-	uint16_t set_id;
-	unsigned msg_records;
-	uint64_t msg_since;      /* monotonic ns of its first record */
-
-	uint32_t seq;            /* data records sent (modulo 2^32) */
-	uint64_t next_templates; /* UDP: monotonic ns */
-	uint64_t last_err_log;
-
-	/* Interim bases */
-	struct base_slot *map;
-	uint32_t map_cap;        /* power of two */
-	uint32_t map_used;       /* used + deleted */
-	uint32_t map_live;
-
-	struct ev_ipfix_stats st;
-};
 
 void
 ev_ipfix_conf_init(struct ev_ipfix_conf *c)
@@ -119,16 +49,18 @@ ev_ipfix_conf_init(struct ev_ipfix_conf *c)
 }
 
 static uint64_t
-mono_ns(void)
+mono_ns(const struct ev_ipfix *x)
 {
 	struct timespec ts;
 
+	if (x->conf.clock != NULL)
+		return x->conf.clock(x->conf.clock_arg);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void
-xlog(struct ev_ipfix *x, int level, const char *fmt, ...)
+void
+ipfix_log(struct ev_ipfix *x, int level, const char *fmt, ...)
 {
 	char msg[256];
 	int n;
@@ -184,6 +116,24 @@ ev_ipfix_collector_check(const struct ev_ipfix_collector *c, char *err, size_t e
 	}
 	if (c->transport != EV_IPFIX_UDP && c->transport != EV_IPFIX_TCP) {
 		snprintf(err, errlen, "transport %u is neither udp nor tcp", c->transport);
+		return -EINVAL;
+	}
+	if (c->transport == EV_IPFIX_TCP && (c->max_rate_pps != 0 || c->max_rate_bps != 0)) {
+		snprintf(err, errlen, "a tcp collector is not paced (its receive window is the "
+			 "flow control): max_rate_pps and max_rate_bps are for udp");
+		return -EINVAL;
+	}
+	if (c->max_rate_pps > EV_IPFIX_RATE_PPS_MAX) {
+		snprintf(err, errlen, "max_rate_pps %u is out of range 0..%u", c->max_rate_pps,
+			 EV_IPFIX_RATE_PPS_MAX);
+		return -EINVAL;
+	}
+	if (c->max_rate_bps != 0 && (c->max_rate_bps < EV_IPFIX_RATE_BPS_MIN ||
+				     c->max_rate_bps > EV_IPFIX_RATE_BPS_MAX)) {
+		snprintf(err, errlen, "max_rate_bps %llu is out of range 0 or %llu..%llu",
+			 (unsigned long long)c->max_rate_bps,
+			 (unsigned long long)EV_IPFIX_RATE_BPS_MIN,
+			 (unsigned long long)EV_IPFIX_RATE_BPS_MAX);
 		return -EINVAL;
 	}
 	return 0;
@@ -289,84 +239,11 @@ map_del(struct ev_ipfix *x, struct base_slot *b)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Ring (TCP)                                                                */
+/* Messages                                                                  */
 
-static inline size_t
-ring_free(const struct ev_ipfix *x)
-{
-	return x->cap - (size_t)(x->r_head - x->r_tail);
-}
-
-static void
-ring_put(struct ev_ipfix *x, const uint8_t *src, size_t len)
-{
-	size_t at = (size_t)(x->r_head % x->cap), first = x->cap - at;
-
-	if (first > len)
-		first = len;
-	memcpy(x->ring + at, src, first);
-	memcpy(x->ring, src + first, len - first);
-	x->r_head += len;
-}
-
-static uint16_t
-ring_get16(const struct ev_ipfix *x, uint64_t pos)
-{
-	return (uint16_t)(x->ring[pos % x->cap] << 8 | x->ring[(pos + 1) % x->cap]);
-}
-
-/* Drop the messages the peer's TCP has acknowledged. */
-static void
-ring_trim(struct ev_ipfix *x)
-{
-	uint64_t written_ring, acked;
-	int outq = 0;
-
-	if (x->state != ST_UP || ioctl(x->fd, SIOCOUTQ, &outq) < 0 || outq < 0)
-		return;
-	if ((uint64_t)outq > x->conn_written)
-		return;
-	acked = x->conn_written - (uint64_t)outq;
-	if (acked <= x->pre_len)
-		return;
-	written_ring = acked - x->pre_len;
-	while (x->r_tail < x->r_sent) {
-		uint16_t mlen = ring_get16(x, x->r_tail + 2);
-
-		if (mlen < EV_IPFIX_HDR_LEN || x->r_tail + mlen > x->conn_base + written_ring)
-			break;
-		x->r_tail += mlen;
-	}
-}
-
-/* ------------------------------------------------------------------------ */
-/* Transport                                                                 */
-
-static void
-tcp_down(struct ev_ipfix *x, int err, uint64_t mono)
-{
-	if (x->fd >= 0)
-		close(x->fd);
-	x->fd = -1;
-	if (x->state == ST_UP)
-		xlog(x, LOG_WARNING, "connection lost (%s); %llu bytes to send again\n",
-		     strerror(err), (unsigned long long)(x->r_head - x->r_tail));
-	else
-		xlog(x, LOG_WARNING, "connect failed (%s); retry in %u ms\n", strerror(err),
-		     x->backoff_ms);
-	if (x->state != ST_UP)
-		x->st.connect_failures++;
-	x->state = ST_DOWN;
-	x->st.connected = false;
-	x->next_try = mono + (uint64_t)x->backoff_ms * NS_PER_MS;
-	x->backoff_ms = x->backoff_ms * 2 > x->conf.reconnect_max_ms ? x->conf.reconnect_max_ms :
-								       x->backoff_ms * 2;
-	/* Everything not acknowledged goes out again, from a message start. */
-	x->r_sent = x->r_tail;
-}
-
-static size_t
-template_message(struct ev_ipfix *x, uint8_t *buf, size_t cap)
+/* The templates in a message of their own: 0 when `cap` is too small. */
+size_t
+ipfix_template_message(struct ev_ipfix *x, uint8_t *buf, size_t cap)
 {
 	size_t n = ev_ipfix_template_set(buf + EV_IPFIX_HDR_LEN, cap - EV_IPFIX_HDR_LEN);
 
@@ -377,176 +254,6 @@ template_message(struct ev_ipfix *x, uint8_t *buf, size_t cap)
 	return n + EV_IPFIX_HDR_LEN;
 }
 
-static void
-tcp_up(struct ev_ipfix *x)
-{
-	int one = 1;
-
-	(void)setsockopt(x->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (x->ever_up)
-		x->st.reconnects++;
-	x->ever_up = true;
-	x->state = ST_UP;
-	x->st.connected = true;
-	x->backoff_ms = x->conf.reconnect_min_ms;
-	x->pre_len = template_message(x, x->pre, sizeof(x->pre));
-	x->pre_off = 0;
-	x->conn_written = 0;
-	x->conn_base = x->r_tail;
-	x->r_sent = x->r_tail;
-	x->st.resent_bytes += x->r_head - x->r_tail;
-	x->st.templates_sent++;
-	xlog(x, LOG_NOTICE, "connected%s\n", x->r_head != x->r_tail ? ", sending again what was "
-				 "not acknowledged" : "");
-}
-
-static void
-tcp_connect(struct ev_ipfix *x, uint64_t mono)
-{
-	int rc;
-
-	x->fd = socket(x->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (x->fd < 0) {
-		tcp_down(x, errno, mono);
-		return;
-	}
-	if (x->conf.sndbuf != 0)
-		(void)setsockopt(x->fd, SOL_SOCKET, SO_SNDBUF, &x->conf.sndbuf,
-				 sizeof(x->conf.sndbuf));
-	rc = connect(x->fd, (struct sockaddr *)&x->addr, x->alen);
-	if (rc == 0) {
-		tcp_up(x);
-	} else if (errno == EINPROGRESS) {
-		x->state = ST_CONNECTING;
-	} else {
-		tcp_down(x, errno, mono);
-	}
-}
-
-static void
-tcp_check_connect(struct ev_ipfix *x, uint64_t mono)
-{
-	struct pollfd p = { .fd = x->fd, .events = POLLOUT };
-	int err = 0;
-	socklen_t el = sizeof(err);
-
-	if (poll(&p, 1, 0) <= 0)
-		return;
-	if (getsockopt(x->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
-		err = errno;
-	if (err != 0)
-		tcp_down(x, err, mono);
-	else
-		tcp_up(x);
-}
-
-/* Write what the socket takes: the templates of this connection, then the ring. */
-static void
-tcp_write(struct ev_ipfix *x, uint64_t mono)
-{
-	ssize_t n;
-
-	if (x->state != ST_UP)
-		return;
-	while (x->pre_off < x->pre_len) {
-		n = send(x->fd, x->pre + x->pre_off, x->pre_len - x->pre_off,
-			 MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				x->st.send_errors++;
-				tcp_down(x, errno, mono);
-			}
-			return;
-		}
-		x->pre_off += (size_t)n;
-		x->conn_written += (uint64_t)n;
-		x->st.bytes += (uint64_t)n;
-	}
-	while (x->r_sent < x->r_head) {
-		size_t at = (size_t)(x->r_sent % x->cap), len = (size_t)(x->r_head - x->r_sent);
-
-		if (len > x->cap - at)
-			len = x->cap - at;
-		n = send(x->fd, x->ring + at, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				x->st.send_errors++;
-				tcp_down(x, errno, mono);
-			}
-			break;
-		}
-		x->r_sent += (uint64_t)n;
-		x->conn_written += (uint64_t)n;
-		x->st.bytes += (uint64_t)n;
-	}
-	ring_trim(x);
-}
-
-/* A peer that closed its end (or reset it) is noticed even while idle. */
-static void
-tcp_check_peer(struct ev_ipfix *x, uint64_t mono)
-{
-	uint8_t b[512];
-	ssize_t n;
-	unsigned i;
-
-	for (i = 0; i < 4; i++) {
-		n = recv(x->fd, b, sizeof(b), MSG_DONTWAIT);
-		if (n > 0)
-			continue; /* collectors send nothing; discard */
-		if (n == 0) {
-			tcp_down(x, ECONNRESET, mono);
-			return;
-		}
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			tcp_down(x, errno, mono);
-		return;
-	}
-}
-
-static void
-udp_send(struct ev_ipfix *x, const uint8_t *buf, size_t len, unsigned records, uint64_t mono)
-{
-	ssize_t n;
-
-	do {
-		n = sendto(x->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
-			   (const struct sockaddr *)&x->addr, x->alen);
-	} while (n < 0 && errno == EINTR);
-	if (n == (ssize_t)len) {
-		x->st.bytes += len;
-		return;
-	}
-	x->st.send_errors++;
-	x->st.records_lost += records;
-	/* ENETUNREACH, EHOSTUNREACH (no route), ENOBUFS/EAGAIN (queue full). */
-	if (mono - x->last_err_log >= 10 * 1000 * NS_PER_MS || x->last_err_log == 0) {
-		x->last_err_log = mono;
-		xlog(x, LOG_WARNING, "send failed (%s); %llu records lost so far\n",
-		     n < 0 ? strerror(errno) : "short write",
-		     (unsigned long long)x->st.records_lost);
-	}
-}
-
-static void
-udp_templates(struct ev_ipfix *x, uint64_t mono)
-{
-	uint8_t buf[EV_IPFIX_HDR_LEN + 256];
-	size_t n = template_message(x, buf, sizeof(buf));
-
-	if (n == 0)
-		return;
-	udp_send(x, buf, n, 0, mono);
-	x->st.templates_sent++;
-	x->next_templates = mono + (uint64_t)x->conf.template_refresh_s * 1000 * NS_PER_MS;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Messages                                                                  */
 
 static void
 msg_close(struct ev_ipfix *x, uint64_t mono)
@@ -564,7 +271,7 @@ msg_close(struct ev_ipfix *x, uint64_t mono)
 	if (x->tcp)
 		ring_put(x, x->msg, x->msg_len);
 	else
-		udp_send(x, x->msg, x->msg_len, x->msg_records, mono);
+		ipfix_udp_message(x, x->msg, x->msg_len, x->msg_records, mono);
 	x->msg_len = 0;
 	x->set_off = 0;
 	x->msg_records = 0;
@@ -584,7 +291,7 @@ msg_reserve(struct ev_ipfix *x, uint16_t tid, size_t rlen, uint64_t mono)
 		need += EV_IPFIX_HDR_LEN;
 	if (x->tcp && ring_free(x) < x->msg_len + need) {
 		/* Make room: what the kernel takes and the peer acknowledged. */
-		tcp_write(x, mono);
+		ipfix_tcp_write(x, mono);
 		if (ring_free(x) < x->msg_len + need)
 			return -ENOBUFS;
 	}
@@ -611,12 +318,12 @@ x_deliver(void *self, const struct ct_event_rec *recs, unsigned n, uint64_t now,
 	  uint8_t *refused)
 {
 	struct ev_ipfix *x = self;
-	uint64_t mono = mono_ns();
+	uint64_t mono = mono_ns(x);
 	bool full = false;
 	unsigned i;
 
 	if (!x->tcp && mono >= x->next_templates)
-		udp_templates(x, mono);
+		ipfix_udp_templates(x, mono);
 	for (i = 0; i < n; i++) {
 		const struct ct_event_rec *r = &recs[i];
 		bool destroy = (r->events & CT_EV_DESTROY) != 0;
@@ -676,7 +383,9 @@ x_deliver(void *self, const struct ct_event_rec *recs, unsigned n, uint64_t now,
 	if (x->conf.flush_ms == 0)
 		msg_close(x, mono);
 	if (x->tcp)
-		tcp_write(x, mono);
+		ipfix_tcp_write(x, mono);
+	else
+		ipfix_udp_pump(x, mono);
 	return 0;
 }
 
@@ -684,23 +393,19 @@ static void
 x_poll(void *self, uint64_t now)
 {
 	struct ev_ipfix *x = self;
-	uint64_t mono = mono_ns();
+	uint64_t mono = mono_ns(x);
 
 	(void)now;
-	if (x->tcp) {
-		if (x->state == ST_DOWN && mono >= x->next_try)
-			tcp_connect(x, mono);
-		else if (x->state == ST_CONNECTING)
-			tcp_check_connect(x, mono);
-		if (x->state == ST_UP)
-			tcp_check_peer(x, mono);
-	} else if (mono >= x->next_templates) {
-		udp_templates(x, mono);
-	}
+	if (x->tcp)
+		ipfix_tcp_poll(x, mono);
+	else if (mono >= x->next_templates)
+		ipfix_udp_templates(x, mono);
 	if (x->msg_len != 0 && mono - x->msg_since >= (uint64_t)x->conf.flush_ms * NS_PER_MS)
 		msg_close(x, mono);
 	if (x->tcp)
-		tcp_write(x, mono);
+		ipfix_tcp_write(x, mono);
+	else
+		ipfix_udp_pump(x, mono);
 }
 
 static bool
@@ -722,15 +427,17 @@ const struct ev_consumer_ops ev_ipfix_ops = {
 size_t
 ev_ipfix_flush(struct ev_ipfix *x, uint64_t now)
 {
-	uint64_t mono = mono_ns();
+	uint64_t mono = mono_ns(x);
 
-	(void)now;
 	msg_close(x, mono);
-	if (!x->tcp)
-		return 0;
 	x_poll(x, now);
-	tcp_write(x, mono);
 	return (size_t)(x->r_head - x->r_tail);
+}
+
+uint64_t
+ev_ipfix_discard(struct ev_ipfix *x)
+{
+	return x->tcp ? 0 : ipfix_udp_discard(x);
 }
 
 bool
@@ -746,6 +453,7 @@ ev_ipfix_get_stats(const struct ev_ipfix *x, struct ev_ipfix_stats *out)
 	out->tracked_flows = x->map_live;
 	out->connected = !x->tcp || x->state == ST_UP;
 	out->seq = x->seq;
+	out->queue_bytes = x->tcp ? 0 : x->r_head - x->r_tail;
 }
 
 const struct ev_ipfix_collector *
@@ -805,27 +513,23 @@ ev_ipfix_create(const struct ev_ipfix_conf *conf, const struct ev_ipfix_collecto
 	if (x->msg == NULL)
 		goto nomem;
 	if (x->tcp) {
-		x->cap = conf->buffer_bytes;
-		x->ring = malloc(x->cap);
-		if (x->ring == NULL)
-			goto nomem;
 		/* Connected by the first poll. */
 		x->state = ST_DOWN;
 		x->next_try = 0;
 	} else {
-		x->fd = socket(x->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		/* Not connected: an unreachable collector is a send error to log
-		 * and count, never a failure to start. */
-		if (x->fd < 0 || (conf->sndbuf != 0 &&
-				  setsockopt(x->fd, SOL_SOCKET, SO_SNDBUF, &conf->sndbuf,
-					     sizeof(conf->sndbuf)) < 0)) {
-			snprintf(err, errlen, "udp socket to %s:%u: %s", coll->host, coll->port,
-				 strerror(errno));
+		if (ipfix_udp_open(x, mono_ns(x), err, errlen) < 0) {
 			ev_ipfix_free(x);
 			return NULL;
 		}
 		x->st.connected = true;
 		x->next_templates = 0;
+	}
+	/* TCP: what the peer has not acknowledged; UDP: what waits for the pacing. */
+	if (x->tcp || x->paced) {
+		x->cap = conf->buffer_bytes;
+		x->ring = malloc(x->cap);
+		if (x->ring == NULL)
+			goto nomem;
 	}
 	return x;
 nomem:

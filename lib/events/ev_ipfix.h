@@ -19,6 +19,14 @@
  *    totals, whatever another collector lost;
  *  - over UDP templates go out at start and every template_refresh_s; the
  *    message sequence number counts data records, so a collector sees loss;
+ *  - over UDP the messages can be paced (max_rate_pps, max_rate_bps of the
+ *    collector): a message goes out when two token buckets (messages and
+ *    bytes) allow it, and waits in a bounded queue (the ring of
+ *    buffer_bytes) until then. When the queue is full the oldest waiting
+ *    messages are dropped to make room, and their records counted as lost
+ *    (records_lost, queue_dropped); their sequence numbers were given, so
+ *    the collector sees the gap too. Templates are never queued or dropped:
+ *    they go out when due and are charged to the buckets;
  *  - over TCP the templates open every connection. Messages go through a
  *    byte ring that keeps everything the peer's TCP has not acknowledged
  *    (SIOCOUTQ): when the connection breaks, the messages not acknowledged
@@ -165,11 +173,26 @@ enum ev_ipfix_transport {
 
 #define EV_IPFIX_MAX_COLLECTORS 8
 
+/* Pacing limits of a UDP collector (docs/export.md, "Pacing"). */
+#define EV_IPFIX_RATE_PPS_DEFAULT 2000u          /**< what configurations default to */
+#define EV_IPFIX_RATE_PPS_MAX     10000000u
+#define EV_IPFIX_RATE_BPS_MIN     UINT64_C(100000)
+#define EV_IPFIX_RATE_BPS_MAX     UINT64_C(100000000000)
+#define EV_IPFIX_PACE_BURST_MS    10u    /**< a bucket holds this much of its rate ... */
+#define EV_IPFIX_PACE_BURST_BYTES 65536u /**< ... but no more bytes than this, ... */
+					 /**< ... and at least one message */
+
 struct ev_ipfix_collector {
 	char host[64];           /**< numeric IPv4 or IPv6 address */
 	uint16_t port;           /**< 1..65535 (IPFIX: 4739) */
 	uint8_t transport;       /**< enum ev_ipfix_transport */
 	bool reliable;           /**< TCP only: a refusal is a nack (default true) */
+	/** UDP only: messages per second, 0 = no limit (..EV_IPFIX_RATE_PPS_MAX) */
+	uint32_t max_rate_pps;
+	/** UDP only: bits of IPFIX messages (UDP payload) per second, 0 = no
+	 * limit, else EV_IPFIX_RATE_BPS_MIN..EV_IPFIX_RATE_BPS_MAX. With both
+	 * rates 0 a message is sent as soon as it is closed (no pacing). */
+	uint64_t max_rate_bps;
 };
 
 struct ev_ipfix_conf {
@@ -178,7 +201,8 @@ struct ev_ipfix_conf {
 	uint32_t template_refresh_s; /**< UDP template resend period (default 60) */
 	uint32_t mtu;                /**< UDP: largest message (default 1400, 512..65000) */
 	uint32_t tcp_message_bytes;  /**< TCP: largest message (default 16384, 512..65535) */
-	uint32_t buffer_bytes;       /**< TCP: the ring (default 4 MiB, 64 KiB..1 GiB) */
+	uint32_t buffer_bytes;       /**< the ring (default 4 MiB, 64 KiB..1 GiB): TCP, what is
+					  not acknowledged; UDP, the pacing queue */
 	uint32_t sndbuf;             /**< socket send buffer (default 0: the kernel's) */
 	uint32_t flush_ms;           /**< longest a record waits in a partial message (default 100) */
 	uint32_t reconnect_min_ms;   /**< TCP backoff start (default 100) */
@@ -186,13 +210,18 @@ struct ev_ipfix_conf {
 	/** Operator messages (connects, failures); syslog levels. NULL: none. */
 	void (*log)(void *arg, int level, const char *msg);
 	void *log_arg;
+	/** The transport clock (flush, templates, reconnects, pacing), in
+	 * monotonic ns. NULL: CLOCK_MONOTONIC. Tests set their own. */
+	uint64_t (*clock)(void *arg);
+	void *clock_arg;
 };
 
 /** Fill the defaults above. */
 void ev_ipfix_conf_init(struct ev_ipfix_conf *c);
 
 /**
- * Check a collector's fields (address parses, port, transport).
+ * Check a collector's fields (address parses, port, transport, rates: a
+ * TCP collector has none, each within its range).
  * @return 0 or -EINVAL with `err` filled.
  */
 int ev_ipfix_collector_check(const struct ev_ipfix_collector *c, char *err, size_t errlen);
@@ -220,16 +249,29 @@ extern const struct ev_consumer_ops ev_ipfix_ops;
 bool ev_ipfix_reliable(const struct ev_ipfix *x);
 
 /**
- * Write out what is buffered as far as the socket takes it, without
- * waiting. Returns the bytes not yet acknowledged by the peer (TCP; 0 = all
- * acknowledged; always 0 over UDP).
+ * Close the message under construction and write out what is buffered as
+ * far as the socket (and, over UDP, the pacing) allows, without waiting.
+ * Returns the bytes still to go: TCP, those the peer has not acknowledged;
+ * UDP, those waiting in the pacing queue (0 without pacing). Call it again
+ * later (it is also what poll() does) until it returns 0.
  */
 size_t ev_ipfix_flush(struct ev_ipfix *x, uint64_t now);
 
+/**
+ * Give up on what still waits in the UDP pacing queue (at exit, after
+ * flushing for as long as one would wait): its records are counted as lost
+ * (records_lost and lost_at_exit). TCP: nothing (what the peer has not
+ * acknowledged is ev_ipfix_flush()'s count).
+ * @return the records dropped.
+ */
+uint64_t ev_ipfix_discard(struct ev_ipfix *x);
+
 struct ev_ipfix_stats {
-	uint64_t records_sent;       /**< data records handed to the socket */
+	uint64_t records_sent;       /**< data records exported: given a sequence number
+					  (those lost after that are in records_lost too) */
 	uint64_t records_refused;    /**< refused: ring full or TCP down (nacks when reliable) */
-	uint64_t records_lost;       /**< UDP: in datagrams the socket refused */
+	uint64_t records_lost;       /**< UDP: refused by the socket, dropped from the
+					  full pacing queue or left in it at exit */
 	uint64_t interim_records;    /**< of records_sent: active timeout */
 	uint64_t final_records;      /**< of records_sent: flow ends */
 	uint64_t interim_empty;      /**< interim records with nothing new, not exported */
@@ -241,6 +283,13 @@ struct ev_ipfix_stats {
 	uint64_t resent_bytes;       /**< TCP: unacknowledged bytes sent again after a reconnect */
 	uint64_t send_errors;
 	uint64_t tracked_flows;      /**< flows with an interim base kept now (gauge) */
+	uint64_t queue_dropped;      /**< of records_lost: dropped, oldest first, from the
+					  full pacing queue */
+	uint64_t lost_at_exit;       /**< of records_lost: still queued at ev_ipfix_discard() */
+	uint64_t messages_delayed;   /**< messages that waited in the queue for the rate */
+	uint64_t records_queued;     /**< records waiting in the pacing queue (gauge) */
+	uint64_t queue_bytes;        /**< bytes waiting in the pacing queue (gauge) */
+	uint64_t queue_peak_bytes;   /**< the most bytes that ever waited in it */
 	bool connected;              /**< UDP: always true */
 	uint32_t seq;                /**< next message sequence number */
 };
@@ -249,6 +298,42 @@ void ev_ipfix_get_stats(const struct ev_ipfix *x, struct ev_ipfix_stats *out);
 
 /** The collector this exporter sends to. */
 const struct ev_ipfix_collector *ev_ipfix_collector(const struct ev_ipfix *x);
+
+/* ------------------------------------------------------------------------ */
+/* Token bucket of the UDP pacing (ev_ipfix_udp.c): pure, time a parameter   */
+
+/**
+ * Tokens flow in at `rate` per second up to `depth`; a message takes its
+ * cost (1 for the message bucket, its length for the byte bucket). The level
+ * is kept in billionths of a token, so any rate is exact to the ns.
+ */
+struct ev_ipfix_bucket {
+	uint64_t rate;     /**< tokens per second; 0 = no limit (always ready) */
+	uint64_t depth;    /**< the most tokens it holds: the burst (>= 1) */
+	int64_t level;     /**< tokens * 1e9; negative while in debt */
+	uint64_t last;     /**< ns of the last refill */
+};
+
+/**
+ * Start full at `now`. `depth` 0 counts as 1.
+ * @return 0; -EINVAL rate or depth too large for the level's range
+ *         (rate > 1e12 per second, depth > 1e9).
+ */
+int ev_ipfix_bucket_init(struct ev_ipfix_bucket *b, uint64_t rate, uint64_t depth, uint64_t now);
+
+/**
+ * Refill up to `now` (a `now` before the last refill adds nothing) and tell
+ * whether `cost` tokens are there. A cost above the depth is ready when the
+ * bucket is full (it then leaves a debt), so nothing waits for ever.
+ * Always true with rate 0.
+ */
+bool ev_ipfix_bucket_ready(struct ev_ipfix_bucket *b, uint64_t cost, uint64_t now);
+
+/** Take `cost` tokens, into debt if need be (templates must go out). */
+void ev_ipfix_bucket_take(struct ev_ipfix_bucket *b, uint64_t cost);
+
+/** Nanoseconds from `now` (after a refill) until `cost` is ready; 0 when it is. */
+uint64_t ev_ipfix_bucket_wait_ns(struct ev_ipfix_bucket *b, uint64_t cost, uint64_t now);
 
 #ifdef __cplusplus
 }

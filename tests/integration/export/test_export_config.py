@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Bad flow-export configurations and unreachable collectors (issue 11).
 Unknown keys, bad addresses, ports out of range, a bad transport, reliable
-UDP, export without events: exit status 1 and the JSON path in stderr,
+UDP, a paced TCP collector, pacing rates out of range, export without events: exit status 1 and the JSON path in stderr,
 nothing started. Unreachable collectors: a UDP one costs only lost
 datagrams; a TCP one is logged and retried with backoff; nothing crashes
 and the data plane forwards every packet. A reliable TCP collector that
@@ -50,6 +50,12 @@ CASES = [
      '$.export.ipfix.reconnect_max_ms'),
     ('domain type', {'ipfix': {'collectors': [COLL], 'observation_domain_id': -1}},
      '$.export.ipfix.observation_domain_id: -1 is out of range'),
+    ('paced tcp', {'ipfix': {'collectors': [dict(COLL, transport='tcp', max_rate_pps=100)]}},
+     '$.export.ipfix.collectors[0].max_rate_pps: a tcp collector is not paced'),
+    ('rate bits', {'ipfix': {'collectors': [COLL], 'max_rate_bps': 5000}},
+     '$.export.ipfix.max_rate_bps: 5000 is below 100000 (0 is no limit)'),
+    ('rate messages', {'ipfix': {'collectors': [dict(COLL, max_rate_pps=10 ** 8)]}},
+     '$.export.ipfix.collectors[0].max_rate_pps: 100000000 is out of range 0..10000000'),
 ]
 
 

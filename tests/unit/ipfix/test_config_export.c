@@ -122,6 +122,55 @@ test_faults(void)
 	return 0;
 }
 
+/* Pacing: the section's rates reach every UDP collector without its own;
+ * a TCP collector is never paced. */
+static int
+test_rates(void)
+{
+	struct dpct_config c;
+
+	T_EQ(parse(&c, "{\"export\": {\"ipfix\": {\"collectors\": [{\"host\": \"10.0.0.1\"}, "
+		   "{\"host\": \"10.0.0.2\", \"transport\": \"tcp\"}]}}}"), 0);
+	T_EQ(c.export.max_rate_pps, EV_IPFIX_RATE_PPS_DEFAULT);
+	T_EQ(EV_IPFIX_RATE_PPS_DEFAULT, 2000);
+	T_UEQ(c.export.max_rate_bps, 0);
+	T_EQ(c.export.collectors[0].max_rate_pps, 2000);
+	T_UEQ(c.export.collectors[0].max_rate_bps, 0);
+	T_EQ(c.export.collectors[1].max_rate_pps, 0);
+	T_UEQ(c.export.collectors[1].max_rate_bps, 0);
+	T_EQ(parse(&c, "{\"export\": {\"ipfix\": {\"max_rate_pps\": 500, "
+		   "\"max_rate_bps\": 100000000000, \"collectors\": [{\"host\": \"10.0.0.1\"}, "
+		   "{\"host\": \"10.0.0.2\", \"max_rate_pps\": 0, \"max_rate_bps\": 0}, "
+		   "{\"host\": \"10.0.0.3\", \"max_rate_bps\": 100000}, "
+		   "{\"host\": \"10.0.0.4\", \"transport\": \"tcp\", \"max_rate_pps\": 0}]}}}"), 0);
+	T_EQ(c.export.collectors[0].max_rate_pps, 500);
+	T_UEQ(c.export.collectors[0].max_rate_bps, UINT64_C(100000000000));
+	T_EQ(c.export.collectors[1].max_rate_pps, 0);
+	T_UEQ(c.export.collectors[1].max_rate_bps, 0);
+	T_EQ(c.export.collectors[2].max_rate_pps, 500);
+	T_UEQ(c.export.collectors[2].max_rate_bps, 100000);
+	T_EQ(c.export.collectors[3].max_rate_pps, 0);
+	T_UEQ(c.export.collectors[3].max_rate_bps, 0);
+	T_EQ(bad("{\"export\": {\"ipfix\": {\"collectors\": [{\"host\": \"::1\", "
+		 "\"transport\": \"tcp\", \"max_rate_pps\": 100}]}}}",
+		 "$.export.ipfix.collectors[0].max_rate_pps: a tcp collector is not paced"), 0);
+	T_EQ(bad("{\"export\": {\"ipfix\": {\"collectors\": [{\"host\": \"::1\", "
+		 "\"transport\": \"tcp\", \"max_rate_bps\": 1000000}]}}}",
+		 "$.export.ipfix.collectors[0].max_rate_bps: a tcp collector is not paced"), 0);
+	T_EQ(bad("{\"export\": {\"ipfix\": {\"max_rate_pps\": 10000001}}}",
+		 "$.export.ipfix.max_rate_pps: 10000001 is out of range 0..10000000"), 0);
+	T_EQ(bad("{\"export\": {\"ipfix\": {\"max_rate_pps\": -1}}}",
+		 "$.export.ipfix.max_rate_pps: -1 is out of range"), 0);
+	T_EQ(bad("{\"export\": {\"ipfix\": {\"max_rate_bps\": 99999}}}",
+		 "$.export.ipfix.max_rate_bps: 99999 is below 100000 (0 is no limit)"), 0);
+	T_EQ(bad("{\"export\": {\"ipfix\": {\"max_rate_bps\": 100000000001}}}",
+		 "$.export.ipfix.max_rate_bps: 100000000001 is out of range 0..100000000000"), 0);
+	T_EQ(bad("{\"export\": {\"ipfix\": {\"collectors\": [{\"host\": \"::1\", "
+		 "\"max_rate_bps\": \"1G\"}]}}}",
+		 "$.export.ipfix.collectors[0].max_rate_bps: expected integer, got string"), 0);
+	return 0;
+}
+
 static int
 test_round_trip(void)
 {
@@ -129,8 +178,10 @@ test_round_trip(void)
 	char *text;
 
 	T_EQ(parse(&a, "{\"export\": {\"ipfix\": {\"observation_domain_id\": 9, "
+		   "\"max_rate_pps\": 700, "
 		   "\"collectors\": [{\"host\": \"10.0.0.1\", \"port\": 2055}, "
-		   "{\"host\": \"fe80::1\", \"transport\": \"tcp\"}]}}}"), 0);
+		   "{\"host\": \"fe80::1\", \"transport\": \"tcp\"}, "
+		   "{\"host\": \"10.0.0.2\", \"max_rate_bps\": 5000000}]}}}"), 0);
 	text = dpct_config_to_json(&a);
 	T_ASSERT(text != NULL);
 	T_EQ(parse(&b, text), 0);
@@ -162,6 +213,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_defaults),
 	T_CASE(test_keys),
 	T_CASE(test_faults),
+	T_CASE(test_rates),
 	T_CASE(test_round_trip),
 };
 
