@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ev_ipfix.h"
+#include "ev_ipfix_dec.h"
 
 #define MAX_RECS 64
 

@@ -23,6 +23,7 @@
 #include "ev.h"
 #include "ev_consumer.h"
 #include "ev_ipfix.h"
+#include "ev_ipfix_dec.h"
 #include "ev_nl.h"
 
 #define SEC UINT64_C(1000000000)

@@ -17,6 +17,7 @@
 
 #include "dpct_test.h"
 #include "ev_ipfix.h"
+#include "ev_ipfix_dec.h"
 
 #define MS UINT64_C(1000000)
 #define SEC UINT64_C(1000000000)
