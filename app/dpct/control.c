@@ -119,7 +119,7 @@ stats_obj(const struct ct_stats *st)
 	json_object_set_new(o, "dying", json_integer(st->dying));
 	json_object_set_new(o, "max_entries", json_integer(st->max_entries));
 	{
-		/* Why packets were invalid (issue 9: checksums, window, lengths ...). */
+		/* Why packets were invalid (checksums, window, lengths ...). */
 		json_t *r = json_object();
 		unsigned k;
 

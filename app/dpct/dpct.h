@@ -33,7 +33,7 @@ extern int dpct_logtype;
 #define DPCT_MAX_PORTS 32
 #define DPCT_MAX_BURST 512
 
-/** Exit statuses of the command-line contract (DESIGN §5). */
+/** Exit statuses of the command-line contract (docs/architecture.md). */
 enum {
 	DPCT_EXIT_OK = 0,
 	DPCT_EXIT_USAGE = 1,
@@ -113,7 +113,7 @@ struct dpct_mbox {
 	struct ct_event_rec recs[DPCT_MBOX_MAX];
 };
 
-/* Issue 8: the control core's dump mailbox, one per worker (dump.c). */
+/* The control core's dump mailbox, one per worker (dump.c). */
 #define DPCT_DUMP_PAGE 256
 struct dpct_dump_mbox {
 	atomic_uint state;        /**< 0 idle, 1 request posted, 2 answered */
@@ -154,7 +154,7 @@ struct dpct_worker {
 	atomic_bool flush_done;
 	struct dpct_snapshot snap;
 	struct dpct_mbox mbox;
-	struct dpct_dump_mbox dump_mbox; /**< issue 8: dumps (dump.c) */
+	struct dpct_dump_mbox dump_mbox; /**< dumps (dump.c) */
 	/* packets parked while a handoff ring is full, with their parse */
 	struct rte_mbuf *park[DPCT_MAX_BURST];
 	struct ct_pkt park_pk[DPCT_MAX_BURST];
@@ -172,7 +172,7 @@ struct dpct_app {
 	struct rte_mempool *pool;
 	struct ev_ctl *ctl;
 	struct dpct_export *exp;  /**< IPFIX exporters (export.c), NULL when off */
-	struct dpct_dumper *dumper; /**< issue 8: the dump pager (dump.c) */
+	struct dpct_dumper *dumper; /**< the dump pager (dump.c) */
 	int ts_offset;            /**< timestamp dynfield offset, -1 none */
 	uint64_t ts_flag;
 	uint64_t tsc_hz;

@@ -458,7 +458,7 @@ struct ct_event_rec {
 	uint32_t targets;         /**< listener slots a resent DESTROY is for (0 = everyone) */
 	uint8_t tcp_wscale[2];    /**< TCP window scale per direction (CTA_PROTOINFO_TCP_WSCALE_*) */
 	uint8_t tcp_dflags[2];    /**< Linux IP_CT_TCP_FLAG_* per direction (CTA_PROTOINFO_TCP_FLAGS_*) */
-	/* Flow export (issue 11, lib/events/ev_ipfix.h) */
+	/* Flow export (lib/events/ev_ipfix.h) */
 	uint8_t l4_seen;          /**< TCP: OR of the flags seen, both directions; ICMP: type */
 	uint8_t icmp_code;        /**< ICMP/ICMPv6: code of the first packet */
 	uint8_t in_port;          /**< ingress port of the flow's first packet */

@@ -4,7 +4,7 @@
 
 /**
  * @file
- * Record consumers of the control core (DESIGN §4, "other consumers").
+ * Record consumers of the control core (docs/architecture.md, "Record consumers").
  *
  * Socket listeners get ctnetlink datagrams; other consumers of the same
  * event records (the IPFIX exporter) sit beside them behind this interface
