@@ -287,10 +287,10 @@ ct_x_end(const struct ct_entry *e)
 /* What a tracker tells the shard to do with a packet of an existing entry. */
 enum ct_l4_verdict {
 	CT_L4_ACCEPT = 0,   /* state updated; refresh timeout with *to_class */
-	CT_L4_INVALID,      /* out of state: count invalid (CT_INV_STATE), apply policy, no refresh */
+	CT_L4_INVALID,      /* out of state: count invalid (CT_INV_STATE), policy, no refresh */
 	CT_L4_IGNORE,       /* pass, count `ignore`, no state change, no refresh */
 	CT_L4_REOPEN,       /* kill this entry (destroy) and treat the packet as a new connection */
-	CT_L4_KILL,         /* accept the packet, then destroy the entry (e.g. RST before any reply) */
+	CT_L4_KILL,         /* accept the packet, then destroy the entry (a RST before any reply) */
 	CT_L4_INVALID_WINDOW, /* as INVALID, counted as CT_INV_TCP_WINDOW */
 };
 

@@ -82,8 +82,8 @@ ct_fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_ev
 
 /*
  * Flow export: the interim record of a live entry whose active timeout
- * passed (driven by the wheel, see ct_wheel_link_from()). No event bits: socket
- * listeners never see it. With no room it is lost, and counted as
+ * passed (driven by the wheel, see ct_wheel_link_from()). No event bits:
+ * socket listeners never see it. With no room it is lost, and counted as
  * ring_full: the flow's next record carries its counts.
  */
 void
