@@ -3,8 +3,9 @@
 #define DPCT_CT_PRIVATE_H
 
 /*
- * Internals of lib/conntrack shared between the shard (ct_shard.c) and the
- * L4 trackers (ct_tcp.c, ct_udp.c, ct_icmp.c, ct_other.c). Not installed.
+ * Internals of lib/conntrack shared between the shard (ct_shard_priv.h
+ * and its files) and the L4 trackers (ct_tcp.c, ct_udp.c, ct_icmp.c,
+ * ct_other.c). Not installed.
  */
 
 #include <stdbool.h>
@@ -89,11 +90,12 @@ ct_ev_from_linux(uint16_t b)
 #define CT_EF_IN_WHEEL  0x02  /* linked in the timer wheel */
 #define CT_EF_AWAIT     0x04  /* dying, destroy record out, waiting for a result */
 #define CT_EF_RESENT    0x08  /* destroy has been re-armed at least once */
-/* Issue 8, exactly once per listener: a dying entry whose DESTROY was
- * refused by some listeners keeps the mask of their slots (ct_result
- * targets) until it is resent. Once the DESTROY has been staged, a dying
- * entry has no use for pending, missed, tcp_flags and to_class: with this
- * flag they hold the 32-bit mask (ct_shard.c dying_targets_*). */
+/* A DESTROY reaches each listener exactly once: a dying entry whose
+ * DESTROY was refused by some listeners keeps the mask of their slots
+ * (ct_result targets) until it is resent. Once the DESTROY has been
+ * staged, a dying entry has no use for pending, missed, tcp_flags and
+ * to_class: with this flag they hold the 32-bit mask
+ * (ct_dying_targets_set() in ct_stage.h). */
 #define CT_EF_TARGETS   0x80
 
 /* TCP tracker flags (ct_entry.tcp_flags), owned by ct_tcp.c. */
@@ -105,12 +107,12 @@ ct_ev_from_linux(uint16_t b)
 #define CT_TF_PICKED_UP        0x20  /* created from a mid-stream packet (loose) */
 
 /*
- * Flow export (issue 11, lib/events/ev_ipfix.h): the facts a flow record
+ * Flow export (lib/events/ev_ipfix.h): the facts a flow record
  * needs that the entry does not otherwise keep, valid while the entry is
  * dying too: `l4` and `port` in the cold group, the ICMP code in the
  * (unused) TCP window block of ICMP entries; the end reason sits in eflags
  * bits 4..6 (CT_EF_END_*). The active-timeout deadlines are not stored:
- * they are start + k * active timeout (k >= 1), see ct_shard.c act_next().
+ * they are start + k * active timeout (k >= 1), see act_next() in ct_wheel.c.
  */
 #define CT_EF_END_SHIFT 4
 #define CT_EF_END_MASK  0x70  /* enum ct_end_reason (flow export) */
@@ -123,10 +125,10 @@ ct_ev_from_linux(uint16_t b)
  * (4 bytes a slot, max_entries / 2 slots between 4096 and 65536),
  * ct_shard_bytes_per_entry() reports 159 at 64K entries and 158 at 256K,
  * 157 at 1M and 4M (tests/unit/shard test_high_load_cuckoo and
- * test_bytes_per_entry_budget print and check them): the budget of DESIGN
- * §7 is <= 160 bytes with TCP window state.
+ * test_bytes_per_entry_budget print and check them): the budget is <= 160
+ * bytes an entry with TCP window state.
  *
- * Layout (issue 10): a packet of an existing flow touches exactly the two
+ * Layout: a packet of an existing flow touches exactly the two
  * lines of its entry, never the cold array. The first line is what every
  * packet reads (the lookup compares the key; the tracker reads and writes
  * the state, the timer refresh the expiry, the policy check the decision,
@@ -150,7 +152,7 @@ struct ct_entry {
 	uint32_t id;             /* CTA_ID; 0 never used */
 	uint32_t expiry;         /* expiry tick */
 	/*
-	 * Policy (issue 12): the connection's verdict and the rule generation
+	 * Policy: the connection's verdict and the rule generation
 	 * it came from (struct ct_decision packed: ct_dec_get()/ct_dec_set()),
 	 * meaningful while the entry is live.
 	 */
@@ -164,14 +166,14 @@ struct ct_entry {
 	uint8_t tcp_flags;       /* CT_TF_* */
 	uint8_t eflags;          /* CT_EF_* */
 	uint8_t to_class;        /* enum ct_timeout_class currently applied */
-	/* Flow export (issue 11), live and dying */
+	/* Flow export, live and dying */
 	uint8_t x_l4;            /* TCP: OR of the flags seen; ICMP: type of the first packet */
 	uint8_t x_port;          /* ingress port of the first packet */
 	/* --- Line 2: accounting, written by every packet, read by events only --- */
 	uint64_t pkts[2];
 	uint64_t bytes[2];
 	/*
-	 * --- TCP window tracking (issue 9), owned by ct_tcp_window.c: Linux's
+	 * --- TCP window tracking, owned by ct_tcp_window.c: Linux's
 	 * struct ip_ct_tcp_state per direction (td_end, td_maxend, td_maxwin;
 	 * td_scale and flags packed in tw_seen) and the last packet's end, a
 	 * fingerprint of its seq/ack/window and the retransmission count.
@@ -196,7 +198,7 @@ struct ct_entry {
 	union {
 		uint8_t tw_retrans;  /* live TCP entries: count (low nibble) | CT_TW_R_* */
 		uint8_t dy_refused;  /* dying entries: times their DESTROY was refused
-				      * (saturating; widens the grace window, ct_shard.c) */
+				      * (saturating; widens the grace window, ct_stage.c) */
 	};
 };
 _Static_assert(sizeof(struct ct_entry) == 128, "ct_entry must stay two cache lines");
@@ -213,7 +215,7 @@ _Static_assert(offsetof(struct ct_entry, stop_ns) + sizeof(uint64_t) <=
 		       offsetof(struct ct_entry, x_code),
 	       "a dying entry's stop time spares the UDP start, tw_seen and the ICMP code");
 
-/* The cold part of an entry: ct_shard.c's parallel array, same index as the pool. */
+/* The cold part of an entry: the shard's parallel array, same index as the pool. */
 struct ct_entry_cold {
 	uint64_t start_ns;       /* creation time */
 	uint32_t tnext;          /* timer wheel links (pool indices, CT_NIL); tnext also */
@@ -285,11 +287,11 @@ ct_x_end(const struct ct_entry *e)
 /* What a tracker tells the shard to do with a packet of an existing entry. */
 enum ct_l4_verdict {
 	CT_L4_ACCEPT = 0,   /* state updated; refresh timeout with *to_class */
-	CT_L4_INVALID,      /* out of state: count invalid (CT_INV_STATE), apply policy, no refresh */
+	CT_L4_INVALID,      /* out of state: count invalid (CT_INV_STATE), policy, no refresh */
 	CT_L4_IGNORE,       /* pass, count `ignore`, no state change, no refresh */
 	CT_L4_REOPEN,       /* kill this entry (destroy) and treat the packet as a new connection */
-	CT_L4_KILL,         /* accept the packet, then destroy the entry (e.g. RST before any reply) */
-	CT_L4_INVALID_WINDOW, /* as INVALID, counted as CT_INV_TCP_WINDOW (issue 9) */
+	CT_L4_KILL,         /* accept the packet, then destroy the entry (a RST before any reply) */
+	CT_L4_INVALID_WINDOW, /* as INVALID, counted as CT_INV_TCP_WINDOW */
 };
 
 /*

@@ -21,12 +21,7 @@
 #include <rte_lcore.h>
 
 #include "pol.h"
-#include "dpct_test.h"
-
-#define SEC UINT64_C(1000000000)
-#define T0 (UINT64_C(1767225600) * SEC)
-#define TH_SYN 0x02
-#define TH_ACK 0x10
+#include "shard_test_util.h"
 
 static uint32_t
 ip4(unsigned a, unsigned b, unsigned c, unsigned d)
@@ -36,40 +31,6 @@ ip4(unsigned a, unsigned b, unsigned c, unsigned d)
 
 	memcpy(&v, x, 4);
 	return v;
-}
-
-static struct ct_pkt
-mk(uint8_t proto, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint8_t flags)
-{
-	struct ct_pkt p;
-
-	memset(&p, 0, sizeof(p));
-	p.tuple.family = 4;
-	p.tuple.proto = proto;
-	memcpy(p.tuple.src, &src, 4);
-	memcpy(p.tuple.dst, &dst, 4);
-	p.tuple.sport = sport;
-	p.tuple.dport = dport;
-	p.cls = CT_PKT_TRACK;
-	p.tcp_flags = flags;
-	p.len = 64;
-	if (proto == 1)
-		p.icmp_type = 8;
-	p.hash = ct_tuple_hash(&p.tuple);
-	return p;
-}
-
-static struct ct_pkt
-rev(struct ct_pkt p, uint8_t flags)
-{
-	struct ct_pkt r = p;
-
-	ct_tuple_reverse(&r.tuple, &p.tuple);
-	r.tcp_flags = flags;
-	if (p.tuple.proto == 1)
-		r.icmp_type = 0;
-	r.hash = ct_tuple_hash(&r.tuple);
-	return r;
 }
 
 static struct pol_rule
@@ -389,7 +350,7 @@ test_random_vs_reference(void)
 	return 0;
 }
 
-/* The stateful firewall of the issue on a real shard. */
+/* A stateful firewall on a real shard. */
 static void
 firewall(struct pol_rule *rules, struct pol_ruleset *rs)
 {
@@ -409,18 +370,6 @@ firewall(struct pol_rule *rules, struct pol_ruleset *rs)
 	rs->default_action = POL_DROP;
 	rs->n_rules = 4;
 	rs->rules = rules;
-}
-
-static struct ct_shard *
-mkshard(void)
-{
-	struct ct_conf c;
-	char err[128];
-
-	ct_conf_init(&c);
-	c.max_entries = 1024;
-	c.events_enabled = false;
-	return ct_shard_create(&c, err, sizeof(err));
 }
 
 /* Track and judge one burst on worker 0. */
@@ -447,7 +396,7 @@ test_stateful_shard(void)
 	struct pol_totals t;
 	struct pol_ruleset cur;
 	struct pol_handle *h;
-	struct ct_shard *s = mkshard();
+	struct ct_shard *s = mkshard(1024, 0, NULL);
 	uint32_t lan = ip4(10, 1, 0, 5), wan = ip4(203, 0, 113, 9), gen;
 	struct ct_pkt ssh = mk(6, wan, lan, 40000, 22, TH_SYN);
 	struct ct_pkt web = mk(6, wan, lan, 40001, 80, TH_SYN);
@@ -534,7 +483,7 @@ test_reload_redecides(void)
 	struct pol_ruleset rs, rs2 = {POL_DROP, 1, strict}, bad;
 	struct pol_rule badr;
 	struct pol_handle *h;
-	struct ct_shard *s = mkshard();
+	struct ct_shard *s = mkshard(1024, 0, NULL);
 	struct ct_pkt ssh = mk(6, ip4(203, 0, 113, 9), ip4(10, 1, 0, 5), 40000, 22, TH_SYN);
 	struct ct_pkt b[2];
 	uint16_t port[2] = {1, 0};
@@ -598,7 +547,7 @@ test_notrack(void)
 	struct pol_rule rules[2];
 	struct pol_ruleset rs = {POL_DROP, 2, rules};
 	struct pol_handle *h;
-	struct ct_shard *s = mkshard();
+	struct ct_shard *s = mkshard(1024, 0, NULL);
 	struct ct_pkt dns = mk(17, ip4(192, 0, 2, 1), ip4(192, 0, 2, 53), 3333, 53, 0);
 	struct ct_pkt other = mk(17, ip4(192, 0, 2, 1), ip4(192, 0, 2, 53), 3333, 54, 0);
 	struct ct_pkt b[2];
@@ -712,7 +661,7 @@ static void *
 rcu_worker(void *arg)
 {
 	struct rcu_arg *a = arg;
-	struct ct_shard *s = mkshard();
+	struct ct_shard *s = mkshard(1024, 0, NULL);
 	uint16_t port[8] = {0, 1, 0, 1, 0, 1, 0, 1};
 	uint8_t v[8];
 	uint64_t now = T0;

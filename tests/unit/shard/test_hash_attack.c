@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The keyed flow hash against a bucket-filling attack (issue 10).
+ * The keyed flow hash against a bucket-filling attack.
  *
  * Under a key the attacker knows (a fixed seed), tuples are searched whose
  * both candidate buckets are the victim's; 16 of them fill those buckets and

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The caller's allocator (struct ct_mem, issue 10): a shard and an event
+ * The caller's allocator (struct ct_mem): a shard and an event
  * channel take every block from it, aligned as asked, and give every block
  * back; a failing allocator makes creation fail cleanly.
  */

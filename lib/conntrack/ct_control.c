@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Control operations on a shard, run by its worker between bursts: policy
+ * decisions, taking the staged records and the results of their delivery,
+ * flush, delete, lookup and iteration.
+ */
+
+#include <errno.h>
+
+#include "ct_index.h"
+#include "ct_stage.h"
+
+int
+ct_shard_decide(struct ct_shard *s, uint32_t slot, uint32_t id, const struct ct_decision *d,
+		struct ct_decision *out)
+{
+	struct ct_entry *e;
+
+	if (slot >= s->cap || !ct_dec_fits(d))
+		return -EINVAL;
+	e = &s->pool[slot];
+	if (!(e->eflags & CT_EF_USED) || e->id != id || (e->status & CT_S_DYING))
+		return -ESTALE;
+	if (e->dec_gen == d->gen) {
+		ct_dec_get(e, out);
+		return 0;
+	}
+	ct_dec_set(e, d);
+	ct_dec_get(e, out);
+	return 1;
+}
+/* ------------------------------------------------------------------------ */
+/* Staged records and delivery results                                       */
+
+struct ct_event_rec *
+ct_shard_ev_peek(struct ct_shard *s, unsigned *n)
+{
+	*n = s->stage_n;
+	return s->stage;
+}
+
+unsigned
+ct_shard_ev_room(const struct ct_shard *s)
+{
+	return s->stage_cap - s->stage_n;
+}
+
+void
+ct_shard_ev_commit(struct ct_shard *s, unsigned accepted, uint64_t now)
+{
+	uint32_t i;
+
+	ct_shard_now(s, &now);
+	if (accepted > s->stage_n)
+		accepted = s->stage_n;
+	/* A resend counts when the channel takes it, as the control core
+	 * counts it: one the ring refused is re-armed and counted later. */
+	for (i = 0; i < accepted; i++)
+		s->st.destroy_resent += (s->stage[i].flags & CT_REC_F_RESEND) != 0;
+	for (i = accepted; i < s->stage_n; i++) {
+		const struct ct_event_rec *r = &s->stage[i];
+		struct ct_entry *e;
+
+		s->st.ring_full++;
+		if (r->slot >= s->cap)
+			continue;
+		e = &s->pool[r->slot];
+		if (!(e->eflags & CT_EF_USED) || e->id != r->id)
+			continue;
+		if (r->events & CT_EV_DESTROY) {
+			/* Nobody got it: it stays addressed to whom it was. */
+			ct_dying_targets_set(e, r->targets);
+			ct_grace_rearm(s, r->slot, now);
+		} else if (!(e->status & CT_S_DYING))
+			e->missed |= ct_ev_from_linux(r->events);
+	}
+	s->stage_n = 0;
+}
+
+int
+ct_shard_apply_result(struct ct_shard *s, const struct ct_result *r, uint64_t now)
+{
+	struct ct_entry *e;
+
+	if (r->slot >= s->cap)
+		return -EINVAL;
+	e = &s->pool[r->slot];
+	if (!(e->eflags & CT_EF_USED) || e->id != r->id)
+		return -ESTALE;
+	ct_shard_now(s, &now);
+	switch (r->kind) {
+	case CT_RES_NACK:
+		if (!(e->status & CT_S_DYING))
+			e->missed |= ct_ev_from_linux(r->events);
+		return 0;
+	case CT_RES_DESTROY_ACK:
+		if (!(e->status & CT_S_DYING) || !(e->eflags & CT_EF_AWAIT))
+			return -ESTALE;
+		s->st.destroy_acked++;
+		ct_entry_free(s, r->slot);
+		return 0;
+	case CT_RES_DESTROY_NACK:
+		if (!(e->status & CT_S_DYING) || !(e->eflags & CT_EF_AWAIT))
+			return -ESTALE;
+		/* Resend only to the listeners that refused it. */
+		ct_dying_targets_set(e, r->targets);
+		ct_grace_rearm(s, r->slot, now);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Control-plane operations                                                  */
+
+unsigned
+ct_shard_flush(struct ct_shard *s, uint64_t now, unsigned budget)
+{
+	uint32_t now_tick = ct_shard_now(s, &now);
+	unsigned done = 0;
+	uint32_t scanned = 0;
+
+	if (budget == 0)
+		budget = UINT32_MAX;
+	while (done < budget && s->st.count > 0 && scanned < s->cap) {
+		struct ct_entry *e;
+
+		if (s->conf.events_enabled && s->stage_n == s->stage_cap)
+			break;
+		if (s->flush_cursor >= s->cap)
+			s->flush_cursor = 0;
+		e = &s->pool[s->flush_cursor];
+		if ((e->eflags & CT_EF_USED) && !(e->status & CT_S_DYING)) {
+			s->st.deleted++;
+			ct_entry_set_end(e, ct_entry_forced_end(e));
+			ct_entry_destroy(s, s->flush_cursor, now_tick, now);
+			done++;
+		}
+		s->flush_cursor++;
+		scanned++;
+	}
+	return done;
+}
+
+int
+ct_shard_delete(struct ct_shard *s, const struct ct_tuple *t, uint64_t now)
+{
+	uint32_t now_tick = ct_shard_now(s, &now);
+	enum ct_dir dir;
+	uint32_t idx = ct_index_lookup(s, t, ct_tuple_hash(t), &dir);
+
+	if (idx == CT_NIL)
+		return -ENOENT;
+	if (s->conf.events_enabled && s->stage_n == s->stage_cap)
+		return -ENOSPC;
+	s->st.deleted++;
+	ct_entry_set_end(&s->pool[idx], ct_entry_forced_end(&s->pool[idx]));
+	ct_entry_destroy(s, idx, now_tick, now);
+	return 0;
+}
+
+int
+ct_shard_lookup(struct ct_shard *s, const struct ct_tuple *t, uint64_t now,
+		struct ct_event_rec *out)
+{
+	uint32_t now_tick = ct_shard_now(s, &now);
+	enum ct_dir dir;
+	uint32_t idx = ct_index_lookup(s, t, ct_tuple_hash(t), &dir);
+
+	if (idx == CT_NIL || !ct_tick_before(now_tick, s->pool[idx].expiry))
+		return -ENOENT;
+	ct_fill_record(s, idx, now_tick, out);
+	return 0;
+}
+
+unsigned
+ct_shard_iterate(struct ct_shard *s, uint32_t *cursor, unsigned max, bool dying, uint64_t now,
+		 int (*cb)(const struct ct_event_rec *r, void *arg), void *arg)
+{
+	uint32_t now_tick = ct_shard_now(s, &now);
+	struct ct_event_rec r;
+	unsigned calls = 0;
+	uint32_t i = *cursor;
+
+	for (; i < s->cap && calls < max; i++) {
+		const struct ct_entry *e = &s->pool[i];
+
+		if (!(e->eflags & CT_EF_USED))
+			continue;
+		if ((e->status & CT_S_DYING) && !dying)
+			continue;
+		ct_fill_record(s, i, now_tick, &r);
+		calls++;
+		if (cb(&r, arg) != 0) {
+			i++;
+			break;
+		}
+	}
+	*cursor = i >= s->cap ? UINT32_MAX : i;
+	return calls;
+}

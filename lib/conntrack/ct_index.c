@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The shard's flow index, the parts off the per-packet path: insert with
+ * one or two levels of cuckoo displacement, and remove.
+ */
+
+#include <errno.h>
+
+#include "ct_index.h"
+
+/* Into the first free slot (signature 0), found with one compare, not a loop of branches. */
+static inline int
+bucket_put(struct ct_bucket *b, uint16_t sig, uint32_t idx)
+{
+	unsigned m = ct_bucket_match(b, 0), k;
+
+	if (m == 0)
+		return -ENOSPC;
+	k = (unsigned)__builtin_ctz(m) >> 1;
+	b->sig[k] = sig;
+	b->idx[k] = idx;
+	return 0;
+}
+
+/* The used slots of `b` that hold entry `idx`, two mask bits a slot as ct_bucket_match(). */
+static inline unsigned
+bucket_slots_of(const struct ct_bucket *b, uint32_t idx)
+{
+	const __m128i v = _mm_set1_epi32((int)idx);
+	const __m128i lo = _mm_load_si128((const __m128i *)(const void *)b->idx);
+	const __m128i hi = _mm_load_si128((const __m128i *)(const void *)(b->idx + 4));
+	unsigned m = (unsigned)_mm_movemask_epi8(
+		_mm_packs_epi32(_mm_cmpeq_epi32(lo, v), _mm_cmpeq_epi32(hi, v)));
+
+	return m & ~ct_bucket_match(b, 0) & 0x5555u;
+}
+
+/* The other candidate bucket of the entry in slot k of bucket b. */
+static inline uint32_t
+alt_bucket(const struct ct_shard *s, uint32_t b, const struct ct_bucket *bk, unsigned k)
+{
+	uint32_t v1, v2;
+
+	ct_index_cands(s, ct_tuple_hash(&s->pool[bk->idx[k]].key), &v1, &v2);
+	return v1 == b ? v2 : v1;
+}
+
+/*
+ * Second cuckoo level, only when both buckets and every first-level move
+ * are full (rare below 80 % load, but a random keyed hash does reach it at
+ * 1M entries): move a resident of an alternative bucket to its own
+ * alternative, then the first resident into the freed slot.
+ */
+static int
+index_insert_deep(struct ct_shard *s, const uint32_t cand[2], uint16_t sig, uint32_t idx)
+{
+	unsigned i, k, j;
+
+	for (i = 0; i < 2; i++) {
+		struct ct_bucket *b = &s->buckets[cand[i]];
+
+		for (k = 0; k < CT_BUCKET_SLOTS; k++) {
+			uint32_t alt = alt_bucket(s, cand[i], b, k);
+			struct ct_bucket *ab = &s->buckets[alt];
+
+			if (alt == cand[0] || alt == cand[1])
+				continue;
+			for (j = 0; j < CT_BUCKET_SLOTS; j++) {
+				uint32_t alt2 = alt_bucket(s, alt, ab, j);
+
+				if (alt2 == alt || alt2 == cand[i])
+					continue;
+				if (bucket_put(&s->buckets[alt2], ab->sig[j], ab->idx[j]) != 0)
+					continue;
+				ab->sig[j] = b->sig[k];
+				ab->idx[j] = b->idx[k];
+				b->sig[k] = sig;
+				b->idx[k] = idx;
+				return 0;
+			}
+		}
+	}
+	return -ENOSPC;
+}
+
+int
+ct_index_insert(struct ct_shard *s, uint32_t idx, uint32_t h)
+{
+	uint32_t b1, b2, cand[2], i;
+	uint16_t sig = ct_index_sig(h);
+	unsigned k;
+
+	ct_index_cands(s, h, &b1, &b2);
+	if (bucket_put(&s->buckets[b1], sig, idx) == 0 ||
+	    bucket_put(&s->buckets[b2], sig, idx) == 0)
+		return 0;
+	/* Both full: move one resident to its other bucket (one cuckoo level). */
+	cand[0] = b1;
+	cand[1] = b2;
+	for (i = 0; i < 2; i++) {
+		struct ct_bucket *b = &s->buckets[cand[i]];
+
+		for (k = 0; k < CT_BUCKET_SLOTS; k++) {
+			uint32_t vh = ct_tuple_hash(&s->pool[b->idx[k]].key);
+			uint32_t v1, v2, alt;
+
+			ct_index_cands(s, vh, &v1, &v2);
+			alt = v1 == cand[i] ? v2 : v1;
+			if (alt == cand[i])
+				continue;
+			if (bucket_put(&s->buckets[alt], b->sig[k], b->idx[k]) == 0) {
+				b->sig[k] = sig;
+				b->idx[k] = idx;
+				return 0;
+			}
+		}
+	}
+	return index_insert_deep(s, cand, sig, idx);
+}
+
+void
+ct_index_remove(struct ct_shard *s, uint32_t idx)
+{
+	uint32_t h = ct_tuple_hash(&s->pool[idx].key);
+	uint32_t b[2];
+	unsigned i, k;
+
+	ct_index_cands(s, h, &b[0], &b[1]);
+	for (i = 0; i < 2; i++) {
+		struct ct_bucket *bk = &s->buckets[b[i]];
+		unsigned m = bucket_slots_of(bk, idx);
+
+		if (m != 0) {
+			k = (unsigned)__builtin_ctz(m) >> 1;
+			bk->sig[k] = 0;
+			bk->idx[k] = CT_NIL;
+			return;
+		}
+	}
+}

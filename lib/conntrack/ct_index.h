@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DPCT_CT_INDEX_H
+#define DPCT_CT_INDEX_H
+
+/*
+ * The shard's flow index: 64-byte buckets of 8 signatures and 8 pool
+ * indices, two candidate buckets per flow, cuckoo displacement on insert.
+ * The lookup is static inline here, for the packet loop; insert and remove
+ * are in ct_index.c.
+ */
+
+#include <string.h>
+
+#include <emmintrin.h>
+
+#include "ct_shard_priv.h"
+
+/* A flow's signature in its buckets: the low 16 bits of its hash, never 0 (a free slot). */
+static inline uint16_t
+ct_index_sig(uint32_t h)
+{
+	uint16_t sig = (uint16_t)h;
+
+	return sig != 0 ? sig : 1;
+}
+
+/* The flow's two candidate buckets. */
+static inline void
+ct_index_cands(const struct ct_shard *s, uint32_t h, uint32_t *b1, uint32_t *b2)
+{
+	ct_index_buckets(s->nb, h, b1, b2);
+}
+
+static inline unsigned
+ct_bucket_match(const struct ct_bucket *b, uint16_t sig)
+{
+	__m128i v = _mm_load_si128((const __m128i *)(const void *)b->sig);
+	__m128i m = _mm_cmpeq_epi16(v, _mm_set1_epi16((short)sig));
+
+	/* Two mask bits per 16-bit lane: keep the even ones. */
+	return (unsigned)_mm_movemask_epi8(m) & 0x5555u;
+}
+
+/*
+ * Whether entry key `k` is tuple `t` (bit 0), its reverse (bit 1), both (a
+ * tuple that is its own reverse: ct_key_dir() takes it as the original) or
+ * neither (0), without branching on the direction: both comparisons are
+ * made at once.
+ */
+static inline unsigned
+ct_key_match(const struct ct_tuple *k, const struct ct_tuple *t)
+{
+	const __m128i k0 = _mm_loadu_si128((const __m128i *)(const void *)k->src);
+	const __m128i k1 = _mm_loadu_si128((const __m128i *)(const void *)k->dst);
+	const __m128i t0 = _mm_loadu_si128((const __m128i *)(const void *)t->src);
+	const __m128i t1 = _mm_loadu_si128((const __m128i *)(const void *)t->dst);
+	uint64_t kw, tw, tr;
+	unsigned o, r;
+
+	/* sport, dport, proto, family, zone: the reverse swaps the two ports. */
+	memcpy(&kw, &k->sport, sizeof(kw));
+	memcpy(&tw, &t->sport, sizeof(tw));
+	tr = ct_tuple_tail_swapped(tw);
+	o = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(k0, t0),
+						      _mm_cmpeq_epi8(k1, t1)));
+	r = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(k0, t1),
+						      _mm_cmpeq_epi8(k1, t0)));
+	/* Differences ORed, not `&&` and `?:`: GCC branched on them, on the packet's direction. */
+	o = ((o ^ 0xffffu) | (kw ^ tw)) == 0;
+	r = ((r ^ 0xffffu) | (kw ^ tr)) == 0;
+	return o | r << 1;
+}
+
+/* The packet's direction for a ct_key_match() hit: both bits (its own reverse) is the original. */
+static inline enum ct_dir
+ct_key_dir(unsigned hit)
+{
+	return (enum ct_dir)(~hit & 1u);
+}
+
+static inline uint32_t
+ct_bucket_find(const struct ct_shard *s, const struct ct_bucket *b, uint16_t sig,
+	    const struct ct_tuple *t, enum ct_dir *dir)
+{
+	unsigned m = ct_bucket_match(b, sig);
+
+	while (m != 0) {
+		unsigned k = (unsigned)__builtin_ctz(m) >> 1;
+		uint32_t idx = b->idx[k];
+		unsigned hit = ct_key_match(&s->pool[idx].key, t);
+
+		m &= m - 1;
+		if (hit != 0) {
+			*dir = ct_key_dir(hit);
+			return idx;
+		}
+	}
+	return CT_NIL;
+}
+
+/* Where a flow can be: its two candidate buckets and its signature, computed once a packet. */
+struct ct_probe {
+	uint32_t b1;
+	uint32_t b2;
+	uint16_t sig;
+	uint32_t cand;   /* the entry prefetched for it (first signature match), or CT_NIL */
+};
+
+static inline void
+ct_probe_init(const struct ct_shard *s, uint32_t h, struct ct_probe *q)
+{
+	ct_index_cands(s, h, &q->b1, &q->b2);
+	q->sig = ct_index_sig(h);
+	q->cand = CT_NIL;
+}
+
+/*
+ * The flow's entry. The one prefetched for the packet is almost always it:
+ * one key compare. It is still in the index (packets in between may have
+ * destroyed or recycled it) when it is used and not dying; otherwise, or
+ * on a signature collision, the buckets are searched.
+ */
+static inline uint32_t
+ct_probe_lookup(const struct ct_shard *s, const struct ct_probe *q, const struct ct_tuple *t,
+	     enum ct_dir *dir)
+{
+	uint32_t idx;
+
+	if (q->cand != CT_NIL) {
+		const struct ct_entry *c = &s->pool[q->cand];
+		unsigned hit = ct_key_match(&c->key, t);
+
+		if (hit != 0 && (c->eflags & CT_EF_USED) && !(c->status & CT_S_DYING)) {
+			*dir = ct_key_dir(hit);
+			return q->cand;
+		}
+	}
+	idx = ct_bucket_find(s, &s->buckets[q->b1], q->sig, t, dir);
+	if (idx == CT_NIL && q->b2 != q->b1)
+		idx = ct_bucket_find(s, &s->buckets[q->b2], q->sig, t, dir);
+	return idx;
+}
+
+static inline uint32_t
+ct_index_lookup(const struct ct_shard *s, const struct ct_tuple *t, uint32_t h, enum ct_dir *dir)
+{
+	struct ct_probe q;
+
+	ct_probe_init(s, h, &q);
+	return ct_probe_lookup(s, &q, t, dir);
+}
+
+/*
+ * Put entry `idx` (key already set, hash `h`) into one of its buckets,
+ * moving up to two residents to their other bucket when both are full.
+ * Returns 0, or -ENOSPC when no slot could be made.
+ */
+int ct_index_insert(struct ct_shard *s, uint32_t idx, uint32_t h);
+
+/* Take entry `idx` out of its bucket (no-op when it is not in the index). */
+void ct_index_remove(struct ct_shard *s, uint32_t idx);
+
+#endif /* DPCT_CT_INDEX_H */

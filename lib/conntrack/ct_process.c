@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Packets through a shard: entry creation (with early drop when the table
+ * is full), the notrack rules, the per-packet tracker step and the
+ * prefetch pipeline of ct_process_burst(). The established path (index
+ * lookup, timer refresh, the test for an event to stage) is inlined here
+ * from ct_index.h, ct_wheel.h and ct_stage.h; what it calls out of line is
+ * rare (entry creation and end, a relink, a record).
+ */
+
+#include <errno.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <netinet/in.h>
+
+#include <rte_prefetch.h>
+
+#include "ct_index.h"
+#include "ct_stage.h"
+#include "ct_tcp_fast.h"
+#include "ct_wheel.h"
+
+/* No slot for a new entry: count the drop, warn at most once a second. */
+static void
+table_full(struct ct_shard *s, uint64_t now)
+{
+	s->st.drop++;
+	if (s->full_warned && now - s->last_full_warn_ns < CT_NS_PER_S)
+		return;
+	s->full_warned = 1;
+	s->last_full_warn_ns = now;
+	s->st.table_full_warn++;
+	ct_shard_log(s, LOG_WARNING, "table full, dropping packet (%llu entries, %llu dying, %llu)",
+		  s->st.count, s->st.dying, s->conf.max_entries);
+}
+/* ------------------------------------------------------------------------ */
+/* Entry creation                                                            */
+
+/* Linux early_drop: evict a not-yet-assured entry from the flow's buckets. */
+static int
+early_drop(struct ct_shard *s, uint32_t h, uint32_t now_tick, uint64_t now)
+{
+	uint32_t b[2];
+	unsigned i, k;
+
+	ct_index_cands(s, h, &b[0], &b[1]);
+	for (i = 0; i < 2; i++) {
+		const struct ct_bucket *bk = &s->buckets[b[i]];
+
+		for (k = 0; k < CT_BUCKET_SLOTS; k++) {
+			uint32_t v = bk->idx[k];
+
+			if (bk->sig[k] == 0 || (s->pool[v].status & CT_S_ASSURED))
+				continue;
+			ct_entry_set_end(&s->pool[v], CT_END_RESOURCES);
+			ct_entry_destroy(s, v, now_tick, now);
+			s->st.early_drop++;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static uint32_t
+next_id(struct ct_shard *s)
+{
+	uint32_t id;
+
+	do {
+		id = s->id_next * s->conf.shard_count + s->conf.shard_index + 1;
+		s->id_next++;
+	} while (id == 0);
+	return id;
+}
+
+static uint8_t
+verdict_invalid(struct ct_shard *s, unsigned reason)
+{
+	s->st.invalid++;
+	if (reason < CT_INV_MAX)
+		s->st.invalid_by_reason[reason]++;
+	return s->conf.invalid_policy == CT_INVALID_PASS ? CT_V_PASS : CT_V_DROP;
+}
+
+static uint8_t
+entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64_t now)
+{
+	const struct ct_l4_proto *l4 = ct_l4_get(p->tuple.proto);
+	struct ct_entry *e;
+	uint32_t idx, used, next_free;
+	uint8_t cls = CT_TO_GENERIC;
+	int reason;
+
+	used = s->st.count + s->st.dying;
+	/*
+	 * Free slots first: once dying entries have used up the headroom, an
+	 * early drop would evict a live entry and the new one would still
+	 * find no slot. Headroom beyond max_entries is only for the entry
+	 * that replaces an early drop.
+	 */
+	if (s->n_free == 0 ||
+	    (used >= s->conf.max_entries &&
+	     (!s->conf.early_drop || early_drop(s, p->hash, now_tick, now) != 0))) {
+		table_full(s, now);
+		return CT_V_DROP;
+	}
+	idx = s->free_head;
+	e = &s->pool[idx];
+	next_free = s->cold[idx].tnext; /* still on the free list until inserted */
+	*e = ct_entry_zero;
+	e->key = p->tuple;
+	reason = l4->new_conn(&s->conf, e, p, &cls);
+	if (reason != 0)
+		return verdict_invalid(s, (unsigned)reason);
+	if (ct_index_insert(s, idx, p->hash) != 0) {
+		s->st.insert_failed++;
+		s->st.drop++;
+		return CT_V_DROP;
+	}
+	s->free_head = next_free;
+	s->n_free--;
+	s->cold[idx].tnext = CT_NIL;
+	s->cold[idx].tprev = CT_NIL;
+	s->cold[idx].start_ns = now;
+	if (l4 == &ct_l4_udp)
+		e->udp_start_ns = now;
+	e->eflags = CT_EF_USED;
+	e->id = next_id(s);
+	e->status = CT_S_CONFIRMED;
+	e->pending = CT_EVI_NEW;
+	e->pkts[0] = 1;
+	e->bytes[0] = p->len;
+	e->to_class = cls;
+	e->expiry = now_tick + s->to_ticks[cls];
+	e->x_port = (uint8_t)p->in_port;
+	if (p->tuple.proto == IPPROTO_TCP) {
+		e->x_l4 = p->tcp_flags;
+	} else if (p->tuple.proto == IPPROTO_ICMP || p->tuple.proto == IPPROTO_ICMPV6) {
+		e->x_l4 = p->icmp_type;
+		e->x_code = p->icmp_code;
+	}
+	ct_wheel_link(s, idx);
+	s->st.count++;
+	s->st.insert++;
+	s->last_created = idx;
+	ct_shard_fill_check(s);
+	ct_stage_update(s, idx, now_tick);
+	return CT_V_PASS;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Packets                                                                   */
+
+/* Whether a notrack rule matches the tuple (its address against either end). */
+static int
+notrack_match(const struct ct_conf *c, const struct ct_tuple *t)
+{
+	unsigned i;
+
+	for (i = 0; i < c->n_notrack; i++) {
+		const struct ct_notrack_rule *r = &c->notrack[i];
+
+		if (r->proto != 0 && r->proto != t->proto)
+			continue;
+		if (r->family != 0 && r->family != t->family)
+			continue;
+		if (r->port != 0 && r->port != t->sport && r->port != t->dport)
+			continue;
+		if (r->prefix_len != 0) {
+			unsigned full = r->prefix_len / 8, rem = r->prefix_len % 8;
+			uint8_t mask = (uint8_t)(0xff << (8 - rem));
+			int src_ok = memcmp(r->addr, t->src, full) == 0 &&
+				     (rem == 0 || ((r->addr[full] ^ t->src[full]) & mask) == 0);
+			int dst_ok = memcmp(r->addr, t->dst, full) == 0 &&
+				     (rem == 0 || ((r->addr[full] ^ t->dst[full]) & mask) == 0);
+
+			if (!src_ok && !dst_ok)
+				continue;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* A new entry for `p` (policy info: state NEW, no decision yet). */
+static uint8_t
+create_info(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64_t now,
+	    struct ct_pkt_info *pi)
+{
+	uint64_t insert = s->st.insert;
+	uint8_t v = entry_create(s, p, now_tick, now);
+
+	if (s->st.insert != insert) {
+		pi->slot = s->last_created;
+		pi->id = s->pool[s->last_created].id;
+	} else if (v == CT_V_PASS) {
+		pi->state = CT_STATE_INVALID; /* refused by the tracker, passed by policy */
+	}
+	return v;
+}
+
+unsigned
+ct_shard_notrack_burst(const struct ct_shard *s, struct ct_pkt *pkts,
+		       const uint8_t *const *frames, unsigned n)
+{
+	unsigned i, marked = 0;
+	struct ct_tuple outer;
+
+	if (s->conf.n_notrack == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		const struct ct_tuple *t = &pkts[i].tuple;
+
+		if (pkts[i].cls == CT_PKT_ICMP_ERROR) {
+			/* The error's own header, as the raw table sees it. */
+			if (frames == NULL || ct_pkt_outer_tuple(&pkts[i], frames[i], &outer) != 0)
+				continue;
+			t = &outer;
+		} else if (pkts[i].cls != CT_PKT_TRACK) {
+			continue;
+		}
+		if (notrack_match(&s->conf, t)) {
+			pkts[i].cls = CT_PKT_NOTRACK;
+			marked++;
+		}
+	}
+	return marked;
+}
+
+static inline __attribute__((always_inline)) uint8_t
+process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q,
+	    uint32_t now_tick, uint64_t now, struct ct_pkt_info *pi, const int want_info)
+{
+	enum ct_dir dir = CT_DIR_ORIG;
+	enum ct_l4_verdict v;
+	struct ct_entry *e;
+	uint32_t idx;
+	uint8_t cls;
+	int fast;
+
+	if (want_info) {
+		pi->slot = CT_NIL;
+		pi->id = 0;
+		pi->dec.gen = 0;
+		pi->state = CT_STATE_NEW;
+	}
+	switch (p->cls) {
+	case CT_PKT_TRACK:
+		break;
+	case CT_PKT_ICMP_ERROR:
+		idx = ct_probe_lookup(s, q, &p->tuple, &dir);
+		if (idx != CT_NIL) {
+			s->st.related++;
+			pi->state = CT_STATE_RELATED;
+			pi->slot = idx;
+			pi->id = s->pool[idx].id;
+			ct_dec_get(&s->pool[idx], &pi->dec);
+			return CT_V_PASS;
+		}
+		pi->state = CT_STATE_INVALID;
+		return verdict_invalid(s, CT_INV_STATE);
+	case CT_PKT_INVALID:
+		pi->state = CT_STATE_INVALID;
+		return verdict_invalid(s, p->invalid_reason);
+	case CT_PKT_NOTRACK:
+		pi->state = CT_STATE_UNTRACKED;
+		s->st.notrack++;
+		return CT_V_PASS;
+	default:
+		pi->state = CT_STATE_UNTRACKED;
+		s->st.untracked++;
+		return CT_V_PASS;
+	}
+	if (s->conf.n_notrack != 0 && notrack_match(&s->conf, &p->tuple)) {
+		pi->state = CT_STATE_UNTRACKED;
+		s->st.notrack++;
+		return CT_V_PASS;
+	}
+
+	idx = ct_probe_lookup(s, q, &p->tuple, &dir);
+	if (idx == CT_NIL)
+		return create_info(s, p, now_tick, now, pi);
+	e = &s->pool[idx];
+	if (!ct_tick_before(now_tick, e->expiry)) {
+		/* Timed out before the wheel reaped it: the timeout wins. */
+		s->st.expired++;
+		ct_entry_destroy(s, idx, now_tick, now);
+		return create_info(s, p, now_tick, now, pi);
+	}
+	s->st.found++;
+	/* As Linux: established once a reply was seen, or for a reply itself. */
+	if (want_info) {
+		pi->state = (dir == CT_DIR_REPLY || (e->status & CT_S_SEEN_REPLY)) ?
+			    CT_STATE_ESTABLISHED : CT_STATE_NEW;
+		pi->slot = idx;
+		pi->id = e->id;
+		ct_dec_get(e, &pi->dec);
+	}
+	cls = e->to_class;
+	/* Every TCP segment goes through the window check (Linux tcp_in_window()),
+	 * the established-ACK fast path (ct_tcp_fast.h) included. */
+	fast = e->key.proto == IPPROTO_TCP ? ct_tcp_fast(&s->conf, e, p, dir, &cls) : -1;
+	v = fast >= 0 ? (enum ct_l4_verdict)fast :
+			ct_l4_get(e->key.proto)->packet(&s->conf, e, p, dir, now, &cls);
+	switch (v) {
+	case CT_L4_ACCEPT:
+	case CT_L4_KILL:
+		e->pkts[dir]++;
+		e->bytes[dir] += p->len;
+		if (e->key.proto == IPPROTO_TCP)
+			e->x_l4 |= p->tcp_flags;
+		/*
+		 * A KILL is destroyed before the reply is marked seen: DESTROY says
+		 * UNREPLIED. The flag is tested first: it is settled once a flow has
+		 * a reply, the packet's direction is not.
+		 */
+		if (!(e->status & CT_S_SEEN_REPLY) && dir == CT_DIR_REPLY && v != CT_L4_KILL) {
+			e->status |= CT_S_SEEN_REPLY;
+			e->pending |= CT_EVI_REPLY;
+		}
+		if (v == CT_L4_KILL) {
+			ct_entry_set_end(e, CT_END_EOF);
+			ct_entry_destroy(s, idx, now_tick, now);
+			pi->slot = CT_NIL;
+			return CT_V_PASS;
+		}
+		ct_wheel_refresh(s, idx, now_tick, cls);
+		break;
+	case CT_L4_IGNORE:
+		/* Linux accepts ignored packets: a reply still counts as seen. */
+		s->st.ignore++;
+		if (!(e->status & CT_S_SEEN_REPLY) && dir == CT_DIR_REPLY) {
+			e->status |= CT_S_SEEN_REPLY;
+			e->pending |= CT_EVI_REPLY;
+		}
+		break;
+	case CT_L4_INVALID:
+		ct_stage_update(s, idx, now_tick);
+		/* Judged as invalid, not by its connection's verdict. */
+		pi->state = CT_STATE_INVALID;
+		pi->slot = CT_NIL;
+		pi->dec.gen = 0;
+		return verdict_invalid(s, CT_INV_STATE);
+	case CT_L4_INVALID_WINDOW:
+		ct_stage_update(s, idx, now_tick);
+		return verdict_invalid(s, CT_INV_TCP_WINDOW);
+	case CT_L4_REOPEN:
+		ct_entry_set_end(e, CT_END_EOF);
+		ct_entry_destroy(s, idx, now_tick, now);
+		pi->state = CT_STATE_NEW;
+		pi->slot = CT_NIL;
+		pi->dec.gen = 0;
+		return create_info(s, p, now_tick, now, pi);
+	}
+	ct_stage_update(s, idx, now_tick);
+	return CT_V_PASS;
+}
+
+/* Packets between an entry's prefetch and its use (a bucket's: twice that). */
+#define CT_PF_DIST 8
+
+/* A packet that is looked up (tracked, or an ICMP error quoting a flow). */
+static inline int
+needs_lookup(const struct ct_pkt *p)
+{
+	return p->cls == CT_PKT_TRACK || p->cls == CT_PKT_ICMP_ERROR;
+}
+
+/* Both candidate buckets (at 80 % load a good part of the entries sit in the second). */
+static inline void
+prefetch_bucket(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe *q)
+{
+	if (!needs_lookup(p))
+		return;
+	ct_probe_init(s, p->hash, q);
+	rte_prefetch0(&s->buckets[q->b1]);
+	rte_prefetch0(&s->buckets[q->b2]);
+}
+
+/*
+ * A SYN, FIN or RST moves its connection's state: its timer is relinked and
+ * a record built, both of which read the entry's cold part.
+ */
+static inline bool
+moves_state(const struct ct_pkt *p)
+{
+	return (p->tcp_flags & (CT_TCP_TH_SYN | CT_TCP_TH_FIN | CT_TCP_TH_RST)) != 0;
+}
+
+/* Read the buckets; prefetch the entry whose signature matches. */
+static inline void
+prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe *q)
+{
+	const struct ct_bucket *bk;
+	const char *e;
+	unsigned m, m1, m2;
+
+	if (!needs_lookup(p))
+		return;
+	/*
+	 * Both buckets are matched and the first with a hit chosen by a select:
+	 * at 80 % load which of them holds the flow is close to random.
+	 */
+	m1 = ct_bucket_match(&s->buckets[q->b1], q->sig);
+	m2 = ct_bucket_match(&s->buckets[q->b2], q->sig);
+	bk = &s->buckets[ct_select(m1 != 0, q->b1, q->b2)];
+	m = ct_select(m1 != 0, m1, m2);
+	if (m == 0)
+		return;
+	q->cand = bk->idx[__builtin_ctz(m) >> 1];
+	e = (const char *)&s->pool[q->cand];
+	/* Both lines of the entry. */
+	rte_prefetch0(e);
+	rte_prefetch0(e + 64);
+	if (moves_state(p))
+		rte_prefetch0(&s->cold[q->cand]); /* and the cold part */
+}
+
+/*
+ * For a packet that moves its connection's state (prefetch_entry()
+ * prefetched its cold part): the cold parts of its neighbours in the timer
+ * wheel, which the relink writes. Where packets of many connections
+ * interleave, those are as far apart as the entries.
+ */
+static inline void
+prefetch_links(const struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q)
+{
+	const struct ct_entry_cold *c;
+
+	/* A packet that is not looked up has no probe (prefetch_bucket() left it unset). */
+	if (!needs_lookup(p) || q->cand == CT_NIL || !moves_state(p))
+		return;
+	c = &s->cold[q->cand];
+	if (!(c->tprev & CT_HEAD_FLAG))
+		rte_prefetch0(&s->cold[c->tprev]);
+	if (c->tnext != CT_NIL)
+		rte_prefetch0(&s->cold[c->tnext]);
+}
+
+/* Packets handled by one pass of the pipeline (the probes live on the stack). */
+#define CT_CHUNK 64
+
+/* Inlined into both entry points, so that the one without policy info drops its stores. */
+static inline __attribute__((always_inline)) uint16_t
+process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_t now,
+	      uint8_t *verdict, struct ct_pkt_info *info, unsigned info_step)
+{
+	uint32_t now_tick = ct_shard_now(s, &now);
+	struct ct_probe q[CT_CHUNK];
+	unsigned base, m, i;
+
+	/*
+	 * A software pipeline over each chunk: packet i + 2 * CT_PF_DIST gets
+	 * its probe (buckets and signature, computed once) and its buckets
+	 * prefetched, packet i + CT_PF_DIST its buckets read and its entry
+	 * prefetched, packet i is processed; so the misses of later packets
+	 * overlap the work on earlier ones instead of all waiting up front. In
+	 * order, so a flow created early in the burst is found later.
+	 */
+	for (base = 0; base < n; base += m) {
+		const struct ct_pkt *pk = pkts + base;
+
+		m = n - base < CT_CHUNK ? n - base : CT_CHUNK;
+		for (i = 0; i < m && i < 2 * CT_PF_DIST; i++)
+			prefetch_bucket(s, &pk[i], &q[i]);
+		for (i = 0; i < m && i < CT_PF_DIST; i++)
+			prefetch_entry(s, &pk[i], &q[i]);
+		for (i = 0; i < m; i++) {
+			if (i + 2 * CT_PF_DIST < m)
+				prefetch_bucket(s, &pk[i + 2 * CT_PF_DIST], &q[i + 2 * CT_PF_DIST]);
+			if (i + CT_PF_DIST < m)
+				prefetch_entry(s, &pk[i + CT_PF_DIST], &q[i + CT_PF_DIST]);
+			if (i + CT_PF_DIST / 2 < m)
+				prefetch_links(s, &pk[i + CT_PF_DIST / 2], &q[i + CT_PF_DIST / 2]);
+			verdict[base + i] = process_one(s, &pk[i], &q[i], now_tick, now,
+							&info[(base + i) * info_step],
+							info_step != 0);
+		}
+	}
+	return n;
+}
+
+uint16_t
+ct_process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_t now,
+		 uint8_t *verdict)
+{
+	struct ct_pkt_info scratch;
+
+	return process_burst(s, pkts, n, now, verdict, &scratch, 0);
+}
+
+uint16_t
+ct_process_burst_info(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_t now,
+		      uint8_t *verdict, struct ct_pkt_info *info)
+{
+	return process_burst(s, pkts, n, now, verdict, info, 1);
+}

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DPCT_CT_SHARD_PRIV_H
+#define DPCT_CT_SHARD_PRIV_H
+
+/*
+ * The shard: one worker's table, and the state its files share. The entry
+ * pool (two cache lines an entry, and a parallel cold array of start times
+ * and wheel links) with a free stack; the index of 64-byte buckets
+ * (ct_index.h, ct_index.c); the one-tick timer wheel with lazy refresh
+ * (ct_wheel.h, ct_wheel.c); the event staging buffer and the dying set
+ * (ct_stage.h, ct_stage.c); packet processing (ct_process.c); control
+ * operations (ct_control.c); life cycle, statistics and operator warnings
+ * (ct_shard.c).
+ *
+ * Single writer: nothing here locks or uses atomics.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ct_private.h"
+
+#define CT_BUCKET_SLOTS 8
+#define CT_NS_PER_S UINT64_C(1000000000)
+
+struct ct_bucket {
+	uint16_t sig[CT_BUCKET_SLOTS];
+	uint32_t idx[CT_BUCKET_SLOTS];
+	uint8_t pad[16];
+} __attribute__((aligned(64)));
+_Static_assert(sizeof(struct ct_bucket) == 64, "a bucket is one cache line");
+
+struct ct_shard {
+	struct ct_conf conf;
+	/* Pool */
+	struct ct_entry *pool;
+	struct ct_entry_cold *cold;  /* start time and wheel links, same index as pool */
+	uint32_t cap;              /* max_entries + early-drop headroom */
+	uint32_t free_head;        /* free slots, linked through cold[].tnext */
+	uint32_t n_free;
+	/* Index */
+	struct ct_bucket *buckets;
+	uint32_t nb;
+	/* Time and timers */
+	uint64_t epoch_ns;
+	uint64_t last_ns;
+	int epoch_set;
+	uint32_t wheel_next;       /* next tick the wheel has to process */
+	uint32_t *wheel;
+	uint32_t wheel_size;       /* slots, a power of two */
+	uint32_t wheel_mask;       /* wheel_size - 1 */
+	uint32_t to_ticks[CT_TO_MAX];
+	uint32_t act_ticks;        /* flow export: active timeout, 0 = off */
+	uint64_t grace_ns;
+	uint64_t grace_cap_ns;   /* the widest re-send window: max(grace, backoff cap) */
+	/* Events */
+	struct ct_event_rec *stage;
+	uint32_t stage_n;
+	uint32_t stage_cap;
+	uint64_t seq;
+	unsigned ev_kinds;         /* CT_EVK_*: the records someone wants */
+	bool ev_filter;            /* events off, or NEW or UPDATE not wanted */
+	uint64_t prng;
+	uint32_t id_next;
+	/* Operator warnings */
+	ct_log_fn log_fn;
+	void *log_arg;
+	uint64_t last_full_warn_ns;
+	int full_warned;
+	int alarm_on;
+	/* Control-plane cursors */
+	uint32_t flush_cursor;
+	uint32_t last_created;     /* policy info: slot of the latest entry created */
+	struct ct_stats st;
+};
+
+/* Copied over entries to clear them: 128-byte moves, where memset became `rep stos`. */
+static const struct ct_entry ct_entry_zero;
+
+static inline uint32_t
+ct_ns_to_tick(const struct ct_shard *s, uint64_t ns)
+{
+	if (ns < s->epoch_ns)
+		return 0;
+	return (uint32_t)((ns - s->epoch_ns) >> CT_TICK_SHIFT);
+}
+
+/* Clamp `now` to be non-decreasing and return its tick. */
+static inline uint32_t
+ct_shard_now(struct ct_shard *s, uint64_t *now)
+{
+	if (!s->epoch_set) {
+		s->epoch_set = 1;
+		s->epoch_ns = *now;
+		s->last_ns = *now;
+		s->wheel_next = 0;
+	}
+	if (*now < s->last_ns)
+		*now = s->last_ns;
+	else
+		s->last_ns = *now;
+	return ct_ns_to_tick(s, *now);
+}
+
+/*
+ * Log an operator warning through the shard's log hook (none: nothing).
+ * `fmt` takes three unsigned long long arguments.
+ */
+void ct_shard_log(struct ct_shard *s, int level, const char *fmt, unsigned long long a,
+		  unsigned long long b, unsigned long long c);
+
+/* Raise or clear the fill alarm after the number of used entries changed. */
+void ct_shard_fill_check(struct ct_shard *s);
+
+#endif /* DPCT_CT_SHARD_PRIV_H */
