@@ -19,9 +19,6 @@
 
 #define CFG_MAX_CHILDREN 32
 
-static const char *
-cfg_subsection(const struct cfg_key *k, const char *section, char *name, size_t len);
-
 /* The field of row `k` in `c`. */
 static void *
 cfg_field(const struct cfg_key *k, const struct dpct_config *c)
