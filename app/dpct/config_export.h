@@ -5,15 +5,11 @@
 /**
  * @file
  * The "export" section of the configuration (docs/configuration.md,
- * docs/export.md): IPFIX flow export to collectors. Strict like the rest:
- * unknown keys, wrong types and out-of-range values are errors naming the
- * JSON path. No EAL needed.
+ * docs/export.md): IPFIX flow export to collectors. Its keys are rows of
+ * the schema table (config_keys.c). No EAL needed.
  */
 
 #include <stdbool.h>
-#include <stddef.h>
-
-#include <jansson.h>
 
 #include "ev_ipfix.h"
 
@@ -28,21 +24,6 @@ struct dpct_export_conf {
 	uint32_t max_rate_pps;
 	uint64_t max_rate_bps;
 };
-
-/** Defaults: no collector (export off), ev_ipfix_conf_init() values,
- * max_rate_pps EV_IPFIX_RATE_PPS_DEFAULT, max_rate_bps 0. */
-void dpct_config_export_defaults(struct dpct_export_conf *e);
-
-/**
- * Parse "$.export" (`v`) into `e`. `events_enabled` is the events section's
- * setting: export needs event records.
- * @return 0 or -EINVAL with the message in `err`.
- */
-int dpct_config_export_parse(struct dpct_export_conf *e, json_t *v, bool events_enabled,
-			     char *err, size_t errlen);
-
-/** The section as JSON (NULL on ENOMEM), for dpct_config_to_json(). */
-json_t *dpct_config_export_json(const struct dpct_export_conf *e);
 
 /** Whether anything is exported (enabled and at least one collector). */
 bool dpct_config_export_on(const struct dpct_export_conf *e);

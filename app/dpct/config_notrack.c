@@ -14,7 +14,7 @@
 
 #include <jansson.h>
 
-#include "config_notrack.h"
+#include "config_keys.h"
 #include "config_util.h"
 #include "dpct_config.h"
 
@@ -25,41 +25,6 @@ struct nt_ctx {
 };
 
 #define nt_fail(x, ...) dpct_cfg_fail((x)->err, (x)->errlen, __VA_ARGS__)
-
-/* An object with only the listed keys. */
-static int
-nt_keys(struct nt_ctx *x, json_t *o, const char *path, const char *const *keys)
-{
-	const char *key;
-	json_t *v;
-	unsigned i;
-
-	if (!json_is_object(o))
-		return nt_fail(x, "%s: expected object, got %s", path, dpct_json_type(o));
-	json_object_foreach(o, key, v) {
-		for (i = 0; keys[i] != NULL; i++)
-			if (strcmp(keys[i], key) == 0)
-				break;
-		if (keys[i] == NULL)
-			return nt_fail(x, "unknown key at %s.%s", path, key);
-	}
-	return 0;
-}
-
-static int
-nt_uint(struct nt_ctx *x, json_t *v, const char *path, uint64_t min, uint64_t max, uint64_t *out)
-{
-	json_int_t n;
-
-	if (!json_is_integer(v))
-		return nt_fail(x, "%s: expected integer, got %s", path, dpct_json_type(v));
-	n = json_integer_value(v);
-	if (n < 0 || (uint64_t)n < min || (uint64_t)n > max)
-		return nt_fail(x, "%s: %" JSON_INTEGER_FORMAT " is out of range %" PRIu64 "..%" PRIu64,
-			       path, n, min, max);
-	*out = (uint64_t)n;
-	return 0;
-}
 
 /* obj.key when present, within [min, max]. */
 static int
@@ -74,7 +39,7 @@ nt_u32(struct nt_ctx *x, json_t *obj, const char *key, const char *path, uint32_
 	if (v == NULL)
 		return 0;
 	snprintf(p, sizeof(p), "%s.%s", path, key);
-	rc = nt_uint(x, v, p, min, max, &n);
+	rc = dpct_cfg_uint(x->err, x->errlen, v, p, min, max, &n);
 	if (rc == 0)
 		*out = (uint32_t)n;
 	return rc;
@@ -161,7 +126,6 @@ nt_prefix(struct nt_ctx *x, const char *path, const char *s, struct ct_notrack_r
 static int
 nt_rule(struct nt_ctx *x, json_t *o, unsigned idx, struct ct_notrack_rule *r)
 {
-	static const char *const keys[] = {"proto", "port", "prefix", "family", NULL};
 	char p[48], q[64];
 	uint32_t port = 0, fam = 0;
 	json_t *v;
@@ -169,7 +133,7 @@ nt_rule(struct nt_ctx *x, json_t *o, unsigned idx, struct ct_notrack_rule *r)
 
 	snprintf(p, sizeof(p), "$.notrack[%u]", idx);
 	memset(r, 0, sizeof(*r));
-	if ((rc = nt_keys(x, o, p, keys)) != 0)
+	if ((rc = dpct_cfg_check_keys("notrack[]", o, p, x->err, x->errlen)) != 0)
 		return rc;
 	v = json_object_get(o, "proto");
 	if (v != NULL) {
@@ -187,7 +151,7 @@ nt_rule(struct nt_ctx *x, json_t *o, unsigned idx, struct ct_notrack_rule *r)
 		} else if (json_is_integer(v)) {
 			uint64_t n;
 
-			if ((rc = nt_uint(x, v, q, 0, 255, &n)) != 0)
+			if ((rc = dpct_cfg_uint(x->err, x->errlen, v, q, 0, 255, &n)) != 0)
 				return rc;
 			r->proto = (uint8_t)n;
 		} else {
@@ -227,12 +191,15 @@ nt_rule(struct nt_ctx *x, json_t *o, unsigned idx, struct ct_notrack_rule *r)
 }
 
 int
-dpct_config_notrack_parse(json_t *a, struct dpct_config *c, char *err, size_t errlen)
+dpct_cfg_notrack_parse(struct cfg_parse *p, const struct cfg_key *k, json_t *a,
+		       const char *path, struct dpct_config *c)
 {
-	struct nt_ctx ctx = {err, errlen}, *x = &ctx;
+	struct nt_ctx ctx = {p->err, p->errlen}, *x = &ctx;
 	size_t i;
 	int rc;
 
+	(void)k;
+	(void)path;
 	if (!json_is_array(a))
 		return nt_fail(x, "$.notrack: expected array, got %s", dpct_json_type(a));
 	if (json_array_size(a) > CT_MAX_NOTRACK)
@@ -268,8 +235,8 @@ nt_rule_json(const struct ct_notrack_rule *r, bool *ok)
 	return o;
 }
 
-json_t *
-dpct_config_notrack_json(const struct dpct_config *c)
+int
+dpct_cfg_notrack_emit(const struct cfg_key *k, const struct dpct_config *c, json_t **out)
 {
 	json_t *a = json_array();
 	bool ok = a != NULL;
@@ -278,9 +245,11 @@ dpct_config_notrack_json(const struct dpct_config *c)
 	for (i = 0; ok && i < c->n_notrack && i < CT_MAX_NOTRACK; i++)
 		if (json_array_append_new(a, nt_rule_json(&c->notrack[i], &ok)) != 0)
 			ok = false;
+	(void)k;
 	if (!ok) {
 		json_decref(a);
-		return NULL;
+		a = NULL;
 	}
-	return a;
+	*out = a;
+	return a != NULL ? 0 : -ENOMEM;
 }

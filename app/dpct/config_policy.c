@@ -4,7 +4,8 @@
  * A rule is an object with "action" and any of: "name", "state" (a name
  * or a list), "in_port", "zone", "family" (4|6), "proto" (name or number),
  * "src"/"dst" (address or prefix), "sport"/"dport" (number, "lo-hi", or a
- * list of those), "icmp_type". Every fault names its JSON path.
+ * list of those), "icmp_type". Every fault names its JSON path; the keys
+ * of both objects are rows of the schema table (config_keys.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,8 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_util.h"
 #include "config_policy.h"
+#include "config_schema.h"
+#include "config_util.h"
 #include "dpct_config.h"
 
 #define RULE_PATH_LEN 48   /* "$.policy.rules[16383]" */
@@ -28,23 +30,6 @@ static const struct {
 	{"icmp", 1}, {"tcp", 6}, {"udp", 17}, {"gre", 47}, {"esp", 50}, {"ah", 51},
 	{"icmpv6", 58}, {"sctp", 132}, {"udplite", 136}, {"dccp", 33},
 };
-
-static int
-check_keys(json_t *o, const char *path, const char *const *keys, char *err, size_t errlen)
-{
-	const char *key;
-	json_t *v;
-	unsigned i;
-
-	json_object_foreach(o, key, v) {
-		for (i = 0; keys[i] != NULL; i++)
-			if (strcmp(keys[i], key) == 0)
-				break;
-		if (keys[i] == NULL)
-			return dpct_cfg_fail(err, errlen, "%s: unknown key \"%s\"", path, key);
-	}
-	return 0;
-}
 
 static int
 get_int(json_t *v, const char *path, long min, long max, long *out, char *err, size_t errlen)
@@ -210,9 +195,6 @@ parse_ports(json_t *v, const char *path, struct pol_range *out, uint8_t *n, char
 static int
 parse_rule(json_t *o, unsigned idx, struct pol_rule *r, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"name", "action", "state", "in_port", "zone", "family",
-					   "proto", "src", "dst", "sport", "dport", "icmp_type",
-					   NULL};
 	char p[RULE_PATH_LEN], q[KEY_PATH_LEN], msg[160];
 	json_t *v;
 	long n;
@@ -220,9 +202,7 @@ parse_rule(json_t *o, unsigned idx, struct pol_rule *r, char *err, size_t errlen
 
 	snprintf(p, sizeof(p), "$.policy.rules[%u]", idx);
 	pol_rule_init(r);
-	if (!json_is_object(o))
-		return dpct_cfg_fail(err, errlen, "%s: expected object, got %s", p, dpct_json_type(o));
-	rc = check_keys(o, p, keys, err, errlen);
+	rc = dpct_cfg_check_keys("policy.rules[]", o, p, err, errlen);
 	if (rc != 0)
 		return rc;
 	v = json_object_get(o, "action");
@@ -322,7 +302,6 @@ parse_rule(json_t *o, unsigned idx, struct pol_rule *r, char *err, size_t errlen
 int
 dpct_policy_parse(json_t *pol, struct pol_ruleset *rs, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"default", "rules", NULL};
 	struct pol_ruleset tmp;
 	struct pol_rule one;
 	uint64_t expanded = 0;
@@ -332,9 +311,7 @@ dpct_policy_parse(json_t *pol, struct pol_ruleset *rs, char *err, size_t errlen)
 
 	if (rs != NULL)
 		pol_ruleset_init(rs);
-	if (!json_is_object(pol))
-		return dpct_cfg_fail(err, errlen, "$.policy: expected object, got %s", dpct_json_type(pol));
-	rc = check_keys(pol, "$.policy", keys, err, errlen);
+	rc = dpct_cfg_check_keys("policy", pol, "$.policy", err, errlen);
 	if (rc != 0)
 		return rc;
 	pol_ruleset_init(&tmp);

@@ -6,14 +6,13 @@
  * @file
  * The tracker's strictness settings: "tcp" (be_liberal, loose,
  * max_retrans), "checksum" ("verify" | "off") and "zones" (rules mapping a
- * port and VLAN id to a conntrack zone). Parsed by dpct_config_parse();
- * docs/configuration.md, "Strict tracking", is the reference.
+ * port and VLAN id to a conntrack zone). Rows of the schema table
+ * (config_keys.c); docs/configuration.md, "Strict tracking", is the
+ * reference.
  */
 
 #include <stdbool.h>
 #include <stdint.h>
-
-#include <jansson.h>
 
 #include "ct.h"
 
@@ -33,27 +32,14 @@ struct dpct_zone_rule {
 };
 
 struct dpct_tracker_config {
-	bool tcp_be_liberal;            /**< default false (Linux) */
-	uint8_t tcp_max_retrans;        /**< default 3 (Linux), 0..15 */
-	uint8_t checksum;               /**< enum dpct_checksum_mode */
+	bool tcp_be_liberal;            /**< "tcp.be_liberal" */
+	uint8_t tcp_max_retrans;        /**< "tcp.max_retrans" */
+	uint8_t checksum;               /**< "checksum": enum dpct_checksum_mode */
 	uint16_t n_zone_rules;
 	struct dpct_zone_rule zone_rules[DPCT_MAX_ZONE_RULES];
 };
 
 struct dpct_config;
-
-/** Defaults: be_liberal false, max_retrans 3, checksum verify, no zone rules. */
-void dpct_config_tracker_defaults(struct dpct_tracker_config *t);
-
-/**
- * Parse the top-level keys "tcp", "checksum" and "zones" of `root` into `c`
- * ("tcp.loose" sets c->tcp_loose, the same setting as "table.tcp_loose").
- * @return 0, or -EINVAL with a message naming the JSON path in `err`.
- */
-int dpct_config_tracker_parse(json_t *root, struct dpct_config *c, char *err, size_t errlen);
-
-/** Add "tcp", "checksum" and "zones" to a JSON dump of the configuration. */
-bool dpct_config_tracker_to_json(json_t *root, const struct dpct_config *c);
 
 /** The shard settings these keys control. */
 void dpct_config_tracker_shard(const struct dpct_config *c, struct ct_conf *out);

@@ -8,7 +8,9 @@
  * optional with a documented default. Parsing is strict: unknown keys,
  * wrong types, out-of-range values and inconsistent limits are errors that
  * name the JSON path ("$.events.destroy_grace_ms"), and syntax errors give
- * line and column. No EAL needed (unit-tested and fuzzed on its own).
+ * line and column. Parsing, defaults and the JSON dump all come from one
+ * schema table (config_schema.h). No EAL needed (unit-tested and fuzzed on
+ * its own).
  */
 
 #include <stdbool.h>
@@ -22,62 +24,66 @@
 
 #define DPCT_MAX_WORKERS 64
 
+/*
+ * The configuration. Each field is filled by the key named beside it; its
+ * default, range and meaning are that key's row in the schema table
+ * (config_keys.c), which docs/configuration.md is generated from.
+ */
 struct dpct_config {
 	/* "table" */
-	uint32_t max_entries;          /**< whole table, split across workers (default 262144) */
-	double load_factor;            /**< index load at max_entries (default 0.8, 0.25..0.95) */
-	bool early_drop;               /**< default true */
-	bool tcp_loose;                /**< default true */
-	uint16_t zone;                 /**< default 0 */
-	/* "timeouts": seconds per class, Linux defaults (ct.h CT_TIMEOUT_TABLE) */
+	uint32_t max_entries;          /**< "max_entries": whole table, split across workers */
+	double load_factor;            /**< "load_factor": index load at max_entries */
+	bool early_drop;               /**< "early_drop" */
+	bool tcp_loose;                /**< "tcp_loose", also "tcp.loose" */
+	uint16_t zone;                 /**< "zone" */
+	/* "timeouts": seconds per class (ct.h CT_TIMEOUT_TABLE) */
 	uint32_t timeout_s[CT_TO_MAX];
 	/* "invalid" */
-	uint8_t invalid_policy;        /**< "drop" (default) | "pass" */
+	uint8_t invalid_policy;        /**< "policy": enum ct_invalid_policy */
 	/* "fill_alarm" */
-	uint8_t fill_alarm_high_pct;   /**< default 90; 0 disables */
-	uint8_t fill_alarm_low_pct;    /**< default 80; must be < high */
-	/* "notrack": array of {"proto": "udp"|number, "port": n, "prefix": "192.0.2.0/24"} */
+	uint8_t fill_alarm_high_pct;   /**< "high_pct"; 0 disables */
+	uint8_t fill_alarm_low_pct;    /**< "low_pct"; below high_pct */
+	/* "notrack": rules whose packets bypass the table (config_notrack.c) */
 	uint16_t n_notrack;
 	struct ct_notrack_rule notrack[CT_MAX_NOTRACK];
 	/* "events" */
-	bool events_enabled;           /**< default true */
-	bool events_reliable;          /**< honour reliable listeners (default true) */
-	uint32_t destroy_grace_ms;     /**< default 15000, 1..3600000 */
-	uint32_t event_ring_size;      /**< records per worker ring (default 4096, pow2 16..1M) */
-	uint32_t result_ring_size;     /**< results per worker ring (default 4096) */
-	uint32_t stage_size;           /**< per-shard staging records (default 1024) */
-	char socket_path[EV_SOCKET_PATH_MAX]; /**< "socket", default EV_DEFAULT_SOCKET */
+	bool events_enabled;           /**< "enabled" */
+	bool events_reliable;          /**< "reliable": honour reliable listeners */
+	uint32_t destroy_grace_ms;     /**< "destroy_grace_ms" */
+	uint32_t event_ring_size;      /**< "ring_size": records per worker ring */
+	uint32_t result_ring_size;     /**< "result_ring_size": results per worker ring */
+	uint32_t stage_size;           /**< "stage_size": per-shard staging records */
+	char socket_path[EV_SOCKET_PATH_MAX]; /**< "socket" */
 	char socket_group[64];         /**< "socket_group" as a name ("" = none or a gid) */
 	int64_t socket_gid;            /**< its gid, -1 = none */
 	uint32_t allowed_uids[EV_MAX_UIDS];
-	unsigned n_allowed_uids;       /**< default [0] */
+	unsigned n_allowed_uids;       /**< "allowed_uids" */
 	uint32_t allowed_gids[EV_MAX_UIDS];
-	unsigned n_allowed_gids;       /**< default [] */
+	unsigned n_allowed_gids;       /**< "allowed_gids" */
 	uint32_t reliable_uids[EV_MAX_UIDS];
-	unsigned n_reliable_uids;      /**< default [0] */
-	uint32_t reliable_stall_ms;    /**< default 30000 */
-	uint32_t max_dying_pct;        /**< default 10, 0..100 (0 = off) */
-	unsigned max_listeners;        /**< default 8, 1..32 */
-	uint32_t batch_bytes;          /**< netlink datagram size (default 16384, at most
-					 *   EV_DGRAM_MAX) */
-	unsigned max_conns_per_uid;    /**< default 2, 1..32; uid 0 has no cap */
-	unsigned reserved_slots;       /**< default max_listeners / 2 (rounded down), 0..max_listeners */
-	uint32_t subscribe_timeout_ms; /**< default 1000, 100..60000 */
+	unsigned n_reliable_uids;      /**< "reliable_uids" */
+	uint32_t reliable_stall_ms;    /**< "reliable_stall_ms" */
+	uint32_t max_dying_pct;        /**< "max_dying_pct" (0 = off) */
+	unsigned max_listeners;        /**< "max_listeners" */
+	uint32_t batch_bytes;          /**< "batch_bytes": netlink datagram size */
+	unsigned max_conns_per_uid;    /**< "max_conns_per_uid"; uid 0 has no cap */
+	unsigned reserved_slots;       /**< "reserved_slots" (absent: max_listeners / 2) */
+	uint32_t subscribe_timeout_ms; /**< "subscribe_timeout_ms" */
 	/* "workers" */
-	unsigned workers;              /**< worker lcores (default: all lcores but the main one) */
-	unsigned burst;                /**< rx burst (default 32, 1..512) */
-	unsigned rxd, txd;             /**< descriptors per queue (default 1024) */
-	unsigned mbufs;                /**< mbuf pool size (default: derived) */
-	unsigned handoff_ring_size;    /**< per worker pair (default 1024) */
-	/* "seed": PRNG seed for grace re-arm (default 0 = from time) */
+	unsigned workers;              /**< "count": worker lcores (0: all but the main one) */
+	unsigned burst;                /**< "burst": rx burst */
+	unsigned rxd, txd;             /**< "rxd", "txd": descriptors per queue */
+	unsigned mbufs;                /**< "mbufs": pool size (0: derived) */
+	unsigned handoff_ring_size;    /**< "handoff_ring_size": per worker pair */
+	/* "seed": PRNG seed for grace re-arm and the flow-hash key (0 = drawn at start) */
 	uint64_t seed;
-	/* "export": IPFIX flow export (config_export.c) */
+	/* "export": IPFIX flow export (config_export.h) */
 	struct dpct_export_conf export;
 	/* "tcp", "checksum", "zones": strict tracking (config_tracker.h) */
 	struct dpct_tracker_config tracker;
 };
 
-/** Fill defaults. */
+/** Every key's default (the schema table's), all other bytes zero. */
 void dpct_config_defaults(struct dpct_config *c);
 
 /** The largest config file read (bytes): a bigger one is refused before it is read. */

@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The schema table: every key of the JSON configuration, in the order it
+ * is parsed, written to /dpct/config and documented (config_schema.h).
+ * The callbacks for keys no type covers live in config_keys_custom.c and
+ * in the section files (config_notrack.c, config_tracker.c,
+ * config_export.c, config_policy.c).
+ *
+ * Defaults that lib/ also has (ct_conf_init(), ev_ctl_conf_init(),
+ * ev_ipfix_conf_init()) are written here once for the appliance;
+ * tests/unit/app/test_config_schema.c fails when the two disagree. The
+ * timeouts come from ct.h's CT_TIMEOUT_TABLE itself.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config_keys.h"
+#include "config_schema.h"
+#include "dpct_config.h"
+
+#define F(m) .off = offsetof(struct dpct_config, m), .size = sizeof(((struct dpct_config *)0)->m)
+#define CFG_U(sec, k, m, lo, hi, d) \
+	.section = sec, .key = k, .type = CFG_UINT, F(m), .min = lo, .max = hi, .dflt = d
+#define CFG_R(sec, k, m, d) \
+	.section = sec, .key = k, .type = CFG_RING, F(m), .min = CFG_RING_MIN, \
+	.max = CFG_RING_MAX, .dflt = d
+#define CFG_B(sec, k, m, d) .section = sec, .key = k, .type = CFG_BOOL, F(m), .dflt = d
+#define CFG_IDLIST(k, m, d) \
+	.section = "events", .key = k, .type = CFG_IDS, F(m), \
+	.off_n = offsetof(struct dpct_config, n_##m), \
+	.max = EV_MAX_UIDS, .dflt = d
+#define CFG_ITEM(sec, k, t, dd, fl) \
+	.section = sec, .key = k, .type = CFG_CUSTOM, .flags = CFG_F_ITEM | (fl), .doc_type = t, \
+	.doc_default = dd
+
+static const char *const invalid_names[] = {"drop", "pass", NULL};
+static const char *const checksum_names[] = {"verify", "off", NULL};
+
+/* One line per timeout class for its row. */
+#define TO_DOC_TCP_SYN_SENT    "TCP: a SYN was seen, no reply yet."
+#define TO_DOC_TCP_SYN_RECV    "TCP: the SYN-ACK was seen, the handshake's last ACK not yet."
+#define TO_DOC_TCP_ESTABLISHED "TCP: established."
+#define TO_DOC_TCP_FIN_WAIT    "TCP: one side sent a FIN."
+#define TO_DOC_TCP_CLOSE_WAIT  "TCP: one side's FIN was acknowledged, the other has not closed."
+#define TO_DOC_TCP_LAST_ACK    "TCP: both sides sent a FIN, the last ACK is awaited."
+#define TO_DOC_TCP_TIME_WAIT   "TCP: closed by FINs; lingers for late segments."
+#define TO_DOC_TCP_CLOSE       "TCP: closed by a RST."
+#define TO_DOC_TCP_SYN_SENT2   "TCP: simultaneous open (a SYN from each side)."
+#define TO_DOC_TCP_RETRANS     "TCP: the cap once the same segment was seen " \
+			       "`tcp.max_retrans` times or after a zero window."
+#define TO_DOC_TCP_UNACK       "TCP: the cap while either side has data in flight, and " \
+			       "for a picked-up connection without a reply."
+#define TO_DOC_UDP_UNREPLIED   "UDP: packets in one direction only."
+#define TO_DOC_UDP_REPLIED     "UDP: packets in both directions."
+#define TO_DOC_ICMP            "ICMP queries (echo, timestamp, ...)."
+#define TO_DOC_ICMPV6          "ICMPv6 queries."
+#define TO_DOC_GENERIC         "Any other protocol."
+
+#define CFG_TIMEOUT_ROW(id, name, secs) \
+	{CFG_U("timeouts", name, timeout_s[CT_TO_##id], 1, CFG_TIMEOUT_MAX_S, secs), \
+	 .doc = TO_DOC_##id},
+
+const struct cfg_key dpct_cfg_keys[] = {
+	/* table */
+	{CFG_U("table", "max_entries", max_entries, 1, CFG_MAX_ENTRIES_MAX, 262144),
+	 .doc_range = "1..268435456, ≥ `workers.count`",
+	 .doc = "Table capacity for the whole appliance: active plus dying entries. Split "
+		"across workers: each gets `max_entries / workers`, the first `max_entries % "
+		"workers` one more. When a shard is full a new flow is dropped (`drop`, "
+		"`insert_failed`) unless early drop frees a slot. Allocated at start, about "
+		"163 bytes an entry ([deployment.md](deployment.md#6-table-memory)); dpct "
+		"logs the figure and exits 1 when it exceeds the free EAL memory plus the "
+		"machine's available memory."},
+	{.section = "table", .key = "load_factor", .type = CFG_NUMBER, F(load_factor),
+	 .fmin = 0.25, .fmax = 0.95, .fdflt = 0.8,
+	 .doc = "Index fill at a full table. Each shard's index gets the smallest "
+		"power-of-two number of 8-slot buckets with `buckets × 8 ≥ share / "
+		"load_factor`. Lower is faster lookups and more memory."},
+	{CFG_B("table", "early_drop", early_drop, true),
+	 .doc = "When full, evict a not-yet-assured entry to make room (Linux `early_drop`), "
+		"counted in `early_drop`. Off: new flows are dropped at the limit."},
+	{CFG_B("table", "tcp_loose", tcp_loose, true),
+	 .doc = "Pick up TCP connections mid-stream (Linux `nf_conntrack_tcp_loose=1`). Off: "
+		"only a SYN creates an entry."},
+	{CFG_U("table", "zone", zone, 0, UINT16_MAX, 0),
+	 .doc = "Conntrack zone put in every tuple and reported in events."},
+
+	/* timeouts: seconds per class, Linux's defaults */
+	CT_TIMEOUT_TABLE(CFG_TIMEOUT_ROW)
+
+	/* invalid */
+	{.section = "invalid", .key = "policy", .type = CFG_ENUM, F(invalid_policy),
+	 .names = invalid_names, .dflt = CT_INVALID_DROP,
+	 .doc = "`\"drop\"`: packets the parser or a tracker finds invalid are dropped (counted "
+		"in `invalid`). `\"pass\"`: they are forwarded untracked (still counted)."},
+
+	/* fill_alarm */
+	{CFG_U("fill_alarm", "high_pct", fill_alarm_high_pct, 0, 100, 90),
+	 .doc = "Log a warning (and count `fill_alarm`) when a shard's count crosses this "
+		"percentage of its `max_entries`. 0 disables the alarm."},
+	{CFG_U("fill_alarm", "low_pct", fill_alarm_low_pct, 0, 99, 80),
+	 .doc_range = "0..99, < `high_pct`",
+	 .doc = "Re-arm the alarm when the count falls below this. Must be below `high_pct` "
+		"when the alarm is on (hysteresis)."},
+
+	/* notrack: an array of rules (config_notrack.c) */
+	{.section = "", .key = "notrack", .type = CFG_CUSTOM, .flags = CFG_F_NODOC,
+	 .parse = dpct_cfg_notrack_parse, .emit = dpct_cfg_notrack_emit},
+	{CFG_ITEM("notrack[]", "proto", "string or integer", "any", 0),
+	 .doc = "`\"tcp\"`, `\"udp\"`, `\"icmp\"`, `\"icmpv6\"`, `\"gre\"`, `\"sctp\"`, "
+		"`\"udplite\"`, "
+		"`\"any\"`, or an IP protocol number 0..255."},
+	{CFG_ITEM("notrack[]", "port", "integer", "any", 0),
+	 .doc = "0..65535 (0 = any); matches the source or destination port. A non-zero port "
+		"needs `proto` tcp, udp, sctp or udplite."},
+	{CFG_ITEM("notrack[]", "prefix", "string", "any", 0),
+	 .doc = "`\"192.0.2.0/24\"`, `\"2001:db8::/32\"`; matches the source or destination "
+		"address. Without `/len` the full address; host bits are cleared "
+		"(`10.1.2.3/16` is stored and shown as `10.1.0.0/16`). Sets the family."},
+	{CFG_ITEM("notrack[]", "family", "integer", "any", 0),
+	 .doc = "4 or 6; must agree with `prefix`."},
+
+	/* events */
+	{CFG_B("events", "enabled", events_enabled, true),
+	 .doc = "Produce NEW/UPDATE/DESTROY events at all. Off: no rings, no events socket, "
+		"no dying list. On, the workers build only the kinds some attached listener "
+		"(or the IPFIX exporter) subscribed to, as ctnetlink does: with none attached "
+		"nothing is built (`events_unwanted`; [events.md](events.md))."},
+	{CFG_B("events", "reliable", events_reliable, true),
+	 .doc = "Honour listeners that ask for reliable delivery (ctnetlink's "
+		"`NETLINK_BROADCAST_ERROR` model): a DESTROY a reliable listener could not "
+		"take keeps the entry on the dying list and is re-sent. Off: every listener "
+		"is treated as unreliable and losses are only counted."},
+	{CFG_U("events", "destroy_grace_ms", destroy_grace_ms, 1, CT_GRACE_MAX_MS, 15000),
+	 .doc = "How long a dying entry waits before its DESTROY is re-sent: a uniform random "
+		"time in [0, grace) after the first refusal (jittered per entry with `seed`), "
+		"and a window twice as long after each further refusal of the same DESTROY, "
+		"up to 8 × grace but not past 4 s (a grace over 4 s stays as it is: 500 ms "
+		"goes 0.5, 1, 2, 4 s; the default stays 15 s). Linux uses 15 s; the demo uses "
+		"1 s."},
+	{CFG_R("events", "ring_size", event_ring_size, 4096),
+	 .doc = "Event records per worker ring (worker → control core). When full, events are "
+		"counted in `ring_full` and retried by the worker."},
+	{CFG_R("events", "result_ring_size", result_ring_size, 4096),
+	 .doc = "Delivery results per worker (control core → worker)."},
+	{CFG_U("events", "stage_size", stage_size, 1, CFG_RING_MAX, 1024),
+	 .doc = "Per-shard staging buffer for records waiting for ring space."},
+	{.section = "events", .key = "netlink_port_id", .type = CFG_CUSTOM,
+	 .flags = CFG_F_NOEMIT | CFG_F_NODOC, .parse = dpct_cfg_removed},
+	{.section = "events", .key = "socket", .type = CFG_STRING, F(socket_path),
+	 .sdflt = EV_DEFAULT_SOCKET, .parse = dpct_cfg_socket,
+	 .doc_range = "absolute path, ≤ 107 bytes",
+	 .doc = "The AF_UNIX `SOCK_SEQPACKET` socket listeners connect to (docs/events.md). "
+		"Its directory is created if missing and must be owned by dpct's user and not "
+		"writable by group or others; a stale socket is replaced, a live one (another "
+		"dpct) makes dpct refuse to start. Two instances on one host need different "
+		"paths."},
+	{.section = "events", .key = "socket_group", .type = CFG_CUSTOM,
+	 .parse = dpct_cfg_socket_group, .emit = dpct_cfg_socket_group_emit,
+	 .init = dpct_cfg_socket_group_init,
+	 .doc_type = "string or integer", .doc_default = "none",
+	 .doc_range = "a group name or gid",
+	 .doc = "Group of the socket file (mode 0660): its members may connect. Without it "
+		"only root can."},
+	{CFG_IDLIST("allowed_uids", allowed_uids, 1),
+	 .doc_range = "≤ 32 uids, each 0..4294967294",
+	 .doc = "Users whose connections may subscribe or dump (the peer's `SO_PEERCRED`); "
+		"uid 0 always may."},
+	{CFG_IDLIST("allowed_gids", allowed_gids, 0),
+	 .doc_range = "≤ 32 gids, each 0..4294967294",
+	 .doc = "... or whose primary group is one of these."},
+	{CFG_IDLIST("reliable_uids", reliable_uids, 1),
+	 .doc_range = "≤ 32 uids",
+	 .doc = "Users who may ask for reliable delivery; others get `-EACCES` (`dpct-events "
+		"--reliable` explains)."},
+	{CFG_U("events", "reliable_stall_ms", reliable_stall_ms, 1, 86400000u, 30000),
+	 .doc = "A reliable listener that refuses every delivery this long is demoted to "
+		"unreliable, logged by uid and pid (`listener_demoted`)."},
+	{CFG_U("events", "max_dying_pct", max_dying_pct, 0, 100, 10),
+	 .doc = "... so is one that has refused everything for a second while dying entries "
+		"are above this share of `max_entries`. 0: no such limit."},
+	{CFG_U("events", "max_listeners", max_listeners, 1, EV_MAX_LISTENERS, 8),
+	 .doc = "Slots: connections (subscribed or not) and record consumers such as "
+		"exporters, at once; more are refused with `-EUSERS` (`subscribe_refused`). "
+		"Each takes one bit of the resend mask."},
+	{CFG_U("events", "batch_bytes", batch_bytes, CFG_BATCH_MIN, EV_DGRAM_MAX, 16384),
+	 .doc = "Largest datagram carrying a batch of event messages (also at most half a "
+		"listener's buffer). 65536 is the largest datagram dpct sends at all, so a "
+		"reader with a 65536-byte buffer never truncates one "
+		"([events.md](events.md))."},
+	{CFG_U("events", "max_conns_per_uid", max_conns_per_uid, 1, EV_MAX_LISTENERS, 2),
+	 .doc = "Connections one uid other than 0 may hold at once, subscribed or not (a "
+		"listener and a dump, say). One more is refused with `-EUSERS` and counted "
+		"under the uid (`over_uid_limit` in `/dpct/refusals`). Root has no cap."},
+	/* Parsed after max_listeners: its range and default follow it. */
+	{CFG_U("events", "reserved_slots", reserved_slots, 0, EV_MAX_LISTENERS, 8 / 2),
+	 .flags = CFG_F_ALWAYS, .parse = dpct_cfg_reserved_slots,
+	 .doc_default = "`max_listeners / 2` (4)", .doc_range = "0..`max_listeners`",
+	 .doc = "Slots only uid 0 and `reliable_uids` may take: other uids are refused "
+		"(`no_slot`) when only these are free, so an allowed but misbehaving user can "
+		"never lock root's reliable listener, dumps and `dpct-ctl list` out. When "
+		"every slot is taken all the same, a connection of uid 0 takes the slot of "
+		"the oldest connection of another uid that has not subscribed or asked for a "
+		"dump (`evicted`, `peers_evicted`)."},
+	{CFG_U("events", "subscribe_timeout_ms", subscribe_timeout_ms, 100, 60000, 1000),
+	 .doc = "A connection that has neither subscribed nor asked for a dump this long "
+		"after it connected is closed (`timed_out`), so idle connections hold no "
+		"slot."},
+
+	/* workers */
+	{CFG_U("workers", "count", workers, 0, DPCT_MAX_WORKERS, 0),
+	 .doc = "Worker lcores. 0: every EAL lcore except the main one, which is always the "
+		"control core."},
+	{CFG_U("workers", "burst", burst, 1, 512, 32),
+	 .doc = "RX burst size."},
+	{CFG_U("workers", "rxd", rxd, CFG_DESC_MIN, CFG_DESC_MAX, 1024),
+	 .doc = "RX descriptors per queue."},
+	{CFG_U("workers", "txd", txd, CFG_DESC_MIN, CFG_DESC_MAX, 1024),
+	 .doc = "TX descriptors per queue."},
+	{CFG_U("workers", "mbufs", mbufs, CFG_MBUFS_MIN, CFG_MBUFS_MAX, 0),
+	 .parse = dpct_cfg_mbufs, .doc_range = "0, or 1024..16777216",
+	 .doc = "mbuf pool size. 0 derives it from ports × workers × (rxd + txd + burst) plus "
+		"handoff rings and a per-lcore cache."},
+	{CFG_R("workers", "handoff_ring_size", handoff_ring_size, 1024),
+	 .doc = "Per worker pair, for packets a worker receives but another shard owns (ports "
+		"without symmetric RSS, e.g. vdevs)."},
+
+	/* seed */
+	{CFG_U("", "seed", seed, 0, INT64_MAX, 0),
+	 .doc = "Seeds the per-shard PRNG (grace re-arm jitter) and keys the flow hash. 0: "
+		"both are drawn at start; a non-zero seed is for repeatable tests only "
+		"(below)."},
+
+	/* policy: the rule set (config_policy.c), not part of /dpct/config */
+	{.section = "", .key = "policy", .type = CFG_CUSTOM, .flags = CFG_F_NOEMIT | CFG_F_NODOC,
+	 .parse = dpct_cfg_policy_parse},
+	{CFG_ITEM("policy", "default", "string", "`\"accept\"`", CFG_F_QUOTED),
+	 .doc_range = "`\"accept\"`, `\"drop\"`",
+	 .doc = "The verdict when no rule matches."},
+	{CFG_ITEM("policy", "rules", "array", "`[]`", CFG_F_QUOTED),
+	 .doc_range = "at most 16384 rules (262144 after expanding state and port lists)",
+	 .doc = "The rules in order; the first that matches gives the verdict."},
+	/* a rule's keys: docs/policy.md */
+	{.section = "policy.rules[]", .key = "name", .type = CFG_CUSTOM,
+	 .flags = CFG_F_ITEM | CFG_F_QUOTED | CFG_F_NODOC},
+	{.section = "policy.rules[]", .key = "action", .type = CFG_CUSTOM,
+	 .flags = CFG_F_ITEM | CFG_F_QUOTED | CFG_F_NODOC},
+	{.section = "policy.rules[]", .key = "state", .type = CFG_CUSTOM,
+	 .flags = CFG_F_ITEM | CFG_F_QUOTED | CFG_F_NODOC},
+	{.section = "policy.rules[]", .key = "in_port", .type = CFG_CUSTOM,
+	 .flags = CFG_F_ITEM | CFG_F_QUOTED | CFG_F_NODOC},
+	{.section = "policy.rules[]", .key = "zone", .type = CFG_CUSTOM,
+	 .flags = CFG_F_ITEM | CFG_F_QUOTED | CFG_F_NODOC},
+	{.section = "policy.rules[]", .key = "family", .type = CFG_CUSTOM,
+	 .flags = CFG_F_ITEM | CFG_F_QUOTED | CFG_F_NODOC},
+	{.section = "policy.rules[]", .key = "proto", .type = CFG_CUSTOM,
+	 .flags = CFG_F_ITEM | CFG_F_QUOTED | CFG_F_NODOC},
+	{.section = "policy.rules[]", .key = "src", .type = CFG_CUSTOM,
+	 .flags = CFG_F_ITEM | CFG_F_QUOTED | CFG_F_NODOC},
+	{.section = "policy.rules[]", .key = "dst", .type = CFG_CUSTOM,
+	 .flags = CFG_F_ITEM | CFG_F_QUOTED | CFG_F_NODOC},
+	{.section = "policy.rules[]", .key = "sport", .type = CFG_CUSTOM,
+	 .flags = CFG_F_ITEM | CFG_F_QUOTED | CFG_F_NODOC},
+	{.section = "policy.rules[]", .key = "dport", .type = CFG_CUSTOM,
+	 .flags = CFG_F_ITEM | CFG_F_QUOTED | CFG_F_NODOC},
+	{.section = "policy.rules[]", .key = "icmp_type", .type = CFG_CUSTOM,
+	 .flags = CFG_F_ITEM | CFG_F_QUOTED | CFG_F_NODOC},
+
+	/* export.ipfix (config_export.c) */
+	{CFG_B("export.ipfix", "enabled", export.ipfix_enabled, true),
+	 .doc = "Off keeps the collectors configured but exports nothing."},
+	{CFG_U("export.ipfix", "observation_domain_id", export.ipfix.domain, 0, UINT32_MAX, 1),
+	 .doc = "The box's observationDomainId, so a fleet's records stay apart at the "
+		"collector."},
+	{CFG_U("export.ipfix", "active_timeout_s", export.ipfix.active_timeout_s, 0,
+	       CFG_TIMEOUT_MAX_S, 60),
+	 .doc = "A flow living longer gets an interim record with its deltas every this many "
+		"seconds (driven by the shards' timer wheel). 0: only final records."},
+	{CFG_U("export.ipfix", "template_refresh_s", export.ipfix.template_refresh_s, 1, 86400,
+	       60),
+	 .doc = "UDP: templates are resent this often (and at start). TCP sends them once per "
+		"connection."},
+	{CFG_U("export.ipfix", "mtu", export.ipfix.mtu, 512, 65000, 1400),
+	 .doc = "UDP: the largest message (one datagram)."},
+	{CFG_U("export.ipfix", "tcp_message_bytes", export.ipfix.tcp_message_bytes, 512, 65535,
+	       16384),
+	 .doc = "TCP: the largest message."},
+	{CFG_U("export.ipfix", "buffer_bytes", export.ipfix.buffer_bytes, 65536, 1u << 30,
+	       4u << 20),
+	 .doc_range = "65536..1073741824, ≥ 2 × `tcp_message_bytes`",
+	 .doc = "TCP: the ring of messages not yet acknowledged by the collector; a record "
+		"that does not fit is refused (a nack when reliable). UDP with pacing: the "
+		"queue of messages waiting for their turn; when full, the oldest are dropped "
+		"(`queue_dropped`)."},
+	{CFG_U("export.ipfix", "sndbuf", export.ipfix.sndbuf, 0, 1u << 30, 0),
+	 .doc = "Socket send buffer (SO_SNDBUF); 0 keeps the kernel's."},
+	{CFG_U("export.ipfix", "flush_ms", export.ipfix.flush_ms, 0, 60000, 100),
+	 .doc = "The longest a record waits in a partly filled message. 0: every control step "
+		"sends what it has."},
+	{CFG_U("export.ipfix", "reconnect_min_ms", export.ipfix.reconnect_min_ms, 1, 3600000,
+	       100),
+	 .doc = "TCP: the first retry after a failed or lost connection; doubles each time "
+		"..."},
+	{CFG_U("export.ipfix", "reconnect_max_ms", export.ipfix.reconnect_max_ms, 1, 3600000,
+	       10000),
+	 .doc_range = "1..3600000, ≥ `reconnect_min_ms`",
+	 .doc = "... up to this."},
+	{CFG_U("export.ipfix", "max_rate_pps", export.max_rate_pps, 0, EV_IPFIX_RATE_PPS_MAX,
+	       EV_IPFIX_RATE_PPS_DEFAULT),
+	 .doc = "UDP pacing: messages per second to each UDP collector that sets no rate of "
+		"its own ([export.md](export.md#pacing-udp)). 0: no limit on messages. The "
+		"default is what a stock nfcapd (no `-B`) on the same host keeps up with "
+		"during a flush."},
+	{CFG_U("export.ipfix", "max_rate_bps", export.max_rate_bps, EV_IPFIX_RATE_BPS_MIN,
+	       EV_IPFIX_RATE_BPS_MAX, 0),
+	 .parse = dpct_cfg_rate_bps, .doc_range = "0, or 100000..100000000000",
+	 .doc = "UDP pacing: bits per second of IPFIX messages (UDP payload), likewise "
+		"inherited. 0: no limit on bits. With both rates 0 messages are not paced."},
+	{.section = "export.ipfix", .type = CFG_CHECK, .parse = dpct_cfg_export_check},
+	{.section = "export.ipfix", .key = "collectors", .type = CFG_CUSTOM, .flags = CFG_F_ALWAYS,
+	 .parse = dpct_cfg_collectors_parse, .emit = dpct_cfg_collectors_emit,
+	 .doc_type = "array of objects", .doc_default = "`[]`", .doc_range = "≤ 8, no two alike",
+	 .doc = "Where to export; each gets its own exporter, templates, sequence numbers and "
+		"counters."},
+	{CFG_ITEM("export.ipfix.collectors[]", "host", "string", "(required)", 0),
+	 .doc_range = "numeric IPv4 or IPv6 address",
+	 .doc = "No name resolution: `$.export.ipfix.collectors[0].host: \"collector.example\" "
+		"is not an IPv4 or IPv6 address`."},
+	{CFG_ITEM("export.ipfix.collectors[]", "port", "integer", "4739", 0),
+	 .doc_range = "1..65535",
+	 .doc = "nfcapd's customary port is 9995, IANA's for IPFIX 4739."},
+	{CFG_ITEM("export.ipfix.collectors[]", "transport", "string", "`\"udp\"`", 0),
+	 .doc_range = "`\"udp\"`, `\"tcp\"`",
+	 .doc = "RFC 7011 §10.4 over TCP, or UDP datagrams."},
+	{CFG_ITEM("export.ipfix.collectors[]", "reliable", "boolean", "true for tcp", 0),
+	 .doc_range = "tcp only",
+	 .doc = "A reliable TCP exporter's refusals are nacks: DESTROYs wait on the dying "
+		"list until the collector takes them. `$.export.ipfix.collectors[0].reliable: "
+		"only a tcp collector can be reliable`."},
+	{CFG_ITEM("export.ipfix.collectors[]", "max_rate_pps", "integer",
+		  "`export.ipfix.max_rate_pps`", 0),
+	 .doc_range = "0..10000000, udp only",
+	 .doc = "This collector's pacing, in messages per second; 0 with `max_rate_bps` 0 (or "
+		"absent with the section's both 0): not paced. A TCP collector is never "
+		"paced: `$.export.ipfix.collectors[0].max_rate_pps: a tcp collector is not "
+		"paced (TCP's receive window is its flow control)`."},
+	{CFG_ITEM("export.ipfix.collectors[]", "max_rate_bps", "integer",
+		  "`export.ipfix.max_rate_bps`", 0),
+	 .doc_range = "0, or 100000..100000000000, udp only",
+	 .doc = "This collector's pacing, in bits per second of IPFIX messages."},
+	{.section = "export", .type = CFG_CHECK, .parse = dpct_cfg_export_events},
+
+	/* tcp, checksum, zones: strict tracking (config_tracker.c) */
+	{CFG_B("tcp", "be_liberal", tracker.tcp_be_liberal, false),
+	 .doc = "Accept TCP segments outside the window (Linux "
+		"`nf_conntrack_tcp_be_liberal=1`). Off (default): window tracking as Linux's "
+		"`tcp_in_window()`: a segment beyond the receiver's window, an ack of data "
+		"never sent, or a RST outside the window is INVALID (reason `tcp_window`); an "
+		"old retransmission below the window passes without changing state."},
+	{CFG_B("tcp", "loose", tcp_loose, true),
+	 .doc = "Pick up connections mid-stream (Linux `nf_conntrack_tcp_loose`). The same "
+		"setting as `table.tcp_loose`, which stays readable; when both are given, "
+		"`tcp.loose` wins. Picked-up connections are window-tracked liberally in both "
+		"directions, as Linux does (their window scale is unknown)."},
+	{CFG_U("tcp", "max_retrans", tracker.tcp_max_retrans, 0, 15, 3),
+	 .doc = "After this many retransmissions of the same segment the connection's timeout "
+		"is capped at `timeouts.tcp_retrans` (Linux `nf_conntrack_tcp_max_retrans`)."},
+	{.section = "", .key = "checksum", .type = CFG_ENUM, F(tracker.checksum),
+	 .names = checksum_names, .dflt = DPCT_CSUM_VERIFY, .parse = dpct_cfg_checksum,
+	 .doc = "`\"verify\"` (Linux `nf_conntrack_checksum=1`): a packet with a wrong IPv4 "
+		"header, TCP, UDP, UDP-Lite, ICMP, ICMPv6, SCTP or DCCP checksum is INVALID "
+		"(reasons `ip_checksum`, `checksum`) and creates nothing. Results the NIC "
+		"reports (`RTE_MBUF_F_RX_IP_CKSUM_*`, `RTE_MBUF_F_RX_L4_CKSUM_*`; dpct "
+		"enables the RX checksum offloads a port offers) are used; where the port "
+		"says UNKNOWN (vdevs, replay) dpct verifies in software, once, on the worker "
+		"that owns the flow. A packet that a `notrack` rule or a policy `notrack` "
+		"rule takes out of tracking is not checked: it passes untracked whatever its "
+		"checksum, as Linux's raw-table NOTRACK runs before conntrack's check. "
+		"`\"off\"`: no checksum is looked at."},
+	{.section = "", .key = "zones", .type = CFG_CUSTOM,
+	 .parse = dpct_cfg_zones_parse, .emit = dpct_cfg_zones_emit,
+	 .doc_type = "array of rules", .doc_default = "`[]`", .doc_range = "at most 64",
+	 .doc = "Conntrack zones by where a packet came from. Each rule is `{\"port\": P, "
+		"\"vlan\": V, \"zone\": Z}`: `port` a DPDK port id (0..1023, absent = any port), "
+		"`vlan` the outer VLAN id (0..4095, or `\"untagged\"`; absent = any), `zone` "
+		"0..65535 (required). The first matching rule gives the zone; no match gives "
+		"`table.zone`. The zone is part of the key: the same 5-tuple in two zones is "
+		"two entries, reported with their CTA_ZONE. A VLAN the NIC stripped "
+		"(`RTE_MBUF_F_RX_VLAN_STRIPPED`) is taken from the mbuf."},
+	{CFG_ITEM("zones[]", "port", "integer", "any", CFG_F_NODOC)},
+	{CFG_ITEM("zones[]", "vlan", "integer or string", "any", CFG_F_NODOC)},
+	{CFG_ITEM("zones[]", "zone", "integer", "(required)", CFG_F_NODOC)},
+
+	/* limits that involve more than one section */
+	{.section = "", .type = CFG_CHECK, .parse = dpct_cfg_consistency},
+};
+
+const unsigned dpct_cfg_n_keys = sizeof(dpct_cfg_keys) / sizeof(dpct_cfg_keys[0]);
