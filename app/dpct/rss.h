@@ -133,7 +133,7 @@ static inline unsigned
 dpct_rss_owner_of(const struct dpct_rss *r, const struct ct_tuple *t)
 {
 	if (!r->on)
-		return ct_hash_owner(ct_tuple_owner_hash(t), r->n_workers);
+		return ct_hash_owner((uint32_t)(ct_tuple_hash64(t) >> 32), r->n_workers);
 	return dpct_rss_owner_tuple(r, t);
 }
 

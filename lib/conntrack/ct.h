@@ -256,15 +256,8 @@ uint16_t ct_frame_vlan(const uint8_t *data, uint32_t len);
  */
 uint64_t ct_tuple_hash64(const struct ct_tuple *t);
 
-/** The low half of ct_tuple_hash64(): ct_pkt.hash. */
+/** The low half of ct_tuple_hash64(): ct_pkt.hash (the high half is ct_pkt.owner_hash). */
 uint32_t ct_tuple_hash(const struct ct_tuple *t);
-
-/** The high half of ct_tuple_hash64(): ct_pkt.owner_hash. */
-static inline uint32_t
-ct_tuple_owner_hash(const struct ct_tuple *t)
-{
-	return (uint32_t)(ct_tuple_hash64(t) >> 32);
-}
 
 /**
  * Set the process-wide hash key. Every process starts with a random key
