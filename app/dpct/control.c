@@ -147,12 +147,9 @@ refusals_json(struct dpct_app *a)
 
 		json_object_set_new(o, "uid", json_integer(r[i].uid == EV_REFUSAL_OTHER ?
 							   -1 : (json_int_t)r[i].uid));
-		set_u64(o, "not_allowed", r[i].not_allowed);
-		set_u64(o, "over_uid_limit", r[i].over_uid_limit);
-		set_u64(o, "no_slot", r[i].no_slot);
-		set_u64(o, "timed_out", r[i].timed_out);
-		set_u64(o, "evicted", r[i].evicted);
-		set_u64(o, "cut", r[i].cut);
+#define REFUSAL_JSON(name) set_u64(o, #name, r[i].name);
+		EV_REFUSAL_COUNTERS(REFUSAL_JSON)
+#undef REFUSAL_JSON
 		json_array_append_new(arr, o);
 	}
 	return arr;

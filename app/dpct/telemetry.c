@@ -546,12 +546,9 @@ cmd_refusals(const char *cmd, const char *params, struct rte_tel_data *d)
 		if (e == NULL)
 			return -ENOMEM;
 		rte_tel_data_start_dict(e);
-		rte_tel_data_add_dict_u64(e, "not_allowed", r[i].not_allowed);
-		rte_tel_data_add_dict_u64(e, "over_uid_limit", r[i].over_uid_limit);
-		rte_tel_data_add_dict_u64(e, "no_slot", r[i].no_slot);
-		rte_tel_data_add_dict_u64(e, "timed_out", r[i].timed_out);
-		rte_tel_data_add_dict_u64(e, "evicted", r[i].evicted);
-		rte_tel_data_add_dict_u64(e, "cut", r[i].cut);
+#define REFUSAL_TEL(name) rte_tel_data_add_dict_u64(e, #name, r[i].name);
+		EV_REFUSAL_COUNTERS(REFUSAL_TEL)
+#undef REFUSAL_TEL
 		if (r[i].uid == EV_REFUSAL_OTHER)
 			snprintf(key, sizeof(key), "other");
 		else

@@ -273,14 +273,23 @@ int ev_ctl_attach_peer(struct ev_ctl *ctl, int fd, uint32_t uid, uint32_t gid, u
  * one bucket with uid EV_REFUSAL_OTHER for every further uid). */
 #define EV_REFUSAL_UIDS 32
 #define EV_REFUSAL_OTHER UINT32_MAX
+/**
+ * The counters of struct ev_refusal, as X(name), in the order reports show
+ * them:
+ *  - not_allowed: refused -EPERM, not in allowed_uids/allowed_gids;
+ *  - over_uid_limit: refused -EUSERS, the uid held max_conns_per_uid;
+ *  - no_slot: refused -EUSERS, no free (unreserved) slot;
+ *  - timed_out: closed, no subscribe or dump within the deadline;
+ *  - evicted: closed unsubscribed to make room for uid 0;
+ *  - cut: closed after EV_CTL_BAD_MAX refused requests.
+ */
+#define EV_REFUSAL_COUNTERS(X) \
+	X(not_allowed) X(over_uid_limit) X(no_slot) X(timed_out) X(evicted) X(cut)
 struct ev_refusal {
 	uint32_t uid;
-	uint64_t not_allowed;        /**< refused -EPERM: not in allowed_uids/allowed_gids */
-	uint64_t over_uid_limit;     /**< refused -EUSERS: the uid held max_conns_per_uid */
-	uint64_t no_slot;            /**< refused -EUSERS: no free (unreserved) slot */
-	uint64_t timed_out;          /**< closed: no subscribe or dump within the deadline */
-	uint64_t evicted;            /**< closed unsubscribed to make room for uid 0 */
-	uint64_t cut;                /**< closed after EV_CTL_BAD_MAX refused requests */
+#define EV_REFUSAL_FIELD(name) uint64_t name;
+	EV_REFUSAL_COUNTERS(EV_REFUSAL_FIELD)
+#undef EV_REFUSAL_FIELD
 };
 /**
  * Copy the per-uid refusal counters (uids in first-refused order) into
