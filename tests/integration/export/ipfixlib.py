@@ -4,6 +4,7 @@ data sets, the IEs dpct exports), test collectors of our own on loopback
 (UDP that writes what it receives as a pcap for tshark; TCP that can stop
 reading for a while), free-port selection and dpct-events comparisons."""
 
+import calendar
 import os
 import socket
 import struct
@@ -299,3 +300,20 @@ def telemetry(prefix, command):
         return None
     finally:
         s.close()
+
+
+def iso_ms(s):
+    """nfdump's '2026-01-01T00:00:01.500' (UTC) -> epoch ms."""
+    day, frac = s.split('.') if '.' in s else (s, '0')
+    return calendar.timegm(time.strptime(day, '%Y-%m-%dT%H:%M:%S')) * 1000 + int(frac[:3])
+
+
+def nf_flow(r):
+    """An `nfdump -o json` record as the tuple ev_flow() makes of a DESTROY."""
+    icmp = r['proto'] in (1, 58)
+    src = r.get('src4_addr', r.get('src6_addr'))
+    dst = r.get('dst4_addr', r.get('dst6_addr'))
+    return (r['proto'], src, dst, 0 if icmp else r.get('src_port', 0),
+            0 if icmp else r.get('dst_port', 0), r.get('in_packets', 0), r.get('in_bytes', 0),
+            r.get('out_packets', 0), r.get('out_bytes', 0), iso_ms(r['first']),
+            iso_ms(r['last']))

@@ -5,7 +5,6 @@ nfcapd on a loopback port; `nfdump -R` must list every flow each box
 destroyed, exactly once, with packets and bytes per direction and start/end
 times (ms) equal to the box's own DESTROY events (dpct-events JSON)."""
 
-import calendar
 import json
 import os
 import shutil
@@ -18,21 +17,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ipfixlib  # noqa: E402
 from ipfixlib import dpctlib  # noqa: E402
 
-
-def iso_ms(s):
-    """'2026-01-01T00:00:01.500' (UTC) -> epoch ms."""
-    day, frac = s.split('.') if '.' in s else (s, '0')
-    return calendar.timegm(time.strptime(day, '%Y-%m-%dT%H:%M:%S')) * 1000 + int(frac[:3])
-
-
-def nf_flow(r):
-    icmp = r['proto'] in (1, 58)
-    src = r.get('src4_addr', r.get('src6_addr'))
-    dst = r.get('dst4_addr', r.get('dst6_addr'))
-    return (r['proto'], src, dst, 0 if icmp else r.get('src_port', 0),
-            0 if icmp else r.get('dst_port', 0), r.get('in_packets', 0), r.get('in_bytes', 0),
-            r.get('out_packets', 0), r.get('out_bytes', 0), iso_ms(r['first']),
-            iso_ms(r['last']))
 
 
 def run_box(tap, name, d, pcap, port, domain, ipv6):
@@ -93,7 +77,7 @@ def main():
         recs = []
         tap.check(False, 'nfdump json parses', str(e) + p.stdout[:300])
     flows = [r for r in recs if r.get('type') == 'FLOW']
-    got = sorted(nf_flow(r) for r in flows)
+    got = sorted(ipfixlib.nf_flow(r) for r in flows)
     want = sorted(ipfixlib.ev_flow(e) for e in ev_a + ev_b)
     tap.eq(len(want), dpctlib.counter(st_a, 'insert') + dpctlib.counter(st_b, 'insert'),
            'dpct-events saw a DESTROY for every flow of both boxes')

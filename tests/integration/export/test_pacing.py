@@ -27,7 +27,6 @@ the whole table ends, and is exported, in one burst.
                            it saw (6 to 24 % of the records on a 2-core host).
 """
 
-import calendar
 import json
 import os
 import shutil
@@ -42,21 +41,6 @@ from ipfixlib import dpctlib  # noqa: E402
 
 FLOWS = 20000
 
-
-def iso_ms(s):
-    """'2026-01-01T00:00:01.500' (UTC) -> epoch ms."""
-    day, frac = s.split('.') if '.' in s else (s, '0')
-    return calendar.timegm(time.strptime(day, '%Y-%m-%dT%H:%M:%S')) * 1000 + int(frac[:3])
-
-
-def nf_flow(r):
-    icmp = r['proto'] in (1, 58)
-    src = r.get('src4_addr', r.get('src6_addr'))
-    dst = r.get('dst4_addr', r.get('dst6_addr'))
-    return (r['proto'], src, dst, 0 if icmp else r.get('src_port', 0),
-            0 if icmp else r.get('dst_port', 0), r.get('in_packets', 0), r.get('in_bytes', 0),
-            r.get('out_packets', 0), r.get('out_bytes', 0), iso_ms(r['first']),
-            iso_ms(r['last']))
 
 
 def udp_rx_queue(port):
@@ -179,7 +163,7 @@ def run(tap, d, name, pcap, collector, ipfix, drain_ms, live_flows=0):
 
 def check_all_delivered(tap, name, rate, ex, evs, flows, seqf, logseq, st):
     want = sorted(ipfixlib.ev_flow(e) for e in evs)
-    got = sorted(nf_flow(r) for r in flows)
+    got = sorted(ipfixlib.nf_flow(r) for r in flows)
     tap.eq(ex.get('max_rate_pps'), rate, '%s: the collector is paced at %d messages/s'
            % (name, rate))
     tap.eq(len(want), dpctlib.counter(st, 'insert'), '%s: a DESTROY event for every flow' % name)
@@ -214,7 +198,7 @@ def check_loss(tap, d, pcap):
     ex, evs, flows, seqf, logseq, st = run(tap, d, 'absurd', pcap, {'max_rate_pps': 10},
                                           {'buffer_bytes': 65536}, 2000)
     want = set(ipfixlib.ev_flow(e) for e in evs)
-    got = [nf_flow(r) for r in flows]
+    got = [ipfixlib.nf_flow(r) for r in flows]
     tap.eq(len(evs), dpctlib.counter(st, 'insert'), 'absurd: a DESTROY event for every flow')
     lost = ex.get('records_lost', 0)
     tap.check(ex.get('queue_dropped', 0) > 0 and ex.get('lost_at_exit', 0) > 0 and
@@ -234,7 +218,7 @@ def check_loss(tap, d, pcap):
     tap.eq(ex.get('records_lost'), 0, 'off: dpct itself lost nothing (the kernel drops at '
            'the receiver)')
     want = set(ipfixlib.ev_flow(e) for e in evs)
-    tap.check(all(nf_flow(r) in want for r in flows), 'off: each stored flow is a DESTROY')
+    tap.check(all(ipfixlib.nf_flow(r) in want for r in flows), 'off: each stored flow is a DESTROY')
     # Whether, and how much, a burst overruns nfcapd depends on the host;
     # a loss at the very end has no later message to show its gap.
     print('# off: nfcapd lost %d of %d records (%.1f %%) without pacing, %d sequence errors'
