@@ -53,6 +53,9 @@ def late_subscriber(t, tmp, rx, nflows):
     cfg = d.base_config(0)
     sock = d.channel(port_id)
     cfg['events']['socket'] = sock
+    # A second of silence is within this deadline (the default, 1 s, would
+    # close the connection: docs/events.md).
+    cfg['events']['subscribe_timeout_ms'] = 5000
     cfg_path = d.write_config(tmp, cfg, 'late.json')
     cmd = d.dpct_cmd(prefix, cfg_path, rx, os.path.join(tmp, 'late.tx.pcap'),
                      app=['--flush-on-eof'] + d.wait_listeners_args(1))

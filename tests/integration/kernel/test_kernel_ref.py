@@ -299,14 +299,15 @@ class KernelRef:
         m = re.search(r"counter packets (\d+)", r.stdout)
         return int(m.group(1)) if m else -1
 
-    def replay(self, pcap, xml_path):
-        """Replay `pcap` into the namespace; returns (events file, packets counted by nft)."""
+    def replay(self, pcap, xml_path, bufsize=8388608):
+        """Replay `pcap` into the namespace; returns (events file, packets counted by nft).
+        `bufsize`: conntrack -E's netlink receive buffer."""
         self.ns(self.ct, "conntrack", "-F", check=False)
         self.ns(self.ct, "nft", "reset", "counters", "table", "inet", "dpct_ref", check=False)
         err_path = xml_path + ".err"
         with open(xml_path, "w") as out, open(err_path, "w") as err:
             ev = subprocess.Popen(["ip", "netns", "exec", self.ct, "conntrack", "-E", "-o",
-                                   "xml,id", "-b", "8388608"], stdout=out, stderr=err)
+                                   "xml,id", "-b", str(bufsize)], stdout=out, stderr=err)
         try:
             time.sleep(0.5)
             if ev.poll() is not None:
@@ -587,16 +588,19 @@ def main():
                 npkts = pace(pcap, paced)
                 xml_path = paced + ".kernel.xml"
                 # conntrack -E occasionally reports ENOBUFS while entries are
-                # deleted (a few DESTROYs lost, kernel side); a lossless run
-                # is needed as the reference, so try again, a bounded number of times.
-                for attempt in range(3):
+                # deleted (a few DESTROYs lost, kernel side; more often on a
+                # loaded machine, where the listener is scheduled late); a
+                # lossless run is needed as the reference, so try again with
+                # a larger listener buffer, a bounded number of times.
+                for attempt in range(5):
                     try:
-                        seen = ref.replay(paced, xml_path)
+                        seen = ref.replay(paced, xml_path,
+                                          bufsize=min(8388608 << (2 * attempt), 268435456))
                         break
                     except EventsLost:
-                        if attempt == 2:
+                        if attempt == 4:
                             raise
-                        print("# kernel events lost, replaying again")
+                        print("# kernel events lost, replaying again with a larger buffer")
                 kflows = kernel_events(xml_path)
                 check_kernel_sane(workload, extra, kinds, kflows, seen, npkts)
                 ncnt = sum(1 for v in kflows.values()
