@@ -183,6 +183,12 @@ def alive(pid):
         return False
 
 
+def start_limit(cap, mode):
+    """Seconds a run may take: start-up grows with the packets a looped
+    capture copies into mbufs (and the table it needs)."""
+    return 120 + (cap['packets'] // 5000 if mode == 'mem' else 0)
+
+
 def sample(pid, prefix, count, mode, limit_s):
     """(time, packets, thread CPU s) every SAMPLE_S until the capture is done
     (pcap: the count stood still for 1.5 s) or MEM_SECONDS after the first
@@ -192,7 +198,7 @@ def sample(pid, prefix, count, mode, limit_s):
     s, tid, t0 = [], None, time.monotonic()
     while time.monotonic() < t0 + limit_s:
         time.sleep(SAMPLE_S)
-        if not alive(pid) or (not s and time.monotonic() > t0 + 60):
+        if not alive(pid) or (not s and time.monotonic() > t0 + limit_s / 2):
             break
         c = count()
         cpu, tid = thread_cpu(pid, prefix, tid)
@@ -202,7 +208,7 @@ def sample(pid, prefix, count, mode, limit_s):
         s.append((now, c, cpu))
         moving = [x for x in s if x[1] > 0]
         if not moving:
-            if now - s[0][0] > 20:
+            if now - s[0][0] > limit_s / 4:
                 break
             continue
         if mode == 'mem' and now - moving[0][0] >= MEM_SECONDS + 1.0:
@@ -270,7 +276,8 @@ def run_dpct(w, cap, mode, events, tag):
     log = open(os.path.join(w, 'dpct-%s.log' % tag), 'w')
     p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
-        r = sample(p.pid, 'rte-worker-', lambda: telemetry_rx(prefix), mode, 120)
+        r = sample(p.pid, 'rte-worker-', lambda: telemetry_rx(prefix), mode,
+                   start_limit(cap, mode))
     finally:
         stop_proc(p)
         if lst is not None:
@@ -290,7 +297,8 @@ def run_testpmd(w, cap, mode, tag):
     log = open(os.path.join(w, 'testpmd-%s.log' % tag), 'w')
     p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
-        r = sample(p.pid, 'rte-worker-', lambda: telemetry_rx(prefix), mode, 120)
+        r = sample(p.pid, 'rte-worker-', lambda: telemetry_rx(prefix), mode,
+                   start_limit(cap, mode))
     finally:
         stop_proc(p)
         log.close()
@@ -375,7 +383,7 @@ def run_ovs(w, cap, mode, tag):
         vsctl('set', 'Open_vSwitch', '.', 'other_config:pmd-cpu-mask=0x2')
         with open(rd + '/ovs-vswitchd.pid') as f:
             pid = int(f.read())
-        r = sample(pid, 'pmd', lambda: telemetry_rx(prefix), mode, 120)
+        r = sample(pid, 'pmd', lambda: telemetry_rx(prefix), mode, start_limit(cap, mode))
         if r is None:
             with open(rd + '/vswitchd.log') as f:
                 err = [ln.split('|', 4)[-1].strip() for ln in f if '|ERR|' in ln]

@@ -127,7 +127,7 @@ def main():
                 res.setdefault(nw, []).append(r)
                 print('round %d, %d workers: %s' % (i, nw, pb.fmt_raw(r)), flush=True)
         print()
-        print('| workers | Mpps | Mpps per worker | cycles/packet (workers\' CPU) | handoff share |')
+        print('| workers | Mpps | Mpps per worker | cycles/packet (workers CPU) | handoff share |')
         print('|---|---|---|---|---|')
         for nw in COUNTS:
             ok = [r for r in res[nw] if isinstance(r, dict)]
