@@ -17,6 +17,7 @@ window after the first pass), cycles/packet over the workers' CPU time,
 and the handoff share: the `handoff` counter of --stats-json over `rx`."""
 
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -38,17 +39,23 @@ COUNTS = [int(x) for x in os.environ.get('WORKERS', '1,2,4,8').split(',')
 
 
 def workers_cpu(pid):
-    """Summed CPU seconds of the threads named rte-worker-*."""
+    """Summed CPU seconds of the threads named rte-worker-*. A thread that
+    ends while it is read (the telemetry server starts one per client) is
+    skipped; the workers live as long as the process."""
     tot = 0.0
     try:
-        for t in os.listdir('/proc/%d/task' % pid):
+        tasks = os.listdir('/proc/%d/task' % pid)
+    except OSError:
+        return None
+    for t in tasks:
+        try:
             with open('/proc/%d/task/%s/comm' % (pid, t)) as f:
                 if not f.read().startswith('rte-worker-'):
                     continue
             with open('/proc/%d/task/%s/schedstat' % (pid, t)) as f:
                 tot += int(f.read().split()[0]) / 1e9
-    except (OSError, ValueError, IndexError):
-        return None
+        except (OSError, ValueError, IndexError):
+            continue
     return tot
 
 
@@ -110,6 +117,10 @@ def one(w, caps, nw, i):
 
 def main():
     w = tempfile.mkdtemp(prefix='dpct_scale_')
+    # SIGTERM (timeout) and SIGINT unwind through the finally blocks: the
+    # running dpct is stopped and the captures removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(1))
     try:
         print('scale-bench: workers %s (%d CPUs: %s), %d rounds, %s x %d flows per port, '
               'TSC %.0f MHz' % (COUNTS, NCPU, pb.sh('lscpu | sed -n "s/^Model name: *//p"',
