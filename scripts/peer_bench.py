@@ -241,6 +241,11 @@ def mem_mb(packets, mode):
     return 768 + (packets * 5000 // (1 << 20) if mode == 'mem' else 0)
 
 
+def runtime_gone(prefix):
+    """EAL's runtime directory of a finished process (its sockets, config)."""
+    shutil.rmtree(os.path.join('/var/run/dpdk', prefix), ignore_errors=True)
+
+
 def stop_proc(p, timeout=30):
     if p.poll() is None:
         p.send_signal(signal.SIGINT)
@@ -280,6 +285,7 @@ def run_dpct(w, cap, mode, events, tag):
                    start_limit(cap, mode))
     finally:
         stop_proc(p)
+        runtime_gone(prefix)
         if lst is not None:
             d.stop(lst, timeout=10)
             lst._dpct_out.close()
@@ -301,6 +307,7 @@ def run_testpmd(w, cap, mode, tag):
                    start_limit(cap, mode))
     finally:
         stop_proc(p)
+        runtime_gone(prefix)
         log.close()
     return r or 'no packets counted (log %s)' % log.name
 
@@ -407,6 +414,7 @@ def run_ovs(w, cap, mode, tag):
             except (OSError, ValueError):
                 pass
         shutil.rmtree(rd, ignore_errors=True)
+        runtime_gone(prefix)
 
 
 # ---- Linux nf_conntrack -----------------------------------------------------
@@ -631,12 +639,11 @@ def table(caps, res):
 def main():
     w = tempfile.mkdtemp(prefix='dpct_peer_')
 
-    def bye(*_):
-        linux_down()
-        shutil.rmtree(w, ignore_errors=True)
-        sys.exit(1)
-    signal.signal(signal.SIGTERM, bye)
-    signal.signal(signal.SIGINT, bye)
+    # SIGTERM (the timeout in peer-bench.sh) and SIGINT unwind through the
+    # finally blocks: the running system is stopped, OVS's daemons killed,
+    # the namespaces deleted and the captures removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(1))
     try:
         print('peer-bench: %d rounds, TSC %.0f MHz, %s, %d CPUs' % (
             RUNS, TSC / 1e6, sh('lscpu | sed -n "s/^Model name: *//p"', check=False).stdout.strip(),
@@ -649,6 +656,8 @@ def main():
     finally:
         linux_down()
         shutil.rmtree(w, ignore_errors=True)
+        if d._SOCK_DIR:
+            shutil.rmtree(d._SOCK_DIR, ignore_errors=True)
 
 
 if __name__ == '__main__':

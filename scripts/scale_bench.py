@@ -100,6 +100,7 @@ def one(w, caps, nw, i):
                 break
     finally:
         pb.stop_proc(p)
+        pb.runtime_gone(prefix)
         log.close()
     a = next((x for x in s if x[0] >= s[0][0] + 1.0), None) if s else None
     if a is None or s[-1][1] <= a[1] or s[-1][2] is None or a[2] is None:
@@ -154,6 +155,8 @@ def main():
         print('(medians of %d rounds)' % RUNS)
     finally:
         shutil.rmtree(w, ignore_errors=True)
+        if d._SOCK_DIR:
+            shutil.rmtree(d._SOCK_DIR, ignore_errors=True)
 
 
 if __name__ == '__main__':
