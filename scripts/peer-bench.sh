@@ -10,8 +10,10 @@
 #
 #   bash scripts/peer-bench.sh [BUILD_DIR]
 #     RUNS=5 (interleaved rounds)  MEM_SECONDS=3 (window on the looped driver)
-#     WORKLOADS=short-tcp,bulk-tcp,est-64k,est-1m  SHORT_FLOWS=200000
+#     WORKLOADS=short-tcp,bulk-tcp,short-tcp-loop,bulk-tcp-loop,est-64k,est-1m
+#     SHORT_FLOWS=200000
 #     BULK_FLOWS=10000  EST_LARGE=1048576  SYSTEMS=dpct,dpct-ev,testpmd,ovs,linux
+#     SHORT_FLOWS_MEM=20000 BULK_FLOWS_MEM=1000 (looped captures)  PEER_TIMEOUT=5400
 #     TSC_HZ (default: /proc/cpuinfo)  INSTALL_OVS=1 (apt-get it when missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,9 +25,11 @@ fi
 for t in dpdk-testpmd tcpreplay nft ip conntrack; do
 	command -v "$t" >/dev/null || { echo "peer-bench: $t missing (scripts/setup.sh)" >&2; exit 1; }
 done
-# OVS-DPDK is not in scripts/setup.sh (CI never needs it; its packages'
-# services must not start there): installed here when missing. Its services
-# are not started by this script; ovs-vswitchd runs in a private directory.
+# OVS-DPDK is not in scripts/setup.sh (CI never needs it): installed here
+# when missing (INSTALL_OVS=0: not; the OVS rows then say why not run). Where
+# the init system lets packages start services, Debian's openvswitch-switch
+# starts the system's OVS on install; this script never uses that one: its
+# ovsdb-server and ovs-vswitchd-dpdk run in a private directory.
 if [ ! -x /usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk ] && [ "${INSTALL_OVS:-1}" = 1 ]; then
 	echo "peer-bench: installing openvswitch-switch-dpdk"
 	DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -q openvswitch-switch-dpdk \
