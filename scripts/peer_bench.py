@@ -32,7 +32,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import struct
 import subprocess
@@ -80,7 +79,9 @@ HZ = os.sysconf('SC_CLK_TCK')
 
 def pcap_frames(path):
     with open(path, 'rb') as f:
-        hdr = f.read(24)
+        # dpct-gen writes little-endian, microsecond pcap files.
+        if f.read(24)[:4] != b'\xd4\xc3\xb2\xa1':
+            raise ValueError('%s: not a little-endian microsecond pcap file' % path)
         while True:
             rec = f.read(16)
             if len(rec) < 16:
