@@ -337,12 +337,20 @@ process(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, uint16_t 
 		dpct.fwd->fwd(w, pass[0]->port, pass, np);
 }
 
-/* What the ring to worker `o` refused waits, parse and all, in the park. */
+/* Packets idx[0..n) of the burst to worker `o`, each with its parse; what
+ * the ring refuses waits, parse and all, in the park. */
 static void
-hand_over(struct dpct_worker *w, unsigned o, const struct dpct_handoff *h, unsigned n)
+hand_over(struct dpct_worker *w, unsigned o, struct rte_mbuf *const *m, const struct ct_pkt *pk,
+	  const uint16_t *idx, unsigned n)
 {
-	unsigned sent = rte_ring_enqueue_burst_elem(w->handoff[o], h, sizeof(*h), n, NULL);
+	struct dpct_handoff h[DPCT_MAX_BURST / 8];
+	unsigned i, sent;
 
+	for (i = 0; i < n; i++) {
+		h[i].m = m[idx[i]];
+		h[i].pk = pk[idx[i]];
+	}
+	sent = rte_ring_enqueue_burst_elem(w->handoff[o], h, sizeof(h[0]), n, NULL);
 	ct_shard_count_handoff(w->shard, sent);
 	for (; sent < n; sent++) {
 		w->park[w->n_park] = h[sent].m;
@@ -359,9 +367,9 @@ hand_over(struct dpct_worker *w, unsigned o, const struct dpct_handoff *h, unsig
 static void
 dispatch(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, uint16_t n, uint64_t now)
 {
-	struct dpct_handoff other[DPCT_MAX_WORKERS][DPCT_MAX_BURST / 8];
+	uint16_t other[DPCT_MAX_WORKERS][DPCT_MAX_BURST / 8];
+	uint16_t own_idx[DPCT_MAX_BURST], n_other[DPCT_MAX_WORKERS];
 	struct rte_mbuf *own[DPCT_MAX_BURST];
-	uint16_t n_other[DPCT_MAX_WORKERS];
 	unsigned nw = dpct.n_workers, i, no = 0, o;
 
 	memset(n_other, 0, sizeof(n_other[0]) * nw);
@@ -370,23 +378,25 @@ dispatch(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, uint16_t
 		if (nw > 1 && (pk[i].cls == CT_PKT_TRACK || pk[i].cls == CT_PKT_ICMP_ERROR))
 			o = dpct_rss_owner(&dpct.rss, m[i], &pk[i]);
 		if (o == w->index) {
-			/* Own packets' parse results stay in order at the front. */
-			if (no != i)
-				pk[no] = pk[i];
-			own[no++] = m[i];
+			own_idx[no++] = (uint16_t)i;
 			continue;
 		}
 		if (n_other[o] == RTE_DIM(other[o])) {
 			/* Burst bigger than a slot: send this destination's part now. */
-			hand_over(w, o, other[o], n_other[o]);
+			hand_over(w, o, m, pk, other[o], n_other[o]);
 			n_other[o] = 0;
 		}
-		other[o][n_other[o]].m = m[i];
-		other[o][n_other[o]++].pk = pk[i];
+		other[o][n_other[o]++] = (uint16_t)i;
 	}
 	for (o = 0; o < nw; o++)
 		if (n_other[o] != 0)
-			hand_over(w, o, other[o], n_other[o]);
+			hand_over(w, o, m, pk, other[o], n_other[o]);
+	/* Own packets and their parse results, in order at the front, once the
+	 * others' have been copied out (own_idx[i] >= i: a forward copy). */
+	for (i = 0; i < no; i++) {
+		own[i] = m[own_idx[i]];
+		pk[i] = pk[own_idx[i]];
+	}
 	process(w, own, pk, (uint16_t)no, now);
 }
 
