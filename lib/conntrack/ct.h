@@ -61,6 +61,11 @@ enum ct_tcp_state {
 #define CT_S_ASSURED    (1u << 2)
 #define CT_S_CONFIRMED  (1u << 3)
 #define CT_S_DYING      (1u << 9)
+#define CT_S_SRC_NAT    (1u << 4)
+#define CT_S_DST_NAT    (1u << 5)
+#define CT_S_SRC_NAT_DONE (1u << 7)
+#define CT_S_DST_NAT_DONE (1u << 8)
+#define CT_S_NAT_MASK   (CT_S_SRC_NAT | CT_S_DST_NAT)
 #define CT_S_UNTRACKED  (1u << 12)
 
 /** Event bits, with Linux's bit numbers (enum ip_conntrack_events). */
@@ -456,8 +461,15 @@ struct ct_event_rec {
 	uint8_t icmp_code;        /**< ICMP/ICMPv6: code of the first packet */
 	uint8_t in_port;          /**< ingress port of the flow's first packet */
 	uint8_t end_reason;       /**< DESTROY: why the flow ended (CT_END_*); 0 otherwise */
+	/* --- Line 3: translation (docs/nat.md) --- */
+	struct ct_tuple reply;    /**< reply tuple as a reply arrives: the reverse of `orig`
+				   *   unless the flow is translated (CT_S_SRC_NAT/DST_NAT) */
+	uint16_t block_lo;        /**< CT_REC_F_NAT_BLOCK: first port of the block */
+	uint16_t block_hi;        /**< ... and its last */
+	uint8_t nat_event;        /**< CT_REC_F_NAT_BLOCK: CT_NAT_BLOCK_ALLOC or _RELEASE */
+	uint8_t pad3[19];
 };
-_Static_assert(sizeof(struct ct_event_rec) == 128, "event record is two cache lines");
+_Static_assert(sizeof(struct ct_event_rec) == 192, "event record is three cache lines");
 
 #define CT_REC_F_RESEND 0x01  /**< a destroy sent again after a grace timer */
 #define CT_REC_F_RETRY  0x02  /**< carries bits that were missed before */
@@ -470,6 +482,16 @@ _Static_assert(sizeof(struct ct_event_rec) == 128, "event record is two cache li
  * lost interim only delays counts, which the next record of the flow carries.
  */
 #define CT_REC_F_INTERIM 0x04
+/**
+ * A port block of a block-mode pool was allocated to or released by an
+ * inside address (docs/nat.md): not a connection. `orig.src` is the inside
+ * address, `reply.dst` the pool address, block_lo..block_hi the ports,
+ * `nat_event` which of the two, start_ns the time. No event bits, so the
+ * ctnetlink encoder skips it; record consumers (IPFIX) export it.
+ */
+#define CT_REC_F_NAT_BLOCK 0x08
+#define CT_NAT_BLOCK_ALLOC   1
+#define CT_NAT_BLOCK_RELEASE 2
 
 /** Why a flow ended: the IPFIX flowEndReason values (RFC 5102, IE 136). */
 enum ct_end_reason {

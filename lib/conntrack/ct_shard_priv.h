@@ -35,6 +35,7 @@ struct ct_shard {
 	/* Pool */
 	struct ct_entry *pool;
 	struct ct_entry_cold *cold;  /* start time and wheel links, same index as pool */
+	struct ct_tuple *nat_reply;  /* translated reply tuples, same index (conf.nat), or NULL */
 	uint32_t cap;              /* max_entries + early-drop headroom */
 	uint32_t free_head;        /* free slots, linked through cold[].tnext */
 	uint32_t n_free;
@@ -73,6 +74,21 @@ struct ct_shard {
 	uint32_t last_created;     /* policy info: slot of the latest entry created */
 	struct ct_stats st;
 };
+
+/*
+ * The reply tuple of entry `idx` as a reply arrives: the translated one
+ * (nat_reply[]) for a translated flow, else the reverse of its key.
+ */
+static inline void
+ct_reply_tuple(const struct ct_shard *s, uint32_t idx, struct ct_tuple *out)
+{
+	const struct ct_entry *e = &s->pool[idx];
+
+	if ((e->status & CT_S_NAT_MASK) && s->nat_reply != NULL)
+		*out = s->nat_reply[idx];
+	else
+		ct_tuple_reverse(out, &e->key);
+}
 
 /* Copied over entries to clear them: 128-byte moves, where memset became `rep stos`. */
 static const struct ct_entry ct_entry_zero;

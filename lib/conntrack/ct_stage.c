@@ -7,6 +7,8 @@
  * re-sends it.
  */
 
+#include <string.h>
+
 #include <netinet/in.h>
 
 #include "ct_index.h"
@@ -26,8 +28,9 @@ prng_next(struct ct_shard *s)
 }
 
 /* ct_fill_record() stores every field: a new one must be added there too. */
-_Static_assert(offsetof(struct ct_event_rec, end_reason) + 1 == sizeof(struct ct_event_rec),
-	       "ct_event_rec ends with end_reason, no tail padding");
+_Static_assert(offsetof(struct ct_event_rec, pad3) + sizeof(((struct ct_event_rec *)0)->pad3) ==
+		       sizeof(struct ct_event_rec),
+	       "ct_event_rec ends with pad3, no tail padding");
 
 void
 ct_fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_event_rec *r)
@@ -78,6 +81,10 @@ ct_fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_ev
 	r->icmp_code = ct_x_code(e);
 	r->in_port = ct_x_port(e);
 	r->end_reason = (e->status & CT_S_DYING) ? ct_x_end(e) : 0;
+	ct_reply_tuple(s, idx, &r->reply);
+	r->block_lo = r->block_hi = 0;
+	r->nat_event = 0;
+	memset(r->pad3, 0, sizeof(r->pad3));
 }
 
 /*

@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DPCT_NAT_H
+#define DPCT_NAT_H
+
+/**
+ * @file
+ * lib/nat: IPv4 source and destination translation for the worker cores.
+ *
+ * Three parts, none of which needs a running EAL:
+ *  - the rule table (struct nat_table): pools and ordered rules, checked
+ *    as a whole when built (nat_table_build()) and immutable afterwards;
+ *  - the per-worker binding state (pool slices): each worker owns a
+ *    disjoint slice of every pool's port range on every pool address, so
+ *    choosing a port takes no lock and no atomic. The state of a pool
+ *    lives in a struct nat_pool_state that a new table built from an
+ *    unchanged pool takes over from the old one (nat_table_adopt()), so a
+ *    reload keeps every live mapping;
+ *  - packet rewriting (nat_rewrite()): addresses, TCP/UDP ports and ICMP
+ *    echo identifiers with incremental checksum updates (RFC 1624), and
+ *    ICMP errors whose quoted header belongs to a translated flow.
+ *
+ * Model (one translation per flow): the rules are tried in order on the
+ * first packet of a connection (its original tuple, its input port and
+ * zone); the first that matches decides: `snat` binds the source to a pool
+ * address and port, `dnat` the destination to a fixed inside address and
+ * port, `exclude` leaves the flow untranslated. A flow no rule matches is
+ * not translated. The binding is the entry's reply tuple, as Linux's
+ * nf_nat: replies are found by it and translated back.
+ *
+ * Ports: per connection (NAPT) or per subscriber block (port-block mode,
+ * RFC 7422: an inside address gets `block_size` ports of one pool address
+ * on its first connection, and gives them back when its last connection
+ * using them has ended and its DESTROY has been delivered). A public
+ * (address, port, protocol) is held by one connection at a time, until the
+ * owner of the binding releases it (nat_release()), which the tracker does
+ * when the entry is freed: after its DESTROY was delivered, not before.
+ * TCP, UDP (UDP-Lite) and ICMP echo are translated; other protocols that a
+ * `snat` rule matches are refused (NAT_ERR_PROTO), a `dnat` rule names its
+ * protocol.
+ *
+ * Thread safety: a table is read-only once built and may be read by any
+ * number of threads; the slice of worker `w` of each pool state is written
+ * only by worker `w` (nat_bind(), nat_release(), nat_block_events()).
+ * Nothing here allocates after nat_table_build()/nat_table_adopt().
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ct.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Rules and pools, as the configuration gives them                          */
+
+#define NAT_NAME_MAX 32
+#define NAT_MAX_POOLS 64
+#define NAT_MAX_RULES 1024
+/** Addresses in one pool, at most (a /20). */
+#define NAT_MAX_POOL_ADDRS 4096
+/** Workers a pool's ports can be divided among, at most. */
+#define NAT_MAX_WORKERS 64
+
+enum nat_kind {
+	NAT_SNAT = 1,      /**< source translation to a pool */
+	NAT_DNAT = 2,      /**< destination translation (port forwarding) */
+	NAT_EXCLUDE = 3,   /**< matched traffic is not translated */
+};
+
+enum nat_mode {
+	NAT_MODE_NAPT = 0,   /**< a port per connection */
+	NAT_MODE_BLOCK = 1,  /**< a block of ports per inside address (RFC 7422) */
+};
+
+/** A pool of public IPv4 addresses and the port range used on each. */
+struct nat_pool {
+	char name[NAT_NAME_MAX];
+	uint32_t addr_lo;        /**< first address, host byte order */
+	uint32_t addr_hi;        /**< last address (inclusive), >= addr_lo */
+	uint16_t port_lo;        /**< first port (>= 1) */
+	uint16_t port_hi;        /**< last port (inclusive) */
+	uint8_t mode;            /**< enum nat_mode */
+	uint8_t blocks_per_addr_max; /**< block mode: blocks one inside address may hold (>= 1) */
+	uint16_t block_size;     /**< block mode: ports a block (divides each worker's slice) */
+};
+
+/** Any input port / any zone in a rule's match. */
+#define NAT_ANY_PORT 0xffffu
+#define NAT_ANY_ZONE (-1)
+
+/** A rule: a match on the connection's first packet and what to do. */
+struct nat_rule {
+	char name[NAT_NAME_MAX];
+	uint8_t kind;            /**< enum nat_kind */
+	uint8_t proto;           /**< 0 = any (snat, exclude); dnat: 6, 17 or 136 */
+	uint8_t src_len;         /**< source prefix length, 0 = any */
+	uint8_t dst_len;         /**< destination prefix length, 0 = any */
+	uint32_t src;            /**< source prefix, host byte order */
+	uint32_t dst;            /**< destination prefix (dnat: the public address, /32) */
+	uint16_t in_port;        /**< input port, NAT_ANY_PORT = any */
+	int32_t zone;            /**< conntrack zone, NAT_ANY_ZONE = any */
+	uint16_t dport_lo;       /**< destination ports matched (0..65535 = any); */
+	uint16_t dport_hi;       /**< dnat: the public port range */
+	/* Action */
+	uint16_t pool;           /**< snat: index into the table's pools */
+	uint32_t to_addr;        /**< dnat: inside address, host byte order */
+	uint16_t to_port;        /**< dnat: inside port for dport_lo (the range maps
+				  *   one to one: dport_lo + k -> to_port + k) */
+};
+
+/** Defaults: any port, zone, protocol, address and destination port. */
+void nat_rule_init(struct nat_rule *r);
+
+/* ------------------------------------------------------------------------ */
+/* Tables                                                                    */
+
+struct nat_table;
+
+/**
+ * Check and build a table for `n_workers` workers. Copies `pools` and
+ * `rules`; allocates the pool states (per worker port bitmaps and, in block
+ * mode, the block tables) from the C heap. Refused, with a message in
+ * `err` that names the pool or rule (by name, else by index):
+ *  - a pool with addr_lo > addr_hi, more than NAT_MAX_POOL_ADDRS addresses,
+ *    port_lo 0 or > port_hi;
+ *  - a port range whose size does not divide among the workers (each worker
+ *    gets the same number of ports), or in block mode a worker's share that
+ *    block_size does not divide;
+ *  - two pools that share an address;
+ *  - a snat rule naming no pool, a pool no rule uses is allowed;
+ *  - a dnat rule without a single public address (dst_len 32), with a port
+ *    range past 65535 once mapped, with protocol other than TCP, UDP or
+ *    UDP-Lite; two dnat rules for the same public address, protocol and
+ *    port; two dnat rules whose inside address, protocol and ports overlap
+ *    (replies could not be told apart);
+ *  - a snat rule whose source prefix or a dnat rule whose inside address
+ *    covers a pool address (a translated packet would match again);
+ *  - more than NAT_MAX_POOLS pools, NAT_MAX_RULES rules or
+ *    NAT_MAX_WORKERS workers.
+ * @return the table or NULL with `err` filled.
+ */
+struct nat_table *nat_table_build(const struct nat_pool *pools, unsigned n_pools,
+				  const struct nat_rule *rules, unsigned n_rules,
+				  unsigned n_workers, char *err, size_t errlen);
+
+/**
+ * Let `new` take over the live bindings of `old` before it is installed:
+ * every pool of `new` equal to a pool of `old` (same name, addresses,
+ * ports, mode and block size) shares that pool's state, so bindings made
+ * under `old` stay valid and are released into the same bitmaps.
+ * Refused (-EBUSY, message in `err`) when a pool of `old` that holds live
+ * bindings is missing from `new` or changed in it: the reload would orphan
+ * live mappings. The caller then frees `new` and keeps `old`.
+ * Call from the control plane; workers may go on using `old` meanwhile.
+ * The counts read are the workers' own and may be a burst behind.
+ * @return 0 or -EBUSY.
+ */
+int nat_table_adopt(struct nat_table *new, const struct nat_table *old, char *err,
+		    size_t errlen);
+
+/** Free a table; pool states shared with another table live on in it. NULL is a no-op. */
+void nat_table_free(struct nat_table *t);
+
+/** Whether the table has no rule (nothing is ever translated). */
+bool nat_table_empty(const struct nat_table *t);
+
+/** The table's pools and rules (read-only). */
+unsigned nat_table_pools(const struct nat_table *t, const struct nat_pool **pools);
+unsigned nat_table_rules(const struct nat_table *t, const struct nat_rule **rules);
+
+/* ------------------------------------------------------------------------ */
+/* Ownership                                                                 */
+
+/**
+ * The worker that owns a packet's connection when the translation decides
+ * it, for the RX stage (before any lookup):
+ *  - a packet to a pool address, to a port in the pool's range (the reply
+ *    of a snat flow), or an ICMP error quoting a packet from one: the
+ *    worker whose slice holds the port;
+ *  - a packet from a dnat rule's inside address and port (the reply of a
+ *    dnat flow), or an ICMP error quoting one: the owner of the flow's
+ *    original tuple, ct_hash_owner() of the keyed hash of the tuple with
+ *    the public address and port put back;
+ *  - the first packet direction of a block-mode snat rule's sources: by
+ *    the inside address alone, so one subscriber's connections share a
+ *    worker and its block.
+ * @return 1 with *owner set, or 0 (the caller's usual choice applies).
+ * Thread safety: reads `t` only.
+ */
+int nat_owner(const struct nat_table *t, const struct ct_pkt *p, unsigned n_workers,
+	      unsigned *owner);
+
+/* ------------------------------------------------------------------------ */
+/* Binding                                                                   */
+
+/** IPS_* status bits of Linux, set in the entry of a translated flow. */
+#define NAT_S_SRC_NAT      (1u << 4)
+#define NAT_S_DST_NAT      (1u << 5)
+#define NAT_S_SRC_NAT_DONE (1u << 7)
+#define NAT_S_DST_NAT_DONE (1u << 8)
+
+/** nat_bind() outcomes other than 0/1. */
+#define NAT_ERR_EXHAUSTED (-28)  /**< -ENOSPC: no free port in the worker's slice */
+#define NAT_ERR_PROTO     (-93)  /**< -EPROTONOSUPPORT: a snat rule matched another protocol */
+
+/**
+ * A preference the caller may give nat_bind() for the port it picks: true
+ * when a reply to `reply` (the reply tuple as it would arrive) is steered
+ * by the NIC's RSS to this worker. NULL: no preference.
+ */
+typedef bool (*nat_rss_pref_fn)(void *arg, const struct ct_tuple *reply);
+
+/** Counters of one worker's bindings (nat_worker_stats()). */
+struct nat_stats {
+	uint64_t bound;           /**< connections translated */
+	uint64_t released;        /**< bindings given back */
+	uint64_t exhausted;       /**< connections refused: pool full (dropped) */
+	uint64_t proto_refused;   /**< connections refused: protocol not translatable */
+	uint64_t excluded;        /**< connections an exclude rule left alone */
+	uint64_t rss_hits;        /**< ports picked so that replies need no handoff */
+	uint64_t blocks_alloc;    /**< port blocks allocated (block mode) */
+	uint64_t blocks_freed;    /**< port blocks released */
+	uint64_t release_orphan;  /**< releases for a binding no pool knows (bug or race) */
+	uint32_t ports_in_use;    /**< gauge: public ports held */
+	uint32_t ports_total;     /**< gauge: ports of the worker's slices */
+};
+
+/**
+ * Bind a new connection, worker `w`'s side. `p` is its first packet
+ * (CT_PKT_TRACK, original direction), `in_port` its input port. On a match
+ * fills `*reply` with the translated reply tuple (as a reply packet
+ * arrives: src = the remote end, dst = the pool address and port for snat;
+ * src = the inside address and port for dnat) and ORs the NAT_S_* bits
+ * into `*status` (SRC_NAT|SRC_NAT_DONE, or DST_NAT|DST_NAT_DONE; the _DONE
+ * bits of the other kind too, as Linux sets both once the flow passed both
+ * hooks). When nothing changes (no rule, exclude, a dnat to the same
+ * address and port) `*reply` is the reverse of the original tuple and only
+ * the _DONE bits are set.
+ * Port choice (snat): the original source port when it is free in the
+ * worker's slice; otherwise the first free port from a point given by the
+ * flow's hash, preferring ports `pref` accepts (at most 64 tries); the
+ * address is the pool address picked by a hash of the inside address
+ * (paired pooling, RFC 4787), then the others in order.
+ * @return 1 translated, 0 not translated, NAT_ERR_EXHAUSTED or
+ *         NAT_ERR_PROTO (drop the connection; counted).
+ * Thread safety: worker `w` only.
+ */
+int nat_bind(const struct nat_table *t, unsigned w, const struct ct_pkt *p, uint16_t in_port,
+	     nat_rss_pref_fn pref, void *pref_arg, struct ct_tuple *reply, uint16_t *status);
+
+/**
+ * Give back the public address and port of a binding made by worker `w`
+ * (its reply tuple and status as nat_bind() gave them). A binding whose
+ * pool is in no table any more is counted in release_orphan.
+ * Thread safety: worker `w` only.
+ */
+void nat_release(const struct nat_table *t, unsigned w, const struct ct_tuple *reply,
+		 uint16_t status);
+
+/** Worker `w`'s counters, summed over the table's pools. Any thread (a snapshot). */
+void nat_worker_stats(const struct nat_table *t, unsigned w, struct nat_stats *out);
+
+/* ------------------------------------------------------------------------ */
+/* Port blocks (block mode)                                                  */
+
+/** A block allocated to or released by an inside address. */
+struct nat_block_ev {
+	uint32_t inside;         /**< inside address, host byte order */
+	uint32_t outside;        /**< pool address */
+	uint16_t port_lo;        /**< first port of the block */
+	uint16_t port_hi;        /**< last port */
+	uint8_t released;        /**< 0 allocated, 1 released */
+	uint8_t pool;            /**< pool index in the table */
+	uint16_t pad;
+	uint64_t time_ns;        /**< when (the `now` of nat_bind()/nat_release()) */
+};
+
+/**
+ * The block events of worker `w` not yet taken, oldest first, at most
+ * `max`: copied to `out`, not yet consumed. A released block is not given
+ * to another address until its release event was consumed with
+ * nat_block_events_done(): a log that keeps every consumed event never
+ * shows two inside addresses on one block.
+ * @return the number copied.
+ */
+unsigned nat_block_events(const struct nat_table *t, unsigned w, struct nat_block_ev *out,
+			  unsigned max);
+
+/** The first `n` events nat_block_events() gave have been handed on (e.g. to the event ring). */
+void nat_block_events_done(const struct nat_table *t, unsigned w, unsigned n);
+
+/** The time block events carry: set by worker `w` before a burst. */
+void nat_set_now(const struct nat_table *t, unsigned w, uint64_t now_ns);
+
+/* ------------------------------------------------------------------------ */
+/* Rewriting                                                                 */
+
+/**
+ * Rewrite the packet at `frame` (`len` bytes, parsed by ct_parse() into
+ * `p`) so that its tuple becomes `to`: the IPv4 source and destination
+ * addresses, the TCP/UDP/UDP-Lite ports or the ICMP echo identifier (the
+ * tuple's sport of a request, dport of a reply), with the IPv4 header
+ * checksum and the L4 checksum updated incrementally (RFC 1624). A UDP
+ * checksum of 0 stays 0. Fields equal in `p->tuple` and `to` are not
+ * written.
+ * For an ICMP error (p->cls CT_PKT_ICMP_ERROR: `p->tuple` is the quoted
+ * packet's tuple as sent), `to` is what the quoted tuple becomes: the
+ * quoted IPv4 header (addresses, checksum) and its ports or echo
+ * identifier are rewritten, the outer destination address when it is the
+ * quoted source and the outer source when it is the quoted destination,
+ * and the ICMP checksum and the outer IPv4 checksum are kept right.
+ * A non-first fragment (CT_PKT_FRAGMENT) has its addresses rewritten only.
+ * @return 0; -EINVAL when `p` is not IPv4 or `frame` is shorter than the
+ *         headers `p` describes; -EPROTONOSUPPORT for a protocol whose
+ *         ports cannot be rewritten when `to` changes them. The frame is
+ *         left unchanged on error.
+ * Thread safety: pure function on the frame.
+ */
+int nat_rewrite(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct ct_tuple *to);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DPCT_NAT_H */
