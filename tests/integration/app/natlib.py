@@ -13,6 +13,7 @@ that must live there:
   natlib.py ctnl-listen OUT MAX_S               its conntrack events (JSON lines)
   natlib.py capture IFACE OUT_PCAP MAX_S        every frame on IFACE into a pcap
   natlib.py syn-flood SPEC_JSON                 raw SYNs (the stress test's connections)
+  natlib.py icmp-error SPEC_JSON                one ICMP error quoting a given header
 Everything stops by itself after MAX_S seconds at the latest (SIGTERM/SIGINT sooner).
 """
 
@@ -459,10 +460,12 @@ def client_action(a):
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.settimeout(a.get('timeout', 5))
             s.bind((a['src'], a.get('sport', 0)))
+            res['sport'] = s.getsockname()[1]
             try:
                 s.connect((a['dst'], a['dport']))
             except OSError as e:
-                res.update(ok=a.get('expect') == 'error', errno=e.errno, error=str(e))
+                res.update(ok=a.get('expect') == 'error' and e.errno == a.get('errno', e.errno),
+                           result='error', errno=e.errno, error=str(e))
                 s.close()
                 return res
             res['sport'] = s.getsockname()[1]
@@ -596,6 +599,27 @@ def syn_flood(spec):
     print(json.dumps({'sent': sent, 'seconds': round(time.monotonic() - t0, 2)}))
 
 
+def icmp_error(spec):
+    """Send an ICMP error from spec["src"] to spec["dst"] (type, code) quoting
+    an IPv4 header spec["quote"] {src, dst, proto, sport, dport} and 8 bytes of
+    its transport header, as a router does."""
+    q = spec['quote']
+    l4 = struct.pack('!HHHH', q['sport'], q['dport'], 8 + 20, 0)
+    if q['proto'] == 6:
+        l4 = struct.pack('!HHI', q['sport'], q['dport'], 12345)
+    qip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + 28, 0x1234, 0, 1, q['proto'], 0,
+                      ip4(q['src']), ip4(q['dst']))
+    qip = qip[:10] + struct.pack('!H', csum(qip)) + qip[12:]
+    body = struct.pack('!BBHI', spec['type'], spec['code'], 0, 0) + qip + l4
+    body = body[:2] + struct.pack('!H', csum(body)) + body[4:]
+    iph = struct.pack('!BBHHHBBH4s4s', 0x45, 0xc0, 20 + len(body), 0x4321, 0, 64, 1, 0,
+                      ip4(spec['src']), ip4(spec['dst']))
+    iph = iph[:10] + struct.pack('!H', csum(iph)) + iph[12:]
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    s.sendto(iph + body, (spec['dst'], 0))
+    s.close()
+
+
 def main(argv):
     cmd = argv[1]
     if cmd == 'serve':
@@ -609,6 +633,8 @@ def main(argv):
         ctnl_listen(argv[2], float(argv[3]))
     elif cmd == 'capture':
         capture(argv[2], argv[3], float(argv[4]))
+    elif cmd == 'icmp-error':
+        icmp_error(json.loads(argv[2]))
     elif cmd == 'syn-flood':
         syn_flood(json.loads(argv[2]))
     else:
