@@ -23,6 +23,9 @@ Checked:
 - dpct's events for each connection carry the mapping the server saw (reply
   tuple: pool address and port) and SRC_NAT|SRC_NAT_DONE, and `dpct-ctl list`
   prints it;
+- a port forward (dnat 198.51.100.20:80 -> the client's 8080): connections
+  from the server reach the client's socket, which sees the server's own
+  address as its peer, and the answer comes back from 198.51.100.20:80;
 - ICMP errors from the server side reach the client with the quoted header
   translated back (the client's own address and port) and right checksums
   (outer IPv4, ICMP, quoted IPv4, and the quoted UDP/TCP segment when the error
@@ -52,14 +55,19 @@ CLIENT, GW_IN, GW_OUT, SERVER = '10.10.0.2', '10.10.0.1', '203.0.113.1', '203.0.
 INSIDE_NET = ipaddress.ip_network('10.10.0.0/24')
 POOL_NET = ipaddress.ip_network('198.51.100.8/30')
 PORT_LO, PORT_HI = 20000, 29999
+# A port forward: the outside connects to PUBLIC:80, the client's 8080 answers.
+PUBLIC, PUBLIC_PORT, FWD_PORT = '198.51.100.20', 80, 8080
 MAC_C, MAC_S = '02:00:00:cc:00:02', '02:00:00:5e:00:02'
 EHOSTUNREACH = 113
 S_SRC_NAT, S_SRC_NAT_DONE = 1 << 4, 1 << 7
+S_DST_NAT, S_DST_NAT_DONE = 1 << 5, 1 << 8
 
 NAT_CONFIG = {
     'pools': [{'name': 'public', 'addresses': str(POOL_NET),
                'ports': '%d-%d' % (PORT_LO, PORT_HI)}],
-    'rules': [{'name': 'lan-out', 'action': 'snat', 'in_port': 0, 'src': str(INSIDE_NET),
+    'rules': [{'name': 'web-in', 'action': 'dnat', 'in_port': 1, 'proto': 'tcp', 'dst': PUBLIC,
+               'dport': PUBLIC_PORT, 'to': CLIENT, 'to_port': FWD_PORT},
+              {'name': 'lan-out', 'action': 'snat', 'in_port': 0, 'src': str(INSIDE_NET),
                'pool': 'public'}],
 }
 
@@ -69,6 +77,8 @@ ACTIONS = (
     [dict(op='ping', src=CLIENT, dst=SERVER, id=0x5101 + i, count=3) for i in range(2)] +
     [dict(op='udp', src=CLIENT, dst=SERVER, dport=5003, expect='refused'),
      dict(op='tcp', src=CLIENT, dst=SERVER, dport=5004, expect='error', errno=EHOSTUNREACH)])
+
+FWD_ACTIONS = [dict(op='tcp', src=SERVER, dst=PUBLIC, dport=PUBLIC_PORT) for _ in range(2)]
 
 
 def in_pool(addr):
@@ -99,8 +109,11 @@ def build(net, mode, tmp):
         nl.sh(nl.in_ns(f, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']))
         lo, hi = POOL_NET[0], POOL_NET[-1]
         nl.sh(nl.in_ns(f, ['nft', '-f', '-']), input=(
-            'table ip nat {\n chain post {\n  type nat hook postrouting priority srcnat;\n'
-            '  oifname "out0" ip saddr %s meta l4proto { tcp, udp } snat to %s-%s:%d-%d\n'
+            'table ip nat {\n chain pre {\n  type nat hook prerouting priority dstnat;\n'
+            '  iifname "out0" ip daddr %s tcp dport %d dnat to %s:%d\n }\n chain post {' % (
+                PUBLIC, PUBLIC_PORT, CLIENT, FWD_PORT) +
+            '\n  type nat hook postrouting priority srcnat;\n'
+            '\n  oifname "out0" ip saddr %s meta l4proto { tcp, udp } snat to %s-%s:%d-%d\n'
             '  oifname "out0" ip saddr %s snat to %s-%s\n }\n}\n' % (
                 INSIDE_NET, lo, hi, PORT_LO, PORT_HI, INSIDE_NET, lo, hi)))
     nl.sh(['ip', '-n', c, 'addr', 'add', CLIENT + '/24', 'dev', 'eth0'])
@@ -172,7 +185,9 @@ def main():
         srv = net.popen(nl.helper(s, 'serve', json.dumps({'tcp': [[SERVER, 5001]],
                                                           'udp': [[SERVER, 5002]]}),
                                   peers_path, 90))
-        for path in [p for p, _ in caps.values()] + [peers_path]:
+        fwd_path = os.path.join(tmp, 'peers-inside.json')
+        net.popen(nl.helper(c, 'serve', json.dumps({'tcp': [[CLIENT, FWD_PORT]]}), fwd_path, 90))
+        for path in [p for p, _ in caps.values()] + [peers_path, fwd_path]:
             if not d.wait_for(lambda: os.path.exists(path + '.ready'), 10):
                 raise RuntimeError('%s: helper did not start' % path)
         r = subprocess.run(nl.helper(c, 'client', json.dumps(ACTIONS)), capture_output=True,
@@ -183,6 +198,15 @@ def main():
             what = '%s to %s:%s' % (res['op'], res['dst'], res.get('dport', res.get('id')))
             t.check(res.get('ok'), 'client: %s: %s' % (
                 what, res.get('result', 'replies %s' % res.get('replies', 'ok'))), res)
+        r = subprocess.run(nl.helper(s, 'client', json.dumps(FWD_ACTIONS)), capture_output=True,
+                           text=True, timeout=60)
+        fwd = json.loads(r.stdout) if r.returncode == 0 else []
+        t.check(len(fwd) == 2 and all(x.get('ok') for x in fwd),
+                'port forward: the server\'s connections to %s:%d got their answers' % (
+                    PUBLIC, PUBLIC_PORT), fwd or r.stderr[-500:])
+        fwd_peers = sorted(tuple(e['peer']) for e in nl.json_lines(fwd_path))
+        t.eq(fwd_peers, sorted((SERVER, x.get('sport')) for x in fwd),
+             'port forward: the client\'s socket saw the server\'s own address and ports')
         peers = nl.json_lines(peers_path)
         tcp_peers = [e['peer'] for e in peers if e['proto'] == 'tcp']
         udp_peers = [e['peer'] for e in peers if e['proto'] == 'udp']
@@ -229,8 +253,10 @@ def main():
               for role, (path, _) in caps.items()}
         t.check(pk['S'] and not [x for x in pk['S'] if inside(x['src']) or inside(x['dst'])],
                 'server side: %d IPv4 packets, none with an inside address' % len(pk['S']))
-        t.check(pk['C'] and not [x for x in pk['C'] if in_pool(x['src']) or in_pool(x['dst'])],
-                'client side: %d IPv4 packets, none with a pool address' % len(pk['C']))
+        t.check(pk['C'] and not [x for x in pk['C'] if in_pool(x['src']) or in_pool(x['dst']) or
+                                 PUBLIC in (x['src'], x['dst'])],
+                'client side: %d IPv4 packets, none with a pool or the public address'
+                % len(pk['C']))
         echo = [x for x in pk['S'] if x['proto'] == 1 and x['l4'][:1] == b'\x08']
         t.check(len(echo) == 6 and all(in_pool(x['src']) for x in echo),
                 'server side: the 6 echo requests come from the pool', [
@@ -278,6 +304,12 @@ def main():
                    (e['status'] & (S_SRC_NAT | S_SRC_NAT_DONE)) == S_SRC_NAT | S_SRC_NAT_DONE)]
             t.check(len(news) >= 10 and not bad, 'dpct: %d NEW events from the client, each '
                     'with a pool address and SRC_NAT|SRC_NAT_DONE' % len(news), bad)
+            dn = [e for e in evs if e.get('type') == 'new' and e['orig']['dst'] == PUBLIC]
+            t.check(len(dn) == 2 and all(
+                (e['reply']['src'], e['reply']['sport']) == (CLIENT, FWD_PORT) and
+                (e['status'] & (S_DST_NAT | S_DST_NAT_DONE)) == S_DST_NAT | S_DST_NAT_DONE
+                for e in dn), 'dpct: the forwarded connections\' NEW events have reply src '
+                '%s:%d and DST_NAT|DST_NAT_DONE' % (CLIENT, FWD_PORT), dn)
     finally:
         if lst is not None:
             d.stop(lst, 20)
