@@ -295,7 +295,8 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return DPCT_EXIT_USAGE;
 	}
-	if (dpct_telemetry_init(&dpct) < 0 || dpct_telemetry_rules_init(&dpct) < 0)
+	if (dpct_telemetry_init(&dpct) < 0 || dpct_telemetry_rules_init(&dpct) < 0 ||
+	    dpct_telemetry_nat_init(&dpct) < 0)
 		DPCT_LOG(WARNING, "telemetry commands not registered\n");
 
 	RTE_LCORE_FOREACH_WORKER(lcore) {
