@@ -59,7 +59,7 @@ struct nat_sub {
 struct nat_pw {
 	uint64_t *map;       /* busy bits: [address][class][slice port] */
 	uint32_t in_use;     /* bindings held (gauge) */
-	uint32_t blocks_busy; /* blocks used or awaiting their release event */
+	uint32_t blocks_releasing; /* released blocks whose release event is not consumed */
 	/* Block mode */
 	struct nat_blk *blk;      /* [address * bpa + block] */
 	uint64_t *blk_map;        /* busy bit per block (used or releasing) */
@@ -214,10 +214,36 @@ nat_bit_clear(uint64_t *m, uint32_t i)
 }
 
 /*
- * The first clear bit at or after `from` in bits [0, n), wrapping around;
- * `from` < n. @return its index, or n when every bit is set.
+ * The first clear bit of bits [lo, lo + n) at or after lo + `from`,
+ * wrapping around to lo; `from` < n. @return its index relative to lo, or
+ * n when every bit is set.
  */
-uint32_t nat_bit_next_clear(const uint64_t *m, uint32_t n, uint32_t from);
+uint32_t nat_bit_next_clear(const uint64_t *m, uint32_t lo, uint32_t n, uint32_t from);
+
+/* Bitmap of address index `a`, class `cls` in a worker's slice. */
+static inline uint64_t *
+nat_slice_map(const struct nat_pool_state *ps, const struct nat_pw *pw, uint32_t a, int cls)
+{
+	return pw->map + ((size_t)a * NAT_CLASSES + (size_t)cls) * ps->words;
+}
+
+/* The reply tuple `rev` with public address `addr` (host order) and port `port`. */
+static inline void
+nat_reply_with(struct ct_tuple *r, const struct ct_tuple *rev, uint32_t addr, uint16_t port)
+{
+	*r = *rev;
+	nat_wr32(r->dst, addr);
+	r->dport = port;
+}
+
+/*
+ * A free port among bits [lo, lo + n) of `map`, bit lo + i being port
+ * port0 + i: from `start`, the first free one `pref` accepts within 64
+ * tries, else the first free one. @return i, or n when none is free.
+ */
+uint32_t nat_pick_port(const uint64_t *map, uint32_t lo, uint32_t n, uint32_t start,
+		       uint32_t port0, const struct ct_tuple *rev, uint32_t addr,
+		       nat_rss_pref_fn pref, void *pref_arg, bool *rss_hit);
 
 /* Whether a rule matches a connection's first packet. */
 bool nat_rule_match(const struct nat_rule *r, const struct ct_tuple *t, uint16_t in_port);
@@ -225,7 +251,7 @@ bool nat_rule_match(const struct nat_rule *r, const struct ct_tuple *t, uint16_t
 /* The first rule matching, or -1. */
 int nat_rules_first(const struct nat_table *t, const struct ct_tuple *tu, uint16_t in_port);
 
-/* Live bindings of a pool state over all workers (bindings, busy blocks, pending events). */
+/* Live bindings of a pool state over all workers: bindings held, blocks awaiting release. */
 uint64_t nat_pool_live(const struct nat_pool_state *ps);
 
 /*
@@ -237,7 +263,7 @@ int nat_block_bind(const struct nat_table *t, unsigned pool, unsigned w, uint32_
 		   int cls, const struct ct_tuple *rev, uint32_t hash, nat_rss_pref_fn pref,
 		   void *pref_arg, uint32_t *addr, uint16_t *port, bool *rss_hit);
 
-/* Block mode: the binding at (addr index, slice port index) of class `cls` is given back. */
+/* Block mode: the binding at (address index `a`, slice port index `i`) was given back. */
 void nat_block_release(const struct nat_table *t, unsigned pool, unsigned w, uint32_t a,
 		       uint32_t i);
 

@@ -390,7 +390,7 @@ nat_pool_live(const struct nat_pool_state *ps)
 	for (w = 0; w < ps->n_workers; w++) {
 		const volatile struct nat_pw *pw = &ps->w[w];
 
-		n += pw->in_use + pw->blocks_busy;
+		n += pw->in_use + pw->blocks_releasing;
 	}
 	return n;
 }
