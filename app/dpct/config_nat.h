@@ -81,7 +81,9 @@ void dpct_nat_free(struct dpct_app *a);
  * and made to take over the live bindings of the installed one
  * (nat_table_adopt()). Nothing is installed.
  * @return 0 with *out set, -EINVAL (bad section), -EBUSY (a pool with live
- *         bindings would be removed or changed) or -ENOMEM; `err` says why.
+ *         bindings would be removed or changed, or a worker still holds
+ *         the table before the installed one) or -ENOMEM; `err` says why.
+ * Thread safety: control plane, serialised with dpct_nat_install().
  */
 int dpct_nat_prepare(struct dpct_app *a, const struct dpct_config *newc,
 		     struct nat_table **out, char *err, size_t errlen);
