@@ -200,6 +200,9 @@ struct dpct_app {
 	struct pol_handle *pol;
 	atomic_bool hup;
 	struct dpct_rss rss;      /**< flow ownership: RSS or the keyed hash (rss.h) */
+	/* NAT: the installed table (nat_app.c, config_nat.h); workers read it with
+	 * dpct_nat_current() between their dpct_nat_quiescent() reports. */
+	struct nat_table *_Atomic nat;
 };
 
 extern struct dpct_app dpct;

@@ -542,10 +542,12 @@ dpct_worker_main(void *arg)
 	dpct_nat_worker_setup(w);
 	if (dpct.pol != NULL)
 		pol_worker_online(dpct.pol, w->index);
+	dpct_nat_online(w->index);   /* NAT table grace periods (nat_app.c) */
 	while (!atomic_load_explicit(&dpct.quit, memory_order_relaxed)) {
 		/* Policy: no generation pointer is held across this point. */
 		if (dpct.pol != NULL)
 			pol_quiescent(dpct.pol, w->index);
+		dpct_nat_quiescent(w->index);   /* no NAT table pointer held here */
 		now = worker_now(w);
 		/* Translation: the installed table, held until the next quiescent report. */
 		dpct_nat_worker_refresh(w, now);
@@ -607,6 +609,7 @@ dpct_worker_main(void *arg)
 	}
 	if (dpct.pol != NULL)
 		pol_worker_offline(dpct.pol, w->index);
+	dpct_nat_offline(w->index);
 	dpct_worker_publish(w);
 	return 0;
 }
