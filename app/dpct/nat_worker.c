@@ -162,12 +162,21 @@ dpct_nat_worker_loop(struct dpct_worker *w, uint64_t now, bool tick)
 		nat_warn(w, t, now);
 }
 
+/* The owner of an original tuple when RSS decides: the NIC's, computed in software. */
+static unsigned
+rss_tuple_owner(void *arg, const struct ct_tuple *orig)
+{
+	return dpct_rss_owner_tuple(arg, orig);
+}
+
 unsigned
 dpct_nat_owner(const struct dpct_worker *w, const struct ct_pkt *p, unsigned fallback)
 {
 	unsigned o;
 
-	if (w->nat.table == NULL || nat_owner(w->nat.table, p, dpct.n_workers, &o) == 0)
+	if (w->nat.table == NULL ||
+	    nat_owner_ex(w->nat.table, p, dpct.n_workers, dpct.rss.on ? rss_tuple_owner : NULL,
+			 &dpct.rss, &o) == 0)
 		return fallback;
 	return o;
 }
