@@ -150,11 +150,15 @@ def wait_file_lines(path, n, timeout):
 
 
 def json_lines(path):
+    """The JSON objects of a file written line by line; a last line still
+    being written (no newline yet) is left out."""
     out = []
     if not os.path.exists(path):
         return out
     with open(path) as f:
         for line in f:
+            if not line.endswith('\n'):
+                break
             line = line.strip()
             if line.startswith('{'):
                 out.append(json.loads(line))
@@ -561,8 +565,9 @@ def capture(iface, out_pcap, max_s):
 
 def syn_flood(spec):
     """Raw TCP SYNs: spec {"srcs": [addr, ...], "sport_lo", "sport_hi", "dst", "dports":
-    [port, ...], "count", "rate"}. Flow k comes from srcs[k % len], port sport_lo + (k //
-    len) % span, to dports[k % len(dports)]; `rate` SYNs a second at most. The
+    [port, ...], "count", "rate", "first"}. Flow k (first, first + 1, ...) comes from
+    srcs[k % len], port sport_lo + (k // len) % span, to dports[k % len(dports)];
+    `rate` SYNs a second at most. The
     sources are the sending namespace's own addresses, so its stack answers
     the SYN-ACK with a RST, which ends the connection. Prints the count sent."""
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
@@ -571,12 +576,12 @@ def syn_flood(spec):
     srcs = [ip4(a) for a in spec['srcs']]
     span = spec['sport_hi'] - spec['sport_lo'] + 1
     dports = spec['dports']
-    count, rate = spec['count'], spec['rate']
+    count, rate, k0 = spec['count'], spec['rate'], spec.get('first', 0)
     t0 = time.monotonic()
     sent = 0
-    for k in range(count):
+    for k in range(k0, k0 + count):
         if k % 64 == 0:
-            ahead = k / rate - (time.monotonic() - t0)
+            ahead = (k - k0) / rate - (time.monotonic() - t0)
             if ahead > 0:
                 time.sleep(ahead)
         src = srcs[k % len(srcs)]

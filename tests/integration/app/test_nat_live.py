@@ -288,6 +288,8 @@ def main():
 
         if mode == 'dpct':
             time.sleep(0.5)
+            d.stop(lst, 20)  # its output is whole once it has exited
+            lst = None
             evs = d.events(evpath)
             news = {}
             for e in evs:
