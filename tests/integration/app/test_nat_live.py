@@ -3,7 +3,8 @@
 """NAT on live traffic (TAP): dpct is the gateway between a client namespace
 (10.10.0.2, the inside) and a server namespace (203.0.113.10, the outside),
 net_af_packet on the host ends of the two veths, a "nat" section that
-translates 10.10.0.0/24 to the pool 198.51.100.8/30, ports 20000-29999.
+translates 10.10.0.0/24 to the pool 198.51.100.8/30, ports 20000-29999, with
+two workers (each owns half of the ports on every pool address).
 
 dpct forwards frames between its two ports unchanged but for the
 translation, so each side's gateway is a static neighbour with the far
@@ -59,6 +60,10 @@ PORT_LO, PORT_HI = 20000, 29999
 PUBLIC, PUBLIC_PORT, FWD_PORT = '198.51.100.20', 80, 8080
 MAC_C, MAC_S = '02:00:00:cc:00:02', '02:00:00:5e:00:02'
 EHOSTUNREACH = 113
+# Two workers: each owns half of the pool's ports, and a reply (which comes
+# in on either port, no RSS on af_packet) must reach the worker whose slice
+# holds its port. DPCT_NAT_LIVE_WORKERS changes it.
+WORKERS = int(os.environ.get('DPCT_NAT_LIVE_WORKERS', '2'))
 S_SRC_NAT, S_SRC_NAT_DONE = 1 << 4, 1 << 7
 S_DST_NAT, S_DST_NAT_DONE = 1 << 5, 1 << 8
 
@@ -136,7 +141,8 @@ def start_dpct(tmp, hosts):
     evpath = os.path.join(tmp, 'events.json')
     lst = d.start_events(chan, evpath, None, idle_ms=0, max_s=120)
     log = open(os.path.join(tmp, 'dpct.log'), 'w')
-    dp = subprocess.Popen(d.dpct_cmd(prefix, cfg_path, replay=False, lcores='0-1', extra_eal=[
+    lcores = '0@0,(1-%d)@1' % WORKERS if WORKERS > 1 else '0-1'
+    dp = subprocess.Popen(d.dpct_cmd(prefix, cfg_path, replay=False, lcores=lcores, extra_eal=[
         '--vdev', 'net_af_packet0,iface=%s' % hosts[0],
         '--vdev', 'net_af_packet1,iface=%s' % hosts[1]]),
         stdout=log, stderr=subprocess.STDOUT, text=True)
@@ -213,6 +219,8 @@ def main():
         t.eq((len(tcp_peers), len(udp_peers)), (3, 3), 'server saw 3 TCP and 3 UDP peers')
         t.check(all(in_pool(a) and PORT_LO <= p <= PORT_HI for a, p in tcp_peers + udp_peers),
                 'server: every peer is a pool address and a pool port', peers)
+        print('# server peers: %s' % ' '.join('%s/%s:%d' % (e['proto'], e['peer'][0],
+                                                           e['peer'][1]) for e in peers))
 
         # An ICMP time exceeded about one UDP flow, as a router on the
         # server's side would send it: to the public address and port.
