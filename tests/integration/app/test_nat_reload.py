@@ -6,6 +6,8 @@ At start: a pool whose port range does not divide among the workers dpct
 resolves (workers.count 0, three worker lcores) stops dpct with exit status
 1 and the pool's JSON path.
 
+A run started without NAT refuses a reload that adds NAT (restart instead).
+
 Then dpct runs with a NAT config (pool "public" for the LAN 10.0.0.0/8, a
 snat rule) and a two-rule policy, on net_pcap with an endless capture of
 TCP SYNs from the LAN to the outside: the translated connections hold
@@ -84,12 +86,36 @@ def start_refusal(t, tmp, syn):
             'worker count refused (exit 1, its path)', 'rc %d\n%s' % (rc, (out + err)[-1500:]))
 
 
+def off_at_start(t, tmp, syn):
+    """A run started without NAT refuses a reload that adds it (its shards have
+    no room for translated entries) and keeps running."""
+    prefix, chan = d.uniq('natoff')
+    cfg = d.base_config(chan, events={'enabled': False}, policy=POLICY)
+    path = d.write_config(tmp, cfg, 'off.json')
+    cmd = d.dpct_cmd(prefix, path, replay=False, lcores='0-1',
+                     extra_eal=['--vdev', 'net_pcap0,rx_pcap=%s,tx_pcap=/dev/null,infinite_rx=1'
+                                % syn])
+    dp = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        up = d.wait_for(lambda: (d.telemetry(prefix, '/dpct/rules') or {}).get('generation'),
+                        60)
+        cfg['nat'] = nat()
+        d.write_config(tmp, cfg, 'off.json')
+        rc, o, e = d.ctl(prefix, 'reload')
+        t.check(up == 1 and rc == 1 and 'dpct started without NAT' in e and
+                dp.poll() is None, 'NAT off at start: a reload adding it refused', o + e)
+    finally:
+        rc, out = d.stop(dp, timeout=60)
+    t.eq(rc, 0, 'NAT off at start: dpct exits cleanly')
+
+
 def main():
     t = d.Tap()
     d.need([d.DPCT, d.CTL], t)
     tmp = d.tmpdir('natreload')
     syn = write_pcap(tmp)
     start_refusal(t, tmp, syn)
+    off_at_start(t, tmp, syn)
 
     prefix, chan = d.uniq('natreload')
     cfg = d.base_config(chan, events={'enabled': False}, policy=POLICY, nat=nat(),
