@@ -193,6 +193,31 @@ test_udp_zero_stays_zero(void)
 	return 0;
 }
 
+/* A UDP checksum that computes to 0 is sent as 0xffff (0 would mean "none"). */
+static int
+test_udp_csum_never_becomes_zero(void)
+{
+	struct ct_tuple to = T4(17, P, S, 0, 53);
+	uint32_t sp;
+	struct ct_pkt p;
+	struct tf f;
+
+	/* The source port for which the checksum from scratch is 0. */
+	for (sp = 0; sp <= UINT16_MAX; sp++) {
+		tf_udp(&f, 17, P, S, (uint16_t)sp, 53, true, "query?");
+		if (tf_r16(f.b + f.l3 + 20 + 6) == 0xffff)
+			break;
+	}
+	T_ASSERT(sp <= UINT16_MAX);
+	to.sport = (uint16_t)sp;
+	tf_udp(&f, 17, C, S, 5353, 53, true, "query?");
+	p = tf_parse(&f);
+	T_EQ(nat_rewrite(f.b, f.len, &p, &to), 0);
+	T_EQ(tf_r16(f.b + f.l3 + 20 + 6), 0xffff);
+	T_EQ(tf_check(&f), 0);
+	return 0;
+}
+
 static int
 test_truncated_quote_keeps_tcp_csum(void)
 {
@@ -353,6 +378,7 @@ test_random(void)
 static const struct t_case cases[] = {
 	T_CASE(test_rewrite_table),
 	T_CASE(test_udp_zero_stays_zero),
+	T_CASE(test_udp_csum_never_becomes_zero),
 	T_CASE(test_truncated_quote_keeps_tcp_csum),
 	T_CASE(test_fragment),
 	T_CASE(test_refusals_leave_frame),
