@@ -18,8 +18,9 @@
  *    the block events no port is held and no release was an orphan;
  *  - nat_rewrite() to the derived tuple: refused frames are left
  *    unchanged; rewritten ones parse to the same class with the target's
- *    addresses (and ports, for TCP, UDP and UDP-Lite), and a frame whose
- *    checksums were right (ct_pkt_csum_verify()) still has them right.
+ *    addresses (and ports, for TCP, UDP and UDP-Lite), only the bytes a
+ *    rewrite may change have changed, and a frame whose checksums were
+ *    right (ct_pkt_csum_verify()) still has them right.
  */
 
 #include <errno.h>
@@ -28,6 +29,7 @@
 #include <string.h>
 
 #include "nat.h"
+#include "../../unit/nat/nat_test_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -239,6 +241,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    memcmp(&q.tuple, &to, sizeof(to)) != 0)
 		abort();
 	if (valid && ct_pkt_csum_verify(frame, len, &q, CT_CSUM_IP | CT_CSUM_L4) != 0)
+		abort();
+	if (tf_changed_only_allowed(orig, frame, len, &p) >= 0)
 		abort();
 out:
 	free(frame);

@@ -118,6 +118,8 @@ run_case(const struct rw_case *c)
 	rc = tf_check(&f);
 	if (rc != 0)
 		T_FAIL_("%s: checksum %d wrong after the rewrite", c->name, rc);
+	if (tf_changed_only_allowed(before, f.b, f.len, &p) >= 0)
+		T_FAIL_("%s: byte %ld changed", c->name, tf_changed_only_allowed(before, f.b, f.len, &p));
 	q = tf_parse(&f);
 	T_EQ(q.cls, p.cls);
 	if (memcmp(&q.tuple, &c->to, sizeof(q.tuple)) != 0)
@@ -329,6 +331,7 @@ test_random(void)
 		uint32_t a = (uint32_t)rnd(&s), b = (uint32_t)rnd(&s);
 		uint16_t sp = (uint16_t)rnd(&s), dp = (uint16_t)rnd(&s);
 		unsigned kind = (unsigned)(rnd(&s) % 5);
+		uint8_t before[TF_MAX];
 		struct ct_tuple to;
 		struct ct_pkt p, q;
 		struct tf f, o;
@@ -364,10 +367,13 @@ test_random(void)
 			to.sport = i % 3 == 0 ? edge[rnd(&s) % 6] : (uint16_t)rnd(&s);
 			to.dport = (uint16_t)rnd(&s);
 		}
+		memcpy(before, f.b, f.len);
 		T_EQ(nat_rewrite(f.b, f.len, &p, &to), 0);
 		rc = tf_check(&f);
 		if (rc != 0)
 			T_FAIL_("round %u kind %u: checksum %d wrong", i, kind, rc);
+		if (tf_changed_only_allowed(before, f.b, f.len, &p) >= 0)
+			T_FAIL_("round %u kind %u: a byte changed that may not", i, kind);
 		q = tf_parse(&f);
 		if (memcmp(&q.tuple, &to, sizeof(to)) != 0)
 			T_FAIL_("round %u kind %u: tuple", i, kind);
