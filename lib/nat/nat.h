@@ -293,6 +293,24 @@ void nat_release(const struct nat_table *t, unsigned w, const struct ct_tuple *r
 /** Worker `w`'s counters, summed over the table's pools. Any thread (a snapshot). */
 void nat_worker_stats(const struct nat_table *t, unsigned w, struct nat_stats *out);
 
+/** How full one pool is, over all workers (nat_pool_usage()). */
+struct nat_pool_usage {
+	uint64_t ports_total;     /**< addresses x ports; each protocol class has as many */
+	uint64_t ports_used[3];   /**< held, by class: TCP; UDP and UDP-Lite; ICMP echo */
+	uint32_t blocks_total;    /**< block mode: blocks (0 in NAPT mode) */
+	uint32_t blocks_used;     /**< block mode: held, or released and awaiting their event */
+	uint32_t fill_pct;        /**< the fullest worker slice, by class or by blocks, 0..100:
+				   *   a worker refuses new connections when its slice is full,
+				   *   whatever the others hold (the pool's fill alarm) */
+};
+
+/**
+ * How full pool `pool` of the table is. Any thread (a snapshot of the
+ * workers' gauges, each possibly a burst behind).
+ * @return 0, or -EINVAL when the table has no such pool.
+ */
+int nat_pool_usage(const struct nat_table *t, unsigned pool, struct nat_pool_usage *out);
+
 /* ------------------------------------------------------------------------ */
 /* Port blocks (block mode)                                                  */
 
