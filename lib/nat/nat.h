@@ -209,6 +209,17 @@ unsigned nat_table_rules(const struct nat_table *t, const struct nat_rule **rule
 int nat_owner(const struct nat_table *t, const struct ct_pkt *p, unsigned n_workers,
 	      unsigned *owner);
 
+/** How the caller assigns a flow's original tuple to a worker (e.g. by the NIC's RSS). */
+typedef unsigned (*nat_tuple_owner_fn)(void *arg, const struct ct_tuple *orig);
+
+/**
+ * nat_owner() for a caller whose flows are not owned by the keyed hash:
+ * the reply of a dnat flow goes to `tuple_owner(arg, orig)` of its
+ * original tuple (NULL: ct_hash_owner() as nat_owner()).
+ */
+int nat_owner_ex(const struct nat_table *t, const struct ct_pkt *p, unsigned n_workers,
+		 nat_tuple_owner_fn tuple_owner, void *arg, unsigned *owner);
+
 /* ------------------------------------------------------------------------ */
 /* Binding                                                                   */
 

@@ -33,7 +33,7 @@ pool_reply_owner(const struct nat_table *t, const struct ct_tuple *tu, bool echo
 /* A reply to a dnat flow: from a rule's inside address and port. */
 static int
 dnat_reply_owner(const struct nat_table *t, const struct ct_tuple *tu, unsigned n_workers,
-		 unsigned *owner)
+		 nat_tuple_owner_fn tuple_owner, void *arg, unsigned *owner)
 {
 	uint32_t src = nat_rd32(tu->src);
 	unsigned lo = 0, hi = t->n_dnat, i;
@@ -63,7 +63,9 @@ dnat_reply_owner(const struct nat_table *t, const struct ct_tuple *tu, unsigned 
 		o.proto = tu->proto;
 		o.family = 4;
 		o.zone = tu->zone;
-		*owner = ct_hash_owner((uint32_t)(ct_tuple_hash64(&o) >> 32), n_workers);
+		*owner = tuple_owner != NULL ?
+				 tuple_owner(arg, &o) :
+				 ct_hash_owner((uint32_t)(ct_tuple_hash64(&o) >> 32), n_workers);
 		return 1;
 	}
 	return 0;
@@ -100,6 +102,13 @@ int
 nat_owner(const struct nat_table *t, const struct ct_pkt *p, unsigned n_workers,
 	  unsigned *owner)
 {
+	return nat_owner_ex(t, p, n_workers, NULL, NULL, owner);
+}
+
+int
+nat_owner_ex(const struct nat_table *t, const struct ct_pkt *p, unsigned n_workers,
+	     nat_tuple_owner_fn tuple_owner, void *arg, unsigned *owner)
+{
 	struct ct_tuple rev;
 	const struct ct_tuple *tu;
 	bool err, echo_reply;
@@ -123,7 +132,7 @@ nat_owner(const struct nat_table *t, const struct ct_pkt *p, unsigned n_workers,
 		return 0;
 	if (pool_reply_owner(t, tu, echo_reply, owner))
 		return 1;
-	if (t->n_dnat > 0 && dnat_reply_owner(t, tu, n_workers, owner))
+	if (t->n_dnat > 0 && dnat_reply_owner(t, tu, n_workers, tuple_owner, arg, owner))
 		return 1;
 	if (t->has_block_rule)
 		return block_owner(t, tu, p->in_port, err, n_workers, owner);
