@@ -245,6 +245,7 @@ test_exhaustion_and_release(void)
 	struct nat_rule rule = tf_snat("out", ip4(10, 0, 0, 0), 8, 0);
 	struct nat_table *t = build(&pool, 1, &rule, 1, 1);
 	struct ct_tuple r[5];
+	struct nat_pool_usage u;
 	uint16_t status = 0, seen = 0;
 	struct nat_stats st;
 	struct ct_pkt p;
@@ -264,6 +265,13 @@ test_exhaustion_and_release(void)
 	T_EQ(st.exhausted, 1);
 	T_EQ(st.ports_in_use, 4);
 	T_EQ(st.ports_total, 4 * 3);
+	T_EQ(nat_pool_usage(t, 0, &u), 0);
+	T_EQ(u.ports_total, 4);
+	T_EQ(u.ports_used[0], 4);
+	T_EQ(u.ports_used[1] + u.ports_used[2], 0);
+	T_EQ(u.fill_pct, 100);
+	T_EQ(u.blocks_total, 0);
+	T_EQ(nat_pool_usage(t, 1, &u), -EINVAL);
 	/* UDP has its own ports. */
 	p = udp_pkt(17, CLIENT, SERVER, 30004, 53);
 	T_EQ(nat_bind(t, 0, &p, 0, NULL, NULL, &r[4], &status), 1);
@@ -297,6 +305,7 @@ test_slices_disjoint(void)
 	struct nat_table *t = build(&pool, 1, &rule, 1, 4);
 	static struct ct_tuple r[4][64];
 	struct ct_tuple extra;
+	struct nat_pool_usage u;
 	uint8_t held[256];
 	uint16_t status = 0;
 	unsigned w, i;
@@ -316,6 +325,11 @@ test_slices_disjoint(void)
 		}
 		p = tcp_pkt(ip4(10, 0, w, 99), SERVER, 7777, 80);
 		T_EQ(nat_bind(t, w, &p, 0, NULL, NULL, &extra, &status), NAT_ERR_EXHAUSTED);
+		/* The pool's fill is its fullest worker slice's. */
+		T_EQ(nat_pool_usage(t, 0, &u), 0);
+		T_EQ(u.ports_used[0], 64 * (w + 1));
+		T_EQ(u.ports_total, 256);
+		T_EQ(u.fill_pct, 100);
 	}
 	/* The owner of a reply to a pool port is the worker whose slice holds it. */
 	for (i = 0; i < 256; i++) {
@@ -327,9 +341,24 @@ test_slices_disjoint(void)
 		T_EQ(owner, i / 64);
 	}
 	T_EQ(nat_owner(t, &p, 3, &owner), 0);   /* another worker count: no opinion */
-	for (w = 0; w < 4; w++) {
-		for (i = 0; i < 64; i++)
+	/* Half of worker 0's slice given back: it is the fullest no more. */
+	for (i = 0; i < 32; i++)
+		nat_release(t, 0, &r[0][i], status);
+	T_EQ(nat_pool_usage(t, 0, &u), 0);
+	T_EQ(u.fill_pct, 100);
+	for (w = 1; w < 4; w++)
+		for (i = 0; i < 48; i++)
 			nat_release(t, w, &r[w][i], status);
+	T_EQ(nat_pool_usage(t, 0, &u), 0);
+	T_EQ(u.fill_pct, 50);
+	T_EQ(u.ports_used[0], 32 + 3 * 16);
+	for (w = 0; w < 4; w++)
+		for (i = w == 0 ? 0 : 48; i < 64; i++)
+			if (w > 0 || i >= 32)
+				nat_release(t, w, &r[w][i], status);
+	T_EQ(nat_pool_usage(t, 0, &u), 0);
+	T_EQ(u.fill_pct, 0);
+	for (w = 0; w < 4; w++) {
 		nat_worker_stats(t, w, &st);
 		T_EQ(st.ports_in_use, 0);
 		T_EQ(st.release_orphan, 0);
