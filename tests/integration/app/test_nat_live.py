@@ -37,12 +37,14 @@ Checked:
 
 DPCT_NAT_LIVE_GATEWAY=kernel runs the same checks with a Linux forwarding
 namespace and nftables snat as the gateway instead of dpct: the test's own
-check that what it asserts is what NAT does. Needs root; skips otherwise.
+check that what it asserts is what NAT does. Needs root, ip, nft, conntrack
+and ethtool; skips otherwise.
 """
 import ipaddress
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -168,6 +170,9 @@ def main():
     t = d.Tap()
     if os.geteuid() != 0:
         t.skip_all('needs root (network namespaces)')
+    for tool in ('ip', 'nft', 'conntrack', 'ethtool'):
+        if shutil.which(tool) is None:
+            t.skip_all('%s not installed' % tool)
     mode = os.environ.get('DPCT_NAT_LIVE_GATEWAY', 'dpct')
     if mode == 'dpct':
         d.need([d.DPCT, d.EVENTS, d.CTL], t)

@@ -29,11 +29,12 @@ Checked on the listener's event log (NEW and DESTROY, in the order received):
 - ports were in fact reused (the check above had something to check), and
   the replies came back through the mapping (SEEN_REPLY on the DESTROY).
 DPCT_NAT_STRESS_FLOWS and DPCT_NAT_STRESS_RATE (SYNs a second) change the
-size. Needs root; skips otherwise.
+size. Needs root, ip and ethtool; skips otherwise.
 """
 import ipaddress
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -136,6 +137,9 @@ def main():
     t = d.Tap()
     if os.geteuid() != 0:
         t.skip_all('needs root (network namespaces)')
+    for tool in ('ip', 'ethtool'):
+        if shutil.which(tool) is None:
+            t.skip_all('%s not installed' % tool)
     d.need([d.DPCT, d.EVENTS, d.CTL], t)
 
     def on_term(signum, frame):

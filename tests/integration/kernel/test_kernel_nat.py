@@ -33,7 +33,7 @@ status & (SEEN_REPLY|ASSURED|SRC_NAT|DST_NAT|SRC_NAT_DONE|DST_NAT_DONE)
 equal in the table, on the NEW event and on the DESTROY; the reply port (or
 echo id) printed as matched or not. Every client action must succeed on both
 sides, and the servers must see the same peers (the public address).
-Needs root, ip, nft, ethtool; skips otherwise.
+Needs root, ip, nft, ethtool, conntrack; skips otherwise.
 """
 import json
 import os
@@ -229,7 +229,8 @@ def dpct_side(tmp):
         if not d.wait_for(lambda: dp.poll() is not None or len(d.listeners(prefix)) >= 1, 30):
             raise RuntimeError('dpct: no listener subscribed within 30 s')
         if dp.poll() is not None:
-            raise RuntimeError('dpct exited %d: %s' % (dp.returncode, open(log.name).read()[-2000:]))
+            raise RuntimeError('dpct exited %d: %s' % (dp.returncode,
+                                                       open(log.name).read()[-2000:]))
         results, peers = run_traffic(net, {'C': c, 'S': s}, tmp, 'dpct')
         rc, table, err = d.dump(chan, timeout=30)
         if rc != 0:
@@ -251,7 +252,8 @@ def dpct_side(tmp):
         if dp is not None:
             rc, _ = d.stop(dp, 30)
             if rc != 0:
-                print('# dpct exit %s: %s' % (rc, open(os.path.join(tmp, 'dpct.log')).read()[-1500:]))
+                print('# dpct exit %s: %s' % (
+                    rc, open(os.path.join(tmp, 'dpct.log')).read()[-1500:]))
         net.cleanup()
 
 
@@ -352,7 +354,7 @@ def compare(t, kern, dp):
 def skip_reason():
     if os.geteuid() != 0:
         return 'needs root (network namespaces, nftables)'
-    for tool in ('ip', 'nft', 'ethtool'):
+    for tool in ('ip', 'nft', 'ethtool', 'conntrack'):
         if shutil.which(tool) is None:
             return '%s not installed' % tool
     return None
