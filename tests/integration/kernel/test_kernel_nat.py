@@ -245,6 +245,11 @@ def dpct_side(tmp):
         d.stop(lst, 20)
         lst = None
         events = [e for e in d.events(evpath) if e.get('type') in ('new', 'update', 'destroy')]
+        rc, _ = d.stop(dp, 30)
+        dp = None
+        if rc != 0:
+            raise RuntimeError('dpct exit %s: %s' % (
+                rc, open(os.path.join(tmp, 'dpct.log')).read()[-1500:]))
         return results, peers, table, events
     finally:
         if lst is not None:
