@@ -81,7 +81,8 @@ extern "C" {
  * EV_IPFIX_TID_NAT_BLOCK; an IPv4 biflow with a nat_event,
  * EV_IPFIX_TID_NAT4 (the biflow fields, then postNATSourceIPv4Address,
  * postNATDestinationIPv4Address, postNAPTSourceTransportPort,
- * postNAPTDestinationTransportPort, natEvent); any other biflow,
+ * postNAPTDestinationTransportPort, natEvent, observationTimeMilliseconds
+ * (event_ms: the flow's end, or now for an interim record)); any other biflow,
  * EV_IPFIX_TID_V4 or EV_IPFIX_TID_V6 (no NAT fields).
  */
 struct ev_ipfix_flow {
@@ -111,7 +112,7 @@ struct ev_ipfix_flow {
 	uint16_t block_end;      /**< portRangeEnd */
 	uint16_t block_step;     /**< portRangeStepSize (1) */
 	uint16_t block_ports;    /**< portRangeNumPorts */
-	uint64_t event_ms;       /**< observationTimeMilliseconds (port blocks) */
+	uint64_t event_ms;       /**< observationTimeMilliseconds: when the NAT event happened */
 };
 
 /**
@@ -123,9 +124,9 @@ struct ev_ipfix_flow {
  * its post-NAT fields: the orig direction as it leaves, i.e. the reverse of
  * the record's `reply` (SNAT: post source = reply.dst, post source port =
  * reply.dport; DNAT: post destination = reply.src, post destination port =
- * reply.sport; the untranslated side equal to orig's), and nat_event
+ * reply.sport; the untranslated side equal to orig's), nat_event
  * EV_IPFIX_NAT44_DELETE for a DESTROY, EV_IPFIX_NAT44_CREATE for an interim
- * record. A port-block record (CT_REC_F_NAT_BLOCK) becomes a port block:
+ * record, and event_ms = end_ms. A port-block record (CT_REC_F_NAT_BLOCK) becomes a port block:
  * src = orig.src, post_src = reply.dst, block_lo..block_hi, step 1,
  * event_ms = start_ns / 1e6, vrf = orig.zone, nat_event from `nat_event`.
  * @return 0; -EINVAL not IPv4/IPv6, or a port block that is not IPv4, has

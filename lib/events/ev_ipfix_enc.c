@@ -26,7 +26,7 @@ struct tfield {
 	{IE_START_MS, 8, 0}, {IE_END_MS, 8, 0}, {IE_END_REASON, 1, 0}, \
 	{IE_INGRESS_IF, 4, 0}, {IE_INGRESS_VRF, 4, 0}, {IE_FLOW_ID, 8, 0}
 #define N_FIELDS 17
-#define N_NAT_FIELDS (N_FIELDS + 5)
+#define N_NAT_FIELDS (N_FIELDS + 6)
 #define N_BLOCK_FIELDS 9
 
 static const struct tfield tmpl_v4[] = { BIFLOW(IE_SRC_V4, IE_DST_V4, 4, IE_ICMP_V4) };
@@ -36,6 +36,7 @@ static const struct tfield tmpl_nat4[] = {
 	BIFLOW(IE_SRC_V4, IE_DST_V4, 4, IE_ICMP_V4),
 	{IE_POST_NAT_SRC_V4, 4, 0}, {IE_POST_NAT_DST_V4, 4, 0},
 	{IE_POST_NAPT_SRC_PORT, 2, 0}, {IE_POST_NAPT_DST_PORT, 2, 0}, {IE_NAT_EVENT, 1, 0},
+	{IE_OBS_TIME_MS, 8, 0},
 };
 /* A port block (RFC 8158, NAT44 port block allocation / de-allocation). */
 static const struct tfield tmpl_block[] = {
@@ -49,7 +50,7 @@ _Static_assert(sizeof(tmpl_block) / sizeof(tmpl_block[0]) == N_BLOCK_FIELDS, "bl
 
 #define REC_LEN_V4 81
 #define REC_LEN_V6 105
-#define REC_LEN_NAT4 (REC_LEN_V4 + 13)
+#define REC_LEN_NAT4 (REC_LEN_V4 + 21)
 #define REC_LEN_BLOCK 29
 
 static inline void
@@ -127,6 +128,7 @@ nat_from_rec(const struct ct_event_rec *r, bool icmp, struct ev_ipfix_flow *f)
 		f->post_dport = r->reply.sport;
 	}
 	f->nat_event = (r->events & CT_EV_DESTROY) ? EV_IPFIX_NAT44_DELETE : EV_IPFIX_NAT44_CREATE;
+	f->event_ms = f->end_ms;
 }
 
 int
@@ -269,6 +271,7 @@ ev_ipfix_encode_record(const struct ev_ipfix_flow *f, uint8_t *p, size_t cap)
 		put16(p + o + 81, f->post_sport);
 		put16(p + o + 83, f->post_dport);
 		p[o + 85] = f->nat_event;
+		put64(p + o + 86, f->event_ms);
 	}
 	return len;
 }

@@ -190,7 +190,7 @@ test_templates(void)
 {
 	static const uint16_t nat_tail[] = { IE_POST_NAT_SRC_V4, IE_POST_NAT_DST_V4,
 					     IE_POST_NAPT_SRC_PORT, IE_POST_NAPT_DST_PORT,
-					     IE_NAT_EVENT };
+					     IE_NAT_EVENT, IE_OBS_TIME_MS };
 	static const uint16_t block[] = { IE_OBS_TIME_MS, IE_NAT_EVENT, IE_SRC_V4,
 					  IE_POST_NAT_SRC_V4, IE_PORT_RANGE_START,
 					  IE_PORT_RANGE_END, IE_PORT_RANGE_STEP,
@@ -219,10 +219,10 @@ test_templates(void)
 			T_EQ(d.t[k].n, 17);
 			found |= 2;
 		} else if (d.t[k].id == EV_IPFIX_TID_NAT4) {
-			T_EQ(d.t[k].n, 22);
+			T_EQ(d.t[k].n, 23);
 			for (i = 0; i < 17; i++)
 				T_EQ(d.t[k].f[i].id, v4[i]);
-			for (i = 0; i < 5; i++) {
+			for (i = 0; i < 6; i++) {
 				T_EQ(d.t[k].f[17 + i].id, nat_tail[i]);
 				T_EQ(d.t[k].f[17 + i].pen, 0);
 			}
@@ -288,6 +288,8 @@ test_roundtrip(void)
 	T_EQ(g.f[0].ingress, 2);
 	T_EQ(g.f[0].vrf, 3);
 	T_UEQ(g.f[0].flow_id, 1);
+	T_UEQ(g.f[0].event_ms, (T0 + 31 * SEC) / 1000000);
+	T_EQ(ev_ipfix_flow_len(&f[0]), 102);
 	/* SNAT, interim: natEvent 4 (the session is live), flowEnd = now. */
 	T_EQ(g.tid[1], EV_IPFIX_TID_NAT4);
 	T_EQ(g.f[1].nat_event, EV_IPFIX_NAT44_CREATE);
@@ -295,6 +297,7 @@ test_roundtrip(void)
 	T_ASSERT(ip_is(g.f[1].post_src, "198.51.100.1"));
 	T_EQ(g.f[1].post_sport, 1024);
 	T_UEQ(g.f[1].end_ms, (T0 + 20 * SEC) / 1000000);
+	T_UEQ(g.f[1].event_ms, (T0 + 20 * SEC) / 1000000);
 	T_EQ(g.f[1].end_reason, CT_END_ACTIVE);
 	/* DNAT: post destination = the inside address:port, source as it was. */
 	T_EQ(g.tid[2], EV_IPFIX_TID_NAT4);
