@@ -10,7 +10,14 @@
  * One exporter talks to one collector, over UDP or TCP (RFC 7011 §10.4):
  *  - it exports a biflow record for every DESTROY (the flow's end, with
  *    flowEndReason from the record) and for every interim record of the
- *    active timeout (CT_REC_F_INTERIM, flowEndReason 2);
+ *    active timeout (CT_REC_F_INTERIM, flowEndReason 2); a translated IPv4
+ *    flow's record carries its post-NAT fields and natEvent (RFC 8158) in
+ *    a template of its own, and a port block allocated or released by a
+ *    block-mode NAT pool (CT_REC_F_NAT_BLOCK) is one record of the
+ *    port-block template (struct ev_ipfix_flow);
+ *  - a port-block record has no event bits, so it is never nacked: over
+ *    TCP it is not refused while the connection is down but waits in the
+ *    ring with what is not acknowledged, refused only when the ring is full;
  *  - counts are deltas since the flow's previous record *to this
  *    collector*: the exporter keeps, for flows that had an interim record,
  *    the totals it last exported (a small open-addressing table, only for
