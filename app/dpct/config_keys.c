@@ -266,6 +266,81 @@ const struct cfg_key dpct_cfg_keys[] = {
 	{.section = "policy.rules[]", .key = "icmp_type", .type = CFG_CUSTOM,
 	 .flags = CFG_F_ITEM | CFG_F_QUOTED | CFG_F_NODOC},
 
+	/* nat: pools and rules (config_nat.c) */
+	{.section = "", .key = "nat", .type = CFG_CUSTOM, .flags = CFG_F_NODOC,
+	 .parse = dpct_cfg_nat_parse, .emit = dpct_cfg_nat_emit},
+	{CFG_ITEM("nat", "pools", "array of objects", "`[]`", 0),
+	 .doc_range = "at most 64 pools",
+	 .doc = "Public addresses and the ports used on them, named for the `snat` rules "
+		"(keys below)."},
+	{CFG_ITEM("nat", "rules", "array of objects", "`[]`", 0),
+	 .doc_range = "at most 1024 rules",
+	 .doc = "Tried in order on a connection's first packet; the first that matches "
+		"decides (keys below). No rules: nothing is translated."},
+	{CFG_ITEM("nat.pools[]", "name", "string", "(required)", 0),
+	 .doc_range = "1..31 of `A-Z a-z 0-9 _ . -`, unique",
+	 .doc = "What rules call the pool by (`pool`)."},
+	{CFG_ITEM("nat.pools[]", "addresses", "string", "(required)", 0),
+	 .doc_range = "at most 4096 addresses",
+	 .doc = "`\"198.51.100.7\"`, a prefix `\"198.51.100.0/28\"` (every address of it, "
+		"network and broadcast included; host bits must be zero) or a range "
+		"`\"203.0.113.1-203.0.113.4\"`. No two pools share an address."},
+	{CFG_ITEM("nat.pools[]", "ports", "integer or string", "`\"1024-65535\"`", 0),
+	 .doc_range = "`\"lo-hi\"`, 1 ≤ lo ≤ hi ≤ 65535",
+	 .doc = "The ports used on every address of the pool. The range is split evenly "
+		"among the workers, each owning its slice: its size must divide by the worker "
+		"count."},
+	{CFG_ITEM("nat.pools[]", "mode", "string", "`\"napt\"`", 0),
+	 .doc_range = "`\"napt\"`, `\"block\"`",
+	 .doc = "`napt`: a port per connection. `block` (RFC 7422, CGNAT): an inside address "
+		"gets a block of `block_size` ports of one pool address on its first "
+		"connection, logged when allocated and when released."},
+	{CFG_ITEM("nat.pools[]", "block_size", "integer", "512", 0),
+	 .doc_range = "1..32768, block mode only",
+	 .doc = "Ports a block; must divide each worker's share of `ports`."},
+	{CFG_ITEM("nat.pools[]", "blocks_per_address", "integer", "1", 0),
+	 .doc_range = "1..16, block mode only",
+	 .doc = "Blocks one inside address may hold at once."},
+	{CFG_ITEM("nat.rules[]", "name", "string", "none", 0),
+	 .doc_range = "1..31 of `A-Z a-z 0-9 _ . -`",
+	 .doc = "Shown in logs and messages."},
+	{CFG_ITEM("nat.rules[]", "action", "string", "(required)", 0),
+	 .doc_range = "`\"snat\"`, `\"dnat\"`, `\"exclude\"`",
+	 .doc = "`snat`: the source becomes a `pool` address and port. `dnat`: the destination "
+		"(`dst`, `dport`) becomes `to`, `to_port` (port forwarding). `exclude`: the "
+		"matched connection is not translated."},
+	{CFG_ITEM("nat.rules[]", "in_port", "integer", "any", 0),
+	 .doc_range = "0..63",
+	 .doc = "Match: the DPDK port the first packet came in on."},
+	{CFG_ITEM("nat.rules[]", "zone", "integer", "any", 0),
+	 .doc_range = "0..65535",
+	 .doc = "Match: the conntrack zone."},
+	{CFG_ITEM("nat.rules[]", "proto", "string or integer", "any", 0),
+	 .doc_range = "`\"tcp\"`, `\"udp\"`, `\"udplite\"`, `\"icmp\"`, 1..255",
+	 .doc = "Match: the IP protocol. `snat` translates tcp, udp, udplite and icmp (echo); "
+		"`dnat` needs one of tcp, udp, udplite."},
+	{CFG_ITEM("nat.rules[]", "src", "string", "any", 0),
+	 .doc_range = "`\"a.b.c.d[/len]\"`, host bits zero",
+	 .doc = "Match: the source prefix of the first packet."},
+	{CFG_ITEM("nat.rules[]", "dst", "string", "any", 0),
+	 .doc_range = "`\"a.b.c.d[/len]\"`, host bits zero",
+	 .doc = "Match: the destination prefix. `dnat`: required, the public address (a single "
+		"address)."},
+	{CFG_ITEM("nat.rules[]", "dport", "integer or string", "any", 0),
+	 .doc_range = "0..65535 or `\"lo-hi\"`",
+	 .doc = "Match: destination ports; needs `proto` tcp, udp or udplite. `dnat`: the "
+		"public ports forwarded."},
+	{CFG_ITEM("nat.rules[]", "pool", "string", "(required for snat)", 0),
+	 .doc_range = "a pool's `name`",
+	 .doc = "`snat` only: the pool translated to."},
+	{CFG_ITEM("nat.rules[]", "to", "string", "(required for dnat)", 0),
+	 .doc_range = "`\"a.b.c.d\"`",
+	 .doc = "`dnat` only: the inside address."},
+	{CFG_ITEM("nat.rules[]", "to_port", "integer", "`dport` (kept)", 0),
+	 .doc_range = "1..65535, needs `dport`",
+	 .doc = "`dnat` only: the inside port for the first port of `dport`; a range maps one "
+		"to one (`dport` lo + k → `to_port` + k)."},
+
 	/* export.ipfix (config_export.c) */
 	{CFG_B("export.ipfix", "enabled", export.ipfix_enabled, true),
 	 .doc = "Off keeps the collectors configured but exports nothing."},

@@ -57,6 +57,11 @@ int dpct_cfg_notrack_parse(struct cfg_parse *p, const struct cfg_key *k, json_t 
 			   const char *path, struct dpct_config *c);
 int dpct_cfg_notrack_emit(const struct cfg_key *k, const struct dpct_config *c, json_t **out);
 
+/* config_nat.c */
+int dpct_cfg_nat_parse(struct cfg_parse *p, const struct cfg_key *k, json_t *v, const char *path,
+		       struct dpct_config *c);
+int dpct_cfg_nat_emit(const struct cfg_key *k, const struct dpct_config *c, json_t **out);
+
 /* config_tracker.c */
 int dpct_cfg_zones_parse(struct cfg_parse *p, const struct cfg_key *k, json_t *v,
 			 const char *path, struct dpct_config *c);

@@ -249,6 +249,7 @@ dpct_stats_json(struct dpct_app *a)
 	json_object_set_new(root, "listeners", lst);
 	json_object_set_new(root, "refusals", refusals_json(a));
 	dpct_policy_stats_json(a, root);
+	dpct_nat_stats_json(a, root);
 	json_object_set_new(root, "export", dpct_export_json(a));
 	return root;
 }

@@ -88,6 +88,9 @@ struct dpct_port {
 struct dpct_snapshot {
 	atomic_uint seq;
 	struct ct_stats st;
+	struct nat_stats nat;         /**< the worker's bindings (zero without translation) */
+	uint64_t nat_rewrite_failed;  /**< packets of translated flows dropped: not rewritable */
+	uint64_t nat_block_ring_full; /**< port-block events the event ring refused (retried) */
 };
 
 /** Telemetry mailbox request kinds. */
@@ -159,6 +162,12 @@ struct dpct_worker {
 	struct rte_mbuf *park[DPCT_MAX_BURST];
 	struct ct_pkt park_pk[DPCT_MAX_BURST];
 	uint16_t n_park;
+	/* Translation (nat_worker.c): the table in use, warnings, block events */
+	struct pipe_nat nat;
+	uint64_t nat_warn_ns;
+	uint64_t nat_exhausted_logged;
+	uint64_t nat_block_ring_full;  /**< block events the ring refused (retried) */
+	bool nat_alarm;
 } __rte_cache_aligned;
 
 struct dpct_app {
@@ -191,6 +200,9 @@ struct dpct_app {
 	struct pol_handle *pol;
 	atomic_bool hup;
 	struct dpct_rss rss;      /**< flow ownership: RSS or the keyed hash (rss.h) */
+	/* NAT: the installed table (nat_app.c, config_nat.h); workers read it with
+	 * dpct_nat_current() between their dpct_nat_quiescent() reports. */
+	struct nat_table *_Atomic nat;
 };
 
 extern struct dpct_app dpct;
@@ -275,5 +287,29 @@ int dpct_policy_reload(struct dpct_app *a, const char *source, char *err, size_t
 void dpct_policy_stats_json(struct dpct_app *a, struct json_t *root);
 /** Register /dpct/rules and /dpct/reload. */
 int dpct_telemetry_rules_init(struct dpct_app *a);
+
+/* Translation, the workers' side (nat_worker.c) ----------------------- */
+/** Whether the configuration translates at all (a `nat` section with pools or rules):
+ * shards are then created with room for reply tuples (ct_conf.nat). */
+bool dpct_nat_configured(const struct dpct_config *c);
+/** Install the binding hook on the worker's shard and its pipeline (before its first packet). */
+void dpct_nat_worker_setup(struct dpct_worker *w);
+/** Once a poll loop, right after the worker's quiescent reports: take the installed table. */
+void dpct_nat_worker_refresh(struct dpct_worker *w, uint64_t now);
+/**
+ * Once a poll loop, after event delivery: move port-block events to the
+ * event ring and, on a `tick`, log exhaustion and the pool fill alarm
+ * (rate-limited).
+ */
+void dpct_nat_worker_loop(struct dpct_worker *w, uint64_t now, bool tick);
+/** The owner of a packet when translation decides it (nat_owner()), else `fallback`. */
+unsigned dpct_nat_owner(const struct dpct_worker *w, const struct ct_pkt *p, unsigned fallback);
+/** Add "nat" (per worker and total binding counters) to the final statistics. */
+void dpct_nat_stats_json(struct dpct_app *a, struct json_t *root);
+/** Register /dpct/nat. */
+int dpct_telemetry_nat_init(struct dpct_app *a);
+/** Worker `w`'s published translation counters (a consistent snapshot). */
+void dpct_nat_snapshot_read(struct dpct_worker *w, struct nat_stats *st, uint64_t *rewrite_failed,
+			    uint64_t *block_ring_full);
 
 #endif /* DPCT_APP_H */

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "config_export.h"
+#include "config_nat.h"
 #include "config_tracker.h"
 #include "ct.h"
 #include "ev.h"
@@ -81,6 +82,9 @@ struct dpct_config {
 	struct dpct_export_conf export;
 	/* "tcp", "checksum", "zones": strict tracking (config_tracker.h) */
 	struct dpct_tracker_config tracker;
+	/* "nat": pools and rules (config_nat.h); plain arrays, so a copy of the
+	 * struct is a full copy. About 73 KiB: keep configs off small stacks. */
+	struct dpct_nat_conf nat;
 };
 
 /** Every key's default (the schema table's), all other bytes zero. */

@@ -295,7 +295,17 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return DPCT_EXIT_USAGE;
 	}
-	if (dpct_telemetry_init(&dpct) < 0 || dpct_telemetry_rules_init(&dpct) < 0)
+	/* NAT: the pools' ports are divided among the workers now counted. */
+	if (dpct_nat_init(&dpct, err, sizeof(err)) < 0) {
+		fprintf(stderr, "dpct: config: %s\n", err);
+		dpct_policy_free(&dpct);
+		dpct_workers_free(&dpct);
+		dpct_ports_close(&dpct);
+		rte_eal_cleanup();
+		return DPCT_EXIT_USAGE;
+	}
+	if (dpct_telemetry_init(&dpct) < 0 || dpct_telemetry_rules_init(&dpct) < 0 ||
+	    dpct_telemetry_nat_init(&dpct) < 0)
 		DPCT_LOG(WARNING, "telemetry commands not registered\n");
 
 	RTE_LCORE_FOREACH_WORKER(lcore) {
@@ -319,6 +329,7 @@ main(int argc, char **argv)
 	}
 	dpct_workers_free(&dpct);
 	dpct_policy_free(&dpct);
+	dpct_nat_free(&dpct);
 	dpct_ports_close(&dpct);
 	rte_eal_cleanup();
 	return rc;

@@ -18,12 +18,14 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <jansson.h>
 #include <rte_lcore.h>
 
+#include "config_nat.h"
 #include "config_policy.h"
 #include "dpct.h"
 
@@ -48,11 +50,17 @@ on_hup(int sig)
 	sem_post(&rl.wake);
 }
 
-/* Under rl.lock. */
+/*
+ * Under rl.lock. The file's policy and nat sections come from one read and
+ * parse; the new NAT table is built and takes over the live bindings
+ * before the policy is installed, so a refusal of either changes nothing.
+ */
 static int
 reload_locked(struct dpct_app *a, const char *source, char *err, size_t errlen)
 {
+	struct nat_table *nt = NULL;
 	struct pol_ruleset rs;
+	struct dpct_config *c;
 	bool present;
 	int rc;
 
@@ -64,18 +72,37 @@ reload_locked(struct dpct_app *a, const char *source, char *err, size_t errlen)
 		snprintf(err, errlen, "running on the built-in config: nothing to reload");
 		return -ENOENT;
 	}
-	rc = dpct_policy_load(a->opts.config_path, &rs, &present, err, errlen);
+	/* The nat section's arrays make the config too large for a thread's stack. */
+	c = malloc(sizeof(*c));
+	if (c == NULL) {
+		snprintf(err, errlen, "no memory for the configuration");
+		pol_note_refused(a->pol);
+		return -ENOMEM;
+	}
+	dpct_config_defaults(c);
+	rc = dpct_config_load_full(c, a->opts.config_path, &rs, &present, err, errlen);
+	if (rc == 0) {
+		rc = dpct_nat_prepare(a, c, &nt, err, errlen);
+		if (rc != 0)
+			pol_ruleset_clear(&rs);
+	}
 	if (rc == 0)
 		rc = pol_install(a->pol, &rs, POL_WAIT_MS, err, errlen);
 	else
 		pol_note_refused(a->pol);
 	pol_ruleset_clear(&rs);
 	if (rc < 0) {
+		nat_table_free(nt);
+		free(c);
 		DPCT_LOG(ERR, "policy reload (%s) refused, old rules stay: %s\n", source, err);
 		return rc;
 	}
+	dpct_nat_install(a, nt);
 	DPCT_LOG(INFO, "policy: generation %d installed from %s (%s)\n", rc,
 		 a->opts.config_path, source);
+	DPCT_LOG(INFO, "nat: %u pools, %u rules installed from %s (%s)\n", c->nat.n_pools,
+		 c->nat.n_rules, a->opts.config_path, source);
+	free(c);
 	return rc;
 }
 

@@ -7,6 +7,7 @@
  */
 
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -89,6 +90,10 @@ dpct_worker_publish(struct dpct_worker *w)
 	atomic_store_explicit(&w->snap.seq, s + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	ct_shard_stats(w->shard, &w->snap.st);
+	if (w->nat.table != NULL)
+		nat_worker_stats(w->nat.table, w->index, &w->snap.nat);
+	w->snap.nat_rewrite_failed = w->nat.rewrite_failed;
+	w->snap.nat_block_ring_full = w->nat_block_ring_full;
 	atomic_store_explicit(&w->snap.seq, s + 2, memory_order_release);
 }
 
@@ -146,6 +151,7 @@ dpct_workers_init(struct dpct_app *a)
 		w->index = i;
 		w->lcore = lcore;
 		dpct_config_shard(&a->cfg, i, nw, &cc);
+		cc.nat = dpct_nat_configured(&a->cfg);
 		/* Hugepages on the worker's own socket. */
 		dpct_mem_socket(&cc.mem, (int)rte_lcore_to_socket_id(lcore));
 		w->shard = ct_shard_create(&cc, err, sizeof(err));
@@ -375,8 +381,11 @@ dispatch(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, uint16_t
 	memset(n_other, 0, sizeof(n_other[0]) * nw);
 	for (i = 0; i < n; i++) {
 		o = w->index;
-		if (nw > 1 && (pk[i].cls == CT_PKT_TRACK || pk[i].cls == CT_PKT_ICMP_ERROR))
-			o = dpct_rss_owner(&dpct.rss, m[i], &pk[i]);
+		if (nw > 1 && (pk[i].cls == CT_PKT_TRACK || pk[i].cls == CT_PKT_ICMP_ERROR)) {
+			o = w->pipe.nat != NULL ? dpct_nat_owner(w, &pk[i], UINT_MAX) : UINT_MAX;
+			if (o == UINT_MAX)
+				o = dpct_rss_owner(&dpct.rss, m[i], &pk[i]);
+		}
 		if (o == w->index) {
 			own_idx[no++] = (uint16_t)i;
 			continue;
@@ -524,18 +533,24 @@ dpct_worker_main(void *arg)
 	struct rte_mbuf *m[DPCT_MAX_BURST];
 	uint64_t tsc, next_tick = 0, tick = dpct.tsc_hz / 1000, now, last_expire = UINT64_MAX;
 	unsigned burst = dpct.cfg.burst, i;
+	bool ticked;
 	uint16_t n;
 
 	if (burst > DPCT_MAX_BURST)
 		burst = DPCT_MAX_BURST;
 	dpct_track_setup(w);
+	dpct_nat_worker_setup(w);
 	if (dpct.pol != NULL)
 		pol_worker_online(dpct.pol, w->index);
+	dpct_nat_online(w->index);   /* NAT table grace periods (nat_app.c) */
 	while (!atomic_load_explicit(&dpct.quit, memory_order_relaxed)) {
 		/* Policy: no generation pointer is held across this point. */
 		if (dpct.pol != NULL)
 			pol_quiescent(dpct.pol, w->index);
+		dpct_nat_quiescent(w->index);   /* no NAT table pointer held here */
 		now = worker_now(w);
+		/* Translation: the installed table, held until the next quiescent report. */
+		dpct_nat_worker_refresh(w, now);
 		retry_parked(w, now);
 		if (w->n_park == 0 && atomic_load_explicit(&dpct.go, memory_order_acquire) &&
 		    !atomic_load_explicit(&dpct.stop_rx, memory_order_relaxed)) {
@@ -568,7 +583,8 @@ dpct_worker_main(void *arg)
 			last_expire = visited == 0 ? now : UINT64_MAX;
 		}
 		tsc = rte_rdtsc();
-		if (tsc >= next_tick) {
+		ticked = tsc >= next_tick;
+		if (ticked) {
 			next_tick = tsc + tick;
 			if (!dpct.pkt_time)
 				ct_shard_expire(w->shard, now, EXPIRE_BUDGET);
@@ -587,11 +603,13 @@ dpct_worker_main(void *arg)
 		}
 		if (w->chan != NULL)
 			ev_worker_sync(w->chan, w->shard, now);
+		dpct_nat_worker_loop(w, now, ticked);
 		dpct_mbox_service(w, now);
 		dpct_dump_service(w, now);
 	}
 	if (dpct.pol != NULL)
 		pol_worker_offline(dpct.pol, w->index);
+	dpct_nat_offline(w->index);
 	dpct_worker_publish(w);
 	return 0;
 }

@@ -391,6 +391,9 @@ struct ct_conf {
 	uint16_t n_notrack;
 	struct ct_notrack_rule notrack[CT_MAX_NOTRACK];
 	uint32_t active_timeout_s;   /**< flow export: interim record after this long (0 = off) */
+	bool nat;                    /**< keep translated reply tuples (ct_shard_set_nat()):
+				      *   40 B an entry more, and the index sized for two
+				      *   keys an entry */
 	/* Memory */
 	struct ct_mem mem;           /**< the shard's allocator; zero = C heap */
 };
@@ -401,6 +404,7 @@ struct ct_shard_mem {
 	uint64_t index;              /**< `buckets` x 64 B */
 	uint64_t wheel;              /**< `wheel_slots` x 4 B */
 	uint64_t stage;              /**< ev_stage_size event records */
+	uint64_t nat;                /**< conf.nat: `slots` translated reply tuples x 40 B */
 	uint64_t shard;              /**< the shard's own struct (an upper bound) */
 	uint64_t total;              /**< the sum of the above */
 	uint64_t slots, buckets, wheel_slots; /**< entries (max_entries + headroom), buckets */
@@ -530,7 +534,7 @@ _Static_assert(sizeof(struct ct_result) == 16, "result is 16 bytes");
 	X(untracked) X(notrack) X(related) X(handoff) \
 	X(events_sent) X(events_failed) X(events_retried) X(destroy_resent) \
 	X(ring_full) X(listener_dropped) X(destroy_acked) \
-	X(fill_alarm) X(table_full_warn) X(events_unwanted)
+	X(fill_alarm) X(table_full_warn) X(events_unwanted) X(nat_refused)
 
 struct ct_stats {
 #define CT_X_FIELD(f) uint64_t f;
@@ -649,7 +653,11 @@ struct ct_pkt_info {
 	uint32_t id;              /**< the entry's id, for ct_shard_decide() */
 	struct ct_decision dec;   /**< the entry's decision when the packet was tracked */
 	uint8_t state;            /**< enum ct_state */
-	uint8_t pad[3];
+	uint8_t dir;              /**< enum ct_dir of the packet (of an ICMP error: the
+				   *   direction the error travels in) */
+	uint8_t nat;              /**< 1 when the packet must be rewritten to
+				   *   ct_process_burst_nat()'s `to[i]` */
+	uint8_t pad;
 };
 
 /**
@@ -660,6 +668,54 @@ struct ct_pkt_info {
  */
 uint16_t ct_process_burst_info(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n,
 			       uint64_t now, uint8_t *verdict, struct ct_pkt_info *info);
+
+/**
+ * Translation (docs/nat.md). With conf.nat, a shard keeps for each entry
+ * the reply tuple a hook chose when the entry was created, and finds the
+ * entry by it as Linux finds a conntrack by its reply tuplehash.
+ *
+ * `bind` is called for the first packet of every would-be entry (after the
+ * L4 tracker accepted it): it returns 1 with `*reply` (the translated
+ * reply tuple, as a reply arrives) and the CT_S_*NAT* bits in `*status`,
+ * 0 for no translation (`*status` may still carry the _DONE bits), or a
+ * negative errno to refuse the connection (counted in `nat_refused` and
+ * `drop`, no entry). A reply tuple another entry already uses is refused
+ * the same way (after `release`). `release` gives back a binding when the
+ * entry is freed: after its DESTROY was delivered, so the public address
+ * and port are never held twice while a log lacks the first holder's end.
+ * For translated entries only: the original tuple matches packets in the
+ * original direction, the reply tuple packets in the reply direction, and
+ * an ICMP error is matched by the reverse of the packet it quotes.
+ */
+struct ct_nat_hook {
+	int (*bind)(void *arg, const struct ct_pkt *p, struct ct_tuple *reply, uint16_t *status);
+	void (*release)(void *arg, const struct ct_tuple *reply, uint16_t status);
+	void *arg;
+};
+
+/**
+ * Install the translation hook (NULL `h`: none). Before the first packet,
+ * or with the shard empty.
+ * @return 0; -ENOTSUP without conf.nat; -EBUSY when the shard has entries.
+ * Thread safety: owner only.
+ */
+int ct_shard_set_nat(struct ct_shard *s, const struct ct_nat_hook *h);
+
+/**
+ * ct_process_burst_info() that also gives, for each packet of a translated
+ * flow that passed (info[i].nat set), the tuple the packet must be
+ * rewritten to in `to[i]` (nat_rewrite() in lib/nat): a packet in the
+ * original direction becomes the reverse of the reply tuple, one in the
+ * reply direction the reverse of the original tuple; the packet an ICMP
+ * error quotes becomes the reply tuple (error in the original direction)
+ * or the original tuple (reply direction). Taken when the packet is
+ * tracked, so valid even when the packet ended its entry. Packets of
+ * invalid state are not translated (as Linux: they have no conntrack).
+ * Thread safety: owner only.
+ */
+uint16_t ct_process_burst_nat(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n,
+			      uint64_t now, uint8_t *verdict, struct ct_pkt_info *info,
+			      struct ct_tuple *to);
 
 /**
  * Store a decision in the live entry (slot, id). If the entry already holds a

@@ -35,13 +35,22 @@ bucket_slots_of(const struct ct_bucket *b, uint32_t idx)
 	return m & ~ct_bucket_match(b, 0) & 0x5555u;
 }
 
-/* The other candidate bucket of the entry in slot k of bucket b. */
+/* The hash a node was inserted under: its entry's key, or its reply tuple. */
+static inline uint32_t
+node_hash(const struct ct_shard *s, uint32_t v)
+{
+	if (v & CT_IDX_NAT)
+		return ct_tuple_hash(&s->nat_reply[v & ~CT_IDX_NAT]);
+	return ct_tuple_hash(&s->pool[v].key);
+}
+
+/* The other candidate bucket of the node in slot k of bucket b. */
 static inline uint32_t
 alt_bucket(const struct ct_shard *s, uint32_t b, const struct ct_bucket *bk, unsigned k)
 {
 	uint32_t v1, v2;
 
-	ct_index_cands(s, ct_tuple_hash(&s->pool[bk->idx[k]].key), &v1, &v2);
+	ct_index_cands(s, node_hash(s, bk->idx[k]), &v1, &v2);
 	return v1 == b ? v2 : v1;
 }
 
@@ -101,7 +110,7 @@ ct_index_insert(struct ct_shard *s, uint32_t idx, uint32_t h)
 		struct ct_bucket *b = &s->buckets[cand[i]];
 
 		for (k = 0; k < CT_BUCKET_SLOTS; k++) {
-			uint32_t vh = ct_tuple_hash(&s->pool[b->idx[k]].key);
+			uint32_t vh = node_hash(s, b->idx[k]);
 			uint32_t v1, v2, alt;
 
 			ct_index_cands(s, vh, &v1, &v2);
@@ -118,17 +127,16 @@ ct_index_insert(struct ct_shard *s, uint32_t idx, uint32_t h)
 	return index_insert_deep(s, cand, sig, idx);
 }
 
-void
-ct_index_remove(struct ct_shard *s, uint32_t idx)
+static void
+node_remove(struct ct_shard *s, uint32_t v)
 {
-	uint32_t h = ct_tuple_hash(&s->pool[idx].key);
 	uint32_t b[2];
 	unsigned i, k;
 
-	ct_index_cands(s, h, &b[0], &b[1]);
+	ct_index_cands(s, node_hash(s, v), &b[0], &b[1]);
 	for (i = 0; i < 2; i++) {
 		struct ct_bucket *bk = &s->buckets[b[i]];
-		unsigned m = bucket_slots_of(bk, idx);
+		unsigned m = bucket_slots_of(bk, v);
 
 		if (m != 0) {
 			k = (unsigned)__builtin_ctz(m) >> 1;
@@ -137,4 +145,12 @@ ct_index_remove(struct ct_shard *s, uint32_t idx)
 			return;
 		}
 	}
+}
+
+void
+ct_index_remove(struct ct_shard *s, uint32_t idx)
+{
+	node_remove(s, idx);
+	if ((s->pool[idx].status & CT_S_NAT_MASK) && s->nat_reply != NULL)
+		node_remove(s, idx | CT_IDX_NAT);
 }

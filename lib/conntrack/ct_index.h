@@ -78,6 +78,43 @@ ct_key_dir(unsigned hit)
 	return (enum ct_dir)(~hit & 1u);
 }
 
+/*
+ * The hits an entry's key may give: both directions for an untranslated
+ * flow, the original direction only for a translated one (its replies
+ * come by the reply tuple's node).
+ */
+static inline unsigned
+ct_key_hitmask(const struct ct_entry *e)
+{
+	return 3u >> ((e->status & CT_S_NAT_MASK) != 0);
+}
+
+/*
+ * Whether index node `v` (an entry, or CT_IDX_NAT | entry: its reply
+ * tuple) is tuple `t`, and in which direction. A reply-tuple node of a
+ * slot that is no longer translated (recycled since the node was read)
+ * never matches.
+ */
+static inline int
+ct_node_match(const struct ct_shard *s, uint32_t v, const struct ct_tuple *t, enum ct_dir *dir)
+{
+	const struct ct_entry *e = &s->pool[v & ~CT_IDX_NAT];
+	unsigned hit;
+
+	if (__builtin_expect((v & CT_IDX_NAT) != 0, 0)) {
+		if (!(e->status & CT_S_NAT_MASK) ||
+		    !(ct_key_match(&s->nat_reply[v & ~CT_IDX_NAT], t) & 1u))
+			return 0;
+		*dir = CT_DIR_REPLY;
+		return 1;
+	}
+	hit = ct_key_match(&e->key, t) & ct_key_hitmask(e);
+	if (hit == 0)
+		return 0;
+	*dir = ct_key_dir(hit);
+	return 1;
+}
+
 static inline uint32_t
 ct_bucket_find(const struct ct_shard *s, const struct ct_bucket *b, uint16_t sig,
 	    const struct ct_tuple *t, enum ct_dir *dir)
@@ -86,14 +123,11 @@ ct_bucket_find(const struct ct_shard *s, const struct ct_bucket *b, uint16_t sig
 
 	while (m != 0) {
 		unsigned k = (unsigned)__builtin_ctz(m) >> 1;
-		uint32_t idx = b->idx[k];
-		unsigned hit = ct_key_match(&s->pool[idx].key, t);
+		uint32_t v = b->idx[k];
 
 		m &= m - 1;
-		if (hit != 0) {
-			*dir = ct_key_dir(hit);
-			return idx;
-		}
+		if (ct_node_match(s, v, t, dir))
+			return v & ~CT_IDX_NAT;
 	}
 	return CT_NIL;
 }
@@ -103,7 +137,7 @@ struct ct_probe {
 	uint32_t b1;
 	uint32_t b2;
 	uint16_t sig;
-	uint32_t cand;   /* the entry prefetched for it (first signature match), or CT_NIL */
+	uint32_t cand;   /* the node prefetched for it (first signature match), or CT_NIL */
 };
 
 static inline void
@@ -127,13 +161,11 @@ ct_probe_lookup(const struct ct_shard *s, const struct ct_probe *q, const struct
 	uint32_t idx;
 
 	if (q->cand != CT_NIL) {
-		const struct ct_entry *c = &s->pool[q->cand];
-		unsigned hit = ct_key_match(&c->key, t);
+		const struct ct_entry *c = &s->pool[q->cand & ~CT_IDX_NAT];
 
-		if (hit != 0 && (c->eflags & CT_EF_USED) && !(c->status & CT_S_DYING)) {
-			*dir = ct_key_dir(hit);
-			return q->cand;
-		}
+		if (ct_node_match(s, q->cand, t, dir) && (c->eflags & CT_EF_USED) &&
+		    !(c->status & CT_S_DYING))
+			return q->cand & ~CT_IDX_NAT;
 	}
 	idx = ct_bucket_find(s, &s->buckets[q->b1], q->sig, t, dir);
 	if (idx == CT_NIL && q->b2 != q->b1)
@@ -151,13 +183,15 @@ ct_index_lookup(const struct ct_shard *s, const struct ct_tuple *t, uint32_t h, 
 }
 
 /*
- * Put entry `idx` (key already set, hash `h`) into one of its buckets,
+ * Put node `idx` (an entry whose key is set, or CT_IDX_NAT | entry whose
+ * nat_reply[] is set; `h` the hash of that tuple) into one of its buckets,
  * moving up to two residents to their other bucket when both are full.
  * Returns 0, or -ENOSPC when no slot could be made.
  */
 int ct_index_insert(struct ct_shard *s, uint32_t idx, uint32_t h);
 
-/* Take entry `idx` out of its bucket (no-op when it is not in the index). */
+/* Take entry `idx` out of its bucket, and its reply-tuple node when it is
+ * translated (no-op for what is not in the index). */
 void ct_index_remove(struct ct_shard *s, uint32_t idx);
 
 #endif /* DPCT_CT_INDEX_H */

@@ -78,7 +78,8 @@ ct_shard_mem_size(const struct ct_conf *conf, struct ct_shard_mem *out)
 	if (max == 0 || max > CT_MEM_MAX_ENTRIES)
 		rc = -EINVAL;
 	out->slots = max + (conf->early_drop ? CT_EARLY_DROP_HEADROOM(max) : 0);
-	nb = conf->buckets != 0 ? conf->buckets : (max * 10 + 63) / 64; /* 80 % load */
+	/* 80 % load; translated entries have two keys. */
+	nb = conf->buckets != 0 ? conf->buckets : (max * (conf->nat ? 2 : 1) * 10 + 63) / 64;
 	if (nb < 2)
 		nb = 2;
 	if (nb > UINT32_MAX / 2)
@@ -92,7 +93,8 @@ ct_shard_mem_size(const struct ct_conf *conf, struct ct_shard_mem *out)
 	out->index = nb * CT_MEM_BUCKET_BYTES;
 	out->wheel = (uint64_t)out->wheel_slots * sizeof(uint32_t);
 	out->stage = (uint64_t)conf->ev_stage_size * sizeof(struct ct_event_rec);
+	out->nat = conf->nat ? out->slots * sizeof(struct ct_tuple) : 0;
 	out->shard = sizeof(struct ct_conf) + sizeof(struct ct_stats) + CT_MEM_SHARD_FIELDS;
-	out->total = out->entries + out->index + out->wheel + out->stage + out->shard;
+	out->total = out->entries + out->index + out->wheel + out->stage + out->nat + out->shard;
 	return rc;
 }

@@ -49,7 +49,7 @@ early_drop(struct ct_shard *s, uint32_t h, uint32_t now_tick, uint64_t now)
 		const struct ct_bucket *bk = &s->buckets[b[i]];
 
 		for (k = 0; k < CT_BUCKET_SLOTS; k++) {
-			uint32_t v = bk->idx[k];
+			uint32_t v = bk->idx[k] & ~CT_IDX_NAT;
 
 			if (bk->sig[k] == 0 || (s->pool[v].status & CT_S_ASSURED))
 				continue;
@@ -83,6 +83,41 @@ verdict_invalid(struct ct_shard *s, unsigned reason)
 	return s->conf.invalid_policy == CT_INVALID_PASS ? CT_V_PASS : CT_V_DROP;
 }
 
+/*
+ * Ask the translation hook for the new entry `idx` (its key set, status
+ * still 0): the reply tuple into nat_reply[idx], the NAT bits into its
+ * status. A refusal, or a reply tuple some entry already answers to, drops
+ * the connection. Returns 0 or -1 (dropped, counted).
+ */
+static int
+nat_bind(struct ct_shard *s, uint32_t idx, const struct ct_pkt *p)
+{
+	struct ct_entry *e = &s->pool[idx];
+	struct ct_tuple *r = &s->nat_reply[idx];
+	uint16_t st = 0;
+	enum ct_dir d;
+	int rc;
+
+	rc = s->nat.bind(s->nat.arg, p, r, &st);
+	if (rc < 0) {
+		s->st.nat_refused++;
+		s->st.drop++;
+		return -1;
+	}
+	e->status = (uint16_t)(st & (CT_S_NAT_MASK | CT_S_SRC_NAT_DONE | CT_S_DST_NAT_DONE));
+	if (rc == 0 || !(e->status & CT_S_NAT_MASK)) {
+		e->status &= (uint16_t)~CT_S_NAT_MASK;
+		return 0;
+	}
+	if (ct_index_lookup(s, r, ct_tuple_hash(r), &d) != CT_NIL) {
+		nat_unbind(s, idx);
+		s->st.nat_refused++;
+		s->st.drop++;
+		return -1;
+	}
+	return 0;
+}
+
 static uint8_t
 entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64_t now)
 {
@@ -113,7 +148,18 @@ entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint
 	reason = l4->new_conn(&s->conf, e, p, &cls);
 	if (reason != 0)
 		return verdict_invalid(s, (unsigned)reason);
+	if (s->nat.bind != NULL && nat_bind(s, idx, p) != 0)
+		return CT_V_DROP;
 	if (ct_index_insert(s, idx, p->hash) != 0) {
+		nat_unbind(s, idx);
+		s->st.insert_failed++;
+		s->st.drop++;
+		return CT_V_DROP;
+	}
+	if ((e->status & CT_S_NAT_MASK) &&
+	    ct_index_insert(s, idx | CT_IDX_NAT, ct_tuple_hash(&s->nat_reply[idx])) != 0) {
+		ct_index_remove(s, idx);
+		nat_unbind(s, idx);
 		s->st.insert_failed++;
 		s->st.drop++;
 		return CT_V_DROP;
@@ -127,7 +173,7 @@ entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint
 		e->udp_start_ns = now;
 	e->eflags = CT_EF_USED;
 	e->id = next_id(s);
-	e->status = CT_S_CONFIRMED;
+	e->status |= CT_S_CONFIRMED;
 	e->pending = CT_EVI_NEW;
 	e->pkts[0] = 1;
 	e->bytes[0] = p->len;
@@ -183,10 +229,31 @@ notrack_match(const struct ct_conf *c, const struct ct_tuple *t)
 	return 0;
 }
 
+/*
+ * What a packet of translated entry `idx` travelling in `dir` is rewritten
+ * to (ct_process_burst_nat()); for an ICMP error, what its quoted packet is.
+ */
+static inline void
+nat_target(const struct ct_shard *s, uint32_t idx, enum ct_dir dir, bool icmp_error,
+	   struct ct_pkt_info *pi, struct ct_tuple *to)
+{
+	const struct ct_entry *e = &s->pool[idx];
+
+	if (!(e->status & CT_S_NAT_MASK))
+		return;
+	pi->nat = 1;
+	if (icmp_error)
+		*to = dir == CT_DIR_ORIG ? s->nat_reply[idx] : e->key;
+	else if (dir == CT_DIR_ORIG)
+		ct_tuple_reverse(to, &s->nat_reply[idx]);
+	else
+		ct_tuple_reverse(to, &e->key);
+}
+
 /* A new entry for `p` (policy info: state NEW, no decision yet). */
 static uint8_t
 create_info(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64_t now,
-	    struct ct_pkt_info *pi)
+	    struct ct_pkt_info *pi, struct ct_tuple *to)
 {
 	uint64_t insert = s->st.insert;
 	uint8_t v = entry_create(s, p, now_tick, now);
@@ -194,6 +261,8 @@ create_info(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 	if (s->st.insert != insert) {
 		pi->slot = s->last_created;
 		pi->id = s->pool[s->last_created].id;
+		if (to != NULL)
+			nat_target(s, s->last_created, CT_DIR_ORIG, false, pi, to);
 	} else if (v == CT_V_PASS) {
 		pi->state = CT_STATE_INVALID; /* refused by the tracker, passed by policy */
 	}
@@ -228,9 +297,23 @@ ct_shard_notrack_burst(const struct ct_shard *s, struct ct_pkt *pkts,
 	return marked;
 }
 
+/* The entry an ICMP error relates to: with translation, by the reverse of the quoted packet. */
+static inline uint32_t
+related_lookup(const struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q,
+	       enum ct_dir *dir)
+{
+	struct ct_tuple rev;
+
+	if (s->nat_reply == NULL)
+		return ct_probe_lookup(s, q, &p->tuple, dir);
+	ct_tuple_reverse(&rev, &p->tuple);
+	return ct_probe_lookup(s, q, &rev, dir);
+}
+
 static inline __attribute__((always_inline)) uint8_t
 process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q,
-	    uint32_t now_tick, uint64_t now, struct ct_pkt_info *pi, const int want_info)
+	    uint32_t now_tick, uint64_t now, struct ct_pkt_info *pi, const int want_info,
+	    struct ct_tuple *to)
 {
 	enum ct_dir dir = CT_DIR_ORIG;
 	enum ct_l4_verdict v;
@@ -244,18 +327,23 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 		pi->id = 0;
 		pi->dec.gen = 0;
 		pi->state = CT_STATE_NEW;
+		pi->dir = CT_DIR_ORIG;
+		pi->nat = 0;
 	}
 	switch (p->cls) {
 	case CT_PKT_TRACK:
 		break;
 	case CT_PKT_ICMP_ERROR:
-		idx = ct_probe_lookup(s, q, &p->tuple, &dir);
+		idx = related_lookup(s, p, q, &dir);
 		if (idx != CT_NIL) {
 			s->st.related++;
 			pi->state = CT_STATE_RELATED;
 			pi->slot = idx;
 			pi->id = s->pool[idx].id;
+			pi->dir = (uint8_t)dir;
 			ct_dec_get(&s->pool[idx], &pi->dec);
+			if (to != NULL)
+				nat_target(s, idx, dir, true, pi, to);
 			return CT_V_PASS;
 		}
 		pi->state = CT_STATE_INVALID;
@@ -280,13 +368,13 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 
 	idx = ct_probe_lookup(s, q, &p->tuple, &dir);
 	if (idx == CT_NIL)
-		return create_info(s, p, now_tick, now, pi);
+		return create_info(s, p, now_tick, now, pi, to);
 	e = &s->pool[idx];
 	if (!ct_tick_before(now_tick, e->expiry)) {
 		/* Timed out before the wheel reaped it: the timeout wins. */
 		s->st.expired++;
 		ct_entry_destroy(s, idx, now_tick, now);
-		return create_info(s, p, now_tick, now, pi);
+		return create_info(s, p, now_tick, now, pi, to);
 	}
 	s->st.found++;
 	/* As Linux: established once a reply was seen, or for a reply itself. */
@@ -295,6 +383,7 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 			    CT_STATE_ESTABLISHED : CT_STATE_NEW;
 		pi->slot = idx;
 		pi->id = e->id;
+		pi->dir = (uint8_t)dir;
 		ct_dec_get(e, &pi->dec);
 	}
 	cls = e->to_class;
@@ -303,6 +392,9 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 	fast = e->key.proto == IPPROTO_TCP ? ct_tcp_fast(&s->conf, e, p, dir, &cls) : -1;
 	v = fast >= 0 ? (enum ct_l4_verdict)fast :
 			ct_l4_get(e->key.proto)->packet(&s->conf, e, p, dir, now, &cls);
+	/* Taken before the tracker's verdict may end the entry. */
+	if (to != NULL && v != CT_L4_INVALID && v != CT_L4_INVALID_WINDOW && v != CT_L4_REOPEN)
+		nat_target(s, idx, dir, false, pi, to);
 	switch (v) {
 	case CT_L4_ACCEPT:
 	case CT_L4_KILL:
@@ -351,7 +443,7 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 		pi->state = CT_STATE_NEW;
 		pi->slot = CT_NIL;
 		pi->dec.gen = 0;
-		return create_info(s, p, now_tick, now, pi);
+		return create_info(s, p, now_tick, now, pi, to);
 	}
 	ct_stage_update(s, idx, now_tick);
 	return CT_V_PASS;
@@ -409,12 +501,14 @@ prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe
 	if (m == 0)
 		return;
 	q->cand = bk->idx[__builtin_ctz(m) >> 1];
-	e = (const char *)&s->pool[q->cand];
+	e = (const char *)&s->pool[q->cand & ~CT_IDX_NAT];
 	/* Both lines of the entry. */
 	rte_prefetch0(e);
 	rte_prefetch0(e + 64);
+	if (q->cand & CT_IDX_NAT)
+		rte_prefetch0(&s->nat_reply[q->cand & ~CT_IDX_NAT]); /* its reply tuple */
 	if (moves_state(p))
-		rte_prefetch0(&s->cold[q->cand]); /* and the cold part */
+		rte_prefetch0(&s->cold[q->cand & ~CT_IDX_NAT]); /* and the cold part */
 }
 
 /*
@@ -431,7 +525,7 @@ prefetch_links(const struct ct_shard *s, const struct ct_pkt *p, const struct ct
 	/* A packet that is not looked up has no probe (prefetch_bucket() left it unset). */
 	if (!needs_lookup(p) || q->cand == CT_NIL || !moves_state(p))
 		return;
-	c = &s->cold[q->cand];
+	c = &s->cold[q->cand & ~CT_IDX_NAT];
 	if (!(c->tprev & CT_HEAD_FLAG))
 		rte_prefetch0(&s->cold[c->tprev]);
 	if (c->tnext != CT_NIL)
@@ -444,7 +538,7 @@ prefetch_links(const struct ct_shard *s, const struct ct_pkt *p, const struct ct
 /* Inlined into both entry points, so that the one without policy info drops its stores. */
 static inline __attribute__((always_inline)) uint16_t
 process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_t now,
-	      uint8_t *verdict, struct ct_pkt_info *info, unsigned info_step)
+	      uint8_t *verdict, struct ct_pkt_info *info, unsigned info_step, struct ct_tuple *to)
 {
 	uint32_t now_tick = ct_shard_now(s, &now);
 	struct ct_probe q[CT_CHUNK];
@@ -475,7 +569,8 @@ process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_
 				prefetch_links(s, &pk[i + CT_PF_DIST / 2], &q[i + CT_PF_DIST / 2]);
 			verdict[base + i] = process_one(s, &pk[i], &q[i], now_tick, now,
 							&info[(base + i) * info_step],
-							info_step != 0);
+							info_step != 0,
+							to != NULL ? &to[base + i] : NULL);
 		}
 	}
 	return n;
@@ -487,12 +582,21 @@ ct_process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint
 {
 	struct ct_pkt_info scratch;
 
-	return process_burst(s, pkts, n, now, verdict, &scratch, 0);
+	return process_burst(s, pkts, n, now, verdict, &scratch, 0, NULL);
 }
 
 uint16_t
 ct_process_burst_info(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_t now,
 		      uint8_t *verdict, struct ct_pkt_info *info)
 {
-	return process_burst(s, pkts, n, now, verdict, info, 1);
+	return process_burst(s, pkts, n, now, verdict, info, 1, NULL);
+}
+
+uint16_t
+ct_process_burst_nat(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_t now,
+		     uint8_t *verdict, struct ct_pkt_info *info, struct ct_tuple *to)
+{
+	if (s->nat_reply == NULL)
+		return process_burst(s, pkts, n, now, verdict, info, 1, NULL);
+	return process_burst(s, pkts, n, now, verdict, info, 1, to);
 }

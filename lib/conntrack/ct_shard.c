@@ -6,7 +6,9 @@
  * describes the whole).
  */
 
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <syslog.h>
 
 #include "ct_index.h"
@@ -117,6 +119,20 @@ ct_shard_set_event_kinds(struct ct_shard *s, unsigned kinds)
 		       (s->ev_kinds & (CT_EVK_NEW | CT_EVK_UPDATE)) != (CT_EVK_NEW | CT_EVK_UPDATE);
 }
 
+int
+ct_shard_set_nat(struct ct_shard *s, const struct ct_nat_hook *h)
+{
+	if (s->nat_reply == NULL)
+		return -ENOTSUP;
+	if (!ct_shard_empty(s))
+		return -EBUSY;
+	if (h == NULL || h->bind == NULL)
+		memset(&s->nat, 0, sizeof(s->nat));
+	else
+		s->nat = *h;
+	return 0;
+}
+
 uint32_t
 ct_shard_live(const struct ct_shard *s)
 {
@@ -199,8 +215,9 @@ ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 	 * while the victim waits on the dying list. */
 	s->cap = conf->max_entries +
 		 (conf->early_drop ? CT_EARLY_DROP_HEADROOM(conf->max_entries) : 0);
+	/* 80 % load; translated entries have two keys (ct_shard_mem_size() agrees). */
 	nb = conf->buckets ? conf->buckets :
-			     ((uint64_t)conf->max_entries * 10 + 63) / 64; /* 80 % load */
+			     ((uint64_t)conf->max_entries * (conf->nat ? 2 : 1) * 10 + 63) / 64;
 	if (nb < 2)
 		nb = 2;
 	if (nb > UINT32_MAX / 2)
@@ -220,8 +237,11 @@ ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 	s->stage_cap = conf->ev_stage_size;
 	s->stage = ct_mem_zalloc(&conf->mem, (size_t)s->stage_cap * sizeof(struct ct_event_rec),
 				 64);
+	if (conf->nat)
+		s->nat_reply = ct_mem_zalloc(&conf->mem, (size_t)s->cap * sizeof(struct ct_tuple),
+					     64);
 	if (s->pool == NULL || s->cold == NULL || s->buckets == NULL || s->wheel == NULL ||
-	    s->stage == NULL)
+	    s->stage == NULL || (conf->nat && s->nat_reply == NULL))
 		FAIL("out of memory for %u entries", s->cap);
 	/* Pop order 0, 1, 2...: neighbours in time are neighbours in memory. */
 	for (i = 0; i < s->cap; i++) {
@@ -254,5 +274,6 @@ ct_shard_free(struct ct_shard *s)
 	ct_mem_free(&mem, s->buckets);
 	ct_mem_free(&mem, s->wheel);
 	ct_mem_free(&mem, s->stage);
+	ct_mem_free(&mem, s->nat_reply);
 	ct_mem_free(&mem, s);
 }

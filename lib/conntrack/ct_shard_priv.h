@@ -21,6 +21,9 @@
 #include "ct_private.h"
 
 #define CT_BUCKET_SLOTS 8
+/* An index node for an entry's translated reply tuple: pool index | CT_IDX_NAT
+ * (pools hold at most 2^30 entries). */
+#define CT_IDX_NAT 0x80000000u
 #define CT_NS_PER_S UINT64_C(1000000000)
 
 struct ct_bucket {
@@ -72,6 +75,7 @@ struct ct_shard {
 	/* Control-plane cursors */
 	uint32_t flush_cursor;
 	uint32_t last_created;     /* policy info: slot of the latest entry created */
+	struct ct_nat_hook nat;    /* translation hook (ct_shard_set_nat()), zero = none */
 	struct ct_stats st;
 };
 

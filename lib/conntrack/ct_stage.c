@@ -159,10 +159,21 @@ ct_stage_bits(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint8_t bits)
 }
 
 void
+nat_unbind(struct ct_shard *s, uint32_t idx)
+{
+	struct ct_entry *e = &s->pool[idx];
+
+	if ((e->status & CT_S_NAT_MASK) && s->nat.release != NULL)
+		s->nat.release(s->nat.arg, &s->nat_reply[idx], e->status);
+	e->status &= (uint16_t)~CT_S_NAT_MASK;
+}
+
+void
 ct_entry_free(struct ct_shard *s, uint32_t idx)
 {
 	struct ct_entry *e = &s->pool[idx];
 
+	nat_unbind(s, idx);
 	ct_wheel_unlink(s, idx);
 	if (e->status & CT_S_DYING)
 		s->st.dying--;

@@ -36,6 +36,8 @@ void ct_entry_destroy(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint6
 
 /* Return a slot, live or dying, to the free stack. */
 void ct_entry_free(struct ct_shard *s, uint32_t idx);
+/* Give back entry idx's translation (the hook's release) and clear its NAT bits. */
+void nat_unbind(struct ct_shard *s, uint32_t idx);
 
 /* Flow export: why an entry ends (`why` from the caller, or the timeout's). */
 static inline void

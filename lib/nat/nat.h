@@ -64,6 +64,8 @@ extern "C" {
 #define NAT_MAX_POOL_ADDRS 4096
 /** Workers a pool's ports can be divided among, at most. */
 #define NAT_MAX_WORKERS 64
+/** Blocks of a block-mode pool (addresses x ports / block_size), at most. */
+#define NAT_MAX_POOL_BLOCKS (1u << 20)
 
 enum nat_kind {
 	NAT_SNAT = 1,      /**< source translation to a pool */
@@ -125,23 +127,33 @@ struct nat_table;
  * `rules`; allocates the pool states (per worker port bitmaps and, in block
  * mode, the block tables) from the C heap. Refused, with a message in
  * `err` that names the pool or rule (by name, else by index):
+ *  - a pool without a name (empty or not NUL-terminated), two pools with
+ *    one name;
  *  - a pool with addr_lo > addr_hi, more than NAT_MAX_POOL_ADDRS addresses,
- *    port_lo 0 or > port_hi;
+ *    port_lo 0 or > port_hi, an unknown mode;
  *  - a port range whose size does not divide among the workers (each worker
  *    gets the same number of ports), or in block mode a worker's share that
  *    block_size does not divide;
+ *  - block mode: block_size outside 1..32768, blocks_per_addr_max outside
+ *    1..16, more than NAT_MAX_POOL_BLOCKS blocks;
  *  - two pools that share an address;
+ *  - a rule with an unknown kind, a prefix longer than 32 or with host bits
+ *    set, dport_lo > dport_hi;
  *  - a snat rule naming no pool, a pool no rule uses is allowed;
  *  - a dnat rule without a single public address (dst_len 32), with a port
  *    range past 65535 once mapped, with protocol other than TCP, UDP or
  *    UDP-Lite; two dnat rules for the same public address, protocol and
  *    port; two dnat rules whose inside address, protocol and ports overlap
  *    (replies could not be told apart);
- *  - a snat rule whose source prefix or a dnat rule whose inside address
- *    covers a pool address (a translated packet would match again);
- *  - more than NAT_MAX_POOLS pools, NAT_MAX_RULES rules or
- *    NAT_MAX_WORKERS workers.
- * @return the table or NULL with `err` filled.
+ *  - a snat rule whose source prefix (src_len > 0; "any" is allowed) or a
+ *    dnat rule whose inside address covers a pool address (a translated
+ *    packet would match again);
+ *  - 0 or more than NAT_MAX_WORKERS workers, more than NAT_MAX_POOLS pools
+ *    or NAT_MAX_RULES rules.
+ * Messages read `pool "public": port range 1024-65535 (64512 ports) does
+ * not divide among 5 workers`, `rule "web-in": ...` (`rule 3: ...` for a
+ * rule without a name): the caller prefixes its own path.
+ * @return the table or NULL with `err` filled (also on -ENOMEM).
  */
 struct nat_table *nat_table_build(const struct nat_pool *pools, unsigned n_pools,
 				  const struct nat_rule *rules, unsigned n_rules,
@@ -193,6 +205,17 @@ unsigned nat_table_rules(const struct nat_table *t, const struct nat_rule **rule
  */
 int nat_owner(const struct nat_table *t, const struct ct_pkt *p, unsigned n_workers,
 	      unsigned *owner);
+
+/** How the caller assigns a flow's original tuple to a worker (e.g. by the NIC's RSS). */
+typedef unsigned (*nat_tuple_owner_fn)(void *arg, const struct ct_tuple *orig);
+
+/**
+ * nat_owner() for a caller whose flows are not owned by the keyed hash:
+ * the reply of a dnat flow goes to `tuple_owner(arg, orig)` of its
+ * original tuple (NULL: ct_hash_owner() as nat_owner()).
+ */
+int nat_owner_ex(const struct nat_table *t, const struct ct_pkt *p, unsigned n_workers,
+		 nat_tuple_owner_fn tuple_owner, void *arg, unsigned *owner);
 
 /* ------------------------------------------------------------------------ */
 /* Binding                                                                   */

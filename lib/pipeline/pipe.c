@@ -86,15 +86,79 @@ verify(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct_pkt *pk, 
 			ct_pkt_csum_mbuf(m[i], &pk[i]);
 }
 
+static int
+nat_hook_bind(void *arg, const struct ct_pkt *p, struct ct_tuple *reply, uint16_t *status)
+{
+	struct pipe_nat *n = arg;
+
+	if (n->table == NULL)
+		return 0;
+	return nat_bind(n->table, n->worker, p, p->in_port, n->pref, n->pref_arg, reply, status);
+}
+
+static void
+nat_hook_release(void *arg, const struct ct_tuple *reply, uint16_t status)
+{
+	struct pipe_nat *n = arg;
+
+	if (n->table != NULL)
+		nat_release(n->table, n->worker, reply, status);
+}
+
+void
+pipe_nat_hook(struct pipe_nat *n, struct ct_nat_hook *out)
+{
+	out->bind = nat_hook_bind;
+	out->release = nat_hook_release;
+	out->arg = n;
+}
+
+/* Rewrite what passed of translated flows; a packet that cannot be rewritten is dropped. */
+static void
+rewrite(const struct pipe_conf *c, struct rte_mbuf *const *m, const struct ct_pkt *pk,
+	uint16_t n, const struct ct_pkt_info *info, const struct ct_tuple *to, uint8_t *verdict)
+{
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!info[i].nat || verdict[i] != CT_V_PASS)
+			continue;
+		if (nat_rewrite(rte_pktmbuf_mtod(m[i], uint8_t *), rte_pktmbuf_data_len(m[i]),
+				&pk[i], &to[i]) != 0) {
+			verdict[i] = CT_V_DROP;
+			c->nat->rewrite_failed++;
+		}
+	}
+}
+
+/* Tracking with translation: every packet's info and rewrite target. */
+static void
+track_nat(const struct pipe_conf *c, struct ct_pkt *pk, uint16_t n, uint64_t now,
+	  const uint64_t *pkt_now, uint8_t *verdict, struct ct_pkt_info *info,
+	  struct ct_tuple *to)
+{
+	uint16_t i;
+
+	if (pkt_now == NULL) {
+		ct_process_burst_nat(c->shard, pk, n, now, verdict, info, to);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		ct_process_burst_nat(c->shard, &pk[i], 1, pkt_now[i], &verdict[i], &info[i],
+				     &to[i]);
+}
+
 void
 pipe_track_burst(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct_pkt *pk,
 		 uint16_t n, uint64_t now, const uint64_t *pkt_now, uint8_t *verdict,
 		 struct pipe_stats *st)
 {
 	struct ct_pkt_info info[PIPE_MAX_BURST];
+	struct ct_tuple to[PIPE_MAX_BURST];
 	uint16_t in_port[PIPE_MAX_BURST];
 	const struct pol_gen *g;
 	uint64_t t0 = 0;
+	bool nat;
 	uint16_t i;
 
 	if (n == 0)
@@ -103,7 +167,10 @@ pipe_track_burst(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct
 	verify(c, m, pk, n);
 	if (c->chan != NULL)
 		ev_worker_kinds(c->chan, c->shard);
-	if (pkt_now != NULL) {
+	nat = c->nat != NULL && c->nat->table != NULL && !nat_table_empty(c->nat->table);
+	if (nat) {
+		track_nat(c, pk, n, now, pkt_now, verdict, info, to);
+	} else if (pkt_now != NULL) {
 		for (i = 0; i < n; i++) {
 			if (g != NULL)
 				ct_process_burst_info(c->shard, &pk[i], 1, pkt_now[i], &verdict[i],
@@ -116,13 +183,15 @@ pipe_track_burst(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct
 	} else {
 		ct_process_burst(c->shard, pk, n, now, verdict);
 	}
-	if (g == NULL)
-		return;
-	if (st != NULL)
-		t0 = rte_rdtsc();
-	pol_apply_burst(g, c->worker, c->shard, pk, in_port, n, verdict, info);
-	if (st != NULL) {
-		st->pol_cycles += rte_rdtsc() - t0;
-		st->pol_pkts += n;
+	if (g != NULL) {
+		if (st != NULL)
+			t0 = rte_rdtsc();
+		pol_apply_burst(g, c->worker, c->shard, pk, in_port, n, verdict, info);
+		if (st != NULL) {
+			st->pol_cycles += rte_rdtsc() - t0;
+			st->pol_pkts += n;
+		}
 	}
+	if (nat)
+		rewrite(c, m, pk, n, info, to, verdict);
 }

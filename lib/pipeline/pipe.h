@@ -19,7 +19,10 @@
  *    offload result where it gave one, software otherwise; a packet taken
  *    out of tracking is not summed, as Linux's raw-table NOTRACK runs before
  *    conntrack's checksum check), tracking (ct_process_burst()), and the
- *    policy's verdicts (pol_apply_burst()).
+ *    policy's verdicts (pol_apply_burst()), then the rewrite of every
+ *    packet of a translated flow that passed (nat_rewrite(): a packet it
+ *    cannot rewrite is dropped and counted in pipe_nat.rewrite_failed).
+ *    The policy judges packets as they arrived, before translation.
  *
  * Neither allocates, locks or uses atomics beyond what the libraries they
  * call document (the event kinds' acquire load, the policy generation).
@@ -29,6 +32,7 @@
 #include <stdint.h>
 
 #include "ct.h"
+#include "nat.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -43,6 +47,25 @@ struct ev_chan;
  * `vlan` (CT_VLAN_NONE when untagged). */
 typedef uint16_t (*pipe_zone_fn)(const void *arg, uint16_t port, uint16_t vlan);
 
+/**
+ * A worker's translation state (docs/nat.md): the table it binds with,
+ * swapped by its owner between bursts (a reload), and the port preference
+ * for replies the NIC's RSS steers to this worker.
+ */
+struct pipe_nat {
+	const struct nat_table *table; /**< NULL or empty: nothing is translated */
+	unsigned worker;               /**< this worker's slice of every pool */
+	nat_rss_pref_fn pref;          /**< NULL: no preference */
+	void *pref_arg;
+	uint64_t rewrite_failed;       /**< packets nat_rewrite() refused (dropped) */
+};
+
+/**
+ * The ct_shard_set_nat() hook that binds and releases through `n`'s
+ * current table: install it on the worker's shard (created with conf.nat).
+ */
+void pipe_nat_hook(struct pipe_nat *n, struct ct_nat_hook *out);
+
 /** A worker's pipeline; set up once, read only on the packet path. */
 struct pipe_conf {
 	struct ct_shard *shard;      /**< the worker's shard (pipe_track_burst()) */
@@ -55,6 +78,7 @@ struct pipe_conf {
 	const void *zone_arg;
 	const uint8_t *port_index;   /**< port id -> the policy's input port index
 				       *   (RTE_MAX_ETHPORTS entries); NULL: the port id */
+	struct pipe_nat *nat;        /**< translation, NULL for none (the shard needs conf.nat) */
 };
 
 /** Optional accounting of pipe_track_burst(), for benchmarks. */

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Binding: the rule that decides a new connection, the public port of a
+ * snat flow (NAPT: a port per connection from the worker's slice), the
+ * fixed mapping of a dnat flow, giving ports back, and the counters.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include "nat_private.h"
+
+/* The first clear bit in [i, end), or end. */
+static uint32_t
+scan_clear(const uint64_t *m, uint32_t i, uint32_t end)
+{
+	while (i < end) {
+		uint64_t word = ~m[i / 64] >> (i % 64);
+
+		if (word != 0) {
+			uint32_t j = i + (uint32_t)__builtin_ctzll(word);
+
+			return j < end ? j : end;
+		}
+		i = (i / 64 + 1) * 64;
+	}
+	return end;
+}
+
+uint32_t
+nat_bit_next_clear(const uint64_t *m, uint32_t lo, uint32_t n, uint32_t from)
+{
+	uint32_t i = lo + from, r;
+
+	r = scan_clear(m, i, lo + n);
+	if (r != lo + n)
+		return r - lo;
+	r = scan_clear(m, lo, i);
+	return r != i ? r - lo : n;
+}
+
+static bool
+has_ports(uint8_t proto)
+{
+	return proto == P_TCP || proto == P_UDP || proto == P_UDPLITE || proto == 132 ||
+	       proto == 33;
+}
+
+bool
+nat_rule_match(const struct nat_rule *r, const struct ct_tuple *t, uint16_t in_port)
+{
+	uint32_t s = nat_rd32(t->src), d = nat_rd32(t->dst);
+
+	if (r->in_port != NAT_ANY_PORT && r->in_port != in_port)
+		return false;
+	if (r->zone != NAT_ANY_ZONE && (uint32_t)r->zone != t->zone)
+		return false;
+	if (r->proto != 0 && r->proto != t->proto)
+		return false;
+	if (((s ^ r->src) & nat_prefix_mask(r->src_len)) != 0 ||
+	    ((d ^ r->dst) & nat_prefix_mask(r->dst_len)) != 0)
+		return false;
+	if (r->dport_lo == 0 && r->dport_hi == UINT16_MAX)
+		return true;
+	/* A port range matches protocols with ports only (an ICMP key is no port). */
+	return has_ports(t->proto) && t->dport >= r->dport_lo && t->dport <= r->dport_hi;
+}
+
+int
+nat_rules_first(const struct nat_table *t, const struct ct_tuple *tu, uint16_t in_port)
+{
+	unsigned i;
+
+	for (i = 0; i < t->n_rules; i++)
+		if (nat_rule_match(&t->rules[i], tu, in_port))
+			return (int)i;
+	return -1;
+}
+
+uint32_t
+nat_pick_port(const uint64_t *map, uint32_t lo, uint32_t n, uint32_t start, uint32_t port0,
+	      const struct ct_tuple *rev, uint32_t addr, nat_rss_pref_fn pref, void *pref_arg,
+	      bool *rss_hit)
+{
+	uint32_t first = nat_bit_next_clear(map, lo, n, start), i = first;
+	struct ct_tuple cand;
+	unsigned tries;
+
+	*rss_hit = false;
+	if (first == n || pref == NULL)
+		return first;
+	for (tries = 0; tries < 64; tries++) {
+		nat_reply_with(&cand, rev, addr, (uint16_t)(port0 + i));
+		if (pref(pref_arg, &cand)) {
+			*rss_hit = true;
+			return i;
+		}
+		i = nat_bit_next_clear(map, lo, n, i + 1 == n ? 0 : i + 1);
+		if (i == first)
+			break;
+	}
+	return first;
+}
+
+/* NAPT: a port of worker w's slice on the paired address, then the others. */
+static int
+napt_bind(const struct nat_pool_state *ps, unsigned w, uint32_t inside, int cls,
+	  const struct ct_tuple *orig, const struct ct_tuple *rev, uint32_t hash,
+	  nat_rss_pref_fn pref, void *pref_arg, uint32_t *addr, uint16_t *port, bool *rss_hit)
+{
+	struct nat_pw *pw = &ps->w[w];
+	uint32_t base = ps->cfg.port_lo + w * ps->slice;
+	uint32_t a0 = (uint32_t)(((uint64_t)nat_mix32(inside) * ps->n_addrs) >> 32);
+	uint32_t start = (uint32_t)(((uint64_t)hash * ps->slice) >> 32);
+	uint32_t k;
+
+	for (k = 0; k < ps->n_addrs; k++) {
+		uint32_t a = a0 + k < ps->n_addrs ? a0 + k : a0 + k - ps->n_addrs;
+		uint64_t *map = nat_slice_map(ps, pw, a, cls);
+		uint32_t i;
+
+		*rss_hit = false;
+		if (orig->sport >= base && orig->sport - base < ps->slice &&
+		    !nat_bit(map, orig->sport - base)) {
+			i = orig->sport - base;
+		} else {
+			i = nat_pick_port(map, 0, ps->slice, start, base, rev,
+					  ps->cfg.addr_lo + a, pref, pref_arg, rss_hit);
+			if (i == ps->slice)
+				continue;
+		}
+		nat_bit_set(map, i);
+		pw->in_use++;
+		*addr = ps->cfg.addr_lo + a;
+		*port = (uint16_t)(base + i);
+		return 0;
+	}
+	return NAT_ERR_EXHAUSTED;
+}
+
+int
+nat_bind(const struct nat_table *t, unsigned w, const struct ct_pkt *p, uint16_t in_port,
+	 nat_rss_pref_fn pref, void *pref_arg, struct ct_tuple *reply, uint16_t *status)
+{
+	const struct ct_tuple *o = &p->tuple;
+	struct nat_wcnt *c;
+	const struct nat_rule *r;
+	struct ct_tuple rev;
+	uint32_t addr = 0;
+	uint16_t port = 0;
+	bool rss_hit = false;
+	int ri, cls, rc;
+
+	ct_tuple_reverse(&rev, o);
+	*reply = rev;
+	if (t == NULL || t->n_rules == 0 || w >= t->n_workers || o->family != 4 ||
+	    p->cls != CT_PKT_TRACK)
+		return 0;
+	c = &t->cnt->w[w];
+	ri = nat_rules_first(t, o, in_port);
+	if (ri < 0 || t->rules[ri].kind == NAT_EXCLUDE) {
+		c->s.excluded += ri >= 0;
+		*status |= NAT_S_SRC_NAT_DONE | NAT_S_DST_NAT_DONE;
+		return 0;
+	}
+	r = &t->rules[ri];
+	if (r->kind == NAT_DNAT) {
+		uint16_t to_port = (uint16_t)(r->to_port + (o->dport - r->dport_lo));
+
+		*status |= NAT_S_SRC_NAT_DONE | NAT_S_DST_NAT_DONE;
+		if (r->to_addr == nat_rd32(o->dst) && to_port == o->dport)
+			return 0;
+		nat_wr32(reply->src, r->to_addr);
+		reply->sport = to_port;
+		*status |= NAT_S_DST_NAT;
+		c->s.bound++;
+		return 1;
+	}
+	/* snat: TCP, UDP, UDP-Lite and ICMP echo requests. */
+	cls = nat_class_of(o->proto);
+	if (cls < 0 || (cls == NAT_C_ICMP && p->icmp_type != 8)) {
+		c->s.proto_refused++;
+		return NAT_ERR_PROTO;
+	}
+	if (t->pools[r->pool].mode == NAT_MODE_BLOCK)
+		rc = nat_block_bind(t, r->pool, w, nat_rd32(o->src), cls, &rev, p->hash, pref,
+				    pref_arg, &addr, &port, &rss_hit);
+	else
+		rc = napt_bind(t->ps[r->pool], w, nat_rd32(o->src), cls, o, &rev, p->hash, pref,
+			       pref_arg, &addr, &port, &rss_hit);
+	if (rc != 0) {
+		c->s.exhausted++;
+		return rc;
+	}
+	nat_reply_with(reply, &rev, addr, port);
+	*status |= NAT_S_SRC_NAT | NAT_S_SRC_NAT_DONE | NAT_S_DST_NAT_DONE;
+	c->s.bound++;
+	c->s.rss_hits += rss_hit;
+	return 1;
+}
+
+void
+nat_release(const struct nat_table *t, unsigned w, const struct ct_tuple *reply,
+	    uint16_t status)
+{
+	const struct nat_pool_state *ps;
+	struct nat_wcnt *c;
+	uint32_t addr, base, a, i;
+	uint64_t *map;
+	int pi, cls;
+
+	if (t == NULL || w >= t->n_workers || (status & (NAT_S_SRC_NAT | NAT_S_DST_NAT)) == 0)
+		return;
+	c = &t->cnt->w[w];
+	if (!(status & NAT_S_SRC_NAT)) {
+		c->s.released++;
+		return;
+	}
+	addr = nat_rd32(reply->dst);
+	pi = nat_pool_find(t, addr);
+	cls = nat_class_of(reply->proto);
+	if (pi < 0 || cls < 0 || reply->family != 4) {
+		c->s.release_orphan++;
+		return;
+	}
+	ps = t->ps[pi];
+	base = ps->cfg.port_lo + w * ps->slice;
+	a = addr - ps->cfg.addr_lo;
+	if (reply->dport < base || reply->dport - base >= ps->slice) {
+		c->s.release_orphan++;
+		return;
+	}
+	i = reply->dport - base;
+	map = nat_slice_map(ps, &ps->w[w], a, cls);
+	if (!nat_bit(map, i)) {
+		c->s.release_orphan++;
+		return;
+	}
+	nat_bit_clear(map, i);
+	ps->w[w].in_use--;
+	c->s.released++;
+	if (ps->cfg.mode == NAT_MODE_BLOCK)
+		nat_block_release(t, (unsigned)pi, w, a, i);
+}
+
+void
+nat_worker_stats(const struct nat_table *t, unsigned w, struct nat_stats *out)
+{
+	unsigned i;
+
+	memset(out, 0, sizeof(*out));
+	if (t == NULL || w >= t->n_workers)
+		return;
+	*out = t->cnt->w[w].s;
+	out->ports_in_use = 0;
+	out->ports_total = 0;
+	for (i = 0; i < t->n_pools; i++) {
+		const struct nat_pool_state *ps = t->ps[i];
+
+		out->ports_in_use += ((const volatile struct nat_pw *)&ps->w[w])->in_use;
+		uint64_t total = (uint64_t)out->ports_total + ps->n_addrs * ps->slice * NAT_CLASSES;
+
+		out->ports_total = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+	}
+}

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DPCT_NAT_PRIVATE_H
+#define DPCT_NAT_PRIVATE_H
+
+/*
+ * What the files of lib/nat share: the table, the pool states and their
+ * per-worker slices. Not a public header.
+ *
+ * A pool state belongs to every table that adopted it (refcnt, changed by
+ * the control plane only). Its per-worker part (struct nat_pw) is written
+ * by that worker only; other threads read its gauges for statistics and
+ * nat_table_adopt()'s live count.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "nat.h"
+
+#define P_ICMP 1
+#define P_TCP 6
+#define P_UDP 17
+#define P_UDPLITE 136
+
+/* Protocol classes: a public (address, port) is unique within one. */
+enum nat_class {
+	NAT_C_TCP = 0,
+	NAT_C_UDP = 1,   /* UDP and UDP-Lite */
+	NAT_C_ICMP = 2,  /* echo identifiers */
+	NAT_CLASSES = 3,
+};
+
+/* Block states. */
+#define NAT_BLK_FREE 0
+#define NAT_BLK_USED 1
+#define NAT_BLK_RELEASING 2   /* its release event is not yet consumed */
+
+#define NAT_NIL UINT32_MAX
+
+/* A port block of one worker's slice (block mode). */
+struct nat_blk {
+	uint32_t inside;     /* holder, host order (NAT_BLK_USED) */
+	uint32_t next;       /* the holder's next block, NAT_NIL at the end */
+	uint16_t used;       /* bindings in the block, all classes */
+	uint8_t state;       /* NAT_BLK_* */
+	uint8_t pad;
+};
+
+/* A subscriber (inside address) of one worker's slice: open addressing. */
+struct nat_sub {
+	uint32_t inside;
+	uint32_t head;       /* first block, NAT_NIL when the slot is empty */
+	uint16_t nblk;       /* blocks held */
+	uint16_t pad;
+};
+
+/* One worker's slice of a pool. Written by that worker only. */
+struct nat_pw {
+	uint64_t *map;       /* busy bits: [address][class][slice port] */
+	uint32_t in_use;     /* bindings held (gauge) */
+	uint32_t blocks_releasing; /* released blocks whose release event is not consumed */
+	/* Block mode */
+	struct nat_blk *blk;      /* [address * bpa + block] */
+	uint64_t *blk_map;        /* busy bit per block (used or releasing) */
+	struct nat_sub *sub;      /* sub_mask + 1 slots */
+	uint32_t sub_mask;
+	uint32_t ev_head;         /* oldest pending event */
+	uint32_t ev_count;        /* pending events */
+	uint32_t ev_cap;          /* 2 x blocks: one alloc and one release per block */
+	struct nat_block_ev *ev;
+	uint32_t *ev_blk;         /* the block of each event */
+} __attribute__((aligned(64)));
+
+/* A pool's binding state, shared by the tables that adopted it. */
+struct nat_pool_state {
+	struct nat_pool cfg;      /* the pool it was built for */
+	unsigned refcnt;          /* tables using it (control plane only) */
+	unsigned n_workers;
+	uint32_t n_addrs;
+	uint32_t slice;           /* ports per worker and address */
+	uint32_t words;           /* bitmap words per (address, class) */
+	uint32_t bpa;             /* block mode: blocks per address in a slice */
+	uint32_t n_blocks;        /* block mode: blocks in a slice (n_addrs * bpa) */
+	struct nat_pw *w;         /* [n_workers] */
+};
+
+/* Counters of one worker that do not belong to a pool. */
+struct nat_wcnt {
+	struct nat_stats s;       /* gauges unused here */
+	uint64_t now_ns;          /* nat_set_now() */
+} __attribute__((aligned(64)));
+
+/* The table's per-worker counters, shared with the table that adopts them. */
+struct nat_counters {
+	unsigned refcnt;          /* control plane only */
+	unsigned n_workers;
+	struct nat_wcnt *w;       /* [n_workers] */
+};
+
+/* Pools by address (sorted by lo), for replies and releases. */
+struct nat_pool_ix {
+	uint32_t lo;
+	uint32_t hi;
+	uint32_t pool;
+};
+
+/* dnat rules by inside address (sorted by addr), for reply ownership. */
+struct nat_dnat_ix {
+	uint32_t addr;
+	uint32_t rule;
+};
+
+struct nat_table {
+	unsigned n_pools;
+	unsigned n_rules;
+	unsigned n_workers;
+	bool has_block_rule;      /* a snat rule names a block-mode pool */
+	struct nat_pool *pools;
+	struct nat_rule *rules;
+	struct nat_pool_state **ps;   /* [n_pools] */
+	struct nat_counters *cnt;
+	struct nat_pool_ix *by_addr;  /* [n_pools] */
+	struct nat_dnat_ix *dnat_ix;
+	unsigned n_dnat;
+};
+
+static inline uint32_t
+nat_rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void
+nat_wr32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline uint32_t
+nat_prefix_mask(unsigned len)
+{
+	return len == 0 ? 0 : ~UINT32_C(0) << (32 - len);
+}
+
+/* The protocol class of a protocol number, or -1 when it has none. */
+static inline int
+nat_class_of(uint8_t proto)
+{
+	switch (proto) {
+	case P_TCP:
+		return NAT_C_TCP;
+	case P_UDP:
+	case P_UDPLITE:
+		return NAT_C_UDP;
+	case P_ICMP:
+		return NAT_C_ICMP;
+	default:
+		return -1;
+	}
+}
+
+/* A 32-bit mixer (murmur3's finaliser) for the inside address. */
+static inline uint32_t
+nat_mix32(uint32_t h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
+/* Index of the pool holding `addr` (host order), or -1. */
+static inline int
+nat_pool_find(const struct nat_table *t, uint32_t addr)
+{
+	unsigned lo = 0, hi = t->n_pools;
+
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+
+		if (addr < t->by_addr[mid].lo)
+			hi = mid;
+		else if (addr > t->by_addr[mid].hi)
+			lo = mid + 1;
+		else
+			return (int)t->by_addr[mid].pool;
+	}
+	return -1;
+}
+
+/* Bit `i` of a bitmap. */
+static inline bool
+nat_bit(const uint64_t *m, uint32_t i)
+{
+	return (m[i / 64] >> (i % 64)) & 1;
+}
+
+static inline void
+nat_bit_set(uint64_t *m, uint32_t i)
+{
+	m[i / 64] |= UINT64_C(1) << (i % 64);
+}
+
+static inline void
+nat_bit_clear(uint64_t *m, uint32_t i)
+{
+	m[i / 64] &= ~(UINT64_C(1) << (i % 64));
+}
+
+/*
+ * The first clear bit of bits [lo, lo + n) at or after lo + `from`,
+ * wrapping around to lo; `from` < n. @return its index relative to lo, or
+ * n when every bit is set.
+ */
+uint32_t nat_bit_next_clear(const uint64_t *m, uint32_t lo, uint32_t n, uint32_t from);
+
+/* Bitmap of address index `a`, class `cls` in a worker's slice. */
+static inline uint64_t *
+nat_slice_map(const struct nat_pool_state *ps, const struct nat_pw *pw, uint32_t a, int cls)
+{
+	return pw->map + ((size_t)a * NAT_CLASSES + (size_t)cls) * ps->words;
+}
+
+/* The reply tuple `rev` with public address `addr` (host order) and port `port`. */
+static inline void
+nat_reply_with(struct ct_tuple *r, const struct ct_tuple *rev, uint32_t addr, uint16_t port)
+{
+	*r = *rev;
+	nat_wr32(r->dst, addr);
+	r->dport = port;
+}
+
+/*
+ * A free port among bits [lo, lo + n) of `map`, bit lo + i being port
+ * port0 + i: from `start`, the first free one `pref` accepts within 64
+ * tries, else the first free one. @return i, or n when none is free.
+ */
+uint32_t nat_pick_port(const uint64_t *map, uint32_t lo, uint32_t n, uint32_t start,
+		       uint32_t port0, const struct ct_tuple *rev, uint32_t addr,
+		       nat_rss_pref_fn pref, void *pref_arg, bool *rss_hit);
+
+/* Whether a rule matches a connection's first packet. */
+bool nat_rule_match(const struct nat_rule *r, const struct ct_tuple *t, uint16_t in_port);
+
+/* The first rule matching, or -1. */
+int nat_rules_first(const struct nat_table *t, const struct ct_tuple *tu, uint16_t in_port);
+
+/* Live bindings of a pool state over all workers: bindings held, blocks awaiting release. */
+uint64_t nat_pool_live(const struct nat_pool_state *ps);
+
+/*
+ * Block mode (nat_block.c): a port for inside address `inside` of class
+ * `cls`, worker `w`, written to *addr and *port; `sport` kept when it is in
+ * one of its blocks and free. @return 0 or NAT_ERR_EXHAUSTED.
+ */
+int nat_block_bind(const struct nat_table *t, unsigned pool, unsigned w, uint32_t inside,
+		   int cls, const struct ct_tuple *rev, uint32_t hash, nat_rss_pref_fn pref,
+		   void *pref_arg, uint32_t *addr, uint16_t *port, bool *rss_hit);
+
+/* Block mode: the binding at (address index `a`, slice port index `i`) was given back. */
+void nat_block_release(const struct nat_table *t, unsigned pool, unsigned w, uint32_t a,
+		       uint32_t i);
+
+#endif /* DPCT_NAT_PRIVATE_H */

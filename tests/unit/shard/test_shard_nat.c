@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Translated entries in a shard: the reply tuple a hook binds is a second
+ * key of the entry (replies found by it, the reverse of the original no
+ * longer), the records carry it, the packets get their rewrite targets,
+ * and the binding is given back only when the entry is freed, after its
+ * DESTROY was delivered.
+ */
+
+#include <errno.h>
+
+#include "shard_test_util.h"
+
+#define CLIENT 0x0200000au  /* 10.0.0.2 */
+#define SERVER 0x010200c0u  /* 192.0.2.1 */
+#define POOL   0x016433c6u  /* 198.51.100.1 */
+
+/* A test binder: source translation to POOL, ports from 20000 up, a log of releases. */
+struct binder {
+	uint16_t next_port;
+	int refuse;
+	unsigned bound, released, bad_release;
+	uint16_t last_released;
+};
+
+static int
+bind_snat(void *arg, const struct ct_pkt *p, struct ct_tuple *reply, uint16_t *status)
+{
+	struct binder *b = arg;
+	uint32_t pool = POOL;
+
+	if (b->refuse)
+		return -ENOSPC;
+	if (p->tuple.dport == 53 || memcmp(p->tuple.src, &(uint32_t){ SERVER }, 4) == 0) {
+		/* "exclude": no translation */
+		ct_tuple_reverse(reply, &p->tuple);
+		*status = CT_S_SRC_NAT_DONE | CT_S_DST_NAT_DONE;
+		return 0;
+	}
+	ct_tuple_reverse(reply, &p->tuple);
+	memcpy(reply->dst, &pool, 4);
+	reply->dport = b->next_port++;
+	*status = CT_S_SRC_NAT | CT_S_SRC_NAT_DONE | CT_S_DST_NAT_DONE;
+	b->bound++;
+	return 1;
+}
+
+static void
+release_snat(void *arg, const struct ct_tuple *reply, uint16_t status)
+{
+	struct binder *b = arg;
+
+	if (!(status & CT_S_SRC_NAT))
+		b->bad_release++;
+	b->released++;
+	b->last_released = reply->dport;
+}
+
+static void
+tw_nat(struct ct_conf *c)
+{
+	c->nat = true;
+}
+
+static struct ct_shard *
+nat_shard(struct binder *b, int events)
+{
+	struct ct_shard *s = mkshard(1024, events, tw_nat);
+	struct ct_nat_hook h = { bind_snat, release_snat, b };
+
+	if (s == NULL || ct_shard_set_nat(s, &h) != 0)
+		return NULL;
+	return s;
+}
+
+/* The translated reply of `p`: from SERVER to POOL:port. */
+static struct ct_pkt
+xrev(struct ct_pkt p, uint16_t port, uint8_t flags)
+{
+	struct ct_pkt r = rev(p, flags);
+	uint32_t pool = POOL;
+
+	memcpy(r.tuple.dst, &pool, 4);
+	r.tuple.dport = port;
+	r.hash = ct_tuple_hash(&r.tuple);
+	return r;
+}
+
+static uint8_t
+one_nat(struct ct_shard *s, struct ct_pkt p, uint64_t now, struct ct_pkt_info *pi,
+	struct ct_tuple *to)
+{
+	uint8_t v = 0xff;
+
+	memset(to, 0, sizeof(*to));
+	ct_process_burst_nat(s, &p, 1, now, &v, pi, to);
+	return v;
+}
+
+static int
+test_reply_by_translated_tuple(void)
+{
+	struct binder b = { .next_port = 20000 };
+	struct ct_shard *s = nat_shard(&b, 1);
+	struct ct_pkt syn = mk(6, CLIENT, SERVER, 40000, 80, TH_SYN);
+	struct ct_pkt_info pi;
+	struct ct_tuple to, want;
+	struct ct_event_rec r[8];
+	uint32_t pool = POOL;
+	unsigned n;
+
+	T_ASSERT(s != NULL);
+	T_EQ(one_nat(s, syn, T0, &pi, &to), CT_V_PASS);
+	T_EQ(pi.nat, 1);
+	T_EQ(pi.dir, CT_DIR_ORIG);
+	/* The first packet leaves from POOL:20000. */
+	want = syn.tuple;
+	memcpy(want.src, &pool, 4);
+	want.sport = 20000;
+	T_MEMEQ(&to, &want, sizeof(want));
+	n = drain(s, r, 8, T0);
+	T_EQ(n, 1);
+	T_ASSERT(r[0].status & CT_S_SRC_NAT);
+	T_ASSERT(r[0].status & CT_S_SRC_NAT_DONE);
+	T_EQ(r[0].reply.dport, 20000);
+	T_MEMEQ(r[0].reply.dst, &pool, 4);
+
+	/* The untranslated reverse is not this flow: it would be a new one. */
+	T_EQ(one_nat(s, rev(syn, TH_SYN | TH_ACK), T0 + 1, &pi, &to), CT_V_DROP);
+	T_EQ(pi.nat, 0);
+	/* The translated reply is, in the reply direction, rewritten back to the client. */
+	T_EQ(one_nat(s, xrev(syn, 20000, TH_SYN | TH_ACK), T0 + 2, &pi, &to), CT_V_PASS);
+	T_EQ(pi.dir, CT_DIR_REPLY);
+	T_EQ(pi.nat, 1);
+	T_EQ(pi.state, CT_STATE_ESTABLISHED);
+	ct_tuple_reverse(&want, &syn.tuple);
+	T_MEMEQ(&to, &want, sizeof(want));
+	T_EQ(ct_shard_live(s), 1);
+	ct_shard_free(s);
+	return 0;
+}
+
+static int
+test_icmp_error_finds_translated(void)
+{
+	struct binder b = { .next_port = 30000 };
+	struct ct_shard *s = nat_shard(&b, 0);
+	struct ct_pkt udp = mk(17, CLIENT, SERVER, 5000, 7777, 0), err;
+	struct ct_pkt_info pi;
+	struct ct_tuple to;
+	uint32_t pool = POOL;
+
+	T_ASSERT(s != NULL);
+	T_EQ(one_nat(s, udp, T0, &pi, &to), CT_V_PASS);
+	/* A port unreachable from SERVER to POOL quoting POOL:30000 -> SERVER:7777. */
+	err = udp;
+	memcpy(err.tuple.src, &pool, 4);
+	err.tuple.sport = 30000;
+	err.cls = CT_PKT_ICMP_ERROR;
+	err.hash = ct_tuple_hash(&err.tuple);
+	T_EQ(one_nat(s, err, T0 + 1, &pi, &to), CT_V_PASS);
+	T_EQ(pi.state, CT_STATE_RELATED);
+	T_EQ(pi.dir, CT_DIR_REPLY);
+	T_EQ(pi.nat, 1);
+	/* Its quoted packet becomes the client's own. */
+	T_MEMEQ(&to, &udp.tuple, sizeof(to));
+	ct_shard_free(s);
+	return 0;
+}
+
+static int
+test_port_held_until_destroy_delivered(void)
+{
+	struct binder b = { .next_port = 40000 };
+	struct ct_shard *s = nat_shard(&b, 1);
+	struct ct_pkt udp = mk(17, CLIENT, SERVER, 5000, 9, 0);
+	struct ct_event_rec r[8];
+	struct ct_pkt_info pi;
+	struct ct_tuple to;
+	unsigned n;
+
+	T_ASSERT(s != NULL);
+	T_EQ(one_nat(s, udp, T0, &pi, &to), CT_V_PASS);
+	drain(s, r, 8, T0);
+	T_EQ(ct_shard_flush(s, T0 + 1, 0), 1);
+	/* The DESTROY is out but not delivered: the binding is held. */
+	n = drain(s, r, 8, T0 + 1);
+	T_EQ(n, 1);
+	T_ASSERT(r[0].events & CT_EV_DESTROY);
+	T_EQ(r[0].reply.dport, 40000);
+	T_EQ(b.released, 0);
+	/* Refused: still held after the grace re-send. */
+	{
+		struct ct_result res = { .slot = r[0].slot, .id = r[0].id,
+					 .events = r[0].events, .kind = CT_RES_DESTROY_NACK };
+
+		T_EQ(ct_shard_apply_result(s, &res, T0 + 2), 0);
+	}
+	T_EQ(b.released, 0);
+	ct_shard_expire(s, T0 + 10 * SEC, 1000);
+	n = drain(s, r, 8, T0 + 10 * SEC);
+	T_EQ(n, 1);
+	T_EQ(b.released, 0);
+	ack_destroys(s, r, n, T0 + 10 * SEC);
+	T_EQ(b.released, 1);
+	T_EQ(b.last_released, 40000);
+	T_ASSERT(ct_shard_empty(s));
+	ct_shard_free(s);
+	return 0;
+}
+
+static int
+test_untranslated_and_refused(void)
+{
+	struct binder b = { .next_port = 50000 };
+	struct ct_shard *s = nat_shard(&b, 0);
+	struct ct_pkt dns = mk(17, CLIENT, SERVER, 5353, 53, 0);
+	struct ct_pkt_info pi;
+	struct ct_tuple to;
+	struct ct_stats st;
+
+	T_ASSERT(s != NULL);
+	/* Not translated: both directions by the one key, no rewrite. */
+	T_EQ(one_nat(s, dns, T0, &pi, &to), CT_V_PASS);
+	T_EQ(pi.nat, 0);
+	T_EQ(one_nat(s, rev(dns, 0), T0 + 1, &pi, &to), CT_V_PASS);
+	T_EQ(pi.dir, CT_DIR_REPLY);
+	T_EQ(pi.nat, 0);
+	T_EQ(ct_shard_live(s), 1);
+	/* A refusal drops the connection and creates nothing. */
+	b.refuse = 1;
+	T_EQ(one_nat(s, mk(6, CLIENT, SERVER, 1, 2, TH_SYN), T0 + 2, &pi, &to), CT_V_DROP);
+	ct_shard_stats(s, &st);
+	T_EQ(st.nat_refused, 1);
+	T_EQ(ct_shard_live(s), 1);
+	ct_shard_free(s);
+	return 0;
+}
+
+static int
+test_reply_tuple_collision_refused(void)
+{
+	struct binder b = { .next_port = 82 };
+	struct ct_shard *s = nat_shard(&b, 0);
+	struct ct_pkt_info pi;
+	struct ct_tuple to;
+	struct ct_stats st;
+	/* An untranslated flow (the binder leaves SERVER's own alone) SERVER:54 -> POOL:82. */
+	struct ct_pkt plain = mk(17, SERVER, POOL, 54, 82, 0);
+	/* CLIENT:7000 -> SERVER:54 bound to POOL:82 would answer to that flow's tuple. */
+	struct ct_pkt c = mk(17, CLIENT, SERVER, 7000, 54, 0);
+
+	T_ASSERT(s != NULL);
+	T_EQ(one_nat(s, plain, T0, &pi, &to), CT_V_PASS);
+	T_EQ(pi.nat, 0);
+	T_EQ(one_nat(s, c, T0 + 1, &pi, &to), CT_V_DROP);
+	ct_shard_stats(s, &st);
+	T_EQ(st.nat_refused, 1);
+	T_EQ(b.released, 1);
+	T_EQ(b.last_released, 82);
+	/* The next port is free of collisions. */
+	T_EQ(one_nat(s, c, T0 + 2, &pi, &to), CT_V_PASS);
+	T_EQ(pi.nat, 1);
+	T_EQ(to.sport, 83);
+	T_EQ(ct_shard_live(s), 2);
+	ct_shard_free(s);
+	return 0;
+}
+
+static int
+test_set_nat_rules(void)
+{
+	struct binder b = { 0 };
+	struct ct_nat_hook h = { bind_snat, release_snat, &b };
+	struct ct_shard *plain = mkshard(64, 0, NULL), *s = mkshard(64, 0, tw_nat);
+	struct ct_shard_mem m0, m1;
+	struct ct_conf c;
+
+	T_ASSERT(plain != NULL && s != NULL);
+	T_EQ(ct_shard_set_nat(plain, &h), -ENOTSUP);
+	T_EQ(ct_shard_set_nat(s, &h), 0);
+	T_EQ(one(s, mk(17, CLIENT, SERVER, 1, 2, 0), T0), CT_V_PASS);
+	T_EQ(ct_shard_set_nat(s, NULL), -EBUSY);
+	/* The reply tuples and the doubled index are accounted for. */
+	ct_conf_init(&c);
+	c.max_entries = 65536;
+	T_EQ(ct_shard_mem_size(&c, &m0), 0);
+	c.nat = true;
+	T_EQ(ct_shard_mem_size(&c, &m1), 0);
+	T_EQ(m1.nat, m1.slots * sizeof(struct ct_tuple));
+	T_EQ(m1.index, 2 * m0.index);
+	ct_shard_free(plain);
+	ct_shard_free(s);
+	return 0;
+}
+
+static const struct t_case cases[] = {
+	T_CASE(test_reply_by_translated_tuple),
+	T_CASE(test_icmp_error_finds_translated),
+	T_CASE(test_port_held_until_destroy_delivered),
+	T_CASE(test_untranslated_and_refused),
+	T_CASE(test_reply_tuple_collision_refused),
+	T_CASE(test_set_nat_rules),
+};
+
+T_MAIN(cases)
