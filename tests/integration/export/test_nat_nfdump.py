@@ -188,7 +188,9 @@ def check_flows(tap, tag, evs, nfdir, want_dnat):
         xs = post_nat(e)
         want = '%s:%d' % (xs[0], xs[2])
         inside = '%s:%d' % (e['orig']['src'], e['orig']['sport'])
-        line = [ln for ln in nel.splitlines() if inside in ln]
+        # The flow from the inside address (not the server's replies, a flow of their own).
+        line = [ln for ln in nel.splitlines()
+                if '->' in ln and ln.split('->')[0].split()[-1] == inside]
         tap.check(len(line) == 1 and want in line[0],
                   '%s: nfdump -o nel prints %s -> ... %s' % (tag, inside, want), str(line[:2]))
     return recs
