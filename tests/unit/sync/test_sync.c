@@ -1,0 +1,532 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lib/sync: the conntrackd wire format (layout of each attribute as
+ * conntrackd's parser checks it), round trips of records through the
+ * encoder and the decoder, every kind of malformed input counted in its
+ * own counter, and the FTFW state (gaps, NACK, resend with a new sequence
+ * number, ACK windows, HELLO).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+
+#include "dpct_test.h"
+#include "sync.h"
+
+static void
+v4(uint8_t *a, uint8_t x, uint8_t y, uint8_t z, uint8_t w)
+{
+	a[0] = x, a[1] = y, a[2] = z, a[3] = w;
+}
+
+static struct ct_event_rec
+rec_tcp4(void)
+{
+	struct ct_event_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.orig.family = 4;
+	r.orig.proto = IPPROTO_TCP;
+	v4(r.orig.src, 10, 0, 0, 1);
+	v4(r.orig.dst, 10, 0, 0, 2);
+	r.orig.sport = 40000;
+	r.orig.dport = 80;
+	r.orig.zone = 7;
+	r.reply = r.orig;
+	v4(r.reply.src, 10, 0, 0, 2);
+	v4(r.reply.dst, 10, 0, 0, 1);
+	r.reply.sport = 80;
+	r.reply.dport = 40000;
+	r.status = CT_S_CONFIRMED | CT_S_SEEN_REPLY | CT_S_ASSURED;
+	r.tcp_state = CT_TCP_ESTABLISHED;
+	r.timeout_s = 431999;
+	r.events = CT_EV_NEW;
+	r.id = 0xabcdef01;
+	r.mark = 0x55;
+	r.tcp_wscale[0] = 7;
+	r.tcp_wscale[1] = 9;
+	r.tcp_dflags[0] = 0x23;
+	r.tcp_dflags[1] = 0x21;
+	r.pkts[0] = 3, r.pkts[1] = 2, r.bytes[0] = 180, r.bytes[1] = 1500;
+	return r;
+}
+
+static struct ct_event_rec
+rec_udp6_dnat(void)
+{
+	struct ct_event_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.orig.family = 6;
+	r.orig.proto = IPPROTO_UDP;
+	r.orig.src[0] = 0x20, r.orig.src[15] = 1;
+	r.orig.dst[0] = 0x20, r.orig.dst[15] = 2;
+	r.orig.sport = 5353;
+	r.orig.dport = 53;
+	r.reply = r.orig;
+	memcpy(r.reply.dst, r.orig.src, 16);
+	memset(r.reply.src, 0, 16);
+	r.reply.src[0] = 0xfd, r.reply.src[15] = 9;
+	r.reply.sport = 5300;
+	r.reply.dport = 5353;
+	r.status = CT_S_CONFIRMED | CT_S_DST_NAT | CT_S_DST_NAT_DONE;
+	r.timeout_s = 30;
+	r.events = 0;
+	return r;
+}
+
+static struct ct_event_rec
+rec_snat4_destroy(void)
+{
+	struct ct_event_rec r = rec_tcp4();
+
+	r.status |= CT_S_SRC_NAT | CT_S_SRC_NAT_DONE;
+	v4(r.reply.dst, 192, 0, 2, 33);
+	r.reply.dport = 61000;
+	r.events = CT_EV_DESTROY;
+	r.tcp_state = CT_TCP_TIME_WAIT;
+	return r;
+}
+
+static struct ct_event_rec
+rec_icmp4(void)
+{
+	struct ct_event_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.orig.family = 4;
+	r.orig.proto = IPPROTO_ICMP;
+	v4(r.orig.src, 1, 2, 3, 4);
+	v4(r.orig.dst, 5, 6, 7, 8);
+	r.orig.sport = 0x1234;    /* id */
+	r.orig.dport = 8;         /* echo request, code 0 */
+	r.reply = r.orig;
+	memcpy(r.reply.src, r.orig.dst, 4);
+	memcpy(r.reply.dst, r.orig.src, 4);
+	r.reply.sport = 8;
+	r.reply.dport = 0x1234;
+	r.status = CT_S_CONFIRMED;
+	r.timeout_s = 30;
+	r.events = CT_EV_NEW;
+	return r;
+}
+
+struct got {
+	struct sync_msg m[8];
+	unsigned n;
+};
+
+static void
+collect(void *arg, const struct sync_msg *m)
+{
+	struct got *g = arg;
+
+	if (g->n < 8)
+		g->m[g->n++] = *m;
+}
+
+static int
+same_tuple(const struct ct_tuple *a, const struct ct_tuple *b)
+{
+	size_t alen = a->family == 4 ? 4 : 16;
+
+	return a->family == b->family && a->proto == b->proto && a->sport == b->sport &&
+	       a->dport == b->dport && a->zone == b->zone && memcmp(a->src, b->src, alen) == 0 &&
+	       memcmp(a->dst, b->dst, alen) == 0;
+}
+
+/* Each record through the encoder and the decoder, with and without the extension. */
+static int
+test_round_trip(void)
+{
+	struct ct_event_rec recs[] = { rec_tcp4(), rec_udp6_dnat(), rec_snat4_destroy(),
+				       rec_icmp4() };
+	const uint8_t types[] = { SYNC_T_CT_NEW, SYNC_T_CT_UPD, SYNC_T_CT_DEL, SYNC_T_CT_NEW };
+	size_t i;
+	int ext;
+
+	for (ext = 0; ext <= 1; ext++) {
+		for (i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
+			struct ct_event_rec *r = &recs[i];
+			struct sync_rx_errors err = { 0 };
+			uint8_t buf[SYNC_MSG_MAX];
+			struct got g = { .n = 0 };
+			const struct sync_entry *e;
+			int len;
+
+			len = sync_encode_rec(r, 1000 + (uint32_t)i, SYNC_F_HELLO, ext, buf,
+					      sizeof(buf));
+			T_ASSERT(len > 0);
+			T_EQ(sync_parse(buf, (size_t)len, collect, &g, &err), 1);
+			T_EQ(err.bad_payload + err.bad_size + err.orphan_ext, 0);
+			T_EQ(g.m[0].type, types[i]);
+			T_EQ(g.m[0].seq, 1000 + i);
+			T_EQ(g.m[0].flags, SYNC_F_HELLO);
+			T_ASSERT(g.m[0].data);
+			e = &g.m[0].e;
+			T_EQ(e->has_ext, ext);
+			T_EQ(e->status, r->status);
+			if (r->orig.proto == IPPROTO_TCP) {
+				T_EQ(e->tcp_state, r->tcp_state);
+				T_EQ(e->wscale[0], r->tcp_wscale[0]);
+				T_EQ(e->wscale[1], r->tcp_wscale[1]);
+			}
+			T_EQ(e->mark, r->mark);
+			if (types[i] != SYNC_T_CT_DEL) {
+				T_ASSERT(e->has_timeout);
+				T_EQ(e->timeout_s, r->timeout_s);
+			}
+			if (ext) {
+				T_ASSERT(same_tuple(&e->orig, &r->orig));
+				T_ASSERT(same_tuple(&e->reply, &r->reply));
+				T_EQ(e->id, r->id);
+				T_EQ(e->events, r->events);
+				T_EQ(e->dflags[0], r->tcp_dflags[0]);
+				T_UEQ(e->bytes[1], r->bytes[1]);
+				T_UEQ(e->pkts[0], r->pkts[0]);
+			} else {
+				/* conntrackd carries no zone: everything but it. */
+				struct ct_tuple o = r->orig, rp = r->reply;
+
+				o.zone = rp.zone = 0;
+				T_ASSERT(same_tuple(&e->orig, &o));
+				T_ASSERT(same_tuple(&e->reply, &rp));
+				T_EQ(e->id, 0);
+			}
+		}
+	}
+	return 0;
+}
+
+static uint16_t
+rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* The layout conntrackd's msg2ct() checks: every attribute's exact length. */
+static int
+test_wire_layout(void)
+{
+	static const struct { uint16_t type, len; } want[] = {
+		{ SYNC_NTA_IPV4, 12 }, { SYNC_NTA_STATUS, 8 }, { SYNC_NTA_L4PROTO, 5 },
+		{ SYNC_NTA_PORT, 8 }, { SYNC_NTA_TCP_STATE, 5 }, { SYNC_NTA_WSCALE_ORIG, 5 },
+		{ SYNC_NTA_WSCALE_REPL, 5 }, { SYNC_NTA_TIMEOUT, 8 }, { SYNC_NTA_MARK, 8 },
+		{ SYNC_NTA_SNAT_IPV4, 8 }, { SYNC_NTA_SPAT_PORT, 6 },
+	};
+	struct ct_event_rec r = rec_snat4_destroy();
+	uint8_t buf[SYNC_MSG_MAX];
+	size_t off = SYNC_HDR_LEN, i;
+	int len;
+
+	r.events = CT_EV_NEW;
+	len = sync_encode_rec(&r, 0x01020304, 0, false, buf, sizeof(buf));
+	T_ASSERT(len > 0);
+	T_EQ(buf[0], 0x10 | SYNC_T_CT_NEW);   /* version 1 in the high nibble */
+	T_EQ(rd16(buf + 2), len);
+	T_EQ(buf[4], 1);
+	T_EQ(buf[7], 4);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		T_ASSERT(off + 4 <= (size_t)len);
+		T_EQ(rd16(buf + off + 2), want[i].type);
+		T_EQ(rd16(buf + off), want[i].len);
+		off += (want[i].len + 3u) & ~3u;
+	}
+	T_EQ(off, len);
+	/* Ports in network order, the SNAT address byte-reversed as conntrackd on x86 sends. */
+	T_EQ(rd16(buf + 8 + 12 + 8 + 8 + 4), 40000);
+	T_EQ(buf[len - 8 - 4 + 0], 33);
+	T_EQ(buf[len - 8 - 4 + 3], 192);
+	/* Control messages. */
+	T_EQ(sync_encode_ctl(SYNC_F_NACK, 9, 3, 5, buf, sizeof(buf)), SYNC_ACK_LEN);
+	T_EQ(buf[0], 0x10 | SYNC_T_CTL);
+	T_EQ(buf[1], SYNC_F_NACK);
+	T_EQ(buf[11], 3);
+	T_EQ(buf[15], 5);
+	T_EQ(sync_encode_ctl(SYNC_F_ALIVE, 9, 0, 0, buf, sizeof(buf)), SYNC_HDR_LEN);
+	T_EQ(sync_encode_ctl(0, 9, 0, 0, buf, sizeof(buf)), -EINVAL);
+	T_EQ(sync_encode_ctl(SYNC_F_ACK, 9, 0, 0, buf, 15), -ENOSPC);
+	T_EQ(sync_encode_rec(&r, 1, 0, true, buf, 40), -ENOSPC);
+	r.orig.family = 5;
+	T_EQ(sync_encode_rec(&r, 1, 0, true, buf, sizeof(buf)), -EINVAL);
+	return 0;
+}
+
+enum which { W_TRUNC, W_SIZE, W_VERSION, W_PAYLOAD, W_TYPE, W_HEADER, W_ORPHAN, W_NONE };
+
+static uint64_t
+counter(const struct sync_rx_errors *e, enum which w)
+{
+	switch (w) {
+	case W_TRUNC: return e->truncated;
+	case W_SIZE: return e->bad_size;
+	case W_VERSION: return e->bad_version;
+	case W_PAYLOAD: return e->bad_payload;
+	case W_TYPE: return e->bad_type;
+	case W_HEADER: return e->bad_header;
+	case W_ORPHAN: return e->orphan_ext;
+	default: return 0;
+	}
+}
+
+/* A good message, then one mutation per case; the counter it must land in. */
+static int
+test_malformed(void)
+{
+	static const struct {
+		const char *name;
+		enum which w;
+		unsigned msgs;    /* messages still handed over */
+	} cases[] = {
+		{ "short datagram", W_TRUNC, 0 },
+		{ "length below header", W_SIZE, 0 },
+		{ "length past datagram", W_SIZE, 0 },
+		{ "version 0", W_VERSION, 0 },
+		{ "attribute length 2", W_PAYLOAD, 1 },
+		{ "attribute past message", W_PAYLOAD, 1 },
+		{ "unknown attribute 40", W_PAYLOAD, 1 },
+		{ "status 3 bytes", W_PAYLOAD, 1 },
+		{ "no ports", W_PAYLOAD, 1 },
+		{ "type 12", W_TYPE, 0 },
+		{ "ack to before from", W_HEADER, 0 },
+		{ "ctl without flag", W_HEADER, 0 },
+		{ "extension alone", W_ORPHAN, 0 },
+		{ "data with ACK flag", W_HEADER, 0 },
+	};
+	struct ct_event_rec r = rec_tcp4();
+	uint8_t good[SYNC_MSG_MAX], buf[SYNC_MSG_MAX];
+	int glen, dlen;
+	size_t i;
+
+	glen = sync_encode_rec(&r, 77, 0, true, good, sizeof(good));
+	T_ASSERT(glen > 0);
+	dlen = rd16(good + 2);    /* the data message without the extension */
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sync_rx_errors err = { 0 };
+		struct got g = { .n = 0 };
+		size_t len = (size_t)dlen;
+		unsigned n;
+
+		memcpy(buf, good, (size_t)glen);
+		switch (i) {
+		case 0: len = 5; break;
+		case 1: buf[2] = 0, buf[3] = 4; break;
+		case 2: buf[2] = 0x7f; break;
+		case 3: buf[0] &= 0x0f; break;
+		case 4: buf[8] = 0, buf[9] = 2; break;
+		case 5: buf[8] = 0x0f; break;
+		case 6: buf[10] = 0, buf[11] = 40; break;
+		case 7: buf[20] = 0, buf[21] = 7; break;   /* STATUS at 20 */
+		case 8: buf[39] = 27; break;                /* PORT -> a helper name */
+		case 9: buf[0] = 0x1c; break;
+		case 10:
+			len = (size_t)sync_encode_ctl(SYNC_F_ACK, 1, 10, 5, buf, sizeof(buf));
+			break;
+		case 11: buf[0] = 0x10 | SYNC_T_CTL, buf[1] = 0, len = SYNC_HDR_LEN;
+			buf[2] = 0, buf[3] = 8; break;
+		case 12:
+			memmove(buf, good + dlen, (size_t)(glen - dlen));
+			len = (size_t)(glen - dlen);
+			break;
+		case 13: buf[1] = SYNC_F_ACK; break;
+		}
+		n = sync_parse(buf, len, collect, &g, &err);
+		if (n != cases[i].msgs || counter(&err, cases[i].w) != 1) {
+			printf("# case \"%s\": %u messages, counter %" PRIu64 "\n", cases[i].name, n,
+			       counter(&err, cases[i].w));
+			return 1;
+		}
+		if (n == 1)
+			T_ASSERT(!g.m[0].data);   /* sequenced, not applied */
+	}
+	return 0;
+}
+
+/* Several messages in one datagram; a bad extension leaves its data message usable. */
+static int
+test_datagram(void)
+{
+	struct ct_event_rec a = rec_tcp4(), b = rec_icmp4();
+	struct sync_rx_errors err = { 0 };
+	struct got g = { .n = 0 };
+	uint8_t buf[3 * SYNC_MSG_MAX];
+	int l1, l2, l3;
+
+	l1 = sync_encode_rec(&a, 5, 0, true, buf, SYNC_MSG_MAX);
+	l2 = sync_encode_ctl(SYNC_F_ACK, 6, 1, 4, buf + l1, SYNC_MSG_MAX);
+	l3 = sync_encode_rec(&b, 7, 0, true, buf + l1 + l2, SYNC_MSG_MAX);
+	T_ASSERT(l1 > 0 && l2 > 0 && l3 > 0);
+	T_EQ(sync_parse(buf, (size_t)(l1 + l2 + l3), collect, &g, &err), 3);
+	T_ASSERT(g.m[0].data && g.m[0].e.has_ext);
+	T_EQ(g.m[1].type, SYNC_T_CTL);
+	T_EQ(g.m[1].from, 1);
+	T_EQ(g.m[1].to, 4);
+	T_EQ(g.m[2].e.orig.proto, IPPROTO_ICMP);
+	T_EQ(g.m[2].e.orig.sport, 0x1234);
+	/* Break the first extension's ID attribute: data kept, extension dropped. */
+	g.n = 0;
+	buf[rd16(buf + 2) + 8 + 1] = 9;
+	T_EQ(sync_parse(buf, (size_t)l1, collect, &g, &err), 1);
+	T_EQ(err.bad_payload, 1);
+	T_ASSERT(g.m[0].data && !g.m[0].e.has_ext);
+	return 0;
+}
+
+static struct sync_msg
+msg(uint32_t seq, uint8_t flags)
+{
+	struct sync_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.version = 1;
+	m.type = SYNC_T_CT_UPD;
+	m.seq = seq;
+	m.flags = flags;
+	return m;
+}
+
+/* Receiver: table of arrivals with the verdict and control messages each gives. */
+static int
+test_ftfw_rx(void)
+{
+	static const struct {
+		uint32_t seq;
+		uint8_t flags;
+		uint8_t verdict;
+		unsigned n_ctl;
+		uint8_t c0;
+		uint32_t from0, to0;
+		uint8_t c1;
+		uint32_t from1, to1;
+	} steps[] = {
+		{ 100, SYNC_F_HELLO, SYNC_RX_ACCEPT, 0, 0, 0, 0, 0, 0, 0 },
+		{ 101, 0, SYNC_RX_ACCEPT, 0, 0, 0, 0, 0, 0, 0 },
+		{ 102, 0, SYNC_RX_ACCEPT, 1, SYNC_F_ACK, 100, 102, 0, 0, 0 },   /* window 3 */
+		{ 103, 0, SYNC_RX_ACCEPT, 0, 0, 0, 0, 0, 0, 0 },
+		{ 107, 0, SYNC_RX_ACCEPT, 2, SYNC_F_ACK, 103, 103, SYNC_F_NACK, 104, 106 },
+		{ 105, 0, SYNC_RX_DROP, 0, 0, 0, 0, 0, 0, 0 },                   /* late */
+		{ 107, 0, SYNC_RX_DROP, 0, 0, 0, 0, 0, 0, 0 },                   /* replay */
+		{ 108, 0, SYNC_RX_ACCEPT, 0, 0, 0, 0, 0, 0, 0 },
+		{ 5, SYNC_F_HELLO, SYNC_RX_ACCEPT, 0, 0, 0, 0, 0, 0, 0 },        /* peer restart */
+		{ 6, 0, SYNC_RX_ACCEPT, 1, SYNC_F_ACK, 5, 6, 0, 0, 0 },
+	};
+	struct sync_ftfw *f = sync_ftfw_create(8, 3, 1);
+	struct sync_ctl c[2], t;
+	size_t i;
+
+	T_ASSERT(f != NULL);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		struct sync_msg m = msg(steps[i].seq, steps[i].flags);
+		unsigned n;
+
+		T_EQ(sync_ftfw_rx(f, &m, c, &n), steps[i].verdict);
+		T_EQ(n, steps[i].n_ctl);
+		if (n >= 1) {
+			T_EQ(c[0].flags, steps[i].c0);
+			T_EQ(c[0].from, steps[i].from0);
+			T_EQ(c[0].to, steps[i].to0);
+		}
+		if (n == 2) {
+			T_EQ(c[1].flags, steps[i].c1);
+			T_EQ(c[1].from, steps[i].from1);
+			T_EQ(c[1].to, steps[i].to1);
+		}
+	}
+	T_UEQ(sync_ftfw_stats(f)->gaps, 3);
+	T_UEQ(sync_ftfw_stats(f)->before, 2);
+	T_UEQ(sync_ftfw_stats(f)->hellos, 2);
+	/* HELLO_BACK owed once. */
+	T_EQ(sync_ftfw_tx_flags(f), SYNC_F_HELLO | SYNC_F_HELLO_BACK);
+	T_EQ(sync_ftfw_tx_flags(f), SYNC_F_HELLO);
+	sync_ftfw_tick(f, &t);
+	T_EQ(t.flags, SYNC_F_ALIVE);
+	{
+		struct sync_msg m = msg(7, SYNC_F_HELLO_BACK);
+		unsigned n;
+
+		sync_ftfw_rx(f, &m, c, &n);
+	}
+	T_ASSERT(sync_ftfw_peer_known(f));
+	T_EQ(sync_ftfw_tx_flags(f), 0);
+	sync_ftfw_tick(f, &t);
+	T_EQ(t.flags, SYNC_F_ACK);
+	T_EQ(t.from, 7);
+	T_EQ(t.to, 7);
+	sync_ftfw_free(f);
+	return 0;
+}
+
+struct sent {
+	uint32_t seq[16];
+	unsigned n;
+};
+
+static void
+on_emit(void *arg, const uint8_t *m, uint16_t len)
+{
+	struct sent *s = arg;
+	uint16_t first = rd16(m + 2);
+
+	(void)len;
+	if (first < len)    /* the extension shares the sequence number */
+		if (memcmp(m + 4, m + first + 4, 4) != 0)
+			abort();
+	s->seq[s->n++] = (uint32_t)m[4] << 24 | (uint32_t)m[5] << 16 | (uint32_t)m[6] << 8 | m[7];
+}
+
+/* Sender: store, ACK, NACK with new sequence numbers, an overflowing store. */
+static int
+test_ftfw_tx(void)
+{
+	struct sync_ftfw *f = sync_ftfw_create(4, 10, 50);
+	struct ct_event_rec r = rec_tcp4();
+	struct sent s = { .n = 0 };
+	uint8_t buf[SYNC_MSG_MAX];
+	unsigned i;
+
+	T_ASSERT(f != NULL);
+	T_ASSERT(sync_ftfw_create(0, 1, 0) == NULL);
+	for (i = 0; i < 4; i++) {
+		int len = sync_encode_rec(&r, sync_ftfw_tx_seq(f), 0, true, buf, sizeof(buf));
+
+		T_ASSERT(len > 0);
+		T_EQ(sync_ftfw_tx_keep(f, buf, (uint16_t)len), 0);
+	}
+	T_EQ(sync_ftfw_pending(f), 4);
+	sync_ftfw_on_ack(f, 50, 51);
+	T_EQ(sync_ftfw_pending(f), 2);
+	/* 52, 53 stored: resent as 54, 55. */
+	T_EQ(sync_ftfw_on_nack(f, 52, 53, on_emit, &s), 2);
+	T_EQ(s.n, 2);
+	T_EQ(s.seq[0], 54);
+	T_EQ(s.seq[1], 55);
+	T_EQ(sync_ftfw_pending(f), 2);
+	/* 52 was moved to 54: NACKing it again cannot be served. */
+	T_EQ(sync_ftfw_on_nack(f, 52, 52, on_emit, &s), -ENOENT);
+	/* Fill past the store: 56..59 push out 54 and 55. */
+	for (i = 0; i < 4; i++) {
+		int len = sync_encode_rec(&r, sync_ftfw_tx_seq(f), 0, false, buf, sizeof(buf));
+
+		T_EQ(sync_ftfw_tx_keep(f, buf, (uint16_t)len), 0);
+	}
+	T_UEQ(sync_ftfw_stats(f)->overwritten, 2);
+	T_EQ(sync_ftfw_pending(f), 4);
+	T_EQ(sync_ftfw_on_nack(f, 54, 55, on_emit, &s), -ENOENT);
+	/* A huge ACK range releases what lies in it, once around the store. */
+	sync_ftfw_on_ack(f, 0, 0x7fffffff);
+	T_EQ(sync_ftfw_pending(f), 0);
+	T_UEQ(sync_ftfw_stats(f)->resent, 2);
+	T_EQ(sync_ftfw_tx_keep(f, buf, 3), -EINVAL);
+	sync_ftfw_free(f);
+	return 0;
+}
+
+static const struct t_case cases[] = {
+	T_CASE(test_round_trip),
+	T_CASE(test_wire_layout),
+	T_CASE(test_malformed),
+	T_CASE(test_datagram),
+	T_CASE(test_ftfw_rx),
+	T_CASE(test_ftfw_tx),
+};
+
+T_MAIN(cases)
