@@ -35,6 +35,9 @@
 
 static const char *const invalid_names[] = {"drop", "pass", NULL};
 static const char *const checksum_names[] = {"verify", "off", NULL};
+static const char *const ha_role_names[] = {"primary", "backup", NULL};
+static const char *const ha_transport_names[] = {"udp", "multicast", NULL};
+static const char *const ha_auth_names[] = {"hmac-sha256", "none", NULL};
 
 /* One line per timeout class for its row. */
 #define TO_DOC_TCP_SYN_SENT    "TCP: a SYN was seen, no reply yet."
@@ -426,6 +429,72 @@ const struct cfg_key dpct_cfg_keys[] = {
 	 .doc_range = "0, or 100000..100000000000, udp only",
 	 .doc = "This collector's pacing, in bits per second of IPFIX messages."},
 	{.section = "export", .type = CFG_CHECK, .parse = dpct_cfg_export_events},
+
+	/* ha: state sync with a failover peer (config_ha.c, docs/ha.md) */
+	{CFG_B("ha", "enabled", ha.enabled, true),
+	 .doc = "Sync is on when this is true and `peer` is set: this box's connections go "
+		"to the peer, the peer's are kept in an external cache, in conntrackd's FTFW "
+		"protocol ([ha.md](ha.md)). Needs `events.enabled`. Off keeps the rest "
+		"configured but syncs nothing."},
+	{.section = "ha", .key = "role", .type = CFG_ENUM, F(ha.role), .names = ha_role_names,
+	 .dflt = DPCT_HA_PRIMARY,
+	 .doc = "The role at startup; `dpct-ctl ha primary` and `dpct-ctl ha backup` switch "
+		"it at run time (what keepalived's notify script calls). Promotion to primary commits the "
+		"external cache into the tables."},
+	{.section = "ha", .key = "transport", .type = CFG_ENUM, F(ha.transport),
+	 .names = ha_transport_names, .dflt = DPCT_HA_UDP,
+	 .doc = "`\"udp\"`: unicast datagrams to `peer`. `\"multicast\"`: to the group `peer`, "
+		"joined on `interface` (conntrackd's Multicast section). conntrackd's TCP "
+		"transport is not offered."},
+	{.section = "ha", .key = "peer", .type = CFG_STRING, F(ha.peer), .sdflt = "",
+	 .parse = dpct_cfg_ha_peer, .doc_default = "`\"\"` (no sync)", .doc_range = "IPv4 or IPv6",
+	 .doc = "The peer's address (conntrackd: `IPv4_Destination_Address`), or the multicast "
+		"group. No name resolution."},
+	{CFG_U("ha", "port", ha.port, 1, 65535, 3780),
+	 .doc = "UDP port, bound locally and sent to (conntrackd: `Port`; the same on both "
+		"sides)."},
+	{.section = "ha", .key = "bind", .type = CFG_STRING, F(ha.bind), .sdflt = "",
+	 .parse = dpct_cfg_ha_bind, .doc_default = "`\"\"` (any)", .doc_range = "IPv4 or IPv6",
+	 .doc = "The local address to bind (conntrackd: `IPv4_address`): an address of the "
+		"dedicated sync link. Datagrams from any address but `peer` are dropped and "
+		"counted (`rx_wrong_peer`)."},
+	{.section = "ha", .key = "interface", .type = CFG_STRING, F(ha.interface), .sdflt = "",
+	 .parse = dpct_cfg_ha_interface, .doc_range = "interface name",
+	 .doc = "Bind the socket to this interface (`SO_BINDTODEVICE`): sync stays on the "
+		"dedicated link."},
+	{.section = "ha", .key = "auth", .type = CFG_ENUM, F(ha.auth), .names = ha_auth_names,
+	 .dflt = DPCT_HA_AUTH_HMAC,
+	 .doc = "`\"hmac-sha256\"`: each datagram carries an HMAC-SHA256 of itself under "
+		"`secret` (a 32-byte trailer); datagrams that fail it are dropped and counted "
+		"(`rx_bad_auth`). `\"none\"`: conntrackd's plain format, the only one conntrackd "
+		"speaks; refused unless `bind` or `interface` keeps sync on a dedicated link."},
+	{.section = "ha", .key = "secret", .type = CFG_STRING, F(ha.secret), .sdflt = "",
+	 .parse = dpct_cfg_ha_secret, .emit = dpct_cfg_ha_secret_emit,
+	 .doc_default = "(required with hmac)", .doc_range = "16..128 bytes",
+	 .doc = "The shared key of `auth` `\"hmac-sha256\"`, the same on both boxes. "
+		"/dpct/config shows `\"(set)\"`, never the key."},
+	{CFG_B("ha", "extensions", ha.extensions, true),
+	 .doc = "Send dpct's extension message behind each data message (conntrack id, zone, "
+		"event bits, TCP flags, exact reply tuple, counters). conntrackd drops it as a "
+		"duplicate and counts it in `Packets before` of `conntrackd -s network`; turn it "
+		"off towards a conntrackd peer to keep that counter clean."},
+	{CFG_U("ha", "resend_queue", ha.resend_queue, 16, 1u << 20, 16384),
+	 .doc = "Messages kept until the peer ACKs them, to resend on a NACK (about 400 bytes "
+		"each). Older ones are pushed out (`overwritten`); a NACK for one of those "
+		"cannot be answered (`unrecoverable`): the peer's copy of those connections "
+		"is corrected by their next event."},
+	{CFG_U("ha", "window", ha.window, 1, 65535, 300),
+	 .doc = "ACK the peer every this many messages received (conntrackd's `Window` "
+		"default), and on every `alive_ms` tick."},
+	{CFG_U("ha", "alive_ms", ha.alive_ms, 10, 60000, 1000),
+	 .doc = "Keepalive period: an ACK of what arrived, or an ALIVE when nothing did "
+		"(conntrackd: 1 s)."},
+	{CFG_U("ha", "mtu", ha.mtu, 512, 65000, 1400),
+	 .doc = "Largest datagram payload; messages are packed up to it."},
+	{CFG_U("ha", "drain_ms", ha.drain_ms, 0, 60000, 2000),
+	 .doc = "At exit, how long to wait for the peer to ACK what was sent (answering its "
+		"NACKs meanwhile)."},
+	{.section = "ha", .type = CFG_CHECK, .parse = dpct_cfg_ha_check},
 
 	/* tcp, checksum, zones: strict tracking (config_tracker.c) */
 	{CFG_B("tcp", "be_liberal", tracker.tcp_be_liberal, false),

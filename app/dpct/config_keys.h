@@ -52,6 +52,19 @@ int dpct_cfg_export_events(struct cfg_parse *p, const struct cfg_key *k, json_t 
 int dpct_cfg_consistency(struct cfg_parse *p, const struct cfg_key *k, json_t *v,
 			 const char *path, struct dpct_config *c);
 
+/* config_ha.c */
+int dpct_cfg_ha_peer(struct cfg_parse *p, const struct cfg_key *k, json_t *v, const char *path,
+		     struct dpct_config *c);
+int dpct_cfg_ha_bind(struct cfg_parse *p, const struct cfg_key *k, json_t *v, const char *path,
+		     struct dpct_config *c);
+int dpct_cfg_ha_interface(struct cfg_parse *p, const struct cfg_key *k, json_t *v,
+			  const char *path, struct dpct_config *c);
+int dpct_cfg_ha_secret(struct cfg_parse *p, const struct cfg_key *k, json_t *v, const char *path,
+		       struct dpct_config *c);
+int dpct_cfg_ha_secret_emit(const struct cfg_key *k, const struct dpct_config *c, json_t **out);
+int dpct_cfg_ha_check(struct cfg_parse *p, const struct cfg_key *k, json_t *v, const char *path,
+		      struct dpct_config *c);
+
 /* config_notrack.c */
 int dpct_cfg_notrack_parse(struct cfg_parse *p, const struct cfg_key *k, json_t *v,
 			   const char *path, struct dpct_config *c);

@@ -16,6 +16,7 @@
 
 #include "dpct.h"
 #include "dpct_export.h"
+#include "ha.h"
 
 #define CTL_BUDGET 4096
 #define NO_PROGRESS_S 3
@@ -251,6 +252,8 @@ dpct_stats_json(struct dpct_app *a)
 	dpct_policy_stats_json(a, root);
 	dpct_nat_stats_json(a, root);
 	json_object_set_new(root, "export", dpct_export_json(a));
+	if (a->ha != NULL)
+		json_object_set_new(root, "ha", dpct_ha_json(a));
 	return root;
 }
 
@@ -405,7 +408,7 @@ control_loop(struct dpct_app *a, uint64_t t0, uint64_t hz)
 	bool draining = false, any_known;
 	uint32_t dying = 0;
 
-	if (dpct_export_start(a) < 0)
+	if (dpct_export_start(a) < 0 || dpct_ha_start(a) < 0)
 		return DPCT_EXIT_RUNTIME;
 	if (a->opts.wait_listeners > 0 && a->ctl != NULL) {
 		while (socket_listeners(a) < a->opts.wait_listeners &&

@@ -25,6 +25,7 @@
 #include "rss.h"
 
 struct dpct_export;
+struct dpct_ha;
 
 extern int dpct_logtype;
 #define DPCT_LOG(level, ...) \
@@ -181,6 +182,7 @@ struct dpct_app {
 	struct rte_mempool *pool;
 	struct ev_ctl *ctl;
 	struct dpct_export *exp;  /**< IPFIX exporters (export.c), NULL when off */
+	struct dpct_ha *ha;       /**< state sync (ha.c), NULL when off */
 	struct dpct_dumper *dumper; /**< the dump pager (dump.c) */
 	int ts_offset;            /**< timestamp dynfield offset, -1 none */
 	uint64_t ts_flag;

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "config_export.h"
+#include "config_ha.h"
 #include "config_nat.h"
 #include "config_tracker.h"
 #include "ct.h"
@@ -80,6 +81,8 @@ struct dpct_config {
 	uint64_t seed;
 	/* "export": IPFIX flow export (config_export.h) */
 	struct dpct_export_conf export;
+	/* "ha": state sync with a failover peer (config_ha.h) */
+	struct dpct_ha_conf ha;
 	/* "tcp", "checksum", "zones": strict tracking (config_tracker.h) */
 	struct dpct_tracker_config tracker;
 	/* "nat": pools and rules (config_nat.h); plain arrays, so a copy of the

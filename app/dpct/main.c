@@ -18,6 +18,7 @@
 
 #include "dpct.h"
 #include "dpct_export.h"
+#include "ha.h"
 #include "dpct_default_config.h"
 #include "mem.h"
 
@@ -305,7 +306,7 @@ main(int argc, char **argv)
 		return DPCT_EXIT_USAGE;
 	}
 	if (dpct_telemetry_init(&dpct) < 0 || dpct_telemetry_rules_init(&dpct) < 0 ||
-	    dpct_telemetry_nat_init(&dpct) < 0)
+	    dpct_telemetry_nat_init(&dpct) < 0 || dpct_telemetry_ha_init(&dpct) < 0)
 		DPCT_LOG(WARNING, "telemetry commands not registered\n");
 
 	RTE_LCORE_FOREACH_WORKER(lcore) {
@@ -317,6 +318,7 @@ main(int argc, char **argv)
 	/* While the workers still run: a reload in progress gets its grace period. */
 	dpct_policy_stop(&dpct);
 	dpct_export_stop(&dpct, dpct.opts.drain_timeout_ms);
+	dpct_ha_stop(&dpct);
 	atomic_store(&dpct.quit, true);
 	rte_eal_mp_wait_lcore();
 

@@ -73,13 +73,13 @@ enum sync_nta {
 	SYNC_NTA_STATUS = 5,      /**< u32, Linux IPS_* (= CT_S_*) */
 	SYNC_NTA_TIMEOUT = 6,     /**< u32 seconds */
 	SYNC_NTA_MARK = 7,        /**< u32 */
-	SYNC_NTA_SNAT_IPV4 = 12,  /**< u32: reply destination of a source-NATed flow */
-	SYNC_NTA_DNAT_IPV4 = 13,  /**< u32: reply source of a destination-NATed flow */
-	SYNC_NTA_SPAT_PORT = 14,  /**< u16: reply destination port (SNAT) */
-	SYNC_NTA_DPAT_PORT = 15,  /**< u16: reply source port (DNAT) */
+	SYNC_NTA_SNAT_IPV4 = 12,  /**< reply destination of a source-NATed flow, bytes reversed */
+	SYNC_NTA_DNAT_IPV4 = 13,  /**< reply source of a destination-NATed flow, bytes reversed */
+	SYNC_NTA_SPAT_PORT = 14,  /**< u16 little-endian: reply destination port (SNAT) */
+	SYNC_NTA_DPAT_PORT = 15,  /**< u16 little-endian: reply source port (DNAT) */
 	SYNC_NTA_ICMP_TYPE = 22,  /**< u8 */
 	SYNC_NTA_ICMP_CODE = 23,  /**< u8 */
-	SYNC_NTA_ICMP_ID = 24,    /**< u16 */
+	SYNC_NTA_ICMP_ID = 24,    /**< u16 little-endian (as conntrackd on x86 writes it) */
 	SYNC_NTA_WSCALE_ORIG = 25,/**< u8 */
 	SYNC_NTA_WSCALE_REPL = 26,/**< u8 */
 	SYNC_NTA_SNAT_IPV6 = 29,  /**< 16 bytes */
@@ -281,6 +281,80 @@ bool sync_ftfw_peer_known(const struct sync_ftfw *f);
 unsigned sync_ftfw_pending(const struct sync_ftfw *f);
 
 const struct sync_ftfw_stats *sync_ftfw_stats(const struct sync_ftfw *f);
+
+/* ------------------------------------------------------------------------ */
+/* Authentication (sync_hmac.c)                                              */
+
+#define SYNC_MAC_LEN 32
+
+/** HMAC-SHA256 of msg[0..len) under key[0..klen). */
+void sync_hmac_sha256(const uint8_t *key, size_t klen, const uint8_t *msg, size_t len,
+		      uint8_t out[SYNC_MAC_LEN]);
+
+/**
+ * Append the HMAC-SHA256 of buf[0..len) to the datagram.
+ * @return the new length; -ENOSPC when `cap` has no room for the 32 bytes.
+ */
+int sync_auth_sign(const uint8_t *key, size_t klen, uint8_t *buf, size_t len, size_t cap);
+
+/**
+ * Check a datagram's trailer (constant-time comparison).
+ * @return the length without the trailer; -EBADMSG too short or wrong MAC.
+ */
+int sync_auth_verify(const uint8_t *key, size_t klen, const uint8_t *buf, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* External cache (sync_cache.c)                                             */
+
+/**
+ * The peer's connections, keyed by original tuple (zone included: 0 from a
+ * conntrackd peer), as its NEW/UPD/DEL messages describe them: what a
+ * promotion commits into the tables. A fixed pool; no allocation after
+ * sync_cache_create().
+ */
+struct sync_cache;
+
+struct sync_cache_ent {
+	struct sync_entry e;
+	uint64_t updated_ns;      /**< when the last message for it arrived (caller's clock) */
+};
+
+struct sync_cache_stats {
+	uint64_t inserted;
+	uint64_t updated;
+	uint64_t deleted;
+	uint64_t del_unknown;     /**< DEL of an entry not held */
+	uint64_t full;            /**< NEW/UPD refused: pool exhausted */
+};
+
+/** @return the cache, or NULL (errno EINVAL: max 0 or > 2^26; ENOMEM). */
+struct sync_cache *sync_cache_create(uint32_t max);
+void sync_cache_free(struct sync_cache *c);
+
+/**
+ * Apply a data message: NEW and UPD insert or replace (an UPD without a
+ * timeout keeps the one held), DEL removes.
+ * @return 0; -EINVAL not a data message; -ENOSPC full; -ENOENT DEL of an
+ *         entry not held.
+ */
+int sync_cache_apply(struct sync_cache *c, const struct sync_msg *m, uint64_t now_ns);
+
+/** The entry for `orig` (address bytes past the family's length ignored), or NULL. */
+const struct sync_cache_ent *sync_cache_find(const struct sync_cache *c,
+					     const struct ct_tuple *orig);
+
+uint32_t sync_cache_count(const struct sync_cache *c);
+
+/** Return non-zero to stop the walk. */
+typedef int (*sync_cache_fn)(const struct sync_cache_ent *x, void *arg);
+
+/** Visit every entry (do not apply messages meanwhile). @return entries visited. */
+unsigned sync_cache_walk(const struct sync_cache *c, sync_cache_fn fn, void *arg);
+
+/** Drop every entry. */
+void sync_cache_clear(struct sync_cache *c);
+
+const struct sync_cache_stats *sync_cache_stats(const struct sync_cache *c);
 
 #ifdef __cplusplus
 }

@@ -105,11 +105,26 @@ attr32(struct wr *w, uint16_t type, uint32_t v)
 }
 
 /*
- * conntrackd builds NTA_SNAT_IPV4/NTA_DNAT_IPV4 with htonl() of an address
- * that libnetfilter_conntrack already holds in network order, and its
- * parser undoes it with ntohl(): between the x86 hosts it runs on, the four
- * address bytes travel reversed. dpct writes and reads them the same way.
+ * conntrackd builds NTA_SNAT_IPV4/NTA_DNAT_IPV4 with htonl(), and
+ * NTA_ICMP_ID/NTA_SPAT_PORT/NTA_DPAT_PORT with htons(), of values that
+ * libnetfilter_conntrack already holds in network order; its parser undoes
+ * it: between the x86 hosts it runs on, these bytes travel reversed
+ * (little-endian). dpct writes and reads them the same way.
  */
+static void
+attr16_le(struct wr *w, uint16_t type, uint16_t v)
+{
+	const uint8_t b[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
+
+	attr(w, type, b, 2);
+}
+
+static uint16_t
+get16_le(const uint8_t *p)
+{
+	return (uint16_t)(p[1] << 8 | p[0]);
+}
+
 static void
 attr_nat4(struct wr *w, uint16_t type, const uint8_t *a)
 {
@@ -152,7 +167,7 @@ encode_nat(struct wr *w, const struct ct_event_rec *r)
 		else
 			attr(w, SYNC_NTA_SNAT_IPV6, rp->dst, 16);
 		if (has_ports(o->proto) && rp->dport != o->sport)
-			attr16(w, SYNC_NTA_SPAT_PORT, rp->dport);
+			attr16_le(w, SYNC_NTA_SPAT_PORT, rp->dport);
 	}
 	if (r->status & CT_S_DST_NAT) {
 		if (alen == 4)
@@ -160,7 +175,7 @@ encode_nat(struct wr *w, const struct ct_event_rec *r)
 		else
 			attr(w, SYNC_NTA_DNAT_IPV6, rp->src, 16);
 		if (has_ports(o->proto) && rp->sport != o->dport)
-			attr16(w, SYNC_NTA_DPAT_PORT, rp->sport);
+			attr16_le(w, SYNC_NTA_DPAT_PORT, rp->sport);
 	}
 }
 
@@ -226,7 +241,7 @@ sync_encode_rec(const struct ct_event_rec *r, uint32_t seq, uint8_t flags, bool 
 	} else if (is_icmp(o->proto)) {
 		attr8(&w, SYNC_NTA_ICMP_TYPE, (uint8_t)o->dport);
 		attr8(&w, SYNC_NTA_ICMP_CODE, (uint8_t)(o->dport >> 8));
-		attr16(&w, SYNC_NTA_ICMP_ID, o->sport);
+		attr16_le(&w, SYNC_NTA_ICMP_ID, o->sport);
 	}
 	if (type != SYNC_T_CT_DEL)
 		attr32(&w, SYNC_NTA_TIMEOUT, r->timeout_s);
@@ -329,11 +344,11 @@ nta_value(struct sync_entry *e, struct dec *d, uint16_t type, const uint8_t *v)
 		break;
 	case SYNC_NTA_SNAT_IPV6: memcpy(d->nat_src, v, 16); break;
 	case SYNC_NTA_DNAT_IPV6: memcpy(d->nat_dst, v, 16); break;
-	case SYNC_NTA_SPAT_PORT: d->spat = get16(v); break;
-	case SYNC_NTA_DPAT_PORT: d->dpat = get16(v); break;
+	case SYNC_NTA_SPAT_PORT: d->spat = get16_le(v); break;
+	case SYNC_NTA_DPAT_PORT: d->dpat = get16_le(v); break;
 	case SYNC_NTA_ICMP_TYPE: d->icmp_type = v[0]; break;
 	case SYNC_NTA_ICMP_CODE: d->icmp_code = v[0]; break;
-	case SYNC_NTA_ICMP_ID: d->icmp_id = get16(v); break;
+	case SYNC_NTA_ICMP_ID: d->icmp_id = get16_le(v); break;
 	case SYNC_NTA_WSCALE_ORIG: e->wscale[0] = v[0]; break;
 	case SYNC_NTA_WSCALE_REPL: e->wscale[1] = v[0]; break;
 	default: break;

@@ -26,7 +26,7 @@ def tcp4(status=0x0e, snat=False):
     b += attr(2, b'\x06') + attr(3, struct.pack('>HH', 40000, 80)) + attr(4, b'\x03')
     b += attr(25, b'\x07') + attr(26, b'\x07') + attr(6, struct.pack('>I', 432000))
     if snat:
-        b += attr(12, bytes([33, 2, 0, 192])) + attr(14, struct.pack('>H', 61000))
+        b += attr(12, bytes([33, 2, 0, 192])) + attr(14, struct.pack('<H', 61000))
     return b
 
 
@@ -38,7 +38,7 @@ def udp6():
 
 def icmp4():
     return attr(0, bytes([1, 2, 3, 4, 5, 6, 7, 8])) + attr(5, struct.pack('>I', 8)) + \
-        attr(2, b'\x01') + attr(22, b'\x08') + attr(23, b'\x00') + attr(24, b'\x12\x34')
+        attr(2, b'\x01') + attr(22, b'\x08') + attr(23, b'\x00') + attr(24, b'\x34\x12')
 
 
 def ext():

@@ -232,8 +232,11 @@ test_wire_layout(void)
 		off += (want[i].len + 3u) & ~3u;
 	}
 	T_EQ(off, len);
-	/* Ports in network order, the SNAT address byte-reversed as conntrackd on x86 sends. */
+	/* Ports in network order, the SNAT address and port byte-reversed as conntrackd on
+	 * x86 sends them. */
 	T_EQ(rd16(buf + 8 + 12 + 8 + 8 + 4), 40000);
+	T_EQ(buf[len - 4], 61000 & 0xff);
+	T_EQ(buf[len - 3], 61000 >> 8);
 	T_EQ(buf[len - 8 - 4 + 0], 33);
 	T_EQ(buf[len - 8 - 4 + 3], 192);
 	/* Control messages. */
@@ -520,7 +523,43 @@ test_ftfw_tx(void)
 	return 0;
 }
 
+/* RFC 4231 test cases 2 and 6 (a key longer than a block); sign and verify. */
+static int
+test_hmac(void)
+{
+	static const uint8_t want2[32] = {
+		0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24, 0x26, 0x08, 0x95,
+		0x75, 0xc7, 0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27, 0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9,
+		0x64, 0xec, 0x38, 0x43 };
+	static const uint8_t want6[32] = {
+		0x60, 0xe4, 0x31, 0x59, 0x1e, 0xe0, 0xb6, 0x7f, 0x0d, 0x8a, 0x26, 0xaa, 0xcb, 0xf5,
+		0xb7, 0x7f, 0x8e, 0x0b, 0xc6, 0x21, 0x37, 0x28, 0xc5, 0x14, 0x05, 0x46, 0x04, 0x0f,
+		0x0e, 0xe3, 0x7f, 0x54 };
+	const char *d6 = "Test Using Larger Than Block-Size Key - Hash Key First";
+	uint8_t key6[131], mac[32], buf[128];
+	const uint8_t *key = (const uint8_t *)"0123456789abcdef";
+	int len;
+
+	sync_hmac_sha256((const uint8_t *)"Jefe", 4,
+			 (const uint8_t *)"what do ya want for nothing?", 28, mac);
+	T_MEMEQ(mac, want2, 32);
+	memset(key6, 0xaa, sizeof(key6));
+	sync_hmac_sha256(key6, sizeof(key6), (const uint8_t *)d6, strlen(d6), mac);
+	T_MEMEQ(mac, want6, 32);
+	len = sync_encode_ctl(SYNC_F_ALIVE, 1, 0, 0, buf, sizeof(buf));
+	len = sync_auth_sign(key, 16, buf, (size_t)len, sizeof(buf));
+	T_EQ(len, SYNC_HDR_LEN + SYNC_MAC_LEN);
+	T_EQ(sync_auth_verify(key, 16, buf, (size_t)len), SYNC_HDR_LEN);
+	T_EQ(sync_auth_verify(key, 15, buf, (size_t)len), -EBADMSG);    /* wrong key */
+	buf[3] ^= 1;
+	T_EQ(sync_auth_verify(key, 16, buf, (size_t)len), -EBADMSG);    /* altered */
+	T_EQ(sync_auth_verify(key, 16, buf, 20), -EBADMSG);              /* too short */
+	T_EQ(sync_auth_sign(key, 16, buf, 100, 120), -ENOSPC);
+	return 0;
+}
+
 static const struct t_case cases[] = {
+	T_CASE(test_hmac),
 	T_CASE(test_round_trip),
 	T_CASE(test_wire_layout),
 	T_CASE(test_malformed),

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DPCT_HA_PRIV_H
+#define DPCT_HA_PRIV_H
+
+/*
+ * What ha.c (sending, receiving, timers) and ha_cache.c (the external
+ * cache, promotion) share. Owned by the control core (main lcore).
+ */
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <jansson.h>
+
+#include "ha.h"
+#include "sync.h"
+
+struct dpct_ha {
+	struct dpct_app *app;
+	struct dpct_ha_conf conf;
+	int fd;
+	struct sockaddr_storage peer;
+	socklen_t peer_len;
+	struct sync_ftfw *ftfw;
+	struct sync_cache *cache;
+	size_t tx_len;
+	size_t tx_limit;          /* mtu, less the MAC trailer */
+	uint64_t next_alive_ns;
+	atomic_int req_role;      /* posted by telemetry threads */
+	int role;                 /* applied by the control core */
+	bool resync_owed;
+	bool stopped;
+	unsigned pending_at_exit;
+	uint64_t rx_malformed;
+	uint64_t last_resync_ns;  /* wall clock (epoch ns), 0 never */
+	uint64_t last_role_ns;
+	/* Promotion: entries committed, refused */
+	uint64_t committed;
+	uint64_t commit_failed;
+	uint64_t commit_expired;
+	struct dpct_ha_stats st;
+	struct sync_rx_errors rxerr;
+	uint8_t tx[65536 + SYNC_MAC_LEN];
+	uint8_t rx[65536];
+};
+
+/* ha.c */
+uint64_t dpct_ha_mono_ns(void);
+void dpct_ha_step(struct dpct_ha *h);
+void dpct_ha_send_ctl(struct dpct_ha *h, uint8_t flags, uint32_t from, uint32_t to);
+int dpct_ha_send_rec(struct dpct_ha *h, const struct ct_event_rec *r);
+
+/* ha_cache.c */
+int dpct_ha_cache_init(struct dpct_ha *h);
+void dpct_ha_cache_free(struct dpct_ha *h);
+void dpct_ha_cache_apply(struct dpct_ha *h, const struct sync_msg *m);
+void dpct_ha_cache_json(struct dpct_ha *h, json_t *o);
+void dpct_ha_role_changed(struct dpct_ha *h);
+void dpct_ha_resync(struct dpct_ha *h);
+
+#endif /* DPCT_HA_PRIV_H */
