@@ -126,6 +126,17 @@ struct dpct_dump_mbox {
 	struct ct_event_rec recs[DPCT_DUMP_PAGE];
 };
 
+/* State sync: the peer's entries handed to their owner at promotion (ha_cache.c). */
+#define DPCT_HA_MBOX_MAX 256
+struct dpct_ha_mbox {
+	atomic_uint state;        /**< 0 idle, 1 posted, 2 answered */
+	unsigned n;
+	unsigned imported;        /**< answers: inserted */
+	unsigned exists;          /**< a live entry had the tuple (the worker picked it up) */
+	unsigned failed;          /**< no room, translated, bad state */
+	struct ct_event_rec recs[DPCT_HA_MBOX_MAX];
+};
+
 /** A packet handed to its owning worker: the mbuf with its parse
  * (pipe_parse_burst()), so the owner does not parse it again. */
 struct dpct_handoff {
@@ -159,6 +170,7 @@ struct dpct_worker {
 	struct dpct_snapshot snap;
 	struct dpct_mbox mbox;
 	struct dpct_dump_mbox dump_mbox; /**< dumps (dump.c) */
+	struct dpct_ha_mbox ha_mbox;     /**< promotion (ha_cache.c) */
 	/* packets parked while a handoff ring is full, with their parse */
 	struct rte_mbuf *park[DPCT_MAX_BURST];
 	struct ct_pkt park_pk[DPCT_MAX_BURST];
@@ -217,6 +229,9 @@ extern struct dpct_app dpct;
 #define DPCT_CNT_PUBLISH(x, n) \
 	atomic_store_explicit(&(x), atomic_load_explicit(&(x), memory_order_relaxed) + (n), \
 			      memory_order_release)
+
+/** Worker side of the promotion mailbox (ha_cache.c): import what was posted. */
+void dpct_ha_service(struct dpct_worker *w, uint64_t now);
 
 /** Current time in ns since the epoch: TSC time plus dpct.epoch_offset_ns, or in
  * replay the packet clock (pcap time). */

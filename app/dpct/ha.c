@@ -25,6 +25,7 @@
 #include "sync.h"
 
 #define HA_RX_BURST 64        /* datagrams read per control step */
+#define HA_SOCK_BUF (8 << 20) /* socket buffers, both ways */
 
 uint64_t
 dpct_ha_mono_ns(void)
@@ -235,12 +236,17 @@ dpct_ha_step(struct dpct_ha *h)
 	uint64_t t = dpct_ha_mono_ns();
 	int req = atomic_load(&h->req_role);
 
+	/* What the peer sent before the role change still belongs to the cache. */
+	ha_receive(h);
 	if (req != h->role) {
-		h->role = req;
+		/* Readers must never see the new role without the commit it starts. */
+		if (req == DPCT_HA_PRIMARY)
+			__atomic_store_n(&h->promoting, true, __ATOMIC_RELEASE);
+		__atomic_store_n(&h->role, req, __ATOMIC_RELEASE);
 		h->st.role_changes++;
 		dpct_ha_role_changed(h);
 	}
-	ha_receive(h);
+	dpct_ha_promote_step(h);
 	if (h->resync_owed) {
 		h->resync_owed = false;
 		dpct_ha_resync(h);
@@ -279,7 +285,7 @@ ha_socket(struct dpct_ha *h)
 	const struct dpct_ha_conf *c = &h->conf;
 	struct sockaddr_storage local;
 	socklen_t llen;
-	int fd, one = 1, v6 = strchr(c->peer, ':') != NULL;
+	int fd, one = 1, bufsz = HA_SOCK_BUF, v6 = strchr(c->peer, ':') != NULL;
 
 	memset(&h->peer, 0, sizeof(h->peer));
 	memset(&local, 0, sizeof(local));
@@ -310,6 +316,12 @@ ha_socket(struct dpct_ha *h)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* A burst of table changes is larger than the default buffers; the
+	 * forced variants (CAP_NET_ADMIN) pass net.core.[rw]mem_max. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
 	if (c->interface[0] != '\0' &&
 	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, c->interface,
 		       (socklen_t)strlen(c->interface)) < 0) {
@@ -427,6 +439,11 @@ dpct_ha_stop(struct dpct_app *a)
 	}
 	dpct_ha_step(h);
 	h->stopped = true;
+	for (unsigned i = 0; i < DPCT_HA_MAX_WORKERS; i++) {
+		/* A commit cut short by the exit: the workers are stopping. */
+		free(h->todo[i]);
+		h->todo[i] = NULL;
+	}
 	h->pending_at_exit = sync_ftfw_pending(h->ftfw);
 	if (h->pending_at_exit > 0)
 		DPCT_LOG(WARNING, "ha: %u sync messages not acknowledged by %s at exit\n",

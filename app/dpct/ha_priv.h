@@ -17,6 +17,8 @@
 #include "ha.h"
 #include "sync.h"
 
+#define DPCT_HA_MAX_WORKERS 128
+
 struct dpct_ha {
 	struct dpct_app *app;
 	struct dpct_ha_conf conf;
@@ -36,10 +38,18 @@ struct dpct_ha {
 	uint64_t rx_malformed;
 	uint64_t last_resync_ns;  /* wall clock (epoch ns), 0 never */
 	uint64_t last_role_ns;
+	/* Promotion in progress: the cache's entries per owning worker */
+	bool promoting;
+	struct ct_event_rec *todo[DPCT_HA_MAX_WORKERS];
+	unsigned n_todo[DPCT_HA_MAX_WORKERS];
+	unsigned pos[DPCT_HA_MAX_WORKERS];
+	uint64_t promote_start_ns;
 	/* Promotion: entries committed, refused */
 	uint64_t committed;
 	uint64_t commit_failed;
 	uint64_t commit_expired;
+	uint64_t commit_exists;   /* already tracked here (picked up mid-stream) */
+	uint64_t promote_ms;      /* how long the last commit took */
 	struct dpct_ha_stats st;
 	struct sync_rx_errors rxerr;
 	uint8_t tx[65536 + SYNC_MAC_LEN];
@@ -59,5 +69,6 @@ void dpct_ha_cache_apply(struct dpct_ha *h, const struct sync_msg *m);
 void dpct_ha_cache_json(struct dpct_ha *h, json_t *o);
 void dpct_ha_role_changed(struct dpct_ha *h);
 void dpct_ha_resync(struct dpct_ha *h);
+void dpct_ha_promote_step(struct dpct_ha *h);
 
 #endif /* DPCT_HA_PRIV_H */

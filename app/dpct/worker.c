@@ -606,6 +606,7 @@ dpct_worker_main(void *arg)
 		dpct_nat_worker_loop(w, now, ticked);
 		dpct_mbox_service(w, now);
 		dpct_dump_service(w, now);
+		dpct_ha_service(w, now);
 	}
 	if (dpct.pol != NULL)
 		pol_worker_offline(dpct.pol, w->index);

@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 VERSION = 'conntrack v1.4.7 (conntrack-tools)'
 CT_S_SEEN_REPLY = 1 << 1
@@ -326,6 +327,42 @@ def do_reload(t, args):
     return 0
 
 
+def do_ha(t, args):
+    """State sync (docs/ha.md): show it, or switch the role as keepalived's
+    notify script does (`conntrackd -c` becomes `dpct-ctl ha primary`)."""
+    if args.role:
+        r = t.cmd('/dpct/ha/role,%s' % args.role)
+        if not r or 'errmsg' in r:
+            print('dpct-ctl: ha %s refused: %s' % (args.role, (r or {}).get('errmsg', '?')),
+                  file=sys.stderr)
+            return 1
+        if args.role == 'primary' and args.wait:
+            # The commit runs on the control core: wait until it is done.
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                h = t.cmd('/dpct/ha') or {}
+                if h.get('role') == 'primary' and not h.get('committing'):
+                    print('primary: committed %u entries (%u already tracked, %u timed out '
+                          'meanwhile, %u refused) in %u ms' % (h.get('committed', 0),
+                                                   h.get('commit_exists', 0),
+                                                   h.get('commit_expired', 0),
+                                                   h.get('commit_failed', 0),
+                                                   h.get('commit_ms', 0)))
+                    return 0
+                time.sleep(0.1)
+            print('dpct-ctl: ha primary: commit not finished after 60 s', file=sys.stderr)
+            return 1
+        print('role %s requested' % args.role)
+        return 0
+    h = t.cmd('/dpct/ha')
+    if not h or 'errmsg' in h:
+        print('dpct-ctl: %s' % (h or {}).get('errmsg', 'no answer'), file=sys.stderr)
+        return 1
+    print(json.dumps(h, indent=1, sort_keys=True) if args.json else
+          counters_text(h))
+    return 0
+
+
 def main():
     # Output piped into head(1) ends quietly, like conntrack.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
@@ -353,6 +390,13 @@ def main():
     p = sub.add_parser('rules', help='policy rules and their counters')
     p.add_argument('--json', action='store_true', help='one JSON object')
     sub.add_parser('reload', help='re-read the config file, install its policy rules')
+    p = sub.add_parser('ha', help='state sync: counters, or switch the role')
+    p.add_argument('role', nargs='?', choices=['primary', 'backup'],
+                   help='primary: commit the peer\'s entries and take over; backup: '
+                   'drop them and follow the peer')
+    p.add_argument('--no-wait', dest='wait', action='store_false',
+                   help='primary: return without waiting for the commit')
+    p.add_argument('--json', action='store_true', help='counters as one JSON object')
     args = ap.parse_args()
     if args.cmd == 'delete' and args.pos:
         if len(args.pos) != 5:
@@ -361,7 +405,7 @@ def main():
     t = Telemetry(args.file_prefix)
     return {'stats': do_stats, 'count': do_count, 'list': do_list, 'flush': do_flush,
             'delete': do_delete, 'config': do_config, 'raw': do_raw, 'rules': do_rules,
-            'reload': do_reload}[args.cmd](t, args)
+            'reload': do_reload, 'ha': do_ha}[args.cmd](t, args)
 
 
 if __name__ == '__main__':
