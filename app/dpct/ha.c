@@ -96,7 +96,7 @@ dpct_ha_send_ctl(struct dpct_ha *h, uint8_t flags, uint32_t from, uint32_t to)
 		return;
 	}
 	/* Kept like data: a NACK for its number is answered, not taken as loss. */
-	sync_ftfw_tx_keep(h->ftfw, buf, (uint16_t)len);
+	sync_ftfw_tx_keep(h->ftfw, buf, (uint16_t)len, 0);
 	add_msg(h, buf, (uint16_t)len);
 	h->st.tx_ctl++;
 	h->next_alive_ns = dpct_ha_mono_ns() + (uint64_t)h->conf.alive_ms * 1000000ull;
@@ -114,7 +114,7 @@ dpct_ha_send_rec(struct dpct_ha *h, const struct ct_event_rec *r)
 		h->st.tx_errors++;
 		return len;
 	}
-	sync_ftfw_tx_keep(h->ftfw, buf, (uint16_t)len);
+	sync_ftfw_tx_keep(h->ftfw, buf, (uint16_t)len, sync_flow_key(&r->orig));
 	add_msg(h, buf, (uint16_t)len);
 	if (r->events & CT_EV_DESTROY)
 		h->st.tx_destroy++;
@@ -155,6 +155,8 @@ on_msg(void *arg, const struct sync_msg *m)
 
 	if (sync_ftfw_rx(h->ftfw, m, out, &n) == SYNC_RX_DROP)
 		return;
+	if (sync_ftfw_handshake_done(h->ftfw))
+		sync_ftfw_resend_pending(h->ftfw, emit_cb, h);
 	for (i = 0; i < n; i++)
 		dpct_ha_send_ctl(h, out[i].flags, out[i].from, out[i].to);
 	if (m->type == SYNC_T_CTL) {
@@ -484,7 +486,8 @@ dpct_ha_json(struct dpct_app *a)
 	DPCT_HA_STATS(HA_J)
 #undef HA_J
 #define HA_F(x) json_object_set_new(o, #x, json_integer((json_int_t)f->x));
-	HA_F(sent) HA_F(resent) HA_F(acked) HA_F(overwritten) HA_F(unrecoverable)
+	HA_F(sent) HA_F(resent) HA_F(acked) HA_F(overwritten) HA_F(superseded)
+	HA_F(unrecoverable)
 	HA_F(received) HA_F(gaps) HA_F(nacks_sent) HA_F(acks_sent) HA_F(before) HA_F(hellos)
 #undef HA_F
 	json_object_set_new(o, "pending", json_integer(sync_ftfw_pending(h->ftfw)));

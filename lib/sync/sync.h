@@ -197,10 +197,12 @@ sync_seq_before(uint32_t a, uint32_t b)
 struct sync_ftfw;
 
 struct sync_ftfw_stats {
-	uint64_t sent;            /**< data messages stamped */
-	uint64_t resent;          /**< data messages sent again after a NACK */
+	uint64_t sent;            /**< data messages stamped (control messages not counted) */
+	uint64_t resent;          /**< data messages sent again after a NACK or the handshake */
 	uint64_t acked;           /**< data messages released by an ACK */
 	uint64_t overwritten;     /**< un-ACKed messages pushed out of a full store */
+	uint64_t superseded;      /**< NACKed messages not resent: a later one for the
+				   *   same connection was sent (resending would undo it) */
 	uint64_t unrecoverable;   /**< NACKed messages no longer stored (-> resync) */
 	uint64_t received;        /**< messages accepted in order */
 	uint64_t gaps;            /**< messages missed (sum of NACKed ranges) */
@@ -239,11 +241,17 @@ uint8_t sync_ftfw_tx_flags(struct sync_ftfw *f);
 uint32_t sync_ftfw_tx_seq(struct sync_ftfw *f);
 
 /**
- * Keep a stamped data message (and its extension) for resending. A full
- * store pushes out its oldest message (counted as overwritten).
+ * Keep a stamped message (a data message with its extension, or a control
+ * message) for resending. A full store pushes out its oldest message
+ * (counted as overwritten). `key` names the connection (sync_flow_key()),
+ * 0 for control messages: a NACKed message is not resent when a later one
+ * for the same key was (it would undo the later one).
  * @return 0; -EINVAL len 0 or > SYNC_MSG_MAX.
  */
-int sync_ftfw_tx_keep(struct sync_ftfw *f, const uint8_t *msg, uint16_t len);
+int sync_ftfw_tx_keep(struct sync_ftfw *f, const uint8_t *msg, uint16_t len, uint64_t key);
+
+/** A non-zero key for the connection with original tuple `t`. */
+uint64_t sync_flow_key(const struct ct_tuple *t);
 
 /** The peer ACKed [from, to]: release them. */
 void sync_ftfw_on_ack(struct sync_ftfw *f, uint32_t from, uint32_t to);
@@ -274,10 +282,26 @@ enum sync_rx_verdict sync_ftfw_rx(struct sync_ftfw *f, const struct sync_msg *m,
  */
 void sync_ftfw_tick(struct sync_ftfw *f, struct sync_ctl *out);
 
+/**
+ * Resend every stored message, oldest first, with new sequence numbers (so
+ * their order is kept).
+ * @return the number resent.
+ */
+int sync_ftfw_resend_pending(struct sync_ftfw *f, sync_emit_cb emit, void *arg);
+
+/**
+ * True once, right after the peer first answered HELLO_BACK. Until then the
+ * peer accepted our messages without checking their sequence (conntrackd's
+ * FTFW is unreliable while helloing) and may have ACKed some it never got:
+ * the caller resends what is stored (sync_ftfw_resend_pending()) before it
+ * applies that message's ACK.
+ */
+bool sync_ftfw_handshake_done(struct sync_ftfw *f);
+
 /** True once the peer answered our HELLO. */
 bool sync_ftfw_peer_known(const struct sync_ftfw *f);
 
-/** Messages stored and not yet ACKed. */
+/** Data messages stored and not yet ACKed (control messages are kept too, uncounted). */
 unsigned sync_ftfw_pending(const struct sync_ftfw *f);
 
 const struct sync_ftfw_stats *sync_ftfw_stats(const struct sync_ftfw *f);

@@ -10,8 +10,15 @@
 
 #include "sync.h"
 
+/*
+ * A message kept for resending. key, gen and seq outlive the release (len
+ * 0) until the slot is reused: an ACKed message still tells that a resend
+ * of an older one for its connection would undo it.
+ */
 struct slot {
-	uint32_t seq;
+	uint64_t key;             /* the connection's key, 0 for control messages */
+	uint32_t gen;             /* sequence number the content was first sent with */
+	uint32_t seq;             /* sequence number it was last sent with */
 	uint16_t len;             /* 0 = free */
 	uint8_t msg[SYNC_MSG_MAX];
 };
@@ -22,6 +29,7 @@ struct sync_ftfw {
 	unsigned n_slots;
 	unsigned pending;
 	bool hello_done;
+	bool handshake_new;       /* hello_done just became true */
 	bool say_hello_back;
 	/* Receiver */
 	bool rx_seq_set;
@@ -31,6 +39,10 @@ struct sync_ftfw {
 	unsigned window_size;
 	unsigned window;
 	struct sync_ftfw_stats st;
+	struct kg {               /* slots[i].key and .gen, packed for scans */
+		uint64_t key;
+		uint32_t gen;
+	} *kg;
 	struct slot slots[];
 };
 
@@ -59,6 +71,13 @@ sync_ftfw_create(unsigned slots, unsigned window, uint32_t first_seq)
 		return NULL;
 	}
 	f = calloc(1, sizeof(*f) + (size_t)slots * sizeof(struct slot));
+	if (f != NULL) {
+		f->kg = calloc(slots, sizeof(*f->kg));
+		if (f->kg == NULL) {
+			free(f);
+			f = NULL;
+		}
+	}
 	if (f == NULL) {
 		errno = ENOMEM;
 		return NULL;
@@ -73,6 +92,8 @@ sync_ftfw_create(unsigned slots, unsigned window, uint32_t first_seq)
 void
 sync_ftfw_free(struct sync_ftfw *f)
 {
+	if (f != NULL)
+		free(f->kg);
 	free(f);
 }
 
@@ -94,8 +115,9 @@ sync_ftfw_tx_seq(struct sync_ftfw *f)
 	return f->next_seq++;
 }
 
-int
-sync_ftfw_tx_keep(struct sync_ftfw *f, const uint8_t *msg, uint16_t len)
+static int
+keep(struct sync_ftfw *f, const uint8_t *msg, uint16_t len, uint64_t key, bool fresh,
+     uint32_t gen)
 {
 	struct slot *s;
 	uint32_t seq;
@@ -104,16 +126,56 @@ sync_ftfw_tx_keep(struct sync_ftfw *f, const uint8_t *msg, uint16_t len)
 		return -EINVAL;
 	seq = get32(msg + 4);
 	s = &f->slots[seq % f->n_slots];
-	if (s->len != 0) {
+	if (s->len != 0 && s->key != 0) {
 		f->st.overwritten++;
 		f->pending--;
 	}
 	s->seq = seq;
+	s->gen = fresh ? seq : gen;
 	s->len = len;
+	s->key = key;
+	f->kg[seq % f->n_slots].key = key;
+	f->kg[seq % f->n_slots].gen = s->gen;
 	memcpy(s->msg, msg, len);
-	f->pending++;
-	f->st.sent++;
+	if (key != 0) {
+		f->pending++;
+		f->st.sent += fresh;
+	}
 	return 0;
+}
+
+int
+sync_ftfw_tx_keep(struct sync_ftfw *f, const uint8_t *msg, uint16_t len, uint64_t key)
+{
+	return keep(f, msg, len, key, true, 0);
+}
+
+/*
+ * Whether content newer than `gen` was sent for `key` and is still in the
+ * store (pending or ACKed). A resent copy keeps its first number but sits
+ * at a new place: every slot is looked at, in the compact key/gen array.
+ */
+static bool
+superseded(const struct sync_ftfw *f, uint64_t key, uint32_t gen)
+{
+	uint32_t i;
+
+	for (i = 0; i < f->n_slots; i++)
+		if (f->kg[i].key == key && sync_seq_before(gen, f->kg[i].gen))
+			return true;
+	return false;
+}
+
+uint64_t
+sync_flow_key(const struct ct_tuple *t)
+{
+	const uint8_t *p = (const uint8_t *)t;
+	uint64_t h = 14695981039346656037ull;
+	size_t i;
+
+	for (i = 0; i < sizeof(*t); i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h != 0 ? h : 1;
 }
 
 /* At most one pass over the store, whatever range a peer sends. */
@@ -123,6 +185,17 @@ span(const struct sync_ftfw *f, uint32_t from, uint32_t to)
 	uint32_t n = to - from + 1;
 
 	return n == 0 || n > f->n_slots ? f->n_slots : n;
+}
+
+/* Free for reuse; key, gen and seq stay (see struct slot). */
+static void
+release(struct sync_ftfw *f, struct slot *s)
+{
+	s->len = 0;
+	if (s->key != 0) {
+		f->pending--;
+		f->st.acked++;
+	}
 }
 
 void
@@ -139,22 +212,16 @@ sync_ftfw_on_ack(struct sync_ftfw *f, uint32_t from, uint32_t to)
 			struct slot *s = &f->slots[i];
 
 			if (s->len != 0 && !sync_seq_before(s->seq, from) &&
-			    !sync_seq_before(to, s->seq)) {
-				s->len = 0;
-				f->pending--;
-				f->st.acked++;
-			}
+			    !sync_seq_before(to, s->seq))
+				release(f, s);
 		}
 		return;
 	}
 	for (i = 0; i < n; i++) {
 		struct slot *s = &f->slots[(from + i) % f->n_slots];
 
-		if (s->len != 0 && s->seq == from + i) {
-			s->len = 0;
-			f->pending--;
-			f->st.acked++;
-		}
+		if (s->len != 0 && s->seq == from + i)
+			release(f, s);
 	}
 }
 
@@ -170,41 +237,64 @@ restamp(uint8_t *msg, uint16_t len, uint32_t seq, uint8_t flags)
 		put32(msg + first + 4, seq);
 }
 
-int
-sync_ftfw_on_nack(struct sync_ftfw *f, uint32_t from, uint32_t to, sync_emit_cb emit,
-		  void *arg)
+/*
+ * Resend what is stored of [from, from + n), in order, each with a new
+ * sequence number. Walking from the oldest slot up, each message lands in a
+ * slot already walked: nothing still to be walked is overwritten.
+ */
+static int
+resend_range(struct sync_ftfw *f, uint32_t from, uint32_t n, sync_emit_cb emit, void *arg,
+	     bool *missing)
 {
 	uint8_t buf[SYNC_MSG_MAX];
-	uint32_t i, n;
-	bool missing = false;
+	uint32_t i;
 	int resent = 0;
 
-	if (sync_seq_before(to, from))
-		return 0;
-	n = span(f, from, to);
-	if (to - from + 1 > f->n_slots || to - from + 1 == 0)
-		missing = true;
 	for (i = 0; i < n; i++) {
 		uint32_t seq = from + i;
 		struct slot *s = &f->slots[seq % f->n_slots];
+		uint64_t key;
+		uint32_t gen;
 		uint16_t len;
 
 		if (s->len == 0 || s->seq != seq) {
-			missing = true;
+			*missing = true;
 			continue;
 		}
 		len = s->len;
+		key = s->key;
+		gen = s->gen;
 		memcpy(buf, s->msg, len);
 		s->len = 0;
-		f->pending--;
+		f->pending -= key != 0;
+		if (key != 0 && superseded(f, key, gen)) {
+			/* A later message says where the connection stands now:
+			 * sending this one again would undo it (a NEW after its DEL). */
+			f->st.superseded++;
+			continue;
+		}
 		restamp(buf, len, sync_ftfw_tx_seq(f), sync_ftfw_tx_flags(f));
-		sync_ftfw_tx_keep(f, buf, len);
-		f->st.sent--;
-		f->st.resent++;
+		keep(f, buf, len, key, false, gen);
+		f->st.resent += key != 0;
 		if (emit != NULL)
 			emit(arg, buf, len);
 		resent++;
 	}
+	return resent;
+}
+
+int
+sync_ftfw_on_nack(struct sync_ftfw *f, uint32_t from, uint32_t to, sync_emit_cb emit,
+		  void *arg)
+{
+	bool missing = false;
+	int resent;
+
+	if (sync_seq_before(to, from))
+		return 0;
+	if (to - from + 1 > f->n_slots || to - from + 1 == 0)
+		missing = true;
+	resent = resend_range(f, from, span(f, from, to), emit, arg, &missing);
 	if (missing) {
 		f->st.unrecoverable++;
 		return -ENOENT;
@@ -229,8 +319,10 @@ sync_ftfw_rx(struct sync_ftfw *f, const struct sync_msg *m, struct sync_ctl out[
 	bool in_sync;
 
 	*n_out = 0;
-	if (m->flags & SYNC_F_HELLO_BACK)
+	if ((m->flags & SYNC_F_HELLO_BACK) && !f->hello_done) {
 		f->hello_done = true;
+		f->handshake_new = true;
+	}
 	if (m->flags & SYNC_F_HELLO) {
 		/* The peer (re)started: whatever we counted before no longer applies. */
 		f->say_hello_back = true;
@@ -293,6 +385,23 @@ sync_ftfw_tick(struct sync_ftfw *f, struct sync_ctl *out)
 		out->from = 0;
 		out->to = 0;
 	}
+}
+
+int
+sync_ftfw_resend_pending(struct sync_ftfw *f, sync_emit_cb emit, void *arg)
+{
+	bool missing = false;
+
+	return resend_range(f, f->next_seq - f->n_slots, f->n_slots, emit, arg, &missing);
+}
+
+bool
+sync_ftfw_handshake_done(struct sync_ftfw *f)
+{
+	bool v = f->handshake_new;
+
+	f->handshake_new = false;
+	return v;
 }
 
 bool

@@ -489,10 +489,12 @@ test_ftfw_tx(void)
 	T_ASSERT(f != NULL);
 	T_ASSERT(sync_ftfw_create(0, 1, 0) == NULL);
 	for (i = 0; i < 4; i++) {
-		int len = sync_encode_rec(&r, sync_ftfw_tx_seq(f), 0, true, buf, sizeof(buf));
+		int len;
 
+		r.orig.sport = (uint16_t)(1000 + i);
+		len = sync_encode_rec(&r, sync_ftfw_tx_seq(f), 0, true, buf, sizeof(buf));
 		T_ASSERT(len > 0);
-		T_EQ(sync_ftfw_tx_keep(f, buf, (uint16_t)len), 0);
+		T_EQ(sync_ftfw_tx_keep(f, buf, (uint16_t)len, sync_flow_key(&r.orig)), 0);
 	}
 	T_EQ(sync_ftfw_pending(f), 4);
 	sync_ftfw_on_ack(f, 50, 51);
@@ -507,9 +509,11 @@ test_ftfw_tx(void)
 	T_EQ(sync_ftfw_on_nack(f, 52, 52, on_emit, &s), -ENOENT);
 	/* Fill past the store: 56..59 push out 54 and 55. */
 	for (i = 0; i < 4; i++) {
-		int len = sync_encode_rec(&r, sync_ftfw_tx_seq(f), 0, false, buf, sizeof(buf));
+		int len;
 
-		T_EQ(sync_ftfw_tx_keep(f, buf, (uint16_t)len), 0);
+		r.orig.sport = (uint16_t)(2000 + i);
+		len = sync_encode_rec(&r, sync_ftfw_tx_seq(f), 0, false, buf, sizeof(buf));
+		T_EQ(sync_ftfw_tx_keep(f, buf, (uint16_t)len, sync_flow_key(&r.orig)), 0);
 	}
 	T_UEQ(sync_ftfw_stats(f)->overwritten, 2);
 	T_EQ(sync_ftfw_pending(f), 4);
@@ -518,7 +522,56 @@ test_ftfw_tx(void)
 	sync_ftfw_on_ack(f, 0, 0x7fffffff);
 	T_EQ(sync_ftfw_pending(f), 0);
 	T_UEQ(sync_ftfw_stats(f)->resent, 2);
-	T_EQ(sync_ftfw_tx_keep(f, buf, 3), -EINVAL);
+	T_EQ(sync_ftfw_tx_keep(f, buf, 3, 0), -EINVAL);
+	sync_ftfw_free(f);
+	return 0;
+}
+
+/*
+ * A lost NEW is not resent once the connection's DEL went out after it
+ * (the peer would keep a connection that ended); a lost message of another
+ * connection is. After the handshake everything kept is resent, in order.
+ */
+static int
+test_ftfw_superseded(void)
+{
+	struct sync_ftfw *f = sync_ftfw_create(16, 10, 100);
+	struct ct_event_rec a = rec_tcp4(), b = rec_tcp4();
+	struct sent s = { .n = 0 };
+	uint8_t buf[SYNC_MSG_MAX];
+	int len;
+
+	T_ASSERT(f != NULL);
+	b.orig.sport = 40001;
+	len = sync_encode_rec(&a, sync_ftfw_tx_seq(f), 0, true, buf, sizeof(buf));    /* 100 */
+	sync_ftfw_tx_keep(f, buf, (uint16_t)len, sync_flow_key(&a.orig));
+	len = sync_encode_rec(&b, sync_ftfw_tx_seq(f), 0, true, buf, sizeof(buf));    /* 101 */
+	sync_ftfw_tx_keep(f, buf, (uint16_t)len, sync_flow_key(&b.orig));
+	a.events = CT_EV_DESTROY;
+	len = sync_encode_rec(&a, sync_ftfw_tx_seq(f), 0, true, buf, sizeof(buf));    /* 102 */
+	sync_ftfw_tx_keep(f, buf, (uint16_t)len, sync_flow_key(&a.orig));
+	sync_ftfw_on_ack(f, 102, 102);
+	T_EQ(sync_ftfw_on_nack(f, 100, 101, on_emit, &s), 1);
+	T_EQ(s.n, 1);
+	T_EQ(s.seq[0], 103);    /* b's NEW, again */
+	T_UEQ(sync_ftfw_stats(f)->superseded, 1);
+	/* Everything kept (103), resent as 104. */
+	T_EQ(sync_ftfw_resend_pending(f, on_emit, &s), 1);
+	T_EQ(s.seq[1], 104);
+	T_EQ(sync_ftfw_pending(f), 1);
+	{
+		struct sync_msg m;
+		struct sync_ctl c[2];
+		unsigned n;
+
+		memset(&m, 0, sizeof(m));
+		m.type = SYNC_T_CTL;
+		m.flags = SYNC_F_ACK | SYNC_F_HELLO_BACK;
+		m.seq = 9;
+		sync_ftfw_rx(f, &m, c, &n);
+		T_ASSERT(sync_ftfw_handshake_done(f));
+		T_ASSERT(!sync_ftfw_handshake_done(f));   /* once */
+	}
 	sync_ftfw_free(f);
 	return 0;
 }
@@ -566,6 +619,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_datagram),
 	T_CASE(test_ftfw_rx),
 	T_CASE(test_ftfw_tx),
+	T_CASE(test_ftfw_superseded),
 };
 
 T_MAIN(cases)
