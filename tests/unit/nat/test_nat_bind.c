@@ -523,6 +523,54 @@ test_owner_errors_and_echo(void)
 	return 0;
 }
 
+struct orig_owner {
+	struct ct_tuple want;   /* the original tuple the owner function must be given */
+	unsigned calls, bad;
+};
+
+static unsigned
+orig_owner_fn(void *arg, const struct ct_tuple *orig)
+{
+	struct orig_owner *o = arg;
+
+	o->calls++;
+	o->bad += memcmp(orig, &o->want, sizeof(*orig)) != 0;
+	return orig->sport % 8;
+}
+
+static int
+test_owner_ex(void)
+{
+	struct nat_pool pool = tf_pool("public", POOL, POOL, 1024, 65535);
+	struct nat_rule rule = tf_dnat("web", 17, ip4(198, 51, 100, 20), 53, 60,
+				       ip4(10, 0, 0, 5), 5353);
+	struct nat_table *t = build(&pool, 1, &rule, 1, 8);
+	struct orig_owner o = { .calls = 0 };
+	struct ct_pkt p, rp;
+	unsigned i, owner;
+
+	T_ASSERT(t != NULL);
+	for (i = 0; i < 16; i++) {
+		uint16_t cport = (uint16_t)(40000 + i);
+
+		/* The exact bytes of the original tuple as the parser gives them. */
+		p = udp_pkt(17, ip4(203, 0, 113, 9), ip4(198, 51, 100, 20), cport, 57);
+		o.want = p.tuple;
+		rp = udp_pkt(17, ip4(10, 0, 0, 5), ip4(203, 0, 113, 9), 5357, cport);
+		T_EQ(nat_owner_ex(t, &rp, 8, orig_owner_fn, &o, &owner), 1);
+		T_EQ(owner, cport % 8);
+	}
+	T_EQ(o.calls, 16);
+	T_EQ(o.bad, 0);
+	/* A snat reply does not ask: its owner is the slice's. */
+	p = udp_pkt(17, SERVER, POOL, 53, 1024);
+	T_EQ(nat_owner_ex(t, &p, 8, orig_owner_fn, &o, &owner), 1);
+	T_EQ(owner, 0);
+	T_EQ(o.calls, 16);
+	nat_table_free(t);
+	return 0;
+}
+
 static int
 test_owner_dnat(void)
 {
@@ -578,6 +626,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_rss_pref),
 	T_CASE(test_owner_errors_and_echo),
 	T_CASE(test_owner_dnat),
+	T_CASE(test_owner_ex),
 };
 
 T_MAIN(cases)
