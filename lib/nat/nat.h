@@ -399,6 +399,8 @@ void nat_set_now(const struct nat_table *t, unsigned w, uint64_t now_ns);
  * changes, the outer source becomes the new quoted destination (an error
  * from inside a dnat seems to come from the public address). The ICMP
  * checksum and both IPv4 header checksums are kept right.
+ * An ICMP redirect that would be rewritten is refused (-EPROTONOSUPPORT:
+ * drop it, as Linux does for a translated flow).
  * A non-first fragment (CT_PKT_FRAGMENT) has its addresses rewritten only
  * (the ports of `to` are ignored). DCCP, whose checksum covers the
  * addresses, is refused when they change (-EPROTONOSUPPORT).

@@ -326,6 +326,19 @@ test_refusals_leave_frame(void)
 	T_EQ(nat_rewrite(f.b, f.len, &p, &to), 0);
 	T_EQ(tf_check(&f), 0);
 	T_EQ(tf_r32(f.b + f.l3 + 12), P);
+	/* An ICMP redirect about a translated flow: dropped, as Linux does. */
+	b_err_udp(&f);
+	f.b[f.l3 + 20] = 5;
+	f.b[f.l3 + 21] = 1;
+	tf_w16(f.b + f.l3 + 22, 0);
+	tf_w16(f.b + f.l3 + 22, tf_fold(tf_sum(f.b + f.l3 + 20, f.len - f.l3 - 20, 0)));
+	p = tf_parse(&f);
+	T_EQ(p.cls, CT_PKT_ICMP_ERROR);
+	memcpy(copy, f.b, f.len);
+	to = T4(17, C, S, 5353, 53);
+	T_EQ(nat_rewrite(f.b, f.len, &p, &to), -EPROTONOSUPPORT);
+	T_MEMEQ(f.b, copy, f.len);
+	T_EQ(nat_rewrite(f.b, f.len, &p, &p.tuple), 0);
 	return 0;
 }
 
