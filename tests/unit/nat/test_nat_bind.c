@@ -220,6 +220,12 @@ test_rule_order_and_match(void)
 	p = tcp_pkt(ip4(172, 16, 0, 1), SERVER, 1000, 80);
 	T_EQ(nat_bind(t, 0, &p, 0, NULL, NULL, &r, &status), 0);
 	T_EQ(status, DONE);
+	/* IPv6 is not translated and NAT is not in play for it: no bits. */
+	status = 0;
+	p = tcp_pkt(ip4(10, 3, 0, 1), SERVER, 1000, 80);
+	p.tuple.family = 6;
+	T_EQ(nat_bind(t, 0, &p, 0, NULL, NULL, &r, &status), 0);
+	T_EQ(status, 0);
 	/* Other protocols under a snat rule are refused and counted. */
 	p = tcp_pkt(ip4(10, 3, 0, 1), SERVER, 1000, 80);
 	p.tuple.proto = 47;
