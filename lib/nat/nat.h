@@ -269,6 +269,11 @@ struct nat_stats {
 	uint32_t ports_total;     /**< gauge: of those, in the worker's slices: addresses x
 				   *   ports x 3 protocol classes (TCP; UDP and UDP-Lite;
 				   *   ICMP echo), summed over the pools */
+	uint32_t fill_pct;        /**< gauge: the fullest of the worker's slices, by protocol
+				   *   class (or by blocks in block mode), 0..100: at 100 the
+				   *   worker refuses that class's connections on that pool.
+				   *   The measure for a fill alarm (ports_in_use/ports_total
+				   *   averages over classes and pools) */
 };
 
 /**

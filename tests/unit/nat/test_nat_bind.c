@@ -271,6 +271,7 @@ test_exhaustion_and_release(void)
 	T_EQ(st.exhausted, 1);
 	T_EQ(st.ports_in_use, 4);
 	T_EQ(st.ports_total, 4 * 3);
+	T_EQ(st.fill_pct, 100);   /* TCP is full, whatever UDP and ICMP hold */
 	T_EQ(nat_pool_usage(t, 0, &u), 0);
 	T_EQ(u.ports_total, 4);
 	T_EQ(u.ports_used[0], 4);
@@ -350,6 +351,10 @@ test_slices_disjoint(void)
 	/* Half of worker 0's slice given back: it is the fullest no more. */
 	for (i = 0; i < 32; i++)
 		nat_release(t, 0, &r[0][i], status);
+	nat_worker_stats(t, 0, &st);
+	T_EQ(st.fill_pct, 50);
+	nat_worker_stats(t, 1, &st);
+	T_EQ(st.fill_pct, 100);
 	T_EQ(nat_pool_usage(t, 0, &u), 0);
 	T_EQ(u.fill_pct, 100);
 	for (w = 1; w < 4; w++)
@@ -366,6 +371,7 @@ test_slices_disjoint(void)
 	T_EQ(u.fill_pct, 0);
 	for (w = 0; w < 4; w++) {
 		nat_worker_stats(t, w, &st);
+		T_EQ(st.fill_pct, 0);
 		T_EQ(st.ports_in_use, 0);
 		T_EQ(st.release_orphan, 0);
 		T_EQ(st.bound, 64);
