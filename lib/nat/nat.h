@@ -127,7 +127,10 @@ struct nat_table;
 /**
  * Check and build a table for `n_workers` workers. Copies `pools` and
  * `rules`; allocates the pool states (per worker port bitmaps and, in block
- * mode, the block tables) from the C heap. Refused, with a message in
+ * mode, the block tables) from the C heap: a pool's bitmaps take
+ * addresses x ports x 3 protocol classes / 8 bytes (24 KiB for one address
+ * with ports 1024-65535, 95 MiB for a /20), block mode 90 to 120 bytes a
+ * block more. Refused, with a message in
  * `err` that names the pool or rule (by name, else by index):
  *  - a pool without a name (empty or not NUL-terminated), two pools with
  *    one name;
