@@ -261,10 +261,43 @@ test_block_adopt(void)
 	return 0;
 }
 
+/* An unchanged block pool keeps its subscribers, blocks and events over a reload. */
+static int
+test_block_adopt_equal(void)
+{
+	struct nat_table *old = build_block(2, 128), *nt;
+	struct nat_block_ev ev[4];
+	struct ct_tuple r1, r2;
+	char err[256];
+
+	T_ASSERT(old != NULL);
+	nat_set_now(old, 0, 7);
+	T_EQ(bind_tcp(old, 0, ip4(10, 0, 0, 9), 3000, &r1), 1);
+	nt = build_block(2, 128);
+	T_ASSERT(nt != NULL);
+	T_EQ(nat_table_adopt(nt, old, err, sizeof(err)), 0);
+	nat_table_free(old);
+	/* The alloc event made under the old table is still to be taken. */
+	T_EQ(nat_block_events(nt, 0, ev, 4), 1);
+	T_EQ(ev[0].time_ns, 7);
+	nat_block_events_done(nt, 0, 1);
+	/* The subscriber's next connection uses its block: no new event. */
+	T_EQ(bind_tcp(nt, 0, ip4(10, 0, 0, 9), 3001, &r2), 1);
+	T_ASSERT(r2.dport >= ev[0].port_lo && r2.dport <= ev[0].port_hi);
+	T_EQ(nat_block_events(nt, 0, ev, 4), 0);
+	release(nt, 0, &r1);
+	release(nt, 0, &r2);
+	T_EQ(nat_block_events(nt, 0, ev, 4), 1);
+	T_EQ(ev[0].released, 1);
+	nat_table_free(nt);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_block_life),
 	T_CASE(test_block_owner),
 	T_CASE(test_block_adopt),
+	T_CASE(test_block_adopt_equal),
 };
 
 T_MAIN(cases)
