@@ -294,7 +294,9 @@ const struct cfg_key dpct_cfg_keys[] = {
 	 .doc_range = "`\"napt\"`, `\"block\"`",
 	 .doc = "`napt`: a port per connection. `block` (RFC 7422, CGNAT): an inside address "
 		"gets a block of `block_size` ports of one pool address on its first "
-		"connection, logged when allocated and when released."},
+		"connection and keeps it until its last connection using it has ended; "
+		"allocation and release are each reported once, as port-block records "
+		"(events, IPFIX)."},
 	{CFG_ITEM("nat.pools[]", "block_size", "integer", "512", 0),
 	 .doc_range = "1..32768, block mode only",
 	 .doc = "Ports a block; must divide each worker's share of `ports`."},

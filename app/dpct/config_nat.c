@@ -534,6 +534,51 @@ dpct_nat_check_workers(const struct dpct_nat_conf *n, unsigned n_workers, char *
 	return 0;
 }
 
+/*
+ * lib/nat names a pool or rule at the start of its message (`pool "a": `,
+ * `rule "web": `, `rule 3: `): put its JSON path there instead when it is
+ * one object of the section, else prefix "$.nat: ".
+ */
+static int
+nat_msg_path(const struct dpct_nat_conf *n, const char *msg, char *err, size_t errlen)
+{
+	const char *q, *rest;
+	unsigned i, hit = 0, found = 0;
+	size_t len;
+	char *end;
+
+	if (strncmp(msg, "pool \"", 6) == 0 || strncmp(msg, "rule \"", 6) == 0) {
+		q = strchr(msg + 6, '"');
+		if (q == NULL || q[1] != ':' || q[2] != ' ')
+			goto plain;
+		len = (size_t)(q - (msg + 6));
+		rest = q + 3;
+		if (msg[0] == 'p') {
+			for (i = 0; i < n->n_pools; i++)
+				if (strlen(n->pools[i].name) == len &&
+				    strncmp(n->pools[i].name, msg + 6, len) == 0)
+					found++, hit = i;
+		} else {
+			for (i = 0; i < n->n_rules; i++)
+				if (strlen(n->rules[i].name) == len &&
+				    strncmp(n->rules[i].name, msg + 6, len) == 0)
+					found++, hit = i;
+		}
+		if (found != 1)
+			goto plain;
+		return dpct_cfg_fail(err, errlen, "$.nat.%s[%u]: %s", msg[0] == 'p' ? "pools" :
+				     "rules", hit, rest);
+	}
+	if (strncmp(msg, "rule ", 5) == 0 && msg[5] >= '0' && msg[5] <= '9') {
+		errno = 0;
+		hit = (unsigned)strtoul(msg + 5, &end, 10);
+		if (errno == 0 && end[0] == ':' && end[1] == ' ' && hit < n->n_rules)
+			return dpct_cfg_fail(err, errlen, "$.nat.rules[%u]: %s", hit, end + 2);
+	}
+plain:
+	return dpct_cfg_fail(err, errlen, "$.nat: %s", msg[0] != '\0' ? msg : "refused");
+}
+
 int
 dpct_nat_build(const struct dpct_config *c, unsigned n_workers, struct nat_table **out,
 	       char *err, size_t errlen)
@@ -557,7 +602,7 @@ dpct_nat_build(const struct dpct_config *c, unsigned n_workers, struct nat_table
 			      msg[0] != '\0' ? ": " : "", msg);
 		return -ENOMEM;
 	}
-	return dpct_cfg_fail(err, errlen, "$.nat: %s", msg[0] != '\0' ? msg : "refused");
+	return nat_msg_path(n, msg, err, errlen);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -79,8 +79,11 @@ void dpct_nat_free(struct dpct_app *a);
 /**
  * The table a reload would install: built from `newc` for a->n_workers
  * and made to take over the live bindings of the installed one
- * (nat_table_adopt()). Nothing is installed.
- * @return 0 with *out set, -EINVAL (bad section), -EBUSY (a pool with live
+ * (nat_table_adopt()). Nothing is installed. A run started without NAT
+ * (no pools, no rules) cannot turn it on: its shards have no room for
+ * translated entries.
+ * @return 0 with *out set, -EINVAL (bad section, or NAT added to a run
+ *         started without it), -EBUSY (a pool with live
  *         bindings would be removed or changed, or a worker still holds
  *         the table before the installed one) or -ENOMEM; `err` says why.
  * Thread safety: control plane, serialised with dpct_nat_install().

@@ -108,6 +108,12 @@ dpct_nat_prepare(struct dpct_app *a, const struct dpct_config *newc, struct nat_
 			 "current one; try again");
 		return -EBUSY;
 	}
+	/* The shards make room for translation at start only when NAT is on. */
+	if (!dpct_nat_configured(&a->cfg) && dpct_nat_configured(newc)) {
+		snprintf(err, errlen, "$.nat: dpct started without NAT (no pools, no rules); "
+			 "adding them needs a restart");
+		return -EINVAL;
+	}
 	rc = dpct_nat_build(newc, a->n_workers, &t, err, errlen);
 	if (rc != 0)
 		return rc;

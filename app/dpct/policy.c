@@ -72,7 +72,7 @@ reload_locked(struct dpct_app *a, const char *source, char *err, size_t errlen)
 		snprintf(err, errlen, "running on the built-in config: nothing to reload");
 		return -ENOENT;
 	}
-	/* The nat section's arrays make the config too large for a thread's stack. */
+	/* About 80 KiB with the nat section's arrays: kept off the thread's stack. */
 	c = malloc(sizeof(*c));
 	if (c == NULL) {
 		snprintf(err, errlen, "no memory for the configuration");
@@ -81,11 +81,8 @@ reload_locked(struct dpct_app *a, const char *source, char *err, size_t errlen)
 	}
 	dpct_config_defaults(c);
 	rc = dpct_config_load_full(c, a->opts.config_path, &rs, &present, err, errlen);
-	if (rc == 0) {
+	if (rc == 0)
 		rc = dpct_nat_prepare(a, c, &nt, err, errlen);
-		if (rc != 0)
-			pol_ruleset_clear(&rs);
-	}
 	if (rc == 0)
 		rc = pol_install(a->pol, &rs, POL_WAIT_MS, err, errlen);
 	else

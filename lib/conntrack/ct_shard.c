@@ -106,7 +106,8 @@ ct_shard_bytes_per_entry(const struct ct_shard *s)
 {
 	size_t total = (size_t)s->cap * (sizeof(struct ct_entry) + sizeof(struct ct_entry_cold)) +
 		       (size_t)s->nb * sizeof(struct ct_bucket) +
-		       (size_t)s->wheel_size * sizeof(uint32_t);
+		       (size_t)s->wheel_size * sizeof(uint32_t) +
+		       (s->nat_reply != NULL ? (size_t)s->cap * sizeof(struct ct_tuple) : 0);
 
 	return (total + s->conf.max_entries - 1) / s->conf.max_entries;
 }

@@ -200,6 +200,9 @@ unsigned nat_table_rules(const struct nat_table *t, const struct nat_rule **rule
  *  - the first packet direction of a block-mode snat rule's sources: by
  *    the inside address alone, so one subscriber's connections share a
  *    worker and its block.
+ * ICMP errors are judged by the reverse of the quoted tuple (the way the
+ * error travels). A table built for another worker count than `n_workers`
+ * gives no opinion.
  * @return 1 with *owner set, or 0 (the caller's usual choice applies).
  * Thread safety: reads `t` only.
  */
@@ -248,8 +251,10 @@ struct nat_stats {
 	uint64_t blocks_alloc;    /**< port blocks allocated (block mode) */
 	uint64_t blocks_freed;    /**< port blocks released */
 	uint64_t release_orphan;  /**< releases for a binding no pool knows (bug or race) */
-	uint32_t ports_in_use;    /**< gauge: public ports held */
-	uint32_t ports_total;     /**< gauge: ports of the worker's slices */
+	uint32_t ports_in_use;    /**< gauge: public (address, port, class) held */
+	uint32_t ports_total;     /**< gauge: of those, in the worker's slices: addresses x
+				   *   ports x 3 protocol classes (TCP; UDP and UDP-Lite;
+				   *   ICMP echo), summed over the pools */
 };
 
 /**
@@ -262,14 +267,24 @@ struct nat_stats {
  * bits of the other kind too, as Linux sets both once the flow passed both
  * hooks). When nothing changes (no rule, exclude, a dnat to the same
  * address and port) `*reply` is the reverse of the original tuple and only
- * the _DONE bits are set.
+ * the _DONE bits are set. An empty table, an IPv6 flow or a packet that is
+ * not CT_PKT_TRACK: 0, the reverse tuple, no bits (NAT is not in play).
  * Port choice (snat): the original source port when it is free in the
- * worker's slice; otherwise the first free port from a point given by the
+ * worker's slice and `pref` (if given) accepts it; otherwise the first
+ * free port from a point given by the
  * flow's hash, preferring ports `pref` accepts (at most 64 tries); the
  * address is the pool address picked by a hash of the inside address
- * (paired pooling, RFC 4787), then the others in order.
+ * (paired pooling, RFC 4787), then the others in order. Block mode: the
+ * source port when it is free in one of the inside address's blocks, else
+ * a port of its blocks from the hash; a new block (on the address of its
+ * first, else the paired one, else the next with a free block) when they
+ * are full, up to blocks_per_addr_max. ICMP: echo requests only, the
+ * identifier is the port; a dnat rule only matches its own protocol. A rule
+ * with a destination port range other than 0-65535 only matches TCP, UDP,
+ * UDP-Lite, SCTP and DCCP.
  * @return 1 translated, 0 not translated, NAT_ERR_EXHAUSTED or
- *         NAT_ERR_PROTO (drop the connection; counted).
+ *         NAT_ERR_PROTO (drop the connection; counted). On an error
+ *         `*reply` is the reverse tuple and `*status` is unchanged.
  * Thread safety: worker `w` only.
  */
 int nat_bind(const struct nat_table *t, unsigned w, const struct ct_pkt *p, uint16_t in_port,
@@ -277,8 +292,11 @@ int nat_bind(const struct nat_table *t, unsigned w, const struct ct_pkt *p, uint
 
 /**
  * Give back the public address and port of a binding made by worker `w`
- * (its reply tuple and status as nat_bind() gave them). A binding whose
- * pool is in no table any more is counted in release_orphan.
+ * (its reply tuple and status as nat_bind() gave them; a status without
+ * NAT_S_SRC_NAT or NAT_S_DST_NAT is a no-op). A binding whose pool is in no
+ * table any more, or whose port is not held, is counted in
+ * release_orphan. In block mode the release of a block's last binding
+ * releases the block (a block event).
  * Thread safety: worker `w` only.
  */
 void nat_release(const struct nat_table *t, unsigned w, const struct ct_tuple *reply,
@@ -286,6 +304,24 @@ void nat_release(const struct nat_table *t, unsigned w, const struct ct_tuple *r
 
 /** Worker `w`'s counters, summed over the table's pools. Any thread (a snapshot). */
 void nat_worker_stats(const struct nat_table *t, unsigned w, struct nat_stats *out);
+
+/** How full one pool is, over all workers (nat_pool_usage()). */
+struct nat_pool_usage {
+	uint64_t ports_total;     /**< addresses x ports; each protocol class has as many */
+	uint64_t ports_used[3];   /**< held, by class: TCP; UDP and UDP-Lite; ICMP echo */
+	uint32_t blocks_total;    /**< block mode: blocks (0 in NAPT mode) */
+	uint32_t blocks_used;     /**< block mode: held, or released and awaiting their event */
+	uint32_t fill_pct;        /**< the fullest worker slice, by class or by blocks, 0..100:
+				   *   a worker refuses new connections when its slice is full,
+				   *   whatever the others hold (the pool's fill alarm) */
+};
+
+/**
+ * How full pool `pool` of the table is. Any thread (a snapshot of the
+ * workers' gauges, each possibly a burst behind).
+ * @return 0, or -EINVAL when the table has no such pool.
+ */
+int nat_pool_usage(const struct nat_table *t, unsigned pool, struct nat_pool_usage *out);
 
 /* ------------------------------------------------------------------------ */
 /* Port blocks (block mode)                                                  */
@@ -307,13 +343,22 @@ struct nat_block_ev {
  * `max`: copied to `out`, not yet consumed. A released block is not given
  * to another address until its release event was consumed with
  * nat_block_events_done(): a log that keeps every consumed event never
- * shows two inside addresses on one block.
+ * shows two inside addresses on one block. The worker must consume them:
+ * blocks awaiting it are neither reusable nor removable by a reload
+ * (they count as live bindings). The events are queued per pool (at most
+ * one alloc and one release pending per block) and given pool by pool in
+ * table order; call nat_block_events_done() on the same table with no
+ * nat_bind()/nat_release() in between.
+ * Thread safety: worker `w` only.
  * @return the number copied.
  */
 unsigned nat_block_events(const struct nat_table *t, unsigned w, struct nat_block_ev *out,
 			  unsigned max);
 
-/** The first `n` events nat_block_events() gave have been handed on (e.g. to the event ring). */
+/**
+ * The first `n` events nat_block_events() gave have been handed on (e.g. to
+ * the event ring). Thread safety: worker `w` only.
+ */
 void nat_block_events_done(const struct nat_table *t, unsigned w, unsigned n);
 
 /** The time block events carry: set by worker `w` before a burst. */
@@ -332,11 +377,18 @@ void nat_set_now(const struct nat_table *t, unsigned w, uint64_t now_ns);
  * written.
  * For an ICMP error (p->cls CT_PKT_ICMP_ERROR: `p->tuple` is the quoted
  * packet's tuple as sent), `to` is what the quoted tuple becomes: the
- * quoted IPv4 header (addresses, checksum) and its ports or echo
- * identifier are rewritten, the outer destination address when it is the
- * quoted source and the outer source when it is the quoted destination,
- * and the ICMP checksum and the outer IPv4 checksum are kept right.
- * A non-first fragment (CT_PKT_FRAGMENT) has its addresses rewritten only.
+ * quoted IPv4 header (addresses, checksum), its ports or echo identifier
+ * and its transport checksum (UDP unless 0, UDP-Lite, ICMP; TCP only when
+ * its whole 20-byte header is quoted, as Linux) are rewritten. The outer
+ * header follows as in Linux's nf_nat_icmp_reply_translation(): when the
+ * quoted source changes, the outer destination becomes the new quoted
+ * source (the error reaches the real sender); when the quoted destination
+ * changes, the outer source becomes the new quoted destination (an error
+ * from inside a dnat seems to come from the public address). The ICMP
+ * checksum and both IPv4 header checksums are kept right.
+ * A non-first fragment (CT_PKT_FRAGMENT) has its addresses rewritten only
+ * (the ports of `to` are ignored). DCCP, whose checksum covers the
+ * addresses, is refused when they change (-EPROTONOSUPPORT).
  * @return 0; -EINVAL when `p` is not IPv4 or `frame` is shorter than the
  *         headers `p` describes; -EPROTONOSUPPORT for a protocol whose
  *         ports cannot be rewritten when `to` changes them. The frame is

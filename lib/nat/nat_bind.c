@@ -102,6 +102,21 @@ nat_pick_port(const uint64_t *map, uint32_t lo, uint32_t n, uint32_t start, uint
 	return first;
 }
 
+/* Whether the original source port may be kept: always without an RSS
+ * preference, else only when the NIC steers its reply home. */
+static bool
+keep_ok(const struct ct_tuple *rev, uint32_t addr, uint16_t port, nat_rss_pref_fn pref,
+	void *pref_arg, bool *rss_hit)
+{
+	struct ct_tuple cand;
+
+	if (pref == NULL)
+		return true;
+	nat_reply_with(&cand, rev, addr, port);
+	*rss_hit = pref(pref_arg, &cand);
+	return *rss_hit;
+}
+
 /* NAPT: a port of worker w's slice on the paired address, then the others. */
 static int
 napt_bind(const struct nat_pool_state *ps, unsigned w, uint32_t inside, int cls,
@@ -121,7 +136,8 @@ napt_bind(const struct nat_pool_state *ps, unsigned w, uint32_t inside, int cls,
 
 		*rss_hit = false;
 		if (orig->sport >= base && orig->sport - base < ps->slice &&
-		    !nat_bit(map, orig->sport - base)) {
+		    !nat_bit(map, orig->sport - base) &&
+		    keep_ok(rev, ps->cfg.addr_lo + a, orig->sport, pref, pref_arg, rss_hit)) {
 			i = orig->sport - base;
 		} else {
 			i = nat_pick_port(map, 0, ps->slice, start, base, rev,
@@ -131,6 +147,7 @@ napt_bind(const struct nat_pool_state *ps, unsigned w, uint32_t inside, int cls,
 		}
 		nat_bit_set(map, i);
 		pw->in_use++;
+		pw->in_use_cls[cls]++;
 		*addr = ps->cfg.addr_lo + a;
 		*port = (uint16_t)(base + i);
 		return 0;
@@ -238,6 +255,7 @@ nat_release(const struct nat_table *t, unsigned w, const struct ct_tuple *reply,
 	}
 	nat_bit_clear(map, i);
 	ps->w[w].in_use--;
+	ps->w[w].in_use_cls[cls]--;
 	c->s.released++;
 	if (ps->cfg.mode == NAT_MODE_BLOCK)
 		nat_block_release(t, (unsigned)pi, w, a, i);
@@ -262,4 +280,37 @@ nat_worker_stats(const struct nat_table *t, unsigned w, struct nat_stats *out)
 
 		out->ports_total = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
 	}
+}
+
+int
+nat_pool_usage(const struct nat_table *t, unsigned pool, struct nat_pool_usage *out)
+{
+	const struct nat_pool_state *ps;
+	uint64_t fill = 0, per;
+	unsigned w, c;
+
+	memset(out, 0, sizeof(*out));
+	if (t == NULL || pool >= t->n_pools)
+		return -EINVAL;
+	ps = t->ps[pool];
+	per = (uint64_t)ps->n_addrs * ps->slice;
+	out->ports_total = per * ps->n_workers;
+	out->blocks_total = ps->n_blocks * ps->n_workers;
+	for (w = 0; w < ps->n_workers; w++) {
+		const volatile struct nat_pw *pw = &ps->w[w];
+		uint32_t busy = pw->blocks_used + pw->blocks_releasing;
+
+		for (c = 0; c < NAT_CLASSES; c++) {
+			uint32_t n = pw->in_use_cls[c];
+
+			out->ports_used[c] += n;
+			if (n * UINT64_C(100) / per > fill)
+				fill = n * UINT64_C(100) / per;
+		}
+		out->blocks_used += busy;
+		if (ps->n_blocks > 0 && busy * UINT64_C(100) / ps->n_blocks > fill)
+			fill = busy * UINT64_C(100) / ps->n_blocks;
+	}
+	out->fill_pct = (uint32_t)fill;
+	return 0;
 }

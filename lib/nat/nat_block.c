@@ -127,6 +127,7 @@ block_take(const struct nat_pool_state *ps, struct nat_pw *pw, unsigned w, uint3
 	nat_bit_set(map, lo + i);
 	pw->blk[b].used++;
 	pw->in_use++;
+	pw->in_use_cls[cls]++;
 	*addr = ps->cfg.addr_lo + a;
 	*port = (uint16_t)(port0 + i);
 	return true;
@@ -160,6 +161,7 @@ nat_block_bind(const struct nat_table *t, unsigned pool, unsigned w, uint32_t in
 	if (s == NULL)
 		s = sub_insert(pw, inside);
 	nat_bit_set(pw->blk_map, b);
+	pw->blocks_used++;
 	pw->blk[b].inside = inside;
 	pw->blk[b].used = 0;
 	pw->blk[b].state = NAT_BLK_USED;
@@ -198,6 +200,7 @@ nat_block_release(const struct nat_table *t, unsigned pool, unsigned w, uint32_t
 	}
 	blk->next = NAT_NIL;
 	blk->state = NAT_BLK_RELEASING;
+	pw->blocks_used--;
 	pw->blocks_releasing++;
 	t->cnt->w[w].s.blocks_freed++;
 	ev_push(t, ps, pw, w, b, blk->inside, true);

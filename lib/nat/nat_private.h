@@ -59,6 +59,8 @@ struct nat_sub {
 struct nat_pw {
 	uint64_t *map;       /* busy bits: [address][class][slice port] */
 	uint32_t in_use;     /* bindings held (gauge) */
+	uint32_t in_use_cls[NAT_CLASSES]; /* the same by protocol class */
+	uint32_t blocks_used; /* blocks held by an inside address */
 	uint32_t blocks_releasing; /* released blocks whose release event is not consumed */
 	/* Block mode */
 	struct nat_blk *blk;      /* [address * bpa + block] */

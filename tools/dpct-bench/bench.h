@@ -60,6 +60,15 @@ struct bench {
 	/* Cycles spent playing the NIC (writing frames, checksums) inside the
 	 * timed loop: measured per burst and taken out of cycles_per_pkt. */
 	uint64_t nic_cycles;
+	/* --nat: every flow's source translated to a pool (NAPT). The reply
+	 * frames go to the pool address and port the flow was given, which
+	 * the "NIC" learns from the first packet as it leaves the pipeline. */
+	int nat;
+	struct nat_table *nat_t;
+	struct pipe_nat natp;
+	uint8_t (*nat_addr)[4];    /* per key (established: flow; churn: slot) */
+	uint16_t *nat_port;
+	uint32_t fkey[MAX_BURST];  /* per frame of the burst: key << 1 | reply */
 };
 
 #define WINDOW 262144
@@ -184,6 +193,27 @@ frame_set(uint8_t *p, uint32_t f, int reply, uint8_t flags)
 	frame_set_at(p, f, reply, flags, 0, 0);
 }
 
+/*
+ * Frame n of the burst for flow f (frame_set_at()); with --nat a reply
+ * goes to the translated client, the pool address and port of `key`.
+ */
+static inline void
+bench_frame(struct bench *b, unsigned n, uint32_t key, uint32_t f, int reply, uint8_t flags,
+	    uint32_t sent, uint32_t rcvd)
+{
+	uint8_t *p = b->frames[n];
+
+	frame_set_at(p, f, reply, flags, sent, rcvd);
+	if (!b->nat)
+		return;
+	b->fkey[n] = key << 1 | (uint32_t)reply;
+	if (reply) {
+		memcpy(p + 30, b->nat_addr[key], 4);
+		p[36] = (uint8_t)(b->nat_port[key] >> 8);
+		p[37] = (uint8_t)b->nat_port[key];
+	}
+}
+
 static inline uint64_t
 rng_next(uint64_t *x)
 {
@@ -194,8 +224,11 @@ rng_next(uint64_t *x)
 }
 
 /* bench_work.c */
-/** The shard for `max` entries and the worker pipeline over it: 0 or -1 (printed). */
-int make_shard(struct bench *b, uint32_t max);
+/** The shard for `max` entries and the worker pipeline over it, with --nat a
+ * translation table and `keys` mappings: 0 or -1 (printed). */
+int make_shard(struct bench *b, uint32_t max, uint32_t keys);
+/** Free what make_shard() made. */
+void free_shard(struct bench *b);
 /** The established workload: `cycles` in the timed loop; 0, or non-zero when out of memory. */
 double bench_established(struct bench *b, uint64_t *cycles);
 /** The churn workload: `cycles` and the connections made; 0, or non-zero when out of memory. */

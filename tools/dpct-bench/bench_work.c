@@ -35,6 +35,25 @@ sync_events(struct bench *b)
 	}
 }
 
+/* --nat: the pool address and port each new flow left with, for its replies. */
+static void
+nat_learn(struct bench *b, unsigned n)
+{
+	uint64_t t0 = rte_rdtsc();
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		const uint8_t *p = b->frames[i];
+		uint32_t key = b->fkey[i] >> 1;
+
+		if ((b->fkey[i] & 1) || !(p[47] & TH_SYN) || b->verdict[i] != CT_V_PASS)
+			continue;
+		memcpy(b->nat_addr[key], p + 26, 4);
+		b->nat_port[key] = (uint16_t)(p[34] << 8 | p[35]);
+	}
+	b->nic_cycles += rte_rdtsc() - t0;
+}
+
 /* The simulated NIC's checksums, then the worker's part of one burst. */
 static void
 run_burst(struct bench *b, unsigned n)
@@ -56,6 +75,8 @@ run_burst(struct bench *b, unsigned n)
 			 b->timing ? &b->pst : NULL);
 	for (i = 0; i < n; i++)
 		b->drops += b->verdict[i] != CT_V_PASS;
+	if (b->nat)
+		nat_learn(b, n);
 	sync_events(b);
 }
 
@@ -80,8 +101,61 @@ heap_free(void *arg, void *p)
 	free(p);
 }
 
+/*
+ * --nat: one rule, every client (10.0.0.0/8) to a pool of 64 addresses
+ * (198.18.0.0/26) with ports 1024-65535: 4.1 M ports, so the port choice
+ * never runs short at the bench's sizes.
+ */
+static int
+make_nat(struct bench *b, uint32_t keys)
+{
+	struct nat_pool pool;
+	struct nat_rule rule;
+	struct ct_nat_hook h;
+	char err[256];
+
+	memset(&pool, 0, sizeof(pool));
+	snprintf(pool.name, sizeof(pool.name), "bench");
+	pool.addr_lo = 0xc6120000u;
+	pool.addr_hi = 0xc612003fu;
+	pool.port_lo = 1024;
+	pool.port_hi = 65535;
+	pool.mode = NAT_MODE_NAPT;
+	nat_rule_init(&rule);
+	snprintf(rule.name, sizeof(rule.name), "clients");
+	rule.kind = NAT_SNAT;
+	rule.src = 0x0a000000u;
+	rule.src_len = 8;
+	rule.pool = 0;
+	b->nat_t = nat_table_build(&pool, 1, &rule, 1, 1, err, sizeof(err));
+	b->nat_addr = calloc(keys, sizeof(*b->nat_addr));
+	b->nat_port = calloc(keys, sizeof(*b->nat_port));
+	if (b->nat_t == NULL || b->nat_addr == NULL || b->nat_port == NULL) {
+		fprintf(stderr, "dpct-bench: nat: %s\n", b->nat_t == NULL ? err : "out of memory");
+		return -1;
+	}
+	b->natp.table = b->nat_t;
+	b->natp.worker = 0;
+	pipe_nat_hook(&b->natp, &h);
+	if (ct_shard_set_nat(b->s, &h) != 0) {
+		fprintf(stderr, "dpct-bench: nat: shard refused the hook\n");
+		return -1;
+	}
+	b->pipe.nat = &b->natp;
+	return 0;
+}
+
+void
+free_shard(struct bench *b)
+{
+	ct_shard_free(b->s);
+	nat_table_free(b->nat_t);
+	free(b->nat_addr);
+	free(b->nat_port);
+}
+
 int
-make_shard(struct bench *b, uint32_t max)
+make_shard(struct bench *b, uint32_t max, uint32_t keys)
 {
 	struct ct_conf c;
 	char err[256];
@@ -93,6 +167,7 @@ make_shard(struct bench *b, uint32_t max)
 	c.ev_stage_size = 4096;
 	c.timeout_s[CT_TO_TCP_TIME_WAIT] = 1;
 	c.seed = 1;
+	c.nat = b->nat != 0;
 	if (b->no_thp) {
 		c.mem.zalloc = heap_zalloc;
 		c.mem.free = heap_free;
@@ -110,7 +185,7 @@ make_shard(struct bench *b, uint32_t max)
 		.pol = b->pol,
 		.csum_verify = b->csum == 2,
 	};
-	return 0;
+	return b->nat ? make_nat(b, keys) : 0;
 }
 
 /* Open every flow with a handshake. */
@@ -124,7 +199,7 @@ establish(struct bench *b)
 	for (k = 0; k < 3; k++) {
 		for (f = 0; f < b->flows;) {
 			for (n = 0; n < b->burst && f < b->flows; n++, f++)
-				frame_set(b->frames[n], f, k == 1, fl[k]);
+				bench_frame(b, n, f, f, k == 1, fl[k], 0, 0);
 			b->now += 1000;
 			run_burst(b, n);
 		}
@@ -194,8 +269,8 @@ bench_established(struct bench *b, uint64_t *cycles)
 		uint64_t n0 = rte_rdtsc();
 
 		for (n = 0; n < b->burst && i < b->packets; n++, i++) {
-			frame_set_at(b->frames[n], seg[i].fd >> 1, seg[i].fd & 1, TH_ACK,
-				     seg[i].sent, seg[i].rcvd);
+			bench_frame(b, n, seg[i].fd >> 1, seg[i].fd >> 1, seg[i].fd & 1, TH_ACK,
+				    seg[i].sent, seg[i].rcvd);
 			/* IP total length: 40 for a bare ACK, the template's 50 for data. */
 			if (b->bulk)
 				b->frames[n][17] = (seg[i].fd & 1) ? 40 : 20 + 20 + FRAME_PAYLOAD;
@@ -255,7 +330,8 @@ bench_churn(struct bench *b, uint64_t *cycles, uint64_t *conns)
 			if (b->stagger)
 				slot = (uint32_t)(rng_next(&x) % b->flows);
 			st = step[slot];
-			frame_set(b->frames[n], flow[slot], script[st].reply, script[st].flags);
+			bench_frame(b, n, slot, flow[slot], script[st].reply, script[st].flags, 0,
+				    0);
 			if (++st == 8) {
 				st = 0;
 				flow[slot] = next_flow++;

@@ -4,7 +4,7 @@
  *
  *   dpct-bench --workload established|churn --flows N [--packets N]
  *              [--burst N] [--json] [--rules N] [--checksum verify|off]
- *              [--no-thp] [--events LIST] [--traffic both|bulk] [--stagger]
+ *              [--no-thp] [--events LIST] [--traffic both|bulk] [--stagger] [--nat]
  *
  * --events: the records the shard builds, as the app's listeners would ask
  * (ct_shard_set_event_kinds()): a comma list of new, update and destroy
@@ -232,7 +232,7 @@ usage(void)
 			"                  [--burst N] [--json] [--no-baseline] [--rules N]"
 			" [--checksum verify|off] [--no-thp]\n"
 			"                  [--events new,update,destroy|all|none] [--traffic both|bulk]"
-			" [--stagger]\n");
+			" [--stagger] [--nat]\n");
 }
 
 int
@@ -251,6 +251,7 @@ main(int argc, char **argv)
 		{ "events", required_argument, NULL, 'e' },
 		{ "traffic", required_argument, NULL, 'T' },
 		{ "stagger", no_argument, NULL, 'S' },
+		{ "nat", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -305,6 +306,9 @@ main(int argc, char **argv)
 		}
 		case 'S':
 			b->stagger = 1;
+			break;
+		case 'N':
+			b->nat = 1;
 			break;
 		case 'T':
 			if (strcmp(optarg, "bulk") == 0) {
@@ -373,7 +377,7 @@ main(int argc, char **argv)
 		if (make_policy(b) != 0)
 			return 2;
 	}
-	if (make_shard(b, churn ? b->flows * 2 + 1024 : b->flows + 1024) != 0)
+	if (make_shard(b, churn ? b->flows * 2 + 1024 : b->flows + 1024, b->flows) != 0)
 		return 2;
 	if ((churn ? bench_churn(b, &cycles, &conns) : bench_established(b, &cycles)) != 0) {
 		fprintf(stderr, "dpct-bench: out of memory\n");
@@ -426,6 +430,7 @@ main(int argc, char **argv)
 			printf(",\"events\":\"%s\",\"events_unwanted\":%" PRIu64, kn,
 			       st.events_unwanted);
 		}
+		printf(",\"nat\":%s", b->nat ? "true" : "false");
 		printf(",\"checksum\":\"%s\",\"pages\":\"%s\",\"traffic\":\"%s\"}\n",
 		       b->csum == 2 ? "verify" : b->csum == 1 ? "off" : "none",
 		       b->no_thp ? "4k" : "thp",
@@ -461,7 +466,7 @@ main(int argc, char **argv)
 	}
 	if (eal_up)
 		rte_eal_cleanup();
-	ct_shard_free(b->s);
+	free_shard(b);
 	free(b);
 	return 0;
 }

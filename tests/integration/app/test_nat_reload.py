@@ -6,6 +6,8 @@ At start: a pool whose port range does not divide among the workers dpct
 resolves (workers.count 0, three worker lcores) stops dpct with exit status
 1 and the pool's JSON path.
 
+A run started without NAT refuses a reload that adds NAT (restart instead).
+
 Then dpct runs with a NAT config (pool "public" for the LAN 10.0.0.0/8, a
 snat rule) and a two-rule policy, on net_pcap with an endless capture of
 TCP SYNs from the LAN to the outside: the translated connections hold
@@ -15,6 +17,9 @@ bindings in pool "public". With the file changed under it, `/dpct/reload`
       whose ports do not divide among the two running workers (the file
       alone, workers.count 0, passes): refused with the message and its
       JSON path, the policy's generation and rules stay, dpct keeps running;
+  (b) a config without pool "public", or with its ports changed, while it
+      holds bindings: refused with lib/nat's message naming the pool and
+      its live bindings; the policy beside it and the bindings stay;
   (c) a harmless change (a rule added, pool "public" unchanged): accepted, a
       new policy generation, and the log says what NAT table was installed.
 Every refusal is counted in reload_failed; dpct exits 0 after SIGINT."""
@@ -81,12 +86,36 @@ def start_refusal(t, tmp, syn):
             'worker count refused (exit 1, its path)', 'rc %d\n%s' % (rc, (out + err)[-1500:]))
 
 
+def off_at_start(t, tmp, syn):
+    """A run started without NAT refuses a reload that adds it (its shards have
+    no room for translated entries) and keeps running."""
+    prefix, chan = d.uniq('natoff')
+    cfg = d.base_config(chan, events={'enabled': False}, policy=POLICY)
+    path = d.write_config(tmp, cfg, 'off.json')
+    cmd = d.dpct_cmd(prefix, path, replay=False, lcores='0-1',
+                     extra_eal=['--vdev', 'net_pcap0,rx_pcap=%s,tx_pcap=/dev/null,infinite_rx=1'
+                                % syn])
+    dp = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        up = d.wait_for(lambda: (d.telemetry(prefix, '/dpct/rules') or {}).get('generation'),
+                        60)
+        cfg['nat'] = nat()
+        d.write_config(tmp, cfg, 'off.json')
+        rc, o, e = d.ctl(prefix, 'reload')
+        t.check(up == 1 and rc == 1 and 'dpct started without NAT' in e and
+                dp.poll() is None, 'NAT off at start: a reload adding it refused', o + e)
+    finally:
+        rc, out = d.stop(dp, timeout=60)
+    t.eq(rc, 0, 'NAT off at start: dpct exits cleanly')
+
+
 def main():
     t = d.Tap()
     d.need([d.DPCT, d.CTL], t)
     tmp = d.tmpdir('natreload')
     syn = write_pcap(tmp)
     start_refusal(t, tmp, syn)
+    off_at_start(t, tmp, syn)
 
     prefix, chan = d.uniq('natreload')
     cfg = d.base_config(chan, events={'enabled': False}, policy=POLICY, nat=nat(),
@@ -154,12 +183,42 @@ def main():
         t.check(r.get('generation') == 1 and r.get('n_rules') == 2,
                 '(a) the policy did not change either', repr(r))
 
+        # (b) pool "public" holds the LAN's bindings: removing or changing it is refused.
+        nat_tot = d.wait_for(lambda: ((d.telemetry(prefix, '/dpct/nat') or {}).get('totals')
+                                      or {}).get('ports_in_use', 0) > 0 and
+                             d.telemetry(prefix, '/dpct/nat')['totals'], 20)
+        t.check(nat_tot and nat_tot.get('bound', 0) > 0,
+                '(b) the LAN SYNs hold bindings in the pool', repr(nat_tot))
+        write(with_(policy=POLICY_CHANGED, nat=nat(with_public=False)))
+        rep = d.telemetry(prefix, '/dpct/reload') or {}
+        refused += 1
+        t.check(not rep.get('ok') and 'pool "public" holds' in rep.get('error', '') and
+                'live bindings and is missing from the new configuration' in rep['error'],
+                '(b) removing a pool with live bindings refused', repr(rep))
+        changed = nat()
+        changed['pools'][0]['ports'] = '2048-65535'
+        write(with_(policy=POLICY_CHANGED, nat=changed))
+        rc, o, e = d.ctl(prefix, 'reload')
+        refused += 1
+        t.check(rc == 1 and 'pool "public" holds' in e and 'changes it' in e,
+                '(b) changing a pool with live bindings refused (dpct-ctl)', o + e)
+        r = rules()
+        t.check(r.get('generation') == 1 and r.get('n_rules') == 2,
+                '(b) the policy did not change either', repr(r))
+        after = (d.telemetry(prefix, '/dpct/nat') or {}).get('totals') or {}
+        t.check(after.get('release_orphan', 0) == 0 and after.get('ports_in_use', 0) > 0,
+                '(b) the bindings stay in force', repr(after))
+
         # (c) a harmless change: one more rule, pool "public" as it was.
         write(with_(nat=nat(extra_rules=[{'name': 'no-nat-lab', 'action': 'exclude',
                                           'src': '10.9.0.0/16'}])))
         rc, o, e = d.ctl(prefix, 'reload')
         t.check(rc == 0, '(c) a rule added: dpct-ctl reload accepted', o + e)
         t.eq(rules().get('generation'), 2, '(c) new policy generation')
+        time.sleep(0.3)
+        after = (d.telemetry(prefix, '/dpct/nat') or {}).get('totals') or {}
+        t.check(after.get('ports_in_use', 0) > 0 and after.get('release_orphan', 0) == 0,
+                '(c) the new table took over the live bindings', repr(after))
         t.check(dp.poll() is None, '(c) dpct still running')
     except Exception as ex:  # noqa: BLE001
         t.check(False, 'run', repr(ex))

@@ -400,30 +400,36 @@ static const struct bad_case bad[] = {
 	/* checks between pools and rules: lib/nat's nat_table_build(), under $.nat */
 	{NAT("{\"name\": \"a\", \"addresses\": \"192.0.2.0/30\"},"
 	     "{\"name\": \"b\", \"addresses\": \"192.0.2.3-192.0.2.9\"}", ""),
-	 "$.nat: pool \"b\": shares addresses with pool \"a\""},
+	 "$.nat.pools[1]: shares addresses with pool \"a\""},
 	{NAT("{\"name\": \"a\", \"addresses\": \"10.0.0.1\"}",
 	     "{\"name\": \"lan\", \"action\": \"snat\", \"src\": \"10.0.0.0/8\", \"pool\": \"a\"}"),
-	 "$.nat: rule \"lan\": source 10.0.0.0/8 covers an address of pool \"a\" (a translated "
+	 "$.nat.rules[0]: source 10.0.0.0/8 covers an address of pool \"a\" (a translated "
 	 "packet would match again)"},
 	{R("{\"action\": \"dnat\", \"proto\": \"tcp\", \"dst\": \"198.51.100.1\", \"dport\": 80,"
 	   " \"to\": \"10.0.0.1\"},"
 	   "{\"action\": \"dnat\", \"proto\": \"tcp\", \"dst\": \"198.51.100.1\", \"dport\": \"70-80\","
 	   " \"to\": \"10.0.0.2\"}"),
-	 "$.nat: rule 1: tcp 198.51.100.1 ports 70-80 overlap those of rule 0"},
+	 "$.nat.rules[1]: tcp 198.51.100.1 ports 70-80 overlap those of rule 0"},
 	{R("{\"action\": \"dnat\", \"proto\": \"tcp\", \"dst\": \"198.51.100.1\", \"dport\": 80,"
 	   " \"to\": \"192.0.2.1\"}"),
-	 "$.nat: rule 0: inside address 192.0.2.1 is an address of pool \"p\" (a translated "
+	 "$.nat.rules[0]: inside address 192.0.2.1 is an address of pool \"p\" (a translated "
 	 "packet would match again)"},
 	{R("{\"action\": \"dnat\", \"proto\": \"udp\", \"dst\": \"198.51.100.1\", \"dport\": 53,"
 	   " \"to\": \"10.0.0.1\"},"
 	   "{\"name\": \"dns2\", \"action\": \"dnat\", \"proto\": \"udp\", \"dst\": \"198.51.100.2\","
 	   " \"dport\": 53, \"to\": \"10.0.0.1\"}"),
-	 "$.nat: rule \"dns2\": inside udp 10.0.0.1 ports 53-53 overlap those of rule 0 "
+	 "$.nat.rules[1]: inside udp 10.0.0.1 ports 53-53 overlap those of rule 0 "
 	 "(replies could not be told apart)"},
 	{NAT("{\"name\": \"a\", \"addresses\": \"10.0.0.0/20\", \"mode\": \"block\","
 	     " \"block_size\": 1}", ""),
-	 "$.nat: pool \"a\": 264241152 blocks of 1 ports, at most 1048576: use a larger "
+	 "$.nat.pools[0]: 264241152 blocks of 1 ports, at most 1048576: use a larger "
 	 "block_size"},
+	/* a rule name two rules share: no path, lib/nat's label */
+	{R("{\"name\": \"fw\", \"action\": \"dnat\", \"proto\": \"tcp\", \"dst\": \"198.51.100.1\","
+	   " \"dport\": 80, \"to\": \"10.0.0.1\"},"
+	   "{\"name\": \"fw\", \"action\": \"dnat\", \"proto\": \"tcp\", \"dst\": \"198.51.100.1\","
+	   " \"dport\": 80, \"to\": \"10.0.0.2\"}"),
+	 "$.nat: rule \"fw\": tcp 198.51.100.1 ports 80-80 overlap those of rule \"fw\""},
 };
 
 static int

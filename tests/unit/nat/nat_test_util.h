@@ -286,6 +286,65 @@ tf_check(const struct tf *f)
 	return tf_check_ip(f->b + f->l3, f->len - f->l3, false);
 }
 
+static inline void
+tf_mark(uint8_t *mask, uint32_t len, uint32_t off, uint32_t n)
+{
+	for (; n > 0 && off < len; n--, off++)
+		mask[off] = 1;
+}
+
+/* The bytes of a transport header at `l4` that a rewrite may change. */
+static inline void
+tf_mark_l4(uint8_t *mask, uint32_t len, uint32_t l4, uint8_t proto)
+{
+	switch (proto) {
+	case 6:
+		tf_mark(mask, len, l4, 4);
+		tf_mark(mask, len, l4 + 16, 2);
+		break;
+	case 17:
+	case 136:
+		tf_mark(mask, len, l4, 4);
+		tf_mark(mask, len, l4 + 6, 2);
+		break;
+	case 1:
+		tf_mark(mask, len, l4 + 2, 4);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Whether nat_rewrite() of `p` changed only what it may: addresses and the
+ * IPv4 checksum, ports or the ICMP identifier and the L4 checksum, and for
+ * an ICMP error the ICMP checksum and the quoted header's fields.
+ * @return -1, or the offset of the first byte changed that may not be.
+ */
+static inline long
+tf_changed_only_allowed(const uint8_t *before, const uint8_t *after, uint32_t len,
+			const struct ct_pkt *p)
+{
+	static uint8_t mask[65536];
+	uint32_t i;
+
+	memset(mask, 0, len);
+	tf_mark(mask, len, p->l3_off + 10, 10);
+	if (p->cls == CT_PKT_TRACK) {
+		tf_mark_l4(mask, len, p->l4_off, p->tuple.proto);
+	} else if (p->cls == CT_PKT_ICMP_ERROR && (uint32_t)p->l4_off + 8 < len) {
+		uint32_t q = p->l4_off + 8u;
+
+		tf_mark(mask, len, p->l4_off + 2u, 2);
+		tf_mark(mask, len, q + 10, 10);
+		tf_mark_l4(mask, len, q + (uint32_t)(before[q] & 0x0f) * 4, p->tuple.proto);
+	}
+	for (i = 0; i < len; i++)
+		if (before[i] != after[i] && !mask[i])
+			return (long)i;
+	return -1;
+}
+
 /* A tuple from its parts (addresses host order). */
 static inline struct ct_tuple
 tf_tuple(uint8_t proto, uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp)

@@ -245,6 +245,7 @@ test_exhaustion_and_release(void)
 	struct nat_rule rule = tf_snat("out", ip4(10, 0, 0, 0), 8, 0);
 	struct nat_table *t = build(&pool, 1, &rule, 1, 1);
 	struct ct_tuple r[5];
+	struct nat_pool_usage u;
 	uint16_t status = 0, seen = 0;
 	struct nat_stats st;
 	struct ct_pkt p;
@@ -264,6 +265,13 @@ test_exhaustion_and_release(void)
 	T_EQ(st.exhausted, 1);
 	T_EQ(st.ports_in_use, 4);
 	T_EQ(st.ports_total, 4 * 3);
+	T_EQ(nat_pool_usage(t, 0, &u), 0);
+	T_EQ(u.ports_total, 4);
+	T_EQ(u.ports_used[0], 4);
+	T_EQ(u.ports_used[1] + u.ports_used[2], 0);
+	T_EQ(u.fill_pct, 100);
+	T_EQ(u.blocks_total, 0);
+	T_EQ(nat_pool_usage(t, 1, &u), -EINVAL);
 	/* UDP has its own ports. */
 	p = udp_pkt(17, CLIENT, SERVER, 30004, 53);
 	T_EQ(nat_bind(t, 0, &p, 0, NULL, NULL, &r[4], &status), 1);
@@ -297,6 +305,7 @@ test_slices_disjoint(void)
 	struct nat_table *t = build(&pool, 1, &rule, 1, 4);
 	static struct ct_tuple r[4][64];
 	struct ct_tuple extra;
+	struct nat_pool_usage u;
 	uint8_t held[256];
 	uint16_t status = 0;
 	unsigned w, i;
@@ -316,6 +325,11 @@ test_slices_disjoint(void)
 		}
 		p = tcp_pkt(ip4(10, 0, w, 99), SERVER, 7777, 80);
 		T_EQ(nat_bind(t, w, &p, 0, NULL, NULL, &extra, &status), NAT_ERR_EXHAUSTED);
+		/* The pool's fill is its fullest worker slice's. */
+		T_EQ(nat_pool_usage(t, 0, &u), 0);
+		T_EQ(u.ports_used[0], 64 * (w + 1));
+		T_EQ(u.ports_total, 256);
+		T_EQ(u.fill_pct, 100);
 	}
 	/* The owner of a reply to a pool port is the worker whose slice holds it. */
 	for (i = 0; i < 256; i++) {
@@ -327,9 +341,24 @@ test_slices_disjoint(void)
 		T_EQ(owner, i / 64);
 	}
 	T_EQ(nat_owner(t, &p, 3, &owner), 0);   /* another worker count: no opinion */
-	for (w = 0; w < 4; w++) {
-		for (i = 0; i < 64; i++)
+	/* Half of worker 0's slice given back: it is the fullest no more. */
+	for (i = 0; i < 32; i++)
+		nat_release(t, 0, &r[0][i], status);
+	T_EQ(nat_pool_usage(t, 0, &u), 0);
+	T_EQ(u.fill_pct, 100);
+	for (w = 1; w < 4; w++)
+		for (i = 0; i < 48; i++)
 			nat_release(t, w, &r[w][i], status);
+	T_EQ(nat_pool_usage(t, 0, &u), 0);
+	T_EQ(u.fill_pct, 50);
+	T_EQ(u.ports_used[0], 32 + 3 * 16);
+	for (w = 0; w < 4; w++)
+		for (i = w == 0 ? 0 : 48; i < 64; i++)
+			if (w > 0 || i >= 32)
+				nat_release(t, w, &r[w][i], status);
+	T_EQ(nat_pool_usage(t, 0, &u), 0);
+	T_EQ(u.fill_pct, 0);
+	for (w = 0; w < 4; w++) {
 		nat_worker_stats(t, w, &st);
 		T_EQ(st.ports_in_use, 0);
 		T_EQ(st.release_orphan, 0);
@@ -437,12 +466,24 @@ test_rss_pref(void)
 	T_EQ(a.calls, 64);
 	nat_worker_stats(t, 1, &st);
 	T_EQ(st.rss_hits, 32);
-	/* A free source port in the slice is kept without asking. */
+	/* A free source port in the slice is kept when its reply is steered home
+	 * (2000 % 7 == 5) ... */
+	a.mod = 5;
 	a.calls = 0;
 	p = tcp_pkt(ip4(10, 0, 1, 2), SERVER, 2000, 80);
 	T_EQ(nat_bind(t, 0, &p, 0, pref_fn, &a, &r, &status), 1);
 	T_EQ(r.dport, 2000);
-	T_EQ(a.calls, 0);
+	T_EQ(a.calls, 1);
+	/* ... and not when it is not: a port the preference accepts instead. */
+	a.mod = 3;
+	p = tcp_pkt(ip4(10, 0, 1, 3), SERVER, 2001, 80);
+	T_EQ(nat_bind(t, 0, &p, 0, pref_fn, &a, &r, &status), 1);
+	T_NE(r.dport, 2001);
+	T_EQ(r.dport % 7, 3);
+	/* Without a preference it is kept as Linux keeps it. */
+	p = tcp_pkt(ip4(10, 0, 1, 4), SERVER, 2002, 80);
+	T_EQ(nat_bind(t, 0, &p, 0, NULL, NULL, &r, &status), 1);
+	T_EQ(r.dport, 2002);
 	nat_table_free(t);
 	return 0;
 }

@@ -92,6 +92,7 @@ test_block_life(void)
 	uint32_t A = ip4(10, 0, 0, 1), B = ip4(10, 0, 0, 2), C = ip4(10, 0, 0, 3);
 	uint32_t D = ip4(10, 0, 0, 4);
 	struct nat_block_ev ev[8];
+	struct nat_pool_usage use;
 	struct nat_stats st;
 	uint16_t block1_lo;
 	uint16_t status = 0;
@@ -164,6 +165,11 @@ test_block_life(void)
 	nat_block_events_done(t, 0, 2);
 	T_EQ(bind_tcp(t, 0, D, 40000, &d), 1);
 	T_ASSERT(d.dport >= block1_lo && d.dport <= block1_lo + 127);
+	T_EQ(nat_pool_usage(t, 0, &use), 0);
+	T_EQ(use.blocks_total, 8);
+	T_EQ(use.blocks_used, 4);
+	T_EQ(use.fill_pct, 100);
+	T_EQ(use.ports_used[0], 128 + 3);
 	nat_worker_stats(t, 0, &st);
 	T_EQ(st.blocks_alloc, 5);
 	T_EQ(st.blocks_freed, 1);

@@ -118,6 +118,8 @@ run_case(const struct rw_case *c)
 	rc = tf_check(&f);
 	if (rc != 0)
 		T_FAIL_("%s: checksum %d wrong after the rewrite", c->name, rc);
+	if (tf_changed_only_allowed(before, f.b, f.len, &p) >= 0)
+		T_FAIL_("%s: byte %ld changed", c->name, tf_changed_only_allowed(before, f.b, f.len, &p));
 	q = tf_parse(&f);
 	T_EQ(q.cls, p.cls);
 	if (memcmp(&q.tuple, &c->to, sizeof(q.tuple)) != 0)
@@ -190,6 +192,31 @@ test_udp_zero_stays_zero(void)
 	to = T4(17, C, S, 5353, 53);
 	T_EQ(nat_rewrite(f.b, f.len, &p, &to), 0);
 	T_EQ(tf_r16(f.b + f.l3 + 28 + 20 + 6), 0);
+	return 0;
+}
+
+/* A UDP checksum that computes to 0 is sent as 0xffff (0 would mean "none"). */
+static int
+test_udp_csum_never_becomes_zero(void)
+{
+	struct ct_tuple to = T4(17, P, S, 0, 53);
+	uint32_t sp;
+	struct ct_pkt p;
+	struct tf f;
+
+	/* The source port for which the checksum from scratch is 0. */
+	for (sp = 0; sp <= UINT16_MAX; sp++) {
+		tf_udp(&f, 17, P, S, (uint16_t)sp, 53, true, "query?");
+		if (tf_r16(f.b + f.l3 + 20 + 6) == 0xffff)
+			break;
+	}
+	T_ASSERT(sp <= UINT16_MAX);
+	to.sport = (uint16_t)sp;
+	tf_udp(&f, 17, C, S, 5353, 53, true, "query?");
+	p = tf_parse(&f);
+	T_EQ(nat_rewrite(f.b, f.len, &p, &to), 0);
+	T_EQ(tf_r16(f.b + f.l3 + 20 + 6), 0xffff);
+	T_EQ(tf_check(&f), 0);
 	return 0;
 }
 
@@ -304,6 +331,7 @@ test_random(void)
 		uint32_t a = (uint32_t)rnd(&s), b = (uint32_t)rnd(&s);
 		uint16_t sp = (uint16_t)rnd(&s), dp = (uint16_t)rnd(&s);
 		unsigned kind = (unsigned)(rnd(&s) % 5);
+		uint8_t before[TF_MAX];
 		struct ct_tuple to;
 		struct ct_pkt p, q;
 		struct tf f, o;
@@ -339,10 +367,13 @@ test_random(void)
 			to.sport = i % 3 == 0 ? edge[rnd(&s) % 6] : (uint16_t)rnd(&s);
 			to.dport = (uint16_t)rnd(&s);
 		}
+		memcpy(before, f.b, f.len);
 		T_EQ(nat_rewrite(f.b, f.len, &p, &to), 0);
 		rc = tf_check(&f);
 		if (rc != 0)
 			T_FAIL_("round %u kind %u: checksum %d wrong", i, kind, rc);
+		if (tf_changed_only_allowed(before, f.b, f.len, &p) >= 0)
+			T_FAIL_("round %u kind %u: a byte changed that may not", i, kind);
 		q = tf_parse(&f);
 		if (memcmp(&q.tuple, &to, sizeof(to)) != 0)
 			T_FAIL_("round %u kind %u: tuple", i, kind);
@@ -353,6 +384,7 @@ test_random(void)
 static const struct t_case cases[] = {
 	T_CASE(test_rewrite_table),
 	T_CASE(test_udp_zero_stays_zero),
+	T_CASE(test_udp_csum_never_becomes_zero),
 	T_CASE(test_truncated_quote_keeps_tcp_csum),
 	T_CASE(test_fragment),
 	T_CASE(test_refusals_leave_frame),
