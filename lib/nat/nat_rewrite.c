@@ -224,6 +224,9 @@ rewrite_error(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct
 		return -EINVAL;
 	src_changed = memcmp(p->tuple.src, to->src, 4) != 0;
 	dst_changed = memcmp(p->tuple.dst, to->dst, 4) != 0;
+	/* A redirect about a translated flow is dropped, as Linux does. */
+	if (icmp[0] == 5 && (src_changed || dst_changed || ports_changed(&p->tuple, to)))
+		return -EPROTONOSUPPORT;
 	rc = l4_plan(p->tuple.proto, q + qihl, end - qoff - qihl, true, src_changed || dst_changed,
 		     ports_changed(&p->tuple, to), &pl);
 	if (rc != 0)
