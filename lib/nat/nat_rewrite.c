@@ -248,38 +248,6 @@ rewrite_error(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct
 	return 0;
 }
 
-/* 16 bits as they lie in memory: ones' complement sums do not depend on byte order. */
-static inline uint32_t
-ld16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return v;
-}
-
-static inline uint32_t
-sum_change(const uint8_t *old, const uint8_t *nw, unsigned words)
-{
-	uint32_t s = 0;
-	unsigned i;
-
-	for (i = 0; i < words; i++)
-		s += (uint16_t)~ld16(old + 2 * i) + ld16(nw + 2 * i);
-	return s;
-}
-
-/* RFC 1624 eqn. 3 on a checksum field in memory order. */
-static inline uint16_t
-csum_update(uint16_t hc, uint32_t sum)
-{
-	uint32_t x = (uint16_t)~hc + sum;
-
-	x = (x & 0xffff) + (x >> 16);
-	x = (x & 0xffff) + (x >> 16);
-	return (uint16_t)~x;
-}
-
 /* RFC 1624 eqn. 3 with a 64-bit sum of changes (32-bit words). */
 static inline uint16_t
 csum_update64(uint16_t hc, uint64_t sum)
