@@ -43,9 +43,22 @@ static uint64_t cmd_errors[C_MAX];
 /* The last error logged per command: the same error is logged once, not per scrape. */
 static char last_err[C_MAX][sizeof(((struct tel *)0)->err)];
 
-/* Ask `cmd` (the command line, e.g. "/ethdev/stats,0"), counted under `id`. */
+static void
+count_error(enum cmd_id id, const char *err)
+{
+	cmd_errors[id]++;
+	if (strcmp(last_err[id], err) != 0) {
+		fprintf(stderr, "dpct-exporter: %s\n", err);
+		snprintf(last_err[id], sizeof(last_err[id]), "%s", err);
+	}
+}
+
+/*
+ * Ask `cmd` (the command line, e.g. "/ethdev/stats,0"), counted under `id`;
+ * a reply that is not a JSON object (or an array, for `array`) is an error.
+ */
 static json_t *
-ask(struct tel *t, enum cmd_id id, const char *cmd, uint64_t deadline)
+ask(struct tel *t, enum cmd_id id, const char *cmd, uint64_t deadline, int array)
 {
 	json_t *v = NULL;
 	int rc;
@@ -54,11 +67,16 @@ ask(struct tel *t, enum cmd_id id, const char *cmd, uint64_t deadline)
 	if (rc == -ENOENT && !commands[id].required)
 		return NULL;
 	if (rc < 0) {
-		cmd_errors[id]++;
-		if (strcmp(last_err[id], t->err) != 0) {
-			fprintf(stderr, "dpct-exporter: %s\n", t->err);
-			snprintf(last_err[id], sizeof(last_err[id]), "%s", t->err);
-		}
+		count_error(id, t->err);
+		return NULL;
+	}
+	if (array ? !json_is_array(v) : !json_is_object(v)) {
+		char err[sizeof(last_err[0])];
+
+		snprintf(err, sizeof(err), "%s: the reply is not a JSON %s", cmd,
+			 array ? "array" : "object");
+		count_error(id, err);
+		json_decref(v);
 		return NULL;
 	}
 	if (last_err[id][0] != '\0')
@@ -349,7 +367,7 @@ do_ports(struct tel *t, struct prom *p, json_t *list, uint64_t deadline)
 			continue;
 		snprintf(port, sizeof(port), "%" JSON_INTEGER_FORMAT, json_integer_value(id));
 		snprintf(cmd, sizeof(cmd), "/ethdev/stats,%s", port);
-		st = ask(t, C_ETHSTATS, cmd, deadline);
+		st = ask(t, C_ETHSTATS, cmd, deadline, 0);
 		if (st == NULL)
 			continue;
 		for (j = 0; j < sizeof(eth_keys) / sizeof(eth_keys[0]); j++)
@@ -367,8 +385,8 @@ collect_scrape(struct tel *t, struct prom *p, unsigned timeout_ms)
 	int up = 0;
 	unsigned i;
 
-	v = ask(t, C_STATS, commands[C_STATS].name, deadline);
-	if (json_is_object(v)) {
+	v = ask(t, C_STATS, commands[C_STATS].name, deadline, 0);
+	if (v != NULL) {
 		up = 1;
 		do_stats(p, v);
 	}
@@ -377,7 +395,7 @@ collect_scrape(struct tel *t, struct prom *p, unsigned timeout_ms)
 	for (i = C_STATS + 1; up && i < C_MAX; i++) {
 		if (i == C_ETHSTATS)
 			continue;
-		v = ask(t, i, commands[i].name, deadline);
+		v = ask(t, i, commands[i].name, deadline, i == C_ETHLIST);
 		if (v == NULL)
 			continue;
 		switch (i) {
@@ -385,28 +403,22 @@ collect_scrape(struct tel *t, struct prom *p, unsigned timeout_ms)
 			do_info(p, v);
 			break;
 		case C_SHARDS:
-			if (json_is_object(v))
-				do_shards(p, v);
+			do_shards(p, v);
 			break;
 		case C_LISTENERS:
-			if (json_is_object(v))
-				do_listeners(p, v);
+			do_listeners(p, v);
 			break;
 		case C_REFUSALS:
-			if (json_is_object(v))
-				do_refusals(p, v);
+			do_refusals(p, v);
 			break;
 		case C_EXPORT:
-			if (json_is_object(v))
-				do_export(p, v);
+			do_export(p, v);
 			break;
 		case C_NAT:
-			if (json_is_object(v))
-				do_nat(p, v);
+			do_nat(p, v);
 			break;
 		case C_ETHLIST:
-			if (json_is_array(v))
-				do_ports(t, p, v, deadline);
+			do_ports(t, p, v, deadline);
 			break;
 		default:
 			break;

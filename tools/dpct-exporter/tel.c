@@ -168,6 +168,10 @@ tel_cmd(struct tel *t, const char *cmd, uint64_t deadline_ms, json_t **value)
 		snprintf(lim, sizeof(lim), "%zu", t->cap - 1);
 		return fail(t, -EMSGSIZE, "%s: reply longer than %s bytes", cmd, lim);
 	}
+	if (n == -ETIMEDOUT)
+		return fail(t, (int)n, "%s: %s", cmd, "no reply within the scrape's timeout");
+	if (n == -ECONNRESET)
+		return fail(t, (int)n, "%s: %s", cmd, "dpct closed the connection");
 	if (n < 0)
 		return fail(t, (int)n, "%s: %s", cmd, strerror((int)-n));
 	root = json_loadb(t->rx, (size_t)n, 0, &jerr);
@@ -185,7 +189,11 @@ tel_cmd(struct tel *t, const char *cmd, uint64_t deadline_ms, json_t **value)
 	}
 	msg = json_object_get(v, "errmsg");
 	if (json_is_string(msg)) {
-		snprintf(t->err, sizeof(t->err), "%s: %s", cmd, json_string_value(msg));
+		/* dpct's messages begin with the command already. */
+		if (strncmp(json_string_value(msg), key, strlen(key)) == 0)
+			snprintf(t->err, sizeof(t->err), "%s", json_string_value(msg));
+		else
+			snprintf(t->err, sizeof(t->err), "%s: %s", cmd, json_string_value(msg));
 		json_decref(root);
 		return -EINVAL;
 	}

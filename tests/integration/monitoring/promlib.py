@@ -131,6 +131,7 @@ class FakeTelemetry:
         self.answers = answers
         self.mode = 'ok'
         self.max_output_len = 16384
+        self.oversize_max = 2 << 20
         self.commands = []
         self.lock = threading.Lock()
         self.stopping = False
@@ -171,7 +172,11 @@ class FakeTelemetry:
     def _serve(self, c):
         c.settimeout(10)
         try:
-            c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+            # Room for the oversize replies (SO_SNDBUFFORCE: past wmem_max, as root).
+            try:
+                c.setsockopt(socket.SOL_SOCKET, getattr(socket, 'SO_SNDBUFFORCE', 32), 8 << 20)
+            except OSError:
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8 << 20)
             if self.mode == 'bad_greeting':
                 c.send(b'\xff\xfe hello')
             else:
@@ -193,8 +198,8 @@ class FakeTelemetry:
                     c.send(b'{"/dpct/stats": {"count": 1,, \x00\xff garbage')
                     continue
                 if mode == 'oversize':
-                    c.send(json.dumps({cmd: {'pad': 'x' * (self.max_output_len * 4)}})
-                           .encode())
+                    pad = min(self.max_output_len * 4, self.oversize_max)
+                    c.send(json.dumps({cmd: {'pad': 'x' * pad}}).encode())
                     continue
                 if mode == 'not_object':
                     c.send(json.dumps({cmd: [1, 2, 3]}).encode())

@@ -170,7 +170,7 @@ def main():
             t.eq([lab['port'] for lab, _ in s.get('dpct_port_received_packets_total', [])],
                  ['1'], 'only the valid port id is asked for')
         ANSWERS['/dpct/stats'] = STATS
-        ANSWERS['/dpct/shards'] = {'0': {'errmsg': '/dpct/shards: refused'}}
+        ANSWERS['/dpct/shards'] = {'errmsg': '/dpct/shards: refused'}
         ANSWERS['/dpct/info'] = {'errmsg': '/dpct/info: nope'}
 
         base = pl.value(s, 'dpct_exporter_command_errors_total', command='/dpct/stats') or 0
@@ -197,7 +197,7 @@ def main():
         srv.max_output_len = 1 << 30
         s, body = scrape(url)
         t.check(s is not None and pl.value(s, 'dpct_up') == 0.0,
-                'a greeting advertising 1 GiB: a 4 GiB reply is still refused', body)
+                'a greeting advertising 1 GiB: a 2 MiB reply is refused (1 MiB cap)', body)
         srv.max_output_len = 16384
         srv.mode = 'ok'
         s, body = scrape(url)
