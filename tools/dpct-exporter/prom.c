@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "prom.h"
@@ -101,6 +102,18 @@ put_head(struct buf *b, enum prom_family f, const struct prom_label *labels, uns
 	return rc;
 }
 
+/* The shortest of %.15g and %.17g that reads back as `v`. */
+static int
+put_double(struct buf *b, double v)
+{
+	char s[40];
+
+	snprintf(s, sizeof(s), "%.15g", v);
+	if (strtod(s, NULL) != v)
+		snprintf(s, sizeof(s), "%.17g", v);
+	return buf_printf(b, "%s\n", s);
+}
+
 void
 prom_add(struct prom *p, enum prom_family f, const struct prom_label *labels, unsigned n,
 	 double v)
@@ -116,7 +129,7 @@ prom_add(struct prom *p, enum prom_family f, const struct prom_label *labels, un
 		else if (isinf(v))
 			rc = buf_printf(b, "%sInf\n", v > 0 ? "+" : "-");
 		else
-			rc = buf_printf(b, "%.17g\n", v);
+			rc = put_double(b, v);
 	}
 	if (rc < 0) {
 		b->len = mark;
