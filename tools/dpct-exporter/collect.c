@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -376,10 +377,20 @@ do_ports(struct tel *t, struct prom *p, json_t *list, uint64_t deadline)
 	}
 }
 
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 int
 collect_scrape(struct tel *t, struct prom *p, unsigned timeout_ms)
 {
-	uint64_t start = tel_now_ms(), deadline = start + timeout_ms;
+	uint64_t deadline = tel_now_ms() + timeout_ms;
+	double start = now_s();
 	struct prom_label l = { "command", NULL };
 	json_t *v;
 	int up = 0;
@@ -428,7 +439,7 @@ collect_scrape(struct tel *t, struct prom *p, unsigned timeout_ms)
 	/* A fresh connection each scrape: a restarted dpct is found next time. */
 	tel_close(t);
 	prom_add_u64(p, F_UP, NULL, 0, (uint64_t)up);
-	prom_add(p, F_SCRAPE_SECONDS, NULL, 0, (double)(tel_now_ms() - start) / 1000.0);
+	prom_add(p, F_SCRAPE_SECONDS, NULL, 0, now_s() - start);
 	for (i = 0; i < C_MAX; i++) {
 		l.value = commands[i].name;
 		prom_add_u64(p, F_CMD_ERRORS, &l, 1, cmd_errors[i]);

@@ -112,7 +112,7 @@
 	  "Event connections refused or closed, by uid and reason.") \
 	/* /dpct/export */ \
 	X(F_COLL_UP, "dpct_export_collector_up", PROM_GAUGE, \
-	  "1 when an IPFIX collector is connected (UDP: its socket is open), else 0.") \
+	  "1 when a TCP IPFIX collector is connected, else 0; always 1 for UDP (no connection).") \
 	X(F_COLL_RECORDS, "dpct_export_records_sent_total", PROM_COUNTER, \
 	  "IPFIX records sent to one collector.") \
 	X(F_COLL_LOST, "dpct_export_records_lost_total", PROM_COUNTER, \

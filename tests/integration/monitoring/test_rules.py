@@ -14,6 +14,7 @@ import promlib as pl  # noqa: E402
 d = pl.d
 RULES = os.path.join(d.SRC, 'config', 'prometheus', 'dpct-alerts.yml')
 TESTS = os.path.join(d.SRC, 'config', 'prometheus', 'dpct-alerts.test.yml')
+DOC = os.path.join(d.SRC, 'docs', 'monitoring.md')
 
 
 def main():
@@ -41,6 +42,16 @@ def main():
     used = pl.promql_metric_names(rules)
     unknown = sorted(used - set(known))
     t.check(used and not unknown, 'the rules name only metrics the exporter emits', unknown)
+    with open(DOC) as f:
+        doc = f.read()
+    rows = dict(re.findall(r'^\| `(dpct_\w+)` \| (gauge|counter) \|', doc, re.M))
+    wrong = sorted(n for n in known if rows.get(n) != known[n])
+    t.check(not wrong, 'docs/monitoring.md has a row with the right type for every metric',
+            wrong)
+    stale = sorted(set(rows) - set(known))
+    t.check(not stale, 'docs/monitoring.md lists no metric the exporter lacks', stale)
+    undoc = [a for a in alerts if '**%s.**' % a not in doc or '`%s`' % a not in doc]
+    t.check(not undoc, 'docs/monitoring.md says when each alert fires and what to do', undoc)
     t.done()
 
 
