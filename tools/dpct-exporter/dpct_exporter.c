@@ -122,7 +122,8 @@ scrape(struct exporter *x, struct buf *out)
 	prom_init(&p, FAMILY_MAX_BYTES);
 	up = collect_scrape(&x->tel, &p, x->timeout_ms);
 	if (p.failed)
-		fprintf(stderr, "dpct-exporter: a metric family passed %u bytes; samples left out\n",
+		fprintf(stderr,
+			"dpct-exporter: a metric family passed %u bytes; samples left out\n",
 			FAMILY_MAX_BYTES);
 	if (prom_render(&p, out) < 0)
 		fprintf(stderr, "dpct-exporter: the scrape passed %u bytes; families left out\n",
@@ -288,14 +289,17 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	/* One HTTP thread: scrapes are served one at a time, each with its own connection to dpct. */
+	/* One HTTP thread: scrapes are served one at a time, each on its own connection. */
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-			     (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL,
+			     (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+			     ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
+				   ((struct sockaddr_in *)&ss)->sin_port), NULL, NULL,
 			     handle, &x, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 			     MHD_OPTION_CONNECTION_TIMEOUT, 30u,
 			     MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_END);
 	if (d == NULL) {
-		fprintf(stderr, "dpct-exporter: cannot listen on %s (address in use or not local?)\n",
+		fprintf(stderr,
+			"dpct-exporter: cannot listen on %s (address in use or not local?)\n",
 			listen);
 		return 1;
 	}
