@@ -9,6 +9,7 @@ Grafana dashboard runs without error; every alert rule evaluates;
 after dpct exits dpct_up goes to 0, and when dpct starts again to 1."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -191,6 +192,7 @@ def main():
                 _, err = p.communicate()
             if p.returncode != 0:
                 print('# %s exited %s: %s' % (name, p.returncode, (err or '')[-800:]))
+        shutil.rmtree(os.path.join(tmp, 'tsdb'), ignore_errors=True)
         t.done()
 
 
