@@ -46,11 +46,12 @@
 	X(F_DELETED, "dpct_deleted_total", PROM_COUNTER, \
 	  "Entries deleted by flush or delete commands.") \
 	X(F_IGNORED, "dpct_ignored_packets_total", PROM_COUNTER, \
-	  "Packets conntrack does not track (conntrack -S ignore).") \
+	  "Packets a tracker accepted without changing their entry's state " \
+	  "(conntrack -S ignore).") \
 	X(F_UNTRACKED, "dpct_untracked_packets_total", PROM_COUNTER, \
-	  "Packets left untracked (conntrack -S untracked).") \
+	  "Packets passed untracked: non-IP frames and non-first fragments.") \
 	X(F_NOTRACK, "dpct_notrack_packets_total", PROM_COUNTER, \
-	  "Packets a NOTRACK rule exempted from tracking.") \
+	  "Packets a notrack or policy notrack rule exempted from tracking.") \
 	X(F_RELATED, "dpct_related_total", PROM_COUNTER, \
 	  "ICMP errors matched to the entry they quote.") \
 	X(F_HANDOFF, "dpct_handoff_packets_total", PROM_COUNTER, \
