@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-3-Clause
 """Real Prometheus: dpct fills a 1,000-entry table from a 3,000-flow UDP
-capture and stays up (live mode, long timeouts); Debian's prometheus
+capture and stays up (live mode, long timeouts), a reliable dpct-events
+listener subscribed; Debian's prometheus
 scrapes dpct-exporter every second, with the shipped alert rules loaded.
-The fill ratio, the drop counters and the entry count read back through
-/api/v1/query match dpct's --stats-json at exit; every query of the
+The fill ratio, the drop counters, the entry count, the events sent and
+the listener's state read back through /api/v1/query match dpct's
+--stats-json at exit; every query of the
 Grafana dashboard runs without error; every alert rule evaluates;
 after dpct exits dpct_up goes to 0, and when dpct starts again to 1."""
 import json
@@ -52,8 +54,8 @@ def wait_value(base, expr, want, timeout):
     return v
 
 
-def start_dpct(prefix, cfg, pcap, tmp, stats):
-    cmd = d.dpct_cmd(prefix, cfg, replay=False, stats=stats, lcores='0@0,1@1,2@1')
+def start_dpct(prefix, cfg, pcap, tmp, stats, app=()):
+    cmd = d.dpct_cmd(prefix, cfg, replay=False, stats=stats, lcores='0@0,1@1,2@1', app=app)
     cmd[cmd.index('--'):cmd.index('--')] = [
         '--vdev', 'net_pcap0,rx_pcap=%s,tx_pcap=%s' % (pcap, os.path.join(tmp, 'tx.pcap'))]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -76,13 +78,14 @@ def main():
     if not os.access(pl.PROMETHEUS, os.X_OK):
         t.skip_all('prometheus not installed (scripts/setup.sh installs it)')
     tmp = d.tmpdir('prometheus')
-    prefix, _ = d.uniq('prom')
+    prefix, chan = d.uniq('prom')
     pcap = d.gen(os.path.join(tmp, 'udp.pcap'), 'udp', FLOWS, seed=3)
     n_pkts = len(d.read_pcap(pcap))
     cfg = d.write_config(tmp, {
         'table': {'max_entries': MAX_ENTRIES, 'early_drop': False},
         'timeouts': {'udp_unreplied': 600, 'udp_replied': 600},
-        'events': {'enabled': False}, 'seed': 7})
+        'events': {'enabled': True, 'reliable': True, 'socket': d.channel(chan)},
+        'seed': 7})
     stats = os.path.join(tmp, 'stats.json')
     eport, pport = pl.free_port(), pl.free_port()
     base = 'http://127.0.0.1:%d' % pport
@@ -94,9 +97,10 @@ def main():
                 % (SCRAPE, SCRAPE,
                    os.path.abspath(os.path.join(d.SRC, 'config', 'prometheus', 'dpct-alerts.yml')),
                    eport))
-    dp = ex = prom = None
+    dp = ex = prom = lst = None
     try:
-        dp = start_dpct(prefix, cfg, pcap, tmp, stats)
+        lst = d.start_events(chan, os.path.join(tmp, 'ev.json'), None, idle_ms=0, max_s=200)
+        dp = start_dpct(prefix, cfg, pcap, tmp, stats, app=d.wait_listeners_args(1))
         # Live mode: dpct reads the capture once and keeps its table.
         rx = d.wait_for(lambda: (d.telemetry(prefix, '/dpct/stats') or {}).get('rx') == n_pkts,
                         30, 0.2)
@@ -125,6 +129,10 @@ def main():
         port_rx = one(base, 'sum(dpct_port_received_packets_total)')
         st, res = query(base, 'dpct_shard_fill_ratio')
         shard_fill = sorted(v for _, v in res)
+        ev_sent = one(base, 'dpct_events_sent_total')
+        st, res = query(base, 'dpct_listener_state == 1')
+        states = [lab.get('state') for lab, _ in res]
+        lst_sent = one(base, 'sum(dpct_listener_sent_total)')
 
         bad = []
         n_expr = 0
@@ -170,6 +178,13 @@ def main():
         t.eq(shard_sum, float(tot['count']), 'the shards\' entries add up to the count')
         t.eq(shard_fill, [1.0, 1.0], 'both shards full')
         t.eq(port_rx, float(n_pkts), 'port 0 received every packet of the capture')
+        t.check(tot['events_sent'] > 0 and ev_sent == float(tot['events_sent']),
+                'events sent = --stats-json events_sent (%s)' % tot['events_sent'],
+                '%r != %r' % (ev_sent, tot['events_sent']))
+        t.eq(states, ['reliable'], 'one listener, in state reliable')
+        js = d.load_json(stats).get('listeners', [])
+        t.eq(lst_sent, float(sum(x.get('sent', 0) for x in js)),
+             'listener messages sent = --stats-json listeners[].sent')
 
         # dpct gone: the exporter stays up and says so.
         t.eq(wait_value(base, 'dpct_up', 0.0, 15), 0.0, 'dpct exited: dpct_up 0')
@@ -180,6 +195,8 @@ def main():
     finally:
         if dp is not None:
             d.stop(dp, 60)
+        if lst is not None:
+            d.stop(lst, 20)
         for p, name in ((prom, 'prometheus'), (ex, 'dpct-exporter')):
             if p is None:
                 continue
