@@ -119,20 +119,31 @@ def main():
         up = wait_value(base, 'up{job="dpct"}', 1.0, 30)
         t.eq(up, 1.0, 'prometheus scrapes dpct-exporter (up 1)')
         t.eq(wait_value(base, 'dpct_up', 1.0, 15), 1.0, 'dpct_up 1 in prometheus')
-        fill = one(base, 'dpct_table_fill_ratio')
-        drops = one(base, 'sum(dpct_drops_total)')
-        full = one(base, 'dpct_drops_total{reason="table_full"}')
-        early = one(base, 'dpct_early_drops_total')
-        count = one(base, 'dpct_entries')
-        limit = one(base, 'dpct_entries_limit')
-        shard_sum = one(base, 'sum(dpct_shard_entries)')
-        port_rx = one(base, 'sum(dpct_port_received_packets_total)')
+        # A scrape that ran out of time leaves series out (stale): read all
+        # of them from the same moment, polling until every one is there.
+        exprs = {
+            'fill': 'dpct_table_fill_ratio', 'drops': 'sum(dpct_drops_total)',
+            'full': 'dpct_drops_total{reason="table_full"}', 'early': 'dpct_early_drops_total',
+            'count': 'dpct_entries', 'limit': 'dpct_entries_limit',
+            'shard_sum': 'sum(dpct_shard_entries)', 'shards': 'count(dpct_shard_fill_ratio)',
+            'port_rx': 'sum(dpct_port_received_packets_total)',
+            'ev_sent': 'dpct_events_sent_total', 'lst_sent': 'sum(dpct_listener_sent_total)',
+            'lst_up': 'count(dpct_listener_state == 1)'}
+        deadline = time.time() + 30
+        while True:
+            v = {k: one(base, e) for k, e in exprs.items()}
+            if all(x is not None for x in v.values()) or time.time() > deadline:
+                break
+            time.sleep(0.5)
+        t.check(all(x is not None for x in v.values()), 'prometheus has every series',
+                [k for k, x in v.items() if x is None])
+        fill, drops, full, early = v['fill'], v['drops'], v['full'], v['early']
+        count, limit, shard_sum, port_rx = v['count'], v['limit'], v['shard_sum'], v['port_rx']
+        ev_sent, lst_sent = v['ev_sent'], v['lst_sent']
         st, res = query(base, 'dpct_shard_fill_ratio')
-        shard_fill = sorted(v for _, v in res)
-        ev_sent = one(base, 'dpct_events_sent_total')
+        shard_fill = sorted(x for _, x in res)
         st, res = query(base, 'dpct_listener_state == 1')
         states = [lab.get('state') for lab, _ in res]
-        lst_sent = one(base, 'sum(dpct_listener_sent_total)')
 
         bad = []
         n_expr = 0
