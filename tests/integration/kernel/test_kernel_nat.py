@@ -31,8 +31,9 @@ server to the forwarded port. Then both tables are dumped and flushed.
 Compared per flow: present on both sides; reply tuple addresses equal;
 the whole status word (SEEN_REPLY, ASSURED, CONFIRMED, SRC_NAT, DST_NAT,
 SRC_NAT_DONE, DST_NAT_DONE, DYING) equal in the table, on the NEW event and on
-the DESTROY; the reply port (or echo id) printed as matched or not. Every client action must succeed on both
-sides, and the servers must see the same peers (the public address).
+the DESTROY; the reply port (or echo id) printed as matched or not. Every
+client action must succeed on both sides, and the servers must see the same
+peer addresses (the public address, or the inside one where excluded).
 Needs root, ip, nft, ethtool, conntrack; skips otherwise.
 """
 import json
