@@ -505,8 +505,16 @@ prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe
 	/* Both lines of the entry. */
 	rte_prefetch0(e);
 	rte_prefetch0(e + 64);
-	if (q->cand & CT_IDX_NAT)
-		rte_prefetch0(&s->nat_reply[q->cand & ~CT_IDX_NAT]); /* its reply tuple */
+	/*
+	 * A translated flow's reply tuple: its reply packets are matched with
+	 * it, its original ones rewritten from it. 40 bytes may span two lines.
+	 */
+	if (s->nat_reply != NULL) {
+		const char *r = (const char *)&s->nat_reply[q->cand & ~CT_IDX_NAT];
+
+		rte_prefetch0(r);
+		rte_prefetch0(r + sizeof(struct ct_tuple) - 1);
+	}
 	if (moves_state(p))
 		rte_prefetch0(&s->cold[q->cand & ~CT_IDX_NAT]); /* and the cold part */
 }

@@ -224,6 +224,9 @@ rewrite_error(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct
 		return -EINVAL;
 	src_changed = memcmp(p->tuple.src, to->src, 4) != 0;
 	dst_changed = memcmp(p->tuple.dst, to->dst, 4) != 0;
+	/* A redirect about a translated flow is dropped, as Linux does. */
+	if (icmp[0] == 5 && (src_changed || dst_changed || ports_changed(&p->tuple, to)))
+		return -EPROTONOSUPPORT;
 	rc = l4_plan(p->tuple.proto, q + qihl, end - qoff - qihl, true, src_changed || dst_changed,
 		     ports_changed(&p->tuple, to), &pl);
 	if (rc != 0)
@@ -277,6 +280,21 @@ csum_update(uint16_t hc, uint32_t sum)
 	return (uint16_t)~x;
 }
 
+/* RFC 1624 eqn. 3 with a 64-bit sum of changes (32-bit words). */
+static inline uint16_t
+csum_update64(uint16_t hc, uint64_t sum)
+{
+	uint32_t x;
+
+	sum += (uint16_t)~hc;
+	sum = (sum & 0xffffffffu) + (sum >> 32);
+	sum = (sum & 0xffffffffu) + (sum >> 32);
+	x = (uint32_t)sum;
+	x = (x & 0xffff) + (x >> 16);
+	x = (x & 0xffff) + (x >> 16);
+	return (uint16_t)~x;
+}
+
 /*
  * The common case, straight through: TCP or UDP right after a 20-byte IPv4
  * header, whole and in the frame. Every word is summed, changed or not,
@@ -286,8 +304,11 @@ csum_update(uint16_t hc, uint32_t sum)
 static inline bool
 rewrite_fast(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct ct_tuple *to)
 {
-	uint8_t *ip = frame + p->l3_off, *l4 = ip + 20, ports[4];
-	uint32_t isum, lsum, coff, tot;
+	uint8_t *ip = frame + p->l3_off, *l4 = ip + 20;
+	const uint8_t np[4] = { (uint8_t)(to->sport >> 8), (uint8_t)to->sport,
+				(uint8_t)(to->dport >> 8), (uint8_t)to->dport };
+	uint32_t coff, tot, os, od, ns, nd, op, nw;
+	uint64_t isum, lsum;
 	uint16_t hc;
 
 	if (p->cls != CT_PKT_TRACK || p->l4_off != p->l3_off + 20 ||
@@ -302,20 +323,25 @@ rewrite_fast(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct 
 	tot = rd16(ip + 2);
 	if ((uint32_t)p->l3_off + tot > len || tot < 20 + coff + 2)
 		return false;
-	isum = sum_change(ip + 12, to->src, 2) + sum_change(ip + 16, to->dst, 2);
-	wr16(ports, to->sport);
-	wr16(ports + 2, to->dport);
-	lsum = isum + sum_change(l4, ports, 2);
-	memcpy(ip + 12, to->src, 4);
-	memcpy(ip + 16, to->dst, 4);
-	memcpy(l4, ports, 4);
+	/* 32-bit words summed in 64 bits: the same ones' complement sum as 16-bit words. */
+	memcpy(&os, ip + 12, 4);
+	memcpy(&od, ip + 16, 4);
+	memcpy(&op, l4, 4);
+	memcpy(&ns, to->src, 4);
+	memcpy(&nd, to->dst, 4);
+	memcpy(&nw, np, 4);
+	isum = (uint64_t)(uint32_t)~os + ns + (uint32_t)~od + nd;
+	lsum = isum + (uint32_t)~op + nw;
+	memcpy(ip + 12, &ns, 4);
+	memcpy(ip + 16, &nd, 4);
+	memcpy(l4, &nw, 4);
 	memcpy(&hc, ip + 10, 2);
-	hc = csum_update(hc, isum);
+	hc = csum_update64(hc, isum);
 	memcpy(ip + 10, &hc, 2);
 	memcpy(&hc, l4 + coff, 2);
 	if (coff == 6 && hc == 0)
 		return true;
-	hc = csum_update(hc, lsum);
+	hc = csum_update64(hc, lsum);
 	if (coff == 6 && hc == 0)
 		hc = 0xffff;
 	memcpy(l4 + coff, &hc, 2);

@@ -171,6 +171,10 @@ test_block_life(void)
 	T_EQ(use.fill_pct, 100);
 	T_EQ(use.ports_used[0], 128 + 3);
 	nat_worker_stats(t, 0, &st);
+	T_EQ(st.fill_pct, 100);   /* its 4 blocks are taken */
+	nat_worker_stats(t, 1, &st);
+	T_EQ(st.fill_pct, 0);
+	nat_worker_stats(t, 0, &st);
 	T_EQ(st.blocks_alloc, 5);
 	T_EQ(st.blocks_freed, 1);
 	T_EQ(st.exhausted, 2);
