@@ -12,24 +12,27 @@ with a SYN-ACK to the pool address and port dpct chose, and dpct translates
 it back. For 100 of the addresses (a local route) the client's stack, which
 has no socket for it, answers with a RST, which ends the connection:
 SYN_SENT, SYN_RECV, CLOSE. The other 5 get no answer: their connections
-(1 in 21) stay in SYN_RECV, holding their ports, until a flush. The pool is two addresses and 16,000 ports each
-(20000-35999) that no inside port falls into, so every connection gets a
-port chosen by dpct, and each port serves several connections one after
-another. (A port is held until its DESTROY reached the listener, which the
-2 KiB buffer delays by seconds: with one address the pool ran out at 4,000
-connections a second, and dpct refused and counted 4,051 connections,
-nat.exhausted.) 95% of the
-connections come first, then `dpct-ctl flush` ends those still in the table,
-then the last 5% come at once (taking ports while the flushed connections'
-DESTROYs are still queued for the listener), then a second flush. The
-sender goes in chunks of 5,000 and waits before a chunk while more than 60%
-of the pool's ports are held: on a busy machine the listener drains late and
-the pool would run out (dpct refuses and counts that, nat.exhausted, but
-then fewer connections pass).
+(1 in 21) stay in SYN_RECV, holding their ports, until a flush. The pool is
+two addresses and 16,000 ports each (20000-35999) that no inside port falls
+into, so every connection gets a port chosen by dpct, and each port serves
+several connections one after another. 95% of the connections come first,
+then `dpct-ctl flush` ends those still in the table, then the last 5% come
+at once (taking ports while the flushed connections' DESTROYs are still
+queued for the listener), then a second flush.
+
+A port is held until its DESTROY reached the listener, which the 2 KiB
+buffer delays by seconds, more on a busy machine: with one pool address the
+pool ran out at 4,000 connections a second (dpct refused and counted 4,051,
+nat.exhausted). So the sender goes in chunks of 5,000 and waits before a
+chunk while more than 60% of the pool's ports are held, and af_packet's
+rings have 8,192 frames, so that a worker not scheduled for a while loses
+no SYN in the kernel.
 
 Checked on the listener's event log (NEW and DESTROY, in the order received):
 - every NEW and every DESTROY carries its mapping: reply tuple from the
-  server to the pool address and a pool port, SRC_NAT|SRC_NAT_DONE;
+  server to the pool address and a pool port, SRC_NAT|SRC_NAT_DONE (only
+  DESTROY is reliable, as in ctnetlink: about half the NEWs are lost to the
+  small buffer, and those that arrive are checked);
 - every connection dpct inserted gets exactly one DESTROY, and dpct reports
   0 undelivered DESTROYs at exit;
 - no public address:port:protocol is held by two connections at once: when a
