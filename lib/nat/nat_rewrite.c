@@ -248,106 +248,6 @@ rewrite_error(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct
 	return 0;
 }
 
-/* 16 bits as they lie in memory: ones' complement sums do not depend on byte order. */
-static inline uint32_t
-ld16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return v;
-}
-
-static inline uint32_t
-sum_change(const uint8_t *old, const uint8_t *nw, unsigned words)
-{
-	uint32_t s = 0;
-	unsigned i;
-
-	for (i = 0; i < words; i++)
-		s += (uint16_t)~ld16(old + 2 * i) + ld16(nw + 2 * i);
-	return s;
-}
-
-/* RFC 1624 eqn. 3 on a checksum field in memory order. */
-static inline uint16_t
-csum_update(uint16_t hc, uint32_t sum)
-{
-	uint32_t x = (uint16_t)~hc + sum;
-
-	x = (x & 0xffff) + (x >> 16);
-	x = (x & 0xffff) + (x >> 16);
-	return (uint16_t)~x;
-}
-
-/* RFC 1624 eqn. 3 with a 64-bit sum of changes (32-bit words). */
-static inline uint16_t
-csum_update64(uint16_t hc, uint64_t sum)
-{
-	uint32_t x;
-
-	sum += (uint16_t)~hc;
-	sum = (sum & 0xffffffffu) + (sum >> 32);
-	sum = (sum & 0xffffffffu) + (sum >> 32);
-	x = (uint32_t)sum;
-	x = (x & 0xffff) + (x >> 16);
-	x = (x & 0xffff) + (x >> 16);
-	return (uint16_t)~x;
-}
-
-/*
- * The common case, straight through: TCP or UDP right after a 20-byte IPv4
- * header, whole and in the frame. Every word is summed, changed or not,
- * which gives the same checksum up to the sign of zero (never the result
- * of summing real headers). @return false when the frame is not such a case.
- */
-static inline bool
-rewrite_fast(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct ct_tuple *to)
-{
-	uint8_t *ip = frame + p->l3_off, *l4 = ip + 20;
-	const uint8_t np[4] = { (uint8_t)(to->sport >> 8), (uint8_t)to->sport,
-				(uint8_t)(to->dport >> 8), (uint8_t)to->dport };
-	uint32_t coff, tot, os, od, ns, nd, op, nw;
-	uint64_t isum, lsum;
-	uint16_t hc;
-
-	if (p->cls != CT_PKT_TRACK || p->l4_off != p->l3_off + 20 ||
-	    (uint32_t)p->l3_off + 20 > len || ip[0] != 0x45)
-		return false;
-	if (p->tuple.proto == P_TCP)
-		coff = 16;
-	else if (p->tuple.proto == P_UDP)
-		coff = 6;
-	else
-		return false;
-	tot = rd16(ip + 2);
-	if ((uint32_t)p->l3_off + tot > len || tot < 20 + coff + 2)
-		return false;
-	/* 32-bit words summed in 64 bits: the same ones' complement sum as 16-bit words. */
-	memcpy(&os, ip + 12, 4);
-	memcpy(&od, ip + 16, 4);
-	memcpy(&op, l4, 4);
-	memcpy(&ns, to->src, 4);
-	memcpy(&nd, to->dst, 4);
-	memcpy(&nw, np, 4);
-	isum = (uint64_t)(uint32_t)~os + ns + (uint32_t)~od + nd;
-	lsum = isum + (uint32_t)~op + nw;
-	memcpy(ip + 12, &ns, 4);
-	memcpy(ip + 16, &nd, 4);
-	memcpy(l4, &nw, 4);
-	memcpy(&hc, ip + 10, 2);
-	hc = csum_update64(hc, isum);
-	memcpy(ip + 10, &hc, 2);
-	memcpy(&hc, l4 + coff, 2);
-	if (coff == 6 && hc == 0)
-		return true;
-	hc = csum_update64(hc, lsum);
-	if (coff == 6 && hc == 0)
-		hc = 0xffff;
-	memcpy(l4 + coff, &hc, 2);
-	return true;
-}
-
 int
 nat_rewrite(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct ct_tuple *to)
 {
@@ -359,7 +259,7 @@ nat_rewrite(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct c
 	if (frame == NULL || p == NULL || to == NULL || p->tuple.family != 4 || p->l3_off == 0 ||
 	    p->l3_off >= len)
 		return -EINVAL;
-	if (rewrite_fast(frame, len, p, to))
+	if (nat_rewrite_fast(frame, len, p, to))
 		return 0;
 	if (p->cls == CT_PKT_ICMP_ERROR)
 		return rewrite_error(frame, len, p, to);
