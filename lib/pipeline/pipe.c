@@ -123,8 +123,11 @@ rewrite(const struct pipe_conf *c, struct rte_mbuf *const *m, const struct ct_pk
 	for (i = 0; i < n; i++) {
 		if (!info[i].nat || verdict[i] != CT_V_PASS)
 			continue;
-		if (nat_rewrite(rte_pktmbuf_mtod(m[i], uint8_t *), rte_pktmbuf_data_len(m[i]),
-				&pk[i], &to[i]) != 0) {
+		uint8_t *f = rte_pktmbuf_mtod(m[i], uint8_t *);
+		uint32_t len = rte_pktmbuf_data_len(m[i]);
+
+		if (!nat_rewrite_fast(f, len, &pk[i], &to[i]) &&
+		    nat_rewrite(f, len, &pk[i], &to[i]) != 0) {
 			verdict[i] = CT_V_DROP;
 			c->nat->rewrite_failed++;
 		}

@@ -5,8 +5,9 @@
  * status and NAT bits, port blocks) and interim bases; every record is
  * turned into a flow record (a biflow, a translated biflow or a port
  * block), encoded into one message with our templates and decoded by our
- * own decoder, which must give back every field of its template. The raw input also goes to the decoder, which must never read
- * outside it or accept a malformed message.
+ * own decoder, which must give back every field of its template. The raw
+ * input also goes to the decoder, which must never read outside it or
+ * accept a malformed message.
  */
 #include <stdint.h>
 #include <stdlib.h>
