@@ -481,8 +481,8 @@ const struct cfg_key dpct_cfg_keys[] = {
 	{CFG_U("ha", "resend_queue", ha.resend_queue, 16, 1u << 20, 16384),
 	 .doc = "Messages kept until the peer ACKs them, to resend on a NACK (about 400 bytes "
 		"each). Older ones are pushed out (`overwritten`); a NACK for one of those "
-		"cannot be answered (`unrecoverable`): the peer's copy of those connections "
-		"is corrected by their next event."},
+		"cannot be answered (`unrecoverable`) and is answered by a full resync. A "
+		"resync sends a page only while the store is at most half full."},
 	{CFG_U("ha", "window", ha.window, 1, 65535, 300),
 	 .doc = "ACK the peer every this many messages received (conntrackd's `Window` "
 		"default), and on every `alive_ms` tick."},

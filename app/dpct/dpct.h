@@ -126,10 +126,15 @@ struct dpct_dump_mbox {
 	struct ct_event_rec recs[DPCT_DUMP_PAGE];
 };
 
-/* State sync: the peer's entries handed to their owner at promotion (ha_cache.c). */
+/* State sync (ha_cache.c): the peer's entries handed to their owner at
+ * promotion (IMPORT), pages of the table for a resync (DUMP). */
 #define DPCT_HA_MBOX_MAX 256
+#define DPCT_HA_OP_IMPORT 0
+#define DPCT_HA_OP_DUMP   1
 struct dpct_ha_mbox {
 	atomic_uint state;        /**< 0 idle, 1 posted, 2 answered */
+	uint8_t op;               /**< DPCT_HA_OP_* */
+	uint32_t cursor;          /**< DUMP: where the shard's walk resumes (UINT32_MAX: done) */
 	unsigned n;
 	unsigned imported;        /**< answers: inserted */
 	unsigned exists;          /**< a live entry had the tuple (the worker picked it up) */

@@ -253,6 +253,7 @@ dpct_ha_step(struct dpct_ha *h)
 		h->resync_owed = false;
 		dpct_ha_resync(h);
 	}
+	dpct_ha_resync_step(h);
 	if (t >= h->next_alive_ns) {
 		struct sync_ctl c;
 
@@ -417,6 +418,10 @@ dpct_ha_start(struct dpct_app *a)
 	}
 	h->next_alive_ns = dpct_ha_mono_ns();
 	a->ha = h;
+	/* A backup starts empty: it asks the primary for its table (conntrackd:
+	 * StartupResync). */
+	if (c->role == DPCT_HA_BACKUP)
+		dpct_ha_send_ctl(h, SYNC_F_RESYNC, 0, 0);
 	DPCT_LOG(INFO, "ha: %s, syncing with %s port %u over %s%s, auth %s\n",
 		 c->role == DPCT_HA_PRIMARY ? "primary" : "backup", c->peer, c->port,
 		 c->transport == DPCT_HA_MULTICAST ? "multicast" : "udp",

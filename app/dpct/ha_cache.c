@@ -55,6 +55,17 @@ _Static_assert(DPCT_HA_MAX_WORKERS >= DPCT_MAX_WORKERS, "a commit list per worke
 /* ------------------------------------------------------------------------ */
 /* Promotion: the external cache into the shards, each entry on its owner.   */
 
+static int
+dump_collect(const struct ct_event_rec *r, void *arg)
+{
+	struct dpct_ha_mbox *mb = arg;
+
+	if (mb->n >= DPCT_HA_MBOX_MAX)
+		return -1;
+	mb->recs[mb->n++] = *r;
+	return 0;
+}
+
 void
 dpct_ha_service(struct dpct_worker *w, uint64_t now)
 {
@@ -63,6 +74,13 @@ dpct_ha_service(struct dpct_worker *w, uint64_t now)
 
 	if (atomic_load_explicit(&mb->state, memory_order_acquire) != 1)
 		return;
+	if (mb->op == DPCT_HA_OP_DUMP) {
+		mb->n = 0;
+		ct_shard_iterate(w->shard, &mb->cursor, DPCT_HA_MBOX_MAX, false, now, dump_collect,
+				 mb);
+		atomic_store_explicit(&mb->state, 2, memory_order_release);
+		return;
+	}
 	mb->imported = mb->exists = mb->failed = 0;
 	for (i = 0; i < mb->n; i++) {
 		int rc = ct_shard_import(w->shard, &mb->recs[i], now);
@@ -174,6 +192,7 @@ dpct_ha_promote_step(struct dpct_ha *h)
 		if (st == 0 && h->pos[i] < h->n_todo[i]) {
 			k = RTE_MIN(h->n_todo[i] - h->pos[i], (unsigned)DPCT_HA_MBOX_MAX);
 			memcpy(mb->recs, &h->todo[i][h->pos[i]], k * sizeof(mb->recs[0]));
+			mb->op = DPCT_HA_OP_IMPORT;
 			mb->n = k;
 			h->pos[i] += k;
 			atomic_store_explicit(&mb->state, 1, memory_order_release);
@@ -211,12 +230,71 @@ dpct_ha_role_changed(struct dpct_ha *h)
 	}
 }
 
+/* ------------------------------------------------------------------------ */
+/* Resync: every live entry to the peer, a page per worker at a time, paced
+ * by the resend store (a page goes out only while half of it is free).     */
+
 void
 dpct_ha_resync(struct dpct_ha *h)
 {
-	h->last_resync_ns = wall_ns();
-	DPCT_LOG(WARNING, "ha: %s asked for a full resync (or NACKed messages no longer "
-		 "kept); its cache fills from the next events of each connection\n", h->conf.peer);
+	if (h->resyncing)
+		return;
+	h->resyncing = true;
+	h->rs_worker = 0;
+	h->rs_posted = false;
+	h->rs_sent = 0;
+	h->rs_skipped = 0;
+	h->app->workers[0].ha_mbox.cursor = 0;
+	DPCT_LOG(NOTICE, "ha: full resync to %s\n", h->conf.peer);
+}
+
+void
+dpct_ha_resync_step(struct dpct_ha *h)
+{
+	struct dpct_app *a = h->app;
+	struct dpct_ha_mbox *mb;
+	unsigned i;
+
+	/* The promotion uses the same mailboxes: one at a time. */
+	if (!h->resyncing || h->promoting)
+		return;
+	if (h->rs_worker >= a->n_workers) {
+		h->resyncing = false;
+		h->last_resync_ns = wall_ns();
+		DPCT_LOG(NOTICE, "ha: resync to %s done, %" PRIu64 " connections\n", h->conf.peer,
+			 h->rs_sent);
+		return;
+	}
+	mb = &a->workers[h->rs_worker].ha_mbox;
+	if (!h->rs_posted) {
+		if (sync_ftfw_pending(h->ftfw) + DPCT_HA_MBOX_MAX > h->conf.resend_queue / 2)
+			return;
+		mb->op = DPCT_HA_OP_DUMP;
+		h->rs_posted = true;
+		h->rs_post_seq = sync_ftfw_next_seq(h->ftfw);
+		atomic_store_explicit(&mb->state, 1, memory_order_release);
+		return;
+	}
+	if (atomic_load_explicit(&mb->state, memory_order_acquire) != 2)
+		return;
+	for (i = 0; i < mb->n; i++) {
+		struct ct_event_rec r = mb->recs[i];
+
+		/* A DEL or UPD sent since the page was asked for is newer than the
+		 * snapshot (a NEW after its DEL would leave an ended connection). */
+		if (sync_ftfw_sent_since(h->ftfw, sync_flow_key(&r.orig), h->rs_post_seq)) {
+			h->rs_skipped++;
+			continue;
+		}
+		/* The peer may hold none of it: each one as a NEW. */
+		r.events = CT_EV_NEW;
+		if (dpct_ha_send_rec(h, &r) == 0)
+			h->rs_sent++;
+	}
+	h->rs_posted = false;
+	if (mb->cursor == UINT32_MAX && ++h->rs_worker < a->n_workers)
+		a->workers[h->rs_worker].ha_mbox.cursor = 0;
+	atomic_store_explicit(&mb->state, 0, memory_order_relaxed);
 }
 
 void
@@ -236,5 +314,8 @@ dpct_ha_cache_json(struct dpct_ha *h, json_t *o)
 	json_object_set_new(o, "commit_ms", json_integer((json_int_t)h->promote_ms));
 	json_object_set_new(o, "committing", json_boolean(h->promoting));
 	json_object_set_new(o, "last_resync_ns", json_integer((json_int_t)h->last_resync_ns));
+	json_object_set_new(o, "resync_sent", json_integer((json_int_t)h->rs_sent));
+	json_object_set_new(o, "resync_skipped", json_integer((json_int_t)h->rs_skipped));
+	json_object_set_new(o, "resyncing", json_boolean(h->resyncing));
 	json_object_set_new(o, "last_role_change_ns", json_integer((json_int_t)h->last_role_ns));
 }

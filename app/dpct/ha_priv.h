@@ -33,6 +33,13 @@ struct dpct_ha {
 	atomic_int req_role;      /* posted by telemetry threads */
 	int role;                 /* applied by the control core */
 	bool resync_owed;
+	/* A resync in progress: the worker being walked, its page out or not */
+	bool resyncing;
+	bool rs_posted;
+	unsigned rs_worker;
+	uint64_t rs_sent;         /* connections sent by the last (or current) resync */
+	uint64_t rs_skipped;      /* snapshots older than a message already sent */
+	uint32_t rs_post_seq;     /* the next sequence number when the page was asked for */
 	bool stopped;
 	unsigned pending_at_exit;
 	uint64_t rx_malformed;
@@ -70,5 +77,6 @@ void dpct_ha_cache_json(struct dpct_ha *h, json_t *o);
 void dpct_ha_role_changed(struct dpct_ha *h);
 void dpct_ha_resync(struct dpct_ha *h);
 void dpct_ha_promote_step(struct dpct_ha *h);
+void dpct_ha_resync_step(struct dpct_ha *h);
 
 #endif /* DPCT_HA_PRIV_H */

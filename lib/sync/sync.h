@@ -250,6 +250,16 @@ uint32_t sync_ftfw_tx_seq(struct sync_ftfw *f);
  */
 int sync_ftfw_tx_keep(struct sync_ftfw *f, const uint8_t *msg, uint16_t len, uint64_t key);
 
+/**
+ * Whether a message for `key` was first sent at or after sequence number
+ * `seq` and is still in the store (pending or ACKed). A table snapshot taken
+ * after `seq` was current is older than such a message: a resync skips it.
+ */
+bool sync_ftfw_sent_since(const struct sync_ftfw *f, uint64_t key, uint32_t seq);
+
+/** The sequence number the next message will get. */
+uint32_t sync_ftfw_next_seq(const struct sync_ftfw *f);
+
 /** A non-zero key for the connection with original tuple `t`. */
 uint64_t sync_flow_key(const struct ct_tuple *t);
 

@@ -144,6 +144,23 @@ keep(struct sync_ftfw *f, const uint8_t *msg, uint16_t len, uint64_t key, bool f
 	return 0;
 }
 
+bool
+sync_ftfw_sent_since(const struct sync_ftfw *f, uint64_t key, uint32_t seq)
+{
+	uint32_t i;
+
+	for (i = 0; i < f->n_slots; i++)
+		if (f->kg[i].key == key && !sync_seq_before(f->kg[i].gen, seq))
+			return true;
+	return false;
+}
+
+uint32_t
+sync_ftfw_next_seq(const struct sync_ftfw *f)
+{
+	return f->next_seq;
+}
+
 int
 sync_ftfw_tx_keep(struct sync_ftfw *f, const uint8_t *msg, uint16_t len, uint64_t key)
 {

@@ -8,7 +8,11 @@ into its shards, then stopped with --flush-on-exit: every committed
 connection ends there and is reported. The backup's listener must get a
 DESTROY for every connection live at the kill (a NEW on the primary's
 listener and no DESTROY), and none for a connection whose DESTROY the
-primary's listener already had. The figures are printed."""
+primary's listener already had. The figures are printed.
+
+With the argument `late`, the backup starts 3 s into the replay: what the
+primary tracked before comes to it only through the full resync it asks
+for at startup (conntrackd's StartupResync), and the same must hold."""
 
 import json
 import os
@@ -51,6 +55,7 @@ def main():
         tap.check(False, 'tcpreplay installed (scripts/setup.sh)')
         tap.done()
     dpctlib.need([dpctlib.DPCT, dpctlib.GEN, dpctlib.EVENTS, dpctlib.CTL], tap)
+    late = len(sys.argv) > 1 and sys.argv[1] == 'late'
     d = dpctlib.tmpdir('ha_fo')
     pid = os.getpid() % 100000
     vin, vdp = 'hfi%d' % pid, 'hfd%d' % pid
@@ -69,15 +74,26 @@ def main():
         bcfg = dpctlib.write_config(d, box_cfg(bchan, 'backup', '127.0.0.3', '127.0.0.2', port),
                                     'backup.json')
         bev = os.path.join(d, 'b_ev.json')
-        blis = dpctlib.start_events(bchan, bev, None, reliable=True, rcvbuf=16 << 20,
-                                    idle_ms=0, max_s=300)
         bst = os.path.join(d, 'b_st.json')
-        backup = subprocess.Popen(dpctlib.dpct_cmd(
-            bprefix, bcfg, rx=empty_pcap(os.path.join(d, 'empty.pcap')),
-            tx=os.path.join(d, 'b_tx.pcap'), stats=bst, replay=False,
-            app=['--flush-on-exit'] + dpctlib.wait_listeners_args(1)),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        procs.append(backup)
+
+        def start_backup():
+            lis = dpctlib.start_events(bchan, bev, None, reliable=True, rcvbuf=16 << 20,
+                                       idle_ms=0, max_s=300)
+            p = subprocess.Popen(dpctlib.dpct_cmd(
+                bprefix, bcfg, rx=empty_pcap(os.path.join(d, 'empty.pcap')),
+                tx=os.path.join(d, 'b_tx.pcap'), stats=bst, replay=False,
+                app=['--flush-on-exit'] + dpctlib.wait_listeners_args(1)),
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            procs.append(p)
+            return lis, p
+
+        def both_up():
+            return dpctlib.wait_for(lambda: (dpctlib.telemetry(bprefix, '/dpct/ha') or {}).get(
+                'peer_known') == 1 and (dpctlib.telemetry(pprefix, '/dpct/ha') or {}).get(
+                'peer_known') == 1, 30, 0.5)
+
+        if not late:
+            blis, backup = start_backup()
 
         # Primary on the veth pair.
         pprefix, pchan = dpctlib.uniq('ha_fo_p')
@@ -91,17 +107,31 @@ def main():
             app=dpctlib.wait_listeners_args(1)),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         procs.append(primary)
-        up = dpctlib.wait_for(lambda: (dpctlib.telemetry(bprefix, '/dpct/ha') or {}).get(
-            'peer_known') == 1 and (dpctlib.telemetry(pprefix, '/dpct/ha') or {}).get(
-            'peer_known') == 1, 30, 0.5)
-        tap.check(up, 'primary and backup answered each other\'s HELLO')
+        if not late:
+            tap.check(both_up(), 'primary and backup answered each other\'s HELLO')
+        else:
+            time.sleep(3)
 
         # About 12 s of replay; the kill comes after 6.
         pps = max(1000, n_pkts // 12)
         rep = subprocess.Popen(['tcpreplay', '-q', '-i', vin, '-p', str(pps), pcap],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(rep)
-        time.sleep(6)
+        if late:
+            time.sleep(3)
+            blis, backup = start_backup()
+            tap.check(both_up(), 'the backup, started 3 s into the replay, and the primary '
+                      'answered each other\'s HELLO')
+            ok = dpctlib.wait_for(lambda: (dpctlib.telemetry(pprefix, '/dpct/ha') or {}).get(
+                'resync_requests', 0) >= 1 and not (dpctlib.telemetry(
+                    pprefix, '/dpct/ha') or {}).get('resyncing'), 10, 0.2)
+            pha = dpctlib.telemetry(pprefix, '/dpct/ha') or {}
+            tap.check(ok and pha.get('resync_sent', 0) > 0,
+                      'the primary answered the backup\'s resync request with its table '
+                      '(%s connections)' % pha.get('resync_sent'))
+            time.sleep(2)
+        else:
+            time.sleep(6)
         pha = dpctlib.telemetry(pprefix, '/dpct/ha') or {}
         primary.send_signal(signal.SIGKILL)
         primary.wait(timeout=30)

@@ -551,6 +551,10 @@ test_ftfw_superseded(void)
 	len = sync_encode_rec(&a, sync_ftfw_tx_seq(f), 0, true, buf, sizeof(buf));    /* 102 */
 	sync_ftfw_tx_keep(f, buf, (uint16_t)len, sync_flow_key(&a.orig));
 	sync_ftfw_on_ack(f, 102, 102);
+	/* A resync snapshot asked for at 101 is older than a's DEL (102), not b's NEW. */
+	T_ASSERT(sync_ftfw_sent_since(f, sync_flow_key(&a.orig), 101));
+	T_ASSERT(!sync_ftfw_sent_since(f, sync_flow_key(&b.orig), 102));
+	T_EQ(sync_ftfw_next_seq(f), 103);
 	T_EQ(sync_ftfw_on_nack(f, 100, 101, on_emit, &s), 1);
 	T_EQ(s.n, 1);
 	T_EQ(s.seq[0], 103);    /* b's NEW, again */
