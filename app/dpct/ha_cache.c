@@ -99,6 +99,8 @@ dpct_ha_service(struct dpct_worker *w, uint64_t now)
 struct promo_walk {
 	struct dpct_ha *h;
 	uint64_t now;
+	unsigned count[DPCT_HA_MAX_WORKERS];  /* first pass: entries per owner */
+	bool counting;
 };
 
 static int
@@ -111,6 +113,10 @@ promo_add(const struct sync_cache_ent *x, void *arg)
 	struct ct_event_rec r;
 	unsigned w;
 
+	if (pw->counting) {
+		pw->count[dpct_rss_owner_of(&h->app->rss, &e->orig)]++;
+		return 0;
+	}
 	memset(&r, 0, sizeof(r));
 	r.orig = e->orig;
 	r.reply = e->reply;
@@ -143,14 +149,16 @@ promote_begin(struct dpct_ha *h)
 {
 	struct dpct_app *a = h->app;
 	uint32_t n = sync_cache_count(h->cache);
-	struct promo_walk pw = { .h = h, .now = dpct_ha_mono_ns() };
+	struct promo_walk pw = { .h = h, .now = dpct_ha_mono_ns(), .counting = true };
 	unsigned i;
 
 	if (h->todo[0] != NULL)
 		return true;    /* a commit still running (primary, backup, primary again) */
+	/* Two walks: how many per owner, then the lists of exactly that size. */
+	sync_cache_walk(h->cache, promo_add, &pw);
+	pw.counting = false;
 	for (i = 0; i < a->n_workers && i < DPCT_HA_MAX_WORKERS; i++) {
-		/* Each list can hold all: the owner is known only while walking. */
-		h->todo[i] = malloc(sizeof(struct ct_event_rec) * (n ? n : 1));
+		h->todo[i] = malloc(sizeof(struct ct_event_rec) * (pw.count[i] ? pw.count[i] : 1));
 		h->n_todo[i] = 0;
 		h->pos[i] = 0;
 		if (h->todo[i] == NULL) {

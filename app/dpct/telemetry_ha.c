@@ -50,14 +50,14 @@ cmd_ha_role(const char *cmd, const char *params, struct rte_tel_data *d)
 	enum dpct_ha_role role;
 	int rc;
 
-	if (params == NULL || strcmp(params, "primary") == 0)
+	if (!dpct_tel_has_params(params))
+		return dpct_tel_error(d, "%s: expected primary or backup", cmd);
+	if (strcmp(params, "primary") == 0)
 		role = DPCT_HA_PRIMARY;
 	else if (strcmp(params, "backup") == 0)
 		role = DPCT_HA_BACKUP;
 	else
 		return dpct_tel_error(d, "%s: expected primary or backup, got \"%s\"", cmd, params);
-	if (params == NULL)
-		return dpct_tel_error(d, "%s: expected primary or backup", cmd);
 	rc = dpct_ha_request_role(&dpct, role);
 	if (rc == -ENOTSUP)
 		return dpct_tel_error(d, "ha is not enabled (ha.enabled)");
