@@ -61,8 +61,9 @@ def main():
                                            replay=False),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        ok = dpctlib.wait_for(lambda: dpctlib.telemetry(prefix, '/dpct/ha') is not None, 30,
-                              0.5)
+        # /dpct/ha answers with the role once the sync socket is bound.
+        ok = dpctlib.wait_for(lambda: (dpctlib.telemetry(prefix, '/dpct/ha') or {}).get(
+            'role') == 'backup', 30, 0.2)
         tap.check(ok, 'dpct runs as a backup')
         peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         peer.bind(('127.0.0.5', port))
