@@ -51,25 +51,23 @@ class Link:
             self.up = False
 
 
-def conntrackd_conf(d, link, port, window=300):
+MCAST_GROUP = '225.0.0.50'
+
+
+def conntrackd_conf(d, link, port, window=300, multicast=False):
     path = os.path.join(d, 'conntrackd.conf')
+    if multicast:
+        channel = ('\tMulticast {\n\t\tIPv4_address %s\n\t\tGroup %d\n\t\tIPv4_interface %s\n'
+                   % (MCAST_GROUP, port, link.ns_addr))
+    else:
+        channel = ('\tUDP {\n\t\tIPv4_address %s\n\t\tIPv4_Destination_Address %s\n'
+                   '\t\tPort %d\n' % (link.ns_addr, link.host_addr, port))
+    channel += ('\t\tInterface %s\n\t\tSndSocketBuffer 8388608\n\t\tRcvSocketBuffer 8388608\n'
+                '\t\tChecksum on\n\t}\n' % link.ns_if)
     with open(path, 'w') as f:
-        f.write('''Sync {
-	Mode FTFW {
-		DisableExternalCache Off
-		ACKWindowSize %d
-	}
-	UDP {
-		IPv4_address %s
-		IPv4_Destination_Address %s
-		Port %d
-		Interface %s
-		SndSocketBuffer 8388608
-		RcvSocketBuffer 8388608
-		Checksum on
-	}
-}
-General {
+        f.write('Sync {\n\tMode FTFW {\n\t\tDisableExternalCache Off\n'
+                '\t\tACKWindowSize %d\n\t}\n' % window + channel + '}\n')
+        f.write('''General {
 	Systemd off
 	HashSize 65536
 	HashLimit 262144
@@ -82,8 +80,7 @@ General {
 	NetlinkBufferSize 2097152
 	NetlinkBufferSizeMaxGrowth 8388608
 }
-''' % (window, link.ns_addr, link.host_addr, port, link.ns_if, os.path.join(d, 'ctd.log'),
-       os.path.join(d, 'ctd.lock'), os.path.join(d, 'ctd.sock')))
+''' % (os.path.join(d, 'ctd.log'), os.path.join(d, 'ctd.lock'), os.path.join(d, 'ctd.sock')))
     return path
 
 

@@ -11,7 +11,9 @@ every extension message; dpct must have every message ACKed. After
 connections, TCP states, and timeouts no longer than the last synced ones.
 
 With the argument `loss`, netem drops 10 % of the datagrams both ways on the
-link: the same must hold, with resends and NACKs counted on both sides."""
+link: the same must hold, with resends and NACKs counted on both sides.
+With `multicast`, both sides use conntrackd's Multicast transport (group
+225.0.0.50 joined on the link)."""
 
 import json
 import os
@@ -35,6 +37,7 @@ def main():
             tap.done()
     dpctlib.need([dpctlib.DPCT, dpctlib.GEN, dpctlib.EVENTS], tap)
     loss = len(sys.argv) > 1 and sys.argv[1] == 'loss'
+    mcast = len(sys.argv) > 1 and sys.argv[1] == 'multicast'
     d = dpctlib.tmpdir('ha_ctd')
     link = halib.Link('ct')
     ctd = None
@@ -58,7 +61,7 @@ def main():
                 link.exec('nft', '-f', '-', input=rules)
             tap.check(True, '10 %% of the sync datagrams dropped both ways (%s)'
                       % ('netem' if ok else 'nftables numgen'))
-        conf = halib.conntrackd_conf(d, link, port)
+        conf = halib.conntrackd_conf(d, link, port, multicast=mcast)
         ctd = subprocess.Popen(['ip', 'netns', 'exec', link.ns, 'conntrackd', '-C', conf],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         ok = dpctlib.wait_for(lambda: os.path.exists(os.path.join(d, 'ctd.sock')), 10)
@@ -68,6 +71,10 @@ def main():
         cfg = dpctlib.base_config(chan)
         cfg['ha'] = {'peer': link.ns_addr, 'bind': link.host_addr, 'auth': 'none',
                      'port': port, 'drain_ms': 10000}
+        if mcast:
+            cfg['ha'] = {'peer': halib.MCAST_GROUP, 'transport': 'multicast',
+                         'interface': link.host_if, 'auth': 'none', 'port': port,
+                         'drain_ms': 10000}
         cp = dpctlib.write_config(d, cfg)
         evj, summ = os.path.join(d, 'ev.json'), os.path.join(d, 'sum.json')
         lis = dpctlib.start_events(chan, evj, summ, reliable=True, rcvbuf=8 << 20,
