@@ -142,7 +142,8 @@ dpct_cfg_ha_check(struct cfg_parse *p, const struct cfg_key *k, json_t *v, const
 				     "(the dedicated link the group is joined on)", path);
 	if (h->auth == DPCT_HA_AUTH_HMAC && h->secret[0] == '\0')
 		return dpct_cfg_fail(p->err, p->errlen, "%s.secret: required with auth "
-				     "\"hmac-sha256\" (or auth \"none\" on a dedicated link)", path);
+				     "\"hmac-sha256\" (or auth \"none\" on a dedicated link)",
+				     path);
 	if (h->auth == DPCT_HA_AUTH_NONE && h->bind[0] == '\0' && h->interface[0] == '\0')
 		return dpct_cfg_fail(p->err, p->errlen, "%s.auth: \"none\" accepts sync from "
 				     "anyone: it needs bind (an address of a dedicated link or "

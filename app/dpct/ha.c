@@ -220,8 +220,8 @@ ha_receive(struct dpct_ha *h)
 		}
 		l = (int)len;
 		if (h->conf.auth == DPCT_HA_AUTH_HMAC) {
-			l = sync_auth_verify((const uint8_t *)h->conf.secret, strlen(h->conf.secret),
-					     h->rx, (size_t)len);
+			l = sync_auth_verify((const uint8_t *)h->conf.secret,
+					     strlen(h->conf.secret), h->rx, (size_t)len);
 			if (l < 0) {
 				h->st.rx_bad_auth++;
 				continue;

@@ -93,7 +93,7 @@ enum sync_xta {
 	SYNC_XTA_ZONE = 2,        /**< u16 */
 	SYNC_XTA_EVENTS = 3,      /**< u16: CT_EV_* bits the record reported (pending | missed) */
 	SYNC_XTA_TCP_FLAGS = 4,   /**< u8[2]: Linux IP_CT_TCP_FLAG_* per direction */
-	SYNC_XTA_REPLY = 5,       /**< the reply tuple: src, dst (4 or 16 bytes each), sport, dport */
+	SYNC_XTA_REPLY = 5,       /**< reply tuple: src, dst (4 or 16 bytes each), sport, dport */
 	SYNC_XTA_COUNTERS = 6,    /**< u64[4]: packets orig, reply, bytes orig, reply */
 	SYNC_XTA_REC_FLAGS = 7,   /**< u8: CT_REC_F_* of the record */
 };

@@ -84,7 +84,8 @@ test_ha_refused(void)
 		  "$.ha.interface: \"a/b\" is not an interface name" },
 		{ "{\"ha\": {\"peer\": \"192.0.2.1\", \"resend_queue\": 8, " SECRET "}}",
 		  "$.ha.resend_queue" },
-		{ "{\"events\": {\"enabled\": false}, \"ha\": {\"peer\": \"192.0.2.1\", " SECRET "}}",
+		{ "{\"events\": {\"enabled\": false}, "
+		  "\"ha\": {\"peer\": \"192.0.2.1\", " SECRET "}}",
 		  "$.ha: state sync is built from event records: it needs events.enabled" },
 		{ "{\"ha\": {\"peer\": \"192.0.2.1\", \"colour\": 1, " SECRET "}}",
 		  "colour" },

@@ -334,8 +334,8 @@ test_malformed(void)
 		}
 		n = sync_parse(buf, len, collect, &g, &err);
 		if (n != cases[i].msgs || counter(&err, cases[i].w) != 1) {
-			printf("# case \"%s\": %u messages, counter %" PRIu64 "\n", cases[i].name, n,
-			       counter(&err, cases[i].w));
+			printf("# case \"%s\": %u messages, counter %" PRIu64 "\n", cases[i].name,
+			       n, counter(&err, cases[i].w));
 			return 1;
 		}
 		if (n == 1)
