@@ -225,6 +225,25 @@ const struct cfg_key dpct_cfg_keys[] = {
 	 .doc = "Per worker pair, for packets a worker receives but another shard owns (ports "
 		"without symmetric RSS, e.g. vdevs)."},
 
+	/* fragments: reassembly before tracking (lib/pipeline/pipe_frag.h) */
+	{CFG_B("fragments", "enabled", frag_enabled, true),
+	 .doc = "Reassemble IPv4 and IPv6 fragments before tracking, as Linux's "
+		"`nf_defrag_ipv4`/`nf_defrag_ipv6`: the tracker, the checksum check and the "
+		"counters see the whole datagram; the fragments leave as they came (with NAT, "
+		"each rewritten). Fragments wait until their datagram is complete; a datagram "
+		"never completed is dropped, fragments and all. Off: a first fragment is "
+		"tracked by its own L4 header (with `checksum` on it fails the L4 checksum), "
+		"later fragments pass untracked."},
+	{CFG_U("fragments", "max_datagrams", frag_max_datagrams, 1, 65536, 256),
+	 .doc = "Datagrams in reassembly at once, per worker. A fragment of a new datagram "
+		"when the table is full is dropped unless the oldest datagram has timed out "
+		"(`frag_dropped`). Each worker's copy pool holds 8 mbufs a datagram "
+		"(2.2 KiB each), and up to 8 received mbufs a datagram wait in the table."},
+	{CFG_U("fragments", "timeout_ms", frag_timeout_ms, 1, 3600000, 30000),
+	 .doc = "A datagram not complete this long after its first fragment arrived is "
+		"dropped with its fragments (Linux `net.ipv4.ipfrag_time`, 30 s). On the packet "
+		"clock in replay mode."},
+
 	/* seed */
 	{CFG_U("", "seed", seed, 0, INT64_MAX, 0),
 	 .doc = "Seeds the per-shard PRNG (grace re-arm jitter) and keys the flow hash. 0: "

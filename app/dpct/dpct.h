@@ -138,6 +138,7 @@ struct dpct_worker {
 	struct ct_shard *shard;
 	struct ev_chan *chan;
 	struct pipe_conf pipe;    /**< this worker's packet path (set as its loop starts) */
+	struct pipe_frag *frag;   /**< reassembly (NULL: fragments.enabled false) */
 	/* RX queues this worker polls: (port, queue). */
 	unsigned n_rx;
 	uint16_t rx_port[DPCT_MAX_PORTS];

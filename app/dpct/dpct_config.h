@@ -76,6 +76,10 @@ struct dpct_config {
 	unsigned rxd, txd;             /**< "rxd", "txd": descriptors per queue */
 	unsigned mbufs;                /**< "mbufs": pool size (0: derived) */
 	unsigned handoff_ring_size;    /**< "handoff_ring_size": per worker pair */
+	/* "fragments": reassembly before tracking (lib/pipeline/pipe_frag.h) */
+	bool frag_enabled;             /**< "enabled" */
+	unsigned frag_max_datagrams;   /**< "max_datagrams": per worker */
+	uint32_t frag_timeout_ms;      /**< "timeout_ms" */
 	/* "seed": PRNG seed for grace re-arm and the flow-hash key (0 = drawn at start) */
 	uint64_t seed;
 	/* "export": IPFIX flow export (config_export.h) */
