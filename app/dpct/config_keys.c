@@ -237,7 +237,7 @@ const struct cfg_key dpct_cfg_keys[] = {
 	{CFG_U("fragments", "max_datagrams", frag_max_datagrams, 1, 65536, 256),
 	 .doc = "Datagrams in reassembly at once, per worker. A fragment of a new datagram "
 		"when the table is full is dropped unless the oldest datagram has timed out "
-		"(`frag_dropped`). Each worker's copy pool holds 8 mbufs a datagram "
+		"(`fragments.dropped` in `--stats-json`). Each worker's copy pool holds 8 mbufs a datagram "
 		"(2.2 KiB each), and up to 8 received mbufs a datagram wait in the table."},
 	{CFG_U("fragments", "timeout_ms", frag_timeout_ms, 1, 3600000, 30000),
 	 .doc = "A datagram not complete this long after its first fragment arrived is "

@@ -20,6 +20,7 @@
 #include "ct.h"
 #include "ev.h"
 #include "pipe.h"
+#include "pipe_frag.h"
 #include "pol.h"
 #include "dpct_config.h"
 #include "rss.h"
@@ -91,6 +92,7 @@ struct dpct_snapshot {
 	struct nat_stats nat;         /**< the worker's bindings (zero without translation) */
 	uint64_t nat_rewrite_failed;  /**< packets of translated flows dropped: not rewritable */
 	uint64_t nat_block_ring_full; /**< port-block events the event ring refused (retried) */
+	struct pipe_frag_stats frag;  /**< reassembly (zero when fragments.enabled is false) */
 };
 
 /** Telemetry mailbox request kinds. */

@@ -95,6 +95,8 @@ dpct_worker_publish(struct dpct_worker *w)
 		nat_worker_stats(w->nat.table, w->index, &w->snap.nat);
 	w->snap.nat_rewrite_failed = w->nat.rewrite_failed;
 	w->snap.nat_block_ring_full = w->nat_block_ring_full;
+	if (w->frag != NULL)
+		pipe_frag_stats(w->frag, &w->snap.frag);
 	atomic_store_explicit(&w->snap.seq, s + 2, memory_order_release);
 }
 
