@@ -22,7 +22,7 @@ struct dpct_export;
 	X(final_records) X(interim_empty) X(messages) X(bytes) X(templates_sent) \
 	X(reconnects) X(connect_failures) X(resent_bytes) X(send_errors) X(tracked_flows) \
 	X(seq) X(queue_dropped) X(lost_at_exit) X(messages_delayed) X(records_queued) \
-	X(queue_bytes) X(queue_peak_bytes)
+	X(queue_bytes) X(queue_peak_bytes) X(nat_records) X(nat_block_records)
 
 /**
  * Create an exporter per configured collector and attach it to a->ctl.

@@ -253,7 +253,11 @@ add_entry(struct rte_tel_data *d, const char *key, const struct ct_event_rec *r)
 
 	if (e == NULL)
 		return;
-	ct_tuple_reverse(&rev, &r->orig);
+	/* The reply tuple as a reply arrives: the translated one for a translated flow. */
+	if (r->reply.family == r->orig.family && r->reply.proto == r->orig.proto)
+		rev = r->reply;
+	else
+		ct_tuple_reverse(&rev, &r->orig);
 	rte_tel_data_start_dict(e);
 	rte_tel_data_add_dict_string(e, "proto", ct_proto_name(r->orig.proto));
 	rte_tel_data_add_dict_u64(e, "protonum", r->orig.proto);

@@ -324,7 +324,9 @@ process_chunk(struct ev_ctl *ctl, struct ev_ctl_chan *ch, unsigned n, uint64_t n
 			ctl->st.events_retried++;
 		if (r->flags & CT_REC_F_RESEND)
 			ctl->st.destroy_resent++;
-		if (ctl->ok[i]) {
+		/* A port block (CT_REC_F_NAT_BLOCK) is no conntrack event: the
+		 * exporters count it, events_sent does not. */
+		if (ctl->ok[i] && !(r->flags & CT_REC_F_NAT_BLOCK)) {
 			ctl->st.events_sent++;
 			sent++;
 		}

@@ -326,26 +326,33 @@ x_deliver(void *self, const struct ct_event_rec *recs, unsigned n, uint64_t now,
 		ipfix_udp_templates(x, mono);
 	for (i = 0; i < n; i++) {
 		const struct ct_event_rec *r = &recs[i];
-		bool destroy = (r->events & CT_EV_DESTROY) != 0;
-		bool interim = !destroy && (r->flags & CT_REC_F_INTERIM);
+		bool block = (r->flags & CT_REC_F_NAT_BLOCK) != 0;
+		bool destroy = !block && (r->events & CT_EV_DESTROY) != 0;
+		bool interim = !block && !destroy && (r->flags & CT_REC_F_INTERIM);
 		uint64_t key = (uint64_t)r->shard << 32 | r->slot;
 		uint64_t tot[4] = { r->pkts[0], r->pkts[1], r->bytes[0], r->bytes[1] };
-		struct base_slot *b;
+		struct base_slot *b = NULL;
 		struct ev_ipfix_flow f;
-		size_t rlen = ev_ipfix_record_len(r->orig.family);
+		size_t rlen;
 
 		refused[i] = 0;
-		if ((!destroy && !interim) || rlen == 0)
+		if ((!destroy && !interim && !block) || ev_ipfix_record_len(r->orig.family) == 0)
 			continue;
 		/* Down, or out of room earlier in this call: the rest waits too (in
-		 * order, and without a system call per record). */
-		if (x->tcp && (x->state != ST_UP || full)) {
+		 * order, and without a system call per record). A port block is
+		 * never sent again by anyone (it has no event bits to nack), so it
+		 * waits in the ring while the connection is down, refused only when
+		 * the ring is full. */
+		if (x->tcp && ((x->state != ST_UP && !block) || full)) {
 			refused[i] = 1;
 			x->st.records_refused++;
 			continue;
 		}
-		b = map_find(x, key, r->id);
-		ev_ipfix_flow_from_rec(r, b != NULL ? b->base : NULL, now, &f);
+		if (!block)
+			b = map_find(x, key, r->id);
+		if (ev_ipfix_flow_from_rec(r, b != NULL ? b->base : NULL, now, &f) < 0 ||
+		    (rlen = ev_ipfix_flow_len(&f)) == 0)
+			continue;
 		if (interim && f.packets[0] == 0 && f.packets[1] == 0) {
 			x->st.interim_empty++;
 			continue;
@@ -356,7 +363,7 @@ x_deliver(void *self, const struct ct_event_rec *recs, unsigned n, uint64_t now,
 			x->st.interim_empty++;
 			continue;
 		}
-		if (msg_reserve(x, ev_ipfix_template_id(f.family), rlen, mono) < 0) {
+		if (msg_reserve(x, ev_ipfix_flow_template(&f), rlen, mono) < 0) {
 			/* Undo a base just created for this record. */
 			if (interim && b == NULL && (b = map_find(x, key, r->id)) != NULL)
 				map_del(x, b);
@@ -369,6 +376,12 @@ x_deliver(void *self, const struct ct_event_rec *recs, unsigned n, uint64_t now,
 		x->msg_len += rlen;
 		x->msg_records++;
 		x->st.records_sent++;
+		if (block) {
+			x->st.nat_block_records++;
+			continue;
+		}
+		if (f.nat_event != 0)
+			x->st.nat_records++;
 		if (interim) {
 			x->st.interim_records++;
 			if (b != NULL)
@@ -418,7 +431,7 @@ x_blocked(const void *self)
 
 const struct ev_consumer_ops ev_ipfix_ops = {
 	.kind = "ipfix",
-	.mask = EV_MASK_DESTROY, /* and the interim records */
+	.mask = EV_MASK_DESTROY, /* and the interim and port-block records */
 	.deliver = x_deliver,
 	.poll = x_poll,
 	.blocked = x_blocked,

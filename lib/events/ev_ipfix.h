@@ -10,7 +10,14 @@
  * One exporter talks to one collector, over UDP or TCP (RFC 7011 §10.4):
  *  - it exports a biflow record for every DESTROY (the flow's end, with
  *    flowEndReason from the record) and for every interim record of the
- *    active timeout (CT_REC_F_INTERIM, flowEndReason 2);
+ *    active timeout (CT_REC_F_INTERIM, flowEndReason 2); a translated IPv4
+ *    flow's record carries its post-NAT fields and natEvent (RFC 8158) in
+ *    a template of its own, and a port block allocated or released by a
+ *    block-mode NAT pool (CT_REC_F_NAT_BLOCK) is one record of the
+ *    port-block template (struct ev_ipfix_flow);
+ *  - a port-block record has no event bits, so it is never nacked: over
+ *    TCP it is not refused while the connection is down but waits in the
+ *    ring with what is not acknowledged, refused only when the ring is full;
  *  - counts are deltas since the flow's previous record *to this
  *    collector*: the exporter keeps, for flows that had an interim record,
  *    the totals it last exported (a small open-addressing table, only for
@@ -59,9 +66,32 @@ extern "C" {
 #define EV_IPFIX_SET_HDR_LEN  4
 #define EV_IPFIX_TID_V4       256   /**< template of IPv4 biflows */
 #define EV_IPFIX_TID_V6       257   /**< template of IPv6 biflows */
+#define EV_IPFIX_TID_NAT4     258   /**< IPv4 biflows that were translated (NAT44) */
+#define EV_IPFIX_TID_NAT_BLOCK 259  /**< port blocks allocated and released (RFC 8158) */
 #define EV_IPFIX_PEN_REVERSE  29305 /**< RFC 5103 reverse information elements */
+/** Upper bound of ev_ipfix_template_set()'s output, in bytes. */
+#define EV_IPFIX_TEMPLATES_MAX 512
 
-/** One biflow record, as encoded and as decoded. */
+/** natEvent values (IANA "natEvent", RFC 8158) dpct exports. */
+#define EV_IPFIX_NAT44_CREATE     4   /**< NAT44 session create: interim records */
+#define EV_IPFIX_NAT44_DELETE     5   /**< NAT44 session delete: the flow's end */
+#define EV_IPFIX_NAT_BLOCK_ALLOC  16  /**< port block allocation */
+#define EV_IPFIX_NAT_BLOCK_FREE   17  /**< port block de-allocation */
+
+/**
+ * One data record, as encoded and as decoded: a biflow, or a port block
+ * (nat_event EV_IPFIX_NAT_BLOCK_ALLOC/FREE: only family, src (inside
+ * address), post_src (pool address), the block fields, event_ms and vrf
+ * are meaningful).
+ *
+ * Which template a record uses (ev_ipfix_flow_template()): a port block,
+ * EV_IPFIX_TID_NAT_BLOCK; an IPv4 biflow with a nat_event,
+ * EV_IPFIX_TID_NAT4 (the biflow fields, then postNATSourceIPv4Address,
+ * postNATDestinationIPv4Address, postNAPTSourceTransportPort,
+ * postNAPTDestinationTransportPort, natEvent, observationTimeMilliseconds
+ * (event_ms: the flow's end, or now for an interim record)); any other biflow,
+ * EV_IPFIX_TID_V4 or EV_IPFIX_TID_V6 (no NAT fields).
+ */
 struct ev_ipfix_flow {
 	uint8_t family;          /**< 4 or 6 */
 	uint8_t proto;           /**< protocolIdentifier */
@@ -79,35 +109,81 @@ struct ev_ipfix_flow {
 	uint32_t ingress;        /**< ingressInterface (dpct port id) */
 	uint32_t vrf;            /**< ingressVRFID: the conntrack zone */
 	uint64_t flow_id;        /**< flowId: dpct's connection id (CTA_ID) */
+	/* Translation (NAT44 biflows and port blocks) */
+	uint8_t nat_event;       /**< natEvent (EV_IPFIX_NAT44_*, EV_IPFIX_NAT_BLOCK_*); 0 none */
+	uint8_t post_src[4];     /**< postNATSourceIPv4Address (the orig direction's) */
+	uint8_t post_dst[4];     /**< postNATDestinationIPv4Address */
+	uint16_t post_sport;     /**< postNAPTSourceTransportPort (0 for ICMP) */
+	uint16_t post_dport;     /**< postNAPTDestinationTransportPort (0 for ICMP) */
+	uint16_t block_start;    /**< portRangeStart */
+	uint16_t block_end;      /**< portRangeEnd */
+	uint16_t block_step;     /**< portRangeStepSize (1) */
+	uint16_t block_ports;    /**< portRangeNumPorts */
+	uint64_t event_ms;       /**< observationTimeMilliseconds: when the NAT event happened */
 };
 
 /**
  * The flow record of an event record, with counts as deltas from `base`
  * (pkts[0], pkts[1], bytes[0], bytes[1]; NULL = zero). flowEndMilliseconds
  * is stop_ns for a DESTROY and `now_ns` for an interim record.
- * @return 0; -EINVAL not IPv4/IPv6.
+ *
+ * A translated IPv4 flow (status CT_S_SRC_NAT or CT_S_DST_NAT) also gets
+ * its post-NAT fields: the orig direction as it leaves, i.e. the reverse of
+ * the record's `reply` (SNAT: post source = reply.dst, post source port =
+ * reply.dport; DNAT: post destination = reply.src, post destination port =
+ * reply.sport; the untranslated side equal to orig's), nat_event
+ * EV_IPFIX_NAT44_DELETE for a DESTROY, EV_IPFIX_NAT44_CREATE for an interim
+ * record, and event_ms = end_ms. A port-block record (CT_REC_F_NAT_BLOCK) becomes a port block:
+ * src = orig.src, post_src = reply.dst, block_lo..block_hi, step 1,
+ * event_ms = start_ns / 1e6, vrf = orig.zone, nat_event from `nat_event`.
+ * @return 0; -EINVAL not IPv4/IPv6, or a port block that is not IPv4, has
+ *         block_lo > block_hi or an unknown nat_event.
  */
 int ev_ipfix_flow_from_rec(const struct ct_event_rec *r, const uint64_t base[4], uint64_t now_ns,
 			   struct ev_ipfix_flow *out);
 
-/** Bytes of one data record of `family` (4 or 6); 0 for another family. */
+/** Bytes of one untranslated biflow record of `family` (4 or 6); 0 for another family. */
 size_t ev_ipfix_record_len(unsigned family);
 
-/** Template id of `family`'s records. */
+/** Whether `f` is a port block (nat_event EV_IPFIX_NAT_BLOCK_ALLOC or _FREE). */
+static inline bool
+ev_ipfix_flow_is_block(const struct ev_ipfix_flow *f)
+{
+	return f->nat_event == EV_IPFIX_NAT_BLOCK_ALLOC || f->nat_event == EV_IPFIX_NAT_BLOCK_FREE;
+}
+
+/** Template id of `family`'s untranslated biflows. */
 static inline uint16_t
 ev_ipfix_template_id(unsigned family)
 {
 	return family == 6 ? EV_IPFIX_TID_V6 : EV_IPFIX_TID_V4;
 }
 
+/** Template id of record `f` (see struct ev_ipfix_flow). */
+static inline uint16_t
+ev_ipfix_flow_template(const struct ev_ipfix_flow *f)
+{
+	if (ev_ipfix_flow_is_block(f))
+		return EV_IPFIX_TID_NAT_BLOCK;
+	if (f->nat_event != 0 && f->family == 4)
+		return EV_IPFIX_TID_NAT4;
+	return ev_ipfix_template_id(f->family);
+}
+
+/** Bytes of record `f` in its template; 0 for a family other than 4 or 6
+ * (or a port block that is not IPv4). */
+size_t ev_ipfix_flow_len(const struct ev_ipfix_flow *f);
+
 /**
- * Write the template set (both templates) at `buf`.
- * @return bytes written, or 0 when `cap` is too small.
+ * Write the template set (all four templates) at `buf`.
+ * @return bytes written (at most EV_IPFIX_TEMPLATES_MAX), or 0 when `cap`
+ *         is too small.
  */
 size_t ev_ipfix_template_set(uint8_t *buf, size_t cap);
 
 /**
- * Write one data record (ev_ipfix_record_len(f->family) bytes) at `buf`.
+ * Write one data record (ev_ipfix_flow_len(f) bytes) at `buf`, in the
+ * layout of ev_ipfix_flow_template(f).
  * @return bytes written, or 0 when `cap` is too small or the family is bad.
  */
 size_t ev_ipfix_encode_record(const struct ev_ipfix_flow *f, uint8_t *buf, size_t cap);
@@ -230,6 +306,8 @@ struct ev_ipfix_stats {
 					  full pacing queue or left in it at exit */
 	uint64_t interim_records;    /**< of records_sent: active timeout */
 	uint64_t final_records;      /**< of records_sent: flow ends */
+	uint64_t nat_records;        /**< of records_sent: translated flows (template 258) */
+	uint64_t nat_block_records;  /**< of records_sent: port blocks (template 259) */
 	uint64_t interim_empty;      /**< interim records with nothing new, not exported */
 	uint64_t messages;           /**< messages completed */
 	uint64_t bytes;              /**< bytes handed to the socket */

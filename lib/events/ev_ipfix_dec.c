@@ -147,6 +147,22 @@ dec_field(struct ev_ipfix_flow *fl, const struct ev_ipfix_dec_field *f, const ui
 	case IE_INGRESS_IF: fl->ingress = (uint32_t)u; break;
 	case IE_INGRESS_VRF: fl->vrf = (uint32_t)u; break;
 	case IE_FLOW_ID: fl->flow_id = u; break;
+	case IE_POST_NAT_SRC_V4:
+		if (n == 4)
+			memcpy(fl->post_src, v, 4);
+		break;
+	case IE_POST_NAT_DST_V4:
+		if (n == 4)
+			memcpy(fl->post_dst, v, 4);
+		break;
+	case IE_POST_NAPT_SRC_PORT: fl->post_sport = (uint16_t)u; break;
+	case IE_POST_NAPT_DST_PORT: fl->post_dport = (uint16_t)u; break;
+	case IE_NAT_EVENT: fl->nat_event = (uint8_t)u; break;
+	case IE_OBS_TIME_MS: fl->event_ms = u; break;
+	case IE_PORT_RANGE_START: fl->block_start = (uint16_t)u; break;
+	case IE_PORT_RANGE_END: fl->block_end = (uint16_t)u; break;
+	case IE_PORT_RANGE_STEP: fl->block_step = (uint16_t)u; break;
+	case IE_PORT_RANGE_PORTS: fl->block_ports = (uint16_t)u; break;
 	default: break;
 	}
 }

@@ -14,7 +14,9 @@
 #include "ev_ipfix.h"
 
 /* It learns templates from the messages it reads (any template, not only
- * dpct's) and decodes data records of templates it knows; IEs it does not
+ * dpct's) and decodes data records of templates it knows onto struct
+ * ev_ipfix_flow (biflows, translated biflows and port blocks alike: the
+ * template id passed to the callback tells them apart); IEs it does not
  * know are skipped by length. */
 #define EV_IPFIX_DEC_MAX_TEMPLATES 16
 #define EV_IPFIX_DEC_MAX_FIELDS    64

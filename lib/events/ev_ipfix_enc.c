@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * IPFIX encoding (RFC 7011) of dpct's biflow records (RFC 5103). Pure
- * functions. The decoder the tests and the fuzzer use is ev_ipfix_dec.c,
+ * IPFIX encoding (RFC 7011) of dpct's biflow records (RFC 5103), with the
+ * post-NAT fields of translated flows and the port blocks of block-mode
+ * pools (RFC 8158). Pure functions. The decoder the tests and the fuzzer use is ev_ipfix_dec.c,
  * outside the library the app links.
  */
 #include <errno.h>
@@ -16,22 +17,41 @@ struct tfield {
 	uint32_t pen;
 };
 
-/* Both templates in record order; the address IEs differ by family. */
-#define TEMPLATE(SRC, DST, ALEN, ICMP) { \
+/* The biflow templates in record order; the address IEs differ by family. */
+#define BIFLOW(SRC, DST, ALEN, ICMP) \
 	{SRC, ALEN, 0}, {DST, ALEN, 0}, {IE_SRC_PORT, 2, 0}, {IE_DST_PORT, 2, 0}, \
 	{IE_PROTO, 1, 0}, {ICMP, 2, 0}, {IE_TCP_FLAGS, 1, 0}, \
 	{IE_OCTET_DELTA, 8, 0}, {IE_PACKET_DELTA, 8, 0}, \
 	{IE_OCTET_DELTA, 8, EV_IPFIX_PEN_REVERSE}, {IE_PACKET_DELTA, 8, EV_IPFIX_PEN_REVERSE}, \
 	{IE_START_MS, 8, 0}, {IE_END_MS, 8, 0}, {IE_END_REASON, 1, 0}, \
-	{IE_INGRESS_IF, 4, 0}, {IE_INGRESS_VRF, 4, 0}, {IE_FLOW_ID, 8, 0}, \
-}
+	{IE_INGRESS_IF, 4, 0}, {IE_INGRESS_VRF, 4, 0}, {IE_FLOW_ID, 8, 0}
 #define N_FIELDS 17
+#define N_NAT_FIELDS (N_FIELDS + 6)
+#define N_BLOCK_FIELDS 9
 
-static const struct tfield tmpl_v4[N_FIELDS] = TEMPLATE(IE_SRC_V4, IE_DST_V4, 4, IE_ICMP_V4);
-static const struct tfield tmpl_v6[N_FIELDS] = TEMPLATE(IE_SRC_V6, IE_DST_V6, 16, IE_ICMP_V6);
+static const struct tfield tmpl_v4[] = { BIFLOW(IE_SRC_V4, IE_DST_V4, 4, IE_ICMP_V4) };
+static const struct tfield tmpl_v6[] = { BIFLOW(IE_SRC_V6, IE_DST_V6, 16, IE_ICMP_V6) };
+/* A translated IPv4 biflow: the IPv4 biflow, then where its orig direction went. */
+static const struct tfield tmpl_nat4[] = {
+	BIFLOW(IE_SRC_V4, IE_DST_V4, 4, IE_ICMP_V4),
+	{IE_POST_NAT_SRC_V4, 4, 0}, {IE_POST_NAT_DST_V4, 4, 0},
+	{IE_POST_NAPT_SRC_PORT, 2, 0}, {IE_POST_NAPT_DST_PORT, 2, 0}, {IE_NAT_EVENT, 1, 0},
+	{IE_OBS_TIME_MS, 8, 0},
+};
+/* A port block (RFC 8158, NAT44 port block allocation / de-allocation). */
+static const struct tfield tmpl_block[] = {
+	{IE_OBS_TIME_MS, 8, 0}, {IE_NAT_EVENT, 1, 0}, {IE_SRC_V4, 4, 0},
+	{IE_POST_NAT_SRC_V4, 4, 0}, {IE_PORT_RANGE_START, 2, 0}, {IE_PORT_RANGE_END, 2, 0},
+	{IE_PORT_RANGE_STEP, 2, 0}, {IE_PORT_RANGE_PORTS, 2, 0}, {IE_INGRESS_VRF, 4, 0},
+};
+_Static_assert(sizeof(tmpl_v4) / sizeof(tmpl_v4[0]) == N_FIELDS, "v4 template");
+_Static_assert(sizeof(tmpl_nat4) / sizeof(tmpl_nat4[0]) == N_NAT_FIELDS, "nat4 template");
+_Static_assert(sizeof(tmpl_block) / sizeof(tmpl_block[0]) == N_BLOCK_FIELDS, "block template");
 
 #define REC_LEN_V4 81
 #define REC_LEN_V6 105
+#define REC_LEN_NAT4 (REC_LEN_V4 + 21)
+#define REC_LEN_BLOCK 29
 
 static inline void
 put16(uint8_t *p, uint16_t v)
@@ -62,6 +82,55 @@ ev_ipfix_record_len(unsigned family)
 	return family == 4 ? REC_LEN_V4 : family == 6 ? REC_LEN_V6 : 0;
 }
 
+size_t
+ev_ipfix_flow_len(const struct ev_ipfix_flow *f)
+{
+	switch (ev_ipfix_flow_template(f)) {
+	case EV_IPFIX_TID_NAT_BLOCK:
+		return f->family == 4 ? REC_LEN_BLOCK : 0;
+	case EV_IPFIX_TID_NAT4:
+		return REC_LEN_NAT4;
+	default:
+		return ev_ipfix_record_len(f->family);
+	}
+}
+
+/* A port block: who got it (inside address), from which pool address, which ports. */
+static int
+block_from_rec(const struct ct_event_rec *r, struct ev_ipfix_flow *f)
+{
+	if (r->orig.family != 4 || r->block_lo > r->block_hi ||
+	    (r->nat_event != CT_NAT_BLOCK_ALLOC && r->nat_event != CT_NAT_BLOCK_RELEASE))
+		return -EINVAL;
+	memset(f, 0, sizeof(*f));
+	f->family = 4;
+	f->nat_event = r->nat_event == CT_NAT_BLOCK_ALLOC ? EV_IPFIX_NAT_BLOCK_ALLOC :
+							    EV_IPFIX_NAT_BLOCK_FREE;
+	memcpy(f->src, r->orig.src, 4);
+	memcpy(f->post_src, r->reply.dst, 4);
+	f->block_start = r->block_lo;
+	f->block_end = r->block_hi;
+	f->block_step = 1;
+	f->block_ports = (uint16_t)(r->block_hi - r->block_lo + 1u);
+	f->event_ms = r->start_ns / 1000000u;
+	f->vrf = r->orig.zone;
+	return 0;
+}
+
+/* Where the orig direction went: the reverse of the reply tuple as it arrives. */
+static void
+nat_from_rec(const struct ct_event_rec *r, bool icmp, struct ev_ipfix_flow *f)
+{
+	memcpy(f->post_src, r->reply.dst, 4);
+	memcpy(f->post_dst, r->reply.src, 4);
+	if (!icmp) {
+		f->post_sport = r->reply.dport;
+		f->post_dport = r->reply.sport;
+	}
+	f->nat_event = (r->events & CT_EV_DESTROY) ? EV_IPFIX_NAT44_DELETE : EV_IPFIX_NAT44_CREATE;
+	f->event_ms = f->end_ms;
+}
+
 int
 ev_ipfix_flow_from_rec(const struct ct_event_rec *r, const uint64_t base[4], uint64_t now_ns,
 		       struct ev_ipfix_flow *f)
@@ -69,6 +138,8 @@ ev_ipfix_flow_from_rec(const struct ct_event_rec *r, const uint64_t base[4], uin
 	const struct ct_tuple *t = &r->orig;
 	bool icmp = t->proto == 1 || t->proto == 58;
 
+	if (r->flags & CT_REC_F_NAT_BLOCK)
+		return block_from_rec(r, f);
 	if (t->family != 4 && t->family != 6)
 		return -EINVAL;
 	memset(f, 0, sizeof(*f));
@@ -101,18 +172,21 @@ ev_ipfix_flow_from_rec(const struct ct_event_rec *r, const uint64_t base[4], uin
 	f->ingress = r->in_port;
 	f->vrf = t->zone;
 	f->flow_id = r->id;
+	/* IPv6 is never translated; a reply tuple of another family is no translation. */
+	if ((r->status & CT_S_NAT_MASK) && t->family == 4 && r->reply.family == 4)
+		nat_from_rec(r, icmp, f);
 	return 0;
 }
 
 static size_t
-template_record(uint8_t *p, uint16_t tid, const struct tfield *t)
+template_record(uint8_t *p, uint16_t tid, const struct tfield *t, unsigned n)
 {
 	size_t off = 4;
 	unsigned i;
 
 	put16(p, tid);
-	put16(p + 2, N_FIELDS);
-	for (i = 0; i < N_FIELDS; i++) {
+	put16(p + 2, (uint16_t)n);
+	for (i = 0; i < n; i++) {
 		put16(p + off, (uint16_t)(t[i].id | (t[i].pen ? 0x8000 : 0)));
 		put16(p + off + 2, t[i].len);
 		off += 4;
@@ -124,28 +198,52 @@ template_record(uint8_t *p, uint16_t tid, const struct tfield *t)
 	return off;
 }
 
+/* The set header, the three biflow templates (2 enterprise numbers each) and the block one. */
+#define TEMPLATE_SET_LEN (EV_IPFIX_SET_HDR_LEN + 3 * (4 + 2 * 4) + \
+			  (2 * N_FIELDS + N_NAT_FIELDS + N_BLOCK_FIELDS) * 4 + 4)
+_Static_assert(TEMPLATE_SET_LEN <= EV_IPFIX_TEMPLATES_MAX, "EV_IPFIX_TEMPLATES_MAX too small");
+
 size_t
 ev_ipfix_template_set(uint8_t *buf, size_t cap)
 {
-	/* 2 x (4 + 17 * 4 + 2 enterprise numbers * 4) + the set header */
-	size_t need = EV_IPFIX_SET_HDR_LEN + 2 * (4 + N_FIELDS * 4 + 2 * 4), off;
+	size_t off;
 
-	if (cap < need)
+	if (cap < TEMPLATE_SET_LEN)
 		return 0;
 	off = EV_IPFIX_SET_HDR_LEN;
-	off += template_record(buf + off, EV_IPFIX_TID_V4, tmpl_v4);
-	off += template_record(buf + off, EV_IPFIX_TID_V6, tmpl_v6);
+	off += template_record(buf + off, EV_IPFIX_TID_V4, tmpl_v4, N_FIELDS);
+	off += template_record(buf + off, EV_IPFIX_TID_V6, tmpl_v6, N_FIELDS);
+	off += template_record(buf + off, EV_IPFIX_TID_NAT4, tmpl_nat4, N_NAT_FIELDS);
+	off += template_record(buf + off, EV_IPFIX_TID_NAT_BLOCK, tmpl_block, N_BLOCK_FIELDS);
 	ev_ipfix_set_header(buf, SET_TEMPLATE, (uint16_t)off);
 	return off;
+}
+
+static size_t
+encode_block(const struct ev_ipfix_flow *f, uint8_t *p)
+{
+	put64(p, f->event_ms);
+	p[8] = f->nat_event;
+	memcpy(p + 9, f->src, 4);
+	memcpy(p + 13, f->post_src, 4);
+	put16(p + 17, f->block_start);
+	put16(p + 19, f->block_end);
+	put16(p + 21, f->block_step);
+	put16(p + 23, f->block_ports);
+	put32(p + 25, f->vrf);
+	return REC_LEN_BLOCK;
 }
 
 size_t
 ev_ipfix_encode_record(const struct ev_ipfix_flow *f, uint8_t *p, size_t cap)
 {
-	size_t alen = f->family == 4 ? 4 : 16, len = ev_ipfix_record_len(f->family), o;
+	size_t alen = f->family == 4 ? 4 : 16, len = ev_ipfix_flow_len(f), o;
+	uint16_t tid = ev_ipfix_flow_template(f);
 
 	if (len == 0 || cap < len)
 		return 0;
+	if (tid == EV_IPFIX_TID_NAT_BLOCK)
+		return encode_block(f, p);
 	memcpy(p, f->src, alen);
 	memcpy(p + alen, f->dst, alen);
 	o = 2 * alen;
@@ -167,6 +265,14 @@ ev_ipfix_encode_record(const struct ev_ipfix_flow *f, uint8_t *p, size_t cap)
 	put32(p + o + 57, f->ingress);
 	put32(p + o + 61, f->vrf);
 	put64(p + o + 65, f->flow_id);
+	if (tid == EV_IPFIX_TID_NAT4) {
+		memcpy(p + o + 73, f->post_src, 4);
+		memcpy(p + o + 77, f->post_dst, 4);
+		put16(p + o + 81, f->post_sport);
+		put16(p + o + 83, f->post_dport);
+		p[o + 85] = f->nat_event;
+		put64(p + o + 86, f->event_ms);
+	}
 	return len;
 }
 

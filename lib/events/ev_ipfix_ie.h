@@ -28,6 +28,17 @@
 #define IE_START_MS         152
 #define IE_END_MS           153
 #define IE_INGRESS_VRF      234
+/* Translation (RFC 8158) */
+#define IE_POST_NAT_SRC_V4  225
+#define IE_POST_NAT_DST_V4  226
+#define IE_POST_NAPT_SRC_PORT 227
+#define IE_POST_NAPT_DST_PORT 228
+#define IE_NAT_EVENT        230
+#define IE_OBS_TIME_MS      323
+#define IE_PORT_RANGE_START 361
+#define IE_PORT_RANGE_END   362
+#define IE_PORT_RANGE_STEP  363
+#define IE_PORT_RANGE_PORTS 364
 
 #define SET_TEMPLATE 2
 #define SET_OPTIONS  3

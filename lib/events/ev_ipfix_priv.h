@@ -47,7 +47,8 @@ struct ev_ipfix {
 	uint64_t next_try;       /* monotonic ns */
 	uint32_t backoff_ms;
 	bool ever_up;
-	uint8_t pre[EV_IPFIX_HDR_LEN + 256]; /* the templates that open a connection */
+	/* The templates that open a connection */
+	uint8_t pre[EV_IPFIX_HDR_LEN + EV_IPFIX_TEMPLATES_MAX];
 	size_t pre_len, pre_off;
 	uint64_t conn_written;   /* bytes written on this connection (pre included) */
 	uint64_t conn_base;      /* ring position of the connection's first ring byte */

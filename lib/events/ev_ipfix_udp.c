@@ -214,7 +214,7 @@ ipfix_udp_open(struct ev_ipfix *x, uint64_t mono, char *err, size_t errlen)
 void
 ipfix_udp_templates(struct ev_ipfix *x, uint64_t mono)
 {
-	uint8_t buf[EV_IPFIX_HDR_LEN + 256];
+	uint8_t buf[EV_IPFIX_HDR_LEN + EV_IPFIX_TEMPLATES_MAX];
 	size_t n = ipfix_template_message(x, buf, sizeof(buf));
 
 	if (n == 0)

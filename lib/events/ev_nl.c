@@ -273,7 +273,19 @@ ev_nl_rec_kind(const struct ct_event_rec *r)
 bool
 ev_nl_rec_encodable(const struct ct_event_rec *r, bool dump)
 {
+	/* A port block (CT_REC_F_NAT_BLOCK) is no connection: never a message. */
+	if (r->flags & CT_REC_F_NAT_BLOCK)
+		return false;
 	return (r->orig.family == 4 || r->orig.family == 6) && (r->events != 0 || dump);
+}
+
+void
+ev_nl_rec_reply(const struct ct_event_rec *r, struct ct_tuple *out)
+{
+	if (r->reply.family == r->orig.family && r->reply.proto == r->orig.proto)
+		*out = r->reply;
+	else
+		tuple_reverse(out, &r->orig);
 }
 
 int
@@ -312,7 +324,7 @@ ev_nl_encode(const struct ct_event_rec *r, unsigned flags, uint8_t *dgram, size_
 	nfg->version = NFNETLINK_V0;
 	nfg->res_id = 0;
 
-	tuple_reverse(&reply, &r->orig);
+	ev_nl_rec_reply(r, &reply);
 	w_tuple(&w, CTA_TUPLE_ORIG, &r->orig, false);
 	w_tuple(&w, CTA_TUPLE_REPLY, &reply, true);
 	if (r->orig.zone != 0)

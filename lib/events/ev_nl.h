@@ -15,10 +15,14 @@
  *             or IPCTNL_MSG_CT_DELETE (destroy), seq 0, pid 0
  *   nfgenmsg  AF_INET/AF_INET6, NFNETLINK_V0, res_id 0
  *   CTA_TUPLE_ORIG, CTA_TUPLE_REPLY   nested {CTA_TUPLE_IP {V4|V6 SRC, DST},
- *             CTA_TUPLE_PROTO {NUM, SRC_PORT/DST_PORT | ICMP(V6)_ID/TYPE/CODE}}
+ *             CTA_TUPLE_PROTO {NUM, SRC_PORT/DST_PORT | ICMP(V6)_ID/TYPE/CODE}};
+ *             the reply tuple is the record's `reply` (ev_nl_rec_reply()): for
+ *             a translated flow the translated one, as in Linux
  *   CTA_ZONE  (be16, zone != 0; dpct zones apply to both directions, so
  *             like the kernel no CTA_TUPLE_ZONE is emitted)
- *   CTA_ID, CTA_STATUS
+ *   CTA_ID, CTA_STATUS (the record's status as it is: Linux's bit numbers,
+ *             IPS_SRC_NAT 1<<4, IPS_DST_NAT 1<<5, IPS_SRC_NAT_DONE 1<<7,
+ *             IPS_DST_NAT_DONE 1<<8 included)
  *   destroy:  CTA_TIMEOUT if non-zero, CTA_COUNTERS_ORIG/REPLY (EV_NL_F_ACCT),
  *             CTA_TIMESTAMP {START, STOP if non-zero} (EV_NL_F_TSTAMP),
  *             CTA_PROTOINFO {CTA_PROTOINFO_TCP {STATE}} for TCP
@@ -63,8 +67,18 @@ extern "C" {
 /** Kind of an event as listeners subscribe to it: EV_MASK_NEW/UPDATE/DESTROY. */
 unsigned ev_nl_rec_kind(const struct ct_event_rec *r);
 
-/** Whether ev_nl_encode() takes record `r` (IPv4 or IPv6; with event bits unless a dump entry). */
+/** Whether ev_nl_encode() takes record `r`: IPv4 or IPv6, with event bits
+ * unless a dump entry, and never a port-block record (CT_REC_F_NAT_BLOCK),
+ * which is no connection. */
 bool ev_nl_rec_encodable(const struct ct_event_rec *r, bool dump);
+
+/**
+ * The reply tuple CTA_TUPLE_REPLY carries: the record's `reply` (the
+ * translated one for a translated flow). A record whose `reply` is unset
+ * (family or protocol other than orig's, e.g. one built by hand with only
+ * `orig`) gets the reverse of `orig`, which is what an untranslated flow's is.
+ */
+void ev_nl_rec_reply(const struct ct_event_rec *r, struct ct_tuple *out);
 
 /**
  * Encode one record as a ctnetlink event message at dgram + off.
@@ -74,7 +88,8 @@ bool ev_nl_rec_encodable(const struct ct_event_rec *r, bool dump);
  * @param off    where the message starts (a multiple of 4).
  * @param cap    size of `dgram`.
  * @return the message length (a multiple of 4), -ENOSPC when it does not
- *         fit, -EINVAL for a record that is not IPv4/IPv6 or carries no event.
+ *         fit, -EINVAL for a record that ev_nl_rec_encodable() refuses (not
+ *         IPv4/IPv6, no event, a port block).
  */
 int ev_nl_encode(const struct ct_event_rec *r, unsigned flags, uint8_t *dgram, size_t off,
 		 size_t cap);

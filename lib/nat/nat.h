@@ -270,7 +270,8 @@ struct nat_stats {
  * the _DONE bits are set. An empty table, an IPv6 flow or a packet that is
  * not CT_PKT_TRACK: 0, the reverse tuple, no bits (NAT is not in play).
  * Port choice (snat): the original source port when it is free in the
- * worker's slice; otherwise the first free port from a point given by the
+ * worker's slice and `pref` (if given) accepts it; otherwise the first
+ * free port from a point given by the
  * flow's hash, preferring ports `pref` accepts (at most 64 tries); the
  * address is the pool address picked by a hash of the inside address
  * (paired pooling, RFC 4787), then the others in order. Block mode: the

@@ -102,6 +102,21 @@ nat_pick_port(const uint64_t *map, uint32_t lo, uint32_t n, uint32_t start, uint
 	return first;
 }
 
+/* Whether the original source port may be kept: always without an RSS
+ * preference, else only when the NIC steers its reply home. */
+static bool
+keep_ok(const struct ct_tuple *rev, uint32_t addr, uint16_t port, nat_rss_pref_fn pref,
+	void *pref_arg, bool *rss_hit)
+{
+	struct ct_tuple cand;
+
+	if (pref == NULL)
+		return true;
+	nat_reply_with(&cand, rev, addr, port);
+	*rss_hit = pref(pref_arg, &cand);
+	return *rss_hit;
+}
+
 /* NAPT: a port of worker w's slice on the paired address, then the others. */
 static int
 napt_bind(const struct nat_pool_state *ps, unsigned w, uint32_t inside, int cls,
@@ -121,7 +136,8 @@ napt_bind(const struct nat_pool_state *ps, unsigned w, uint32_t inside, int cls,
 
 		*rss_hit = false;
 		if (orig->sport >= base && orig->sport - base < ps->slice &&
-		    !nat_bit(map, orig->sport - base)) {
+		    !nat_bit(map, orig->sport - base) &&
+		    keep_ok(rev, ps->cfg.addr_lo + a, orig->sport, pref, pref_arg, rss_hit)) {
 			i = orig->sport - base;
 		} else {
 			i = nat_pick_port(map, 0, ps->slice, start, base, rev,

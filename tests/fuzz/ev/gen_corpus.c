@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Writes the seed corpus of fuzz_ev_netlink: encoder output for every record
- * shape, one batched datagram and subscribe requests. */
+ * shape, translated flows (SNAT, DNAT, ICMP), one batched datagram and
+ * subscribe requests. */
 #include <stdio.h>
 #include <string.h>
 
@@ -26,6 +27,68 @@ put(const char *dir, const char *name, const void *p, size_t len)
 		return -1;
 	}
 	return fclose(f);
+}
+
+static void
+tuple4(struct ct_tuple *t, uint8_t proto, uint32_t src, uint16_t sport, uint32_t dst,
+       uint16_t dport)
+{
+	memset(t, 0, sizeof(*t));
+	t->family = 4;
+	t->proto = proto;
+	memcpy(t->src, &src, 4);
+	memcpy(t->dst, &dst, 4);
+	t->sport = sport;
+	t->dport = dport;
+}
+
+/* Translated flows: a reply tuple that is not the reverse of orig, NAT bits. */
+static int
+put_nat(const char *dir)
+{
+	/* Addresses in network order, written as bytes. */
+	static const uint8_t in[4] = { 10, 0, 0, 2 }, srv[4] = { 192, 0, 2, 1 },
+			     pool[4] = { 198, 51, 100, 1 }, fwd[4] = { 10, 0, 0, 5 };
+	uint32_t a_in, a_srv, a_pool, a_fwd;
+	struct ct_event_rec r;
+	int len;
+
+	memcpy(&a_in, in, 4);
+	memcpy(&a_srv, srv, 4);
+	memcpy(&a_pool, pool, 4);
+	memcpy(&a_fwd, fwd, 4);
+	memset(&r, 0, sizeof(r));
+	tuple4(&r.orig, 6, a_in, 40000, a_srv, 80);
+	tuple4(&r.reply, 6, a_srv, 80, a_pool, 1024);
+	r.status = CT_S_CONFIRMED | CT_S_SRC_NAT | CT_S_SRC_NAT_DONE | CT_S_DST_NAT_DONE;
+	r.events = CT_EV_NEW;
+	r.tcp_state = CT_TCP_SYN_SENT;
+	r.timeout_s = 120;
+	r.id = 2001;
+	len = ev_nl_encode(&r, EV_NL_F_DEFAULT, buf, 0, sizeof(buf));
+	if (len < 0 || put(dir, "nat_snat_tcp_new", buf, (size_t)len) < 0)
+		return -1;
+	tuple4(&r.orig, 17, a_in, 5000, a_pool, 80);
+	tuple4(&r.reply, 17, a_fwd, 8080, a_in, 5000);
+	r.status = CT_S_CONFIRMED | CT_S_DST_NAT | CT_S_SRC_NAT_DONE | CT_S_DST_NAT_DONE |
+		   CT_S_SEEN_REPLY | CT_S_DYING;
+	r.events = CT_EV_DESTROY;
+	r.id = 2002;
+	r.start_ns = 1;
+	r.stop_ns = 2000000000;
+	len = ev_nl_encode(&r, EV_NL_F_DEFAULT, buf, 0, sizeof(buf));
+	if (len < 0 || put(dir, "nat_dnat_udp_destroy", buf, (size_t)len) < 0)
+		return -1;
+	/* An echo whose identifier was translated (the reply tuple's dport). */
+	tuple4(&r.orig, 1, a_in, 0x1234, a_srv, 8);
+	tuple4(&r.reply, 1, a_srv, 8, a_pool, 2000);
+	r.status = CT_S_CONFIRMED | CT_S_SRC_NAT | CT_S_SRC_NAT_DONE | CT_S_DST_NAT_DONE;
+	r.events = CT_EV_NEW;
+	r.id = 2003;
+	len = ev_nl_encode(&r, EV_NL_F_DEFAULT, buf, 0, sizeof(buf));
+	if (len < 0 || put(dir, "nat_snat_icmp_new", buf, (size_t)len) < 0)
+		return -1;
+	return 0;
 }
 
 int
@@ -95,6 +158,8 @@ main(int argc, char **argv)
 			}
 		}
 	}
+	if (put_nat(argv[1]) < 0)
+		return 1;
 	memset(&req, 0, sizeof(req));
 	req.h.nlmsg_len = sizeof(req);
 	req.h.nlmsg_type = EV_MSG_SUBSCRIBE;

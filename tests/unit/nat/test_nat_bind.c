@@ -466,12 +466,24 @@ test_rss_pref(void)
 	T_EQ(a.calls, 64);
 	nat_worker_stats(t, 1, &st);
 	T_EQ(st.rss_hits, 32);
-	/* A free source port in the slice is kept without asking. */
+	/* A free source port in the slice is kept when its reply is steered home
+	 * (2000 % 7 == 5) ... */
+	a.mod = 5;
 	a.calls = 0;
 	p = tcp_pkt(ip4(10, 0, 1, 2), SERVER, 2000, 80);
 	T_EQ(nat_bind(t, 0, &p, 0, pref_fn, &a, &r, &status), 1);
 	T_EQ(r.dport, 2000);
-	T_EQ(a.calls, 0);
+	T_EQ(a.calls, 1);
+	/* ... and not when it is not: a port the preference accepts instead. */
+	a.mod = 3;
+	p = tcp_pkt(ip4(10, 0, 1, 3), SERVER, 2001, 80);
+	T_EQ(nat_bind(t, 0, &p, 0, pref_fn, &a, &r, &status), 1);
+	T_NE(r.dport, 2001);
+	T_EQ(r.dport % 7, 3);
+	/* Without a preference it is kept as Linux keeps it. */
+	p = tcp_pkt(ip4(10, 0, 1, 4), SERVER, 2002, 80);
+	T_EQ(nat_bind(t, 0, &p, 0, NULL, NULL, &r, &status), 1);
+	T_EQ(r.dport, 2002);
 	nat_table_free(t);
 	return 0;
 }
