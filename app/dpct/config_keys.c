@@ -220,7 +220,9 @@ const struct cfg_key dpct_cfg_keys[] = {
 	{CFG_U("workers", "mbufs", mbufs, CFG_MBUFS_MIN, CFG_MBUFS_MAX, 0),
 	 .parse = dpct_cfg_mbufs, .doc_range = "0, or 1024..16777216",
 	 .doc = "mbuf pool size. 0 derives it from ports × workers × (rxd + txd + burst) plus "
-		"handoff rings and a per-lcore cache."},
+		"handoff rings, a per-lcore cache and, with `fragments.enabled`, workers × "
+		"`fragments.max_datagrams` × 8 for received fragments waiting for their "
+		"datagram."},
 	{CFG_R("workers", "handoff_ring_size", handoff_ring_size, 1024),
 	 .doc = "Per worker pair, for packets a worker receives but another shard owns (ports "
 		"without symmetric RSS, e.g. vdevs)."},
