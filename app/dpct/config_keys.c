@@ -35,6 +35,7 @@
 
 static const char *const invalid_names[] = {"drop", "pass", NULL};
 static const char *const checksum_names[] = {"verify", "off", NULL};
+static const char *const frag_meet_names[] = {"auto", "hash", NULL};
 
 /* One line per timeout class for its row. */
 #define TO_DOC_TCP_SYN_SENT    "TCP: a SYN was seen, no reply yet."
@@ -245,6 +246,16 @@ const struct cfg_key dpct_cfg_keys[] = {
 	 .doc = "A datagram not complete this long after its first fragment arrived is "
 		"dropped with its fragments (Linux `net.ipv4.ipfrag_time`, 30 s). On the packet "
 		"clock in replay mode."},
+	{.section = "fragments", .key = "meet", .type = CFG_ENUM, F(frag_meet),
+	 .names = frag_meet_names, .dflt = DPCT_FRAG_MEET_AUTO,
+	 .doc = "Where a datagram's fragments meet to be reassembled. `\"auto\"`: on a port "
+		"with one RX queue the worker that received them (the datagram then reaches "
+		"its flow's owner in order with the flow's other packets); on a port with "
+		"several queues the worker chosen by a keyed hash of the datagram's addresses, "
+		"protocol and IP id (only the first fragment has ports), which hands the "
+		"datagram to the flow's owner. `\"hash\"`: always the latter (for tests of "
+		"that path on one-queue ports; a datagram can then be tracked after a later "
+		"packet of its flow)."},
 
 	/* seed */
 	{CFG_U("", "seed", seed, 0, INT64_MAX, 0),

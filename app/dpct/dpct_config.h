@@ -80,6 +80,7 @@ struct dpct_config {
 	bool frag_enabled;             /**< "enabled" */
 	unsigned frag_max_datagrams;   /**< "max_datagrams": per worker */
 	uint32_t frag_timeout_ms;      /**< "timeout_ms" */
+	unsigned frag_meet;            /**< "meet": DPCT_FRAG_MEET_* */
 	/* "seed": PRNG seed for grace re-arm and the flow-hash key (0 = drawn at start) */
 	uint64_t seed;
 	/* "export": IPFIX flow export (config_export.h) */
@@ -89,6 +90,12 @@ struct dpct_config {
 	/* "nat": pools and rules (config_nat.h); plain arrays, so a copy of the
 	 * struct is a full copy. About 73 KiB: keep configs off small stacks. */
 	struct dpct_nat_conf nat;
+};
+
+/** Where a datagram's fragments meet ("fragments.meet"). */
+enum {
+	DPCT_FRAG_MEET_AUTO = 0, /**< the receiving worker on one-queue ports, else by hash */
+	DPCT_FRAG_MEET_HASH,     /**< always the worker chosen by the datagram's hash */
 };
 
 /** Every key's default (the schema table's), all other bytes zero. */

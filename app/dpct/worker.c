@@ -489,7 +489,8 @@ dispatch(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, uint16_t
 	memset(n_other, 0, sizeof(n_other[0]) * nw);
 	for (i = 0; i < n; i++) {
 		if (w->frag != NULL && pipe_frag_is_fragment(m[i], &pk[i])) {
-			o = nw > 1 && dpct.ports[dpct.idx_of[m[i]->port]].nb_rxq > 1 ?
+			o = nw > 1 && (dpct.ports[dpct.idx_of[m[i]->port]].nb_rxq > 1 ||
+				       dpct.cfg.frag_meet == DPCT_FRAG_MEET_HASH) ?
 			    ct_hash_owner(pipe_frag_hash(m[i], &pk[i]), nw) : w->index;
 			if (o == w->index && !take_fragment(w, &m[i], &pk[i], now))
 				continue;

@@ -97,10 +97,10 @@ def check_output(out_path, n_in):
     return bad
 
 
-def run(t, tmp, cap, n_in, lcores, enabled):
+def run(t, tmp, cap, n_in, lcores, enabled, meet="auto"):
     prefix, chan = d.uniq("natfrag")
     cfg = d.base_config(chan, events={"enabled": False},
-                        fragments={"enabled": enabled},
+                        fragments={"enabled": enabled, "meet": meet},
                         nat={"pools": [{"name": "public", "addresses": PUBLIC,
                                         "ports": "1024-65535"}],
                              "rules": [{"name": "out", "action": "snat", "src": "10.0.0.0/8",
@@ -120,15 +120,17 @@ def main():
     d.need([d.DPCT], t)
     tmp = d.tmpdir("natfrag")
     cap, n_in = capture(tmp)
-    for workers, lcores in ((1, "0-1"), (2, "0@0,1@1,2@0")):
-        bad, st = run(t, tmp, cap, n_in, lcores, True)
-        t.check(not bad, "%d worker(s): every fragment translated, the reassembled "
-                "datagrams' checksums right" % workers, "\n".join(bad[:10]))
+    for workers, lcores, meet in ((1, "0-1", "auto"), (2, "0@0,1@1,2@0", "auto"),
+                                  (3, "0@0,1@1,2@0,3@1", "hash")):
+        what = "%d worker(s), meet %s" % (workers, meet)
+        bad, st = run(t, tmp, cap, n_in, lcores, True, meet)
+        t.check(not bad, "%s: every fragment translated, the reassembled "
+                "datagrams' checksums right" % what, "\n".join(bad[:10]))
         fr = (st or {}).get("fragments", {})
         t.check(fr.get("datagrams") == 2 and fr.get("fragments") == n_in - 1 and
                 fr.get("waiting") == 0 and fr.get("dropped") == 0,
-                "%d worker(s): fragments counted (2 datagrams from %d fragments)" % (
-                    workers, n_in - 1), str(fr))
+                "%s: fragments counted (2 datagrams from %d fragments)" % (
+                    what, n_in - 1), str(fr))
     bad, _ = run(t, tmp, cap, n_in, "0-1", False)
     t.check(bool(bad), "fragments.enabled false: the check above finds the difference",
             "no difference found")
