@@ -160,7 +160,7 @@ pipe_frag_free(struct pipe_frag *f)
 }
 
 bool
-pipe_frag_is_fragment(const struct rte_mbuf *m, const struct ct_pkt *pk)
+pipe_frag_check(const struct rte_mbuf *m, const struct ct_pkt *pk)
 {
 	const uint8_t *ip;
 

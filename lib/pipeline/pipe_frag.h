@@ -39,13 +39,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <rte_mbuf.h>
+
 #include "ct.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-struct rte_mbuf;
 struct pipe_frag;
 
 /** Settings of one worker's reassembly. */
@@ -92,15 +93,33 @@ pipe_frag_is_datagram(const struct rte_mbuf *m)
 	return (m->ol_flags & pipe_frag_flag) != 0 && pipe_frag_flag != 0;
 }
 
+/** pipe_frag_is_fragment() for the packets its inline part leaves open. */
+bool pipe_frag_check(const struct rte_mbuf *m, const struct ct_pkt *pk);
+
 /**
  * Whether the packet (parsed by pipe_parse_burst()) is a fragment this
  * module reassembles: IPv4 with MF or an offset, IPv6 with a fragment
  * header right after the fixed header. A datagram is not a fragment.
- * Reads the IP header only when the parse leaves the question open (a
- * tracked IPv4 packet: its flags word; IPv6 with extension headers).
+ * Inline for tracked packets (an IPv4 packet's flags word, which the parse
+ * just read; IPv6 without extension headers from the parse alone); the
+ * rest in pipe_frag_check().
  * Thread safety: pure function.
  */
-bool pipe_frag_is_fragment(const struct rte_mbuf *m, const struct ct_pkt *pk);
+static inline bool
+pipe_frag_is_fragment(const struct rte_mbuf *m, const struct ct_pkt *pk)
+{
+	if (pk->cls == CT_PKT_TRACK) {
+		if (pk->tuple.family == 4) {
+			const uint8_t *ip = rte_pktmbuf_mtod_offset(m, const uint8_t *, pk->l3_off);
+
+			if (((ip[6] & 0x3f) | ip[7]) == 0)
+				return false;
+		} else if (pk->l4_off == pk->l3_off + 40) {
+			return false;
+		}
+	}
+	return pipe_frag_check(m, pk);
+}
 
 /**
  * The hash that places a fragment's datagram (addresses, protocol and IP
