@@ -237,7 +237,7 @@ const struct cfg_key dpct_cfg_keys[] = {
 		"never completed is dropped, fragments and all. Off: a first fragment is "
 		"tracked by its own L4 header (with `checksum` on it fails the L4 checksum), "
 		"later fragments pass untracked."},
-	{CFG_U("fragments", "max_datagrams", frag_max_datagrams, 1, 65536, 256),
+	{CFG_U("fragments", "max_datagrams", frag_max_datagrams, 1, 65536, 64),
 	 .doc = "Datagrams in reassembly at once, per worker. A fragment of a new datagram "
 		"when the table is full is dropped unless the oldest datagram has timed out "
 		"(`fragments.dropped` in `--stats-json`). Each worker's copy pool holds 8 mbufs a datagram "
