@@ -240,8 +240,9 @@ const struct cfg_key dpct_cfg_keys[] = {
 	{CFG_U("fragments", "max_datagrams", frag_max_datagrams, 1, 65536, 64),
 	 .doc = "Datagrams in reassembly at once, per worker. A fragment of a new datagram "
 		"when the table is full is dropped unless the oldest datagram has timed out "
-		"(`fragments.dropped` in `--stats-json`). Each worker's copy pool holds 8 mbufs a datagram "
-		"(2.2 KiB each), and up to 8 received mbufs a datagram wait in the table."},
+		"(`fragments.dropped` in `--stats-json`). Each worker's copy pool holds 8 "
+		"mbufs a datagram (2.2 KiB each), and up to 8 received mbufs a datagram wait "
+		"in the table."},
 	{CFG_U("fragments", "timeout_ms", frag_timeout_ms, 1, 3600000, 30000),
 	 .doc = "A datagram not complete this long after its first fragment arrived is "
 		"dropped with its fragments (Linux `net.ipv4.ipfrag_time`, 30 s). On the packet "

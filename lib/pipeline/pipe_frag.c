@@ -76,7 +76,8 @@ pipe_frag_create(const struct pipe_frag_conf *c, const char *name, char *err, si
 	int rc;
 
 	if (c->max_datagrams == 0 || c->max_datagrams > 65536 || c->timeout_ns == 0) {
-		snprintf(err, errlen, "fragments: max_datagrams must be 1..65536 and the timeout > 0");
+		snprintf(err, errlen,
+			 "fragments: max_datagrams must be 1..65536 and the timeout > 0");
 		return NULL;
 	}
 	rc = register_fields();
@@ -101,7 +102,8 @@ pipe_frag_create(const struct pipe_frag_conf *c, const char *name, char *err, si
 	snprintf(pname, sizeof(pname), "dpct_frag_%s", name);
 	f->pool = rte_pktmbuf_pool_create(pname, n, 32, 0, RTE_MBUF_DEFAULT_BUF_SIZE, c->socket);
 	if (f->pool == NULL) {
-		snprintf(err, errlen, "fragments: pool of %u mbufs: %s", n, rte_strerror(rte_errno));
+		snprintf(err, errlen, "fragments: pool of %u mbufs: %s", n,
+			 rte_strerror(rte_errno));
 		goto fail;
 	}
 	return f;
@@ -186,13 +188,11 @@ pipe_frag_check(const struct rte_mbuf *m, const struct ct_pkt *pk)
 	default:
 		return false;
 	}
+	ip = rte_pktmbuf_mtod_offset(m, const uint8_t *, pk->l3_off);
 	if (rte_pktmbuf_data_len(m) < (uint32_t)pk->l3_off + 48)
 		return rte_pktmbuf_data_len(m) >= (uint32_t)pk->l3_off + 20 &&
-		       pk->tuple.family == 4 &&
-		       (rte_pktmbuf_mtod_offset(m, const uint8_t *, pk->l3_off)[0] >> 4) == 4 &&
-		       (rte_be_to_cpu_16(*rte_pktmbuf_mtod_offset(m, const uint16_t *,
-								 pk->l3_off + 6)) & IP4_MF_OFF) != 0;
-	ip = rte_pktmbuf_mtod_offset(m, const uint8_t *, pk->l3_off);
+		       pk->tuple.family == 4 && ip[0] >> 4 == 4 &&
+		       ((ip[6] << 8 | ip[7]) & IP4_MF_OFF) != 0;
 	if (ip[0] >> 4 == 4)
 		return ((ip[6] << 8 | ip[7]) & IP4_MF_OFF) != 0;
 	return ip[0] >> 4 == 6 && ip[6] == P_FRAGMENT;
@@ -264,7 +264,9 @@ reassemble(struct pipe_frag *f, struct rte_mbuf *c, uint32_t l3, uint64_t now)
 		iplen -= 8;
 		ip[4] = (uint8_t)((iplen - 40) >> 8);
 		ip[5] = (uint8_t)(iplen - 40);
-		memmove(rte_pktmbuf_mtod(c, uint8_t *) + 8, rte_pktmbuf_mtod(c, uint8_t *), l3 + 40);
+		uint8_t *d = rte_pktmbuf_mtod(c, uint8_t *);
+
+		memmove(d + 8, d, l3 + 40);
 		rte_pktmbuf_adj(c, 8);
 		return c;
 	}

@@ -187,7 +187,8 @@ main(int argc, char **argv)
 		if (k->complete) {
 			ok = ok && got == 1 && done == (int)k->n - 1 && pipe_frag_is_datagram(dg) &&
 			     !pipe_frag_is_fragment(dg, &dpk) && dpk.cls == CT_PKT_TRACK &&
-			     dpk.len == k->len && dpk.tuple.sport == 4000 && dpk.tuple.dport == 53 &&
+			     dpk.len == k->len && dpk.tuple.sport == 4000 &&
+			     dpk.tuple.dport == 53 &&
 			     ct_pkt_csum_mbuf(dg, &dpk) == 0;
 			n = pipe_frag_release(dg, orig, RTE_DIM(orig));
 			/* The originals, unchanged, in offset order. */
@@ -208,11 +209,11 @@ main(int argc, char **argv)
 		/* Expiry frees what waits, originals included. */
 		pipe_frag_expire(f, now + 2 * fc.timeout_ns);
 		pipe_frag_stats(f, &st);
-		ok = ok && st.waiting == 0 && st.dropped + st.bad_csum - st0.dropped - st0.bad_csum ==
-			k->dropped;
+		ok = ok && st.waiting == 0 &&
+		     st.dropped + st.bad_csum - st0.dropped - st0.bad_csum == k->dropped;
 		ok = ok && rte_mempool_avail_count(mp) == 256;
-		printf("%s %u - %s: datagram %d (want %d), waiting/dropped as expected, mbufs back\n",
-		       ok ? "ok" : "not ok", c + 2, k->name, got, k->complete);
+		printf("%s %u - %s: datagram %d (want %d), waiting and dropped as expected, "
+		       "mbufs back\n", ok ? "ok" : "not ok", c + 2, k->name, got, k->complete);
 		failed += !ok;
 	}
 	pipe_frag_free(f);
