@@ -18,6 +18,8 @@ PACKAGES=(
 	clang libclang-rt-14-dev
 	# flow export tests: real IPFIX collectors and Wireshark's decoder
 	nfdump tshark pmacct
+	# monitoring: dpct-exporter's HTTP server; Prometheus and promtool for its tests
+	libmicrohttpd-dev prometheus
 )
 
 missing=()

@@ -80,13 +80,15 @@ nat_warn(struct dpct_worker *w, const struct nat_table *t, uint64_t now)
 	}
 	if (st.ports_total == 0)
 		return;
-	pct = (unsigned)((uint64_t)st.ports_in_use * 100 / st.ports_total);
+	/* The fullest slice: a TCP-only load fills its class, not the average of three. */
+	pct = st.fill_pct;
 	if (!w->nat_alarm && dpct.cfg.fill_alarm_high_pct != 0 &&
 	    pct >= dpct.cfg.fill_alarm_high_pct) {
 		w->nat_alarm = true;
 		w->nat_warn_ns = now;
-		DPCT_LOG(WARNING, "nat: worker %u: pool ports %u%% in use (%u of %u)\n", w->index,
-			 pct, st.ports_in_use, st.ports_total);
+		DPCT_LOG(WARNING, "nat: worker %u: a pool's ports %u%% in use (%u of %u over "
+			 "all pools and protocols)\n", w->index, pct, st.ports_in_use,
+			 st.ports_total);
 	} else if (w->nat_alarm && pct < dpct.cfg.fill_alarm_low_pct) {
 		w->nat_alarm = false;
 		w->nat_warn_ns = now;

@@ -66,6 +66,9 @@ nat_collect(struct dpct_app *a, struct nat_all *n)
 #define NAT_SUM(f) n->sum.f += n->w[i].f;
 		NAT_STATS_FIELDS(NAT_SUM)
 #undef NAT_SUM
+		/* A percentage: the fullest worker's. */
+		if (n->w[i].fill_pct > n->sum.fill_pct)
+			n->sum.fill_pct = n->w[i].fill_pct;
 		n->rewrite_failed_sum += n->rewrite_failed[i];
 		n->block_ring_full_sum += n->block_ring_full[i];
 		n->refused_sum += n->refused[i];
@@ -80,6 +83,7 @@ tel_nat(struct rte_tel_data *d, const struct nat_stats *st, uint64_t rewrite_fai
 #define NAT_T(f) rte_tel_data_add_dict_u64(d, #f, st->f);
 	NAT_STATS_FIELDS(NAT_T)
 #undef NAT_T
+	rte_tel_data_add_dict_u64(d, "fill_pct", st->fill_pct);
 	rte_tel_data_add_dict_u64(d, "rewrite_failed", rewrite_failed);
 	rte_tel_data_add_dict_u64(d, "block_ring_full", block_ring_full);
 	rte_tel_data_add_dict_u64(d, "refused", refused);
@@ -137,6 +141,7 @@ json_nat(const struct nat_stats *st, uint64_t rewrite_failed, uint64_t block_rin
 #define NAT_J(f) json_object_set_new(o, #f, json_integer((json_int_t)st->f));
 	NAT_STATS_FIELDS(NAT_J)
 #undef NAT_J
+	json_object_set_new(o, "fill_pct", json_integer((json_int_t)st->fill_pct));
 	json_object_set_new(o, "rewrite_failed", json_integer((json_int_t)rewrite_failed));
 	json_object_set_new(o, "block_ring_full", json_integer((json_int_t)block_ring_full));
 	json_object_set_new(o, "refused", json_integer((json_int_t)refused));

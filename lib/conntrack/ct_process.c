@@ -229,6 +229,19 @@ notrack_match(const struct ct_conf *c, const struct ct_tuple *t)
 	return 0;
 }
 
+/* ct_tuple_reverse() inline, `out` and `in` apart: the packet loop's copy. */
+static inline void
+tuple_rev(struct ct_tuple *out, const struct ct_tuple *in)
+{
+	uint64_t tail;
+
+	memcpy(out->src, in->dst, sizeof(out->src));
+	memcpy(out->dst, in->src, sizeof(out->dst));
+	memcpy(&tail, &in->sport, sizeof(tail));
+	tail = ct_tuple_tail_swapped(tail);
+	memcpy(&out->sport, &tail, sizeof(tail));
+}
+
 /*
  * What a packet of translated entry `idx` travelling in `dir` is rewritten
  * to (ct_process_burst_nat()); for an ICMP error, what its quoted packet is.
@@ -244,10 +257,8 @@ nat_target(const struct ct_shard *s, uint32_t idx, enum ct_dir dir, bool icmp_er
 	pi->nat = 1;
 	if (icmp_error)
 		*to = dir == CT_DIR_ORIG ? s->nat_reply[idx] : e->key;
-	else if (dir == CT_DIR_ORIG)
-		ct_tuple_reverse(to, &s->nat_reply[idx]);
 	else
-		ct_tuple_reverse(to, &e->key);
+		tuple_rev(to, dir == CT_DIR_ORIG ? &s->nat_reply[idx] : &e->key);
 }
 
 /* A new entry for `p` (policy info: state NEW, no decision yet). */
@@ -505,8 +516,16 @@ prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe
 	/* Both lines of the entry. */
 	rte_prefetch0(e);
 	rte_prefetch0(e + 64);
-	if (q->cand & CT_IDX_NAT)
-		rte_prefetch0(&s->nat_reply[q->cand & ~CT_IDX_NAT]); /* its reply tuple */
+	/*
+	 * A translated flow's reply tuple: its reply packets are matched with
+	 * it, its original ones rewritten from it. 40 bytes may span two lines.
+	 */
+	if (s->nat_reply != NULL) {
+		const char *r = (const char *)&s->nat_reply[q->cand & ~CT_IDX_NAT];
+
+		rte_prefetch0(r);
+		rte_prefetch0(r + sizeof(struct ct_tuple) - 1);
+	}
 	if (moves_state(p))
 		rte_prefetch0(&s->cold[q->cand & ~CT_IDX_NAT]); /* and the cold part */
 }

@@ -40,13 +40,16 @@
  *
  * Thread safety: a table is read-only once built and may be read by any
  * number of threads; the slice of worker `w` of each pool state is written
- * only by worker `w` (nat_bind(), nat_release(), nat_block_events()).
+ * only by worker `w` (nat_bind(), nat_release(), nat_block_events_done(),
+ * nat_set_now()); nat_worker_stats() and nat_pool_usage() read it from
+ * any thread.
  * Nothing here allocates after nat_table_build()/nat_table_adopt().
  */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ct.h"
 
@@ -125,7 +128,10 @@ struct nat_table;
 /**
  * Check and build a table for `n_workers` workers. Copies `pools` and
  * `rules`; allocates the pool states (per worker port bitmaps and, in block
- * mode, the block tables) from the C heap. Refused, with a message in
+ * mode, the block tables) from the C heap: a pool's bitmaps take
+ * addresses x ports x 3 protocol classes / 8 bytes (24 KiB for one address
+ * with ports 1024-65535, 95 MiB for a /20), block mode 90 to 120 bytes a
+ * block more. Refused, with a message in
  * `err` that names the pool or rule (by name, else by index):
  *  - a pool without a name (empty or not NUL-terminated), two pools with
  *    one name;
@@ -162,19 +168,31 @@ struct nat_table *nat_table_build(const struct nat_pool *pools, unsigned n_pools
 /**
  * Let `new` take over the live bindings of `old` before it is installed:
  * every pool of `new` equal to a pool of `old` (same name, addresses,
- * ports, mode and block size) shares that pool's state, so bindings made
- * under `old` stay valid and are released into the same bitmaps.
- * Refused (-EBUSY, message in `err`) when a pool of `old` that holds live
- * bindings is missing from `new` or changed in it: the reload would orphan
- * live mappings. The caller then frees `new` and keeps `old`.
- * Call from the control plane; workers may go on using `old` meanwhile.
- * The counts read are the workers' own and may be a burst behind.
+ * ports, mode, block size and blocks per address) shares that pool's
+ * state, so bindings made under `old` stay valid and are released into the
+ * same bitmaps; the per-worker counters carry over too. Refused (-EBUSY,
+ * message in `err`, e.g. `pool "public" holds 12 live bindings and is
+ * missing from the new configuration`) when a pool of `old` that holds
+ * live bindings (ports held, or blocks whose release event is not yet
+ * consumed) is missing from `new` or changed in it, or when the worker
+ * count changes while any pool holds one: the reload would orphan live
+ * mappings. The caller then frees `new` and keeps `old`. With another
+ * worker count and nothing live, `new` keeps its own, empty states and
+ * counters. On a refusal neither table was changed.
+ * Call from the control plane, one thread (the sharing is counted without
+ * atomics); workers may go on using `old` meanwhile. The counts read are
+ * the workers' own and may be a burst behind: a binding made in that
+ * window by a worker still on `old`, in a pool the reload then drops, is
+ * counted in release_orphan when it is released.
  * @return 0 or -EBUSY.
  */
 int nat_table_adopt(struct nat_table *new, const struct nat_table *old, char *err,
 		    size_t errlen);
 
-/** Free a table; pool states shared with another table live on in it. NULL is a no-op. */
+/**
+ * Free a table; pool states shared with another table live on in it. NULL
+ * is a no-op. Control plane, once no worker uses `t` any more.
+ */
 void nat_table_free(struct nat_table *t);
 
 /** Whether the table has no rule (nothing is ever translated). */
@@ -255,6 +273,11 @@ struct nat_stats {
 	uint32_t ports_total;     /**< gauge: of those, in the worker's slices: addresses x
 				   *   ports x 3 protocol classes (TCP; UDP and UDP-Lite;
 				   *   ICMP echo), summed over the pools */
+	uint32_t fill_pct;        /**< gauge: the fullest of the worker's slices, by protocol
+				   *   class (or by blocks in block mode), 0..100: at 100 the
+				   *   worker refuses that class's connections on that pool.
+				   *   The measure for a fill alarm (ports_in_use/ports_total
+				   *   averages over classes and pools) */
 };
 
 /**
@@ -386,6 +409,8 @@ void nat_set_now(const struct nat_table *t, unsigned w, uint64_t now_ns);
  * changes, the outer source becomes the new quoted destination (an error
  * from inside a dnat seems to come from the public address). The ICMP
  * checksum and both IPv4 header checksums are kept right.
+ * An ICMP redirect that would be rewritten is refused (-EPROTONOSUPPORT:
+ * drop it, as Linux does for a translated flow).
  * A non-first fragment (CT_PKT_FRAGMENT) has its addresses rewritten only
  * (the ports of `to` are ignored). DCCP, whose checksum covers the
  * addresses, is refused when they change (-EPROTONOSUPPORT).
@@ -396,6 +421,78 @@ void nat_set_now(const struct nat_table *t, unsigned w, uint64_t now_ns);
  * Thread safety: pure function on the frame.
  */
 int nat_rewrite(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct ct_tuple *to);
+
+/* RFC 1624 eqn. 3 with a 64-bit sum of changes (32-bit words), for nat_rewrite_fast(). */
+static inline uint16_t
+nat_csum_update64(uint16_t hc, uint64_t sum)
+{
+	uint32_t x;
+
+	sum += (uint16_t)~hc;
+	sum = (sum & 0xffffffffu) + (sum >> 32);
+	sum = (sum & 0xffffffffu) + (sum >> 32);
+	x = (uint32_t)sum;
+	x = (x & 0xffff) + (x >> 16);
+	x = (x & 0xffff) + (x >> 16);
+	return (uint16_t)~x;
+}
+
+/**
+ * nat_rewrite()'s common case inline, for the packet loop: a tracked TCP
+ * or UDP packet right after a 20-byte IPv4 header, whole in the frame.
+ * Addresses and the port pair are read and written as 32-bit words and
+ * their change summed once (ones' complement sums do not depend on the
+ * word size or byte order); a UDP checksum of 0 stays 0, one that comes to
+ * 0 is written 0xffff. The same result as nat_rewrite() on such a packet.
+ * @return true done; false: not such a packet, nothing written (call
+ *         nat_rewrite()).
+ * Thread safety: pure function on the frame.
+ */
+static inline bool
+nat_rewrite_fast(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct ct_tuple *to)
+{
+	uint8_t *ip = frame + p->l3_off, *l4 = ip + 20;
+	const uint8_t np[4] = { (uint8_t)(to->sport >> 8), (uint8_t)to->sport,
+				(uint8_t)(to->dport >> 8), (uint8_t)to->dport };
+	uint32_t coff, tot, os, od, ns, nd, op, nw;
+	uint64_t isum, lsum;
+	uint16_t hc;
+
+	if (p->cls != CT_PKT_TRACK || p->tuple.family != 4 || p->l3_off == 0 ||
+	    p->l4_off != p->l3_off + 20 || (uint32_t)p->l3_off + 20 > len || ip[0] != 0x45)
+		return false;
+	if (p->tuple.proto == 6)
+		coff = 16;
+	else if (p->tuple.proto == 17)
+		coff = 6;
+	else
+		return false;
+	tot = (uint32_t)ip[2] << 8 | ip[3];
+	if ((uint32_t)p->l3_off + tot > len || tot < 20 + coff + 2)
+		return false;
+	memcpy(&os, ip + 12, 4);
+	memcpy(&od, ip + 16, 4);
+	memcpy(&op, l4, 4);
+	memcpy(&ns, to->src, 4);
+	memcpy(&nd, to->dst, 4);
+	memcpy(&nw, np, 4);
+	isum = (uint64_t)(uint32_t)~os + ns + (uint32_t)~od + nd;
+	lsum = isum + (uint32_t)~op + nw;
+	memcpy(ip + 12, &ns, 4);
+	memcpy(ip + 16, &nd, 4);
+	memcpy(l4, &nw, 4);
+	memcpy(&hc, ip + 10, 2);
+	hc = nat_csum_update64(hc, isum);
+	memcpy(ip + 10, &hc, 2);
+	memcpy(&hc, l4 + coff, 2);
+	if (coff == 6 && hc == 0)
+		return true;
+	hc = nat_csum_update64(hc, lsum);
+	if (coff == 6 && hc == 0)
+		hc = 0xffff;
+	memcpy(l4 + coff, &hc, 2);
+	return true;
+}
 
 #ifdef __cplusplus
 }

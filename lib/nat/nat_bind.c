@@ -261,6 +261,23 @@ nat_release(const struct nat_table *t, unsigned w, const struct ct_tuple *reply,
 		nat_block_release(t, (unsigned)pi, w, a, i);
 }
 
+/* How full worker w's slice of a pool is: its fullest class, or its blocks, in percent. */
+static uint32_t
+slice_fill(const struct nat_pool_state *ps, unsigned w)
+{
+	const volatile struct nat_pw *pw = &ps->w[w];
+	uint64_t per = (uint64_t)ps->n_addrs * ps->slice, fill = 0;
+	unsigned c;
+
+	for (c = 0; c < NAT_CLASSES; c++)
+		if (pw->in_use_cls[c] * UINT64_C(100) / per > fill)
+			fill = pw->in_use_cls[c] * UINT64_C(100) / per;
+	if (ps->n_blocks > 0 &&
+	    (pw->blocks_used + pw->blocks_releasing) * UINT64_C(100) / ps->n_blocks > fill)
+		fill = (pw->blocks_used + pw->blocks_releasing) * UINT64_C(100) / ps->n_blocks;
+	return (uint32_t)fill;
+}
+
 void
 nat_worker_stats(const struct nat_table *t, unsigned w, struct nat_stats *out)
 {
@@ -272,13 +289,16 @@ nat_worker_stats(const struct nat_table *t, unsigned w, struct nat_stats *out)
 	*out = t->cnt->w[w].s;
 	out->ports_in_use = 0;
 	out->ports_total = 0;
+	out->fill_pct = 0;
 	for (i = 0; i < t->n_pools; i++) {
 		const struct nat_pool_state *ps = t->ps[i];
+		uint64_t total = (uint64_t)out->ports_total + ps->n_addrs * ps->slice * NAT_CLASSES;
+		uint32_t fill = slice_fill(ps, w);
 
 		out->ports_in_use += ((const volatile struct nat_pw *)&ps->w[w])->in_use;
-		uint64_t total = (uint64_t)out->ports_total + ps->n_addrs * ps->slice * NAT_CLASSES;
-
 		out->ports_total = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+		if (fill > out->fill_pct)
+			out->fill_pct = fill;
 	}
 }
 
@@ -286,31 +306,23 @@ int
 nat_pool_usage(const struct nat_table *t, unsigned pool, struct nat_pool_usage *out)
 {
 	const struct nat_pool_state *ps;
-	uint64_t fill = 0, per;
 	unsigned w, c;
 
 	memset(out, 0, sizeof(*out));
 	if (t == NULL || pool >= t->n_pools)
 		return -EINVAL;
 	ps = t->ps[pool];
-	per = (uint64_t)ps->n_addrs * ps->slice;
-	out->ports_total = per * ps->n_workers;
+	out->ports_total = (uint64_t)ps->n_addrs * ps->slice * ps->n_workers;
 	out->blocks_total = ps->n_blocks * ps->n_workers;
 	for (w = 0; w < ps->n_workers; w++) {
 		const volatile struct nat_pw *pw = &ps->w[w];
-		uint32_t busy = pw->blocks_used + pw->blocks_releasing;
+		uint32_t fill = slice_fill(ps, w);
 
-		for (c = 0; c < NAT_CLASSES; c++) {
-			uint32_t n = pw->in_use_cls[c];
-
-			out->ports_used[c] += n;
-			if (n * UINT64_C(100) / per > fill)
-				fill = n * UINT64_C(100) / per;
-		}
-		out->blocks_used += busy;
-		if (ps->n_blocks > 0 && busy * UINT64_C(100) / ps->n_blocks > fill)
-			fill = busy * UINT64_C(100) / ps->n_blocks;
+		for (c = 0; c < NAT_CLASSES; c++)
+			out->ports_used[c] += pw->in_use_cls[c];
+		out->blocks_used += pw->blocks_used + pw->blocks_releasing;
+		if (fill > out->fill_pct)
+			out->fill_pct = fill;
 	}
-	out->fill_pct = (uint32_t)fill;
 	return 0;
 }

@@ -78,7 +78,8 @@ block_owner(const struct nat_table *t, const struct ct_tuple *tu, uint16_t in_po
 {
 	unsigned i;
 
-	for (i = 0; i < t->n_rules; i++) {
+	/* First match; a match past the last block-mode rule cannot name a block pool. */
+	for (i = 0; i < t->block_rules_end; i++) {
 		const struct nat_rule *r = &t->rules[i];
 
 		if (any_port && r->in_port != NAT_ANY_PORT) {

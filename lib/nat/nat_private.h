@@ -118,6 +118,7 @@ struct nat_table {
 	unsigned n_rules;
 	unsigned n_workers;
 	bool has_block_rule;      /* a snat rule names a block-mode pool */
+	unsigned block_rules_end; /* rules after the last such rule never decide by block */
 	struct nat_pool *pools;
 	struct nat_rule *rules;
 	struct nat_pool_state **ps;   /* [n_pools] */

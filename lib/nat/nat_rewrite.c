@@ -224,6 +224,9 @@ rewrite_error(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct
 		return -EINVAL;
 	src_changed = memcmp(p->tuple.src, to->src, 4) != 0;
 	dst_changed = memcmp(p->tuple.dst, to->dst, 4) != 0;
+	/* A redirect about a translated flow is dropped, as Linux does. */
+	if (icmp[0] == 5 && (src_changed || dst_changed || ports_changed(&p->tuple, to)))
+		return -EPROTONOSUPPORT;
 	rc = l4_plan(p->tuple.proto, q + qihl, end - qoff - qihl, true, src_changed || dst_changed,
 		     ports_changed(&p->tuple, to), &pl);
 	if (rc != 0)
@@ -245,83 +248,6 @@ rewrite_error(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct
 	return 0;
 }
 
-/* 16 bits as they lie in memory: ones' complement sums do not depend on byte order. */
-static inline uint32_t
-ld16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return v;
-}
-
-static inline uint32_t
-sum_change(const uint8_t *old, const uint8_t *nw, unsigned words)
-{
-	uint32_t s = 0;
-	unsigned i;
-
-	for (i = 0; i < words; i++)
-		s += (uint16_t)~ld16(old + 2 * i) + ld16(nw + 2 * i);
-	return s;
-}
-
-/* RFC 1624 eqn. 3 on a checksum field in memory order. */
-static inline uint16_t
-csum_update(uint16_t hc, uint32_t sum)
-{
-	uint32_t x = (uint16_t)~hc + sum;
-
-	x = (x & 0xffff) + (x >> 16);
-	x = (x & 0xffff) + (x >> 16);
-	return (uint16_t)~x;
-}
-
-/*
- * The common case, straight through: TCP or UDP right after a 20-byte IPv4
- * header, whole and in the frame. Every word is summed, changed or not,
- * which gives the same checksum up to the sign of zero (never the result
- * of summing real headers). @return false when the frame is not such a case.
- */
-static inline bool
-rewrite_fast(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct ct_tuple *to)
-{
-	uint8_t *ip = frame + p->l3_off, *l4 = ip + 20, ports[4];
-	uint32_t isum, lsum, coff, tot;
-	uint16_t hc;
-
-	if (p->cls != CT_PKT_TRACK || p->l4_off != p->l3_off + 20 ||
-	    (uint32_t)p->l3_off + 20 > len || ip[0] != 0x45)
-		return false;
-	if (p->tuple.proto == P_TCP)
-		coff = 16;
-	else if (p->tuple.proto == P_UDP)
-		coff = 6;
-	else
-		return false;
-	tot = rd16(ip + 2);
-	if ((uint32_t)p->l3_off + tot > len || tot < 20 + coff + 2)
-		return false;
-	isum = sum_change(ip + 12, to->src, 2) + sum_change(ip + 16, to->dst, 2);
-	wr16(ports, to->sport);
-	wr16(ports + 2, to->dport);
-	lsum = isum + sum_change(l4, ports, 2);
-	memcpy(ip + 12, to->src, 4);
-	memcpy(ip + 16, to->dst, 4);
-	memcpy(l4, ports, 4);
-	memcpy(&hc, ip + 10, 2);
-	hc = csum_update(hc, isum);
-	memcpy(ip + 10, &hc, 2);
-	memcpy(&hc, l4 + coff, 2);
-	if (coff == 6 && hc == 0)
-		return true;
-	hc = csum_update(hc, lsum);
-	if (coff == 6 && hc == 0)
-		hc = 0xffff;
-	memcpy(l4 + coff, &hc, 2);
-	return true;
-}
-
 int
 nat_rewrite(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct ct_tuple *to)
 {
@@ -333,7 +259,7 @@ nat_rewrite(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct c
 	if (frame == NULL || p == NULL || to == NULL || p->tuple.family != 4 || p->l3_off == 0 ||
 	    p->l3_off >= len)
 		return -EINVAL;
-	if (rewrite_fast(frame, len, p, to))
+	if (nat_rewrite_fast(frame, len, p, to))
 		return 0;
 	if (p->cls == CT_PKT_ICMP_ERROR)
 		return rewrite_error(frame, len, p, to);

@@ -482,8 +482,10 @@ nat_table_build(const struct nat_pool *pools, unsigned n_pools, const struct nat
 	for (i = 0; i < n_rules; i++) {
 		if (rules[i].kind == NAT_DNAT)
 			t->dnat_ix[t->n_dnat++] = (struct nat_dnat_ix){ rules[i].to_addr, i };
-		if (rules[i].kind == NAT_SNAT && pools[rules[i].pool].mode == NAT_MODE_BLOCK)
+		if (rules[i].kind == NAT_SNAT && pools[rules[i].pool].mode == NAT_MODE_BLOCK) {
 			t->has_block_rule = true;
+			t->block_rules_end = i + 1;
+		}
 	}
 	qsort(t->dnat_ix, t->n_dnat, sizeof(*t->dnat_ix), cmp_dnat_ix);
 	return t;

@@ -129,11 +129,15 @@ rewrite(const struct pipe_conf *c, struct rte_mbuf *const *m, const struct ct_pk
 	for (i = 0; i < n; i++) {
 		if (!info[i].nat || verdict[i] != CT_V_PASS)
 			continue;
+		uint8_t *f = rte_pktmbuf_mtod(m[i], uint8_t *);
+		uint32_t len = rte_pktmbuf_data_len(m[i]);
+
 		if (pipe_frag_is_datagram(m[i]))
 			rc = pipe_frag_rewrite(m[i], &to[i]);
+		else if (nat_rewrite_fast(f, len, &pk[i], &to[i]))
+			rc = 0;
 		else
-			rc = nat_rewrite(rte_pktmbuf_mtod(m[i], uint8_t *),
-					 rte_pktmbuf_data_len(m[i]), &pk[i], &to[i]);
+			rc = nat_rewrite(f, len, &pk[i], &to[i]);
 		if (rc != 0) {
 			verdict[i] = CT_V_DROP;
 			c->nat->rewrite_failed++;

@@ -27,6 +27,13 @@ Checked:
 - a port forward (dnat 198.51.100.20:80 -> the client's 8080): connections
   from the server reach the client's socket, which sees the server's own
   address as its peer, and the answer comes back from 198.51.100.20:80;
+- port-block mode: a second inside address (10.10.1.2) translated by a
+  block-mode pool (198.51.100.16/30, blocks of 500): its TCP connections and
+  UDP exchanges are answered, and the server sees all of each protocol's
+  ports in one block of one address (not checked against Linux, which has no
+  port blocks: its ports spread over the range);
+- dpct's counters at exit: 19 connections bound, 1 block, none exhausted,
+  no rewrite failed;
 - ICMP errors from the server side reach the client with the quoted header
   translated back (the client's own address and port) and right checksums
   (outer IPv4, ICMP, quoted IPv4, and the quoted UDP/TCP segment when the error
@@ -61,6 +68,11 @@ PORT_LO, PORT_HI = 20000, 29999
 # A port forward: the outside connects to PUBLIC:80, the client's 8080 answers.
 PUBLIC, PUBLIC_PORT, FWD_PORT = '198.51.100.20', 80, 8080
 MAC_C, MAC_S = '02:00:00:cc:00:02', '02:00:00:5e:00:02'
+# A subscriber in port-block mode (RFC 7422): another inside address, its
+# own pool; all its connections must use one block of BLOCK ports.
+SUB, SUB_NET = '10.10.1.2', ipaddress.ip_network('10.10.1.0/24')
+CGN_NET = ipaddress.ip_network('198.51.100.16/30')
+CGN_LO, CGN_HI, BLOCK = 40000, 47999, 500
 EHOSTUNREACH = 113
 # Two workers: each owns half of the pool's ports, and a reply (which comes
 # in on either port, no RSS on af_packet) must reach the worker whose slice
@@ -71,11 +83,15 @@ S_DST_NAT, S_DST_NAT_DONE = 1 << 5, 1 << 8
 
 NAT_CONFIG = {
     'pools': [{'name': 'public', 'addresses': str(POOL_NET),
-               'ports': '%d-%d' % (PORT_LO, PORT_HI)}],
+               'ports': '%d-%d' % (PORT_LO, PORT_HI)},
+              {'name': 'cgnat', 'addresses': str(CGN_NET), 'ports': '%d-%d' % (CGN_LO, CGN_HI),
+               'mode': 'block', 'block_size': BLOCK, 'blocks_per_address': 1}],
     'rules': [{'name': 'web-in', 'action': 'dnat', 'in_port': 1, 'proto': 'tcp', 'dst': PUBLIC,
                'dport': PUBLIC_PORT, 'to': CLIENT, 'to_port': FWD_PORT},
               {'name': 'lan-out', 'action': 'snat', 'in_port': 0, 'src': str(INSIDE_NET),
-               'pool': 'public'}],
+               'pool': 'public'},
+              {'name': 'subscribers', 'action': 'snat', 'in_port': 0, 'src': str(SUB_NET),
+               'pool': 'cgnat'}],
 }
 
 ACTIONS = (
@@ -86,6 +102,8 @@ ACTIONS = (
      dict(op='tcp', src=CLIENT, dst=SERVER, dport=5004, expect='error', errno=EHOSTUNREACH)])
 
 FWD_ACTIONS = [dict(op='tcp', src=SERVER, dst=PUBLIC, dport=PUBLIC_PORT) for _ in range(2)]
+SUB_ACTIONS = ([dict(op='tcp', src=SUB, dst=SERVER, dport=5011) for _ in range(4)] +
+               [dict(op='udp', src=SUB, dst=SERVER, dport=5012) for _ in range(3)])
 
 
 def in_pool(addr):
@@ -93,7 +111,12 @@ def in_pool(addr):
 
 
 def inside(addr):
-    return addr is not None and ipaddress.ip_address(addr) in INSIDE_NET
+    return addr is not None and (ipaddress.ip_address(addr) in INSIDE_NET or
+                                 ipaddress.ip_address(addr) in SUB_NET)
+
+
+def in_cgn(addr):
+    return addr is not None and ipaddress.ip_address(addr) in CGN_NET
 
 
 def build(net, mode, tmp):
@@ -113,6 +136,7 @@ def build(net, mode, tmp):
         net.veth(f, 'out0', s, 'eth0')
         nl.sh(['ip', '-n', f, 'addr', 'add', GW_IN + '/24', 'dev', 'in0'])
         nl.sh(['ip', '-n', f, 'addr', 'add', GW_OUT + '/24', 'dev', 'out0'])
+        nl.sh(['ip', '-n', f, 'route', 'add', str(SUB_NET), 'dev', 'in0'])
         nl.sh(nl.in_ns(f, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']))
         lo, hi = POOL_NET[0], POOL_NET[-1]
         nl.sh(nl.in_ns(f, ['nft', '-f', '-']), input=(
@@ -121,9 +145,12 @@ def build(net, mode, tmp):
                 PUBLIC, PUBLIC_PORT, CLIENT, FWD_PORT) +
             '\n  type nat hook postrouting priority srcnat;\n'
             '\n  oifname "out0" ip saddr %s meta l4proto { tcp, udp } snat to %s-%s:%d-%d\n'
-            '  oifname "out0" ip saddr %s snat to %s-%s\n }\n}\n' % (
-                INSIDE_NET, lo, hi, PORT_LO, PORT_HI, INSIDE_NET, lo, hi)))
+            '  oifname "out0" ip saddr %s snat to %s-%s\n'
+            '  oifname "out0" ip saddr %s meta l4proto { tcp, udp } snat to %s-%s:%d-%d\n'
+            ' }\n}\n' % (INSIDE_NET, lo, hi, PORT_LO, PORT_HI, INSIDE_NET, lo, hi,
+                         SUB_NET, CGN_NET[0], CGN_NET[-1], CGN_LO, CGN_HI)))
     nl.sh(['ip', '-n', c, 'addr', 'add', CLIENT + '/24', 'dev', 'eth0'])
+    nl.sh(['ip', '-n', c, 'addr', 'add', SUB + '/24', 'dev', 'eth0'])
     nl.sh(['ip', '-n', c, 'route', 'add', 'default', 'via', GW_IN])
     nl.sh(['ip', '-n', s, 'addr', 'add', SERVER + '/24', 'dev', 'eth0'])
     nl.sh(['ip', '-n', s, 'route', 'add', '198.51.100.0/24', 'via', GW_OUT])
@@ -144,10 +171,12 @@ def start_dpct(tmp, hosts):
     lst = d.start_events(chan, evpath, None, idle_ms=0, max_s=120)
     log = open(os.path.join(tmp, 'dpct.log'), 'w')
     lcores = '0@0,(1-%d)@1' % WORKERS if WORKERS > 1 else '0-1'
-    dp = subprocess.Popen(d.dpct_cmd(prefix, cfg_path, replay=False, lcores=lcores, extra_eal=[
-        '--vdev', 'net_af_packet0,iface=%s' % hosts[0],
-        '--vdev', 'net_af_packet1,iface=%s' % hosts[1]]),
-        stdout=log, stderr=subprocess.STDOUT, text=True)
+    stats = os.path.join(tmp, 'stats.json')
+    eal = ['--vdev', 'net_af_packet0,iface=%s' % hosts[0],
+           '--vdev', 'net_af_packet1,iface=%s' % hosts[1]]
+    dp = subprocess.Popen(d.dpct_cmd(prefix, cfg_path, replay=False, lcores=lcores, stats=stats,
+                                     extra_eal=eal),
+                          stdout=log, stderr=subprocess.STDOUT, text=True)
     ok = d.wait_for(lambda: dp.poll() is not None or len(d.listeners(prefix)) >= 1, 30)
     if not ok or dp.poll() is not None:
         log.flush()
@@ -193,8 +222,9 @@ def main():
             path = os.path.join(tmp, 'cap-%s.pcap' % role)
             caps[role] = (path, net.popen(nl.helper(ns, 'capture', 'eth0', path, 90)))
         peers_path = os.path.join(tmp, 'peers.json')
-        srv = net.popen(nl.helper(s, 'serve', json.dumps({'tcp': [[SERVER, 5001]],
-                                                          'udp': [[SERVER, 5002]]}),
+        srv = net.popen(nl.helper(s, 'serve', json.dumps({'tcp': [[SERVER, 5001], [SERVER, 5011]],
+                                                          'udp': [[SERVER, 5002],
+                                                                  [SERVER, 5012]]}),
                                   peers_path, 90))
         fwd_path = os.path.join(tmp, 'peers-inside.json')
         net.popen(nl.helper(c, 'serve', json.dumps({'tcp': [[CLIENT, FWD_PORT]]}), fwd_path, 90))
@@ -218,7 +248,27 @@ def main():
         fwd_peers = sorted(tuple(e['peer']) for e in nl.json_lines(fwd_path))
         t.eq(fwd_peers, sorted((SERVER, x.get('sport')) for x in fwd),
              'port forward: the client\'s socket saw the server\'s own address and ports')
-        peers = nl.json_lines(peers_path)
+        r = subprocess.run(nl.helper(c, 'client', json.dumps(SUB_ACTIONS)), capture_output=True,
+                           text=True, timeout=60)
+        sub = json.loads(r.stdout) if r.returncode == 0 else []
+        t.check(len(sub) == 7 and all(x.get('ok') for x in sub),
+                'block mode: the subscriber\'s 4 TCP connections and 3 UDP exchanges answered',
+                sub or r.stderr[-500:])
+        allpeers = nl.json_lines(peers_path)
+        peers = [e for e in allpeers if e['local'][1] in (5001, 5002)]
+        subp = [e for e in allpeers if e['local'][1] in (5011, 5012)]
+        t.check(len(subp) == 7 and all(in_cgn(e['peer'][0]) and
+                                       CGN_LO <= e['peer'][1] <= CGN_HI for e in subp),
+                'block mode: the server saw the subscriber as a cgnat address and port', subp)
+        print('# subscriber peers: %s' % ' '.join('%s/%s:%d' % (e['proto'], e['peer'][0],
+                                                               e['peer'][1]) for e in subp))
+        if mode == 'dpct':
+            for proto in ('tcp', 'udp'):
+                mine = [e['peer'] for e in subp if e['proto'] == proto]
+                blocks = {(a, (p - CGN_LO) // BLOCK) for a, p in mine}
+                t.check(mine and len(blocks) == 1,
+                        'block mode: the subscriber\'s %s ports are in one block of %d of one '
+                        'address' % (proto, BLOCK), mine)
         tcp_peers = [e['peer'] for e in peers if e['proto'] == 'tcp']
         udp_peers = [e['peer'] for e in peers if e['proto'] == 'udp']
         t.eq((len(tcp_peers), len(udp_peers)), (3, 3), 'server saw 3 TCP and 3 UDP peers')
@@ -267,6 +317,7 @@ def main():
         t.check(pk['S'] and not [x for x in pk['S'] if inside(x['src']) or inside(x['dst'])],
                 'server side: %d IPv4 packets, none with an inside address' % len(pk['S']))
         t.check(pk['C'] and not [x for x in pk['C'] if in_pool(x['src']) or in_pool(x['dst']) or
+                                 in_cgn(x['src']) or in_cgn(x['dst']) or
                                  PUBLIC in (x['src'], x['dst'])],
                 'client side: %d IPv4 packets, none with a pool or the public address'
                 % len(pk['C']))
@@ -332,7 +383,19 @@ def main():
             rc, out = d.stop(dp, 30)
             t.eq(rc, 0, 'dpct stops cleanly') or print('# ' + open(
                 os.path.join(tmp, 'dpct.log')).read()[-1500:])
+            stats = os.path.join(tmp, 'stats.json')
+            nat = d.load_json(stats).get('nat', {}) if rc == 0 and os.path.exists(stats) else {}
+            print('# nat: ' + json.dumps({k: v for k, v in nat.items() if k != 'workers'},
+                                         sort_keys=True))
+            # 3 TCP, 3 UDP, 2 echo, the refused UDP, the rejected TCP, 2
+            # forwarded; the subscriber's 4 TCP and 3 UDP in one block.
+            t.eq([nat.get(k) for k in ('bound', 'exhausted', 'rewrite_failed', 'release_orphan',
+                                       'blocks_alloc')],
+                 [19, 0, 0, 0, 1], 'nat counters: 19 connections bound, none exhausted, no '
+                 'rewrite failed, no orphan release, 1 port block')
         net.cleanup()
+        if not os.environ.get('DPCT_KEEP_TMP'):
+            shutil.rmtree(tmp, ignore_errors=True)
     t.done()
 
 

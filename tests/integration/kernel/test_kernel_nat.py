@@ -29,10 +29,11 @@ another public port), an excluded address, and TCP connections from the
 server to the forwarded port. Then both tables are dumped and flushed.
 
 Compared per flow: present on both sides; reply tuple addresses equal;
-status & (SEEN_REPLY|ASSURED|SRC_NAT|DST_NAT|SRC_NAT_DONE|DST_NAT_DONE)
-equal in the table, on the NEW event and on the DESTROY; the reply port (or
-echo id) printed as matched or not. Every client action must succeed on both
-sides, and the servers must see the same peers (the public address).
+the whole status word (SEEN_REPLY, ASSURED, CONFIRMED, SRC_NAT, DST_NAT,
+SRC_NAT_DONE, DST_NAT_DONE, DYING) equal in the table, on the NEW event and on
+the DESTROY; the reply port (or echo id) printed as matched or not. Every
+client action must succeed on both sides, and the servers must see the same
+peer addresses (the public address, or the inside one where excluded).
 Needs root, ip, nft, ethtool, conntrack; skips otherwise.
 """
 import json
@@ -59,11 +60,11 @@ INSIDE_SRV, INSIDE_PORT = '10.10.0.5', 80
 EXCLUDED = '10.10.0.3'
 MAC_C, MAC_S = '02:00:00:cc:00:01', '02:00:00:5e:00:01'
 
-# status bits compared (Linux's IPS_*): SEEN_REPLY, ASSURED, SRC_NAT, DST_NAT,
-# SRC_NAT_DONE, DST_NAT_DONE. CONFIRMED is Linux's own bookkeeping.
+# Linux's IPS_* status bits. The whole status word is compared (CONFIRMED
+# and, on a DESTROY, DYING included): dpct reports them as Linux does.
 S_SEEN_REPLY, S_ASSURED, S_CONFIRMED = 1 << 1, 1 << 2, 1 << 3
 S_SRC_NAT, S_DST_NAT, S_SRC_NAT_DONE, S_DST_NAT_DONE = 1 << 4, 1 << 5, 1 << 7, 1 << 8
-MASK = S_SEEN_REPLY | S_ASSURED | S_SRC_NAT | S_DST_NAT | S_SRC_NAT_DONE | S_DST_NAT_DONE
+MASK = 0xffffffff
 
 SERVERS_S = {'tcp': [[SERVER, 5001]], 'udp': [[SERVER, 5002]]}
 SERVERS_C = {'tcp': [[INSIDE_SRV, INSIDE_PORT]]}

@@ -142,6 +142,21 @@ bench_owner(unsigned n)
 		sink += owner;
 	}
 	report("nat_owner, reply to a pool port", now_ns() - t0, n);
+	tf_tcp(&f, ip4(10, 0, 0, 1), ip4(192, 0, 2, 1), 40000, 80, false);
+	p = tf_parse(&f);
+	t0 = now_ns();
+	for (i = 0; i < n; i++) {
+		sink += nat_owner(t, &p, 1, &owner);
+	}
+	report("nat_owner, original direction (napt)", now_ns() - t0, n);
+	nat_table_free(t);
+	t = napt(NAT_MODE_BLOCK);
+	t0 = now_ns();
+	for (i = 0; i < n; i++) {
+		nat_owner(t, &p, 1, &owner);
+		sink += owner;
+	}
+	report("nat_owner, original direction (block)", now_ns() - t0, n);
 	nat_table_free(t);
 }
 

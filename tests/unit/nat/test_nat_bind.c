@@ -220,6 +220,12 @@ test_rule_order_and_match(void)
 	p = tcp_pkt(ip4(172, 16, 0, 1), SERVER, 1000, 80);
 	T_EQ(nat_bind(t, 0, &p, 0, NULL, NULL, &r, &status), 0);
 	T_EQ(status, DONE);
+	/* IPv6 is not translated and NAT is not in play for it: no bits. */
+	status = 0;
+	p = tcp_pkt(ip4(10, 3, 0, 1), SERVER, 1000, 80);
+	p.tuple.family = 6;
+	T_EQ(nat_bind(t, 0, &p, 0, NULL, NULL, &r, &status), 0);
+	T_EQ(status, 0);
 	/* Other protocols under a snat rule are refused and counted. */
 	p = tcp_pkt(ip4(10, 3, 0, 1), SERVER, 1000, 80);
 	p.tuple.proto = 47;
@@ -265,6 +271,7 @@ test_exhaustion_and_release(void)
 	T_EQ(st.exhausted, 1);
 	T_EQ(st.ports_in_use, 4);
 	T_EQ(st.ports_total, 4 * 3);
+	T_EQ(st.fill_pct, 100);   /* TCP is full, whatever UDP and ICMP hold */
 	T_EQ(nat_pool_usage(t, 0, &u), 0);
 	T_EQ(u.ports_total, 4);
 	T_EQ(u.ports_used[0], 4);
@@ -344,6 +351,10 @@ test_slices_disjoint(void)
 	/* Half of worker 0's slice given back: it is the fullest no more. */
 	for (i = 0; i < 32; i++)
 		nat_release(t, 0, &r[0][i], status);
+	nat_worker_stats(t, 0, &st);
+	T_EQ(st.fill_pct, 50);
+	nat_worker_stats(t, 1, &st);
+	T_EQ(st.fill_pct, 100);
 	T_EQ(nat_pool_usage(t, 0, &u), 0);
 	T_EQ(u.fill_pct, 100);
 	for (w = 1; w < 4; w++)
@@ -360,6 +371,7 @@ test_slices_disjoint(void)
 	T_EQ(u.fill_pct, 0);
 	for (w = 0; w < 4; w++) {
 		nat_worker_stats(t, w, &st);
+		T_EQ(st.fill_pct, 0);
 		T_EQ(st.ports_in_use, 0);
 		T_EQ(st.release_orphan, 0);
 		T_EQ(st.bound, 64);
@@ -535,6 +547,54 @@ test_owner_errors_and_echo(void)
 	return 0;
 }
 
+struct orig_owner {
+	struct ct_tuple want;   /* the original tuple the owner function must be given */
+	unsigned calls, bad;
+};
+
+static unsigned
+orig_owner_fn(void *arg, const struct ct_tuple *orig)
+{
+	struct orig_owner *o = arg;
+
+	o->calls++;
+	o->bad += memcmp(orig, &o->want, sizeof(*orig)) != 0;
+	return orig->sport % 8;
+}
+
+static int
+test_owner_ex(void)
+{
+	struct nat_pool pool = tf_pool("public", POOL, POOL, 1024, 65535);
+	struct nat_rule rule = tf_dnat("web", 17, ip4(198, 51, 100, 20), 53, 60,
+				       ip4(10, 0, 0, 5), 5353);
+	struct nat_table *t = build(&pool, 1, &rule, 1, 8);
+	struct orig_owner o = { .calls = 0 };
+	struct ct_pkt p, rp;
+	unsigned i, owner;
+
+	T_ASSERT(t != NULL);
+	for (i = 0; i < 16; i++) {
+		uint16_t cport = (uint16_t)(40000 + i);
+
+		/* The exact bytes of the original tuple as the parser gives them. */
+		p = udp_pkt(17, ip4(203, 0, 113, 9), ip4(198, 51, 100, 20), cport, 57);
+		o.want = p.tuple;
+		rp = udp_pkt(17, ip4(10, 0, 0, 5), ip4(203, 0, 113, 9), 5357, cport);
+		T_EQ(nat_owner_ex(t, &rp, 8, orig_owner_fn, &o, &owner), 1);
+		T_EQ(owner, cport % 8);
+	}
+	T_EQ(o.calls, 16);
+	T_EQ(o.bad, 0);
+	/* A snat reply does not ask: its owner is the slice's. */
+	p = udp_pkt(17, SERVER, POOL, 53, 1024);
+	T_EQ(nat_owner_ex(t, &p, 8, orig_owner_fn, &o, &owner), 1);
+	T_EQ(owner, 0);
+	T_EQ(o.calls, 16);
+	nat_table_free(t);
+	return 0;
+}
+
 static int
 test_owner_dnat(void)
 {
@@ -590,6 +650,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_rss_pref),
 	T_CASE(test_owner_errors_and_echo),
 	T_CASE(test_owner_dnat),
+	T_CASE(test_owner_ex),
 };
 
 T_MAIN(cases)

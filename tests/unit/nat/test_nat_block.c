@@ -171,6 +171,10 @@ test_block_life(void)
 	T_EQ(use.fill_pct, 100);
 	T_EQ(use.ports_used[0], 128 + 3);
 	nat_worker_stats(t, 0, &st);
+	T_EQ(st.fill_pct, 100);   /* its 4 blocks are taken */
+	nat_worker_stats(t, 1, &st);
+	T_EQ(st.fill_pct, 0);
+	nat_worker_stats(t, 0, &st);
 	T_EQ(st.blocks_alloc, 5);
 	T_EQ(st.blocks_freed, 1);
 	T_EQ(st.exhausted, 2);
@@ -257,10 +261,87 @@ test_block_adopt(void)
 	return 0;
 }
 
+/* An unchanged block pool keeps its subscribers, blocks and events over a reload. */
+static int
+test_block_adopt_equal(void)
+{
+	struct nat_table *old = build_block(2, 128), *nt;
+	struct nat_block_ev ev[4];
+	struct ct_tuple r1, r2;
+	char err[256];
+
+	T_ASSERT(old != NULL);
+	nat_set_now(old, 0, 7);
+	T_EQ(bind_tcp(old, 0, ip4(10, 0, 0, 9), 3000, &r1), 1);
+	nt = build_block(2, 128);
+	T_ASSERT(nt != NULL);
+	T_EQ(nat_table_adopt(nt, old, err, sizeof(err)), 0);
+	nat_table_free(old);
+	/* The alloc event made under the old table is still to be taken. */
+	T_EQ(nat_block_events(nt, 0, ev, 4), 1);
+	T_EQ(ev[0].time_ns, 7);
+	nat_block_events_done(nt, 0, 1);
+	/* The subscriber's next connection uses its block: no new event. */
+	T_EQ(bind_tcp(nt, 0, ip4(10, 0, 0, 9), 3001, &r2), 1);
+	T_ASSERT(r2.dport >= ev[0].port_lo && r2.dport <= ev[0].port_hi);
+	T_EQ(nat_block_events(nt, 0, ev, 4), 0);
+	release(nt, 0, &r1);
+	release(nt, 0, &r2);
+	T_EQ(nat_block_events(nt, 0, ev, 4), 1);
+	T_EQ(ev[0].released, 1);
+	nat_table_free(nt);
+	return 0;
+}
+
+/* First match decides the owner too: rules before and after the block rule. */
+static int
+test_block_owner_rule_order(void)
+{
+	struct nat_pool pools[2] = {
+		tf_pool("cgnat", POOL, POOL, 1024, 2047),
+		tf_pool("napt", ip4(203, 0, 113, 8), ip4(203, 0, 113, 8), 1024, 2047),
+	};
+	struct nat_rule rules[4];
+	struct nat_table *t;
+	unsigned owner;
+	char err[256];
+	struct ct_pkt p;
+	struct tf f;
+
+	pools[0].mode = NAT_MODE_BLOCK;
+	pools[0].block_size = 64;
+	pools[0].blocks_per_addr_max = 1;
+	nat_rule_init(&rules[0]);
+	rules[0].src = ip4(10, 0, 9, 0);   /* exclude 10.0.9.0/24 first */
+	rules[0].src_len = 24;
+	rules[1] = tf_snat("cgn", ip4(10, 0, 0, 0), 16, 0);
+	rules[2] = tf_snat("rest", ip4(10, 0, 0, 0), 8, 1);
+	rules[3] = tf_snat("more", ip4(172, 16, 0, 0), 12, 1);
+	t = nat_table_build(pools, 2, rules, 4, 4, err, sizeof(err));
+	if (t == NULL)
+		T_FAIL_("build: %s", err);
+	tf_tcp(&f, ip4(10, 0, 1, 1), SERVER, 1000, 80, false);
+	p = tf_parse(&f);
+	T_EQ(nat_owner(t, &p, 4, &owner), 1);
+	tf_tcp(&f, ip4(10, 0, 9, 1), SERVER, 1000, 80, false);   /* excluded first */
+	p = tf_parse(&f);
+	T_EQ(nat_owner(t, &p, 4, &owner), 0);
+	tf_tcp(&f, ip4(10, 1, 0, 1), SERVER, 1000, 80, false);   /* a napt rule */
+	p = tf_parse(&f);
+	T_EQ(nat_owner(t, &p, 4, &owner), 0);
+	tf_tcp(&f, ip4(172, 16, 0, 1), SERVER, 1000, 80, false);
+	p = tf_parse(&f);
+	T_EQ(nat_owner(t, &p, 4, &owner), 0);
+	nat_table_free(t);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_block_life),
 	T_CASE(test_block_owner),
+	T_CASE(test_block_owner_rule_order),
 	T_CASE(test_block_adopt),
+	T_CASE(test_block_adopt_equal),
 };
 
 T_MAIN(cases)

@@ -31,6 +31,23 @@ static void b_udp0(struct tf *f) { tf_udp(f, 17, C, S, 5353, 53, false, "query?"
 static void b_udplite(struct tf *f) { tf_udp(f, 136, C, S, 5353, 53, true, "lite"); }
 static void b_echo(struct tf *f) { tf_echo(f, 8, C, S, 4321); }
 static void b_echo_reply(struct tf *f) { tf_echo(f, 0, S, P, 1111); }
+/* IPv4 options (4 bytes: NOP NOP NOP EOL) after the header of a built frame. */
+static void
+add_ip_options(struct tf *f)
+{
+	uint8_t *ip = f->b + f->l3;
+
+	memmove(ip + 24, ip + 20, f->len - f->l3 - 20);
+	memcpy(ip + 20, "\x01\x01\x01\x00", 4);
+	f->len += 4;
+	ip[0] = 0x46;
+	tf_w16(ip + 2, (uint16_t)(tf_r16(ip + 2) + 4));
+	tf_w16(ip + 10, 0);
+	tf_w16(ip + 10, tf_fold(tf_sum(ip, 24, 0)));
+}
+static void b_tcp_ipopts(struct tf *f) { tf_tcp(f, C, S, 40000, 80, false); add_ip_options(f); }
+static void b_udp_ipopts(struct tf *f) { b_udp(f); add_ip_options(f); }
+
 static void
 b_err_udp(struct tf *f)
 {
@@ -154,6 +171,8 @@ test_rewrite_table(void)
 		{ "tcp reply back", b_tcp_back, T4(6, S, C, 80, 40000), 0, 0 },
 		{ "tcp dnat", b_tcp_in, T4(6, X, I, 5555, 8080), 0, 0 },
 		{ "tcp vlan", b_tcp_vlan, T4(6, P, S, 1234, 80), 0, 0 },
+		{ "tcp with ip options", b_tcp_ipopts, T4(6, P, S, 1234, 80), 0, 0 },
+		{ "udp with ip options", b_udp_ipopts, T4(17, P, S, 1111, 53), 0, 0 },
 		{ "udp", b_udp, T4(17, P, S, 1111, 53), 0, 0 },
 		{ "udp no checksum", b_udp0, T4(17, P, S, 1111, 53), 0, 0 },
 		{ "udplite", b_udplite, T4(136, P, S, 1111, 53), 0, 0 },
@@ -307,6 +326,19 @@ test_refusals_leave_frame(void)
 	T_EQ(nat_rewrite(f.b, f.len, &p, &to), 0);
 	T_EQ(tf_check(&f), 0);
 	T_EQ(tf_r32(f.b + f.l3 + 12), P);
+	/* An ICMP redirect about a translated flow: dropped, as Linux does. */
+	b_err_udp(&f);
+	f.b[f.l3 + 20] = 5;
+	f.b[f.l3 + 21] = 1;
+	tf_w16(f.b + f.l3 + 22, 0);
+	tf_w16(f.b + f.l3 + 22, tf_fold(tf_sum(f.b + f.l3 + 20, f.len - f.l3 - 20, 0)));
+	p = tf_parse(&f);
+	T_EQ(p.cls, CT_PKT_ICMP_ERROR);
+	memcpy(copy, f.b, f.len);
+	to = T4(17, C, S, 5353, 53);
+	T_EQ(nat_rewrite(f.b, f.len, &p, &to), -EPROTONOSUPPORT);
+	T_MEMEQ(f.b, copy, f.len);
+	T_EQ(nat_rewrite(f.b, f.len, &p, &p.tuple), 0);
 	return 0;
 }
 

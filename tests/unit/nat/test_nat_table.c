@@ -432,12 +432,47 @@ test_adopt_refusals(void)
 	return 0;
 }
 
+/* Counters never go backwards over a reload, not even when the pool that counted them goes. */
+static int
+test_adopt_counters_go_on(void)
+{
+	struct setup s;
+	struct nat_table *old, *nt;
+	struct ct_pkt p = syn(5000);
+	struct nat_stats st;
+	struct ct_tuple r;
+	uint16_t status = 0;
+	char err[256];
+
+	base(&s);
+	old = build(&s);
+	T_ASSERT(old != NULL);
+	T_EQ(nat_bind(old, 0, &p, 0, NULL, NULL, &r, &status), 1);
+	nat_release(old, 0, &r, status);
+	s.pools[0] = tf_pool("other", ip4(203, 0, 113, 0), ip4(203, 0, 113, 3), 1024, 65535);
+	nt = build(&s);
+	T_ASSERT(nt != NULL);
+	T_EQ(nat_table_adopt(nt, old, err, sizeof(err)), 0);
+	nat_table_free(old);
+	nat_worker_stats(nt, 0, &st);
+	T_EQ(st.bound, 1);
+	T_EQ(st.released, 1);
+	T_EQ(st.ports_in_use, 0);
+	/* The new pool's state is its own: the port is free there. */
+	T_EQ(nat_bind(nt, 0, &p, 0, NULL, NULL, &r, &status), 1);
+	T_EQ(r.dport, 5000);
+	T_EQ(tf_r32(r.dst) >> 8, ip4(203, 0, 113, 0) >> 8);
+	nat_table_free(nt);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_build_refusals),
 	T_CASE(test_build_limits),
 	T_CASE(test_accessors),
 	T_CASE(test_adopt_shares_state),
 	T_CASE(test_adopt_refusals),
+	T_CASE(test_adopt_counters_go_on),
 };
 
 T_MAIN(cases)
