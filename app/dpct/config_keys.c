@@ -38,6 +38,7 @@ static const char *const checksum_names[] = {"verify", "off", NULL};
 static const char *const ha_role_names[] = {"primary", "backup", NULL};
 static const char *const ha_transport_names[] = {"udp", "multicast", NULL};
 static const char *const ha_auth_names[] = {"hmac-sha256", "none", NULL};
+static const char *const frag_meet_names[] = {"auto", "hash", NULL};
 
 /* One line per timeout class for its row. */
 #define TO_DOC_TCP_SYN_SENT    "TCP: a SYN was seen, no reply yet."
@@ -223,10 +224,42 @@ const struct cfg_key dpct_cfg_keys[] = {
 	{CFG_U("workers", "mbufs", mbufs, CFG_MBUFS_MIN, CFG_MBUFS_MAX, 0),
 	 .parse = dpct_cfg_mbufs, .doc_range = "0, or 1024..16777216",
 	 .doc = "mbuf pool size. 0 derives it from ports × workers × (rxd + txd + burst) plus "
-		"handoff rings and a per-lcore cache."},
+		"handoff rings, a per-lcore cache and, with `fragments.enabled`, workers × "
+		"`fragments.max_datagrams` × 8 for received fragments waiting for their "
+		"datagram."},
 	{CFG_R("workers", "handoff_ring_size", handoff_ring_size, 1024),
 	 .doc = "Per worker pair, for packets a worker receives but another shard owns (ports "
 		"without symmetric RSS, e.g. vdevs)."},
+
+	/* fragments: reassembly before tracking (lib/pipeline/pipe_frag.h) */
+	{CFG_B("fragments", "enabled", frag_enabled, true),
+	 .doc = "Reassemble IPv4 and IPv6 fragments before tracking, as Linux's "
+		"`nf_defrag_ipv4`/`nf_defrag_ipv6`: the tracker, the checksum check and the "
+		"counters see the whole datagram; the fragments leave as they came (with NAT, "
+		"each rewritten). Fragments wait until their datagram is complete; a datagram "
+		"never completed is dropped, fragments and all. Off: a first fragment is "
+		"tracked by its own L4 header (with `checksum` on it fails the L4 checksum), "
+		"later fragments pass untracked."},
+	{CFG_U("fragments", "max_datagrams", frag_max_datagrams, 1, 65536, 64),
+	 .doc = "Datagrams in reassembly at once, per worker. A fragment of a new datagram "
+		"when the table is full is dropped unless the oldest datagram has timed out "
+		"(`fragments.dropped` in `--stats-json`). Each worker's copy pool holds 8 "
+		"mbufs a datagram (2.2 KiB each), and up to 8 received mbufs a datagram wait "
+		"in the table."},
+	{CFG_U("fragments", "timeout_ms", frag_timeout_ms, 1, 3600000, 30000),
+	 .doc = "A datagram not complete this long after its first fragment arrived is "
+		"dropped with its fragments (Linux `net.ipv4.ipfrag_time`, 30 s). On the packet "
+		"clock in replay mode."},
+	{.section = "fragments", .key = "meet", .type = CFG_ENUM, F(frag_meet),
+	 .names = frag_meet_names, .dflt = DPCT_FRAG_MEET_AUTO,
+	 .doc = "Where a datagram's fragments meet to be reassembled. `\"auto\"`: on a port "
+		"with one RX queue the worker that received them (the datagram then reaches "
+		"its flow's owner in order with the flow's other packets); on a port with "
+		"several queues the worker chosen by a keyed hash of the datagram's addresses, "
+		"protocol and IP id (only the first fragment has ports), which hands the "
+		"datagram to the flow's owner. `\"hash\"`: always the latter (for tests of "
+		"that path on one-queue ports; a datagram can then be tracked after a later "
+		"packet of its flow)."},
 
 	/* seed */
 	{CFG_U("", "seed", seed, 0, INT64_MAX, 0),

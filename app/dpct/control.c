@@ -156,6 +156,33 @@ refusals_json(struct dpct_app *a)
 	return arr;
 }
 
+/* Reassembly counters summed over the workers (a gauge: read without the seqlock). */
+static json_t *
+frag_json(struct dpct_app *a)
+{
+	struct pipe_frag_stats t = {0};
+	json_t *o = json_object();
+	unsigned i;
+
+	for (i = 0; i < a->n_workers; i++) {
+		const struct pipe_frag_stats *f = &a->workers[i].snap.frag;
+
+		t.fragments += f->fragments;
+		t.datagrams += f->datagrams;
+		t.dropped += f->dropped;
+		t.no_mbuf += f->no_mbuf;
+		t.bad_csum += f->bad_csum;
+		t.waiting += f->waiting;
+	}
+	set_u64(o, "fragments", t.fragments);
+	set_u64(o, "datagrams", t.datagrams);
+	set_u64(o, "dropped", t.dropped);
+	set_u64(o, "no_mbuf", t.no_mbuf);
+	set_u64(o, "bad_csum", t.bad_csum);
+	set_u64(o, "waiting", t.waiting);
+	return o;
+}
+
 json_t *
 dpct_stats_json(struct dpct_app *a)
 {
@@ -252,6 +279,7 @@ dpct_stats_json(struct dpct_app *a)
 	dpct_policy_stats_json(a, root);
 	dpct_nat_stats_json(a, root);
 	json_object_set_new(root, "export", dpct_export_json(a));
+	json_object_set_new(root, "fragments", frag_json(a));
 	if (a->ha != NULL)
 		json_object_set_new(root, "ha", dpct_ha_json(a));
 	return root;

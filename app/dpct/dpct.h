@@ -20,6 +20,7 @@
 #include "ct.h"
 #include "ev.h"
 #include "pipe.h"
+#include "pipe_frag.h"
 #include "pol.h"
 #include "dpct_config.h"
 #include "rss.h"
@@ -92,6 +93,7 @@ struct dpct_snapshot {
 	struct nat_stats nat;         /**< the worker's bindings (zero without translation) */
 	uint64_t nat_rewrite_failed;  /**< packets of translated flows dropped: not rewritable */
 	uint64_t nat_block_ring_full; /**< port-block events the event ring refused (retried) */
+	struct pipe_frag_stats frag;  /**< reassembly (zero when fragments.enabled is false) */
 };
 
 /** Telemetry mailbox request kinds. */
@@ -155,6 +157,7 @@ struct dpct_worker {
 	struct ct_shard *shard;
 	struct ev_chan *chan;
 	struct pipe_conf pipe;    /**< this worker's packet path (set as its loop starts) */
+	struct pipe_frag *frag;   /**< reassembly (NULL: fragments.enabled false) */
 	/* RX queues this worker polls: (port, queue). */
 	unsigned n_rx;
 	uint16_t rx_port[DPCT_MAX_PORTS];

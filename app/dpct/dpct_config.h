@@ -77,6 +77,11 @@ struct dpct_config {
 	unsigned rxd, txd;             /**< "rxd", "txd": descriptors per queue */
 	unsigned mbufs;                /**< "mbufs": pool size (0: derived) */
 	unsigned handoff_ring_size;    /**< "handoff_ring_size": per worker pair */
+	/* "fragments": reassembly before tracking (lib/pipeline/pipe_frag.h) */
+	bool frag_enabled;             /**< "enabled" */
+	unsigned frag_max_datagrams;   /**< "max_datagrams": per worker */
+	uint32_t frag_timeout_ms;      /**< "timeout_ms" */
+	unsigned frag_meet;            /**< "meet": DPCT_FRAG_MEET_* */
 	/* "seed": PRNG seed for grace re-arm and the flow-hash key (0 = drawn at start) */
 	uint64_t seed;
 	/* "export": IPFIX flow export (config_export.h) */
@@ -88,6 +93,12 @@ struct dpct_config {
 	/* "nat": pools and rules (config_nat.h); plain arrays, so a copy of the
 	 * struct is a full copy. About 73 KiB: keep configs off small stacks. */
 	struct dpct_nat_conf nat;
+};
+
+/** Where a datagram's fragments meet ("fragments.meet"). */
+enum {
+	DPCT_FRAG_MEET_AUTO = 0, /**< the receiving worker on one-queue ports, else by hash */
+	DPCT_FRAG_MEET_HASH,     /**< always the worker chosen by the datagram's hash */
 };
 
 /** Every key's default (the schema table's), all other bytes zero. */

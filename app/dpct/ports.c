@@ -176,6 +176,9 @@ dpct_ports_init(struct dpct_app *a)
 		nb_mbufs = nports * workers * (a->cfg.rxd + a->cfg.txd + 2 * a->cfg.burst) +
 			workers * workers * 2 * a->cfg.handoff_ring_size +
 			workers * (DPCT_MAX_BURST + 512) + 4096;
+	/* Received fragments wait in the reassembly tables (at most 8 a datagram). */
+	if (a->cfg.mbufs == 0 && a->cfg.frag_enabled)
+		nb_mbufs += workers * a->cfg.frag_max_datagrams * RTE_LIBRTE_IP_FRAG_MAX_FRAG;
 	/* net_pcap with infinite_rx keeps the whole capture in mbufs. */
 	for (i = 0; i < nports && a->cfg.mbufs == 0; i++)
 		if (a->ports[i].pcap_infinite && a->ports[i].pcap_records > 0)

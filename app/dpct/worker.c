@@ -22,6 +22,7 @@
 
 #include "dpct.h"
 #include "mem.h"
+#include "pipe_frag.h"
 
 #define EXPIRE_BUDGET 1024
 #define FLUSH_BUDGET 1024
@@ -94,6 +95,8 @@ dpct_worker_publish(struct dpct_worker *w)
 		nat_worker_stats(w->nat.table, w->index, &w->snap.nat);
 	w->snap.nat_rewrite_failed = w->nat.rewrite_failed;
 	w->snap.nat_block_ring_full = w->nat_block_ring_full;
+	if (w->frag != NULL)
+		pipe_frag_stats(w->frag, &w->snap.frag);
 	atomic_store_explicit(&w->snap.seq, s + 2, memory_order_release);
 }
 
@@ -160,6 +163,21 @@ dpct_workers_init(struct dpct_app *a)
 			return -ENOMEM;
 		}
 		ct_shard_set_log(w->shard, shard_log, w);
+		if (a->cfg.frag_enabled) {
+			struct pipe_frag_conf fc = {
+				.max_datagrams = a->cfg.frag_max_datagrams,
+				.timeout_ns = (uint64_t)a->cfg.frag_timeout_ms * 1000000,
+				.csum_verify = a->cfg.tracker.checksum == DPCT_CSUM_VERIFY,
+				.socket = (int)rte_lcore_to_socket_id(lcore),
+			};
+
+			snprintf(name, sizeof(name), "%u", i);
+			w->frag = pipe_frag_create(&fc, name, err, sizeof(err));
+			if (w->frag == NULL) {
+				DPCT_LOG(ERR, "worker %u: %s\n", i, err);
+				return -ENOMEM;
+			}
+		}
 		if (a->cfg.events_enabled) {
 			w->chan = ev_chan_create_mem(a->cfg.event_ring_size,
 						     a->cfg.result_ring_size, &cc.mem, err,
@@ -253,6 +271,7 @@ dpct_workers_free(struct dpct_app *a)
 		}
 		if (w->n_park > 0)
 			rte_pktmbuf_free_bulk(w->park, w->n_park);
+		pipe_frag_free(w->frag);
 		ev_chan_free(w->chan);
 		ct_shard_free(w->shard);
 	}
@@ -299,13 +318,53 @@ take_time(struct dpct_worker *w, struct rte_mbuf **m, uint16_t n)
 		atomic_store_explicit(&w->pkt_clock, mx, memory_order_relaxed);
 }
 
+/* Passed packets, kept in runs of one input port, in order. */
+struct pass_list {
+	struct rte_mbuf *m[DPCT_MAX_BURST];
+	uint16_t n;
+};
+
+static inline void
+pass_add(struct dpct_worker *w, struct pass_list *p, struct rte_mbuf *m)
+{
+	if (p->n > 0 && (p->m[p->n - 1]->port != m->port || p->n == RTE_DIM(p->m))) {
+		dpct.fwd->fwd(w, p->m[0]->port, p->m, p->n);
+		p->n = 0;
+	}
+	p->m[p->n++] = m;
+}
+
+/*
+ * A reassembled datagram's verdict applies to its fragments as received:
+ * they leave (or are dropped) instead of the datagram. They were counted
+ * done when the table took them, so they count as received again here.
+ */
+static unsigned
+datagram_out(struct dpct_worker *w, struct pass_list *p, struct rte_mbuf *dg, bool pass)
+{
+	struct rte_mbuf *o[RTE_LIBRTE_IP_FRAG_MAX_FRAG + 1];
+	unsigned k = pipe_frag_release(dg, o, RTE_DIM(o)), j;
+
+	DPCT_CNT_PUBLISH(w->rx_total, k);
+	if (!pass) {
+		for (j = 0; j < k; j++)
+			DPCT_CNT_ADD(w->pc[dpct.idx_of[o[j]->port]].dropped, 1);
+		rte_pktmbuf_free_bulk(o, k);
+		return k;
+	}
+	for (j = 0; j < k; j++)
+		pass_add(w, p, o[j]);
+	return 0;
+}
+
 /* Track a burst that belongs to this shard and forward or drop each packet. */
 static void
 process(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, uint16_t n, uint64_t now)
 {
 	uint8_t verdict[DPCT_MAX_BURST];
-	struct rte_mbuf *pass[DPCT_MAX_BURST];
-	uint16_t i, np = 0, nd = 0;
+	struct pass_list pass;
+	uint16_t i;
+	unsigned nd = 0;
 
 	if (n == 0)
 		return;
@@ -323,14 +382,12 @@ process(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, uint16_t 
 	} else {
 		pipe_track_burst(&w->pipe, m, pk, n, now, NULL, verdict, NULL);
 	}
+	pass.n = 0;
 	for (i = 0; i < n; i++) {
-		if (verdict[i] == CT_V_PASS) {
-			/* Keep runs of one input port together, in order. */
-			if (np > 0 && pass[np - 1]->port != m[i]->port) {
-				dpct.fwd->fwd(w, pass[0]->port, pass, np);
-				np = 0;
-			}
-			pass[np++] = m[i];
+		if (pipe_frag_is_datagram(m[i])) {
+			nd += datagram_out(w, &pass, m[i], verdict[i] == CT_V_PASS);
+		} else if (verdict[i] == CT_V_PASS) {
+			pass_add(w, &pass, m[i]);
 		} else {
 			DPCT_CNT_ADD(w->pc[dpct.idx_of[m[i]->port]].dropped, 1);
 			rte_pktmbuf_free(m[i]);
@@ -339,8 +396,8 @@ process(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, uint16_t 
 	}
 	if (nd > 0)
 		DPCT_CNT_PUBLISH(w->done_total, nd);
-	if (np > 0)
-		dpct.fwd->fwd(w, pass[0]->port, pass, np);
+	if (pass.n > 0)
+		dpct.fwd->fwd(w, pass.m[0]->port, pass.m, pass.n);
 }
 
 /* Packets idx[0..n) of the burst to worker `o`, each with its parse; what
@@ -364,11 +421,62 @@ hand_over(struct dpct_worker *w, unsigned o, struct rte_mbuf *const *m, const st
 	}
 }
 
+/* The worker that tracks a parsed packet (not a fragment). */
+static inline unsigned
+flow_owner(struct dpct_worker *w, const struct rte_mbuf *m, const struct ct_pkt *pk)
+{
+	unsigned o = w->index;
+
+	if (dpct.n_workers > 1 && (pk->cls == CT_PKT_TRACK || pk->cls == CT_PKT_ICMP_ERROR)) {
+		o = w->pipe.nat != NULL ? dpct_nat_owner(w, pk, UINT_MAX) : UINT_MAX;
+		if (o == UINT_MAX)
+			o = dpct_rss_owner(&dpct.rss, m, pk);
+	}
+	return o;
+}
+
+/*
+ * A fragment whose datagram this worker reassembles goes into the table
+ * (counted done: it waits there). When it completes the datagram, *m and
+ * *pk become the datagram and its parse, stamped with this fragment's
+ * capture time (the datagram exists from its last fragment on, as in
+ * Linux), and the return is true.
+ */
+static bool
+take_fragment(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, uint64_t now)
+{
+	struct rte_mbuf *f = *m, *dg;
+	uint64_t ts = 0, t = now;
+	bool stamped = dpct.ts_offset >= 0 && (f->ol_flags & dpct.ts_flag);
+	struct ct_pkt dpk;
+
+	if (stamped) {
+		ts = *RTE_MBUF_DYNFIELD(f, dpct.ts_offset, uint64_t *);
+		if (dpct.pkt_time)
+			t = RTE_MAX(t, ts * 1000);
+	}
+	DPCT_CNT_PUBLISH(w->done_total, 1);
+	if (pipe_frag_add(w->frag, f, pk, t, &dg, &dpk) == 0)
+		return false;
+	if (stamped) {
+		*RTE_MBUF_DYNFIELD(dg, dpct.ts_offset, uint64_t *) = ts;
+		dg->ol_flags |= dpct.ts_flag;
+	}
+	*m = dg;
+	*pk = dpk;
+	return true;
+}
+
 /*
  * Split a parsed burst by owning shard: own packets tracked here, the rest
  * into the owners' rings with their parse. What a full ring refuses is
  * parked, and RX pauses until it is gone, so no packet is lost and a flow
- * keeps its order.
+ * keeps its order. Fragments are reassembled where they arrive when their
+ * port has one RX queue (every fragment comes here, and the datagram then
+ * travels to its flow's owner in order with the flow's other packets);
+ * from a port with several queues they go first to the worker that
+ * reassembles their datagram (by addresses, protocol and IP id: the later
+ * fragments have no ports), which passes the datagram on to the flow's owner.
  */
 static void
 dispatch(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, uint16_t n, uint64_t now)
@@ -380,11 +488,16 @@ dispatch(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, uint16_t
 
 	memset(n_other, 0, sizeof(n_other[0]) * nw);
 	for (i = 0; i < n; i++) {
-		o = w->index;
-		if (nw > 1 && (pk[i].cls == CT_PKT_TRACK || pk[i].cls == CT_PKT_ICMP_ERROR)) {
-			o = w->pipe.nat != NULL ? dpct_nat_owner(w, &pk[i], UINT_MAX) : UINT_MAX;
-			if (o == UINT_MAX)
-				o = dpct_rss_owner(&dpct.rss, m[i], &pk[i]);
+		if (w->frag != NULL && pipe_frag_is_fragment(m[i], &pk[i])) {
+			o = nw > 1 && (dpct.ports[dpct.idx_of[m[i]->port]].nb_rxq > 1 ||
+				       dpct.cfg.frag_meet == DPCT_FRAG_MEET_HASH) ?
+			    ct_hash_owner(pipe_frag_hash(m[i], &pk[i]), nw) : w->index;
+			if (o == w->index && !take_fragment(w, &m[i], &pk[i], now))
+				continue;
+			if (o == w->index)
+				o = flow_owner(w, m[i], &pk[i]);
+		} else {
+			o = flow_owner(w, m[i], &pk[i]);
 		}
 		if (o == w->index) {
 			own_idx[no++] = (uint16_t)i;
@@ -407,6 +520,38 @@ dispatch(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, uint16_t
 		pk[i] = pk[own_idx[i]];
 	}
 	process(w, own, pk, (uint16_t)no, now);
+}
+
+/*
+ * Handed-over packets: fragments were sent here to be reassembled; a
+ * datagram they complete goes on to its flow's owner. Keeps the rest
+ * (ours to track) in order at the front; returns their count.
+ */
+static unsigned
+inbound_fragments(struct dpct_worker *w, struct rte_mbuf **m, struct ct_pkt *pk, unsigned n,
+		  uint64_t now)
+{
+	unsigned i, k = 0, o;
+	uint16_t one = 0;
+
+	for (i = 0; i < n; i++) {
+		if (pipe_frag_is_fragment(m[i], &pk[i])) {
+			if (!take_fragment(w, &m[i], &pk[i], now))
+				continue;
+			o = flow_owner(w, m[i], &pk[i]);
+			if (o != w->index) {
+				if (w->n_park < RTE_DIM(w->park))
+					hand_over(w, o, &m[i], &pk[i], &one, 1);
+				else /* nowhere to wait: lost like a full RX ring's packet */
+					DPCT_CNT_PUBLISH(w->done_total,
+							 datagram_out(w, NULL, m[i], false));
+				continue;
+			}
+		}
+		m[k] = m[i];
+		pk[k++] = pk[i];
+	}
+	return k;
 }
 
 /* Received packets: parsed here, once, then dispatched. */
@@ -459,6 +604,8 @@ drain_inbound(struct dpct_worker *w, uint64_t now)
 			}
 			if (dpct.pkt_time)
 				take_time(w, m, (uint16_t)n);
+			if (w->frag != NULL)
+				n = inbound_fragments(w, m, pk, n, now);
 			process(w, m, pk, (uint16_t)n, now);
 			/* Handed-over packets were counted done by nobody yet. */
 		}
@@ -588,6 +735,8 @@ dpct_worker_main(void *arg)
 			next_tick = tsc + tick;
 			if (!dpct.pkt_time)
 				ct_shard_expire(w->shard, now, EXPIRE_BUDGET);
+			if (w->frag != NULL)
+				pipe_frag_expire(w->frag, now);
 			/* Replay: flush only once the timers due by the end of the
 			 * input have fired, so expired vs. flushed does not depend on
 			 * timing. */

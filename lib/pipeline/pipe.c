@@ -9,6 +9,7 @@
 
 #include "ev.h"
 #include "pipe.h"
+#include "pipe_frag.h"
 #include "pol.h"
 
 void
@@ -113,12 +114,17 @@ pipe_nat_hook(struct pipe_nat *n, struct ct_nat_hook *out)
 	out->arg = n;
 }
 
-/* Rewrite what passed of translated flows; a packet that cannot be rewritten is dropped. */
+/*
+ * Rewrite what passed of translated flows; a packet that cannot be rewritten
+ * is dropped. A reassembled datagram is not what leaves: its fragments as
+ * received are, each rewritten.
+ */
 static void
 rewrite(const struct pipe_conf *c, struct rte_mbuf *const *m, const struct ct_pkt *pk,
 	uint16_t n, const struct ct_pkt_info *info, const struct ct_tuple *to, uint8_t *verdict)
 {
 	uint16_t i;
+	int rc;
 
 	for (i = 0; i < n; i++) {
 		if (!info[i].nat || verdict[i] != CT_V_PASS)
@@ -126,8 +132,13 @@ rewrite(const struct pipe_conf *c, struct rte_mbuf *const *m, const struct ct_pk
 		uint8_t *f = rte_pktmbuf_mtod(m[i], uint8_t *);
 		uint32_t len = rte_pktmbuf_data_len(m[i]);
 
-		if (!nat_rewrite_fast(f, len, &pk[i], &to[i]) &&
-		    nat_rewrite(f, len, &pk[i], &to[i]) != 0) {
+		if (pipe_frag_is_datagram(m[i]))
+			rc = pipe_frag_rewrite(m[i], &to[i]);
+		else if (nat_rewrite_fast(f, len, &pk[i], &to[i]))
+			rc = 0;
+		else
+			rc = nat_rewrite(f, len, &pk[i], &to[i]);
+		if (rc != 0) {
 			verdict[i] = CT_V_DROP;
 			c->nat->rewrite_failed++;
 		}
