@@ -392,7 +392,7 @@ struct ct_conf {
 	struct ct_notrack_rule notrack[CT_MAX_NOTRACK];
 	uint32_t active_timeout_s;   /**< flow export: interim record after this long (0 = off) */
 	bool nat;                    /**< keep translated reply tuples (ct_shard_set_nat()):
-				      *   40 B an entry more, and the index sized for two
+				      *   8 B an entry more, and the index sized for two
 				      *   keys an entry */
 	/* Memory */
 	struct ct_mem mem;           /**< the shard's allocator; zero = C heap */
@@ -404,7 +404,7 @@ struct ct_shard_mem {
 	uint64_t index;              /**< `buckets` x 64 B */
 	uint64_t wheel;              /**< `wheel_slots` x 4 B */
 	uint64_t stage;              /**< ev_stage_size event records */
-	uint64_t nat;                /**< conf.nat: `slots` translated reply tuples x 40 B */
+	uint64_t nat;                /**< conf.nat: `slots` translations x 8 B */
 	uint64_t shard;              /**< the shard's own struct (an upper bound) */
 	uint64_t total;              /**< the sum of the above */
 	uint64_t slots, buckets, wheel_slots; /**< entries (max_entries + headroom), buckets */

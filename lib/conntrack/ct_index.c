@@ -39,8 +39,12 @@ bucket_slots_of(const struct ct_bucket *b, uint32_t idx)
 static inline uint32_t
 node_hash(const struct ct_shard *s, uint32_t v)
 {
-	if (v & CT_IDX_NAT)
-		return ct_tuple_hash(&s->nat_reply[v & ~CT_IDX_NAT]);
+	if (v & CT_IDX_NAT) {
+		struct ct_tuple r;
+
+		ct_nat_reply_build(&s->pool[v & ~CT_IDX_NAT], &s->nat_x[v & ~CT_IDX_NAT], &r);
+		return ct_tuple_hash(&r);
+	}
 	return ct_tuple_hash(&s->pool[v].key);
 }
 
@@ -151,6 +155,6 @@ void
 ct_index_remove(struct ct_shard *s, uint32_t idx)
 {
 	node_remove(s, idx);
-	if ((s->pool[idx].status & CT_S_NAT_MASK) && s->nat_reply != NULL)
+	if ((s->pool[idx].status & CT_S_NAT_MASK) && s->nat_x != NULL)
 		node_remove(s, idx | CT_IDX_NAT);
 }

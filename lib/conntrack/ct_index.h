@@ -90,6 +90,33 @@ ct_key_hitmask(const struct ct_entry *e)
 }
 
 /*
+ * Whether `t` is the reply tuple of translated entry `e` (translation `x`),
+ * compared piece by piece without building it: the side the translation
+ * kept is the key's other end, the one it changed `x`, and the ports,
+ * protocol, family and zone the key's tail reversed with one port `x`'s.
+ */
+static inline bool
+ct_nat_match(const struct ct_entry *e, const struct ct_nat_x *x, const struct ct_tuple *t)
+{
+	static const uint8_t zero[12];
+	const bool src = x->kind == CT_NATX_SRC;
+	const uint8_t *kept = src ? t->src : t->dst, *changed = src ? t->dst : t->src;
+	const uint8_t *other = src ? e->key.dst : e->key.src;
+	uint64_t kt, tt, rt;
+
+	memcpy(&kt, &e->key.sport, sizeof(kt));
+	memcpy(&tt, &t->sport, sizeof(tt));
+	rt = ct_tuple_tail_swapped(kt);
+	/* The tail's low 32 bits are sport, then dport (little-endian memory order). */
+	if (src)
+		rt = (rt & ~UINT64_C(0xffff0000)) | (uint64_t)x->port << 16;
+	else
+		rt = (rt & ~UINT64_C(0xffff)) | x->port;
+	return tt == rt && memcmp(kept, other, 16) == 0 && memcmp(changed, x->addr, 4) == 0 &&
+	       memcmp(changed + 4, zero, sizeof(zero)) == 0;
+}
+
+/*
  * Whether index node `v` (an entry, or CT_IDX_NAT | entry: its reply
  * tuple) is tuple `t`, and in which direction. A reply-tuple node of a
  * slot that is no longer translated (recycled since the node was read)
@@ -102,8 +129,7 @@ ct_node_match(const struct ct_shard *s, uint32_t v, const struct ct_tuple *t, en
 	unsigned hit;
 
 	if (__builtin_expect((v & CT_IDX_NAT) != 0, 0)) {
-		if (!(e->status & CT_S_NAT_MASK) ||
-		    !(ct_key_match(&s->nat_reply[v & ~CT_IDX_NAT], t) & 1u))
+		if (!(e->status & CT_S_NAT_MASK) || !ct_nat_match(e, &s->nat_x[v & ~CT_IDX_NAT], t))
 			return 0;
 		*dir = CT_DIR_REPLY;
 		return 1;
@@ -184,7 +210,7 @@ ct_index_lookup(const struct ct_shard *s, const struct ct_tuple *t, uint32_t h, 
 
 /*
  * Put node `idx` (an entry whose key is set, or CT_IDX_NAT | entry whose
- * nat_reply[] is set; `h` the hash of that tuple) into one of its buckets,
+ * nat_x[] is set; `h` the hash of its reply tuple) into one of its buckets,
  * moving up to two residents to their other bucket when both are full.
  * Returns 0, or -ENOSPC when no slot could be made.
  */

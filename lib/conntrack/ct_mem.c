@@ -17,6 +17,8 @@
 
 #include "ct_private.h"
 
+/* A translated entry's reply tuple (ct_shard_priv.h: struct ct_nat_x). */
+#define CT_MEM_NAT_BYTES 8
 #define CT_MEM_HUGE (UINT64_C(2) << 20)
 
 /*
@@ -93,7 +95,7 @@ ct_shard_mem_size(const struct ct_conf *conf, struct ct_shard_mem *out)
 	out->index = nb * CT_MEM_BUCKET_BYTES;
 	out->wheel = (uint64_t)out->wheel_slots * sizeof(uint32_t);
 	out->stage = (uint64_t)conf->ev_stage_size * sizeof(struct ct_event_rec);
-	out->nat = conf->nat ? out->slots * sizeof(struct ct_tuple) : 0;
+	out->nat = conf->nat ? out->slots * CT_MEM_NAT_BYTES : 0;
 	out->shard = sizeof(struct ct_conf) + sizeof(struct ct_stats) + CT_MEM_SHARD_FIELDS;
 	out->total = out->entries + out->index + out->wheel + out->stage + out->nat + out->shard;
 	return rc;

@@ -84,21 +84,52 @@ verdict_invalid(struct ct_shard *s, unsigned reason)
 }
 
 /*
+ * The translation of reply tuple `r` of an entry with key `key`, as the
+ * shard keeps it (struct ct_nat_x): IPv4, one side changed, the rest the
+ * reverse of the key. -1 for any other shape.
+ */
+static int
+nat_compress(const struct ct_tuple *key, const struct ct_tuple *r, struct ct_nat_x *x)
+{
+	static const uint8_t zero[12];
+	struct ct_tuple rev;
+	const uint8_t *a;
+	bool src_same, dst_same;
+
+	ct_tuple_rev(&rev, key);
+	if (key->family != 4 || r->family != 4 || r->proto != rev.proto || r->zone != rev.zone)
+		return -1;
+	src_same = memcmp(r->src, rev.src, sizeof(r->src)) == 0 && r->sport == rev.sport;
+	dst_same = memcmp(r->dst, rev.dst, sizeof(r->dst)) == 0 && r->dport == rev.dport;
+	if (src_same == dst_same)
+		return -1;
+	a = src_same ? r->dst : r->src;
+	if (memcmp(a + 4, zero, sizeof(zero)) != 0)
+		return -1;
+	memcpy(x->addr, a, sizeof(x->addr));
+	x->port = src_same ? r->dport : r->sport;
+	x->kind = src_same ? CT_NATX_SRC : CT_NATX_DST;
+	x->pad = 0;
+	return 0;
+}
+
+/*
  * Ask the translation hook for the new entry `idx` (its key set, status
- * still 0): the reply tuple into nat_reply[idx], the NAT bits into its
- * status. A refusal, or a reply tuple some entry already answers to, drops
- * the connection. Returns 0 or -1 (dropped, counted).
+ * still 0): the translation into nat_x[idx], the NAT bits into its
+ * status. A refusal, a reply tuple of a shape the shard cannot keep, or
+ * one some entry already answers to, drops the connection. Returns 0 or
+ * -1 (dropped, counted).
  */
 static int
 nat_bind(struct ct_shard *s, uint32_t idx, const struct ct_pkt *p)
 {
 	struct ct_entry *e = &s->pool[idx];
-	struct ct_tuple *r = &s->nat_reply[idx];
+	struct ct_tuple r;
 	uint16_t st = 0;
 	enum ct_dir d;
 	int rc;
 
-	rc = s->nat.bind(s->nat.arg, p, r, &st);
+	rc = s->nat.bind(s->nat.arg, p, &r, &st);
 	if (rc < 0) {
 		s->st.nat_refused++;
 		s->st.drop++;
@@ -109,13 +140,31 @@ nat_bind(struct ct_shard *s, uint32_t idx, const struct ct_pkt *p)
 		e->status &= (uint16_t)~CT_S_NAT_MASK;
 		return 0;
 	}
-	if (ct_index_lookup(s, r, ct_tuple_hash(r), &d) != CT_NIL) {
+	if (nat_compress(&e->key, &r, &s->nat_x[idx]) != 0) {
+		if (s->nat.release != NULL)
+			s->nat.release(s->nat.arg, &r, e->status);
+		e->status &= (uint16_t)~CT_S_NAT_MASK;
+		s->st.nat_refused++;
+		s->st.drop++;
+		return -1;
+	}
+	if (ct_index_lookup(s, &r, ct_tuple_hash(&r), &d) != CT_NIL) {
 		nat_unbind(s, idx);
 		s->st.nat_refused++;
 		s->st.drop++;
 		return -1;
 	}
 	return 0;
+}
+
+/* The reply tuple's node of translated entry `idx` into the index. */
+static int
+nat_insert(struct ct_shard *s, uint32_t idx)
+{
+	struct ct_tuple r;
+
+	ct_nat_reply_build(&s->pool[idx], &s->nat_x[idx], &r);
+	return ct_index_insert(s, idx | CT_IDX_NAT, ct_tuple_hash(&r));
 }
 
 static uint8_t
@@ -157,7 +206,7 @@ entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint
 		return CT_V_DROP;
 	}
 	if ((e->status & CT_S_NAT_MASK) &&
-	    ct_index_insert(s, idx | CT_IDX_NAT, ct_tuple_hash(&s->nat_reply[idx])) != 0) {
+	    nat_insert(s, idx) != 0) {
 		ct_index_remove(s, idx);
 		nat_unbind(s, idx);
 		s->st.insert_failed++;
@@ -229,19 +278,6 @@ notrack_match(const struct ct_conf *c, const struct ct_tuple *t)
 	return 0;
 }
 
-/* ct_tuple_reverse() inline, `out` and `in` apart: the packet loop's copy. */
-static inline void
-tuple_rev(struct ct_tuple *out, const struct ct_tuple *in)
-{
-	uint64_t tail;
-
-	memcpy(out->src, in->dst, sizeof(out->src));
-	memcpy(out->dst, in->src, sizeof(out->dst));
-	memcpy(&tail, &in->sport, sizeof(tail));
-	tail = ct_tuple_tail_swapped(tail);
-	memcpy(&out->sport, &tail, sizeof(tail));
-}
-
 /*
  * What a packet of translated entry `idx` travelling in `dir` is rewritten
  * to (ct_process_burst_nat()); for an ICMP error, what its quoted packet is.
@@ -255,10 +291,26 @@ nat_target(const struct ct_shard *s, uint32_t idx, enum ct_dir dir, bool icmp_er
 	if (!(e->status & CT_S_NAT_MASK))
 		return;
 	pi->nat = 1;
-	if (icmp_error)
-		*to = dir == CT_DIR_ORIG ? s->nat_reply[idx] : e->key;
-	else
-		tuple_rev(to, dir == CT_DIR_ORIG ? &s->nat_reply[idx] : &e->key);
+	if (icmp_error) {
+		if (dir == CT_DIR_ORIG)
+			ct_nat_reply_build(e, &s->nat_x[idx], to);
+		else
+			*to = e->key;
+		return;
+	}
+	if (dir == CT_DIR_REPLY) {
+		ct_tuple_rev(to, &e->key);
+		return;
+	}
+	/* The reverse of the reply tuple: the key with the translated side replaced. */
+	*to = e->key;
+	if (s->nat_x[idx].kind == CT_NATX_SRC) {
+		memcpy(to->src, s->nat_x[idx].addr, 4);
+		to->sport = s->nat_x[idx].port;
+	} else {
+		memcpy(to->dst, s->nat_x[idx].addr, 4);
+		to->dport = s->nat_x[idx].port;
+	}
 }
 
 /* A new entry for `p` (policy info: state NEW, no decision yet). */
@@ -315,7 +367,7 @@ related_lookup(const struct ct_shard *s, const struct ct_pkt *p, const struct ct
 {
 	struct ct_tuple rev;
 
-	if (s->nat_reply == NULL)
+	if (s->nat_x == NULL)
 		return ct_probe_lookup(s, q, &p->tuple, dir);
 	ct_tuple_reverse(&rev, &p->tuple);
 	return ct_probe_lookup(s, q, &rev, dir);
@@ -520,12 +572,8 @@ prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe
 	 * A translated flow's reply tuple: its reply packets are matched with
 	 * it, its original ones rewritten from it. 40 bytes may span two lines.
 	 */
-	if (s->nat_reply != NULL) {
-		const char *r = (const char *)&s->nat_reply[q->cand & ~CT_IDX_NAT];
-
-		rte_prefetch0(r);
-		rte_prefetch0(r + sizeof(struct ct_tuple) - 1);
-	}
+	if (s->nat_x != NULL)
+		rte_prefetch0(&s->nat_x[q->cand & ~CT_IDX_NAT]);
 	if (moves_state(p))
 		rte_prefetch0(&s->cold[q->cand & ~CT_IDX_NAT]); /* and the cold part */
 }
@@ -615,7 +663,7 @@ uint16_t
 ct_process_burst_nat(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_t now,
 		     uint8_t *verdict, struct ct_pkt_info *info, struct ct_tuple *to)
 {
-	if (s->nat_reply == NULL)
+	if (s->nat_x == NULL)
 		return process_burst(s, pkts, n, now, verdict, info, 1, NULL);
 	return process_burst(s, pkts, n, now, verdict, info, 1, to);
 }

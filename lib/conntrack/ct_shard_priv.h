@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ct_private.h"
 
@@ -24,6 +25,22 @@
 /* An index node for an entry's translated reply tuple: pool index | CT_IDX_NAT
  * (pools hold at most 2^30 entries). */
 #define CT_IDX_NAT 0x80000000u
+
+/*
+ * A translated entry's reply tuple, kept as what it changes in the reverse
+ * of the entry's key (8 bytes, where a whole tuple takes 40): the pool
+ * address and port for source NAT (the reply's destination), the inside
+ * address and port for destination NAT (its source). IPv4 only, as lib/nat.
+ */
+#define CT_NATX_SRC 1
+#define CT_NATX_DST 2
+struct ct_nat_x {
+	uint8_t addr[4];
+	uint16_t port;
+	uint8_t kind;            /* CT_NATX_SRC or CT_NATX_DST */
+	uint8_t pad;
+};
+_Static_assert(sizeof(struct ct_nat_x) == 8, "a translation is 8 bytes an entry");
 #define CT_NS_PER_S UINT64_C(1000000000)
 
 struct ct_bucket {
@@ -38,7 +55,7 @@ struct ct_shard {
 	/* Pool */
 	struct ct_entry *pool;
 	struct ct_entry_cold *cold;  /* start time and wheel links, same index as pool */
-	struct ct_tuple *nat_reply;  /* translated reply tuples, same index (conf.nat), or NULL */
+	struct ct_nat_x *nat_x;      /* translated entries' reply tuples (conf.nat), or NULL */
 	uint32_t cap;              /* max_entries + early-drop headroom */
 	uint32_t free_head;        /* free slots, linked through cold[].tnext */
 	uint32_t n_free;
@@ -79,17 +96,49 @@ struct ct_shard {
 	struct ct_stats st;
 };
 
+/* The reverse of `in` into `out` (apart): ct_tuple_reverse() inline. */
+static inline void
+ct_tuple_rev(struct ct_tuple *out, const struct ct_tuple *in)
+{
+	uint64_t tail;
+
+	memcpy(out->src, in->dst, sizeof(out->src));
+	memcpy(out->dst, in->src, sizeof(out->dst));
+	memcpy(&tail, &in->sport, sizeof(tail));
+	tail = ct_tuple_tail_swapped(tail);
+	memcpy(&out->sport, &tail, sizeof(tail));
+}
+
+/*
+ * The reply tuple of translated entry `e`, from its key and what the
+ * translation changed (`x`): the reverse of the key with the destination
+ * (source NAT: the pool address and port) or the source (destination NAT:
+ * the inside address and port) replaced.
+ */
+static inline void
+ct_nat_reply_build(const struct ct_entry *e, const struct ct_nat_x *x, struct ct_tuple *out)
+{
+	ct_tuple_rev(out, &e->key);
+	if (x->kind == CT_NATX_SRC) {
+		memcpy(out->dst, x->addr, sizeof(x->addr));
+		out->dport = x->port;
+	} else {
+		memcpy(out->src, x->addr, sizeof(x->addr));
+		out->sport = x->port;
+	}
+}
+
 /*
  * The reply tuple of entry `idx` as a reply arrives: the translated one
- * (nat_reply[]) for a translated flow, else the reverse of its key.
+ * for a translated flow, else the reverse of its key.
  */
 static inline void
 ct_reply_tuple(const struct ct_shard *s, uint32_t idx, struct ct_tuple *out)
 {
 	const struct ct_entry *e = &s->pool[idx];
 
-	if ((e->status & CT_S_NAT_MASK) && s->nat_reply != NULL)
-		*out = s->nat_reply[idx];
+	if ((e->status & CT_S_NAT_MASK) && s->nat_x != NULL)
+		ct_nat_reply_build(e, &s->nat_x[idx], out);
 	else
 		ct_tuple_reverse(out, &e->key);
 }

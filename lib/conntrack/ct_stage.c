@@ -163,8 +163,12 @@ nat_unbind(struct ct_shard *s, uint32_t idx)
 {
 	struct ct_entry *e = &s->pool[idx];
 
-	if ((e->status & CT_S_NAT_MASK) && s->nat.release != NULL)
-		s->nat.release(s->nat.arg, &s->nat_reply[idx], e->status);
+	if ((e->status & CT_S_NAT_MASK) && s->nat.release != NULL) {
+		struct ct_tuple r;
+
+		ct_nat_reply_build(e, &s->nat_x[idx], &r);
+		s->nat.release(s->nat.arg, &r, e->status);
+	}
 	e->status &= (uint16_t)~CT_S_NAT_MASK;
 }
 
