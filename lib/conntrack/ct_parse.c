@@ -23,9 +23,10 @@
  * - ICMP: the query/response pairs Linux can track (echo, timestamp,
  *   information, address mask; ICMPv6 echo and node information) are keyed as
  *   Linux keys them, by identifier, request type and code: the request has
- *   sport = id and dport = type | code << 8, the response the reverse. Errors (v4 types 3, 4, 5, 11, 12; v6
- *   every type below 128, as Linux) carry the quoted packet's tuple, as that
- *   packet was sent, with class CT_PKT_ICMP_ERROR. Other types cannot be
+ *   sport = id and dport = type | code << 8, the response the reverse.
+ *   Errors (v4 types 3, 4, 5, 11, 12; v6 every type below 128, as Linux)
+ *   carry the quoted packet's tuple, as that packet was sent, with class
+ *   CT_PKT_ICMP_ERROR. Other types cannot be
  *   tracked (Linux cannot invert their tuple and marks them INVALID): they
  *   are CT_INV_ICMP, except ICMPv6 MLD and neighbour discovery (130-136, 143),
  *   which Linux leaves untracked and dpct classifies CT_PKT_NOT_IP.

@@ -83,7 +83,8 @@ static bool
 proto_has_ports(int proto)
 {
 	/* TCP, UDP, DCCP, SCTP, UDP-Lite: the tuple's ports are real ports. */
-	return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_DCCP || proto == IPPROTO_SCTP || proto == IPPROTO_UDPLITE;
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_DCCP ||
+	       proto == IPPROTO_SCTP || proto == IPPROTO_UDPLITE;
 }
 
 static bool
