@@ -615,8 +615,11 @@ int ct_shard_set_nat(struct ct_shard *s, const struct ct_nat_hook *h);
 
 /**
  * ct_process_burst_info() that also gives, for each packet of a translated
- * flow that passed (info[i].nat set), the tuple the packet must be
- * rewritten to in `to[i]` (nat_rewrite() in lib/nat): a packet in the
+ * flow that passed (info[i].nat set, and to[i].family 4; to[i].family is 0
+ * for every other packet), the tuple the packet must be rewritten to in
+ * `to[i]` (nat_rewrite() in lib/nat), of which only what nat_rewrite()
+ * reads is written (the first 4 bytes of each address, ports, proto,
+ * family, zone). `info` may be NULL when no policy info is wanted. A packet in the
  * original direction becomes the reverse of the reply tuple, one in the
  * reply direction the reverse of the original tuple; the packet an ICMP
  * error quotes becomes the reply tuple (error in the original direction)

@@ -281,35 +281,48 @@ notrack_match(const struct ct_conf *c, const struct ct_tuple *t)
 /*
  * What a packet of translated entry `idx` travelling in `dir` is rewritten
  * to (ct_process_burst_nat()); for an ICMP error, what its quoted packet is.
+ * A translated entry is IPv4: a packet's target is written as nat_rewrite()
+ * reads it, the first 4 bytes of each address and the tail (ports, proto,
+ * family, zone); the error's quoted tuple whole.
  */
 static inline void
 nat_target(const struct ct_shard *s, uint32_t idx, enum ct_dir dir, bool icmp_error,
 	   struct ct_pkt_info *pi, struct ct_tuple *to)
 {
 	const struct ct_entry *e = &s->pool[idx];
+	const struct ct_nat_x *x;
+	uint64_t tail;
 
 	if (!(e->status & CT_S_NAT_MASK))
 		return;
 	pi->nat = 1;
+	x = &s->nat_x[idx];
 	if (icmp_error) {
 		if (dir == CT_DIR_ORIG)
-			ct_nat_reply_build(e, &s->nat_x[idx], to);
+			ct_nat_reply_build(e, x, to);
 		else
 			*to = e->key;
 		return;
 	}
+	memcpy(&tail, &e->key.sport, sizeof(tail));
 	if (dir == CT_DIR_REPLY) {
-		ct_tuple_rev(to, &e->key);
+		/* The reverse of the original tuple. */
+		memcpy(to->src, e->key.dst, 4);
+		memcpy(to->dst, e->key.src, 4);
+		tail = ct_tuple_tail_swapped(tail);
+		memcpy(&to->sport, &tail, sizeof(tail));
 		return;
 	}
 	/* The reverse of the reply tuple: the key with the translated side replaced. */
-	*to = e->key;
-	if (s->nat_x[idx].kind == CT_NATX_SRC) {
-		memcpy(to->src, s->nat_x[idx].addr, 4);
-		to->sport = s->nat_x[idx].port;
+	memcpy(&to->sport, &tail, sizeof(tail));
+	if (x->kind == CT_NATX_SRC) {
+		memcpy(to->src, x->addr, 4);
+		memcpy(to->dst, e->key.dst, 4);
+		to->sport = x->port;
 	} else {
-		memcpy(to->dst, s->nat_x[idx].addr, 4);
-		to->dport = s->nat_x[idx].port;
+		memcpy(to->src, e->key.src, 4);
+		memcpy(to->dst, x->addr, 4);
+		to->dport = x->port;
 	}
 }
 
@@ -393,6 +406,8 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 		pi->dir = CT_DIR_ORIG;
 		pi->nat = 0;
 	}
+	if (to != NULL)
+		to->family = 0; /* not translated, until nat_target() says otherwise */
 	switch (p->cls) {
 	case CT_PKT_TRACK:
 		break;
@@ -663,7 +678,10 @@ uint16_t
 ct_process_burst_nat(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_t now,
 		     uint8_t *verdict, struct ct_pkt_info *info, struct ct_tuple *to)
 {
-	if (s->nat_x == NULL)
-		return process_burst(s, pkts, n, now, verdict, info, 1, NULL);
+	struct ct_pkt_info scratch;
+
+	/* Without policy info, which packets are translated is in to[i].family. */
+	if (info == NULL)
+		return process_burst(s, pkts, n, now, verdict, &scratch, 0, to);
 	return process_burst(s, pkts, n, now, verdict, info, 1, to);
 }

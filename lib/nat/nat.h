@@ -452,14 +452,13 @@ static inline bool
 nat_rewrite_fast(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct ct_tuple *to)
 {
 	uint8_t *ip = frame + p->l3_off, *l4 = ip + 20;
-	const uint8_t np[4] = { (uint8_t)(to->sport >> 8), (uint8_t)to->sport,
-				(uint8_t)(to->dport >> 8), (uint8_t)to->dport };
 	uint32_t coff, tot, os, od, ns, nd, op, nw;
 	uint64_t isum, lsum;
 	uint16_t hc;
 
-	if (p->cls != CT_PKT_TRACK || p->tuple.family != 4 || p->l3_off == 0 ||
-	    p->l4_off != p->l3_off + 20 || (uint32_t)p->l3_off + 20 > len || ip[0] != 0x45)
+	/* A 0x45 first byte is IPv4 without options: the tuple's family follows. */
+	if (p->cls != CT_PKT_TRACK || p->l3_off == 0 || p->l4_off != p->l3_off + 20u ||
+	    (uint32_t)p->l3_off + 20 > len || ip[0] != 0x45)
 		return false;
 	if (p->tuple.proto == 6)
 		coff = 16;
@@ -475,7 +474,10 @@ nat_rewrite_fast(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const str
 	memcpy(&op, l4, 4);
 	memcpy(&ns, to->src, 4);
 	memcpy(&nd, to->dst, 4);
-	memcpy(&nw, np, 4);
+	/* The port pair as on the wire: big-endian source port, then destination port. */
+	nw = __builtin_bswap32((uint32_t)to->sport << 16 | to->dport);
+	if (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
+		nw = (uint32_t)to->sport << 16 | to->dport;
 	isum = (uint64_t)(uint32_t)~os + ns + (uint32_t)~od + nd;
 	lsum = isum + (uint32_t)~op + nw;
 	memcpy(ip + 12, &ns, 4);

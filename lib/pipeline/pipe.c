@@ -121,13 +121,13 @@ pipe_nat_hook(struct pipe_nat *n, struct ct_nat_hook *out)
  */
 static void
 rewrite(const struct pipe_conf *c, struct rte_mbuf *const *m, const struct ct_pkt *pk,
-	uint16_t n, const struct ct_pkt_info *info, const struct ct_tuple *to, uint8_t *verdict)
+	uint16_t n, const struct ct_tuple *to, uint8_t *verdict)
 {
 	uint16_t i;
 	int rc;
 
 	for (i = 0; i < n; i++) {
-		if (!info[i].nat || verdict[i] != CT_V_PASS)
+		if (to[i].family == 0 || verdict[i] != CT_V_PASS)
 			continue;
 		uint8_t *f = rte_pktmbuf_mtod(m[i], uint8_t *);
 		uint32_t len = rte_pktmbuf_data_len(m[i]);
@@ -145,7 +145,7 @@ rewrite(const struct pipe_conf *c, struct rte_mbuf *const *m, const struct ct_pk
 	}
 }
 
-/* Tracking with translation: every packet's info and rewrite target. */
+/* Tracking with translation: every packet's rewrite target, and its info for a policy. */
 static void
 track_nat(const struct pipe_conf *c, struct ct_pkt *pk, uint16_t n, uint64_t now,
 	  const uint64_t *pkt_now, uint8_t *verdict, struct ct_pkt_info *info,
@@ -158,8 +158,8 @@ track_nat(const struct pipe_conf *c, struct ct_pkt *pk, uint16_t n, uint64_t now
 		return;
 	}
 	for (i = 0; i < n; i++)
-		ct_process_burst_nat(c->shard, &pk[i], 1, pkt_now[i], &verdict[i], &info[i],
-				     &to[i]);
+		ct_process_burst_nat(c->shard, &pk[i], 1, pkt_now[i], &verdict[i],
+				     info != NULL ? &info[i] : NULL, &to[i]);
 }
 
 void
@@ -183,7 +183,7 @@ pipe_track_burst(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct
 		ev_worker_kinds(c->chan, c->shard);
 	nat = c->nat != NULL && c->nat->table != NULL && !nat_table_empty(c->nat->table);
 	if (nat) {
-		track_nat(c, pk, n, now, pkt_now, verdict, info, to);
+		track_nat(c, pk, n, now, pkt_now, verdict, g != NULL ? info : NULL, to);
 	} else if (pkt_now != NULL) {
 		for (i = 0; i < n; i++) {
 			if (g != NULL)
@@ -207,5 +207,5 @@ pipe_track_burst(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct
 		}
 	}
 	if (nat)
-		rewrite(c, m, pk, n, info, to, verdict);
+		rewrite(c, m, pk, n, to, verdict);
 }
