@@ -116,12 +116,13 @@ nat_compress(const struct ct_tuple *key, const struct ct_tuple *r, struct ct_nat
 /*
  * Ask the translation hook for the new entry `idx` (its key set, status
  * still 0): the translation into nat_x[idx], the NAT bits into its
- * status. A refusal, a reply tuple of a shape the shard cannot keep, or
- * one some entry already answers to, drops the connection. Returns 0 or
- * -1 (dropped, counted).
+ * status, the reply tuple's hash into *rh (for nat_insert()). A refusal,
+ * a reply tuple of a shape the shard cannot keep, or one some entry
+ * already answers to, drops the connection. Returns 0 or -1 (dropped,
+ * counted).
  */
 static int
-nat_bind(struct ct_shard *s, uint32_t idx, const struct ct_pkt *p)
+nat_bind(struct ct_shard *s, uint32_t idx, const struct ct_pkt *p, uint32_t *rh)
 {
 	struct ct_entry *e = &s->pool[idx];
 	struct ct_tuple r;
@@ -148,7 +149,8 @@ nat_bind(struct ct_shard *s, uint32_t idx, const struct ct_pkt *p)
 		s->st.drop++;
 		return -1;
 	}
-	if (ct_index_lookup(s, &r, ct_tuple_hash(&r), &d) != CT_NIL) {
+	*rh = ct_tuple_hash(&r);
+	if (ct_index_lookup(s, &r, *rh, &d) != CT_NIL) {
 		nat_unbind(s, idx);
 		s->st.nat_refused++;
 		s->st.drop++;
@@ -157,14 +159,11 @@ nat_bind(struct ct_shard *s, uint32_t idx, const struct ct_pkt *p)
 	return 0;
 }
 
-/* The reply tuple's node of translated entry `idx` into the index. */
+/* The reply tuple's node of translated entry `idx` (its hash `rh`) into the index. */
 static int
-nat_insert(struct ct_shard *s, uint32_t idx)
+nat_insert(struct ct_shard *s, uint32_t idx, uint32_t rh)
 {
-	struct ct_tuple r;
-
-	ct_nat_reply_build(&s->pool[idx], &s->nat_x[idx], &r);
-	return ct_index_insert(s, idx | CT_IDX_NAT, ct_tuple_hash(&r));
+	return ct_index_insert(s, idx | CT_IDX_NAT, rh);
 }
 
 static uint8_t
@@ -172,7 +171,7 @@ entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint
 {
 	const struct ct_l4_proto *l4 = ct_l4_get(p->tuple.proto);
 	struct ct_entry *e;
-	uint32_t idx, used, next_free;
+	uint32_t idx, used, next_free, rh = 0;
 	uint8_t cls = CT_TO_GENERIC;
 	int reason;
 
@@ -197,7 +196,7 @@ entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint
 	reason = l4->new_conn(&s->conf, e, p, &cls);
 	if (reason != 0)
 		return verdict_invalid(s, (unsigned)reason);
-	if (s->nat.bind != NULL && nat_bind(s, idx, p) != 0)
+	if (s->nat.bind != NULL && nat_bind(s, idx, p, &rh) != 0)
 		return CT_V_DROP;
 	if (ct_index_insert(s, idx, p->hash) != 0) {
 		nat_unbind(s, idx);
@@ -206,7 +205,7 @@ entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint
 		return CT_V_DROP;
 	}
 	if ((e->status & CT_S_NAT_MASK) &&
-	    nat_insert(s, idx) != 0) {
+	    nat_insert(s, idx, rh) != 0) {
 		ct_index_remove(s, idx);
 		nat_unbind(s, idx);
 		s->st.insert_failed++;
