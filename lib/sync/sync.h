@@ -42,6 +42,7 @@ extern "C" {
 #define SYNC_HDR_LEN 8        /**< data and ALIVE messages */
 #define SYNC_ACK_LEN 16       /**< ACK, NACK, RESYNC: header + from + to */
 #define SYNC_MSG_MAX 400      /**< room for one data message and its extension */
+#define SYNC_MAC_LEN 32       /**< HMAC-SHA256 trailer (sync_hmac.c) */
 
 /** Message types (the low nibble of the first byte). */
 enum sync_type {
@@ -184,6 +185,40 @@ sync_seq_before(uint32_t a, uint32_t b)
 
 
 /* ------------------------------------------------------------------------ */
+/* Streams (sync_stream.c)                                                   */
+
+/**
+ * On a stream (the TCP transport) messages follow each other with no
+ * other framing, as conntrackd writes them: each one's length field says
+ * where the next begins. With HMAC authentication the unit is a frame
+ * instead: a 16-bit big-endian payload length, the payload (whole
+ * messages, as a datagram would hold them) and the 32-byte HMAC-SHA256 of
+ * the length field and the payload (sync_auth_verify() over the frame).
+ */
+enum sync_stream_mode {
+	SYNC_STREAM_PLAIN = 0,    /**< conntrackd's: one message per unit */
+	SYNC_STREAM_FRAMED = 1,   /**< length, payload, HMAC */
+};
+
+#define SYNC_FRAME_HDR 2
+/** Longest message accepted on a plain stream (conntrackd's are far shorter). */
+#define SYNC_STREAM_MSG_MAX 4096
+/** Longest unit of either mode: a receive buffer this large always progresses. */
+#define SYNC_STREAM_UNIT_MAX (SYNC_FRAME_HDR + 65535 + SYNC_MAC_LEN)
+
+/**
+ * The length of the unit at the head of buf[0..len), bytes received so
+ * far on a stream. Never reads past `len`.
+ * @return the unit's length (<= len) when it is complete; 0 when more bytes
+ *         are needed; -EBADMSG when the head cannot begin a unit (plain: a
+ *         version other than 1, a length below the header, below an ACK's
+ *         16 bytes for an ACK/NACK/RESYNC, or above SYNC_STREAM_MSG_MAX;
+ *         framed: a payload shorter than a header). The stream cannot be
+ *         resynchronised after that: the caller closes it.
+ */
+long sync_stream_unit(const uint8_t *buf, size_t len, enum sync_stream_mode mode);
+
+/* ------------------------------------------------------------------------ */
 /* FTFW reliability (sync_ftfw.c)                                            */
 
 /**
@@ -318,8 +353,6 @@ const struct sync_ftfw_stats *sync_ftfw_stats(const struct sync_ftfw *f);
 
 /* ------------------------------------------------------------------------ */
 /* Authentication (sync_hmac.c)                                              */
-
-#define SYNC_MAC_LEN 32
 
 /** HMAC-SHA256 of msg[0..len) under key[0..klen). */
 void sync_hmac_sha256(const uint8_t *key, size_t klen, const uint8_t *msg, size_t len,
