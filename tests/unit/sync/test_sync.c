@@ -615,6 +615,64 @@ test_hmac(void)
 	return 0;
 }
 
+/* The stream splitter: boundaries from the length field, partial units
+ * waiting, impossible heads refused. */
+static int
+test_stream(void)
+{
+	struct ct_event_rec r = rec_tcp4();
+	uint8_t buf[2 * SYNC_MSG_MAX + SYNC_ACK_LEN], fr[64];
+	int a, b, c;
+
+	r.events = CT_EV_NEW;
+	a = sync_encode_rec(&r, 7, 0, true, buf, sizeof(buf));
+	T_ASSERT(a > SYNC_HDR_LEN);
+	b = sync_encode_ctl(SYNC_F_ACK, 8, 1, 2, buf + a, sizeof(buf) - (size_t)a);
+	T_EQ(b, SYNC_ACK_LEN);
+	c = sync_encode_ctl(SYNC_F_ALIVE, 9, 0, 0, buf + a + b, sizeof(buf) - (size_t)(a + b));
+	T_EQ(c, SYNC_HDR_LEN);
+	/* The data message's length field covers it alone: the extension is a unit too. */
+	{
+		long u0 = sync_stream_unit(buf, (size_t)(a + b + c), SYNC_STREAM_PLAIN);
+		long u1;
+
+		T_ASSERT(u0 > SYNC_HDR_LEN && u0 < a);
+		u1 = sync_stream_unit(buf + u0, (size_t)(a + b + c) - (size_t)u0,
+				      SYNC_STREAM_PLAIN);
+		T_EQ(u0 + u1, a);
+		T_EQ(sync_stream_unit(buf, (size_t)u0 - 1, SYNC_STREAM_PLAIN), 0);
+	}
+	T_EQ(sync_stream_unit(buf + a, (size_t)(b + c), SYNC_STREAM_PLAIN), SYNC_ACK_LEN);
+	T_EQ(sync_stream_unit(buf + a, SYNC_ACK_LEN - 1, SYNC_STREAM_PLAIN), 0);
+	T_EQ(sync_stream_unit(buf + a + b, (size_t)c, SYNC_STREAM_PLAIN), SYNC_HDR_LEN);
+	T_EQ(sync_stream_unit(buf, 7, SYNC_STREAM_PLAIN), 0);
+	T_EQ(sync_stream_unit(buf, 0, SYNC_STREAM_PLAIN), 0);
+	/* An ACK claiming 8 bytes, a length below the header, above the cap, version 2 */
+	memcpy(fr, buf + a, SYNC_ACK_LEN);
+	fr[2] = 0, fr[3] = 8;
+	T_EQ(sync_stream_unit(fr, SYNC_ACK_LEN, SYNC_STREAM_PLAIN), -EBADMSG);
+	fr[3] = 4;
+	fr[1] = SYNC_F_ALIVE;
+	T_EQ(sync_stream_unit(fr, SYNC_ACK_LEN, SYNC_STREAM_PLAIN), -EBADMSG);
+	fr[2] = 0xff, fr[3] = 0xff;
+	T_EQ(sync_stream_unit(fr, SYNC_ACK_LEN, SYNC_STREAM_PLAIN), -EBADMSG);
+	fr[2] = 0, fr[3] = 8, fr[0] = 0x2a;
+	T_EQ(sync_stream_unit(fr, SYNC_ACK_LEN, SYNC_STREAM_PLAIN), -EBADMSG);
+	/* Frames: length, payload, MAC; a payload below a header is refused */
+	memset(fr, 0, sizeof(fr));
+	fr[1] = SYNC_HDR_LEN;
+	T_EQ(sync_stream_unit(fr, 1, SYNC_STREAM_FRAMED), 0);
+	T_EQ(sync_stream_unit(fr, SYNC_FRAME_HDR + SYNC_HDR_LEN + SYNC_MAC_LEN - 1,
+			      SYNC_STREAM_FRAMED), 0);
+	T_EQ(sync_stream_unit(fr, sizeof(fr), SYNC_STREAM_FRAMED),
+	     SYNC_FRAME_HDR + SYNC_HDR_LEN + SYNC_MAC_LEN);
+	fr[1] = SYNC_HDR_LEN - 1;
+	T_EQ(sync_stream_unit(fr, sizeof(fr), SYNC_STREAM_FRAMED), -EBADMSG);
+	fr[0] = 0xff, fr[1] = 0xff;
+	T_EQ(sync_stream_unit(fr, sizeof(fr), SYNC_STREAM_FRAMED), 0);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_hmac),
 	T_CASE(test_round_trip),
@@ -624,6 +682,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_ftfw_rx),
 	T_CASE(test_ftfw_tx),
 	T_CASE(test_ftfw_superseded),
+	T_CASE(test_stream),
 };
 
 T_MAIN(cases)
