@@ -12,7 +12,9 @@ primary's listener already had. The figures are printed.
 
 With the argument `late`, the backup starts 3 s into the replay: what the
 primary tracked before comes to it only through the full resync it asks
-for at startup (conntrackd's StartupResync), and the same must hold."""
+for at startup (conntrackd's StartupResync), and the same must hold. With
+`tcp`, the pair syncs over the TCP transport (HMAC frames on a stream each
+way) instead of UDP."""
 
 import json
 import os
@@ -37,11 +39,11 @@ def empty_pcap(path):
     return path
 
 
-def box_cfg(chan, role, bind, peer, port):
+def box_cfg(chan, role, bind, peer, port, transport):
     cfg = dpctlib.base_config(chan)
     cfg['timeouts'] = {'tcp_time_wait': 1, 'tcp_close': 1}
     cfg['ha'] = {'role': role, 'peer': peer, 'bind': bind, 'port': port, 'secret': SECRET,
-                 'drain_ms': 0}
+                 'drain_ms': 0, 'transport': transport}
     return cfg
 
 
@@ -55,7 +57,8 @@ def main():
         tap.check(False, 'tcpreplay installed (scripts/setup.sh)')
         tap.done()
     dpctlib.need([dpctlib.DPCT, dpctlib.GEN, dpctlib.EVENTS, dpctlib.CTL], tap)
-    late = len(sys.argv) > 1 and sys.argv[1] == 'late'
+    late = 'late' in sys.argv[1:]
+    transport = 'tcp' if 'tcp' in sys.argv[1:] else 'udp'
     d = dpctlib.tmpdir('ha_fo')
     pid = os.getpid() % 100000
     vin, vdp = 'hfi%d' % pid, 'hfd%d' % pid
@@ -71,7 +74,8 @@ def main():
 
         # Backup: no traffic of its own (an empty capture, live clock).
         bprefix, bchan = dpctlib.uniq('ha_fo_b')
-        bcfg = dpctlib.write_config(d, box_cfg(bchan, 'backup', '127.0.0.3', '127.0.0.2', port),
+        bcfg = dpctlib.write_config(d, box_cfg(bchan, 'backup', '127.0.0.3', '127.0.0.2', port,
+                                                    transport),
                                     'backup.json')
         bev = os.path.join(d, 'b_ev.json')
         bst = os.path.join(d, 'b_st.json')
@@ -98,7 +102,7 @@ def main():
         # Primary on the veth pair.
         pprefix, pchan = dpctlib.uniq('ha_fo_p')
         pcfg = dpctlib.write_config(d, box_cfg(pchan, 'primary', '127.0.0.2', '127.0.0.3',
-                                               port), 'primary.json')
+                                               port, transport), 'primary.json')
         pev = os.path.join(d, 'p_ev.json')
         plis = dpctlib.start_events(pchan, pev, None, reliable=True, rcvbuf=16 << 20,
                                     idle_ms=0, max_s=300)
@@ -152,6 +156,13 @@ def main():
         print('# backup ha before promotion: %s' % json.dumps(
             {k: bha.get(k) for k in ('rx_data', 'cache_entries', 'gaps', 'nacks_sent',
                                      'rx_bad_auth', 'rx_malformed')}))
+        if transport == 'tcp':
+            print('# backup tcp: %s' % json.dumps({k: bha[k] for k in bha
+                                                   if k.startswith('tcp_')}))
+            tap.check(bha.get('tcp_accepts', 0) >= 1 and pha.get('tcp_connects', 0) >= 1 and
+                      bha.get('rx_bad_auth') == 0 and bha.get('tcp_rx_bad_stream') == 0,
+                      'over TCP: the backup accepted the primary\'s stream, every frame '
+                      'authenticated')
         tap.eq(bha.get('cache_entries'), len(live),
                'the backup\'s external cache holds the connections live at the kill')
         t0 = time.monotonic()
