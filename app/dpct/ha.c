@@ -130,24 +130,64 @@ dpct_ha_send_rec(struct dpct_ha *h, const struct ct_event_rec *r)
 	return 0;
 }
 
+/* An ended connection a reliable listener has not taken yet: the peer keeps
+ * it (an UPD, its extension with CT_EV_DESTROY) until the DEL that follows
+ * delivery, and commits it to end at once if promoted meanwhile. */
+static void
+send_dying(struct dpct_ha *h, const struct ct_event_rec *r)
+{
+	uint8_t buf[SYNC_MSG_MAX];
+	struct ct_event_rec d = *r;
+	int len;
+
+	/* conntrackd commits it with this timeout: it ends, and is reported, at once. */
+	d.timeout_s = 1;
+	len = sync_encode_rec_as(&d, SYNC_T_CT_UPD, sync_ftfw_tx_seq(h->ftfw),
+				 sync_ftfw_tx_flags(h->ftfw), h->conf.extensions, buf, sizeof(buf));
+	if (len < 0) {
+		h->st.tx_errors++;
+		return;
+	}
+	sync_ftfw_tx_keep(h->ftfw, buf, (uint16_t)len, sync_flow_key(&r->orig));
+	add_msg(h, buf, (uint16_t)len);
+	h->st.tx_destroy_pending++;
+}
+
+/* Everything is sent once the chunk's outcome is known (chunk_done), in
+ * channel order: deliver() only takes the records. */
 static int
 ha_deliver(void *self, const struct ct_event_rec *recs, unsigned n, uint64_t now,
 	   uint8_t *refused)
 {
+	(void)self;
+	(void)recs;
+	(void)now;
+	memset(refused, 0, n);
+	return 0;
+}
+
+static void
+ha_chunk_done(void *self, const struct ct_event_rec *recs, unsigned n, const uint32_t *fail_mask)
+{
 	struct dpct_ha *h = self;
 	unsigned i;
 
-	(void)now;
 	for (i = 0; i < n; i++) {
 		const struct ct_event_rec *r = &recs[i];
 
-		refused[i] = 0;
 		if (r->events == 0 || (r->flags & (CT_REC_F_INTERIM | CT_REC_F_NAT_BLOCK)))
 			continue;
-		dpct_ha_send_rec(h, r);
+		if (!(r->events & CT_EV_DESTROY) || fail_mask[i] == 0) {
+			/* A DESTROY every reliable listener took: the DEL. */
+			if ((r->events & CT_EV_DESTROY) && (r->flags & CT_REC_F_RESEND))
+				h->st.tx_destroy_late++;
+			dpct_ha_send_rec(h, r);
+		} else if (r->targets == 0) {
+			/* Refused at its first delivery (a resend names whom it is for). */
+			send_dying(h, r);
+		}
 	}
 	flush_tx(h);
-	return 0;
 }
 
 static void
@@ -295,6 +335,7 @@ static const struct ev_consumer_ops ha_ops = {
 	.deliver = ha_deliver,
 	.poll = ha_poll,
 	.blocked = NULL,
+	.chunk_done = ha_chunk_done,
 };
 
 static int

@@ -23,7 +23,8 @@ struct dpct_app;
 
 /** Counters for /dpct/ha and --stats-json. */
 #define DPCT_HA_STATS(X) \
-	X(tx_new) X(tx_update) X(tx_destroy) X(tx_datagrams) X(tx_bytes) X(tx_errors) \
+	X(tx_new) X(tx_update) X(tx_destroy) X(tx_destroy_pending) X(tx_destroy_late) \
+	X(tx_datagrams) X(tx_bytes) X(tx_errors) \
 	X(tx_ctl) X(rx_datagrams) X(rx_bytes) X(rx_data) X(rx_ctl) X(rx_bad_auth) \
 	X(rx_wrong_peer) X(rx_malformed) X(rx_errors) X(resync_requests) X(role_changes) \
 	X(tcp_connects) X(tcp_connect_errors) X(tcp_disconnects) X(tcp_accepts) \

@@ -75,6 +75,7 @@ struct dpct_ha {
 	uint64_t committed;
 	uint64_t commit_failed;
 	uint64_t commit_expired;
+	uint64_t commit_dying;    /* ended on the peer, DESTROY not delivered there */
 	uint64_t commit_exists;   /* already tracked here (picked up mid-stream) */
 	uint64_t promote_ms;      /* how long the last commit took */
 	struct dpct_ha_stats st;

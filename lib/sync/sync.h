@@ -154,6 +154,17 @@ int sync_encode_rec(const struct ct_event_rec *r, uint32_t seq, uint8_t flags, b
 		    uint8_t *buf, size_t cap);
 
 /**
+ * Encode an event record as a data message of the given type (SYNC_T_CT_NEW,
+ * _UPD or _DEL) whatever its event bits say; the extension still carries
+ * those bits. State sync sends an ended connection whose DESTROY a
+ * reliable listener refused as an UPD with CT_EV_DESTROY in its extension:
+ * the peer keeps it until the DEL that follows delivery (docs/ha.md).
+ * @return the bytes written; -EINVAL bad record or type; -ENOSPC.
+ */
+int sync_encode_rec_as(const struct ct_event_rec *r, uint8_t type, uint32_t seq, uint8_t flags,
+		       bool ext, uint8_t *buf, size_t cap);
+
+/**
  * Encode a control message: ACK/NACK/RESYNC (with from/to, SYNC_ACK_LEN
  * bytes) or ALIVE (SYNC_HDR_LEN bytes). HELLO flags may be ORed in.
  * @return the bytes written; -EINVAL no control flag; -ENOSPC.
@@ -391,6 +402,8 @@ struct sync_cache_stats {
 	uint64_t updated;
 	uint64_t deleted;
 	uint64_t del_unknown;     /**< DEL of an entry not held */
+	uint64_t del_stale;       /**< DEL naming an earlier connection of a tuple held
+				   *   (ids differ in the extensions): ignored */
 	uint64_t full;            /**< NEW/UPD refused: pool exhausted */
 };
 
@@ -400,9 +413,11 @@ void sync_cache_free(struct sync_cache *c);
 
 /**
  * Apply a data message: NEW and UPD insert or replace (an UPD without a
- * timeout keeps the one held), DEL removes.
+ * timeout keeps the one held), DEL removes. When both the DEL and the held
+ * entry came with the extension and their conntrack ids differ, the DEL is
+ * for an earlier connection of the tuple and is ignored.
  * @return 0; -EINVAL not a data message; -ENOSPC full; -ENOENT DEL of an
- *         entry not held.
+ *         entry not held; -ESTALE DEL of an earlier connection.
  */
 int sync_cache_apply(struct sync_cache *c, const struct sync_msg *m, uint64_t now_ns);
 

@@ -673,6 +673,62 @@ test_stream(void)
 	return 0;
 }
 
+/* An ended connection whose DESTROY is not delivered yet: an UPD carrying
+ * CT_EV_DESTROY that the cache keeps; the DEL that follows delivery drops
+ * it; a DEL naming an earlier connection of the tuple is ignored. */
+static int
+apply_rec(struct sync_cache *c, const struct ct_event_rec *r, int type)
+{
+	uint8_t buf[SYNC_MSG_MAX];
+	struct sync_rx_errors err = { 0 };
+	struct got g = { .n = 0 };
+	int len = type < 0 ? sync_encode_rec(r, 1, 0, true, buf, sizeof(buf))
+			   : sync_encode_rec_as(r, (uint8_t)type, 1, 0, true, buf, sizeof(buf));
+
+	if (len < 0 || sync_parse(buf, (size_t)len, collect, &g, &err) != 1)
+		return -1000;
+	return sync_cache_apply(c, &g.m[0], 0);
+}
+
+static int
+test_dying(void)
+{
+	struct sync_cache *c = sync_cache_create(16);
+	struct ct_event_rec r = rec_tcp4();
+	const struct sync_cache_ent *x;
+
+	T_ASSERT(c != NULL);
+	r.id = 5;
+	T_EQ(apply_rec(c, &r, -1), 0);
+	r.events = CT_EV_DESTROY;
+	T_EQ(apply_rec(c, &r, SYNC_T_CT_UPD), 0);
+	x = sync_cache_find(c, &r.orig);
+	T_ASSERT(x != NULL);
+	T_EQ(x->e.events & CT_EV_DESTROY, CT_EV_DESTROY);
+	T_EQ(x->e.id, 5);
+	T_EQ(apply_rec(c, &r, -1), 0);                  /* the DEL after delivery */
+	T_ASSERT(sync_cache_find(c, &r.orig) == NULL);
+	T_EQ(sync_encode_rec_as(&r, SYNC_T_CTL, 1, 0, true, (uint8_t[SYNC_MSG_MAX]){ 0 },
+				SYNC_MSG_MAX), -EINVAL);
+	/* The tuple again, a new connection (id 6), then the old one's DEL */
+	r.events = CT_EV_NEW;
+	T_EQ(apply_rec(c, &r, -1), 0);
+	r.id = 6;
+	T_EQ(apply_rec(c, &r, -1), 0);
+	r.id = 5;
+	r.events = CT_EV_DESTROY;
+	T_EQ(apply_rec(c, &r, -1), -ESTALE);
+	x = sync_cache_find(c, &r.orig);
+	T_ASSERT(x != NULL);
+	T_EQ(x->e.id, 6);
+	T_EQ(sync_cache_stats(c)->del_stale, 1);
+	r.id = 6;
+	T_EQ(apply_rec(c, &r, -1), 0);
+	T_EQ(sync_cache_count(c), 0);
+	sync_cache_free(c);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_hmac),
 	T_CASE(test_round_trip),
@@ -683,6 +739,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_ftfw_tx),
 	T_CASE(test_ftfw_superseded),
 	T_CASE(test_stream),
+	T_CASE(test_dying),
 };
 
 T_MAIN(cases)
