@@ -46,8 +46,8 @@ close_client(struct dpct_ha *h, uint64_t now)
 		h->st.tcp_disconnects++;
 	t->c_connected = false;
 	t->next_try_ns = now + (uint64_t)t->backoff_ms * 1000000ull;
-	t->backoff_ms = t->backoff_ms * 2 > TCP_BACKOFF_MAX_MS ? TCP_BACKOFF_MAX_MS
-							       : t->backoff_ms * 2;
+	t->backoff_ms =
+		t->backoff_ms * 2 > TCP_BACKOFF_MAX_MS ? TCP_BACKOFF_MAX_MS : t->backoff_ms * 2;
 	/* The next stream must begin on a unit: drop the rest of one half sent. */
 	if (t->sb_start > t->sb_mark) {
 		u = sync_stream_unit(t->sb + t->sb_mark, t->sb_end - t->sb_mark, tcp_mode(h));
