@@ -178,6 +178,11 @@ def main():
                       bha.get('rx_bad_auth') == 0 and bha.get('tcp_rx_bad_stream') == 0,
                       'over TCP: the backup accepted the primary\'s stream, every frame '
                       'authenticated')
+            if not late:
+                tap.check(bha.get('tcp_connect_errors', 0) >= 1 and
+                          bha.get('tcp_connects', 0) >= 1,
+                          'the backup, started first, retried with backoff (%s refused) until '
+                          'the primary listened' % bha.get('tcp_connect_errors'))
         # A listener can miss NEWs (stopped, or the worker's event ring full
         # on a loaded machine: the NEW waits for the flow's next packet).
         # The flows it never heard of are owed their end as well, so the
