@@ -177,8 +177,8 @@ ha_chunk_done(void *self, const struct ct_event_rec *recs, unsigned n, const uin
 
 		if (r->events == 0 || (r->flags & (CT_REC_F_INTERIM | CT_REC_F_NAT_BLOCK)))
 			continue;
+		/* NEW and UPD as they come; a DESTROY every reliable listener took: the DEL. */
 		if (!(r->events & CT_EV_DESTROY) || fail_mask[i] == 0) {
-			/* A DESTROY every reliable listener took: the DEL. */
 			if ((r->events & CT_EV_DESTROY) && (r->flags & CT_REC_F_RESEND))
 				h->st.tx_destroy_late++;
 			dpct_ha_send_rec(h, r);
