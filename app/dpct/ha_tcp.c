@@ -160,17 +160,14 @@ try_connect(struct dpct_ha *h, uint64_t now)
 	}
 }
 
-/* A connection under way: done, failed or still pending. */
+/* A connection under way is writable: done or failed. */
 static void
 check_connect(struct dpct_ha *h, uint64_t now)
 {
 	struct dpct_ha_tcp *t = &h->tcp;
-	struct pollfd p = { .fd = t->cfd, .events = POLLOUT };
 	socklen_t l = sizeof(int);
 	int err = 0;
 
-	if (poll(&p, 1, 0) <= 0)
-		return;
 	if (getsockopt(t->cfd, SOL_SOCKET, SO_ERROR, &err, &l) < 0 || err != 0) {
 		h->st.tcp_connect_errors++;
 		close_client(h, now);
@@ -215,7 +212,8 @@ write_out(struct dpct_ha *h, uint64_t now)
 		t->sb_start = t->sb_end = t->sb_mark = 0;
 }
 
-/* The peer's end of our stream: it sends nothing on it, so readable means closed. */
+/* The peer's end of our stream: it sends nothing on it, so readable means closed
+ * (or, from another implementation, bytes that are dropped). */
 static void
 check_client(struct dpct_ha *h, uint64_t now)
 {
@@ -372,21 +370,35 @@ read_peer(struct dpct_ha *h)
 	}
 }
 
+/* One poll() a control step: the sockets with something to do are handled. */
 void
 dpct_ha_tcp_step(struct dpct_ha *h)
 {
 	struct dpct_ha_tcp *t = &h->tcp;
 	uint64_t now = dpct_ha_mono_ns();
+	struct pollfd p[3] = {
+		{ .fd = t->lfd, .events = POLLIN },
+		{ .fd = t->sfd, .events = POLLIN },
+		{ .fd = t->cfd, .events = t->c_connected ? POLLIN : POLLOUT },
+	};
 
 	if (t->cfd < 0)
 		try_connect(h, now);
-	else if (!t->c_connected)
-		check_connect(h, now);
-	else
-		check_client(h, now);
-	write_out(h, now);
-	accept_peer(h);
-	read_peer(h);
+	p[2].fd = t->cfd;
+	if (poll(p, 3, 0) < 0)
+		return;
+	if (p[2].fd >= 0 && p[2].fd == t->cfd && p[2].revents != 0) {
+		if (!t->c_connected)
+			check_connect(h, now);
+		else
+			check_client(h, now);
+	}
+	if (t->sb_end > t->sb_start)
+		write_out(h, now);
+	if (p[0].revents != 0)
+		accept_peer(h);
+	if (p[1].revents != 0 || (t->sfd >= 0 && t->sfd != p[1].fd))
+		read_peer(h);
 }
 
 int
