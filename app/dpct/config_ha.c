@@ -136,7 +136,8 @@ dpct_cfg_ha_check(struct cfg_parse *p, const struct cfg_key *k, json_t *v, const
 		return dpct_cfg_fail(p->err, p->errlen, "%s.peer: \"%s\" %s a multicast address "
 				     "but transport is \"%s\"", path, h->peer,
 				     is_multicast(h->peer) ? "is" : "is not",
-				     h->transport == DPCT_HA_MULTICAST ? "multicast" : "udp");
+				     h->transport == DPCT_HA_MULTICAST ? "multicast" :
+				     h->transport == DPCT_HA_TCP ? "tcp" : "udp");
 	if (h->transport == DPCT_HA_MULTICAST && h->interface[0] == '\0')
 		return dpct_cfg_fail(p->err, p->errlen, "%s.interface: required with multicast "
 				     "(the dedicated link the group is joined on)", path);

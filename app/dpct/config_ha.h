@@ -20,6 +20,7 @@ enum dpct_ha_role {
 enum dpct_ha_transport {
 	DPCT_HA_UDP = 0,
 	DPCT_HA_MULTICAST = 1,
+	DPCT_HA_TCP = 2,          /**< conntrackd's TCP section: a stream each way */
 };
 
 enum dpct_ha_auth {
@@ -40,12 +41,13 @@ struct dpct_ha_conf {
 	char bind[48];                  /**< local address, "" = any */
 	char interface[16];             /**< SO_BINDTODEVICE, "" = none */
 	char secret[DPCT_HA_SECRET_MAX + 1];
-	uint16_t port;                  /**< UDP port, the same on both sides */
+	uint16_t port;                  /**< UDP or TCP port, the same on both sides */
 	uint32_t resend_queue;          /**< messages kept for NACKs */
 	uint32_t window;                /**< ACK every this many messages received */
 	uint32_t alive_ms;              /**< keepalive / ACK timer */
 	uint32_t mtu;                   /**< datagram payload limit */
 	uint32_t drain_ms;              /**< at exit: how long to wait for the peer's ACKs */
+	uint32_t tcp_buffer;            /**< tcp: bytes held while the stream cannot take them */
 };
 
 /** Whether sync runs: enabled and a peer set. */

@@ -36,7 +36,7 @@
 static const char *const invalid_names[] = {"drop", "pass", NULL};
 static const char *const checksum_names[] = {"verify", "off", NULL};
 static const char *const ha_role_names[] = {"primary", "backup", NULL};
-static const char *const ha_transport_names[] = {"udp", "multicast", NULL};
+static const char *const ha_transport_names[] = {"udp", "multicast", "tcp", NULL};
 static const char *const ha_auth_names[] = {"hmac-sha256", "none", NULL};
 static const char *const frag_meet_names[] = {"auto", "hash", NULL};
 
@@ -477,15 +477,17 @@ const struct cfg_key dpct_cfg_keys[] = {
 	{.section = "ha", .key = "transport", .type = CFG_ENUM, F(ha.transport),
 	 .names = ha_transport_names, .dflt = DPCT_HA_UDP,
 	 .doc = "`\"udp\"`: unicast datagrams to `peer`. `\"multicast\"`: to the group `peer`, "
-		"joined on `interface` (conntrackd's Multicast section). conntrackd's TCP "
-		"transport is not offered."},
+		"joined on `interface` (conntrackd's Multicast section). `\"tcp\"`: "
+		"conntrackd's TCP section: this box listens on `bind`:`port` for the peer's "
+		"stream and connects to `peer`:`port` for its own, reconnecting with a backoff "
+		"of 0.1 s doubling to 5 s."},
 	{.section = "ha", .key = "peer", .type = CFG_STRING, F(ha.peer), .sdflt = "",
 	 .parse = dpct_cfg_ha_peer, .doc_default = "`\"\"` (no sync)", .doc_range = "IPv4 or IPv6",
 	 .doc = "The peer's address (conntrackd: `IPv4_Destination_Address`), or the multicast "
 		"group. No name resolution."},
 	{CFG_U("ha", "port", ha.port, 1, 65535, 3780),
-	 .doc = "UDP port, bound locally and sent to (conntrackd: `Port`; the same on both "
-		"sides)."},
+	 .doc = "UDP port bound locally and sent to, or the TCP port listened on and "
+		"connected to (conntrackd: `Port`; the same on both sides)."},
 	{.section = "ha", .key = "bind", .type = CFG_STRING, F(ha.bind), .sdflt = "",
 	 .parse = dpct_cfg_ha_bind, .doc_default = "`\"\"` (any)", .doc_range = "IPv4 or IPv6",
 	 .doc = "The local address to bind (conntrackd: `IPv4_address`): an address of the "
@@ -527,6 +529,11 @@ const struct cfg_key dpct_cfg_keys[] = {
 	{CFG_U("ha", "drain_ms", ha.drain_ms, 0, 60000, 2000),
 	 .doc = "At exit, how long to wait for the peer to ACK what was sent (answering its "
 		"NACKs meanwhile)."},
+	{CFG_U("ha", "tcp_buffer", ha.tcp_buffer, 65536, 1u << 28, 4u << 20),
+	 .doc = "With `\"tcp\"`: bytes held while the stream cannot take them (the peer "
+		"slow, or not connected yet). What does not fit is dropped whole "
+		"(`tcp_tx_dropped`) and left to FTFW: the peer NACKs the gap and the "
+		"message is resent from `resend_queue`."},
 	{.section = "ha", .type = CFG_CHECK, .parse = dpct_cfg_ha_check},
 
 	/* tcp, checksum, zones: strict tracking (config_tracker.c) */

@@ -44,6 +44,11 @@ flush_tx(struct dpct_ha *h)
 
 	if (len == 0)
 		return;
+	if (h->conf.transport == DPCT_HA_TCP) {
+		dpct_ha_tcp_send(h, h->tx, len);
+		h->tx_len = 0;
+		return;
+	}
 	if (h->conf.auth == DPCT_HA_AUTH_HMAC) {
 		int l = sync_auth_sign((const uint8_t *)h->conf.secret, strlen(h->conf.secret),
 				       h->tx, len, sizeof(h->tx));
@@ -125,24 +130,64 @@ dpct_ha_send_rec(struct dpct_ha *h, const struct ct_event_rec *r)
 	return 0;
 }
 
+/* An ended connection a reliable listener has not taken yet: the peer keeps
+ * it (an UPD, its extension with CT_EV_DESTROY) until the DEL that follows
+ * delivery, and commits it to end at once if promoted meanwhile. */
+static void
+send_dying(struct dpct_ha *h, const struct ct_event_rec *r)
+{
+	uint8_t buf[SYNC_MSG_MAX];
+	struct ct_event_rec d = *r;
+	int len;
+
+	/* conntrackd commits it with this timeout: it ends, and is reported, at once. */
+	d.timeout_s = 1;
+	len = sync_encode_rec_as(&d, SYNC_T_CT_UPD, sync_ftfw_tx_seq(h->ftfw),
+				 sync_ftfw_tx_flags(h->ftfw), h->conf.extensions, buf, sizeof(buf));
+	if (len < 0) {
+		h->st.tx_errors++;
+		return;
+	}
+	sync_ftfw_tx_keep(h->ftfw, buf, (uint16_t)len, sync_flow_key(&r->orig));
+	add_msg(h, buf, (uint16_t)len);
+	h->st.tx_destroy_pending++;
+}
+
+/* Everything is sent once the chunk's outcome is known (chunk_done), in
+ * channel order: deliver() only takes the records. */
 static int
 ha_deliver(void *self, const struct ct_event_rec *recs, unsigned n, uint64_t now,
 	   uint8_t *refused)
 {
+	(void)self;
+	(void)recs;
+	(void)now;
+	memset(refused, 0, n);
+	return 0;
+}
+
+static void
+ha_chunk_done(void *self, const struct ct_event_rec *recs, unsigned n, const uint32_t *fail_mask)
+{
 	struct dpct_ha *h = self;
 	unsigned i;
 
-	(void)now;
 	for (i = 0; i < n; i++) {
 		const struct ct_event_rec *r = &recs[i];
 
-		refused[i] = 0;
 		if (r->events == 0 || (r->flags & (CT_REC_F_INTERIM | CT_REC_F_NAT_BLOCK)))
 			continue;
-		dpct_ha_send_rec(h, r);
+		/* NEW and UPD as they come; a DESTROY every reliable listener took: the DEL. */
+		if (!(r->events & CT_EV_DESTROY) || fail_mask[i] == 0) {
+			if ((r->events & CT_EV_DESTROY) && (r->flags & CT_REC_F_RESEND))
+				h->st.tx_destroy_late++;
+			dpct_ha_send_rec(h, r);
+		} else if (r->targets == 0) {
+			/* Refused at its first delivery (a resend names whom it is for). */
+			send_dying(h, r);
+		}
 	}
 	flush_tx(h);
-	return 0;
 }
 
 static void
@@ -180,6 +225,12 @@ on_msg(void *arg, const struct sync_msg *m)
 	}
 }
 
+void
+dpct_ha_rx_payload(struct dpct_ha *h, const uint8_t *buf, size_t len)
+{
+	sync_parse(buf, len, on_msg, h, &h->rxerr);
+}
+
 static bool
 from_peer(const struct dpct_ha *h, const struct sockaddr_storage *src)
 {
@@ -199,6 +250,10 @@ ha_receive(struct dpct_ha *h)
 {
 	unsigned k;
 
+	if (h->conf.transport == DPCT_HA_TCP) {
+		dpct_ha_tcp_step(h);
+		return;
+	}
 	for (k = 0; k < HA_RX_BURST; k++) {
 		struct sockaddr_storage src;
 		socklen_t slen = sizeof(src);
@@ -280,6 +335,7 @@ static const struct ev_consumer_ops ha_ops = {
 	.deliver = ha_deliver,
 	.poll = ha_poll,
 	.blocked = NULL,
+	.chunk_done = ha_chunk_done,
 };
 
 static int
@@ -374,6 +430,31 @@ ha_socket(struct dpct_ha *h)
 	return 0;
 }
 
+/* TCP: the peer's address for connect() and the accept check; ha_tcp.c does the rest. */
+static int
+ha_tcp_socket(struct dpct_ha *h)
+{
+	const struct dpct_ha_conf *c = &h->conf;
+
+	memset(&h->peer, 0, sizeof(h->peer));
+	if (strchr(c->peer, ':') != NULL) {
+		struct sockaddr_in6 *p = (struct sockaddr_in6 *)&h->peer;
+
+		p->sin6_family = AF_INET6;
+		p->sin6_port = htons(c->port);
+		inet_pton(AF_INET6, c->peer, &p->sin6_addr);
+		h->peer_len = sizeof(*p);
+	} else {
+		struct sockaddr_in *p = (struct sockaddr_in *)&h->peer;
+
+		p->sin_family = AF_INET;
+		p->sin_port = htons(c->port);
+		inet_pton(AF_INET, c->peer, &p->sin_addr);
+		h->peer_len = sizeof(*p);
+	}
+	return dpct_ha_tcp_open(h);
+}
+
 int
 dpct_ha_start(struct dpct_app *a)
 {
@@ -404,13 +485,15 @@ dpct_ha_start(struct dpct_app *a)
 	}
 	rc = dpct_ha_cache_init(h);
 	if (rc == 0)
-		rc = ha_socket(h);
+		rc = c->transport == DPCT_HA_TCP ? ha_tcp_socket(h) : ha_socket(h);
 	if (rc == 0)
 		rc = ev_ctl_add_consumer(a->ctl, &ha_ops, h, false);
 	if (rc < 0) {
 		DPCT_LOG(ERR, "ha: cannot start: %s\n", strerror(-rc));
 		if (h->fd >= 0)
 			close(h->fd);
+		if (c->transport == DPCT_HA_TCP)
+			dpct_ha_tcp_close(h);
 		dpct_ha_cache_free(h);
 		sync_ftfw_free(h->ftfw);
 		free(h);
@@ -424,7 +507,8 @@ dpct_ha_start(struct dpct_app *a)
 		dpct_ha_send_ctl(h, SYNC_F_RESYNC, 0, 0);
 	DPCT_LOG(INFO, "ha: %s, syncing with %s port %u over %s%s, auth %s\n",
 		 c->role == DPCT_HA_PRIMARY ? "primary" : "backup", c->peer, c->port,
-		 c->transport == DPCT_HA_MULTICAST ? "multicast" : "udp",
+		 c->transport == DPCT_HA_MULTICAST ? "multicast" :
+		 c->transport == DPCT_HA_TCP ? "tcp" : "udp",
 		 c->interface[0] != '\0' ? " (bound to interface)" : "",
 		 c->auth == DPCT_HA_AUTH_HMAC ? "hmac-sha256" : "none");
 	return 0;
@@ -455,7 +539,10 @@ dpct_ha_stop(struct dpct_app *a)
 	if (h->pending_at_exit > 0)
 		DPCT_LOG(WARNING, "ha: %u sync messages not acknowledged by %s at exit\n",
 			 h->pending_at_exit, h->conf.peer);
-	close(h->fd);
+	if (h->conf.transport == DPCT_HA_TCP)
+		dpct_ha_tcp_close(h);
+	else
+		close(h->fd);
 	h->fd = -1;
 }
 
@@ -497,6 +584,8 @@ dpct_ha_json(struct dpct_app *a)
 #undef HA_F
 	json_object_set_new(o, "pending", json_integer(sync_ftfw_pending(h->ftfw)));
 	json_object_set_new(o, "pending_at_exit", json_integer(h->pending_at_exit));
+	if (h->conf.transport == DPCT_HA_TCP)
+		dpct_ha_tcp_json(h, o);
 	dpct_ha_cache_json(h, o);
 	return o;
 }

@@ -6,7 +6,7 @@
  * @file
  * State sync with a failover peer (docs/ha.md): a record consumer of the
  * control core that sends every NEW/UPDATE/DESTROY in conntrackd's FTFW
- * protocol over UDP, and, in the same control step, reads the peer's
+ * protocol over UDP or TCP, and, in the same control step, reads the peer's
  * messages into an external cache. Everything runs on the main lcore;
  * telemetry threads read counters (a torn read only misreports one) and
  * post role changes, which the control core applies in its next step.
@@ -23,9 +23,12 @@ struct dpct_app;
 
 /** Counters for /dpct/ha and --stats-json. */
 #define DPCT_HA_STATS(X) \
-	X(tx_new) X(tx_update) X(tx_destroy) X(tx_datagrams) X(tx_bytes) X(tx_errors) \
+	X(tx_new) X(tx_update) X(tx_destroy) X(tx_destroy_pending) X(tx_destroy_late) \
+	X(tx_datagrams) X(tx_bytes) X(tx_errors) \
 	X(tx_ctl) X(rx_datagrams) X(rx_bytes) X(rx_data) X(rx_ctl) X(rx_bad_auth) \
-	X(rx_wrong_peer) X(rx_malformed) X(rx_errors) X(resync_requests) X(role_changes)
+	X(rx_wrong_peer) X(rx_malformed) X(rx_errors) X(resync_requests) X(role_changes) \
+	X(tcp_connects) X(tcp_connect_errors) X(tcp_disconnects) X(tcp_accepts) \
+	X(tcp_tx_dropped) X(tcp_rx_bad_stream) X(tcp_rx_truncated)
 
 struct dpct_ha_stats {
 #define HA_FIELD(f) uint64_t f;

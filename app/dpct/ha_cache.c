@@ -132,7 +132,12 @@ promo_add(const struct sync_cache_ent *x, void *arg)
 	r.tcp_dflags[1] = e->dflags[1];
 	r.mark = e->mark;
 	r.timeout_s = e->timeout_s != 0 ? (uint32_t)(e->timeout_s - age_s) : 0;
-	if (e->timeout_s != 0 && age_s >= e->timeout_s) {
+	if (e->events & CT_EV_DESTROY) {
+		/* It ended on the peer, whose listeners had not all taken its
+		 * DESTROY: it ends here at once and is reported from here. */
+		h->commit_dying++;
+		r.timeout_s = 1;
+	} else if (e->timeout_s != 0 && age_s >= e->timeout_s) {
 		/* It timed out while no box tracked it: committed all the same, to
 		 * expire at once, so that its end is still reported. */
 		h->commit_expired++;
@@ -218,9 +223,9 @@ dpct_ha_promote_step(struct dpct_ha *h)
 	h->promote_ms = (dpct_ha_mono_ns() - h->promote_start_ns) / 1000000ull;
 	DPCT_LOG(NOTICE, "ha: committed %" PRIu64 " entries from the peer in %" PRIu64 " ms (%"
 		 PRIu64 " already tracked, %" PRIu64 " timed out meanwhile, %" PRIu64
-		 " refused)\n",
+		 " refused, %" PRIu64 " ended there with their DESTROY undelivered)\n",
 		 h->committed, h->promote_ms, h->commit_exists, h->commit_expired,
-		 h->commit_failed);
+		 h->commit_failed, h->commit_dying);
 }
 
 void
@@ -314,6 +319,8 @@ dpct_ha_cache_json(struct dpct_ha *h, json_t *o)
 	json_object_set_new(o, "cache_updated", json_integer((json_int_t)cs->updated));
 	json_object_set_new(o, "cache_deleted", json_integer((json_int_t)cs->deleted));
 	json_object_set_new(o, "cache_del_unknown", json_integer((json_int_t)cs->del_unknown));
+	json_object_set_new(o, "cache_del_stale", json_integer((json_int_t)cs->del_stale));
+	json_object_set_new(o, "commit_dying", json_integer((json_int_t)h->commit_dying));
 	json_object_set_new(o, "cache_full", json_integer((json_int_t)cs->full));
 	json_object_set_new(o, "committed", json_integer((json_int_t)h->committed));
 	json_object_set_new(o, "commit_failed", json_integer((json_int_t)h->commit_failed));

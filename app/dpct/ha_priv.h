@@ -19,6 +19,26 @@
 
 #define DPCT_HA_MAX_WORKERS 128
 
+/* The TCP transport (ha_tcp.c): a stream to the peer, one from it. */
+struct dpct_ha_tcp {
+	int lfd;                  /* listening on bind:port */
+	int sfd;                  /* the peer's stream to us, -1 none */
+	int cfd;                  /* our stream to the peer, -1 none */
+	bool c_connected;
+	uint32_t backoff_ms;      /* before the next connect() after a failure */
+	uint64_t next_try_ns;
+	/* What the stream has not taken yet: [sb_start, sb_end); sb_mark is
+	 * where the unit holding sb_start begins. */
+	uint8_t *sb;
+	size_t sb_cap;
+	size_t sb_start;
+	size_t sb_end;
+	size_t sb_mark;
+	/* Received bytes not yet cut into units */
+	uint8_t *rb;
+	size_t rb_len;
+};
+
 struct dpct_ha {
 	struct dpct_app *app;
 	struct dpct_ha_conf conf;
@@ -55,10 +75,12 @@ struct dpct_ha {
 	uint64_t committed;
 	uint64_t commit_failed;
 	uint64_t commit_expired;
+	uint64_t commit_dying;    /* ended on the peer, DESTROY not delivered there */
 	uint64_t commit_exists;   /* already tracked here (picked up mid-stream) */
 	uint64_t promote_ms;      /* how long the last commit took */
 	struct dpct_ha_stats st;
 	struct sync_rx_errors rxerr;
+	struct dpct_ha_tcp tcp;
 	uint8_t tx[65536 + SYNC_MAC_LEN];
 	uint8_t rx[65536];
 };
@@ -68,6 +90,14 @@ uint64_t dpct_ha_mono_ns(void);
 void dpct_ha_step(struct dpct_ha *h);
 void dpct_ha_send_ctl(struct dpct_ha *h, uint8_t flags, uint32_t from, uint32_t to);
 int dpct_ha_send_rec(struct dpct_ha *h, const struct ct_event_rec *r);
+void dpct_ha_rx_payload(struct dpct_ha *h, const uint8_t *buf, size_t len);
+
+/* ha_tcp.c */
+int dpct_ha_tcp_open(struct dpct_ha *h);
+void dpct_ha_tcp_close(struct dpct_ha *h);
+void dpct_ha_tcp_send(struct dpct_ha *h, const uint8_t *msgs, size_t len);
+void dpct_ha_tcp_step(struct dpct_ha *h);
+void dpct_ha_tcp_json(struct dpct_ha *h, json_t *o);
 
 /* ha_cache.c */
 int dpct_ha_cache_init(struct dpct_ha *h);

@@ -56,6 +56,17 @@ struct ev_consumer_ops {
 	 * Informational (stats, /dpct/listeners): deliver() is still called and
 	 * must itself refuse what it cannot take, so that it counts refusals. */
 	bool (*blocked)(const void *self);
+	/**
+	 * Optional: called once per chunk after every listener and consumer had
+	 * it, with the whole chunk (in channel order, whatever `mask` and the
+	 * records' targets say) and, per record, the reliable slots that
+	 * refused it (0: every reliable listener took it; a DESTROY's slot is
+	 * then freed). A DESTROY refused by some waits on the dying list and
+	 * comes back with CT_REC_F_RESEND and `targets` set to them. For a
+	 * consumer that must know when an end was delivered (state sync).
+	 */
+	void (*chunk_done)(void *self, const struct ct_event_rec *recs, unsigned n,
+			   const uint32_t *fail_mask);
 };
 
 struct ev_ctl;

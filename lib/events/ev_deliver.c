@@ -352,6 +352,13 @@ process_chunk(struct ev_ctl *ctl, struct ev_ctl_chan *ch, unsigned n, uint64_t n
 		res->targets = destroy ? ctl->fail_mask[i] : 0;
 		nres++;
 	}
+	for (i = 0; i < ctl->n_slots; i++) {
+		struct ev_listener *l = &ctl->ls[i];
+
+		if (l->type == EV_LT_CONSUMER && ev_listener_active(l) &&
+		    l->cops->chunk_done != NULL)
+			l->cops->chunk_done(l->cself, ctl->recs, n, ctl->fail_mask);
+	}
 	ctl->st.listener_dropped += ctl->chunk_dropped;
 	ev_chan_count(ch->chan, sent, failed, ctl->chunk_dropped);
 	if (nres > 0)

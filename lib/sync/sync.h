@@ -42,6 +42,7 @@ extern "C" {
 #define SYNC_HDR_LEN 8        /**< data and ALIVE messages */
 #define SYNC_ACK_LEN 16       /**< ACK, NACK, RESYNC: header + from + to */
 #define SYNC_MSG_MAX 400      /**< room for one data message and its extension */
+#define SYNC_MAC_LEN 32       /**< HMAC-SHA256 trailer (sync_hmac.c) */
 
 /** Message types (the low nibble of the first byte). */
 enum sync_type {
@@ -153,6 +154,17 @@ int sync_encode_rec(const struct ct_event_rec *r, uint32_t seq, uint8_t flags, b
 		    uint8_t *buf, size_t cap);
 
 /**
+ * Encode an event record as a data message of the given type (SYNC_T_CT_NEW,
+ * _UPD or _DEL) whatever its event bits say; the extension still carries
+ * those bits. State sync sends an ended connection whose DESTROY a
+ * reliable listener refused as an UPD with CT_EV_DESTROY in its extension:
+ * the peer keeps it until the DEL that follows delivery (docs/ha.md).
+ * @return the bytes written; -EINVAL bad record or type; -ENOSPC.
+ */
+int sync_encode_rec_as(const struct ct_event_rec *r, uint8_t type, uint32_t seq, uint8_t flags,
+		       bool ext, uint8_t *buf, size_t cap);
+
+/**
  * Encode a control message: ACK/NACK/RESYNC (with from/to, SYNC_ACK_LEN
  * bytes) or ALIVE (SYNC_HDR_LEN bytes). HELLO flags may be ORed in.
  * @return the bytes written; -EINVAL no control flag; -ENOSPC.
@@ -182,6 +194,40 @@ sync_seq_before(uint32_t a, uint32_t b)
 	return (int32_t)(a - b) < 0;
 }
 
+
+/* ------------------------------------------------------------------------ */
+/* Streams (sync_stream.c)                                                   */
+
+/**
+ * On a stream (the TCP transport) messages follow each other with no
+ * other framing, as conntrackd writes them: each one's length field says
+ * where the next begins. With HMAC authentication the unit is a frame
+ * instead: a 16-bit big-endian payload length, the payload (whole
+ * messages, as a datagram would hold them) and the 32-byte HMAC-SHA256 of
+ * the length field and the payload (sync_auth_verify() over the frame).
+ */
+enum sync_stream_mode {
+	SYNC_STREAM_PLAIN = 0,    /**< conntrackd's: one message per unit */
+	SYNC_STREAM_FRAMED = 1,   /**< length, payload, HMAC */
+};
+
+#define SYNC_FRAME_HDR 2
+/** Longest message accepted on a plain stream (conntrackd's are far shorter). */
+#define SYNC_STREAM_MSG_MAX 4096
+/** Longest unit of either mode: a receive buffer this large always progresses. */
+#define SYNC_STREAM_UNIT_MAX (SYNC_FRAME_HDR + 65535 + SYNC_MAC_LEN)
+
+/**
+ * The length of the unit at the head of buf[0..len), bytes received so
+ * far on a stream. Never reads past `len`.
+ * @return the unit's length (<= len) when it is complete; 0 when more bytes
+ *         are needed; -EBADMSG when the head cannot begin a unit (plain: a
+ *         version other than 1, a length below the header, below an ACK's
+ *         16 bytes for an ACK/NACK/RESYNC, or above SYNC_STREAM_MSG_MAX;
+ *         framed: a payload shorter than a header). The stream cannot be
+ *         resynchronised after that: the caller closes it.
+ */
+long sync_stream_unit(const uint8_t *buf, size_t len, enum sync_stream_mode mode);
 
 /* ------------------------------------------------------------------------ */
 /* FTFW reliability (sync_ftfw.c)                                            */
@@ -319,8 +365,6 @@ const struct sync_ftfw_stats *sync_ftfw_stats(const struct sync_ftfw *f);
 /* ------------------------------------------------------------------------ */
 /* Authentication (sync_hmac.c)                                              */
 
-#define SYNC_MAC_LEN 32
-
 /** HMAC-SHA256 of msg[0..len) under key[0..klen). */
 void sync_hmac_sha256(const uint8_t *key, size_t klen, const uint8_t *msg, size_t len,
 		      uint8_t out[SYNC_MAC_LEN]);
@@ -358,6 +402,8 @@ struct sync_cache_stats {
 	uint64_t updated;
 	uint64_t deleted;
 	uint64_t del_unknown;     /**< DEL of an entry not held */
+	uint64_t del_stale;       /**< DEL naming an earlier connection of a tuple held
+				   *   (ids differ in the extensions): ignored */
 	uint64_t full;            /**< NEW/UPD refused: pool exhausted */
 };
 
@@ -367,9 +413,11 @@ void sync_cache_free(struct sync_cache *c);
 
 /**
  * Apply a data message: NEW and UPD insert or replace (an UPD without a
- * timeout keeps the one held), DEL removes.
+ * timeout keeps the one held), DEL removes. When both the DEL and the held
+ * entry came with the extension and their conntrack ids differ, the DEL is
+ * for an earlier connection of the tuple and is ignored.
  * @return 0; -EINVAL not a data message; -ENOSPC full; -ENOENT DEL of an
- *         entry not held.
+ *         entry not held; -ESTALE DEL of an earlier connection.
  */
 int sync_cache_apply(struct sync_cache *c, const struct sync_msg *m, uint64_t now_ns);
 

@@ -138,6 +138,10 @@ sync_cache_apply(struct sync_cache *c, const struct sync_msg *m, uint64_t now_ns
 			return -ENOENT;
 		}
 		i = *link;
+		if (m->e.has_ext && c->ent[i].e.has_ext && m->e.id != c->ent[i].e.id) {
+			c->st.del_stale++;
+			return -ESTALE;
+		}
 		*link = c->next[i];
 		c->next[i] = c->free_head;
 		c->free_head = i;

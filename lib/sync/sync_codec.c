@@ -207,22 +207,36 @@ int
 sync_encode_rec(const struct ct_event_rec *r, uint32_t seq, uint8_t flags, bool ext,
 		uint8_t *buf, size_t cap)
 {
-	const struct ct_tuple *o = &r->orig;
-	struct wr w = { .b = buf, .cap = cap, .len = SYNC_HDR_LEN };
-	uint8_t type, addrs[32], ports[4];
-	size_t alen, first;
+	uint8_t type;
 
-	if (r == NULL || buf == NULL || (o->family != 4 && o->family != 6))
+	if (r == NULL)
 		return -EINVAL;
-	if (cap < SYNC_HDR_LEN)
-		return -ENOSPC;
-	alen = o->family == 4 ? 4 : 16;
 	if (r->events & CT_EV_DESTROY)
 		type = SYNC_T_CT_DEL;
 	else if (r->events & CT_EV_NEW)
 		type = SYNC_T_CT_NEW;
 	else
 		type = SYNC_T_CT_UPD;
+	return sync_encode_rec_as(r, type, seq, flags, ext, buf, cap);
+}
+
+int
+sync_encode_rec_as(const struct ct_event_rec *r, uint8_t type, uint32_t seq, uint8_t flags,
+		   bool ext, uint8_t *buf, size_t cap)
+{
+	const struct ct_tuple *o;
+	struct wr w = { .b = buf, .cap = cap, .len = SYNC_HDR_LEN };
+	uint8_t addrs[32], ports[4];
+	size_t alen, first;
+
+	if (r == NULL || buf == NULL || type > SYNC_T_CT_DEL)
+		return -EINVAL;
+	o = &r->orig;
+	if (o->family != 4 && o->family != 6)
+		return -EINVAL;
+	if (cap < SYNC_HDR_LEN)
+		return -ENOSPC;
+	alen = o->family == 4 ? 4 : 16;
 
 	memcpy(addrs, o->src, alen);
 	memcpy(addrs + alen, o->dst, alen);

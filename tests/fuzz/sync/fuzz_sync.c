@@ -4,7 +4,9 @@
  * every message it hands over must be well formed, and every data message
  * must survive a round trip (rebuilt as a record, encoded, parsed again:
  * the same tuples, status, state and timeout). The messages then drive an
- * FTFW state, whose NACK handling must stay within its store.
+ * FTFW state, whose NACK handling must stay within its store. The same
+ * bytes as a TCP stream, in both modes: every unit the splitter gives
+ * lies within what arrived and parses on its own.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -90,6 +92,28 @@ on_msg(void *arg, const struct sync_msg *m)
 	c->n++;
 }
 
+static void
+split_stream(const uint8_t *data, size_t size, enum sync_stream_mode mode, struct ctx *c)
+{
+	struct sync_rx_errors err = { 0 };
+	size_t off = 0;
+
+	while (off < size) {
+		long u = sync_stream_unit(data + off, size - off, mode);
+
+		if (u <= 0)
+			return;
+		if ((size_t)u > size - off || (size_t)u > SYNC_STREAM_UNIT_MAX)
+			die("stream unit past the bytes received");
+		if (mode == SYNC_STREAM_PLAIN) {
+			c->n = 0;
+			if (sync_parse(data + off, (size_t)u, on_msg, c, &err) != c->n)
+				abort();
+		}
+		off += (size_t)u;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
@@ -112,6 +136,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (sync_ftfw_pending(c.f) > 16)
 		abort();
+	split_stream(copy, size, SYNC_STREAM_PLAIN, &c);
+	split_stream(copy, size, SYNC_STREAM_FRAMED, &c);
 	free(copy);
 	sync_ftfw_free(c.f);
 	return 0;

@@ -60,6 +60,10 @@ def main():
         'nack_resync': ctl(0x04, 1, 5, 9) + ctl(0x02, 2),
         'batch': b''.join(msg(i % 3, 0, 200 + i, tcp4()) for i in range(8)),
         'hello_gap': msg(0, 0x20, 1, tcp4()) + msg(0, 0, 5, udp6()) + msg(0, 0, 3, icmp4()),
+        # TCP transport: a frame (length, payload, MAC of zeros) then a plain
+        # stream cut inside its last message.
+        'stream_frame': struct.pack('>H', 8) + ctl(0x10, 3) + b'\0' * 32 +
+        (msg(0, 0, 4, tcp4()) + msg(15, 0, 4, ext()) + ctl(0x08, 5, 1, 4))[:-5],
     }
     for name, data in seeds.items():
         with open(os.path.join(out, name), 'wb') as f:

@@ -54,9 +54,13 @@ class Link:
 MCAST_GROUP = '225.0.0.50'
 
 
-def conntrackd_conf(d, link, port, window=300, multicast=False):
+def conntrackd_conf(d, link, port, window=300, multicast=False, tcp=False):
     path = os.path.join(d, 'conntrackd.conf')
-    if multicast:
+    if tcp:
+        # conntrackd listens on IPv4_address:Port, connects to the destination.
+        channel = ('\tTCP {\n\t\tIPv4_address %s\n\t\tIPv4_Destination_Address %s\n'
+                   '\t\tPort %d\n' % (link.ns_addr, link.host_addr, port))
+    elif multicast:
         channel = ('\tMulticast {\n\t\tIPv4_address %s\n\t\tGroup %d\n\t\tIPv4_interface %s\n'
                    % (MCAST_GROUP, port, link.ns_addr))
     else:

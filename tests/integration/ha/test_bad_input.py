@@ -4,7 +4,14 @@ wrong HMAC, from an address that is not the peer, malformed (truncated,
 bad length, bad version, bad attributes) under a valid HMAC, and a valid
 message replayed. Each lands in its counter of /dpct/ha and changes
 nothing: the external cache holds only the one valid connection, and dpct
-keeps running and exits 0. (The parser itself is fuzzed: fuzz_sync.)"""
+keeps running and exits 0. (The parser itself is fuzzed: fuzz_sync.)
+
+With `tcp`, the backup takes conntrackd's TCP transport (plain messages on
+a stream, auth none on its bind address): a message written in pieces is
+put back together; a stream from an address that is not the peer is
+refused; a garbage stream, a message claiming 60,000 bytes and a peer
+closing inside a message are each counted (tcp_rx_bad_stream,
+tcp_rx_truncated), their connection closed, and nothing else changes."""
 
 import hashlib
 import hmac
@@ -43,7 +50,94 @@ def sign(d, key=SECRET):
     return d + hmac.new(key, d, hashlib.sha256).digest()
 
 
+def main_tcp():
+    tap = dpctlib.Tap()
+    dpctlib.need([dpctlib.DPCT], tap)
+    d = dpctlib.tmpdir('ha_badt')
+    pid = os.getpid() % 100000
+    port = 20000 + (pid + 11) % 20000
+    prefix, chan = dpctlib.uniq('ha_badt')
+    cfg = dpctlib.base_config(chan)
+    cfg['ha'] = {'role': 'backup', 'peer': '127.0.0.5', 'bind': '127.0.0.6', 'port': port,
+                 'transport': 'tcp', 'auth': 'none', 'drain_ms': 0}
+    cp = dpctlib.write_config(d, cfg)
+    pcap = os.path.join(d, 'empty.pcap')
+    with open(pcap, 'wb') as f:
+        f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+    dp = subprocess.Popen(dpctlib.dpct_cmd(prefix, cp, rx=pcap, tx=os.path.join(d, 'tx.pcap'),
+                                           replay=False),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    socks = []
+
+    def ha():
+        return dpctlib.telemetry(prefix, '/dpct/ha') or {}
+
+    def stream(src='127.0.0.5'):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind((src, 0))
+        s.settimeout(5)
+        s.connect(('127.0.0.6', port))
+        socks.append(s)
+        return s
+
+    def closed_by_dpct(s):
+        try:
+            return s.recv(16) == b''
+        except OSError:
+            return True
+
+    def after(act, counter, n, name):
+        before = ha()
+        act()
+        ok = dpctlib.wait_for(lambda: ha().get(counter, 0) - before.get(counter, 0) >= n, 5, 0.1)
+        now = ha()
+        tap.check(ok and now.get(counter, 0) - before.get(counter, 0) == n,
+                  '%s: %s +%d' % (name, counter, now.get(counter, 0) - before.get(counter, 0)))
+        return now
+
+    try:
+        ok = dpctlib.wait_for(lambda: ha().get('role') == 'backup', 30, 0.2)
+        tap.check(ok, 'dpct runs as a backup over tcp')
+        s = stream()
+        h = after(lambda: s.sendall(tcp_new(1000, 40000)), 'rx_data', 1, 'a valid NEW')
+        tap.eq(h.get('cache_entries'), 1, 'the valid connection is in the cache')
+        m = tcp_new(1001, 40010, flags=0)
+
+        def pieces():
+            for a, b in ((0, 3), (3, 11), (11, len(m))):
+                s.sendall(m[a:b])
+                time.sleep(0.2)
+        after(pieces, 'rx_data', 1, 'a message written in three pieces')
+        tap.check(ha().get('tcp_server_connected') in (1, True), 'the peer\'s stream is up')
+        after(lambda: stream('127.0.0.7'), 'rx_wrong_peer', 1,
+              'a stream from another address refused')
+        g = stream()
+        after(lambda: g.sendall(b'\xff' * 64), 'tcp_rx_bad_stream', 1, 'a garbage stream')
+        tap.check(closed_by_dpct(g), 'dpct closed the garbage stream')
+        g = stream()
+        after(lambda: g.sendall(struct.pack('>BBHI', 0x10, 0, 60000, 1002) + b'\0' * 64),
+              'tcp_rx_bad_stream', 1, 'a message claiming 60,000 bytes')
+        tap.check(closed_by_dpct(g), 'dpct closed that stream')
+        g = stream()
+        half = tcp_new(1003, 40003)[:20]
+        after(lambda: (g.sendall(half), time.sleep(0.3), g.close()), 'tcp_rx_truncated', 1,
+              'the peer closing inside a message')
+        h = ha()
+        tap.eq(h.get('cache_entries'), 2, 'the cache still holds only the two valid connections')
+        tap.eq(h.get('rx_data'), 2, 'no other message taken')
+        tap.check(dp.poll() is None, 'dpct still runs')
+    finally:
+        for s in socks:
+            s.close()
+        rc, out = dpctlib.stop(dp, 30)
+    tap.eq(rc, 0, 'dpct exits 0')
+    shutil.rmtree(d, ignore_errors=True)
+    tap.done()
+
+
 def main():
+    if 'tcp' in sys.argv[1:]:
+        main_tcp()
     tap = dpctlib.Tap()
     dpctlib.need([dpctlib.DPCT], tap)
     d = dpctlib.tmpdir('ha_bad')

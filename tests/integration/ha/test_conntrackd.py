@@ -13,7 +13,9 @@ connections, TCP states, and timeouts no longer than the last synced ones.
 With the argument `loss`, netem drops 10 % of the datagrams both ways on the
 link: the same must hold, with resends and NACKs counted on both sides.
 With `multicast`, both sides use conntrackd's Multicast transport (group
-225.0.0.50 joined on the link)."""
+225.0.0.50 joined on the link). With `tcp`, conntrackd's TCP transport: each
+side listens for the other's stream and connects for its own; dpct's
+connection counters must show one stream each way and nothing dropped."""
 
 import json
 import os
@@ -38,6 +40,7 @@ def main():
     dpctlib.need([dpctlib.DPCT, dpctlib.GEN, dpctlib.EVENTS], tap)
     loss = len(sys.argv) > 1 and sys.argv[1] == 'loss'
     mcast = len(sys.argv) > 1 and sys.argv[1] == 'multicast'
+    tcp = len(sys.argv) > 1 and sys.argv[1] == 'tcp'
     d = dpctlib.tmpdir('ha_ctd')
     link = halib.Link('ct')
     ctd = None
@@ -61,7 +64,7 @@ def main():
                 link.exec('nft', '-f', '-', input=rules)
             tap.check(True, '10 %% of the sync datagrams dropped both ways (%s)'
                       % ('netem' if ok else 'nftables numgen'))
-        conf = halib.conntrackd_conf(d, link, port, multicast=mcast)
+        conf = halib.conntrackd_conf(d, link, port, multicast=mcast, tcp=tcp)
         ctd = subprocess.Popen(['ip', 'netns', 'exec', link.ns, 'conntrackd', '-C', conf],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         ok = dpctlib.wait_for(lambda: os.path.exists(os.path.join(d, 'ctd.sock')), 10)
@@ -75,6 +78,8 @@ def main():
             cfg['ha'] = {'peer': halib.MCAST_GROUP, 'transport': 'multicast',
                          'interface': link.host_if, 'auth': 'none', 'port': port,
                          'drain_ms': 10000}
+        if tcp:
+            cfg['ha']['transport'] = 'tcp'
         cp = dpctlib.write_config(d, cfg)
         evj, summ = os.path.join(d, 'ev.json'), os.path.join(d, 'sum.json')
         lis = dpctlib.start_events(chan, evj, summ, reliable=True, rcvbuf=8 << 20,
@@ -93,6 +98,14 @@ def main():
             'resent', 'superseded', 'overwritten', 'unrecoverable', 'gaps', 'nacks_sent',
             'pending_at_exit', 'rx_ctl', 'resync_requests',
             'peer_known')}))
+        if tcp:
+            print('# dpct tcp: ' + json.dumps({k: ha.get(k) for k in ha if k.startswith('tcp_')}))
+            tap.check(ha.get('tcp_connects', 0) >= 1 and ha.get('tcp_accepts', 0) >= 1,
+                      'a stream each way: dpct connected (%s) and accepted conntrackd (%s)'
+                      % (ha.get('tcp_connects'), ha.get('tcp_accepts')))
+            tap.check(ha.get('tcp_tx_dropped') == 0 and ha.get('tcp_rx_bad_stream') == 0,
+                      'nothing dropped, no bad stream (%s, %s)'
+                      % (ha.get('tcp_tx_dropped'), ha.get('tcp_rx_bad_stream')))
         if loss:
             tap.check(ha.get('resent', 0) > 0 and ha.get('unrecoverable', 1) == 0,
                       'dpct resent what conntrackd NACKed (%s), nothing unrecoverable'

@@ -42,6 +42,13 @@ test_ha_accepted(void)
 	T_EQ(c->ha.auth, DPCT_HA_AUTH_NONE);
 	T_EQ(parse(c, "{\"ha\": {\"peer\": \"225.0.0.50\", \"transport\": \"multicast\", "
 		      "\"interface\": \"sync0\", \"auth\": \"none\"}}"), 0);
+	T_EQ(parse(c, "{\"ha\": {\"peer\": \"192.0.2.1\", \"bind\": \"192.0.2.2\", "
+		      "\"transport\": \"tcp\", \"auth\": \"none\"}}"), 0);
+	T_EQ(c->ha.transport, DPCT_HA_TCP);
+	T_EQ(c->ha.tcp_buffer, 4u << 20);
+	T_EQ(parse(c, "{\"ha\": {\"peer\": \"192.0.2.1\", \"transport\": \"tcp\", "
+		      "\"tcp_buffer\": 65536, " SECRET "}}"), 0);
+	T_EQ(c->ha.tcp_buffer, 65536);
 	T_EQ(parse(c, "{\"ha\": {\"enabled\": false, \"peer\": \"192.0.2.1\", \"auth\": "
 		      "\"none\"}}"), 0);
 	T_ASSERT(!dpct_config_ha_on(&c->ha));
@@ -76,8 +83,13 @@ test_ha_refused(void)
 		  "$.ha.peer: \"225.0.0.50\" is a multicast address but transport is \"udp\"" },
 		{ "{\"ha\": {\"peer\": \"225.0.0.50\", \"transport\": \"multicast\", " SECRET "}}",
 		  "$.ha.interface: required with multicast" },
-		{ "{\"ha\": {\"peer\": \"192.0.2.1\", \"transport\": \"tcp\", " SECRET "}}",
+		{ "{\"ha\": {\"peer\": \"192.0.2.1\", \"transport\": \"sctp\", " SECRET "}}",
 		  "$.ha.transport" },
+		{ "{\"ha\": {\"peer\": \"225.0.0.50\", \"transport\": \"tcp\", " SECRET "}}",
+		  "$.ha.peer: \"225.0.0.50\" is a multicast address but transport is \"tcp\"" },
+		{ "{\"ha\": {\"peer\": \"192.0.2.1\", \"transport\": \"tcp\", "
+		  "\"tcp_buffer\": 4096, " SECRET "}}",
+		  "$.ha.tcp_buffer" },
 		{ "{\"ha\": {\"peer\": \"192.0.2.1\", \"role\": \"master\", " SECRET "}}",
 		  "$.ha.role" },
 		{ "{\"ha\": {\"peer\": \"192.0.2.1\", \"interface\": \"a/b\", " SECRET "}}",

@@ -615,6 +615,120 @@ test_hmac(void)
 	return 0;
 }
 
+/* The stream splitter: boundaries from the length field, partial units
+ * waiting, impossible heads refused. */
+static int
+test_stream(void)
+{
+	struct ct_event_rec r = rec_tcp4();
+	uint8_t buf[2 * SYNC_MSG_MAX + SYNC_ACK_LEN], fr[64];
+	int a, b, c;
+
+	r.events = CT_EV_NEW;
+	a = sync_encode_rec(&r, 7, 0, true, buf, sizeof(buf));
+	T_ASSERT(a > SYNC_HDR_LEN);
+	b = sync_encode_ctl(SYNC_F_ACK, 8, 1, 2, buf + a, sizeof(buf) - (size_t)a);
+	T_EQ(b, SYNC_ACK_LEN);
+	c = sync_encode_ctl(SYNC_F_ALIVE, 9, 0, 0, buf + a + b, sizeof(buf) - (size_t)(a + b));
+	T_EQ(c, SYNC_HDR_LEN);
+	/* The data message's length field covers it alone: the extension is a unit too. */
+	{
+		long u0 = sync_stream_unit(buf, (size_t)(a + b + c), SYNC_STREAM_PLAIN);
+		long u1;
+
+		T_ASSERT(u0 > SYNC_HDR_LEN && u0 < a);
+		u1 = sync_stream_unit(buf + u0, (size_t)(a + b + c) - (size_t)u0,
+				      SYNC_STREAM_PLAIN);
+		T_EQ(u0 + u1, a);
+		T_EQ(sync_stream_unit(buf, (size_t)u0 - 1, SYNC_STREAM_PLAIN), 0);
+	}
+	T_EQ(sync_stream_unit(buf + a, (size_t)(b + c), SYNC_STREAM_PLAIN), SYNC_ACK_LEN);
+	T_EQ(sync_stream_unit(buf + a, SYNC_ACK_LEN - 1, SYNC_STREAM_PLAIN), 0);
+	T_EQ(sync_stream_unit(buf + a + b, (size_t)c, SYNC_STREAM_PLAIN), SYNC_HDR_LEN);
+	T_EQ(sync_stream_unit(buf, 7, SYNC_STREAM_PLAIN), 0);
+	T_EQ(sync_stream_unit(buf, 0, SYNC_STREAM_PLAIN), 0);
+	/* An ACK claiming 8 bytes, a length below the header, above the cap, version 2 */
+	memcpy(fr, buf + a, SYNC_ACK_LEN);
+	fr[2] = 0, fr[3] = 8;
+	T_EQ(sync_stream_unit(fr, SYNC_ACK_LEN, SYNC_STREAM_PLAIN), -EBADMSG);
+	fr[3] = 4;
+	fr[1] = SYNC_F_ALIVE;
+	T_EQ(sync_stream_unit(fr, SYNC_ACK_LEN, SYNC_STREAM_PLAIN), -EBADMSG);
+	fr[2] = 0xff, fr[3] = 0xff;
+	T_EQ(sync_stream_unit(fr, SYNC_ACK_LEN, SYNC_STREAM_PLAIN), -EBADMSG);
+	fr[2] = 0, fr[3] = 8, fr[0] = 0x2a;
+	T_EQ(sync_stream_unit(fr, SYNC_ACK_LEN, SYNC_STREAM_PLAIN), -EBADMSG);
+	/* Frames: length, payload, MAC; a payload below a header is refused */
+	memset(fr, 0, sizeof(fr));
+	fr[1] = SYNC_HDR_LEN;
+	T_EQ(sync_stream_unit(fr, 1, SYNC_STREAM_FRAMED), 0);
+	T_EQ(sync_stream_unit(fr, SYNC_FRAME_HDR + SYNC_HDR_LEN + SYNC_MAC_LEN - 1,
+			      SYNC_STREAM_FRAMED), 0);
+	T_EQ(sync_stream_unit(fr, sizeof(fr), SYNC_STREAM_FRAMED),
+	     SYNC_FRAME_HDR + SYNC_HDR_LEN + SYNC_MAC_LEN);
+	fr[1] = SYNC_HDR_LEN - 1;
+	T_EQ(sync_stream_unit(fr, sizeof(fr), SYNC_STREAM_FRAMED), -EBADMSG);
+	fr[0] = 0xff, fr[1] = 0xff;
+	T_EQ(sync_stream_unit(fr, sizeof(fr), SYNC_STREAM_FRAMED), 0);
+	return 0;
+}
+
+/* An ended connection whose DESTROY is not delivered yet: an UPD carrying
+ * CT_EV_DESTROY that the cache keeps; the DEL that follows delivery drops
+ * it; a DEL naming an earlier connection of the tuple is ignored. */
+static int
+apply_rec(struct sync_cache *c, const struct ct_event_rec *r, int type)
+{
+	uint8_t buf[SYNC_MSG_MAX];
+	struct sync_rx_errors err = { 0 };
+	struct got g = { .n = 0 };
+	int len = type < 0 ? sync_encode_rec(r, 1, 0, true, buf, sizeof(buf))
+			   : sync_encode_rec_as(r, (uint8_t)type, 1, 0, true, buf, sizeof(buf));
+
+	if (len < 0 || sync_parse(buf, (size_t)len, collect, &g, &err) != 1)
+		return -1000;
+	return sync_cache_apply(c, &g.m[0], 0);
+}
+
+static int
+test_dying(void)
+{
+	struct sync_cache *c = sync_cache_create(16);
+	struct ct_event_rec r = rec_tcp4();
+	const struct sync_cache_ent *x;
+
+	T_ASSERT(c != NULL);
+	r.id = 5;
+	T_EQ(apply_rec(c, &r, -1), 0);
+	r.events = CT_EV_DESTROY;
+	T_EQ(apply_rec(c, &r, SYNC_T_CT_UPD), 0);
+	x = sync_cache_find(c, &r.orig);
+	T_ASSERT(x != NULL);
+	T_EQ(x->e.events & CT_EV_DESTROY, CT_EV_DESTROY);
+	T_EQ(x->e.id, 5);
+	T_EQ(apply_rec(c, &r, -1), 0);                  /* the DEL after delivery */
+	T_ASSERT(sync_cache_find(c, &r.orig) == NULL);
+	T_EQ(sync_encode_rec_as(&r, SYNC_T_CTL, 1, 0, true, (uint8_t[SYNC_MSG_MAX]){ 0 },
+				SYNC_MSG_MAX), -EINVAL);
+	/* The tuple again, a new connection (id 6), then the old one's DEL */
+	r.events = CT_EV_NEW;
+	T_EQ(apply_rec(c, &r, -1), 0);
+	r.id = 6;
+	T_EQ(apply_rec(c, &r, -1), 0);
+	r.id = 5;
+	r.events = CT_EV_DESTROY;
+	T_EQ(apply_rec(c, &r, -1), -ESTALE);
+	x = sync_cache_find(c, &r.orig);
+	T_ASSERT(x != NULL);
+	T_EQ(x->e.id, 6);
+	T_EQ(sync_cache_stats(c)->del_stale, 1);
+	r.id = 6;
+	T_EQ(apply_rec(c, &r, -1), 0);
+	T_EQ(sync_cache_count(c), 0);
+	sync_cache_free(c);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_hmac),
 	T_CASE(test_round_trip),
@@ -624,6 +738,8 @@ static const struct t_case cases[] = {
 	T_CASE(test_ftfw_rx),
 	T_CASE(test_ftfw_tx),
 	T_CASE(test_ftfw_superseded),
+	T_CASE(test_stream),
+	T_CASE(test_dying),
 };
 
 T_MAIN(cases)
