@@ -202,7 +202,7 @@ ct_tw_check(const struct ct_conf *conf, struct ct_entry *e, struct ct_tw_cold *x
 	    uint32_t sack, uint32_t end, uint32_t win, bool syn, bool ackf, bool fast)
 {
 	const unsigned s = dir, r = !dir;
-	uint32_t maxackwin, swin;
+	uint32_t maxackwin, swin, maxack;
 	bool in_recv, c;
 
 	maxackwin = e->tw_maxwin[s] > CT_TW_MAXACKWIN_MIN ? e->tw_maxwin[s] : CT_TW_MAXACKWIN_MIN;
@@ -246,10 +246,6 @@ ct_tw_check(const struct ct_conf *conf, struct ct_entry *e, struct ct_tw_cold *x
 	c = ct_tw_after(end, e->tw_end[s]);
 	e->tw_end[s] = ct_select_if(fast, c, end, e->tw_end[s]);
 	e->tw_seen[s] |= (uint8_t)(c ? CT_TW_S_UNACK : 0);
-	/* The sender's highest ack (Linux td_maxack): the first one, then any later one. */
-	c = ackf & (!(e->tw_retrans & CT_TW_R_MAXACK(s)) | ct_tw_after(ack, x->maxack[s]));
-	x->maxack[s] = ct_select_if(fast, c, ack, x->maxack[s]);
-	e->tw_retrans |= ackf ? CT_TW_R_MAXACK(s) : 0;
 	c = (e->tw_maxwin[r] != 0) & ct_tw_after(end, e->tw_maxend[s]);
 	e->tw_maxwin[r] += ct_select_if(fast, c, end - e->tw_maxend[s], 0);
 	c = ct_tw_after(sack + win, e->tw_maxend[r] - 1);
@@ -274,6 +270,19 @@ ct_tw_check(const struct ct_conf *conf, struct ct_entry *e, struct ct_tw_cold *x
 			e->tw_retrans = (uint8_t)((e->tw_retrans & (CT_TW_R_MAXACK0 | CT_TW_R_MAXACK1)) |
 						  (p->tcp_win == 0 ? CT_TW_R_LAST_WIN0 : 0));
 		}
+	}
+	/*
+	 * The sender's highest ack (Linux td_maxack): the first one, then any
+	 * later one. Last, so that the pointer to the cold part is live only
+	 * here (in the fast path, registers are short).
+	 */
+	if (ackf) {
+		uint8_t bit = CT_TW_R_MAXACK(s);
+
+		maxack = x->maxack[s];
+		x->maxack[s] = ct_select_if(fast, !(e->tw_retrans & bit) | ct_tw_after(ack, maxack),
+					    ack, maxack);
+		e->tw_retrans |= bit;
 	}
 	return CT_TW_ACCEPT;
 }
