@@ -10,7 +10,8 @@
  * changes state only when it is inside the window; this file keeps the state
  * table and the special cases of tcp_packet() around it (re-open, ignored
  * packets and re-synchronisation, challenge ACKs, the RST sequence checks in
- * CLOSE, and the retransmission / unacknowledged-data / zero-window timeouts).
+ * CLOSE, nf_tcp_handle_invalid() and the retransmission / unacknowledged-data
+ * / zero-window timeouts).
  */
 
 #include <stdint.h>
