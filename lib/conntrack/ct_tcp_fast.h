@@ -75,7 +75,8 @@ ct_tcp_window_refusal(enum ct_tw_result w)
 
 /*
  * ct_tcp_packet() for an ACK of an assured ESTABLISHED entry: the state
- * table keeps ESTABLISHED, no event is due, the window rule decides.
+ * table keeps ESTABLISHED, no event is due, the window rule decides. `x`
+ * is the entry's cold TCP state (its highest acks), as for ct_tcp_packet().
  * @return an enum ct_l4_verdict (ACCEPT with *to_class, IGNORE or
  *   INVALID_WINDOW), or -1 when the packet is not of that kind (nothing
  *   was changed: the caller runs the full tracker).
