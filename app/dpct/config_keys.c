@@ -72,7 +72,7 @@ const struct cfg_key dpct_cfg_keys[] = {
 		"across workers: each gets `max_entries / workers`, the first `max_entries % "
 		"workers` one more. When a shard is full a new flow is dropped (`drop`, "
 		"`insert_failed`) unless early drop frees a slot. Allocated at start, about "
-		"163 bytes an entry ([deployment.md](deployment.md#6-table-memory)); dpct "
+		"171 bytes an entry ([deployment.md](deployment.md#6-table-memory)); dpct "
 		"logs the figure and exits 1 when it exceeds the free EAL memory plus the "
 		"machine's available memory."},
 	{.section = "table", .key = "load_factor", .type = CFG_NUMBER, F(load_factor),

@@ -157,12 +157,11 @@ dpct_workers_init(struct dpct_app *a)
 		cc.nat = dpct_nat_configured(&a->cfg);
 		/* Hugepages on the worker's own socket. */
 		dpct_mem_socket(&cc.mem, (int)rte_lcore_to_socket_id(lcore));
-		w->shard = ct_shard_create(&cc, err, sizeof(err));
-		if (w->shard == NULL) {
-			DPCT_LOG(ERR, "shard %u: %s\n", i, err);
-			return -ENOMEM;
-		}
-		ct_shard_set_log(w->shard, shard_log, w);
+		/*
+		 * The fragment table first: it can only live in EAL memory, which
+		 * a large table may otherwise use up (the shard falls back to the
+		 * C heap, rte_ip_frag_table_create() does not).
+		 */
 		if (a->cfg.frag_enabled) {
 			struct pipe_frag_conf fc = {
 				.max_datagrams = a->cfg.frag_max_datagrams,
@@ -178,6 +177,12 @@ dpct_workers_init(struct dpct_app *a)
 				return -ENOMEM;
 			}
 		}
+		w->shard = ct_shard_create(&cc, err, sizeof(err));
+		if (w->shard == NULL) {
+			DPCT_LOG(ERR, "shard %u: %s\n", i, err);
+			return -ENOMEM;
+		}
+		ct_shard_set_log(w->shard, shard_log, w);
 		if (a->cfg.events_enabled) {
 			w->chan = ev_chan_create_mem(a->cfg.event_ring_size,
 						     a->cfg.result_ring_size, &cc.mem, err,

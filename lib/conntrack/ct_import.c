@@ -50,6 +50,7 @@ import_window(struct ct_entry *e, const struct ct_event_rec *r)
 	unsigned d;
 
 	e->tw_retrans = CT_TW_R_LAST_WIN0 | CT_TW_R_NOFP;
+	/* Neither side's highest ack is known: each is set by that side's next ACK. */
 	for (d = 0; d < 2; d++) {
 		uint8_t sc = r->tcp_wscale[d] & CT_TW_S_SCALE_MASK;
 
@@ -94,6 +95,7 @@ ct_shard_import(struct ct_shard *s, const struct ct_event_rec *r, uint64_t now)
 	s->cold[idx].tnext = CT_NIL;
 	s->cold[idx].tprev = CT_NIL;
 	s->cold[idx].start_ns = now;
+	s->cold[idx].tw = (struct ct_tw_cold){ { 0, 0 } };
 	cls = import_class(r);
 	e->eflags = CT_EF_USED;
 	e->id = import_id(s);
@@ -111,7 +113,8 @@ ct_shard_import(struct ct_shard *s, const struct ct_event_rec *r, uint64_t now)
 	e->expiry = now_tick + ticks;
 	if (t->proto == IPPROTO_TCP) {
 		e->tcp_state = r->tcp_state;
-		e->tcp_flags = CT_TF_PICKED_UP;
+		/* As a pickup: the last packet an ACK from the original side. */
+		e->tcp_flags = (uint8_t)(CT_TCP_PC_ACK << CT_TF_LAST_SHIFT);
 		import_window(e, r);
 	} else if (t->proto == IPPROTO_UDP || t->proto == IPPROTO_UDPLITE) {
 		/* Past the stream rule's 2 s: the peer saw the start. */

@@ -101,10 +101,10 @@ ct_ev_from_linux(uint16_t b)
 /* TCP tracker flags (ct_entry.tcp_flags), owned by ct_tcp.c. */
 #define CT_TF_CLOSE_INIT_ORIG  0x01  /* orig side sent the first FIN */
 #define CT_TF_CLOSE_INIT_REPLY 0x02  /* reply side sent the first FIN */
-#define CT_TF_LAST_DIR_REPLY   0x04  /* direction of the last packet */
-#define CT_TF_LAST_RST         0x08  /* the last packet was a RST */
-#define CT_TF_LAST_SYN         0x10  /* the last packet was a SYN (retransmit detection) */
-#define CT_TF_PICKED_UP        0x20  /* created from a mid-stream packet (loose) */
+#define CT_TF_LAST_DIR_REPLY   0x04  /* direction of the last packet (Linux last_dir) */
+/* Bits 3..5: the class of the last packet (enum ct_tcp_pkt_class, Linux last_index). */
+#define CT_TF_LAST_SHIFT       3
+#define CT_TF_LAST_MASK        0x38
 
 /*
  * Flow export (lib/events/ev_ipfix.h): the facts a flow record
@@ -119,23 +119,24 @@ ct_ev_from_linux(uint16_t b)
 
 /*
  * One tracked connection: 128 bytes on two cache lines (the pool is 64-byte
- * aligned), plus 16 cold bytes in a parallel array (struct ct_entry_cold,
+ * aligned), plus 24 cold bytes in a parallel array (struct ct_entry_cold,
  * same index). With the index (8-slot buckets of 64 bytes at <= 80 % load,
  * ~10 bytes an entry), the early-drop headroom (1/64) and the timer wheel
  * (4 bytes a slot, max_entries / 2 slots between 4096 and 65536),
- * ct_shard_bytes_per_entry() reports 159 at 64K entries and 158 at 256K,
- * 157 at 1M and 4M (tests/unit/shard test_high_load_cuckoo and
- * test_bytes_per_entry_budget print and check them): the budget is <= 160
+ * ct_shard_bytes_per_entry() reports 167 at 64K entries, 166 at 256K and
+ * 165 at 1M (tests/unit/shard test_high_load_cuckoo and
+ * test_bytes_per_entry_budget print and check them): the budget is <= 168
  * bytes an entry with TCP window state.
  *
- * Layout: a packet of an existing flow touches exactly the two
- * lines of its entry, never the cold array. The first line is what every
+ * Layout: a packet of an existing flow touches the two lines of its
+ * entry, and a TCP packet also the 8 bytes of its highest acks in the cold
+ * array (struct ct_tw_cold). The first line is what every
  * packet reads (the lookup compares the key; the tracker reads and writes
  * the state, the timer refresh the expiry, the policy check the decision,
  * flow export the TCP flags); the second holds the accounting (written per
  * packet, read by events only) and the TCP window state (read and written
- * by every TCP packet). The cold part (start time, timer wheel links) is
- * touched at create, destroy, by the wheel and for records. Live-only and
+ * by every TCP packet). The rest of the cold part (start time, timer wheel
+ * links) is touched at create, destroy, by the wheel and for records. Live-only and
  * dying-only fields share room: a dying entry keeps its stop time over
  * tw_end[] (which no dying entry reads: its DESTROY carries only tw_seen's
  * wscale and flags), an ICMP entry its code and a UDP entry a copy of its
@@ -175,7 +176,8 @@ struct ct_entry {
 	/*
 	 * --- TCP window tracking, owned by ct_tcp_window.c: Linux's
 	 * struct ip_ct_tcp_state per direction (td_end, td_maxend, td_maxwin;
-	 * td_scale and flags packed in tw_seen) and the last packet's end, a
+	 * td_scale and flags packed in tw_seen, MAXACK_SET in tw_retrans,
+	 * td_maxack in the cold part) and the last packet's end, a
 	 * fingerprint of its seq/ack/window and the retransmission count.
 	 * Live TCP entries only, except tw_seen (read for a DESTROY's
 	 * protoinfo); see the unions for what the other entries keep here.
@@ -215,13 +217,25 @@ _Static_assert(offsetof(struct ct_entry, stop_ns) + sizeof(uint64_t) <=
 		       offsetof(struct ct_entry, x_code),
 	       "a dying entry's stop time spares the UDP start, tw_seen and the ICMP code");
 
+/*
+ * The TCP window state that does not fit the entry's two lines: Linux's
+ * td_maxack per direction (the highest ack that side sent; meaningful once
+ * its CT_TW_R_MAXACK bit in tw_retrans is set). Owned by ct_tcp_window.c;
+ * read and written by every TCP packet with ACK, the established fast path
+ * included (the shard prefetches it with the entry).
+ */
+struct ct_tw_cold {
+	uint32_t maxack[2];
+};
+
 /* The cold part of an entry: the shard's parallel array, same index as the pool. */
 struct ct_entry_cold {
 	uint64_t start_ns;       /* creation time */
 	uint32_t tnext;          /* timer wheel links (pool indices, CT_NIL); tnext also */
 	uint32_t tprev;          /* links the free list */
+	struct ct_tw_cold tw;    /* TCP entries */
 };
-_Static_assert(sizeof(struct ct_entry_cold) == 16, "cold part: 16 bytes");
+_Static_assert(sizeof(struct ct_entry_cold) == 24, "cold part: 24 bytes");
 
 /*
  * The policy decision as the entry keeps it: gen in full, verdict (one
@@ -292,6 +306,12 @@ enum ct_l4_verdict {
 	CT_L4_REOPEN,       /* kill this entry (destroy) and treat the packet as a new connection */
 	CT_L4_KILL,         /* accept the packet, then destroy the entry (a RST before any reply) */
 	CT_L4_INVALID_WINDOW, /* as INVALID, counted as CT_INV_TCP_WINDOW */
+	/*
+	 * As INVALID_WINDOW, and a remaining timeout of 120 s or more that is
+	 * longer than timeouts.tcp_unack drops to it (Linux nf_tcp_handle_invalid():
+	 * an out-of-window FIN or RST answering one from the other side).
+	 */
+	CT_L4_INVALID_SHORTEN,
 };
 
 /*
@@ -320,6 +340,18 @@ struct ct_l4_proto {
 				     const struct ct_pkt *p, enum ct_dir dir, uint64_t now_ns,
 				     uint8_t *to_class);
 };
+
+/*
+ * TCP's hooks in ct_l4_tcp are NULL: its tracker also keeps state in the
+ * entry's cold part (struct ct_tw_cold), so it is called by these, with the
+ * same contracts as new_conn() and packet() and `x` the entry's cold TCP
+ * state (ct_tcp.c). A new entry's `x` need not be initialised.
+ */
+int ct_tcp_new(const struct ct_conf *conf, struct ct_entry *e, struct ct_tw_cold *x,
+	       const struct ct_pkt *p, uint8_t *to_class);
+enum ct_l4_verdict ct_tcp_packet(const struct ct_conf *conf, struct ct_entry *e,
+				 struct ct_tw_cold *x, const struct ct_pkt *p, enum ct_dir dir,
+				 uint64_t now_ns, uint8_t *to_class);
 
 extern const struct ct_l4_proto ct_l4_tcp;
 extern const struct ct_l4_proto ct_l4_udp;

@@ -84,6 +84,25 @@ verdict_invalid(struct ct_shard *s, unsigned reason)
 }
 
 /*
+ * An out-of-window FIN or RST answering one from the other side (the TCP
+ * tracker's CT_L4_INVALID_SHORTEN): as Linux's nf_tcp_handle_invalid(), a
+ * remaining timeout of at least 120 s that is longer than tcp_unack drops to
+ * tcp_unack, so that an entry out of sync with its endpoints does not stay
+ * ESTABLISHED for days.
+ */
+static void
+tcp_invalid_shorten(struct ct_shard *s, uint32_t idx, uint32_t now_tick)
+{
+	const uint32_t floor = (uint32_t)((120 * CT_NS_PER_S) >> CT_TICK_SHIFT);
+	struct ct_entry *e = &s->pool[idx];
+	uint32_t left = e->expiry - now_tick;
+
+	if (left < floor || left <= s->to_ticks[CT_TO_TCP_UNACK])
+		return;
+	ct_wheel_refresh(s, idx, now_tick, CT_TO_TCP_UNACK);
+}
+
+/*
  * The translation of reply tuple `r` of an entry with key `key`, as the
  * shard keeps it (struct ct_nat_x): IPv4, one side changed, the rest the
  * reverse of the key. -1 for any other shape.
@@ -193,7 +212,8 @@ entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint
 	next_free = s->cold[idx].tnext; /* still on the free list until inserted */
 	*e = ct_entry_zero;
 	e->key = p->tuple;
-	reason = l4->new_conn(&s->conf, e, p, &cls);
+	reason = l4 == &ct_l4_tcp ? ct_tcp_new(&s->conf, e, &s->cold[idx].tw, p, &cls) :
+				   l4->new_conn(&s->conf, e, p, &cls);
 	if (reason != 0)
 		return verdict_invalid(s, (unsigned)reason);
 	if (s->nat.bind != NULL && nat_bind(s, idx, p, &rh) != 0)
@@ -466,11 +486,18 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 	cls = e->to_class;
 	/* Every TCP segment goes through the window check (Linux tcp_in_window()),
 	 * the established-ACK fast path (ct_tcp_fast.h) included. */
-	fast = e->key.proto == IPPROTO_TCP ? ct_tcp_fast(&s->conf, e, p, dir, &cls) : -1;
-	v = fast >= 0 ? (enum ct_l4_verdict)fast :
-			ct_l4_get(e->key.proto)->packet(&s->conf, e, p, dir, now, &cls);
+	if (e->key.proto == IPPROTO_TCP) {
+		struct ct_tw_cold *x = &s->cold[idx].tw;
+
+		fast = ct_tcp_fast(&s->conf, e, x, p, dir, &cls);
+		v = fast >= 0 ? (enum ct_l4_verdict)fast :
+				ct_tcp_packet(&s->conf, e, x, p, dir, now, &cls);
+	} else {
+		v = ct_l4_get(e->key.proto)->packet(&s->conf, e, p, dir, now, &cls);
+	}
 	/* Taken before the tracker's verdict may end the entry. */
-	if (to != NULL && v != CT_L4_INVALID && v != CT_L4_INVALID_WINDOW && v != CT_L4_REOPEN)
+	if (to != NULL && v != CT_L4_INVALID && v != CT_L4_INVALID_WINDOW &&
+	    v != CT_L4_INVALID_SHORTEN && v != CT_L4_REOPEN)
 		nat_target(s, idx, dir, false, pi, to);
 	switch (v) {
 	case CT_L4_ACCEPT:
@@ -511,6 +538,9 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 		pi->slot = CT_NIL;
 		pi->dec.gen = 0;
 		return verdict_invalid(s, CT_INV_STATE);
+	case CT_L4_INVALID_SHORTEN:
+		tcp_invalid_shorten(s, idx, now_tick);
+		/* fallthrough */
 	case CT_L4_INVALID_WINDOW:
 		ct_stage_update(s, idx, now_tick);
 		return verdict_invalid(s, CT_INV_TCP_WINDOW);
@@ -588,8 +618,15 @@ prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe
 	 */
 	if (s->nat_x != NULL)
 		rte_prefetch0(&s->nat_x[q->cand & ~CT_IDX_NAT]);
+	/*
+	 * And the cold part: its links for a packet that moves state, its
+	 * highest acks for every TCP packet (a 24-byte cold part may start in
+	 * one line and keep them in the next).
+	 */
 	if (moves_state(p))
-		rte_prefetch0(&s->cold[q->cand & ~CT_IDX_NAT]); /* and the cold part */
+		rte_prefetch0(&s->cold[q->cand & ~CT_IDX_NAT]);
+	if (p->tuple.proto == IPPROTO_TCP)
+		rte_prefetch0(&s->cold[q->cand & ~CT_IDX_NAT].tw);
 }
 
 /*

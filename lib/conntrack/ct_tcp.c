@@ -10,7 +10,8 @@
  * changes state only when it is inside the window; this file keeps the state
  * table and the special cases of tcp_packet() around it (re-open, ignored
  * packets and re-synchronisation, challenge ACKs, the RST sequence checks in
- * CLOSE, and the retransmission / unacknowledged-data / zero-window timeouts).
+ * CLOSE, nf_tcp_handle_invalid() and the retransmission / unacknowledged-data
+ * / zero-window timeouts).
  */
 
 #include <stdint.h>
@@ -25,7 +26,7 @@
 #define CT_TF_CHALLENGE_ACK 0x40  /* an ignored SYN came in LAST_ACK: expect a challenge ACK */
 #define CT_TF_SIMOPEN       0x80  /* simultaneous open seen (SYN_SENT2 entered) */
 _Static_assert(((CT_TF_CLOSE_INIT_ORIG | CT_TF_CLOSE_INIT_REPLY | CT_TF_LAST_DIR_REPLY |
-		 CT_TF_LAST_RST | CT_TF_LAST_SYN | CT_TF_PICKED_UP) &
+		 CT_TF_LAST_MASK) &
 		(CT_TF_CHALLENGE_ACK | CT_TF_SIMOPEN)) == 0, "tcp_flags bits overlap");
 
 #define sNO CT_TCP_NONE
@@ -169,9 +170,9 @@ tcp_timeout(const struct ct_conf *conf, const struct ct_entry *e, unsigned pc, u
 	return ct_tcp_timeout(conf, e, pc, ct_tcp_timeout_class(st), false);
 }
 
-static int
-tcp_new_conn(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt *p,
-	     uint8_t *to_class)
+int
+ct_tcp_new(const struct ct_conf *conf, struct ct_entry *e, struct ct_tw_cold *x,
+	   const struct ct_pkt *p, uint8_t *to_class)
 {
 	unsigned pc = ct_tcp_pkt_class(p->tcp_flags);
 	uint8_t st = ct_tcp_table[CT_DIR_ORIG][pc][CT_TCP_NONE];
@@ -179,15 +180,12 @@ tcp_new_conn(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt
 	if (st >= CT_TCP_MAX)
 		return CT_INV_STATE;
 	e->tcp_flags = 0;
-	if (st != CT_TCP_SYN_SENT) {
-		/* Mid-stream pickup (only a bare ACK gets here): nf_conntrack_tcp_loose. */
-		if (!conf->tcp_loose)
-			return CT_INV_STATE;
-		e->tcp_flags |= CT_TF_PICKED_UP;
-	}
+	/* Mid-stream pickup (only a bare ACK gets here): nf_conntrack_tcp_loose. */
+	if (st != CT_TCP_SYN_SENT && !conf->tcp_loose)
+		return CT_INV_STATE;
 	/* Linux runs the first packet through tcp_new(), then tcp_packet(). */
-	ct_tw_new(e, p, st == CT_TCP_SYN_SENT);
-	if (ct_tw_in_window(conf, e, p, CT_DIR_ORIG, pc, CT_TCP_NONE) != CT_TW_ACCEPT)
+	ct_tw_new(e, x, p, st == CT_TCP_SYN_SENT);
+	if (ct_tw_in_window(conf, e, x, p, CT_DIR_ORIG, pc, CT_TCP_NONE) != CT_TW_ACCEPT)
 		return CT_INV_TCP_WINDOW;
 	e->tcp_state = st;
 	ct_tcp_set_last(e, pc, CT_DIR_ORIG);
@@ -212,16 +210,6 @@ tcp_closing(uint8_t state)
 	       state == CT_TCP_CLOSE || state == CT_TCP_CLOSE_WAIT;
 }
 
-static unsigned
-tcp_last_class(const struct ct_entry *e)
-{
-	if (e->tcp_flags & CT_TF_LAST_RST)
-		return CT_TCP_PC_RST;
-	if (e->tcp_flags & CT_TF_LAST_SYN)
-		return CT_TCP_PC_SYN;
-	return CT_TCP_PC_ACK; /* or FIN/SYN-ACK: only SYN, RST and ACK are asked about */
-}
-
 /*
  * A RST that the table moves to CLOSE (Linux's TCP_CONNTRACK_CLOSE case).
  * @return 1: skip the window check; 0: check the window; -1: invalid RST.
@@ -229,26 +217,23 @@ tcp_last_class(const struct ct_entry *e)
  * challenge ACK can follow).
  */
 static int
-tcp_rst_check(const struct ct_conf *conf, const struct ct_entry *e, const struct ct_pkt *p,
+tcp_rst_check(const struct ct_entry *e, const struct ct_tw_cold *x, const struct ct_pkt *p,
 	      enum ct_dir dir, uint8_t old, uint8_t *st)
 {
-	unsigned last = tcp_last_class(e);
-	uint32_t maxack = 0;
-	bool known, set;
+	unsigned last = ct_tcp_last_class(e);
 
-	(void)conf;
 	if (tcp_closing(old))
 		return 1;
-	known = ct_tw_maxack(e, (enum ct_dir)!dir, &maxack, &set);
-	if (set && !(e->tcp_flags & CT_TF_LAST_SYN)) {
-		uint32_t seq = p->tcp_seq;
+	/* The peer's highest ack, unless a SYN let through since may have outdated it. */
+	if (ct_tw_maxack_set(e, (enum ct_dir)!dir) && last != CT_TCP_PC_SYN) {
+		uint32_t seq = p->tcp_seq, maxack = x->maxack[!dir];
 
 		/* SEQ 0 outside ESTABLISHED answers a SYN let through above. */
 		if (seq == 0 && !tcp_established_assured(e))
 			return 0;
-		if (known && ct_tw_before(seq, maxack))
+		if (ct_tw_before(seq, maxack))
 			return -1;
-		if (!tcp_established_assured(e) || (known && seq == maxack))
+		if (!tcp_established_assured(e) || seq == maxack)
 			return 0;
 		/* The RST ends a train of segments: P 1:20, then R 20:20. */
 		if (last == CT_TCP_PC_ACK && tcp_last_dir(e) == dir && seq == e->tw_last_end)
@@ -259,12 +244,41 @@ tcp_rst_check(const struct ct_conf *conf, const struct ct_entry *e, const struct
 	     (!(e->status & CT_S_ASSURED) && last == CT_TCP_PC_ACK)) &&
 	    p->tcp_ack == e->tw_last_end)
 		return 1; /* RST to a SYN or ACK let through as ignored: no window check */
+	/*
+	 * The RST that answers a challenge ACK let through in SYN_SENT: its
+	 * sequence is that ACK's ack (Linux last_ack), which the ignored path
+	 * keeps in the reply side's tw_maxend (unused until the reply side's
+	 * first accepted packet, see tcp_packet()).
+	 */
+	if (old == CT_TCP_SYN_SENT && last == CT_TCP_PC_ACK && tcp_last_dir(e) == CT_DIR_REPLY &&
+	    p->tcp_seq == e->tw_maxend[CT_DIR_REPLY])
+		return 1;
 	return 0;
 }
 
+/*
+ * Linux nf_tcp_handle_invalid() for a segment of class `pc` from `dir` that
+ * the window check found invalid: on an assured connection, a FIN or RST
+ * that answers an out-of-window FIN or RST from the other side asks the
+ * shard to shorten the timeout; any other FIN or RST is remembered as the
+ * last packet.
+ */
 static enum ct_l4_verdict
-tcp_packet(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt *p,
-	   enum ct_dir dir, uint64_t now_ns, uint8_t *to_class)
+tcp_handle_invalid(struct ct_entry *e, unsigned pc, enum ct_dir dir)
+{
+	unsigned last = ct_tcp_last_class(e);
+
+	if (!(e->status & CT_S_ASSURED) || (pc != CT_TCP_PC_FIN && pc != CT_TCP_PC_RST))
+		return CT_L4_INVALID_WINDOW;
+	if (tcp_last_dir(e) != dir && (last == CT_TCP_PC_FIN || last == CT_TCP_PC_RST))
+		return CT_L4_INVALID_SHORTEN;
+	ct_tcp_set_last(e, pc, dir);
+	return CT_L4_INVALID_WINDOW;
+}
+
+enum ct_l4_verdict
+ct_tcp_packet(const struct ct_conf *conf, struct ct_entry *e, struct ct_tw_cold *x,
+	      const struct ct_pkt *p, enum ct_dir dir, uint64_t now_ns, uint8_t *to_class)
 {
 	unsigned pc = ct_tcp_pkt_class(p->tcp_flags);
 	uint8_t old = e->tcp_state;
@@ -287,7 +301,7 @@ tcp_packet(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt *
 		 * ignore it, as Linux does.
 		 */
 		if ((e->tcp_flags & (CT_TF_CLOSE_INIT_ORIG | CT_TF_CLOSE_INIT_REPLY)) ||
-		    (tcp_last_dir(e) == dir && (e->tcp_flags & CT_TF_LAST_RST)))
+		    (tcp_last_dir(e) == dir && ct_tcp_last_class(e) == CT_TCP_PC_RST))
 			return CT_L4_REOPEN;
 		/* fallthrough */
 	case CT_TCP_IG:
@@ -296,26 +310,38 @@ tcp_packet(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt *
 		 * direction: the peers are in sync and we are not. Take the
 		 * ignored SYN as the start.
 		 */
-		if (pc == CT_TCP_PC_SYNACK && (e->tcp_flags & CT_TF_LAST_SYN) &&
+		if (pc == CT_TCP_PC_SYNACK && ct_tcp_last_class(e) == CT_TCP_PC_SYN &&
 		    tcp_last_dir(e) != dir && p->tcp_ack == e->tw_last_end) {
 			old = CT_TCP_SYN_SENT;
 			st = CT_TCP_SYN_RECV;
-			ct_tw_resync(e, dir, p);
+			ct_tw_resync(e, dir);
 			e->tcp_flags &= (uint8_t)~CT_TF_CHALLENGE_ACK;
 			break;
 		}
-		ct_tw_note_ignored(e, p);
+		ct_tw_note_ignored(e, p, dir, pc);
 		ct_tcp_set_last(e, pc, dir);
-		e->tcp_flags &= (uint8_t)~CT_TF_CHALLENGE_ACK;
-		/* RFC 5961: a SYN in LAST_ACK draws a challenge ACK, which must not close. */
-		if (pc == CT_TCP_PC_SYN && dir == CT_DIR_ORIG && old == CT_TCP_LAST_ACK)
-			e->tcp_flags |= CT_TF_CHALLENGE_ACK;
+		if (pc == CT_TCP_PC_SYN && dir == CT_DIR_ORIG) {
+			/*
+			 * Linux starts its last_flags over for such a SYN, which
+			 * forgets a simultaneous open. RFC 5961: a SYN in LAST_ACK
+			 * draws a challenge ACK, which must not close.
+			 */
+			e->tcp_flags &= (uint8_t)~(CT_TF_CHALLENGE_ACK | CT_TF_SIMOPEN);
+			if (old == CT_TCP_LAST_ACK)
+				e->tcp_flags |= CT_TF_CHALLENGE_ACK;
+		}
+		/*
+		 * A possible challenge ACK answering the SYN (Linux last_ack): the
+		 * reply side's tw_maxend is free while it has sent nothing accepted.
+		 */
+		if (old == CT_TCP_SYN_SENT && pc == CT_TCP_PC_ACK && dir == CT_DIR_REPLY)
+			e->tw_maxend[CT_DIR_REPLY] = p->tcp_ack;
 		return CT_L4_IGNORE;
 	case CT_TCP_IV:
 		return CT_L4_INVALID;
 	case CT_TCP_TIME_WAIT:
 		if (old == CT_TCP_LAST_ACK && pc == CT_TCP_PC_ACK && tcp_last_dir(e) != dir &&
-		    (e->tcp_flags & CT_TF_LAST_SYN) && (e->tcp_flags & CT_TF_CHALLENGE_ACK)) {
+		    ct_tcp_last_class(e) == CT_TCP_PC_SYN && (e->tcp_flags & CT_TF_CHALLENGE_ACK)) {
 			e->tcp_flags &= (uint8_t)~CT_TF_CHALLENGE_ACK;
 			return CT_L4_IGNORE;
 		}
@@ -331,7 +357,7 @@ tcp_packet(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt *
 	case CT_TCP_CLOSE:
 		if (pc != CT_TCP_PC_RST)
 			break;
-		skip_window = tcp_rst_check(conf, e, p, dir, old, &st);
+		skip_window = tcp_rst_check(e, x, p, dir, old, &st);
 		if (skip_window < 0)
 			return CT_L4_INVALID_WINDOW;
 		break;
@@ -340,8 +366,10 @@ tcp_packet(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt *
 	}
 
 	if (!skip_window) {
-		enum ct_tw_result w = ct_tw_in_window(conf, e, p, dir, pc, old);
+		enum ct_tw_result w = ct_tw_in_window(conf, e, x, p, dir, pc, old);
 
+		if (w == CT_TW_INVALID)
+			return tcp_handle_invalid(e, pc, dir);
 		if (w != CT_TW_ACCEPT)
 			return ct_tcp_window_refusal(w);
 	}
@@ -374,8 +402,7 @@ tcp_packet(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt *
 	return CT_L4_ACCEPT;
 }
 
+/* The hooks are ct_tcp_new() and ct_tcp_packet(), which take the entry's cold part too. */
 const struct ct_l4_proto ct_l4_tcp = {
 	.name = "tcp",
-	.new_conn = tcp_new_conn,
-	.packet = tcp_packet,
 };

@@ -6,7 +6,7 @@
  * The TCP tracker's rules for the packet that dominates every link: an ACK
  * (no SYN, FIN or RST) of an assured ESTABLISHED connection whose sending
  * direction's window is initialised. The shard inlines ct_tcp_fast() into
- * its packet loop; everything else goes through ct_l4_tcp.packet()
+ * its packet loop; everything else goes through ct_tcp_packet()
  * (ct_tcp.c). Both use the same inline pieces: the window rule
  * (ct_tw_check()), the timeout choice and the "last packet" bookkeeping, so
  * the fast path gives exactly the verdict, state and timeout of the full one
@@ -50,15 +50,20 @@ ct_tcp_timeout(const struct ct_conf *conf, const struct ct_entry *e, unsigned pc
 static inline void
 ct_tcp_set_last(struct ct_entry *e, unsigned pc, enum ct_dir dir)
 {
-	uint8_t f = e->tcp_flags & (uint8_t)~(CT_TF_LAST_DIR_REPLY | CT_TF_LAST_RST | CT_TF_LAST_SYN);
+	uint8_t f = e->tcp_flags & (uint8_t)~(CT_TF_LAST_DIR_REPLY | CT_TF_LAST_MASK);
 
+	_Static_assert(CT_TCP_PC_MAX <= (CT_TF_LAST_MASK >> CT_TF_LAST_SHIFT) + 1,
+		       "a packet class fits the last-class bits");
 	if (dir == CT_DIR_REPLY)
 		f |= CT_TF_LAST_DIR_REPLY;
-	if (pc == CT_TCP_PC_RST)
-		f |= CT_TF_LAST_RST;
-	else if (pc == CT_TCP_PC_SYN)
-		f |= CT_TF_LAST_SYN;
-	e->tcp_flags = f;
+	e->tcp_flags = (uint8_t)(f | pc << CT_TF_LAST_SHIFT);
+}
+
+/* The class of the last accepted or ignored packet (Linux last_index). */
+static inline unsigned
+ct_tcp_last_class(const struct ct_entry *e)
+{
+	return (e->tcp_flags & CT_TF_LAST_MASK) >> CT_TF_LAST_SHIFT;
 }
 
 /* The tracker's verdict on a segment the window rule did not accept. */
@@ -69,15 +74,16 @@ ct_tcp_window_refusal(enum ct_tw_result w)
 }
 
 /*
- * ct_l4_tcp.packet() for an ACK of an assured ESTABLISHED entry: the state
- * table keeps ESTABLISHED, no event is due, the window rule decides.
+ * ct_tcp_packet() for an ACK of an assured ESTABLISHED entry: the state
+ * table keeps ESTABLISHED, no event is due, the window rule decides. `x`
+ * is the entry's cold TCP state (its highest acks), as for ct_tcp_packet().
  * @return an enum ct_l4_verdict (ACCEPT with *to_class, IGNORE or
  *   INVALID_WINDOW), or -1 when the packet is not of that kind (nothing
  *   was changed: the caller runs the full tracker).
  */
 static inline __attribute__((always_inline)) int
-ct_tcp_fast(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt *p,
-	    enum ct_dir dir, uint8_t *to_class)
+ct_tcp_fast(const struct ct_conf *conf, struct ct_entry *e, struct ct_tw_cold *x,
+	    const struct ct_pkt *p, enum ct_dir dir, uint8_t *to_class)
 {
 	const uint16_t both = CT_S_SEEN_REPLY | CT_S_ASSURED;
 	enum ct_tw_result w;
@@ -89,8 +95,8 @@ ct_tcp_fast(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt 
 	    (e->status & both) != both || e->tw_maxwin[dir] == 0)
 		return -1;
 	sack = (e->tw_seen[!dir] & CT_TW_S_SACKOK) ? p->tcp_sack : p->tcp_ack;
-	w = ct_tw_check(conf, e, p, dir, CT_TCP_PC_ACK, p->tcp_seq, p->tcp_ack, sack,
-			p->tcp_seq + p->payload_len, p->tcp_win, false, true);
+	w = ct_tw_check(conf, e, x, p, dir, CT_TCP_PC_ACK, p->tcp_seq, p->tcp_ack, sack,
+			p->tcp_seq + p->payload_len, p->tcp_win, false, true, true);
 	if (w != CT_TW_ACCEPT)
 		return ct_tcp_window_refusal(w);
 	ct_tcp_set_last(e, CT_TCP_PC_ACK, dir);

@@ -17,10 +17,11 @@
  * the receiver's window is ignored but its end remembered, as Linux works
  * around stacks that send beyond the window.
  *
- * Memory is 32 bytes per entry (ct_private.h). Where Linux keeps more than
- * that, this file derives or approximates, each at its place and in
- * docs/differences.md: td_maxack, last_seq/last_ack/last_win (a fingerprint
- * together with the exact last end) and the ignored SYN's window and scale.
+ * Memory is 32 bytes in the entry and 8 in its cold part (ct_private.h).
+ * Where Linux keeps more than that, this file approximates, each at its
+ * place and in docs/differences.md: last_seq/last_ack/last_win (a
+ * fingerprint together with the exact last end) and the window of a SYN
+ * that a SYN/ACK re-synchronises on.
  */
 
 #include <string.h>
@@ -37,6 +38,8 @@ tw_options(struct ct_entry *e, unsigned d, const struct ct_pkt *p)
 	if (!(p->tcp_opts & CT_PKT_OPT_PRESENT))
 		return;
 	f = e->tw_seen[d] & CT_TW_S_LIBERAL;
+	/* Linux keeps only BE_LIBERAL of the direction's flags: MAXACK_SET goes too. */
+	e->tw_retrans &= (uint8_t)~CT_TW_R_MAXACK(d);
 	if (p->tcp_opts & CT_PKT_OPT_SACKOK)
 		f |= CT_TW_S_SACKOK;
 	if (p->tcp_opts & CT_PKT_OPT_WSCALE)
@@ -61,7 +64,7 @@ tw_init_sender(struct ct_entry *e, unsigned d, const struct ct_pkt *p, uint32_t 
 }
 
 void
-ct_tw_new(struct ct_entry *e, const struct ct_pkt *p, bool syn)
+ct_tw_new(struct ct_entry *e, struct ct_tw_cold *x, const struct ct_pkt *p, bool syn)
 {
 	uint32_t end = ct_tw_seg_end(p);
 	uint32_t win = p->tcp_win == 0 ? 1 : p->tcp_win;
@@ -73,6 +76,8 @@ ct_tw_new(struct ct_entry *e, const struct ct_pkt *p, bool syn)
 	e->tw_seen[1] = 0;
 	e->tw_last_end = 0;
 	e->tw_last_fp = 0;
+	x->maxack[0] = 0;
+	x->maxack[1] = 0;
 	/* Linux starts with last_win = 0 and nothing to compare a retransmission with. */
 	e->tw_retrans = CT_TW_R_LAST_WIN0 | CT_TW_R_NOFP;
 	e->tw_end[0] = end;
@@ -89,8 +94,8 @@ ct_tw_new(struct ct_entry *e, const struct ct_pkt *p, bool syn)
 }
 
 enum ct_tw_result
-ct_tw_in_window(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt *p,
-		enum ct_dir dir, unsigned pc, uint8_t state)
+ct_tw_in_window(const struct ct_conf *conf, struct ct_entry *e, struct ct_tw_cold *x,
+		const struct ct_pkt *p, enum ct_dir dir, unsigned pc, uint8_t state)
 {
 	const unsigned s = dir, r = !dir;
 	const bool syn = (p->tcp_flags & CT_TCP_TH_SYN) != 0;
@@ -146,38 +151,53 @@ ct_tw_in_window(const struct ct_conf *conf, struct ct_entry *e, const struct ct_
 		end = seq;
 	}
 
-	return ct_tw_check(conf, e, p, dir, pc, seq, ack, sack, end, win, syn, false);
+	return ct_tw_check(conf, e, x, p, dir, pc, seq, ack, sack, end, win, syn, ackf, false);
 }
 
 void
-ct_tw_note_ignored(struct ct_entry *e, const struct ct_pkt *p)
+ct_tw_note_ignored(struct ct_entry *e, const struct ct_pkt *p, enum ct_dir dir, unsigned pc)
 {
 	e->tw_last_end = ct_tw_seg_end(p);
-	e->tw_retrans = (uint8_t)((e->tw_retrans & CT_TW_R_COUNT) | CT_TW_R_NOFP |
-				  (p->tcp_win == 0 ? CT_TW_R_LAST_WIN0 : 0));
+	e->tw_retrans = (uint8_t)((e->tw_retrans & (CT_TW_R_COUNT | CT_TW_R_MAXACK0 |
+						    CT_TW_R_MAXACK1)) |
+				  CT_TW_R_NOFP | (p->tcp_win == 0 ? CT_TW_R_LAST_WIN0 : 0));
+	if (pc != CT_TCP_PC_SYN || dir != CT_DIR_ORIG)
+		return;
+	/* The SYN's options, for a SYN/ACK that may answer it (Linux last_wscale/last_flags). */
+	e->tw_last_fp = CT_TW_L_NOWSCALE;
+	if (p->tcp_opts & CT_PKT_OPT_PRESENT) {
+		if (p->tcp_opts & CT_PKT_OPT_WSCALE)
+			e->tw_last_fp = p->tcp_wscale & CT_TW_L_WSCALE;
+		if (p->tcp_opts & CT_PKT_OPT_SACKOK)
+			e->tw_last_fp |= CT_TW_L_SACKOK;
+	}
 }
 
 void
-ct_tw_resync(struct ct_entry *e, enum ct_dir dir, const struct ct_pkt *p)
+ct_tw_resync(struct ct_entry *e, enum ct_dir dir)
 {
 	const unsigned ld = !dir;
+	uint8_t opt = e->tw_last_fp;
 
 	/*
-	 * The ignored SYN's end is known exactly (tw_last_end); its window and
-	 * scale are not kept: the window starts at 1 and grows with that side's
-	 * next packet, and when the SYN/ACK accepts window scaling (so the SYN
-	 * offered it) that side is tracked liberally, its scale being unknown.
+	 * The ignored SYN's end (tw_last_end), window scale and options
+	 * (tw_last_fp) are known exactly. Its window is not kept: the maximum
+	 * window starts at 1 (Linux: the SYN's window) and takes that side's
+	 * next window, so it equals Linux's from the first later segment whose
+	 * window is at least the SYN's.
 	 */
 	e->tw_end[ld] = e->tw_last_end;
 	e->tw_maxend[ld] = e->tw_last_end;
 	e->tw_maxwin[ld] = 1;
 	e->tw_seen[ld] = 0;
-	if (p->tcp_opts & CT_PKT_OPT_SACKOK)
+	if ((opt & CT_TW_L_WSCALE) != CT_TW_L_NOWSCALE)
+		e->tw_seen[ld] = (uint8_t)(CT_TW_S_WSCALE | (opt & CT_TW_L_WSCALE));
+	if (opt & CT_TW_L_SACKOK)
 		e->tw_seen[ld] |= CT_TW_S_SACKOK;
-	if (p->tcp_opts & CT_PKT_OPT_WSCALE)
-		e->tw_seen[ld] |= CT_TW_S_WSCALE | CT_TW_S_LIBERAL;
+	/* The answering side starts over, keeping only its liberal flag (Linux). */
 	e->tw_end[dir] = 0;
 	e->tw_maxend[dir] = 0;
 	e->tw_maxwin[dir] = 0;
-	e->tw_seen[dir] = 0;
+	e->tw_seen[dir] &= CT_TW_S_LIBERAL;
+	e->tw_retrans &= (uint8_t)~(CT_TW_R_MAXACK0 | CT_TW_R_MAXACK1);
 }

@@ -6,7 +6,8 @@
  * TCP window tracking, the behaviour of Linux's tcp_in_window() and the
  * sequence-number parts of tcp_packet() (nf_conntrack_proto_tcp.c), kept
  * apart from the state table in ct_tcp.c as Linux keeps them. State lives in
- * the tw_* fields of struct ct_entry. Private to lib/conntrack.
+ * the tw_* fields of struct ct_entry and, for the highest acks, in the
+ * entry's cold part (struct ct_tw_cold). Private to lib/conntrack.
  */
 
 #include <stdbool.h>
@@ -25,6 +26,19 @@
 #define CT_TW_R_COUNT      0x0f
 #define CT_TW_R_LAST_WIN0  0x10  /* Linux last_win == 0 */
 #define CT_TW_R_NOFP       0x20  /* tw_last_fp does not describe the last packet */
+#define CT_TW_R_MAXACK0    0x40  /* IP_CT_TCP_FLAG_MAXACK_SET of the original direction */
+#define CT_TW_R_MAXACK1    0x80  /* ... and of the reply direction */
+#define CT_TW_R_MAXACK(d)  ((uint8_t)(CT_TW_R_MAXACK0 << (d)))
+
+/*
+ * tw_last_fp after a SYN from the original direction was ignored (with
+ * CT_TW_R_NOFP): that SYN's options, which a SYN/ACK answering it restores
+ * (Linux last_wscale and last_flags). The low nibble is its window scale, or
+ * CT_TW_L_NOWSCALE without the option.
+ */
+#define CT_TW_L_WSCALE     0x0f
+#define CT_TW_L_NOWSCALE   0x0f
+#define CT_TW_L_SACKOK     0x10
 
 /* Linux's IP_CT_TCP_FLAG_* bit values, for CTA_PROTOINFO_TCP_FLAGS_*. */
 #define CT_TW_LINUX_WINDOW_SCALE 0x01
@@ -66,7 +80,7 @@ ct_tw_after(uint32_t a, uint32_t b)
  * tcp_new()): a SYN gives the original direction's end, window and options;
  * a mid-stream pickup (`syn` false) is tracked liberally in both directions.
  */
-void ct_tw_new(struct ct_entry *e, const struct ct_pkt *p, bool syn);
+void ct_tw_new(struct ct_entry *e, struct ct_tw_cold *x, const struct ct_pkt *p, bool syn);
 
 /*
  * The window check of one packet of class `pc` (enum ct_tcp_pkt_class) in
@@ -75,38 +89,30 @@ void ct_tw_new(struct ct_entry *e, const struct ct_pkt *p, bool syn);
  * the cases where Linux updates it for an ignored packet.
  */
 enum ct_tw_result ct_tw_in_window(const struct ct_conf *conf, struct ct_entry *e,
-				  const struct ct_pkt *p, enum ct_dir dir, unsigned pc,
-				  uint8_t state);
+				  struct ct_tw_cold *x, const struct ct_pkt *p, enum ct_dir dir,
+				  unsigned pc, uint8_t state);
 
-/* Annotate a packet the state table ignored (Linux last_seq/last_end/last_win). */
-void ct_tw_note_ignored(struct ct_entry *e, const struct ct_pkt *p);
+/*
+ * Annotate a packet of class `pc` from `dir` that the state table ignored
+ * (Linux last_seq/last_end/last_win, and for a SYN from the original
+ * direction last_wscale/last_flags).
+ */
+void ct_tw_note_ignored(struct ct_entry *e, const struct ct_pkt *p, enum ct_dir dir,
+			unsigned pc);
 
 /*
  * A SYN/ACK from `dir` that acknowledges a SYN ignored from the other
- * direction: take that SYN as the other direction's start and forget this
- * direction's state (Linux re-synchronisation in tcp_packet()).
+ * direction: take that SYN (its end, window scale and options) as the other
+ * direction's start and forget this direction's state (Linux
+ * re-synchronisation in tcp_packet()).
  */
-void ct_tw_resync(struct ct_entry *e, enum ct_dir dir, const struct ct_pkt *p);
+void ct_tw_resync(struct ct_entry *e, enum ct_dir dir);
 
-/*
- * The highest ack sent by `d` (Linux seen[d].td_maxack) when it is known:
- * @return true and *maxack, or false when it cannot be told (see
- * docs/differences.md); *set tells whether `d` has sent an ack at all.
- */
+/* Whether `d` has sent an accepted segment with ACK (Linux IP_CT_TCP_FLAG_MAXACK_SET). */
 static inline bool
-ct_tw_maxack(const struct ct_entry *e, enum ct_dir d, uint32_t *maxack, bool *set)
+ct_tw_maxack_set(const struct ct_entry *e, enum ct_dir d)
 {
-	/* The first original packet is the SYN (or a pickup, checked liberally). */
-	*set = e->pkts[d] >= (d == CT_DIR_ORIG ? 2u : 1u);
-	/*
-	 * Linux clears the peer's "unacknowledged" flag when an ack equals its
-	 * end; the highest ack is then that end, exactly. Otherwise it lies below
-	 * the end and is not known here.
-	 */
-	if (e->tw_seen[!d] & CT_TW_S_UNACK)
-		return false;
-	*maxack = e->tw_end[!d];
-	return true;
+	return (e->tw_retrans & CT_TW_R_MAXACK(d)) != 0;
 }
 
 /* Linux's flags byte and window scale of direction `d`, for events. */
@@ -125,13 +131,10 @@ ct_tw_linux_flags(const struct ct_entry *e, enum ct_dir d)
 		       "tw_seen's flag nibble maps onto Linux's flags byte");
 	unsigned hi = (unsigned)e->tw_seen[d] >> 4;
 	uint8_t f = (uint8_t)((hi & 0x3) | (hi & 0xc) << 1);
-	uint32_t ma;
-	bool set;
 
 	if (e->tcp_flags & (d == CT_DIR_ORIG ? CT_TF_CLOSE_INIT_ORIG : CT_TF_CLOSE_INIT_REPLY))
 		f |= CT_TW_LINUX_CLOSE_INIT;
-	(void)ct_tw_maxack(e, d, &ma, &set);
-	if (set)
+	if (ct_tw_maxack_set(e, d))
 		f |= CT_TW_LINUX_MAXACK_SET;
 	return f;
 }
@@ -188,17 +191,18 @@ ct_tw_fail(const struct ct_conf *conf, const struct ct_entry *e, unsigned s,
  * Checks I-IV and the update of tcp_in_window() for a segment whose
  * direction is already initialised, with seq/ack/sack/end/win as the
  * special cases before them left them (`syn`: the segment carries SYN, so
- * its window is not scaled). ct_tw_in_window() ends here, and so does the
+ * its window is not scaled; `ackf`: it carries ACK, so the sender's highest
+ * ack counts as set). ct_tw_in_window() ends here, and so does the
  * established-ACK fast path of ct_tcp_fast.h (`fast`): one implementation of
  * the window rule for both.
  */
 static inline __attribute__((always_inline)) enum ct_tw_result
-ct_tw_check(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt *p,
-	    enum ct_dir dir, unsigned pc, uint32_t seq, uint32_t ack, uint32_t sack, uint32_t end,
-	    uint32_t win, bool syn, bool fast)
+ct_tw_check(const struct ct_conf *conf, struct ct_entry *e, struct ct_tw_cold *x,
+	    const struct ct_pkt *p, enum ct_dir dir, unsigned pc, uint32_t seq, uint32_t ack,
+	    uint32_t sack, uint32_t end, uint32_t win, bool syn, bool ackf, bool fast)
 {
 	const unsigned s = dir, r = !dir;
-	uint32_t maxackwin, swin;
+	uint32_t maxackwin, swin, maxack;
 	bool in_recv, c;
 
 	maxackwin = e->tw_maxwin[s] > CT_TW_MAXACKWIN_MIN ? e->tw_maxwin[s] : CT_TW_MAXACKWIN_MIN;
@@ -263,8 +267,22 @@ ct_tw_check(const struct ct_conf *conf, struct ct_entry *e, const struct ct_pkt 
 		} else {
 			e->tw_last_end = end;
 			e->tw_last_fp = fp;
-			e->tw_retrans = p->tcp_win == 0 ? CT_TW_R_LAST_WIN0 : 0;
+			e->tw_retrans = (uint8_t)((e->tw_retrans & (CT_TW_R_MAXACK0 | CT_TW_R_MAXACK1)) |
+						  (p->tcp_win == 0 ? CT_TW_R_LAST_WIN0 : 0));
 		}
+	}
+	/*
+	 * The sender's highest ack (Linux td_maxack): the first one, then any
+	 * later one. Last, so that the pointer to the cold part is live only
+	 * here (in the fast path, registers are short).
+	 */
+	if (ackf) {
+		uint8_t bit = CT_TW_R_MAXACK(s);
+
+		maxack = x->maxack[s];
+		x->maxack[s] = ct_select_if(fast, !(e->tw_retrans & bit) | ct_tw_after(ack, maxack),
+					    ack, maxack);
+		e->tw_retrans |= bit;
 	}
 	return CT_TW_ACCEPT;
 }

@@ -68,6 +68,7 @@ check_pkt(const struct ct_pkt *p, uint32_t len)
 
 struct mini {
 	struct ct_entry e[MINI_N];
+	struct ct_tw_cold x[MINI_N];  /* the TCP tracker's cold part of each entry */
 	uint8_t used[MINI_N];
 	uint8_t assured_events[MINI_N];
 	unsigned next_victim;
@@ -107,7 +108,10 @@ mini_new(struct mini *m, const struct ct_conf *conf, const struct ct_pkt *p, uin
 	/* As the shard: a UDP entry keeps its start time for the stream rule. */
 	if (ct_l4_get(p->tuple.proto) == &ct_l4_udp)
 		m->e[i].udp_start_ns = now;
-	rc = ct_l4_get(p->tuple.proto)->new_conn(conf, &m->e[i], p, &cls);
+	if (ct_l4_get(p->tuple.proto) == &ct_l4_tcp)
+		rc = ct_tcp_new(conf, &m->e[i], &m->x[i], p, &cls);
+	else
+		rc = ct_l4_get(p->tuple.proto)->new_conn(conf, &m->e[i], p, &cls);
 	if (rc < 0 || rc >= CT_INV_MAX)
 		abort();
 	if (rc != 0) {
@@ -139,7 +143,10 @@ mini_packet(struct mini *m, const struct ct_conf *conf, const struct ct_pkt *p, 
 	}
 	e = &m->e[i];
 	e->pending = 0;
-	v = ct_l4_get(p->tuple.proto)->packet(conf, e, p, dir, now, &cls);
+	if (ct_l4_get(p->tuple.proto) == &ct_l4_tcp)
+		v = ct_tcp_packet(conf, e, &m->x[i], p, dir, now, &cls);
+	else
+		v = ct_l4_get(p->tuple.proto)->packet(conf, e, p, dir, now, &cls);
 	if (e->tcp_state >= CT_TCP_MAX)
 		abort();
 	if (e->pending & CT_EVI_ASSURED) {
@@ -159,6 +166,7 @@ mini_packet(struct mini *m, const struct ct_conf *conf, const struct ct_pkt *p, 
 	case CT_L4_IGNORE:
 	case CT_L4_INVALID:
 	case CT_L4_INVALID_WINDOW:
+	case CT_L4_INVALID_SHORTEN:
 		break;
 	case CT_L4_REOPEN:
 		m->used[i] = 0;

@@ -12,7 +12,8 @@ two veths; after each one the verdict is read from what the kernel did:
 INVALID from an nftables `ct state invalid` counter, ACCEPT from the entry's
 packet counter in that direction (accounting on), IGNORE from neither moving,
 KILL from the entry being gone; the state and the remaining timeout
-(timeout classes set as in the C test) from `conntrack -L`.
+(timeout classes set as in the C test) from `conntrack -L`, also after an
+INVALID_SHORTEN (an out-of-window FIN or RST that shortens the timeout).
 
 TAP output; skips when not root or scapy/conntrack/nft are missing. Both
 veth pairs live in namespaces of their own (the sender's and the tracker's,
@@ -185,7 +186,7 @@ def run(name, liberal, loose, segs):
         else:
             d = 2 if g["dir"] == "O" else 3
             moved = before is None or after[d] == before[d] + 1
-            if v in ("CT_L4_INVALID", "CT_L4_INVALID_WINDOW"):
+            if v in ("CT_L4_INVALID", "CT_L4_INVALID_WINDOW", "CT_L4_INVALID_SHORTEN"):
                 ok = inv1 == inv0 + 1 and before is not None and after[d] == before[d]
             elif v == "CT_L4_IGNORE":
                 ok = inv1 == inv0 and before is not None and after[d] == before[d]

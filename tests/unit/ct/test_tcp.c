@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ct_private.h"
+#include "ct_tcp_window.h"
 #include "dpct_test.h"
 
 enum { FIN = 0x01, SYN = 0x02, RST = 0x04, PSH = 0x08, ACK = 0x10, URG = 0x20, ECE = 0x40,
@@ -176,6 +177,7 @@ test_timeout_class_per_state(void)
 struct conn {
 	struct ct_conf conf;
 	struct ct_entry e;
+	struct ct_tw_cold x;    /* the entry's cold TCP state */
 	uint8_t cls;            /* timeout class in force */
 	unsigned n_assured;     /* ASSURED events raised */
 	unsigned n_protoinfo;
@@ -215,7 +217,7 @@ conn_open(struct conn *c, int loose, uint8_t flags)
 	c->conf.tcp_be_liberal = true;
 	mkpkt(&p, flags);
 	c->e.key = p.tuple;
-	rc = ct_l4_tcp.new_conn(&c->conf, &c->e, &p, &c->cls);
+	rc = ct_tcp_new(&c->conf, &c->e, &c->x, &p, &c->cls);
 	c->e.status = CT_S_CONFIRMED;
 	return rc;
 }
@@ -233,7 +235,7 @@ conn_pkt_sa(struct conn *c, enum ct_dir dir, uint8_t flags, uint32_t seq, uint32
 	p.tcp_ack = ack;
 	p.tcp_sack = ack;
 	c->e.pending = 0;
-	v = ct_l4_tcp.packet(&c->conf, &c->e, &p, dir, 0, &cls);
+	v = ct_tcp_packet(&c->conf, &c->e, &c->x, &p, dir, 0, &cls);
 	c->last_pending = c->e.pending;
 	if (c->e.pending & CT_EVI_ASSURED)
 		c->n_assured++;
@@ -281,7 +283,7 @@ test_normal_open_close(void)
 	T_EQ(conn_open(&c, 1, SYN), 0);
 	T_EQ(c.e.tcp_state, CT_TCP_SYN_SENT);
 	T_EQ(c.cls, CT_TO_TCP_SYN_SENT);
-	T_EQ(c.e.tcp_flags & CT_TF_PICKED_UP, 0);
+	T_EQ(c.e.tw_seen[CT_DIR_ORIG] & CT_TW_S_LIBERAL, 0);
 	STEP(&c, R, SYN | ACK, CT_L4_ACCEPT, CT_TCP_SYN_RECV);
 	T_EQ(c.cls, CT_TO_TCP_SYN_RECV);
 	T_EQ(c.e.status & CT_S_ASSURED, 0);
@@ -486,7 +488,7 @@ test_pickup_loose(void)
 
 	T_EQ(conn_open(&c, 1, ACK), 0);
 	T_EQ(c.e.tcp_state, CT_TCP_ESTABLISHED);
-	T_ASSERT(c.e.tcp_flags & CT_TF_PICKED_UP);
+	T_ASSERT(c.e.tw_seen[CT_DIR_ORIG] & CT_TW_S_LIBERAL);
 	/* No 5-day timeout before the other side answered. */
 	T_EQ(c.cls, CT_TO_TCP_UNACK);
 	STEP(&c, O, ACK | PSH, CT_L4_ACCEPT, CT_TCP_ESTABLISHED);
@@ -516,7 +518,7 @@ test_pickup_cap_follows_config(void)
 		struct ct_pkt p;
 
 		mkpkt(&p, ACK);
-		T_EQ(ct_l4_tcp.new_conn(&c.conf, &c.e, &p, &c.cls), 0);
+		T_EQ(ct_tcp_new(&c.conf, &c.e, &c.x, &p, &c.cls), 0);
 	}
 	T_EQ(c.cls, CT_TO_TCP_ESTABLISHED);
 	return 0;

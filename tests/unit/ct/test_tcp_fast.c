@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The established-ACK fast path (ct_tcp_fast.h) against the full TCP
- * tracker (ct_l4_tcp.packet()): random connections (with and without
+ * tracker (ct_tcp_packet()): random connections (with and without
  * window scaling and SACK, strict and liberal) get random segments around
  * their windows: in window, beyond it, old, acks ahead and behind, zero
  * windows, retransmissions, SACK blocks, and now and then a FIN, RST or SYN.
@@ -67,7 +67,8 @@ shard_after(struct ct_entry *e, enum ct_dir dir, int v)
 
 /* One connection through a handshake; 0 when the tracker refused it. */
 static int
-handshake(const struct ct_conf *c, struct ct_entry *e, uint32_t ci, uint32_t si, unsigned opts)
+handshake(const struct ct_conf *c, struct ct_entry *e, struct ct_tw_cold *tx, uint32_t ci,
+	  uint32_t si, unsigned opts)
 {
 	struct ct_pkt p;
 	uint8_t cls = 0;
@@ -77,15 +78,15 @@ handshake(const struct ct_conf *c, struct ct_entry *e, uint32_t ci, uint32_t si,
 	e->key.proto = 6;
 	e->key.family = 4;
 	mkpkt(&p, SYN, ci, 0, 64240, 0, opts);
-	if (ct_l4_tcp.new_conn(c, e, &p, &cls) != 0)
+	if (ct_tcp_new(c, e, tx, &p, &cls) != 0)
 		return 0;
 	e->tcp_state = CT_TCP_SYN_SENT;
 	e->pkts[0] = 1;
 	mkpkt(&p, SYN | ACK, si, ci + 1, 65160, 0, opts);
-	v = ct_l4_tcp.packet(c, e, &p, CT_DIR_REPLY, 0, &cls);
+	v = ct_tcp_packet(c, e, tx, &p, CT_DIR_REPLY, 0, &cls);
 	shard_after(e, CT_DIR_REPLY, v);
 	mkpkt(&p, ACK, ci + 1, si + 1, 502, 0, 0);
-	v = ct_l4_tcp.packet(c, e, &p, CT_DIR_ORIG, 0, &cls);
+	v = ct_tcp_packet(c, e, tx, &p, CT_DIR_ORIG, 0, &cls);
 	shard_after(e, CT_DIR_ORIG, v);
 	return e->tcp_state == CT_TCP_ESTABLISHED;
 }
@@ -102,6 +103,7 @@ test_tcp_fast_equals_full(void)
 	for (conn = 0; conn < 400; conn++) {
 		struct ct_conf c;
 		struct ct_entry e;
+		struct ct_tw_cold tx;
 		uint32_t ci = (uint32_t)rnd(&x), si = (uint32_t)rnd(&x);
 		uint32_t next[2], acked[2];
 		unsigned opts = conn % 4;
@@ -111,7 +113,7 @@ test_tcp_fast_equals_full(void)
 		c.tcp_max_retrans = 3;
 		c.timeout_s[CT_TO_TCP_RETRANS] = 200;
 		c.timeout_s[CT_TO_TCP_UNACK] = 300;
-		if (!handshake(&c, &e, ci, si, opts))
+		if (!handshake(&c, &e, &tx, ci, si, opts))
 			T_FAIL_("connection %u: handshake refused", conn);
 		next[0] = ci + 1;
 		next[1] = si + 1;
@@ -125,6 +127,7 @@ test_tcp_fast_equals_full(void)
 			uint16_t win = (uint16_t)((r >> 24) % 16 == 0 ? 0 : 200 + (r >> 28) % 600);
 			uint8_t flags = ACK;
 			struct ct_entry full, fast;
+			struct ct_tw_cold tx_full, tx_fast;
 			struct ct_pkt p;
 			uint8_t cls_full = 0xee, cls_fast = 0xee;
 			int vf, vq;
@@ -162,11 +165,14 @@ test_tcp_fast_equals_full(void)
 				p.tcp_sack = ack + (uint32_t)(r % 5000);
 			full = e;
 			fast = e;
-			vf = ct_l4_tcp.packet(&c, &full, &p, d, 0, &cls_full);
-			vq = ct_tcp_fast(&c, &fast, &p, d, &cls_fast);
+			tx_full = tx;
+			tx_fast = tx;
+			vf = ct_tcp_packet(&c, &full, &tx_full, &p, d, 0, &cls_full);
+			vq = ct_tcp_fast(&c, &fast, &tx_fast, &p, d, &cls_fast);
 			if (vq < 0) {
 				declined++;
 				T_MEMEQ(&fast, &e, sizeof(e));
+				T_MEMEQ(&tx_fast, &tx, sizeof(tx));
 				T_EQ(cls_fast, 0xee);
 			} else {
 				fast_hits++;
@@ -176,9 +182,11 @@ test_tcp_fast_equals_full(void)
 					T_FAIL_("conn %u seg %u: fast %d, full %d", conn, k, vq, vf);
 				T_EQ(cls_fast, cls_full);
 				T_MEMEQ(&fast, &full, sizeof(full));
+				T_MEMEQ(&tx_fast, &tx_full, sizeof(tx_full));
 			}
 			shard_after(&full, d, vf);
 			e = full;
+			tx = tx_full;
 			if (vf == CT_L4_ACCEPT && flags == ACK) {
 				if ((int32_t)(seq + len - next[d]) > 0)
 					next[d] = seq + len;

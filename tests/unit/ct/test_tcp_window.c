@@ -121,8 +121,9 @@ static const struct seg s_rst_out_of_window[] = {
 	/* A blind RST far outside the window: INVALID, the connection lives on. */
 	{ O, RST, 90000000, 0, 0, 0, OPT_NONE, 0, CT_L4_INVALID_WINDOW, CT_TCP_ESTABLISHED,
 	  NOCLS },
-	{ R, RST | ACK, 77777777, 2001, 0, 0, OPT_NONE, 0, CT_L4_INVALID_WINDOW,
-	  CT_TCP_ESTABLISHED, NOCLS },
+	/* One from the other side too: the timeout drops to tcp_unack (nf_tcp_handle_invalid). */
+	{ R, RST | ACK, 77777777, 2001, 0, 0, OPT_NONE, 0, CT_L4_INVALID_SHORTEN,
+	  CT_TCP_ESTABLISHED, CT_TO_TCP_UNACK },
 	/* Below what the peer acknowledged: an invalid RST (Linux "invalid rst"). */
 	{ O, RST, 1500, 0, 0, 0, OPT_NONE, 0, CT_L4_INVALID_WINDOW, CT_TCP_ESTABLISHED, NOCLS },
 	/* In window but not exact: accepted, state kept for a challenge ACK. */
@@ -132,6 +133,44 @@ static const struct seg s_rst_out_of_window[] = {
 	  NOCLS },
 	/* The RST ending a train of segments (seq = the last segment's end) closes. */
 	{ R, RST | ACK, 5011, 2001, 0, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_CLOSE, NOCLS },
+};
+
+static const struct seg s_rst_at_maxack[] = {
+	HANDSHAKE,
+	{ O, ACK | PSH, 1001, 5001, 502, 1000, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	/* The server acknowledges half of it: data still in flight. */
+	{ R, ACK, 5001, 1501, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	/* A RST exactly at the server's highest ack (td_maxack) closes. */
+	{ O, RST, 1501, 0, 0, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_CLOSE, CT_TO_TCP_CLOSE },
+};
+
+static const struct seg s_rst_below_maxack[] = {
+	HANDSHAKE,
+	{ O, ACK | PSH, 1001, 5001, 502, 1000, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ R, ACK, 5001, 1501, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	/* In the window but below the server's highest ack: "invalid rst". */
+	{ O, RST, 1400, 0, 0, 0, OPT_NONE, 0, CT_L4_INVALID_WINDOW, CT_TCP_ESTABLISHED, NOCLS },
+	/* Above it, not at it: accepted, the state kept for a challenge ACK. */
+	{ O, RST | ACK, 1700, 5001, 0, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_CLOSE },
+	/* The challenge ACK repeats the highest ack; the RST at it closes. */
+	{ R, ACK, 5001, 1501, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ O, RST, 1501, 0, 0, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_CLOSE, CT_TO_TCP_CLOSE },
+};
+
+static const struct seg s_challenge_rst_syn_sent[] = {
+	{ O, SYN, 1000, 0, 64240, 0, OPT_WS_SACK, 0, V_NEW, CT_TCP_SYN_SENT, NOCLS },
+	/* The server still holds an older connection: its challenge ACK is ignored ... */
+	{ R, ACK, 5000, 77777, 65160, 0, OPT_NONE, 0, CT_L4_IGNORE, CT_TCP_SYN_SENT, NOCLS },
+	/* ... a RST at another sequence is out of window ... */
+	{ O, RST, 77778, 0, 0, 0, OPT_NONE, 0, CT_L4_INVALID_WINDOW, CT_TCP_SYN_SENT, NOCLS },
+	/* ... the client's RST at the challenge ACK's ack (Linux last_ack) closes. */
+	{ O, RST, 77777, 0, 0, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_CLOSE, CT_TO_TCP_CLOSE },
 };
 
 static const struct seg s_rst_answers_syn[] = {
@@ -258,6 +297,40 @@ static const struct seg s_resync[] = {
 	{ R, ACK, 9001, 700101, 65160, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS },
 };
 
+static const struct seg s_resync_wscale[] = {
+	HANDSHAKE,
+	{ R, ACK, 5001, 1001, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS },
+	/* The client restarted, offering window scale 7 and SACK: its SYN is ignored ... */
+	{ O, SYN, 700000, 0, 64240, 0, OPT_WS_SACK, 0, CT_L4_IGNORE, CT_TCP_ESTABLISHED, NOCLS },
+	/* ... the server's SYN/ACK takes the SYN's end, window scale and options. */
+	{ R, SYN | ACK, 9000, 700001, 65160, 0, OPT_WS_SACK, 0, CT_L4_ACCEPT, CT_TCP_SYN_RECV,
+	  CT_TO_TCP_SYN_RECV },
+	{ O, ACK, 700001, 9001, 502, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_ESTABLISHED },
+	/* The client's window is 502 << 7: the server may send 11000 bytes past its ack. */
+	{ R, ACK | PSH, 20001, 700001, 509, 1000, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	/* The client is tracked strictly, not liberally: far out of window is invalid. */
+	{ O, ACK | PSH, 90000000, 21001, 502, 100, OPT_NONE, 0, CT_L4_INVALID_WINDOW,
+	  CT_TCP_ESTABLISHED, NOCLS },
+};
+
+static const struct seg s_fin_invalid_shortens[] = {
+	HANDSHAKE,
+	/* A FIN far out of window on an assured connection: invalid, remembered ... */
+	{ O, FIN | ACK, 90000000, 5001, 502, 0, OPT_NONE, 0, CT_L4_INVALID_WINDOW,
+	  CT_TCP_ESTABLISHED, NOCLS },
+	/* ... again from the same side: nothing more ... */
+	{ O, FIN | ACK, 90000000, 5001, 502, 0, OPT_NONE, 0, CT_L4_INVALID_WINDOW,
+	  CT_TCP_ESTABLISHED, NOCLS },
+	/* ... the other side's FIN, out of window too: the 5 days drop to tcp_unack. */
+	{ R, FIN | ACK, 80000000, 1001, 509, 0, OPT_NONE, 0, CT_L4_INVALID_SHORTEN,
+	  CT_TCP_ESTABLISHED, CT_TO_TCP_UNACK },
+	/* An in-window segment refreshes as before. */
+	{ O, ACK, 1001, 5001, 502, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_ESTABLISHED },
+};
+
 static const struct seg s_fin_out_of_window[] = {
 	HANDSHAKE,
 	/* A FIN far beyond the window does not start the close. */
@@ -283,6 +356,9 @@ static const struct scenario scenarios[] = {
 	SC(s_out_of_window_data, false, true),
 	SC(s_rst_in_window, false, true),
 	SC(s_rst_out_of_window, false, true),
+	SC(s_rst_at_maxack, false, true),
+	SC(s_rst_below_maxack, false, true),
+	SC(s_challenge_rst_syn_sent, false, true),
 	SC(s_rst_answers_syn, false, true),
 	SC(s_rst_answers_syn_bad_ack, false, true),
 	SC(s_window_scale, false, true),
@@ -294,6 +370,8 @@ static const struct scenario scenarios[] = {
 	SC(s_loose_pickup, false, true),
 	SC(s_no_pickup, false, false),
 	SC(s_resync, false, true),
+	SC(s_resync_wscale, false, true),
+	SC(s_fin_invalid_shortens, false, true),
 	SC(s_fin_out_of_window, false, true),
 	SC(s_be_liberal, true, true),
 };
@@ -329,6 +407,7 @@ run_scenario(const struct scenario *sc)
 {
 	struct ct_conf conf;
 	struct ct_entry e;
+	struct ct_tw_cold x;
 	uint8_t cls = 0;
 	unsigned i;
 
@@ -347,7 +426,7 @@ run_scenario(const struct scenario *sc)
 		mkpkt(&p, g);
 		if (i == 0) {
 			e.key = p.tuple;
-			v = ct_l4_tcp.new_conn(&conf, &e, &p, &cls) == 0 ? V_NEW : V_NEWFAIL;
+			v = ct_tcp_new(&conf, &e, &x, &p, &cls) == 0 ? V_NEW : V_NEWFAIL;
 			e.status = CT_S_CONFIRMED;
 			e.pkts[0] = 1;
 			if (v == V_NEWFAIL) {
@@ -359,7 +438,7 @@ run_scenario(const struct scenario *sc)
 			uint8_t c = 0xee;
 
 			e.pending = 0;
-			v = ct_l4_tcp.packet(&conf, &e, &p, (enum ct_dir)g->dir, 0, &c);
+			v = ct_tcp_packet(&conf, &e, &x, &p, (enum ct_dir)g->dir, 0, &c);
 			if (v == CT_L4_ACCEPT || v == CT_L4_KILL) {
 				e.pkts[g->dir]++;
 				cls = c;
@@ -367,6 +446,11 @@ run_scenario(const struct scenario *sc)
 					e.status |= CT_S_SEEN_REPLY;
 			} else if (v == CT_L4_IGNORE && g->dir == R) {
 				e.status |= CT_S_SEEN_REPLY;
+			} else if (v == CT_L4_INVALID_SHORTEN &&
+				   conf.timeout_s[cls] >= 120 &&
+				   conf.timeout_s[cls] > conf.timeout_s[CT_TO_TCP_UNACK]) {
+				/* What the shard does (no time passes in this table). */
+				cls = CT_TO_TCP_UNACK;
 			}
 		}
 		if (v != g->verdict)
@@ -399,6 +483,7 @@ test_handshake_state_and_flags(void)
 	static const struct seg hs[] = { HANDSHAKE };
 	struct ct_conf conf;
 	struct ct_entry e;
+	struct ct_tw_cold x;
 	struct ct_pkt p;
 	uint8_t cls;
 	unsigned i;
@@ -407,12 +492,12 @@ test_handshake_state_and_flags(void)
 	memset(&e, 0, sizeof(e));
 	mkpkt(&p, &hs[0]);
 	e.key = p.tuple;
-	T_EQ(ct_l4_tcp.new_conn(&conf, &e, &p, &cls), 0);
+	T_EQ(ct_tcp_new(&conf, &e, &x, &p, &cls), 0);
 	e.status = CT_S_CONFIRMED;
 	e.pkts[0] = 1;
 	for (i = 1; i < 3; i++) {
 		mkpkt(&p, &hs[i]);
-		T_EQ(ct_l4_tcp.packet(&conf, &e, &p, (enum ct_dir)hs[i].dir, 0, &cls), CT_L4_ACCEPT);
+		T_EQ(ct_tcp_packet(&conf, &e, &x, &p, (enum ct_dir)hs[i].dir, 0, &cls), CT_L4_ACCEPT);
 		e.pkts[hs[i].dir]++;
 		if (hs[i].dir == R)
 			e.status |= CT_S_SEEN_REPLY;
@@ -435,7 +520,7 @@ test_handshake_state_and_flags(void)
 
 		memset(&e, 0, sizeof(e));
 		mkpkt(&p, &pk);
-		T_EQ(ct_l4_tcp.new_conn(&conf, &e, &p, &cls), 0);
+		T_EQ(ct_tcp_new(&conf, &e, &x, &p, &cls), 0);
 		T_ASSERT(ct_tw_linux_flags(&e, O) & CT_TW_LINUX_BE_LIBERAL);
 		T_ASSERT(ct_tw_linux_flags(&e, R) & CT_TW_LINUX_BE_LIBERAL);
 	}
@@ -445,7 +530,7 @@ test_handshake_state_and_flags(void)
 /*
  * The flags byte of CTA_PROTOINFO_TCP_FLAGS_*, for every tw_seen byte, both
  * directions, with and without CLOSE_INIT and with the peer's UNACK and
- * the packet counts that decide MAXACK_SET: bit by bit as Linux defines it.
+ * the MAXACK_SET bits of tw_retrans: bit by bit as Linux defines it.
  */
 static int
 test_linux_flags_every_combination(void)
@@ -455,7 +540,7 @@ test_linux_flags_every_combination(void)
 	for (seen = 0; seen < 256; seen++)
 		for (peer = 0; peer < 2; peer++)
 			for (tf = 0; tf < 4; tf++)
-				for (pk = 0; pk < 3; pk++)
+				for (pk = 0; pk < 4; pk++)
 					for (d = 0; d < 2; d++) {
 						struct ct_entry e;
 						uint8_t want = 0;
@@ -465,7 +550,8 @@ test_linux_flags_every_combination(void)
 						e.tw_seen[!d] = peer ? CT_TW_S_UNACK : 0;
 						e.tcp_flags = (uint8_t)((tf & 1 ? CT_TF_CLOSE_INIT_ORIG : 0) |
 									(tf & 2 ? CT_TF_CLOSE_INIT_REPLY : 0));
-						e.pkts[d] = pk;
+						e.tw_retrans = (uint8_t)((pk & 1 ? CT_TW_R_MAXACK0 : 0) |
+									 (pk & 2 ? CT_TW_R_MAXACK1 : 0));
 						if (seen & CT_TW_S_WSCALE)
 							want |= CT_TW_LINUX_WINDOW_SCALE;
 						if (seen & CT_TW_S_SACKOK)
@@ -476,15 +562,15 @@ test_linux_flags_every_combination(void)
 							want |= CT_TW_LINUX_BE_LIBERAL;
 						if (seen & CT_TW_S_UNACK)
 							want |= CT_TW_LINUX_UNACK;
-						if (pk >= (d == O ? 2u : 1u))
+						if (pk & (d == O ? 1u : 2u))
 							want |= CT_TW_LINUX_MAXACK_SET;
 						if (ct_tw_linux_flags(&e, (enum ct_dir)d) != want)
-							T_FAIL_("seen %#x peer %u tf %u pkts %u dir %u: %#x, want %#x",
+							T_FAIL_("seen %#x peer %u tf %u maxack %u dir %u: %#x, want %#x",
 								seen, peer, tf, pk, d,
 								ct_tw_linux_flags(&e, (enum ct_dir)d), want);
 						n++;
 					}
-	T_EQ(n, 256 * 2 * 4 * 3 * 2);
+	T_EQ(n, 256 * 2 * 4 * 4 * 2);
 	return 0;
 }
 
@@ -494,6 +580,7 @@ test_sequence_wrap(void)
 {
 	struct ct_conf conf;
 	struct ct_entry e;
+	struct ct_tw_cold x;
 	struct ct_pkt p;
 	uint8_t cls;
 	const struct seg g[] = {
@@ -512,11 +599,11 @@ test_sequence_wrap(void)
 	ct_conf_init(&conf);
 	memset(&e, 0, sizeof(e));
 	mkpkt(&p, &g[0]);
-	T_EQ(ct_l4_tcp.new_conn(&conf, &e, &p, &cls), 0);
+	T_EQ(ct_tcp_new(&conf, &e, &x, &p, &cls), 0);
 	e.pkts[0] = 1;
 	for (i = 1; i < sizeof(g) / sizeof(g[0]); i++) {
 		mkpkt(&p, &g[i]);
-		T_EQ(ct_l4_tcp.packet(&conf, &e, &p, (enum ct_dir)g[i].dir, 0, &cls), g[i].verdict);
+		T_EQ(ct_tcp_packet(&conf, &e, &x, &p, (enum ct_dir)g[i].dir, 0, &cls), g[i].verdict);
 		e.pkts[g[i].dir]++;
 		if (g[i].dir == R)
 			e.status |= CT_S_SEEN_REPLY;
