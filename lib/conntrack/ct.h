@@ -31,6 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ct_limit.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -391,6 +393,12 @@ struct ct_conf {
 	uint16_t n_notrack;
 	struct ct_notrack_rule notrack[CT_MAX_NOTRACK];
 	uint32_t active_timeout_s;   /**< flow export: interim record after this long (0 = off) */
+	/* Limits and the top sketch (ct_limit.h) */
+	uint16_t n_limits;           /**< limit rules in `limits` (0 = no limits) */
+	struct ct_limit_rule limits[CT_MAX_LIMITS];
+	uint32_t limit_keys;         /**< counts the limits table holds (0: max_entries) */
+	bool top;                    /**< keep the top sketch (ct_shard_top_publish()) */
+	uint64_t top_seed;           /**< the sketch's hash key: the same in every shard */
 	bool nat;                    /**< keep translated reply tuples (ct_shard_set_nat()):
 				      *   8 B an entry more, and the index sized for two
 				      *   keys an entry */
@@ -405,6 +413,8 @@ struct ct_shard_mem {
 	uint64_t wheel;              /**< `wheel_slots` x 4 B */
 	uint64_t stage;              /**< ev_stage_size event records */
 	uint64_t nat;                /**< conf.nat: `slots` translations x 8 B */
+	uint64_t limits;             /**< limits: 2 x limit_keys (a power of two) x 24 B and a
+				      *   bit a slot; top: the sketch (about 64 KiB) */
 	uint64_t shard;              /**< the shard's own struct (an upper bound) */
 	uint64_t total;              /**< the sum of the above */
 	uint64_t slots, buckets, wheel_slots; /**< entries (max_entries + headroom), buckets */
@@ -446,13 +456,17 @@ void ct_conf_init(struct ct_conf *c);
 	X(untracked) X(notrack) X(related) X(handoff) \
 	X(events_sent) X(events_failed) X(events_retried) X(destroy_resent) \
 	X(ring_full) X(listener_dropped) X(destroy_acked) \
-	X(fill_alarm) X(table_full_warn) X(events_unwanted) X(nat_refused)
+	X(fill_alarm) X(table_full_warn) X(events_unwanted) X(nat_refused) \
+	X(limit_drop) X(limit_uncounted)
 
 struct ct_stats {
 #define CT_X_FIELD(f) uint64_t f;
 	CT_STATS_TABLE(CT_X_FIELD)
 #undef CT_X_FIELD
 	uint64_t invalid_by_reason[CT_INV_MAX];
+	/** New connections refused by each limit rule (ct_conf.limits order); the
+	 *  sum is limit_drop, and each is also counted in drop. */
+	uint64_t limit_drop_by_rule[CT_MAX_LIMITS];
 	/* Gauges */
 	uint32_t count;           /**< live entries (not dying) */
 	uint32_t dying;           /**< entries waiting for destroy delivery */
@@ -767,6 +781,22 @@ int ct_event_kinds_parse(const char *s, unsigned *kinds);
 
 /** Live (not dying) entries. */
 uint32_t ct_shard_live(const struct ct_shard *s);
+
+/**
+ * Publish the shard's top sketch: re-estimate its candidates and copy it
+ * into `dst` (about 64 KiB), which another thread may then read.
+ * @return 0, or -ENOENT when the shard keeps no sketch (ct_conf.top false).
+ * Thread safety: the shard's owner only; `dst` must not be read meanwhile.
+ */
+int ct_shard_top_publish(struct ct_shard *s, struct ct_top *dst);
+
+/**
+ * The live count of limit rule `rule` for the group of tuple `t`'s source
+ * and zone (0 when none, or no limits).
+ * Thread safety: the shard's owner only.
+ */
+uint32_t ct_shard_limit_count(const struct ct_shard *s, unsigned rule,
+			      const struct ct_tuple *t);
 
 /** True when the shard has no live and no dying entries. */
 bool ct_shard_empty(const struct ct_shard *s);
