@@ -144,7 +144,7 @@ const struct cfg_key dpct_cfg_keys[] = {
 	 .doc = "Keep the top sketch (64 KiB a worker) behind `dpct-ctl top`, `/dpct/top`, "
 		"the fill alarm's list of heaviest sources and `dpct_top_source_entries`."},
 	{CFG_ITEM("limits.rules[]", "name", "string", "`\"ruleN\"` (N: its index)", 0),
-	 .doc_range = "1..31 of `A-Z a-z 0-9 _ . -`, unique",
+	 .doc_range = "1..31 of `A-Z a-z 0-9 _`, unique",
 	 .doc = "The rule's name in statistics, telemetry and the exporter's `rule` label."},
 	{CFG_ITEM("limits.rules[]", "source", "string", "none (a zone rule)", 0),
 	 .doc_range = "`\"a.b.c.d/len\"`, `\"x::/len\"`, host bits zero",

@@ -36,7 +36,7 @@ dpct_cfg_limits_init(const struct cfg_key *k, struct dpct_config *c)
 	c->limits.top = true;
 }
 
-/* A name: 1..31 of [A-Za-z0-9_.-]. */
+/* A name: 1..31 of [A-Za-z0-9_], what a telemetry key may hold. */
 static int
 lx_name(struct lx *x, const char *path, json_t *v, char *out)
 {
@@ -51,11 +51,11 @@ lx_name(struct lx *x, const char *path, json_t *v, char *out)
 		char ch = s[i];
 
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-'))
+		      (ch >= '0' && ch <= '9') || ch == '_'))
 			break;
 	}
 	if (n == 0 || n >= DPCT_LIMIT_NAME_MAX || i != n)
-		return lx_fail(x, "%s.name: \"%.64s\" is not a name (1..%u of A-Z a-z 0-9 _ . -)",
+		return lx_fail(x, "%s.name: \"%.64s\" is not a name (1..%u of A-Z a-z 0-9 _)",
 			       path, s, DPCT_LIMIT_NAME_MAX - 1);
 	memcpy(out, s, n + 1);
 	return 0;

@@ -26,9 +26,9 @@ parse(struct dpct_config *c, const char *text)
 
 static const char example[] =
 	"{\"limits\": {\"keys\": 5000, \"rules\": ["
-	" {\"name\": \"per-host\", \"source\": \"0.0.0.0/0\", \"max\": 1000},"
+	" {\"name\": \"per_host\", \"source\": \"0.0.0.0/0\", \"max\": 1000},"
 	" {\"source\": \"2001:db8::/32\", \"group_prefix\": 64, \"zone\": 3, \"max\": 7},"
-	" {\"name\": \"tenant-5\", \"zone\": 5, \"max\": 200001}]}}";
+	" {\"name\": \"tenant_5\", \"zone\": 5, \"max\": 200001}]}}";
 
 static int
 test_good(void)
@@ -44,7 +44,7 @@ test_good(void)
 	T_EQ(parse(&c, example), 0);
 	T_EQ(c.limits.n_rules, 3);
 	T_EQ(c.limits.keys, 5000);
-	T_STREQ(c.limits.rules[0].name, "per-host");
+	T_STREQ(c.limits.rules[0].name, "per_host");
 	r = &c.limits.rules[0].r;
 	T_EQ(r->family, 4);
 	T_EQ(r->prefix_len, 0);
