@@ -413,8 +413,8 @@ struct ct_shard_mem {
 	uint64_t wheel;              /**< `wheel_slots` x 4 B */
 	uint64_t stage;              /**< ev_stage_size event records */
 	uint64_t nat;                /**< conf.nat: `slots` translations x 8 B */
-	uint64_t limits;             /**< limits: 2 x limit_keys (a power of two) x 24 B and a
-				      *   bit a slot; top: the sketch (about 64 KiB) */
+	uint64_t limits;             /**< limits: 1.5 x limit_keys x 16 B and a bit a slot;
+				      *   top: the sketch (about 64 KiB) */
 	uint64_t shard;              /**< the shard's own struct (an upper bound) */
 	uint64_t total;              /**< the sum of the above */
 	uint64_t slots, buckets, wheel_slots; /**< entries (max_entries + headroom), buckets */

@@ -41,19 +41,22 @@ key_hash(const uint8_t *addr, uint32_t tail, uint64_t seed)
 /* ------------------------------------------------------------------------ */
 /* Limits                                                                    */
 
+/*
+ * A count, keyed by a 64-bit keyed hash of (rule, masked source, zone):
+ * two keys share a slot only if their hashes collide, about 2^-64 a pair
+ * under a key the sources cannot know. 0 marks an empty slot.
+ */
 struct lim_slot {
-	uint8_t addr[16];        /* masked source (zone rules: zero) */
-	uint16_t zone;
-	uint8_t rule;
-	uint8_t used;
+	uint64_t fp;
 	uint32_t count;
+	uint32_t pad;
 };
-_Static_assert(sizeof(struct lim_slot) == 24, "a count is 24 bytes");
+_Static_assert(sizeof(struct lim_slot) == 16, "a count is 16 bytes");
 
 struct ct_limits {
 	struct ct_limit_rule rules[CT_MAX_LIMITS];
 	unsigned n;
-	uint32_t mask;           /* slots - 1 */
+	uint32_t n_slots;        /* keys * 3 / 2: at most two thirds full */
 	uint32_t used;
 	uint32_t max_used;       /* keys: the most counts held at once */
 	uint64_t seed;
@@ -124,7 +127,7 @@ ct_limits_create(const struct ct_limit_rule *rules, unsigned n, uint32_t keys, u
 {
 	char dummy[8];
 	struct ct_limits *l;
-	uint64_t slots = 2;
+	uint64_t slots;
 	unsigned i;
 
 	if (err == NULL) {
@@ -142,8 +145,7 @@ ct_limits_create(const struct ct_limit_rule *rules, unsigned n, uint32_t keys, u
 	for (i = 0; i < n; i++)
 		if (rule_check(&rules[i], i, err, errlen) != 0)
 			return NULL;
-	while (slots < 2 * (uint64_t)keys)
-		slots <<= 1;
+	slots = (uint64_t)keys * 3 / 2 + 2;
 	l = ct_mem_zalloc(mem, sizeof(*l), 64);
 	if (l == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -158,7 +160,7 @@ ct_limits_create(const struct ct_limit_rule *rules, unsigned n, uint32_t keys, u
 	}
 	memcpy(l->rules, rules, n * sizeof(rules[0]));
 	l->n = n;
-	l->mask = (uint32_t)(slots - 1);
+	l->n_slots = (uint32_t)slots;
 	l->max_used = keys;
 	l->seed = seed;
 	return l;
@@ -173,36 +175,52 @@ ct_limits_free(struct ct_limits *l, const struct ct_mem *mem)
 	ct_mem_free(mem, l);
 }
 
-/* The key of rule `i` for `t` into `k` (addr, zone, rule). */
-static inline void
-key_of(const struct ct_limits *l, unsigned i, const struct ct_tuple *t, struct lim_slot *k)
+/* The key of rule `i` for `t`: a non-zero hash of rule, masked source and zone. */
+static inline uint64_t
+key_of(const struct ct_limits *l, unsigned i, const struct ct_tuple *t)
 {
 	const struct ct_limit_rule *r = &l->rules[i];
+	uint8_t a[16];
+	uint16_t zone;
+	uint64_t h;
 
 	if (r->family == 0)
-		memset(k->addr, 0, sizeof(k->addr));
+		memset(a, 0, sizeof(a));
 	else
-		prefix_mask(k->addr, t->src, r->group_len);
-	k->zone = (r->family == 0 || !r->any_zone) ? t->zone : 0;
-	k->rule = (uint8_t)i;
+		prefix_mask(a, t->src, r->group_len);
+	zone = (r->family == 0 || !r->any_zone) ? t->zone : 0;
+	h = key_hash(a, (uint32_t)zone << 8 | i, l->seed);
+	return h != 0 ? h : 1;
 }
 
-/* The slot holding key `k`, or the empty slot ending its probe run. */
+/* The first slot a key probes (its high bits over the table, multiply-shift). */
 static inline uint32_t
-slot_find(const struct ct_limits *l, const struct lim_slot *k)
+home_of(const struct ct_limits *l, uint64_t fp)
 {
-	uint32_t i = (uint32_t)key_hash(k->addr, (uint32_t)k->zone << 8 | k->rule, l->seed) &
-		     l->mask;
+	return (uint32_t)(((fp >> 32) * l->n_slots) >> 32);
+}
 
-	for (;; i = (i + 1) & l->mask) {
+/* The slot holding key `fp`, or the empty slot ending its probe run. */
+static inline uint32_t
+slot_find(const struct ct_limits *l, uint64_t fp)
+{
+	uint32_t i = home_of(l, fp);
+
+	for (;;) {
 		const struct lim_slot *s = &l->slot[i];
 
-		if (!s->used)
+		if (s->fp == 0 || s->fp == fp)
 			return i;
-		if (s->rule == k->rule && s->zone == k->zone &&
-		    memcmp(s->addr, k->addr, sizeof(s->addr)) == 0)
-			return i;
+		if (++i == l->n_slots)
+			i = 0;
 	}
+}
+
+/* Cyclic distance from a to b. */
+static inline uint32_t
+dist(const struct ct_limits *l, uint32_t a, uint32_t b)
+{
+	return b >= a ? b - a : b + l->n_slots - a;
 }
 
 /* Empty slot `i`, moving later members of its probe run back (no tombstones). */
@@ -213,16 +231,14 @@ slot_delete(struct ct_limits *l, uint32_t i)
 
 	for (;;) {
 		struct lim_slot *s;
-		uint32_t home;
 
-		j = (j + 1) & l->mask;
+		if (++j == l->n_slots)
+			j = 0;
 		s = &l->slot[j];
-		if (!s->used)
+		if (s->fp == 0)
 			break;
-		home = (uint32_t)key_hash(s->addr, (uint32_t)s->zone << 8 | s->rule, l->seed) &
-		       l->mask;
 		/* s may move to i when i lies cyclically within [home, j). */
-		if (((j - home) & l->mask) >= ((j - i) & l->mask)) {
+		if (dist(l, home_of(l, s->fp), j) >= dist(l, i, j)) {
 			l->slot[i] = *s;
 			i = j;
 		}
@@ -258,7 +274,6 @@ rules_of(const struct ct_limits *l, const struct ct_tuple *t, unsigned out[2])
 enum ct_limit_verdict
 ct_limits_admit(struct ct_limits *l, const struct ct_tuple *t, unsigned *rule)
 {
-	struct lim_slot k[2];
 	uint32_t at[2];
 	bool fresh[2] = {false, false};
 	unsigned r[2], n, i;
@@ -268,9 +283,10 @@ ct_limits_admit(struct ct_limits *l, const struct ct_tuple *t, unsigned *rule)
 		return CT_LIM_NONE;
 	/* Find (or claim) every count first: over a limit or out of room, nothing changes. */
 	for (i = 0; i < n; i++) {
-		key_of(l, r[i], t, &k[i]);
-		at[i] = slot_find(l, &k[i]);
-		if (l->slot[at[i]].used) {
+		uint64_t fp = key_of(l, r[i], t);
+
+		at[i] = slot_find(l, fp);
+		if (l->slot[at[i]].fp != 0) {
 			if (l->slot[at[i]].count >= l->rules[r[i]].max) {
 				if (rule != NULL)
 					*rule = r[i];
@@ -280,9 +296,8 @@ ct_limits_admit(struct ct_limits *l, const struct ct_tuple *t, unsigned *rule)
 		}
 		if (l->used >= l->max_used)
 			goto undo_room;
-		k[i].used = 1;
-		k[i].count = 0;
-		l->slot[at[i]] = k[i];
+		l->slot[at[i]].fp = fp;
+		l->slot[at[i]].count = 0;
 		l->used++;
 		fresh[i] = true;
 	}
@@ -303,16 +318,13 @@ undo_room:
 void
 ct_limits_release(struct ct_limits *l, const struct ct_tuple *t)
 {
-	struct lim_slot k;
 	unsigned r[2], n, i;
 
 	n = rules_of(l, t, r);
 	for (i = 0; i < n; i++) {
-		uint32_t at;
+		uint32_t at = slot_find(l, key_of(l, r[i], t));
 
-		key_of(l, r[i], t, &k);
-		at = slot_find(l, &k);
-		if (!l->slot[at].used)
+		if (l->slot[at].fp == 0)
 			continue;
 		if (--l->slot[at].count == 0)
 			slot_delete(l, at);
@@ -322,14 +334,12 @@ ct_limits_release(struct ct_limits *l, const struct ct_tuple *t)
 uint32_t
 ct_limits_count(const struct ct_limits *l, unsigned rule, const struct ct_tuple *t)
 {
-	struct lim_slot k;
 	uint32_t at;
 
 	if (rule >= l->n)
 		return 0;
-	key_of(l, rule, t, &k);
-	at = slot_find(l, &k);
-	return l->slot[at].used ? l->slot[at].count : 0;
+	at = slot_find(l, key_of(l, rule, t));
+	return l->slot[at].fp != 0 ? l->slot[at].count : 0;
 }
 
 uint32_t

@@ -72,8 +72,9 @@ enum ct_limit_verdict {
 struct ct_limits;
 
 /**
- * A counting table for `n` rules with room for `keys` counts (rounded up to
- * a power of two, kept at most half full: 2 * keys slots of 24 bytes).
+ * A counting table for `n` rules with room for `keys` counts (keys * 3 / 2
+ * slots of 16 bytes: at most two thirds full). A count is keyed by a
+ * 64-bit keyed hash of its rule, source group and zone.
  * For every connection, the first source rule (in order) that matches it
  * and the first zone rule of its zone apply.
  * @param seed  keys the table's hash.

@@ -97,11 +97,9 @@ ct_shard_mem_size(const struct ct_conf *conf, struct ct_shard_mem *out)
 	out->stage = (uint64_t)conf->ev_stage_size * sizeof(struct ct_event_rec);
 	out->nat = conf->nat ? out->slots * CT_MEM_NAT_BYTES : 0;
 	if (conf->n_limits != 0) {
-		uint64_t keys = conf->limit_keys != 0 ? conf->limit_keys : max, ls = 2;
+		uint64_t keys = conf->limit_keys != 0 ? conf->limit_keys : max;
 
-		while (ls < 2 * keys)
-			ls <<= 1;
-		out->limits = ls * 24 + (out->slots + 63) / 64 * 8;
+		out->limits = (keys * 3 / 2 + 2) * 16 + (out->slots + 63) / 64 * 8;
 	}
 	if (conf->top)
 		out->limits += sizeof(struct ct_top);
