@@ -27,7 +27,14 @@ mix64(uint64_t x)
 	return x;
 }
 
-/* A keyed hash of 16 address bytes and 32 more bits. */
+/* A keyed hash of an address as two words and 32 more bits. */
+static inline uint64_t
+key_hash2(uint64_t a0, uint64_t a1, uint32_t tail, uint64_t seed)
+{
+	return mix64(mix64(a0 ^ seed) ^ a1 ^ ((uint64_t)tail << 17));
+}
+
+/* The same of 16 address bytes. */
 static inline uint64_t
 key_hash(const uint8_t *addr, uint32_t tail, uint64_t seed)
 {
@@ -35,7 +42,7 @@ key_hash(const uint8_t *addr, uint32_t tail, uint64_t seed)
 
 	memcpy(&a0, addr, sizeof(a0));
 	memcpy(&a1, addr + 8, sizeof(a1));
-	return mix64(mix64(a0 ^ seed) ^ a1 ^ ((uint64_t)tail << 17));
+	return key_hash2(a0, a1, tail, seed);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -53,8 +60,16 @@ struct lim_slot {
 };
 _Static_assert(sizeof(struct lim_slot) == 16, "a count is 16 bytes");
 
+/* A rule's prefix and group as masks over the address's two words. */
+struct lim_mask {
+	uint64_t addr[2];        /* the prefix, host bits zero */
+	uint64_t pm[2];          /* prefix_len bits set */
+	uint64_t gm[2];          /* group_len bits set */
+};
+
 struct ct_limits {
 	struct ct_limit_rule rules[CT_MAX_LIMITS];
+	struct lim_mask m[CT_MAX_LIMITS];
 	unsigned n;
 	uint32_t n_slots;        /* keys * 3 / 2: at most two thirds full */
 	uint32_t used;
@@ -62,17 +77,6 @@ struct ct_limits {
 	uint64_t seed;
 	struct lim_slot *slot;
 };
-
-/* Whether the first `len` bits of `a` and `b` agree. */
-static inline bool
-prefix_eq(const uint8_t *a, const uint8_t *b, unsigned len)
-{
-	unsigned full = len / 8, rem = len % 8;
-
-	if (memcmp(a, b, full) != 0)
-		return false;
-	return rem == 0 || ((a[full] ^ b[full]) & (uint8_t)(0xff00u >> rem)) == 0;
-}
 
 static inline void
 prefix_mask(uint8_t *out, const uint8_t *in, unsigned len)
@@ -159,6 +163,19 @@ ct_limits_create(const struct ct_limit_rule *rules, unsigned n, uint32_t keys, u
 		return NULL;
 	}
 	memcpy(l->rules, rules, n * sizeof(rules[0]));
+	for (i = 0; i < n; i++) {
+		static const uint8_t ones[16] = {
+			0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+			0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		};
+		uint8_t b[16];
+
+		memcpy(l->m[i].addr, rules[i].addr, 16);
+		prefix_mask(b, ones, rules[i].prefix_len);
+		memcpy(l->m[i].pm, b, 16);
+		prefix_mask(b, ones, rules[i].group_len);
+		memcpy(l->m[i].gm, b, 16);
+	}
 	l->n = n;
 	l->n_slots = (uint32_t)slots;
 	l->max_used = keys;
@@ -180,17 +197,30 @@ static inline uint64_t
 key_of(const struct ct_limits *l, unsigned i, const struct ct_tuple *t)
 {
 	const struct ct_limit_rule *r = &l->rules[i];
-	uint8_t a[16];
+	uint64_t a0 = 0, a1 = 0, h;
 	uint16_t zone;
-	uint64_t h;
 
-	if (r->family == 0)
-		memset(a, 0, sizeof(a));
-	else
-		prefix_mask(a, t->src, r->group_len);
+	if (r->family != 0) {
+		memcpy(&a0, t->src, sizeof(a0));
+		memcpy(&a1, t->src + 8, sizeof(a1));
+		a0 &= l->m[i].gm[0];
+		a1 &= l->m[i].gm[1];
+	}
 	zone = (r->family == 0 || !r->any_zone) ? t->zone : 0;
-	h = key_hash(a, (uint32_t)zone << 8 | i, l->seed);
+	h = key_hash2(a0, a1, (uint32_t)zone << 8 | i, l->seed);
 	return h != 0 ? h : 1;
+}
+
+/* Whether `t`'s source lies in rule i's prefix. */
+static inline bool
+in_prefix(const struct ct_limits *l, unsigned i, const struct ct_tuple *t)
+{
+	uint64_t a0, a1;
+
+	memcpy(&a0, t->src, sizeof(a0));
+	memcpy(&a1, t->src + 8, sizeof(a1));
+	return (((a0 ^ l->m[i].addr[0]) & l->m[i].pm[0]) |
+		((a1 ^ l->m[i].addr[1]) & l->m[i].pm[1])) == 0;
 }
 
 /* The first slot a key probes (its high bits over the table, multiply-shift). */
@@ -263,7 +293,7 @@ rules_of(const struct ct_limits *l, const struct ct_tuple *t, unsigned out[2])
 				out[n++] = i;
 			}
 		} else if (!src && r->family == t->family && (r->any_zone || r->zone == t->zone) &&
-			   prefix_eq(r->addr, t->src, r->prefix_len)) {
+			   in_prefix(l, i, t)) {
 			src = true;
 			out[n++] = i;
 		}
@@ -404,52 +434,69 @@ cand_min_update(struct ct_top_part *p)
 	}
 }
 
-/* `k` rose to `est` above the smallest candidate: update it or take that slot. */
+/*
+ * `tu`'s key of dimension `dim` (hash h) rose to `est` above the smallest
+ * candidate: update its candidate, or take the smallest one's place. The
+ * smallest is searched again only when it may have changed (estimates
+ * only grow here).
+ */
 static void
-cand_offer(struct ct_top_part *p, const struct ct_top_key *k, uint32_t est)
+cand_offer(struct ct_top_part *p, const struct ct_tuple *tu, unsigned dim, uint64_t h,
+	   uint32_t est)
 {
+	uint32_t fp = (uint32_t)(h >> 32);
+	struct ct_top_key k;
 	unsigned i;
 
+	ct_top_key_of(tu, dim, &k);
 	for (i = 0; i < CT_TOP_CAND; i++)
-		if (p->cand[i].est != 0 && key_eq(&p->cand[i].key, k))
+		if (p->cand_fp[i] == fp && p->cand[i].est != 0 && key_eq(&p->cand[i].key, &k))
 			break;
-	if (i == CT_TOP_CAND)
-		i = p->min_i;
-	p->cand[i].key = *k;
+	if (i < CT_TOP_CAND) {
+		p->cand[i].est = est;
+		if (i == p->min_i)
+			cand_min_update(p);
+		return;
+	}
+	i = p->min_i;
+	p->cand[i].key = k;
 	p->cand[i].est = est;
+	p->cand_fp[i] = fp;
 	cand_min_update(p);
+}
+
+/* `tu`'s hash in dimension `dim`: top_hash() of its key, without building it. */
+static inline uint64_t
+tuple_hash(const struct ct_top *t, const struct ct_tuple *tu, unsigned dim)
+{
+	return key_hash(dim == CT_TOP_SRC ? tu->src : tu->dst,
+			(uint32_t)tu->zone << 8 | tu->family, t->seed);
 }
 
 static inline void
 part_add(struct ct_top *t, unsigned dim, const struct ct_tuple *tu)
 {
 	struct ct_top_part *p = &t->part[dim];
-	struct ct_top_key k;
 	uint32_t est = UINT32_MAX;
-	uint64_t h;
+	uint64_t h = tuple_hash(t, tu, dim);
 	unsigned r;
 
-	ct_top_key_of(tu, dim, &k);
-	h = top_hash(t, &k);
 	for (r = 0; r < CT_TOP_ROWS; r++) {
 		uint32_t c = ++p->cnt[r][top_col(h, r)];
 
 		est = c < est ? c : est;
 	}
 	if (est > p->cand_min)
-		cand_offer(p, &k, est);
+		cand_offer(p, tu, dim, h, est);
 }
 
 static inline void
 part_sub(struct ct_top *t, unsigned dim, const struct ct_tuple *tu)
 {
 	struct ct_top_part *p = &t->part[dim];
-	struct ct_top_key k;
-	uint64_t h;
+	uint64_t h = tuple_hash(t, tu, dim);
 	unsigned r;
 
-	ct_top_key_of(tu, dim, &k);
-	h = top_hash(t, &k);
 	for (r = 0; r < CT_TOP_ROWS; r++) {
 		uint32_t *c = &p->cnt[r][top_col(h, r)];
 
@@ -503,8 +550,10 @@ ct_top_refresh(struct ct_top *t)
 			if (p->cand[i].est == 0)
 				continue;
 			p->cand[i].est = ct_top_estimate(t, d, &p->cand[i].key);
-			if (p->cand[i].est == 0)
+			if (p->cand[i].est == 0) {
 				memset(&p->cand[i], 0, sizeof(p->cand[i]));
+				p->cand_fp[i] = 0;
+			}
 		}
 		cand_min_update(p);
 	}

@@ -140,6 +140,7 @@ struct ct_top_item {
 struct ct_top_part {
 	uint32_t cnt[CT_TOP_ROWS][CT_TOP_WIDTH];
 	struct ct_top_item cand[CT_TOP_CAND];
+	uint32_t cand_fp[CT_TOP_CAND];  /* the candidates' hashes' high halves */
 	uint32_t cand_min;       /* the smallest candidate's estimate */
 	uint32_t min_i;          /* its slot */
 };
