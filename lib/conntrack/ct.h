@@ -393,8 +393,7 @@ struct ct_conf {
 	uint16_t n_notrack;
 	struct ct_notrack_rule notrack[CT_MAX_NOTRACK];
 	uint32_t active_timeout_s;   /**< flow export: interim record after this long (0 = off) */
-	/* Limits and the top sketch (ct_limit.h) */
-	uint16_t n_limits;           /**< limit rules in `limits` (0 = no limits) */
+	uint16_t n_limits;           /**< limit rules in `limits` (0 = none; ct_limit.h) */
 	struct ct_limit_rule limits[CT_MAX_LIMITS];
 	uint32_t limit_keys;         /**< counts the limits table holds (0: max_entries) */
 	bool top;                    /**< keep the top sketch (ct_shard_top_publish()) */
@@ -413,8 +412,7 @@ struct ct_shard_mem {
 	uint64_t wheel;              /**< `wheel_slots` x 4 B */
 	uint64_t stage;              /**< ev_stage_size event records */
 	uint64_t nat;                /**< conf.nat: `slots` translations x 8 B */
-	uint64_t limits;             /**< limits: 1.5 x limit_keys x 16 B and a bit a slot;
-				      *   top: the sketch (about 64 KiB) */
+	uint64_t limits;             /**< ct_limit.h: counts, a bit a slot, the sketch */
 	uint64_t shard;              /**< the shard's own struct (an upper bound) */
 	uint64_t total;              /**< the sum of the above */
 	uint64_t slots, buckets, wheel_slots; /**< entries (max_entries + headroom), buckets */
@@ -781,22 +779,6 @@ int ct_event_kinds_parse(const char *s, unsigned *kinds);
 
 /** Live (not dying) entries. */
 uint32_t ct_shard_live(const struct ct_shard *s);
-
-/**
- * Publish the shard's top sketch: re-estimate its candidates and copy it
- * into `dst` (about 64 KiB), which another thread may then read.
- * @return 0, or -ENOENT when the shard keeps no sketch (ct_conf.top false).
- * Thread safety: the shard's owner only; `dst` must not be read meanwhile.
- */
-int ct_shard_top_publish(struct ct_shard *s, struct ct_top *dst);
-
-/**
- * The live count of limit rule `rule` for the group of tuple `t`'s source
- * and zone (0 when none, or no limits).
- * Thread safety: the shard's owner only.
- */
-uint32_t ct_shard_limit_count(const struct ct_shard *s, unsigned rule,
-			      const struct ct_tuple *t);
 
 /** True when the shard has no live and no dying entries. */
 bool ct_shard_empty(const struct ct_shard *s);

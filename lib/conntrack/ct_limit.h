@@ -188,6 +188,27 @@ unsigned ct_top_merge(const struct ct_top *const *t, unsigned n, unsigned dim, i
 /** The key of dimension `dim` for tuple `tu`. */
 void ct_top_key_of(const struct ct_tuple *tu, unsigned dim, struct ct_top_key *k);
 
+/* ------------------------------------------------------------------------ */
+/* A shard's limits and sketch (ct_conf.limits, ct_conf.top)                 */
+
+struct ct_shard;
+
+/**
+ * Publish the shard's top sketch: re-estimate its candidates and copy it
+ * into `dst` (about 64 KiB), which another thread may then read.
+ * @return 0, or -ENOENT when the shard keeps no sketch (ct_conf.top false).
+ * Thread safety: the shard's owner only; `dst` must not be read meanwhile.
+ */
+int ct_shard_top_publish(struct ct_shard *s, struct ct_top *dst);
+
+/**
+ * The live count of limit rule `rule` for the group of tuple `t`'s source
+ * and zone (0 when none, or no limits).
+ * Thread safety: the shard's owner only.
+ */
+uint32_t ct_shard_limit_count(const struct ct_shard *s, unsigned rule,
+			      const struct ct_tuple *t);
+
 #ifdef __cplusplus
 }
 #endif

@@ -144,7 +144,8 @@ test_bad(void)
 		 "$.limits.rules[0].group_prefix: needs \"source\""},
 		{"{\"limits\": {\"rules\": [{\"zone\": 2, \"max\": 1, \"limit\": 3}]}}",
 		 "unknown key at $.limits.rules[0].limit"},
-		{"{\"limits\": {\"rules\": [{\"zone\": 2, \"max\": 1}, {\"zone\": 2, \"max\": 5}]}}",
+		{"{\"limits\": {\"rules\": [{\"zone\": 2, \"max\": 1},"
+		 " {\"zone\": 2, \"max\": 5}]}}",
 		 "$.limits.rules[1]: duplicates rules[0] (same source, group and zone)"},
 		{"{\"limits\": {\"rules\": [{\"source\": \"10.0.0.0/8\", \"max\": 1},"
 		 " {\"source\": \"10.0.0.0/8\", \"max\": 5, \"name\": \"b\"}]}}",
@@ -155,11 +156,14 @@ test_bad(void)
 		{"{\"limits\": {\"rules\": [{\"name\": \"a b\", \"zone\": 1, \"max\": 1}]}}",
 		 "$.limits.rules[0].name: \"a b\" is not a name"},
 		{"{\"limits\": {\"rules\": [{\"zone\": 1, \"max\": 1}, {\"zone\": 2, \"max\": 1},"
-		 "{\"zone\": 3, \"max\": 1}, {\"zone\": 4, \"max\": 1}, {\"zone\": 5, \"max\": 1},"
-		 "{\"zone\": 6, \"max\": 1}, {\"zone\": 7, \"max\": 1}, {\"zone\": 8, \"max\": 1},"
-		 "{\"zone\": 9, \"max\": 1}, {\"zone\": 10, \"max\": 1}, {\"zone\": 11, \"max\": 1},"
-		 "{\"zone\": 12, \"max\": 1}, {\"zone\": 13, \"max\": 1}, {\"zone\": 14, \"max\": 1},"
-		 "{\"zone\": 15, \"max\": 1}, {\"zone\": 16, \"max\": 1}, {\"zone\": 17, \"max\": 1}"
+		 "{\"zone\": 3, \"max\": 1}, {\"zone\": 4, \"max\": 1},"
+		 "{\"zone\": 5, \"max\": 1}, {\"zone\": 6, \"max\": 1},"
+		 "{\"zone\": 7, \"max\": 1}, {\"zone\": 8, \"max\": 1},"
+		 "{\"zone\": 9, \"max\": 1}, {\"zone\": 10, \"max\": 1},"
+		 "{\"zone\": 11, \"max\": 1}, {\"zone\": 12, \"max\": 1},"
+		 "{\"zone\": 13, \"max\": 1}, {\"zone\": 14, \"max\": 1},"
+		 "{\"zone\": 15, \"max\": 1}, {\"zone\": 16, \"max\": 1},"
+		 "{\"zone\": 17, \"max\": 1}"
 		 "]}}",
 		 "$.limits.rules: 17 rules, at most 16 are supported"},
 	};

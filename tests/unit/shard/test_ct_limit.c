@@ -87,7 +87,7 @@ test_admit_table(void)
 		{"192.0.2.50", 7, 4, CT_LIM_OVER, 3},        /* zone rule */
 		{"10.9.9.9", 7, 0, CT_LIM_OVER, 3},          /* zone full before the source rule */
 		{"198.51.100.4", 9, 1, CT_LIM_OVER, 4},
-		{"198.51.100.4", 8, 0, CT_LIM_NONE, 0},      /* another zone: the rule is zone 9's */
+		{"198.51.100.4", 8, 0, CT_LIM_NONE, 0},      /* the rule is zone 9's */
 	};
 	struct ct_limit_rule rs[5] = {
 		rule("10.0.0.0/8", 32, -1, 3),
