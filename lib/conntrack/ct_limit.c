@@ -346,6 +346,16 @@ undo_room:
 }
 
 void
+ct_limits_prefetch(const struct ct_limits *l, const struct ct_tuple *t)
+{
+	unsigned r[2], n, i;
+
+	n = rules_of(l, t, r);
+	for (i = 0; i < n; i++)
+		__builtin_prefetch(&l->slot[home_of(l, key_of(l, r[i], t))]);
+}
+
+void
 ct_limits_release(struct ct_limits *l, const struct ct_tuple *t)
 {
 	unsigned r[2], n, i;

@@ -98,6 +98,12 @@ enum ct_limit_verdict ct_limits_admit(struct ct_limits *l, const struct ct_tuple
 				      unsigned *rule);
 
 /**
+ * Prefetch the counts ct_limits_admit() would read for `t`: for a packet
+ * whose lookup is about to miss, some packets before it is processed.
+ */
+void ct_limits_prefetch(const struct ct_limits *l, const struct ct_tuple *t);
+
+/**
  * Release a connection that ct_limits_admit() counted (CT_LIM_COUNTED), with
  * the same tuple: the counts it took go down by one.
  */

@@ -583,8 +583,12 @@ prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe
 	m2 = ct_bucket_match(&s->buckets[q->b2], q->sig);
 	bk = &s->buckets[ct_select(m1 != 0, q->b1, q->b2)];
 	m = ct_select(m1 != 0, m1, m2);
-	if (m == 0)
+	if (m == 0) {
+		/* Most likely a new connection: the counts its limits will read. */
+		if (s->limits != NULL)
+			ct_limits_prefetch(s->limits, &p->tuple);
 		return;
+	}
 	q->cand = bk->idx[__builtin_ctz(m) >> 1];
 	e = (const char *)&s->pool[q->cand & ~CT_IDX_NAT];
 	/* Both lines of the entry. */

@@ -160,6 +160,14 @@ def run(t, tmp, pcap, workers, exact):
         rc, out, err = d.ctl(prefix, 'top', '--zone', '3')
         t.check(rc == 0 and not [ln for ln in out.splitlines() if ln[:1].isdigit()],
                 '%s: nothing in an unused zone' % tag, out + err)
+        if workers == 1:
+            for bad, msg in (('/dpct/top,sources', 'is not src or dst'),
+                             ('/dpct/top,src,70000', 'is not 0..65535 or any'),
+                             ('/dpct/top,src,any,0', 'is not 1..64'),
+                             ('/dpct/top,src,any,5,9', 'at most 3 parameters')):
+                v = d.telemetry(prefix, bad)
+                t.check(isinstance(v, dict) and msg in v.get('errmsg', ''),
+                        '%s: %s refused: %s' % (tag, bad, msg), str(v))
     finally:
         rc, log = d.stop(dp, 60)
         t.eq(rc, 0, '%s: dpct stops cleanly' % tag) or print('# ' + log[-1500:])
