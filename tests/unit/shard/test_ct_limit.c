@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ct_import.h"
 #include "shard_test_util.h"
 
 /* A rule from text: "10.0.0.0/8" (source) or NULL (zone rule). */
@@ -362,6 +363,44 @@ test_shard_limits(void)
 	return 0;
 }
 
+/*
+ * Entries a failover peer hands over are counted while their source is
+ * under its limit and kept without a count beyond it (never refused);
+ * ending them gives back exactly what they took.
+ */
+static int
+test_import_counts(void)
+{
+	struct ct_shard *s = mkshard(64, 0, tw_limits);
+	struct ct_event_rec r;
+	struct ct_stats st;
+	struct ct_pkt p;
+	unsigned i;
+
+	T_ASSERT(s != NULL);
+	for (i = 0; i < 6; i++) {
+		memset(&r, 0, sizeof(r));
+		p = mk(17, 0x0101000a, 0x010200c0, (uint16_t)(4000 + i), 53, 0);
+		r.orig = p.tuple;
+		ct_tuple_reverse(&r.reply, &p.tuple);
+		r.status = CT_S_CONFIRMED | CT_S_SEEN_REPLY;
+		T_EQ(ct_shard_import(s, &r, T0), 0);
+	}
+	ct_shard_stats(s, &st);
+	T_EQ(st.count, 6);
+	T_EQ(st.limit_drop, 0);
+	T_EQ(ct_shard_limit_count(s, 0, &p.tuple), 4);
+	/* The source is at its limit: a new connection of its own is refused. */
+	T_EQ(one(s, mk(17, 0x0101000a, 0x010200c0, 5000, 53, 0), T0), CT_V_DROP);
+	ct_shard_expire(s, T0 + 3600 * SEC, 1000);
+	ct_shard_stats(s, &st);
+	T_EQ(st.count, 0);
+	T_EQ(ct_shard_limit_count(s, 0, &p.tuple), 0);
+	T_EQ(one(s, mk(17, 0x0101000a, 0x010200c0, 5000, 53, 0), T0 + 3601 * SEC), CT_V_PASS);
+	ct_shard_free(s);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_admit_table),
 	T_CASE(test_bad_rules),
@@ -369,6 +408,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_sketch_heavy),
 	T_CASE(test_sketch_merge),
 	T_CASE(test_shard_limits),
+	T_CASE(test_import_counts),
 };
 
 T_MAIN(cases)
