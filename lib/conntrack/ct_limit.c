@@ -345,7 +345,7 @@ undo_room:
 	return CT_LIM_NOROOM;
 }
 
-void
+__attribute__((cold)) void
 ct_limits_prefetch(const struct ct_limits *l, const struct ct_tuple *t)
 {
 	unsigned r[2], n, i;

@@ -585,7 +585,7 @@ prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe
 	m = ct_select(m1 != 0, m1, m2);
 	if (m == 0) {
 		/* Most likely a new connection: the counts its limits will read. */
-		if (s->limits != NULL)
+		if (__builtin_expect(s->limits != NULL, 0))
 			ct_limits_prefetch(s->limits, &p->tuple);
 		return;
 	}
