@@ -168,6 +168,15 @@ def run(t, tmp, pcap, workers, exact):
                 v = d.telemetry(prefix, bad)
                 t.check(isinstance(v, dict) and msg in v.get('errmsg', ''),
                         '%s: %s refused: %s' % (tag, bad, msg), str(v))
+            # Limits are set at start: a reload that changes them is refused.
+            rc, out, err = d.ctl(prefix, 'reload', timeout=40)
+            t.eq(rc, 0, '%s: a reload of the same file goes through' % tag) or \
+                print('# ' + err[-300:])
+            cfg['limits']['rules'][0]['max'] = 2 * LIMIT
+            d.write_config(tmp, cfg, 'limits_%s.json' % tag)
+            rc, out, err = d.ctl(prefix, 'reload', timeout=40)
+            t.check(rc != 0 and 'the limits section changed' in err,
+                    '%s: a reload with another limit is refused' % tag, out + err)
     finally:
         rc, log = d.stop(dp, 60)
         t.eq(rc, 0, '%s: dpct stops cleanly' % tag) or print('# ' + log[-1500:])
