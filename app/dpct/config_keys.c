@@ -124,6 +124,47 @@ const struct cfg_key dpct_cfg_keys[] = {
 	{CFG_ITEM("notrack[]", "family", "integer", "any", 0),
 	 .doc = "4 or 6; must agree with `prefix`."},
 
+	/* limits: connection limits and the top sketch (config_limits.c) */
+	{.section = "", .key = "limits", .type = CFG_CUSTOM, .flags = CFG_F_NODOC,
+	 .parse = dpct_cfg_limits_parse, .emit = dpct_cfg_limits_emit,
+	 .init = dpct_cfg_limits_init},
+	{CFG_ITEM("limits", "rules", "array of objects", "`[]`", 0),
+	 .doc_range = "at most 16 rules",
+	 .doc = "Connection limits (keys below). A new connection is checked against the first "
+		"source rule that matches it and the first zone rule of its zone; over either "
+		"limit it is dropped and counted against that rule (`limit_drop`, "
+		"`limit_drop_by_rule`). Set at start: a reload that changes this section is "
+		"refused ([limits.md](limits.md))."},
+	{CFG_ITEM("limits", "keys", "integer", "0 (the worker's share of `max_entries`)", 0),
+	 .doc_range = "0..268435456",
+	 .doc = "Counts a worker's limit table holds: distinct (rule, source group, zone) "
+		"keys with live entries. 24 bytes a key (the default: 24 bytes an entry). A "
+		"connection whose key finds no room is admitted without a count "
+		"(`limit_uncounted`)."},
+	{CFG_ITEM("limits", "top", "boolean", "true", 0),
+	 .doc = "Keep the top sketch (64 KiB a worker) behind `dpct-ctl top`, `/dpct/top`, "
+		"the fill alarm's list of heaviest sources and `dpct_top_source_entries`."},
+	{CFG_ITEM("limits.rules[]", "name", "string", "`\"ruleN\"` (N: its index)", 0),
+	 .doc_range = "1..31 of `A-Z a-z 0-9 _`, unique",
+	 .doc = "The rule's name in statistics, telemetry and the exporter's `rule` label."},
+	{CFG_ITEM("limits.rules[]", "source", "string", "none (a zone rule)", 0),
+	 .doc_range = "`\"a.b.c.d/len\"`, `\"x::/len\"`, host bits zero",
+	 .doc = "A per-source rule: applies to connections whose original source lies in "
+		"this prefix. Without it the rule is a per-zone rule and needs `zone`."},
+	{CFG_ITEM("limits.rules[]", "group_prefix", "integer", "32 or 128 (each address)", 0),
+	 .doc_range = "the source's length..32 (IPv4), ..128 (IPv6)",
+	 .doc = "Sources that agree in this many leading bits share one count (as "
+		"connlimit's mask): 24 limits each /24 of `source`, 32 each address."},
+	{CFG_ITEM("limits.rules[]", "zone", "integer", "any (source rules)", 0),
+	 .doc_range = "0..65535",
+	 .doc = "A source rule with `zone` applies in that zone only; without, in every zone "
+		"with one count across zones. A zone rule caps the whole zone."},
+	{CFG_ITEM("limits.rules[]", "max", "integer", "(required)", 0),
+	 .doc_range = "1..268435456",
+	 .doc = "Live entries a count may reach, for the whole appliance: each worker enforces "
+		"its share (`max / workers`, the first `max % workers` workers one more, at "
+		"least 1)."},
+
 	/* events */
 	{CFG_B("events", "enabled", events_enabled, true),
 	 .doc = "Produce NEW/UPDATE/DESTROY events at all. Off: no rings, no events socket, "

@@ -16,6 +16,7 @@
 
 #include "dpct.h"
 #include "dpct_export.h"
+#include "dpct_top.h"
 #include "ha.h"
 
 #define CTL_BUDGET 4096
@@ -128,6 +129,16 @@ stats_obj(const struct ct_stats *st)
 			json_object_set_new(r, ct_invalid_reason_name(k),
 					    json_integer((json_int_t)st->invalid_by_reason[k]));
 		json_object_set_new(o, "invalid_by_reason", r);
+	}
+	if (dpct.cfg.limits.n_rules != 0) {
+		/* New connections each limit rule refused, by the rule's name. */
+		json_t *r = json_object();
+		unsigned k;
+
+		for (k = 0; k < dpct.cfg.limits.n_rules && k < CT_MAX_LIMITS; k++)
+			json_object_set_new(r, dpct.cfg.limits.rules[k].name,
+					    json_integer((json_int_t)st->limit_drop_by_rule[k]));
+		json_object_set_new(o, "limit_drop_by_rule", r);
 	}
 	return o;
 }
@@ -278,6 +289,7 @@ dpct_stats_json(struct dpct_app *a)
 	json_object_set_new(root, "refusals", refusals_json(a));
 	dpct_policy_stats_json(a, root);
 	dpct_nat_stats_json(a, root);
+	dpct_top_stats_json(root);
 	json_object_set_new(root, "export", dpct_export_json(a));
 	json_object_set_new(root, "fragments", frag_json(a));
 	if (a->ha != NULL)

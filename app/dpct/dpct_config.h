@@ -19,6 +19,7 @@
 
 #include "config_export.h"
 #include "config_ha.h"
+#include "config_limits.h"
 #include "config_nat.h"
 #include "config_tracker.h"
 #include "ct.h"
@@ -48,6 +49,8 @@ struct dpct_config {
 	/* "notrack": rules whose packets bypass the table (config_notrack.c) */
 	uint16_t n_notrack;
 	struct ct_notrack_rule notrack[CT_MAX_NOTRACK];
+	/* "limits": connection limits and the top sketch (config_limits.c) */
+	struct dpct_limits_conf limits;
 	/* "events" */
 	bool events_enabled;           /**< "enabled" */
 	bool events_reliable;          /**< "reliable": honour reliable listeners */

@@ -18,6 +18,7 @@
 
 #include "dpct.h"
 #include "dpct_export.h"
+#include "dpct_top.h"
 #include "ha.h"
 #include "dpct_default_config.h"
 #include "mem.h"
@@ -282,6 +283,8 @@ main(int argc, char **argv)
 	rc = dpct_ports_init(&dpct);
 	if (rc == 0)
 		rc = dpct_workers_init(&dpct);
+	if (rc == 0)
+		rc = dpct_top_init(&dpct);
 	if (rc < 0) {
 		pol_ruleset_clear(&rules);
 		dpct_workers_free(&dpct);
@@ -306,7 +309,8 @@ main(int argc, char **argv)
 		return DPCT_EXIT_USAGE;
 	}
 	if (dpct_telemetry_init(&dpct) < 0 || dpct_telemetry_rules_init(&dpct) < 0 ||
-	    dpct_telemetry_nat_init(&dpct) < 0 || dpct_telemetry_ha_init(&dpct) < 0)
+	    dpct_telemetry_nat_init(&dpct) < 0 || dpct_telemetry_ha_init(&dpct) < 0 ||
+	    dpct_telemetry_top_init(&dpct) < 0)
 		DPCT_LOG(WARNING, "telemetry commands not registered\n");
 
 	RTE_LCORE_FOREACH_WORKER(lcore) {

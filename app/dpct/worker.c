@@ -21,6 +21,7 @@
 #include <rte_prefetch.h>
 
 #include "dpct.h"
+#include "dpct_top.h"
 #include "mem.h"
 #include "pipe_frag.h"
 
@@ -754,6 +755,7 @@ dpct_worker_main(void *arg)
 							      memory_order_release);
 			}
 			dpct_worker_publish(w);
+			dpct_top_publish(w, false);
 		}
 		if (w->chan != NULL)
 			ev_worker_sync(w->chan, w->shard, now);

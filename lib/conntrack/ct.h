@@ -31,6 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ct_limit.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -391,6 +393,11 @@ struct ct_conf {
 	uint16_t n_notrack;
 	struct ct_notrack_rule notrack[CT_MAX_NOTRACK];
 	uint32_t active_timeout_s;   /**< flow export: interim record after this long (0 = off) */
+	uint16_t n_limits;           /**< limit rules in `limits` (0 = none; ct_limit.h) */
+	struct ct_limit_rule limits[CT_MAX_LIMITS];
+	uint32_t limit_keys;         /**< counts the limits table holds (0: max_entries) */
+	bool top;                    /**< keep the top sketch (ct_shard_top_publish()) */
+	uint64_t top_seed;           /**< the sketch's hash key: the same in every shard */
 	bool nat;                    /**< keep translated reply tuples (ct_shard_set_nat()):
 				      *   8 B an entry more, and the index sized for two
 				      *   keys an entry */
@@ -405,6 +412,7 @@ struct ct_shard_mem {
 	uint64_t wheel;              /**< `wheel_slots` x 4 B */
 	uint64_t stage;              /**< ev_stage_size event records */
 	uint64_t nat;                /**< conf.nat: `slots` translations x 8 B */
+	uint64_t limits;             /**< ct_limit.h: counts, a bit a slot, the sketch */
 	uint64_t shard;              /**< the shard's own struct (an upper bound) */
 	uint64_t total;              /**< the sum of the above */
 	uint64_t slots, buckets, wheel_slots; /**< entries (max_entries + headroom), buckets */
@@ -446,13 +454,17 @@ void ct_conf_init(struct ct_conf *c);
 	X(untracked) X(notrack) X(related) X(handoff) \
 	X(events_sent) X(events_failed) X(events_retried) X(destroy_resent) \
 	X(ring_full) X(listener_dropped) X(destroy_acked) \
-	X(fill_alarm) X(table_full_warn) X(events_unwanted) X(nat_refused)
+	X(fill_alarm) X(table_full_warn) X(events_unwanted) X(nat_refused) \
+	X(limit_drop) X(limit_uncounted)
 
 struct ct_stats {
 #define CT_X_FIELD(f) uint64_t f;
 	CT_STATS_TABLE(CT_X_FIELD)
 #undef CT_X_FIELD
 	uint64_t invalid_by_reason[CT_INV_MAX];
+	/** New connections refused by each limit rule (ct_conf.limits order); the
+	 *  sum is limit_drop, and each is also counted in drop. */
+	uint64_t limit_drop_by_rule[CT_MAX_LIMITS];
 	/* Gauges */
 	uint32_t count;           /**< live entries (not dying) */
 	uint32_t dying;           /**< entries waiting for destroy delivery */

@@ -123,6 +123,14 @@ ct_shard_import(struct ct_shard *s, const struct ct_event_rec *r, uint64_t now)
 	ct_wheel_link(s, idx);
 	s->st.count++;
 	s->last_created = idx;
+	/* The peer admitted it: beyond a limit it stays, without counts. */
+	if (s->limits != NULL || s->top != NULL) {
+		enum ct_limit_verdict lv = CT_LIM_NONE;
+
+		if (s->limits != NULL)
+			lv = ct_limits_admit(s->limits, t, NULL);
+		ct_shard_limit_created(s, idx, lv == CT_LIM_OVER ? CT_LIM_NONE : lv);
+	}
 	ct_shard_fill_check(s);
 	return 0;
 }

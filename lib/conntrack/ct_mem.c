@@ -96,7 +96,15 @@ ct_shard_mem_size(const struct ct_conf *conf, struct ct_shard_mem *out)
 	out->wheel = (uint64_t)out->wheel_slots * sizeof(uint32_t);
 	out->stage = (uint64_t)conf->ev_stage_size * sizeof(struct ct_event_rec);
 	out->nat = conf->nat ? out->slots * CT_MEM_NAT_BYTES : 0;
+	if (conf->n_limits != 0) {
+		uint64_t keys = conf->limit_keys != 0 ? conf->limit_keys : max;
+
+		out->limits = (keys * 3 / 2 + 2) * 16 + (out->slots + 63) / 64 * 8;
+	}
+	if (conf->top)
+		out->limits += sizeof(struct ct_top);
 	out->shard = sizeof(struct ct_conf) + sizeof(struct ct_stats) + CT_MEM_SHARD_FIELDS;
-	out->total = out->entries + out->index + out->wheel + out->stage + out->nat + out->shard;
+	out->total = out->entries + out->index + out->wheel + out->stage + out->nat + out->limits +
+		     out->shard;
 	return rc;
 }

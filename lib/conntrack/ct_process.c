@@ -186,7 +186,7 @@ nat_insert(struct ct_shard *s, uint32_t idx, uint32_t rh)
 }
 
 static uint8_t
-entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64_t now)
+entry_make(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64_t now)
 {
 	const struct ct_l4_proto *l4 = ct_l4_get(p->tuple.proto);
 	struct ct_entry *e;
@@ -261,6 +261,28 @@ entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint
 	ct_shard_fill_check(s);
 	ct_stage_update(s, idx, now_tick);
 	return CT_V_PASS;
+}
+
+/* A new entry, within the limits (ct_limit_shard.c) when there are any. */
+static uint8_t
+entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64_t now)
+{
+	enum ct_limit_verdict lv;
+	uint64_t insert;
+	uint8_t v;
+
+	if (s->limits == NULL && s->top == NULL)
+		return entry_make(s, p, now_tick, now);
+	lv = ct_shard_limit_admit(s, &p->tuple);
+	if (lv == CT_LIM_OVER)
+		return CT_V_DROP;
+	insert = s->st.insert;
+	v = entry_make(s, p, now_tick, now);
+	if (s->st.insert != insert)
+		ct_shard_limit_created(s, s->last_created, lv);
+	else
+		ct_shard_limit_abort(s, &p->tuple, lv);
+	return v;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -605,8 +627,12 @@ prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe
 	m2 = ct_bucket_match(&s->buckets[q->b2], q->sig);
 	bk = &s->buckets[ct_select(m1 != 0, q->b1, q->b2)];
 	m = ct_select(m1 != 0, m1, m2);
-	if (m == 0)
+	if (m == 0) {
+		/* Most likely a new connection: the counts its limits will read. */
+		if (__builtin_expect(s->limits != NULL, 0))
+			ct_limits_prefetch(s->limits, &p->tuple);
 		return;
+	}
 	q->cand = bk->idx[__builtin_ctz(m) >> 1];
 	e = (const char *)&s->pool[q->cand & ~CT_IDX_NAT];
 	/* Both lines of the entry. */

@@ -54,6 +54,7 @@ ct_shard_fill_check(struct ct_shard *s)
 		ct_shard_log(s, LOG_WARNING,
 			  "conntrack table %llu%% full (%llu of %llu entries incl. dying)",
 			  used * 100 / max, used, max);
+		ct_shard_top_log(s);
 	} else if (s->alarm_on && used * 100 < (uint64_t)s->conf.fill_alarm_low_pct * max) {
 		s->alarm_on = 0;
 		ct_shard_log(s, LOG_NOTICE,
@@ -81,6 +82,8 @@ ct_stats_add(struct ct_stats *a, const struct ct_stats *b)
 #undef CT_X_ADD
 	for (i = 0; i < CT_INV_MAX; i++)
 		a->invalid_by_reason[i] += b->invalid_by_reason[i];
+	for (i = 0; i < CT_MAX_LIMITS; i++)
+		a->limit_drop_by_rule[i] += b->limit_drop_by_rule[i];
 	a->count += b->count;
 	a->dying += b->dying;
 	a->max_entries += b->max_entries;
@@ -255,6 +258,12 @@ ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 		s->wheel[i] = CT_NIL;
 	s->prng = conf->seed ^ (UINT64_C(0x5851f42d4c957f2d) * (conf->shard_index + 1));
 	s->st.max_entries = conf->max_entries;
+	{
+		char lerr[160];
+
+		if (ct_shard_limit_init(s, lerr, sizeof(lerr)) != 0)
+			FAIL("%s", lerr);
+	}
 	return s;
 #undef FAIL
 fail:
@@ -270,6 +279,7 @@ ct_shard_free(struct ct_shard *s)
 	if (s == NULL)
 		return;
 	mem = s->conf.mem;
+	ct_shard_limit_fini(s);
 	ct_mem_free(&mem, s->pool);
 	ct_mem_free(&mem, s->cold);
 	ct_mem_free(&mem, s->buckets);

@@ -93,6 +93,10 @@ struct ct_shard {
 	uint32_t flush_cursor;
 	uint32_t last_created;     /* policy info: slot of the latest entry created */
 	struct ct_nat_hook nat;    /* translation hook (ct_shard_set_nat()), zero = none */
+	/* Limits and the top sketch (ct_limit_shard.c), NULL when not configured */
+	struct ct_limits *limits;
+	uint64_t *lim_bits;        /* one bit a pool slot: its entry holds limit counts */
+	struct ct_top *top;
 	struct ct_stats st;
 };
 
@@ -177,6 +181,23 @@ ct_shard_now(struct ct_shard *s, uint64_t *now)
  */
 void ct_shard_log(struct ct_shard *s, int level, const char *fmt, unsigned long long a,
 		  unsigned long long b, unsigned long long c);
+
+/*
+ * Limits and the top sketch around an entry's life (ct_limit_shard.c).
+ * ct_shard_limit_admit() before a new entry is made: CT_LIM_OVER means
+ * refuse it (counted); then ct_shard_limit_created() once it exists at
+ * `idx`, or ct_shard_limit_abort() when it was not made after all.
+ * ct_shard_limit_freed() as an entry's slot is freed (its key still set).
+ */
+enum ct_limit_verdict ct_shard_limit_admit(struct ct_shard *s, const struct ct_tuple *t);
+void ct_shard_limit_created(struct ct_shard *s, uint32_t idx, enum ct_limit_verdict v);
+void ct_shard_limit_abort(struct ct_shard *s, const struct ct_tuple *t, enum ct_limit_verdict v);
+void ct_shard_limit_freed(struct ct_shard *s, uint32_t idx);
+/* Allocate (ct_shard_create()) and free the limits and the sketch. */
+int ct_shard_limit_init(struct ct_shard *s, char *err, size_t errlen);
+void ct_shard_limit_fini(struct ct_shard *s);
+/* Log the shard's heaviest sources (the fill alarm). */
+void ct_shard_top_log(struct ct_shard *s);
 
 /* Raise or clear the fill alarm after the number of used entries changed. */
 void ct_shard_fill_check(struct ct_shard *s);

@@ -178,6 +178,8 @@ ct_entry_free(struct ct_shard *s, uint32_t idx)
 	struct ct_entry *e = &s->pool[idx];
 
 	nat_unbind(s, idx);
+	if (s->limits != NULL || s->top != NULL)
+		ct_shard_limit_freed(s, idx);
 	ct_wheel_unlink(s, idx);
 	if (e->status & CT_S_DYING)
 		s->st.dying--;

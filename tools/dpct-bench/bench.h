@@ -64,6 +64,11 @@ struct bench {
 	 * frames go to the pool address and port the flow was given, which
 	 * the "NIC" learns from the first packet as it leaves the pipeline. */
 	int nat;
+	/* --limits N: a per-source limit of N live entries (each flow has its
+	 * own source, so nothing is refused: the cost of counting), with the
+	 * top sketch unless --no-top, as dpct's limits section. */
+	uint32_t limit;
+	int no_top;
 	struct nat_table *nat_t;
 	struct pipe_nat natp;
 	uint8_t (*nat_addr)[4];    /* per key (established: flow; churn: slot) */

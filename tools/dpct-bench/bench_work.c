@@ -170,6 +170,16 @@ make_shard(struct bench *b, uint32_t max, uint32_t keys)
 	c.timeout_s[CT_TO_TCP_TIME_WAIT] = 1;
 	c.seed = 1;
 	c.nat = b->nat != 0;
+	if (b->limit != 0) {
+		c.n_limits = 1;
+		memset(&c.limits[0], 0, sizeof(c.limits[0]));
+		c.limits[0].family = 4;
+		c.limits[0].group_len = 32;
+		c.limits[0].any_zone = 1;
+		c.limits[0].max = b->limit;
+		c.top = !b->no_top;
+		c.top_seed = 1;
+	}
 	if (b->no_thp) {
 		c.mem.zalloc = heap_zalloc;
 		c.mem.free = heap_free;

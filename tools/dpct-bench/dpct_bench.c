@@ -5,6 +5,7 @@
  *   dpct-bench --workload established|churn --flows N [--packets N]
  *              [--burst N] [--json] [--rules N] [--checksum verify|off]
  *              [--no-thp] [--events LIST] [--traffic both|bulk] [--stagger] [--nat]
+ *              [--limits N [--no-top]]
  *
  * --events: the records the shard builds, as the app's listeners would ask
  * (ct_shard_set_event_kinds()): a comma list of new, update and destroy
@@ -17,6 +18,12 @@
  * rte_hash baseline lives in EAL's --no-huge memory, a memfd that THP does
  * not back on a default kernel (shmem_enabled "never"): 4 KiB pages, so
  * compare it with a --no-thp run for like-for-like paging.
+ *
+ * --limits N: a per-source limit rule of N live entries over 0.0.0.0/0 and
+ * the top sketch (dpct's default with a limits section); --no-top without
+ * the sketch. Every flow has a source of its own, so nothing is refused:
+ * it measures the counting (a count per source, one admit at each
+ * creation and one release at each end).
  *
  * --rules N (policy): judge every burst with a stateful rule set
  * of N rules compiled with rte_acl (established/related accept first, N - 2
@@ -232,7 +239,8 @@ usage(void)
 			"                  [--burst N] [--json] [--no-baseline] [--rules N]"
 			" [--checksum verify|off] [--no-thp]\n"
 			"                  [--events new,update,destroy|all|none] [--traffic both|bulk]"
-			" [--stagger] [--nat]\n");
+			" [--stagger] [--nat]\n"
+			"                  [--limits N [--no-top]]\n");
 }
 
 int
@@ -252,6 +260,8 @@ main(int argc, char **argv)
 		{ "traffic", required_argument, NULL, 'T' },
 		{ "stagger", no_argument, NULL, 'S' },
 		{ "nat", no_argument, NULL, 'N' },
+		{ "limits", required_argument, NULL, 'L' },
+		{ "no-top", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -310,6 +320,22 @@ main(int argc, char **argv)
 		case 'N':
 			b->nat = 1;
 			break;
+		case 'L': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' || v == 0 ||
+			    v > (1u << 28)) {
+				fprintf(stderr, "dpct-bench: --limits: expected 1..%u live entries, "
+						"got \"%s\"\n", 1u << 28, optarg);
+				return 1;
+			}
+			b->limit = (uint32_t)v;
+			break;
+		}
+		case 'O':
+			b->no_top = 1;
+			break;
 		case 'T':
 			if (strcmp(optarg, "bulk") == 0) {
 				b->bulk = 1;
@@ -348,6 +374,10 @@ main(int argc, char **argv)
 		return 1;
 	}
 	churn = strcmp(b->workload, "churn") == 0;
+	if (b->no_top && b->limit == 0) {
+		fprintf(stderr, "dpct-bench: --no-top is for --limits\n");
+		return 1;
+	}
 	if (churn && b->bulk) {
 		fprintf(stderr, "dpct-bench: --traffic is for --workload established\n");
 		return 1;
@@ -431,6 +461,8 @@ main(int argc, char **argv)
 			       st.events_unwanted);
 		}
 		printf(",\"nat\":%s", b->nat ? "true" : "false");
+		printf(",\"limit\":%u,\"top\":%s,\"limit_drop\":%" PRIu64, b->limit,
+		       b->limit != 0 && !b->no_top ? "true" : "false", st.limit_drop);
 		printf(",\"checksum\":\"%s\",\"pages\":\"%s\",\"traffic\":\"%s\"}\n",
 		       b->csum == 2 ? "verify" : b->csum == 1 ? "off" : "none",
 		       b->no_thp ? "4k" : "thp",

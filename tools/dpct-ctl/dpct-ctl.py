@@ -363,6 +363,25 @@ def do_ha(t, args):
     return 0
 
 
+def do_top(t, args):
+    """The heaviest sources (or destinations) by live entries, merged from the
+    workers' sketches: each count is at most error_bound over the truth."""
+    zone = 'any' if args.zone is None else str(args.zone)
+    r = t.cmd('/dpct/top,%s,%s,%d' % (args.by, zone, args.n))
+    items = [r[k] for k in sorted((k for k in r if k.isdigit()), key=int)]
+    if args.json:
+        print(json.dumps({'by': r.get('by'), 'zone': r.get('zone'),
+                          'entries_counted': r.get('entries_counted'),
+                          'error_bound': r.get('error_bound'), 'top': items}))
+        return 0
+    print('# live entries by %s, zone %s: %s counted, each count at most +%s'
+          % (r.get('by'), r.get('zone'), r.get('entries_counted'), r.get('error_bound')))
+    print('%-4s %-40s %5s %10s' % ('RANK', 'ADDRESS', 'ZONE', 'ENTRIES'))
+    for i, e in enumerate(items, 1):
+        print('%-4d %-40s %5s %10s' % (i, e.get('addr'), e.get('zone'), e.get('entries')))
+    return 0
+
+
 def main():
     # Output piped into head(1) ends quietly, like conntrack.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
@@ -397,7 +416,17 @@ def main():
     p.add_argument('--no-wait', dest='wait', action='store_false',
                    help='primary: return without waiting for the commit')
     p.add_argument('--json', action='store_true', help='counters as one JSON object')
+    p = sub.add_parser('top', help='heaviest sources or destinations by live entries')
+    p.add_argument('--by', choices=['src', 'dst'], default='src',
+                   help='rank sources (default) or destinations')
+    p.add_argument('--zone', type=int, help='only this zone (default: every zone)')
+    p.add_argument('-n', type=int, default=10, help='how many (1..64, default 10)')
+    p.add_argument('--json', action='store_true', help='one JSON object')
     args = ap.parse_args()
+    if args.cmd == 'top' and not 1 <= args.n <= 64:
+        ap.error('top: -n must be 1..64')
+    if args.cmd == 'top' and args.zone is not None and not 0 <= args.zone <= 65535:
+        ap.error('top: --zone must be 0..65535')
     if args.cmd == 'delete' and args.pos:
         if len(args.pos) != 5:
             ap.error('delete: give proto src dst sport dport')
@@ -405,7 +434,7 @@ def main():
     t = Telemetry(args.file_prefix)
     return {'stats': do_stats, 'count': do_count, 'list': do_list, 'flush': do_flush,
             'delete': do_delete, 'config': do_config, 'raw': do_raw, 'rules': do_rules,
-            'reload': do_reload, 'ha': do_ha}[args.cmd](t, args)
+            'reload': do_reload, 'ha': do_ha, 'top': do_top}[args.cmd](t, args)
 
 
 if __name__ == '__main__':

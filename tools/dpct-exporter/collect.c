@@ -19,7 +19,7 @@
 	X(C_STATS, "/dpct/stats", 1) X(C_INFO, "/dpct/info", 1) \
 	X(C_SHARDS, "/dpct/shards", 1) X(C_LISTENERS, "/dpct/listeners", 1) \
 	X(C_REFUSALS, "/dpct/refusals", 1) X(C_EXPORT, "/dpct/export", 0) \
-	X(C_NAT, "/dpct/nat", 0) X(C_ETHLIST, "/ethdev/list", 1) \
+	X(C_NAT, "/dpct/nat", 0) X(C_TOP, "/dpct/top", 0) X(C_ETHLIST, "/ethdev/list", 1) \
 	X(C_ETHSTATS, "/ethdev/stats", 1)
 
 enum cmd_id {
@@ -142,7 +142,7 @@ add_fill(struct prom *p, enum prom_family f, json_t *o, const struct prom_label 
 static void
 do_stats(struct prom *p, json_t *v)
 {
-	uint64_t drop, ins_failed = 0, nat_refused = 0, table_full;
+	uint64_t drop, ins_failed = 0, nat_refused = 0, limit = 0, table_full;
 	struct prom_label l;
 	const char *k;
 	json_t *r, *x;
@@ -152,11 +152,13 @@ do_stats(struct prom *p, json_t *v)
 		add_key(p, stats_keys[i].fam, v, stats_keys[i].key, NULL, 0);
 	add_fill(p, F_FILL, v, NULL, 0);
 	/* drop counts every packet no entry could be created for: table full,
-	 * a failed index insert, or a translation refusal. */
+	 * a failed index insert, a translation refusal, or a limit rule. */
 	if (get_u64(v, "drop", &drop) == 0) {
 		get_u64(v, "insert_failed", &ins_failed);
 		get_u64(v, "nat_refused", &nat_refused);
-		table_full = drop >= ins_failed + nat_refused ? drop - ins_failed - nat_refused : 0;
+		get_u64(v, "limit_drop", &limit);
+		table_full = drop >= ins_failed + nat_refused + limit ?
+			     drop - ins_failed - nat_refused - limit : 0;
 		l.name = "reason";
 		l.value = "table_full";
 		prom_add_u64(p, F_DROPS, &l, 1, table_full);
@@ -164,6 +166,20 @@ do_stats(struct prom *p, json_t *v)
 		prom_add_u64(p, F_DROPS, &l, 1, ins_failed);
 		l.value = "nat_refused";
 		prom_add_u64(p, F_DROPS, &l, 1, nat_refused);
+		l.value = "limit";
+		prom_add_u64(p, F_DROPS, &l, 1, limit);
+	}
+	add_key(p, F_LIMIT_UNCOUNTED, v, "limit_uncounted", NULL, 0);
+	r = json_object_get(v, "limit_drop_by_rule");
+	if (json_is_object(r)) {
+		i = 0;
+		json_object_foreach(r, k, x) {
+			if (i++ >= COLLECT_MAX_ITEMS)
+				break;
+			l.name = "rule";
+			l.value = k;
+			add_key(p, F_LIMIT_DROPS, r, k, &l, 1);
+		}
 	}
 	r = json_object_get(v, "invalid_by_reason");
 	if (json_is_object(r)) {
@@ -341,6 +357,33 @@ do_nat(struct prom *p, json_t *v)
 		prom_add(p, F_NAT_USAGE, NULL, 0, (double)used / (double)cap);
 }
 
+/* /dpct/top: the heaviest sources, "1".."n" each {addr, zone, entries}. */
+static void
+do_top(struct prom *p, json_t *v)
+{
+	struct prom_label l[2];
+	char zone[24];
+	const char *k, *addr;
+	uint64_t z;
+	json_t *e;
+	unsigned i = 0;
+
+	add_key(p, F_TOP_BOUND, v, "error_bound", NULL, 0);
+	json_object_foreach(v, k, e) {
+		if (i++ >= COLLECT_MAX_ITEMS)
+			break;
+		if (!json_is_object(e))
+			continue;
+		addr = json_string_value(json_object_get(e, "addr"));
+		if (addr == NULL || get_u64(e, "zone", &z) != 0)
+			continue;
+		snprintf(zone, sizeof(zone), "%" PRIu64, z);
+		l[0] = (struct prom_label){ "addr", addr };
+		l[1] = (struct prom_label){ "zone", zone };
+		add_key(p, F_TOP_SRC, e, "entries", l, 2);
+	}
+}
+
 static const struct key_map eth_keys[] = {
 	{ "ipackets", F_PORT_RX }, { "opackets", F_PORT_TX }, { "ibytes", F_PORT_RXB },
 	{ "obytes", F_PORT_TXB }, { "imissed", F_PORT_MISSED }, { "ierrors", F_PORT_RXERR },
@@ -426,6 +469,9 @@ collect_scrape(struct tel *t, struct prom *p, unsigned timeout_ms)
 			break;
 		case C_NAT:
 			do_nat(p, v);
+			break;
+		case C_TOP:
+			do_top(p, v);
 			break;
 		case C_ETHLIST:
 			do_ports(t, p, v, deadline);

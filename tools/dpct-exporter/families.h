@@ -33,7 +33,13 @@
 	  "early-dropped.") \
 	X(F_DROPS, "dpct_drops_total", PROM_COUNTER, \
 	  "Packets of new connections dropped because no entry could be created, by reason " \
-	  "(table_full, insert_failed, nat_refused); their sum is --stats-json's drop.") \
+	  "(table_full, insert_failed, nat_refused, limit); their sum is --stats-json's drop.") \
+	X(F_LIMIT_DROPS, "dpct_limit_drops_total", PROM_COUNTER, \
+	  "New connections a limit rule refused, by rule (limits.rules[].name); their sum is " \
+	  "dpct_drops_total{reason=\"limit\"}.") \
+	X(F_LIMIT_UNCOUNTED, "dpct_limit_uncounted_total", PROM_COUNTER, \
+	  "New connections admitted without a limit count: a worker's limit table was full " \
+	  "(limits.keys).") \
 	X(F_EARLY_DROPS, "dpct_early_drops_total", PROM_COUNTER, \
 	  "Unassured entries evicted to make room for a new connection (table full).") \
 	X(F_INVALID, "dpct_invalid_packets_total", PROM_COUNTER, \
@@ -132,6 +138,13 @@
 	  "Records dropped from one collector's queue.") \
 	X(F_COLL_QBYTES, "dpct_export_queue_bytes", PROM_GAUGE, \
 	  "Bytes waiting in one collector's queue.") \
+	/* /dpct/top */ \
+	X(F_TOP_SRC, "dpct_top_source_entries", PROM_GAUGE, \
+	  "Live entries of the heaviest sources (ten, by address and zone), from the workers' " \
+	  "sketches: at most dpct_top_error_bound_entries over the truth.") \
+	X(F_TOP_BOUND, "dpct_top_error_bound_entries", PROM_GAUGE, \
+	  "How far a dpct_top_source_entries value may exceed the true count (Count-Min bound, " \
+	  "98 % confidence).") \
 	/* /ethdev/stats */ \
 	X(F_PORT_RX, "dpct_port_received_packets_total", PROM_COUNTER, \
 	  "Packets one port received (ethdev ipackets).") \

@@ -29,7 +29,8 @@ STATS = {
     'invalid_by_reason': {'trunc_l3': 10, 'tcp_window': 2},
     'undelivered_destroy': 50, 'rx': 9000, 'tx': 8800, 'tx_dropped': 0, 'dropped': 200,
     'events_retried_ctl': 0, 'listeners_gone': 1, 'subscribe_refused': 3,
-    'listener_demoted': 1,
+    'listener_demoted': 1, 'limit_drop': 20, 'limit_uncounted': 1,
+    'limit_drop_by_rule': {'per_host': 15, 'tenant_5': 5},
 }
 ANSWERS = {
     '/dpct/stats': STATS,
@@ -63,6 +64,9 @@ ANSWERS = {
                   'totals': {'bound': 300, 'released': 100, 'exhausted': 12, 'refused': 7,
                              'ports_in_use': 200, 'ports_total': 800},
                   'worker0': {'bound': 300}},
+    '/dpct/top': {'by': 'src', 'zone': 'any', 'entries_counted': 750, 'error_bound': 1, 'n': 2,
+                  '1': {'addr': '203.0.113.66', 'zone': 0, 'entries': 500},
+                  '2': {'addr': '2001:db8::5', 'zone': 3, 'entries': 9}},
     '/ethdev/list': [0, 1],
     '/ethdev/stats,0': {'ipackets': 9000, 'opackets': 8800, 'ibytes': 900000,
                         'obytes': 880000, 'imissed': 3, 'ierrors': 0, 'oerrors': 1,
@@ -120,8 +124,17 @@ def main():
         t.eq(pl.value(s, 'dpct_dying_entries'), 50.0, 'dying entries')
         t.eq(pl.value(s, 'dpct_entries_limit'), 1000.0, 'limit')
         t.eq(pl.value(s, 'dpct_table_fill_ratio'), 0.8, 'fill ratio = (750 + 50) / 1000')
-        t.eq(pl.value(s, 'dpct_drops_total', reason='table_full'), 90.0,
-             'table_full drops = drop - insert_failed - nat_refused')
+        t.eq(pl.value(s, 'dpct_drops_total', reason='table_full'), 70.0,
+             'table_full drops = drop - insert_failed - nat_refused - limit_drop')
+        t.eq(pl.value(s, 'dpct_drops_total', reason='limit'), 20.0, 'limit drops')
+        t.eq(pl.value(s, 'dpct_limit_drops_total', rule='per_host'), 15.0, 'drops per rule')
+        t.eq(pl.value(s, 'dpct_limit_drops_total', rule='tenant_5'), 5.0, 'drops per rule 2')
+        t.eq(pl.value(s, 'dpct_limit_uncounted_total'), 1.0, 'limit uncounted')
+        t.eq(pl.value(s, 'dpct_top_source_entries', addr='203.0.113.66', zone=0), 500.0,
+             'top source')
+        t.eq(pl.value(s, 'dpct_top_source_entries', addr='2001:db8::5', zone=3), 9.0,
+             'top source, IPv6 in zone 3')
+        t.eq(pl.value(s, 'dpct_top_error_bound_entries'), 1.0, 'top error bound')
         t.eq(pl.value(s, 'dpct_drops_total', reason='insert_failed'), 3.0, 'insert_failed')
         t.eq(pl.value(s, 'dpct_drops_total', reason='nat_refused'), 7.0, 'nat_refused')
         t.eq(sum(v for _, v in s['dpct_drops_total']), 100.0, 'drops sum to drop')

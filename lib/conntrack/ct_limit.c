@@ -1,0 +1,641 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Connection limits (a counting table per shard) and the top sketch
+ * (Count-Min by source and destination with a few candidate keys). See
+ * ct_limit.h for the contract and the sketch's error bound.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ct.h"
+#include "ct_limit.h"
+
+/* ------------------------------------------------------------------------ */
+/* Hashing                                                                   */
+
+static inline uint64_t
+mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= UINT64_C(0xff51afd7ed558ccd);
+	x ^= x >> 33;
+	x *= UINT64_C(0xc4ceb9fe1a85ec53);
+	x ^= x >> 33;
+	return x;
+}
+
+/* A keyed hash of an address as two words and 32 more bits. */
+static inline uint64_t
+key_hash2(uint64_t a0, uint64_t a1, uint32_t tail, uint64_t seed)
+{
+	return mix64(mix64(a0 ^ seed) ^ a1 ^ ((uint64_t)tail << 17));
+}
+
+/* The same of 16 address bytes. */
+static inline uint64_t
+key_hash(const uint8_t *addr, uint32_t tail, uint64_t seed)
+{
+	uint64_t a0, a1;
+
+	memcpy(&a0, addr, sizeof(a0));
+	memcpy(&a1, addr + 8, sizeof(a1));
+	return key_hash2(a0, a1, tail, seed);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Limits                                                                    */
+
+/*
+ * A count, keyed by a 64-bit keyed hash of (rule, masked source, zone):
+ * two keys share a slot only if their hashes collide, about 2^-64 a pair
+ * under a key the sources cannot know. 0 marks an empty slot.
+ */
+struct lim_slot {
+	uint64_t fp;
+	uint32_t count;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct lim_slot) == 16, "a count is 16 bytes");
+
+/* A rule's prefix and group as masks over the address's two words. */
+struct lim_mask {
+	uint64_t addr[2];        /* the prefix, host bits zero */
+	uint64_t pm[2];          /* prefix_len bits set */
+	uint64_t gm[2];          /* group_len bits set */
+};
+
+struct ct_limits {
+	struct ct_limit_rule rules[CT_MAX_LIMITS];
+	struct lim_mask m[CT_MAX_LIMITS];
+	unsigned n;
+	uint32_t n_slots;        /* keys * 3 / 2: at most two thirds full */
+	uint32_t used;
+	uint32_t max_used;       /* keys: the most counts held at once */
+	uint64_t seed;
+	struct lim_slot *slot;
+};
+
+static inline void
+prefix_mask(uint8_t *out, const uint8_t *in, unsigned len)
+{
+	unsigned i;
+
+	for (i = 0; i < 16; i++) {
+		unsigned bits = i * 8;
+
+		if (bits >= len)
+			out[i] = 0;
+		else if (len - bits < 8)
+			out[i] = in[i] & (uint8_t)(0xff00u >> (len - bits));
+		else
+			out[i] = in[i];
+	}
+}
+
+static int
+rule_check(const struct ct_limit_rule *r, unsigned i, char *err, size_t errlen)
+{
+	unsigned bits = r->family == 6 ? 128 : 32;
+	uint8_t m[16];
+
+	if (r->max == 0) {
+		snprintf(err, errlen, "limit rule %u: max must be >= 1", i);
+		return -EINVAL;
+	}
+	if (r->family == 0)
+		return 0;
+	if (r->family != 4 && r->family != 6) {
+		snprintf(err, errlen, "limit rule %u: family %u is not 4 or 6", i, r->family);
+		return -EINVAL;
+	}
+	if (r->prefix_len > bits || r->group_len < r->prefix_len || r->group_len > bits) {
+		snprintf(err, errlen, "limit rule %u: need prefix %u <= group %u <= %u", i,
+			 r->prefix_len, r->group_len, bits);
+		return -EINVAL;
+	}
+	prefix_mask(m, r->addr, r->prefix_len);
+	if (memcmp(m, r->addr, sizeof(m)) != 0) {
+		snprintf(err, errlen, "limit rule %u: address has bits beyond /%u", i,
+			 r->prefix_len);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct ct_limits *
+ct_limits_create(const struct ct_limit_rule *rules, unsigned n, uint32_t keys, uint64_t seed,
+		 const struct ct_mem *mem, char *err, size_t errlen)
+{
+	char dummy[8];
+	struct ct_limits *l;
+	uint64_t slots;
+	unsigned i;
+
+	if (err == NULL) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	if (n == 0 || n > CT_MAX_LIMITS) {
+		snprintf(err, errlen, "%u limit rules, need 1..%u", n, CT_MAX_LIMITS);
+		return NULL;
+	}
+	if (keys == 0 || keys > (1u << 28)) {
+		snprintf(err, errlen, "limit keys %u out of range 1..%u", keys, 1u << 28);
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		if (rule_check(&rules[i], i, err, errlen) != 0)
+			return NULL;
+	slots = (uint64_t)keys * 3 / 2 + 2;
+	l = ct_mem_zalloc(mem, sizeof(*l), 64);
+	if (l == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	l->slot = ct_mem_zalloc(mem, (size_t)slots * sizeof(struct lim_slot), 64);
+	if (l->slot == NULL) {
+		ct_mem_free(mem, l);
+		snprintf(err, errlen, "out of memory for %llu limit slots",
+			 (unsigned long long)slots);
+		return NULL;
+	}
+	memcpy(l->rules, rules, n * sizeof(rules[0]));
+	for (i = 0; i < n; i++) {
+		static const uint8_t ones[16] = {
+			0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+			0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		};
+		uint8_t b[16];
+
+		memcpy(l->m[i].addr, rules[i].addr, 16);
+		prefix_mask(b, ones, rules[i].prefix_len);
+		memcpy(l->m[i].pm, b, 16);
+		prefix_mask(b, ones, rules[i].group_len);
+		memcpy(l->m[i].gm, b, 16);
+	}
+	l->n = n;
+	l->n_slots = (uint32_t)slots;
+	l->max_used = keys;
+	l->seed = seed;
+	return l;
+}
+
+void
+ct_limits_free(struct ct_limits *l, const struct ct_mem *mem)
+{
+	if (l == NULL)
+		return;
+	ct_mem_free(mem, l->slot);
+	ct_mem_free(mem, l);
+}
+
+/* The key of rule `i` for `t`: a non-zero hash of rule, masked source and zone. */
+static inline uint64_t
+key_of(const struct ct_limits *l, unsigned i, const struct ct_tuple *t)
+{
+	const struct ct_limit_rule *r = &l->rules[i];
+	uint64_t a0 = 0, a1 = 0, h;
+	uint16_t zone;
+
+	if (r->family != 0) {
+		memcpy(&a0, t->src, sizeof(a0));
+		memcpy(&a1, t->src + 8, sizeof(a1));
+		a0 &= l->m[i].gm[0];
+		a1 &= l->m[i].gm[1];
+	}
+	zone = (r->family == 0 || !r->any_zone) ? t->zone : 0;
+	h = key_hash2(a0, a1, (uint32_t)zone << 8 | i, l->seed);
+	return h != 0 ? h : 1;
+}
+
+/* Whether `t`'s source lies in rule i's prefix. */
+static inline bool
+in_prefix(const struct ct_limits *l, unsigned i, const struct ct_tuple *t)
+{
+	uint64_t a0, a1;
+
+	memcpy(&a0, t->src, sizeof(a0));
+	memcpy(&a1, t->src + 8, sizeof(a1));
+	return (((a0 ^ l->m[i].addr[0]) & l->m[i].pm[0]) |
+		((a1 ^ l->m[i].addr[1]) & l->m[i].pm[1])) == 0;
+}
+
+/* The first slot a key probes (its high bits over the table, multiply-shift). */
+static inline uint32_t
+home_of(const struct ct_limits *l, uint64_t fp)
+{
+	return (uint32_t)(((fp >> 32) * l->n_slots) >> 32);
+}
+
+/* The slot holding key `fp`, or the empty slot ending its probe run. */
+static inline uint32_t
+slot_find(const struct ct_limits *l, uint64_t fp)
+{
+	uint32_t i = home_of(l, fp);
+
+	for (;;) {
+		const struct lim_slot *s = &l->slot[i];
+
+		if (s->fp == 0 || s->fp == fp)
+			return i;
+		if (++i == l->n_slots)
+			i = 0;
+	}
+}
+
+/* Cyclic distance from a to b. */
+static inline uint32_t
+dist(const struct ct_limits *l, uint32_t a, uint32_t b)
+{
+	return b >= a ? b - a : b + l->n_slots - a;
+}
+
+/* Empty slot `i`, moving later members of its probe run back (no tombstones). */
+static void
+slot_delete(struct ct_limits *l, uint32_t i)
+{
+	uint32_t j = i;
+
+	for (;;) {
+		struct lim_slot *s;
+
+		if (++j == l->n_slots)
+			j = 0;
+		s = &l->slot[j];
+		if (s->fp == 0)
+			break;
+		/* s may move to i when i lies cyclically within [home, j). */
+		if (dist(l, home_of(l, s->fp), j) >= dist(l, i, j)) {
+			l->slot[i] = *s;
+			i = j;
+		}
+	}
+	memset(&l->slot[i], 0, sizeof(l->slot[i]));
+	l->used--;
+}
+
+/* The rules that apply to `t`: the first matching source rule, the first zone rule. */
+static inline unsigned
+rules_of(const struct ct_limits *l, const struct ct_tuple *t, unsigned out[2])
+{
+	bool src = false, zone = false;
+	unsigned i, n = 0;
+
+	for (i = 0; i < l->n && !(src && zone); i++) {
+		const struct ct_limit_rule *r = &l->rules[i];
+
+		if (r->family == 0) {
+			if (!zone && r->zone == t->zone) {
+				zone = true;
+				out[n++] = i;
+			}
+		} else if (!src && r->family == t->family && (r->any_zone || r->zone == t->zone) &&
+			   in_prefix(l, i, t)) {
+			src = true;
+			out[n++] = i;
+		}
+	}
+	return n;
+}
+
+enum ct_limit_verdict
+ct_limits_admit(struct ct_limits *l, const struct ct_tuple *t, unsigned *rule)
+{
+	uint32_t at[2];
+	bool fresh[2] = {false, false};
+	unsigned r[2], n, i;
+
+	n = rules_of(l, t, r);
+	if (n == 0)
+		return CT_LIM_NONE;
+	/* Find (or claim) every count first: over a limit or out of room, nothing changes. */
+	for (i = 0; i < n; i++) {
+		uint64_t fp = key_of(l, r[i], t);
+
+		at[i] = slot_find(l, fp);
+		if (l->slot[at[i]].fp != 0) {
+			if (l->slot[at[i]].count >= l->rules[r[i]].max) {
+				if (rule != NULL)
+					*rule = r[i];
+				goto undo_over;
+			}
+			continue;
+		}
+		if (l->used >= l->max_used)
+			goto undo_room;
+		l->slot[at[i]].fp = fp;
+		l->slot[at[i]].count = 0;
+		l->used++;
+		fresh[i] = true;
+	}
+	/* A fresh count is below any max (>= 1); a claim never moves another slot. */
+	for (i = 0; i < n; i++)
+		l->slot[at[i]].count++;
+	return CT_LIM_COUNTED;
+undo_over:
+	if (i == 1 && fresh[0])
+		slot_delete(l, at[0]);
+	return CT_LIM_OVER;
+undo_room:
+	if (i == 1 && fresh[0])
+		slot_delete(l, at[0]);
+	return CT_LIM_NOROOM;
+}
+
+__attribute__((cold)) void
+ct_limits_prefetch(const struct ct_limits *l, const struct ct_tuple *t)
+{
+	unsigned r[2], n, i;
+
+	n = rules_of(l, t, r);
+	for (i = 0; i < n; i++)
+		__builtin_prefetch(&l->slot[home_of(l, key_of(l, r[i], t))]);
+}
+
+void
+ct_limits_release(struct ct_limits *l, const struct ct_tuple *t)
+{
+	unsigned r[2], n, i;
+
+	n = rules_of(l, t, r);
+	for (i = 0; i < n; i++) {
+		uint32_t at = slot_find(l, key_of(l, r[i], t));
+
+		if (l->slot[at].fp == 0)
+			continue;
+		if (--l->slot[at].count == 0)
+			slot_delete(l, at);
+	}
+}
+
+uint32_t
+ct_limits_count(const struct ct_limits *l, unsigned rule, const struct ct_tuple *t)
+{
+	uint32_t at;
+
+	if (rule >= l->n)
+		return 0;
+	at = slot_find(l, key_of(l, rule, t));
+	return l->slot[at].fp != 0 ? l->slot[at].count : 0;
+}
+
+uint32_t
+ct_limits_keys_used(const struct ct_limits *l)
+{
+	return l->used;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Top sketch                                                                */
+
+void
+ct_top_key_of(const struct ct_tuple *tu, unsigned dim, struct ct_top_key *k)
+{
+	memcpy(k->addr, dim == CT_TOP_SRC ? tu->src : tu->dst, sizeof(k->addr));
+	k->zone = tu->zone;
+	k->family = tu->family;
+	k->pad = 0;
+}
+
+static inline uint64_t
+top_hash(const struct ct_top *t, const struct ct_top_key *k)
+{
+	return key_hash(k->addr, (uint32_t)k->zone << 8 | k->family, t->seed);
+}
+
+/* Row r's counter of hash h (double hashing: h1 + r * h2). */
+static inline uint32_t
+top_col(uint64_t h, unsigned r)
+{
+	uint32_t h1 = (uint32_t)h, h2 = (uint32_t)(h >> 32) | 1;
+
+	return (h1 + r * h2) & (CT_TOP_WIDTH - 1);
+}
+
+void
+ct_top_init(struct ct_top *t, uint64_t seed)
+{
+	memset(t, 0, sizeof(*t));
+	t->seed = seed;
+}
+
+static inline bool
+key_eq(const struct ct_top_key *a, const struct ct_top_key *b)
+{
+	return a->family == b->family && a->zone == b->zone &&
+	       memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+}
+
+static void
+cand_min_update(struct ct_top_part *p)
+{
+	unsigned i;
+
+	p->min_i = 0;
+	p->cand_min = p->cand[0].est;
+	for (i = 1; i < CT_TOP_CAND; i++) {
+		if (p->cand[i].est < p->cand_min) {
+			p->cand_min = p->cand[i].est;
+			p->min_i = i;
+		}
+	}
+}
+
+/*
+ * `tu`'s key of dimension `dim` (hash h) rose to `est` above the smallest
+ * candidate: update its candidate, or take the smallest one's place. The
+ * smallest is searched again only when it may have changed (estimates
+ * only grow here).
+ */
+static void
+cand_offer(struct ct_top_part *p, const struct ct_tuple *tu, unsigned dim, uint64_t h,
+	   uint32_t est)
+{
+	uint32_t fp = (uint32_t)(h >> 32);
+	struct ct_top_key k;
+	unsigned i;
+
+	ct_top_key_of(tu, dim, &k);
+	for (i = 0; i < CT_TOP_CAND; i++)
+		if (p->cand_fp[i] == fp && p->cand[i].est != 0 && key_eq(&p->cand[i].key, &k))
+			break;
+	if (i < CT_TOP_CAND) {
+		p->cand[i].est = est;
+		if (i == p->min_i)
+			cand_min_update(p);
+		return;
+	}
+	i = p->min_i;
+	p->cand[i].key = k;
+	p->cand[i].est = est;
+	p->cand_fp[i] = fp;
+	cand_min_update(p);
+}
+
+/* `tu`'s hash in dimension `dim`: top_hash() of its key, without building it. */
+static inline uint64_t
+tuple_hash(const struct ct_top *t, const struct ct_tuple *tu, unsigned dim)
+{
+	return key_hash(dim == CT_TOP_SRC ? tu->src : tu->dst,
+			(uint32_t)tu->zone << 8 | tu->family, t->seed);
+}
+
+static inline void
+part_add(struct ct_top *t, unsigned dim, const struct ct_tuple *tu)
+{
+	struct ct_top_part *p = &t->part[dim];
+	uint32_t est = UINT32_MAX;
+	uint64_t h = tuple_hash(t, tu, dim);
+	unsigned r;
+
+	for (r = 0; r < CT_TOP_ROWS; r++) {
+		uint32_t c = ++p->cnt[r][top_col(h, r)];
+
+		est = c < est ? c : est;
+	}
+	if (est > p->cand_min)
+		cand_offer(p, tu, dim, h, est);
+}
+
+static inline void
+part_sub(struct ct_top *t, unsigned dim, const struct ct_tuple *tu)
+{
+	struct ct_top_part *p = &t->part[dim];
+	uint64_t h = tuple_hash(t, tu, dim);
+	unsigned r;
+
+	for (r = 0; r < CT_TOP_ROWS; r++) {
+		uint32_t *c = &p->cnt[r][top_col(h, r)];
+
+		if (*c != 0)
+			(*c)--;
+	}
+}
+
+void
+ct_top_add(struct ct_top *t, const struct ct_tuple *tu)
+{
+	part_add(t, CT_TOP_SRC, tu);
+	part_add(t, CT_TOP_DST, tu);
+	t->total++;
+}
+
+void
+ct_top_sub(struct ct_top *t, const struct ct_tuple *tu)
+{
+	part_sub(t, CT_TOP_SRC, tu);
+	part_sub(t, CT_TOP_DST, tu);
+	if (t->total != 0)
+		t->total--;
+}
+
+uint32_t
+ct_top_estimate(const struct ct_top *t, unsigned dim, const struct ct_top_key *k)
+{
+	const struct ct_top_part *p = &t->part[dim];
+	uint64_t h = top_hash(t, k);
+	uint32_t est = UINT32_MAX;
+	unsigned r;
+
+	for (r = 0; r < CT_TOP_ROWS; r++) {
+		uint32_t c = p->cnt[r][top_col(h, r)];
+
+		est = c < est ? c : est;
+	}
+	return est;
+}
+
+void
+ct_top_refresh(struct ct_top *t)
+{
+	unsigned d, i;
+
+	for (d = 0; d < CT_TOP_DIMS; d++) {
+		struct ct_top_part *p = &t->part[d];
+
+		for (i = 0; i < CT_TOP_CAND; i++) {
+			if (p->cand[i].est == 0)
+				continue;
+			p->cand[i].est = ct_top_estimate(t, d, &p->cand[i].key);
+			if (p->cand[i].est == 0) {
+				memset(&p->cand[i], 0, sizeof(p->cand[i]));
+				p->cand_fp[i] = 0;
+			}
+		}
+		cand_min_update(p);
+	}
+}
+
+void
+ct_top_copy(struct ct_top *dst, const struct ct_top *src)
+{
+	memcpy(dst, src, sizeof(*dst));
+}
+
+static int
+item_cmp(const void *a, const void *b)
+{
+	const struct ct_top_item *x = a, *y = b;
+
+	if (x->est != y->est)
+		return x->est > y->est ? -1 : 1;
+	if (x->key.zone != y->key.zone)
+		return x->key.zone < y->key.zone ? -1 : 1;
+	if (x->key.family != y->key.family)
+		return x->key.family < y->key.family ? -1 : 1;
+	return memcmp(x->key.addr, y->key.addr, sizeof(x->key.addr));
+}
+
+/* The estimate of `k` in the sum of the sketches. */
+static uint32_t
+merged_estimate(const struct ct_top *const *t, unsigned n, unsigned dim,
+		const struct ct_top_key *k)
+{
+	uint64_t h = top_hash(t[0], k), est = UINT64_MAX;
+	unsigned r, s;
+
+	for (r = 0; r < CT_TOP_ROWS; r++) {
+		uint64_t sum = 0;
+		uint32_t col = top_col(h, r);
+
+		for (s = 0; s < n; s++)
+			sum += t[s]->part[dim].cnt[r][col];
+		est = sum < est ? sum : est;
+	}
+	return est > UINT32_MAX ? UINT32_MAX : (uint32_t)est;
+}
+
+unsigned
+ct_top_merge(const struct ct_top *const *t, unsigned n, unsigned dim, int zone,
+	     struct ct_top_item *out, unsigned cap)
+{
+	unsigned s, i, j, m = 0;
+
+	if (n == 0 || dim >= CT_TOP_DIMS)
+		return 0;
+	for (s = 1; s < n; s++)
+		if (t[s]->seed != t[0]->seed)
+			return 0;
+	for (s = 0; s < n; s++) {
+		for (i = 0; i < CT_TOP_CAND; i++) {
+			const struct ct_top_item *c = &t[s]->part[dim].cand[i];
+
+			if (c->est == 0 || c->key.family == 0 || (zone >= 0 && c->key.zone != zone))
+				continue;
+			for (j = 0; j < m; j++)
+				if (key_eq(&out[j].key, &c->key))
+					break;
+			if (j < m || m == cap)
+				continue;
+			out[m].key = c->key;
+			out[m].est = merged_estimate(t, n, dim, &c->key);
+			if (out[m].est != 0)
+				m++;
+		}
+	}
+	qsort(out, m, sizeof(*out), item_cmp);
+	return m;
+}

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DPCT_CT_LIMIT_H
+#define DPCT_CT_LIMIT_H
+
+/**
+ * @file
+ * Connection limits and the "who fills the table" sketch of one shard.
+ *
+ * Limits (nftables `ct count`, Linux's per-zone limits): a rule caps the
+ * live entries of a source group (every source address in a prefix,
+ * grouped by `group_len` bits, in one zone or all of them) or of a whole
+ * zone. struct ct_limits counts live entries per (rule, masked source,
+ * zone) in a fixed open-addressing table sized at creation: admitting a
+ * connection increments the counts of the rules it matches, releasing it
+ * decrements them; nothing is allocated afterwards.
+ *
+ * The top sketch (struct ct_top) is a Count-Min sketch of live entries
+ * by source and by destination address (with zone), plus a handful of
+ * candidate keys per dimension: the keys whose estimate last rose above
+ * the smallest candidate's. Count-Min sketches add up, so the control core
+ * merges copies of every shard's sketch into a table-wide estimate.
+ * For a reported key with true count n among N live entries counted,
+ * n <= estimate <= n + (e / CT_TOP_WIDTH) * N with probability at least
+ * 1 - e^-CT_TOP_ROWS (0.13 % of N, 98 %).
+ *
+ * Both are single-writer structures without locks or atomics: only the
+ * shard's owner calls the functions that change them. The control core
+ * reads a copy (ct_top_copy()) that the owner publishes.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ct_tuple;
+struct ct_mem;
+
+/** At most this many limit rules. */
+#define CT_MAX_LIMITS 16
+
+/**
+ * A limit rule. family 4 or 6: a source rule, matching connections whose
+ * original source lies in addr/prefix_len (and, unless any_zone, whose zone
+ * is `zone`); sources that agree in their first group_len bits share one
+ * count (group_len = 32 or 128: each address counts alone). family 0: a
+ * zone rule, every connection of zone `zone` in one count. `max` is the
+ * number of live entries a count may reach in this shard.
+ */
+struct ct_limit_rule {
+	uint8_t addr[16];      /**< source prefix, host bits zero */
+	uint8_t family;        /**< 4, 6, or 0 for a zone rule */
+	uint8_t prefix_len;    /**< 0..32 / 0..128 */
+	uint8_t group_len;     /**< prefix_len..32 / prefix_len..128 */
+	uint8_t any_zone;      /**< source rule: 1 = every zone, counted together */
+	uint16_t zone;         /**< the zone (zone rule; source rule without any_zone) */
+	uint16_t pad;
+	uint32_t max;          /**< live entries a count may reach, >= 1 */
+};
+
+/** What ct_limits_admit() decided. */
+enum ct_limit_verdict {
+	CT_LIM_NONE = 0,   /**< no rule matches: nothing counted */
+	CT_LIM_COUNTED,    /**< under every matching rule's limit: counted */
+	CT_LIM_OVER,       /**< a matching rule's count is at its max: refuse (*rule says which) */
+	CT_LIM_NOROOM,     /**< the counting table is full: admitted, not counted */
+};
+
+struct ct_limits;
+
+/**
+ * A counting table for `n` rules with room for `keys` counts (keys * 3 / 2
+ * slots of 16 bytes: at most two thirds full). A count is keyed by a
+ * 64-bit keyed hash of its rule, source group and zone.
+ * For every connection, the first source rule (in order) that matches it
+ * and the first zone rule of its zone apply.
+ * @param seed  keys the table's hash.
+ * @param err   message on failure (may be NULL).
+ * @return the table, or NULL (bad rule, n or keys out of range, no memory).
+ * Thread safety: the table belongs to one thread.
+ */
+struct ct_limits *ct_limits_create(const struct ct_limit_rule *rules, unsigned n, uint32_t keys,
+				   uint64_t seed, const struct ct_mem *mem, char *err,
+				   size_t errlen);
+
+/** Free a table from ct_limits_create() with the same allocator. NULL is a no-op. */
+void ct_limits_free(struct ct_limits *l, const struct ct_mem *mem);
+
+/**
+ * Admit a new connection with original tuple `t`: on CT_LIM_COUNTED every
+ * matching rule's count went up by one; on CT_LIM_OVER (`*rule` = the rule
+ * at its max), CT_LIM_NONE and CT_LIM_NOROOM nothing changed.
+ */
+enum ct_limit_verdict ct_limits_admit(struct ct_limits *l, const struct ct_tuple *t,
+				      unsigned *rule);
+
+/**
+ * Prefetch the counts ct_limits_admit() would read for `t`: for a packet
+ * whose lookup is about to miss, some packets before it is processed.
+ */
+void ct_limits_prefetch(const struct ct_limits *l, const struct ct_tuple *t);
+
+/**
+ * Release a connection that ct_limits_admit() counted (CT_LIM_COUNTED), with
+ * the same tuple: the counts it took go down by one.
+ */
+void ct_limits_release(struct ct_limits *l, const struct ct_tuple *t);
+
+/** The live count of rule `rule` for the group `t` falls in (0 when none). */
+uint32_t ct_limits_count(const struct ct_limits *l, unsigned rule, const struct ct_tuple *t);
+
+/** Counts in use (distinct rule, group and zone keys). */
+uint32_t ct_limits_keys_used(const struct ct_limits *l);
+
+/* ------------------------------------------------------------------------ */
+/* Top sketch                                                                */
+
+#define CT_TOP_ROWS  4      /**< Count-Min rows: failure probability e^-4 */
+#define CT_TOP_WIDTH 2048   /**< counters a row: error e / 2048 of the live entries */
+#define CT_TOP_CAND  16     /**< candidate keys a shard keeps per dimension */
+
+/** Dimensions of the sketch. */
+enum ct_top_dim {
+	CT_TOP_SRC = 0,   /**< original source address */
+	CT_TOP_DST = 1,   /**< original destination address */
+	CT_TOP_DIMS,
+};
+
+/** A key of the sketch: an address (IPv4 in the first 4 bytes) in a zone. */
+struct ct_top_key {
+	uint8_t addr[16];
+	uint16_t zone;
+	uint8_t family;          /**< 4 or 6; 0 marks an empty candidate */
+	uint8_t pad;
+};
+
+/** A key with its estimated live entries. */
+struct ct_top_item {
+	struct ct_top_key key;
+	uint32_t est;
+};
+
+struct ct_top_part {
+	uint32_t cnt[CT_TOP_ROWS][CT_TOP_WIDTH];
+	struct ct_top_item cand[CT_TOP_CAND];
+	uint32_t cand_fp[CT_TOP_CAND];  /* the candidates' hashes' high halves */
+	uint32_t cand_min;       /* the smallest candidate's estimate */
+	uint32_t min_i;          /* its slot */
+};
+
+/** One shard's sketch (about 64 KiB). Plain data: copy it with ct_top_copy(). */
+struct ct_top {
+	struct ct_top_part part[CT_TOP_DIMS];
+	uint64_t seed;           /**< the hash key: the same in every shard that is merged */
+	uint64_t total;          /**< entries counted now */
+};
+
+/** Clear `t` and set its hash key (equal keys for sketches that will be merged). */
+void ct_top_init(struct ct_top *t, uint64_t seed);
+
+/** Count a new entry with original tuple `tu` (by source and destination). */
+void ct_top_add(struct ct_top *t, const struct ct_tuple *tu);
+
+/** Uncount an entry that ct_top_add() counted, with the same tuple. */
+void ct_top_sub(struct ct_top *t, const struct ct_tuple *tu);
+
+/**
+ * Re-estimate the candidates from the counters (entries end without
+ * touching them): empty the ones at 0 and recompute the smallest.
+ */
+void ct_top_refresh(struct ct_top *t);
+
+/** Copy `src` to `dst` (after ct_top_refresh() the copy's candidates are current). */
+void ct_top_copy(struct ct_top *dst, const struct ct_top *src);
+
+/** A key's estimate in `t` (its counters' minimum). */
+uint32_t ct_top_estimate(const struct ct_top *t, unsigned dim, const struct ct_top_key *k);
+
+/**
+ * The heaviest keys of dimension `dim` over `n` sketches with one hash
+ * key: the union of their candidates, each estimated from the sum of the
+ * sketches (Count-Min's bound over the total), in zone `zone` only when
+ * zone >= 0, largest first (ties by zone and address). `out` holds `cap`
+ * items; n * CT_TOP_CAND is enough for every candidate. Allocates nothing.
+ * @return the number written to `out`; 0 when the sketches' keys differ.
+ * Thread safety: reads the sketches only.
+ */
+unsigned ct_top_merge(const struct ct_top *const *t, unsigned n, unsigned dim, int zone,
+		      struct ct_top_item *out, unsigned cap);
+
+/** The key of dimension `dim` for tuple `tu`. */
+void ct_top_key_of(const struct ct_tuple *tu, unsigned dim, struct ct_top_key *k);
+
+/* ------------------------------------------------------------------------ */
+/* A shard's limits and sketch (ct_conf.limits, ct_conf.top)                 */
+
+struct ct_shard;
+
+/**
+ * Publish the shard's top sketch: re-estimate its candidates and copy it
+ * into `dst` (about 64 KiB), which another thread may then read.
+ * @return 0, or -ENOENT when the shard keeps no sketch (ct_conf.top false).
+ * Thread safety: the shard's owner only; `dst` must not be read meanwhile.
+ */
+int ct_shard_top_publish(struct ct_shard *s, struct ct_top *dst);
+
+/**
+ * The live count of limit rule `rule` for the group of tuple `t`'s source
+ * and zone (0 when none, or no limits).
+ * Thread safety: the shard's owner only.
+ */
+uint32_t ct_shard_limit_count(const struct ct_shard *s, unsigned rule,
+			      const struct ct_tuple *t);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DPCT_CT_LIMIT_H */

@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Limits and the top sketch (ct_limit.h): the counting table against a
+ * table of rules and connections, deletion under collisions, the sketch's
+ * estimates and merge, and both inside a shard (refusals counted per rule,
+ * counts given back when entries end, the sketch's publication).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ct_import.h"
+#include "shard_test_util.h"
+
+/* A rule from text: "10.0.0.0/8" (source) or NULL (zone rule). */
+static struct ct_limit_rule
+rule(const char *pfx, unsigned group, int zone, uint32_t max)
+{
+	struct ct_limit_rule r;
+	char buf[64], *slash;
+
+	memset(&r, 0, sizeof(r));
+	r.max = max;
+	r.any_zone = zone < 0;
+	r.zone = zone < 0 ? 0 : (uint16_t)zone;
+	if (pfx == NULL)
+		return r;
+	snprintf(buf, sizeof(buf), "%s", pfx);
+	slash = strchr(buf, '/');
+	*slash = '\0';
+	r.prefix_len = (uint8_t)atoi(slash + 1);
+	r.group_len = (uint8_t)group;
+	if (inet_pton(AF_INET, buf, r.addr) == 1)
+		r.family = 4;
+	else if (inet_pton(AF_INET6, buf, r.addr) == 1)
+		r.family = 6;
+	return r;
+}
+
+static struct ct_tuple
+tup(const char *src, uint16_t zone, uint16_t sport)
+{
+	struct ct_tuple t;
+
+	memset(&t, 0, sizeof(t));
+	if (inet_pton(AF_INET, src, t.src) == 1) {
+		t.family = 4;
+		inet_pton(AF_INET, "192.0.2.1", t.dst);
+	} else {
+		t.family = 6;
+		inet_pton(AF_INET6, src, t.src);
+		inet_pton(AF_INET6, "2001:db8::1", t.dst);
+	}
+	t.proto = 6;
+	t.sport = sport;
+	t.dport = 80;
+	t.zone = zone;
+	return t;
+}
+
+/*
+ * Each row: connections from `src` in `zone`, `n` of them, then what the
+ * next one gets. The rules: each address of 10/8 at most 3 (any zone);
+ * each /24 of 172.16/12 at most 5; each /64 of 2001:db8::/32 at most 2;
+ * zone 7 at most 4 in all; 198.51.100.0/24 in zone 9 only, at most 1.
+ */
+static int
+test_admit_table(void)
+{
+	static const struct {
+		const char *src;
+		uint16_t zone;
+		unsigned n;
+		enum ct_limit_verdict next;
+		unsigned rule;
+	} rows[] = {
+		{"10.1.1.1", 0, 3, CT_LIM_OVER, 0},
+		{"10.1.1.2", 0, 2, CT_LIM_COUNTED, 0},       /* another address: own count */
+		{"10.1.1.1", 3, 0, CT_LIM_OVER, 0},          /* any zone: counted together */
+		{"172.16.5.1", 0, 3, CT_LIM_COUNTED, 0},
+		{"172.16.5.200", 0, 0, CT_LIM_COUNTED, 0},   /* same /24: 5 now */
+		{"172.16.5.9", 0, 0, CT_LIM_OVER, 1},
+		{"172.16.6.9", 0, 0, CT_LIM_COUNTED, 1},     /* next /24 */
+		{"2001:db8:0:1::5", 0, 1, CT_LIM_COUNTED, 2},
+		{"2001:db8:0:1::6", 0, 0, CT_LIM_OVER, 2},   /* same /64 at 2 */
+		{"2001:db9::1", 0, 0, CT_LIM_NONE, 0},       /* no rule */
+		{"192.0.2.50", 7, 4, CT_LIM_OVER, 3},        /* zone rule */
+		{"10.9.9.9", 7, 0, CT_LIM_OVER, 3},          /* zone full before the source rule */
+		{"198.51.100.4", 9, 1, CT_LIM_OVER, 4},
+		{"198.51.100.4", 8, 0, CT_LIM_NONE, 0},      /* the rule is zone 9's */
+	};
+	struct ct_limit_rule rs[5] = {
+		rule("10.0.0.0/8", 32, -1, 3),
+		rule("172.16.0.0/12", 24, -1, 5),
+		rule("2001:db8::/32", 64, -1, 2),
+		rule(NULL, 0, 7, 4),
+		rule("198.51.100.0/24", 32, 9, 1),
+	};
+	struct ct_limits *l;
+	uint16_t port = 1;
+	unsigned i, k, r;
+	char err[128];
+
+	l = ct_limits_create(rs, 5, 1024, 7, NULL, err, sizeof(err));
+	T_ASSERT(l != NULL);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct ct_tuple t;
+
+		for (k = 0; k < rows[i].n; k++) {
+			t = tup(rows[i].src, rows[i].zone, port++);
+			T_EQ(ct_limits_admit(l, &t, &r), CT_LIM_COUNTED);
+		}
+		t = tup(rows[i].src, rows[i].zone, port++);
+		r = 99;
+		if (ct_limits_admit(l, &t, &r) != rows[i].next)
+			T_FAIL_("row %u (%s zone %u): verdict differs", i, rows[i].src,
+				rows[i].zone);
+		if (rows[i].next == CT_LIM_OVER)
+			T_EQ(r, rows[i].rule);
+	}
+	/* Giving one back makes room for exactly one. */
+	{
+		struct ct_tuple t = tup("10.1.1.1", 0, 1);
+
+		T_EQ(ct_limits_count(l, 0, &t), 3);
+		ct_limits_release(l, &t);
+		T_EQ(ct_limits_count(l, 0, &t), 2);
+		T_EQ(ct_limits_admit(l, &t, &r), CT_LIM_COUNTED);
+		T_EQ(ct_limits_admit(l, &t, &r), CT_LIM_OVER);
+	}
+	ct_limits_free(l, NULL);
+	return 0;
+}
+
+/* Refused at creation, each with its message. */
+static int
+test_bad_rules(void)
+{
+	static const struct {
+		struct ct_limit_rule r;
+		const char *msg;
+	} rows[] = {
+		{{.family = 4, .prefix_len = 8, .group_len = 32, .max = 0}, "max must be >= 1"},
+		{{.family = 5, .max = 1}, "family 5 is not 4 or 6"},
+		{{.family = 4, .prefix_len = 33, .group_len = 33, .max = 1}, "need prefix 33"},
+		{{.family = 4, .prefix_len = 24, .group_len = 16, .max = 1}, "need prefix 24"},
+		{{.addr = {10, 0, 0, 1}, .family = 4, .prefix_len = 8, .group_len = 32, .max = 1},
+		 "bits beyond /8"},
+	};
+	unsigned i;
+	char err[128];
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		err[0] = '\0';
+		T_ASSERT(ct_limits_create(&rows[i].r, 1, 16, 1, NULL, err, sizeof(err)) == NULL);
+		if (strstr(err, rows[i].msg) == NULL)
+			T_FAIL_("row %u: \"%s\" lacks \"%s\"", i, err, rows[i].msg);
+	}
+	T_ASSERT(ct_limits_create(&rows[0].r, 0, 16, 1, NULL, err, sizeof(err)) == NULL);
+	T_ASSERT(strstr(err, "0 limit rules") != NULL);
+	return 0;
+}
+
+/*
+ * Many keys in a small table, released in another order: every count stays
+ * right through backward-shift deletion, and the table ends empty. A full
+ * table admits without counting.
+ */
+static int
+test_delete_and_room(void)
+{
+	struct ct_limit_rule r = rule("10.0.0.0/8", 32, -1, 2);
+	struct ct_limits *l = ct_limits_create(&r, 1, 64, 3, NULL, NULL, 0);
+	struct ct_tuple t;
+	char a[32];
+	unsigned i, k;
+
+	T_ASSERT(l != NULL);
+	for (i = 0; i < 64; i++) {
+		snprintf(a, sizeof(a), "10.0.%u.%u", i / 7, i * 13 % 251);
+		for (k = 0; k < 2; k++) {
+			t = tup(a, 0, (uint16_t)k);
+			T_EQ(ct_limits_admit(l, &t, NULL), CT_LIM_COUNTED);
+		}
+	}
+	T_EQ(ct_limits_keys_used(l), 64);
+	t = tup("10.200.0.1", 0, 1);
+	T_EQ(ct_limits_admit(l, &t, NULL), CT_LIM_NOROOM);
+	for (i = 0; i < 64; i += 2) {
+		snprintf(a, sizeof(a), "10.0.%u.%u", i / 7, i * 13 % 251);
+		t = tup(a, 0, 0);
+		ct_limits_release(l, &t);
+		ct_limits_release(l, &t);
+	}
+	T_EQ(ct_limits_keys_used(l), 32);
+	for (i = 0; i < 64; i++) {
+		snprintf(a, sizeof(a), "10.0.%u.%u", i / 7, i * 13 % 251);
+		t = tup(a, 0, 0);
+		T_EQ(ct_limits_count(l, 0, &t), i % 2 ? 2 : 0);
+	}
+	for (i = 1; i < 64; i += 2) {
+		snprintf(a, sizeof(a), "10.0.%u.%u", i / 7, i * 13 % 251);
+		t = tup(a, 0, 0);
+		ct_limits_release(l, &t);
+		ct_limits_release(l, &t);
+	}
+	T_EQ(ct_limits_keys_used(l), 0);
+	ct_limits_free(l, NULL);
+	return 0;
+}
+
+/*
+ * The sketch: a heavy source among many light ones is the first
+ * candidate, its estimate within Count-Min's bound, never below the
+ * truth; removing the entries takes it out after a refresh.
+ */
+static int
+test_sketch_heavy(void)
+{
+	static struct ct_top t;
+	const struct ct_top *one[1] = {&t};
+	struct ct_top_item it[CT_TOP_CAND];
+	struct ct_tuple heavy = tup("203.0.113.7", 2, 0), x;
+	char a[32];
+	unsigned i, n;
+
+	ct_top_init(&t, 99);
+	for (i = 0; i < 5000; i++) {
+		snprintf(a, sizeof(a), "10.%u.%u.%u", i >> 16, (i >> 8) & 255, i & 255);
+		x = tup(a, 2, 1);
+		ct_top_add(&t, &x);
+		if (i % 5 == 0) {
+			heavy.sport = (uint16_t)i;
+			ct_top_add(&t, &heavy);
+		}
+	}
+	n = ct_top_merge(one, 1, CT_TOP_SRC, -1, it, CT_TOP_CAND);
+	T_ASSERT(n >= 1);
+	T_MEMEQ(it[0].key.addr, heavy.src, 16);
+	T_EQ(it[0].key.zone, 2);
+	T_ASSERT(it[0].est >= 1000);
+	/* e / 2048 of 6000 entries: at most 8 over. */
+	T_ASSERT(it[0].est <= 1000 + 8);
+	/* Every entry has the same destination: it leads that dimension with all. */
+	n = ct_top_merge(one, 1, CT_TOP_DST, -1, it, CT_TOP_CAND);
+	T_ASSERT(n >= 1);
+	T_EQ(it[0].est, 6000);
+	/* Another zone filters everything out. */
+	T_EQ(ct_top_merge(one, 1, CT_TOP_SRC, 3, it, CT_TOP_CAND), 0);
+	for (i = 0; i < 5000; i += 5) {
+		heavy.sport = (uint16_t)i;
+		ct_top_sub(&t, &heavy);
+	}
+	ct_top_refresh(&t);
+	n = ct_top_merge(one, 1, CT_TOP_SRC, -1, it, CT_TOP_CAND);
+	for (i = 0; i < n; i++)
+		T_ASSERT(memcmp(it[i].key.addr, heavy.src, 16) != 0 || it[i].est <= 8);
+	T_EQ(t.total, 5000);
+	return 0;
+}
+
+/* Sketches add up: a source spread over 4 shards is estimated from all of them. */
+static int
+test_sketch_merge(void)
+{
+	static struct ct_top t[4];
+	const struct ct_top *p[4] = {&t[0], &t[1], &t[2], &t[3]};
+	struct ct_top_item it[4 * CT_TOP_CAND];
+	struct ct_tuple h = tup("2001:db8::99", 0, 0), x;
+	char a[48];
+	unsigned i, n;
+
+	for (i = 0; i < 4; i++)
+		ct_top_init(&t[i], 5);
+	for (i = 0; i < 4000; i++) {
+		snprintf(a, sizeof(a), "2001:db8:1::%x", i);
+		x = tup(a, 0, 1);
+		ct_top_add(&t[i % 4], &x);
+		h.sport = (uint16_t)i;
+		if (i % 2 == 0)
+			ct_top_add(&t[i % 4], &h);
+	}
+	for (i = 0; i < 4; i++)
+		ct_top_refresh(&t[i]);
+	n = ct_top_merge(p, 4, CT_TOP_SRC, 0, it, 4 * CT_TOP_CAND);
+	T_ASSERT(n >= 1);
+	T_MEMEQ(it[0].key.addr, h.src, 16);
+	T_ASSERT(it[0].est >= 2000 && it[0].est <= 2000 + 8);
+	/* Sketches under different keys do not merge. */
+	t[3].seed = 6;
+	T_EQ(ct_top_merge(p, 4, CT_TOP_SRC, 0, it, 4 * CT_TOP_CAND), 0);
+	return 0;
+}
+
+static void
+tw_limits(struct ct_conf *c)
+{
+	c->early_drop = false;
+	c->fill_alarm_high_pct = 0;
+	c->n_limits = 2;
+	c->limits[0] = rule("10.0.0.0/8", 32, -1, 4);
+	c->limits[1] = rule(NULL, 0, 5, 2);
+	c->top = true;
+	c->top_seed = 11;
+}
+
+/*
+ * In a shard: the fifth connection of a source is dropped and counted
+ * against rule 0, the zone rule against rule 1; once entries expire the
+ * source may connect again; the published sketch names the source.
+ */
+static int
+test_shard_limits(void)
+{
+	struct ct_shard *s = mkshard(64, 0, tw_limits);
+	static struct ct_top pub;
+	const struct ct_top *one_top[1] = {&pub};
+	struct ct_top_item it[CT_TOP_CAND];
+	struct ct_stats st;
+	struct ct_pkt p;
+	unsigned i;
+
+	T_ASSERT(s != NULL);
+	for (i = 0; i < 4; i++)
+		T_EQ(one(s, mk(17, 0x0101000a, 0x010200c0, (uint16_t)(1000 + i), 53, 0), T0),
+		     CT_V_PASS);
+	T_EQ(one(s, mk(17, 0x0101000a, 0x010200c0, 2000, 53, 0), T0), CT_V_DROP);
+	/* An existing flow of the source still passes; another source is free. */
+	T_EQ(one(s, mk(17, 0x0101000a, 0x010200c0, 1001, 53, 0), T0), CT_V_PASS);
+	T_EQ(one(s, mk(17, 0x0201000a, 0x010200c0, 1000, 53, 0), T0), CT_V_PASS);
+	for (i = 0; i < 3; i++) {
+		p = mk(17, 0x010000c6 + (i << 24), 0x010200c0, 7, 53, 0);
+		p.tuple.zone = 5;
+		p.hash = ct_tuple_hash(&p.tuple);
+		T_EQ(one(s, p, T0), i < 2 ? CT_V_PASS : CT_V_DROP);
+	}
+	ct_shard_stats(s, &st);
+	T_EQ(st.limit_drop, 2);
+	T_EQ(st.limit_drop_by_rule[0], 1);
+	T_EQ(st.limit_drop_by_rule[1], 1);
+	T_EQ(st.drop, 2);
+	T_EQ(st.count, 7);
+	p = mk(17, 0x0101000a, 0x010200c0, 1000, 53, 0);
+	T_EQ(ct_shard_limit_count(s, 0, &p.tuple), 4);
+	T_EQ(ct_shard_top_publish(s, &pub), 0);
+	T_EQ(ct_top_merge(one_top, 1, CT_TOP_SRC, 0, it, CT_TOP_CAND) >= 1, 1);
+	T_MEMEQ(it[0].key.addr, p.tuple.src, 4);
+	T_EQ(it[0].est, 4);
+	/* UDP unreplied: 30 s. After it every count is back to 0. */
+	ct_shard_expire(s, T0 + 40 * SEC, 1000);
+	ct_shard_stats(s, &st);
+	T_EQ(st.count, 0);
+	T_EQ(ct_shard_limit_count(s, 0, &p.tuple), 0);
+	T_EQ(one(s, mk(17, 0x0101000a, 0x010200c0, 3000, 53, 0), T0 + 41 * SEC), CT_V_PASS);
+	T_EQ(ct_shard_top_publish(s, &pub), 0);
+	T_EQ(pub.total, 1);
+	ct_shard_free(s);
+	/* Without a sketch there is nothing to publish. */
+	s = mkshard(64, 0, tw_no_early);
+	T_EQ(ct_shard_top_publish(s, &pub), -ENOENT);
+	ct_shard_free(s);
+	return 0;
+}
+
+/*
+ * Entries a failover peer hands over are counted while their source is
+ * under its limit and kept without a count beyond it (never refused);
+ * ending them gives back exactly what they took.
+ */
+static int
+test_import_counts(void)
+{
+	struct ct_shard *s = mkshard(64, 0, tw_limits);
+	struct ct_event_rec r;
+	struct ct_stats st;
+	struct ct_pkt p;
+	unsigned i;
+
+	T_ASSERT(s != NULL);
+	for (i = 0; i < 6; i++) {
+		memset(&r, 0, sizeof(r));
+		p = mk(17, 0x0101000a, 0x010200c0, (uint16_t)(4000 + i), 53, 0);
+		r.orig = p.tuple;
+		ct_tuple_reverse(&r.reply, &p.tuple);
+		r.status = CT_S_CONFIRMED | CT_S_SEEN_REPLY;
+		T_EQ(ct_shard_import(s, &r, T0), 0);
+	}
+	ct_shard_stats(s, &st);
+	T_EQ(st.count, 6);
+	T_EQ(st.limit_drop, 0);
+	T_EQ(ct_shard_limit_count(s, 0, &p.tuple), 4);
+	/* The source is at its limit: a new connection of its own is refused. */
+	T_EQ(one(s, mk(17, 0x0101000a, 0x010200c0, 5000, 53, 0), T0), CT_V_DROP);
+	ct_shard_expire(s, T0 + 3600 * SEC, 1000);
+	ct_shard_stats(s, &st);
+	T_EQ(st.count, 0);
+	T_EQ(ct_shard_limit_count(s, 0, &p.tuple), 0);
+	T_EQ(one(s, mk(17, 0x0101000a, 0x010200c0, 5000, 53, 0), T0 + 3601 * SEC), CT_V_PASS);
+	ct_shard_free(s);
+	return 0;
+}
+
+static const struct t_case cases[] = {
+	T_CASE(test_admit_table),
+	T_CASE(test_bad_rules),
+	T_CASE(test_delete_and_room),
+	T_CASE(test_sketch_heavy),
+	T_CASE(test_sketch_merge),
+	T_CASE(test_shard_limits),
+	T_CASE(test_import_counts),
+};
+
+T_MAIN(cases)
