@@ -55,6 +55,23 @@ enum ct_tcp_state {
 	CT_TCP_MAX = 10,
 };
 
+/**
+ * SCTP states, numbered as Linux enum sctp_conntrack
+ * (CTA_PROTOINFO_SCTP_STATE). Linux 6.x no longer uses HEARTBEAT_ACKED (9).
+ */
+enum ct_sctp_state {
+	CT_SCTP_NONE = 0,
+	CT_SCTP_CLOSED = 1,
+	CT_SCTP_COOKIE_WAIT = 2,
+	CT_SCTP_COOKIE_ECHOED = 3,
+	CT_SCTP_ESTABLISHED = 4,
+	CT_SCTP_SHUTDOWN_SENT = 5,
+	CT_SCTP_SHUTDOWN_RECD = 6,
+	CT_SCTP_SHUTDOWN_ACK_SENT = 7,
+	CT_SCTP_HEARTBEAT_SENT = 8,
+	CT_SCTP_MAX = 9,
+};
+
 /** Status bits, with Linux's bit numbers (enum ip_conntrack_status). */
 #define CT_S_EXPECTED   (1u << 0)
 #define CT_S_SEEN_REPLY (1u << 1)
@@ -171,6 +188,14 @@ struct ct_pkt {
 	uint8_t tcp_opts;        /**< CT_PKT_OPT_* */
 	uint8_t tcp_wscale;      /**< window scale option value, capped at 14 */
 };
+/*
+ * An SCTP packet reuses the TCP fields for what its tracker reads (Linux
+ * nf_conntrack_sctp_packet() walks the chunks; the parser walks them once):
+ * tcp_seq the common header's verification tag, tcp_ack the initiate tag of
+ * an INIT or INIT_ACK chunk, tcp_sack the state-changing chunks in order
+ * (ct_private.h: CT_SCTP_SEQ_*), tcp_flags which of them occur
+ * (CT_SCTP_M_*) and tcp_opts the rest of what the walk found (CT_SCTP_O_*).
+ */
 
 #define CT_PKT_OPT_PRESENT 0x01  /**< the TCP header has an option area */
 #define CT_PKT_OPT_WSCALE  0x02  /**< window scale option seen */
@@ -287,6 +312,7 @@ ct_hash_owner(uint32_t hash, unsigned n)
 
 /** Stable lowercase names for logs, stats and telemetry. */
 const char *ct_tcp_state_name(unsigned state);      /* "SYN_SENT", ... as conntrack -E */
+const char *ct_sctp_state_name(unsigned state);     /* "COOKIE_WAIT", ... as conntrack -E */
 const char *ct_invalid_reason_name(unsigned reason); /* "trunc_l3", ... */
 const char *ct_proto_name(unsigned proto);           /* "tcp", "udp", "icmp", "icmpv6", "unknown" */
 
@@ -310,7 +336,17 @@ const char *ct_proto_name(unsigned proto);           /* "tcp", "udp", "icmp", "i
 	X(UDP_REPLIED,     "udp_replied",     120) \
 	X(ICMP,            "icmp",             30) \
 	X(ICMPV6,          "icmpv6",           30) \
-	X(GENERIC,         "generic",         600)
+	X(GENERIC,         "generic",         600) \
+	X(SCTP_CLOSED,     "sctp_closed",      10) \
+	X(SCTP_COOKIE_WAIT, "sctp_cookie_wait", 3) \
+	X(SCTP_COOKIE_ECHOED, "sctp_cookie_echoed", 3) \
+	X(SCTP_ESTABLISHED, "sctp_established", 210) \
+	X(SCTP_SHUTDOWN_SENT, "sctp_shutdown_sent", 3) \
+	X(SCTP_SHUTDOWN_RECD, "sctp_shutdown_recd", 3) \
+	X(SCTP_SHUTDOWN_ACK_SENT, "sctp_shutdown_ack_sent", 3) \
+	X(SCTP_HEARTBEAT_SENT, "sctp_heartbeat_sent", 30) \
+	X(GRE_UNREPLIED,   "gre_unreplied",    30) \
+	X(GRE_STREAM,      "gre_stream",      180)
 
 enum ct_timeout_class {
 #define CT_X_ENUM(id, name, secs) CT_TO_##id,

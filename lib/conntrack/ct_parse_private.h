@@ -26,6 +26,7 @@
 #define P_UDP 17
 #define P_DCCP 33
 #define P_ROUTING 43
+#define P_GRE 47
 #define P_FRAGMENT 44
 #define P_ESP 50
 #define P_AH 51

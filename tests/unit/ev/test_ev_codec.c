@@ -48,6 +48,12 @@ mk_rec(int family, uint8_t proto, unsigned kind)
 		r.orig.sport = 0x4242;
 		r.orig.dport = proto == IPPROTO_ICMP ? 8 : 128;
 	}
+	if (proto == IPPROTO_SCTP) {
+		r.orig.sport = 5000;
+		r.orig.dport = 36412;
+		r.sctp_vtag[0] = 0x01020304;
+		r.sctp_vtag[1] = 0xa0b0c0d0;
+	}
 	r.id = 0xdeadbeef;
 	r.slot = 7;
 	r.status = CT_S_CONFIRMED;
@@ -95,9 +101,17 @@ check_own(const struct ct_event_rec *r, unsigned flags, const uint8_t *msg, size
 	T_EQ(ct.reply.dport, r->orig.sport);
 	T_EQ(ct.id, r->id);
 	T_EQ(ct.status, r->status);
-	if (r->orig.proto == IPPROTO_TCP) {
+	if (r->orig.proto == IPPROTO_TCP || r->orig.proto == IPPROTO_SCTP) {
 		T_ASSERT(ct.present & EV_NL_HAS_TCP_STATE);
 		T_EQ(ct.tcp_state, r->tcp_state);
+		/* SCTP: the verification tags, except on a DESTROY (as Linux). */
+		if (r->orig.proto == IPPROTO_SCTP && kind != EV_MASK_DESTROY) {
+			T_ASSERT(ct.present & EV_NL_HAS_SCTP_VTAG);
+			T_EQ(ct.sctp_vtag[0], r->sctp_vtag[0]);
+			T_EQ(ct.sctp_vtag[1], r->sctp_vtag[1]);
+		} else {
+			T_ASSERT(!(ct.present & EV_NL_HAS_SCTP_VTAG));
+		}
 	} else {
 		T_ASSERT(!(ct.present & EV_NL_HAS_TCP_STATE));
 	}
