@@ -152,7 +152,7 @@ enum ct_invalid_reason {
 	CT_INV_STATE,           /**< out-of-state for the tracker (e.g. SYN/ACK with no entry) */
 	/* Strict tracking: checksums and TCP windows */
 	CT_INV_IP_CSUM,         /**< IPv4 header checksum wrong */
-	CT_INV_L4_CSUM,         /**< TCP/UDP/UDP-Lite/ICMP/ICMPv6/SCTP/DCCP checksum wrong */
+	CT_INV_L4_CSUM,         /**< TCP/UDP/UDP-Lite/ICMP/ICMPv6/SCTP checksum wrong */
 	CT_INV_TCP_WINDOW,      /**< TCP segment outside the window (Linux tcp_in_window()) */
 	CT_INV_MAX,
 };
@@ -210,8 +210,10 @@ struct ct_pkt {
  * third makes the frame CT_PKT_NOT_IP; the IP length field (not the frame
  * length) ends the packet; non-first fragments are CT_PKT_FRAGMENT, first
  * fragments are tracked when their L4 header is complete (else
- * CT_INV_IP_FRAG); at most 8 IPv6 extension headers; ESP and IPv6
- * "no next header" are tracked generically with ports 0; SCTP, DCCP and
+ * CT_INV_IP_FRAG; an SCTP first fragment always); at most 8 IPv6
+ * extension headers; ESP, DCCP (as Linux 6.16 and later) and IPv6 "no next
+ * header" are tracked generically with ports 0; GREv0 with keys 0 and GREv1
+ * (PPTP) with the call ID as dport (not PPP: CT_INV_STATE); SCTP and
  * UDP-Lite with their ports; ICMP queries Linux tracks (echo, timestamp,
  * info, address mask; v6 echo, node info) are keyed by identifier, request
  * type and code (see struct ct_tuple); ICMP errors give the quoted flow's tuple
@@ -246,8 +248,8 @@ void ct_parse_mbuf_burst(struct rte_mbuf *const *m, unsigned n, uint16_t zone,
  * PRE_ROUTING. Applies to packets of class CT_PKT_TRACK or CT_PKT_ICMP_ERROR
  * produced by ct_parse() from the same bytes. `what` selects the checks done
  * in software (CT_CSUM_IP: the IPv4 header; CT_CSUM_L4: TCP, UDP (0 means
- * none), UDP-Lite (its coverage), ICMP, ICMPv6, SCTP (CRC32c) and DCCP (its
- * coverage), each as Linux's conntrack checks them). A wrong checksum makes `p`
+ * none), UDP-Lite (its coverage), ICMP, ICMPv6 and SCTP (CRC32c), each as
+ * Linux's conntrack checks them; DCCP is not checked, as in Linux 6.16+). A wrong checksum makes `p`
  * CT_PKT_INVALID with CT_INV_IP_CSUM or CT_INV_L4_CSUM.
  *
  * @return 0 (good or nothing to check) or -EBADMSG (p is now invalid).

@@ -162,7 +162,6 @@ quoted_ports(const struct pctx *c, uint32_t off, uint32_t end, struct ct_tuple *
 	case P_UDP:
 	case P_UDPLITE:
 	case P_SCTP:
-	case P_DCCP:
 	case P_ICMP:
 	case P_ICMPV6:
 		break;
@@ -403,25 +402,15 @@ parse_l4(const struct pctx *c, uint32_t off, uint32_t end, bool frag, struct ct_
 		out->payload_len = (uint16_t)((frag ? l4len : ulen) - 8);
 		break;
 	}
-	case P_SCTP:
-	case P_DCCP: {
-		/* SCTP common header 12 bytes, DCCP generic header 12 bytes. */
+	case P_SCTP: {
+		/* The common header is 12 bytes. */
 		if (l4len < 12 || !have(c, off, 12))
 			return set_invalid(out, trunc);
 		p = c->d + off;
-		if (t->proto == P_SCTP) {
-			/* The tracker needs every chunk: a first fragment has not got them. */
-			if (frag)
-				return set_invalid(out, CT_INV_IP_FRAG);
-			parse_sctp_chunks(c, off, end, out);
-		} else {
-			uint32_t doff = (uint32_t)p[4] * 4;
-
-			/* Linux dccp_error(): data offset and checksum coverage within the packet. */
-			if (doff < 12 || (!frag && doff > l4len) ||
-			    (!frag && (p[5] & 0x0f) != 0 && ((uint32_t)(p[5] & 0x0f) - 1) * 4 > l4len))
-				return set_invalid(out, CT_INV_TRUNC_L4);
-		}
+		/* The tracker needs every chunk: a first fragment has not got them. */
+		if (frag)
+			return set_invalid(out, CT_INV_IP_FRAG);
+		parse_sctp_chunks(c, off, end, out);
 		t->sport = rd16(p);
 		t->dport = rd16(p + 2);
 		out->payload_len = (uint16_t)(l4len - 12);
