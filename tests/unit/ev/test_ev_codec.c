@@ -209,6 +209,20 @@ check_nfct(const struct ct_event_rec *r, unsigned flags, uint8_t *msg)
 		printf("# nfct tcp state mismatch\n");
 		goto out;
 	}
+	/* CTA_PROTOINFO_SCTP as Linux sends it: the tags except on a DESTROY. */
+	if (r->orig.proto == IPPROTO_SCTP &&
+	    (!nfct_attr_is_set(ct, ATTR_SCTP_STATE) ||
+	     nfct_get_attr_u8(ct, ATTR_SCTP_STATE) != r->tcp_state ||
+	     nfct_attr_is_set(ct, ATTR_SCTP_VTAG_ORIG) != (kind != EV_MASK_DESTROY) ||
+	     (kind != EV_MASK_DESTROY &&
+	      (nfct_get_attr_u32(ct, ATTR_SCTP_VTAG_ORIG) != r->sctp_vtag[0] ||
+	       nfct_get_attr_u32(ct, ATTR_SCTP_VTAG_REPL) != r->sctp_vtag[1])))) {
+		printf("# nfct sctp protoinfo mismatch: state %u vtags %#x %#x\n",
+		       nfct_get_attr_u8(ct, ATTR_SCTP_STATE),
+		       nfct_get_attr_u32(ct, ATTR_SCTP_VTAG_ORIG),
+		       nfct_get_attr_u32(ct, ATTR_SCTP_VTAG_REPL));
+		goto out;
+	}
 	if (kind == EV_MASK_DESTROY && (flags & EV_NL_F_ACCT) &&
 	    (nfct_get_attr_u64(ct, ATTR_ORIG_COUNTER_PACKETS) != r->pkts[0] ||
 	     nfct_get_attr_u64(ct, ATTR_ORIG_COUNTER_BYTES) != r->bytes[0] ||
@@ -260,6 +274,14 @@ check_nfct(const struct ct_event_rec *r, unsigned flags, uint8_t *msg)
 	if (r->orig.proto == IPPROTO_TCP &&
 	    strstr(out, ev_nl_tcp_state_name(r->tcp_state)) == NULL)
 		goto bad_text;
+	if (r->orig.proto == IPPROTO_SCTP) {
+		snprintf(want, sizeof(want), "%s src=", ct_sctp_state_name(r->tcp_state));
+		if (strstr(out, want) == NULL)
+			goto bad_text;
+		snprintf(want, sizeof(want), "sport=%u dport=%u", r->orig.sport, r->orig.dport);
+		if (strstr(out, want) == NULL)
+			goto bad_text;
+	}
 	if ((r->status & CT_S_ASSURED) && strstr(out, "[ASSURED]") == NULL)
 		goto bad_text;
 	if (kind == EV_MASK_DESTROY && (flags & EV_NL_F_ACCT)) {
