@@ -196,7 +196,12 @@ w_tuple(struct nl_w *w, uint16_t type, const struct ct_tuple *t, bool reply)
 	case IPPROTO_UDP:
 	case IPPROTO_UDPLITE:
 	case IPPROTO_SCTP:
-	case IPPROTO_DCCP:
+	case IPPROTO_GRE:
+		/*
+		 * GRE's keys travel as ports (Linux's GRE tracker uses
+		 * nf_ct_port_tuple_to_nlattr()). DCCP has none: Linux 6.16+
+		 * tracks it generically, with only CTA_PROTO_NUM.
+		 */
 		w_be16(w, CTA_PROTO_SRC_PORT, t->sport);
 		w_be16(w, CTA_PROTO_DST_PORT, t->dport);
 		break;

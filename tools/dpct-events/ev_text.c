@@ -88,6 +88,7 @@ put_tuple(struct out *o, const struct ev_nl_ct *ct, int dir)
 	case IPPROTO_UDPLITE:
 	case IPPROTO_SCTP:
 	case IPPROTO_DCCP:
+		/* DCCP's tuple has no ports (ev_nl.c): 0, as libnetfilter_conntrack prints. */
 		put(o, "sport=%u dport=%u ", t->sport, t->dport);
 		break;
 	case IPPROTO_GRE:
