@@ -165,6 +165,14 @@ quoted_ports(const struct pctx *c, uint32_t off, uint32_t end, struct ct_tuple *
 	case P_ICMP:
 	case P_ICMPV6:
 		break;
+	case P_GRE:
+		/* Keyed as the GRE tracker keys it (parse_l4()): PPTP's call ID, else 0. */
+		if (off + 8 > end || !have(c, off, 8) || (c->d[off + 1] & 0x07) != 1)
+			return 0;
+		if (rd16(c->d + off + 2) != 0x880b)
+			return -CT_INV_ICMP;
+		t->dport = rd16(c->d + off + 6);
+		return 0;
 	default:
 		return 0;
 	}

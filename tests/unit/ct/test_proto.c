@@ -346,6 +346,27 @@ test_gre_keys(void)
 	return 0;
 }
 
+/* An ICMP error quoting enhanced GRE relates to the flow keyed by its call ID. */
+static int
+test_gre_quoted(void)
+{
+	const uint8_t v1[8] = { 0x30, 0x01, 0x88, 0x0b, 0x00, 0x04, 0x12, 0x34 };
+	uint8_t err[8 + 20 + 8] = { 3, 1 }, frame[128], quoted[128];
+	struct ct_pkt p;
+
+	/* The quoted packet: the GRE packet from 10.0.0.1 to 10.0.0.2, its IP header. */
+	ip_frame(quoted, 47, 0, v1, sizeof(v1));
+	memcpy(err + 8, quoted + 14, 20 + 8);
+	T_EQ(ct_parse(frame, ip_frame(frame, 1, 1, err, sizeof(err)), 0, &p), CT_PKT_ICMP_ERROR);
+	T_EQ(p.tuple.proto, 47);
+	T_EQ(p.tuple.sport, 0);
+	T_EQ(p.tuple.dport, 0x1234);
+	err[8 + 20 + 3] = 0x00; /* not PPP: Linux has no tuple for it */
+	T_EQ(ct_parse(frame, ip_frame(frame, 1, 1, err, sizeof(err)), 0, &p), CT_PKT_INVALID);
+	T_EQ(p.invalid_reason, CT_INV_ICMP);
+	return 0;
+}
+
 /* GRE: unreplied until the packet after a reply, then the stream timeout and ASSURED. */
 static int
 test_gre_tracker(void)
@@ -405,6 +426,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_sctp_table_shape),
 	T_CASE(test_sctp_first_fragment),
 	T_CASE(test_gre_keys),
+	T_CASE(test_gre_quoted),
 	T_CASE(test_gre_tracker),
 	T_CASE(test_dccp_generic),
 };
