@@ -22,12 +22,16 @@ The kernel runs as Linux does by default: TCP window tracking on
 mid-stream pickup (nf_conntrack_tcp_loose=1), accounting and timestamps on.
 
 Compared per flow (original tuple): the sequence of NEW/UPDATE events with
-their TCP state and status flags (ASSURED, SEEN_REPLY), exactly one DESTROY,
+their TCP or SCTP state and status flags (ASSURED, SEEN_REPLY), exactly one DESTROY,
 and on the DESTROY the flags and both directions' packet and byte counters.
 The "strict" workload holds what window tracking and checksums decide:
 out-of-window RST and data, bad TCP/UDP/ICMP checksums, a UDP length below
-the IP payload, window scaling beyond 64K, and the ICMP query types. Differences on purpose are named in
-DIFFERENCES and explained in docs/architecture.md ("Differences from Linux").
+the IP payload, window scaling beyond 64K, and the ICMP query types. The
+"sctp", "dccp" and "gre" workloads compare those trackers: SCTP states and
+what the verification tag checks let through, DCCP as Linux 6.16+ tracks it
+(generic, no ports), GRE's ASSURED rule and PPTP keys. Differences on
+purpose are named in DIFFERENCES and explained in docs/architecture.md
+("Differences from Linux").
 
 Skips (TAP SKIP) when not root or when network namespaces, veth, nftables,
 conntrack or tcpreplay are missing. The namespaces are always removed.
