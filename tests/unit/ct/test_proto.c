@@ -6,10 +6,12 @@
  * tracker, with the verdict, state, ASSURED bit and timeout class Linux
  * 6.x (nf_conntrack_proto_sctp.c) gives them.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "ct_import.h"
 #include "ct_private.h"
 #include "dpct_test.h"
 
@@ -289,6 +291,45 @@ test_sctp_table_shape(void)
 	return 0;
 }
 
+/* An association taken over from a peer (HA) keeps its state and tags. */
+static int
+test_sctp_import(void)
+{
+	const uint16_t data[] = C(DATA);
+	struct ct_event_rec r;
+	struct ct_conf conf;
+	struct ct_shard *s;
+	struct ct_stats st;
+	struct ct_pkt p;
+	uint8_t frame[128], v;
+	char err[128];
+
+	ct_conf_init(&conf);
+	conf.max_entries = 64;
+	s = ct_shard_create(&conf, err, sizeof(err));
+	T_ASSERT(s != NULL);
+	memset(&r, 0, sizeof(r));
+	T_EQ(ct_parse(frame, sctp_frame(frame, O, TS, data), 0, &p), CT_PKT_TRACK);
+	r.orig = p.tuple;
+	r.status = CT_S_SEEN_REPLY | CT_S_ASSURED;
+	r.tcp_state = CT_SCTP_MAX;
+	T_EQ(ct_shard_import(s, &r, 1000000000), -EINVAL);
+	r.tcp_state = CT_SCTP_ESTABLISHED;
+	r.sctp_vtag[CT_DIR_ORIG] = TS;
+	r.sctp_vtag[CT_DIR_REPLY] = TC;
+	T_EQ(ct_shard_import(s, &r, 1000000000), 0);
+	T_EQ(ct_process_burst(s, &p, 1, 2000000000, &v), 1);
+	T_EQ(v, CT_V_PASS);
+	T_EQ(ct_parse(frame, sctp_frame(frame, R, TS, data), 0, &p), CT_PKT_TRACK);
+	T_EQ(ct_process_burst(s, &p, 1, 2000000001, &v), 1);
+	T_EQ(v, CT_V_DROP);
+	ct_shard_stats(s, &st);
+	T_EQ(st.found, 2);
+	T_EQ(st.invalid, 1);
+	ct_shard_free(s);
+	return 0;
+}
+
 /* An SCTP first fragment cannot be tracked: its chunks are in the later fragments. */
 static int
 test_sctp_first_fragment(void)
@@ -424,6 +465,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_sctp_scenarios),
 	T_CASE(test_sctp_tags),
 	T_CASE(test_sctp_table_shape),
+	T_CASE(test_sctp_import),
 	T_CASE(test_sctp_first_fragment),
 	T_CASE(test_gre_keys),
 	T_CASE(test_gre_quoted),
