@@ -187,8 +187,9 @@ void ct_parse_mbuf_burst(struct rte_mbuf *const *m, unsigned n, uint16_t zone,
  * produced by ct_parse() from the same bytes. `what` selects the checks done
  * in software (CT_CSUM_IP: the IPv4 header; CT_CSUM_L4: TCP, UDP (0 means
  * none), UDP-Lite (its coverage), ICMP, ICMPv6 and SCTP (CRC32c), each as
- * Linux's conntrack checks them; DCCP is not checked, as in Linux 6.16+). A wrong checksum makes `p`
- * CT_PKT_INVALID with CT_INV_IP_CSUM or CT_INV_L4_CSUM.
+ * Linux's conntrack checks them; DCCP is not checked, as in Linux 6.16+).
+ * A wrong checksum makes `p` CT_PKT_INVALID with CT_INV_IP_CSUM or
+ * CT_INV_L4_CSUM.
  *
  * @return 0 (good or nothing to check) or -EBADMSG (p is now invalid).
  * Thread safety: pure function on `p`.

@@ -140,7 +140,7 @@ sctp_new_tags(struct ct_entry *e, const struct ct_pkt *p)
 		} else if (row == CT_SCTP_C_HEARTBEAT) {
 			e->sctp_vtag[CT_DIR_ORIG] = p->tcp_seq;
 		} else {
-			/* Out of the blue: the answer (SHUTDOWN_COMPLETE, ABORT) carries this tag. */
+			/* Out of the blue: its answer (SHUTDOWN_COMPLETE, ABORT) has this tag. */
 			e->sctp_vtag[CT_DIR_REPLY] = p->tcp_seq;
 		}
 	}

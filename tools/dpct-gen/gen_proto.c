@@ -204,7 +204,8 @@ gen_step_sctp(struct gen *g, struct gen_flow *f)
 		if (s < 4)
 			rc = sctp_handshake(g, f, s);
 		else if (s == 4)
-			rc = sctp_send(g, f, GEN_DIR_ORIG, SC_DATA, 0x03, sctp_tag_to(f, 0) ^ 0x5a5a);
+			rc = sctp_send(g, f, GEN_DIR_ORIG, SC_DATA, 0x03,
+				       sctp_tag_to(f, 0) ^ 0x5a5a);
 		else if (s == 5)
 			rc = sctp_send(g, f, GEN_DIR_REPLY, SC_ABORT, t,
 				       (t ? sctp_tag_to(f, 0) : sctp_tag_to(f, 1)) ^ 0xa5a5);

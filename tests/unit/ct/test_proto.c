@@ -154,7 +154,7 @@ static const struct sctp_scenario scenarios[] = {
 		{ O, TS, C(HB), NEW_OK, CT_SCTP_HEARTBEAT_SENT, 0 },
 		{ R, TC, C(HB_ACK), CT_L4_ACCEPT, CT_SCTP_ESTABLISHED, 1 },
 		{ O, TS, C(DATA), CT_L4_ACCEPT, CT_SCTP_ESTABLISHED, 1 },
-		/* A restart's HEARTBEAT with a new tag passes, unrefreshed; its ACK sets the tags. */
+		/* A restart's HEARTBEAT with a new tag passes unrefreshed; its ACK sets tags. */
 		{ O, 0x33333333u, C(HB), CT_L4_IGNORE, CT_SCTP_ESTABLISHED, 1 },
 		{ O, 0x33333333u, C(HB, DATA), CT_L4_INVALID, CT_SCTP_ESTABLISHED, 1 },
 		{ R, 0x44444444u, C(HB_ACK), CT_L4_ACCEPT, CT_SCTP_ESTABLISHED, 1 },
