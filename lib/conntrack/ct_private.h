@@ -138,8 +138,9 @@ ct_ev_from_linux(uint16_t b)
  * touched at create, destroy, by the wheel and for records. Live-only and
  * dying-only fields share room: a dying entry keeps its stop time over
  * tw_end[] (which no dying entry reads: its DESTROY carries only tw_seen's
- * wscale and flags), an ICMP entry its code and a UDP entry a copy of its
- * start time (the 2-second stream rule) in the window block they never use.
+ * wscale and flags), an ICMP entry its code, a UDP entry a copy of its
+ * start time (the 2-second stream rule) and an SCTP entry its verification
+ * tags in the window block they never use.
  * Keep the static_asserts true.
  *
  * Everything is owned by the shard's worker. Counters and start/stop times
