@@ -58,7 +58,20 @@ static const char *const frag_meet_names[] = {"auto", "hash", NULL};
 #define TO_DOC_UDP_REPLIED     "UDP: packets in both directions."
 #define TO_DOC_ICMP            "ICMP queries (echo, timestamp, ...)."
 #define TO_DOC_ICMPV6          "ICMPv6 queries."
-#define TO_DOC_GENERIC         "Any other protocol."
+#define TO_DOC_GENERIC         "Any other protocol (DCCP included: Linux 6.16 dropped its tracker)."
+#define TO_DOC_SCTP_CLOSED     "SCTP: an INIT not yet answered, or closed by ABORT or " \
+			       "SHUTDOWN_COMPLETE."
+#define TO_DOC_SCTP_COOKIE_WAIT "SCTP: the INIT_ACK was seen, the COOKIE_ECHO not yet."
+#define TO_DOC_SCTP_COOKIE_ECHOED "SCTP: the COOKIE_ECHO was seen, the COOKIE_ACK not yet."
+#define TO_DOC_SCTP_ESTABLISHED "SCTP: established (COOKIE_ACK seen)."
+#define TO_DOC_SCTP_SHUTDOWN_SENT "SCTP: the original side sent SHUTDOWN."
+#define TO_DOC_SCTP_SHUTDOWN_RECD "SCTP: the reply side sent SHUTDOWN."
+#define TO_DOC_SCTP_SHUTDOWN_ACK_SENT "SCTP: the SHUTDOWN was acknowledged, SHUTDOWN_COMPLETE " \
+				      "is awaited."
+#define TO_DOC_SCTP_HEARTBEAT_SENT "SCTP: an entry opened by a HEARTBEAT (a secondary path), " \
+				   "no answer yet."
+#define TO_DOC_GRE_UNREPLIED   "GRE: packets in one direction only."
+#define TO_DOC_GRE_STREAM      "GRE: from the first packet after a reply was seen."
 
 #define CFG_TIMEOUT_ROW(id, name, secs) \
 	{CFG_U("timeouts", name, timeout_s[CT_TO_##id], 1, CFG_TIMEOUT_MAX_S, secs), \

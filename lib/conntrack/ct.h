@@ -39,52 +39,7 @@ extern "C" {
 
 struct rte_mbuf;
 
-/* ------------------------------------------------------------------------ */
-/* Constants shared with Linux                                              */
-
-/** TCP states, numbered as Linux enum tcp_conntrack (CTA_PROTOINFO_TCP_STATE). */
-enum ct_tcp_state {
-	CT_TCP_NONE = 0,
-	CT_TCP_SYN_SENT = 1,
-	CT_TCP_SYN_RECV = 2,
-	CT_TCP_ESTABLISHED = 3,
-	CT_TCP_FIN_WAIT = 4,
-	CT_TCP_CLOSE_WAIT = 5,
-	CT_TCP_LAST_ACK = 6,
-	CT_TCP_TIME_WAIT = 7,
-	CT_TCP_CLOSE = 8,
-	CT_TCP_SYN_SENT2 = 9,
-	CT_TCP_MAX = 10,
-};
-
-/** Status bits, with Linux's bit numbers (enum ip_conntrack_status). */
-#define CT_S_EXPECTED   (1u << 0)
-#define CT_S_SEEN_REPLY (1u << 1)
-#define CT_S_ASSURED    (1u << 2)
-#define CT_S_CONFIRMED  (1u << 3)
-#define CT_S_DYING      (1u << 9)
-#define CT_S_SRC_NAT    (1u << 4)
-#define CT_S_DST_NAT    (1u << 5)
-#define CT_S_SRC_NAT_DONE (1u << 7)
-#define CT_S_DST_NAT_DONE (1u << 8)
-#define CT_S_NAT_MASK   (CT_S_SRC_NAT | CT_S_DST_NAT)
-#define CT_S_UNTRACKED  (1u << 12)
-
-/** Event bits, with Linux's bit numbers (enum ip_conntrack_events). */
-#define CT_EV_NEW       (1u << 0)
-#define CT_EV_RELATED   (1u << 1)
-#define CT_EV_DESTROY   (1u << 2)
-#define CT_EV_REPLY     (1u << 3)
-#define CT_EV_ASSURED   (1u << 4)
-#define CT_EV_PROTOINFO (1u << 5)
-#define CT_EV_MARK      (1u << 8)
-#define CT_EV_LABEL     (1u << 10)
-
-/** Directions. */
-enum ct_dir {
-	CT_DIR_ORIG = 0,
-	CT_DIR_REPLY = 1,
-};
+#include "ct_linux.h"
 
 /* ------------------------------------------------------------------------ */
 /* Tuples and parsed packets                                                */
@@ -137,7 +92,7 @@ enum ct_invalid_reason {
 	CT_INV_STATE,           /**< out-of-state for the tracker (e.g. SYN/ACK with no entry) */
 	/* Strict tracking: checksums and TCP windows */
 	CT_INV_IP_CSUM,         /**< IPv4 header checksum wrong */
-	CT_INV_L4_CSUM,         /**< TCP/UDP/UDP-Lite/ICMP/ICMPv6/SCTP/DCCP checksum wrong */
+	CT_INV_L4_CSUM,         /**< TCP/UDP/UDP-Lite/ICMP/ICMPv6/SCTP checksum wrong */
 	CT_INV_TCP_WINDOW,      /**< TCP segment outside the window (Linux tcp_in_window()) */
 	CT_INV_MAX,
 };
@@ -173,6 +128,14 @@ struct ct_pkt {
 	uint8_t tcp_opts;        /**< CT_PKT_OPT_* */
 	uint8_t tcp_wscale;      /**< window scale option value, capped at 14 */
 };
+/*
+ * An SCTP packet reuses the TCP fields for what its tracker reads (Linux
+ * nf_conntrack_sctp_packet() walks the chunks; the parser walks them once):
+ * tcp_seq the common header's verification tag, tcp_ack the initiate tag of
+ * an INIT or INIT_ACK chunk, tcp_sack the state-changing chunks in order
+ * (ct_private.h: CT_SCTP_SEQ_*), tcp_flags which of them occur
+ * (CT_SCTP_M_*) and tcp_opts the rest of what the walk found (CT_SCTP_O_*).
+ */
 
 #define CT_PKT_OPT_PRESENT 0x01  /**< the TCP header has an option area */
 #define CT_PKT_OPT_WSCALE  0x02  /**< window scale option seen */
@@ -187,8 +150,10 @@ struct ct_pkt {
  * third makes the frame CT_PKT_NOT_IP; the IP length field (not the frame
  * length) ends the packet; non-first fragments are CT_PKT_FRAGMENT, first
  * fragments are tracked when their L4 header is complete (else
- * CT_INV_IP_FRAG); at most 8 IPv6 extension headers; ESP and IPv6
- * "no next header" are tracked generically with ports 0; SCTP, DCCP and
+ * CT_INV_IP_FRAG; an SCTP first fragment always); at most 8 IPv6
+ * extension headers; ESP, DCCP (as Linux 6.16 and later) and IPv6 "no next
+ * header" are tracked generically with ports 0; GREv0 with keys 0 and GREv1
+ * (PPTP) with the call ID as dport (not PPP: CT_INV_STATE); SCTP and
  * UDP-Lite with their ports; ICMP queries Linux tracks (echo, timestamp,
  * info, address mask; v6 echo, node info) are keyed by identifier, request
  * type and code (see struct ct_tuple); ICMP errors give the quoted flow's tuple
@@ -223,9 +188,10 @@ void ct_parse_mbuf_burst(struct rte_mbuf *const *m, unsigned n, uint16_t zone,
  * PRE_ROUTING. Applies to packets of class CT_PKT_TRACK or CT_PKT_ICMP_ERROR
  * produced by ct_parse() from the same bytes. `what` selects the checks done
  * in software (CT_CSUM_IP: the IPv4 header; CT_CSUM_L4: TCP, UDP (0 means
- * none), UDP-Lite (its coverage), ICMP, ICMPv6, SCTP (CRC32c) and DCCP (its
- * coverage), each as Linux's conntrack checks them). A wrong checksum makes `p`
- * CT_PKT_INVALID with CT_INV_IP_CSUM or CT_INV_L4_CSUM.
+ * none), UDP-Lite (its coverage), ICMP, ICMPv6 and SCTP (CRC32c), each as
+ * Linux's conntrack checks them; DCCP is not checked, as in Linux 6.16+).
+ * A wrong checksum makes `p` CT_PKT_INVALID with CT_INV_IP_CSUM or
+ * CT_INV_L4_CSUM.
  *
  * @return 0 (good or nothing to check) or -EBADMSG (p is now invalid).
  * Thread safety: pure function on `p`.
@@ -289,6 +255,7 @@ ct_hash_owner(uint32_t hash, unsigned n)
 
 /** Stable lowercase names for logs, stats and telemetry. */
 const char *ct_tcp_state_name(unsigned state);      /* "SYN_SENT", ... as conntrack -E */
+const char *ct_sctp_state_name(unsigned state);     /* "COOKIE_WAIT", ... as conntrack -E */
 const char *ct_invalid_reason_name(unsigned reason); /* "trunc_l3", ... */
 const char *ct_proto_name(unsigned proto);           /* "tcp", "udp", "icmp", "icmpv6", "unknown" */
 
@@ -312,7 +279,17 @@ const char *ct_proto_name(unsigned proto);           /* "tcp", "udp", "icmp", "i
 	X(UDP_REPLIED,     "udp_replied",     120) \
 	X(ICMP,            "icmp",             30) \
 	X(ICMPV6,          "icmpv6",           30) \
-	X(GENERIC,         "generic",         600)
+	X(GENERIC,         "generic",         600) \
+	X(SCTP_CLOSED,     "sctp_closed",      10) \
+	X(SCTP_COOKIE_WAIT, "sctp_cookie_wait", 3) \
+	X(SCTP_COOKIE_ECHOED, "sctp_cookie_echoed", 3) \
+	X(SCTP_ESTABLISHED, "sctp_established", 210) \
+	X(SCTP_SHUTDOWN_SENT, "sctp_shutdown_sent", 3) \
+	X(SCTP_SHUTDOWN_RECD, "sctp_shutdown_recd", 3) \
+	X(SCTP_SHUTDOWN_ACK_SENT, "sctp_shutdown_ack_sent", 3) \
+	X(SCTP_HEARTBEAT_SENT, "sctp_heartbeat_sent", 30) \
+	X(GRE_UNREPLIED,   "gre_unreplied",    30) \
+	X(GRE_STREAM,      "gre_stream",      180)
 
 enum ct_timeout_class {
 #define CT_X_ENUM(id, name, secs) CT_TO_##id,

@@ -36,6 +36,18 @@ static const char *const ct_tcp_state_names[CT_TCP_MAX] = {
 	[CT_TCP_SYN_SENT2] = "SYN_SENT2",
 };
 
+static const char *const ct_sctp_state_names[CT_SCTP_MAX] = {
+	[CT_SCTP_NONE] = "NONE",
+	[CT_SCTP_CLOSED] = "CLOSED",
+	[CT_SCTP_COOKIE_WAIT] = "COOKIE_WAIT",
+	[CT_SCTP_COOKIE_ECHOED] = "COOKIE_ECHOED",
+	[CT_SCTP_ESTABLISHED] = "ESTABLISHED",
+	[CT_SCTP_SHUTDOWN_SENT] = "SHUTDOWN_SENT",
+	[CT_SCTP_SHUTDOWN_RECD] = "SHUTDOWN_RECD",
+	[CT_SCTP_SHUTDOWN_ACK_SENT] = "SHUTDOWN_ACK_SENT",
+	[CT_SCTP_HEARTBEAT_SENT] = "HEARTBEAT_SENT",
+};
+
 static const char *const ct_invalid_reason_names[CT_INV_MAX] = {
 	[CT_INV_NONE] = "none",
 	[CT_INV_TRUNC_L2] = "trunc_l2",
@@ -98,6 +110,12 @@ const char *
 ct_tcp_state_name(unsigned state)
 {
 	return state < CT_TCP_MAX ? ct_tcp_state_names[state] : "UNKNOWN";
+}
+
+const char *
+ct_sctp_state_name(unsigned state)
+{
+	return state < CT_SCTP_MAX ? ct_sctp_state_names[state] : "UNKNOWN";
 }
 
 const char *

@@ -4,13 +4,14 @@
  * nf_conntrack_checksum=1 on PRE_ROUTING (the L4 error() callbacks of
  * nf_conntrack_proto_*.c), plus the IPv4 header checksum that ip_rcv()
  * checks before conntrack ever sees a packet:
- * - TCP, ICMPv6, DCCP: the Internet checksum with the pseudo-header, always;
+ * - TCP, ICMPv6: the Internet checksum with the pseudo-header, always;
  * - UDP: the same, except that a zero checksum means "none" (also over IPv6,
  *   as Linux's conntrack accepts it);
  * - UDP-Lite: over its checksum coverage (0 = all), a zero checksum invalid;
  * - ICMP: the Internet checksum of the whole message, no pseudo-header;
  * - SCTP: CRC32c over the packet (RFC 4960 appendix B);
- * - DCCP: over its checksum coverage (CsCov).
+ * - DCCP: not checked: Linux 6.16 removed its DCCP tracker, and the generic
+ *   one checks nothing.
  * The pseudo-header length is the whole L4 length (the IP payload), as the
  * kernel's nf_ip_checksum()/nf_ip6_checksum() compute it: a UDP datagram whose
  * length field is shorter than the IP payload fails here as it does in Linux.
@@ -30,7 +31,6 @@
 #define P_ICMP 1
 #define P_TCP 6
 #define P_UDP 17
-#define P_DCCP 33
 #define P_ICMPV6 58
 #define P_SCTP 132
 #define P_UDPLITE 136
@@ -335,13 +335,6 @@ l4_ok(const struct csrc *c, const struct ct_pkt *p, uint8_t family)
 		cov = f == 0 ? l4len : f;
 		break;
 	}
-	case P_DCCP: {
-		uint8_t cs = c->flat[p->l4_off + 5] & 0x0f;
-
-		if (cs != 0)
-			cov = ((uint32_t)cs - 1) * 4;
-		break;
-	}
 	case P_ICMP:
 		if (sum_range(c, p->l4_off, l4len, &s) != 0)
 			return 1;
@@ -429,7 +422,7 @@ ct_pkt_csum_mbuf(const struct rte_mbuf *m, struct ct_pkt *p)
 		what |= CT_CSUM_IP;
 	/*
 	 * NICs report L4 results for TCP and UDP; an ICMP error's outer
-	 * checksum, ICMP, SCTP and DCCP are verified here unless reported GOOD.
+	 * checksum, ICMP and SCTP are verified here unless reported GOOD.
 	 */
 	if (l4f == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
 		p->cls = CT_PKT_INVALID;

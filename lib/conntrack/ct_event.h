@@ -32,7 +32,7 @@ struct ct_event_rec {
 	uint16_t status;          /**< CT_S_* */
 	uint16_t events;          /**< CT_EV_* bits being reported (pending | missed) */
 	uint16_t shard;           /**< owning shard */
-	uint8_t tcp_state;        /**< enum ct_tcp_state, TCP only */
+	uint8_t tcp_state;        /**< TCP: enum ct_tcp_state; SCTP: enum ct_sctp_state; else 0 */
 	uint8_t flags;            /**< CT_REC_F_* */
 	uint32_t mark;            /**< CTA_MARK (0 = none) */
 	uint32_t seq;             /**< per-shard record sequence number (wraps) */
@@ -50,7 +50,10 @@ struct ct_event_rec {
 	uint16_t block_lo;        /**< CT_REC_F_NAT_BLOCK: first port of the block */
 	uint16_t block_hi;        /**< ... and its last */
 	uint8_t nat_event;        /**< CT_REC_F_NAT_BLOCK: CT_NAT_BLOCK_ALLOC or _RELEASE */
-	uint8_t pad3[19];
+	uint8_t pad3a[3];
+	uint32_t sctp_vtag[2];    /**< SCTP: verification tag per direction, host order
+				   *   (CTA_PROTOINFO_SCTP_VTAG_ORIGINAL/_REPLY); 0 otherwise */
+	uint8_t pad3[8];
 };
 _Static_assert(sizeof(struct ct_event_rec) == 192, "event record is three cache lines");
 

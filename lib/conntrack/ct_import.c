@@ -38,6 +38,10 @@ import_class(const struct ct_event_rec *r)
 		return CT_TO_ICMP;
 	case IPPROTO_ICMPV6:
 		return CT_TO_ICMPV6;
+	case IPPROTO_SCTP:
+		return ct_sctp_timeout_class(r->tcp_state);
+	case IPPROTO_GRE:
+		return (r->status & CT_S_ASSURED) ? CT_TO_GRE_STREAM : CT_TO_GRE_UNREPLIED;
 	default:
 		return CT_TO_GENERIC;
 	}
@@ -72,6 +76,8 @@ ct_shard_import(struct ct_shard *s, const struct ct_event_rec *r, uint64_t now)
 	if (t->family != 4 && t->family != 6)
 		return -EINVAL;
 	if (t->proto == IPPROTO_TCP && (r->tcp_state == CT_TCP_NONE || r->tcp_state >= CT_TCP_MAX))
+		return -EINVAL;
+	if (t->proto == IPPROTO_SCTP && r->tcp_state >= CT_SCTP_MAX)
 		return -EINVAL;
 	if (r->status & CT_S_NAT_MASK)
 		return -ENOTSUP;
@@ -116,6 +122,11 @@ ct_shard_import(struct ct_shard *s, const struct ct_event_rec *r, uint64_t now)
 		/* As a pickup: the last packet an ACK from the original side. */
 		e->tcp_flags = (uint8_t)(CT_TCP_PC_ACK << CT_TF_LAST_SHIFT);
 		import_window(e, r);
+	} else if (t->proto == IPPROTO_SCTP) {
+		/* The state and the tags the peer had: packets are checked against them. */
+		e->tcp_state = r->tcp_state;
+		e->sctp_vtag[0] = r->sctp_vtag[0];
+		e->sctp_vtag[1] = r->sctp_vtag[1];
 	} else if (t->proto == IPPROTO_UDP || t->proto == IPPROTO_UDPLITE) {
 		/* Past the stream rule's 2 s: the peer saw the start. */
 		e->udp_start_ns = now - 3 * CT_NS_PER_S;

@@ -24,14 +24,16 @@ extern "C" {
  * carries them). No NEW is reported: the peer reported it. The TCP window
  * history is not known: both directions are tracked liberally, as a
  * mid-stream pickup, so the next packets continue the connection in its
- * state with tcp.be_liberal off. The entry gets a new id from this shard.
+ * state with tcp.be_liberal off. An SCTP entry takes the record's state
+ * and verification tags (`sctp_vtag`), against which its next packets are
+ * checked. The entry gets a new id from this shard.
  *
  * Translated flows (status with CT_S_SRC_NAT or CT_S_DST_NAT) are refused:
  * their binding belongs to lib/nat.
  *
  * @return 0; -EEXIST a live entry has this tuple (either direction);
  *         -ENOSPC no free slot (or max_entries reached); -EINVAL bad
- *         family or TCP state; -ENOTSUP translated flow.
+ *         family, TCP or SCTP state; -ENOTSUP translated flow.
  * Thread safety: the shard's owner only, as every shard operation.
  */
 int ct_shard_import(struct ct_shard *s, const struct ct_event_rec *r, uint64_t now);

@@ -31,8 +31,10 @@
  *   are CT_INV_ICMP, except ICMPv6 MLD and neighbour discovery (130-136, 143),
  *   which Linux leaves untracked and dpct classifies CT_PKT_NOT_IP.
  * - UDP-Lite is tracked as UDP (its length field is the checksum coverage);
- *   SCTP and DCCP with their ports (DCCP's data offset and coverage checked
- *   as Linux's dccp_error() does).
+ *   SCTP with its ports, its chunks summarised for the tracker; GREv1
+ *   (PPTP) with its call ID as the destination key.
+ * - DCCP, like everything else, with ports 0: Linux 6.16 removed its DCCP
+ *   tracker, and the generic tracker's tuple has no ports.
  * - Everything else carried by IP is tracked with ports 0.
  * - ct_pkt.len, what the counters add, is the IP datagram (total length, or
  *   payload length + 40): Linux's acct counts skb->len after IP trimmed it.

@@ -162,10 +162,17 @@ quoted_ports(const struct pctx *c, uint32_t off, uint32_t end, struct ct_tuple *
 	case P_UDP:
 	case P_UDPLITE:
 	case P_SCTP:
-	case P_DCCP:
 	case P_ICMP:
 	case P_ICMPV6:
 		break;
+	case P_GRE:
+		/* Keyed as the GRE tracker keys it (parse_l4()): PPTP's call ID, else 0. */
+		if (off + 8 > end || !have(c, off, 8) || (c->d[off + 1] & 0x07) != 1)
+			return 0;
+		if (rd16(c->d + off + 2) != 0x880b)
+			return -CT_INV_ICMP;
+		t->dport = rd16(c->d + off + 6);
+		return 0;
 	default:
 		return 0;
 	}
@@ -230,6 +237,111 @@ quoted_ipv6(const struct pctx *c, uint32_t off, uint32_t end, struct ct_tuple *t
 		return -CT_INV_ICMP;
 	t->proto = nh;
 	return quoted_ports(c, off, end, t);
+}
+
+/* SCTP chunk types (RFC 9260) that the tracker looks at. */
+#define SCTP_DATA              0
+#define SCTP_INIT              1
+#define SCTP_INIT_ACK          2
+#define SCTP_HEARTBEAT         4
+#define SCTP_HEARTBEAT_ACK     5
+#define SCTP_ABORT             6
+#define SCTP_SHUTDOWN          7
+#define SCTP_SHUTDOWN_ACK      8
+#define SCTP_ERROR             9
+#define SCTP_COOKIE_ECHO       10
+#define SCTP_COOKIE_ACK        11
+#define SCTP_SHUTDOWN_COMPLETE 14
+
+/* A chunk type's row in ct_sctp_table, or CT_SCTP_C_MAX for one that changes no state. */
+static unsigned
+sctp_chunk_row(uint8_t type)
+{
+	switch (type) {
+	case SCTP_INIT: return CT_SCTP_C_INIT;
+	case SCTP_INIT_ACK: return CT_SCTP_C_INIT_ACK;
+	case SCTP_ABORT: return CT_SCTP_C_ABORT;
+	case SCTP_SHUTDOWN: return CT_SCTP_C_SHUTDOWN;
+	case SCTP_SHUTDOWN_ACK: return CT_SCTP_C_SHUTDOWN_ACK;
+	case SCTP_ERROR: return CT_SCTP_C_ERROR;
+	case SCTP_COOKIE_ECHO: return CT_SCTP_C_COOKIE_ECHO;
+	case SCTP_COOKIE_ACK: return CT_SCTP_C_COOKIE_ACK;
+	case SCTP_SHUTDOWN_COMPLETE: return CT_SCTP_C_SHUTDOWN_COMPLETE;
+	case SCTP_HEARTBEAT: return CT_SCTP_C_HEARTBEAT;
+	case SCTP_HEARTBEAT_ACK: return CT_SCTP_C_HEARTBEAT_ACK;
+	default: return CT_SCTP_C_MAX;
+	}
+}
+
+static uint8_t
+sctp_chunk_map(unsigned row)
+{
+	switch (row) {
+	case CT_SCTP_C_INIT: return CT_SCTP_M_INIT;
+	case CT_SCTP_C_SHUTDOWN_COMPLETE: return CT_SCTP_M_SHUT_COMP;
+	case CT_SCTP_C_COOKIE_ECHO: return CT_SCTP_M_COOKIE_ECHO;
+	case CT_SCTP_C_ABORT: return CT_SCTP_M_ABORT;
+	case CT_SCTP_C_SHUTDOWN_ACK: return CT_SCTP_M_SHUT_ACK;
+	case CT_SCTP_C_HEARTBEAT: return CT_SCTP_M_HEARTBEAT;
+	case CT_SCTP_C_HEARTBEAT_ACK: return CT_SCTP_M_HB_ACK;
+	case CT_SCTP_C_COOKIE_ACK: return CT_SCTP_M_COOKIE_ACK;
+	default: return 0;
+	}
+}
+
+/*
+ * The chunks of the SCTP packet whose common header is at `off` (end: the
+ * IP payload's end), walked as Linux's for_each_sctp_chunk() and checked as
+ * its do_basic_checks(): a zero length, COOKIE_ECHO or COOKIE_ACK not first,
+ * INIT, INIT_ACK or SHUTDOWN_COMPLETE not alone, or no chunk at all set
+ * CT_SCTP_O_BAD. The summary goes into out (ct.h, ct_private.h: CT_SCTP_*).
+ */
+static void
+parse_sctp_chunks(const struct pctx *c, uint32_t off, uint32_t end, struct ct_pkt *out)
+{
+	uint32_t o, count = 0, seq = 0, nseq = 0;
+	bool alone = false;
+
+	out->tcp_seq = rd32(c->d + off + 4);
+	for (o = off + 12; o < end && end - o >= 4 && have(c, o, 4); count++) {
+		const uint8_t *ch = c->d + o;
+		uint16_t len = rd16(ch + 2);
+		unsigned row = sctp_chunk_row(ch[0]);
+
+		if (ch[0] == SCTP_INIT || ch[0] == SCTP_INIT_ACK || ch[0] == SCTP_SHUTDOWN_COMPLETE)
+			alone = true;
+		if (((ch[0] == SCTP_COOKIE_ACK || ch[0] == SCTP_COOKIE_ECHO || alone) &&
+		     count != 0) || len == 0) {
+			out->tcp_opts |= CT_SCTP_O_BAD;
+			return;
+		}
+		if (row == CT_SCTP_C_MAX) {
+			out->tcp_opts |= CT_SCTP_O_OTHER;
+			if (ch[0] == SCTP_DATA)
+				out->tcp_opts |= CT_SCTP_O_DATA;
+		} else if (nseq == CT_SCTP_SEQ_MAX) {
+			out->tcp_opts |= CT_SCTP_O_MANY;
+		} else {
+			if (row == CT_SCTP_C_INIT || row == CT_SCTP_C_INIT_ACK) {
+				/* Linux reads the whole 16-byte INIT header, within the packet. */
+				if (end - o < 4 + 16 || !have(c, o + 4, 16)) {
+					out->tcp_opts |= CT_SCTP_O_BAD;
+					return;
+				}
+				out->tcp_ack = rd32(ch + 4);
+			}
+			seq |= (uint32_t)((row + 1) | ((ch[1] & 0x01) ? CT_SCTP_SEQ_T : 0))
+			       << (nseq * CT_SCTP_SEQ_BITS);
+			nseq++;
+			out->tcp_flags |= sctp_chunk_map(row);
+		}
+		if (end - o < (((uint32_t)len + 3) & ~3u))
+			break;
+		o += ((uint32_t)len + 3) & ~3u;
+	}
+	if (count == 0)
+		out->tcp_opts |= CT_SCTP_O_BAD;
+	out->tcp_sack = seq;
 }
 
 /*
@@ -298,20 +410,15 @@ parse_l4(const struct pctx *c, uint32_t off, uint32_t end, bool frag, struct ct_
 		out->payload_len = (uint16_t)((frag ? l4len : ulen) - 8);
 		break;
 	}
-	case P_SCTP:
-	case P_DCCP: {
-		/* Ports only (SCTP common header 12 bytes, DCCP generic header 12 bytes). */
+	case P_SCTP: {
+		/* The common header is 12 bytes. */
 		if (l4len < 12 || !have(c, off, 12))
 			return set_invalid(out, trunc);
 		p = c->d + off;
-		if (t->proto == P_DCCP) {
-			uint32_t doff = (uint32_t)p[4] * 4;
-
-			/* Linux dccp_error(): data offset and checksum coverage within the packet. */
-			if (doff < 12 || (!frag && doff > l4len) ||
-			    (!frag && (p[5] & 0x0f) != 0 && ((uint32_t)(p[5] & 0x0f) - 1) * 4 > l4len))
-				return set_invalid(out, CT_INV_TRUNC_L4);
-		}
+		/* The tracker needs every chunk: a first fragment has not got them. */
+		if (frag)
+			return set_invalid(out, CT_INV_IP_FRAG);
+		parse_sctp_chunks(c, off, end, out);
 		t->sport = rd16(p);
 		t->dport = rd16(p + 2);
 		out->payload_len = (uint16_t)(l4len - 12);
@@ -357,6 +464,22 @@ parse_l4(const struct pctx *c, uint32_t off, uint32_t end, bool frag, struct ct_
 		}
 		return set_invalid(out, CT_INV_ICMP);
 	}
+	case P_GRE:
+		/*
+		 * Linux gre_pkt_to_tuple() without a PPTP keymap: GREv0 (or a
+		 * header cut short) has keys 0; enhanced GRE (version 1) keys its
+		 * destination by the call ID and must carry PPP.
+		 */
+		out->payload_len = (uint16_t)l4len;
+		if (l4len < 4 || !have(c, off, 4) || (c->d[off + 1] & 0x07) != 1)
+			break;
+		if (l4len < 8 || !have(c, off, 8))
+			break;
+		p = c->d + off;
+		if (rd16(p + 2) != 0x880b)
+			return set_invalid(out, CT_INV_STATE);
+		t->dport = rd16(p + 6);
+		break;
 	default:
 		/* Generic: ports 0; the payload is everything after the IP headers. */
 		out->payload_len = (uint16_t)l4len;

@@ -24,8 +24,8 @@
 #define P_ICMP 1
 #define P_TCP 6
 #define P_UDP 17
-#define P_DCCP 33
 #define P_ROUTING 43
+#define P_GRE 47
 #define P_FRAGMENT 44
 #define P_ESP 50
 #define P_AH 51

@@ -5,7 +5,7 @@
 /*
  * Internals of lib/conntrack shared between the shard (ct_shard_priv.h
  * and its files) and the L4 trackers (ct_tcp.c, ct_udp.c, ct_icmp.c,
- * ct_other.c). Not installed.
+ * ct_sctp.c, ct_gre.c, ct_other.c). Not installed.
  */
 
 #include <stdbool.h>
@@ -139,8 +139,9 @@ ct_ev_from_linux(uint16_t b)
  * links) is touched at create, destroy, by the wheel and for records. Live-only and
  * dying-only fields share room: a dying entry keeps its stop time over
  * tw_end[] (which no dying entry reads: its DESTROY carries only tw_seen's
- * wscale and flags), an ICMP entry its code and a UDP entry a copy of its
- * start time (the 2-second stream rule) in the window block they never use.
+ * wscale and flags), an ICMP entry its code, a UDP entry a copy of its
+ * start time (the 2-second stream rule) and an SCTP entry its verification
+ * tags in the window block they never use.
  * Keep the static_asserts true.
  *
  * Everything is owned by the shard's worker. Counters and start/stop times
@@ -190,7 +191,10 @@ struct ct_entry {
 		uint32_t tw_maxend[2];   /* TCP entries */
 		uint64_t udp_start_ns;   /* UDP entries: start_ns, for the stream rule */
 	};
-	uint32_t tw_maxwin[2];
+	union {
+		uint32_t tw_maxwin[2];   /* TCP entries */
+		uint32_t sctp_vtag[2];   /* SCTP entries: verification tag per direction */
+	};
 	uint32_t tw_last_end;
 	uint8_t tw_seen[2];      /* td_scale (low nibble) | CT_TW_S_* */
 	union {
@@ -216,6 +220,10 @@ _Static_assert(offsetof(struct ct_entry, stop_ns) + sizeof(uint64_t) <=
 	       offsetof(struct ct_entry, stop_ns) + sizeof(uint64_t) <=
 		       offsetof(struct ct_entry, x_code),
 	       "a dying entry's stop time spares the UDP start, tw_seen and the ICMP code");
+
+_Static_assert(offsetof(struct ct_entry, stop_ns) + sizeof(uint64_t) <=
+		       offsetof(struct ct_entry, sctp_vtag),
+	       "a dying SCTP entry keeps its verification tags");
 
 /*
  * The TCP window state that does not fit the entry's two lines: Linux's
@@ -356,7 +364,9 @@ enum ct_l4_verdict ct_tcp_packet(const struct ct_conf *conf, struct ct_entry *e,
 extern const struct ct_l4_proto ct_l4_tcp;
 extern const struct ct_l4_proto ct_l4_udp;
 extern const struct ct_l4_proto ct_l4_icmp;   /* ICMP and ICMPv6 */
-extern const struct ct_l4_proto ct_l4_other;
+extern const struct ct_l4_proto ct_l4_sctp;
+extern const struct ct_l4_proto ct_l4_gre;
+extern const struct ct_l4_proto ct_l4_other;  /* DCCP too: Linux 6.16 removed its tracker */
 
 static inline const struct ct_l4_proto *
 ct_l4_get(uint8_t proto)
@@ -370,10 +380,62 @@ ct_l4_get(uint8_t proto)
 	case 1:
 	case 58:
 		return &ct_l4_icmp;
+	case 132:
+		return &ct_l4_sctp;
+	case 47:
+		return &ct_l4_gre;
 	default:
 		return &ct_l4_other;
 	}
 }
+
+/*
+ * SCTP: what the parser's chunk walk leaves in a struct ct_pkt (see ct.h).
+ * The state-changing chunks in the order they came, up to CT_SCTP_SEQ_MAX,
+ * are 5-bit slots of tcp_sack from the low bits: the chunk's row in
+ * ct_sctp_table (enum ct_sctp_chunk) + 1 (0 ends the list) and its T bit.
+ */
+enum ct_sctp_chunk {
+	CT_SCTP_C_INIT = 0,
+	CT_SCTP_C_INIT_ACK,
+	CT_SCTP_C_ABORT,
+	CT_SCTP_C_SHUTDOWN,
+	CT_SCTP_C_SHUTDOWN_ACK,
+	CT_SCTP_C_ERROR,
+	CT_SCTP_C_COOKIE_ECHO,
+	CT_SCTP_C_COOKIE_ACK,
+	CT_SCTP_C_SHUTDOWN_COMPLETE,
+	CT_SCTP_C_HEARTBEAT,
+	CT_SCTP_C_HEARTBEAT_ACK,
+	CT_SCTP_C_MAX,
+};
+#define CT_SCTP_SEQ_MAX   6
+#define CT_SCTP_SEQ_BITS  5
+#define CT_SCTP_SEQ_ROW   0x0f   /* row + 1 */
+#define CT_SCTP_SEQ_T     0x10   /* the chunk's T flag (ABORT, SHUTDOWN_COMPLETE) */
+/* tcp_flags: which chunk types occur (Linux's chunk map, the types it tests). */
+#define CT_SCTP_M_INIT        0x01
+#define CT_SCTP_M_SHUT_COMP   0x02
+#define CT_SCTP_M_COOKIE_ECHO 0x04
+#define CT_SCTP_M_ABORT       0x08
+#define CT_SCTP_M_SHUT_ACK    0x10
+#define CT_SCTP_M_HEARTBEAT   0x20
+#define CT_SCTP_M_HB_ACK      0x40
+#define CT_SCTP_M_COOKIE_ACK  0x80
+/* tcp_opts */
+#define CT_SCTP_O_DATA  0x01  /* a DATA chunk */
+#define CT_SCTP_O_OTHER 0x02  /* a chunk that changes no state (DATA, SACK, ...) */
+#define CT_SCTP_O_BAD   0x04  /* Linux's basic checks fail, or an INIT(-ACK) is cut short */
+#define CT_SCTP_O_MANY  0x08  /* more than CT_SCTP_SEQ_MAX state-changing chunks */
+
+/*
+ * The SCTP state table, exported for the table-driven unit test:
+ * ct_sctp_table[dir][chunk row][old state] -> new state, CT_SCTP_IV invalid.
+ */
+#define CT_SCTP_IV 0xfe
+extern const uint8_t ct_sctp_table[2][CT_SCTP_C_MAX][CT_SCTP_MAX];
+/* Timeout class for an SCTP state. */
+uint8_t ct_sctp_timeout_class(uint8_t state);
 
 /*
  * The TCP state table, exported for the table-driven unit test:

@@ -72,7 +72,8 @@ ct_fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_ev
 	}
 	r->events = 0;
 	r->shard = s->conf.shard_index;
-	r->tcp_state = e->key.proto == IPPROTO_TCP ? e->tcp_state : 0;
+	r->tcp_state = (e->key.proto == IPPROTO_TCP || e->key.proto == IPPROTO_SCTP) ?
+		       e->tcp_state : 0;
 	r->flags = 0;
 	r->mark = 0;
 	r->seq = 0;
@@ -84,6 +85,13 @@ ct_fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_ev
 	ct_reply_tuple(s, idx, &r->reply);
 	r->block_lo = r->block_hi = 0;
 	r->nat_event = 0;
+	memset(r->pad3a, 0, sizeof(r->pad3a));
+	if (e->key.proto == IPPROTO_SCTP) {
+		r->sctp_vtag[0] = e->sctp_vtag[0];
+		r->sctp_vtag[1] = e->sctp_vtag[1];
+	} else {
+		r->sctp_vtag[0] = r->sctp_vtag[1] = 0;
+	}
 	memset(r->pad3, 0, sizeof(r->pad3));
 }
 

@@ -196,7 +196,12 @@ w_tuple(struct nl_w *w, uint16_t type, const struct ct_tuple *t, bool reply)
 	case IPPROTO_UDP:
 	case IPPROTO_UDPLITE:
 	case IPPROTO_SCTP:
-	case IPPROTO_DCCP:
+	case IPPROTO_GRE:
+		/*
+		 * GRE's keys travel as ports (Linux's GRE tracker uses
+		 * nf_ct_port_tuple_to_nlattr()). DCCP has none: Linux 6.16+
+		 * tracks it generically, with only CTA_PROTO_NUM.
+		 */
 		w_be16(w, CTA_PROTO_SRC_PORT, t->sport);
 		w_be16(w, CTA_PROTO_DST_PORT, t->dport);
 		break;
@@ -248,6 +253,33 @@ w_protoinfo_tcp(struct nl_w *w, const struct ct_event_rec *r, bool destroy)
 	}
 	w_nest_end(w, tcp);
 	w_nest_end(w, pi);
+}
+
+/* Linux sctp_to_nlattr(): the state; the tags except on a DESTROY. */
+static void
+w_protoinfo_sctp(struct nl_w *w, const struct ct_event_rec *r, bool destroy)
+{
+	size_t pi, sctp;
+
+	pi = w_nest_start(w, CTA_PROTOINFO);
+	sctp = w_nest_start(w, CTA_PROTOINFO_SCTP);
+	w_u8(w, CTA_PROTOINFO_SCTP_STATE, r->tcp_state);
+	if (!destroy) {
+		w_be32(w, CTA_PROTOINFO_SCTP_VTAG_ORIGINAL, r->sctp_vtag[0]);
+		w_be32(w, CTA_PROTOINFO_SCTP_VTAG_REPLY, r->sctp_vtag[1]);
+	}
+	w_nest_end(w, sctp);
+	w_nest_end(w, pi);
+}
+
+/* The protocol's CTA_PROTOINFO, for those that have one (TCP, SCTP). */
+static void
+w_protoinfo(struct nl_w *w, const struct ct_event_rec *r, bool destroy)
+{
+	if (r->orig.proto == IPPROTO_TCP)
+		w_protoinfo_tcp(w, r, destroy);
+	else if (r->orig.proto == IPPROTO_SCTP)
+		w_protoinfo_sctp(w, r, destroy);
 }
 
 static void
@@ -347,8 +379,7 @@ ev_nl_encode(const struct ct_event_rec *r, unsigned flags, uint8_t *dgram, size_
 			w_be64(&w, CTA_TIMESTAMP_START, r->start_ns, CTA_TIMESTAMP_PAD, pad);
 			w_nest_end(&w, nest);
 		}
-		if (r->orig.proto == IPPROTO_TCP)
-			w_protoinfo_tcp(&w, r, false);
+		w_protoinfo(&w, r, false);
 	} else if (destroy) {
 		if (r->timeout_s != 0)
 			w_be32(&w, CTA_TIMEOUT, r->timeout_s);
@@ -365,15 +396,14 @@ ev_nl_encode(const struct ct_event_rec *r, unsigned flags, uint8_t *dgram, size_
 				       pad);
 			w_nest_end(&w, nest);
 		}
-		if (r->orig.proto == IPPROTO_TCP)
-			w_protoinfo_tcp(&w, r, true);
+		w_protoinfo(&w, r, true);
 	} else {
 		w_be32(&w, CTA_TIMEOUT, r->timeout_s);
-		/* Linux caches IPCT_PROTOINFO with the NONE -> SYN_SENT change of
-		 * the first packet, so a TCP NEW always carries the state. */
-		if (r->orig.proto == IPPROTO_TCP &&
-		    (r->events & (CT_EV_NEW | CT_EV_RELATED | CT_EV_PROTOINFO)))
-			w_protoinfo_tcp(&w, r, false);
+		/* Linux caches IPCT_PROTOINFO with the state change of the first
+		 * packet (TCP NONE -> SYN_SENT, SCTP NONE -> CLOSED, ...): a
+		 * NEW always carries the state. */
+		if (r->events & (CT_EV_NEW | CT_EV_RELATED | CT_EV_PROTOINFO))
+			w_protoinfo(&w, r, false);
 	}
 	if (r->mark != 0 || (r->events & CT_EV_MARK))
 		w_be32(&w, CTA_MARK, r->mark);
@@ -394,6 +424,14 @@ ev_nl_tcp_state_name(unsigned state)
 	};
 
 	return state < CT_TCP_MAX ? names[state] : "UNKNOWN";
+}
+
+const char *
+ev_nl_state_name(uint8_t proto, unsigned state)
+{
+	if (proto == IPPROTO_SCTP)
+		return ct_sctp_state_name(state);
+	return ev_nl_tcp_state_name(state);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -440,6 +478,13 @@ static struct nla_policy proto_policy[CTA_PROTO_MAX + 1] = {
 
 static struct nla_policy protoinfo_policy[CTA_PROTOINFO_MAX + 1] = {
 	[CTA_PROTOINFO_TCP] = { .type = NLA_NESTED },
+	[CTA_PROTOINFO_SCTP] = { .type = NLA_NESTED },
+};
+
+static struct nla_policy sctp_policy[CTA_PROTOINFO_SCTP_MAX + 1] = {
+	[CTA_PROTOINFO_SCTP_STATE] = { .type = NLA_U8 },
+	[CTA_PROTOINFO_SCTP_VTAG_ORIGINAL] = { .type = NLA_U32 },
+	[CTA_PROTOINFO_SCTP_VTAG_REPLY] = { .type = NLA_U32 },
 };
 
 static struct nla_policy tcp_policy[CTA_PROTOINFO_TCP_MAX + 1] = {
@@ -621,6 +666,23 @@ parse_attrs(struct nlattr **tb, struct ev_nl_ct *out)
 			if (tcp[CTA_PROTOINFO_TCP_STATE] != NULL) {
 				out->tcp_state = nla_get_u8(tcp[CTA_PROTOINFO_TCP_STATE]);
 				out->present |= EV_NL_HAS_TCP_STATE;
+			}
+		}
+		if (pi[CTA_PROTOINFO_SCTP] != NULL) {
+			struct nlattr *sc[CTA_PROTOINFO_SCTP_MAX + 1];
+
+			if (parse_nested(sc, CTA_PROTOINFO_SCTP_MAX, pi[CTA_PROTOINFO_SCTP],
+					 sctp_policy) < 0)
+				return -EINVAL;
+			if (sc[CTA_PROTOINFO_SCTP_STATE] != NULL) {
+				out->tcp_state = nla_get_u8(sc[CTA_PROTOINFO_SCTP_STATE]);
+				out->present |= EV_NL_HAS_TCP_STATE;
+			}
+			if (sc[CTA_PROTOINFO_SCTP_VTAG_ORIGINAL] != NULL &&
+			    sc[CTA_PROTOINFO_SCTP_VTAG_REPLY] != NULL) {
+				out->sctp_vtag[0] = get_be32(sc[CTA_PROTOINFO_SCTP_VTAG_ORIGINAL]);
+				out->sctp_vtag[1] = get_be32(sc[CTA_PROTOINFO_SCTP_VTAG_REPLY]);
+				out->present |= EV_NL_HAS_SCTP_VTAG;
 			}
 		}
 	}

@@ -96,6 +96,8 @@ int ev_nl_encode(const struct ct_event_rec *r, unsigned flags, uint8_t *dgram, s
 
 /** TCP state name as conntrack(8) prints it ("SYN_SENT", ...); "UNKNOWN" if out of range. */
 const char *ev_nl_tcp_state_name(unsigned state);
+/** The state name of a protocol with states (TCP, SCTP: "COOKIE_WAIT", ...) as conntrack(8). */
+const char *ev_nl_state_name(uint8_t proto, unsigned state);
 
 /** Which optional attributes a parsed message carried. */
 #define EV_NL_HAS_ID        0x0001
@@ -108,12 +110,13 @@ const char *ev_nl_tcp_state_name(unsigned state);
 #define EV_NL_HAS_MARK      0x0080
 #define EV_NL_HAS_ZONE      0x0100
 #define EV_NL_HAS_REPLY     0x0200  /**< CTA_TUPLE_REPLY present and valid */
+#define EV_NL_HAS_SCTP_VTAG 0x0400  /**< both CTA_PROTOINFO_SCTP_VTAG_* */
 
 /** A decoded ctnetlink conntrack message. */
 struct ev_nl_ct {
 	uint8_t kind;             /**< EV_MASK_NEW / EV_MASK_UPDATE / EV_MASK_DESTROY */
 	uint8_t family;           /**< 4 or 6 */
-	uint8_t tcp_state;
+	uint8_t tcp_state;        /**< TCP or SCTP state (EV_NL_HAS_TCP_STATE) */
 	uint8_t icmp_type[2];     /**< per direction, ICMP/ICMPv6 only */
 	uint8_t icmp_code[2];
 	uint16_t nl_flags;
@@ -128,6 +131,7 @@ struct ev_nl_ct {
 	uint64_t bytes[2];
 	uint64_t start_ns;
 	uint64_t stop_ns;
+	uint32_t sctp_vtag[2];    /**< SCTP verification tags, original and reply, host order */
 };
 
 /**

@@ -170,7 +170,7 @@ ev_json_print(FILE *o, const struct ev_nl_ct *ct, bool dump)
 	}
 	if (ct->present & EV_NL_HAS_TCP_STATE) {
 		JL_LIT(&j, ",\"state\":\"");
-		jl_str(&j, ev_nl_tcp_state_name(ct->tcp_state));
+		jl_str(&j, ev_nl_state_name(ct->orig.proto, ct->tcp_state));
 		JL_LIT(&j, "\"");
 	}
 	if (ct->present & EV_NL_HAS_START) {

@@ -88,6 +88,7 @@ put_tuple(struct out *o, const struct ev_nl_ct *ct, int dir)
 	case IPPROTO_UDPLITE:
 	case IPPROTO_SCTP:
 	case IPPROTO_DCCP:
+		/* DCCP's tuple has no ports (ev_nl.c): 0, as libnetfilter_conntrack prints. */
 		put(o, "sport=%u dport=%u ", t->sport, t->dport);
 		break;
 	case IPPROTO_GRE:
@@ -141,7 +142,9 @@ ev_text_format(char *buf, size_t len, const struct ev_nl_ct *ct, unsigned flags,
 	if (ct->present & EV_NL_HAS_TIMEOUT)
 		put(&o, "%u ", ct->timeout_s);
 	if (ct->present & EV_NL_HAS_TCP_STATE)
-		put(&o, "%s ", tcp_state(ct->tcp_state));
+		put(&o, "%s ", ct->orig.proto == IPPROTO_SCTP ?
+				       ev_nl_state_name(ct->orig.proto, ct->tcp_state) :
+				       tcp_state(ct->tcp_state));
 	put_tuple(&o, ct, 0);
 	if (ct->present & EV_NL_HAS_COUNTERS)
 		put(&o, "packets=%" PRIu64 " bytes=%" PRIu64 " ", ct->pkts[0], ct->bytes[0]);

@@ -3,7 +3,8 @@
  * dpct-gen: deterministic pcap workloads for dpct's tests, demo and the
  * Linux reference comparison.
  *
- *   dpct-gen --workload short-tcp|udp|icmp|mix|malformed|strict|bulk-tcp --flows N
+ *   dpct-gen --workload short-tcp|udp|icmp|mix|malformed|strict|bulk-tcp|sctp|dccp|gre
+ *            --flows N
  *            [--concurrency C] [--ipv6] [--seed S] -o FILE.pcap
  *
  * Exit status: 0 ok, 1 bad arguments, 2 runtime failure (memory, file).
@@ -28,13 +29,17 @@ static const char *const workload_names[GEN_W_MAX] = {
 	[GEN_W_MALFORMED] = "malformed",
 	[GEN_W_STRICT] = "strict",
 	[GEN_W_BULK_TCP] = "bulk-tcp",
+	[GEN_W_SCTP] = "sctp",
+	[GEN_W_DCCP] = "dccp",
+	[GEN_W_GRE] = "gre",
 };
 
 static void
 usage(FILE *f, const char *prog)
 {
 	fprintf(f,
-		"usage: %s --workload short-tcp|udp|icmp|mix|malformed|strict|bulk-tcp --flows N\n"
+		"usage: %s --workload short-tcp|udp|icmp|mix|malformed|strict|bulk-tcp|\n"
+		"                  sctp|dccp|gre --flows N\n"
 		"       [--concurrency C] [--ipv6] [--seed S] -o FILE.pcap\n"
 		"  --workload W     traffic shape (see docs/README.md)\n"
 		"  --flows N        number of flows (malformed: half are single bad packets)\n"

@@ -58,6 +58,16 @@ enum gen_kind {
 	GEN_K_ICMP_INFO,    /**< information request/reply (IPv4) */
 	GEN_K_ICMP_MASK,    /**< address mask request/reply (IPv4) */
 	GEN_K_TCP_BULK,     /**< handshake, request, 64 server data segments, FIN close */
+	/* The "sctp", "dccp" and "gre" workloads. */
+	GEN_K_SCTP,         /**< SCTP association: INIT .. COOKIE_ACK, DATA, SACK, HEARTBEAT(-ACK),
+			     *   SHUTDOWN, SHUTDOWN_ACK, SHUTDOWN_COMPLETE */
+	GEN_K_SCTP_ABORT,   /**< INIT twice (a retransmission), the handshake, DATA, ABORT */
+	GEN_K_SCTP_BADTAG,  /**< the handshake, DATA and an ABORT with a wrong verification tag,
+			     *   then good DATA and the SHUTDOWN sequence */
+	GEN_K_DCCP,         /**< DCCP REQUEST, RESPONSE, ACK, DATA, DATAACK, CLOSE, RESET */
+	GEN_K_DCCP_BADSEQ,  /**< as GEN_K_DCCP with a DATAACK far outside the sequence window */
+	GEN_K_GRE_ONEWAY,   /**< GREv0 packets in one direction only */
+	GEN_K_GRE_PPTP,     /**< enhanced GRE (version 1, PPTP) both ways, one call ID each */
 	GEN_K_BAD_FIRST,
 	GEN_K_BAD_TRUNC_ETH = GEN_K_BAD_FIRST,
 	GEN_K_BAD_TRUNC_IP,
@@ -155,6 +165,9 @@ enum gen_workload {
 	GEN_W_MALFORMED,
 	GEN_W_STRICT,
 	GEN_W_BULK_TCP,
+	GEN_W_SCTP,
+	GEN_W_DCCP,
+	GEN_W_GRE,
 	GEN_W_MAX
 };
 

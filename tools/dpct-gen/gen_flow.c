@@ -50,6 +50,23 @@ static const struct kind_weight w_mix[] = {
  * What window tracking and checksum verification decide: out-of-window and
  * bad-checksum packets among good flows. IPv6 has no ICMP query pairs but echo.
  */
+static const struct kind_weight w_sctp[] = {
+	{ GEN_K_SCTP, 50 },
+	{ GEN_K_SCTP_ABORT, 25 },
+	{ GEN_K_SCTP_BADTAG, 25 },
+};
+
+static const struct kind_weight w_dccp[] = {
+	{ GEN_K_DCCP, 70 },
+	{ GEN_K_DCCP_BADSEQ, 30 },
+};
+
+static const struct kind_weight w_gre[] = {
+	{ GEN_K_GRE, 50 },
+	{ GEN_K_GRE_ONEWAY, 30 },
+	{ GEN_K_GRE_PPTP, 20 },
+};
+
 static const struct kind_weight w_strict[] = {
 	{ GEN_K_TCP, 10 },
 	{ GEN_K_TCP_OOW_RST, 10 },
@@ -126,6 +143,12 @@ gen_choose_kind(struct gen *g, uint64_t index)
 		return pick_kind(g, w_icmp, GEN_N_ELEM(w_icmp));
 	case GEN_W_MIX:
 		return pick_kind(g, w_mix, GEN_N_ELEM(w_mix));
+	case GEN_W_SCTP:
+		return pick_kind(g, w_sctp, GEN_N_ELEM(w_sctp));
+	case GEN_W_DCCP:
+		return pick_kind(g, w_dccp, GEN_N_ELEM(w_dccp));
+	case GEN_W_GRE:
+		return pick_kind(g, w_gre, GEN_N_ELEM(w_gre));
 	case GEN_W_STRICT:
 		if (g->p->v6)
 			return pick_kind(g, w_strict_v6, GEN_N_ELEM(w_strict_v6));
@@ -248,8 +271,25 @@ gen_flow_init(struct gen *g, struct gen_flow *f, enum gen_kind kind, uint64_t in
 		f->dport = 22;
 		break;
 	case GEN_K_GRE:
+	case GEN_K_GRE_ONEWAY:
+	case GEN_K_GRE_PPTP:
 	case GEN_K_ESP:
 		f->len_a = 2 + gen_rand_below(&g->rng, 2);
+		break;
+	case GEN_K_SCTP:
+	case GEN_K_SCTP_ABORT:
+	case GEN_K_SCTP_BADTAG:
+		/* Verification tags are never 0 (RFC 9260); len_b picks the ABORT's T bit. */
+		f->dport = gen_rand_below(&g->rng, 2) ? 36412 : 2905;
+		f->seq[0] |= 1;
+		f->seq[1] |= 1;
+		f->len_a = 20 + gen_rand_below(&g->rng, 200);
+		f->len_b = gen_rand_below(&g->rng, 2);
+		break;
+	case GEN_K_DCCP:
+	case GEN_K_DCCP_BADSEQ:
+		f->dport = 5004;
+		f->len_a = 20 + gen_rand_below(&g->rng, 200);
 		break;
 	default:
 		/* The malformed shapes reuse a TCP SYN, a UDP datagram or an ICMP echo. */

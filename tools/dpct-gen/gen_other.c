@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * dpct-gen flows the generic tracker sees (GRE, ESP) and the malformed
+ * dpct-gen flows of GRE and ESP (the generic tracker's) and the malformed
  * single packets: truncated or inconsistent headers at every layer.
  */
 #include <errno.h>
@@ -8,15 +8,44 @@
 
 #include "gen_private.h"
 
-/* len_a GRE packets each way, carrying an IPv4 ping between inside addresses. */
+/*
+ * Enhanced GRE (version 1, PPTP) of a PPP frame: the key field holds the
+ * payload length and the receiving side's call ID, one per direction.
+ */
+static int
+gre_pptp(struct gen *g, struct gen_flow *f, int dir)
+{
+	static const uint8_t ppp[12] = { 0xff, 0x03, 0xc0, 0x21, 0x09, 0x01, 0x00, 0x08,
+					 0x12, 0x34, 0x56, 0x78 }; /* LCP echo request */
+
+	g->l4[0] = 0x30;          /* key and sequence number present */
+	g->l4[1] = 0x01;          /* version 1 */
+	gen_put16(g->l4 + 2, 0x880b);
+	gen_put16(g->l4 + 4, sizeof(ppp));
+	gen_put16(g->l4 + 6, (uint16_t)((dir ? 0x2000u : 0x1000u) + (f->index & 0xfff)));
+	gen_put32(g->l4 + 8, 1 + f->step / 2);
+	memcpy(g->l4 + 12, ppp, sizeof(ppp));
+	if (gen_emit(g, gen_flow_frame(g->frame, f, dir, 47, g->l4, 12 + sizeof(ppp))) < 0)
+		return -EINVAL;
+	return f->step + 1 < 2 * f->len_a;
+}
+
+/*
+ * len_a GRE packets each way (GEN_K_GRE_ONEWAY: client to server only),
+ * carrying an IPv4 ping between inside addresses; GEN_K_GRE_PPTP: PPTP's
+ * enhanced GRE.
+ */
 int
 gen_step_gre(struct gen *g, struct gen_flow *f)
 {
 	static const uint8_t in_a[4] = { 172, 16, 0, 1 };
 	static const uint8_t in_b[4] = { 172, 16, 0, 2 };
-	int dir = (int)(f->step & 1);
+	int dir = f->kind == GEN_K_GRE_ONEWAY ? 0 : (int)(f->step & 1);
 	uint8_t echo[64];
 	size_t elen, ilen, end;
+
+	if (f->kind == GEN_K_GRE_PPTP)
+		return gre_pptp(g, f, dir);
 
 	/* Inner packet: an IPv4 ping between the tunnel endpoints' inside addresses. */
 	elen = gen_icmp_echo_build(echo, &(struct gen_flow){ .sport = (uint16_t)f->index },
@@ -31,6 +60,8 @@ gen_step_gre(struct gen *g, struct gen_flow *f)
 	memcpy(g->l4 + 4, g->tmp + GEN_ETH_LEN, ilen);
 	if (gen_emit(g, gen_flow_frame(g->frame, f, dir, 47, g->l4, 4 + ilen)) < 0)
 		return -EINVAL;
+	if (f->kind == GEN_K_GRE_ONEWAY)
+		return f->step + 1 < f->len_a;
 	return f->step + 1 < 2 * f->len_a;
 }
 

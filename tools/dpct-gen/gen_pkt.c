@@ -53,6 +53,13 @@ static const char *const kind_names[GEN_K_MAX] = {
 	[GEN_K_ICMP_TSTAMP] = "icmp_tstamp",
 	[GEN_K_ICMP_INFO] = "icmp_info",
 	[GEN_K_ICMP_MASK] = "icmp_mask",
+	[GEN_K_SCTP] = "sctp",
+	[GEN_K_SCTP_ABORT] = "sctp_abort",
+	[GEN_K_SCTP_BADTAG] = "sctp_badtag",
+	[GEN_K_DCCP] = "dccp",
+	[GEN_K_DCCP_BADSEQ] = "dccp_badseq",
+	[GEN_K_GRE_ONEWAY] = "gre_oneway",
+	[GEN_K_GRE_PPTP] = "gre_pptp",
 	[GEN_K_BAD_TRUNC_ETH] = "trunc_eth",
 	[GEN_K_BAD_TRUNC_IP] = "trunc_ip",
 	[GEN_K_BAD_IHL] = "bad_ihl",
@@ -119,6 +126,7 @@ l4_checksum(int v6, const uint8_t *src, const uint8_t *dst, uint8_t proto, uint8
 		off = 16;
 		break;
 	case 17:
+	case 33: /* DCCP, checksum coverage 0: the whole packet */
 		off = 6;
 		break;
 	case 1:

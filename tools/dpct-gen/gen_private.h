@@ -140,6 +140,9 @@ int gen_step_icmp_query(struct gen *g, struct gen_flow *f);
 /* gen_other.c */
 
 int gen_step_gre(struct gen *g, struct gen_flow *f);
+/* gen_proto.c */
+int gen_step_sctp(struct gen *g, struct gen_flow *f);
+int gen_step_dccp(struct gen *g, struct gen_flow *f);
 int gen_step_esp(struct gen *g, struct gen_flow *f);
 /** The single packet of a malformed kind (GEN_K_BAD_FIRST..). */
 int gen_step_bad(struct gen *g, struct gen_flow *f);

@@ -48,6 +48,19 @@ flow_step(struct gen *g, struct gen_flow *f)
 	case GEN_K_ESP:
 		rc = gen_step_esp(g, f);
 		break;
+	case GEN_K_GRE_ONEWAY:
+	case GEN_K_GRE_PPTP:
+		rc = gen_step_gre(g, f);
+		break;
+	case GEN_K_SCTP:
+	case GEN_K_SCTP_ABORT:
+	case GEN_K_SCTP_BADTAG:
+		rc = gen_step_sctp(g, f);
+		break;
+	case GEN_K_DCCP:
+	case GEN_K_DCCP_BADSEQ:
+		rc = gen_step_dccp(g, f);
+		break;
 	case GEN_K_TCP_OOW_RST:
 	case GEN_K_TCP_OOW_DATA:
 		rc = gen_step_tcp_oow(g, f);

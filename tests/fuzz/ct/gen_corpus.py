@@ -89,6 +89,39 @@ def tcp_conv(mk, c, s, tags=(), ctl=None):
     return out
 
 
+TAG_C, TAG_S = 0x11111111, 0x22222222
+
+
+def chunk(ctype, flags=0, body=b""):
+    c = struct.pack("!BBH", ctype, flags, 4 + len(body)) + body
+    return c + bytes(-len(c) % 4)
+
+
+def init_body(tag):
+    return struct.pack("!IIHHI", tag, 65536, 10, 10, tag ^ 0x1234)
+
+
+def sctp(sp, dp, vtag, chunks):
+    return struct.pack("!HHII", sp, dp, vtag, 0) + b"".join(chunks)
+
+
+def sctp_conv(mk, c, s, close=True):
+    """An SCTP association from c to s: handshake, DATA, SACK and the SHUTDOWN sequence."""
+    fwd = [(0, [chunk(1, 0, init_body(TAG_C))]),
+           (TAG_C, [chunk(2, 0, init_body(TAG_S) + struct.pack("!HHI", 7, 8, 1))]),
+           (TAG_S, [chunk(10, 0, bytes(4))]), (TAG_C, [chunk(11)]),
+           (TAG_S, [chunk(0, 3, bytes(16) + b"data")]), (TAG_C, [chunk(3, 0, bytes(12))])]
+    if close:
+        fwd += [(TAG_S, [chunk(7, 0, bytes(4))]), (TAG_C, [chunk(8)]), (TAG_S, [chunk(14)])]
+    out = b""
+    for i, (tag, chunks) in enumerate(fwd):
+        if tag in (0, TAG_S):
+            out += rec(mk(132, sctp(5000, 36412, tag, chunks), src=c, dst=s))
+        else:
+            out += rec(mk(132, sctp(36412, 5000, tag, chunks), src=s, dst=c))
+    return out
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -198,6 +231,40 @@ def main():
     seeds["raw_icmp6_error"] = v6(58, icmp(1, 4) + quoted6, src=B6, dst=A6)
     seeds["raw_ah_mobility"] = v6(51, struct.pack("!BB", 135, 4) + bytes(22) + ext(6) +
                                   tcp(1, 2, ACK))
+    # SCTP: associations, wrong tags, the T bit, heartbeats, Linux's basic
+    # chunk checks; GRE v0 and PPTP; DCCP (generic, ports 0).
+    seeds["sctp4_association"] = sctp_conv(v4, A4, B4)
+    seeds["sctp6_association"] = sctp_conv(v6, A6, B6)
+    seeds["sctp4_abort_badtag"] = b"".join([
+        sctp_conv(v4, A4, B4, close=False),
+        rec(v4(132, sctp(5000, 36412, 0xdead, [chunk(0, 3, bytes(16))]))),
+        rec(v4(132, sctp(36412, 5000, TAG_C, [chunk(6, 1)]), src=B4, dst=A4)),
+        rec(v4(132, sctp(36412, 5000, TAG_S, [chunk(6, 1)]), src=B4, dst=A4))])
+    seeds["sctp4_heartbeat_path"] = b"".join([
+        rec(v4(132, sctp(5000, 36412, TAG_S, [chunk(4, 0, bytes(8))]))),
+        rec(v4(132, sctp(36412, 5000, TAG_C, [chunk(5, 0, bytes(8))]), src=B4, dst=A4)),
+        rec(v4(132, sctp(5000, 36412, 0x77, [chunk(4, 0, bytes(8))]))),
+        rec(v4(132, sctp(36412, 5000, 0x88, [chunk(5, 0, bytes(8))]), src=B4, dst=A4))])
+    seeds["sctp4_bad_chunks"] = b"".join([
+        rec(v4(132, sctp(5000, 36412, 0, [chunk(1, 0, init_body(TAG_C)), chunk(0, 3)]))),
+        rec(v4(132, sctp(5000, 36412, TAG_S, [chunk(0, 3), chunk(10, 0)]))),
+        rec(v4(132, sctp(5000, 36412, TAG_S, []))),
+        rec(v4(132, sctp(5000, 36412, 0, [chunk(1, 0, bytes(4))]))),
+        rec(v4(132, sctp(5000, 36412, TAG_S, [chunk(4, 0)] * 8))),
+        rec(v4(132, sctp(5000, 36412, TAG_S, [struct.pack("!BBH", 0, 0, 0)])))])
+    seeds["gre_v0_and_pptp"] = b"".join([
+        rec(v4(47, struct.pack("!HH", 0, 0x0800) + bytes(20))),
+        rec(v4(47, struct.pack("!HH", 0, 0x0800) + bytes(20), src=B4, dst=A4)),
+        rec(v4(47, struct.pack("!BBHHHI", 0x30, 1, 0x880b, 4, 0x1234, 1) + bytes(4))),
+        rec(v4(47, struct.pack("!BBHHHI", 0x30, 1, 0x880b, 4, 0x4321, 1) + bytes(4),
+               src=B4, dst=A4)),
+        rec(v4(47, struct.pack("!BBHHH", 0x20, 1, 0x0800, 4, 0x1234))),
+        rec(v4(47, b"\x00"))])
+    seeds["dccp4_conversation"] = b"".join(
+        rec(v4(33, struct.pack("!HHBBHBB", 5000, 5004, 4, 0, 0, (t << 1) | 1, 0) + bytes(6),
+               **({"src": B4, "dst": A4} if r else {})))
+        for t, r in ((0, 0), (1, 1), (3, 0), (2, 0), (6, 0), (7, 1)))
+    seeds["raw_sctp4_init"] = v4(132, sctp(5000, 36412, 0, [chunk(1, 0, init_body(TAG_C))]))
     total = 0
     for name, data in sorted(seeds.items()):
         with open(os.path.join(out, name), "wb") as f:

@@ -61,7 +61,8 @@ def udp_rx_queue(port):
 LONG = {'tcp_established': 3600, 'tcp_time_wait': 3600, 'tcp_close': 3600,
         'tcp_fin_wait': 3600, 'tcp_last_ack': 3600, 'tcp_close_wait': 3600,
         'tcp_syn_sent': 3600, 'tcp_syn_recv': 3600, 'udp_unreplied': 3600,
-        'udp_replied': 3600, 'icmp': 3600, 'icmpv6': 3600, 'generic': 3600}
+        'udp_replied': 3600, 'icmp': 3600, 'icmpv6': 3600, 'generic': 3600,
+        'gre_unreplied': 3600, 'gre_stream': 3600}
 
 
 def run_live(tap, name, prefix, cmd, flows):

@@ -25,7 +25,7 @@ BUILD = os.environ.get("DPCT_BUILD", "build")
 GEN = os.path.join(BUILD, "tools", "dpct-gen", "dpct-gen")
 PARSE_CHECK = os.path.join(BUILD, "tests", "integration", "gen", "gen_parse_check")
 EPOCH = 1767225600  # 2026-01-01T00:00:00Z
-WORKLOADS = ["short-tcp", "udp", "icmp", "mix", "malformed"]
+WORKLOADS = ["short-tcp", "udp", "icmp", "mix", "malformed", "sctp", "dccp", "gre"]
 BAD_KINDS = ["trunc_eth", "trunc_ip", "bad_ihl", "bad_total_len", "trunc_tcp", "trunc_udp",
              "trunc_icmp", "bad_tcp_doff", "syn_fin", "bad_udp_len", "bad_icmp_quote",
              "trunc_ipv6_ext"]

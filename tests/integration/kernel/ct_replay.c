@@ -48,6 +48,10 @@ print_record(const struct ct_event_rec *r)
 	       (r->status & CT_S_ASSURED) ? "true" : "false", r->events);
 	if (t->proto == 6)
 		printf(",\"state\":\"%s\"", ct_tcp_state_name(r->tcp_state));
+	/* SCTP: as ctnetlink, the state only in messages that carry CTA_PROTOINFO. */
+	if (t->proto == 132 &&
+	    (r->events & (CT_EV_NEW | CT_EV_RELATED | CT_EV_PROTOINFO | CT_EV_DESTROY)))
+		printf(",\"state\":\"%s\"", ct_sctp_state_name(r->tcp_state));
 	printf(",\"orig\":{\"src\":");
 	print_addr(t, t->src);
 	printf(",\"dst\":");

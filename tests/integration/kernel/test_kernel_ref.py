@@ -22,12 +22,16 @@ The kernel runs as Linux does by default: TCP window tracking on
 mid-stream pickup (nf_conntrack_tcp_loose=1), accounting and timestamps on.
 
 Compared per flow (original tuple): the sequence of NEW/UPDATE events with
-their TCP state and status flags (ASSURED, SEEN_REPLY), exactly one DESTROY,
+their TCP or SCTP state and status flags (ASSURED, SEEN_REPLY), exactly one DESTROY,
 and on the DESTROY the flags and both directions' packet and byte counters.
 The "strict" workload holds what window tracking and checksums decide:
 out-of-window RST and data, bad TCP/UDP/ICMP checksums, a UDP length below
-the IP payload, window scaling beyond 64K, and the ICMP query types. Differences on purpose are named in
-DIFFERENCES and explained in docs/architecture.md ("Differences from Linux").
+the IP payload, window scaling beyond 64K, and the ICMP query types. The
+"sctp", "dccp" and "gre" workloads compare those trackers: SCTP states and
+what the verification tag checks let through, DCCP as Linux 6.16+ tracks it
+(generic, no ports), GRE's ASSURED rule and PPTP keys. Differences on
+purpose are named in DIFFERENCES and explained in docs/architecture.md
+("Differences from Linux").
 
 Skips (TAP SKIP) when not root or when network namespaces, veth, nftables,
 conntrack or tcpreplay are missing. The namespaces are always removed.
@@ -74,6 +78,11 @@ WORKLOADS = [
     ("strict", 200, []),
     ("strict", 120, ["--ipv6"]),
     ("bulk-tcp", 40, []),
+    ("sctp", 120, []),
+    ("sctp", 80, ["--ipv6"]),
+    ("dccp", 60, []),
+    ("gre", 120, []),
+    ("gre", 60, ["--ipv6"]),
 ]
 
 # Workloads also replayed to dpct with every frame twice, on VLAN 10 and VLAN
@@ -91,12 +100,19 @@ if os.environ.get("DPCT_KREF_WORKLOADS"):
 # a flow key, explanation). Flows it matches are left out of the per-event
 # comparison (but must still exist on both sides). docs/architecture.md,
 # "Differences from Linux", says why each exists.
-DIFFERENCES = {
-    "gre-tracker": (
-        lambda key: key[0] == 47,
-        "Linux tracks GRE with its own GRE tracker (PPTP keys, ASSURED once a reply "
-        "was seen); dpct tracks GRE with the generic tracker"),
-}
+DIFFERENCES = {}
+
+# Protocols keyed by addresses alone in the comparison (ICMP, ICMPv6, GRE).
+NO_PORTS = (1, 58, 47)
+
+# Protocols whose events carry a state (CTA_PROTOINFO_TCP / _SCTP).
+STATEFUL = (6, 132)
+# Linux's state numbers (enum tcp_conntrack, enum sctp_conntrack) and names.
+TCP_STATE_NAMES = ["NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT",
+                   "LAST_ACK", "TIME_WAIT", "CLOSE", "SYN_SENT2"]
+SCTP_STATE_NAMES = ["NONE", "CLOSED", "COOKIE_WAIT", "COOKIE_ECHOED", "ESTABLISHED",
+                    "SHUTDOWN_SENT", "SHUTDOWN_RECD", "SHUTDOWN_ACK_SENT", "HEARTBEAT_SENT",
+                    "HEARTBEAT_ACKED"]
 
 TMP = tempfile.mkdtemp(prefix="dpct-kref-")
 
@@ -169,14 +185,18 @@ def kernel_events(xml_path):
         ind = f.find("meta[@direction='independent']")
         l3, l4 = orig.find("layer3"), orig.find("layer4")
         proto = int(l4.get("protonum"))
-        if proto in (1, 58):
-            # conntrack's XML carries no echo id: ICMP flows are keyed by
-            # addresses alone on both sides (dpct-gen gives each its own pair).
+        if proto in NO_PORTS:
+            # conntrack's XML carries no echo id and no GRE key: these flows
+            # are keyed by addresses alone on both sides (dpct-gen gives each
+            # its own pair).
             a, b = 0, 0
         else:
             a, b = int(l4.findtext("sport", "0")), int(l4.findtext("dport", "0"))
         key = (proto, norm_ip(l3.findtext("src")), norm_ip(l3.findtext("dst")), a, b)
         state = ind.findtext("state") if ind is not None else None
+        if proto == 132 and state in TCP_STATE_NAMES:
+            # conntrack's XML names the SCTP state number with TCP's names.
+            state = SCTP_STATE_NAMES[TCP_STATE_NAMES.index(state)]
         assured = ind is not None and ind.find("assured") is not None
         seen_reply = ind is None or ind.find("unreplied") is None
         ev = (f.get("type"), state or "-", assured, seen_reply)
@@ -212,14 +232,14 @@ def dpct_events(json_path, by_zone=False):
         e = json.loads(line)
         o = e["orig"]
         proto = e["l4proto"]
-        if proto in (1, 58):
+        if proto in NO_PORTS:
             a, b = 0, 0
         else:
             a, b = o.get("sport", 0), o.get("dport", 0)
         key = (proto, norm_ip(o["src"]), norm_ip(o["dst"]), a, b)
         seen_reply = bool(e["status"] & 0x2)
-        ev = (e["type"], e.get("state", "-") if proto == 6 else "-", bool(e["assured"]),
-              seen_reply)
+        ev = (e["type"], e.get("state", "-") if proto in STATEFUL else "-",
+              bool(e["assured"]), seen_reply)
         if e["type"] == "destroy":
             ev += (json_counters(o), json_counters(e.get("reply")))
         flows.setdefault(key, []).append(ev)
@@ -431,7 +451,9 @@ TCP_RST_CLOSE = ["SYN_SENT", "SYN_RECV", "ESTABLISHED", "CLOSE"]
 def check_kernel_sane(workload, extra, kinds, kflows, seen, npkts):
     """The reference itself: every packet reached conntrack, one entry per good flow,
     every entry destroyed once, and TCP flows went through Linux's states."""
-    good = sum(v for k, v in kinds.items())
+    # Enhanced GRE without a PPTP helper: Linux keys each direction by the
+    # call ID its packets carry, so one capture flow is two entries.
+    good = sum(v for k, v in kinds.items()) + kinds.get("gre_pptp", 0)
     if workload != "malformed":
         assert seen == npkts, "nft counted %d of %d packets: the kernel missed some" % (
             seen, npkts)
@@ -462,6 +484,23 @@ def check_kernel_sane(workload, extra, kinds, kflows, seen, npkts):
         tcp = by_proto.get(6, [])
         assert len(tcp) == kinds.get("icmp_host_unreach", 0)
         assert all(e[1] == "SYN_SENT" and not e[3] for e in tcp), tcp
+    if workload == "sctp":
+        # Every association reaches ESTABLISHED (ASSURED), and each closes:
+        # the SHUTDOWN sequence or an ABORT leaves it CLOSED.
+        for key, evs in kflows.items():
+            states = [e[1] for e in split(evs)[0] if e[1] != "-"]
+            assert states[:4] == ["CLOSED", "COOKIE_WAIT", "COOKIE_ECHOED", "ESTABLISHED"], (
+                "kernel SCTP %s: %s" % (key, states))
+            assert states[-1] == "CLOSED" and split(evs)[1][0][2], (
+                "kernel SCTP %s: %s" % (key, evs))
+    if workload == "gre":
+        # Both ways: ASSURED; one way, and each direction of enhanced GRE: unreplied.
+        assured = sum(1 for e in last.values() if e[2])
+        unreplied = sum(1 for e in last.values() if not e[3])
+        assert assured == kinds.get("gre", 0), "kernel: %d ASSURED GRE flows, %d both ways" % (
+            assured, kinds.get("gre", 0))
+        assert unreplied == kinds.get("gre_oneway", 0) + 2 * kinds.get("gre_pptp", 0), (
+            "kernel: %d unreplied GRE flows" % unreplied)
     if workload == "short-tcp":
         for key, evs in kflows.items():
             states = [e[1] for e in split(evs)[0]]

@@ -114,7 +114,8 @@ def main():
     prefix, port_id = d.uniq('polreload')
     pa, pb = write_pcaps(tmp)
     cfg = d.base_config(port_id, events={'enabled': False}, policy=policy_a(),
-                        timeouts={'udp_unreplied': 600, 'icmp': 600, 'generic': 600})
+                        timeouts={'udp_unreplied': 600, 'icmp': 600, 'generic': 600,
+                                  'gre_unreplied': 600})
     path = d.write_config(tmp, cfg)
 
     def write_policy(pol):

@@ -31,8 +31,10 @@ test_l4_get(void)
 	T_ASSERT(ct_l4_get(17) == &ct_l4_udp);
 	T_ASSERT(ct_l4_get(1) == &ct_l4_icmp);
 	T_ASSERT(ct_l4_get(58) == &ct_l4_icmp);
-	T_ASSERT(ct_l4_get(47) == &ct_l4_other);
-	T_ASSERT(ct_l4_get(132) == &ct_l4_other);
+	T_ASSERT(ct_l4_get(47) == &ct_l4_gre);
+	T_ASSERT(ct_l4_get(132) == &ct_l4_sctp);
+	T_ASSERT(ct_l4_get(33) == &ct_l4_other);
+	T_ASSERT(ct_l4_get(50) == &ct_l4_other);
 	return 0;
 }
 
@@ -169,7 +171,7 @@ test_generic(void)
 
 	ct_conf_init(&conf);
 	memset(&e, 0, sizeof(e));
-	mkpkt(&p, 47, 4, 0);
+	mkpkt(&p, 50, 4, 0);
 	T_EQ(ct_l4_other.new_conn(&conf, &e, &p, &cls), 0);
 	T_EQ(cls, CT_TO_GENERIC);
 	cls = 0xee;

@@ -48,6 +48,12 @@ mk_rec(int family, uint8_t proto, unsigned kind)
 		r.orig.sport = 0x4242;
 		r.orig.dport = proto == IPPROTO_ICMP ? 8 : 128;
 	}
+	if (proto == IPPROTO_SCTP) {
+		r.orig.sport = 5000;
+		r.orig.dport = 36412;
+		r.sctp_vtag[0] = 0x01020304;
+		r.sctp_vtag[1] = 0xa0b0c0d0;
+	}
 	r.id = 0xdeadbeef;
 	r.slot = 7;
 	r.status = CT_S_CONFIRMED;
@@ -95,9 +101,17 @@ check_own(const struct ct_event_rec *r, unsigned flags, const uint8_t *msg, size
 	T_EQ(ct.reply.dport, r->orig.sport);
 	T_EQ(ct.id, r->id);
 	T_EQ(ct.status, r->status);
-	if (r->orig.proto == IPPROTO_TCP) {
+	if (r->orig.proto == IPPROTO_TCP || r->orig.proto == IPPROTO_SCTP) {
 		T_ASSERT(ct.present & EV_NL_HAS_TCP_STATE);
 		T_EQ(ct.tcp_state, r->tcp_state);
+		/* SCTP: the verification tags, except on a DESTROY (as Linux). */
+		if (r->orig.proto == IPPROTO_SCTP && kind != EV_MASK_DESTROY) {
+			T_ASSERT(ct.present & EV_NL_HAS_SCTP_VTAG);
+			T_EQ(ct.sctp_vtag[0], r->sctp_vtag[0]);
+			T_EQ(ct.sctp_vtag[1], r->sctp_vtag[1]);
+		} else {
+			T_ASSERT(!(ct.present & EV_NL_HAS_SCTP_VTAG));
+		}
 	} else {
 		T_ASSERT(!(ct.present & EV_NL_HAS_TCP_STATE));
 	}
@@ -195,6 +209,20 @@ check_nfct(const struct ct_event_rec *r, unsigned flags, uint8_t *msg)
 		printf("# nfct tcp state mismatch\n");
 		goto out;
 	}
+	/* CTA_PROTOINFO_SCTP as Linux sends it: the tags except on a DESTROY. */
+	if (r->orig.proto == IPPROTO_SCTP &&
+	    (!nfct_attr_is_set(ct, ATTR_SCTP_STATE) ||
+	     nfct_get_attr_u8(ct, ATTR_SCTP_STATE) != r->tcp_state ||
+	     nfct_attr_is_set(ct, ATTR_SCTP_VTAG_ORIG) != (kind != EV_MASK_DESTROY) ||
+	     (kind != EV_MASK_DESTROY &&
+	      (nfct_get_attr_u32(ct, ATTR_SCTP_VTAG_ORIG) != r->sctp_vtag[0] ||
+	       nfct_get_attr_u32(ct, ATTR_SCTP_VTAG_REPL) != r->sctp_vtag[1])))) {
+		printf("# nfct sctp protoinfo mismatch: state %u vtags %#x %#x\n",
+		       nfct_get_attr_u8(ct, ATTR_SCTP_STATE),
+		       nfct_get_attr_u32(ct, ATTR_SCTP_VTAG_ORIG),
+		       nfct_get_attr_u32(ct, ATTR_SCTP_VTAG_REPL));
+		goto out;
+	}
 	if (kind == EV_MASK_DESTROY && (flags & EV_NL_F_ACCT) &&
 	    (nfct_get_attr_u64(ct, ATTR_ORIG_COUNTER_PACKETS) != r->pkts[0] ||
 	     nfct_get_attr_u64(ct, ATTR_ORIG_COUNTER_BYTES) != r->bytes[0] ||
@@ -246,6 +274,14 @@ check_nfct(const struct ct_event_rec *r, unsigned flags, uint8_t *msg)
 	if (r->orig.proto == IPPROTO_TCP &&
 	    strstr(out, ev_nl_tcp_state_name(r->tcp_state)) == NULL)
 		goto bad_text;
+	if (r->orig.proto == IPPROTO_SCTP) {
+		snprintf(want, sizeof(want), "%s src=", ct_sctp_state_name(r->tcp_state));
+		if (strstr(out, want) == NULL)
+			goto bad_text;
+		snprintf(want, sizeof(want), "sport=%u dport=%u", r->orig.sport, r->orig.dport);
+		if (strstr(out, want) == NULL)
+			goto bad_text;
+	}
 	if ((r->status & CT_S_ASSURED) && strstr(out, "[ASSURED]") == NULL)
 		goto bad_text;
 	if (kind == EV_MASK_DESTROY && (flags & EV_NL_F_ACCT)) {

@@ -149,8 +149,13 @@ test_mixed_messages_equal_nfct_snprintf(void)
 		T_EQ(flow(fam, IPPROTO_UDP, 5353, 514, 0, 0, 0, false, k++), 0);
 		T_EQ(flow(fam, IPPROTO_UDPLITE, 7000, 7001, 0, 0, 0, true, k++), 0);
 		T_EQ(flow(fam, IPPROTO_SCTP, 3868, 3868, 0, 0, 0, true, k++), 0);
+		/* SCTP with each state: CTA_PROTOINFO_SCTP as libnetfilter_conntrack prints it. */
+		for (st = CT_SCTP_CLOSED; st < CT_SCTP_MAX; st++, k++)
+			T_EQ(flow(fam, IPPROTO_SCTP, (uint16_t)(5000 + k), 36412, (uint8_t)st, 0, 0,
+				  st != CT_SCTP_CLOSED, k), 0);
 		T_EQ(flow(fam, IPPROTO_DCCP, 5004, 5005, 0, 0, 0, true, k++), 0);
 		T_EQ(flow(fam, IPPROTO_GRE, 0, 0, 0, 0, 0, true, k++), 0);
+		T_EQ(flow(fam, IPPROTO_GRE, 0, 0x1234, 0, 0, 0, false, k++), 0); /* PPTP call ID */
 		T_EQ(flow(fam, 50, 0, 0, 0, 0, 0, true, k++), 0);    /* ESP */
 		T_EQ(flow(fam, 200, 0, 0, 0, 0, 0, false, k++), 0);  /* unknown */
 		/* Zones and marks. */
