@@ -49,11 +49,11 @@ dpct_config_mem(const struct dpct_config *c, unsigned workers, struct dpct_mem_n
 		dpct_config_shard(c, i, workers, &cc);
 		if (ct_shard_mem_size(&cc, &m) != 0)
 			rc = -EINVAL;
-		out->entries += m.entries;
+		out->entries += m.entries + m.nat; /* translations are per entry too */
 		out->index += m.index;
 		out->wheel += m.wheel;
 		out->stage += m.stage;
-		out->shards += m.shard;
+		out->shards += m.shard + m.limits; /* with the limits' counts and top sketch */
 		out->slots += m.slots;
 		if (c->events_enabled)
 			out->event_rings += EV_CHAN_STRUCT_MAX +

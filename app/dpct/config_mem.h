@@ -17,11 +17,13 @@ struct dpct_config;
 
 /** Bytes by part, summed over the workers. */
 struct dpct_mem_need {
-	uint64_t entries;          /**< hot + cold entry arrays, early-drop headroom included */
+	uint64_t entries;          /**< hot + cold entry arrays, early-drop headroom included,
+				    *   NAT translations */
 	uint64_t index;            /**< index buckets */
 	uint64_t wheel;            /**< timer wheels */
 	uint64_t stage;            /**< per-shard event staging */
-	uint64_t shards;           /**< the shards' own structs (an upper bound) */
+	uint64_t shards;           /**< the shards' own structs (an upper bound), limit counts
+				    *   and top sketch */
 	uint64_t event_rings;      /**< per worker: record and result rings (events on) */
 	uint64_t handoff_rings;    /**< workers x (workers - 1) x 2 rings of mbuf pointers */
 	uint64_t total;            /**< the sum of the above */
