@@ -124,6 +124,7 @@ dpct_config_shard(const struct dpct_config *c, unsigned index, unsigned count,
 	out->n_notrack = c->n_notrack;
 	memcpy(out->notrack, c->notrack, sizeof(out->notrack));
 	out->active_timeout_s = dpct_config_export_active_s(&c->export);
+	out->tpol = c->tpol;
 	dpct_config_tracker_shard(c, out);
 }
 

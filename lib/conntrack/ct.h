@@ -323,6 +323,8 @@ enum ct_timeout_class {
 const char *ct_timeout_name(unsigned cls);
 uint32_t ct_timeout_default_s(unsigned cls);
 
+#include "ct_tpol.h"
+
 /** Policy for invalid packets. */
 enum ct_invalid_policy {
 	CT_INVALID_DROP = 0,
@@ -391,6 +393,7 @@ struct ct_conf {
 	uint16_t n_notrack;
 	struct ct_notrack_rule notrack[CT_MAX_NOTRACK];
 	uint32_t active_timeout_s;   /**< flow export: interim record after this long (0 = off) */
+	struct ct_tpol_conf tpol;    /**< timeout policies (ct_tpol.h); zero = none */
 	bool nat;                    /**< keep translated reply tuples (ct_shard_set_nat()):
 				      *   8 B an entry more, and the index sized for two
 				      *   keys an entry */

@@ -30,8 +30,9 @@
 #define CT_MEM_WHEEL_MIN_BITS 12
 #define CT_MEM_WHEEL_MAX_BITS 16
 #define CT_MEM_MAX_ENTRIES (1u << 30)
-/* struct ct_shard beyond its conf and stats: pointers, cursors, tick table. */
-#define CT_MEM_SHARD_FIELDS 1024u
+/* struct ct_shard beyond its conf and stats: pointers, cursors, the tick
+ * and timeout-slot tables (ct_tpol_rt.h). */
+#define CT_MEM_SHARD_FIELDS 3072u
 
 void *
 ct_mem_zalloc(const struct ct_mem *m, size_t size, size_t align)
@@ -96,7 +97,9 @@ ct_shard_mem_size(const struct ct_conf *conf, struct ct_shard_mem *out)
 	out->wheel = (uint64_t)out->wheel_slots * sizeof(uint32_t);
 	out->stage = (uint64_t)conf->ev_stage_size * sizeof(struct ct_event_rec);
 	out->nat = conf->nat ? out->slots * CT_MEM_NAT_BYTES : 0;
-	out->shard = sizeof(struct ct_conf) + sizeof(struct ct_stats) + CT_MEM_SHARD_FIELDS;
+	/* Timeout policies: a copy of the conf each (ct_tpol_rt.h). */
+	out->shard = sizeof(struct ct_conf) * (1u + conf->tpol.n_policies) +
+		     sizeof(struct ct_stats) + CT_MEM_SHARD_FIELDS;
 	out->total = out->entries + out->index + out->wheel + out->stage + out->nat + out->shard;
 	return rc;
 }

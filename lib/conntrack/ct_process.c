@@ -174,6 +174,7 @@ entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint
 	struct ct_entry *e;
 	uint32_t idx, used, next_free;
 	uint8_t cls = CT_TO_GENERIC;
+	unsigned pol;
 	int reason;
 
 	used = s->st.count + s->st.dying;
@@ -194,7 +195,8 @@ entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint
 	next_free = s->cold[idx].tnext; /* still on the free list until inserted */
 	*e = ct_entry_zero;
 	e->key = p->tuple;
-	reason = l4->new_conn(&s->conf, e, p, &cls);
+	pol = ct_tpol_pick(&s->tp, &s->conf, &p->tuple);
+	reason = l4->new_conn(s->tp.conf[pol], e, p, &cls);
 	if (reason != 0)
 		return verdict_invalid(s, (unsigned)reason);
 	if (s->nat.bind != NULL && nat_bind(s, idx, p) != 0)
@@ -226,8 +228,8 @@ entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint
 	e->pending = CT_EVI_NEW;
 	e->pkts[0] = 1;
 	e->bytes[0] = p->len;
-	e->to_class = cls;
-	e->expiry = now_tick + s->to_ticks[cls];
+	e->to_class = ct_tpol_slot(&s->tp, pol, cls);
+	e->expiry = now_tick + s->to_ticks[e->to_class];
 	e->x_port = (uint8_t)p->in_port;
 	if (p->tuple.proto == IPPROTO_TCP) {
 		e->x_l4 = p->tcp_flags;
@@ -380,8 +382,10 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 {
 	enum ct_dir dir = CT_DIR_ORIG;
 	enum ct_l4_verdict v;
+	const struct ct_conf *tconf;
 	struct ct_entry *e;
 	uint32_t idx;
+	unsigned pol;
 	uint8_t cls;
 	int fast;
 
@@ -450,11 +454,19 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 		ct_dec_get(e, &pi->dec);
 	}
 	cls = e->to_class;
+	/* A timeout policy's entry: its class and its policy's timeouts (ct_tpol_rt.h). */
+	pol = 0;
+	tconf = &s->conf;
+	if (__builtin_expect(cls >= CT_TO_MAX, 0)) {
+		pol = s->tp.slot_pol[cls];
+		tconf = s->tp.conf[pol];
+		cls = s->tp.slot_cls[cls];
+	}
 	/* Every TCP segment goes through the window check (Linux tcp_in_window()),
 	 * the established-ACK fast path (ct_tcp_fast.h) included. */
-	fast = e->key.proto == IPPROTO_TCP ? ct_tcp_fast(&s->conf, e, p, dir, &cls) : -1;
+	fast = e->key.proto == IPPROTO_TCP ? ct_tcp_fast(tconf, e, p, dir, &cls) : -1;
 	v = fast >= 0 ? (enum ct_l4_verdict)fast :
-			ct_l4_get(e->key.proto)->packet(&s->conf, e, p, dir, now, &cls);
+			ct_l4_get(e->key.proto)->packet(tconf, e, p, dir, now, &cls);
 	/* Taken before the tracker's verdict may end the entry. */
 	if (to != NULL && v != CT_L4_INVALID && v != CT_L4_INVALID_WINDOW && v != CT_L4_REOPEN)
 		nat_target(s, idx, dir, false, pi, to);
@@ -480,7 +492,7 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 			pi->slot = CT_NIL;
 			return CT_V_PASS;
 		}
-		ct_wheel_refresh(s, idx, now_tick, cls);
+		ct_wheel_refresh(s, idx, now_tick, ct_tpol_slot(&s->tp, pol, cls));
 		break;
 	case CT_L4_IGNORE:
 		/* Linux accepts ignored packets: a reply still counts as seen. */
