@@ -5,6 +5,7 @@
  *   dpct-bench --workload established|churn --flows N [--packets N]
  *              [--burst N] [--json] [--rules N] [--checksum verify|off]
  *              [--no-thp] [--events LIST] [--traffic both|bulk] [--stagger] [--nat]
+ *              [--tpol]
  *
  * --events: the records the shard builds, as the app's listeners would ask
  * (ct_shard_set_event_kinds()): a comma list of new, update and destroy
@@ -17,6 +18,9 @@
  * rte_hash baseline lives in EAL's --no-huge memory, a memfd that THP does
  * not back on a default kernel (shmem_enabled "never"): 4 KiB pages, so
  * compare it with a --no-thp run for like-for-like paging.
+ *
+ * --tpol: every connection gets a timeout policy (ct_tpol.h) with the
+ * global values, to measure the policy path against none.
  *
  * --rules N (policy): judge every burst with a stateful rule set
  * of N rules compiled with rte_acl (established/related accept first, N - 2
@@ -232,7 +236,7 @@ usage(void)
 			"                  [--burst N] [--json] [--no-baseline] [--rules N]"
 			" [--checksum verify|off] [--no-thp]\n"
 			"                  [--events new,update,destroy|all|none] [--traffic both|bulk]"
-			" [--stagger] [--nat]\n");
+			" [--stagger] [--nat] [--tpol]\n");
 }
 
 int
@@ -252,6 +256,7 @@ main(int argc, char **argv)
 		{ "traffic", required_argument, NULL, 'T' },
 		{ "stagger", no_argument, NULL, 'S' },
 		{ "nat", no_argument, NULL, 'N' },
+		{ "tpol", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -328,6 +333,9 @@ main(int argc, char **argv)
 				usage();
 				return 1;
 			}
+			break;
+		case 'P':
+			b->tpol = 1;
 			break;
 		case 'r':
 			b->rules = (int)strtol(optarg, NULL, 10);
