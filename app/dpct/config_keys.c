@@ -101,7 +101,8 @@ const struct cfg_key dpct_cfg_keys[] = {
 		"{\"STATE\": seconds, ...}, ...}}`. PROTO and STATE come from the `timeouts` "
 		"keys: `tcp_established` is `\"tcp\": {\"established\": S}`; a protocol with "
 		"one timeout (`icmp`, `icmpv6`, `generic`) has the state `\"timeout\"`. "
-		"Seconds 1..4294967; a state left out takes the global `timeouts` value. "
+		"Seconds 1..1125899 (13 days, the longest timeout the table holds); a state "
+		"left out takes the global `timeouts` value. "
 		"An unknown protocol or state, 0, a negative or a larger value is refused. "
 		"See [timeouts.md](timeouts.md)."},
 	{CFG_ITEM("timeout_policies", "rules", "array of objects", "`[]`", 0),

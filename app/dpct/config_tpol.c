@@ -26,6 +26,9 @@
 #include "config_util.h"
 #include "dpct_config.h"
 
+/* The longest timeout a shard holds: under 2^30 ticks of 2^20 ns (ct_shard_create()). */
+#define TP_MAX_S 1125899u
+
 static const struct {
 	const char *name;
 	uint8_t proto;
@@ -131,7 +134,7 @@ tp_policy(char *err, size_t errlen, const char *path, const char *name, json_t *
 						     "(states: %s)", sp, state, proto, list);
 			}
 			snprintf(vp, sizeof(vp), "%s.%s", sp, state);
-			rc = dpct_cfg_uint(err, errlen, v, vp, 1, CFG_TIMEOUT_MAX_S, &n);
+			rc = dpct_cfg_uint(err, errlen, v, vp, 1, TP_MAX_S, &n);
 			if (rc != 0)
 				return rc;
 			pol->timeout_s[cls] = (uint32_t)n;
@@ -190,9 +193,9 @@ tp_rule(char *err, size_t errlen, const struct ct_tpol_conf *tc, json_t *o, unsi
 				if (strcmp(tp_protos[k].name, json_string_value(v)) == 0)
 					break;
 			if (k == TP_N_PROTOS)
-				return dpct_cfg_fail(err, errlen, "%s: unknown protocol \"%s\" (tcp, "
-						     "udp, icmp, icmpv6, sctp, dccp, udplite, gre "
-						     "or a number 0..255)", q,
+				return dpct_cfg_fail(err, errlen, "%s: unknown protocol \"%s\" "
+						     "(tcp, udp, icmp, icmpv6, sctp, dccp, "
+						     "udplite, gre or a number 0..255)", q,
 						     json_string_value(v));
 			r->proto = tp_protos[k].proto;
 		} else {
@@ -260,7 +263,7 @@ dpct_cfg_tpol_parse(struct cfg_parse *p, const struct cfg_key *k, json_t *v, con
 			return rc;
 		tc->n_rules++;
 	}
-	return ct_tpol_check(tc, CFG_TIMEOUT_MAX_S, p->err, p->errlen);
+	return ct_tpol_check(tc, TP_MAX_S, p->err, p->errlen);
 }
 
 static bool

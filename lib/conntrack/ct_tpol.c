@@ -100,7 +100,11 @@ has_ports(uint8_t proto)
 	       proto == IPPROTO_SCTP || proto == IPPROTO_DCCP;
 }
 
-#define FAIL(...) do { if (err != NULL) snprintf(err, errlen, __VA_ARGS__); return -EINVAL; } while (0)
+#define FAIL(...) do { \
+	if (err != NULL) \
+		snprintf(err, errlen, __VA_ARGS__); \
+	return -EINVAL; \
+} while (0)
 
 int
 ct_tpol_check(const struct ct_tpol_conf *tc, uint32_t max_s, char *err, size_t errlen)

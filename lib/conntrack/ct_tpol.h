@@ -61,7 +61,7 @@ struct ct_tpol {
 /** A rule: a new connection whose original tuple matches gets `policy`. */
 struct ct_tpol_rule {
 	uint16_t zone;    /**< ct_tuple.zone (CT_TPOL_M_ZONE) */
-	uint16_t port;    /**< original destination port (CT_TPOL_M_PORT; needs a proto with ports) */
+	uint16_t port;    /**< original destination port (CT_TPOL_M_PORT; a proto with ports) */
 	uint8_t proto;    /**< IPPROTO_* (CT_TPOL_M_PROTO) */
 	uint8_t match;    /**< CT_TPOL_M_*; 0 matches every connection */
 	uint8_t policy;   /**< 1..n_policies: pol[policy - 1] */

@@ -134,13 +134,13 @@ test_errors_name_the_path(void)
 		 "$.timeout_policies.policies.p.icmp: unknown state \"echo\" of icmp (states: "
 		 "timeout)"), 0);
 	T_EQ(bad("{\"timeout_policies\": {\"policies\": {\"p\": {\"udp\": {\"replied\": 0}}}}}",
-		 "$.timeout_policies.policies.p.udp.replied: 0 is out of range 1..4294967"), 0);
+		 "$.timeout_policies.policies.p.udp.replied: 0 is out of range 1..1125899"), 0);
 	T_EQ(bad("{\"timeout_policies\": {\"policies\": {\"p\": {\"udp\": {\"replied\": -5}}}}}",
-		 "$.timeout_policies.policies.p.udp.replied: -5 is out of range 1..4294967"), 0);
+		 "$.timeout_policies.policies.p.udp.replied: -5 is out of range 1..1125899"), 0);
 	T_EQ(bad("{\"timeout_policies\": {\"policies\": {\"p\": {\"udp\": "
-		 "{\"replied\": 4294968}}}}}",
-		 "$.timeout_policies.policies.p.udp.replied: 4294968 is out of range "
-		 "1..4294967"), 0);
+		 "{\"replied\": 1125900}}}}}",
+		 "$.timeout_policies.policies.p.udp.replied: 1125900 is out of range "
+		 "1..1125899"), 0);
 	T_EQ(bad("{\"timeout_policies\": {\"policies\": {\"p\": {\"udp\": "
 		 "{\"replied\": \"60\"}}}}}",
 		 "$.timeout_policies.policies.p.udp.replied: expected integer, got string"), 0);
@@ -208,8 +208,8 @@ test_limits(void)
 	for (i = 0; i < CT_TPOL_MAX; i++)
 		o += (size_t)snprintf(doc + o, sizeof(doc) - o, "%s\"p%u\": {\"tcp\": {\"close\": "
 				      "1}, \"udp\": {\"replied\": 2}, \"icmp\": {\"timeout\": 3}, "
-				      "\"icmpv6\": {\"timeout\": 4}, \"generic\": {\"timeout\": 5}}",
-				      i ? "," : "", i);
+				      "\"icmpv6\": {\"timeout\": 4}, "
+				      "\"generic\": {\"timeout\": 5}}", i ? "," : "", i);
 	snprintf(doc + o, sizeof(doc) - o, "}}}");
 	{
 		struct dpct_config c;
