@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 
+#include "ct_import.h"
 #include "shard_test_util.h"
 
 /* ------------------------------------------------------------------ */
@@ -392,6 +393,52 @@ test_shard_udp_icmp(void)
 	return 0;
 }
 
+/*
+ * HA import: an ESTABLISHED UDP-replied and TCP record in zone 5 take the
+ * policy's timeouts (capped there, or in full for timeout_s 0), zone 0 the
+ * global ones; the policy stays with the entry for its next packets.
+ */
+static int
+test_shard_import(void)
+{
+	static const struct {
+		uint16_t zone;
+		uint8_t proto;
+		uint32_t timeout_s, want;
+	} t[] = {
+		{5, 6, 0, 120},          /* established: the policy's, in full */
+		{5, 6, 100000, 120},     /* capped at the policy's */
+		/* less left than that: kept (rounded down to ticks, so 1 s less shows) */
+		{5, 6, 60, 59},
+		{0, 6, 100000, 99999},   /* zone 0: the global 432000 caps nothing here */
+		{5, 17, 0, 30},          /* udp replied: the policy's */
+		{0, 17, 0, 120},
+	};
+	struct ct_shard *s = mkshard(1024, 0, tw_short);
+	unsigned i;
+
+	T_ASSERT(s != NULL);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct ct_pkt p = mk(t[i].proto, 0x0100000a, 0x010200c0, (uint16_t)(1000 + i), 80,
+				     0);
+		struct ct_event_rec r;
+
+		memset(&r, 0, sizeof(r));
+		p.tuple.zone = t[i].zone;
+		r.orig = p.tuple;
+		r.status = CT_S_SEEN_REPLY | CT_S_ASSURED;
+		r.tcp_state = t[i].proto == 6 ? CT_TCP_ESTABLISHED : 0;
+		r.timeout_s = t[i].timeout_s;
+		T_EQ(ct_shard_import(s, &r, T0), 0);
+		if (left_s(s, &p, T0) != t[i].want) {
+			printf("# case %u: %u s left, want %u\n", i, left_s(s, &p, T0), t[i].want);
+			return 1;
+		}
+	}
+	ct_shard_free(s);
+	return 0;
+}
+
 static void
 tw_huge(struct ct_conf *c)
 {
@@ -430,6 +477,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_shard_tcp),
 	T_CASE(test_shard_retrans),
 	T_CASE(test_shard_udp_icmp),
+	T_CASE(test_shard_import),
 	T_CASE(test_shard_refuses),
 };
 
