@@ -105,6 +105,36 @@ const struct cfg_key dpct_cfg_keys[] = {
 	/* timeouts: seconds per class, Linux's defaults */
 	CT_TIMEOUT_TABLE(CFG_TIMEOUT_ROW)
 
+	/* timeout_policies: named timeouts per state, chosen by rules (config_tpol.c) */
+	{.section = "", .key = "timeout_policies", .type = CFG_CUSTOM, .flags = CFG_F_NODOC,
+	 .parse = dpct_cfg_tpol_parse, .emit = dpct_cfg_tpol_emit},
+	{CFG_ITEM("timeout_policies", "policies", "object", "`{}`", 0),
+	 .doc_range = "at most 15 policies; names of 1..31 characters `A-Za-z0-9_.-`",
+	 .doc = "Named policies, as nftables' `ct timeout` objects: `{\"NAME\": {\"PROTO\": "
+		"{\"STATE\": seconds, ...}, ...}}`. PROTO and STATE come from the `timeouts` "
+		"keys: `tcp_established` is `\"tcp\": {\"established\": S}`; a protocol with "
+		"one timeout (`icmp`, `icmpv6`, `generic`) has the state `\"timeout\"`. "
+		"Seconds 1..1125899 (13 days, the longest timeout the table holds); a state "
+		"left out takes the global `timeouts` value. "
+		"An unknown protocol or state, 0, a negative or a larger value is refused. "
+		"See [timeouts.md](timeouts.md)."},
+	{CFG_ITEM("timeout_policies", "rules", "array of objects", "`[]`", 0),
+	 .doc_range = "at most 64 rules",
+	 .doc = "Which policy a new connection gets: the first rule whose every given field "
+		"matches its original direction gives its `policy`; no match, the global "
+		"`timeouts`. The entry keeps that policy for life (a restart is needed to "
+		"change the section; `dpct-ctl reload` leaves it as it is)."},
+	{CFG_ITEM("timeout_policies.rules[]", "policy", "string", "(required)", 0),
+	 .doc = "The name of a policy of `policies`."},
+	{CFG_ITEM("timeout_policies.rules[]", "zone", "integer", "any", 0),
+	 .doc = "0..65535: the connection's conntrack zone (`zones`, `table.zone`)."},
+	{CFG_ITEM("timeout_policies.rules[]", "proto", "string or integer", "any", 0),
+	 .doc = "`\"tcp\"`, `\"udp\"`, `\"icmp\"`, `\"icmpv6\"`, `\"sctp\"`, `\"dccp\"`, "
+		"`\"udplite\"`, `\"gre\"` or an IP protocol number 0..255."},
+	{CFG_ITEM("timeout_policies.rules[]", "port", "integer", "any", 0),
+	 .doc = "1..65535: the original destination port; needs `proto` tcp, udp, sctp, "
+		"dccp or udplite."},
+
 	/* invalid */
 	{.section = "invalid", .key = "policy", .type = CFG_ENUM, F(invalid_policy),
 	 .names = invalid_names, .dflt = CT_INVALID_DROP,

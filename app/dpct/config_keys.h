@@ -86,6 +86,11 @@ int dpct_cfg_zones_parse(struct cfg_parse *p, const struct cfg_key *k, json_t *v
 			 const char *path, struct dpct_config *c);
 int dpct_cfg_zones_emit(const struct cfg_key *k, const struct dpct_config *c, json_t **out);
 
+/* config_tpol.c */
+int dpct_cfg_tpol_parse(struct cfg_parse *p, const struct cfg_key *k, json_t *v, const char *path,
+			struct dpct_config *c);
+int dpct_cfg_tpol_emit(const struct cfg_key *k, const struct dpct_config *c, json_t **out);
+
 /* config_export.c */
 int dpct_cfg_collectors_parse(struct cfg_parse *p, const struct cfg_key *k, json_t *v,
 			      const char *path, struct dpct_config *c);

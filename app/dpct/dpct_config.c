@@ -125,6 +125,7 @@ dpct_config_shard(const struct dpct_config *c, unsigned index, unsigned count,
 	memcpy(out->notrack, c->notrack, sizeof(out->notrack));
 	dpct_config_limits_shard(c, index, count, out);
 	out->active_timeout_s = dpct_config_export_active_s(&c->export);
+	out->tpol = c->tpol;
 	dpct_config_tracker_shard(c, out);
 }
 

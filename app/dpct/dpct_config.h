@@ -93,6 +93,9 @@ struct dpct_config {
 	struct dpct_ha_conf ha;
 	/* "tcp", "checksum", "zones": strict tracking (config_tracker.h) */
 	struct dpct_tracker_config tracker;
+	/* "timeout_policies": named per-state timeouts and the rules that pick
+	 * them (config_tpol.c, lib/conntrack/ct_tpol.h) */
+	struct ct_tpol_conf tpol;
 	/* "nat": pools and rules (config_nat.h); plain arrays, so a copy of the
 	 * struct is a full copy. About 73 KiB: keep configs off small stacks. */
 	struct dpct_nat_conf nat;

@@ -101,6 +101,10 @@ reload_locked(struct dpct_app *a, const char *source, char *err, size_t errlen)
 		 a->opts.config_path, source);
 	DPCT_LOG(INFO, "nat: %u pools, %u rules installed from %s (%s)\n", c->nat.n_pools,
 		 c->nat.n_rules, a->opts.config_path, source);
+	/* Timeout policies are read at start only (docs/timeouts.md). */
+	if (memcmp(&c->tpol, &a->cfg.tpol, sizeof(c->tpol)) != 0)
+		DPCT_LOG(WARNING, "timeout_policies changed in %s: not applied by a reload, "
+			 "restart to apply them (%s)\n", a->opts.config_path, source);
 	free(c);
 	return rc;
 }

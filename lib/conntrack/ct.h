@@ -302,6 +302,8 @@ enum ct_timeout_class {
 const char *ct_timeout_name(unsigned cls);
 uint32_t ct_timeout_default_s(unsigned cls);
 
+#include "ct_tpol.h"
+
 /** Policy for invalid packets. */
 enum ct_invalid_policy {
 	CT_INVALID_DROP = 0,
@@ -375,6 +377,7 @@ struct ct_conf {
 	uint32_t limit_keys;         /**< counts the limits table holds (0: max_entries) */
 	bool top;                    /**< keep the top sketch (ct_shard_top_publish()) */
 	uint64_t top_seed;           /**< the sketch's hash key: the same in every shard */
+	struct ct_tpol_conf tpol;    /**< timeout policies (ct_tpol.h); zero = none */
 	bool nat;                    /**< keep translated reply tuples (ct_shard_set_nat()):
 				      *   8 B an entry more, and the index sized for two
 				      *   keys an entry */

@@ -111,8 +111,8 @@ ct_shard_import(struct ct_shard *s, const struct ct_event_rec *r, uint64_t now)
 	e->pkts[1] = r->pkts[1];
 	e->bytes[0] = r->bytes[0];
 	e->bytes[1] = r->bytes[1];
-	e->to_class = cls;
-	ticks = s->to_ticks[cls];
+	e->to_class = ct_tpol_slot(&s->tp, ct_tpol_pick(&s->tp, &s->conf, t), cls);
+	ticks = s->to_ticks[e->to_class];
 	if (r->timeout_s != 0 &&
 	    ((uint64_t)r->timeout_s * CT_NS_PER_S) >> CT_TICK_SHIFT < ticks)
 		ticks = (uint32_t)(((uint64_t)r->timeout_s * CT_NS_PER_S) >> CT_TICK_SHIFT);

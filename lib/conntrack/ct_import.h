@@ -18,7 +18,8 @@ extern "C" {
 /**
  * Insert the connection `r` describes: `orig` (its zone included), the
  * state, status (CONFIRMED is added), remaining timeout (`timeout_s`,
- * capped at the class's timeout; 0 takes the class's), counters, TCP window
+ * capped at the class's timeout under the timeout policy the shard's rules
+ * give `orig`, ct_tpol.h; 0 takes that timeout), counters, TCP window
  * scales, mark, and in `events` the CT_EV_* bits its listeners have not had
  * yet (they become the entry's missed bits: the next event of the entry
  * carries them). No NEW is reported: the peer reported it. The TCP window

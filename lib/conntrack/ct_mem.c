@@ -30,8 +30,9 @@
 #define CT_MEM_WHEEL_MIN_BITS 12
 #define CT_MEM_WHEEL_MAX_BITS 16
 #define CT_MEM_MAX_ENTRIES (1u << 30)
-/* struct ct_shard beyond its conf and stats: pointers, cursors, tick table. */
-#define CT_MEM_SHARD_FIELDS 1024u
+/* struct ct_shard beyond its conf and stats: pointers, cursors, the tick
+ * and timeout-slot tables (ct_tpol_rt.h). */
+#define CT_MEM_SHARD_FIELDS 3072u
 
 void *
 ct_mem_zalloc(const struct ct_mem *m, size_t size, size_t align)
@@ -103,7 +104,9 @@ ct_shard_mem_size(const struct ct_conf *conf, struct ct_shard_mem *out)
 	}
 	if (conf->top)
 		out->limits += sizeof(struct ct_top);
-	out->shard = sizeof(struct ct_conf) + sizeof(struct ct_stats) + CT_MEM_SHARD_FIELDS;
+	/* Timeout policies: a copy of the conf each (ct_tpol_rt.h). */
+	out->shard = sizeof(struct ct_conf) * (1u + conf->tpol.n_policies) +
+		     sizeof(struct ct_stats) + CT_MEM_SHARD_FIELDS;
 	out->total = out->entries + out->index + out->wheel + out->stage + out->nat + out->limits +
 		     out->shard;
 	return rc;

@@ -167,7 +167,7 @@ struct ct_entry {
 	uint8_t tcp_state;       /* enum ct_tcp_state */
 	uint8_t tcp_flags;       /* CT_TF_* */
 	uint8_t eflags;          /* CT_EF_* */
-	uint8_t to_class;        /* enum ct_timeout_class currently applied */
+	uint8_t to_class;        /* timeout slot: the class applied and its policy (ct_tpol_rt.h) */
 	/* Flow export, live and dying */
 	uint8_t x_l4;            /* TCP: OR of the flags seen; ICMP: type of the first packet */
 	uint8_t x_port;          /* ingress port of the first packet */

@@ -21,7 +21,6 @@
  */
 #define CT_WHEEL_MIN_BITS 12
 #define CT_WHEEL_MAX_BITS 16
-#define CT_MAX_TIMEOUT_TICKS (1u << 30)
 
 /* ------------------------------------------------------------------------ */
 /* Operator warnings                                                         */
@@ -200,6 +199,8 @@ ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 			     conf->timeout_s[i]);
 		s->to_ticks[i] = (uint32_t)t;
 	}
+	if (ct_tpol_rt_init(s, err, errlen) != 0)
+		goto fail;
 	if (conf->destroy_grace_ms > CT_GRACE_MAX_MS)
 		FAIL("destroy grace %u ms out of range 0..%u", conf->destroy_grace_ms,
 		     CT_GRACE_MAX_MS);
@@ -286,5 +287,6 @@ ct_shard_free(struct ct_shard *s)
 	ct_mem_free(&mem, s->wheel);
 	ct_mem_free(&mem, s->stage);
 	ct_mem_free(&mem, s->nat_x);
+	ct_tpol_rt_free(s);
 	ct_mem_free(&mem, s);
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "ct_private.h"
+#include "ct_tpol_rt.h"
 
 #define CT_BUCKET_SLOTS 8
 /* An index node for an entry's translated reply tuple: pool index | CT_IDX_NAT
@@ -42,6 +43,8 @@ struct ct_nat_x {
 };
 _Static_assert(sizeof(struct ct_nat_x) == 8, "a translation is 8 bytes an entry");
 #define CT_NS_PER_S UINT64_C(1000000000)
+/* The longest timeout a shard takes, in ticks. */
+#define CT_MAX_TIMEOUT_TICKS (1u << 30)
 
 struct ct_bucket {
 	uint16_t sig[CT_BUCKET_SLOTS];
@@ -70,7 +73,8 @@ struct ct_shard {
 	uint32_t *wheel;
 	uint32_t wheel_size;       /* slots, a power of two */
 	uint32_t wheel_mask;       /* wheel_size - 1 */
-	uint32_t to_ticks[CT_TO_MAX];
+	uint32_t to_ticks[CT_TSLOT_MAX]; /* per timeout slot (ct_tpol_rt.h) */
+	struct ct_tpol_rt tp;      /* timeout policies */
 	uint32_t act_ticks;        /* flow export: active timeout, 0 = off */
 	uint64_t grace_ns;
 	uint64_t grace_cap_ns;   /* the widest re-send window: max(grace, backoff cap) */

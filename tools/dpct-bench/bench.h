@@ -60,6 +60,9 @@ struct bench {
 	/* Cycles spent playing the NIC (writing frames, checksums) inside the
 	 * timed loop: measured per burst and taken out of cycles_per_pkt. */
 	uint64_t nic_cycles;
+	/* --tpol: every connection gets a timeout policy (a rule matching all,
+	 * the global values), so its entry takes the policy path. */
+	int tpol;
 	/* --nat: every flow's source translated to a pool (NAPT). The reply
 	 * frames go to the pool address and port the flow was given, which
 	 * the "NIC" learns from the first packet as it leaves the pipeline. */

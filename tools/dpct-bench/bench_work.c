@@ -180,6 +180,14 @@ make_shard(struct bench *b, uint32_t max, uint32_t keys)
 		c.top = !b->no_top;
 		c.top_seed = 1;
 	}
+	if (b->tpol) {
+		c.tpol.n_policies = 1;
+		snprintf(c.tpol.pol[0].name, sizeof(c.tpol.pol[0].name), "bench");
+		c.tpol.pol[0].timeout_s[CT_TO_TCP_ESTABLISHED] = c.timeout_s[CT_TO_TCP_ESTABLISHED];
+		c.tpol.pol[0].timeout_s[CT_TO_UDP_REPLIED] = c.timeout_s[CT_TO_UDP_REPLIED];
+		c.tpol.n_rules = 1;
+		c.tpol.rule[0].policy = 1;
+	}
 	if (b->no_thp) {
 		c.mem.zalloc = heap_zalloc;
 		c.mem.free = heap_free;

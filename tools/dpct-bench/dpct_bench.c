@@ -6,6 +6,7 @@
  *              [--burst N] [--json] [--rules N] [--checksum verify|off]
  *              [--no-thp] [--events LIST] [--traffic both|bulk] [--stagger] [--nat]
  *              [--limits N [--no-top]]
+ *              [--tpol]
  *
  * --events: the records the shard builds, as the app's listeners would ask
  * (ct_shard_set_event_kinds()): a comma list of new, update and destroy
@@ -24,6 +25,8 @@
  * the sketch. Every flow has a source of its own, so nothing is refused:
  * it measures the counting (a count per source, one admit at each
  * creation and one release at each end).
+ * --tpol: every connection gets a timeout policy (ct_tpol.h) with the
+ * global values, to measure the policy path against none.
  *
  * --rules N (policy): judge every burst with a stateful rule set
  * of N rules compiled with rte_acl (established/related accept first, N - 2
@@ -239,7 +242,7 @@ usage(void)
 			"                  [--burst N] [--json] [--no-baseline] [--rules N]"
 			" [--checksum verify|off] [--no-thp]\n"
 			"                  [--events new,update,destroy|all|none] [--traffic both|bulk]"
-			" [--stagger] [--nat]\n"
+			" [--stagger] [--nat] [--tpol]\n"
 			"                  [--limits N [--no-top]]\n");
 }
 
@@ -262,6 +265,7 @@ main(int argc, char **argv)
 		{ "nat", no_argument, NULL, 'N' },
 		{ "limits", required_argument, NULL, 'L' },
 		{ "no-top", no_argument, NULL, 'O' },
+		{ "tpol", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -354,6 +358,9 @@ main(int argc, char **argv)
 				usage();
 				return 1;
 			}
+			break;
+		case 'P':
+			b->tpol = 1;
 			break;
 		case 'r':
 			b->rules = (int)strtol(optarg, NULL, 10);

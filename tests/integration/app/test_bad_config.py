@@ -29,6 +29,24 @@ CASES = [
      '$.notrack: 65 rules'),
     ('bad enum', '{"invalid": {"policy": "reject"}}', '$.invalid.policy'),
     ('syntax', '{\n  "table": {\n    "max_entries" 5}}', 'line 3, column '),
+    ('timeout policy: unknown state',
+     '{"timeout_policies": {"policies": {"p": {"tcp": {"estab": 5}}}}}',
+     '$.timeout_policies.policies.p.tcp: unknown state "estab" of tcp (states: syn_sent'),
+    ('timeout policy: unknown protocol',
+     '{"timeout_policies": {"policies": {"p": {"tpc": {"close": 5}}}}}',
+     '$.timeout_policies.policies.p: unknown protocol "tpc" (protocols: tcp, udp'),
+    ('timeout policy: zero', '{"timeout_policies": {"policies": {"p": {"udp": {"replied": 0}}}}}',
+     '$.timeout_policies.policies.p.udp.replied: 0 is out of range 1..1125899'),
+    ('timeout policy: negative',
+     '{"timeout_policies": {"policies": {"p": {"udp": {"replied": -1}}}}}',
+     '$.timeout_policies.policies.p.udp.replied: -1 is out of range 1..1125899'),
+    ('timeout policy: beyond the table',
+     '{"timeout_policies": {"policies": {"p": {"tcp": {"established": 4000000}}}}}',
+     '$.timeout_policies.policies.p.tcp.established: 4000000 is out of range 1..1125899'),
+    ('timeout policy: rule names none',
+     '{"timeout_policies": {"policies": {"p": {"tcp": {"close": 5}}}, '
+     '"rules": [{"zone": 1, "policy": "q"}]}}',
+     '$.timeout_policies.rules[0].policy: no policy named "q" (defined: p)'),
 ]
 
 

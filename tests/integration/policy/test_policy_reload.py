@@ -184,6 +184,18 @@ def main():
         rc, o, e = d.ctl(prefix, 'reload')
         t.eq(rc, 0, 'dpct-ctl reload')
         gen += 1
+        # timeout_policies are read at start: a reload that finds them changed
+        # installs the rules and logs that the policies wait for a restart.
+        c = dict(cfg)
+        c['policy'] = policy_a()
+        c['timeout_policies'] = {'policies': {'short': {'udp': {'replied': 30}}},
+                                 'rules': [{'policy': 'short'}]}
+        with open(path + '.new', 'w') as f:
+            json.dump(c, f)
+        os.rename(path + '.new', path)
+        rc, o, e = d.ctl(prefix, 'reload')
+        t.eq(rc, 0, 'dpct-ctl reload of a file with changed timeout_policies')
+        gen += 1
         write_policy({'rules': [{'zone': 70000, 'action': 'drop'}]})
         rc, o, e = d.ctl(prefix, 'reload')
         t.check(rc == 1 and '$.policy.rules[0].zone' in e, 'dpct-ctl reload of a bad file fails',
@@ -198,6 +210,9 @@ def main():
     finally:
         rc, out = d.stop(dp, timeout=60)
     t.eq(rc, 0, 'dpct exits cleanly after SIGINT')
+    t.check('timeout_policies changed in %s: not applied by a reload' % path in out,
+            'the reload logged that the changed timeout policies wait for a restart',
+            out[-2000:])
     try:
         s = d.load_json(stats)
     except (OSError, ValueError) as ex:
