@@ -122,7 +122,7 @@ test_errors_name_the_path(void)
 		 "and at least one of its states)"), 0);
 	T_EQ(bad("{\"timeout_policies\": {\"policies\": {\"p\": {\"tpc\": {\"close\": 1}}}}}",
 		 "$.timeout_policies.policies.p: unknown protocol \"tpc\" (protocols: tcp, udp, "
-		 "icmp, icmpv6, generic)"), 0);
+		 "icmp, icmpv6, generic, sctp, gre)"), 0);
 	T_EQ(bad("{\"timeout_policies\": {\"policies\": {\"p\": {\"tcp\": 5}}}}",
 		 "$.timeout_policies.policies.p.tcp: expected object of state: seconds, got "
 		 "integer"), 0);

@@ -38,7 +38,10 @@ test_class_names(void)
 		{"tcp_established", "", -ENOENT},
 		{"tc", "established", -ENOENT},
 		{"", "timeout", -ENOENT},
-		{"sctp", "established", -ENOENT},
+		{"sctp", "established", CT_TO_SCTP_ESTABLISHED},
+		{"gre", "stream", CT_TO_GRE_STREAM},
+		{"sctp", "estab", -ESRCH},
+		{"dccp", "open", -ENOENT},
 	};
 	const char *st;
 	char p[32];
