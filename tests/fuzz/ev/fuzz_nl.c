@@ -51,8 +51,9 @@ check_roundtrip(const struct ev_nl_ct *ct)
 		if (!(v6 ? (t == 128 || t == 139) : (t == 8 || t == 13 || t == 15 || t == 17)))
 			r.orig.dport = v6 ? 128 : 8;
 	}
+	/* Ports travel for TCP, UDP, UDP-Lite, SCTP and GRE (its keys); DCCP has none. */
 	else if (back.orig.proto != 6 && back.orig.proto != 17 && back.orig.proto != 136 &&
-		 back.orig.proto != 132 && back.orig.proto != 33)
+		 back.orig.proto != 132 && back.orig.proto != 47)
 		r.orig.sport = r.orig.dport = 0;
 	if (memcmp(&back.orig, &r.orig, sizeof(r.orig)) != 0 || back.id != r.id ||
 	    back.status != r.status || back.kind != ct->kind)
