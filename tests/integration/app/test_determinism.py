@@ -3,6 +3,7 @@
 """Determinism and handoff: the same pcap replayed twice gives the same
 stats and per-flow event sequences; two workers fed by one net_pcap queue
 (software handoff) give the same per-flow results and totals as one."""
+import collections
 import os
 import sys
 
@@ -66,11 +67,25 @@ def main():
     h_st, h_fl, h_tx = run(t, tmp, 'det_handoff', pcap, lmap)
     if h_st:
         t.check(d.counter(h_st, 'handoff') > 0, 'two workers: handoff > 0')
-    t.eq(totals(h_st), totals(a_st), 'two workers: same totals as one')
+    # Three lcores on two CPUs: the worker that owns the TX queue can be off
+    # its CPU longer than a handed-back frame may wait (fwd_io gives up after
+    # 1 ms and counts it in tx_dropped). Such a frame is dropped and counted,
+    # never lost: tx + tx_dropped is the one-worker tx, and the frames that
+    # left are the one-worker frames less exactly that many.
+    h_tot, a_tot = totals(h_st), totals(a_st)
+    tx_dropped = sum(p.get('tx_dropped', 0) for p in h_st.get('ports', []))
+    if 'tx' in h_tot:
+        h_tot['tx'] += tx_dropped
+    t.eq(h_tot, a_tot, 'two workers: same totals as one (%d frames counted in tx_dropped)'
+         % tx_dropped) or print('# one: %r\n# two: %r' % (a_tot, h_tot))
     diff = [k for k in set(a_fl) | set(h_fl) if a_fl.get(k) != h_fl.get(k)]
     t.eq(len(diff), 0, 'two workers: same per-flow event sequences') or \
         print('# first: %r\n#  %r\n#  %r' % (diff[0], a_fl.get(diff[0]), h_fl.get(diff[0])))
-    t.eq(sorted(h_tx), sorted(a_tx), 'two workers: same frames forwarded')
+    missing = collections.Counter(a_tx)
+    missing.subtract(collections.Counter(h_tx))
+    t.check(all(v >= 0 for v in missing.values()) and sum(missing.values()) == tx_dropped,
+            'two workers: the same frames forwarded, less the %d counted as dropped'
+            % tx_dropped)
     t.done()
 
 
