@@ -65,45 +65,24 @@ lx_name(struct lx *x, const char *path, json_t *v, char *out)
 static int
 lx_prefix(struct lx *x, const char *path, json_t *v, struct ct_limit_rule *r)
 {
-	char buf[INET6_ADDRSTRLEN + 8];
-	const char *s, *slash;
-	unsigned bits, len, i;
-	unsigned long n;
-	char *end;
+	struct dpct_prefix pf;
+	const char *s;
+	int rc;
 
 	if (!json_is_string(v))
 		return lx_fail(x, "%s.source: expected string, got %s", path, dpct_json_type(v));
 	s = json_string_value(v);
-	if (strlen(s) >= sizeof(buf))
+	rc = dpct_cfg_prefix(s, r->addr, &pf);
+	if (rc == -EINVAL)
 		return lx_fail(x, "%s.source: \"%.64s\" is not an address prefix", path, s);
-	strcpy(buf, s);
-	slash = strchr(s, '/');
-	if (slash != NULL)
-		buf[slash - s] = '\0';
-	memset(r->addr, 0, sizeof(r->addr));
-	if (inet_pton(AF_INET, buf, r->addr) == 1) {
-		r->family = 4;
-		bits = 32;
-	} else if (inet_pton(AF_INET6, buf, r->addr) == 1) {
-		r->family = 6;
-		bits = 128;
-	} else {
-		return lx_fail(x, "%s.source: \"%s\" is not an address prefix", path, s);
-	}
-	len = bits;
-	if (slash != NULL) {
-		errno = 0;
-		n = strtoul(slash + 1, &end, 10);
-		if (slash[1] < '0' || slash[1] > '9' || *end != '\0' || errno != 0 || n > bits)
-			return lx_fail(x, "%s.source: \"%s\" has a prefix length outside 0..%u",
-				       path, s, bits);
-		len = (unsigned)n;
-	}
-	for (i = len; i < bits; i++)
-		if (r->addr[i / 8] & (0x80u >> (i % 8)))
-			return lx_fail(x, "%s.source: \"%s\" has host bits set beyond /%u", path,
-				       s, len);
-	r->prefix_len = (uint8_t)len;
+	if (rc == -ERANGE)
+		return lx_fail(x, "%s.source: \"%s\" has a prefix length outside 0..%u", path,
+			       s, pf.max);
+	if (pf.host_bits)
+		return lx_fail(x, "%s.source: \"%s\" has host bits set beyond /%u", path, s,
+			       pf.len);
+	r->family = pf.family;
+	r->prefix_len = (uint8_t)pf.len;
 	return 0;
 }
 

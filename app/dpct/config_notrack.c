@@ -75,50 +75,28 @@ nt_proto_name(uint8_t proto)
 static int
 nt_prefix(struct nt_ctx *x, const char *path, const char *s, struct ct_notrack_rule *r)
 {
-	char buf[INET6_ADDRSTRLEN + 8];
-	const char *slash;
-	unsigned max, len;
-	char *end;
+	struct dpct_prefix pf;
+	unsigned i;
+	int rc;
 
-	if (strlen(s) >= sizeof(buf))
+	rc = dpct_cfg_prefix(s, r->addr, &pf);
+	if (rc == -EINVAL)
 		return nt_fail(x, "%s: \"%.64s\" is not an address prefix", path, s);
-	strcpy(buf, s);
-	slash = strchr(s, '/');
-	if (slash != NULL)
-		buf[slash - s] = '\0';
-	memset(r->addr, 0, sizeof(r->addr));
-	if (inet_pton(AF_INET, buf, r->addr) == 1) {
-		r->family = 4;
-		max = 32;
-	} else if (inet_pton(AF_INET6, buf, r->addr) == 1) {
-		r->family = 6;
-		max = 128;
-	} else {
-		return nt_fail(x, "%s: \"%s\" is not an address prefix", path, s);
-	}
-	len = max;
-	if (slash != NULL) {
-		unsigned long n;
-
-		errno = 0;
-		n = strtoul(slash + 1, &end, 10);
-		if (slash[1] < '0' || slash[1] > '9' || *end != '\0' || errno != 0 || n > max)
-			return nt_fail(x, "%s: \"%s\" has a prefix length outside 0..%u",
-					path, s, max);
-		len = (unsigned)n;
-	}
-	r->prefix_len = (uint8_t)len;
+	if (rc == -ERANGE)
+		return nt_fail(x, "%s: \"%s\" has a prefix length outside 0..%u", path, s, pf.max);
+	r->family = pf.family;
+	r->prefix_len = (uint8_t)pf.len;
 	/*
 	 * Clear the host bits: "10.1.2.3/16" matches as 10.1.0.0/16, and the
 	 * stored rule prints back the same way (to_json round trip).
 	 */
-	for (max = 0; max < sizeof(r->addr); max++) {
-		unsigned bits = max * 8;
+	for (i = 0; i < sizeof(r->addr); i++) {
+		unsigned bits = i * 8;
 
-		if (bits >= len)
-			r->addr[max] = 0;
-		else if (len - bits < 8)
-			r->addr[max] &= (uint8_t)(0xff00u >> (len - bits));
+		if (bits >= pf.len)
+			r->addr[i] = 0;
+		else if (pf.len - bits < 8)
+			r->addr[i] &= (uint8_t)(0xff00u >> (pf.len - bits));
 	}
 	return 0;
 }

@@ -81,51 +81,28 @@ static int
 parse_prefix(json_t *v, const char *path, uint8_t *addr, uint8_t *plen, uint8_t *family,
 	     char *err, size_t errlen)
 {
-	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
+	struct dpct_prefix pf;
 	const char *s;
-	unsigned max, len, i;
-	uint8_t fam;
+	int rc;
 
 	if (!json_is_string(v))
 		return dpct_cfg_fail(err, errlen, "%s: expected address prefix string, got %s", path,
 			     dpct_json_type(v));
 	s = json_string_value(v);
-	if (strlen(s) >= sizeof(buf))
+	rc = dpct_cfg_prefix(s, addr, &pf);
+	if (rc == -EINVAL)
 		return dpct_cfg_fail(err, errlen, "%s: \"%.64s\" is not an address prefix", path, s);
-	strcpy(buf, s);
-	slash = strchr(buf, '/');
-	if (slash != NULL)
-		*slash = '\0';
-	memset(addr, 0, 16);
-	if (inet_pton(AF_INET, buf, addr) == 1) {
-		fam = 4;
-		max = 32;
-	} else if (inet_pton(AF_INET6, buf, addr) == 1) {
-		fam = 6;
-		max = 128;
-	} else {
-		return dpct_cfg_fail(err, errlen, "%s: \"%s\" is not an address prefix", path, s);
-	}
-	len = max;
-	if (slash != NULL) {
-		unsigned long n;
-
-		errno = 0;
-		n = strtoul(slash + 1, &end, 10);
-		if (slash[1] < '0' || slash[1] > '9' || *end != '\0' || errno != 0 || n > max)
-			return dpct_cfg_fail(err, errlen, "%s: \"%s\" has a prefix length outside 0..%u",
-				     path, s, max);
-		len = (unsigned)n;
-	}
-	for (i = len; i < max; i++) {
-		if (addr[i / 8] & (0x80u >> (i % 8)))
-			return dpct_cfg_fail(err, errlen, "%s: \"%s\" has host bits set beyond /%u",
-				     path, s, len);
-	}
-	if (*family != 0 && *family != fam)
-		return dpct_cfg_fail(err, errlen, "%s: IPv%u prefix in an IPv%u rule", path, fam, *family);
-	*family = fam;
-	*plen = (uint8_t)len;
+	if (rc == -ERANGE)
+		return dpct_cfg_fail(err, errlen, "%s: \"%s\" has a prefix length outside 0..%u",
+				     path, s, pf.max);
+	if (pf.host_bits)
+		return dpct_cfg_fail(err, errlen, "%s: \"%s\" has host bits set beyond /%u",
+				     path, s, pf.len);
+	if (*family != 0 && *family != pf.family)
+		return dpct_cfg_fail(err, errlen, "%s: IPv%u prefix in an IPv%u rule", path,
+				     pf.family, *family);
+	*family = pf.family;
+	*plen = (uint8_t)pf.len;
 	return 0;
 }
 

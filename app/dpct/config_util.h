@@ -11,7 +11,9 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -46,5 +48,22 @@ dpct_json_type(const json_t *v)
 	}
 	return "unknown";
 }
+
+/** What dpct_cfg_prefix() read. */
+struct dpct_prefix {
+	uint8_t family;   /**< 4 or 6 */
+	unsigned len;     /**< prefix length (the width for a bare address) */
+	unsigned max;     /**< the family's width: 32 or 128 */
+	bool host_bits;   /**< bits beyond len are set ("10.1.2.3/16") */
+};
+
+/**
+ * "addr" or "addr/len", IPv4 or IPv6: the address into addr[16] (zero
+ * padded) and what it is into *out.
+ * @return 0; -EINVAL when it is no address (or too long to be one);
+ *         -ERANGE when the length is not a number in 0..out->max (out->max
+ *         is set). Thread safety: pure function.
+ */
+int dpct_cfg_prefix(const char *s, uint8_t addr[16], struct dpct_prefix *out);
 
 #endif /* DPCT_CONFIG_UTIL_H */
