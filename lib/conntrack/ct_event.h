@@ -50,10 +50,13 @@ struct ct_event_rec {
 	uint16_t block_lo;        /**< CT_REC_F_NAT_BLOCK: first port of the block */
 	uint16_t block_hi;        /**< ... and its last */
 	uint8_t nat_event;        /**< CT_REC_F_NAT_BLOCK: CT_NAT_BLOCK_ALLOC or _RELEASE */
-	uint8_t pad3a[3];
+	uint8_t exp_class;        /**< CT_REC_F_EXP: the expectation's class (CTA_EXPECT_CLASS) */
+	uint8_t exp_helper;       /**< CT_REC_F_EXP: enum ct_exp_helper (CTA_EXPECT_HELP_NAME) */
+	uint8_t pad3a;
 	uint32_t sctp_vtag[2];    /**< SCTP: verification tag per direction, host order
 				   *   (CTA_PROTOINFO_SCTP_VTAG_ORIGINAL/_REPLY); 0 otherwise */
-	uint8_t pad3[8];
+	uint32_t master_id;       /**< CT_REC_F_EXP: the master connection's CTA_ID */
+	uint8_t pad3[4];
 };
 _Static_assert(sizeof(struct ct_event_rec) == 192, "event record is three cache lines");
 
@@ -76,6 +79,26 @@ _Static_assert(sizeof(struct ct_event_rec) == 192, "event record is three cache 
  * ctnetlink encoder skips it; record consumers (IPFIX) export it.
  */
 #define CT_REC_F_NAT_BLOCK 0x08
+/*
+ * An expectation record (CT_REC_F_EXP) travels on the same rings as a
+ * connection's: `orig` is the expected tuple (sport 0: any source port),
+ * `reply` the master's original tuple, `id` the expectation's id, `slot`
+ * its index in the master worker's expectation table, `shard` the master's
+ * shard, `master_id` the master's CTA_ID, `timeout_s` the time left,
+ * `status` its CTA_EXPECT_FLAGS, `events` CT_EXP_EV_* (Linux's IPEXP_*
+ * bits), `seq`/`targets`/CT_REC_F_RESEND as for a connection. Results for
+ * it use the CT_RES_EXP_* kinds with its slot and id.
+ */
+#define CT_REC_F_EXP 0x10
+#define CT_EXP_EV_NEW     0x1  /**< 1 << IPEXP_NEW */
+#define CT_EXP_EV_DESTROY 0x2  /**< 1 << IPEXP_DESTROY */
+
+enum ct_exp_helper {
+	CT_EXP_HELPER_NONE = 0,
+	CT_EXP_HELPER_FTP = 1,    /**< "ftp" */
+	CT_EXP_HELPER_TFTP = 2,   /**< "tftp" */
+};
+
 #define CT_NAT_BLOCK_ALLOC   1
 #define CT_NAT_BLOCK_RELEASE 2
 
@@ -94,6 +117,9 @@ enum ct_result_kind {
 	CT_RES_NACK = 1,          /**< non-destroy bits not delivered: OR into missed */
 	CT_RES_DESTROY_ACK = 2,   /**< destroy delivered: free the entry */
 	CT_RES_DESTROY_NACK = 3,  /**< destroy not delivered: re-arm grace timer */
+	CT_RES_EXP_NACK = 4,      /**< expectation NEW not delivered: remember it */
+	CT_RES_EXP_DESTROY_ACK = 5,  /**< expectation DESTROY delivered: free its slot */
+	CT_RES_EXP_DESTROY_NACK = 6, /**< expectation DESTROY not delivered: resend later */
 };
 
 struct ct_result {

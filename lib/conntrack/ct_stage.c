@@ -85,13 +85,16 @@ ct_fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_ev
 	ct_reply_tuple(s, idx, &r->reply);
 	r->block_lo = r->block_hi = 0;
 	r->nat_event = 0;
-	memset(r->pad3a, 0, sizeof(r->pad3a));
+	r->exp_class = 0;
+	r->exp_helper = CT_EXP_HELPER_NONE;
+	r->pad3a = 0;
 	if (e->key.proto == IPPROTO_SCTP) {
 		r->sctp_vtag[0] = e->sctp_vtag[0];
 		r->sctp_vtag[1] = e->sctp_vtag[1];
 	} else {
 		r->sctp_vtag[0] = r->sctp_vtag[1] = 0;
 	}
+	r->master_id = 0;
 	memset(r->pad3, 0, sizeof(r->pad3));
 }
 
