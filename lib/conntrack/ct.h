@@ -678,6 +678,16 @@ unsigned ct_shard_ev_room(const struct ct_shard *s);
  */
 int ct_shard_apply_result(struct ct_shard *s, const struct ct_result *r, uint64_t now);
 
+/**
+ * Apply `n` results in order, as ct_shard_apply_result() each, with the
+ * entries they free and, with limits, the counts they release prefetched
+ * a few results ahead.
+ *
+ * @return the results applied (not stale, not bad).
+ */
+unsigned ct_shard_apply_results(struct ct_shard *s, const struct ct_result *r, unsigned n,
+				uint64_t now);
+
 /* Control-plane operations (run by the owner, on request) ----------------- */
 
 /**

@@ -7,6 +7,8 @@
 
 #include <errno.h>
 
+#include <rte_prefetch.h>
+
 #include "ct_index.h"
 #include "ct_stage.h"
 
@@ -77,8 +79,9 @@ ct_shard_ev_commit(struct ct_shard *s, unsigned accepted, uint64_t now)
 	s->stage_n = 0;
 }
 
-int
-ct_shard_apply_result(struct ct_shard *s, const struct ct_result *r, uint64_t now)
+static int
+apply_one(struct ct_shard *s, const struct ct_result *r, uint64_t now,
+	  const struct ct_lim_hint *h)
 {
 	struct ct_entry *e;
 
@@ -97,7 +100,7 @@ ct_shard_apply_result(struct ct_shard *s, const struct ct_result *r, uint64_t no
 		if (!(e->status & CT_S_DYING) || !(e->eflags & CT_EF_AWAIT))
 			return -ESTALE;
 		s->st.destroy_acked++;
-		ct_entry_free(s, r->slot);
+		ct_entry_free_hint(s, r->slot, h);
 		return 0;
 	case CT_RES_DESTROY_NACK:
 		if (!(e->status & CT_S_DYING) || !(e->eflags & CT_EF_AWAIT))
@@ -109,6 +112,69 @@ ct_shard_apply_result(struct ct_shard *s, const struct ct_result *r, uint64_t no
 	default:
 		return -EINVAL;
 	}
+}
+
+int
+ct_shard_apply_result(struct ct_shard *s, const struct ct_result *r, uint64_t now)
+{
+	return apply_one(s, r, now, NULL);
+}
+
+/*
+ * Results this far ahead have their entry's first line (the key) and cold
+ * part prefetched; half as far, a DESTROY_ACK whose entry holds limit
+ * counts has the counts prefetched and their keys worked out. Applying
+ * results only frees or re-arms entries, so a key read ahead is still the
+ * entry's key when its result is applied (a stale result is refused
+ * whatever its hint).
+ */
+#define CT_RES_PF 8
+
+static inline void
+result_prefetch_entry(const struct ct_shard *s, const struct ct_result *r)
+{
+	if (r->slot < s->cap) {
+		rte_prefetch0(&s->pool[r->slot]);
+		rte_prefetch0(&s->cold[r->slot]);
+	}
+}
+
+static inline void
+result_prefetch_counts(const struct ct_shard *s, const struct ct_result *r,
+		       struct ct_lim_hint *h)
+{
+	const struct ct_entry *e;
+
+	h->n = CT_LIM_HINT_UNSET;
+	if (s->limits == NULL || r->kind != CT_RES_DESTROY_ACK || r->slot >= s->cap)
+		return;
+	e = &s->pool[r->slot];
+	if ((e->eflags & CT_EF_USED) && e->id == r->id &&
+	    (s->lim_bits[r->slot / 64] >> (r->slot % 64) & 1))
+		ct_limits_prefetch(s->limits, &e->key, h);
+}
+
+unsigned
+ct_shard_apply_results(struct ct_shard *s, const struct ct_result *r, unsigned n, uint64_t now)
+{
+	struct ct_lim_hint h[CT_RES_PF / 2];
+	unsigned i, done = 0;
+
+	for (i = 0; i < n && i < CT_RES_PF; i++)
+		result_prefetch_entry(s, &r[i]);
+	for (i = 0; i < n && i < CT_RES_PF / 2; i++)
+		result_prefetch_counts(s, &r[i], &h[i]);
+	for (i = 0; i < n; i++) {
+		if (i + CT_RES_PF < n)
+			result_prefetch_entry(s, &r[i + CT_RES_PF]);
+		if (apply_one(s, &r[i], now, &h[i % (CT_RES_PF / 2)]) == 0)
+			done++;
+		/* The hint slot just used serves the result CT_RES_PF / 2 ahead. */
+		if (i + CT_RES_PF / 2 < n)
+			result_prefetch_counts(s, &r[i + CT_RES_PF / 2],
+					       &h[(i + CT_RES_PF / 2) % (CT_RES_PF / 2)]);
+	}
+	return done;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -192,11 +192,13 @@ void ct_shard_log(struct ct_shard *s, int level, const char *fmt, unsigned long 
  * refuse it (counted); then ct_shard_limit_created() once it exists at
  * `idx`, or ct_shard_limit_abort() when it was not made after all.
  * ct_shard_limit_freed() as an entry's slot is freed (its key still set).
+ * `h`: NULL, or ct_limits_prefetch()'s hint for the entry's key.
  */
-enum ct_limit_verdict ct_shard_limit_admit(struct ct_shard *s, const struct ct_tuple *t);
+enum ct_limit_verdict ct_shard_limit_admit(struct ct_shard *s, const struct ct_tuple *t,
+					   const struct ct_lim_hint *h);
 void ct_shard_limit_created(struct ct_shard *s, uint32_t idx, enum ct_limit_verdict v);
 void ct_shard_limit_abort(struct ct_shard *s, const struct ct_tuple *t, enum ct_limit_verdict v);
-void ct_shard_limit_freed(struct ct_shard *s, uint32_t idx);
+void ct_shard_limit_freed(struct ct_shard *s, uint32_t idx, const struct ct_lim_hint *h);
 /* Allocate (ct_shard_create()) and free the limits and the sketch. */
 int ct_shard_limit_init(struct ct_shard *s, char *err, size_t errlen);
 void ct_shard_limit_fini(struct ct_shard *s);

@@ -184,13 +184,13 @@ nat_unbind(struct ct_shard *s, uint32_t idx)
 }
 
 void
-ct_entry_free(struct ct_shard *s, uint32_t idx)
+ct_entry_free_hint(struct ct_shard *s, uint32_t idx, const struct ct_lim_hint *h)
 {
 	struct ct_entry *e = &s->pool[idx];
 
 	nat_unbind(s, idx);
 	if (s->limits != NULL || s->top != NULL)
-		ct_shard_limit_freed(s, idx);
+		ct_shard_limit_freed(s, idx, h);
 	ct_wheel_unlink(s, idx);
 	if (e->status & CT_S_DYING)
 		s->st.dying--;

@@ -14,25 +14,29 @@
 static void
 sync_events(struct bench *b)
 {
+	struct ct_result res[64];
 	struct ct_event_rec *r;
-	unsigned n, i;
+	unsigned n, i, k = 0;
 
 	r = ct_shard_ev_peek(b->s, &n);
 	if (n == 0)
 		return;
 	ct_shard_ev_commit(b->s, n, b->now);
+	/* As the control core answers: every DESTROY delivered, in batches. */
 	for (i = 0; i < n; i++) {
-		struct ct_result res;
-
 		if (!(r[i].events & CT_EV_DESTROY))
 			continue;
-		memset(&res, 0, sizeof(res));
-		res.slot = r[i].slot;
-		res.id = r[i].id;
-		res.events = r[i].events;
-		res.kind = CT_RES_DESTROY_ACK;
-		ct_shard_apply_result(b->s, &res, b->now);
+		memset(&res[k], 0, sizeof(res[k]));
+		res[k].slot = r[i].slot;
+		res[k].id = r[i].id;
+		res[k].events = r[i].events;
+		res[k].kind = CT_RES_DESTROY_ACK;
+		if (++k == sizeof(res) / sizeof(res[0])) {
+			ct_shard_apply_results(b->s, res, k, b->now);
+			k = 0;
+		}
 	}
+	ct_shard_apply_results(b->s, res, k, b->now);
 }
 
 /*
