@@ -16,7 +16,8 @@
 #define CFG_MAX_ENTRIES_MAX   (1u << 28)
 #define CFG_RING_MIN          16u
 #define CFG_RING_MAX          (1u << 20)
-#define CFG_TIMEOUT_MAX_S     4294967u       /* seconds that still fit in ms in 32 bits */
+/* The longest timeout the shards' timer holds: 2^30 ticks of 2^20 ns (13 days). */
+#define CFG_TIMEOUT_MAX_S     1125899u
 #define CFG_BATCH_MIN         4096u
 #define CFG_DESC_MIN          64u
 #define CFG_DESC_MAX          32768u
