@@ -216,8 +216,22 @@ def counters_text(d, prefix=''):
     return ' '.join(out)
 
 
+def all_shards(t):
+    """Every shard's counters: /dpct/shards gives as many as fit one reply and
+    "next", the first one left out, when there are more."""
+    shards, first = {}, 0
+    for _ in range(4096):
+        page = t.cmd('/dpct/shards' + (',%d' % first if first else ''))
+        nxt = page.pop('next', None)
+        shards.update(page)
+        if not isinstance(nxt, int) or nxt <= first:
+            break
+        first = nxt
+    return shards
+
+
 def do_stats(t, args):
-    shards = t.cmd('/dpct/shards')
+    shards = all_shards(t)
     for k in sorted(shards, key=lambda x: int(x) if x.isdigit() else -1):
         print('cpu=%-4s\t' % k + counters_text(shards[k]))
     print('total   \t' + counters_text(t.cmd('/dpct/stats')))

@@ -231,6 +231,39 @@ do_shards(struct prom *p, json_t *v)
 	}
 }
 
+/*
+ * /dpct/shards answers as many shards as fit one reply and "next", the
+ * first one left out: ask for the following pages (each further from the
+ * start, at most COLLECT_MAX_ITEMS shards in all).
+ */
+static void
+do_shards_pages(struct tel *t, struct prom *p, json_t *first_page, uint64_t deadline)
+{
+	json_t *v = first_page;
+	json_int_t first = 0;
+	unsigned pages = 1;
+	char cmd[48];
+
+	for (;;) {
+		json_int_t next = -1;
+		json_t *n;
+
+		do_shards(p, v);
+		n = json_object_get(v, "next");
+		if (json_is_integer(n))
+			next = json_integer_value(n);
+		if (v != first_page)
+			json_decref(v);
+		if (next <= first || next >= COLLECT_MAX_ITEMS || pages++ >= COLLECT_MAX_ITEMS)
+			return;
+		first = next;
+		snprintf(cmd, sizeof(cmd), "%s,%lld", commands[C_SHARDS].name, (long long)first);
+		v = ask(t, C_SHARDS, cmd, deadline, 0);
+		if (v == NULL)
+			return;
+	}
+}
+
 static const char *const listener_states[] = { "pending", "reliable", "unreliable", "demoted" };
 
 static void
@@ -456,7 +489,7 @@ collect_scrape(struct tel *t, struct prom *p, unsigned timeout_ms)
 			do_info(p, v);
 			break;
 		case C_SHARDS:
-			do_shards(p, v);
+			do_shards_pages(t, p, v, deadline);
 			break;
 		case C_LISTENERS:
 			do_listeners(p, v);
