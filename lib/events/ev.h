@@ -369,6 +369,22 @@ void ev_ctl_set_dump(struct ev_ctl *ctl, const struct ev_dump_ops *ops, void *ar
 #define EV_MASK_UPDATE  0x2
 #define EV_MASK_DESTROY 0x4
 #define EV_MASK_ALL     0x7
+/*
+ * Expectation groups. The mask is a netlink group bitmap, bit (group - 1)
+ * of Linux's enum nfnetlink_groups: NFNLGRP_CONNTRACK_NEW..DESTROY are the
+ * three bits above, NFNLGRP_CONNTRACK_EXP_NEW (4), _EXP_UPDATE (5) and
+ * _EXP_DESTROY (6) the next three. Expectation records go only to
+ * listeners with one of these bits; a mask of 0 means EV_MASK_ALL
+ * (connections only), so a subscriber asks for expectations explicitly.
+ * dpct sends no expectation updates (neither does Linux): EV_MASK_EXP_UPDATE
+ * is accepted and never matches.
+ */
+#define EV_MASK_EXP_NEW     0x08
+#define EV_MASK_EXP_UPDATE  0x10
+#define EV_MASK_EXP_DESTROY 0x20
+#define EV_MASK_EXP         0x38
+/** Every bit a subscribe request may set. */
+#define EV_MASK_ANY     (EV_MASK_ALL | EV_MASK_EXP)
 
 /** Payload of EV_MSG_SUBSCRIBE (host byte order). The first three fields
  * are the version 1 payload; `bufsize` is optional (12-byte payloads stay
