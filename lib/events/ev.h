@@ -84,9 +84,12 @@ bool ev_chan_take_counts(struct ev_chan *c, unsigned *sent, unsigned *failed,
 
 /**
  * Control side: the kinds of record (EV_MASK_NEW, EV_MASK_UPDATE,
- * EV_MASK_DESTROY; other bits are ignored) that some listener of the
- * channel's shard subscribes to. ev_ctl keeps it current as listeners come
- * and go; a channel starts with every kind.
+ * EV_MASK_DESTROY and the expectation groups EV_MASK_EXP_*; other bits are
+ * ignored) that some listener of the channel's shard subscribes to. ev_ctl
+ * keeps it current as listeners come and go; a channel starts with every
+ * kind. A worker that sees no EV_MASK_EXP_* bit may skip staging
+ * expectation records: nobody would get them, and the control core would
+ * only ack their DESTROYs.
  * Thread safety: the control core only.
  */
 void ev_chan_set_kinds(struct ev_chan *c, uint32_t kinds);
@@ -224,6 +227,12 @@ struct ev_ctl_stats {
 				      *   first needs it: not those only full sockets were due) */
 	uint64_t result_backlog;     /**< results waiting for room in a channel */
 	uint64_t resend_targeted;    /**< resent records delivered only to the slots that refused */
+	/* Expectation records (CT_REC_F_EXP), counted apart from the above */
+	uint64_t exp_sent;           /**< expectation messages accepted by at least one listener */
+	uint64_t exp_failed;         /**< expectation nacks (CT_RES_EXP_NACK/_DESTROY_NACK) */
+	uint64_t exp_retried;        /**< expectation records carrying missed bits (CT_REC_F_RETRY) */
+	uint64_t exp_resent;         /**< expectation DESTROYs sent again (CT_REC_F_RESEND) */
+	uint64_t exp_destroy_acked;  /**< CT_RES_EXP_DESTROY_ACK returned: slots the worker frees */
 };
 void ev_ctl_get_stats(const struct ev_ctl *ctl, struct ev_ctl_stats *out);
 

@@ -126,6 +126,7 @@ struct ev_ctl {
 	uint16_t cidx[EV_CTL_BURST];
 	uint8_t crefused[EV_CTL_BURST];
 	struct ct_event_rec crecs[EV_CTL_BURST];
+	uint32_t cfail[EV_CTL_BURST];   /* fail_mask of crecs (chunk_done) */
 };
 
 uint64_t ev_ctl_mono_ns(void);

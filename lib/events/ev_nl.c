@@ -126,8 +126,9 @@ ev_nl_rec_kind(const struct ct_event_rec *r)
 bool
 ev_nl_rec_encodable(const struct ct_event_rec *r, bool dump)
 {
-	/* A port block (CT_REC_F_NAT_BLOCK) is no connection: never a message. */
-	if (r->flags & CT_REC_F_NAT_BLOCK)
+	/* A port block (CT_REC_F_NAT_BLOCK) is no connection: never a message;
+	 * an expectation (CT_REC_F_EXP) is ev_nl_exp_encode()'s. */
+	if (r->flags & (CT_REC_F_NAT_BLOCK | CT_REC_F_EXP))
 		return false;
 	return (r->orig.family == 4 || r->orig.family == 6) && (r->events != 0 || dump);
 }
