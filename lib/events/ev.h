@@ -343,7 +343,7 @@ struct ev_listener_info {
 unsigned ev_ctl_listeners(const struct ev_ctl *ctl, struct ev_listener_info *out, unsigned max);
 
 /* ------------------------------------------------------------------------ */
-/* Dumps (IPCTNL_MSG_CT_GET + NLM_F_DUMP)                                    */
+/* Dumps (IPCTNL_MSG_CT_GET / IPCTNL_MSG_EXP_GET + NLM_F_DUMP)               */
 
 /**
  * The table pager behind dumps, provided by the owner of the shards (the
@@ -363,6 +363,20 @@ struct ev_dump_ops {
 };
 /** Install the pager (NULL: dump requests are answered -EOPNOTSUPP). */
 void ev_ctl_set_dump(struct ev_ctl *ctl, const struct ev_dump_ops *ops, void *arg);
+
+/**
+ * Install the expectation pager behind IPCTNL_MSG_EXP_GET + NLM_F_DUMP
+ * (NFNL_SUBSYS_CTNETLINK_EXP, `conntrack -L expect`); NULL: those requests
+ * are answered -EOPNOTSUPP. The same contract as ev_ctl_set_dump()'s pager,
+ * except that next() copies expectation snapshots: records with
+ * CT_REC_F_EXP set, filled as ct_event.h says (events 0; what the encoder
+ * refuses, e.g. a connection record, is skipped). It typically walks every
+ * worker's expectation table through the same mailboxes as the connection
+ * pager. Installing or removing it aborts a running expectation dump (its
+ * end() is called); a request waiting for a removed pager waits for a new
+ * one. Thread safety: the control core only.
+ */
+void ev_ctl_set_exp_dump(struct ev_ctl *ctl, const struct ev_dump_ops *ops, void *arg);
 
 /* ------------------------------------------------------------------------ */
 /* The subscribe protocol (docs/events.md)                                   */

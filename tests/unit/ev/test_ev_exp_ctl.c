@@ -5,12 +5,19 @@
  * expectation groups, as expectation messages; never connection listeners
  * or record consumers; a reliable listener's refusal comes back as
  * CT_RES_EXP_NACK / CT_RES_EXP_DESTROY_NACK, a delivered DESTROY as
- * CT_RES_EXP_DESTROY_ACK, and the exp_* counters say so.
+ * CT_RES_EXP_DESTROY_ACK, and the exp_* counters say so. An expectation
+ * dump (IPCTNL_MSG_EXP_GET + NLM_F_DUMP) over a socketpair, from a pager.
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
+
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <linux/netlink.h>
 
 #include "dpct_test.h"
 #include "ev.h"
@@ -364,12 +371,169 @@ test_nobody_listening(void)
 	return 0;
 }
 
+/* The expectation pager: `total` expectations, 40 a page, one connection
+ * record slipped in (it must be skipped, not answered as an expectation). */
+struct xpager {
+	unsigned total, pos, begins, ends;
+};
+
+static void
+xp_begin(void *arg)
+{
+	struct xpager *p = arg;
+
+	p->pos = 0;
+	p->begins++;
+}
+
+static unsigned
+xp_next(void *arg, struct ct_event_rec *out, unsigned max, bool *done)
+{
+	struct xpager *p = arg;
+	unsigned n = 0;
+
+	while (n < max && n < 40 && p->pos < p->total) {
+		out[n] = exp_rec(p->pos, 0);
+		out[n].orig.family = (p->pos & 1) ? 6 : 4;
+		out[n].reply.family = out[n].orig.family;
+		n++;
+		p->pos++;
+	}
+	if (n < max && p->pos == 3)
+		out[n++] = ct_rec(9, 0);
+	*done = p->pos >= p->total;
+	return n;
+}
+
+static void
+xp_end(void *arg)
+{
+	((struct xpager *)arg)->ends++;
+}
+
+static const struct ev_dump_ops xp_ops = { xp_begin, xp_next, xp_end };
+
+struct dump_req {
+	struct nlmsghdr h;
+	uint8_t g[4];
+};
+
+/* Run the dump on connection `sv`: the ids seen (bitmap) and the count. */
+static int
+read_dump(struct ev_ctl *ctl, int fd, uint32_t seq, uint8_t *seen, unsigned max, unsigned *got,
+	  unsigned *v6)
+{
+	uint8_t buf[65536] __attribute__((aligned(8)));
+	unsigned steps;
+	bool done = false;
+
+	for (steps = 0; steps < 2000 && !done; steps++) {
+		ssize_t n;
+
+		ev_ctl_step(ctl, 0, 64);
+		while (!done && (n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+			size_t off = 0;
+
+			while (off < (size_t)n) {
+				struct nlmsghdr h;
+				struct ev_nl_exp e;
+				size_t used = 0;
+
+				memcpy(&h, buf + off, sizeof(h));
+				if (h.nlmsg_type == NLMSG_DONE) {
+					T_UEQ(h.nlmsg_seq, seq);
+					done = true;
+					break;
+				}
+				T_UEQ(h.nlmsg_type,
+				      (NFNL_SUBSYS_CTNETLINK_EXP << 8) | IPCTNL_MSG_EXP_NEW);
+				T_EQ(ev_nl_exp_parse(buf + off, (size_t)n - off, &e, &used), 0);
+				T_UEQ(h.nlmsg_seq, seq);
+				T_UEQ(h.nlmsg_flags, NLM_F_MULTI);
+				T_STREQ(e.helper, "ftp");
+				T_ASSERT(e.id >= 500 && e.id < 500 + max);
+				seen[e.id - 500]++;
+				if (e.family == 6)
+					(*v6)++;
+				(*got)++;
+				off += used;
+			}
+		}
+	}
+	T_ASSERT(done);
+	return 0;
+}
+
+static int
+test_exp_dump(void)
+{
+	struct xpager xp = { .total = 300 };
+	struct dump_req d = {
+		{ sizeof(d), (NFNL_SUBSYS_CTNETLINK_EXP << 8) | IPCTNL_MSG_EXP_GET,
+		  NLM_F_REQUEST | NLM_F_DUMP, 41, 0 }, { AF_UNSPEC, 0, 0, 0 } };
+	static uint8_t seen[300];
+	struct ev_ctl_stats st;
+	unsigned got = 0, v6 = 0, i;
+	struct ev_chan *c;
+	struct ev_ctl *ctl = mk_ctl(&c);
+	int sv[2], slot;
+
+	T_ASSERT(ctl != NULL);
+	T_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	slot = ev_ctl_attach_peer(ctl, sv[0], 0, 0, 1);
+	T_ASSERT(slot >= 0);
+	/* No pager: refused. A single GET (no NLM_F_DUMP): refused. */
+	T_EQ(ev_ctl_handle_request(ctl, (unsigned)slot, &d, sizeof(d)), -EOPNOTSUPP);
+	ev_ctl_set_exp_dump(ctl, &xp_ops, &xp);
+	d.h.nlmsg_flags = NLM_F_REQUEST;
+	T_EQ(ev_ctl_handle_request(ctl, (unsigned)slot, &d, sizeof(d)), -EOPNOTSUPP);
+	d.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	/* The connection dump has no pager: the expectation one is separate. */
+	d.h.nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
+	T_EQ(ev_ctl_handle_request(ctl, (unsigned)slot, &d, sizeof(d)), -EOPNOTSUPP);
+	d.h.nlmsg_type = (NFNL_SUBSYS_CTNETLINK_EXP << 8) | IPCTNL_MSG_EXP_GET;
+	T_EQ(ev_ctl_handle_request(ctl, (unsigned)slot, &d, sizeof(d)), 0);
+	T_EQ(ev_ctl_handle_request(ctl, (unsigned)slot, &d, sizeof(d)), -EBUSY);
+	/* Drain the two error answers first. */
+	{
+		uint8_t b[256];
+
+		for (i = 0; i < 4; i++)
+			T_ASSERT(recv(sv[1], b, sizeof(b), MSG_DONTWAIT) > 0);
+	}
+	T_EQ(read_dump(ctl, sv[1], 41, seen, 300, &got, &v6), 0);
+	T_UEQ(got, 300);
+	T_UEQ(v6, 150);
+	for (i = 0; i < 300; i++)
+		T_UEQ(seen[i], 1);
+	T_UEQ(xp.begins, 1);
+	T_UEQ(xp.ends, 1);
+
+	/* Only IPv6, as `conntrack -L expect -f ipv6` asks. */
+	memset(seen, 0, sizeof(seen));
+	got = v6 = 0;
+	d.g[0] = AF_INET6;
+	d.h.nlmsg_seq = 42;
+	T_EQ(ev_ctl_handle_request(ctl, (unsigned)slot, &d, sizeof(d)), 0);
+	T_EQ(read_dump(ctl, sv[1], 42, seen, 300, &got, &v6), 0);
+	T_UEQ(got, 150);
+	T_UEQ(v6, 150);
+	ev_ctl_get_stats(ctl, &st);
+	T_UEQ(st.dumps, 2);
+	T_UEQ(st.dump_entries, 450);
+	ev_ctl_free(ctl);
+	ev_chan_free(c);
+	close(sv[1]);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_subscribe_masks),
 	T_CASE(test_routing),
 	T_CASE(test_refusing_listener),
 	T_CASE(test_consumers_never_see_expectations),
 	T_CASE(test_nobody_listening),
+	T_CASE(test_exp_dump),
 };
 
 T_MAIN(cases)
