@@ -5,7 +5,8 @@
  * over UDP; a zone; an open and a fixed source port) is encoded, read back
  * field by field by our parser and by libnetfilter_conntrack's
  * nfexp_nlmsg_parse(), the library conntrack -E expect uses, and printed
- * with nfexp_snprintf(). The attribute order is Linux's.
+ * with nfexp_snprintf(), which dpct-events' printer (ev_exp_text.c) must
+ * match character for character. The attribute order is Linux's.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include "ev.h"
 #include "ev_nl.h"
 #include "ev_nl_exp.h"
+#include "ev_exp_text.h"
 
 static uint8_t buf[4096] __attribute__((aligned(8)));
 
@@ -165,7 +167,9 @@ roundtrip(const struct ct_event_rec *r, unsigned flags, char *line, size_t linel
 			CTA_EXPECT_MASTER, CTA_EXPECT_ZONE, CTA_EXPECT_TIMEOUT, CTA_EXPECT_ID,
 			CTA_EXPECT_FLAGS, CTA_EXPECT_CLASS, CTA_EXPECT_HELP_NAME };
 		const uint16_t *want = r->orig.zone != 0 ? wantz : want4;
-		unsigned nwant = r->orig.zone != 0 ? 9 : 8, k = 0;
+		/* No CTA_EXPECT_HELP_NAME (the last) without a helper. */
+		unsigned nwant = (r->orig.zone != 0 ? 9 : 8) -
+				 (r->exp_helper == CT_EXP_HELPER_NONE ? 1 : 0), k = 0;
 		size_t pos = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg));
 
 		while (pos + NLA_HDRLEN <= (size_t)len) {
@@ -183,6 +187,8 @@ roundtrip(const struct ct_event_rec *r, unsigned flags, char *line, size_t linel
 	/* Ours. */
 	T_EQ(ev_nl_exp_parse(buf, (size_t)len, &p, &used), 0);
 	T_UEQ(used, (unsigned)len);
+	/* The library prints no header for a dump line (NFCT_T_UNKNOWN, as
+	 * conntrack -L expect); see below. */
 	T_UEQ(p.kind, destroy ? EV_MASK_EXP_DESTROY : EV_MASK_EXP_NEW);
 	T_ASSERT(tuple_eq(&p.tuple, &r->orig));
 	T_ASSERT(tuple_eq(&p.master, &r->reply));
@@ -191,7 +197,10 @@ roundtrip(const struct ct_event_rec *r, unsigned flags, char *line, size_t linel
 	T_UEQ(p.timeout_s, r->timeout_s);
 	T_UEQ(p.flags, r->status);
 	T_UEQ(p.class_, r->exp_class);
-	T_STREQ(p.helper, ev_nl_exp_helper_name(r->exp_helper));
+	if (r->exp_helper == CT_EXP_HELPER_NONE)
+		T_STREQ(p.helper, "");
+	else
+		T_STREQ(p.helper, ev_nl_exp_helper_name(r->exp_helper));
 	T_ASSERT(p.present & EV_NL_EXP_HAS_MASK);
 	T_UEQ(p.mask.sport, r->orig.sport != 0 ? 0xffff : 0);
 	T_UEQ(p.mask.dport, 0xffff);
@@ -224,8 +233,11 @@ roundtrip(const struct ct_event_rec *r, unsigned flags, char *line, size_t linel
 	T_UEQ(nfexp_get_attr_u32(exp, ATTR_EXP_TIMEOUT), r->timeout_s);
 	T_UEQ(nfexp_get_attr_u32(exp, ATTR_EXP_FLAGS), r->status);
 	T_UEQ(nfexp_get_attr_u32(exp, ATTR_EXP_CLASS), r->exp_class);
-	T_STREQ((const char *)nfexp_get_attr(exp, ATTR_EXP_HELPER_NAME),
-		ev_nl_exp_helper_name(r->exp_helper));
+	if (r->exp_helper != CT_EXP_HELPER_NONE)
+		T_STREQ((const char *)nfexp_get_attr(exp, ATTR_EXP_HELPER_NAME),
+			ev_nl_exp_helper_name(r->exp_helper));
+	else
+		T_ASSERT(!nfexp_attr_is_set(exp, ATTR_EXP_HELPER_NAME));
 	if (r->orig.zone != 0)
 		T_UEQ(nfexp_get_attr_u16(exp, ATTR_EXP_ZONE), r->orig.zone);
 	else
@@ -236,10 +248,17 @@ roundtrip(const struct ct_event_rec *r, unsigned flags, char *line, size_t linel
 #pragma GCC diagnostic pop
 	/* A dump answer carries no NLM_F_CREATE: the library calls it an update. */
 	T_EQ(type, destroy ? NFCT_T_DESTROY : dump ? NFCT_T_UPDATE : NFCT_T_NEW);
-	T_ASSERT(nfexp_snprintf(line, (unsigned)linelen, exp, (unsigned)type, NFCT_O_DEFAULT,
+	T_ASSERT(nfexp_snprintf(line, (unsigned)linelen, exp,
+				dump ? (unsigned)NFCT_T_UNKNOWN : (unsigned)type, NFCT_O_DEFAULT,
 				0) > 0);
 	printf("# %s\n", line);
 	nfexp_destroy(exp);
+	{
+		char ours[512];
+
+		T_ASSERT(ev_exp_text_format(ours, sizeof(ours), &p, !dump) > 0);
+		T_STREQ(ours, line);
+	}
 	return 0;
 }
 
@@ -266,6 +285,13 @@ test_ftp4_new_destroy_dump(void)
 	rec_ftp4(&r, CT_EXP_EV_NEW);
 	r.orig.sport = 20;
 	T_EQ(roundtrip(&r, 0, line, sizeof(line)), 0);
+	/* Every flag, no helper name, a class. */
+	rec_ftp4(&r, CT_EXP_EV_DESTROY);
+	r.status = 0x7;
+	r.exp_class = 3;
+	r.exp_helper = CT_EXP_HELPER_NONE;
+	T_EQ(roundtrip(&r, 0, line, sizeof(line)), 0);
+	T_ASSERT(strstr(line, "PERMANENT,INACTIVE,USERSPACE class=3") != NULL);
 	return 0;
 }
 
