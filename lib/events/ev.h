@@ -230,7 +230,7 @@ struct ev_ctl_stats {
 	/* Expectation records (CT_REC_F_EXP), counted apart from the above */
 	uint64_t exp_sent;           /**< expectation messages accepted by at least one listener */
 	uint64_t exp_failed;         /**< expectation nacks (CT_RES_EXP_NACK/_DESTROY_NACK) */
-	uint64_t exp_retried;        /**< expectation records carrying missed bits (CT_REC_F_RETRY) */
+	uint64_t exp_retried;        /**< expectation records with missed bits (CT_REC_F_RETRY) */
 	uint64_t exp_resent;         /**< expectation DESTROYs sent again (CT_REC_F_RESEND) */
 	uint64_t exp_destroy_acked;  /**< CT_RES_EXP_DESTROY_ACK returned: slots the worker frees */
 };
