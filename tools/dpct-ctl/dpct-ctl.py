@@ -459,7 +459,11 @@ def main():
         if len(args.pos) != 5:
             ap.error('delete: give proto src dst sport dport')
         args.proto, args.src, args.dst, args.sport, args.dport = args.pos
-    t = Telemetry(args.file_prefix)
+    # An expectation dump with --socket needs no telemetry (nor a running dpct to ask).
+    if args.cmd == 'list' and args.table == 'expect' and args.socket:
+        t = None
+    else:
+        t = Telemetry(args.file_prefix)
     return {'stats': do_stats, 'count': do_count, 'list': do_list, 'flush': do_flush,
             'delete': do_delete, 'config': do_config, 'raw': do_raw, 'rules': do_rules,
             'reload': do_reload, 'ha': do_ha, 'top': do_top}[args.cmd](t, args)

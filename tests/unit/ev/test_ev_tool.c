@@ -727,7 +727,6 @@ test_expect(void)
 	}
 	T_EQ(reap(pid, ctl, 10000), 0);
 	T_ASSERT(read_file(out, buf, sizeof(buf)) > 0);
-	unlink(out);
 	T_STREQ(buf,
 		"300 proto=6 src=10.0.0.2 dst=10.0.0.1 sport=0 dport=50000 "
 		"mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 "
@@ -738,6 +737,35 @@ test_expect(void)
 		"300 proto=6 src=10.0.0.2 dst=10.0.0.1 sport=0 dport=50002 "
 		"mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 "
 		"master-src=10.0.0.1 master-dst=10.0.0.2 sport=40000 dport=21 class=0 helper=ftp\n");
+
+	/* dpct-ctl list expect: the same lines (it runs dpct-events beside it). */
+	{
+		char ctl_path[512], err_path[] = "/tmp/dpct-ev-exp-err-XXXXXX";
+		const char *slash = strrchr(tool, '/');
+		int efd = mkstemp(err_path);
+
+		T_ASSERT(efd >= 0);
+		close(efd);
+		T_ASSERT(slash != NULL);
+		snprintf(ctl_path, sizeof(ctl_path), "%.*s/../dpct-ctl/dpct-ctl",
+			 (int)(slash - tool), tool);
+		if (access(ctl_path, X_OK) == 0) {
+			char *argv[] = { ctl_path, "list", "expect", "--socket", pstr, NULL };
+			char want[4096];
+
+			T_ASSERT(read_file(out, want, sizeof(want)) > 0);
+			pid = spawn2(argv, out, err_path);
+			T_EQ(reap(pid, ctl, 20000), 0);
+			T_ASSERT(read_file(out, buf, sizeof(buf)) > 0);
+			T_STREQ(buf, want);
+			T_ASSERT(read_file(err_path, buf, sizeof(buf)) > 0);
+			T_ASSERT(strstr(buf, "3 expectations have been shown.") != NULL);
+		} else {
+			printf("# %s not built: dpct-ctl list expect not checked\n", ctl_path);
+		}
+		unlink(err_path);
+	}
+	unlink(out);
 	ev_ctl_free(ctl);
 	ev_chan_free(c);
 	return 0;
