@@ -261,6 +261,11 @@ dpct_stats_json(struct dpct_app *a)
 		set_u64(tot, "dumps", es.dumps);
 		set_u64(tot, "dump_entries", es.dump_entries);
 		set_u64(tot, "resend_targeted", es.resend_targeted);
+		set_u64(tot, "exp_sent", es.exp_sent);
+		set_u64(tot, "exp_failed", es.exp_failed);
+		set_u64(tot, "exp_retried", es.exp_retried);
+		set_u64(tot, "exp_resent", es.exp_resent);
+		set_u64(tot, "exp_destroy_acked", es.exp_destroy_acked);
 		n = ev_ctl_listeners(a->ctl, li, RTE_DIM(li));
 		for (i = 0; i < n; i++) {
 			json_t *l = json_object();

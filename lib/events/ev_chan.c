@@ -99,7 +99,7 @@ ev_chan_create_mem(unsigned rec_ring_size, unsigned res_ring_size, const struct 
 		return NULL;
 	}
 	c->mem = *mem;
-	c->kinds = EV_MASK_ALL;
+	c->kinds = EV_MASK_ANY;
 	/* +1: an rte_ring of size N holds N - 1 elements. */
 	c->rec = ring_alloc(mem, "ev_rec", sizeof(struct ct_event_rec), rec_ring_size + 1, err,
 			    errlen);
@@ -193,7 +193,7 @@ ev_chan_count(struct ev_chan *c, unsigned sent, unsigned failed, unsigned droppe
 void
 ev_chan_set_kinds(struct ev_chan *c, uint32_t kinds)
 {
-	__atomic_store_n(&c->kinds, kinds & EV_MASK_ALL, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->kinds, kinds & EV_MASK_ANY, __ATOMIC_RELEASE);
 }
 
 uint32_t
