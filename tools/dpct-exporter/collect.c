@@ -125,7 +125,9 @@ static const struct key_map stats_keys[] = {
 	{ "destroy_resent", F_DESTROY_RESENT }, { "destroy_acked", F_DESTROY_ACKED },
 	{ "listener_demoted", F_DEMOTED }, { "listeners_gone", F_LST_GONE },
 	{ "subscribe_refused", F_SUB_REFUSED }, { "rx", F_RX }, { "tx", F_TX },
-	{ "dropped", F_FWD_DROPPED },
+	{ "dropped", F_FWD_DROPPED }, { "exp_sent", F_EXP_SENT }, { "exp_failed", F_EXP_FAILED },
+	{ "exp_retried", F_EXP_RETRIED }, { "exp_resent", F_EXP_RESENT },
+	{ "exp_destroy_acked", F_EXP_DESTROY_ACKED },
 };
 
 /* (entries + dying) / limit, or nothing when a part is missing or the limit is 0. */
