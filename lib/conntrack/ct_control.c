@@ -33,8 +33,19 @@ ct_shard_decide(struct ct_shard *s, uint32_t slot, uint32_t id, const struct ct_
 /* Staged records and delivery results                                       */
 
 struct ct_event_rec *
+ct_shard_ev_peek_raw(struct ct_shard *s, unsigned *n)
+{
+	*n = s->stage_n;
+	return s->stage;
+}
+
+struct ct_event_rec *
 ct_shard_ev_peek(struct ct_shard *s, unsigned *n)
 {
+	uint32_t i;
+
+	for (i = 0; i < s->stage_n; i++)
+		ct_event_rec_cook(&s->stage[i]);
 	*n = s->stage_n;
 	return s->stage;
 }

@@ -143,7 +143,12 @@ ev_chan_pull_results(struct ev_chan *c, struct ct_result *out, unsigned max)
 unsigned
 ev_chan_pull_records(struct ev_chan *c, struct ct_event_rec *out, unsigned max)
 {
-	return rte_ring_dequeue_burst_elem(c->rec, out, sizeof(*out), max, NULL);
+	unsigned n = rte_ring_dequeue_burst_elem(c->rec, out, sizeof(*out), max, NULL), i;
+
+	/* The worker pushed its shard's raw records (ev_worker_sync()). */
+	for (i = 0; i < n; i++)
+		ct_event_rec_cook(&out[i]);
+	return n;
 }
 
 unsigned

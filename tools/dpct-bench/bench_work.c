@@ -10,19 +10,25 @@
 
 #include "bench.h"
 
-/* Records go to the "ring" (all accepted); destroys are acked back. */
+/*
+ * Records go to the "ring" (all accepted) raw, as ev_worker_sync() pushes
+ * them; the control core's part, building each (ct_event_rec_cook(), as
+ * ev_chan_pull_records() does), follows; destroys are acked back.
+ */
 static void
 sync_events(struct bench *b)
 {
 	struct ct_event_rec *r;
 	unsigned n, i;
 
-	r = ct_shard_ev_peek(b->s, &n);
+	r = ct_shard_ev_peek_raw(b->s, &n);
 	if (n == 0)
 		return;
 	ct_shard_ev_commit(b->s, n, b->now);
 	for (i = 0; i < n; i++) {
 		struct ct_result res;
+
+		ct_event_rec_cook(&r[i]);
 
 		if (!(r[i].events & CT_EV_DESTROY))
 			continue;
