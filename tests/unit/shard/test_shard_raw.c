@@ -176,10 +176,47 @@ test_raw_through_chan(void)
 	return 0;
 }
 
+/* Pushes that wrap around the ring's end, and one the ring cannot take whole. */
+static int
+test_raw_chan_wrap(void)
+{
+	struct ct_shard *s = mkshard(256, 1, NULL);
+	struct ct_event_rec want[8], got[16];
+	struct ct_event_rec *st;
+	char err[128];
+	struct ev_chan *c = ev_chan_create(7, 16, err, sizeof(err));
+	uint64_t now = T0;
+	unsigned round, n, i, pushed;
+	uint16_t port = 1000;
+
+	T_ASSERT(s != NULL && c != NULL);
+	for (round = 0; round < 12; round++) {
+		unsigned k = round == 11 ? 8 : 3;
+
+		for (i = 0; i < k; i++)
+			one(s, mk(6, 0x0100000a, 0x010200c0, port++, 80, TH_SYN), now += 1000);
+		st = ct_shard_ev_peek_raw(s, &n);
+		T_EQ(n, k);
+		pushed = ev_chan_push_records(c, st, n);
+		/* The last round: 8 records, room for 7 (a prefix goes in). */
+		T_EQ(pushed, round == 11 ? 7u : k);
+		st = ct_shard_ev_peek(s, &n);
+		for (i = 0; i < n; i++)
+			want[i] = st[i];
+		ct_shard_ev_commit(s, pushed, now);
+		T_EQ(ev_chan_pull_records(c, got, 16), pushed);
+		T_EQ(memcmp(got, want, pushed * sizeof(got[0])), 0);
+	}
+	ev_chan_free(c);
+	ct_shard_free(s);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_raw_tcp_flags),
 	T_CASE(test_raw_life),
 	T_CASE(test_raw_through_chan),
+	T_CASE(test_raw_chan_wrap),
 };
 
 T_MAIN(cases)
