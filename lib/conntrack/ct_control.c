@@ -65,14 +65,14 @@ ct_shard_ev_commit(struct ct_shard *s, unsigned accepted, uint64_t now)
 	if (accepted > s->stage_n)
 		accepted = s->stage_n;
 	/* A resend counts when the channel takes it, as the control core
-	 * counts it: one the ring refused is re-armed and counted later. */
-	for (i = 0; i < accepted; i++)
-		s->st.destroy_resent += (s->stage[i].flags & CT_REC_F_RESEND) != 0;
+	 * counts it: staging counted it (ct_stage_destroy()), and one the ring
+	 * refused is taken back here, re-armed and counted later. */
 	for (i = accepted; i < s->stage_n; i++) {
 		const struct ct_event_rec *r = &s->stage[i];
 		struct ct_entry *e;
 
 		s->st.ring_full++;
+		s->st.destroy_resent -= (r->flags & CT_REC_F_RESEND) != 0;
 		if (r->slot >= s->cap)
 			continue;
 		e = &s->pool[r->slot];

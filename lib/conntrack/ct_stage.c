@@ -300,8 +300,11 @@ ct_stage_bits(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint8_t bits)
 		return;
 	}
 	r = &s->stage[s->stage_n++];
-	raw_fill(s, idx, now_tick, r, ct_ev_to_linux(bits), e->missed ? CT_REC_F_RETRY : 0,
-		 (uint32_t)s->seq++, 0);
+	/* MARK and LABEL are the only bits that move (ct_ev_to_linux()). */
+	raw_fill(s, idx, now_tick, r,
+		 __builtin_expect(bits & (CT_EVI_MARK | CT_EVI_LABEL), 0) ? ct_ev_to_linux(bits) :
+									      bits,
+		 e->missed ? CT_REC_F_RETRY : 0, (uint32_t)s->seq++, 0);
 	e->pending = e->missed = 0;
 }
 
@@ -405,6 +408,8 @@ ct_stage_destroy(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint64_t n
 	raw_fill(s, idx, now_tick, r,
 		 ct_ev_to_linux((uint8_t)((targets ? 0 : e->pending | e->missed) | CT_EVI_DESTROY)),
 		 resend ? CT_REC_F_RESEND : 0, (uint32_t)s->seq++, targets);
+	/* Counted as taken; ct_shard_ev_commit() takes back one the ring refused. */
+	s->st.destroy_resent += resend != 0;
 	ct_dying_targets_set(e, 0);
 	e->pending = e->missed = 0;
 	e->eflags |= CT_EF_AWAIT;
