@@ -34,14 +34,15 @@ _Static_assert(offsetof(struct ct_event_rec, pad3) + sizeof(((struct ct_event_re
 _Static_assert(offsetof(struct ct_event_rec, bytes) == offsetof(struct ct_event_rec, pkts) + 16 &&
 		       offsetof(struct ct_entry, bytes) == offsetof(struct ct_entry, pkts) + 16,
 	       "packets and bytes: one 32-byte block in the entry and in the record");
-_Static_assert(offsetof(struct ct_event_rec, nat_event) == offsetof(struct ct_event_rec, block_lo) + 4 &&
+_Static_assert(offsetof(struct ct_event_rec, nat_event) ==
+			       offsetof(struct ct_event_rec, block_lo) + 4 &&
 		       offsetof(struct ct_event_rec, pad3a) ==
 			       offsetof(struct ct_event_rec, block_lo) + 7,
 	       "block_lo .. pad3a: one 8-byte word");
 
 /*
  * Linux's TCP flags byte of one direction (ct_tw_linux_flags(), which
- * test_shard_events checks this against): the high nibble of tw_seen
+ * test_shard_raw checks this against): the high nibble of tw_seen
  * through a table, CLOSE_INIT from tcp_flags, MAXACK_SET from tw_retrans.
  */
 static const uint8_t tw_seen_linux[16] = {
@@ -176,7 +177,8 @@ _Static_assert(RAW_HAS_NAT < offsetof(struct ct_event_rec, id) &&
 		       offsetof(struct ct_event_rec, targets) + sizeof(uint32_t) <= RAW_LINE2 &&
 		       RAW_LINE2 + 64 <= offsetof(struct ct_event_rec, pad3) &&
 		       offsetof(struct ct_event_rec, id) >= 88 &&
-		       offsetof(struct ct_event_rec, events) > offsetof(struct ct_event_rec, slot) &&
+		       offsetof(struct ct_event_rec, events) >
+			       offsetof(struct ct_event_rec, slot) &&
 		       offsetof(struct ct_event_rec, flags) < offsetof(struct ct_event_rec, seq),
 	       "a raw record keeps the header fields where a built record has them");
 _Static_assert(sizeof(struct ct_entry) == 128 && sizeof(struct ct_nat_x) == 8,
