@@ -131,9 +131,10 @@ ev_chan_free(struct ev_chan *c)
 
 /* One record at a time, a 192-byte copy the compiler unrolls (12 moves). */
 static inline void
-rec_copy(void *dst, const struct ct_event_rec *r, unsigned n)
+rec_copy(void *dst, const void *src, unsigned n)
 {
 	struct ct_event_rec *d = dst;
+	const struct ct_event_rec *r = src;
 	unsigned i;
 
 	for (i = 0; i < n; i++)
@@ -171,8 +172,16 @@ ev_chan_pull_results(struct ev_chan *c, struct ct_result *out, unsigned max)
 unsigned
 ev_chan_pull_records(struct ev_chan *c, struct ct_event_rec *out, unsigned max)
 {
-	unsigned n = rte_ring_dequeue_burst_elem(c->rec, out, sizeof(*out), max, NULL), i;
+	struct rte_ring_zc_data zcd;
+	unsigned n = rte_ring_dequeue_zc_burst_elem_start(c->rec, sizeof(*out), max, &zcd, NULL), i;
 
+	/* In place, as ev_chan_push_records(): one consumer (RING_F_SC_DEQ). */
+	if (n == 0)
+		return 0;
+	rec_copy(out, zcd.ptr1, zcd.n1);
+	if (n > zcd.n1)
+		rec_copy(out + zcd.n1, zcd.ptr2, n - zcd.n1);
+	rte_ring_dequeue_zc_elem_finish(c->rec, n);
 	/* The worker pushed its shard's raw records (ev_worker_sync()). */
 	for (i = 0; i < n; i++)
 		ct_event_rec_cook(&out[i]);
