@@ -649,10 +649,22 @@ unsigned ct_shard_expire(struct ct_shard *s, uint64_t now, unsigned budget);
 /* Event staging ----------------------------------------------------------- */
 
 /**
- * The records staged since the last commit.
+ * The records staged since the last commit, each complete (built with
+ * ct_event_rec_cook() if it was not yet).
  * @param n  out: number of records.
  */
 struct ct_event_rec *ct_shard_ev_peek(struct ct_shard *s, unsigned *n);
+
+/**
+ * The records staged since the last commit as the shard wrote them: raw
+ * (ct_event_rec_raw()) until ct_event_rec_cook() builds them. Of a raw
+ * record only `id`, `slot`, `events`, `shard`, `flags`, `seq` and `targets`
+ * may be read. For a worker that moves them to a ring whose reader cooks
+ * them (ev_chan_pull_records()), so that building each record costs the
+ * control core, not the worker.
+ * @param n  out: number of records.
+ */
+struct ct_event_rec *ct_shard_ev_peek_raw(struct ct_shard *s, unsigned *n);
 
 /**
  * Report that the first `accepted` staged records reached the event ring.

@@ -35,8 +35,19 @@ ct_shard_decide(struct ct_shard *s, uint32_t slot, uint32_t id, const struct ct_
 /* Staged records and delivery results                                       */
 
 struct ct_event_rec *
+ct_shard_ev_peek_raw(struct ct_shard *s, unsigned *n)
+{
+	*n = s->stage_n;
+	return s->stage;
+}
+
+struct ct_event_rec *
 ct_shard_ev_peek(struct ct_shard *s, unsigned *n)
 {
+	uint32_t i;
+
+	for (i = 0; i < s->stage_n; i++)
+		ct_event_rec_cook(&s->stage[i]);
 	*n = s->stage_n;
 	return s->stage;
 }
@@ -56,14 +67,14 @@ ct_shard_ev_commit(struct ct_shard *s, unsigned accepted, uint64_t now)
 	if (accepted > s->stage_n)
 		accepted = s->stage_n;
 	/* A resend counts when the channel takes it, as the control core
-	 * counts it: one the ring refused is re-armed and counted later. */
-	for (i = 0; i < accepted; i++)
-		s->st.destroy_resent += (s->stage[i].flags & CT_REC_F_RESEND) != 0;
+	 * counts it: staging counted it (ct_stage_destroy()), and one the ring
+	 * refused is taken back here, re-armed and counted later. */
 	for (i = accepted; i < s->stage_n; i++) {
 		const struct ct_event_rec *r = &s->stage[i];
 		struct ct_entry *e;
 
 		s->st.ring_full++;
+		s->st.destroy_resent -= (r->flags & CT_REC_F_RESEND) != 0;
 		if (r->slot >= s->cap)
 			continue;
 		e = &s->pool[r->slot];

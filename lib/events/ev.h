@@ -51,7 +51,7 @@ void ev_chan_free(struct ev_chan *c);
 unsigned ev_chan_push_records(struct ev_chan *c, const struct ct_event_rec *r, unsigned n);
 /** Worker side: dequeue up to `max` results. */
 unsigned ev_chan_pull_results(struct ev_chan *c, struct ct_result *out, unsigned max);
-/** Control side: dequeue up to `max` records. */
+/** Control side: dequeue up to `max` records, each built (ct_event_rec_cook()) if raw. */
 unsigned ev_chan_pull_records(struct ev_chan *c, struct ct_event_rec *out, unsigned max);
 /** Control side: enqueue results; returns how many went in (a prefix). */
 unsigned ev_chan_push_results(struct ev_chan *c, const struct ct_result *r, unsigned n);

@@ -28,7 +28,8 @@ ev_worker_sync(struct ev_chan *c, struct ct_shard *s, uint64_t now)
 	unsigned sent, failed, dropped;
 
 	ev_worker_kinds(c, s);
-	recs = ct_shard_ev_peek(s, &n);
+	/* Raw: the control core builds each record (ev_chan_pull_records()). */
+	recs = ct_shard_ev_peek_raw(s, &n);
 	if (n != 0) {
 		/* What does not fit becomes missed bits or a re-armed destroy. */
 		pushed = ev_chan_push_records(c, recs, n);

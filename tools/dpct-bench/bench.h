@@ -14,6 +14,7 @@
 #include <rte_mbuf.h>
 
 #include "ct.h"
+#include "ev.h"
 #include "pipe.h"
 #include "pol.h"
 
@@ -52,6 +53,12 @@ struct bench {
 	int timing;
 	int no_thp;                /* --no-thp */
 	unsigned ev_kinds;         /* --events: CT_EVK_* */
+	/* --ring: records go through an event channel as in the app: the
+	 * worker's ev_worker_sync() pushes them and applies the results, the
+	 * "control core" (ring_control()) takes them and acks the destroys. */
+	int ring;
+	struct ev_chan *chan;
+	uint64_t ring_lost;         /* acks the result ring refused (0 expected) */
 	/* The quietest window of WINDOW packets: on a shared machine the
 	 * median of whole runs includes other jobs' time slices. */
 	double best_cpp;

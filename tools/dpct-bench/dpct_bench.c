@@ -4,7 +4,7 @@
  *
  *   dpct-bench --workload established|churn --flows N [--packets N]
  *              [--burst N] [--json] [--rules N] [--checksum verify|off]
- *              [--no-thp] [--events LIST] [--traffic both|bulk] [--stagger] [--nat]
+ *              [--no-thp] [--events LIST] [--ring] [--traffic both|bulk] [--stagger] [--nat]
  *              [--limits N [--no-top]]
  *              [--tpol]
  *
@@ -12,6 +12,15 @@
  * (ct_shard_set_event_kinds()): a comma list of new, update and destroy
  * (as dpct-events --events), "all" (the default: every record a
  * connection's life makes) or "none" (no listener at all).
+ *
+ * --ring: the records go through an event channel (ev.h) as in the app:
+ * each burst the worker's ev_worker_sync() pushes the staged records into
+ * the ring (4096, the app's default) and applies the results, then the
+ * control core's part takes them (ev_chan_pull_records(), which builds
+ * each record from the shard's raw one) and acks the destroys. Without it
+ * the bench takes the records from the shard itself (no ring copy). Sync's
+ * cost to the workers (docs/ha.md, "Cost and scaling") is --events destroy
+ * against --events all, both with --ring.
  *
  * Memory: the shard's tables come from lib/conntrack's heap allocator,
  * which advises blocks of 2 MiB and more as transparent huge pages (the
@@ -241,8 +250,9 @@ usage(void)
 	fprintf(stderr, "usage: dpct-bench --workload established|churn --flows N [--packets N]\n"
 			"                  [--burst N] [--json] [--no-baseline] [--rules N]"
 			" [--checksum verify|off] [--no-thp]\n"
-			"                  [--events new,update,destroy|all|none] [--traffic both|bulk]"
-			" [--stagger] [--nat] [--tpol]\n"
+			"                  [--events new,update,destroy|all|none] [--ring]"
+			" [--traffic both|bulk]\n"
+			"                  [--stagger] [--nat] [--tpol]\n"
 			"                  [--limits N [--no-top]]\n");
 }
 
@@ -260,6 +270,7 @@ main(int argc, char **argv)
 		{ "checksum", required_argument, NULL, 'c' },
 		{ "no-thp", no_argument, NULL, 't' },
 		{ "events", required_argument, NULL, 'e' },
+		{ "ring", no_argument, NULL, 'R' },
 		{ "traffic", required_argument, NULL, 'T' },
 		{ "stagger", no_argument, NULL, 'S' },
 		{ "nat", no_argument, NULL, 'N' },
@@ -361,6 +372,9 @@ main(int argc, char **argv)
 			break;
 		case 'P':
 			b->tpol = 1;
+			break;
+		case 'R':
+			b->ring = 1;
 			break;
 		case 'r':
 			b->rules = (int)strtol(optarg, NULL, 10);
@@ -466,6 +480,8 @@ main(int argc, char **argv)
 			kinds_name(b->ev_kinds, kn, sizeof(kn));
 			printf(",\"events\":\"%s\",\"events_unwanted\":%" PRIu64, kn,
 			       st.events_unwanted);
+			printf(",\"ring\":%s,\"ring_full\":%" PRIu64 ",\"ring_lost\":%" PRIu64,
+			       b->ring ? "true" : "false", st.ring_full, b->ring_lost);
 		}
 		printf(",\"nat\":%s", b->nat ? "true" : "false");
 		printf(",\"limit\":%u,\"top\":%s,\"limit_drop\":%" PRIu64, b->limit,
