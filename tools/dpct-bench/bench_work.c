@@ -56,8 +56,10 @@ ring_sync(struct bench *b)
 	struct ct_event_rec r[64];
 	struct ct_result res[64];
 	unsigned n, i, k;
+	uint64_t t0;
 
 	ev_worker_sync(b->chan, b->s, b->now);
+	t0 = rte_rdtsc();
 	while ((n = ev_chan_pull_records(b->chan, r, 64)) != 0) {
 		for (i = 0, k = 0; i < n; i++) {
 			if (!(r[i].events & CT_EV_DESTROY))
@@ -72,6 +74,7 @@ ring_sync(struct bench *b)
 		if (ev_chan_push_results(b->chan, res, k) != k)
 			b->ring_lost += k;
 	}
+	b->ctl_cycles += rte_rdtsc() - t0;
 }
 
 static void
@@ -344,6 +347,7 @@ bench_established(struct bench *b, uint64_t *cycles)
 	t0 = rte_rdtsc();
 	b->win_t0 = t0;
 	b->nic_cycles = 0;
+	b->ctl_cycles = 0;
 	for (i = 0; i < b->packets;) {
 		uint64_t n0 = rte_rdtsc();
 
@@ -400,6 +404,7 @@ bench_churn(struct bench *b, uint64_t *cycles, uint64_t *conns)
 	t0 = rte_rdtsc();
 	b->win_t0 = t0;
 	b->nic_cycles = 0;
+	b->ctl_cycles = 0;
 	for (i = 0; i < b->packets;) {
 		uint64_t n0 = rte_rdtsc();
 

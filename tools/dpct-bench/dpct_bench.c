@@ -439,6 +439,8 @@ main(int argc, char **argv)
 	/* The pipeline's cycles: the whole timed loop less the simulated NIC's part. */
 	all_cycles = cycles;
 	cycles -= b->nic_cycles < cycles ? b->nic_cycles : cycles;
+	/* --ring: and less the control core's part, reported apart. */
+	cycles -= b->ctl_cycles < cycles ? b->ctl_cycles : cycles;
 	cpp = (double)cycles / (double)b->packets;
 	if (baseline) {
 		rte_log_set_global_level(RTE_LOG_ERR);
@@ -480,8 +482,10 @@ main(int argc, char **argv)
 			kinds_name(b->ev_kinds, kn, sizeof(kn));
 			printf(",\"events\":\"%s\",\"events_unwanted\":%" PRIu64, kn,
 			       st.events_unwanted);
-			printf(",\"ring\":%s,\"ring_full\":%" PRIu64 ",\"ring_lost\":%" PRIu64,
-			       b->ring ? "true" : "false", st.ring_full, b->ring_lost);
+			printf(",\"ring\":%s,\"ring_full\":%" PRIu64 ",\"ring_lost\":%" PRIu64
+			       ",\"control_cycles_per_pkt\":%.1f",
+			       b->ring ? "true" : "false", st.ring_full, b->ring_lost,
+			       (double)b->ctl_cycles / (double)b->packets);
 		}
 		printf(",\"nat\":%s", b->nat ? "true" : "false");
 		printf(",\"limit\":%u,\"top\":%s,\"limit_drop\":%" PRIu64, b->limit,
