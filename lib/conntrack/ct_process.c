@@ -761,8 +761,6 @@ process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_
 							to != NULL ? &to[base + i] : NULL);
 		}
 	}
-	if (s->relink_n != 0)
-		ct_wheel_flush(s);
 	return n;
 }
 

@@ -43,8 +43,6 @@ struct ct_nat_x {
 };
 _Static_assert(sizeof(struct ct_nat_x) == 8, "a translation is 8 bytes an entry");
 #define CT_NS_PER_S UINT64_C(1000000000)
-/* Relinks of the timer wheel a burst defers and then does together. */
-#define CT_RELINK_MAX 64
 /* The longest timeout a shard takes, in ticks. */
 #define CT_MAX_TIMEOUT_TICKS (1u << 30)
 
@@ -75,9 +73,6 @@ struct ct_shard {
 	uint32_t *wheel;
 	uint32_t wheel_size;       /* slots, a power of two */
 	uint32_t wheel_mask;       /* wheel_size - 1 */
-	/* Relinks the packet path deferred to the end of its burst (ct_wheel.h) */
-	uint32_t relink_n;
-	uint32_t relink[CT_RELINK_MAX];
 	uint32_t to_ticks[CT_TSLOT_MAX]; /* per timeout slot (ct_tpol_rt.h) */
 	struct ct_tpol_rt tp;      /* timeout policies */
 	uint32_t act_ticks;        /* flow export: active timeout, 0 = off */

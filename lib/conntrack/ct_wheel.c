@@ -84,30 +84,6 @@ ct_wheel_unlink(struct ct_shard *s, uint32_t idx)
 	e->eflags &= (uint8_t)~CT_EF_IN_WHEEL;
 }
 
-void
-ct_wheel_flush(struct ct_shard *s)
-{
-	uint32_t i, n = s->relink_n;
-
-	for (i = 0; i < n; i++) {
-		const struct ct_entry_cold *c = &s->cold[s->relink[i]];
-
-		if (!(c->tprev & CT_HEAD_FLAG) && c->tprev != CT_NIL)
-			rte_prefetch0(&s->cold[c->tprev]);
-		if (c->tnext != CT_NIL)
-			rte_prefetch0(&s->cold[c->tnext]);
-	}
-	for (i = 0; i < n; i++) {
-		uint32_t idx = s->relink[i];
-
-		if (!(s->pool[idx].eflags & CT_EF_IN_WHEEL))
-			continue;
-		ct_wheel_unlink(s, idx);
-		ct_wheel_link(s, idx);
-	}
-	s->relink_n = 0;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Expiry                                                                    */
 
@@ -169,9 +145,6 @@ ct_shard_expire(struct ct_shard *s, uint64_t now, unsigned budget)
 {
 	uint32_t now_tick = ct_shard_now(s, &now), later = CT_NIL, idx;
 	unsigned visited = 0, slots = 0;
-
-	if (s->relink_n != 0)
-		ct_wheel_flush(s);
 
 	while (!ct_tick_before(now_tick, s->wheel_next) && visited < budget) {
 		/* Visiting a slot with now_tick expires everything due in it, so

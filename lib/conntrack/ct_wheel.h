@@ -28,19 +28,6 @@ void ct_wheel_link_from(struct ct_shard *s, uint32_t idx, uint32_t from);
 /* Unlink an entry (no-op when it is not in the wheel). */
 void ct_wheel_unlink(struct ct_shard *s, uint32_t idx);
 
-/*
- * Do the relinks ct_wheel_refresh() deferred, in two passes: first the
- * prefetches of every entry's wheel neighbours, then the unlinks and links,
- * so that the neighbours' misses overlap each other instead of each
- * stalling its own packet. An entry deferred twice, or no longer in the
- * wheel by now (destroyed, freed, reused), is handled correctly: a relink
- * files the entry at its current deadline, whatever happened in between.
- * ct_process_burst() and friends call it before they return and
- * ct_shard_expire() before it visits a slot, so the wheel never runs with a
- * relink pending.
- */
-void ct_wheel_flush(struct ct_shard *s);
-
 /* Link an entry from the next tick the wheel visits. */
 static inline void
 ct_wheel_link(struct ct_shard *s, uint32_t idx)
@@ -54,9 +41,7 @@ ct_wheel_link(struct ct_shard *s, uint32_t idx)
  * is a full turn of the wheel or more away: every slot comes round within a
  * turn, before that deadline (an established flow that has data in flight,
  * 300 s, and then none, 5 days, moves no links). Only a deadline nearer
- * than that relinks, and not at once: the relink is queued for
- * ct_wheel_flush() (the entry stays in its old, later slot meanwhile, and
- * no expiry run can come in between). A full queue is flushed first.
+ * than that relinks now.
  */
 static inline void
 ct_wheel_refresh(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint8_t cls)
@@ -71,9 +56,8 @@ ct_wheel_refresh(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint8_t cl
 	e->expiry = exp;
 	if (lazy)
 		return;
-	if (s->relink_n == CT_RELINK_MAX)
-		ct_wheel_flush(s);
-	s->relink[s->relink_n++] = idx;
+	ct_wheel_unlink(s, idx);
+	ct_wheel_link(s, idx);
 }
 
 #endif /* DPCT_CT_WHEEL_H */
