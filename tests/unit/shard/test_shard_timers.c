@@ -2,7 +2,7 @@
 /*
  * The shard's timer wheel: expiry at the exact tick, deadlines longer than
  * a turn of the wheel and jumps in time, an earlier deadline (a TCP
- * state change) met on time, and the relinks a burst defers to its end.
+ * state change) met on time, also for many entries and twice in one burst.
  */
 #include <errno.h>
 
@@ -158,17 +158,16 @@ seg_k(unsigned k, int reply, uint8_t flags, uint32_t seq, uint32_t ack)
 }
 
 /*
- * The relinks of one burst are deferred to its end (ct_wheel_flush()): more
- * of them than the queue holds, an entry queued twice and then destroyed,
- * its slot reused in the same burst (events off) or left dying (events on).
- * 200 connections get their SYN/ACK in one burst (SYN_SENT 4 s to
- * SYN_RECV 2 s: relinked), the last also a RST (CLOSE, 1 s: queued again)
- * and a SYN that reopens it. Every SYN_RECV entry ends at 2 s, the reopened
- * one at 4 s, and no dying entry is put back in the wheel (no DESTROY is
- * re-sent before a result).
+ * Many earlier deadlines in one burst: 200 connections get their SYN/ACK
+ * (SYN_SENT 4 s to SYN_RECV 2 s: each relinked nearer), the last also a
+ * RST (CLOSE, 1 s: relinked again) and a SYN that reopens it (destroyed;
+ * with events off its slot is reused in the same burst, with events on it
+ * is left dying). Every SYN_RECV entry ends at 2 s, the reopened one at
+ * 4 s, and no dying entry is put back in the wheel (no DESTROY is re-sent
+ * before a result).
  */
 static int
-test_relinks_deferred_in_one_burst(void)
+test_relinks_in_one_burst(void)
 {
 	enum { N = 200 };
 	static struct ct_pkt b[N + 2];
@@ -237,7 +236,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_expiry_exact),
 	T_CASE(test_wheel_long_and_jumps),
 	T_CASE(test_earlier_deadline_on_time),
-	T_CASE(test_relinks_deferred_in_one_burst),
+	T_CASE(test_relinks_in_one_burst),
 };
 
 T_MAIN(cases)
