@@ -158,6 +158,7 @@ struct dpct_worker {
 	struct ev_chan *chan;
 	struct pipe_conf pipe;    /**< this worker's packet path (set as its loop starts) */
 	struct pipe_frag *frag;   /**< reassembly (NULL: fragments.enabled false) */
+	struct hlp_track *hlp;    /**< helpers (NULL: no helper rules) */
 	/* RX queues this worker polls: (port, queue). */
 	unsigned n_rx;
 	uint16_t rx_port[DPCT_MAX_PORTS];
@@ -244,6 +245,11 @@ void dpct_ha_service(struct dpct_worker *w, uint64_t now);
 /** Current time in ns since the epoch: TSC time plus dpct.epoch_offset_ns, or in
  * replay the packet clock (pcap time). */
 uint64_t dpct_now(void);
+
+/* helpers_worker.c: the shard's helpers ("helpers" section), expiry, free. */
+int dpct_helpers_create(struct dpct_worker *w);
+void dpct_helpers_expire(struct dpct_worker *w, uint64_t now);
+void dpct_helpers_free(struct dpct_worker *w);
 
 /* track_in.c: the worker's pipeline configuration (lib/pipeline). */
 /** Fill `w->pipe` from the configuration, the shard, channel and policy. */

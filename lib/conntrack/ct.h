@@ -672,8 +672,8 @@ unsigned ct_shard_ev_room(const struct ct_shard *s);
 
 /**
  * Apply a delivery result from the control core. Results whose id no
- * longer matches the slot's entry are stale and ignored.
- *
+ * longer matches the slot's entry are stale and ignored. CT_RES_EXP_* kinds
+ * go to the helper hook (ct_helper.h), -EINVAL without one.
  * @return 0 applied; -ESTALE stale; -EINVAL bad slot or kind.
  */
 int ct_shard_apply_result(struct ct_shard *s, const struct ct_result *r, uint64_t now);

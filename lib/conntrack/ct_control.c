@@ -62,6 +62,11 @@ ct_shard_ev_commit(struct ct_shard *s, unsigned accepted, uint64_t now)
 		struct ct_entry *e;
 
 		s->st.ring_full++;
+		if (r->flags & CT_REC_F_EXP) {
+			if (s->hlp.exp_unsent != NULL)
+				s->hlp.exp_unsent(s->hlp.arg, r, now);
+			continue;
+		}
 		if (r->slot >= s->cap)
 			continue;
 		e = &s->pool[r->slot];
@@ -82,6 +87,9 @@ ct_shard_apply_result(struct ct_shard *s, const struct ct_result *r, uint64_t no
 {
 	struct ct_entry *e;
 
+	if (r->kind >= CT_RES_EXP_NACK && r->kind <= CT_RES_EXP_DESTROY_NACK)
+		return s->hlp.exp_result != NULL ? s->hlp.exp_result(s->hlp.arg, r, now) :
+						   -EINVAL;
 	if (r->slot >= s->cap)
 		return -EINVAL;
 	e = &s->pool[r->slot];

@@ -172,7 +172,7 @@ pipe_track_burst(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct
 	uint16_t in_port[PIPE_MAX_BURST];
 	const struct pol_gen *g;
 	uint64_t t0 = 0;
-	bool nat;
+	bool nat, want;
 	uint16_t i;
 
 	if (n == 0)
@@ -181,22 +181,25 @@ pipe_track_burst(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct
 	verify(c, m, pk, n);
 	if (c->chan != NULL)
 		ev_worker_kinds(c->chan, c->shard);
+	want = g != NULL || c->hlp != NULL;
 	nat = c->nat != NULL && c->nat->table != NULL && !nat_table_empty(c->nat->table);
 	if (nat) {
-		track_nat(c, pk, n, now, pkt_now, verdict, g != NULL ? info : NULL, to);
+		track_nat(c, pk, n, now, pkt_now, verdict, want ? info : NULL, to);
 	} else if (pkt_now != NULL) {
 		for (i = 0; i < n; i++) {
-			if (g != NULL)
+			if (want)
 				ct_process_burst_info(c->shard, &pk[i], 1, pkt_now[i], &verdict[i],
 						      &info[i]);
 			else
 				ct_process_burst(c->shard, &pk[i], 1, pkt_now[i], &verdict[i]);
 		}
-	} else if (g != NULL) {
+	} else if (want) {
 		ct_process_burst_info(c->shard, pk, n, now, verdict, info);
 	} else {
 		ct_process_burst(c->shard, pk, n, now, verdict);
 	}
+	if (c->hlp != NULL)
+		pipe_helper_burst(c, m, pk, n, now, pkt_now, verdict, info);
 	if (g != NULL) {
 		if (st != NULL)
 			t0 = rte_rdtsc();
