@@ -353,6 +353,23 @@ hlp_track_set_events(struct hlp_track *h, bool on)
 	h->events = on;
 }
 
+bool
+hlp_track_may_carry(const struct hlp_track *h, const struct ct_pkt *p)
+{
+	unsigned i;
+
+	if (p->payload_len == 0 || p->cls != CT_PKT_TRACK)
+		return false;
+	for (i = 0; i < h->c.n_rules; i++) {
+		const struct hlp_rule *r = &h->c.rules[i];
+
+		if (p->tuple.proto == helper_proto[r->helper] &&
+		    (p->tuple.dport == r->port || p->tuple.sport == r->port))
+			return true;
+	}
+	return false;
+}
+
 enum hlp_verdict
 hlp_track_payload(struct hlp_track *h, uint32_t slot, uint32_t id, const struct ct_pkt *p,
 		  enum ct_dir dir, bool seen_reply, const uint8_t *data, uint32_t len,

@@ -117,6 +117,13 @@ static inline bool hlp_track_helped(const struct hlp_track *h, uint32_t slot, ui
 static inline bool hlp_track_expected(const struct hlp_track *h, uint32_t slot, uint32_t id);
 
 /**
+ * Whether packet `p` may carry a command a helper reads: a TCP or UDP
+ * payload to or from a port some rule names. The caller tracks the
+ * packets after it only once its helper has read it.
+ */
+bool hlp_track_may_carry(const struct hlp_track *h, const struct ct_pkt *p);
+
+/**
  * One packet of helped entry (slot, id) that its tracker accepted: `p` its
  * parse, `dir` its direction, `seen_reply` whether the connection had a
  * reply before it, `data`/`len` its L4 payload.

@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Helpers in the appliance (issue 29): with `established,related accept`,
+control connections accepted by port and default drop, the data connections
+of generated FTP (active and passive, IPv4 and IPv6) and TFTP sessions pass
+with the helpers configured and are dropped without them; with the helpers
+their NEW events carry IPS_EXPECTED and the control connections' do not."""
+import os
+import struct
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dpctlib as d  # noqa: E402
+
+IPS_EXPECTED = 1
+
+POLICY = {
+    'default': 'drop',
+    'rules': [
+        {'state': ['established', 'related'], 'action': 'accept'},
+        {'proto': 'tcp', 'dport': 21, 'state': 'new', 'action': 'accept'},
+        {'proto': 'udp', 'dport': 69, 'state': 'new', 'action': 'accept'},
+    ],
+}
+
+HELPERS = {'rules': [{'helper': 'ftp', 'port': 21}, {'helper': 'tftp', 'port': 69}]}
+
+
+def ports(frame):
+    """(proto, sport, dport) of an untagged IPv4/IPv6 TCP or UDP frame."""
+    et = struct.unpack('!H', frame[12:14])[0]
+    if et == 0x0800:
+        ihl = (frame[14] & 0x0f) * 4
+        proto, l4 = frame[23], 14 + ihl
+    elif et == 0x86dd:
+        proto, l4 = frame[20], 54
+    else:
+        return None
+    return (proto,) + struct.unpack('!HH', frame[l4:l4 + 4])
+
+
+def is_control(p):
+    return p is not None and (21 in p[1:] or (p[0] == 17 and 69 in p[1:]))
+
+
+def run(t, name, tmp, rx, helpers):
+    prefix, port_id = d.uniq(name)
+    cfg = d.base_config(port_id, policy=POLICY)
+    if helpers:
+        cfg['helpers'] = HELPERS
+    cfg_path = d.write_config(tmp, cfg, name + '.json')
+    tx = os.path.join(tmp, name + '.tx.pcap')
+    evs = os.path.join(tmp, name + '.events.json')
+    lst = d.start_events(port_id, evs, os.path.join(tmp, name + '.sum.json'), idle_ms=2000,
+                         max_s=120)
+    cmd = d.dpct_cmd(prefix, cfg_path, rx, tx, app=d.wait_listeners_args(1) + ['--flush-on-eof'])
+    rc, _, err = d.run_dpct(cmd, timeout=180)
+    t.eq(rc, 0, '%s: dpct exit status 0' % name) or print('# ' + err[-1500:])
+    lrc, lerr = d.finish(lst, 60)
+    t.check(d.listener_ended_ok(lrc, lerr), '%s: dpct-events ended' % name, lerr[-800:])
+    return d.read_pcap(tx), d.events(evs)
+
+
+def check(t, name, tmp, rx, n_sessions):
+    sent = d.read_pcap(rx)
+    data_sent = [f for f in sent if not is_control(ports(f))]
+    ctl_sent = len(sent) - len(data_sent)
+    t.check(len(data_sent) > 0, '%s: the capture has data connections' % name)
+
+    out, evs = run(t, name + '_helper', tmp, rx, True)
+    data_out = [f for f in out if not is_control(ports(f))]
+    t.eq(len(out), len(sent), '%s with helpers: every packet passes' % name)
+    t.eq(len(data_out), len(data_sent), '%s with helpers: every data packet passes' % name)
+    new = [e for e in evs if e.get('type') == 'new']
+    ctl = [e for e in new if is_control((e.get('l4proto'),
+                                         e['orig'].get('sport'), e['orig'].get('dport')))]
+    data = [e for e in new if e not in ctl]
+    t.eq(len(data), n_sessions, '%s with helpers: one NEW per data connection' % name)
+    t.check(all(e.get('status', 0) & IPS_EXPECTED for e in data),
+            '%s with helpers: data connections are EXPECTED (RELATED)' % name,
+            str([e.get('status') for e in data][:8]))
+    t.check(ctl and not any(e.get('status', 0) & IPS_EXPECTED for e in ctl),
+            '%s with helpers: control connections are not EXPECTED' % name)
+
+    out, evs = run(t, name + '_nohelper', tmp, rx, False)
+    data_out = [f for f in out if not is_control(ports(f))]
+    t.eq(len(data_out), 0, '%s without helpers: every data packet dropped' % name)
+    t.eq(len(out), ctl_sent, '%s without helpers: every control packet passes' % name)
+
+
+def main():
+    t = d.Tap()
+    d.need([d.DPCT, d.GEN, d.EVENTS], t)
+    tmp = d.tmpdir('helpers')
+    for name, workload, ipv6 in (('ftp4', 'ftp', False), ('ftp6', 'ftp', True),
+                                 ('tftp', 'tftp', False)):
+        rx = os.path.join(tmp, name + '.pcap')
+        d.gen(rx, workload, 12, concurrency=4, ipv6=ipv6, seed=3)
+        check(t, name, tmp, rx, 12)
+    t.done()
+
+
+if __name__ == '__main__':
+    main()
