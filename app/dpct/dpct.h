@@ -159,6 +159,8 @@ struct dpct_worker {
 	struct pipe_conf pipe;    /**< this worker's packet path (set as its loop starts) */
 	struct pipe_frag *frag;   /**< reassembly (NULL: fragments.enabled false) */
 	struct hlp_track *hlp;    /**< helpers (NULL: no helper rules) */
+	struct rte_ring *hlp_in[DPCT_MAX_WORKERS]; /**< helper messages from worker k (struct
+						    *   hlp_msg; NULL: none) */
 	/* RX queues this worker polls: (port, queue). */
 	unsigned n_rx;
 	uint16_t rx_port[DPCT_MAX_PORTS];
@@ -249,6 +251,8 @@ uint64_t dpct_now(void);
 /* helpers_worker.c: the shard's helpers ("helpers" section), expiry, free. */
 int dpct_helpers_create(struct dpct_worker *w);
 void dpct_helpers_expire(struct dpct_worker *w, uint64_t now);
+/** Apply the other workers' helper messages (w->hlp set). */
+void dpct_helpers_poll(struct dpct_worker *w, uint64_t now);
 void dpct_helpers_free(struct dpct_worker *w);
 
 /* track_in.c: the worker's pipeline configuration (lib/pipeline). */

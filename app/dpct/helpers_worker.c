@@ -1,14 +1,83 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Helpers on the workers (lib/helper/hlp_track.h): each worker's shard
- * gets its helpers from the "helpers" section when that has rules, and
- * the worker loop expires their expectations.
+ * gets its helpers from the "helpers" section when that has rules, the
+ * worker loop expires their expectations, and with several workers a ring
+ * from each worker to each other carries the copies of expectations.
  */
 
 #include <inttypes.h>
 
+#include <rte_ring_elem.h>
+
 #include "dpct.h"
 #include "hlp_track.h"
+
+/* Messages a worker's helpers may have in flight to one other worker. */
+#define HLP_RING_SIZE 1024
+#define HLP_POLL_MAX 32
+
+/* hlp_send_fn: into the rings of the other workers (this one is `arg`). */
+static unsigned
+send_msg(void *arg, unsigned to, const struct hlp_msg *m)
+{
+	const struct dpct_worker *w = arg;
+	struct hlp_msg copy = *m;   /* rte_ring takes a non-const pointer */
+	unsigned j, lost = 0;
+
+	for (j = 0; j < dpct.n_workers; j++) {
+		struct rte_ring *r = dpct.workers[j].hlp_in[w->index];
+
+		if (j == w->index || (to != HLP_TO_ALL && to != j))
+			continue;
+		if (r == NULL || rte_ring_sp_enqueue_elem(r, &copy, sizeof(copy)) != 0)
+			lost++;
+	}
+	return lost;
+}
+
+/* Rings from every other worker to `w`, and `w`'s helpers told of them. */
+static int
+peers_create(struct dpct_worker *w)
+{
+	char name[RTE_RING_NAMESIZE];
+	unsigned k;
+
+	for (k = 0; k < dpct.n_workers; k++) {
+		if (k == w->index)
+			continue;
+		snprintf(name, sizeof(name), "hlp_%u_%u", k, w->index);
+		w->hlp_in[k] = rte_ring_create_elem(name, sizeof(struct hlp_msg), HLP_RING_SIZE,
+						    (int)rte_lcore_to_socket_id(w->lcore),
+						    RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (w->hlp_in[k] == NULL) {
+			DPCT_LOG(ERR, "worker %u: helpers: no ring from worker %u: %s\n", w->index,
+				 k, rte_strerror(rte_errno));
+			return -ENOMEM;
+		}
+	}
+	if (hlp_track_set_peers(w->hlp, w->index, send_msg, w) != 0) {
+		DPCT_LOG(ERR, "worker %u: helpers: no memory for copies\n", w->index);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void
+dpct_helpers_poll(struct dpct_worker *w, uint64_t now)
+{
+	struct hlp_msg m[HLP_POLL_MAX];
+	unsigned k, n, i;
+
+	for (k = 0; k < dpct.n_workers; k++) {
+		if (w->hlp_in[k] == NULL)
+			continue;
+		n = rte_ring_sc_dequeue_burst_elem(w->hlp_in[k], m, sizeof(m[0]), HLP_POLL_MAX,
+						   NULL);
+		for (i = 0; i < n; i++)
+			hlp_track_receive(w->hlp, &m[i], now);
+	}
+}
 
 int
 dpct_helpers_create(struct dpct_worker *w)
@@ -41,10 +110,8 @@ dpct_helpers_create(struct dpct_worker *w)
 		DPCT_LOG(ERR, "worker %u: helpers: %s\n", w->index, err);
 		return -ENOMEM;
 	}
-	if (w->index == 0 && dpct.n_workers > 1)
-		DPCT_LOG(WARNING, "helpers: %u workers: an expected connection is RELATED only "
-			 "when it reaches its master's worker (docs/helpers.md)\n",
-			 dpct.n_workers);
+	if (dpct.n_workers > 1)
+		return peers_create(w);
 	return 0;
 }
 
@@ -58,6 +125,12 @@ dpct_helpers_expire(struct dpct_worker *w, uint64_t now)
 void
 dpct_helpers_free(struct dpct_worker *w)
 {
+	unsigned k;
+
 	hlp_track_free(w->hlp);
 	w->hlp = NULL;
+	for (k = 0; k < DPCT_MAX_WORKERS; k++) {
+		rte_ring_free(w->hlp_in[k]);
+		w->hlp_in[k] = NULL;
+	}
 }

@@ -723,6 +723,8 @@ dpct_worker_main(void *arg)
 				receive(w, m, n, now);
 			}
 		}
+		if (w->hlp != NULL)
+			dpct_helpers_poll(w, now);
 		drain_inbound(w, now);
 		/* On the packet clock timers are due whenever it moves, however
 		 * fast the replay runs: expire then, and completely. */

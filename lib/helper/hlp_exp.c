@@ -300,6 +300,14 @@ hlp_exp_match(struct hlp_exp_table *t, const struct ct_tuple *tuple, uint64_t no
 	return idx;
 }
 
+uint32_t
+hlp_exp_find(const struct hlp_exp_table *t, const struct ct_tuple *tuple)
+{
+	uint32_t pos = index_find(t, tuple);
+
+	return pos == EMPTY ? HLP_EXP_NIL : t->index[pos];
+}
+
 unsigned
 hlp_exp_expire(struct hlp_exp_table *t, uint64_t now_ns,
 	       struct hlp_master *(*master_of)(void *arg, uint32_t slot, uint32_t id), void *arg,

@@ -175,6 +175,10 @@ int hlp_exp_remove(struct hlp_exp_table *t, uint32_t idx, struct hlp_master *m);
 /** Free dying expectation `idx` (its DESTROY delivered). @return 0, -ENOENT when not dying. */
 int hlp_exp_free(struct hlp_exp_table *t, uint32_t idx);
 
+/** The live expectation keyed like `tuple` (its source port ignored), HLP_EXP_NIL for
+ * none; expired or not, nothing changes. */
+uint32_t hlp_exp_find(const struct hlp_exp_table *t, const struct ct_tuple *tuple);
+
 /** Expectation `idx`, NULL when out of range. */
 struct hlp_exp *hlp_exp_get(struct hlp_exp_table *t, uint32_t idx);
 

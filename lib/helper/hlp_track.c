@@ -38,6 +38,12 @@ struct hlp_track {
 	bool events;
 	struct hlp_conf c;
 	struct hlp_track_stats st;
+	/* Other workers' expectations (hlp_track_set_peers()), NULL without peers */
+	struct hlp_exp_table *copies;
+	struct hlp_msg *copy_of;     /* by copy index: whose it is */
+	hlp_send_fn send;
+	void *send_arg;
+	uint16_t self;
 };
 
 static const uint8_t helper_proto[HLP_HELPERS + 1] = {
@@ -137,6 +143,51 @@ stage_destroy(struct hlp_track *h, uint32_t idx, uint64_t now)
 	x->pending |= P_AWAIT;
 }
 
+static void
+peer_send(struct hlp_track *h, unsigned to, uint8_t type, uint32_t idx)
+{
+	const struct hlp_exp *x = hlp_exp_get(h->t, idx);
+	struct hlp_msg m;
+
+	if (h->send == NULL)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.tuple = x->tuple;
+	m.idx = idx;
+	m.id = x->id;
+	m.master_id = x->master_id;
+	m.origin = h->self;
+	m.type = type;
+	m.cls = x->cls;
+	h->st.msg_lost += h->send(h->send_arg, to, &m);
+}
+
+/* Live expectation idx just ended: the other workers drop their copies; its DESTROY. */
+static void
+exp_end(struct hlp_track *h, uint32_t idx, uint64_t now)
+{
+	peer_send(h, HLP_TO_ALL, HLP_MSG_DEL, idx);
+	stage_destroy(h, idx, now);
+}
+
+/* A copy matched by a new connection: dropped here, confirmed to its master's worker. */
+static uint32_t
+copy_match(struct hlp_track *h, const struct ct_tuple *t, uint64_t now)
+{
+	struct hlp_msg m;
+	uint32_t c;
+
+	c = hlp_exp_match(h->copies, t, now, NULL, NULL);
+	if (c == HLP_EXP_NIL)
+		return 0;
+	m = h->copy_of[c];
+	hlp_exp_free(h->copies, c);
+	m.type = HLP_MSG_CONFIRMED;
+	h->st.related_copy++;
+	h->st.msg_lost += h->send(h->send_arg, m.origin, &m);
+	return m.master_id;
+}
+
 /* The ct_helper_hook: a new entry. */
 static uint16_t
 on_created(void *arg, uint32_t slot, uint32_t id, const struct ct_pkt *p, uint64_t now)
@@ -159,7 +210,15 @@ on_created(void *arg, uint32_t slot, uint32_t id, const struct ct_pkt *p, uint64
 			sl->master_id = hlp_exp_get(h->t, idx)->master_id;
 			h->st.related++;
 			status = CT_S_EXPECTED;
-			stage_destroy(h, idx, now);
+			exp_end(h, idx, now);
+		}
+	}
+	if (status == 0 && h->copies != NULL) {
+		hlp_exp_stats(h->copies, &es);
+		if (es.live != 0 && (sl->master_id = copy_match(h, &p->tuple, now)) != 0) {
+			sl->expected = 1;
+			h->st.related++;
+			status = CT_S_EXPECTED;
 		}
 	}
 	for (i = 0; i < h->c.n_rules; i++) {
@@ -191,7 +250,7 @@ on_ended(void *arg, uint32_t slot, uint32_t id, uint64_t now)
 	if (sl->m.count != 0) {
 		n = hlp_exp_remove_master(h->t, &sl->m, out, 256);
 		for (i = 0; i < n && i < 256; i++)
-			stage_destroy(h, out[i], now);
+			exp_end(h, out[i], now);
 	}
 	sl->id = 0;
 }
@@ -341,6 +400,8 @@ hlp_track_free(struct hlp_track *h)
 	if (h->t != NULL)
 		ct_shard_set_helper(h->s, NULL);
 	hlp_exp_table_free(h->t);
+	hlp_exp_table_free(h->copies);
+	free(h->copy_of);
 	free(h->queue);
 	free(h->side);
 	free(h->head.slots);
@@ -406,14 +467,15 @@ hlp_track_payload(struct hlp_track *h, uint32_t slot, uint32_t id, const struct 
 	h->st.cmds++;
 	x = hlp_exp_add(h->t, &e, sl->helper - 1u, slot, id, &sl->m, now, &ev, &rep);
 	if (ev != HLP_EXP_NIL)
-		stage_destroy(h, ev, now);
+		exp_end(h, ev, now);
 	if (rep != HLP_EXP_NIL)
-		stage_destroy(h, rep, now);
+		exp_end(h, rep, now);
 	if (x == HLP_EXP_NIL) {
 		h->st.refused++;
 		return HLP_PASS;
 	}
 	h->side[x] = (struct exp_side){.master = o, .helper = sl->helper};
+	peer_send(h, HLP_TO_ALL, HLP_MSG_ADD, x);
 	stage_new(h, x, now);
 	return HLP_EXPECT;
 }
@@ -428,7 +490,14 @@ hlp_track_expire(struct hlp_track *h, uint64_t now, unsigned budget)
 		budget = 64;
 	n = hlp_exp_expire(h->t, now, master_of, h, out, budget);
 	for (i = 0; i < n; i++)
-		stage_destroy(h, out[i], now);
+		exp_end(h, out[i], now);
+	/* Copies expire on their own too (their master's DEL may have been lost). */
+	if (h->copies != NULL) {
+		unsigned c = hlp_exp_expire(h->copies, now, NULL, NULL, out, budget);
+
+		for (i = 0; i < c; i++)
+			hlp_exp_free(h->copies, out[i]);
+	}
 	/* Refused DESTROYs that are due; one that finds no room goes to the back. */
 	for (k = 0; k < budget && h->q_n != 0; k++) {
 		uint32_t idx = h->queue[h->q_head];
@@ -448,6 +517,73 @@ hlp_track_expire(struct hlp_track *h, uint64_t now, unsigned budget)
 			break;
 	}
 	return n;
+}
+
+int
+hlp_track_set_peers(struct hlp_track *h, unsigned self, hlp_send_fn send, void *arg)
+{
+	if (h->copies == NULL) {
+		h->copies = hlp_exp_table_create(h->max, h->c.cls, HLP_HELPERS);
+		h->copy_of = calloc(h->max, sizeof(*h->copy_of));
+		if (h->copies == NULL || h->copy_of == NULL) {
+			hlp_exp_table_free(h->copies);
+			free(h->copy_of);
+			h->copies = NULL;
+			h->copy_of = NULL;
+			return -ENOMEM;
+		}
+	}
+	h->self = (uint16_t)self;
+	h->send = send;
+	h->send_arg = arg;
+	return 0;
+}
+
+void
+hlp_track_receive(struct hlp_track *h, const struct hlp_msg *m, uint64_t now)
+{
+	struct hlp_master dummy;
+	struct hlp_expect e;
+	struct hlp_exp *x;
+	uint32_t c, ev, rep;
+
+	if (h->copies == NULL)
+		return;
+	switch (m->type) {
+	case HLP_MSG_ADD:
+		/* Each copy its own master: copies are never evicted here, their
+		 * master's worker does that and says so. */
+		hlp_master_init(&dummy);
+		memset(&e, 0, sizeof(e));
+		e.tuple = m->tuple;
+		c = hlp_exp_add(h->copies, &e, m->cls, m->origin, m->id, &dummy, now, &ev, &rep);
+		if (rep != HLP_EXP_NIL)
+			hlp_exp_free(h->copies, rep);
+		if (c != HLP_EXP_NIL) {
+			h->copy_of[c] = *m;
+			h->st.copies++;
+		}
+		break;
+	case HLP_MSG_DEL:
+		c = hlp_exp_find(h->copies, &m->tuple);
+		if (c == HLP_EXP_NIL || h->copy_of[c].origin != m->origin ||
+		    h->copy_of[c].id != m->id)
+			break;
+		hlp_exp_remove(h->copies, c, NULL);
+		hlp_exp_free(h->copies, c);
+		break;
+	case HLP_MSG_CONFIRMED:
+		x = hlp_exp_get(h->t, m->idx);
+		if (x == NULL || x->state != HLP_EXP_LIVE || x->id != m->id)
+			break;
+		/* Ended as confirmed, as if the connection had come here. */
+		c = hlp_exp_match(h->t, &x->tuple, 0, master_of, h);
+		if (c != HLP_EXP_NIL)
+			exp_end(h, c, now);
+		break;
+	default:
+		break;
+	}
 }
 
 void

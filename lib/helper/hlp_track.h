@@ -28,9 +28,19 @@
  * expectation table; a packet of an established connection without a
  * helper costs one compare in hlp_track_payload()'s caller.
  *
+ * Workers: every worker holds every expectation. With peers
+ * (hlp_track_set_peers()), the master's worker sends a copy of each
+ * expectation it adds to every other worker (HLP_MSG_ADD) and its end
+ * (HLP_MSG_DEL); a worker whose new connection matches a copy creates it
+ * RELATED, drops the copy and tells the master's worker
+ * (HLP_MSG_CONFIRMED), which ends the expectation as confirmed. Copies
+ * make no events; only the master's worker stages them. The caller
+ * carries the messages (single-producer single-consumer rings) and hands
+ * each arriving one to hlp_track_receive(). Two connections matching one
+ * expectation on two workers within a message's latency are both RELATED
+ * (Linux takes only the first).
+ *
  * Thread safety: one struct hlp_track per shard, used by its owner only.
- * Every worker holds only its own expectations: a connection an
- * expectation announces must reach the master's worker to be RELATED.
  */
 
 #include <stdbool.h>
@@ -73,6 +83,32 @@ struct hlp_conf {
 	struct hlp_rule rules[HLP_MAX_RULES];
 };
 
+/** Messages between the workers' helpers. */
+enum hlp_msg_type {
+	HLP_MSG_ADD = 1,          /**< the sender added an expectation: keep a copy */
+	HLP_MSG_DEL,              /**< the sender's expectation ended: drop the copy */
+	HLP_MSG_CONFIRMED,        /**< a copy of the receiver's expectation was matched */
+};
+
+/** One message (64 bytes). */
+struct hlp_msg {
+	struct ct_tuple tuple;    /**< the expected tuple */
+	uint32_t idx;             /**< the expectation's index in its master worker's table */
+	uint32_t id;              /**< its id there */
+	uint32_t master_id;       /**< its master's CTA_ID */
+	uint32_t pad;
+	uint16_t origin;          /**< the master's worker */
+	uint8_t type;             /**< enum hlp_msg_type */
+	uint8_t cls;              /**< helper class */
+	uint8_t pad2[4];
+};
+_Static_assert(sizeof(struct hlp_msg) == 64, "a message is one cache line");
+
+/** Where hlp_track sends: to worker `to`, or to every other worker when `to` is
+ * HLP_TO_ALL. Returns how many it could not send (counted in `msg_lost`). */
+#define HLP_TO_ALL 0xffffu
+typedef unsigned (*hlp_send_fn)(void *arg, unsigned to, const struct hlp_msg *m);
+
 /** Counters of one shard's helpers. */
 struct hlp_track_stats {
 	struct hlp_exp_stats exp;  /**< the expectation table's */
@@ -83,6 +119,9 @@ struct hlp_track_stats {
 	uint64_t refused;          /**< announced connections not expected (table full, clash) */
 	uint64_t not_sent;         /**< expectation records that found no staging room */
 	uint64_t resent;           /**< expectation DESTROYs staged again */
+	uint64_t copies;           /**< copies of other workers' expectations kept */
+	uint64_t related_copy;     /**< connections created RELATED from a copy */
+	uint64_t msg_lost;         /**< messages to other workers that found no room */
 };
 
 struct hlp_track;
@@ -115,6 +154,16 @@ static inline bool hlp_track_helped(const struct hlp_track *h, uint32_t slot, ui
  * Whether entry (slot, id) was created from an expectation (RELATED).
  */
 static inline bool hlp_track_expected(const struct hlp_track *h, uint32_t slot, uint32_t id);
+
+/**
+ * Workers: this is worker `self`; `send` carries messages to the others.
+ * Allocates the table of copies (as large as the own table).
+ * @return 0, -ENOMEM.
+ */
+int hlp_track_set_peers(struct hlp_track *h, unsigned self, hlp_send_fn send, void *arg);
+
+/** A message from another worker (hlp_track_set_peers()). */
+void hlp_track_receive(struct hlp_track *h, const struct hlp_msg *m, uint64_t now);
 
 /**
  * Whether packet `p` may carry a command a helper reads: a TCP or UDP

@@ -44,7 +44,7 @@ def is_control(p):
     return p is not None and (21 in p[1:] or (p[0] == 17 and 69 in p[1:]))
 
 
-def run(t, name, tmp, rx, helpers):
+def run(t, name, tmp, rx, helpers, lcores='0-1'):
     prefix, port_id = d.uniq(name)
     cfg = d.base_config(port_id, policy=POLICY)
     if helpers:
@@ -54,7 +54,8 @@ def run(t, name, tmp, rx, helpers):
     evs = os.path.join(tmp, name + '.events.json')
     lst = d.start_events(port_id, evs, os.path.join(tmp, name + '.sum.json'), idle_ms=2000,
                          max_s=120)
-    cmd = d.dpct_cmd(prefix, cfg_path, rx, tx, app=d.wait_listeners_args(1) + ['--flush-on-eof'])
+    cmd = d.dpct_cmd(prefix, cfg_path, rx, tx, lcores=lcores,
+                     app=d.wait_listeners_args(1) + ['--flush-on-eof'])
     rc, _, err = d.run_dpct(cmd, timeout=180)
     t.eq(rc, 0, '%s: dpct exit status 0' % name) or print('# ' + err[-1500:])
     lrc, lerr = d.finish(lst, 60)
@@ -62,13 +63,13 @@ def run(t, name, tmp, rx, helpers):
     return d.read_pcap(tx), d.events(evs)
 
 
-def check(t, name, tmp, rx, n_sessions):
+def check(t, name, tmp, rx, n_sessions, lcores='0-1'):
     sent = d.read_pcap(rx)
     data_sent = [f for f in sent if not is_control(ports(f))]
     ctl_sent = len(sent) - len(data_sent)
     t.check(len(data_sent) > 0, '%s: the capture has data connections' % name)
 
-    out, evs = run(t, name + '_helper', tmp, rx, True)
+    out, evs = run(t, name + '_helper', tmp, rx, True, lcores)
     data_out = [f for f in out if not is_control(ports(f))]
     t.eq(len(out), len(sent), '%s with helpers: every packet passes' % name)
     t.eq(len(data_out), len(data_sent), '%s with helpers: every data packet passes' % name)
@@ -83,7 +84,7 @@ def check(t, name, tmp, rx, n_sessions):
     t.check(ctl and not any(e.get('status', 0) & IPS_EXPECTED for e in ctl),
             '%s with helpers: control connections are not EXPECTED' % name)
 
-    out, evs = run(t, name + '_nohelper', tmp, rx, False)
+    out, evs = run(t, name + '_nohelper', tmp, rx, False, lcores)
     data_out = [f for f in out if not is_control(ports(f))]
     t.eq(len(data_out), 0, '%s without helpers: every data packet dropped' % name)
     t.eq(len(out), ctl_sent, '%s without helpers: every control packet passes' % name)

@@ -344,6 +344,97 @@ test_tftp_no_events(void)
 	return 0;
 }
 
+/* Messages between two workers: a queue per destination. */
+struct mailbox {
+	struct hlp_msg q[2][16];
+	unsigned n[2];
+};
+
+static struct mailbox mbox;
+
+static unsigned
+send_to(void *arg, unsigned to, const struct hlp_msg *m)
+{
+	unsigned from = (unsigned)(uintptr_t)arg, w;
+
+	for (w = 0; w < 2; w++) {
+		if (w == from || (to != HLP_TO_ALL && to != w))
+			continue;
+		if (mbox.n[w] == 16)
+			return 1;
+		mbox.q[w][mbox.n[w]++] = *m;
+	}
+	return 0;
+}
+
+static void
+deliver(struct hlp_track *h, unsigned w, uint64_t now)
+{
+	unsigned i;
+
+	for (i = 0; i < mbox.n[w]; i++)
+		hlp_track_receive(h, &mbox.q[w][i], now);
+	mbox.n[w] = 0;
+}
+
+/* Two workers: the data connection reaches the other one, which has a copy. */
+static int
+test_two_workers(void)
+{
+	struct ct_shard *sa = shard(), *sb = shard();
+	struct hlp_track *a = helpers(sa, true), *b = helpers(sb, true);
+	struct ct_pkt ctl = pkt(6, "10.0.0.1", "10.0.0.2", 40000, 21);
+	struct ct_event_rec rec[16], x = {0}, y = {0};
+	struct hlp_track_stats st;
+	struct ct_pkt_info m, d;
+	unsigned n;
+
+	T_ASSERT(a != NULL && b != NULL);
+	memset(&mbox, 0, sizeof(mbox));
+	T_EQ(hlp_track_set_peers(a, 0, send_to, (void *)(uintptr_t)0), 0);
+	T_EQ(hlp_track_set_peers(b, 1, send_to, (void *)(uintptr_t)1), 0);
+	m = track(sa, ctl, T0);
+	say(a, &m, &ctl, CT_DIR_REPLY, 5000, "220 hi\r\n", T0);
+	T_EQ(say(a, &m, &ctl, CT_DIR_REPLY, 5008,
+		 "227 Entering Passive Mode (10,0,0,2,195,80).\r\n", T0), HLP_EXPECT);
+	n = take(sa, rec, 16, T0);
+	T_EQ(exp_recs(rec, n, CT_EXP_EV_NEW, &x), 1);
+	T_EQ(mbox.n[1], 1);
+	deliver(b, 1, T0);
+	hlp_track_stats(b, &st);
+	T_EQ(st.copies, 1);
+	/* The data connection on worker b: RELATED, with the master's id; no event from b. */
+	d = track(sb, pkt(6, "10.0.0.1", "10.0.0.2", 45001, 50000), T0 + SEC);
+	T_ASSERT(hlp_track_expected(b, d.slot, d.id));
+	n = take(sb, rec, 16, T0 + SEC);
+	T_EQ(exp_recs(rec, n, CT_EXP_EV_DESTROY, &y) + exp_recs(rec, n, CT_EXP_EV_NEW, &y), 0);
+	T_ASSERT(ct_shard_lookup(sb, &rec[0].orig, T0 + SEC, &y) == 0);
+	T_ASSERT(y.status & CT_S_EXPECTED);
+	/* Worker a hears of it: the expectation ends as confirmed, its DESTROY from a. */
+	T_EQ(mbox.n[0], 1);
+	deliver(a, 0, T0 + SEC);
+	hlp_track_stats(a, &st);
+	T_EQ(st.exp.confirmed, 1);
+	T_EQ(st.exp.live, 0);
+	n = take(sa, rec, 16, T0 + SEC);
+	T_EQ(exp_recs(rec, n, CT_EXP_EV_DESTROY, &y), 1);
+	T_EQ(y.id, x.id);
+	/* A second one, and its master ends: b's copy goes with the DEL. */
+	deliver(b, 1, T0 + SEC);
+	T_EQ(say(a, &m, &ctl, CT_DIR_REPLY, 5008 + 46,
+		 "227 Entering Passive Mode (10,0,0,2,195,81).\r\n", T0 + SEC), HLP_EXPECT);
+	deliver(b, 1, T0 + SEC);
+	T_EQ(ct_shard_delete(sa, &ctl.tuple, T0 + 2 * SEC), 0);
+	deliver(b, 1, T0 + 2 * SEC);
+	d = track(sb, pkt(6, "10.0.0.1", "10.0.0.2", 45002, 50001), T0 + 2 * SEC);
+	T_ASSERT(!hlp_track_expected(b, d.slot, d.id));
+	hlp_track_free(a);
+	hlp_track_free(b);
+	ct_shard_free(sa);
+	ct_shard_free(sb);
+	return 0;
+}
+
 /* Bad configurations are refused with a message. */
 static int
 test_conf(void)
@@ -371,6 +462,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_evict_and_master_end),
 	T_CASE(test_expiry_and_retries),
 	T_CASE(test_tftp_no_events),
+	T_CASE(test_two_workers),
 	T_CASE(test_conf),
 };
 
