@@ -19,6 +19,7 @@
 
 #include "ct.h"
 #include "ev.h"
+#include "hlp_track.h"
 #include "pipe.h"
 #include "pipe_frag.h"
 #include "pol.h"
@@ -94,6 +95,7 @@ struct dpct_snapshot {
 	uint64_t nat_rewrite_failed;  /**< packets of translated flows dropped: not rewritable */
 	uint64_t nat_block_ring_full; /**< port-block events the event ring refused (retried) */
 	struct pipe_frag_stats frag;  /**< reassembly (zero when fragments.enabled is false) */
+	struct hlp_track_stats hlp;   /**< helpers (zero without helper rules) */
 };
 
 /** Telemetry mailbox request kinds. */
@@ -253,6 +255,8 @@ int dpct_helpers_create(struct dpct_worker *w);
 void dpct_helpers_expire(struct dpct_worker *w, uint64_t now);
 /** Apply the other workers' helper messages (w->hlp set). */
 void dpct_helpers_poll(struct dpct_worker *w, uint64_t now);
+/** The helpers' counters summed over the workers ("helpers" of --stats-json). */
+struct json_t *dpct_helpers_json(struct dpct_app *a);
 void dpct_helpers_free(struct dpct_worker *w);
 
 /* track_in.c: the worker's pipeline configuration (lib/pipeline). */

@@ -8,6 +8,7 @@
 
 #include <inttypes.h>
 
+#include <jansson.h>
 #include <rte_ring_elem.h>
 
 #include "dpct.h"
@@ -133,4 +134,65 @@ dpct_helpers_free(struct dpct_worker *w)
 		rte_ring_free(w->hlp_in[k]);
 		w->hlp_in[k] = NULL;
 	}
+}
+
+static void
+put(json_t *o, const char *k, uint64_t v)
+{
+	json_object_set_new(o, k, json_integer((json_int_t)v));
+}
+
+json_t *
+dpct_helpers_json(struct dpct_app *a)
+{
+	struct hlp_track_stats t;
+	json_t *o = json_object(), *e = json_object();
+	unsigned i;
+
+	memset(&t, 0, sizeof(t));
+	/* Gauges and counters read without the seqlock, as the fragments'. */
+	for (i = 0; i < a->n_workers; i++) {
+		const struct hlp_track_stats *s = &a->workers[i].snap.hlp;
+
+		t.helped += s->helped;
+		t.related += s->related;
+		t.related_copy += s->related_copy;
+		t.cmds += s->cmds;
+		t.dropped += s->dropped;
+		t.refused += s->refused;
+		t.not_sent += s->not_sent;
+		t.resent += s->resent;
+		t.copies += s->copies;
+		t.msg_lost += s->msg_lost;
+		t.exp.added += s->exp.added;
+		t.exp.confirmed += s->exp.confirmed;
+		t.exp.expired += s->exp.expired;
+		t.exp.evicted += s->exp.evicted;
+		t.exp.removed += s->exp.removed;
+		t.exp.refused_full += s->exp.refused_full;
+		t.exp.replaced += s->exp.replaced;
+		t.exp.live += s->exp.live;
+		t.exp.dying += s->exp.dying;
+	}
+	put(o, "helped", t.helped);
+	put(o, "related", t.related);
+	put(o, "related_copy", t.related_copy);
+	put(o, "commands", t.cmds);
+	put(o, "dropped", t.dropped);
+	put(o, "refused", t.refused);
+	put(o, "not_sent", t.not_sent);
+	put(o, "resent", t.resent);
+	put(o, "copies", t.copies);
+	put(o, "messages_lost", t.msg_lost);
+	put(e, "added", t.exp.added);
+	put(e, "confirmed", t.exp.confirmed);
+	put(e, "expired", t.exp.expired);
+	put(e, "evicted", t.exp.evicted);
+	put(e, "removed", t.exp.removed);
+	put(e, "refused_full", t.exp.refused_full);
+	put(e, "replaced", t.exp.replaced);
+	put(e, "live", t.exp.live);
+	put(e, "dying", t.exp.dying);
+	json_object_set_new(o, "expectations", e);
+	return o;
 }

@@ -98,6 +98,8 @@ dpct_worker_publish(struct dpct_worker *w)
 	w->snap.nat_block_ring_full = w->nat_block_ring_full;
 	if (w->frag != NULL)
 		pipe_frag_stats(w->frag, &w->snap.frag);
+	if (w->hlp != NULL)
+		hlp_track_stats(w->hlp, &w->snap.hlp);
 	atomic_store_explicit(&w->snap.seq, s + 2, memory_order_release);
 }
 

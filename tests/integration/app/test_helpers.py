@@ -54,13 +54,15 @@ def run(t, name, tmp, rx, helpers, lcores='0-1'):
     evs = os.path.join(tmp, name + '.events.json')
     lst = d.start_events(port_id, evs, os.path.join(tmp, name + '.sum.json'), idle_ms=2000,
                          max_s=120)
-    cmd = d.dpct_cmd(prefix, cfg_path, rx, tx, lcores=lcores,
+    stats = os.path.join(tmp, name + '.stats.json')
+    cmd = d.dpct_cmd(prefix, cfg_path, rx, tx, lcores=lcores, stats=stats,
                      app=d.wait_listeners_args(1) + ['--flush-on-eof'])
     rc, _, err = d.run_dpct(cmd, timeout=180)
     t.eq(rc, 0, '%s: dpct exit status 0' % name) or print('# ' + err[-1500:])
     lrc, lerr = d.finish(lst, 60)
     t.check(d.listener_ended_ok(lrc, lerr), '%s: dpct-events ended' % name, lerr[-800:])
-    return d.read_pcap(tx), d.events(evs)
+    st = d.load_json(stats) if os.path.exists(stats) else {}
+    return d.read_pcap(tx), d.events(evs), st
 
 
 def check(t, name, tmp, rx, n_sessions, lcores='0-1'):
@@ -69,7 +71,7 @@ def check(t, name, tmp, rx, n_sessions, lcores='0-1'):
     ctl_sent = len(sent) - len(data_sent)
     t.check(len(data_sent) > 0, '%s: the capture has data connections' % name)
 
-    out, evs = run(t, name + '_helper', tmp, rx, True, lcores)
+    out, evs, st = run(t, name + '_helper', tmp, rx, True, lcores)
     data_out = [f for f in out if not is_control(ports(f))]
     t.eq(len(out), len(sent), '%s with helpers: every packet passes' % name)
     t.eq(len(data_out), len(data_sent), '%s with helpers: every data packet passes' % name)
@@ -83,8 +85,15 @@ def check(t, name, tmp, rx, n_sessions, lcores='0-1'):
             str([e.get('status') for e in data][:8]))
     t.check(ctl and not any(e.get('status', 0) & IPS_EXPECTED for e in ctl),
             '%s with helpers: control connections are not EXPECTED' % name)
+    h = st.get('helpers', {})
+    t.eq((h.get('helped'), h.get('commands'), h.get('related')),
+         (n_sessions, n_sessions, n_sessions),
+         '%s with helpers: --stats-json helpers: helped, commands, related' % name)
+    t.eq(h.get('expectations', {}).get('confirmed'), n_sessions,
+         '%s with helpers: every expectation confirmed' % name)
 
-    out, evs = run(t, name + '_nohelper', tmp, rx, False, lcores)
+    out, evs, st = run(t, name + '_nohelper', tmp, rx, False, lcores)
+    t.check('helpers' not in st, '%s without helpers: no helpers in --stats-json' % name)
     data_out = [f for f in out if not is_control(ports(f))]
     t.eq(len(data_out), 0, '%s without helpers: every data packet dropped' % name)
     t.eq(len(out), ctl_sent, '%s without helpers: every control packet passes' % name)
