@@ -4,7 +4,9 @@
 control connections accepted by port and default drop, the data connections
 of generated FTP (active and passive, IPv4 and IPv6) and TFTP sessions pass
 with the helpers configured and are dropped without them; with the helpers
-their NEW events carry IPS_EXPECTED and the control connections' do not."""
+their NEW events carry IPS_EXPECTED and the control connections' do not.
+With three workers, copies of expectations make connections RELATED on
+other workers than their master's."""
 import os
 import struct
 import subprocess
@@ -99,6 +101,27 @@ def check(t, name, tmp, rx, n_sessions, lcores='0-1'):
     t.eq(len(out), ctl_sent, '%s without helpers: every control packet passes' % name)
 
 
+def multi_worker(t, tmp):
+    """Three workers: a data connection that reaches another worker than its
+    master's is RELATED from that worker's copy. Replayed at full speed a
+    copy can lose the race with its connection's SYN, so only the use of
+    copies and the agreement of events and counters are checked."""
+    rx = os.path.join(tmp, 'ftp_mw.pcap')
+    d.gen(rx, 'ftp', 200, concurrency=200, seed=3)
+    out, evs, st = run(t, 'ftp_mw', tmp, rx, True, lcores='0@0,1@1,2@1,3@0')
+    h = st.get('helpers', {})
+    related = [e for e in evs if e.get('type') == 'new' and e.get('status', 0) & IPS_EXPECTED]
+    t.check(h.get('related_copy', 0) > 0,
+            '3 workers: data connections RELATED from another worker\'s copy',
+            str(h))
+    t.eq(h.get('related'), len(related), '3 workers: related equals EXPECTED NEW events')
+    t.eq(h.get('expectations', {}).get('confirmed'), len(related),
+         '3 workers: each RELATED connection confirmed its expectation once')
+    t.eq(h.get('messages_lost'), 0, '3 workers: no copy lost')
+    print('# 3 workers: %d of 200 data connections RELATED, %d from a copy' % (
+        len(related), h.get('related_copy', 0)))
+
+
 def main():
     t = d.Tap()
     d.need([d.DPCT, d.GEN, d.EVENTS], t)
@@ -108,6 +131,7 @@ def main():
         rx = os.path.join(tmp, name + '.pcap')
         d.gen(rx, workload, 12, concurrency=4, ipv6=ipv6, seed=3)
         check(t, name, tmp, rx, 12)
+    multi_worker(t, tmp)
     t.done()
 
 
