@@ -166,8 +166,8 @@ dpct_cfg_helpers_parse(struct cfg_parse *p, const struct cfg_key *k, json_t *v,
 			if (q->port == r->port && q->helper == r->helper &&
 			    (q->family == 0 || q->family == r->family) &&
 			    (q->any_zone || (!r->any_zone && q->zone == r->zone)))
-				return hx_fail(p, "$.helpers.rules[%zu]: never applies: "
-					       "rules[%zu] matches the same connections first", i, j);
+				return hx_fail(p, "$.helpers.rules[%zu]: never applies: rules[%zu] "
+					       "matches the same connections first", i, j);
 		}
 	}
 	hc->n_rules = (uint16_t)json_array_size(a);

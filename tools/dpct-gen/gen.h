@@ -69,8 +69,8 @@ enum gen_kind {
 	GEN_K_GRE_ONEWAY,   /**< GREv0 packets in one direction only */
 	GEN_K_GRE_PPTP,     /**< enhanced GRE (version 1, PPTP) both ways, one call ID each */
 	/* The "ftp" and "tftp" workloads (gen_ftp.c). */
-	GEN_K_FTP_PASV,     /**< FTP passive (PASV/227; EPSV/229 over IPv6) with its data connection */
-	GEN_K_FTP_PORT,     /**< FTP active (PORT; EPRT over IPv6) with its data connection */
+	GEN_K_FTP_PASV,     /**< FTP passive (PASV/227; EPSV/229 over IPv6) and its data */
+	GEN_K_FTP_PORT,     /**< FTP active (PORT; EPRT over IPv6) and its data */
 	GEN_K_TFTP,         /**< TFTP read request, one DATA block from another port, its ACK */
 	GEN_K_BAD_FIRST,
 	GEN_K_BAD_TRUNC_ETH = GEN_K_BAD_FIRST,

@@ -79,8 +79,8 @@ announce(const struct gen_flow *f, char *cmd, char *reply, size_t n)
 
 	if (f->kind == GEN_K_FTP_PASV && !f->v6) {
 		snprintf(cmd, n, "PASV\r\n");
-		snprintf(reply, n, "227 Entering Passive Mode (%u,%u,%u,%u,%u,%u).\r\n",
-			 f->srv[0], f->srv[1], f->srv[2], f->srv[3], p >> 8, p & 0xff);
+		snprintf(reply, n, "227 Entering Passive Mode (%u,%u,%u,%u,%u,%u).\r\n", f->srv[0],
+			 f->srv[1], f->srv[2], f->srv[3], p >> 8, p & 0xff);
 	} else if (f->kind == GEN_K_FTP_PASV) {
 		snprintf(cmd, n, "EPSV\r\n");
 		snprintf(reply, n, "229 Entering Extended Passive Mode (|||%u|)\r\n", p);
@@ -98,34 +98,77 @@ announce(const struct gen_flow *f, char *cmd, char *reply, size_t n)
 int
 gen_step_ftp(struct gen *g, struct gen_flow *f)
 {
-	const uint8_t A = GEN_TCP_ACK, PA = GEN_TCP_PSH | GEN_TCP_ACK, FA = GEN_TCP_FIN | GEN_TCP_ACK;
+	const uint8_t A = GEN_TCP_ACK, PA = GEN_TCP_PSH | GEN_TCP_ACK,
+		      FA = GEN_TCP_FIN | GEN_TCP_ACK;
 	char cmd[96], reply[96];
 	int rc;
 
 	announce(f, cmd, reply, sizeof(cmd));
 	switch (f->step) {
-	case 0: rc = tcp_text(g, f, 0, GEN_TCP_SYN, NULL); break;
-	case 1: rc = tcp_text(g, f, 1, GEN_TCP_SYN | A, NULL); break;
-	case 2: rc = tcp_text(g, f, 0, A, NULL); break;
-	case 3: rc = tcp_text(g, f, 1, PA, "220 dpct-gen FTP\r\n"); break;
-	case 4: rc = tcp_text(g, f, 0, PA, "USER anonymous\r\n"); break;
-	case 5: rc = tcp_text(g, f, 1, PA, "331 Please specify the password.\r\n"); break;
-	case 6: rc = tcp_text(g, f, 0, PA, cmd); break;
-	case 7: rc = tcp_text(g, f, 1, PA, reply); break;
-	case 8: rc = data_send(g, f, 0, GEN_TCP_SYN, 0); break;
-	case 9: rc = data_send(g, f, 1, GEN_TCP_SYN | A, 0); break;
-	case 10: rc = data_send(g, f, 0, A, 0); break;
+	case 0:
+		rc = tcp_text(g, f, 0, GEN_TCP_SYN, NULL);
+		break;
+	case 1:
+		rc = tcp_text(g, f, 1, GEN_TCP_SYN | A, NULL);
+		break;
+	case 2:
+		rc = tcp_text(g, f, 0, A, NULL);
+		break;
+	case 3:
+		rc = tcp_text(g, f, 1, PA, "220 dpct-gen FTP\r\n");
+		break;
+	case 4:
+		rc = tcp_text(g, f, 0, PA, "USER anonymous\r\n");
+		break;
+	case 5:
+		rc = tcp_text(g, f, 1, PA, "331 Please specify the password.\r\n");
+		break;
+	case 6:
+		rc = tcp_text(g, f, 0, PA, cmd);
+		break;
+	case 7:
+		rc = tcp_text(g, f, 1, PA, reply);
+		break;
+	case 8:
+		rc = data_send(g, f, 0, GEN_TCP_SYN, 0);
+		break;
+	case 9:
+		rc = data_send(g, f, 1, GEN_TCP_SYN | A, 0);
+		break;
+	case 10:
+		rc = data_send(g, f, 0, A, 0);
+		break;
 	/* Passive: the server (the data connection's responder) sends; active: the server too. */
-	case 11: rc = data_send(g, f, f->kind == GEN_K_FTP_PORT ? 0 : 1, PA, FTP_DATA_LEN); break;
-	case 12: rc = data_send(g, f, 0, FA, 0); break;
-	case 13: rc = data_send(g, f, 1, FA, 0); break;
-	case 14: rc = data_send(g, f, 0, A, 0); break;
-	case 15: rc = tcp_text(g, f, 1, PA, "226 Transfer complete.\r\n"); break;
-	case 16: rc = tcp_text(g, f, 0, PA, "QUIT\r\n"); break;
-	case 17: rc = tcp_text(g, f, 1, PA, "221 Goodbye.\r\n"); break;
-	case 18: rc = tcp_text(g, f, 0, FA, NULL); break;
-	case 19: rc = tcp_text(g, f, 1, FA, NULL); break;
-	default: rc = tcp_text(g, f, 0, A, NULL); break;
+	case 11:
+		rc = data_send(g, f, f->kind == GEN_K_FTP_PORT ? 0 : 1, PA, FTP_DATA_LEN);
+		break;
+	case 12:
+		rc = data_send(g, f, 0, FA, 0);
+		break;
+	case 13:
+		rc = data_send(g, f, 1, FA, 0);
+		break;
+	case 14:
+		rc = data_send(g, f, 0, A, 0);
+		break;
+	case 15:
+		rc = tcp_text(g, f, 1, PA, "226 Transfer complete.\r\n");
+		break;
+	case 16:
+		rc = tcp_text(g, f, 0, PA, "QUIT\r\n");
+		break;
+	case 17:
+		rc = tcp_text(g, f, 1, PA, "221 Goodbye.\r\n");
+		break;
+	case 18:
+		rc = tcp_text(g, f, 0, FA, NULL);
+		break;
+	case 19:
+		rc = tcp_text(g, f, 1, FA, NULL);
+		break;
+	default:
+		rc = tcp_text(g, f, 0, A, NULL);
+		break;
 	}
 	if (rc < 0)
 		return -EINVAL;
@@ -150,8 +193,8 @@ gen_step_tftp(struct gen *g, struct gen_flow *f)
 		memcpy(p + n, "octet", 6);
 		n += 6;
 		gen_udp_header(g->l4, f, 0, n);
-		return gen_emit(g, gen_flow_frame(g->frame, f, 0, 17, g->l4, 8 + n)) < 0 ? -EINVAL :
-										      1;
+		return gen_emit(g, gen_flow_frame(g->frame, f, 0, 17, g->l4, 8 + n)) < 0 ? -EINVAL
+											 : 1;
 	case 1:
 		dir = 1;
 		gen_put16(p, 3);
