@@ -71,6 +71,12 @@ int dpct_cfg_notrack_parse(struct cfg_parse *p, const struct cfg_key *k, json_t 
 			   const char *path, struct dpct_config *c);
 int dpct_cfg_notrack_emit(const struct cfg_key *k, const struct dpct_config *c, json_t **out);
 
+/* config_helpers.c */
+int dpct_cfg_helpers_parse(struct cfg_parse *p, const struct cfg_key *k, json_t *v,
+			   const char *path, struct dpct_config *c);
+int dpct_cfg_helpers_emit(const struct cfg_key *k, const struct dpct_config *c, json_t **out);
+void dpct_cfg_helpers_init(const struct cfg_key *k, struct dpct_config *c);
+
 /* config_limits.c */
 int dpct_cfg_limits_parse(struct cfg_parse *p, const struct cfg_key *k, json_t *v,
 			  const char *path, struct dpct_config *c);

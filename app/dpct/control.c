@@ -297,6 +297,8 @@ dpct_stats_json(struct dpct_app *a)
 	dpct_top_stats_json(root);
 	json_object_set_new(root, "export", dpct_export_json(a));
 	json_object_set_new(root, "fragments", frag_json(a));
+	if (a->cfg.helpers.n_rules != 0)
+		json_object_set_new(root, "helpers", dpct_helpers_json(a));
 	if (a->ha != NULL)
 		json_object_set_new(root, "ha", dpct_ha_json(a));
 	return root;

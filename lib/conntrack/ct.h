@@ -532,7 +532,8 @@ uint16_t ct_process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_
 enum ct_state {
 	CT_STATE_NEW = 0,       /**< first packet, or orig direction before any reply */
 	CT_STATE_ESTABLISHED,   /**< reply seen, or a reply-direction packet */
-	CT_STATE_RELATED,       /**< ICMP error quoting a tracked flow */
+	CT_STATE_RELATED,       /**< ICMP error quoting a tracked flow; with helpers (lib/pipeline),
+				 *   a connection an expectation announced, until established */
 	CT_STATE_INVALID,       /**< invalid, passed by the invalid policy */
 	CT_STATE_UNTRACKED,     /**< non-IP, later fragment, notrack */
 	CT_STATE_MAX,
@@ -684,8 +685,8 @@ unsigned ct_shard_ev_room(const struct ct_shard *s);
 
 /**
  * Apply a delivery result from the control core. Results whose id no
- * longer matches the slot's entry are stale and ignored.
- *
+ * longer matches the slot's entry are stale and ignored. CT_RES_EXP_* kinds
+ * go to the helper hook (ct_helper.h), -EINVAL without one.
  * @return 0 applied; -ESTALE stale; -EINVAL bad slot or kind.
  */
 int ct_shard_apply_result(struct ct_shard *s, const struct ct_result *r, uint64_t now);

@@ -74,6 +74,11 @@ ct_shard_ev_commit(struct ct_shard *s, unsigned accepted, uint64_t now)
 		struct ct_entry *e;
 
 		s->st.ring_full++;
+		if (r->flags & CT_REC_F_EXP) {
+			if (s->hlp.exp_unsent != NULL)
+				s->hlp.exp_unsent(s->hlp.arg, r, now);
+			continue;
+		}
 		s->st.destroy_resent -= (r->flags & CT_REC_F_RESEND) != 0;
 		if (r->slot >= s->cap)
 			continue;
@@ -96,6 +101,10 @@ apply_one(struct ct_shard *s, const struct ct_result *r, uint64_t now,
 {
 	struct ct_entry *e;
 
+	/* Expectations' kinds (and unknown ones, which the hook refuses). */
+	if (__builtin_expect(r->kind >= CT_RES_EXP_NACK, 0))
+		return s->hlp.exp_result != NULL ? s->hlp.exp_result(s->hlp.arg, r, now) :
+						   -EINVAL;
 	if (r->slot >= s->cap)
 		return -EINVAL;
 	e = &s->pool[r->slot];

@@ -245,6 +245,8 @@ entry_make(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64
 	e->eflags = CT_EF_USED;
 	e->id = next_id(s);
 	e->status |= CT_S_CONFIRMED;
+	if (s->hlp.created != NULL)
+		e->status |= s->hlp.created(s->hlp.arg, idx, e->id, p, now) & CT_S_EXPECTED;
 	e->pending = CT_EVI_NEW;
 	e->pkts[0] = 1;
 	e->bytes[0] = p->len;

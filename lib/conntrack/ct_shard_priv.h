@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ct_helper.h"
 #include "ct_private.h"
 #include "ct_tpol_rt.h"
 
@@ -97,6 +98,7 @@ struct ct_shard {
 	uint32_t flush_cursor;
 	uint32_t last_created;     /* policy info: slot of the latest entry created */
 	struct ct_nat_hook nat;    /* translation hook (ct_shard_set_nat()), zero = none */
+	struct ct_helper_hook hlp; /* connection helpers (ct_shard_set_helper()), zero = none */
 	/* Limits and the top sketch (ct_limit_shard.c), NULL when not configured */
 	struct ct_limits *limits;
 	uint64_t *lim_bits;        /* one bit a pool slot: its entry holds limit counts */

@@ -423,6 +423,8 @@ ct_entry_destroy(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint64_t n
 {
 	struct ct_entry *e = &s->pool[idx];
 
+	if (s->hlp.ended != NULL)
+		s->hlp.ended(s->hlp.arg, idx, e->id, now);
 	ct_index_remove(s, idx);
 	ct_wheel_unlink(s, idx);
 	end_default(e);
