@@ -363,6 +363,9 @@ drained(struct dpct_app *a, bool need_flush, uint32_t *dying)
 
 		dpct_snapshot_read(w, &st);
 		*dying += st.dying;
+		/* Expectations whose DESTROY a listener has not taken yet. */
+		if (w->hlp != NULL)
+			*dying += w->snap.hlp.exp.dying;
 		if (need_flush && !atomic_load_explicit(&w->flush_done, memory_order_acquire))
 			ok = false;
 		if (w->chan != NULL && (ev_chan_records_pending(w->chan) != 0 ||

@@ -12,6 +12,7 @@
 #include <rte_ring_elem.h>
 
 #include "dpct.h"
+#include "ev.h"
 #include "hlp_track.h"
 
 /* Messages a worker's helpers may have in flight to one other worker. */
@@ -70,6 +71,8 @@ dpct_helpers_poll(struct dpct_worker *w, uint64_t now)
 	struct hlp_msg m[HLP_POLL_MAX];
 	unsigned k, n, i;
 
+	/* Expectation records only while a listener subscribes to expectation events. */
+	hlp_track_set_events(w->hlp, w->chan != NULL && (ev_chan_kinds(w->chan) & EV_MASK_EXP) != 0);
 	for (k = 0; k < dpct.n_workers; k++) {
 		if (w->hlp_in[k] == NULL)
 			continue;

@@ -25,7 +25,7 @@ struct exp_side {
 	uint8_t helper;           /* CT_EXP_HELPER_* */
 	uint8_t queued;           /* on the resend queue */
 	uint8_t resend;           /* the next DESTROY is a resend */
-	uint8_t pad;
+	uint8_t refused;          /* refusals of its DESTROY so far (the back-off) */
 };
 
 struct hlp_track {
@@ -33,7 +33,7 @@ struct hlp_track {
 	struct ct_shard *s;
 	struct hlp_exp_table *t;
 	struct exp_side *side;
-	uint32_t *queue;             /* refused DESTROYs in due order (a ring) */
+	uint32_t *queue;             /* refused DESTROYs in refusal order (a ring) */
 	uint32_t q_head, q_n, max;
 	bool events;
 	struct hlp_conf c;
@@ -44,6 +44,7 @@ struct hlp_track {
 	hlp_send_fn send;
 	void *send_arg;
 	uint16_t self;
+	uint64_t prng;               /* spreads the resends (xorshift64) */
 };
 
 static const uint8_t helper_proto[HLP_HELPERS + 1] = {
@@ -85,6 +86,7 @@ stage_new(struct hlp_track *h, uint32_t idx, uint64_t now)
 {
 	struct hlp_exp *x = hlp_exp_get(h->t, idx);
 	struct ct_event_rec *r;
+	bool again;
 
 	if (!h->events)
 		return;
@@ -94,8 +96,35 @@ stage_new(struct hlp_track *h, uint32_t idx, uint64_t now)
 		x->missed |= CT_EXP_EV_NEW;
 		return;
 	}
+	again = (x->missed & CT_EXP_EV_NEW) != 0;
 	x->missed &= (uint8_t)~CT_EXP_EV_NEW;
 	fill(h, idx, r, CT_EXP_EV_NEW, now);
+	if (again)
+		r->flags |= CT_REC_F_RETRY;
+}
+
+/*
+ * A refused DESTROY is sent again at a uniform random point of a window of
+ * `grace_ns` that doubles with each refusal of that expectation (at most
+ * 2^3 times, and not past 4 s unless the grace itself is longer), as a
+ * connection's DESTROY is: refusals all due at once would meet a full
+ * listener together again.
+ */
+static uint64_t
+resend_delay(struct hlp_track *h, struct exp_side *d)
+{
+	unsigned k = d->refused < 3 ? d->refused : 3;
+	uint64_t cap = h->c.grace_ns > UINT64_C(4000000000) ? h->c.grace_ns : UINT64_C(4000000000);
+	uint64_t win = h->c.grace_ns << k;
+
+	if (win > cap)
+		win = cap;
+	if (d->refused != UINT8_MAX)
+		d->refused++;
+	h->prng ^= h->prng << 13;
+	h->prng ^= h->prng >> 7;
+	h->prng ^= h->prng << 17;
+	return win != 0 ? h->prng % win : 0;
 }
 
 static void
@@ -279,8 +308,12 @@ on_result(void *arg, const struct ct_result *r, uint64_t now)
 		return -ESTALE;
 	switch (r->kind) {
 	case CT_RES_EXP_NACK:
-		if (x->state == HLP_EXP_LIVE)
-			x->missed |= CT_EXP_EV_NEW;
+		/*
+		 * Live: staged again on the master's next packet. Dying (ended
+		 * since): sent again before its DESTROY is, so a listener that
+		 * refused the NEW does not get the DESTROY alone.
+		 */
+		x->missed |= CT_EXP_EV_NEW;
 		return 0;
 	case CT_RES_EXP_DESTROY_ACK:
 		if (x->state != HLP_EXP_DYING || !(x->pending & P_AWAIT))
@@ -293,7 +326,7 @@ on_result(void *arg, const struct ct_result *r, uint64_t now)
 		x->pending &= (uint8_t)~P_AWAIT;
 		h->side[r->slot].targets = r->targets;
 		h->side[r->slot].resend = 1;
-		queue_push(h, r->slot, now + h->c.grace_ns);
+		queue_push(h, r->slot, now + resend_delay(h, &h->side[r->slot]));
 		return 0;
 	default:
 		return -EINVAL;
@@ -313,7 +346,7 @@ on_unsent(void *arg, const struct ct_event_rec *r, uint64_t now)
 		x->pending &= (uint8_t)~P_AWAIT;
 		h->side[r->slot].targets = r->targets;
 		queue_push(h, r->slot, now);
-	} else if (x->state == HLP_EXP_LIVE) {
+	} else {
 		x->missed |= CT_EXP_EV_NEW;
 	}
 }
@@ -363,6 +396,7 @@ hlp_track_create(const struct hlp_conf *c, struct ct_shard *s, char *err, size_t
 		goto nomem;
 	h->c = *c;
 	h->s = s;
+	h->prng = UINT64_C(0x9e3779b97f4a7c15) ^ ((uint64_t)ct_shard_index(s) << 17);
 	h->max = c->max_expectations;
 	h->head.n_slots = ct_shard_slots(s);
 	h->head.slots = calloc(h->head.n_slots, sizeof(*h->head.slots));
@@ -498,17 +532,24 @@ hlp_track_expire(struct hlp_track *h, uint64_t now, unsigned budget)
 		for (i = 0; i < c; i++)
 			hlp_exp_free(h->copies, out[i]);
 	}
-	/* Refused DESTROYs that are due; one that finds no room goes to the back. */
+	/*
+	 * Refused DESTROYs that are due, `budget` looked at a call: the queue
+	 * is in refusal order, not due order (each waits a random time), so
+	 * one not yet due goes to the back instead of holding up the rest;
+	 * one that finds no staging room goes to the back too.
+	 */
 	for (k = 0; k < budget && h->q_n != 0; k++) {
 		uint32_t idx = h->queue[h->q_head];
 		struct exp_side *d = &h->side[idx];
 		struct hlp_exp *x = hlp_exp_get(h->t, idx);
 
-		if (d->due_ns > now)
-			break;
 		h->q_head = (h->q_head + 1) % h->max;
 		h->q_n--;
 		d->queued = 0;
+		if (d->due_ns > now) {
+			queue_push(h, idx, d->due_ns);
+			continue;
+		}
 		if (x->state != HLP_EXP_DYING || (x->pending & P_AWAIT))
 			continue;
 		d->resend = 1;

@@ -18,10 +18,12 @@
  * when its master announces more than `max_expected`, or when its master
  * ends; then EXP DESTROY is staged and the expectation stays DYING, its
  * slot and id kept, until CT_RES_EXP_DESTROY_ACK. A NEW the ring or a
- * listener refused is staged again on the master's next packet; a refused
- * DESTROY `grace_ns` later. With expectation events off
- * (hlp_track_set_events()) nothing is staged and an ended expectation is
- * freed at once.
+ * listener refused is staged again on the master's next packet, or before
+ * its DESTROY; a refused DESTROY at a random point of a window of
+ * `grace_ns` that doubles with each refusal (as a connection's). With
+ * expectation events off (hlp_track_set_events(), the app's workers follow
+ * whether a listener subscribes to expectation events) nothing is staged
+ * and an ended expectation is freed at once.
  *
  * Cost: nothing at all on a shard without helpers (no hook is installed).
  * With helpers, a packet that would create an entry costs one probe of the

@@ -281,20 +281,33 @@ test_expiry_and_retries(void)
 	n = take(s, rec, 16, T0 + 301 * SEC);
 	T_EQ(exp_recs(rec, n, CT_EXP_EV_DESTROY, &x), 1);
 	T_EQ(x.flags & CT_REC_F_RESEND, 0);
-	/* A listener refused it: sent again, flagged, to those only, after the grace. */
+	/*
+	 * A listener refused it: sent again, flagged, to those only, at a
+	 * random point of the grace (1 s), so by its end.
+	 */
 	{
 		struct ct_result res = {.slot = x.slot, .id = x.id, .events = x.events,
 					.kind = CT_RES_EXP_DESTROY_NACK, .targets = 0x4};
 
 		T_EQ(ct_shard_apply_result(s, &res, T0 + 301 * SEC), 0);
 	}
-	hlp_track_expire(h, T0 + 301 * SEC + SEC / 2, 64);
-	T_EQ(take(s, rec, 16, T0 + 302 * SEC), 0);
-	hlp_track_expire(h, T0 + 303 * SEC, 64);
-	n = take(s, rec, 16, T0 + 303 * SEC);
+	hlp_track_expire(h, T0 + 302 * SEC, 64);
+	n = take(s, rec, 16, T0 + 302 * SEC);
 	T_EQ(exp_recs(rec, n, CT_EXP_EV_DESTROY, &x), 1);
 	T_ASSERT(x.flags & CT_REC_F_RESEND);
 	T_EQ(x.targets, 0x4);
+	/* Refused again: the window doubles (2 s); resent once within it. */
+	{
+		struct ct_result res = {.slot = x.slot, .id = x.id, .events = x.events,
+					.kind = CT_RES_EXP_DESTROY_NACK, .targets = 0x4};
+
+		T_EQ(ct_shard_apply_result(s, &res, T0 + 302 * SEC), 0);
+	}
+	hlp_track_expire(h, T0 + 304 * SEC, 64);
+	n = take(s, rec, 16, T0 + 304 * SEC);
+	T_EQ(exp_recs(rec, n, CT_EXP_EV_DESTROY, &x), 1);
+	hlp_track_expire(h, T0 + 305 * SEC, 64);
+	T_EQ(take(s, rec, 16, T0 + 305 * SEC), 0);
 	/* A stale result changes nothing; the right one frees it. */
 	{
 		struct ct_result res = {.slot = x.slot, .id = x.id + 1,
@@ -305,7 +318,7 @@ test_expiry_and_retries(void)
 	ack(s, &x, CT_RES_EXP_DESTROY_ACK, T0 + 303 * SEC);
 	hlp_track_stats(h, &st);
 	T_EQ(st.exp.dying, 0);
-	T_EQ(st.resent, 1);
+	T_EQ(st.resent, 2);
 	hlp_track_free(h);
 	ct_shard_free(s);
 	return 0;
