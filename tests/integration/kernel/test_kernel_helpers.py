@@ -22,8 +22,10 @@ expectations (expected tuple: addresses, destination port, protocol; the
 source port is open) against dpct's connections created from an
 expectation (status IPS_EXPECTED), each of which must fulfil exactly one
 kernel expectation whose master is a connection dpct tracks too and shares
-its endpoints. dpct without the helpers must differ (no EXPECTED
-connection), so the comparison can fail.
+its endpoints; and the kernel's expectation NEW events against dpct's
+(`dpct-events --expect`): the same expected tuples with the same masters,
+one for one. dpct without the helpers must differ (no EXPECTED
+connection, no expectation event), so the comparison can fail.
 
 Skips (TAP SKIP) when not root or when namespaces, nftables' ct helper,
 conntrack, tcpreplay or the dpct binaries are missing.
@@ -99,6 +101,40 @@ def dpct_flows(json_path):
     return flows
 
 
+def dpct_expectations(path):
+    """dpct-events --expect --format json: [(expected key, master key)] of the NEW
+    events, keyed as kernel_expectations() keys them."""
+    out = []
+    for line in open(path, encoding="utf-8"):
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        e = json.loads(line)
+        if e.get("type") != "expect" or e.get("event") != "new":
+            continue
+        t, m = e["tuple"], e["master"]
+        out.append(((t["proto"], kref.norm_ip(t["src"]), kref.norm_ip(t["dst"]), t["sport"],
+                     t["dport"]),
+                    (m["proto"], kref.norm_ip(m["src"]), kref.norm_ip(m["dst"]), m["sport"],
+                     m["dport"])))
+    return out
+
+
+def compare_expectations(kexp, dexp):
+    """Differences between the kernel's expectation NEW events and dpct's: the
+    expected tuple (source port open) and the master, as multisets."""
+    def key(x):
+        e, m = x
+        return (e[0], e[1], e[2], e[4], m)
+    kk = sorted(key(x) for x in kexp)
+    dd = sorted(key(x) for x in dexp)
+    if kk == dd:
+        return []
+    ks, ds = set(kk), set(dd)
+    return ["expectation events: %d in the kernel, %d in dpct; only kernel %s, only dpct %s"
+            % (len(kk), len(dd), sorted(ks - ds)[:3], sorted(ds - ks)[:3])]
+
+
 def dpct_replay(pcap, json_path, helpers):
     sock_dir = tempfile.mkdtemp(prefix="dpct_khlp_ev_")
     sock = os.path.join(sock_dir, "events.sock")
@@ -113,19 +149,25 @@ def dpct_replay(pcap, json_path, helpers):
         ev = subprocess.Popen([kref.EVENTS, "--socket", sock, "--reliable", "--format", "json",
                                "--idle-exit-ms", "3000", "--max-seconds", "120"],
                               stdout=out, stderr=err)
+    with open(json_path + ".exp", "w") as out, open(json_path + ".exp.err", "w") as err:
+        xev = subprocess.Popen([kref.EVENTS, "--socket", sock, "--reliable", "--format", "json",
+                                "--expect", "--idle-exit-ms", "3000", "--max-seconds", "120"],
+                               stdout=out, stderr=err)
     try:
         r = kref.run([kref.DPCT, "--no-huge", "-m", "256", "--no-pci", "--file-prefix",
                       "dpct-khlp-%d" % os.getpid(), "-l", "0-1",
                       "--vdev", "net_pcap0,rx_pcap=%s,tx_pcap=/dev/null" % pcap, "--",
-                      "--config", cfg, "--replay", "--flush-on-eof", "--wait-listeners", "1",
+                      "--config", cfg, "--replay", "--flush-on-eof", "--wait-listeners", "2",
                       "--drain-timeout-ms", "20000"], check=False, timeout=180)
         if r.returncode != 0:
             raise RuntimeError("dpct exit %d: %s" % (r.returncode, r.stderr[-2000:]))
         ev.wait(30)
+        xev.wait(30)
     finally:
-        if ev.poll() is None:
-            ev.kill()
-            ev.wait()
+        for p in (ev, xev):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
         shutil.rmtree(sock_dir, ignore_errors=True)
 
 
@@ -226,6 +268,7 @@ def main():
                     json_path = paced + (".dpct.json" if helpers else ".dpct-nohlp.json")
                     dpct_replay(paced, json_path, helpers)
                     diffs = compare(kexp, kflows, dpct_flows(json_path))
+                    diffs += compare_expectations(kexp, dpct_expectations(json_path + ".exp"))
                     if helpers and diffs:
                         raise AssertionError("%d differences:\n%s" % (len(diffs),
                                                                       "\n".join(diffs[:20])))
