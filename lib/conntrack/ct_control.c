@@ -156,6 +156,8 @@ result_prefetch_entry(const struct ct_shard *s, const struct ct_result *r)
 	if (r->slot < s->cap) {
 		rte_prefetch0(&s->pool[r->slot]);
 		rte_prefetch0(&s->cold[r->slot]);
+		if (s->lim_bits != NULL)
+			rte_prefetch0(&s->lim_bits[r->slot / 64]);
 	}
 }
 

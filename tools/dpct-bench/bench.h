@@ -83,6 +83,7 @@ struct bench {
 	 * top sketch unless --no-top, as dpct's limits section. */
 	uint32_t limit;
 	int no_top;
+	int limit_group;            /* --limit-group: the rule's group_len, -1 = 32 */
 	struct nat_table *nat_t;
 	struct pipe_nat natp;
 	uint8_t (*nat_addr)[4];    /* per key (established: flow; churn: slot) */

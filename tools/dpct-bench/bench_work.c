@@ -226,7 +226,7 @@ make_shard(struct bench *b, uint32_t max, uint32_t keys)
 		c.n_limits = 1;
 		memset(&c.limits[0], 0, sizeof(c.limits[0]));
 		c.limits[0].family = 4;
-		c.limits[0].group_len = 32;
+		c.limits[0].group_len = (uint8_t)(b->limit_group >= 0 ? b->limit_group : 32);
 		c.limits[0].any_zone = 1;
 		c.limits[0].max = b->limit;
 		c.top = !b->no_top;

@@ -33,7 +33,10 @@
  * the top sketch (dpct's default with a limits section); --no-top without
  * the sketch. Every flow has a source of its own, so nothing is refused:
  * it measures the counting (a count per source, one admit at each
- * creation and one release at each end).
+ * creation and one release at each end) at its worst, a count for every
+ * connection. --limit-group LEN counts per LEN-bit prefix of the source
+ * instead (the rule's group_prefix; default 32): 24 gives 256 flows a
+ * count, as a per-subnet limit would.
  * --tpol: every connection gets a timeout policy (ct_tpol.h) with the
  * global values, to measure the policy path against none.
  *
@@ -253,7 +256,7 @@ usage(void)
 			"                  [--events new,update,destroy|all|none] [--ring]"
 			" [--traffic both|bulk]\n"
 			"                  [--stagger] [--nat] [--tpol]\n"
-			"                  [--limits N [--no-top]]\n");
+			"                  [--limits N [--no-top] [--limit-group LEN]]\n");
 }
 
 int
@@ -276,6 +279,7 @@ main(int argc, char **argv)
 		{ "nat", no_argument, NULL, 'N' },
 		{ "limits", required_argument, NULL, 'L' },
 		{ "no-top", no_argument, NULL, 'O' },
+		{ "limit-group", required_argument, NULL, 'G' },
 		{ "tpol", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -293,6 +297,7 @@ main(int argc, char **argv)
 		return 2;
 	b->burst = 32;
 	b->rules = -1;
+	b->limit_group = -1;
 	b->ev_kinds = CT_EVK_ALL;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
@@ -351,6 +356,18 @@ main(int argc, char **argv)
 		case 'O':
 			b->no_top = 1;
 			break;
+		case 'G': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' || v > 32) {
+				fprintf(stderr, "dpct-bench: --limit-group: expected 0..32, got \"%s\"\n",
+					optarg);
+				return 1;
+			}
+			b->limit_group = (int)v;
+			break;
+		}
 		case 'T':
 			if (strcmp(optarg, "bulk") == 0) {
 				b->bulk = 1;
@@ -395,8 +412,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	churn = strcmp(b->workload, "churn") == 0;
-	if (b->no_top && b->limit == 0) {
-		fprintf(stderr, "dpct-bench: --no-top is for --limits\n");
+	if ((b->no_top || b->limit_group >= 0) && b->limit == 0) {
+		fprintf(stderr, "dpct-bench: --no-top and --limit-group are for --limits\n");
 		return 1;
 	}
 	if (churn && b->bulk) {
@@ -488,6 +505,7 @@ main(int argc, char **argv)
 			       (double)b->ctl_cycles / (double)b->packets);
 		}
 		printf(",\"nat\":%s", b->nat ? "true" : "false");
+		printf(",\"limit_group\":%d", b->limit_group >= 0 ? b->limit_group : 32);
 		printf(",\"limit\":%u,\"top\":%s,\"limit_drop\":%" PRIu64, b->limit,
 		       b->limit != 0 && !b->no_top ? "true" : "false", st.limit_drop);
 		printf(",\"checksum\":\"%s\",\"pages\":\"%s\",\"traffic\":\"%s\"}\n",
