@@ -183,6 +183,7 @@ struct dpct_worker {
 	struct dpct_snapshot snap;
 	struct dpct_mbox mbox;
 	struct dpct_dump_mbox dump_mbox; /**< dumps (dump.c) */
+	struct dpct_dump_mbox exp_dump_mbox; /**< expectation dumps (dump.c) */
 	struct dpct_ha_mbox ha_mbox;     /**< promotion (ha_cache.c) */
 	/* packets parked while a handoff ring is full, with their parse */
 	struct rte_mbuf *park[DPCT_MAX_BURST];
@@ -209,6 +210,7 @@ struct dpct_app {
 	struct dpct_export *exp;  /**< IPFIX exporters (export.c), NULL when off */
 	struct dpct_ha *ha;       /**< state sync (ha.c), NULL when off */
 	struct dpct_dumper *dumper; /**< the dump pager (dump.c) */
+	struct dpct_dumper *exp_dumper; /**< the expectation dump pager (dump.c) */
 	int ts_offset;            /**< timestamp dynfield offset, -1 none */
 	uint64_t ts_flag;
 	uint64_t tsc_hz;

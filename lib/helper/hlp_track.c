@@ -80,6 +80,31 @@ fill(struct hlp_track *h, uint32_t idx, struct ct_event_rec *r, uint16_t events,
 	r->exp_helper = d->helper;
 }
 
+unsigned
+hlp_track_dump(struct hlp_track *h, uint32_t *cursor, unsigned max, uint64_t now,
+	       int (*fn)(const struct ct_event_rec *r, void *arg), void *arg)
+{
+	unsigned n = 0;
+	uint32_t i;
+
+	for (i = *cursor; i < h->max && n < max; i++) {
+		const struct hlp_exp *x = hlp_exp_get(h->t, i);
+		struct ct_event_rec r;
+
+		if (x->state != HLP_EXP_LIVE)
+			continue;
+		memset(&r, 0, sizeof(r));
+		r.flags = CT_REC_F_EXP;
+		r.shard = ct_shard_index(h->s);
+		fill(h, i, &r, 0, now);
+		if (fn(&r, arg) != 0)
+			break;
+		n++;
+	}
+	*cursor = i >= h->max ? UINT32_MAX : i;
+	return n;
+}
+
 /* Stage EXP NEW for live expectation idx, or remember it as missed. */
 static void
 stage_new(struct hlp_track *h, uint32_t idx, uint64_t now)

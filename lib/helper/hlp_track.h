@@ -197,6 +197,18 @@ void hlp_track_stats(const struct hlp_track *h, struct hlp_track_stats *out);
 /** The expectation table (for dumps). */
 struct hlp_exp_table *hlp_track_table(struct hlp_track *h);
 
+/**
+ * A page of this worker's live expectations for a dump (`conntrack -L
+ * expect`): from slot `*cursor` (0 to begin), each as a CT_REC_F_EXP record
+ * (events 0, as ct_event.h describes it) passed to `fn`, until `max` were
+ * passed or `fn` returns non-zero. Copies of other workers' expectations
+ * are not listed (their master's worker lists them). `*cursor` moves on;
+ * UINT32_MAX when the table is done.
+ * @return the records passed.
+ */
+unsigned hlp_track_dump(struct hlp_track *h, uint32_t *cursor, unsigned max, uint64_t now,
+			int (*fn)(const struct ct_event_rec *r, void *arg), void *arg);
+
 /* ------------------------------------------------------------------------ */
 
 /** Per entry slot (private: read by the inline tests above). */

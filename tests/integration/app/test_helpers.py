@@ -6,11 +6,14 @@ of generated FTP (active and passive, IPv4 and IPv6) and TFTP sessions pass
 with the helpers configured and are dropped without them; with the helpers
 their NEW events carry IPS_EXPECTED and the control connections' do not.
 With three workers, copies of expectations make connections RELATED on
-other workers than their master's."""
+other workers than their master's. `dpct-ctl list expect` (an
+IPCTNL_MSG_EXP_GET dump over the events socket) lists the live
+expectations of every worker, each once, as `conntrack -L expect` does."""
 import os
 import struct
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dpctlib as d  # noqa: E402
@@ -122,6 +125,54 @@ def multi_worker(t, tmp):
         len(related), h.get('related_copy', 0)))
 
 
+def write_pcap(path, frames):
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for i, fr in enumerate(frames):
+            f.write(struct.pack('<IIII', 1700000000 + i // 1000, (i % 1000) * 1000, len(fr),
+                                len(fr)))
+            f.write(fr)
+
+
+def dump_live(t, tmp):
+    """Control connections only (their data connections never come): every
+    announced connection stays expected; the dump lists each once, from
+    every worker, with its master."""
+    full = os.path.join(tmp, 'ftp_dump_full.pcap')
+    d.gen(full, 'ftp', 40, concurrency=40, seed=5)
+    frames = [f for f in d.read_pcap(full) if is_control(ports(f))]
+    rx = os.path.join(tmp, 'ftp_dump.pcap')
+    write_pcap(rx, frames)
+    prefix, port_id = d.uniq('ftp_dump')
+    cfg = d.base_config(port_id, helpers=HELPERS)
+    cfg_path = d.write_config(tmp, cfg, 'ftp_dump.json')
+    cmd = d.dpct_cmd(prefix, cfg_path, rx, os.path.join(tmp, 'ftp_dump.tx.pcap'),
+                     lcores='0@0,1@1,2@1', replay=False)
+    dp = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        def count():
+            rc, out, _ = d.ctl(prefix, 'count')
+            return d.first_int(out) if rc == 0 else None
+        t.eq(d.wait_for(lambda: count() == 40, 60, 0.3) and count(), 40,
+             'dump: the 40 control connections are tracked')
+        lines = []
+        for _ in range(30):
+            rc, out, err = d.ctl(prefix, 'list', 'expect')
+            lines = [ln for ln in out.splitlines() if 'proto=' in ln]
+            if rc == 0 and len(lines) >= 40:
+                break
+            time.sleep(0.3)
+        t.eq((rc, len(lines)), (0, 40), 'dpct-ctl list expect: one line per session')
+        t.check('40 expectations have been shown' in err, 'dpct-ctl list expect: the count line',
+                err.strip()[-300:])
+        t.eq(len(set(lines)), 40, 'dump: each expectation once')
+        t.check(all('master-src=' in ln and 'helper=ftp' in ln for ln in lines),
+                'dump: each with its master and helper', '\n'.join(lines[:3]))
+    finally:
+        rc, log = d.stop(dp)
+        t.eq(rc, 0, 'dump: dpct stops cleanly') or print('# ' + log[-1500:])
+
+
 def main():
     t = d.Tap()
     d.need([d.DPCT, d.GEN, d.EVENTS], t)
@@ -132,6 +183,7 @@ def main():
         d.gen(rx, workload, 12, concurrency=4, ipv6=ipv6, seed=3)
         check(t, name, tmp, rx, 12)
     multi_worker(t, tmp)
+    dump_live(t, tmp)
     t.done()
 
 
