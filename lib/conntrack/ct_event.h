@@ -135,6 +135,8 @@ enum ct_result_kind {
 	CT_RES_EXP_NACK = 4,      /**< expectation NEW not delivered: remember it */
 	CT_RES_EXP_DESTROY_ACK = 5,  /**< expectation DESTROY delivered: free its slot */
 	CT_RES_EXP_DESTROY_NACK = 6, /**< expectation DESTROY not delivered: resend later */
+	CT_RES_EXP_NEW_ACK = 7,   /**< expectation NEW delivered to every reliable listener:
+				   *   its DESTROY may follow */
 };
 
 struct ct_result {

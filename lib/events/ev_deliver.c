@@ -316,7 +316,8 @@ exp_result(struct ev_ctl *ctl, const struct ct_event_rec *r, unsigned i, struct 
 		ctl->st.exp_destroy_acked++;
 		res->kind = CT_RES_EXP_DESTROY_ACK;
 	} else {
-		return false;
+		/* Its DESTROY waits for this: none may reach a listener first. */
+		res->kind = CT_RES_EXP_NEW_ACK;
 	}
 	res->slot = r->slot;
 	res->id = r->id;

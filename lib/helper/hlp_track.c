@@ -15,7 +15,9 @@
 #include "hlp_track.h"
 
 /* An expectation's `pending` bit: its DESTROY is staged, a result is awaited. */
-#define P_AWAIT 0x80
+#define P_AWAIT 0x80    /* its DESTROY is out, waiting for a result */
+#define P_NEW_OUT 0x40  /* its NEW is out, waiting for a result: no DESTROY yet */
+#define P_DSENT 0x20    /* its DESTROY was staged before (the next is a resend) */
 
 /* What the table does not keep about an expectation, by its index. */
 struct exp_side {
@@ -123,6 +125,7 @@ stage_new(struct hlp_track *h, uint32_t idx, uint64_t now)
 	}
 	again = (x->missed & CT_EXP_EV_NEW) != 0;
 	x->missed &= (uint8_t)~CT_EXP_EV_NEW;
+	x->pending |= P_NEW_OUT;
 	fill(h, idx, r, CT_EXP_EV_NEW, now);
 	if (again)
 		r->flags |= CT_REC_F_RETRY;
@@ -182,6 +185,14 @@ stage_destroy(struct hlp_track *h, uint32_t idx, uint64_t now)
 	}
 	if (x->missed & CT_EXP_EV_NEW)
 		stage_new(h, idx, now);
+	/*
+	 * Until every reliable listener has the NEW, no DESTROY: a listener
+	 * that refused the NEW must not get the DESTROY alone.
+	 */
+	if (x->pending & P_NEW_OUT) {
+		queue_push(h, idx, now);
+		return;
+	}
 	r = (x->missed & CT_EXP_EV_NEW) ? NULL : ct_shard_stage_exp(h->s);
 	if (r == NULL) {
 		h->st.not_sent++;
@@ -194,7 +205,7 @@ stage_destroy(struct hlp_track *h, uint32_t idx, uint64_t now)
 		r->flags |= CT_REC_F_RESEND;
 		h->st.resent++;
 	}
-	x->pending |= P_AWAIT;
+	x->pending |= P_AWAIT | P_DSENT;
 }
 
 static void
@@ -338,7 +349,21 @@ on_result(void *arg, const struct ct_result *r, uint64_t now)
 		 * since): sent again before its DESTROY is, so a listener that
 		 * refused the NEW does not get the DESTROY alone.
 		 */
+		x->pending &= (uint8_t)~P_NEW_OUT;
 		x->missed |= CT_EXP_EV_NEW;
+		if (x->state == HLP_EXP_DYING) {
+			/* Its DESTROY waits on it: the NEW again after a back-off. */
+			struct exp_side *d = &h->side[r->slot];
+			uint64_t due = now + resend_delay(h, d);
+
+			if (d->queued)
+				d->due_ns = due;
+			else
+				queue_push(h, r->slot, due);
+		}
+		return 0;
+	case CT_RES_EXP_NEW_ACK:
+		x->pending &= (uint8_t)~P_NEW_OUT;
 		return 0;
 	case CT_RES_EXP_DESTROY_ACK:
 		if (x->state != HLP_EXP_DYING || !(x->pending & P_AWAIT))
@@ -372,6 +397,7 @@ on_unsent(void *arg, const struct ct_event_rec *r, uint64_t now)
 		h->side[r->slot].targets = r->targets;
 		queue_push(h, r->slot, now);
 	} else {
+		x->pending &= (uint8_t)~P_NEW_OUT;
 		x->missed |= CT_EXP_EV_NEW;
 	}
 }
@@ -577,9 +603,14 @@ hlp_track_expire(struct hlp_track *h, uint64_t now, unsigned budget)
 		}
 		if (x->state != HLP_EXP_DYING || (x->pending & P_AWAIT))
 			continue;
-		d->resend = 1;
+		if (x->pending & P_NEW_OUT) {
+			/* Its NEW's result is not back yet. */
+			queue_push(h, idx, now);
+			continue;
+		}
+		d->resend = (x->pending & P_DSENT) != 0;
 		stage_destroy(h, idx, now);
-		if (!(x->pending & P_AWAIT))
+		if (!(x->pending & (P_AWAIT | P_NEW_OUT)))
 			break;
 	}
 	return n;

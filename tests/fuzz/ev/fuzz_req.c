@@ -185,7 +185,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			while ((n = ev_chan_pull_results(chan, res, 64)) > 0)
 				for (k = 0; k < n; k++)
 					if (res[k].kind < CT_RES_NACK ||
-					    res[k].kind > CT_RES_EXP_DESTROY_NACK ||
+					    res[k].kind > CT_RES_EXP_NEW_ACK ||
 					    (res[k].kind >= CT_RES_EXP_NACK) != (res[k].id >= 1000))
 						abort();
 			break;

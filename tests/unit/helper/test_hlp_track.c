@@ -96,6 +96,14 @@ take(struct ct_shard *s, struct ct_event_rec *out, unsigned max, uint64_t now)
 	for (i = 0; i < n && i < max; i++)
 		out[i] = r[i];
 	ct_shard_ev_commit(s, n, now);
+	/* As the control core answers: every NEW taken by every listener. */
+	for (i = 0; i < n && i < max; i++) {
+		struct ct_result res = {.slot = out[i].slot, .id = out[i].id,
+					.events = out[i].events, .kind = CT_RES_EXP_NEW_ACK};
+
+		if ((out[i].flags & CT_REC_F_EXP) && (out[i].events & CT_EXP_EV_NEW))
+			(void)ct_shard_apply_result(s, &res, now);
+	}
 	return n;
 }
 
