@@ -151,7 +151,7 @@ def dpct_replay(pcap, json_path, helpers):
                               stdout=out, stderr=err)
     with open(json_path + ".exp", "w") as out, open(json_path + ".exp.err", "w") as err:
         xev = subprocess.Popen([kref.EVENTS, "--socket", sock, "--reliable", "--format", "json",
-                                "--expect", "--idle-exit-ms", "3000", "--max-seconds", "120"],
+                                "--expect", "--idle-exit-ms", "60000", "--max-seconds", "170"],
                                stdout=out, stderr=err)
     try:
         r = kref.run([kref.DPCT, "--no-huge", "-m", "256", "--no-pci", "--file-prefix",
