@@ -251,10 +251,10 @@ notrack_match(const struct ct_conf *c, const struct ct_tuple *t)
 static __attribute__((noinline)) uint8_t
 create_info(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64_t now,
 	    struct ct_pkt_info *pi, struct ct_tuple *to, const struct ct_lim_hint *lh,
-	    struct ct_nat_pre *pre)
+	    struct ct_nat_ahead *na, unsigned k)
 {
 	uint64_t insert = s->st.insert;
-	uint8_t v = entry_create(s, p, now_tick, now, lh, pre);
+	uint8_t v = entry_create(s, p, now_tick, now, lh, nat_ahead_get(na, k));
 
 	if (s->st.insert != insert) {
 		pi->slot = s->last_created;
@@ -343,7 +343,7 @@ track_tpol(struct ct_shard *s, uint32_t idx, struct ct_entry *e, const struct ct
 static inline __attribute__((always_inline)) uint8_t
 process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q,
 	    uint32_t now_tick, uint64_t now, struct ct_pkt_info *pi, const int want_info,
-	    struct ct_tuple *to, struct ct_nat_pre *pre)
+	    struct ct_tuple *to, struct ct_nat_ahead *na, unsigned k)
 {
 	enum ct_dir dir = CT_DIR_ORIG;
 	enum ct_l4_verdict v;
@@ -400,13 +400,13 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 
 	idx = ct_probe_lookup(s, q, &p->tuple, &dir);
 	if (idx == CT_NIL)
-		return create_info(s, p, now_tick, now, pi, to, &q->lim, pre);
+		return create_info(s, p, now_tick, now, pi, to, &q->lim, na, k);
 	e = &s->pool[idx];
 	if (!ct_tick_before(now_tick, e->expiry)) {
 		/* Timed out before the wheel reaped it: the timeout wins. */
 		s->st.expired++;
 		ct_entry_destroy(s, idx, now_tick, now);
-		return create_info(s, p, now_tick, now, pi, to, &q->lim, pre);
+		return create_info(s, p, now_tick, now, pi, to, &q->lim, na, k);
 	}
 	s->st.found++;
 	/* As Linux: established once a reply was seen, or for a reply itself. */
@@ -491,7 +491,7 @@ tracked:
 		pi->state = CT_STATE_NEW;
 		pi->slot = CT_NIL;
 		pi->dec.gen = 0;
-		return create_info(s, p, now_tick, now, pi, to, &q->lim, pre);
+		return create_info(s, p, now_tick, now, pi, to, &q->lim, na, k);
 	}
 	ct_stage_update(s, idx, now_tick);
 	return CT_V_PASS;
@@ -531,7 +531,7 @@ moves_state(const struct ct_pkt *p)
 /* Read the buckets; prefetch the entry whose signature matches. */
 static inline void
 prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe *q,
-	       struct ct_nat_pre *pre)
+	       struct ct_nat_ahead *na, unsigned k)
 {
 	const struct ct_bucket *bk;
 	const char *e;
@@ -552,8 +552,8 @@ prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe
 		if (__builtin_expect(s->limits != NULL, 0))
 			ct_limits_prefetch(s->limits, &p->tuple, &q->lim);
 		/* And its translation, with the buckets its reply tuple goes in. */
-		if (pre != NULL)
-			nat_prebind(s, p, pre);
+		if (na != NULL)
+			nat_prebind(s, p, na, k);
 		return;
 	}
 	q->cand = bk->idx[__builtin_ctz(m) >> 1];
@@ -601,9 +601,8 @@ prefetch_links(const struct ct_shard *s, const struct ct_pkt *p, const struct ct
 
 /* Packets handled by one pass of the pipeline (the probes live on the stack). */
 #define CT_CHUNK 64
+_Static_assert(CT_CHUNK <= CT_NAT_AHEAD, "a chunk's binds ahead must fit struct ct_nat_ahead");
 
-/* Binds taken ahead in flight: packet i's in slot i % CT_PRE_RING, from its entry prefetch on. */
-#define CT_PRE_RING (2 * CT_PF_DIST)
 
 /* Inlined into both entry points, so that the one without policy info drops its stores. */
 static inline __attribute__((always_inline)) uint16_t
@@ -612,9 +611,9 @@ process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_
 {
 	uint32_t now_tick = ct_shard_now(s, &now);
 	struct ct_probe q[CT_CHUNK];
-	struct ct_nat_pre pre[CT_PRE_RING];
+	struct ct_nat_ahead ahead;
 	/* Binds ahead on the translating entry point only, and only with a hook. */
-	const bool ahead = to != NULL && s->nat.bind != NULL;
+	struct ct_nat_ahead *na = to != NULL && s->nat.bind != NULL ? &ahead : NULL;
 	unsigned base, m, i;
 
 	/*
@@ -625,36 +624,34 @@ process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_
 	 * overlap the work on earlier ones instead of all waiting up front. In
 	 * order, so a flow created early in the burst is found later. With
 	 * translation, a packet that found no entry is bound at its entry
-	 * prefetch (nat_prebind()) and what its entry did not take is given
-	 * back right after it.
+	 * prefetch (nat_prebind()) and what no entry took is given back at
+	 * the end of the chunk.
 	 */
-	if (ahead)
-		for (i = 0; i < CT_PRE_RING; i++)
-			pre[i].held = 0;
 	for (base = 0; base < n; base += m) {
 		const struct ct_pkt *pk = pkts + base;
 
 		m = n - base < CT_CHUNK ? n - base : CT_CHUNK;
+		if (na != NULL)
+			na->taken = 0;
 		for (i = 0; i < m && i < 2 * CT_PF_DIST; i++)
 			prefetch_bucket(s, &pk[i], &q[i]);
 		for (i = 0; i < m && i < CT_PF_DIST; i++)
-			prefetch_entry(s, &pk[i], &q[i], ahead ? &pre[i % CT_PRE_RING] : NULL);
+			prefetch_entry(s, &pk[i], &q[i], na, i);
 		for (i = 0; i < m; i++) {
 			if (i + 2 * CT_PF_DIST < m)
 				prefetch_bucket(s, &pk[i + 2 * CT_PF_DIST], &q[i + 2 * CT_PF_DIST]);
 			if (i + CT_PF_DIST < m)
-				prefetch_entry(s, &pk[i + CT_PF_DIST], &q[i + CT_PF_DIST],
-					       ahead ? &pre[(i + CT_PF_DIST) % CT_PRE_RING] : NULL);
+				prefetch_entry(s, &pk[i + CT_PF_DIST], &q[i + CT_PF_DIST], na,
+					       i + CT_PF_DIST);
 			if (i + CT_PF_DIST / 2 < m)
 				prefetch_links(s, &pk[i + CT_PF_DIST / 2], &q[i + CT_PF_DIST / 2]);
 			verdict[base + i] = process_one(s, &pk[i], &q[i], now_tick, now,
 							&info[(base + i) * info_step],
 							info_step != 0,
-							to != NULL ? &to[base + i] : NULL,
-							ahead ? &pre[i % CT_PRE_RING] : NULL);
-			if (ahead)
-				nat_pre_drop(s, &pre[i % CT_PRE_RING]);
+							to != NULL ? &to[base + i] : NULL, na, i);
 		}
+		if (na != NULL && na->taken != 0)
+			nat_ahead_drop(s, na);
 	}
 	return n;
 }

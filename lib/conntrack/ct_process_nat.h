@@ -21,8 +21,7 @@
  * The hook's answer for a packet, taken in the prefetch stage
  * (nat_prebind()) so that the reply tuple's buckets, which the bind
  * probes and writes, are in cache when the entry is made. `held`: an
- * answer not yet used by an entry (nat_bind() takes it) nor given back
- * (nat_pre_drop(), after the packet).
+ * answer no entry has used yet (nat_bind() takes it).
  */
 struct ct_nat_pre {
 	struct ct_tuple reply;
@@ -30,6 +29,15 @@ struct ct_nat_pre {
 	int rc;          /* the hook's return */
 	uint16_t status; /* the CT_S_*NAT* bits it gave */
 	uint8_t held;
+};
+
+/* Packets in a chunk of ct_process.c's pipeline, at most (a bit of `taken` each). */
+#define CT_NAT_AHEAD 64
+
+/* The answers taken ahead for a chunk of packets: bit k of `taken`, pre[k] was set. */
+struct ct_nat_ahead {
+	uint64_t taken;
+	struct ct_nat_pre pre[CT_NAT_AHEAD];
 };
 
 /*
@@ -148,16 +156,19 @@ nat_pre_wanted(const struct ct_pkt *p)
  * The prefetch stage's bind for packet `p`, whose buckets hold no
  * signature of it: ask the hook now and, for a translation, prefetch the
  * buckets of its reply tuple. The port it took stays reserved until the
- * packet is processed: its entry takes it, or nat_pre_drop() gives it
- * back.
+ * end of the packet's chunk: its entry takes it, or nat_ahead_drop() gives
+ * it back.
  */
 static inline void
-nat_prebind(const struct ct_shard *s, const struct ct_pkt *p, struct ct_nat_pre *pre)
+nat_prebind(const struct ct_shard *s, const struct ct_pkt *p, struct ct_nat_ahead *na,
+	    unsigned k)
 {
+	struct ct_nat_pre *pre = &na->pre[k];
 	uint32_t b1, b2;
 
-	if (s->nat.bind == NULL || !nat_pre_wanted(p))
+	if (!nat_pre_wanted(p))
 		return;
+	na->taken |= UINT64_C(1) << k;
 	pre->status = 0;
 	pre->rc = s->nat.bind(s->nat.arg, p, &pre->reply, &pre->status);
 	pre->held = 1;
@@ -169,15 +180,32 @@ nat_prebind(const struct ct_shard *s, const struct ct_pkt *p, struct ct_nat_pre 
 	rte_prefetch0(&s->buckets[b2]);
 }
 
-/* After its packet: give back a binding taken ahead that no entry took. */
-static inline void
-nat_pre_drop(struct ct_shard *s, struct ct_nat_pre *pre)
+/* Packet k's answer taken ahead, when it has one no entry took yet; else NULL. */
+static inline struct ct_nat_pre *
+nat_ahead_get(struct ct_nat_ahead *na, unsigned k)
 {
-	if (__builtin_expect(!pre->held, 1))
-		return;
-	pre->held = 0;
-	if (pre->rc > 0 && (pre->status & CT_S_NAT_MASK) && s->nat.release != NULL)
-		s->nat.release(s->nat.arg, &pre->reply, pre->status);
+	if (na == NULL || !(na->taken >> k & 1) || !na->pre[k].held)
+		return NULL;
+	return &na->pre[k];
+}
+
+/* After a chunk: give back the bindings taken ahead that no entry took. */
+static __attribute__((noinline)) void
+nat_ahead_drop(struct ct_shard *s, struct ct_nat_ahead *na)
+{
+	uint64_t m = na->taken;
+
+	while (m != 0) {
+		struct ct_nat_pre *pre = &na->pre[__builtin_ctzll(m)];
+
+		m &= m - 1;
+		if (!pre->held)
+			continue;
+		pre->held = 0;
+		if (pre->rc > 0 && (pre->status & CT_S_NAT_MASK) && s->nat.release != NULL)
+			s->nat.release(s->nat.arg, &pre->reply, pre->status);
+	}
+	na->taken = 0;
 }
 
 /*

@@ -306,7 +306,7 @@ tw_nat_small(struct ct_conf *c)
  * A burst of new connections is bound ahead, in the prefetch stage: every
  * entry keeps the binding its first packet got, and a binding no entry
  * took (a second SYN of a flow the burst just created, a SYN the full
- * table drops) is given back after its packet, so no port stays held.
+ * table drops) is given back by the end of the burst, so no port stays held.
  */
 static int
 test_bind_ahead_in_burst(void)
