@@ -195,10 +195,10 @@ struct ct_entry {
 		uint32_t tw_maxwin[2];   /* TCP entries */
 		uint32_t sctp_vtag[2];   /* SCTP entries: verification tag per direction */
 	};
-	uint32_t tw_last_end;
+	uint32_t tw_last_end;    /* Linux last_end */
 	uint8_t tw_seen[2];      /* td_scale (low nibble) | CT_TW_S_* */
 	union {
-		uint8_t tw_last_fp;  /* TCP entries */
+		uint8_t tw_last_opt; /* TCP entries: an ignored SYN's options (CT_TW_L_*) */
 		uint8_t x_code;      /* ICMP entries (flow export): code of the first packet */
 	};
 	union {
@@ -226,15 +226,23 @@ _Static_assert(offsetof(struct ct_entry, stop_ns) + sizeof(uint64_t) <=
 	       "a dying SCTP entry keeps its verification tags");
 
 /*
- * The TCP window state that does not fit the entry's two lines: Linux's
- * td_maxack per direction (the highest ack that side sent; meaningful once
- * its CT_TW_R_MAXACK bit in tw_retrans is set). Owned by ct_tcp_window.c;
- * read and written by every TCP packet with ACK, the established fast path
- * included (the shard prefetches it with the entry).
+ * The TCP window state that does not fit the entry's two lines, owned by
+ * ct_tcp_window.c: Linux's td_maxack per direction (the highest ack that
+ * side sent; meaningful once its CT_TW_R_MAXACK bit in tw_retrans is set)
+ * and the rest of the last packet that the retransmission rule compares
+ * (Linux last_ack, last_win, and last_seq as its distance below
+ * tw_last_end: a segment's sequence length, SYN and FIN included, is at
+ * most 65,517). Read and written by every TCP packet with ACK, the
+ * established fast path included (the shard prefetches it with the entry;
+ * 16 bytes at a 16-byte offset of a 32-byte cold part: one cache line).
  */
 struct ct_tw_cold {
 	uint32_t maxack[2];
+	uint32_t last_ack;       /* Linux last_ack */
+	uint16_t last_len;       /* Linux last_end - last_seq */
+	uint16_t last_win;       /* Linux last_win: the raw window field */
 };
+_Static_assert(sizeof(struct ct_tw_cold) == 16, "cold TCP state: 16 bytes");
 
 /* The cold part of an entry: the shard's parallel array, same index as the pool. */
 struct ct_entry_cold {
@@ -243,7 +251,9 @@ struct ct_entry_cold {
 	uint32_t tprev;          /* links the free list */
 	struct ct_tw_cold tw;    /* TCP entries */
 };
-_Static_assert(sizeof(struct ct_entry_cold) == 24, "cold part: 24 bytes");
+_Static_assert(sizeof(struct ct_entry_cold) == 32 &&
+		       offsetof(struct ct_entry_cold, tw) % sizeof(struct ct_tw_cold) == 0,
+	       "cold part: 32 bytes, its TCP state never across two cache lines");
 
 /*
  * The policy decision as the entry keeps it: gen in full, verdict (one

@@ -253,6 +253,71 @@ static const struct seg s_retrans[] = {
 	  CT_TO_TCP_UNACK },
 };
 
+/*
+ * Segments that differ from the last one only where an 8-bit digest of
+ * (seq, ack, window) cannot tell (each pair collides under the fingerprint
+ * dpct used before): Linux compares the fields, so none is a
+ * retransmission and the count starts again.
+ */
+static const struct seg s_retrans_other_window[] = {
+	HANDSHAKE,
+	{ R, ACK, 5001, 1001, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_ESTABLISHED },
+	/* The same segment three times: the 2nd retransmission. */
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	/* Only the window differs (533, not 502): a new segment, not the 3rd retransmission. */
+	{ O, ACK | PSH, 1001, 5001, 533, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ O, ACK | PSH, 1001, 5001, 533, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+};
+
+static const struct seg s_retrans_other_ack[] = {
+	HANDSHAKE,
+	{ R, ACK, 5001, 1001, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_ESTABLISHED },
+	/* The same segment three times: the 2nd retransmission. */
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	/* Only the ack differs (an older one, 4889): a new segment. */
+	{ O, ACK | PSH, 1001, 4889, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+};
+
+static const struct seg s_retrans_other_seq[] = {
+	HANDSHAKE,
+	{ R, ACK, 5001, 1001, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_ESTABLISHED },
+	/* The same segment three times: the 2nd retransmission. */
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	/* The same end (1101) from another seq (1006), and window 503: a new segment. */
+	{ O, ACK | PSH, 1006, 5001, 503, 95, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	/* The first segment again is new too; three more of it are the 3rd retransmission. */
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_RETRANS },
+};
+
 static const struct seg s_zero_window[] = {
 	HANDSHAKE,
 	/* A zero window: the retransmission timeout instead of ESTABLISHED's 5 days. */
@@ -315,6 +380,24 @@ static const struct seg s_resync_wscale[] = {
 	  CT_TCP_ESTABLISHED, NOCLS },
 };
 
+static const struct seg s_resync_syn_window[] = {
+	HANDSHAKE,
+	{ R, ACK, 5001, 1001, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS },
+	{ O, SYN, 700000, 0, 64240, 0, OPT_WS_SACK, 0, CT_L4_IGNORE, CT_TCP_ESTABLISHED, NOCLS },
+	{ R, SYN | ACK, 9000, 700001, 65160, 0, OPT_WS_SACK, 0, CT_L4_ACCEPT, CT_TCP_SYN_RECV,
+	  CT_TO_TCP_SYN_RECV },
+	/*
+	 * The client's window is the ignored SYN's (64240): a server segment
+	 * that ends below the SYN/ACK's end but within that window is in
+	 * window (rule II) ...
+	 */
+	{ R, ACK | PSH, 8000, 700001, 509, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_SYN_RECV,
+	  CT_TO_TCP_SYN_RECV },
+	/* ... one that ends more than that window below it is an old retransmission. */
+	{ R, ACK | PSH, 9001u - 64440u, 700001, 509, 100, OPT_NONE, 0, CT_L4_IGNORE,
+	  CT_TCP_SYN_RECV, NOCLS },
+};
+
 static const struct seg s_fin_invalid_shortens[] = {
 	HANDSHAKE,
 	/* A FIN far out of window on an assured connection: invalid, remembered ... */
@@ -366,11 +449,15 @@ static const struct scenario scenarios[] = {
 	SC(s_sack, false, true),
 	SC(s_sack_not_permitted, false, true),
 	SC(s_retrans, false, true),
+	SC(s_retrans_other_window, false, true),
+	SC(s_retrans_other_ack, false, true),
+	SC(s_retrans_other_seq, false, true),
 	SC(s_zero_window, false, true),
 	SC(s_loose_pickup, false, true),
 	SC(s_no_pickup, false, false),
 	SC(s_resync, false, true),
 	SC(s_resync_wscale, false, true),
+	SC(s_resync_syn_window, false, true),
 	SC(s_fin_invalid_shortens, false, true),
 	SC(s_fin_out_of_window, false, true),
 	SC(s_be_liberal, true, true),
