@@ -119,18 +119,22 @@ ct_ev_from_linux(uint16_t b)
 
 /*
  * One tracked connection: 128 bytes on two cache lines (the pool is 64-byte
- * aligned), plus 24 cold bytes in a parallel array (struct ct_entry_cold,
+ * aligned), plus 32 cold bytes in a parallel array (struct ct_entry_cold,
  * same index). With the index (8-slot buckets of 64 bytes at <= 80 % load,
  * ~10 bytes an entry), the early-drop headroom (1/64) and the timer wheel
  * (4 bytes a slot, max_entries / 2 slots between 4096 and 65536),
- * ct_shard_bytes_per_entry() reports 167 at 64K entries, 166 at 256K and
- * 165 at 1M (tests/unit/shard test_high_load_cuckoo and
+ * ct_shard_bytes_per_entry() reports 175 at 64K entries, 174 at 256K and
+ * 173 at 1M (tests/unit/shard test_high_load_cuckoo and
  * test_bytes_per_entry_budget print and check them): the budget is <= 168
- * bytes an entry with TCP window state.
+ * bytes an entry with TCP window state, which the timer wheel's 8 bytes of
+ * links in the cold part (tnext, tprev) keep this layout above. Linux's
+ * TCP state that its decisions read is all here: 32 bytes in the entry and
+ * 16 in the cold part.
  *
  * Layout: a packet of an existing flow touches the two lines of its
- * entry, and a TCP packet also the 8 bytes of its highest acks in the cold
- * array (struct ct_tw_cold). The first line is what every
+ * entry, and a TCP packet also the 16 bytes of its cold TCP state (highest
+ * acks, and the last segment's ack, window and length: struct ct_tw_cold).
+ * The first line is what every
  * packet reads (the lookup compares the key; the tracker reads and writes
  * the state, the timer refresh the expiry, the policy check the decision,
  * flow export the TCP flags); the second holds the accounting (written per
@@ -178,8 +182,9 @@ struct ct_entry {
 	 * --- TCP window tracking, owned by ct_tcp_window.c: Linux's
 	 * struct ip_ct_tcp_state per direction (td_end, td_maxend, td_maxwin;
 	 * td_scale and flags packed in tw_seen, MAXACK_SET in tw_retrans,
-	 * td_maxack in the cold part) and the last packet's end, a
-	 * fingerprint of its seq/ack/window and the retransmission count.
+	 * td_maxack in the cold part), the last packet's end (its seq, ack and
+	 * window in the cold part), an ignored SYN's options and the
+	 * retransmission count.
 	 * Live TCP entries only, except tw_seen (read for a DESTROY's
 	 * protoinfo); see the unions for what the other entries keep here.
 	 */
