@@ -700,8 +700,127 @@ test_sequence_wrap(void)
 	return 0;
 }
 
+/* Play `g` on (e, x) as the shard would; returns the tracker's verdict. */
+static int
+play(const struct ct_conf *conf, struct ct_entry *e, struct ct_tw_cold *x, const struct seg *g)
+{
+	struct ct_pkt p;
+	uint8_t cls = 0;
+	int v;
+
+	mkpkt(&p, g);
+	v = ct_tcp_packet(conf, e, x, &p, (enum ct_dir)g->dir, 0, &cls);
+	if (v == CT_L4_ACCEPT) {
+		e->pkts[g->dir]++;
+		if (g->dir == R)
+			e->status |= CT_S_SEEN_REPLY;
+	}
+	return v;
+}
+
+/*
+ * Linux's retransmission rule field by field: a segment equal to the last
+ * ACK-class one in direction, seq, ack, end and raw window counts; one that
+ * differs in any one of them (the same end from another seq included)
+ * starts over and is remembered exactly (last_ack, last_win, the length).
+ */
+static int
+test_retrans_each_field(void)
+{
+	static const struct seg hs[] = {
+		HANDSHAKE,
+		{ R, ACK, 5001, 1001, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS },
+	};
+	static const struct seg base = { O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0,
+					 CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS };
+	static const struct seg other[] = {
+		{ O, ACK | PSH, 1002, 5001, 502, 99, OPT_NONE, 0, 0, 0, 0 },  /* seq (same end) */
+		{ O, ACK | PSH, 1001, 5000, 502, 100, OPT_NONE, 0, 0, 0, 0 }, /* ack */
+		{ O, ACK | PSH, 1001, 5001, 502, 99, OPT_NONE, 0, 0, 0, 0 },  /* end */
+		{ O, ACK | PSH, 1001, 5001, 503, 100, OPT_NONE, 0, 0, 0, 0 }, /* window */
+		{ O, ACK | PSH, 1001, 5001, 0, 100, OPT_NONE, 0, 0, 0, 0 },   /* window 0 */
+	};
+	static const struct seg reply = { R, ACK, 5001, 1001, 509, 0, OPT_NONE, 0, 0, 0, 0 };
+	struct ct_conf conf;
+	unsigned i, k;
+
+	ct_conf_init(&conf);
+	for (i = 0; i <= sizeof(other) / sizeof(other[0]); i++) {
+		struct ct_entry e;
+		struct ct_tw_cold x;
+		struct ct_pkt p;
+		uint8_t cls;
+
+		memset(&e, 0, sizeof(e));
+		mkpkt(&p, &hs[0]);
+		e.key = p.tuple;
+		T_EQ(ct_tcp_new(&conf, &e, &x, &p, &cls), 0);
+		e.status = CT_S_CONFIRMED;
+		e.pkts[0] = 1;
+		for (k = 1; k < sizeof(hs) / sizeof(hs[0]); k++)
+			T_EQ(play(&conf, &e, &x, &hs[k]), CT_L4_ACCEPT);
+		for (k = 0; k < 3; k++) {
+			T_EQ(play(&conf, &e, &x, &base), CT_L4_ACCEPT);
+			T_EQ(ct_tw_retrans(&e), k);
+		}
+		if (i == sizeof(other) / sizeof(other[0])) {
+			/* Another direction in between: the same segment is new again. */
+			T_EQ(play(&conf, &e, &x, &reply), CT_L4_ACCEPT);
+			T_EQ(play(&conf, &e, &x, &base), CT_L4_ACCEPT);
+			T_EQ(ct_tw_retrans(&e), 0);
+			continue;
+		}
+		T_EQ(play(&conf, &e, &x, &other[i]), CT_L4_ACCEPT);
+		T_EQ(ct_tw_retrans(&e), 0);
+		T_EQ(x.last_ack, other[i].ack);
+		T_EQ(x.last_win, other[i].win);
+		T_EQ(x.last_len, other[i].len);
+		T_EQ(e.tw_last_end, other[i].seq + other[i].len);
+		T_EQ(ct_tw_last_win0(&e), other[i].win == 0);
+		T_EQ(play(&conf, &e, &x, &other[i]), CT_L4_ACCEPT);
+		T_EQ(ct_tw_retrans(&e), 1);
+	}
+	return 0;
+}
+
+/* The resync restores the ignored SYN's window as the client's maximum window (Linux last_win). */
+static int
+test_resync_restores_syn_window(void)
+{
+	static const struct seg g[] = {
+		HANDSHAKE,
+		{ R, ACK, 5001, 1001, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS },
+		{ O, SYN, 700000, 0, 12345, 0, OPT_WS_SACK, 0, CT_L4_IGNORE, CT_TCP_ESTABLISHED,
+		  NOCLS },
+		{ R, SYN | ACK, 9000, 700001, 65160, 0, OPT_WS_SACK, 0, CT_L4_ACCEPT, CT_TCP_SYN_RECV,
+		  NOCLS },
+	};
+	struct ct_conf conf;
+	struct ct_entry e;
+	struct ct_tw_cold x;
+	struct ct_pkt p;
+	uint8_t cls;
+	unsigned k;
+
+	ct_conf_init(&conf);
+	memset(&e, 0, sizeof(e));
+	mkpkt(&p, &g[0]);
+	e.key = p.tuple;
+	T_EQ(ct_tcp_new(&conf, &e, &x, &p, &cls), 0);
+	e.status = CT_S_CONFIRMED;
+	e.pkts[0] = 1;
+	for (k = 1; k < sizeof(g) / sizeof(g[0]); k++)
+		T_EQ(play(&conf, &e, &x, &g[k]), g[k].verdict);
+	T_EQ(e.tw_maxwin[O], 12345);
+	T_EQ(e.tw_end[O], 700001);
+	T_EQ(ct_tw_wscale(&e, O), 7);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_window_table),
+	T_CASE(test_retrans_each_field),
+	T_CASE(test_resync_restores_syn_window),
 	T_CASE(test_handshake_state_and_flags),
 	T_CASE(test_sequence_wrap),
 	T_CASE(test_linux_flags_every_combination),
