@@ -126,10 +126,10 @@ ct_ev_from_linux(uint16_t b)
  * ct_shard_bytes_per_entry() reports 175 at 64K entries, 174 at 256K and
  * 173 at 1M (tests/unit/shard test_high_load_cuckoo and
  * test_bytes_per_entry_budget print and check them): the budget is <= 168
- * bytes an entry with TCP window state, which the timer wheel's 8 bytes of
- * links in the cold part (tnext, tprev) keep this layout above. Linux's
- * TCP state that its decisions read is all here: 32 bytes in the entry and
- * 16 in the cold part.
+ * bytes an entry with TCP window state, and this layout is over it. Linux's
+ * TCP state that its decisions read is all here, 32 bytes in the entry and
+ * 16 in the cold part; without the timer wheel's 8 bytes of links in the
+ * cold part (tnext, tprev) an entry would be 167 bytes at 64K.
  *
  * Layout: a packet of an existing flow touches the two lines of its
  * entry, and a TCP packet also the 16 bytes of its cold TCP state (highest

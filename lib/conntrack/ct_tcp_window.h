@@ -24,7 +24,7 @@
 
 /* tw_retrans: the count in the low nibble (saturates at 15), then these. */
 #define CT_TW_R_COUNT      0x0f
-#define CT_TW_R_LAST_WIN0  0x10  /* Linux last_win == 0 (the cold part's last_win, for the timeout) */
+#define CT_TW_R_LAST_WIN0  0x10  /* the cold part's last_win == 0 (read by the timeout) */
 #define CT_TW_R_MAXACK0    0x40  /* IP_CT_TCP_FLAG_MAXACK_SET of the original direction */
 #define CT_TW_R_MAXACK1    0x80  /* ... and of the reply direction */
 #define CT_TW_R_MAXACK(d)  ((uint8_t)(CT_TW_R_MAXACK0 << (d)))
@@ -266,8 +266,9 @@ ct_tw_check(const struct ct_conf *conf, struct ct_entry *e, struct ct_tw_cold *x
 				     (dir == CT_DIR_REPLY);
 
 		/* One test of all the terms (`&`, not `&&`): it is false but for a retransmission. */
-		if (last_dir_same & (e->tw_last_end == end) & (x->last_len == (uint16_t)(end - seq)) &
-		    (x->last_ack == ack) & (x->last_win == p->tcp_win)) {
+		if (last_dir_same & (e->tw_last_end == end) &
+		    (x->last_len == (uint16_t)(end - seq)) & (x->last_ack == ack) &
+		    (x->last_win == p->tcp_win)) {
 			if ((e->tw_retrans & CT_TW_R_COUNT) != CT_TW_R_COUNT)
 				e->tw_retrans++;
 		} else {
