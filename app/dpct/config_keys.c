@@ -167,6 +167,49 @@ const struct cfg_key dpct_cfg_keys[] = {
 	{CFG_ITEM("notrack[]", "family", "integer", "any", 0),
 	 .doc = "4 or 6; must agree with `prefix`."},
 
+	/* helpers: FTP and TFTP helpers and their expectations (config_helpers.c) */
+	{.section = "", .key = "helpers", .type = CFG_CUSTOM, .flags = CFG_F_NODOC,
+	 .parse = dpct_cfg_helpers_parse, .emit = dpct_cfg_helpers_emit,
+	 .init = dpct_cfg_helpers_init},
+	{CFG_ITEM("helpers", "rules", "array of objects", "`[]` (no helpers)", 0),
+	 .doc_range = "at most 64 rules",
+	 .doc = "Which connections get a helper (keys below), as nftables assigns `ct helper` "
+		"objects: never by port alone. Without rules nothing of helpers is allocated and "
+		"the packet path is unchanged. Set at start: a reload that changes this section "
+		"is refused ([helpers.md](helpers.md))."},
+	{CFG_ITEM("helpers", "max_expectations", "integer", "4096", 0),
+	 .doc_range = "1..1048576",
+	 .doc = "Expectations a worker's table holds, live ones and dying ones whose DESTROY "
+		"is not yet delivered (Linux's `nf_conntrack_expect_max`). A command that finds "
+		"the table full makes no expectation (`refused`)."},
+	{CFG_ITEM("helpers", "ftp", "object", "below", 0),
+	 .doc = "The FTP helper's expectation policy: `max_expected` and `timeout` (table "
+		"below)."},
+	{CFG_ITEM("helpers", "tftp", "object", "below", 0),
+	 .doc = "The TFTP helper's expectation policy, with the same keys and defaults as "
+		"`ftp`."},
+	{CFG_ITEM("helpers.ftp", "max_expected", "integer", "1", 0),
+	 .doc_range = "1..255",
+	 .doc = "Live expectations per master connection (Linux's `max_expected`: 1 for ftp "
+		"and tftp). One more evicts the master's oldest."},
+	{CFG_ITEM("helpers.ftp", "timeout", "integer", "300", 0),
+	 .doc_range = "1..86400 s",
+	 .doc = "Seconds an expectation waits for its connection (Linux: 300 for ftp and "
+		"tftp)."},
+	{CFG_ITEM("helpers.rules[]", "helper", "string", "(required)", 0),
+	 .doc_range = "`\"ftp\"`, `\"tftp\"`",
+	 .doc = "The helper the matching connections get. ftp matches TCP, tftp UDP."},
+	{CFG_ITEM("helpers.rules[]", "port", "integer", "(required)", 0),
+	 .doc_range = "1..65535",
+	 .doc = "The server's port: the destination port of the connection's first packet "
+		"(21 for FTP, 69 for TFTP)."},
+	{CFG_ITEM("helpers.rules[]", "zone", "integer", "any", 0),
+	 .doc_range = "0..65535",
+	 .doc = "Only connections of this conntrack zone."},
+	{CFG_ITEM("helpers.rules[]", "family", "integer", "both", 0),
+	 .doc_range = "4, 6",
+	 .doc = "Only IPv4 or only IPv6 connections."},
+
 	/* limits: connection limits and the top sketch (config_limits.c) */
 	{.section = "", .key = "limits", .type = CFG_CUSTOM, .flags = CFG_F_NODOC,
 	 .parse = dpct_cfg_limits_parse, .emit = dpct_cfg_limits_emit,

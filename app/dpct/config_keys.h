@@ -16,7 +16,8 @@
 #define CFG_MAX_ENTRIES_MAX   (1u << 28)
 #define CFG_RING_MIN          16u
 #define CFG_RING_MAX          (1u << 20)
-#define CFG_TIMEOUT_MAX_S     4294967u       /* seconds that still fit in ms in 32 bits */
+/* The longest timeout the shards' timer holds: 2^30 ticks of 2^20 ns (13 days). */
+#define CFG_TIMEOUT_MAX_S     1125899u
 #define CFG_BATCH_MIN         4096u
 #define CFG_DESC_MIN          64u
 #define CFG_DESC_MAX          32768u
@@ -69,6 +70,12 @@ int dpct_cfg_ha_check(struct cfg_parse *p, const struct cfg_key *k, json_t *v, c
 int dpct_cfg_notrack_parse(struct cfg_parse *p, const struct cfg_key *k, json_t *v,
 			   const char *path, struct dpct_config *c);
 int dpct_cfg_notrack_emit(const struct cfg_key *k, const struct dpct_config *c, json_t **out);
+
+/* config_helpers.c */
+int dpct_cfg_helpers_parse(struct cfg_parse *p, const struct cfg_key *k, json_t *v,
+			   const char *path, struct dpct_config *c);
+int dpct_cfg_helpers_emit(const struct cfg_key *k, const struct dpct_config *c, json_t **out);
+void dpct_cfg_helpers_init(const struct cfg_key *k, struct dpct_config *c);
 
 /* config_limits.c */
 int dpct_cfg_limits_parse(struct cfg_parse *p, const struct cfg_key *k, json_t *v,

@@ -27,7 +27,7 @@
 #include "dpct_config.h"
 
 /* The longest timeout a shard holds: under 2^30 ticks of 2^20 ns (ct_shard_create()). */
-#define TP_MAX_S 1125899u
+#define TP_MAX_S CFG_TIMEOUT_MAX_S
 
 static const struct {
 	const char *name;

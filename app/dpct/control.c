@@ -261,6 +261,11 @@ dpct_stats_json(struct dpct_app *a)
 		set_u64(tot, "dumps", es.dumps);
 		set_u64(tot, "dump_entries", es.dump_entries);
 		set_u64(tot, "resend_targeted", es.resend_targeted);
+		set_u64(tot, "exp_sent", es.exp_sent);
+		set_u64(tot, "exp_failed", es.exp_failed);
+		set_u64(tot, "exp_retried", es.exp_retried);
+		set_u64(tot, "exp_resent", es.exp_resent);
+		set_u64(tot, "exp_destroy_acked", es.exp_destroy_acked);
 		n = ev_ctl_listeners(a->ctl, li, RTE_DIM(li));
 		for (i = 0; i < n; i++) {
 			json_t *l = json_object();
@@ -292,6 +297,8 @@ dpct_stats_json(struct dpct_app *a)
 	dpct_top_stats_json(root);
 	json_object_set_new(root, "export", dpct_export_json(a));
 	json_object_set_new(root, "fragments", frag_json(a));
+	if (a->cfg.helpers.n_rules != 0)
+		json_object_set_new(root, "helpers", dpct_helpers_json(a));
 	if (a->ha != NULL)
 		json_object_set_new(root, "ha", dpct_ha_json(a));
 	return root;
@@ -356,6 +363,9 @@ drained(struct dpct_app *a, bool need_flush, uint32_t *dying)
 
 		dpct_snapshot_read(w, &st);
 		*dying += st.dying;
+		/* Expectations whose DESTROY a listener has not taken yet. */
+		if (w->hlp != NULL)
+			*dying += w->snap.hlp.exp.dying;
 		if (need_flush && !atomic_load_explicit(&w->flush_done, memory_order_acquire))
 			ok = false;
 		if (w->chan != NULL && (ev_chan_records_pending(w->chan) != 0 ||

@@ -19,6 +19,7 @@
 
 #include "ct.h"
 #include "ev.h"
+#include "hlp_track.h"
 #include "pipe.h"
 #include "pipe_frag.h"
 #include "pol.h"
@@ -94,6 +95,7 @@ struct dpct_snapshot {
 	uint64_t nat_rewrite_failed;  /**< packets of translated flows dropped: not rewritable */
 	uint64_t nat_block_ring_full; /**< port-block events the event ring refused (retried) */
 	struct pipe_frag_stats frag;  /**< reassembly (zero when fragments.enabled is false) */
+	struct hlp_track_stats hlp;   /**< helpers (zero without helper rules) */
 };
 
 /** Telemetry mailbox request kinds. */
@@ -158,6 +160,9 @@ struct dpct_worker {
 	struct ev_chan *chan;
 	struct pipe_conf pipe;    /**< this worker's packet path (set as its loop starts) */
 	struct pipe_frag *frag;   /**< reassembly (NULL: fragments.enabled false) */
+	struct hlp_track *hlp;    /**< helpers (NULL: no helper rules) */
+	struct rte_ring *hlp_in[DPCT_MAX_WORKERS]; /**< helper messages from worker k (struct
+						    *   hlp_msg; NULL: none) */
 	/* RX queues this worker polls: (port, queue). */
 	unsigned n_rx;
 	uint16_t rx_port[DPCT_MAX_PORTS];
@@ -178,6 +183,7 @@ struct dpct_worker {
 	struct dpct_snapshot snap;
 	struct dpct_mbox mbox;
 	struct dpct_dump_mbox dump_mbox; /**< dumps (dump.c) */
+	struct dpct_dump_mbox exp_dump_mbox; /**< expectation dumps (dump.c) */
 	struct dpct_ha_mbox ha_mbox;     /**< promotion (ha_cache.c) */
 	/* packets parked while a handoff ring is full, with their parse */
 	struct rte_mbuf *park[DPCT_MAX_BURST];
@@ -204,6 +210,7 @@ struct dpct_app {
 	struct dpct_export *exp;  /**< IPFIX exporters (export.c), NULL when off */
 	struct dpct_ha *ha;       /**< state sync (ha.c), NULL when off */
 	struct dpct_dumper *dumper; /**< the dump pager (dump.c) */
+	struct dpct_dumper *exp_dumper; /**< the expectation dump pager (dump.c) */
 	int ts_offset;            /**< timestamp dynfield offset, -1 none */
 	uint64_t ts_flag;
 	uint64_t tsc_hz;
@@ -244,6 +251,15 @@ void dpct_ha_service(struct dpct_worker *w, uint64_t now);
 /** Current time in ns since the epoch: TSC time plus dpct.epoch_offset_ns, or in
  * replay the packet clock (pcap time). */
 uint64_t dpct_now(void);
+
+/* helpers_worker.c: the shard's helpers ("helpers" section), expiry, free. */
+int dpct_helpers_create(struct dpct_worker *w);
+void dpct_helpers_expire(struct dpct_worker *w, uint64_t now);
+/** Apply the other workers' helper messages (w->hlp set). */
+void dpct_helpers_poll(struct dpct_worker *w, uint64_t now);
+/** The helpers' counters summed over the workers ("helpers" of --stats-json). */
+struct json_t *dpct_helpers_json(struct dpct_app *a);
+void dpct_helpers_free(struct dpct_worker *w);
 
 /* track_in.c: the worker's pipeline configuration (lib/pipeline). */
 /** Fill `w->pipe` from the configuration, the shard, channel and policy. */

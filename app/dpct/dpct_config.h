@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "config_export.h"
+#include "config_helpers.h"
 #include "config_ha.h"
 #include "config_limits.h"
 #include "config_nat.h"
@@ -51,6 +52,8 @@ struct dpct_config {
 	struct ct_notrack_rule notrack[CT_MAX_NOTRACK];
 	/* "limits": connection limits and the top sketch (config_limits.c) */
 	struct dpct_limits_conf limits;
+	/* "helpers": FTP/TFTP helpers and expectations (config_helpers.c) */
+	struct dpct_helpers_conf helpers;
 	/* "events" */
 	bool events_enabled;           /**< "enabled" */
 	bool events_reliable;          /**< "reliable": honour reliable listeners */

@@ -84,6 +84,8 @@ reload_locked(struct dpct_app *a, const char *source, char *err, size_t errlen)
 	if (rc == 0)
 		rc = dpct_config_limits_reload(&a->cfg, c, err, errlen);
 	if (rc == 0)
+		rc = dpct_config_helpers_reload(&a->cfg, c, err, errlen);
+	if (rc == 0)
 		rc = dpct_nat_prepare(a, c, &nt, err, errlen);
 	if (rc == 0)
 		rc = pol_install(a->pol, &rs, POL_WAIT_MS, err, errlen);

@@ -190,26 +190,77 @@ cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
-/* Per shard, every counter of --stats-json's "shards" entries. */
+/*
+ * What a flattened counter object takes in a telemetry reply, at least:
+ * each member as "key":value, (or "parent/key":value,) in compact JSON,
+ * which is how the telemetry library writes it.
+ */
+static size_t
+tel_counters_size(json_t *o)
+{
+	const char *k, *k2;
+	json_t *v, *v2;
+	size_t n = 2;
+
+	json_object_foreach(o, k, v) {
+		if (!json_is_object(v)) {
+			char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+			n += strlen(k) + 4 + (t != NULL ? strlen(t) : 24);
+			free(t);
+			continue;
+		}
+		json_object_foreach(v, k2, v2) {
+			char *t = json_dumps(v2, JSON_ENCODE_ANY | JSON_COMPACT);
+
+			n += strlen(k) + 1 + strlen(k2) + 4 + (t != NULL ? strlen(t) : 24);
+			free(t);
+		}
+	}
+	return n;
+}
+
+/*
+ * A reply is at most 16 KiB (the telemetry library's buffer; what does not
+ * fit is left out without a word): the shards that fit in this many bytes,
+ * the rest on the next page.
+ */
+#define TEL_SHARDS_PAGE_BYTES 14336
+
+/*
+ * Per shard, every counter of --stats-json's "shards" entries, from shard
+ * `first` (the parameter, default 0) as many as fit one reply; "next" names
+ * the first shard left out when there are more.
+ */
 static int
 cmd_shards(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	json_t *root, *shards, *so;
-	char name[16];
-	size_t i;
+	uint64_t first = 0;
+	size_t i, used = 0;
+	char name[24];
 
 	TEL_GUARD();
-	DPCT_TEL_NO_PARAMS(cmd, params, d);
+	if (dpct_tel_has_params(params) &&
+	    (dpct_tel_parse_uint(params, UINT32_MAX, &first) != 0 || first >= dpct.n_workers))
+		return dpct_tel_error(d, "%s: bad first shard %s (0..%u)", cmd, params,
+				      dpct.n_workers - 1);
 	root = dpct_stats_json(&dpct);
 	if (root == NULL)
 		return -ENOMEM;
 	shards = json_object_get(root, "shards");
 	rte_tel_data_start_dict(d);
-	json_array_foreach(shards, i, so) {
+	for (i = first; i < json_array_size(shards); i++) {
 		struct rte_tel_data *c;
+		size_t need;
 
-		if (i >= RTE_TEL_MAX_DICT_ENTRIES)
+		so = json_array_get(shards, i);
+		need = tel_counters_size(so) + 24;
+		if (i > first && (used + need > TEL_SHARDS_PAGE_BYTES ||
+				  i - first >= RTE_TEL_MAX_DICT_ENTRIES - 1)) {
+			rte_tel_data_add_dict_u64(d, "next", i);
 			break;
+		}
 		c = rte_tel_data_alloc();
 		if (c == NULL)
 			break;
@@ -217,6 +268,7 @@ cmd_shards(const char *cmd, const char *params, struct rte_tel_data *d)
 		tel_add_counters(c, so, false);
 		snprintf(name, sizeof(name), "%zu", i);
 		rte_tel_data_add_dict_container(d, name, c, 0);
+		used += need;
 	}
 	json_decref(root);
 	return 0;
@@ -696,7 +748,8 @@ dpct_telemetry_init(struct dpct_app *a)
 	rc |= rte_telemetry_register_cmd("/dpct/info", cmd_info, "Workers, ports, mode.");
 	rc |= rte_telemetry_register_cmd("/dpct/stats", cmd_stats,
 					 "Conntrack counters, totals (conntrack -S).");
-	rc |= rte_telemetry_register_cmd("/dpct/shards", cmd_shards, "Per-shard counters.");
+	rc |= rte_telemetry_register_cmd("/dpct/shards", cmd_shards,
+					 "Per-shard counters: params [<first shard>]; \"next\": more.");
 	rc |= rte_telemetry_register_cmd("/dpct/count", cmd_count,
 					 "Live and dying entries (conntrack -C).");
 	rc |= rte_telemetry_register_cmd("/dpct/list", cmd_list,

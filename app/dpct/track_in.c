@@ -31,5 +31,6 @@ dpct_track_setup(struct dpct_worker *w)
 		.zone_of = t->n_zone_rules != 0 ? zone_of : NULL,
 		.zone_arg = t,
 		.port_index = dpct.idx_of,
+		.hlp = w->hlp,
 	};
 }

@@ -98,6 +98,8 @@ dpct_worker_publish(struct dpct_worker *w)
 	w->snap.nat_block_ring_full = w->nat_block_ring_full;
 	if (w->frag != NULL)
 		pipe_frag_stats(w->frag, &w->snap.frag);
+	if (w->hlp != NULL)
+		hlp_track_stats(w->hlp, &w->snap.hlp);
 	atomic_store_explicit(&w->snap.seq, s + 2, memory_order_release);
 }
 
@@ -184,6 +186,8 @@ dpct_workers_init(struct dpct_app *a)
 			return -ENOMEM;
 		}
 		ct_shard_set_log(w->shard, shard_log, w);
+		if (dpct_helpers_create(w) != 0)
+			return -ENOMEM;
 		if (a->cfg.events_enabled) {
 			w->chan = ev_chan_create_mem(a->cfg.event_ring_size,
 						     a->cfg.result_ring_size, &cc.mem, err,
@@ -279,6 +283,7 @@ dpct_workers_free(struct dpct_app *a)
 			rte_pktmbuf_free_bulk(w->park, w->n_park);
 		pipe_frag_free(w->frag);
 		ev_chan_free(w->chan);
+		dpct_helpers_free(w);
 		ct_shard_free(w->shard);
 	}
 	rte_free(a->workers);
@@ -720,12 +725,15 @@ dpct_worker_main(void *arg)
 				receive(w, m, n, now);
 			}
 		}
+		if (w->hlp != NULL)
+			dpct_helpers_poll(w, now);
 		drain_inbound(w, now);
 		/* On the packet clock timers are due whenever it moves, however
 		 * fast the replay runs: expire then, and completely. */
 		if (dpct.pkt_time) {
 			unsigned visited = 0;
 
+			dpct_helpers_expire(w, now);
 			for (i = 0; i < 64; i++) {
 				visited = ct_shard_expire(w->shard, now, EXPIRE_BUDGET);
 				if (visited < EXPIRE_BUDGET)
@@ -739,8 +747,10 @@ dpct_worker_main(void *arg)
 		ticked = tsc >= next_tick;
 		if (ticked) {
 			next_tick = tsc + tick;
-			if (!dpct.pkt_time)
+			if (!dpct.pkt_time) {
 				ct_shard_expire(w->shard, now, EXPIRE_BUDGET);
+				dpct_helpers_expire(w, now);
+			}
 			if (w->frag != NULL)
 				pipe_frag_expire(w->frag, now);
 			/* Replay: flush only once the timers due by the end of the

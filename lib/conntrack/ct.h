@@ -532,7 +532,8 @@ uint16_t ct_process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_
 enum ct_state {
 	CT_STATE_NEW = 0,       /**< first packet, or orig direction before any reply */
 	CT_STATE_ESTABLISHED,   /**< reply seen, or a reply-direction packet */
-	CT_STATE_RELATED,       /**< ICMP error quoting a tracked flow */
+	CT_STATE_RELATED,       /**< ICMP error quoting a tracked flow; with helpers (lib/pipeline),
+				 *   a connection an expectation announced, until established */
 	CT_STATE_INVALID,       /**< invalid, passed by the invalid policy */
 	CT_STATE_UNTRACKED,     /**< non-IP, later fragment, notrack */
 	CT_STATE_MAX,
@@ -573,56 +574,7 @@ struct ct_pkt_info {
 uint16_t ct_process_burst_info(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n,
 			       uint64_t now, uint8_t *verdict, struct ct_pkt_info *info);
 
-/**
- * Translation (docs/nat.md). With conf.nat, a shard keeps for each entry
- * the reply tuple a hook chose when the entry was created, and finds the
- * entry by it as Linux finds a conntrack by its reply tuplehash.
- *
- * `bind` is called for the first packet of every would-be entry (after the
- * L4 tracker accepted it): it returns 1 with `*reply` (the translated
- * reply tuple, as a reply arrives) and the CT_S_*NAT* bits in `*status`,
- * 0 for no translation (`*status` may still carry the _DONE bits), or a
- * negative errno to refuse the connection (counted in `nat_refused` and
- * `drop`, no entry). A reply tuple another entry already uses is refused
- * the same way (after `release`). `release` gives back a binding when the
- * entry is freed: after its DESTROY was delivered, so the public address
- * and port are never held twice while a log lacks the first holder's end.
- * For translated entries only: the original tuple matches packets in the
- * original direction, the reply tuple packets in the reply direction, and
- * an ICMP error is matched by the reverse of the packet it quotes.
- */
-struct ct_nat_hook {
-	int (*bind)(void *arg, const struct ct_pkt *p, struct ct_tuple *reply, uint16_t *status);
-	void (*release)(void *arg, const struct ct_tuple *reply, uint16_t status);
-	void *arg;
-};
-
-/**
- * Install the translation hook (NULL `h`: none). Before the first packet,
- * or with the shard empty.
- * @return 0; -ENOTSUP without conf.nat; -EBUSY when the shard has entries.
- * Thread safety: owner only.
- */
-int ct_shard_set_nat(struct ct_shard *s, const struct ct_nat_hook *h);
-
-/**
- * ct_process_burst_info() that also gives, for each packet of a translated
- * flow that passed (info[i].nat set, and to[i].family 4; to[i].family is 0
- * for every other packet), the tuple the packet must be rewritten to in
- * `to[i]` (nat_rewrite() in lib/nat), of which only what nat_rewrite()
- * reads is written (the first 4 bytes of each address, ports, proto,
- * family, zone). `info` may be NULL when no policy info is wanted. A packet in the
- * original direction becomes the reverse of the reply tuple, one in the
- * reply direction the reverse of the original tuple; the packet an ICMP
- * error quotes becomes the reply tuple (error in the original direction)
- * or the original tuple (reply direction). Taken when the packet is
- * tracked, so valid even when the packet ended its entry. Packets of
- * invalid state are not translated (as Linux: they have no conntrack).
- * Thread safety: owner only.
- */
-uint16_t ct_process_burst_nat(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n,
-			      uint64_t now, uint8_t *verdict, struct ct_pkt_info *info,
-			      struct ct_tuple *to);
+#include "ct_nat_hook.h"
 
 /**
  * Store a decision in the live entry (slot, id). If the entry already holds a
@@ -649,10 +601,22 @@ unsigned ct_shard_expire(struct ct_shard *s, uint64_t now, unsigned budget);
 /* Event staging ----------------------------------------------------------- */
 
 /**
- * The records staged since the last commit.
+ * The records staged since the last commit, each complete (built with
+ * ct_event_rec_cook() if it was not yet).
  * @param n  out: number of records.
  */
 struct ct_event_rec *ct_shard_ev_peek(struct ct_shard *s, unsigned *n);
+
+/**
+ * The records staged since the last commit as the shard wrote them: raw
+ * (ct_event_rec_raw()) until ct_event_rec_cook() builds them. Of a raw
+ * record only `id`, `slot`, `events`, `shard`, `flags`, `seq` and `targets`
+ * may be read. For a worker that moves them to a ring whose reader cooks
+ * them (ev_chan_pull_records()), so that building each record costs the
+ * control core, not the worker.
+ * @param n  out: number of records.
+ */
+struct ct_event_rec *ct_shard_ev_peek_raw(struct ct_shard *s, unsigned *n);
 
 /**
  * Report that the first `accepted` staged records reached the event ring.
@@ -672,11 +636,21 @@ unsigned ct_shard_ev_room(const struct ct_shard *s);
 
 /**
  * Apply a delivery result from the control core. Results whose id no
- * longer matches the slot's entry are stale and ignored.
- *
+ * longer matches the slot's entry are stale and ignored. CT_RES_EXP_* kinds
+ * go to the helper hook (ct_helper.h), -EINVAL without one.
  * @return 0 applied; -ESTALE stale; -EINVAL bad slot or kind.
  */
 int ct_shard_apply_result(struct ct_shard *s, const struct ct_result *r, uint64_t now);
+
+/**
+ * Apply `n` results in order, as ct_shard_apply_result() each, with the
+ * entries they free and, with limits, the counts they release prefetched
+ * a few results ahead.
+ *
+ * @return the results applied (not stale, not bad).
+ */
+unsigned ct_shard_apply_results(struct ct_shard *s, const struct ct_result *r, unsigned n,
+				uint64_t now);
 
 /* Control-plane operations (run by the owner, on request) ----------------- */
 

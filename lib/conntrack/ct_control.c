@@ -7,6 +7,8 @@
 
 #include <errno.h>
 
+#include <rte_prefetch.h>
+
 #include "ct_index.h"
 #include "ct_stage.h"
 
@@ -33,8 +35,19 @@ ct_shard_decide(struct ct_shard *s, uint32_t slot, uint32_t id, const struct ct_
 /* Staged records and delivery results                                       */
 
 struct ct_event_rec *
+ct_shard_ev_peek_raw(struct ct_shard *s, unsigned *n)
+{
+	*n = s->stage_n;
+	return s->stage;
+}
+
+struct ct_event_rec *
 ct_shard_ev_peek(struct ct_shard *s, unsigned *n)
 {
+	uint32_t i;
+
+	for (i = 0; i < s->stage_n; i++)
+		ct_event_rec_cook(&s->stage[i]);
 	*n = s->stage_n;
 	return s->stage;
 }
@@ -54,14 +67,19 @@ ct_shard_ev_commit(struct ct_shard *s, unsigned accepted, uint64_t now)
 	if (accepted > s->stage_n)
 		accepted = s->stage_n;
 	/* A resend counts when the channel takes it, as the control core
-	 * counts it: one the ring refused is re-armed and counted later. */
-	for (i = 0; i < accepted; i++)
-		s->st.destroy_resent += (s->stage[i].flags & CT_REC_F_RESEND) != 0;
+	 * counts it: staging counted it (ct_stage_destroy()), and one the ring
+	 * refused is taken back here, re-armed and counted later. */
 	for (i = accepted; i < s->stage_n; i++) {
 		const struct ct_event_rec *r = &s->stage[i];
 		struct ct_entry *e;
 
 		s->st.ring_full++;
+		if (r->flags & CT_REC_F_EXP) {
+			if (s->hlp.exp_unsent != NULL)
+				s->hlp.exp_unsent(s->hlp.arg, r, now);
+			continue;
+		}
+		s->st.destroy_resent -= (r->flags & CT_REC_F_RESEND) != 0;
 		if (r->slot >= s->cap)
 			continue;
 		e = &s->pool[r->slot];
@@ -77,11 +95,16 @@ ct_shard_ev_commit(struct ct_shard *s, unsigned accepted, uint64_t now)
 	s->stage_n = 0;
 }
 
-int
-ct_shard_apply_result(struct ct_shard *s, const struct ct_result *r, uint64_t now)
+static int
+apply_one(struct ct_shard *s, const struct ct_result *r, uint64_t now,
+	  const struct ct_lim_hint *h)
 {
 	struct ct_entry *e;
 
+	/* Expectations' kinds (and unknown ones, which the hook refuses). */
+	if (__builtin_expect(r->kind >= CT_RES_EXP_NACK, 0))
+		return s->hlp.exp_result != NULL ? s->hlp.exp_result(s->hlp.arg, r, now) :
+						   -EINVAL;
 	if (r->slot >= s->cap)
 		return -EINVAL;
 	e = &s->pool[r->slot];
@@ -97,7 +120,7 @@ ct_shard_apply_result(struct ct_shard *s, const struct ct_result *r, uint64_t no
 		if (!(e->status & CT_S_DYING) || !(e->eflags & CT_EF_AWAIT))
 			return -ESTALE;
 		s->st.destroy_acked++;
-		ct_entry_free(s, r->slot);
+		ct_entry_free_hint(s, r->slot, h);
 		return 0;
 	case CT_RES_DESTROY_NACK:
 		if (!(e->status & CT_S_DYING) || !(e->eflags & CT_EF_AWAIT))
@@ -109,6 +132,71 @@ ct_shard_apply_result(struct ct_shard *s, const struct ct_result *r, uint64_t no
 	default:
 		return -EINVAL;
 	}
+}
+
+int
+ct_shard_apply_result(struct ct_shard *s, const struct ct_result *r, uint64_t now)
+{
+	return apply_one(s, r, now, NULL);
+}
+
+/*
+ * Results this far ahead have their entry's first line (the key) and cold
+ * part prefetched; half as far, a DESTROY_ACK whose entry holds limit
+ * counts has the counts prefetched and their keys worked out. Applying
+ * results only frees or re-arms entries, so a key read ahead is still the
+ * entry's key when its result is applied (a stale result is refused
+ * whatever its hint).
+ */
+#define CT_RES_PF 8
+
+static inline void
+result_prefetch_entry(const struct ct_shard *s, const struct ct_result *r)
+{
+	if (r->slot < s->cap) {
+		rte_prefetch0(&s->pool[r->slot]);
+		rte_prefetch0(&s->cold[r->slot]);
+		if (s->lim_bits != NULL)
+			rte_prefetch0(&s->lim_bits[r->slot / 64]);
+	}
+}
+
+static inline void
+result_prefetch_counts(const struct ct_shard *s, const struct ct_result *r,
+		       struct ct_lim_hint *h)
+{
+	const struct ct_entry *e;
+
+	h->n = CT_LIM_HINT_UNSET;
+	if (s->limits == NULL || r->kind != CT_RES_DESTROY_ACK || r->slot >= s->cap)
+		return;
+	e = &s->pool[r->slot];
+	if ((e->eflags & CT_EF_USED) && e->id == r->id &&
+	    (s->lim_bits[r->slot / 64] >> (r->slot % 64) & 1))
+		ct_limits_prefetch(s->limits, &e->key, h);
+}
+
+unsigned
+ct_shard_apply_results(struct ct_shard *s, const struct ct_result *r, unsigned n, uint64_t now)
+{
+	struct ct_lim_hint h[CT_RES_PF / 2];
+	unsigned i, done = 0;
+
+	for (i = 0; i < n && i < CT_RES_PF; i++)
+		result_prefetch_entry(s, &r[i]);
+	for (i = 0; i < n && i < CT_RES_PF / 2; i++)
+		result_prefetch_counts(s, &r[i], &h[i]);
+	for (i = 0; i < n; i++) {
+		if (i + CT_RES_PF < n)
+			result_prefetch_entry(s, &r[i + CT_RES_PF]);
+		if (apply_one(s, &r[i], now, &h[i % (CT_RES_PF / 2)]) == 0)
+			done++;
+		/* The hint slot just used serves the result CT_RES_PF / 2 ahead. */
+		if (i + CT_RES_PF / 2 < n)
+			result_prefetch_counts(s, &r[i + CT_RES_PF / 2],
+					       &h[(i + CT_RES_PF / 2) % (CT_RES_PF / 2)]);
+	}
+	return done;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -60,6 +60,21 @@ struct ct_event_rec {
 };
 _Static_assert(sizeof(struct ct_event_rec) == 192, "event record is three cache lines");
 
+/**
+ * Whether `r` is a shard's raw record (ct_shard_ev_peek_raw()): the entry
+ * as it was when staged, not yet the fields above. Any other record
+ * (pad3 zero) is not raw.
+ */
+bool ct_event_rec_raw(const struct ct_event_rec *r);
+
+/**
+ * Build raw record `r` in place into the record the shard would have
+ * filled when it staged it (every field as documented above); a record
+ * that is not raw is left as it is. A pure function of the 192 bytes: any
+ * thread may call it, on a copy that no other thread writes.
+ */
+void ct_event_rec_cook(struct ct_event_rec *r);
+
 #define CT_REC_F_RESEND 0x01  /**< a destroy sent again after a grace timer */
 #define CT_REC_F_RETRY  0x02  /**< carries bits that were missed before */
 /**
@@ -120,6 +135,8 @@ enum ct_result_kind {
 	CT_RES_EXP_NACK = 4,      /**< expectation NEW not delivered: remember it */
 	CT_RES_EXP_DESTROY_ACK = 5,  /**< expectation DESTROY delivered: free its slot */
 	CT_RES_EXP_DESTROY_NACK = 6, /**< expectation DESTROY not delivered: resend later */
+	CT_RES_EXP_NEW_ACK = 7,   /**< expectation NEW delivered to every reliable listener:
+				   *   its DESTROY may follow */
 };
 
 struct ct_result {

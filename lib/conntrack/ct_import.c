@@ -139,7 +139,7 @@ ct_shard_import(struct ct_shard *s, const struct ct_event_rec *r, uint64_t now)
 		enum ct_limit_verdict lv = CT_LIM_NONE;
 
 		if (s->limits != NULL)
-			lv = ct_limits_admit(s->limits, t, NULL);
+			lv = ct_limits_admit(s->limits, t, NULL, NULL);
 		ct_shard_limit_created(s, idx, lv == CT_LIM_OVER ? CT_LIM_NONE : lv);
 	}
 	ct_shard_fill_check(s);

@@ -164,6 +164,7 @@ struct ct_probe {
 	uint32_t b2;
 	uint16_t sig;
 	uint32_t cand;   /* the node prefetched for it (first signature match), or CT_NIL */
+	struct ct_lim_hint lim; /* limits: set when the lookup found no signature */
 };
 
 static inline void
@@ -172,6 +173,7 @@ ct_probe_init(const struct ct_shard *s, uint32_t h, struct ct_probe *q)
 	ct_index_cands(s, h, &q->b1, &q->b2);
 	q->sig = ct_index_sig(h);
 	q->cand = CT_NIL;
+	q->lim.n = CT_LIM_HINT_UNSET;
 }
 
 /*

@@ -301,25 +301,44 @@ rules_of(const struct ct_limits *l, const struct ct_tuple *t, unsigned out[2])
 	return n;
 }
 
-enum ct_limit_verdict
-ct_limits_admit(struct ct_limits *l, const struct ct_tuple *t, unsigned *rule)
+/* The hint for `t`: `h` when it is set, else worked out into `tmp`. */
+static inline const struct ct_lim_hint *
+hint_of(const struct ct_limits *l, const struct ct_tuple *t, const struct ct_lim_hint *h,
+	struct ct_lim_hint *tmp)
 {
+	unsigned r[2], i;
+
+	if (h != NULL && h->n != CT_LIM_HINT_UNSET)
+		return h;
+	tmp->n = (uint8_t)rules_of(l, t, r);
+	for (i = 0; i < tmp->n; i++) {
+		tmp->rule[i] = (uint8_t)r[i];
+		tmp->fp[i] = key_of(l, r[i], t);
+	}
+	return tmp;
+}
+
+enum ct_limit_verdict
+ct_limits_admit(struct ct_limits *l, const struct ct_tuple *t, const struct ct_lim_hint *hint,
+		unsigned *rule)
+{
+	struct ct_lim_hint tmp;
+	const struct ct_lim_hint *h = hint_of(l, t, hint, &tmp);
 	uint32_t at[2];
 	bool fresh[2] = {false, false};
-	unsigned r[2], n, i;
+	unsigned i;
 
-	n = rules_of(l, t, r);
-	if (n == 0)
+	if (h->n == 0)
 		return CT_LIM_NONE;
 	/* Find (or claim) every count first: over a limit or out of room, nothing changes. */
-	for (i = 0; i < n; i++) {
-		uint64_t fp = key_of(l, r[i], t);
+	for (i = 0; i < h->n; i++) {
+		uint64_t fp = h->fp[i];
 
 		at[i] = slot_find(l, fp);
 		if (l->slot[at[i]].fp != 0) {
-			if (l->slot[at[i]].count >= l->rules[r[i]].max) {
+			if (l->slot[at[i]].count >= l->rules[h->rule[i]].max) {
 				if (rule != NULL)
-					*rule = r[i];
+					*rule = h->rule[i];
 				goto undo_over;
 			}
 			continue;
@@ -332,7 +351,7 @@ ct_limits_admit(struct ct_limits *l, const struct ct_tuple *t, unsigned *rule)
 		fresh[i] = true;
 	}
 	/* A fresh count is below any max (>= 1); a claim never moves another slot. */
-	for (i = 0; i < n; i++)
+	for (i = 0; i < h->n; i++)
 		l->slot[at[i]].count++;
 	return CT_LIM_COUNTED;
 undo_over:
@@ -345,24 +364,29 @@ undo_room:
 	return CT_LIM_NOROOM;
 }
 
-__attribute__((cold)) void
-ct_limits_prefetch(const struct ct_limits *l, const struct ct_tuple *t)
+void
+ct_limits_prefetch(const struct ct_limits *l, const struct ct_tuple *t, struct ct_lim_hint *h)
 {
-	unsigned r[2], n, i;
+	struct ct_lim_hint tmp;
+	unsigned i;
 
-	n = rules_of(l, t, r);
-	for (i = 0; i < n; i++)
-		__builtin_prefetch(&l->slot[home_of(l, key_of(l, r[i], t))]);
+	if (h == NULL)
+		h = &tmp;
+	h->n = CT_LIM_HINT_UNSET;
+	h = (struct ct_lim_hint *)(uintptr_t)hint_of(l, t, NULL, h);
+	for (i = 0; i < h->n; i++)
+		__builtin_prefetch(&l->slot[home_of(l, h->fp[i])]);
 }
 
 void
-ct_limits_release(struct ct_limits *l, const struct ct_tuple *t)
+ct_limits_release(struct ct_limits *l, const struct ct_tuple *t, const struct ct_lim_hint *hint)
 {
-	unsigned r[2], n, i;
+	struct ct_lim_hint tmp;
+	const struct ct_lim_hint *h = hint_of(l, t, hint, &tmp);
+	unsigned i;
 
-	n = rules_of(l, t, r);
-	for (i = 0; i < n; i++) {
-		uint32_t at = slot_find(l, key_of(l, r[i], t));
+	for (i = 0; i < h->n; i++) {
+		uint32_t at = slot_find(l, h->fp[i]);
 
 		if (l->slot[at].fp == 0)
 			continue;

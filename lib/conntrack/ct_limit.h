@@ -90,24 +90,42 @@ struct ct_limits *ct_limits_create(const struct ct_limit_rule *rules, unsigned n
 void ct_limits_free(struct ct_limits *l, const struct ct_mem *mem);
 
 /**
+ * The rules that apply to a tuple and the keys of its counts, worked out
+ * once by ct_limits_prefetch() and handed to ct_limits_admit() or
+ * ct_limits_release() for the same tuple and table. `n` is
+ * CT_LIM_HINT_UNSET until then.
+ */
+struct ct_lim_hint {
+	uint64_t fp[2];
+	uint8_t rule[2];
+	uint8_t n;
+};
+#define CT_LIM_HINT_UNSET 0xff
+
+/**
  * Admit a new connection with original tuple `t`: on CT_LIM_COUNTED every
  * matching rule's count went up by one; on CT_LIM_OVER (`*rule` = the rule
  * at its max), CT_LIM_NONE and CT_LIM_NOROOM nothing changed.
+ * @param h  NULL, or a hint for `t` (unset: worked out here).
  */
 enum ct_limit_verdict ct_limits_admit(struct ct_limits *l, const struct ct_tuple *t,
-				      unsigned *rule);
+				      const struct ct_lim_hint *h, unsigned *rule);
 
 /**
- * Prefetch the counts ct_limits_admit() would read for `t`: for a packet
- * whose lookup is about to miss, some packets before it is processed.
+ * Prefetch the counts ct_limits_admit() or ct_limits_release() would read
+ * for `t`, some packets or results before it is processed, and leave what
+ * it worked out in `*h` (may be NULL).
  */
-void ct_limits_prefetch(const struct ct_limits *l, const struct ct_tuple *t);
+void ct_limits_prefetch(const struct ct_limits *l, const struct ct_tuple *t,
+			struct ct_lim_hint *h);
 
 /**
  * Release a connection that ct_limits_admit() counted (CT_LIM_COUNTED), with
  * the same tuple: the counts it took go down by one.
+ * @param h  NULL, or a hint for `t` (unset: worked out here).
  */
-void ct_limits_release(struct ct_limits *l, const struct ct_tuple *t);
+void ct_limits_release(struct ct_limits *l, const struct ct_tuple *t,
+		       const struct ct_lim_hint *h);
 
 /** The live count of rule `rule` for the group `t` falls in (0 when none). */
 uint32_t ct_limits_count(const struct ct_limits *l, unsigned rule, const struct ct_tuple *t);

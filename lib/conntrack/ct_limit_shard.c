@@ -78,14 +78,14 @@ ct_shard_limit_fini(struct ct_shard *s)
 }
 
 enum ct_limit_verdict
-ct_shard_limit_admit(struct ct_shard *s, const struct ct_tuple *t)
+ct_shard_limit_admit(struct ct_shard *s, const struct ct_tuple *t, const struct ct_lim_hint *h)
 {
 	enum ct_limit_verdict v;
 	unsigned rule = 0;
 
 	if (s->limits == NULL)
 		return CT_LIM_NONE;
-	v = ct_limits_admit(s->limits, t, &rule);
+	v = ct_limits_admit(s->limits, t, h, &rule);
 	if (v == CT_LIM_OVER) {
 		s->st.limit_drop++;
 		s->st.limit_drop_by_rule[rule]++;
@@ -109,16 +109,16 @@ void
 ct_shard_limit_abort(struct ct_shard *s, const struct ct_tuple *t, enum ct_limit_verdict v)
 {
 	if (v == CT_LIM_COUNTED)
-		ct_limits_release(s->limits, t);
+		ct_limits_release(s->limits, t, NULL);
 }
 
 void
-ct_shard_limit_freed(struct ct_shard *s, uint32_t idx)
+ct_shard_limit_freed(struct ct_shard *s, uint32_t idx, const struct ct_lim_hint *h)
 {
 	const struct ct_tuple *t = &s->pool[idx].key;
 
 	if (s->lim_bits != NULL && bit_take(s->lim_bits, idx))
-		ct_limits_release(s->limits, t);
+		ct_limits_release(s->limits, t, h);
 	if (s->top != NULL)
 		ct_top_sub(s->top, t);
 }

@@ -245,6 +245,8 @@ entry_make(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64
 	e->eflags = CT_EF_USED;
 	e->id = next_id(s);
 	e->status |= CT_S_CONFIRMED;
+	if (s->hlp.created != NULL)
+		e->status |= s->hlp.created(s->hlp.arg, idx, e->id, p, now) & CT_S_EXPECTED;
 	e->pending = CT_EVI_NEW;
 	e->pkts[0] = 1;
 	e->bytes[0] = p->len;
@@ -268,7 +270,8 @@ entry_make(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64
 
 /* A new entry, within the limits (ct_limit_shard.c) when there are any. */
 static uint8_t
-entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64_t now)
+entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64_t now,
+	     const struct ct_lim_hint *lh)
 {
 	enum ct_limit_verdict lv;
 	uint64_t insert;
@@ -276,7 +279,7 @@ entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint
 
 	if (s->limits == NULL && s->top == NULL)
 		return entry_make(s, p, now_tick, now);
-	lv = ct_shard_limit_admit(s, &p->tuple);
+	lv = ct_shard_limit_admit(s, &p->tuple, lh);
 	if (lv == CT_LIM_OVER)
 		return CT_V_DROP;
 	insert = s->st.insert;
@@ -376,10 +379,10 @@ nat_target(const struct ct_shard *s, uint32_t idx, enum ct_dir dir, bool icmp_er
  * instructions each. */
 static __attribute__((noinline)) uint8_t
 create_info(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64_t now,
-	    struct ct_pkt_info *pi, struct ct_tuple *to)
+	    struct ct_pkt_info *pi, struct ct_tuple *to, const struct ct_lim_hint *lh)
 {
 	uint64_t insert = s->st.insert;
-	uint8_t v = entry_create(s, p, now_tick, now);
+	uint8_t v = entry_create(s, p, now_tick, now, lh);
 
 	if (s->st.insert != insert) {
 		pi->slot = s->last_created;
@@ -525,13 +528,13 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 
 	idx = ct_probe_lookup(s, q, &p->tuple, &dir);
 	if (idx == CT_NIL)
-		return create_info(s, p, now_tick, now, pi, to);
+		return create_info(s, p, now_tick, now, pi, to, &q->lim);
 	e = &s->pool[idx];
 	if (!ct_tick_before(now_tick, e->expiry)) {
 		/* Timed out before the wheel reaped it: the timeout wins. */
 		s->st.expired++;
 		ct_entry_destroy(s, idx, now_tick, now);
-		return create_info(s, p, now_tick, now, pi, to);
+		return create_info(s, p, now_tick, now, pi, to, &q->lim);
 	}
 	s->st.found++;
 	/* As Linux: established once a reply was seen, or for a reply itself. */
@@ -616,7 +619,7 @@ tracked:
 		pi->state = CT_STATE_NEW;
 		pi->slot = CT_NIL;
 		pi->dec.gen = 0;
-		return create_info(s, p, now_tick, now, pi, to);
+		return create_info(s, p, now_tick, now, pi, to, &q->lim);
 	}
 	ct_stage_update(s, idx, now_tick);
 	return CT_V_PASS;
@@ -674,7 +677,7 @@ prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe
 	if (m == 0) {
 		/* Most likely a new connection: the counts its limits will read. */
 		if (__builtin_expect(s->limits != NULL, 0))
-			ct_limits_prefetch(s->limits, &p->tuple);
+			ct_limits_prefetch(s->limits, &p->tuple, &q->lim);
 		return;
 	}
 	q->cand = bk->idx[__builtin_ctz(m) >> 1];

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ct_helper.h"
 #include "ct_private.h"
 #include "ct_tpol_rt.h"
 
@@ -97,6 +98,7 @@ struct ct_shard {
 	uint32_t flush_cursor;
 	uint32_t last_created;     /* policy info: slot of the latest entry created */
 	struct ct_nat_hook nat;    /* translation hook (ct_shard_set_nat()), zero = none */
+	struct ct_helper_hook hlp; /* connection helpers (ct_shard_set_helper()), zero = none */
 	/* Limits and the top sketch (ct_limit_shard.c), NULL when not configured */
 	struct ct_limits *limits;
 	uint64_t *lim_bits;        /* one bit a pool slot: its entry holds limit counts */
@@ -192,11 +194,13 @@ void ct_shard_log(struct ct_shard *s, int level, const char *fmt, unsigned long 
  * refuse it (counted); then ct_shard_limit_created() once it exists at
  * `idx`, or ct_shard_limit_abort() when it was not made after all.
  * ct_shard_limit_freed() as an entry's slot is freed (its key still set).
+ * `h`: NULL, or ct_limits_prefetch()'s hint for the entry's key.
  */
-enum ct_limit_verdict ct_shard_limit_admit(struct ct_shard *s, const struct ct_tuple *t);
+enum ct_limit_verdict ct_shard_limit_admit(struct ct_shard *s, const struct ct_tuple *t,
+					   const struct ct_lim_hint *h);
 void ct_shard_limit_created(struct ct_shard *s, uint32_t idx, enum ct_limit_verdict v);
 void ct_shard_limit_abort(struct ct_shard *s, const struct ct_tuple *t, enum ct_limit_verdict v);
-void ct_shard_limit_freed(struct ct_shard *s, uint32_t idx);
+void ct_shard_limit_freed(struct ct_shard *s, uint32_t idx, const struct ct_lim_hint *h);
 /* Allocate (ct_shard_create()) and free the limits and the sketch. */
 int ct_shard_limit_init(struct ct_shard *s, char *err, size_t errlen);
 void ct_shard_limit_fini(struct ct_shard *s);

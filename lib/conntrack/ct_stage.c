@@ -27,26 +27,62 @@ prng_next(struct ct_shard *s)
 	return z ^ (z >> 31);
 }
 
-/* ct_fill_record() stores every field: a new one must be added there too. */
+/* rec_build() stores every field: a new one must be added there too. */
 _Static_assert(offsetof(struct ct_event_rec, pad3) + sizeof(((struct ct_event_rec *)0)->pad3) ==
 		       sizeof(struct ct_event_rec),
 	       "ct_event_rec ends with pad3, no tail padding");
+_Static_assert(offsetof(struct ct_event_rec, bytes) == offsetof(struct ct_event_rec, pkts) + 16 &&
+		       offsetof(struct ct_entry, bytes) == offsetof(struct ct_entry, pkts) + 16,
+	       "packets and bytes: one 32-byte block in the entry and in the record");
+_Static_assert(offsetof(struct ct_event_rec, nat_event) ==
+			       offsetof(struct ct_event_rec, block_lo) + 4 &&
+		       offsetof(struct ct_event_rec, pad3a) ==
+			       offsetof(struct ct_event_rec, block_lo) + 7,
+	       "block_lo .. pad3a: one 8-byte word");
 
-void
-ct_fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_event_rec *r)
+/*
+ * Linux's TCP flags byte of one direction (ct_tw_linux_flags(), which
+ * test_shard_raw checks this against): the high nibble of tw_seen
+ * through a table, CLOSE_INIT from tcp_flags, MAXACK_SET from tw_retrans.
+ */
+static const uint8_t tw_seen_linux[16] = {
+#define TW_HI(h) (uint8_t)(((h) & 0x3) | ((h) & 0xc) << 1)
+	TW_HI(0), TW_HI(1), TW_HI(2), TW_HI(3), TW_HI(4), TW_HI(5), TW_HI(6), TW_HI(7),
+	TW_HI(8), TW_HI(9), TW_HI(10), TW_HI(11), TW_HI(12), TW_HI(13), TW_HI(14), TW_HI(15),
+#undef TW_HI
+};
+_Static_assert(CT_TF_CLOSE_INIT_ORIG == 0x01 && CT_TF_CLOSE_INIT_REPLY == 0x02 &&
+		       CT_TW_LINUX_CLOSE_INIT == 0x04 && CT_TW_R_MAXACK0 == 0x40 &&
+		       CT_TW_R_MAXACK1 == 0x80 && CT_TW_LINUX_MAXACK_SET == 0x20,
+	       "the shifts in tw_flags() follow these bits");
+
+static inline uint8_t
+tw_flags(const struct ct_entry *e, unsigned d)
 {
-	const struct ct_entry *e = &s->pool[idx];
-	uint32_t left = 0;
+	return (uint8_t)(tw_seen_linux[e->tw_seen[d] >> 4] |
+			 ((e->tcp_flags >> d) & 1) << 2 |
+			 ((e->tw_retrans >> (6 + d)) & 1) << 5);
+}
 
-	/* Every field stored once, no memset: a 128-byte memset became
-	 * `rep stos`, the dearest part of staging a record. */
+/*
+ * The record of entry `e` (slot `idx`; `nx` its translation, NULL for none)
+ * with its event bits, flags and sequence number: every field stored once,
+ * no memset (a 128-byte memset became `rep stos`), the per-protocol parts
+ * chosen by one switch.
+ */
+static inline void
+rec_build(const struct ct_entry *e, uint64_t start_ns, const struct ct_nat_x *nx, uint32_t idx,
+	  uint16_t shard, uint32_t now_tick, struct ct_event_rec *r, uint16_t events,
+	  uint8_t flags, uint32_t seq)
+{
+	bool dying = (e->status & CT_S_DYING) != 0;
+	uint32_t left = 0;
+	uint64_t zero8 = 0;
+
 	r->orig = e->key;
-	r->pkts[0] = e->pkts[0];
-	r->pkts[1] = e->pkts[1];
-	r->bytes[0] = e->bytes[0];
-	r->bytes[1] = e->bytes[1];
-	r->start_ns = s->cold[idx].start_ns;
-	r->stop_ns = (e->status & CT_S_DYING) ? e->stop_ns : 0; /* over tw_end[] */
+	memcpy(r->pkts, e->pkts, 4 * sizeof(uint64_t)); /* pkts[2], bytes[2] */
+	r->start_ns = start_ns;
+	r->stop_ns = dying ? e->stop_ns : 0; /* over tw_end[] */
 	r->id = e->id;
 	r->slot = idx;
 	/*
@@ -54,48 +90,155 @@ ct_fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_ev
 	 * flush, delete or kill (0, not sent, when the entry timed out). Once a
 	 * grace timer is armed, expiry is that timer's, not the entry's.
 	 */
-	if ((!(e->status & CT_S_DYING) || !(e->eflags & CT_EF_RESENT)) &&
-	    ct_tick_before(now_tick, e->expiry))
+	if ((!dying || !(e->eflags & CT_EF_RESENT)) && ct_tick_before(now_tick, e->expiry))
 		left = (uint32_t)(((uint64_t)(e->expiry - now_tick) << CT_TICK_SHIFT) /
 				  CT_NS_PER_S);
 	r->timeout_s = left;
 	r->status = e->status;
-	if (e->key.proto == IPPROTO_TCP) {
-		/* TCP window tracking: CTA_PROTOINFO_TCP_WSCALE_* and FLAGS_*. */
-		r->tcp_wscale[0] = ct_tw_wscale(e, CT_DIR_ORIG);
-		r->tcp_wscale[1] = ct_tw_wscale(e, CT_DIR_REPLY);
-		r->tcp_dflags[0] = ct_tw_linux_flags(e, CT_DIR_ORIG);
-		r->tcp_dflags[1] = ct_tw_linux_flags(e, CT_DIR_REPLY);
-	} else {
-		r->tcp_wscale[0] = r->tcp_wscale[1] = 0;
-		r->tcp_dflags[0] = r->tcp_dflags[1] = 0;
-	}
-	r->events = 0;
-	r->shard = s->conf.shard_index;
-	r->tcp_state = (e->key.proto == IPPROTO_TCP || e->key.proto == IPPROTO_SCTP) ?
-		       e->tcp_state : 0;
-	r->flags = 0;
+	r->events = events;
+	r->shard = shard;
+	r->flags = flags;
 	r->mark = 0;
-	r->seq = 0;
+	r->seq = seq;
 	r->targets = 0;
 	r->l4_seen = ct_x_l4(e);
-	r->icmp_code = ct_x_code(e);
 	r->in_port = ct_x_port(e);
-	r->end_reason = (e->status & CT_S_DYING) ? ct_x_end(e) : 0;
-	ct_reply_tuple(s, idx, &r->reply);
-	r->block_lo = r->block_hi = 0;
-	r->nat_event = 0;
-	r->exp_class = 0;
-	r->exp_helper = CT_EXP_HELPER_NONE;
-	r->pad3a = 0;
-	if (e->key.proto == IPPROTO_SCTP) {
-		r->sctp_vtag[0] = e->sctp_vtag[0];
-		r->sctp_vtag[1] = e->sctp_vtag[1];
-	} else {
-		r->sctp_vtag[0] = r->sctp_vtag[1] = 0;
-	}
+	r->end_reason = dying ? ct_x_end(e) : 0;
+	memcpy(&r->block_lo, &zero8, sizeof(zero8)); /* block_lo .. pad3a */
 	r->master_id = 0;
 	memset(r->pad3, 0, sizeof(r->pad3));
+	r->tcp_state = 0;
+	r->icmp_code = 0;
+	r->tcp_wscale[0] = r->tcp_wscale[1] = 0;
+	r->tcp_dflags[0] = r->tcp_dflags[1] = 0;
+	r->sctp_vtag[0] = r->sctp_vtag[1] = 0;
+	switch (e->key.proto) {
+	case IPPROTO_TCP:
+		/* TCP window tracking: CTA_PROTOINFO_TCP_WSCALE_* and FLAGS_*. */
+		r->tcp_state = e->tcp_state;
+		r->tcp_wscale[0] = ct_tw_wscale(e, CT_DIR_ORIG);
+		r->tcp_wscale[1] = ct_tw_wscale(e, CT_DIR_REPLY);
+		r->tcp_dflags[0] = tw_flags(e, CT_DIR_ORIG);
+		r->tcp_dflags[1] = tw_flags(e, CT_DIR_REPLY);
+		break;
+	case IPPROTO_SCTP:
+		r->tcp_state = e->tcp_state;
+		r->sctp_vtag[0] = e->sctp_vtag[0];
+		r->sctp_vtag[1] = e->sctp_vtag[1];
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		r->icmp_code = ct_x_code(e);
+		break;
+	default:
+		break;
+	}
+	if (nx == NULL)
+		ct_tuple_rev(&r->reply, &e->key);
+	else
+		ct_nat_reply_build(e, nx, &r->reply);
+}
+
+/* The translation rec_build() needs for entry idx: NULL when none. */
+static inline const struct ct_nat_x *
+rec_nat(const struct ct_shard *s, uint32_t idx)
+{
+	if ((s->pool[idx].status & CT_S_NAT_MASK) && s->nat_x != NULL)
+		return &s->nat_x[idx];
+	return NULL;
+}
+
+void
+ct_fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_event_rec *r)
+{
+	rec_build(&s->pool[idx], s->cold[idx].start_ns, rec_nat(s, idx), idx,
+		  s->conf.shard_index, now_tick, r, 0, 0, 0);
+}
+
+/*
+ * A staged record is raw: the entry's two lines as they were, what else
+ * rec_build() reads, and in their own places the fields that the shard's
+ * commit and the results path read (id, slot, events, shard, flags, seq,
+ * targets). Copying 128 bytes is about a third of the instructions of
+ * building the record; ct_event_rec_cook() builds it where it is read (the
+ * control core, ev_chan_pull_records()), and ct_shard_ev_peek() for the
+ * shard's other readers.
+ */
+#define RAW_LINE1   0u     /* entry bytes 0..63 */
+#define RAW_START   64u    /* uint64_t start_ns */
+#define RAW_NAT     72u    /* struct ct_nat_x */
+#define RAW_TICK    80u    /* uint32_t now_tick */
+#define RAW_HAS_NAT 84u    /* uint8_t: RAW_NAT holds the translation */
+#define RAW_LINE2   120u   /* entry bytes 64..127 */
+#define RAW_MAGIC   UINT32_C(0x57415243) /* in pad3; a built record has 0 there */
+
+_Static_assert(RAW_HAS_NAT < offsetof(struct ct_event_rec, id) &&
+		       offsetof(struct ct_event_rec, id) < offsetof(struct ct_event_rec, slot) &&
+		       offsetof(struct ct_event_rec, targets) + sizeof(uint32_t) <= RAW_LINE2 &&
+		       RAW_LINE2 + 64 <= offsetof(struct ct_event_rec, pad3) &&
+		       offsetof(struct ct_event_rec, id) >= 88 &&
+		       offsetof(struct ct_event_rec, events) >
+			       offsetof(struct ct_event_rec, slot) &&
+		       offsetof(struct ct_event_rec, flags) < offsetof(struct ct_event_rec, seq),
+	       "a raw record keeps the header fields where a built record has them");
+_Static_assert(sizeof(struct ct_entry) == 128 && sizeof(struct ct_nat_x) == 8,
+	       "a raw record holds the entry's two lines and its translation");
+
+static inline void
+raw_fill(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_event_rec *r,
+	 uint16_t events, uint8_t flags, uint32_t seq, uint32_t targets)
+{
+	const struct ct_entry *e = &s->pool[idx];
+	uint8_t *b = (uint8_t *)r;
+	const struct ct_nat_x *nx = rec_nat(s, idx);
+	uint32_t magic = RAW_MAGIC;
+
+	memcpy(b + RAW_LINE1, e, 64);
+	memcpy(b + RAW_LINE2, (const uint8_t *)e + 64, 64);
+	memcpy(b + RAW_START, &s->cold[idx].start_ns, sizeof(uint64_t));
+	memcpy(b + RAW_TICK, &now_tick, sizeof(now_tick));
+	b[RAW_HAS_NAT] = nx != NULL;
+	if (nx != NULL)
+		memcpy(b + RAW_NAT, nx, sizeof(*nx));
+	r->id = e->id;
+	r->slot = idx;
+	r->events = events;
+	r->shard = s->conf.shard_index;
+	r->flags = flags;
+	r->seq = seq;
+	r->targets = targets;
+	memcpy(r->pad3, &magic, sizeof(magic));
+}
+
+bool
+ct_event_rec_raw(const struct ct_event_rec *r)
+{
+	uint32_t magic;
+
+	memcpy(&magic, r->pad3, sizeof(magic));
+	return magic == RAW_MAGIC;
+}
+
+void
+ct_event_rec_cook(struct ct_event_rec *r)
+{
+	const uint8_t *b = (const uint8_t *)r;
+	struct ct_entry e;
+	struct ct_nat_x nx;
+	uint64_t start_ns;
+	uint32_t now_tick, targets;
+
+	if (!ct_event_rec_raw(r))
+		return;
+	memcpy(&e, b + RAW_LINE1, 64);
+	memcpy((uint8_t *)&e + 64, b + RAW_LINE2, 64);
+	memcpy(&start_ns, b + RAW_START, sizeof(start_ns));
+	memcpy(&nx, b + RAW_NAT, sizeof(nx));
+	memcpy(&now_tick, b + RAW_TICK, sizeof(now_tick));
+	targets = r->targets;
+	rec_build(&e, start_ns, b[RAW_HAS_NAT] ? &nx : NULL, r->slot, r->shard, now_tick, r,
+		  r->events, r->flags, r->seq);
+	r->targets = targets;
 }
 
 /*
@@ -116,10 +259,7 @@ ct_stage_interim(struct ct_shard *s, uint32_t idx, uint32_t now_tick)
 		return;
 	}
 	r = &s->stage[s->stage_n++];
-	ct_fill_record(s, idx, now_tick, r);
-	r->events = 0;
-	r->flags = CT_REC_F_INTERIM;
-	r->seq = s->seq++;
+	raw_fill(s, idx, now_tick, r, 0, CT_REC_F_INTERIM, (uint32_t)s->seq++, 0);
 }
 
 /* Flow export: an entry that ends without a reason of its own. */
@@ -162,10 +302,11 @@ ct_stage_bits(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint8_t bits)
 		return;
 	}
 	r = &s->stage[s->stage_n++];
-	ct_fill_record(s, idx, now_tick, r);
-	r->events = ct_ev_to_linux(bits);
-	r->flags = e->missed ? CT_REC_F_RETRY : 0;
-	r->seq = s->seq++;
+	/* MARK and LABEL are the only bits that move (ct_ev_to_linux()). */
+	raw_fill(s, idx, now_tick, r,
+		 __builtin_expect(bits & (CT_EVI_MARK | CT_EVI_LABEL), 0) ? ct_ev_to_linux(bits) :
+									      bits,
+		 e->missed ? CT_REC_F_RETRY : 0, (uint32_t)s->seq++, 0);
 	e->pending = e->missed = 0;
 }
 
@@ -184,13 +325,13 @@ nat_unbind(struct ct_shard *s, uint32_t idx)
 }
 
 void
-ct_entry_free(struct ct_shard *s, uint32_t idx)
+ct_entry_free_hint(struct ct_shard *s, uint32_t idx, const struct ct_lim_hint *h)
 {
 	struct ct_entry *e = &s->pool[idx];
 
 	nat_unbind(s, idx);
 	if (s->limits != NULL || s->top != NULL)
-		ct_shard_limit_freed(s, idx);
+		ct_shard_limit_freed(s, idx, h);
 	ct_wheel_unlink(s, idx);
 	if (e->status & CT_S_DYING)
 		s->st.dying--;
@@ -250,6 +391,7 @@ ct_stage_destroy(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint64_t n
 {
 	struct ct_entry *e = &s->pool[idx];
 	struct ct_event_rec *r;
+	uint32_t targets;
 
 	if (!(s->ev_kinds & CT_EVK_DESTROY)) {
 		/* Nobody listens for it: as with events disabled. */
@@ -263,13 +405,13 @@ ct_stage_destroy(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint64_t n
 		return;
 	}
 	ct_wheel_unlink(s, idx);
+	targets = dying_targets(e);
 	r = &s->stage[s->stage_n++];
-	ct_fill_record(s, idx, now_tick, r);
-	r->targets = dying_targets(e);
-	r->events = ct_ev_to_linux((uint8_t)((r->targets ? 0 : e->pending | e->missed) |
-					     CT_EVI_DESTROY));
-	r->flags = resend ? CT_REC_F_RESEND : 0;
-	r->seq = s->seq++;
+	raw_fill(s, idx, now_tick, r,
+		 ct_ev_to_linux((uint8_t)((targets ? 0 : e->pending | e->missed) | CT_EVI_DESTROY)),
+		 resend ? CT_REC_F_RESEND : 0, (uint32_t)s->seq++, targets);
+	/* Counted as taken; ct_shard_ev_commit() takes back one the ring refused. */
+	s->st.destroy_resent += resend != 0;
 	ct_dying_targets_set(e, 0);
 	e->pending = e->missed = 0;
 	e->eflags |= CT_EF_AWAIT;
@@ -281,6 +423,8 @@ ct_entry_destroy(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint64_t n
 {
 	struct ct_entry *e = &s->pool[idx];
 
+	if (s->hlp.ended != NULL)
+		s->hlp.ended(s->hlp.arg, idx, e->id, now);
 	ct_index_remove(s, idx);
 	ct_wheel_unlink(s, idx);
 	end_default(e);

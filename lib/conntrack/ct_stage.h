@@ -34,8 +34,17 @@ void ct_grace_rearm(struct ct_shard *s, uint32_t idx, uint64_t now);
 /* End a live entry: out of the index, then dying (or freed when events are off). */
 void ct_entry_destroy(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint64_t now);
 
-/* Return a slot, live or dying, to the free stack. */
-void ct_entry_free(struct ct_shard *s, uint32_t idx);
+/*
+ * Return a slot, live or dying, to the free stack. `h`: NULL, or the
+ * limits' hint for the entry's key (ct_limits_prefetch()).
+ */
+void ct_entry_free_hint(struct ct_shard *s, uint32_t idx, const struct ct_lim_hint *h);
+
+static inline void
+ct_entry_free(struct ct_shard *s, uint32_t idx)
+{
+	ct_entry_free_hint(s, idx, NULL);
+}
 /* Give back entry idx's translation (the hook's release) and clear its NAT bits. */
 void nat_unbind(struct ct_shard *s, uint32_t idx);
 

@@ -51,7 +51,7 @@ void ev_chan_free(struct ev_chan *c);
 unsigned ev_chan_push_records(struct ev_chan *c, const struct ct_event_rec *r, unsigned n);
 /** Worker side: dequeue up to `max` results. */
 unsigned ev_chan_pull_results(struct ev_chan *c, struct ct_result *out, unsigned max);
-/** Control side: dequeue up to `max` records. */
+/** Control side: dequeue up to `max` records, each built (ct_event_rec_cook()) if raw. */
 unsigned ev_chan_pull_records(struct ev_chan *c, struct ct_event_rec *out, unsigned max);
 /** Control side: enqueue results; returns how many went in (a prefix). */
 unsigned ev_chan_push_results(struct ev_chan *c, const struct ct_result *r, unsigned n);
@@ -84,9 +84,12 @@ bool ev_chan_take_counts(struct ev_chan *c, unsigned *sent, unsigned *failed,
 
 /**
  * Control side: the kinds of record (EV_MASK_NEW, EV_MASK_UPDATE,
- * EV_MASK_DESTROY; other bits are ignored) that some listener of the
- * channel's shard subscribes to. ev_ctl keeps it current as listeners come
- * and go; a channel starts with every kind.
+ * EV_MASK_DESTROY and the expectation groups EV_MASK_EXP_*; other bits are
+ * ignored) that some listener of the channel's shard subscribes to. ev_ctl
+ * keeps it current as listeners come and go; a channel starts with every
+ * kind. A worker that sees no EV_MASK_EXP_* bit may skip staging
+ * expectation records: nobody would get them, and the control core would
+ * only ack their DESTROYs.
  * Thread safety: the control core only.
  */
 void ev_chan_set_kinds(struct ev_chan *c, uint32_t kinds);
@@ -224,6 +227,12 @@ struct ev_ctl_stats {
 				      *   first needs it: not those only full sockets were due) */
 	uint64_t result_backlog;     /**< results waiting for room in a channel */
 	uint64_t resend_targeted;    /**< resent records delivered only to the slots that refused */
+	/* Expectation records (CT_REC_F_EXP), counted apart from the above */
+	uint64_t exp_sent;           /**< expectation messages accepted by at least one listener */
+	uint64_t exp_failed;         /**< expectation nacks (CT_RES_EXP_NACK/_DESTROY_NACK) */
+	uint64_t exp_retried;        /**< expectation records with missed bits (CT_REC_F_RETRY) */
+	uint64_t exp_resent;         /**< expectation DESTROYs sent again (CT_REC_F_RESEND) */
+	uint64_t exp_destroy_acked;  /**< CT_RES_EXP_DESTROY_ACK returned: slots the worker frees */
 };
 void ev_ctl_get_stats(const struct ev_ctl *ctl, struct ev_ctl_stats *out);
 
@@ -334,7 +343,7 @@ struct ev_listener_info {
 unsigned ev_ctl_listeners(const struct ev_ctl *ctl, struct ev_listener_info *out, unsigned max);
 
 /* ------------------------------------------------------------------------ */
-/* Dumps (IPCTNL_MSG_CT_GET + NLM_F_DUMP)                                    */
+/* Dumps (IPCTNL_MSG_CT_GET / IPCTNL_MSG_EXP_GET + NLM_F_DUMP)               */
 
 /**
  * The table pager behind dumps, provided by the owner of the shards (the
@@ -355,6 +364,20 @@ struct ev_dump_ops {
 /** Install the pager (NULL: dump requests are answered -EOPNOTSUPP). */
 void ev_ctl_set_dump(struct ev_ctl *ctl, const struct ev_dump_ops *ops, void *arg);
 
+/**
+ * Install the expectation pager behind IPCTNL_MSG_EXP_GET + NLM_F_DUMP
+ * (NFNL_SUBSYS_CTNETLINK_EXP, `conntrack -L expect`); NULL: those requests
+ * are answered -EOPNOTSUPP. The same contract as ev_ctl_set_dump()'s pager,
+ * except that next() copies expectation snapshots: records with
+ * CT_REC_F_EXP set, filled as ct_event.h says (events 0; what the encoder
+ * refuses, e.g. a connection record, is skipped). It typically walks every
+ * worker's expectation table through the same mailboxes as the connection
+ * pager. Installing or removing it aborts a running expectation dump (its
+ * end() is called); a request waiting for a removed pager waits for a new
+ * one. Thread safety: the control core only.
+ */
+void ev_ctl_set_exp_dump(struct ev_ctl *ctl, const struct ev_dump_ops *ops, void *arg);
+
 /* ------------------------------------------------------------------------ */
 /* The subscribe protocol (docs/events.md)                                   */
 
@@ -369,6 +392,22 @@ void ev_ctl_set_dump(struct ev_ctl *ctl, const struct ev_dump_ops *ops, void *ar
 #define EV_MASK_UPDATE  0x2
 #define EV_MASK_DESTROY 0x4
 #define EV_MASK_ALL     0x7
+/*
+ * Expectation groups. The mask is a netlink group bitmap, bit (group - 1)
+ * of Linux's enum nfnetlink_groups: NFNLGRP_CONNTRACK_NEW..DESTROY are the
+ * three bits above, NFNLGRP_CONNTRACK_EXP_NEW (4), _EXP_UPDATE (5) and
+ * _EXP_DESTROY (6) the next three. Expectation records go only to
+ * listeners with one of these bits; a mask of 0 means EV_MASK_ALL
+ * (connections only), so a subscriber asks for expectations explicitly.
+ * dpct sends no expectation updates (neither does Linux): EV_MASK_EXP_UPDATE
+ * is accepted and never matches.
+ */
+#define EV_MASK_EXP_NEW     0x08
+#define EV_MASK_EXP_UPDATE  0x10
+#define EV_MASK_EXP_DESTROY 0x20
+#define EV_MASK_EXP         0x38
+/** Every bit a subscribe request may set. */
+#define EV_MASK_ANY     (EV_MASK_ALL | EV_MASK_EXP)
 
 /** Payload of EV_MSG_SUBSCRIBE (host byte order). The first three fields
  * are the version 1 payload; `bufsize` is optional (12-byte payloads stay

@@ -64,6 +64,8 @@ struct ev_consumer_ops {
 	 * then freed). A DESTROY refused by some waits on the dying list and
 	 * comes back with CT_REC_F_RESEND and `targets` set to them. For a
 	 * consumer that must know when an end was delivered (state sync).
+	 * Expectation records (CT_REC_F_EXP) are left out of `recs`, as of
+	 * deliver(): no consumer ever sees one.
 	 */
 	void (*chunk_done)(void *self, const struct ct_event_rec *recs, unsigned n,
 			   const uint32_t *fail_mask);

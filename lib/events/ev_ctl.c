@@ -265,7 +265,7 @@ ev_ctl_publish_kinds(struct ev_ctl *ctl)
 	for (i = 0; i < ctl->n_slots; i++)
 		if (ev_listener_active(&ctl->ls[i]))
 			k |= ctl->ls[i].mask;
-	k &= EV_MASK_ALL;
+	k &= EV_MASK_ANY;
 	if (k == ctl->kinds)
 		return;
 	ctl->kinds = k;

@@ -57,6 +57,7 @@ struct ev_listener {
 	unsigned batch;      /* datagram bytes for this listener */
 	unsigned bad;        /* consecutive refused requests */
 	bool dump_wanted;
+	bool dump_exp;       /* the wanted dump is of expectations (IPCTNL_MSG_EXP_GET) */
 	uint8_t dump_family; /* 0 all, 4, 6 */
 	uint32_t dump_seq;   /* the dump request's nlmsg_seq */
 	uint32_t dump_pid;
@@ -100,7 +101,10 @@ struct ev_ctl {
 	/* Dumps (ev_dump.c) */
 	const struct ev_dump_ops *dump_ops;
 	void *dump_arg;
+	const struct ev_dump_ops *exp_dump_ops; /* expectations (ev_ctl_set_exp_dump) */
+	void *exp_dump_arg;
 	int dump_slot;       /* -1: none running */
+	bool dump_exp;       /* the running dump walks exp_dump_ops */
 	bool dump_src_done;
 	unsigned dump_n, dump_pos, dump_fill_end;
 	unsigned dump_next;  /* round-robin start for the next dump */
@@ -126,6 +130,7 @@ struct ev_ctl {
 	uint16_t cidx[EV_CTL_BURST];
 	uint8_t crefused[EV_CTL_BURST];
 	struct ct_event_rec crecs[EV_CTL_BURST];
+	uint32_t cfail[EV_CTL_BURST];   /* fail_mask of crecs (chunk_done) */
 };
 
 uint64_t ev_ctl_mono_ns(void);
@@ -181,7 +186,8 @@ void ev_ctl_note_refusal(struct ev_ctl *ctl, uint32_t uid, uint32_t pid, size_t 
 void ev_ctl_conns_step(struct ev_ctl *ctl, uint64_t mono);
 
 /* ev_dump.c */
-/* A dump request (IPCTNL_MSG_CT_GET + NLM_F_DUMP) from `l`: 0 or -errno. */
+/* A dump request (IPCTNL_MSG_CT_GET or IPCTNL_MSG_EXP_GET, + NLM_F_DUMP)
+ * from `l`: 0 or -errno. */
 int ev_ctl_dump_request(struct ev_ctl *ctl, struct ev_listener *l, const struct nlmsghdr *h);
 void ev_ctl_dump_step(struct ev_ctl *ctl);
 void ev_ctl_dump_abort(struct ev_ctl *ctl);

@@ -10,6 +10,12 @@
  * nlmsg_seq is written into the shared buffer just before each send, which
  * copies). A datagram succeeds or fails as a whole. Record consumers get
  * the records themselves (ev_consumer.h).
+ *
+ * Expectation records (CT_REC_F_EXP) share the chunk: they are encoded as
+ * ctnetlink expectation messages and go only to listeners whose mask has
+ * an expectation group bit (EV_MASK_EXP_*), never to record consumers;
+ * their results are the CT_RES_EXP_* kinds and their counts the exp_*
+ * statistics, apart from the connection events'.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -23,6 +29,7 @@
 #include "ev_consumer.h"
 #include "ev_ctl_private.h"
 #include "ev_nl.h"
+#include "ev_nl_exp.h"
 
 /* Send one gathered datagram to `l`: 0, or the negative errno. */
 static int
@@ -108,8 +115,12 @@ encoded(struct ev_ctl *ctl, unsigned i)
 	if (ctl->encoded[i])
 		return ctl->len[i];
 	ctl->encoded[i] = 1;
-	len = ev_nl_encode(&ctl->recs[i], EV_NL_F_DEFAULT, ctl->enc, ctl->enc_pos,
-			   (size_t)EV_CTL_BURST * EV_NL_MSG_MAX);
+	if (ctl->recs[i].flags & CT_REC_F_EXP)
+		len = ev_nl_exp_encode(&ctl->recs[i], 0, ctl->enc, ctl->enc_pos,
+				       (size_t)EV_CTL_BURST * EV_NL_MSG_MAX);
+	else
+		len = ev_nl_encode(&ctl->recs[i], EV_NL_F_DEFAULT, ctl->enc, ctl->enc_pos,
+				   (size_t)EV_CTL_BURST * EV_NL_MSG_MAX);
 	if (len <= 0)
 		return 0;
 	ctl->st.encoded++;
@@ -194,8 +205,10 @@ deliver_consumer(struct ev_ctl *ctl, struct ev_listener *l, unsigned n, uint64_t
 	int rc;
 
 	for (i = 0; i < n; i++) {
-		/* Interim flow records (no event bits) go to every consumer. */
-		bool want = (ctl->recs[i].events == 0 || (ctl->kind[i] & l->mask)) &&
+		/* Interim flow records (no event bits) go to every consumer;
+		 * expectations to none. */
+		bool want = !(ctl->recs[i].flags & CT_REC_F_EXP) &&
+			    (ctl->recs[i].events == 0 || (ctl->kind[i] & l->mask)) &&
 			    targeted(ctl, l, i);
 
 		if (want)
@@ -278,6 +291,79 @@ live_targets(const struct ev_ctl *ctl, uint32_t targets)
 	return targets & live;
 }
 
+/*
+ * The result of expectation record i, as for a connection's: a reliable
+ * listener's refusal nacks it (CT_RES_EXP_NACK, or CT_RES_EXP_DESTROY_NACK
+ * with the refusing slots), a DESTROY delivered to every reliable listener
+ * is acked (CT_RES_EXP_DESTROY_ACK: the slot may be freed). A record no
+ * encoder takes counts as delivered. Returns true when `res` was filled.
+ */
+static bool
+exp_result(struct ev_ctl *ctl, const struct ct_event_rec *r, unsigned i, struct ct_result *res)
+{
+	bool destroy = ctl->kind[i] == EV_MASK_EXP_DESTROY;
+
+	if (r->flags & CT_REC_F_RETRY)
+		ctl->st.exp_retried++;
+	if (r->flags & CT_REC_F_RESEND)
+		ctl->st.exp_resent++;
+	if (ctl->ok[i])
+		ctl->st.exp_sent++;
+	if (ctl->fail_mask[i] != 0) {
+		ctl->st.exp_failed++;
+		res->kind = destroy ? CT_RES_EXP_DESTROY_NACK : CT_RES_EXP_NACK;
+	} else if (destroy) {
+		ctl->st.exp_destroy_acked++;
+		res->kind = CT_RES_EXP_DESTROY_ACK;
+	} else {
+		/* Its DESTROY waits for this: none may reach a listener first. */
+		res->kind = CT_RES_EXP_NEW_ACK;
+	}
+	res->slot = r->slot;
+	res->id = r->id;
+	res->events = r->events;
+	res->pad = 0;
+	res->targets = destroy ? ctl->fail_mask[i] : 0;
+	return true;
+}
+
+/* Tell the consumers that want it how the chunk went: its connection
+ * records only (an expectation is nobody's flow or sync state). */
+static void
+consumers_chunk_done(struct ev_ctl *ctl, unsigned n)
+{
+	const struct ct_event_rec *recs = ctl->recs;
+	const uint32_t *fail = ctl->fail_mask;
+	unsigned i, m = n;
+	bool copied = false;
+
+	for (i = 0; i < ctl->n_slots; i++) {
+		struct ev_listener *l = &ctl->ls[i];
+		unsigned k;
+
+		if (l->type != EV_LT_CONSUMER || !ev_listener_active(l) ||
+		    l->cops->chunk_done == NULL)
+			continue;
+		if (!copied) {
+			copied = true;
+			for (k = 0; k < n && !(ctl->recs[k].flags & CT_REC_F_EXP); k++)
+				;
+			if (k < n) {
+				for (m = 0, k = 0; k < n; k++) {
+					if (ctl->recs[k].flags & CT_REC_F_EXP)
+						continue;
+					ctl->crecs[m] = ctl->recs[k];
+					ctl->cfail[m++] = ctl->fail_mask[k];
+				}
+				recs = ctl->crecs;
+				fail = ctl->cfail;
+			}
+		}
+		if (m > 0)
+			l->cops->chunk_done(l->cself, recs, m, fail);
+	}
+}
+
 static void
 process_chunk(struct ev_ctl *ctl, struct ev_ctl_chan *ch, unsigned n, uint64_t now,
 	      uint64_t mono)
@@ -288,14 +374,15 @@ process_chunk(struct ev_ctl *ctl, struct ev_ctl_chan *ch, unsigned n, uint64_t n
 	ctl->enc_pos = 0;
 	for (i = 0; i < n; i++) {
 		const struct ct_event_rec *r = &ctl->recs[i];
+		bool exp = (r->flags & CT_REC_F_EXP) != 0;
 
-		ctl->kind[i] = (uint8_t)ev_nl_rec_kind(r);
+		ctl->kind[i] = (uint8_t)(exp ? ev_nl_exp_kind(r) : ev_nl_rec_kind(r));
 		ctl->fail_mask[i] = 0;
 		ctl->ok[i] = 0;
 		ctl->encoded[i] = 0;
 		ctl->len[i] = 0;
-		/* What ev_nl_encode() refuses can never be delivered: for nobody. */
-		ctl->live[i] = ev_nl_rec_encodable(r, false);
+		/* What the encoder refuses can never be delivered: for nobody. */
+		ctl->live[i] = exp ? ev_nl_exp_encodable(r, false) : ev_nl_rec_encodable(r, false);
 		if (r->targets != 0) {
 			ctl->recs[i].targets = live_targets(ctl, r->targets);
 			ctl->st.resend_targeted++;
@@ -320,6 +407,11 @@ process_chunk(struct ev_ctl *ctl, struct ev_ctl_chan *ch, unsigned n, uint64_t n
 		struct ct_result *res = &ctl->res[nres];
 		bool destroy = ctl->kind[i] == EV_MASK_DESTROY;
 
+		if (r->flags & CT_REC_F_EXP) {
+			if (exp_result(ctl, r, i, res))
+				nres++;
+			continue;
+		}
 		if (r->flags & CT_REC_F_RETRY)
 			ctl->st.events_retried++;
 		if (r->flags & CT_REC_F_RESEND)
@@ -352,13 +444,7 @@ process_chunk(struct ev_ctl *ctl, struct ev_ctl_chan *ch, unsigned n, uint64_t n
 		res->targets = destroy ? ctl->fail_mask[i] : 0;
 		nres++;
 	}
-	for (i = 0; i < ctl->n_slots; i++) {
-		struct ev_listener *l = &ctl->ls[i];
-
-		if (l->type == EV_LT_CONSUMER && ev_listener_active(l) &&
-		    l->cops->chunk_done != NULL)
-			l->cops->chunk_done(l->cself, ctl->recs, n, ctl->fail_mask);
-	}
+	consumers_chunk_done(ctl, n);
 	ctl->st.listener_dropped += ctl->chunk_dropped;
 	ev_chan_count(ch->chan, sent, failed, ctl->chunk_dropped);
 	if (nres > 0)

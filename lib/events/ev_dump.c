@@ -8,6 +8,11 @@
  * path never stalls) and go out through the connection's transport as it
  * has room: a dump is never lossy, it waits. Events keep flowing on the same connection
  * meanwhile (consumers dedupe by id).
+ *
+ * IPCTNL_MSG_EXP_GET with NLM_F_DUMP (NFNL_SUBSYS_CTNETLINK_EXP, as
+ * `conntrack -L expect` sends) is the same walk over the expectation pager
+ * (ev_ctl_set_exp_dump()): its records are CT_REC_F_EXP snapshots, answered
+ * as IPCTNL_MSG_EXP_NEW messages. Both kinds share the one-at-a-time queue.
  */
 #include <errno.h>
 #include <string.h>
@@ -21,22 +26,41 @@
 #include "ev.h"
 #include "ev_ctl_private.h"
 #include "ev_nl.h"
+#include "ev_nl_exp.h"
+
+/* The pager of the running dump (NULL when it was removed). */
+static const struct ev_dump_ops *
+cur_ops(const struct ev_ctl *ctl, void **arg)
+{
+	*arg = ctl->dump_exp ? ctl->exp_dump_arg : ctl->dump_arg;
+	return ctl->dump_exp ? ctl->exp_dump_ops : ctl->dump_ops;
+}
 
 void
 ev_ctl_set_dump(struct ev_ctl *ctl, const struct ev_dump_ops *ops, void *arg)
 {
-	if (ctl->dump_slot >= 0)
+	if (ctl->dump_slot >= 0 && !ctl->dump_exp)
 		ev_ctl_dump_abort(ctl);
 	ctl->dump_ops = ops;
 	ctl->dump_arg = arg;
 }
 
+void
+ev_ctl_set_exp_dump(struct ev_ctl *ctl, const struct ev_dump_ops *ops, void *arg)
+{
+	if (ctl->dump_slot >= 0 && ctl->dump_exp)
+		ev_ctl_dump_abort(ctl);
+	ctl->exp_dump_ops = ops;
+	ctl->exp_dump_arg = arg;
+}
+
 int
 ev_ctl_dump_request(struct ev_ctl *ctl, struct ev_listener *l, const struct nlmsghdr *h)
 {
+	bool exp = (h->nlmsg_type >> 8) == NFNL_SUBSYS_CTNETLINK_EXP;
 	struct nfgenmsg nfg;
 
-	if (ctl->dump_ops == NULL)
+	if ((exp ? ctl->exp_dump_ops : ctl->dump_ops) == NULL)
 		return -EOPNOTSUPP;
 	if (h->nlmsg_len < NLMSG_HDRLEN + sizeof(nfg))
 		return -EINVAL;
@@ -51,6 +75,7 @@ ev_ctl_dump_request(struct ev_ctl *ctl, struct ev_listener *l, const struct nlms
 	if (l->dump_wanted || ctl->dump_slot == (int)l->slot)
 		return -EBUSY;
 	l->dump_wanted = true;
+	l->dump_exp = exp;
 	l->dump_family = nfg.nfgen_family == AF_INET ? 4 : nfg.nfgen_family == AF_INET6 ? 6 : 0;
 	l->dump_seq = h->nlmsg_seq;
 	l->dump_pid = h->nlmsg_pid;
@@ -60,10 +85,14 @@ ev_ctl_dump_request(struct ev_ctl *ctl, struct ev_listener *l, const struct nlms
 void
 ev_ctl_dump_abort(struct ev_ctl *ctl)
 {
+	const struct ev_dump_ops *ops;
+	void *arg;
+
 	if (ctl->dump_slot < 0)
 		return;
-	if (ctl->dump_ops != NULL && ctl->dump_ops->end != NULL)
-		ctl->dump_ops->end(ctl->dump_arg);
+	ops = cur_ops(ctl, &arg);
+	if (ops != NULL && ops->end != NULL)
+		ops->end(arg);
 	ctl->dump_slot = -1;
 }
 
@@ -76,15 +105,23 @@ dump_start(struct ev_ctl *ctl)
 		unsigned s = (ctl->dump_next + k) % ctl->n_slots;
 		struct ev_listener *l = &ctl->ls[s];
 
+		const struct ev_dump_ops *ops;
+		void *arg;
+
 		if (!l->used || !l->dump_wanted || l->closing)
+			continue;
+		/* A request whose pager was removed since waits for a new one. */
+		if ((l->dump_exp ? ctl->exp_dump_ops : ctl->dump_ops) == NULL)
 			continue;
 		l->dump_wanted = false;
 		ctl->dump_slot = (int)s;
+		ctl->dump_exp = l->dump_exp;
 		ctl->dump_next = s + 1;
 		ctl->dump_src_done = false;
 		ctl->dump_n = ctl->dump_pos = 0;
-		if (ctl->dump_ops->begin != NULL)
-			ctl->dump_ops->begin(ctl->dump_arg);
+		ops = cur_ops(ctl, &arg);
+		if (ops->begin != NULL)
+			ops->begin(arg);
 		return;
 	}
 }
@@ -105,8 +142,12 @@ dump_fill(struct ev_ctl *ctl, struct ev_listener *l, unsigned *taken)
 			continue;
 		if (pos + EV_NL_MSG_MAX > l->batch && pos > 0)
 			break;
-		len = ev_nl_encode(r, EV_NL_F_DEFAULT | EV_NL_F_DUMP, ctl->dump_enc, pos,
-				   EV_CTL_DUMP_BUF);
+		if (ctl->dump_exp)
+			len = ev_nl_exp_encode(r, EV_NL_F_DUMP, ctl->dump_enc, pos,
+					       EV_CTL_DUMP_BUF);
+		else
+			len = ev_nl_encode(r, EV_NL_F_DEFAULT | EV_NL_F_DUMP, ctl->dump_enc, pos,
+					   EV_CTL_DUMP_BUF);
 		if (len == -ENOSPC)
 			break;
 		if (len < 0)
@@ -142,16 +183,19 @@ send_done(struct ev_ctl *ctl, const struct ev_listener *l)
 void
 ev_ctl_dump_step(struct ev_ctl *ctl)
 {
+	const struct ev_dump_ops *ops;
 	struct ev_listener *l;
+	void *arg;
 	unsigned d;
 
-	if (ctl->dump_ops == NULL)
+	if (ctl->dump_ops == NULL && ctl->exp_dump_ops == NULL)
 		return;
 	if (ctl->dump_slot < 0)
 		dump_start(ctl);
 	if (ctl->dump_slot < 0)
 		return;
 	l = &ctl->ls[ctl->dump_slot];
+	ops = cur_ops(ctl, &arg);
 	for (d = 0; d < EV_CTL_DUMP_DGRAMS; d++) {
 		struct iovec iov;
 		unsigned taken = 0;
@@ -164,8 +208,8 @@ ev_ctl_dump_step(struct ev_ctl *ctl)
 				if (rc == -EAGAIN || rc == -ENOBUFS)
 					return;
 				ctl->dump_slot = -1;
-				if (ctl->dump_ops->end != NULL)
-					ctl->dump_ops->end(ctl->dump_arg);
+				if (ops->end != NULL)
+					ops->end(arg);
 				if (rc == 0)
 					ctl->st.dumps++;
 				else
@@ -173,8 +217,8 @@ ev_ctl_dump_step(struct ev_ctl *ctl)
 				return;
 			}
 			ctl->dump_pos = 0;
-			ctl->dump_n = ctl->dump_ops->next(ctl->dump_arg, ctl->dump_recs,
-							  EV_CTL_DUMP_PAGE, &ctl->dump_src_done);
+			ctl->dump_n = ops->next(arg, ctl->dump_recs, EV_CTL_DUMP_PAGE,
+						&ctl->dump_src_done);
 			if (ctl->dump_n == 0 && !ctl->dump_src_done)
 				return;
 			continue;

@@ -69,7 +69,7 @@ unsigned ev_nl_rec_kind(const struct ct_event_rec *r);
 
 /** Whether ev_nl_encode() takes record `r`: IPv4 or IPv6, with event bits
  * unless a dump entry, and never a port-block record (CT_REC_F_NAT_BLOCK),
- * which is no connection. */
+ * which is no connection, nor an expectation (CT_REC_F_EXP: ev_nl_exp.h). */
 bool ev_nl_rec_encodable(const struct ct_event_rec *r, bool dump);
 
 /**

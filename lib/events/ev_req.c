@@ -205,6 +205,8 @@ handle_one(struct ev_ctl *ctl, struct ev_listener *l, const struct nlmsghdr *h, 
 		*close_it = true;
 		return 0;
 	case (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET:
+	case (NFNL_SUBSYS_CTNETLINK_EXP << 8) | IPCTNL_MSG_EXP_GET:
+		/* A single-entry GET (no NLM_F_DUMP) is not served. */
 		if ((h->nlmsg_flags & NLM_F_DUMP) != NLM_F_DUMP)
 			return -EOPNOTSUPP;
 		return ev_ctl_dump_request(ctl, l, h);

@@ -24,11 +24,12 @@ ev_worker_sync(struct ev_chan *c, struct ct_shard *s, uint64_t now)
 {
 	struct ct_result res[EV_SYNC_RESULTS];
 	struct ct_event_rec *recs;
-	unsigned n = 0, pushed = 0, got, i, applied = 0, rounds = 0;
+	unsigned n = 0, pushed = 0, got, applied = 0, rounds = 0;
 	unsigned sent, failed, dropped;
 
 	ev_worker_kinds(c, s);
-	recs = ct_shard_ev_peek(s, &n);
+	/* Raw: the control core builds each record (ev_chan_pull_records()). */
+	recs = ct_shard_ev_peek_raw(s, &n);
 	if (n != 0) {
 		/* What does not fit becomes missed bits or a re-armed destroy. */
 		pushed = ev_chan_push_records(c, recs, n);
@@ -37,8 +38,7 @@ ev_worker_sync(struct ev_chan *c, struct ct_shard *s, uint64_t now)
 
 	do {
 		got = ev_chan_pull_results(c, res, EV_SYNC_RESULTS);
-		for (i = 0; i < got; i++)
-			(void)ct_shard_apply_result(s, &res[i], now);
+		(void)ct_shard_apply_results(s, res, got, now);
 		applied += got;
 		/* Bounded: what is left waits in the ring for the next call. */
 	} while (got == EV_SYNC_RESULTS && ++rounds < EV_SYNC_ROUNDS);

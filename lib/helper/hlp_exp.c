@@ -292,13 +292,20 @@ hlp_exp_match(struct hlp_exp_table *t, const struct ct_tuple *tuple, uint64_t no
 		return HLP_EXP_NIL;
 	idx = t->index[pos];
 	x = &t->slots[idx];
-	m = master_of != NULL ? master_of(arg, x->master_slot, x->master_id) : NULL;
-	if (x->expires_ns <= now_ns) {
-		end_live(t, idx, m, HLP_EXP_END_EXPIRED);
+	/* Expired: no match; hlp_exp_expire() ends it and reports it. */
+	if (x->expires_ns <= now_ns)
 		return HLP_EXP_NIL;
-	}
+	m = master_of != NULL ? master_of(arg, x->master_slot, x->master_id) : NULL;
 	end_live(t, idx, m, HLP_EXP_END_CONFIRMED);
 	return idx;
+}
+
+uint32_t
+hlp_exp_find(const struct hlp_exp_table *t, const struct ct_tuple *tuple)
+{
+	uint32_t pos = index_find(t, tuple);
+
+	return pos == EMPTY ? HLP_EXP_NIL : t->index[pos];
 }
 
 unsigned

@@ -143,7 +143,8 @@ uint32_t hlp_exp_add(struct hlp_exp_table *t, const struct hlp_expect *e, unsign
 /**
  * The live expectation a new connection with original tuple `tuple`
  * fulfils, made DYING (HLP_EXP_END_CONFIRMED); HLP_EXP_NIL for none. An
- * expired one is ended as expired and not matched. The caller unlinks
+ * expired one is not matched and stays for hlp_exp_expire(), which ends
+ * it and reports its index. The caller unlinks
  * nothing itself, but must pass the master's state: `master_of(slot, id)`
  * gives it (NULL when the master is gone).
  */
@@ -173,6 +174,10 @@ int hlp_exp_remove(struct hlp_exp_table *t, uint32_t idx, struct hlp_master *m);
 
 /** Free dying expectation `idx` (its DESTROY delivered). @return 0, -ENOENT when not dying. */
 int hlp_exp_free(struct hlp_exp_table *t, uint32_t idx);
+
+/** The live expectation keyed like `tuple` (its source port ignored), HLP_EXP_NIL for
+ * none; expired or not, nothing changes. */
+uint32_t hlp_exp_find(const struct hlp_exp_table *t, const struct ct_tuple *tuple);
 
 /** Expectation `idx`, NULL when out of range. */
 struct hlp_exp *hlp_exp_get(struct hlp_exp_table *t, uint32_t idx);

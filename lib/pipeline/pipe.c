@@ -8,6 +8,7 @@
 #include <rte_mbuf.h>
 
 #include "ev.h"
+#include "hlp_track.h"
 #include "pipe.h"
 #include "pipe_frag.h"
 #include "pol.h"
@@ -162,6 +163,56 @@ track_nat(const struct pipe_conf *c, struct ct_pkt *pk, uint16_t n, uint64_t now
 				     info != NULL ? &info[i] : NULL, &to[i]);
 }
 
+/* Track n packets; info (NULL: none wanted) and to (translation) per packet.
+ * Inlined: the path without helpers compiles as it did before them. */
+static inline __attribute__((always_inline)) void
+track(const struct pipe_conf *c, struct ct_pkt *pk, uint16_t n, uint64_t now,
+      const uint64_t *pkt_now, uint8_t *verdict, struct ct_pkt_info *info, struct ct_tuple *to,
+      bool nat)
+{
+	uint16_t i;
+
+	if (nat) {
+		track_nat(c, pk, n, now, pkt_now, verdict, info, to);
+	} else if (pkt_now != NULL) {
+		for (i = 0; i < n; i++) {
+			if (info != NULL)
+				ct_process_burst_info(c->shard, &pk[i], 1, pkt_now[i], &verdict[i],
+						      &info[i]);
+			else
+				ct_process_burst(c->shard, &pk[i], 1, pkt_now[i], &verdict[i]);
+		}
+	} else if (info != NULL) {
+		ct_process_burst_info(c->shard, pk, n, now, verdict, info);
+	} else {
+		ct_process_burst(c->shard, pk, n, now, verdict);
+	}
+}
+
+/*
+ * With helpers, a command must be read before the packets after it are
+ * tracked (the connection it announces may follow in the same burst): the
+ * burst is tracked in runs, each ending with a packet that may carry one.
+ */
+static __attribute__((noinline)) void
+track_helped(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct_pkt *pk,
+	     uint16_t n, uint64_t now, const uint64_t *pkt_now, uint8_t *verdict,
+	     struct ct_pkt_info *info, struct ct_tuple *to, bool nat)
+{
+	uint16_t a, b;
+
+	for (a = 0; a < n; a = b) {
+		for (b = a; b < n && !hlp_track_may_carry(c->hlp, &pk[b]); b++)
+			;
+		if (b < n)
+			b++;
+		track(c, pk + a, (uint16_t)(b - a), now, pkt_now != NULL ? pkt_now + a : NULL,
+		      verdict + a, info + a, to + a, nat);
+		pipe_helper_burst(c, m + a, pk + a, (uint16_t)(b - a), now,
+				  pkt_now != NULL ? pkt_now + a : NULL, verdict + a, info + a);
+	}
+}
+
 void
 pipe_track_burst(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct_pkt *pk,
 		 uint16_t n, uint64_t now, const uint64_t *pkt_now, uint8_t *verdict,
@@ -173,7 +224,6 @@ pipe_track_burst(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct
 	const struct pol_gen *g;
 	uint64_t t0 = 0;
 	bool nat;
-	uint16_t i;
 
 	if (n == 0)
 		return;
@@ -182,21 +232,10 @@ pipe_track_burst(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct
 	if (c->chan != NULL)
 		ev_worker_kinds(c->chan, c->shard);
 	nat = c->nat != NULL && c->nat->table != NULL && !nat_table_empty(c->nat->table);
-	if (nat) {
-		track_nat(c, pk, n, now, pkt_now, verdict, g != NULL ? info : NULL, to);
-	} else if (pkt_now != NULL) {
-		for (i = 0; i < n; i++) {
-			if (g != NULL)
-				ct_process_burst_info(c->shard, &pk[i], 1, pkt_now[i], &verdict[i],
-						      &info[i]);
-			else
-				ct_process_burst(c->shard, &pk[i], 1, pkt_now[i], &verdict[i]);
-		}
-	} else if (g != NULL) {
-		ct_process_burst_info(c->shard, pk, n, now, verdict, info);
-	} else {
-		ct_process_burst(c->shard, pk, n, now, verdict);
-	}
+	if (c->hlp != NULL)
+		track_helped(c, m, pk, n, now, pkt_now, verdict, info, to, nat);
+	else
+		track(c, pk, n, now, pkt_now, verdict, g != NULL ? info : NULL, to, nat);
 	if (g != NULL) {
 		if (st != NULL)
 			t0 = rte_rdtsc();

@@ -23,6 +23,11 @@
  *    packet of a translated flow that passed (nat_rewrite(): a packet it
  *    cannot rewrite is dropped and counted in pipe_nat.rewrite_failed).
  *    The policy judges packets as they arrived, before translation.
+ *    With helpers (pipe_conf.hlp), between tracking and the policy: a
+ *    packet of a connection created from an expectation is RELATED until
+ *    the connection is established, and the payload of a helped connection
+ *    goes to its helper, which may drop it (a cut-short or malformed
+ *    command, as Linux's FTP helper).
  *
  * Neither allocates, locks or uses atomics beyond what the libraries they
  * call document (the event kinds' acquire load, the policy generation).
@@ -42,6 +47,7 @@ struct rte_mbuf;
 struct pol_handle;
 struct pol_gen;
 struct ev_chan;
+struct hlp_track;
 
 /** The conntrack zone of a packet received on `port` with outer VLAN
  * `vlan` (CT_VLAN_NONE when untagged). */
@@ -79,6 +85,7 @@ struct pipe_conf {
 	const uint8_t *port_index;   /**< port id -> the policy's input port index
 				       *   (RTE_MAX_ETHPORTS entries); NULL: the port id */
 	struct pipe_nat *nat;        /**< translation, NULL for none (the shard needs conf.nat) */
+	struct hlp_track *hlp;       /**< the shard's helpers (hlp_track.h), NULL for none */
 };
 
 /** Optional accounting of pipe_track_burst(), for benchmarks. */
@@ -113,6 +120,16 @@ void pipe_parse_burst(const struct pipe_conf *c, struct rte_mbuf *const *m, uint
 void pipe_track_burst(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct_pkt *pk,
 		      uint16_t n, uint64_t now, const uint64_t *pkt_now, uint8_t *verdict,
 		      struct pipe_stats *st);
+
+/**
+ * The helper step of pipe_track_burst() (pipe_conf.hlp set): for packets
+ * that passed tracking, the RELATED state (info[i].state) and the payload
+ * of helped connections; a packet its helper refuses gets CT_V_DROP.
+ * Thread safety: the shard's owner only.
+ */
+void pipe_helper_burst(const struct pipe_conf *c, struct rte_mbuf *const *m,
+		       const struct ct_pkt *pk, uint16_t n, uint64_t now, const uint64_t *pkt_now,
+		       uint8_t *verdict, struct ct_pkt_info *info);
 
 #ifdef __cplusplus
 }

@@ -22,7 +22,9 @@
  * is from an older generation is classified again on its next packet,
  * with that packet's state (usually established). ICMP errors RELATED to a
  * connection take the connection's verdict; if that is from an older
- * generation the error itself is classified (state related).
+ * generation the error itself is classified (state related). A connection
+ * created from a helper's expectation is classified (state related) and
+ * its verdict stored like any other connection's.
  *
  * Notrack rules run before tracking (nftables' raw table): they may not
  * match on state; a packet they match bypasses the table (CT_PKT_NOTRACK)

@@ -619,8 +619,9 @@ pol_apply_burst(const struct pol_gen *g, unsigned wid, struct ct_shard *s,
 		}, cur;
 		struct pol_rule_stats *c;
 
-		/* An ICMP error is judged, not its connection re-decided. */
-		if (pi->slot != UINT32_MAX && pi->state != CT_STATE_RELATED) {
+		/* An ICMP error is judged, not its connection re-decided; a
+		 * connection created from an expectation (RELATED) is decided. */
+		if (pi->slot != UINT32_MAX && pkts[need[i]].cls != CT_PKT_ICMP_ERROR) {
 			int rc = ct_shard_decide(s, pi->slot, pi->id, &d, &cur);
 
 			if (rc >= 0)

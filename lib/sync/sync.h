@@ -147,8 +147,9 @@ struct sync_rx_errors {
  * The type is DEL for a DESTROY, NEW when the record reports CT_EV_NEW,
  * UPD otherwise. The reply tuple gives the NAT attributes when the record is
  * translated.
- * @return the bytes written; -EINVAL bad record (family, proto); -ENOSPC
- *         `cap` too small (SYNC_MSG_MAX always suffices).
+ * @return the bytes written; -EINVAL bad record (family, proto, an
+ *         expectation record: CT_REC_F_EXP); -ENOSPC `cap` too small
+ *         (SYNC_MSG_MAX always suffices).
  */
 int sync_encode_rec(const struct ct_event_rec *r, uint32_t seq, uint8_t flags, bool ext,
 		    uint8_t *buf, size_t cap);

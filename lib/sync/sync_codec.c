@@ -231,6 +231,9 @@ sync_encode_rec_as(const struct ct_event_rec *r, uint8_t type, uint32_t seq, uin
 
 	if (r == NULL || buf == NULL || type > SYNC_T_CT_DEL)
 		return -EINVAL;
+	/* An expectation (CT_REC_F_EXP) is no connection: nothing to sync. */
+	if (r->flags & CT_REC_F_EXP)
+		return -EINVAL;
 	o = &r->orig;
 	if (o->family != 4 && o->family != 6)
 		return -EINVAL;

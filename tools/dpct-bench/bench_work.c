@@ -10,29 +10,80 @@
 
 #include "bench.h"
 
-/* Records go to the "ring" (all accepted); destroys are acked back. */
+/*
+ * Records go to the "ring" (all accepted) raw, as ev_worker_sync() pushes
+ * them; the control core's part, building each (ct_event_rec_cook(), as
+ * ev_chan_pull_records() does), follows; destroys are acked back.
+ */
 static void
 sync_events(struct bench *b)
 {
+	struct ct_result res[64];
 	struct ct_event_rec *r;
-	unsigned n, i;
+	unsigned n, i, k = 0;
 
-	r = ct_shard_ev_peek(b->s, &n);
+	r = ct_shard_ev_peek_raw(b->s, &n);
 	if (n == 0)
 		return;
 	ct_shard_ev_commit(b->s, n, b->now);
+	/* As the control core answers: every DESTROY delivered, in batches. */
 	for (i = 0; i < n; i++) {
-		struct ct_result res;
-
+		ct_event_rec_cook(&r[i]);
 		if (!(r[i].events & CT_EV_DESTROY))
 			continue;
-		memset(&res, 0, sizeof(res));
-		res.slot = r[i].slot;
-		res.id = r[i].id;
-		res.events = r[i].events;
-		res.kind = CT_RES_DESTROY_ACK;
-		ct_shard_apply_result(b->s, &res, b->now);
+		memset(&res[k], 0, sizeof(res[k]));
+		res[k].slot = r[i].slot;
+		res[k].id = r[i].id;
+		res[k].events = r[i].events;
+		res[k].kind = CT_RES_DESTROY_ACK;
+		if (++k == sizeof(res) / sizeof(res[0])) {
+			ct_shard_apply_results(b->s, res, k, b->now);
+			k = 0;
+		}
 	}
+	ct_shard_apply_results(b->s, res, k, b->now);
+}
+
+/*
+ * --ring: the worker's part as in the app (ev_worker_sync(): push the
+ * staged records, commit, apply the results), then the control core's:
+ * take every record (ev_chan_pull_records() builds each) and ack the
+ * destroys, which the worker applies at its next ev_worker_sync().
+ */
+static void
+ring_sync(struct bench *b)
+{
+	struct ct_event_rec r[64];
+	struct ct_result res[64];
+	unsigned n, i, k;
+	uint64_t t0;
+
+	ev_worker_sync(b->chan, b->s, b->now);
+	t0 = rte_rdtsc();
+	while ((n = ev_chan_pull_records(b->chan, r, 64)) != 0) {
+		for (i = 0, k = 0; i < n; i++) {
+			if (!(r[i].events & CT_EV_DESTROY))
+				continue;
+			memset(&res[k], 0, sizeof(res[k]));
+			res[k].slot = r[i].slot;
+			res[k].id = r[i].id;
+			res[k].events = r[i].events;
+			res[k].kind = CT_RES_DESTROY_ACK;
+			k++;
+		}
+		if (ev_chan_push_results(b->chan, res, k) != k)
+			b->ring_lost += k;
+	}
+	b->ctl_cycles += rte_rdtsc() - t0;
+}
+
+static void
+events_sync(struct bench *b)
+{
+	if (b->chan != NULL)
+		ring_sync(b);
+	else
+		sync_events(b);
 }
 
 /*
@@ -79,7 +130,7 @@ run_burst(struct bench *b, unsigned n)
 		b->drops += b->verdict[i] != CT_V_PASS;
 	if (b->nat)
 		nat_learn(b, n);
-	sync_events(b);
+	events_sync(b);
 }
 
 /* --no-thp: the shard on plain 4 KiB pages (the C heap without ct_mem.c's THP advice). */
@@ -150,6 +201,7 @@ make_nat(struct bench *b, uint32_t keys)
 void
 free_shard(struct bench *b)
 {
+	ev_chan_free(b->chan);
 	ct_shard_free(b->s);
 	nat_table_free(b->nat_t);
 	free(b->nat_addr);
@@ -174,7 +226,7 @@ make_shard(struct bench *b, uint32_t max, uint32_t keys)
 		c.n_limits = 1;
 		memset(&c.limits[0], 0, sizeof(c.limits[0]));
 		c.limits[0].family = 4;
-		c.limits[0].group_len = 32;
+		c.limits[0].group_len = (uint8_t)(b->limit_group >= 0 ? b->limit_group : 32);
 		c.limits[0].any_zone = 1;
 		c.limits[0].max = b->limit;
 		c.top = !b->no_top;
@@ -198,8 +250,18 @@ make_shard(struct bench *b, uint32_t max, uint32_t keys)
 		return -1;
 	}
 	ct_shard_set_event_kinds(b->s, b->ev_kinds);
+	if (b->ring) {
+		/* The app's default sizes (events.ring_size, events.result_ring_size). */
+		b->chan = ev_chan_create(4096, 4096, err, sizeof(err));
+		if (b->chan == NULL) {
+			fprintf(stderr, "dpct-bench: --ring: %s\n", err);
+			return -1;
+		}
+		/* What the control core would publish for these listeners. */
+		ev_chan_set_kinds(b->chan, b->ev_kinds);
+	}
 	/* A worker's pipeline as the app sets it up: zone 0, no zone rules, no
-	 * events channel (sync_events() plays the control core). */
+	 * events channel (sync_events() or ring_sync() plays the control core). */
 	b->pipe = (struct pipe_conf){
 		.shard = b->s,
 		.pol = b->pol,
@@ -285,6 +347,7 @@ bench_established(struct bench *b, uint64_t *cycles)
 	t0 = rte_rdtsc();
 	b->win_t0 = t0;
 	b->nic_cycles = 0;
+	b->ctl_cycles = 0;
 	for (i = 0; i < b->packets;) {
 		uint64_t n0 = rte_rdtsc();
 
@@ -341,6 +404,7 @@ bench_churn(struct bench *b, uint64_t *cycles, uint64_t *conns)
 	t0 = rte_rdtsc();
 	b->win_t0 = t0;
 	b->nic_cycles = 0;
+	b->ctl_cycles = 0;
 	for (i = 0; i < b->packets;) {
 		uint64_t n0 = rte_rdtsc();
 
@@ -366,7 +430,7 @@ bench_churn(struct bench *b, uint64_t *cycles, uint64_t *conns)
 		b->now += (UINT64_C(1000000000) / b->flows + 1) * n;
 		run_burst(b, n);
 		ct_shard_expire(b->s, b->now, 4096);
-		sync_events(b);
+		events_sync(b);
 		window_tick(b, n);
 	}
 	*cycles = rte_rdtsc() - t0;

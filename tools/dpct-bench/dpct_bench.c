@@ -4,7 +4,7 @@
  *
  *   dpct-bench --workload established|churn --flows N [--packets N]
  *              [--burst N] [--json] [--rules N] [--checksum verify|off]
- *              [--no-thp] [--events LIST] [--traffic both|bulk] [--stagger] [--nat]
+ *              [--no-thp] [--events LIST] [--ring] [--traffic both|bulk] [--stagger] [--nat]
  *              [--limits N [--no-top]]
  *              [--tpol]
  *
@@ -12,6 +12,15 @@
  * (ct_shard_set_event_kinds()): a comma list of new, update and destroy
  * (as dpct-events --events), "all" (the default: every record a
  * connection's life makes) or "none" (no listener at all).
+ *
+ * --ring: the records go through an event channel (ev.h) as in the app:
+ * each burst the worker's ev_worker_sync() pushes the staged records into
+ * the ring (4096, the app's default) and applies the results, then the
+ * control core's part takes them (ev_chan_pull_records(), which builds
+ * each record from the shard's raw one) and acks the destroys. Without it
+ * the bench takes the records from the shard itself (no ring copy). Sync's
+ * cost to the workers (docs/ha.md, "Cost and scaling") is --events destroy
+ * against --events all, both with --ring.
  *
  * Memory: the shard's tables come from lib/conntrack's heap allocator,
  * which advises blocks of 2 MiB and more as transparent huge pages (the
@@ -24,7 +33,10 @@
  * the top sketch (dpct's default with a limits section); --no-top without
  * the sketch. Every flow has a source of its own, so nothing is refused:
  * it measures the counting (a count per source, one admit at each
- * creation and one release at each end).
+ * creation and one release at each end) at its worst, a count for every
+ * connection. --limit-group LEN counts per LEN-bit prefix of the source
+ * instead (the rule's group_prefix; default 32): 24 gives 256 flows a
+ * count, as a per-subnet limit would.
  * --tpol: every connection gets a timeout policy (ct_tpol.h) with the
  * global values, to measure the policy path against none.
  *
@@ -241,9 +253,10 @@ usage(void)
 	fprintf(stderr, "usage: dpct-bench --workload established|churn --flows N [--packets N]\n"
 			"                  [--burst N] [--json] [--no-baseline] [--rules N]"
 			" [--checksum verify|off] [--no-thp]\n"
-			"                  [--events new,update,destroy|all|none] [--traffic both|bulk]"
-			" [--stagger] [--nat] [--tpol]\n"
-			"                  [--limits N [--no-top]]\n");
+			"                  [--events new,update,destroy|all|none] [--ring]"
+			" [--traffic both|bulk]\n"
+			"                  [--stagger] [--nat] [--tpol]\n"
+			"                  [--limits N [--no-top] [--limit-group LEN]]\n");
 }
 
 int
@@ -260,11 +273,13 @@ main(int argc, char **argv)
 		{ "checksum", required_argument, NULL, 'c' },
 		{ "no-thp", no_argument, NULL, 't' },
 		{ "events", required_argument, NULL, 'e' },
+		{ "ring", no_argument, NULL, 'R' },
 		{ "traffic", required_argument, NULL, 'T' },
 		{ "stagger", no_argument, NULL, 'S' },
 		{ "nat", no_argument, NULL, 'N' },
 		{ "limits", required_argument, NULL, 'L' },
 		{ "no-top", no_argument, NULL, 'O' },
+		{ "limit-group", required_argument, NULL, 'G' },
 		{ "tpol", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -282,6 +297,7 @@ main(int argc, char **argv)
 		return 2;
 	b->burst = 32;
 	b->rules = -1;
+	b->limit_group = -1;
 	b->ev_kinds = CT_EVK_ALL;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
@@ -340,6 +356,18 @@ main(int argc, char **argv)
 		case 'O':
 			b->no_top = 1;
 			break;
+		case 'G': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' || v > 32) {
+				fprintf(stderr, "dpct-bench: --limit-group: expected 0..32, got \"%s\"\n",
+					optarg);
+				return 1;
+			}
+			b->limit_group = (int)v;
+			break;
+		}
 		case 'T':
 			if (strcmp(optarg, "bulk") == 0) {
 				b->bulk = 1;
@@ -362,6 +390,9 @@ main(int argc, char **argv)
 		case 'P':
 			b->tpol = 1;
 			break;
+		case 'R':
+			b->ring = 1;
+			break;
 		case 'r':
 			b->rules = (int)strtol(optarg, NULL, 10);
 			if (b->rules < 0 || b->rules > POL_MAX_RULES) {
@@ -381,8 +412,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	churn = strcmp(b->workload, "churn") == 0;
-	if (b->no_top && b->limit == 0) {
-		fprintf(stderr, "dpct-bench: --no-top is for --limits\n");
+	if ((b->no_top || b->limit_group >= 0) && b->limit == 0) {
+		fprintf(stderr, "dpct-bench: --no-top and --limit-group are for --limits\n");
 		return 1;
 	}
 	if (churn && b->bulk) {
@@ -425,6 +456,8 @@ main(int argc, char **argv)
 	/* The pipeline's cycles: the whole timed loop less the simulated NIC's part. */
 	all_cycles = cycles;
 	cycles -= b->nic_cycles < cycles ? b->nic_cycles : cycles;
+	/* --ring: and less the control core's part, reported apart. */
+	cycles -= b->ctl_cycles < cycles ? b->ctl_cycles : cycles;
 	cpp = (double)cycles / (double)b->packets;
 	if (baseline) {
 		rte_log_set_global_level(RTE_LOG_ERR);
@@ -466,8 +499,13 @@ main(int argc, char **argv)
 			kinds_name(b->ev_kinds, kn, sizeof(kn));
 			printf(",\"events\":\"%s\",\"events_unwanted\":%" PRIu64, kn,
 			       st.events_unwanted);
+			printf(",\"ring\":%s,\"ring_full\":%" PRIu64 ",\"ring_lost\":%" PRIu64
+			       ",\"control_cycles_per_pkt\":%.1f",
+			       b->ring ? "true" : "false", st.ring_full, b->ring_lost,
+			       (double)b->ctl_cycles / (double)b->packets);
 		}
 		printf(",\"nat\":%s", b->nat ? "true" : "false");
+		printf(",\"limit_group\":%d", b->limit_group >= 0 ? b->limit_group : 32);
 		printf(",\"limit\":%u,\"top\":%s,\"limit_drop\":%" PRIu64, b->limit,
 		       b->limit != 0 && !b->no_top ? "true" : "false", st.limit_drop);
 		printf(",\"checksum\":\"%s\",\"pages\":\"%s\",\"traffic\":\"%s\"}\n",

@@ -183,7 +183,30 @@ def do_list_dump(t, args):
     return 0
 
 
+def do_list_expect(t, args):
+    """Every expectation in one dump (IPCTNL_MSG_EXP_GET), as conntrack -L expect."""
+    tool = events_tool()
+    if tool is None:
+        raise SystemExit('dpct-ctl: dpct-events not found (beside dpct-ctl or in PATH)')
+    path = events_socket(t, args)
+    p = subprocess.Popen([tool, '--socket', path, '--expect', '--dump', '--format', 'text',
+                          '--max-seconds', '600'], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    shown = 0
+    for line in p.stdout:
+        sys.stdout.write(line)
+        shown += 1
+    err = p.stderr.read()
+    if p.wait() != 0:
+        raise SystemExit('dpct-ctl: expectation dump over %s failed: %s' % (path, err.strip()))
+    sys.stdout.flush()
+    print('%s: %u expectations have been shown.' % (VERSION, shown), file=sys.stderr)
+    return 0
+
+
 def do_list(t, args):
+    if args.table == 'expect':
+        return do_list_expect(t, args)
     if not args.dying:
         return do_list_dump(t, args)
     # Dying entries are not in a dump: page them through telemetry.
@@ -216,8 +239,22 @@ def counters_text(d, prefix=''):
     return ' '.join(out)
 
 
+def all_shards(t):
+    """Every shard's counters: /dpct/shards gives as many as fit one reply and
+    "next", the first one left out, when there are more."""
+    shards, first = {}, 0
+    for _ in range(4096):
+        page = t.cmd('/dpct/shards' + (',%d' % first if first else ''))
+        nxt = page.pop('next', None)
+        shards.update(page)
+        if not isinstance(nxt, int) or nxt <= first:
+            break
+        first = nxt
+    return shards
+
+
 def do_stats(t, args):
-    shards = t.cmd('/dpct/shards')
+    shards = all_shards(t)
     for k in sorted(shards, key=lambda x: int(x) if x.isdigit() else -1):
         print('cpu=%-4s\t' % k + counters_text(shards[k]))
     print('total   \t' + counters_text(t.cmd('/dpct/stats')))
@@ -390,7 +427,10 @@ def main():
     sub = ap.add_subparsers(dest='cmd', required=True)
     sub.add_parser('stats', help='counters per shard and in total (conntrack -S)')
     sub.add_parser('count', help='live entries (conntrack -C)')
-    p = sub.add_parser('list', help='entries (conntrack -L)')
+    p = sub.add_parser('list', help='entries (conntrack -L), or expectations '
+                       '(list expect: conntrack -L expect)')
+    p.add_argument('table', nargs='?', choices=['conntrack', 'expect'], default='conntrack',
+                   help='conntrack (default) or expect')
     p.add_argument('--dying', action='store_true',
                    help='dying entries (through telemetry pages)')
     p.add_argument('--socket', help='dpct\'s events socket (default: from /dpct/config)')
@@ -423,6 +463,8 @@ def main():
     p.add_argument('-n', type=int, default=10, help='how many (1..64, default 10)')
     p.add_argument('--json', action='store_true', help='one JSON object')
     args = ap.parse_args()
+    if args.cmd == 'list' and args.table == 'expect' and args.dying:
+        ap.error('list: --dying lists connections; expectations have no dying list to show')
     if args.cmd == 'top' and not 1 <= args.n <= 64:
         ap.error('top: -n must be 1..64')
     if args.cmd == 'top' and args.zone is not None and not 0 <= args.zone <= 65535:
@@ -431,7 +473,11 @@ def main():
         if len(args.pos) != 5:
             ap.error('delete: give proto src dst sport dport')
         args.proto, args.src, args.dst, args.sport, args.dport = args.pos
-    t = Telemetry(args.file_prefix)
+    # An expectation dump with --socket needs no telemetry (nor a running dpct to ask).
+    if args.cmd == 'list' and args.table == 'expect' and args.socket:
+        t = None
+    else:
+        t = Telemetry(args.file_prefix)
     return {'stats': do_stats, 'count': do_count, 'list': do_list, 'flush': do_flush,
             'delete': do_delete, 'config': do_config, 'raw': do_raw, 'rules': do_rules,
             'reload': do_reload, 'ha': do_ha, 'top': do_top}[args.cmd](t, args)

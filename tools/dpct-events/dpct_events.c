@@ -26,10 +26,17 @@
 
 #include "ev.h"
 #include "ev_nl.h"
+#include "ev_nl_exp.h"
+#include "ev_exp_text.h"
 #include "ev_json.h"
 #include "ev_text.h"
 
 #define DEFAULT_RCVBUF (8u << 20)
+
+/* --expect shifts --events' bits to the expectation groups. */
+_Static_assert(EV_MASK_EXP_NEW == EV_MASK_NEW << 3 && EV_MASK_EXP_UPDATE == EV_MASK_UPDATE << 3 &&
+		       EV_MASK_EXP_DESTROY == EV_MASK_DESTROY << 3,
+	       "expectation groups are the connection groups shifted by three");
 
 /* Exit statuses (usage(), docs/events.md). */
 #define EXIT_ARGS 1       /* bad arguments */
@@ -42,6 +49,7 @@ struct opts {
 	const char *socket;
 	bool dump;
 	bool follow;
+	bool expect;              /* expectations instead of connections (conntrack -E expect) */
 	unsigned rcvbuf;
 	bool reliable;
 	uint32_t mask;
@@ -68,6 +76,7 @@ struct summary {
 	uint64_t truncated;       /* datagrams longer than the receive buffer (MSG_TRUNC) */
 	bool trunc_unseen;        /* a cut datagram whose lost tail no gap has shown yet */
 	uint64_t dumped;
+	uint64_t exp_new, exp_destroy;
 	uint32_t last_seq;
 	uint64_t lost_unreported;
 	uint64_t last_report_ms;
@@ -213,10 +222,11 @@ write_summary(const char *path, const struct summary *s)
 		",\"destroy\":%" PRIu64 ",\"flows_new\":%" PRIu64 ",\"flows_destroyed\":%" PRIu64
 		",\"duplicate_destroy\":%" PRIu64 ",\"destroy_without_new\":%" PRIu64
 		",\"recv_errors\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"truncated\":%" PRIu64
-		",\"dumped\":%" PRIu64 ",\"last_seq\":%u}\n",
+		",\"dumped\":%" PRIu64 ",\"exp_new\":%" PRIu64 ",\"exp_destroy\":%" PRIu64
+		",\"last_seq\":%u}\n",
 		s->events, s->new_, s->update, s->destroy, s->flows_new, s->flows_destroyed,
 		s->duplicate_destroy, s->destroy_without_new, s->recv_errors, s->lost, s->truncated,
-		s->dumped, s->last_seq);
+		s->dumped, s->exp_new, s->exp_destroy, s->last_seq);
 	return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -243,9 +253,9 @@ send_subscribe(int fd, uint32_t seq, const struct opts *o)
 	return 0;
 }
 
-/* What `conntrack -L` sends to the kernel. */
+/* What `conntrack -L` (or `conntrack -L expect`) sends to the kernel. */
 static int
-send_dump(int fd, uint32_t seq)
+send_dump(int fd, uint32_t seq, bool expect)
 {
 	struct {
 		struct nlmsghdr h;
@@ -254,7 +264,8 @@ send_dump(int fd, uint32_t seq)
 
 	memset(&req, 0, sizeof(req));
 	req.h.nlmsg_len = sizeof(req);
-	req.h.nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
+	req.h.nlmsg_type = expect ? (NFNL_SUBSYS_CTNETLINK_EXP << 8) | IPCTNL_MSG_EXP_GET
+				  : (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
 	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	req.h.nlmsg_seq = seq;
 	req.g.nfgen_family = AF_UNSPEC;
@@ -294,6 +305,38 @@ check_seq(struct summary *s, uint32_t seq)
 	s->last_seq = seq;
 }
 
+/* An expectation message: a dump line (no header) or an event. */
+static void
+handle_exp(const struct nlmsghdr *h, const struct ev_nl_exp *e, struct rx_state *rx,
+	   const struct opts *o, struct summary *s, FILE *out)
+{
+	char line[1024];
+	bool dump = (h->nlmsg_flags & NLM_F_MULTI) != 0;
+	int n;
+
+	if (dump) {
+		if (rx->dump_seq == 0 || h->nlmsg_seq != rx->dump_seq)
+			return;
+		s->dumped++;
+	} else {
+		check_seq(s, h->nlmsg_seq);
+		rx->any_event = true;
+		s->events++;
+		if (e->kind == EV_MASK_EXP_DESTROY)
+			s->exp_destroy++;
+		else
+			s->exp_new++;
+	}
+	if (o->fmt == FMT_JSON) {
+		ev_exp_json_print(out, e, dump);
+	} else if (o->fmt == FMT_TEXT) {
+		n = ev_exp_text_format(line, sizeof(line), e, !dump);
+		if (n >= 0)
+			fprintf(out, "%.*s\n", n < (int)sizeof(line) ? n : (int)sizeof(line) - 1,
+				line);
+	}
+}
+
 static void
 handle_datagram(const uint8_t *buf, size_t len, struct rx_state *rx, const struct opts *o,
 		struct summary *s, FILE *out)
@@ -303,8 +346,16 @@ handle_datagram(const uint8_t *buf, size_t len, struct rx_state *rx, const struc
 		struct nlmsghdr h;
 		size_t used = 0;
 		int rc = ev_nl_parse(buf, len, &ct, &used);
+		struct ev_nl_exp xe;
+		size_t xused;
 
 		memcpy(&h, buf, sizeof(h));
+		if (rc == -ENOMSG && ev_nl_exp_parse(buf, len, &xe, &xused) == 0) {
+			handle_exp(&h, &xe, rx, o, s, out);
+			buf += used;
+			len -= used;
+			continue;
+		}
 		if (rc == 0 && (h.nlmsg_flags & NLM_F_MULTI)) {
 			/* A dump entry: the table as it is, not an event. */
 			if (rx->dump_seq != 0 && h.nlmsg_seq == rx->dump_seq) {
@@ -430,8 +481,11 @@ usage(FILE *f)
 		"usage: dpct-events [--socket PATH] [--rcvbuf BYTES] [--reliable]\n"
 		"                   [--format text|json|none] [--events new,update,destroy]\n"
 		"                   [--summary FILE] [--idle-exit-ms N] [--max-seconds N]\n"
-		"                   [--dump [--follow]]\n"
+		"                   [--dump [--follow]] [--expect]\n"
 		"  --socket PATH  dpct's events socket (default %s)\n"
+		"  --expect       expectations instead of connections, as conntrack -E expect\n"
+		"                 (with --dump: conntrack -L expect); --events new,destroy\n"
+		"                 pick the expectation groups\n"
 		"  --dump         print the table (conntrack -L format) and exit; with\n"
 		"                 --follow, then stream events (resync)\n"
 		"exit status: 0 done (--idle-exit-ms, --max-seconds, a finished --dump,\n"
@@ -471,6 +525,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "socket", required_argument, NULL, 'S' },
 		{ "dump", no_argument, NULL, 'D' },
 		{ "follow", no_argument, NULL, 'F' },
+		{ "expect", no_argument, NULL, 'X' },
 		{ "rcvbuf", required_argument, NULL, 'r' },
 		{ "reliable", no_argument, NULL, 'R' },
 		{ "format", required_argument, NULL, 'f' },
@@ -505,6 +560,9 @@ parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'F':
 			o->follow = true;
+			break;
+		case 'X':
+			o->expect = true;
 			break;
 		case 'r':
 			if (parse_uint(optarg, INT32_MAX / 2, &v) < 0 || v == 0)
@@ -557,6 +615,10 @@ parse_args(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "dpct-events: --follow needs --dump\n");
 		return -1;
 	}
+	/* The expectation groups sit three bits above the connection ones
+	 * (NFNLGRP_CONNTRACK_EXP_NEW = NFNLGRP_CONNTRACK_NEW + 3). */
+	if (o->expect)
+		o->mask = (o->mask & EV_MASK_ALL) << 3;
 	return 0;
 bad:
 	fprintf(stderr, "dpct-events: bad value '%s'\n", optarg);
@@ -640,7 +702,7 @@ main(int argc, char **argv)
 			}
 			if (rc == 0 && o.dump) {
 				rx.dump_seq = 2;
-				rc = send_dump(fd, rx.dump_seq);
+				rc = send_dump(fd, rx.dump_seq, o.expect);
 			} else if (!o.dump) {
 				rx.dump_err = 0;
 			}

@@ -45,7 +45,7 @@ addr_str(const struct ct_tuple *t, const uint8_t *a, char *out, size_t len)
 /*
  * One JSON line is built in a buffer and written with one fwrite: a
  * fprintf per field was half of the listener's time at 175 K events/s
- * (docs/PERFORMANCE.md, "Events on"). The output is the same, byte for byte.
+ * (docs/PERFORMANCE.md, "Full pipeline"). The output is the same, byte for byte.
  */
 struct jline {
 	char b[1024];   /* the longest line (IPv6, ICMP, every field) is ~560 bytes */

@@ -125,7 +125,9 @@ static const struct key_map stats_keys[] = {
 	{ "destroy_resent", F_DESTROY_RESENT }, { "destroy_acked", F_DESTROY_ACKED },
 	{ "listener_demoted", F_DEMOTED }, { "listeners_gone", F_LST_GONE },
 	{ "subscribe_refused", F_SUB_REFUSED }, { "rx", F_RX }, { "tx", F_TX },
-	{ "dropped", F_FWD_DROPPED },
+	{ "dropped", F_FWD_DROPPED }, { "exp_sent", F_EXP_SENT }, { "exp_failed", F_EXP_FAILED },
+	{ "exp_retried", F_EXP_RETRIED }, { "exp_resent", F_EXP_RESENT },
+	{ "exp_destroy_acked", F_EXP_DESTROY_ACKED },
 };
 
 /* (entries + dying) / limit, or nothing when a part is missing or the limit is 0. */
@@ -228,6 +230,39 @@ do_shards(struct prom *p, json_t *v)
 		add_fill(p, F_SH_FILL, s, &l, 1);
 		add_key(p, F_SH_DROPS, s, "drop", &l, 1);
 		add_key(p, F_SH_EARLY_DROPS, s, "early_drop", &l, 1);
+	}
+}
+
+/*
+ * /dpct/shards answers as many shards as fit one reply and "next", the
+ * first one left out: ask for the following pages (each further from the
+ * start, at most COLLECT_MAX_ITEMS shards in all).
+ */
+static void
+do_shards_pages(struct tel *t, struct prom *p, json_t *first_page, uint64_t deadline)
+{
+	json_t *v = first_page;
+	json_int_t first = 0;
+	unsigned pages = 1;
+	char cmd[48];
+
+	for (;;) {
+		json_int_t next = -1;
+		json_t *n;
+
+		do_shards(p, v);
+		n = json_object_get(v, "next");
+		if (json_is_integer(n))
+			next = json_integer_value(n);
+		if (v != first_page)
+			json_decref(v);
+		if (next <= first || next >= COLLECT_MAX_ITEMS || pages++ >= COLLECT_MAX_ITEMS)
+			return;
+		first = next;
+		snprintf(cmd, sizeof(cmd), "%s,%lld", commands[C_SHARDS].name, (long long)first);
+		v = ask(t, C_SHARDS, cmd, deadline, 0);
+		if (v == NULL)
+			return;
 	}
 }
 
@@ -456,7 +491,7 @@ collect_scrape(struct tel *t, struct prom *p, unsigned timeout_ms)
 			do_info(p, v);
 			break;
 		case C_SHARDS:
-			do_shards(p, v);
+			do_shards_pages(t, p, v, deadline);
 			break;
 		case C_LISTENERS:
 			do_listeners(p, v);

@@ -76,6 +76,16 @@
 	  "Event records that did not fit in a worker's event ring.") \
 	X(F_EV_LST_DROPPED, "dpct_listener_dropped_total", PROM_COUNTER, \
 	  "Event messages unreliable listeners lost.") \
+	X(F_EXP_SENT, "dpct_expect_events_sent_total", PROM_COUNTER, \
+	  "Expectation messages accepted by at least one listener socket.") \
+	X(F_EXP_FAILED, "dpct_expect_events_failed_total", PROM_COUNTER, \
+	  "Expectation messages a reliable listener refused (they are re-sent).") \
+	X(F_EXP_RETRIED, "dpct_expect_events_retried_total", PROM_COUNTER, \
+	  "Expectation records carrying a previously missed NEW.") \
+	X(F_EXP_RESENT, "dpct_expect_destroy_resent_total", PROM_COUNTER, \
+	  "Expectation DESTROYs sent again after their grace timer.") \
+	X(F_EXP_DESTROY_ACKED, "dpct_expect_destroy_acked_total", PROM_COUNTER, \
+	  "Expectation DESTROYs delivered (their slots freed).") \
 	X(F_DESTROY_RESENT, "dpct_destroy_resent_total", PROM_COUNTER, \
 	  "DESTROYs sent again after their grace timer: a reliable listener did not take them.") \
 	X(F_DESTROY_ACKED, "dpct_destroy_acked_total", PROM_COUNTER, \

@@ -3,7 +3,8 @@
  * dpct-gen: deterministic pcap workloads for dpct's tests, demo and the
  * Linux reference comparison.
  *
- *   dpct-gen --workload short-tcp|udp|icmp|mix|malformed|strict|bulk-tcp|sctp|dccp|gre
+ *   dpct-gen --workload short-tcp|udp|icmp|mix|malformed|strict|bulk-tcp|sctp|dccp|gre|
+ *                  ftp|tftp
  *            --flows N
  *            [--concurrency C] [--ipv6] [--seed S] -o FILE.pcap
  *
@@ -32,6 +33,8 @@ static const char *const workload_names[GEN_W_MAX] = {
 	[GEN_W_SCTP] = "sctp",
 	[GEN_W_DCCP] = "dccp",
 	[GEN_W_GRE] = "gre",
+	[GEN_W_FTP] = "ftp",
+	[GEN_W_TFTP] = "tftp",
 };
 
 static void
@@ -39,7 +42,7 @@ usage(FILE *f, const char *prog)
 {
 	fprintf(f,
 		"usage: %s --workload short-tcp|udp|icmp|mix|malformed|strict|bulk-tcp|\n"
-		"                  sctp|dccp|gre --flows N\n"
+		"                  sctp|dccp|gre|ftp|tftp --flows N\n"
 		"       [--concurrency C] [--ipv6] [--seed S] -o FILE.pcap\n"
 		"  --workload W     traffic shape (see docs/README.md)\n"
 		"  --flows N        number of flows (malformed: half are single bad packets)\n"

@@ -68,6 +68,10 @@ enum gen_kind {
 	GEN_K_DCCP_BADSEQ,  /**< as GEN_K_DCCP with a DATAACK far outside the sequence window */
 	GEN_K_GRE_ONEWAY,   /**< GREv0 packets in one direction only */
 	GEN_K_GRE_PPTP,     /**< enhanced GRE (version 1, PPTP) both ways, one call ID each */
+	/* The "ftp" and "tftp" workloads (gen_ftp.c). */
+	GEN_K_FTP_PASV,     /**< FTP passive (PASV/227; EPSV/229 over IPv6) and its data */
+	GEN_K_FTP_PORT,     /**< FTP active (PORT; EPRT over IPv6) and its data */
+	GEN_K_TFTP,         /**< TFTP read request, one DATA block from another port, its ACK */
 	GEN_K_BAD_FIRST,
 	GEN_K_BAD_TRUNC_ETH = GEN_K_BAD_FIRST,
 	GEN_K_BAD_TRUNC_IP,
@@ -102,6 +106,8 @@ struct gen_flow {
 	uint32_t len_a;      /**< kind-specific: request size, exchange count, ... */
 	uint32_t len_b;      /**< kind-specific: response size, ... */
 	uint8_t rst;         /**< TCP: close with RST instead of FIN */
+	uint32_t seq2[2];    /**< FTP: the data connection's sequence numbers */
+	uint16_t port2[2];   /**< FTP, TFTP: the data connection's client and server ports */
 	uint64_t wake_us;    /**< not before this capture time */
 };
 
@@ -168,6 +174,8 @@ enum gen_workload {
 	GEN_W_SCTP,
 	GEN_W_DCCP,
 	GEN_W_GRE,
+	GEN_W_FTP,
+	GEN_W_TFTP,
 	GEN_W_MAX
 };
 

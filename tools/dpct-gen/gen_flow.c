@@ -67,6 +67,15 @@ static const struct kind_weight w_gre[] = {
 	{ GEN_K_GRE_PPTP, 20 },
 };
 
+static const struct kind_weight w_ftp[] = {
+	{ GEN_K_FTP_PASV, 50 },
+	{ GEN_K_FTP_PORT, 50 },
+};
+
+static const struct kind_weight w_tftp[] = {
+	{ GEN_K_TFTP, 1 },
+};
+
 static const struct kind_weight w_strict[] = {
 	{ GEN_K_TCP, 10 },
 	{ GEN_K_TCP_OOW_RST, 10 },
@@ -149,6 +158,10 @@ gen_choose_kind(struct gen *g, uint64_t index)
 		return pick_kind(g, w_dccp, GEN_N_ELEM(w_dccp));
 	case GEN_W_GRE:
 		return pick_kind(g, w_gre, GEN_N_ELEM(w_gre));
+	case GEN_W_FTP:
+		return pick_kind(g, w_ftp, GEN_N_ELEM(w_ftp));
+	case GEN_W_TFTP:
+		return pick_kind(g, w_tftp, GEN_N_ELEM(w_tftp));
 	case GEN_W_STRICT:
 		if (g->p->v6)
 			return pick_kind(g, w_strict_v6, GEN_N_ELEM(w_strict_v6));
@@ -246,6 +259,21 @@ gen_flow_init(struct gen *g, struct gen_flow *f, enum gen_kind kind, uint64_t in
 	case GEN_K_ICMP_INFO:
 	case GEN_K_ICMP_MASK:
 		f->dport = 0;
+		break;
+	case GEN_K_FTP_PASV:
+	case GEN_K_FTP_PORT:
+		/* Data ports: the client's next port, a server port from 30000 up. */
+		f->dport = 21;
+		f->seq2[0] = (uint32_t)gen_rand(&g->rng);
+		f->seq2[1] = (uint32_t)gen_rand(&g->rng);
+		f->port2[0] = (uint16_t)(f->sport == 65535 ? 1024 : f->sport + 1);
+		f->port2[1] = (uint16_t)(30000 + f->index % 30000);
+		if (kind == GEN_K_FTP_PORT)
+			f->port2[1] = f->port2[0];
+		break;
+	case GEN_K_TFTP:
+		f->dport = 69;
+		f->port2[1] = (uint16_t)(30000 + f->index % 30000);
 		break;
 	case GEN_K_UDP_DNS:
 		f->dport = 53;

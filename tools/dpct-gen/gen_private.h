@@ -137,6 +137,10 @@ int gen_step_icmp_unreach(struct gen *g, struct gen_flow *f);
 int gen_step_icmp_host(struct gen *g, struct gen_flow *f);
 int gen_step_icmp_query(struct gen *g, struct gen_flow *f);
 
+/* gen_ftp.c */
+int gen_step_ftp(struct gen *g, struct gen_flow *f);
+int gen_step_tftp(struct gen *g, struct gen_flow *f);
+
 /* gen_other.c */
 
 int gen_step_gre(struct gen *g, struct gen_flow *f);

@@ -71,6 +71,13 @@ flow_step(struct gen *g, struct gen_flow *f)
 	case GEN_K_TCP_BULK:
 		rc = gen_step_tcp_bulk(g, f);
 		break;
+	case GEN_K_FTP_PASV:
+	case GEN_K_FTP_PORT:
+		rc = gen_step_ftp(g, f);
+		break;
+	case GEN_K_TFTP:
+		rc = gen_step_tftp(g, f);
+		break;
 	case GEN_K_CSUM_TCP:
 		rc = gen_step_bad_first(g, f, gen_step_tcp, GEN_MANGLE_CSUM, 16);
 		break;

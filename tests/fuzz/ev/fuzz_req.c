@@ -6,10 +6,13 @@
  * between. The input is a list of chunks [op][len][len bytes]:
  *   op & 3 == 0  the bytes are one request datagram on connection (op >> 2) & 3
  *   op & 3 == 1  a new connection; the first byte picks the peer's uid
- *   op & 3 == 2  a control step, after pushing `len` event records
+ *   op & 3 == 2  a control step, after pushing `len` event records (a byte
+ *                with bit 0x40 pushes an expectation record)
  *   op & 3 == 3  the peer of connection (op >> 2) & 3 closes
+ * Both dump pagers are installed (connections and expectations).
  * Invariants checked: the listener count never exceeds the cap, a dump
- * never sends more entries than the pager gave, and results stay sane.
+ * never sends more entries than the pagers gave, results stay sane and an
+ * expectation's result is always one of the CT_RES_EXP_* kinds.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -62,6 +65,37 @@ pg_end(void *arg)
 
 static const struct ev_dump_ops pg_ops = { pg_begin, pg_next, pg_end };
 
+/* Expectations: 100 a dump. */
+static void
+xp_begin(void *arg)
+{
+	((struct pager *)arg)->left = 100;
+}
+
+static unsigned
+xp_next(void *arg, struct ct_event_rec *out, unsigned max, bool *done)
+{
+	struct pager *p = arg;
+	unsigned n = 0;
+
+	while (n < max && n < 64 && p->left > 0) {
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].flags = CT_REC_F_EXP;
+		out[n].orig.family = out[n].reply.family = (p->left & 1) ? 4 : 6;
+		out[n].orig.proto = out[n].reply.proto = 6;
+		out[n].orig.dport = (uint16_t)p->left;
+		out[n].id = p->left;
+		out[n].exp_helper = CT_EXP_HELPER_FTP;
+		p->left--;
+		n++;
+	}
+	p->given += n;
+	*done = p->left == 0;
+	return n;
+}
+
+static const struct ev_dump_ops xp_ops = { xp_begin, xp_next, pg_end };
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -69,7 +103,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ev_ctl_stats st;
 	struct ev_chan *chan;
 	struct ev_ctl *ctl;
-	struct pager pg = { 0 };
+	struct pager pg = { 0 }, xpg = { 0 };
 	int slots[MAX_LISTENERS] = { -1, -1, -1, -1 };
 	int peers[MAX_LISTENERS] = { -1, -1, -1, -1 };
 	struct ct_result res[64];
@@ -89,6 +123,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ctl == NULL)
 		abort();
 	ev_ctl_set_dump(ctl, &pg_ops, &pg);
+	ev_ctl_set_exp_dump(ctl, &xp_ops, &xpg);
 
 	while (off + 2 <= size) {
 		uint8_t op = data[off], len = data[off + 1];
@@ -135,13 +170,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				r.slot = k;
 				r.id = 1 + k;
 				r.events = (uint16_t)(p[k] & 0x3f);
+				if (p[k] & 0x40) {
+					/* Expectation ids are 1000 up: see the results. */
+					r.flags = CT_REC_F_EXP;
+					r.orig.proto = 6;
+					r.reply = r.orig;
+					r.id = 1000 + k;
+					r.events = (uint16_t)(p[k] & 3);
+				}
 				r.targets = (p[k] & 0x80) ? (uint32_t)(p[k] & 0xf) : 0;
 				(void)ev_chan_push_records(chan, &r, 1);
 			}
 			ev_ctl_step(ctl, 0, 64);
 			while ((n = ev_chan_pull_results(chan, res, 64)) > 0)
 				for (k = 0; k < n; k++)
-					if (res[k].kind < CT_RES_NACK || res[k].kind > CT_RES_DESTROY_NACK)
+					if (res[k].kind < CT_RES_NACK ||
+					    res[k].kind > CT_RES_EXP_NEW_ACK ||
+					    (res[k].kind >= CT_RES_EXP_NACK) != (res[k].id >= 1000))
 						abort();
 			break;
 		case 3:
@@ -157,7 +202,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	ev_ctl_step(ctl, 0, 64);
 	ev_ctl_get_stats(ctl, &st);
-	if (st.dump_entries > pg.given)
+	if (st.dump_entries > pg.given + xpg.given)
 		abort();
 	ev_ctl_free(ctl);
 	ev_chan_free(chan);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Writes the seed corpus of fuzz_ev_netlink: encoder output for every record
- * shape, translated flows (SNAT, DNAT, ICMP), one batched datagram and
- * subscribe requests. */
+ * shape, translated flows (SNAT, DNAT, ICMP), expectation messages (NEW,
+ * DESTROY, dump; FTP over IPv4, TFTP over IPv6 in a zone), one batched
+ * datagram and subscribe requests. */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 
 #include "ev.h"
 #include "ev_nl.h"
+#include "ev_nl_exp.h"
 
 static uint8_t buf[16384] __attribute__((aligned(8)));
 
@@ -91,6 +93,54 @@ put_nat(const char *dir)
 	return 0;
 }
 
+/* Expectation messages: what ev_nl_exp_encode() writes. */
+static int
+put_exp(const char *dir)
+{
+	static const char *const names[] = { "exp_ftp4_new", "exp_ftp4_destroy", "exp_ftp4_dump",
+					     "exp_tftp6_new", "exp_tftp6_destroy",
+					     "exp_tftp6_dump" };
+	unsigned k;
+
+	for (k = 0; k < 6; k++) {
+		struct ct_event_rec r;
+		unsigned kind = k % 3;
+		int len;
+
+		memset(&r, 0, sizeof(r));
+		r.flags = CT_REC_F_EXP;
+		r.events = kind == 0 ? CT_EXP_EV_NEW : kind == 1 ? CT_EXP_EV_DESTROY : 0;
+		if (k < 3) {
+			tuple4(&r.orig, 6, 0x0200000a, 0, 0x0100000a, 50000);
+			tuple4(&r.reply, 6, 0x0100000a, 40000, 0x0200000a, 21);
+			r.exp_helper = CT_EXP_HELPER_FTP;
+		} else {
+			memset(&r.orig, 0, sizeof(r.orig));
+			r.orig.family = 6;
+			r.orig.proto = 17;
+			r.orig.src[0] = 0x20;
+			r.orig.src[15] = 2;
+			r.orig.dst[0] = 0x20;
+			r.orig.dst[15] = 1;
+			r.orig.dport = 33333;
+			r.orig.zone = 3;
+			r.reply = r.orig;
+			memcpy(r.reply.src, r.orig.dst, 16);
+			memcpy(r.reply.dst, r.orig.src, 16);
+			r.reply.sport = 33333;
+			r.reply.dport = 69;
+			r.exp_helper = CT_EXP_HELPER_TFTP;
+			r.status = 0x2;
+		}
+		r.id = 40 + k;
+		r.timeout_s = 300;
+		len = ev_nl_exp_encode(&r, kind == 2 ? EV_NL_F_DUMP : 0, buf, 0, sizeof(buf));
+		if (len <= 0 || put(dir, names[k], buf, (size_t)len) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -159,6 +209,8 @@ main(int argc, char **argv)
 		}
 	}
 	if (put_nat(argv[1]) < 0)
+		return 1;
+	if (put_exp(argv[1]) < 0)
 		return 1;
 	memset(&req, 0, sizeof(req));
 	req.h.nlmsg_len = sizeof(req);

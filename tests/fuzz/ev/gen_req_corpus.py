@@ -9,6 +9,8 @@ import sys
 
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 1, 4, 0x300
 SUB, UNSUB, CT_GET = 0x20, 0x21, (1 << 8) | 1
+EXP_GET = (2 << 8) | 1  # NFNL_SUBSYS_CTNETLINK_EXP, IPCTNL_MSG_EXP_GET
+MASK_EXP = 0x38         # NFNLGRP_CONNTRACK_EXP_NEW/_UPDATE/_DESTROY as group bits
 
 
 def nlmsg(typ, flags, seq, payload):
@@ -22,8 +24,8 @@ def sub(flags=0, mask=7, bufsize=None, version=1):
     return nlmsg(SUB, NLM_F_REQUEST | NLM_F_ACK, 1, p)
 
 
-def dump(family=0):
-    return nlmsg(CT_GET, NLM_F_REQUEST | NLM_F_DUMP, 2, struct.pack('=BBH', family, 0, 0))
+def dump(family=0, typ=CT_GET, flags=NLM_F_REQUEST | NLM_F_DUMP):
+    return nlmsg(typ, flags, 2, struct.pack('=BBH', family, 0, 0))
 
 
 def chunk(op, conn, data=b''):
@@ -48,6 +50,15 @@ CASES = {
     chunk(0, 2, nlmsg(0x55, 1, 1, b'xx')) + chunk(0, 2, b'\x10\x00\x00\x00'),
     'many_peers': b''.join(chunk(1, c) + chunk(0, c, sub(c & 1)) for c in range(4)) +
     step(32, 0x04) + chunk(3, 1) + step(32, 0x84),
+    'exp_subscribe': chunk(1, 0) + chunk(0, 0, sub(1, MASK_EXP | 7, 4096)) +
+    step(20, 0x41) + step(20, 0x42) + step(10, 0x05),
+    'exp_refused': chunk(1, 0) + chunk(0, 0, sub(1, MASK_EXP, 4096)) +
+    b''.join(step(32, 0x43) for _ in range(8)),
+    'exp_only_new': chunk(1, 0) + chunk(0, 0, sub(0, 0x08)) + step(16, 0x41) + step(16, 0x42),
+    'exp_bad_mask': chunk(1, 0) + chunk(0, 0, sub(0, 0x40)),
+    'exp_dump': chunk(1, 0) + chunk(0, 0, dump(0, EXP_GET)) + step(1) + step(1) + step(1),
+    'exp_dump_v6': chunk(1, 0) + chunk(0, 0, dump(10, EXP_GET) + dump()) + step(1) + step(1),
+    'exp_get_nodump': chunk(1, 0) + chunk(0, 0, dump(0, EXP_GET, NLM_F_REQUEST)),
     'dump_filter': chunk(1, 0) + chunk(0, 0, nlmsg(CT_GET, NLM_F_REQUEST | NLM_F_DUMP, 9,
                                                    struct.pack('=BBH', 2, 0, 0) +
                                                    struct.pack('=HHI', 8, 8, 1))),

@@ -31,6 +31,7 @@ STATS = {
     'events_retried_ctl': 0, 'listeners_gone': 1, 'subscribe_refused': 3,
     'listener_demoted': 1, 'limit_drop': 20, 'limit_uncounted': 1,
     'limit_drop_by_rule': {'per_host': 15, 'tenant_5': 5},
+    'exp_sent': 40, 'exp_failed': 3, 'exp_retried': 2, 'exp_resent': 1, 'exp_destroy_acked': 19,
 }
 ANSWERS = {
     '/dpct/stats': STATS,
@@ -164,6 +165,8 @@ def main():
         t.eq(pl.value(s, 'dpct_info', version='0.1.0', fwd='io'), 1.0, 'info labels')
         t.eq(pl.value(s, 'dpct_destroy_resent_total'), 17.0, 'destroy_resent')
         t.eq(pl.value(s, 'dpct_listener_demotions_total'), 1.0, 'listener demotions')
+        t.eq(pl.value(s, 'dpct_expect_events_failed_total'), 3.0, 'expectation nacks')
+        t.eq(pl.value(s, 'dpct_expect_destroy_acked_total'), 19.0, 'expectation DESTROYs acked')
         t.eq(sum(errors(s, c) for c in ('/dpct/stats', '/dpct/shards', '/ethdev/stats')), 0,
              'no command errors')
 

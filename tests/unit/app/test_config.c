@@ -280,8 +280,11 @@ test_out_of_range(void)
 	T_EQ(bad("{\"seed\": -5}", "$.seed: -5 is out of range 0..9223372036854775807"), 0);
 	T_EQ(bad("{\"invalid\": {\"policy\": \"reject\"}}",
 		 "$.invalid.policy: \"reject\" is not one of \"drop\", \"pass\""), 0);
-	T_EQ(bad("{\"timeouts\": {\"icmp\": 0}}", "$.timeouts.icmp: 0 is out of range 1..4294967"),
+	T_EQ(bad("{\"timeouts\": {\"icmp\": 0}}", "$.timeouts.icmp: 0 is out of range 1..1125899"),
 	     0);
+	/* One second more than the shards' timer holds: refused here, not at start. */
+	T_EQ(bad("{\"timeouts\": {\"tcp_established\": 1125900}}",
+		 "$.timeouts.tcp_established: 1125900 is out of range 1..1125899"), 0);
 	return 0;
 }
 

@@ -195,9 +195,13 @@ test_expiry_and_masters(void)
 	T_EQ(out[1], idx[2]);
 	T_EQ(hlp_exp_get(t, idx[0])->end, HLP_EXP_END_EXPIRED);
 	T_EQ(masters[0].count, 1);
-	/* A match after the timeout is no match, and ends it. */
+	/* A match after the timeout is no match; expiry ends it and reports it. */
 	p = pkt_of(3004, 0, 1);
 	T_EQ(hlp_exp_match(t, &p, 14 * SEC, master_of, NULL), HLP_EXP_NIL);
+	T_EQ(hlp_exp_get(t, idx[4])->state, HLP_EXP_LIVE);
+	n = hlp_exp_expire(t, 14 * SEC, master_of, NULL, out, 8);
+	T_EQ(n, 1);
+	T_EQ(out[0], idx[4]);
 	T_EQ(hlp_exp_get(t, idx[4])->end, HLP_EXP_END_EXPIRED);
 	/* The bound on one call. */
 	T_EQ(hlp_exp_expire(t, 1000 * SEC, master_of, NULL, out, 1), 1);

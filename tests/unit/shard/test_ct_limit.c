@@ -109,11 +109,11 @@ test_admit_table(void)
 
 		for (k = 0; k < rows[i].n; k++) {
 			t = tup(rows[i].src, rows[i].zone, port++);
-			T_EQ(ct_limits_admit(l, &t, &r), CT_LIM_COUNTED);
+			T_EQ(ct_limits_admit(l, &t, NULL, &r), CT_LIM_COUNTED);
 		}
 		t = tup(rows[i].src, rows[i].zone, port++);
 		r = 99;
-		if (ct_limits_admit(l, &t, &r) != rows[i].next)
+		if (ct_limits_admit(l, &t, NULL, &r) != rows[i].next)
 			T_FAIL_("row %u (%s zone %u): verdict differs", i, rows[i].src,
 				rows[i].zone);
 		if (rows[i].next == CT_LIM_OVER)
@@ -124,12 +124,75 @@ test_admit_table(void)
 		struct ct_tuple t = tup("10.1.1.1", 0, 1);
 
 		T_EQ(ct_limits_count(l, 0, &t), 3);
-		ct_limits_release(l, &t);
+		ct_limits_release(l, &t, NULL);
 		T_EQ(ct_limits_count(l, 0, &t), 2);
-		T_EQ(ct_limits_admit(l, &t, &r), CT_LIM_COUNTED);
-		T_EQ(ct_limits_admit(l, &t, &r), CT_LIM_OVER);
+		T_EQ(ct_limits_admit(l, &t, NULL, &r), CT_LIM_COUNTED);
+		T_EQ(ct_limits_admit(l, &t, NULL, &r), CT_LIM_OVER);
 	}
 	ct_limits_free(l, NULL);
+	return 0;
+}
+
+/*
+ * A hint worked out by ct_limits_prefetch() decides exactly as none: two
+ * tables with the same rules and seed take the same random admissions and
+ * releases, one with hints and one without, and agree on every verdict,
+ * refused rule and count.
+ */
+static int
+test_hint_same(void)
+{
+	struct ct_limit_rule rs[3] = {
+		rule("10.0.0.0/8", 32, -1, 3),
+		rule("2001:db8::/32", 64, -1, 2),
+		rule(NULL, 0, 7, 20),
+	};
+	struct ct_limits *a, *b;
+	struct ct_tuple live[64];
+	unsigned n_live = 0, i, k;
+	uint64_t x = 12345;
+	char err[128], src[64];
+
+	a = ct_limits_create(rs, 3, 256, 9, NULL, err, sizeof(err));
+	b = ct_limits_create(rs, 3, 256, 9, NULL, err, sizeof(err));
+	T_ASSERT(a != NULL && b != NULL);
+	for (i = 0; i < 20000; i++) {
+		struct ct_lim_hint h;
+		struct ct_tuple t;
+		unsigned ra = 99, rb = 99;
+		enum ct_limit_verdict va, vb;
+
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		if (n_live != 0 && ((x >> 60) < 7 || n_live == 64)) {
+			k = (unsigned)(x >> 33) % n_live;
+			t = live[k];
+			live[k] = live[--n_live];
+			ct_limits_prefetch(a, &t, &h);
+			ct_limits_release(a, &t, &h);
+			ct_limits_release(b, &t, NULL);
+			for (k = 0; k < 3; k++)
+				T_EQ(ct_limits_count(a, k, &t), ct_limits_count(b, k, &t));
+			continue;
+		}
+		if ((x >> 40) & 1)
+			snprintf(src, sizeof(src), "10.0.0.%u", (unsigned)(x >> 41) % 6);
+		else
+			snprintf(src, sizeof(src), "2001:db8:0:%x::1", (unsigned)(x >> 41) % 6);
+		t = tup(src, (x >> 50) & 1 ? 7 : 0, (uint16_t)(x >> 20));
+		ct_limits_prefetch(a, &t, &h);
+		va = ct_limits_admit(a, &t, &h, &ra);
+		vb = ct_limits_admit(b, &t, NULL, &rb);
+		T_EQ(va, vb);
+		if (va == CT_LIM_OVER)
+			T_EQ(ra, rb);
+		if (va == CT_LIM_COUNTED)
+			live[n_live++] = t;
+		for (k = 0; k < 3; k++)
+			T_EQ(ct_limits_count(a, k, &t), ct_limits_count(b, k, &t));
+	}
+	T_EQ(ct_limits_keys_used(a), ct_limits_keys_used(b));
+	ct_limits_free(a, NULL);
+	ct_limits_free(b, NULL);
 	return 0;
 }
 
@@ -181,17 +244,17 @@ test_delete_and_room(void)
 		snprintf(a, sizeof(a), "10.0.%u.%u", i / 7, i * 13 % 251);
 		for (k = 0; k < 2; k++) {
 			t = tup(a, 0, (uint16_t)k);
-			T_EQ(ct_limits_admit(l, &t, NULL), CT_LIM_COUNTED);
+			T_EQ(ct_limits_admit(l, &t, NULL, NULL), CT_LIM_COUNTED);
 		}
 	}
 	T_EQ(ct_limits_keys_used(l), 64);
 	t = tup("10.200.0.1", 0, 1);
-	T_EQ(ct_limits_admit(l, &t, NULL), CT_LIM_NOROOM);
+	T_EQ(ct_limits_admit(l, &t, NULL, NULL), CT_LIM_NOROOM);
 	for (i = 0; i < 64; i += 2) {
 		snprintf(a, sizeof(a), "10.0.%u.%u", i / 7, i * 13 % 251);
 		t = tup(a, 0, 0);
-		ct_limits_release(l, &t);
-		ct_limits_release(l, &t);
+		ct_limits_release(l, &t, NULL);
+		ct_limits_release(l, &t, NULL);
 	}
 	T_EQ(ct_limits_keys_used(l), 32);
 	for (i = 0; i < 64; i++) {
@@ -202,8 +265,8 @@ test_delete_and_room(void)
 	for (i = 1; i < 64; i += 2) {
 		snprintf(a, sizeof(a), "10.0.%u.%u", i / 7, i * 13 % 251);
 		t = tup(a, 0, 0);
-		ct_limits_release(l, &t);
-		ct_limits_release(l, &t);
+		ct_limits_release(l, &t, NULL);
+		ct_limits_release(l, &t, NULL);
 	}
 	T_EQ(ct_limits_keys_used(l), 0);
 	ct_limits_free(l, NULL);
@@ -363,6 +426,74 @@ test_shard_limits(void)
 	return 0;
 }
 
+/* Whether the DESTROY record of `slot` among `r` is from source `src` (4 bytes). */
+static int
+recs_src_is(const struct ct_event_rec *r, unsigned n, uint32_t slot, const uint8_t *src)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if ((r[i].events & CT_EV_DESTROY) && r[i].slot == slot)
+			return memcmp(r[i].orig.src, src, 4) == 0;
+	return 0;
+}
+
+/*
+ * With events on, counts come back when the DESTROY is acknowledged:
+ * ct_shard_apply_results() on a batch (the counts read ahead) gives back
+ * exactly what each entry took, and a stale result in the batch gives
+ * back nothing.
+ */
+static int
+test_batch_results(void)
+{
+	struct ct_shard *s = mkshard(256, 1, tw_limits);
+	static struct ct_event_rec recs[512];
+	struct ct_result res[64];
+	struct ct_stats st;
+	struct ct_pkt p;
+	unsigned n, i, k = 0, stale = 0;
+
+	T_ASSERT(s != NULL);
+	for (i = 0; i < 40; i++)
+		T_EQ(one(s, mk(17, 0x0001000a + ((i % 10) << 24), 0x010200c0,
+			       (uint16_t)(1000 + i), 53, 0), T0), CT_V_PASS);
+	p = mk(17, 0x0001000a, 0x010200c0, 1000, 53, 0);
+	T_EQ(ct_shard_limit_count(s, 0, &p.tuple), 4);
+	(void)drain(s, recs, 512, T0);
+	T_EQ(ct_shard_flush(s, T0, 0), 40);
+	n = drain(s, recs, 512, T0);
+	for (i = 0; i < n && k < 64; i++) {
+		if (!(recs[i].events & CT_EV_DESTROY))
+			continue;
+		res[k] = (struct ct_result){ .slot = recs[i].slot, .id = recs[i].id,
+					     .events = recs[i].events,
+					     .kind = CT_RES_DESTROY_ACK };
+		/* Every fifth one stale: another id. */
+		if (k % 5 == 4) {
+			res[k].id ^= 0x40000000u;
+			stale++;
+		}
+		k++;
+	}
+	T_EQ(k, 40);
+	T_EQ(ct_shard_apply_results(s, res, k, T0), 40 - stale);
+	ct_shard_stats(s, &st);
+	T_EQ(st.dying, stale);
+	/* Each source held 4; a stale result kept its entry and its count. */
+	for (i = 0; i < 10; i++) {
+		unsigned held = 0, j;
+
+		p = mk(17, 0x0001000a + (i << 24), 0x010200c0, 1000, 53, 0);
+		for (j = 0; j < k; j++)
+			if (j % 5 == 4 && recs_src_is(recs, n, res[j].slot, p.tuple.src))
+				held++;
+		T_EQ(ct_shard_limit_count(s, 0, &p.tuple), held);
+	}
+	ct_shard_free(s);
+	return 0;
+}
+
 /*
  * Entries a failover peer hands over are counted while their source is
  * under its limit and kept without a count beyond it (never refused);
@@ -403,12 +534,14 @@ test_import_counts(void)
 
 static const struct t_case cases[] = {
 	T_CASE(test_admit_table),
+	T_CASE(test_hint_same),
 	T_CASE(test_bad_rules),
 	T_CASE(test_delete_and_room),
 	T_CASE(test_sketch_heavy),
 	T_CASE(test_sketch_merge),
 	T_CASE(test_shard_limits),
 	T_CASE(test_import_counts),
+	T_CASE(test_batch_results),
 };
 
 T_MAIN(cases)

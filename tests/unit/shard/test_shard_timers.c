@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The shard's timer wheel: expiry at the exact tick, deadlines longer than
- * a turn of the wheel and jumps in time, and an earlier deadline (a TCP
- * state change) met on time.
+ * a turn of the wheel and jumps in time, an earlier deadline (a TCP
+ * state change) met on time, also for many entries and twice in one burst.
  */
 #include <errno.h>
 
@@ -133,10 +133,110 @@ test_earlier_deadline_on_time(void)
 	return 0;
 }
 
+/* SYN_SENT 4 s, SYN_RECV 2 s, CLOSE 1 s: each step nearer, within a turn (4.3 s). */
+static void
+short_handshake(struct ct_conf *c)
+{
+	c->timeout_s[CT_TO_TCP_SYN_SENT] = 4;
+	c->timeout_s[CT_TO_TCP_SYN_RECV] = 2;
+	c->timeout_s[CT_TO_TCP_CLOSE] = 1;
+}
+
+/* Segment of connection `k`: 10.0.0.1:(20000 + k) -> 192.0.2.1:80. */
+static struct ct_pkt
+seg_k(unsigned k, int reply, uint8_t flags, uint32_t seq, uint32_t ack)
+{
+	struct ct_pkt p = mk(6, 0x0100000a, 0x010200c0, (uint16_t)(20000 + k), 80, flags);
+
+	if (reply)
+		p = rev(p, flags);
+	p.tcp_seq = seq;
+	p.tcp_ack = ack;
+	p.tcp_sack = ack;
+	p.tcp_win = 65535;
+	return p;
+}
+
+/*
+ * Many earlier deadlines in one burst: 200 connections get their SYN/ACK
+ * (SYN_SENT 4 s to SYN_RECV 2 s: each relinked nearer), the last also a
+ * RST (CLOSE, 1 s: relinked again) and a SYN that reopens it (destroyed;
+ * with events off its slot is reused in the same burst, with events on it
+ * is left dying). Every SYN_RECV entry ends at 2 s, the reopened one at
+ * 4 s, and no dying entry is put back in the wheel (no DESTROY is re-sent
+ * before a result).
+ */
+static int
+test_relinks_in_one_burst(void)
+{
+	enum { N = 200 };
+	static struct ct_pkt b[N + 2];
+	static uint8_t v[N + 2];
+	static struct ct_event_rec r[4 * N];
+	int events;
+
+	for (events = 0; events < 2; events++) {
+		struct ct_shard *s = mkshard(1024, events, short_handshake);
+		uint64_t t1 = T0 + SEC / 1000, end_recv = t1 + 2 * SEC, end_new = t1 + 4 * SEC;
+		unsigned k, n = 0, resent = 0, destroys = 0, i;
+		struct ct_stats st;
+
+		T_ASSERT(s != NULL);
+		for (k = 0; k < N; k++)
+			T_EQ(one(s, seg_k(k, 0, TH_SYN, 100, 0), T0), CT_V_PASS);
+		for (k = 0; k < N; k++)
+			b[k] = seg_k(k, 1, TH_SYN | TH_ACK, 500, 101);
+		b[N] = seg_k(N - 1, 0, TH_RST | TH_ACK, 101, 501);
+		b[N + 1] = seg_k(N - 1, 0, TH_SYN, 7000, 0);
+		T_EQ(ct_process_burst(s, b, N + 2, t1, v), N + 2);
+		for (k = 0; k < N + 2; k++)
+			T_EQ(v[k], CT_V_PASS);
+		ct_shard_stats(s, &st);
+		T_EQ(st.insert, N + 1);
+		T_EQ(st.count, N);
+		if (events) {
+			n = drain(s, r, 4 * N, t1);
+			T_ASSERT(n <= 4 * N);
+		}
+		/* Up to two ticks before 2 s: all there. */
+		ct_shard_expire(s, end_recv - 2 * CT_TICK_NS, 1u << 20);
+		ct_shard_stats(s, &st);
+		T_EQ(st.count, N);
+		T_EQ(st.expired, 0);
+		/* Two ticks after: the 199 SYN_RECV entries are gone, on time. */
+		ct_shard_expire(s, end_recv + 2 * CT_TICK_NS, 1u << 20);
+		ct_shard_stats(s, &st);
+		T_EQ(st.count, 1);
+		T_EQ(st.expired, N - 1);
+		if (events)
+			n += drain(s, r + n, 4 * N - n, end_recv + 2 * CT_TICK_NS);
+		ct_shard_expire(s, end_new - 2 * CT_TICK_NS, 1u << 20);
+		ct_shard_stats(s, &st);
+		T_EQ(st.count, 1);
+		ct_shard_expire(s, end_new + 2 * CT_TICK_NS, 1u << 20);
+		ct_shard_stats(s, &st);
+		T_EQ(st.count, 0);
+		T_EQ(st.expired, N);
+		if (events) {
+			n += drain(s, r + n, 4 * N - n, end_new + 2 * CT_TICK_NS);
+			for (i = 0; i < n; i++) {
+				destroys += (r[i].events & CT_EV_DESTROY) != 0;
+				resent += (r[i].flags & CT_REC_F_RESEND) != 0;
+			}
+			/* The reopened connection's first entry, 199 SYN_RECV, the new one. */
+			T_EQ(destroys, N + 1);
+			T_EQ(resent, 0);
+		}
+		ct_shard_free(s);
+	}
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_expiry_exact),
 	T_CASE(test_wheel_long_and_jumps),
 	T_CASE(test_earlier_deadline_on_time),
+	T_CASE(test_relinks_in_one_burst),
 };
 
 T_MAIN(cases)

@@ -249,6 +249,12 @@ test_wire_layout(void)
 	T_EQ(sync_encode_ctl(0, 9, 0, 0, buf, sizeof(buf)), -EINVAL);
 	T_EQ(sync_encode_ctl(SYNC_F_ACK, 9, 0, 0, buf, 15), -ENOSPC);
 	T_EQ(sync_encode_rec(&r, 1, 0, true, buf, 40), -ENOSPC);
+	/* An expectation record is no connection: never a sync message. */
+	r.flags |= CT_REC_F_EXP;
+	T_EQ(sync_encode_rec(&r, 1, 0, true, buf, sizeof(buf)), -EINVAL);
+	T_EQ(sync_encode_rec_as(&r, SYNC_T_CT_UPD, 1, 0, false, buf, sizeof(buf)), -EINVAL);
+	r.flags &= (uint8_t)~CT_REC_F_EXP;
+	T_ASSERT(sync_encode_rec(&r, 1, 0, true, buf, sizeof(buf)) > 0);
 	r.orig.family = 5;
 	T_EQ(sync_encode_rec(&r, 1, 0, true, buf, sizeof(buf)), -EINVAL);
 	return 0;

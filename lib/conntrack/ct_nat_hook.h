@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DPCT_CT_NAT_HOOK_H
+#define DPCT_CT_NAT_HOOK_H
+
+/**
+ * @file
+ * A shard's side of translation: the hook lib/nat installs and the burst
+ * entry point that also gives each packet's rewrite target. Included by
+ * ct.h (its packets, shard and per-packet info come first); not for
+ * direct use.
+ */
+
+#ifndef DPCT_CT_H
+#error "include ct.h, not ct_nat_hook.h"
+#endif
+
+/**
+ * Translation (docs/nat.md). With conf.nat, a shard keeps for each entry
+ * the reply tuple a hook chose when the entry was created, and finds the
+ * entry by it as Linux finds a conntrack by its reply tuplehash.
+ *
+ * `bind` is called for the first packet of every would-be entry (after the
+ * L4 tracker accepted it): it returns 1 with `*reply` (the translated
+ * reply tuple, as a reply arrives) and the CT_S_*NAT* bits in `*status`,
+ * 0 for no translation (`*status` may still carry the _DONE bits), or a
+ * negative errno to refuse the connection (counted in `nat_refused` and
+ * `drop`, no entry). A reply tuple another entry already uses is refused
+ * the same way (after `release`). `release` gives back a binding when the
+ * entry is freed: after its DESTROY was delivered, so the public address
+ * and port are never held twice while a log lacks the first holder's end.
+ * For translated entries only: the original tuple matches packets in the
+ * original direction, the reply tuple packets in the reply direction, and
+ * an ICMP error is matched by the reverse of the packet it quotes.
+ */
+struct ct_nat_hook {
+	int (*bind)(void *arg, const struct ct_pkt *p, struct ct_tuple *reply, uint16_t *status);
+	void (*release)(void *arg, const struct ct_tuple *reply, uint16_t status);
+	void *arg;
+};
+
+/**
+ * Install the translation hook (NULL `h`: none). Before the first packet,
+ * or with the shard empty.
+ * @return 0; -ENOTSUP without conf.nat; -EBUSY when the shard has entries.
+ * Thread safety: owner only.
+ */
+int ct_shard_set_nat(struct ct_shard *s, const struct ct_nat_hook *h);
+
+/**
+ * ct_process_burst_info() that also gives, for each packet of a translated
+ * flow that passed (info[i].nat set, and to[i].family 4; to[i].family is 0
+ * for every other packet), the tuple the packet must be rewritten to in
+ * `to[i]` (nat_rewrite() in lib/nat), of which only what nat_rewrite()
+ * reads is written (the first 4 bytes of each address, ports, proto,
+ * family, zone). `info` may be NULL when no policy info is wanted. A packet in the
+ * original direction becomes the reverse of the reply tuple, one in the
+ * reply direction the reverse of the original tuple; the packet an ICMP
+ * error quotes becomes the reply tuple (error in the original direction)
+ * or the original tuple (reply direction). Taken when the packet is
+ * tracked, so valid even when the packet ended its entry. Packets of
+ * invalid state are not translated (as Linux: they have no conntrack).
+ * Thread safety: owner only.
+ */
+uint16_t ct_process_burst_nat(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n,
+			      uint64_t now, uint8_t *verdict, struct ct_pkt_info *info,
+			      struct ct_tuple *to);
+
+#endif /* DPCT_CT_NAT_HOOK_H */
