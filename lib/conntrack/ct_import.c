@@ -107,8 +107,8 @@ ct_shard_import(struct ct_shard *s, const struct ct_event_rec *r, uint64_t now)
 	e->id = import_id(s);
 	e->status = (uint16_t)((r->status & ~CT_S_DYING) | CT_S_CONFIRMED);
 	e->missed = ct_ev_from_linux(r->events & (uint16_t)~(CT_EV_NEW | CT_EV_DESTROY));
-	e->pkts[0] = r->pkts[0];
-	e->pkts[1] = r->pkts[1];
+	ct_entry_pkts_set(e, 0, r->pkts[0]);
+	ct_entry_pkts_set(e, 1, r->pkts[1]);
 	e->bytes[0] = r->bytes[0];
 	e->bytes[1] = r->bytes[1];
 	e->to_class = ct_tpol_slot(&s->tp, ct_tpol_pick(&s->tp, &s->conf, t), cls);

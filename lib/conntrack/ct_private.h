@@ -85,6 +85,9 @@ ct_ev_from_linux(uint16_t b)
 			 ((b & CT_EV_LABEL) ? CT_EVI_LABEL : 0));
 }
 
+/* Where a direction's packet count starts in its ct_entry.pkts_w word. */
+#define CT_PKTS_SHIFT 16
+
 /* Entry flags (ct_entry.eflags), owned by the shard. */
 #define CT_EF_USED      0x01  /* slot holds an entry (live or dying) */
 #define CT_EF_IN_WHEEL  0x02  /* linked in the timer wheel */
@@ -175,8 +178,15 @@ struct ct_entry {
 	/* Flow export, live and dying */
 	uint8_t x_l4;            /* TCP: OR of the flags seen; ICMP: type of the first packet */
 	uint8_t x_port;          /* ingress port of the first packet */
-	/* --- Line 2: accounting, written by every packet, read by events only --- */
-	uint64_t pkts[2];
+	/*
+	 * --- Line 2: accounting, written by every packet, read by events only.
+	 * A direction's packets are bits 16..63 of pkts_w[] (ct_entry_pkts(),
+	 * counted modulo 2^48: 219 days of one flow at 14.88 Mpps); the low 16
+	 * bits are the TCP window tracker's (ct_tcp_window.h: Linux last_win in
+	 * the original direction's word, the last segment's sequence length in
+	 * the reply's). Bytes are counted in full.
+	 */
+	uint64_t pkts_w[2];
 	uint64_t bytes[2];
 	/*
 	 * --- TCP window tracking, owned by ct_tcp_window.c: Linux's
@@ -214,9 +224,9 @@ struct ct_entry {
 };
 _Static_assert(sizeof(struct ct_entry) == 128, "ct_entry must stay two cache lines");
 _Static_assert(offsetof(struct ct_entry, key) == 0, "key first: lookups touch one line");
-_Static_assert(offsetof(struct ct_entry, pkts) == 64,
+_Static_assert(offsetof(struct ct_entry, pkts_w) == 64,
 	       "hot fields (key, id, expiry, decision, state) fill the first 64 bytes");
-_Static_assert(offsetof(struct ct_entry, tw_end) - offsetof(struct ct_entry, pkts) == 32,
+_Static_assert(offsetof(struct ct_entry, tw_end) - offsetof(struct ct_entry, pkts_w) == 32,
 	       "accounting block: packets and bytes per direction");
 _Static_assert(offsetof(struct ct_entry, stop_ns) + sizeof(uint64_t) <=
 		       offsetof(struct ct_entry, udp_start_ns) &&
@@ -229,6 +239,20 @@ _Static_assert(offsetof(struct ct_entry, stop_ns) + sizeof(uint64_t) <=
 _Static_assert(offsetof(struct ct_entry, stop_ns) + sizeof(uint64_t) <=
 		       offsetof(struct ct_entry, sctp_vtag),
 	       "a dying SCTP entry keeps its verification tags");
+
+/* Packets counted in direction `d` (modulo 2^48). */
+static inline uint64_t
+ct_entry_pkts(const struct ct_entry *e, unsigned d)
+{
+	return e->pkts_w[d] >> CT_PKTS_SHIFT;
+}
+
+/* Set the count of direction `d`, keeping the word's low 16 bits. */
+static inline void
+ct_entry_pkts_set(struct ct_entry *e, unsigned d, uint64_t n)
+{
+	e->pkts_w[d] = n << CT_PKTS_SHIFT | (e->pkts_w[d] & ((UINT64_C(1) << CT_PKTS_SHIFT) - 1));
+}
 
 /*
  * The TCP window state that does not fit the entry's two lines, owned by
@@ -244,21 +268,21 @@ _Static_assert(offsetof(struct ct_entry, stop_ns) + sizeof(uint64_t) <=
 struct ct_tw_cold {
 	uint32_t maxack[2];
 	uint32_t last_ack;       /* Linux last_ack */
-	uint16_t last_len;       /* Linux last_end - last_seq */
-	uint16_t last_win;       /* Linux last_win: the raw window field */
 };
-_Static_assert(sizeof(struct ct_tw_cold) == 16, "cold TCP state: 16 bytes");
+_Static_assert(sizeof(struct ct_tw_cold) == 12, "cold TCP state: 12 bytes");
+
+/* A 64-bit field at a 4-byte boundary: the cold part packs to 28 bytes. */
+typedef uint64_t ct_u64_a4 __attribute__((aligned(4)));
 
 /* The cold part of an entry: the shard's parallel array, same index as the pool. */
 struct ct_entry_cold {
-	uint64_t start_ns;       /* creation time */
+	ct_u64_a4 start_ns;      /* creation time */
 	uint32_t tnext;          /* timer wheel links (pool indices, CT_NIL); tnext also */
 	uint32_t tprev;          /* links the free list */
 	struct ct_tw_cold tw;    /* TCP entries */
 };
-_Static_assert(sizeof(struct ct_entry_cold) == 32 &&
-		       offsetof(struct ct_entry_cold, tw) % sizeof(struct ct_tw_cold) == 0,
-	       "cold part: 32 bytes, its TCP state never across two cache lines");
+_Static_assert(sizeof(struct ct_entry_cold) == 28 && _Alignof(struct ct_entry_cold) == 4,
+	       "cold part: 28 bytes (its TCP state crosses a cache line in one entry of 8)");
 
 /*
  * The policy decision as the entry keeps it: gen in full, verdict (one

@@ -309,11 +309,11 @@ ct_tcp_packet(const struct ct_conf *conf, struct ct_entry *e, struct ct_tw_cold 
 		    tcp_last_dir(e) != dir && p->tcp_ack == e->tw_last_end) {
 			old = CT_TCP_SYN_SENT;
 			st = CT_TCP_SYN_RECV;
-			ct_tw_resync(e, x, dir);
+			ct_tw_resync(e, dir);
 			e->tcp_flags &= (uint8_t)~CT_TF_CHALLENGE_ACK;
 			break;
 		}
-		ct_tw_note_ignored(e, x, p, dir, pc);
+		ct_tw_note_ignored(e, p, dir, pc);
 		ct_tcp_set_last(e, pc, dir);
 		if (pc == CT_TCP_PC_SYN && dir == CT_DIR_ORIG) {
 			/*

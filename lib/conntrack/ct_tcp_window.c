@@ -152,12 +152,11 @@ ct_tw_in_window(const struct ct_conf *conf, struct ct_entry *e, struct ct_tw_col
 }
 
 void
-ct_tw_note_ignored(struct ct_entry *e, struct ct_tw_cold *x, const struct ct_pkt *p,
-		   enum ct_dir dir, unsigned pc)
+ct_tw_note_ignored(struct ct_entry *e, const struct ct_pkt *p, enum ct_dir dir, unsigned pc)
 {
 	uint32_t end = ct_tw_seg_end(p);
 
-	ct_tw_set_last_seg(e, x, end, end - p->tcp_seq, p->tcp_win);
+	ct_tw_set_last_seg(e, end, end - p->tcp_seq, p->tcp_win);
 	if (pc != CT_TCP_PC_SYN || dir != CT_DIR_ORIG)
 		return;
 	/* The SYN's options, for a SYN/ACK that may answer it (Linux last_wscale/last_flags). */
@@ -171,7 +170,7 @@ ct_tw_note_ignored(struct ct_entry *e, struct ct_tw_cold *x, const struct ct_pkt
 }
 
 void
-ct_tw_resync(struct ct_entry *e, const struct ct_tw_cold *x, enum ct_dir dir)
+ct_tw_resync(struct ct_entry *e, enum ct_dir dir)
 {
 	const unsigned ld = !dir;
 	uint8_t opt = e->tw_last_opt;
@@ -179,7 +178,7 @@ ct_tw_resync(struct ct_entry *e, const struct ct_tw_cold *x, enum ct_dir dir)
 	/* The ignored SYN: its end, window (Linux last_win), window scale and options. */
 	e->tw_end[ld] = e->tw_last_end;
 	e->tw_maxend[ld] = e->tw_last_end;
-	e->tw_maxwin[ld] = x->last_win == 0 ? 1 : x->last_win;
+	e->tw_maxwin[ld] = ct_tw_last_win(e) == 0 ? 1 : ct_tw_last_win(e);
 	e->tw_seen[ld] = 0;
 	if ((opt & CT_TW_L_WSCALE) != CT_TW_L_NOWSCALE)
 		e->tw_seen[ld] = (uint8_t)(CT_TW_S_WSCALE | (opt & CT_TW_L_WSCALE));

@@ -24,7 +24,7 @@
 
 /* tw_retrans: the count in the low nibble (saturates at 15), then these. */
 #define CT_TW_R_COUNT      0x0f
-#define CT_TW_R_LAST_WIN0  0x10  /* the cold part's last_win == 0 (read by the timeout) */
+#define CT_TW_R_LAST_WIN0  0x10  /* ct_tw_last_win() == 0 (read by the timeout) */
 #define CT_TW_R_MAXACK0    0x40  /* IP_CT_TCP_FLAG_MAXACK_SET of the original direction */
 #define CT_TW_R_MAXACK1    0x80  /* ... and of the reply direction */
 #define CT_TW_R_MAXACK(d)  ((uint8_t)(CT_TW_R_MAXACK0 << (d)))
@@ -96,8 +96,8 @@ enum ct_tw_result ct_tw_in_window(const struct ct_conf *conf, struct ct_entry *e
  * (Linux last_seq/last_end/last_win, and for a SYN from the original
  * direction last_wscale/last_flags). Linux's last_ack stays.
  */
-void ct_tw_note_ignored(struct ct_entry *e, struct ct_tw_cold *x, const struct ct_pkt *p,
-			enum ct_dir dir, unsigned pc);
+void ct_tw_note_ignored(struct ct_entry *e, const struct ct_pkt *p, enum ct_dir dir,
+			unsigned pc);
 
 /*
  * A SYN/ACK from `dir` that acknowledges a SYN ignored from the other
@@ -105,7 +105,7 @@ void ct_tw_note_ignored(struct ct_entry *e, struct ct_tw_cold *x, const struct c
  * the other direction's start and forget this direction's state (Linux
  * re-synchronisation in tcp_packet()).
  */
-void ct_tw_resync(struct ct_entry *e, const struct ct_tw_cold *x, enum ct_dir dir);
+void ct_tw_resync(struct ct_entry *e, enum ct_dir dir);
 
 /* Whether `d` has sent an accepted segment with ACK (Linux IP_CT_TCP_FLAG_MAXACK_SET). */
 static inline bool
@@ -165,17 +165,32 @@ ct_tw_retrans(const struct ct_entry *e)
 /* Linux MAXACKWINCONST: the smallest window an ack may lag behind. */
 #define CT_TW_MAXACKWIN_MIN 66000u
 
+/* Linux last_win: the raw window field of the last segment remembered. */
+static inline uint16_t
+ct_tw_last_win(const struct ct_entry *e)
+{
+	return (uint16_t)e->pkts_w[CT_DIR_ORIG];
+}
+
+/* Linux last_end - last_seq: the last segment's sequence length. */
+static inline uint16_t
+ct_tw_last_len(const struct ct_entry *e)
+{
+	return (uint16_t)e->pkts_w[CT_DIR_REPLY];
+}
+
 /*
  * Remember a segment as Linux's last_seq, last_end and last_win (`end`:
- * its end, `len`: its sequence length, `win`: its raw window field).
+ * its end, `len`: its sequence length, `win`: its raw window field). The
+ * low halves of the packet counts' words are written as whole words: the
+ * count's next 64-bit add then reads them from the store buffer.
  */
 static inline void
-ct_tw_set_last_seg(struct ct_entry *e, struct ct_tw_cold *x, uint32_t end, uint32_t len,
-		   uint16_t win)
+ct_tw_set_last_seg(struct ct_entry *e, uint32_t end, uint32_t len, uint16_t win)
 {
 	e->tw_last_end = end;
-	x->last_len = (uint16_t)len;
-	x->last_win = win;
+	e->pkts_w[CT_DIR_ORIG] = (e->pkts_w[CT_DIR_ORIG] & ~UINT64_C(0xffff)) | win;
+	e->pkts_w[CT_DIR_REPLY] = (e->pkts_w[CT_DIR_REPLY] & ~UINT64_C(0xffff)) | (uint16_t)len;
 	e->tw_retrans = (uint8_t)((e->tw_retrans & (uint8_t)~CT_TW_R_LAST_WIN0) |
 				  (win == 0 ? CT_TW_R_LAST_WIN0 : 0));
 }
@@ -267,14 +282,14 @@ ct_tw_check(const struct ct_conf *conf, struct ct_entry *e, struct ct_tw_cold *x
 
 		/* One test of all the terms (`&`, not `&&`): it is false but for a retransmission. */
 		if (last_dir_same & (e->tw_last_end == end) &
-		    (x->last_len == (uint16_t)(end - seq)) & (x->last_ack == ack) &
-		    (x->last_win == p->tcp_win)) {
+		    (ct_tw_last_len(e) == (uint16_t)(end - seq)) & (x->last_ack == ack) &
+		    (ct_tw_last_win(e) == p->tcp_win)) {
 			if ((e->tw_retrans & CT_TW_R_COUNT) != CT_TW_R_COUNT)
 				e->tw_retrans++;
 		} else {
 			x->last_ack = ack;
 			e->tw_retrans &= (uint8_t)~CT_TW_R_COUNT;
-			ct_tw_set_last_seg(e, x, end, end - seq, p->tcp_win);
+			ct_tw_set_last_seg(e, end, end - seq, p->tcp_win);
 		}
 	}
 	/*

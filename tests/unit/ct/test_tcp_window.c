@@ -515,7 +515,7 @@ run_scenario(const struct scenario *sc)
 			e.key = p.tuple;
 			v = ct_tcp_new(&conf, &e, &x, &p, &cls) == 0 ? V_NEW : V_NEWFAIL;
 			e.status = CT_S_CONFIRMED;
-			e.pkts[0] = 1;
+			ct_entry_pkts_set(&e, 0, 1);
 			if (v == V_NEWFAIL) {
 				if (g->verdict != V_NEWFAIL)
 					T_FAIL_("%s: first packet refused", sc->name);
@@ -527,7 +527,7 @@ run_scenario(const struct scenario *sc)
 			e.pending = 0;
 			v = ct_tcp_packet(&conf, &e, &x, &p, (enum ct_dir)g->dir, 0, &c);
 			if (v == CT_L4_ACCEPT || v == CT_L4_KILL) {
-				e.pkts[g->dir]++;
+				e.pkts_w[g->dir] += UINT64_C(1) << CT_PKTS_SHIFT;
 				cls = c;
 				if (g->dir == R && v == CT_L4_ACCEPT)
 					e.status |= CT_S_SEEN_REPLY;
@@ -581,11 +581,11 @@ test_handshake_state_and_flags(void)
 	e.key = p.tuple;
 	T_EQ(ct_tcp_new(&conf, &e, &x, &p, &cls), 0);
 	e.status = CT_S_CONFIRMED;
-	e.pkts[0] = 1;
+	ct_entry_pkts_set(&e, 0, 1);
 	for (i = 1; i < 3; i++) {
 		mkpkt(&p, &hs[i]);
 		T_EQ(ct_tcp_packet(&conf, &e, &x, &p, (enum ct_dir)hs[i].dir, 0, &cls), CT_L4_ACCEPT);
-		e.pkts[hs[i].dir]++;
+		e.pkts_w[hs[i].dir] += UINT64_C(1) << CT_PKTS_SHIFT;
 		if (hs[i].dir == R)
 			e.status |= CT_S_SEEN_REPLY;
 	}
@@ -687,11 +687,11 @@ test_sequence_wrap(void)
 	memset(&e, 0, sizeof(e));
 	mkpkt(&p, &g[0]);
 	T_EQ(ct_tcp_new(&conf, &e, &x, &p, &cls), 0);
-	e.pkts[0] = 1;
+	ct_entry_pkts_set(&e, 0, 1);
 	for (i = 1; i < sizeof(g) / sizeof(g[0]); i++) {
 		mkpkt(&p, &g[i]);
 		T_EQ(ct_tcp_packet(&conf, &e, &x, &p, (enum ct_dir)g[i].dir, 0, &cls), g[i].verdict);
-		e.pkts[g[i].dir]++;
+		e.pkts_w[g[i].dir] += UINT64_C(1) << CT_PKTS_SHIFT;
 		if (g[i].dir == R)
 			e.status |= CT_S_SEEN_REPLY;
 	}
@@ -711,7 +711,7 @@ play(const struct ct_conf *conf, struct ct_entry *e, struct ct_tw_cold *x, const
 	mkpkt(&p, g);
 	v = ct_tcp_packet(conf, e, x, &p, (enum ct_dir)g->dir, 0, &cls);
 	if (v == CT_L4_ACCEPT) {
-		e->pkts[g->dir]++;
+		e->pkts_w[g->dir] += UINT64_C(1) << CT_PKTS_SHIFT;
 		if (g->dir == R)
 			e->status |= CT_S_SEEN_REPLY;
 	}
@@ -756,7 +756,7 @@ test_retrans_each_field(void)
 		e.key = p.tuple;
 		T_EQ(ct_tcp_new(&conf, &e, &x, &p, &cls), 0);
 		e.status = CT_S_CONFIRMED;
-		e.pkts[0] = 1;
+		ct_entry_pkts_set(&e, 0, 1);
 		for (k = 1; k < sizeof(hs) / sizeof(hs[0]); k++)
 			T_EQ(play(&conf, &e, &x, &hs[k]), CT_L4_ACCEPT);
 		for (k = 0; k < 3; k++) {
@@ -773,8 +773,8 @@ test_retrans_each_field(void)
 		T_EQ(play(&conf, &e, &x, &other[i]), CT_L4_ACCEPT);
 		T_EQ(ct_tw_retrans(&e), 0);
 		T_EQ(x.last_ack, other[i].ack);
-		T_EQ(x.last_win, other[i].win);
-		T_EQ(x.last_len, other[i].len);
+		T_EQ(ct_tw_last_win(&e), other[i].win);
+		T_EQ(ct_tw_last_len(&e), other[i].len);
 		T_EQ(e.tw_last_end, other[i].seq + other[i].len);
 		T_EQ(ct_tw_last_win0(&e), other[i].win == 0);
 		T_EQ(play(&conf, &e, &x, &other[i]), CT_L4_ACCEPT);
@@ -808,7 +808,7 @@ test_resync_restores_syn_window(void)
 	e.key = p.tuple;
 	T_EQ(ct_tcp_new(&conf, &e, &x, &p, &cls), 0);
 	e.status = CT_S_CONFIRMED;
-	e.pkts[0] = 1;
+	ct_entry_pkts_set(&e, 0, 1);
 	for (k = 1; k < sizeof(g) / sizeof(g[0]); k++)
 		T_EQ(play(&conf, &e, &x, &g[k]), g[k].verdict);
 	T_EQ(e.tw_maxwin[O], 12345);
