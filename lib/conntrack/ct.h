@@ -348,10 +348,13 @@ void *ct_mem_zalloc(const struct ct_mem *m, size_t size, size_t align);
 /** Free what ct_mem_zalloc() gave; NULL is a no-op. */
 void ct_mem_free(const struct ct_mem *m, void *p);
 
+/** Slots in an index bucket (one 64-byte line: 10 signatures and 10 entry indices). */
+#define CT_BUCKET_SLOTS 10
+
 /** Shard configuration. ct_conf_init() fills Linux defaults. */
 struct ct_conf {
 	uint32_t max_entries;        /**< this shard's share: active + dying entries */
-	uint32_t buckets;            /**< index buckets (8 slots each); 0 = derive from max_entries */
+	uint32_t buckets;            /**< index buckets (CT_BUCKET_SLOTS each); 0 = derive from max_entries */
 	uint32_t timeout_s[CT_TO_MAX];
 	bool tcp_loose;              /**< pick up mid-stream TCP (nf_conntrack_tcp_loose=1) */
 	bool tcp_be_liberal;         /**< accept out-of-window TCP (nf_conntrack_tcp_be_liberal) */

@@ -23,7 +23,6 @@
 #include "ct_private.h"
 #include "ct_tpol_rt.h"
 
-#define CT_BUCKET_SLOTS 8
 /* An index node for an entry's translated reply tuple: pool index | CT_IDX_NAT
  * (pools hold at most 2^30 entries). */
 #define CT_IDX_NAT 0x80000000u
@@ -50,7 +49,7 @@ _Static_assert(sizeof(struct ct_nat_x) == 8, "a translation is 8 bytes an entry"
 struct ct_bucket {
 	uint16_t sig[CT_BUCKET_SLOTS];
 	uint32_t idx[CT_BUCKET_SLOTS];
-	uint8_t pad[16];
+	uint8_t pad[4];
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct ct_bucket) == 64, "a bucket is one cache line");
 

@@ -32,7 +32,7 @@ _Static_assert(offsetof(struct ct_event_rec, pad3) + sizeof(((struct ct_event_re
 		       sizeof(struct ct_event_rec),
 	       "ct_event_rec ends with pad3, no tail padding");
 _Static_assert(offsetof(struct ct_event_rec, bytes) == offsetof(struct ct_event_rec, pkts) + 16 &&
-		       offsetof(struct ct_entry, bytes) == offsetof(struct ct_entry, pkts) + 16,
+		       offsetof(struct ct_entry, bytes) == offsetof(struct ct_entry, pkts_w) + 16,
 	       "packets and bytes: one 32-byte block in the entry and in the record");
 _Static_assert(offsetof(struct ct_event_rec, nat_event) ==
 			       offsetof(struct ct_event_rec, block_lo) + 4 &&
@@ -80,7 +80,9 @@ rec_build(const struct ct_entry *e, uint64_t start_ns, const struct ct_nat_x *nx
 	uint64_t zero8 = 0;
 
 	r->orig = e->key;
-	memcpy(r->pkts, e->pkts, 4 * sizeof(uint64_t)); /* pkts[2], bytes[2] */
+	r->pkts[0] = ct_entry_pkts(e, 0);
+	r->pkts[1] = ct_entry_pkts(e, 1);
+	memcpy(r->bytes, e->bytes, sizeof(r->bytes));
 	r->start_ns = start_ns;
 	r->stop_ns = dying ? e->stop_ns : 0; /* over tw_end[] */
 	r->id = e->id;
