@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ct_shard_priv.h"
+#include "ct_stage.h"
 
 int
 ct_shard_set_helper(struct ct_shard *s, const struct ct_helper_hook *h)
@@ -56,11 +57,11 @@ ct_shard_stage_exp(struct ct_shard *s)
 
 	if (!s->conf.events_enabled)
 		return NULL;
-	if (s->stage_n == s->stage_cap) {
+	r = ct_stage_slot(s);
+	if (r == NULL) {
 		s->st.ring_full++;
 		return NULL;
 	}
-	r = &s->stage[s->stage_n++];
 	memset(r, 0, sizeof(*r));
 	r->flags = CT_REC_F_EXP;
 	r->shard = s->conf.shard_index;

@@ -241,6 +241,20 @@ ct_event_rec_cook(struct ct_event_rec *r)
 	r->targets = targets;
 }
 
+struct ct_event_rec *
+ct_stage_slot_next(struct ct_shard *s)
+{
+	if (s->stage_next_cap == 0)
+		return NULL;
+	s->stage_done = s->stage_n;
+	s->stage = s->stage_next;
+	s->stage_cap = s->stage_next_cap;
+	s->stage_next = NULL;
+	s->stage_next_cap = 0;
+	s->stage_n = 1;
+	return &s->stage[0];
+}
+
 /*
  * Flow export: the interim record of a live entry whose active timeout
  * passed (driven by the wheel, see ct_wheel_link_from()). No event bits:
@@ -254,11 +268,11 @@ ct_stage_interim(struct ct_shard *s, uint32_t idx, uint32_t now_tick)
 
 	if (!s->conf.events_enabled)
 		return;
-	if (s->stage_n == s->stage_cap) {
+	r = ct_stage_slot(s);
+	if (r == NULL) {
 		s->st.ring_full++;
 		return;
 	}
-	r = &s->stage[s->stage_n++];
 	raw_fill(s, idx, now_tick, r, 0, CT_REC_F_INTERIM, (uint32_t)s->seq++, 0);
 }
 
@@ -295,13 +309,13 @@ ct_stage_bits(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint8_t bits)
 			return;
 		}
 	}
-	if (s->stage_n == s->stage_cap) {
+	r = ct_stage_slot(s);
+	if (r == NULL) {
 		e->missed = bits;
 		e->pending = 0;
 		s->st.ring_full++;
 		return;
 	}
-	r = &s->stage[s->stage_n++];
 	/* MARK and LABEL are the only bits that move (ct_ev_to_linux()). */
 	raw_fill(s, idx, now_tick, r,
 		 __builtin_expect(bits & (CT_EVI_MARK | CT_EVI_LABEL), 0) ? ct_ev_to_linux(bits) :
@@ -399,14 +413,14 @@ ct_stage_destroy(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint64_t n
 		ct_entry_free(s, idx);
 		return;
 	}
-	if (s->stage_n == s->stage_cap) {
+	r = ct_stage_slot(s);
+	if (r == NULL) {
 		s->st.ring_full++;
 		ct_grace_rearm(s, idx, now);
 		return;
 	}
 	ct_wheel_unlink(s, idx);
 	targets = dying_targets(e);
-	r = &s->stage[s->stage_n++];
 	raw_fill(s, idx, now_tick, r,
 		 ct_ev_to_linux((uint8_t)((targets ? 0 : e->pending | e->missed) | CT_EVI_DESTROY)),
 		 resend ? CT_REC_F_RESEND : 0, (uint32_t)s->seq++, targets);

@@ -15,6 +15,29 @@
 
 #include "ct_shard_priv.h"
 
+/* The lent area's second part, once its first is full (ct_stage.c). */
+struct ct_event_rec *ct_stage_slot_next(struct ct_shard *s);
+
+/*
+ * The next staging slot, or NULL with no room: in the shard's buffer or,
+ * while its owner lends one (ct_shard_ev_lend()), in reserved event-ring
+ * slots, where the record is written once and never copied by the worker.
+ */
+static inline struct ct_event_rec *
+ct_stage_slot(struct ct_shard *s)
+{
+	if (__builtin_expect(s->stage_n < s->stage_cap, 1))
+		return &s->stage[s->stage_n++];
+	return ct_stage_slot_next(s);
+}
+
+/* No room for another record (ct_stage_slot() would return NULL). */
+static inline bool
+ct_stage_full(const struct ct_shard *s)
+{
+	return s->stage_n == s->stage_cap && s->stage_next_cap == 0;
+}
+
 /* Fill `r` from entry `idx`: every field, no event bits, flags or sequence number. */
 void ct_fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_event_rec *r);
 
