@@ -57,11 +57,11 @@ ct_shard_stage_exp(struct ct_shard *s)
 
 	if (!s->conf.events_enabled)
 		return NULL;
-	r = ct_stage_slot(s);
-	if (r == NULL) {
+	if (!ct_stage_room(s)) {
 		s->st.ring_full++;
 		return NULL;
 	}
+	r = &s->stage[s->stage_n++];
 	memset(r, 0, sizeof(*r));
 	r->flags = CT_REC_F_EXP;
 	r->shard = s->conf.shard_index;

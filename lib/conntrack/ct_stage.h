@@ -15,23 +15,22 @@
 
 #include "ct_shard_priv.h"
 
-/* The lent area's second part, once its first is full (ct_stage.c). */
-struct ct_event_rec *ct_stage_slot_next(struct ct_shard *s);
+/* Move staging to a lent area's second part: false when there is none (ct_stage.c). */
+bool ct_stage_turn(struct ct_shard *s);
 
 /*
- * The next staging slot, or NULL with no room: in the shard's buffer or,
- * while its owner lends one (ct_shard_ev_lend()), in reserved event-ring
- * slots, where the record is written once and never copied by the worker.
+ * Room for one more record at s->stage[s->stage_n]: in the shard's buffer
+ * or, while its owner lends one (ct_shard_ev_lend()), in reserved
+ * event-ring slots, where the record is written once and never copied by
+ * the worker. False when the buffer, or the lent area, is full.
  */
-static inline struct ct_event_rec *
-ct_stage_slot(struct ct_shard *s)
+static inline bool
+ct_stage_room(struct ct_shard *s)
 {
-	if (__builtin_expect(s->stage_n < s->stage_cap, 1))
-		return &s->stage[s->stage_n++];
-	return ct_stage_slot_next(s);
+	return __builtin_expect(s->stage_n < s->stage_cap, 1) || ct_stage_turn(s);
 }
 
-/* No room for another record (ct_stage_slot() would return NULL). */
+/* No room for another record (ct_stage_room() would say false). */
 static inline bool
 ct_stage_full(const struct ct_shard *s)
 {

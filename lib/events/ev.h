@@ -67,6 +67,17 @@ unsigned ev_chan_push_records(struct ev_chan *c, const struct ct_event_rec *r, u
 unsigned ev_chan_lend(struct ev_chan *c, struct ct_shard *s);
 
 /**
+ * Worker side: ev_chan_lend() when the channel's mean of records moved a
+ * call (`moved`, this call's, averaged with weight 1/8) is at least
+ * EV_CHAN_LEND_MIN: reserving and lending cost about as much as copying
+ * 3 or 4 records, so a trickle (DESTROYs alone, an idle loop) is copied.
+ * @return the number of slots lent, or 0.
+ * Thread safety: the shard's owner only.
+ */
+#define EV_CHAN_LEND_MIN 4
+unsigned ev_chan_lend_auto(struct ev_chan *c, struct ct_shard *s, unsigned moved);
+
+/**
  * Worker side: end the loan of ev_chan_lend(): the records the shard
  * staged in the lent slots enter the ring, in order, and the rest of the
  * reservation is given back. Nothing lent: nothing done.
@@ -138,7 +149,7 @@ void ev_worker_kinds(struct ev_chan *c, struct ct_shard *s);
  * in its own buffer into the channel (ct_shard_ev_peek/commit: what does
  * not fit becomes missed bits or a re-armed destroy), apply every result
  * waiting from the control core, then lend the shard ring slots for the
- * next iteration's records (ev_chan_lend()).
+ * next iteration's records (ev_chan_lend_auto()).
  * Also reports the delivery counters of ev_chan_count() to the shard
  * (ct_shard_count_events()). At most 1024 results are applied per call.
  * Thread safety: the shard's owner only.

@@ -37,6 +37,7 @@ struct ev_chan {
 	/* Owned by the worker: what it already reported to its shard */
 	struct ev_chan_ctr reported __rte_cache_aligned;
 	struct ct_shard *lent;     /* the shard staging into reserved slots, or NULL */
+	uint32_t moved_avg;        /* records moved a call, x 16, averaged (ev_chan_lend_auto()) */
 };
 
 static struct rte_ring *
@@ -193,6 +194,18 @@ ev_chan_lend(struct ev_chan *c, struct ct_shard *s)
 	}
 	c->lent = s;
 	return got;
+}
+
+unsigned
+ev_chan_lend_auto(struct ev_chan *c, struct ct_shard *s, unsigned moved)
+{
+	/* avg += (16 * moved - avg) / 8, saturating: 16 x the mean. */
+	uint32_t add = moved < 65536 ? 2 * moved : 2 * 65536;
+
+	c->moved_avg = c->moved_avg - c->moved_avg / 8 + add;
+	if (c->moved_avg < 16 * EV_CHAN_LEND_MIN)
+		return 0;
+	return ev_chan_lend(c, s);
 }
 
 unsigned

@@ -50,7 +50,8 @@ ev_worker_sync(struct ev_chan *c, struct ct_shard *s, uint64_t now)
 
 	if (ev_chan_take_counts(c, &sent, &failed, &dropped))
 		ct_shard_count_events(s, sent, failed, dropped);
-	/* The next records go straight into the ring, if it has the room. */
-	(void)ev_chan_lend(c, s);
+	/* The next records go straight into the ring, if it has the room and
+	 * records come fast enough for it to pay. */
+	(void)ev_chan_lend_auto(c, s, pushed);
 	return pushed + applied;
 }
