@@ -633,9 +633,33 @@ struct ct_event_rec *ct_shard_ev_peek_raw(struct ct_shard *s, unsigned *n);
  */
 void ct_shard_ev_commit(struct ct_shard *s, unsigned accepted, uint64_t now);
 
-/** Room left in the staging buffer. Producers stop (or fall back to
- * `missed`) when it is 0. */
+/** Room left in the staging buffer (or the lent area). Producers stop (or
+ * fall back to `missed`) when it is 0. */
 unsigned ct_shard_ev_room(const struct ct_shard *s);
+
+/**
+ * Lend the shard a staging area: records are staged into `a` (`na`
+ * records), then `b` (`nb`, may be 0), in that order, instead of its own
+ * buffer, until ct_shard_ev_reclaim(); when both are full, staging fails
+ * as with a full buffer (missed bits, re-armed destroys). For an owner
+ * that reserved event-ring slots (ev_worker_sync()): each record is then
+ * written once, in the ring. While lent, ct_shard_ev_peek() and
+ * ct_shard_ev_peek_raw() return no record and ct_shard_ev_commit() does
+ * nothing. The area must stay valid until reclaimed.
+ * @return 0; -EBUSY if records are staged or an area is lent already;
+ *         -EINVAL for no first area, or a `b` of NULL with `nb` > 0.
+ */
+int ct_shard_ev_lend(struct ct_shard *s, struct ct_event_rec *a, unsigned na,
+		     struct ct_event_rec *b, unsigned nb);
+
+/**
+ * End a loan (ct_shard_ev_lend()): staging goes back to the shard's own
+ * buffer. Every record staged in the area counts as taken, as
+ * ct_shard_ev_commit() of all of them would.
+ * @return the number of records staged in the area, the first `na` in
+ *         `a`, the rest in `b`; 0 when nothing is lent.
+ */
+unsigned ct_shard_ev_reclaim(struct ct_shard *s);
 
 /**
  * Apply a delivery result from the control core. Results whose id no

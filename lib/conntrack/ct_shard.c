@@ -243,6 +243,7 @@ ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 	s->stage_cap = conf->ev_stage_size;
 	s->stage = ct_mem_zalloc(&conf->mem, (size_t)s->stage_cap * sizeof(struct ct_event_rec),
 				 64);
+	s->stage_own = s->stage;
 	if (conf->nat)
 		s->nat_x = ct_mem_zalloc(&conf->mem, (size_t)s->cap * sizeof(struct ct_nat_x),
 					     64);
@@ -286,7 +287,7 @@ ct_shard_free(struct ct_shard *s)
 	ct_mem_free(&mem, s->cold);
 	ct_mem_free(&mem, s->buckets);
 	ct_mem_free(&mem, s->wheel);
-	ct_mem_free(&mem, s->stage);
+	ct_mem_free(&mem, s->stage_own);
 	ct_mem_free(&mem, s->nat_x);
 	ct_tpol_rt_free(s);
 	ct_mem_free(&mem, s);

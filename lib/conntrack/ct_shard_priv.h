@@ -79,9 +79,14 @@ struct ct_shard {
 	uint64_t grace_ns;
 	uint64_t grace_cap_ns;   /* the widest re-send window: max(grace, backoff cap) */
 	/* Events */
-	struct ct_event_rec *stage;
+	struct ct_event_rec *stage;  /* where records go now: the own buffer or a lent area */
 	uint32_t stage_n;
 	uint32_t stage_cap;
+	struct ct_event_rec *stage_own; /* the shard's buffer, ev_stage_size records */
+	struct ct_event_rec *stage_next; /* a lent area's second part (ct_shard_ev_lend()) */
+	uint32_t stage_next_cap;   /* its size; 0 once staging moved there, or none */
+	uint32_t stage_done;       /* records staged in the lent area's first part, once full */
+	bool stage_lent;           /* staging goes to a lent area */
 	uint64_t seq;
 	unsigned ev_kinds;         /* CT_EVK_*: the records someone wants */
 	bool ev_filter;            /* events off, or NEW or UPDATE not wanted */
