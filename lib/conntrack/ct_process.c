@@ -253,8 +253,13 @@ create_info(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 	    struct ct_pkt_info *pi, struct ct_tuple *to, const struct ct_lim_hint *lh,
 	    struct ct_nat_ahead *na, unsigned k)
 {
+	struct ct_nat_pre *pre = nat_ahead_take(na, k);
 	uint64_t insert = s->st.insert;
-	uint8_t v = entry_create(s, p, now_tick, now, lh, nat_ahead_get(na, k));
+	uint8_t v = entry_create(s, p, now_tick, now, lh, pre);
+
+	/* A binding taken ahead that the entry did not take (refused, no entry). */
+	if (pre != NULL)
+		nat_pre_put(s, pre);
 
 	if (s->st.insert != insert) {
 		pi->slot = s->last_created;
@@ -628,7 +633,8 @@ process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_
 	 * overlap the work on earlier ones instead of all waiting up front. In
 	 * order, so a flow created early in the burst is found later. With
 	 * translation, a packet that found no entry is bound at its entry
-	 * prefetch (nat_prebind()) and what no entry took is given back at
+	 * prefetch (nat_prebind()); what its entry does not take is given
+	 * back when the entry is made, that of a packet which makes none at
 	 * the end of the chunk.
 	 */
 	for (base = 0; base < n; base += m) {

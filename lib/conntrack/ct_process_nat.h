@@ -85,6 +85,7 @@ nat_bind(struct ct_shard *s, uint32_t idx, const struct ct_pkt *p, uint32_t *rh,
 	 struct ct_nat_pre *pre)
 {
 	struct ct_entry *e = &s->pool[idx];
+	const struct ct_tuple *rp;
 	struct ct_tuple r;
 	uint16_t st = 0;
 	enum ct_dir d;
@@ -93,11 +94,12 @@ nat_bind(struct ct_shard *s, uint32_t idx, const struct ct_pkt *p, uint32_t *rh,
 	if (pre != NULL && pre->held) {
 		/* Taken ahead (nat_prebind()): the entry owns it from here. */
 		pre->held = 0;
-		r = pre->reply;
+		rp = &pre->reply;
 		st = pre->status;
 		rc = pre->rc;
 	} else {
 		rc = s->nat.bind(s->nat.arg, p, &r, &st);
+		rp = &r;
 		pre = NULL;
 	}
 	if (rc < 0) {
@@ -110,16 +112,16 @@ nat_bind(struct ct_shard *s, uint32_t idx, const struct ct_pkt *p, uint32_t *rh,
 		e->status &= (uint16_t)~CT_S_NAT_MASK;
 		return 0;
 	}
-	if (nat_compress(&e->key, &r, &s->nat_x[idx]) != 0) {
+	if (nat_compress(&e->key, rp, &s->nat_x[idx]) != 0) {
 		if (s->nat.release != NULL)
-			s->nat.release(s->nat.arg, &r, e->status);
+			s->nat.release(s->nat.arg, rp, e->status);
 		e->status &= (uint16_t)~CT_S_NAT_MASK;
 		s->st.nat_refused++;
 		s->st.drop++;
 		return -1;
 	}
-	*rh = pre != NULL ? pre->rh : ct_tuple_hash(&r);
-	if (ct_index_lookup(s, &r, *rh, &d) != CT_NIL) {
+	*rh = pre != NULL ? pre->rh : ct_tuple_hash(rp);
+	if (ct_index_lookup(s, rp, *rh, &d) != CT_NIL) {
 		nat_unbind(s, idx);
 		s->st.nat_refused++;
 		s->st.drop++;
@@ -156,10 +158,11 @@ nat_pre_wanted(const struct ct_pkt *p)
  * The prefetch stage's bind for packet `p`, whose buckets hold no
  * signature of it: ask the hook now and, for a translation, prefetch the
  * buckets of its reply tuple. The port it took stays reserved until the
- * end of the packet's chunk: its entry takes it, or nat_ahead_drop() gives
- * it back.
+ * packet makes its entry (which takes it, or it is given back right
+ * there) or, for a packet that makes none, until the end of its chunk
+ * (nat_ahead_drop()).
  */
-static inline void
+static __attribute__((noinline)) void
 nat_prebind(const struct ct_shard *s, const struct ct_pkt *p, struct ct_nat_ahead *na,
 	    unsigned k)
 {
@@ -180,30 +183,44 @@ nat_prebind(const struct ct_shard *s, const struct ct_pkt *p, struct ct_nat_ahea
 	rte_prefetch0(&s->buckets[b2]);
 }
 
-/* Packet k's answer taken ahead, when it has one no entry took yet; else NULL. */
+/*
+ * Packet k's answer taken ahead, now its packet is about to make an entry;
+ * NULL when it has none. Its bit is cleared: the caller gives back what
+ * the entry does not take (nat_pre_put()).
+ */
 static inline struct ct_nat_pre *
-nat_ahead_get(struct ct_nat_ahead *na, unsigned k)
+nat_ahead_take(struct ct_nat_ahead *na, unsigned k)
 {
-	if (na == NULL || !(na->taken >> k & 1) || !na->pre[k].held)
+	if (na == NULL || !(na->taken >> k & 1))
 		return NULL;
+	na->taken &= ~(UINT64_C(1) << k);
 	return &na->pre[k];
 }
 
-/* After a chunk: give back the bindings taken ahead that no entry took. */
+/* Give back an answer taken ahead that no entry took (nat_bind() clears `held`). */
+static inline void
+nat_pre_put(struct ct_shard *s, struct ct_nat_pre *pre)
+{
+	if (!pre->held)
+		return;
+	pre->held = 0;
+	if (pre->rc > 0 && (pre->status & CT_S_NAT_MASK) && s->nat.release != NULL)
+		s->nat.release(s->nat.arg, &pre->reply, pre->status);
+}
+
+/*
+ * After a chunk: give back the answers taken ahead for packets that made
+ * no entry (a repeated SYN of a flow the chunk created, one that found
+ * its entry after all).
+ */
 static __attribute__((noinline)) void
 nat_ahead_drop(struct ct_shard *s, struct ct_nat_ahead *na)
 {
 	uint64_t m = na->taken;
 
 	while (m != 0) {
-		struct ct_nat_pre *pre = &na->pre[__builtin_ctzll(m)];
-
+		nat_pre_put(s, &na->pre[__builtin_ctzll(m)]);
 		m &= m - 1;
-		if (!pre->held)
-			continue;
-		pre->held = 0;
-		if (pre->rc > 0 && (pre->status & CT_S_NAT_MASK) && s->nat.release != NULL)
-			s->nat.release(s->nat.arg, &pre->reply, pre->status);
 	}
 	na->taken = 0;
 }
