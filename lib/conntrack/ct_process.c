@@ -423,6 +423,9 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 		pi->dir = (uint8_t)dir;
 		ct_dec_get(e, &pi->dec);
 	}
+	/* Taken before the tracker, which may end the entry; undone for a packet it refuses. */
+	if (to != NULL)
+		nat_target(s, idx, dir, false, pi, to);
 	cls = e->to_class;
 	if (__builtin_expect(cls >= CT_TO_MAX, 0)) {
 		/* An entry with a timeout policy: `cls` comes back as a slot. */
@@ -441,10 +444,11 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 		v = ct_l4_get(e->key.proto)->packet(&s->conf, e, p, dir, now, &cls);
 	}
 tracked:
-	/* Taken before the tracker's verdict may end the entry. */
-	if (to != NULL && v != CT_L4_INVALID && v != CT_L4_INVALID_WINDOW &&
-	    v != CT_L4_INVALID_SHORTEN && v != CT_L4_REOPEN)
-		nat_target(s, idx, dir, false, pi, to);
+	if (to != NULL && __builtin_expect(v == CT_L4_INVALID || v == CT_L4_INVALID_WINDOW ||
+					   v == CT_L4_INVALID_SHORTEN || v == CT_L4_REOPEN, 0)) {
+		to->family = 0;
+		pi->nat = 0;
+	}
 	switch (v) {
 	case CT_L4_ACCEPT:
 	case CT_L4_KILL:

@@ -362,6 +362,63 @@ test_bind_ahead_in_burst(void)
 	return 0;
 }
 
+/* A TCP segment's sequence fields, as a window tracker reads them. */
+static struct ct_pkt
+sq(struct ct_pkt p, uint32_t seq, uint32_t ack)
+{
+	p.tcp_seq = seq;
+	p.tcp_ack = ack;
+	p.tcp_sack = ack;
+	p.tcp_win = 65535;
+	return p;
+}
+
+/*
+ * A packet of a translated flow that its tracker refuses gets no rewrite
+ * target (the target is taken before the tracker runs, then undone): a
+ * segment far out of the window, with and without policy info. The
+ * flow's next valid packet is translated again.
+ */
+static int
+test_refused_packet_not_rewritten(void)
+{
+	struct binder b = { .next_port = 20000 };
+	struct ct_shard *s = nat_shard(&b, 0);
+	struct ct_pkt syn = mk(6, CLIENT, SERVER, 40100, 80, TH_SYN), far;
+	struct ct_pkt_info pi;
+	struct ct_stats st;
+	struct ct_tuple to;
+	uint8_t v;
+
+	T_ASSERT(s != NULL);
+	T_EQ(one_nat(s, sq(syn, 100, 0), T0, &pi, &to), CT_V_PASS);
+	T_EQ(pi.nat, 1);
+	T_EQ(one_nat(s, sq(xrev(syn, 20000, TH_SYN | TH_ACK), 500, 101), T0 + 1, &pi, &to),
+	     CT_V_PASS);
+	T_EQ(pi.nat, 1);
+	T_EQ(one_nat(s, sq(mk(6, CLIENT, SERVER, 40100, 80, TH_ACK), 101, 501), T0 + 2, &pi, &to),
+	     CT_V_PASS);
+	T_EQ(to.family, 4);
+	one_nat(s, sq(mk(6, CLIENT, SERVER, 40100, 80, TH_ACK), 90000000, 501), T0 + 3, &pi, &to);
+	ct_shard_stats(s, &st);
+	T_EQ(st.invalid_by_reason[CT_INV_TCP_WINDOW], 1);
+	T_EQ(pi.nat, 0);
+	T_EQ(to.family, 0);
+	memset(&to, 0xff, sizeof(to));
+	v = 0xff;
+	far = sq(xrev(syn, 20000, TH_ACK), 80000000, 101);
+	ct_process_burst_nat(s, &far, 1, T0 + 4, &v, NULL, &to);
+	ct_shard_stats(s, &st);
+	T_EQ(st.invalid_by_reason[CT_INV_TCP_WINDOW], 2);
+	T_EQ(to.family, 0);
+	T_EQ(one_nat(s, sq(xrev(syn, 20000, TH_ACK), 501, 101), T0 + 5, &pi, &to), CT_V_PASS);
+	T_EQ(pi.nat, 1);
+	T_EQ(pi.dir, CT_DIR_REPLY);
+	T_EQ(to.family, 4);
+	ct_shard_free(s);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_reply_by_translated_tuple),
 	T_CASE(test_icmp_error_finds_translated),
@@ -370,6 +427,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_reply_tuple_collision_refused),
 	T_CASE(test_set_nat_rules),
 	T_CASE(test_bind_ahead_in_burst),
+	T_CASE(test_refused_packet_not_rewritten),
 };
 
 T_MAIN(cases)
