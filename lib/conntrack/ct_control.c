@@ -193,6 +193,9 @@ result_prefetch_entry(const struct ct_shard *s, const struct ct_result *r)
 	if (r->slot < s->cap) {
 		rte_prefetch0(&s->pool[r->slot]);
 		rte_prefetch0(&s->cold[r->slot]);
+		/* A translated entry's release rebuilds its reply tuple from it. */
+		if (s->nat_x != NULL)
+			rte_prefetch0(&s->nat_x[r->slot]);
 		if (s->lim_bits != NULL)
 			rte_prefetch0(&s->lim_bits[r->slot / 64]);
 	}

@@ -6,6 +6,8 @@
 
 #include <errno.h>
 
+#include <rte_prefetch.h>
+
 #include "ct_index.h"
 
 /* Into the first free slot (signature 0), found with one compare, not a loop of branches. */
@@ -136,13 +138,12 @@ ct_index_insert(struct ct_shard *s, uint32_t idx, uint32_t h)
 	return index_insert_deep(s, cand, sig, idx);
 }
 
+/* Node `v` out of whichever of its candidate buckets b[0], b[1] holds it. */
 static void
-node_remove(struct ct_shard *s, uint32_t v)
+node_remove_from(struct ct_shard *s, uint32_t v, const uint32_t b[2])
 {
-	uint32_t b[2];
 	unsigned i, k;
 
-	ct_index_cands(s, node_hash(s, v), &b[0], &b[1]);
 	for (i = 0; i < 2; i++) {
 		struct ct_bucket *bk = &s->buckets[b[i]];
 		unsigned m = bucket_slots_of(bk, v);
@@ -156,10 +157,24 @@ node_remove(struct ct_shard *s, uint32_t v)
 	}
 }
 
+/*
+ * A translated entry has two nodes: the reply tuple's buckets are
+ * prefetched before the key's node is removed, so that their misses
+ * overlap instead of following one another.
+ */
 void
 ct_index_remove(struct ct_shard *s, uint32_t idx)
 {
-	node_remove(s, idx);
-	if ((s->pool[idx].status & CT_S_NAT_MASK) && s->nat_x != NULL)
-		node_remove(s, idx | CT_IDX_NAT);
+	uint32_t kb[2], rb[2];
+
+	ct_index_cands(s, node_hash(s, idx), &kb[0], &kb[1]);
+	if (!(s->pool[idx].status & CT_S_NAT_MASK) || s->nat_x == NULL) {
+		node_remove_from(s, idx, kb);
+		return;
+	}
+	ct_index_cands(s, node_hash(s, idx | CT_IDX_NAT), &rb[0], &rb[1]);
+	rte_prefetch0(&s->buckets[rb[0]]);
+	rte_prefetch0(&s->buckets[rb[1]]);
+	node_remove_from(s, idx, kb);
+	node_remove_from(s, idx | CT_IDX_NAT, rb);
 }

@@ -17,6 +17,7 @@
 #include <rte_prefetch.h>
 
 #include "ct_index.h"
+#include "ct_process_nat.h"
 #include "ct_stage.h"
 #include "ct_tcp_fast.h"
 #include "ct_wheel.h"
@@ -102,91 +103,9 @@ tcp_invalid_shorten(struct ct_shard *s, uint32_t idx, uint32_t now_tick)
 	ct_wheel_refresh(s, idx, now_tick, CT_TO_TCP_UNACK);
 }
 
-/*
- * The translation of reply tuple `r` of an entry with key `key`, as the
- * shard keeps it (struct ct_nat_x): IPv4, one side changed, the rest the
- * reverse of the key. -1 for any other shape.
- */
-static int
-nat_compress(const struct ct_tuple *key, const struct ct_tuple *r, struct ct_nat_x *x)
-{
-	static const uint8_t zero[12];
-	struct ct_tuple rev;
-	const uint8_t *a;
-	bool src_same, dst_same;
-
-	ct_tuple_rev(&rev, key);
-	if (key->family != 4 || r->family != 4 || r->proto != rev.proto || r->zone != rev.zone)
-		return -1;
-	src_same = memcmp(r->src, rev.src, sizeof(r->src)) == 0 && r->sport == rev.sport;
-	dst_same = memcmp(r->dst, rev.dst, sizeof(r->dst)) == 0 && r->dport == rev.dport;
-	if (src_same == dst_same)
-		return -1;
-	a = src_same ? r->dst : r->src;
-	if (memcmp(a + 4, zero, sizeof(zero)) != 0)
-		return -1;
-	memcpy(x->addr, a, sizeof(x->addr));
-	x->port = src_same ? r->dport : r->sport;
-	x->kind = src_same ? CT_NATX_SRC : CT_NATX_DST;
-	x->pad = 0;
-	return 0;
-}
-
-/*
- * Ask the translation hook for the new entry `idx` (its key set, status
- * still 0): the translation into nat_x[idx], the NAT bits into its
- * status, the reply tuple's hash into *rh (for nat_insert()). A refusal,
- * a reply tuple of a shape the shard cannot keep, or one some entry
- * already answers to, drops the connection. Returns 0 or -1 (dropped,
- * counted).
- */
-static int
-nat_bind(struct ct_shard *s, uint32_t idx, const struct ct_pkt *p, uint32_t *rh)
-{
-	struct ct_entry *e = &s->pool[idx];
-	struct ct_tuple r;
-	uint16_t st = 0;
-	enum ct_dir d;
-	int rc;
-
-	rc = s->nat.bind(s->nat.arg, p, &r, &st);
-	if (rc < 0) {
-		s->st.nat_refused++;
-		s->st.drop++;
-		return -1;
-	}
-	e->status = (uint16_t)(st & (CT_S_NAT_MASK | CT_S_SRC_NAT_DONE | CT_S_DST_NAT_DONE));
-	if (rc == 0 || !(e->status & CT_S_NAT_MASK)) {
-		e->status &= (uint16_t)~CT_S_NAT_MASK;
-		return 0;
-	}
-	if (nat_compress(&e->key, &r, &s->nat_x[idx]) != 0) {
-		if (s->nat.release != NULL)
-			s->nat.release(s->nat.arg, &r, e->status);
-		e->status &= (uint16_t)~CT_S_NAT_MASK;
-		s->st.nat_refused++;
-		s->st.drop++;
-		return -1;
-	}
-	*rh = ct_tuple_hash(&r);
-	if (ct_index_lookup(s, &r, *rh, &d) != CT_NIL) {
-		nat_unbind(s, idx);
-		s->st.nat_refused++;
-		s->st.drop++;
-		return -1;
-	}
-	return 0;
-}
-
-/* The reply tuple's node of translated entry `idx` (its hash `rh`) into the index. */
-static int
-nat_insert(struct ct_shard *s, uint32_t idx, uint32_t rh)
-{
-	return ct_index_insert(s, idx | CT_IDX_NAT, rh);
-}
-
 static uint8_t
-entry_make(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64_t now)
+entry_make(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64_t now,
+	   struct ct_nat_pre *pre)
 {
 	const struct ct_l4_proto *l4 = ct_l4_get(p->tuple.proto);
 	struct ct_entry *e;
@@ -219,7 +138,7 @@ entry_make(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64
 			 l4->new_conn(s->tp.conf[pol], e, p, &cls);
 	if (reason != 0)
 		return verdict_invalid(s, (unsigned)reason);
-	if (s->nat.bind != NULL && nat_bind(s, idx, p, &rh) != 0)
+	if (s->nat.bind != NULL && nat_bind(s, idx, p, &rh, pre) != 0)
 		return CT_V_DROP;
 	if (ct_index_insert(s, idx, p->hash) != 0) {
 		nat_unbind(s, idx);
@@ -271,19 +190,19 @@ entry_make(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64
 /* A new entry, within the limits (ct_limit_shard.c) when there are any. */
 static uint8_t
 entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64_t now,
-	     const struct ct_lim_hint *lh)
+	     const struct ct_lim_hint *lh, struct ct_nat_pre *pre)
 {
 	enum ct_limit_verdict lv;
 	uint64_t insert;
 	uint8_t v;
 
 	if (s->limits == NULL && s->top == NULL)
-		return entry_make(s, p, now_tick, now);
+		return entry_make(s, p, now_tick, now, pre);
 	lv = ct_shard_limit_admit(s, &p->tuple, lh);
 	if (lv == CT_LIM_OVER)
 		return CT_V_DROP;
 	insert = s->st.insert;
-	v = entry_make(s, p, now_tick, now);
+	v = entry_make(s, p, now_tick, now, pre);
 	if (s->st.insert != insert)
 		ct_shard_limit_created(s, s->last_created, lv);
 	else
@@ -325,64 +244,22 @@ notrack_match(const struct ct_conf *c, const struct ct_tuple *t)
 	return 0;
 }
 
-/*
- * What a packet of translated entry `idx` travelling in `dir` is rewritten
- * to (ct_process_burst_nat()); for an ICMP error, what its quoted packet is.
- * A translated entry is IPv4: a packet's target is written as nat_rewrite()
- * reads it, the first 4 bytes of each address and the tail (ports, proto,
- * family, zone); the error's quoted tuple whole.
- */
-static inline void
-nat_target(const struct ct_shard *s, uint32_t idx, enum ct_dir dir, bool icmp_error,
-	   struct ct_pkt_info *pi, struct ct_tuple *to)
-{
-	const struct ct_entry *e = &s->pool[idx];
-	const struct ct_nat_x *x;
-	uint64_t tail;
-
-	if (!(e->status & CT_S_NAT_MASK))
-		return;
-	pi->nat = 1;
-	x = &s->nat_x[idx];
-	if (icmp_error) {
-		if (dir == CT_DIR_ORIG)
-			ct_nat_reply_build(e, x, to);
-		else
-			*to = e->key;
-		return;
-	}
-	memcpy(&tail, &e->key.sport, sizeof(tail));
-	if (dir == CT_DIR_REPLY) {
-		/* The reverse of the original tuple. */
-		memcpy(to->src, e->key.dst, 4);
-		memcpy(to->dst, e->key.src, 4);
-		tail = ct_tuple_tail_swapped(tail);
-		memcpy(&to->sport, &tail, sizeof(tail));
-		return;
-	}
-	/* The reverse of the reply tuple: the key with the translated side replaced. */
-	memcpy(&to->sport, &tail, sizeof(tail));
-	if (x->kind == CT_NATX_SRC) {
-		memcpy(to->src, x->addr, 4);
-		memcpy(to->dst, e->key.dst, 4);
-		to->sport = x->port;
-	} else {
-		memcpy(to->src, e->key.src, 4);
-		memcpy(to->dst, x->addr, 4);
-		to->dport = x->port;
-	}
-}
-
 /* A new entry for `p` (policy info: state NEW, no decision yet). Out of
  * line, as the compiler chose before timeout policies grew entry_create():
  * inlined into the burst loop it costs packets of existing entries 3
  * instructions each. */
 static __attribute__((noinline)) uint8_t
 create_info(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64_t now,
-	    struct ct_pkt_info *pi, struct ct_tuple *to, const struct ct_lim_hint *lh)
+	    struct ct_pkt_info *pi, struct ct_tuple *to, const struct ct_lim_hint *lh,
+	    struct ct_nat_ahead *na, unsigned k)
 {
+	struct ct_nat_pre *pre = nat_ahead_take(na, k);
 	uint64_t insert = s->st.insert;
-	uint8_t v = entry_create(s, p, now_tick, now, lh);
+	uint8_t v = entry_create(s, p, now_tick, now, lh, pre);
+
+	/* A binding taken ahead that the entry did not take (refused, no entry). */
+	if (pre != NULL)
+		nat_pre_put(s, pre);
 
 	if (s->st.insert != insert) {
 		pi->slot = s->last_created;
@@ -471,7 +348,7 @@ track_tpol(struct ct_shard *s, uint32_t idx, struct ct_entry *e, const struct ct
 static inline __attribute__((always_inline)) uint8_t
 process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q,
 	    uint32_t now_tick, uint64_t now, struct ct_pkt_info *pi, const int want_info,
-	    struct ct_tuple *to)
+	    struct ct_tuple *to, struct ct_nat_ahead *na, unsigned k)
 {
 	enum ct_dir dir = CT_DIR_ORIG;
 	enum ct_l4_verdict v;
@@ -528,13 +405,13 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 
 	idx = ct_probe_lookup(s, q, &p->tuple, &dir);
 	if (idx == CT_NIL)
-		return create_info(s, p, now_tick, now, pi, to, &q->lim);
+		return create_info(s, p, now_tick, now, pi, to, &q->lim, na, k);
 	e = &s->pool[idx];
 	if (!ct_tick_before(now_tick, e->expiry)) {
 		/* Timed out before the wheel reaped it: the timeout wins. */
 		s->st.expired++;
 		ct_entry_destroy(s, idx, now_tick, now);
-		return create_info(s, p, now_tick, now, pi, to, &q->lim);
+		return create_info(s, p, now_tick, now, pi, to, &q->lim, na, k);
 	}
 	s->st.found++;
 	/* As Linux: established once a reply was seen, or for a reply itself. */
@@ -546,6 +423,9 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 		pi->dir = (uint8_t)dir;
 		ct_dec_get(e, &pi->dec);
 	}
+	/* Taken before the tracker, which may end the entry; undone for a packet it refuses. */
+	if (to != NULL)
+		nat_target(s, idx, dir, false, pi, to);
 	cls = e->to_class;
 	if (__builtin_expect(cls >= CT_TO_MAX, 0)) {
 		/* An entry with a timeout policy: `cls` comes back as a slot. */
@@ -564,10 +444,11 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 		v = ct_l4_get(e->key.proto)->packet(&s->conf, e, p, dir, now, &cls);
 	}
 tracked:
-	/* Taken before the tracker's verdict may end the entry. */
-	if (to != NULL && v != CT_L4_INVALID && v != CT_L4_INVALID_WINDOW &&
-	    v != CT_L4_INVALID_SHORTEN && v != CT_L4_REOPEN)
-		nat_target(s, idx, dir, false, pi, to);
+	if (to != NULL && __builtin_expect(v == CT_L4_INVALID || v == CT_L4_INVALID_WINDOW ||
+					   v == CT_L4_INVALID_SHORTEN || v == CT_L4_REOPEN, 0)) {
+		to->family = 0;
+		pi->nat = 0;
+	}
 	switch (v) {
 	case CT_L4_ACCEPT:
 	case CT_L4_KILL:
@@ -619,7 +500,7 @@ tracked:
 		pi->state = CT_STATE_NEW;
 		pi->slot = CT_NIL;
 		pi->dec.gen = 0;
-		return create_info(s, p, now_tick, now, pi, to, &q->lim);
+		return create_info(s, p, now_tick, now, pi, to, &q->lim, na, k);
 	}
 	ct_stage_update(s, idx, now_tick);
 	return CT_V_PASS;
@@ -658,7 +539,8 @@ moves_state(const struct ct_pkt *p)
 
 /* Read the buckets; prefetch the entry whose signature matches. */
 static inline void
-prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe *q)
+prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe *q,
+	       struct ct_nat_ahead *na, unsigned k)
 {
 	const struct ct_bucket *bk;
 	const char *e;
@@ -678,6 +560,9 @@ prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe
 		/* Most likely a new connection: the counts its limits will read. */
 		if (__builtin_expect(s->limits != NULL, 0))
 			ct_limits_prefetch(s->limits, &p->tuple, &q->lim);
+		/* And its translation, with the buckets its reply tuple goes in. */
+		if (na != NULL)
+			nat_prebind(s, p, na, k);
 		return;
 	}
 	q->cand = bk->idx[__builtin_ctz(m) >> 1];
@@ -729,6 +614,8 @@ prefetch_links(const struct ct_shard *s, const struct ct_pkt *p, const struct ct
 
 /* Packets handled by one pass of the pipeline (the probes live on the stack). */
 #define CT_CHUNK 64
+_Static_assert(CT_CHUNK <= CT_NAT_AHEAD, "a chunk's binds ahead must fit struct ct_nat_ahead");
+
 
 /* Inlined into both entry points, so that the one without policy info drops its stores. */
 static inline __attribute__((always_inline)) uint16_t
@@ -737,6 +624,9 @@ process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_
 {
 	uint32_t now_tick = ct_shard_now(s, &now);
 	struct ct_probe q[CT_CHUNK];
+	struct ct_nat_ahead ahead;
+	/* Binds ahead on the translating entry point only, and only with a hook. */
+	struct ct_nat_ahead *na = to != NULL && s->nat.bind != NULL ? &ahead : NULL;
 	unsigned base, m, i;
 
 	/*
@@ -745,28 +635,37 @@ process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_
 	 * prefetched, packet i + CT_PF_DIST its buckets read and its entry
 	 * prefetched, packet i is processed; so the misses of later packets
 	 * overlap the work on earlier ones instead of all waiting up front. In
-	 * order, so a flow created early in the burst is found later.
+	 * order, so a flow created early in the burst is found later. With
+	 * translation, a packet that found no entry is bound at its entry
+	 * prefetch (nat_prebind()); what its entry does not take is given
+	 * back when the entry is made, that of a packet which makes none at
+	 * the end of the chunk.
 	 */
 	for (base = 0; base < n; base += m) {
 		const struct ct_pkt *pk = pkts + base;
 
 		m = n - base < CT_CHUNK ? n - base : CT_CHUNK;
+		if (na != NULL)
+			na->taken = 0;
 		for (i = 0; i < m && i < 2 * CT_PF_DIST; i++)
 			prefetch_bucket(s, &pk[i], &q[i]);
 		for (i = 0; i < m && i < CT_PF_DIST; i++)
-			prefetch_entry(s, &pk[i], &q[i]);
+			prefetch_entry(s, &pk[i], &q[i], na, i);
 		for (i = 0; i < m; i++) {
 			if (i + 2 * CT_PF_DIST < m)
 				prefetch_bucket(s, &pk[i + 2 * CT_PF_DIST], &q[i + 2 * CT_PF_DIST]);
 			if (i + CT_PF_DIST < m)
-				prefetch_entry(s, &pk[i + CT_PF_DIST], &q[i + CT_PF_DIST]);
+				prefetch_entry(s, &pk[i + CT_PF_DIST], &q[i + CT_PF_DIST], na,
+					       i + CT_PF_DIST);
 			if (i + CT_PF_DIST / 2 < m)
 				prefetch_links(s, &pk[i + CT_PF_DIST / 2], &q[i + CT_PF_DIST / 2]);
 			verdict[base + i] = process_one(s, &pk[i], &q[i], now_tick, now,
 							&info[(base + i) * info_step],
 							info_step != 0,
-							to != NULL ? &to[base + i] : NULL);
+							to != NULL ? &to[base + i] : NULL, na, i);
 		}
+		if (na != NULL && na->taken != 0)
+			nat_ahead_drop(s, na);
 	}
 	return n;
 }

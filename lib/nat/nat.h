@@ -422,19 +422,22 @@ void nat_set_now(const struct nat_table *t, unsigned w, uint64_t now_ns);
  */
 int nat_rewrite(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct ct_tuple *to);
 
-/* RFC 1624 eqn. 3 with a 64-bit sum of changes (32-bit words), for nat_rewrite_fast(). */
+/*
+ * RFC 1624 eqn. 3 with a sum of changes (32-bit words) below 2^63, for
+ * nat_rewrite_fast(). Each fold adds the value to itself rotated by half
+ * its width: the upper half is then the sum of both halves with the
+ * carry between them added back (end-around carry), in one add.
+ */
 static inline uint16_t
 nat_csum_update64(uint16_t hc, uint64_t sum)
 {
 	uint32_t x;
 
 	sum += (uint16_t)~hc;
-	sum = (sum & 0xffffffffu) + (sum >> 32);
-	sum = (sum & 0xffffffffu) + (sum >> 32);
-	x = (uint32_t)sum;
-	x = (x & 0xffff) + (x >> 16);
-	x = (x & 0xffff) + (x >> 16);
-	return (uint16_t)~x;
+	sum += sum >> 32 | sum << 32;
+	x = (uint32_t)(sum >> 32);
+	x += x >> 16 | x << 16;
+	return (uint16_t)~(x >> 16);
 }
 
 /**

@@ -294,6 +294,131 @@ test_set_nat_rules(void)
 	return 0;
 }
 
+static void
+tw_nat_small(struct ct_conf *c)
+{
+	c->nat = true;
+	c->early_drop = false;
+	c->fill_alarm_high_pct = 0;
+}
+
+/*
+ * A burst of new connections is bound ahead, in the prefetch stage: every
+ * entry keeps the binding its first packet got, and a binding no entry
+ * took (a second SYN of a flow the burst just created, a SYN the full
+ * table drops) is given back by the end of the burst, so no port stays held.
+ */
+static int
+test_bind_ahead_in_burst(void)
+{
+	enum { PAIRS = 24, SINGLE = 16, P = 2 * PAIRS + SINGLE, MAX = 32 };
+	struct binder b = { .next_port = 21000 };
+	struct ct_nat_hook h = { bind_snat, release_snat, &b };
+	struct ct_shard *s = mkshard(MAX, 1, tw_nat_small);
+	struct ct_pkt pk[P];
+	struct ct_pkt_info pi[P];
+	struct ct_tuple to[P];
+	uint8_t v[P];
+	struct ct_event_rec r[64];
+	unsigned i, n, made = 0;
+
+	T_ASSERT(s != NULL);
+	T_EQ(ct_shard_set_nat(s, &h), 0);
+	/* PAIRS flows, each SYN twice in a row, then SINGLE more: 40 flows to a table of 32. */
+	for (i = 0; i < P; i++)
+		pk[i] = mk(6, CLIENT, SERVER,
+			   (uint16_t)(1000 + (i < 2 * PAIRS ? i / 2 : i - PAIRS)), 80, TH_SYN);
+	memset(to, 0, sizeof(to));
+	T_EQ(ct_process_burst_nat(s, pk, P, T0, v, pi, to), P);
+	for (i = 0; i < P; i++) {
+		if (v[i] != CT_V_PASS) {
+			T_EQ(pi[i].nat, 0);
+			T_ASSERT(i >= 2 * PAIRS + (MAX - PAIRS));
+			continue;
+		}
+		T_EQ(pi[i].nat, 1);
+		/* A repeated SYN goes out with its entry's port, not the one taken ahead for it. */
+		if (i < 2 * PAIRS && i % 2 == 1)
+			T_EQ(to[i].sport, to[i - 1].sport);
+		else
+			made++;
+	}
+	T_EQ(made, MAX);
+	T_EQ(ct_shard_live(s), MAX);
+	/* Each entry holds one port; every other binding was given back. */
+	T_EQ(b.bound - b.released, MAX);
+	n = drain(s, r, 64, T0);
+	T_EQ(n, MAX);
+	for (i = 0; i < n; i++)
+		T_EQ(r[i].reply.dport, to[i < PAIRS ? 2 * i : PAIRS + i].sport);
+	/* And once the entries are gone, nothing is held. */
+	T_EQ(ct_shard_flush(s, T0 + 1, 0), MAX);
+	n = drain(s, r, 64, T0 + 1);
+	ack_destroys(s, r, n, T0 + 1);
+	T_EQ(b.bound, b.released);
+	T_EQ(b.bad_release, 0);
+	T_ASSERT(ct_shard_empty(s));
+	ct_shard_free(s);
+	return 0;
+}
+
+/* A TCP segment's sequence fields, as a window tracker reads them. */
+static struct ct_pkt
+sq(struct ct_pkt p, uint32_t seq, uint32_t ack)
+{
+	p.tcp_seq = seq;
+	p.tcp_ack = ack;
+	p.tcp_sack = ack;
+	p.tcp_win = 65535;
+	return p;
+}
+
+/*
+ * A packet of a translated flow that its tracker refuses gets no rewrite
+ * target (the target is taken before the tracker runs, then undone): a
+ * segment far out of the window, with and without policy info. The
+ * flow's next valid packet is translated again.
+ */
+static int
+test_refused_packet_not_rewritten(void)
+{
+	struct binder b = { .next_port = 20000 };
+	struct ct_shard *s = nat_shard(&b, 0);
+	struct ct_pkt syn = mk(6, CLIENT, SERVER, 40100, 80, TH_SYN), far;
+	struct ct_pkt_info pi;
+	struct ct_stats st;
+	struct ct_tuple to;
+	uint8_t v;
+
+	T_ASSERT(s != NULL);
+	T_EQ(one_nat(s, sq(syn, 100, 0), T0, &pi, &to), CT_V_PASS);
+	T_EQ(pi.nat, 1);
+	T_EQ(one_nat(s, sq(xrev(syn, 20000, TH_SYN | TH_ACK), 500, 101), T0 + 1, &pi, &to),
+	     CT_V_PASS);
+	T_EQ(pi.nat, 1);
+	T_EQ(one_nat(s, sq(mk(6, CLIENT, SERVER, 40100, 80, TH_ACK), 101, 501), T0 + 2, &pi, &to),
+	     CT_V_PASS);
+	T_EQ(to.family, 4);
+	one_nat(s, sq(mk(6, CLIENT, SERVER, 40100, 80, TH_ACK), 90000000, 501), T0 + 3, &pi, &to);
+	ct_shard_stats(s, &st);
+	T_EQ(st.invalid_by_reason[CT_INV_TCP_WINDOW], 1);
+	T_EQ(pi.nat, 0);
+	T_EQ(to.family, 0);
+	memset(&to, 0xff, sizeof(to));
+	v = 0xff;
+	far = sq(xrev(syn, 20000, TH_ACK), 80000000, 101);
+	ct_process_burst_nat(s, &far, 1, T0 + 4, &v, NULL, &to);
+	ct_shard_stats(s, &st);
+	T_EQ(st.invalid_by_reason[CT_INV_TCP_WINDOW], 2);
+	T_EQ(to.family, 0);
+	T_EQ(one_nat(s, sq(xrev(syn, 20000, TH_ACK), 501, 101), T0 + 5, &pi, &to), CT_V_PASS);
+	T_EQ(pi.nat, 1);
+	T_EQ(pi.dir, CT_DIR_REPLY);
+	T_EQ(to.family, 4);
+	ct_shard_free(s);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_reply_by_translated_tuple),
 	T_CASE(test_icmp_error_finds_translated),
@@ -301,6 +426,8 @@ static const struct t_case cases[] = {
 	T_CASE(test_untranslated_and_refused),
 	T_CASE(test_reply_tuple_collision_refused),
 	T_CASE(test_set_nat_rules),
+	T_CASE(test_bind_ahead_in_burst),
+	T_CASE(test_refused_packet_not_rewritten),
 };
 
 T_MAIN(cases)

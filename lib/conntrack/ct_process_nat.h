@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DPCT_CT_PROCESS_NAT_H
+#define DPCT_CT_PROCESS_NAT_H
+
+/*
+ * The translation side of ct_process.c's packet path (ct_nat_hook.h):
+ * binding a new entry and putting its reply tuple's node into the index,
+ * the bind taken ahead in the prefetch stage, and each packet's rewrite
+ * target. Static inline, for ct_process.c only.
+ */
+
+#include <stdbool.h>
+#include <string.h>
+
+#include <rte_prefetch.h>
+
+#include "ct_index.h"
+#include "ct_stage.h"
+
+/*
+ * The hook's answer for a packet, taken in the prefetch stage
+ * (nat_prebind()) so that the reply tuple's buckets, which the bind
+ * probes and writes, are in cache when the entry is made. `held`: an
+ * answer no entry has used yet (nat_bind() takes it).
+ */
+struct ct_nat_pre {
+	struct ct_tuple reply;
+	uint32_t rh;     /* the reply tuple's hash, when translated */
+	int rc;          /* the hook's return */
+	uint16_t status; /* the CT_S_*NAT* bits it gave */
+	uint8_t held;
+};
+
+/* Packets in a chunk of ct_process.c's pipeline, at most (a bit of `taken` each). */
+#define CT_NAT_AHEAD 64
+
+/* The answers taken ahead for a chunk of packets: bit k of `taken`, pre[k] was set. */
+struct ct_nat_ahead {
+	uint64_t taken;
+	struct ct_nat_pre pre[CT_NAT_AHEAD];
+};
+
+/*
+ * The translation of reply tuple `r` of an entry with key `key`, as the
+ * shard keeps it (struct ct_nat_x): IPv4, one side changed, the rest the
+ * reverse of the key. -1 for any other shape.
+ */
+static int
+nat_compress(const struct ct_tuple *key, const struct ct_tuple *r, struct ct_nat_x *x)
+{
+	static const uint8_t zero[12];
+	struct ct_tuple rev;
+	const uint8_t *a;
+	bool src_same, dst_same;
+
+	ct_tuple_rev(&rev, key);
+	if (key->family != 4 || r->family != 4 || r->proto != rev.proto || r->zone != rev.zone)
+		return -1;
+	src_same = memcmp(r->src, rev.src, sizeof(r->src)) == 0 && r->sport == rev.sport;
+	dst_same = memcmp(r->dst, rev.dst, sizeof(r->dst)) == 0 && r->dport == rev.dport;
+	if (src_same == dst_same)
+		return -1;
+	a = src_same ? r->dst : r->src;
+	if (memcmp(a + 4, zero, sizeof(zero)) != 0)
+		return -1;
+	memcpy(x->addr, a, sizeof(x->addr));
+	x->port = src_same ? r->dport : r->sport;
+	x->kind = src_same ? CT_NATX_SRC : CT_NATX_DST;
+	x->pad = 0;
+	return 0;
+}
+
+/*
+ * Ask the translation hook for the new entry `idx` (its key set, status
+ * still 0): the translation into nat_x[idx], the NAT bits into its
+ * status, the reply tuple's hash into *rh (for nat_insert()); the hook's
+ * answer taken ahead in `pre` when it holds one (the hook is then not
+ * asked again). A refusal,
+ * a reply tuple of a shape the shard cannot keep, or one some entry
+ * already answers to, drops the connection. Returns 0 or -1 (dropped,
+ * counted).
+ */
+static int
+nat_bind(struct ct_shard *s, uint32_t idx, const struct ct_pkt *p, uint32_t *rh,
+	 struct ct_nat_pre *pre)
+{
+	struct ct_entry *e = &s->pool[idx];
+	const struct ct_tuple *rp;
+	struct ct_tuple r;
+	uint16_t st = 0;
+	enum ct_dir d;
+	int rc;
+
+	if (pre != NULL && pre->held) {
+		/* Taken ahead (nat_prebind()): the entry owns it from here. */
+		pre->held = 0;
+		rp = &pre->reply;
+		st = pre->status;
+		rc = pre->rc;
+	} else {
+		rc = s->nat.bind(s->nat.arg, p, &r, &st);
+		rp = &r;
+		pre = NULL;
+	}
+	if (rc < 0) {
+		s->st.nat_refused++;
+		s->st.drop++;
+		return -1;
+	}
+	e->status = (uint16_t)(st & (CT_S_NAT_MASK | CT_S_SRC_NAT_DONE | CT_S_DST_NAT_DONE));
+	if (rc == 0 || !(e->status & CT_S_NAT_MASK)) {
+		e->status &= (uint16_t)~CT_S_NAT_MASK;
+		return 0;
+	}
+	if (nat_compress(&e->key, rp, &s->nat_x[idx]) != 0) {
+		if (s->nat.release != NULL)
+			s->nat.release(s->nat.arg, rp, e->status);
+		e->status &= (uint16_t)~CT_S_NAT_MASK;
+		s->st.nat_refused++;
+		s->st.drop++;
+		return -1;
+	}
+	*rh = pre != NULL ? pre->rh : ct_tuple_hash(rp);
+	if (ct_index_lookup(s, rp, *rh, &d) != CT_NIL) {
+		nat_unbind(s, idx);
+		s->st.nat_refused++;
+		s->st.drop++;
+		return -1;
+	}
+	return 0;
+}
+
+/* The reply tuple's node of translated entry `idx` (its hash `rh`) into the index. */
+static int
+nat_insert(struct ct_shard *s, uint32_t idx, uint32_t rh)
+{
+	return ct_index_insert(s, idx | CT_IDX_NAT, rh);
+}
+
+/*
+ * Whether a packet that found no entry gets its bind ahead: a packet that
+ * the trackers will most likely take as the first of a connection (a TCP
+ * SYN alone, any UDP datagram), so that a binding is seldom given back.
+ * Others are bound when their entry is made, as before.
+ */
+static inline bool
+nat_pre_wanted(const struct ct_pkt *p)
+{
+	if (p->cls != CT_PKT_TRACK)
+		return false;
+	if (p->tuple.proto == IPPROTO_TCP)
+		return (p->tcp_flags & (CT_TCP_TH_SYN | CT_TCP_TH_ACK | CT_TCP_TH_FIN |
+					CT_TCP_TH_RST)) == CT_TCP_TH_SYN;
+	return p->tuple.proto == IPPROTO_UDP;
+}
+
+/*
+ * The prefetch stage's bind for packet `p`, whose buckets hold no
+ * signature of it: ask the hook now and, for a translation, prefetch the
+ * buckets of its reply tuple. The port it took stays reserved until the
+ * packet makes its entry (which takes it, or it is given back right
+ * there) or, for a packet that makes none, until the end of its chunk
+ * (nat_ahead_drop()).
+ */
+static __attribute__((noinline)) void
+nat_prebind(const struct ct_shard *s, const struct ct_pkt *p, struct ct_nat_ahead *na,
+	    unsigned k)
+{
+	struct ct_nat_pre *pre = &na->pre[k];
+	uint32_t b1, b2;
+
+	if (!nat_pre_wanted(p))
+		return;
+	na->taken |= UINT64_C(1) << k;
+	pre->status = 0;
+	pre->rc = s->nat.bind(s->nat.arg, p, &pre->reply, &pre->status);
+	pre->held = 1;
+	if (pre->rc <= 0 || !(pre->status & CT_S_NAT_MASK))
+		return;
+	pre->rh = ct_tuple_hash(&pre->reply);
+	ct_index_cands(s, pre->rh, &b1, &b2);
+	rte_prefetch0(&s->buckets[b1]);
+	rte_prefetch0(&s->buckets[b2]);
+}
+
+/*
+ * Packet k's answer taken ahead, now its packet is about to make an entry;
+ * NULL when it has none. Its bit is cleared: the caller gives back what
+ * the entry does not take (nat_pre_put()).
+ */
+static inline struct ct_nat_pre *
+nat_ahead_take(struct ct_nat_ahead *na, unsigned k)
+{
+	if (na == NULL || !(na->taken >> k & 1))
+		return NULL;
+	na->taken &= ~(UINT64_C(1) << k);
+	return &na->pre[k];
+}
+
+/* Give back an answer taken ahead that no entry took (nat_bind() clears `held`). */
+static inline void
+nat_pre_put(struct ct_shard *s, struct ct_nat_pre *pre)
+{
+	if (!pre->held)
+		return;
+	pre->held = 0;
+	if (pre->rc > 0 && (pre->status & CT_S_NAT_MASK) && s->nat.release != NULL)
+		s->nat.release(s->nat.arg, &pre->reply, pre->status);
+}
+
+/*
+ * After a chunk: give back the answers taken ahead for packets that made
+ * no entry (a repeated SYN of a flow the chunk created, one that found
+ * its entry after all).
+ */
+static __attribute__((noinline)) void
+nat_ahead_drop(struct ct_shard *s, struct ct_nat_ahead *na)
+{
+	uint64_t m = na->taken;
+
+	while (m != 0) {
+		nat_pre_put(s, &na->pre[__builtin_ctzll(m)]);
+		m &= m - 1;
+	}
+	na->taken = 0;
+}
+
+/*
+ * What a packet of translated entry `idx` travelling in `dir` is rewritten
+ * to (ct_process_burst_nat()); for an ICMP error, what its quoted packet is.
+ * A translated entry is IPv4: a packet's target is written as nat_rewrite()
+ * reads it, the first 4 bytes of each address and the tail (ports, proto,
+ * family, zone); the error's quoted tuple whole.
+ */
+static inline void
+nat_target(const struct ct_shard *s, uint32_t idx, enum ct_dir dir, bool icmp_error,
+	   struct ct_pkt_info *pi, struct ct_tuple *to)
+{
+	const struct ct_entry *e = &s->pool[idx];
+	const struct ct_nat_x *x;
+	uint64_t tail;
+
+	if (!(e->status & CT_S_NAT_MASK))
+		return;
+	pi->nat = 1;
+	x = &s->nat_x[idx];
+	if (icmp_error) {
+		if (dir == CT_DIR_ORIG)
+			ct_nat_reply_build(e, x, to);
+		else
+			*to = e->key;
+		return;
+	}
+	memcpy(&tail, &e->key.sport, sizeof(tail));
+	if (dir == CT_DIR_REPLY) {
+		/* The reverse of the original tuple. */
+		memcpy(to->src, e->key.dst, 4);
+		memcpy(to->dst, e->key.src, 4);
+		tail = ct_tuple_tail_swapped(tail);
+		memcpy(&to->sport, &tail, sizeof(tail));
+		return;
+	}
+	/* The reverse of the reply tuple: the key with the translated side replaced. */
+	memcpy(&to->sport, &tail, sizeof(tail));
+	if (x->kind == CT_NATX_SRC) {
+		memcpy(to->src, x->addr, 4);
+		memcpy(to->dst, e->key.dst, 4);
+		to->sport = x->port;
+	} else {
+		memcpy(to->src, e->key.src, 4);
+		memcpy(to->dst, x->addr, 4);
+		to->dport = x->port;
+	}
+}
+
+#endif /* DPCT_CT_PROCESS_NAT_H */
