@@ -155,7 +155,8 @@ ct_limits_create(const struct ct_limit_rule *rules, unsigned n, uint32_t keys, u
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	l->slot = ct_mem_zalloc(mem, (size_t)slots * sizeof(struct lim_slot), 64);
+	/* A line more than the slots: ct_limits_prefetch() may look one line past a home. */
+	l->slot = ct_mem_zalloc(mem, (size_t)(slots + 4) * sizeof(struct lim_slot), 64);
 	if (l->slot == NULL) {
 		ct_mem_free(mem, l);
 		snprintf(err, errlen, "out of memory for %llu limit slots",
@@ -374,8 +375,14 @@ ct_limits_prefetch(const struct ct_limits *l, const struct ct_tuple *t, struct c
 		h = &tmp;
 	h->n = CT_LIM_HINT_UNSET;
 	h = (struct ct_lim_hint *)(uintptr_t)hint_of(l, t, NULL, h);
-	for (i = 0; i < h->n; i++)
-		__builtin_prefetch(&l->slot[home_of(l, h->fp[i])]);
+	for (i = 0; i < h->n; i++) {
+		uint32_t home = home_of(l, h->fp[i]);
+
+		/* 4 slots a line: a probe from the line's last two goes on into the next. */
+		__builtin_prefetch(&l->slot[home]);
+		if ((home & 3) >= 2)
+			__builtin_prefetch(&l->slot[home + 2]);
+	}
 }
 
 void
@@ -508,11 +515,10 @@ tuple_hash(const struct ct_top *t, const struct ct_tuple *tu, unsigned dim)
 }
 
 static inline void
-part_add(struct ct_top *t, unsigned dim, const struct ct_tuple *tu)
+part_add(struct ct_top *t, unsigned dim, const struct ct_tuple *tu, uint64_t h)
 {
 	struct ct_top_part *p = &t->part[dim];
 	uint32_t est = UINT32_MAX;
-	uint64_t h = tuple_hash(t, tu, dim);
 	unsigned r;
 
 	for (r = 0; r < CT_TOP_ROWS; r++) {
@@ -525,10 +531,9 @@ part_add(struct ct_top *t, unsigned dim, const struct ct_tuple *tu)
 }
 
 static inline void
-part_sub(struct ct_top *t, unsigned dim, const struct ct_tuple *tu)
+part_sub(struct ct_top *t, unsigned dim, uint64_t h)
 {
 	struct ct_top_part *p = &t->part[dim];
-	uint64_t h = tuple_hash(t, tu, dim);
 	unsigned r;
 
 	for (r = 0; r < CT_TOP_ROWS; r++) {
@@ -540,20 +545,48 @@ part_sub(struct ct_top *t, unsigned dim, const struct ct_tuple *tu)
 }
 
 void
+ct_top_hashes(const struct ct_top *t, const struct ct_tuple *tu, uint64_t h[2])
+{
+	unsigned d, r;
+
+	for (d = 0; d < CT_TOP_DIMS; d++) {
+		h[d] = tuple_hash(t, tu, d);
+		for (r = 0; r < CT_TOP_ROWS; r++)
+			__builtin_prefetch(&t->part[d].cnt[r][top_col(h[d], r)]);
+	}
+}
+
+void
+ct_top_add_hashed(struct ct_top *t, const struct ct_tuple *tu, const uint64_t h[2])
+{
+	part_add(t, CT_TOP_SRC, tu, h[CT_TOP_SRC]);
+	part_add(t, CT_TOP_DST, tu, h[CT_TOP_DST]);
+	t->total++;
+}
+
+void
+ct_top_sub_hashed(struct ct_top *t, const uint64_t h[2])
+{
+	part_sub(t, CT_TOP_SRC, h[CT_TOP_SRC]);
+	part_sub(t, CT_TOP_DST, h[CT_TOP_DST]);
+	if (t->total != 0)
+		t->total--;
+}
+
+void
 ct_top_add(struct ct_top *t, const struct ct_tuple *tu)
 {
-	part_add(t, CT_TOP_SRC, tu);
-	part_add(t, CT_TOP_DST, tu);
-	t->total++;
+	uint64_t h[2] = { tuple_hash(t, tu, CT_TOP_SRC), tuple_hash(t, tu, CT_TOP_DST) };
+
+	ct_top_add_hashed(t, tu, h);
 }
 
 void
 ct_top_sub(struct ct_top *t, const struct ct_tuple *tu)
 {
-	part_sub(t, CT_TOP_SRC, tu);
-	part_sub(t, CT_TOP_DST, tu);
-	if (t->total != 0)
-		t->total--;
+	uint64_t h[2] = { tuple_hash(t, tu, CT_TOP_SRC), tuple_hash(t, tu, CT_TOP_DST) };
+
+	ct_top_sub_hashed(t, h);
 }
 
 uint32_t

@@ -93,10 +93,13 @@ void ct_limits_free(struct ct_limits *l, const struct ct_mem *mem);
  * The rules that apply to a tuple and the keys of its counts, worked out
  * once by ct_limits_prefetch() and handed to ct_limits_admit() or
  * ct_limits_release() for the same tuple and table. `n` is
- * CT_LIM_HINT_UNSET until then.
+ * CT_LIM_HINT_UNSET until then. `top` is for a shard's caller: the top
+ * sketch's hashes of the same tuple (ct_top_hashes()), which these
+ * functions neither read nor write.
  */
 struct ct_lim_hint {
 	uint64_t fp[2];
+	uint64_t top[2];
 	uint8_t rule[2];
 	uint8_t n;
 };
@@ -184,6 +187,20 @@ void ct_top_add(struct ct_top *t, const struct ct_tuple *tu);
 
 /** Uncount an entry that ct_top_add() counted, with the same tuple. */
 void ct_top_sub(struct ct_top *t, const struct ct_tuple *tu);
+
+/**
+ * The hashes of `tu`'s keys in both dimensions (h[CT_TOP_SRC],
+ * h[CT_TOP_DST]) under `t`'s key, and a prefetch of the counters they
+ * pick, for ct_top_add_hashed() or ct_top_sub_hashed() of the same tuple
+ * some packets or results later.
+ */
+void ct_top_hashes(const struct ct_top *t, const struct ct_tuple *tu, uint64_t h[2]);
+
+/** ct_top_add() with `tu`'s hashes from ct_top_hashes() (the same result). */
+void ct_top_add_hashed(struct ct_top *t, const struct ct_tuple *tu, const uint64_t h[2]);
+
+/** ct_top_sub() with the hashes from ct_top_hashes() (the same result). */
+void ct_top_sub_hashed(struct ct_top *t, const uint64_t h[2]);
 
 /**
  * Re-estimate the candidates from the counters (entries end without
