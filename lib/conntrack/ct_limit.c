@@ -27,10 +27,17 @@ mix64(uint64_t x)
 	return x;
 }
 
-/* A keyed hash of an address as two words and 32 more bits. */
+/*
+ * A keyed hash of an address as two words and a tail of at most 32 bits
+ * (24 are used). An address that fits 32 bits (IPv4's, whose word a0 holds
+ * it in its low half) takes one mix of itself and the tail side by side,
+ * which no two such keys share (mix64 is a bijection); others take two.
+ */
 static inline uint64_t
 key_hash2(uint64_t a0, uint64_t a1, uint32_t tail, uint64_t seed)
 {
+	if (((a0 >> 32) | a1) == 0)
+		return mix64(a0 ^ ((uint64_t)tail << 32) ^ seed);
 	return mix64(mix64(a0 ^ seed) ^ a1 ^ ((uint64_t)tail << 17));
 }
 
@@ -193,35 +200,52 @@ ct_limits_free(struct ct_limits *l, const struct ct_mem *mem)
 	ct_mem_free(mem, l);
 }
 
-/* The key of rule `i` for `t`: a non-zero hash of rule, masked source and zone. */
+/* The key of a count: a non-zero keyed hash of masked source, zone and rule. */
 static inline uint64_t
-key_of(const struct ct_limits *l, unsigned i, const struct ct_tuple *t)
+key_fp(uint64_t a0, uint64_t a1, uint32_t zone, unsigned i, uint64_t seed)
 {
-	const struct ct_limit_rule *r = &l->rules[i];
-	uint64_t a0 = 0, a1 = 0, h;
-	uint16_t zone;
+	uint64_t h = key_hash2(a0, a1, zone << 8 | i, seed);
 
-	if (r->family != 0) {
-		memcpy(&a0, t->src, sizeof(a0));
-		memcpy(&a1, t->src + 8, sizeof(a1));
-		a0 &= l->m[i].gm[0];
-		a1 &= l->m[i].gm[1];
-	}
-	zone = (r->family == 0 || !r->any_zone) ? t->zone : 0;
-	h = key_hash2(a0, a1, (uint32_t)zone << 8 | i, l->seed);
 	return h != 0 ? h : 1;
 }
 
-/* Whether `t`'s source lies in rule i's prefix. */
-static inline bool
-in_prefix(const struct ct_limits *l, unsigned i, const struct ct_tuple *t)
+/*
+ * The hint of `t`: the rules that apply to it (the first source rule that
+ * matches it, the first zone rule of its zone, in rule order) and the keys
+ * of their counts. A source rule counts the source's first group_len bits,
+ * in its zone unless any_zone; a zone rule its zone.
+ */
+static inline void
+hint_work(const struct ct_limits *l, const struct ct_tuple *t, struct ct_lim_hint *h)
 {
+	bool src = false, zone = false;
+	unsigned i, n = 0;
 	uint64_t a0, a1;
 
 	memcpy(&a0, t->src, sizeof(a0));
 	memcpy(&a1, t->src + 8, sizeof(a1));
-	return (((a0 ^ l->m[i].addr[0]) & l->m[i].pm[0]) |
-		((a1 ^ l->m[i].addr[1]) & l->m[i].pm[1])) == 0;
+	for (i = 0; i < l->n; i++) {
+		const struct ct_limit_rule *r = &l->rules[i];
+		const struct lim_mask *m = &l->m[i];
+
+		if (r->family == 0) {
+			if (zone || r->zone != t->zone)
+				continue;
+			zone = true;
+			h->fp[n] = key_fp(0, 0, t->zone, i, l->seed);
+		} else {
+			if (src || r->family != t->family || (!r->any_zone && r->zone != t->zone) ||
+			    (((a0 ^ m->addr[0]) & m->pm[0]) | ((a1 ^ m->addr[1]) & m->pm[1])) != 0)
+				continue;
+			src = true;
+			h->fp[n] = key_fp(a0 & m->gm[0], a1 & m->gm[1], r->any_zone ? 0 : t->zone, i,
+					  l->seed);
+		}
+		h->rule[n++] = (uint8_t)i;
+		if (src && zone)
+			break;
+	}
+	h->n = (uint8_t)n;
 }
 
 /* The first slot a key probes (its high bits over the table, multiply-shift). */
@@ -278,44 +302,14 @@ slot_delete(struct ct_limits *l, uint32_t i)
 	l->used--;
 }
 
-/* The rules that apply to `t`: the first matching source rule, the first zone rule. */
-static inline unsigned
-rules_of(const struct ct_limits *l, const struct ct_tuple *t, unsigned out[2])
-{
-	bool src = false, zone = false;
-	unsigned i, n = 0;
-
-	for (i = 0; i < l->n && !(src && zone); i++) {
-		const struct ct_limit_rule *r = &l->rules[i];
-
-		if (r->family == 0) {
-			if (!zone && r->zone == t->zone) {
-				zone = true;
-				out[n++] = i;
-			}
-		} else if (!src && r->family == t->family && (r->any_zone || r->zone == t->zone) &&
-			   in_prefix(l, i, t)) {
-			src = true;
-			out[n++] = i;
-		}
-	}
-	return n;
-}
-
 /* The hint for `t`: `h` when it is set, else worked out into `tmp`. */
 static inline const struct ct_lim_hint *
 hint_of(const struct ct_limits *l, const struct ct_tuple *t, const struct ct_lim_hint *h,
 	struct ct_lim_hint *tmp)
 {
-	unsigned r[2], i;
-
 	if (h != NULL && h->n != CT_LIM_HINT_UNSET)
 		return h;
-	tmp->n = (uint8_t)rules_of(l, t, r);
-	for (i = 0; i < tmp->n; i++) {
-		tmp->rule[i] = (uint8_t)r[i];
-		tmp->fp[i] = key_of(l, r[i], t);
-	}
+	hint_work(l, t, tmp);
 	return tmp;
 }
 
@@ -373,8 +367,7 @@ ct_limits_prefetch(const struct ct_limits *l, const struct ct_tuple *t, struct c
 
 	if (h == NULL)
 		h = &tmp;
-	h->n = CT_LIM_HINT_UNSET;
-	h = (struct ct_lim_hint *)(uintptr_t)hint_of(l, t, NULL, h);
+	hint_work(l, t, h);
 	for (i = 0; i < h->n; i++) {
 		uint32_t home = home_of(l, h->fp[i]);
 
@@ -405,11 +398,21 @@ ct_limits_release(struct ct_limits *l, const struct ct_tuple *t, const struct ct
 uint32_t
 ct_limits_count(const struct ct_limits *l, unsigned rule, const struct ct_tuple *t)
 {
+	const struct ct_limit_rule *r;
+	uint64_t a0 = 0, a1 = 0;
 	uint32_t at;
 
 	if (rule >= l->n)
 		return 0;
-	at = slot_find(l, key_of(l, rule, t));
+	r = &l->rules[rule];
+	if (r->family != 0) {
+		memcpy(&a0, t->src, sizeof(a0));
+		memcpy(&a1, t->src + 8, sizeof(a1));
+		a0 &= l->m[rule].gm[0];
+		a1 &= l->m[rule].gm[1];
+	}
+	at = slot_find(l, key_fp(a0, a1, (r->family == 0 || !r->any_zone) ? t->zone : 0, rule,
+				 l->seed));
 	return l->slot[at].fp != 0 ? l->slot[at].count : 0;
 }
 
