@@ -91,7 +91,7 @@ const struct cfg_key dpct_cfg_keys[] = {
 	{.section = "table", .key = "load_factor", .type = CFG_NUMBER, F(load_factor),
 	 .fmin = 0.25, .fmax = 0.95, .fdflt = 0.8,
 	 .doc = "Index fill at a full table. Each shard's index gets the smallest "
-		"power-of-two number of 8-slot buckets with `buckets × 8 ≥ share / "
+		"power-of-two number of 10-slot buckets with `buckets × 10 ≥ share / "
 		"load_factor`. Lower is faster lookups and more memory."},
 	{CFG_B("table", "early_drop", early_drop, true),
 	 .doc = "When full, evict a not-yet-assured entry to make room (Linux `early_drop`), "

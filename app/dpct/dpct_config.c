@@ -100,9 +100,9 @@ dpct_config_shard(const struct dpct_config *c, unsigned index, unsigned count,
 	if (share == 0)
 		share = 1;
 	out->max_entries = share;
-	/* 8 slots per bucket; the index is sized for load_factor at a full table. */
+	/* The index is sized for load_factor at a full table. */
 	slots = (uint64_t)((double)share / c->load_factor) + 1;
-	while (buckets * 8 < slots)
+	while (buckets * CT_BUCKET_SLOTS < slots)
 		buckets <<= 1;
 	out->buckets = (uint32_t)buckets;
 	for (i = 0; i < CT_TO_MAX; i++)

@@ -348,10 +348,13 @@ void *ct_mem_zalloc(const struct ct_mem *m, size_t size, size_t align);
 /** Free what ct_mem_zalloc() gave; NULL is a no-op. */
 void ct_mem_free(const struct ct_mem *m, void *p);
 
+/** Slots in an index bucket (one 64-byte line: 10 signatures and 10 entry indices). */
+#define CT_BUCKET_SLOTS 10
+
 /** Shard configuration. ct_conf_init() fills Linux defaults. */
 struct ct_conf {
 	uint32_t max_entries;        /**< this shard's share: active + dying entries */
-	uint32_t buckets;            /**< index buckets (8 slots each); 0 = derive from max_entries */
+	uint32_t buckets;            /**< index buckets (CT_BUCKET_SLOTS each); 0 = derive from max_entries */
 	uint32_t timeout_s[CT_TO_MAX];
 	bool tcp_loose;              /**< pick up mid-stream TCP (nf_conntrack_tcp_loose=1) */
 	bool tcp_be_liberal;         /**< accept out-of-window TCP (nf_conntrack_tcp_be_liberal) */
@@ -630,9 +633,33 @@ struct ct_event_rec *ct_shard_ev_peek_raw(struct ct_shard *s, unsigned *n);
  */
 void ct_shard_ev_commit(struct ct_shard *s, unsigned accepted, uint64_t now);
 
-/** Room left in the staging buffer. Producers stop (or fall back to
- * `missed`) when it is 0. */
+/** Room left in the staging buffer (or the lent area). Producers stop (or
+ * fall back to `missed`) when it is 0. */
 unsigned ct_shard_ev_room(const struct ct_shard *s);
+
+/**
+ * Lend the shard a staging area: records are staged into `a` (`na`
+ * records), then `b` (`nb`, may be 0), in that order, instead of its own
+ * buffer, until ct_shard_ev_reclaim(); when both are full, staging fails
+ * as with a full buffer (missed bits, re-armed destroys). For an owner
+ * that reserved event-ring slots (ev_worker_sync()): each record is then
+ * written once, in the ring. While lent, ct_shard_ev_peek() and
+ * ct_shard_ev_peek_raw() return no record and ct_shard_ev_commit() does
+ * nothing. The area must stay valid until reclaimed.
+ * @return 0; -EBUSY if records are staged or an area is lent already;
+ *         -EINVAL for no first area, or a `b` of NULL with `nb` > 0.
+ */
+int ct_shard_ev_lend(struct ct_shard *s, struct ct_event_rec *a, unsigned na,
+		     struct ct_event_rec *b, unsigned nb);
+
+/**
+ * End a loan (ct_shard_ev_lend()): staging goes back to the shard's own
+ * buffer. Every record staged in the area counts as taken, as
+ * ct_shard_ev_commit() of all of them would.
+ * @return the number of records staged in the area, the first `na` in
+ *         `a`, the rest in `b`; 0 when nothing is lent.
+ */
+unsigned ct_shard_ev_reclaim(struct ct_shard *s);
 
 /**
  * Apply a delivery result from the control core. Results whose id no

@@ -37,8 +37,8 @@ ct_shard_decide(struct ct_shard *s, uint32_t slot, uint32_t id, const struct ct_
 struct ct_event_rec *
 ct_shard_ev_peek_raw(struct ct_shard *s, unsigned *n)
 {
-	*n = s->stage_n;
-	return s->stage;
+	*n = s->stage_lent ? 0 : s->stage_n;
+	return s->stage_own;
 }
 
 struct ct_event_rec *
@@ -46,16 +46,51 @@ ct_shard_ev_peek(struct ct_shard *s, unsigned *n)
 {
 	uint32_t i;
 
-	for (i = 0; i < s->stage_n; i++)
-		ct_event_rec_cook(&s->stage[i]);
-	*n = s->stage_n;
-	return s->stage;
+	ct_shard_ev_peek_raw(s, n);
+	for (i = 0; i < *n; i++)
+		ct_event_rec_cook(&s->stage_own[i]);
+	return s->stage_own;
 }
 
 unsigned
 ct_shard_ev_room(const struct ct_shard *s)
 {
-	return s->stage_cap - s->stage_n;
+	return s->stage_cap - s->stage_n + s->stage_next_cap;
+}
+
+int
+ct_shard_ev_lend(struct ct_shard *s, struct ct_event_rec *a, unsigned na,
+		 struct ct_event_rec *b, unsigned nb)
+{
+	if (s->stage_lent || s->stage_n != 0)
+		return -EBUSY;
+	if (a == NULL || na == 0 || (nb != 0 && b == NULL) || na > UINT32_MAX - nb)
+		return -EINVAL;
+	s->stage = a;
+	s->stage_cap = na;
+	s->stage_next = nb != 0 ? b : NULL;
+	s->stage_next_cap = nb;
+	s->stage_done = 0;
+	s->stage_lent = true;
+	return 0;
+}
+
+unsigned
+ct_shard_ev_reclaim(struct ct_shard *s)
+{
+	unsigned n;
+
+	if (!s->stage_lent)
+		return 0;
+	n = s->stage_done + s->stage_n;
+	s->stage = s->stage_own;
+	s->stage_cap = s->conf.ev_stage_size;
+	s->stage_n = 0;
+	s->stage_next = NULL;
+	s->stage_next_cap = 0;
+	s->stage_done = 0;
+	s->stage_lent = false;
+	return n;
 }
 
 void
@@ -63,6 +98,8 @@ ct_shard_ev_commit(struct ct_shard *s, unsigned accepted, uint64_t now)
 {
 	uint32_t i;
 
+	if (s->stage_lent)
+		return;
 	ct_shard_now(s, &now);
 	if (accepted > s->stage_n)
 		accepted = s->stage_n;
@@ -214,7 +251,7 @@ ct_shard_flush(struct ct_shard *s, uint64_t now, unsigned budget)
 	while (done < budget && s->st.count > 0 && scanned < s->cap) {
 		struct ct_entry *e;
 
-		if (s->conf.events_enabled && s->stage_n == s->stage_cap)
+		if (s->conf.events_enabled && ct_stage_full(s))
 			break;
 		if (s->flush_cursor >= s->cap)
 			s->flush_cursor = 0;
@@ -240,7 +277,7 @@ ct_shard_delete(struct ct_shard *s, const struct ct_tuple *t, uint64_t now)
 
 	if (idx == CT_NIL)
 		return -ENOENT;
-	if (s->conf.events_enabled && s->stage_n == s->stage_cap)
+	if (s->conf.events_enabled && ct_stage_full(s))
 		return -ENOSPC;
 	s->st.deleted++;
 	ct_entry_set_end(&s->pool[idx], ct_entry_forced_end(&s->pool[idx]));

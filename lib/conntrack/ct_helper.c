@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ct_shard_priv.h"
+#include "ct_stage.h"
 
 int
 ct_shard_set_helper(struct ct_shard *s, const struct ct_helper_hook *h)
@@ -56,7 +57,7 @@ ct_shard_stage_exp(struct ct_shard *s)
 
 	if (!s->conf.events_enabled)
 		return NULL;
-	if (s->stage_n == s->stage_cap) {
+	if (!ct_stage_room(s)) {
 		s->st.ring_full++;
 		return NULL;
 	}

@@ -53,7 +53,7 @@ import_window(struct ct_entry *e, const struct ct_event_rec *r)
 {
 	unsigned d;
 
-	e->tw_retrans = CT_TW_R_LAST_WIN0 | CT_TW_R_NOFP;
+	e->tw_retrans = CT_TW_R_LAST_WIN0;
 	/* Neither side's highest ack is known: each is set by that side's next ACK. */
 	for (d = 0; d < 2; d++) {
 		uint8_t sc = r->tcp_wscale[d] & CT_TW_S_SCALE_MASK;
@@ -101,14 +101,14 @@ ct_shard_import(struct ct_shard *s, const struct ct_event_rec *r, uint64_t now)
 	s->cold[idx].tnext = CT_NIL;
 	s->cold[idx].tprev = CT_NIL;
 	s->cold[idx].start_ns = now;
-	s->cold[idx].tw = (struct ct_tw_cold){ { 0, 0 } };
+	memset(&s->cold[idx].tw, 0, sizeof(s->cold[idx].tw));
 	cls = import_class(r);
 	e->eflags = CT_EF_USED;
 	e->id = import_id(s);
 	e->status = (uint16_t)((r->status & ~CT_S_DYING) | CT_S_CONFIRMED);
 	e->missed = ct_ev_from_linux(r->events & (uint16_t)~(CT_EV_NEW | CT_EV_DESTROY));
-	e->pkts[0] = r->pkts[0];
-	e->pkts[1] = r->pkts[1];
+	ct_entry_pkts_set(e, 0, r->pkts[0]);
+	ct_entry_pkts_set(e, 1, r->pkts[1]);
 	e->bytes[0] = r->bytes[0];
 	e->bytes[1] = r->bytes[1];
 	e->to_class = ct_tpol_slot(&s->tp, ct_tpol_pick(&s->tp, &s->conf, t), cls);

@@ -27,12 +27,17 @@ static inline unsigned
 bucket_slots_of(const struct ct_bucket *b, uint32_t idx)
 {
 	const __m128i v = _mm_set1_epi32((int)idx);
-	const __m128i lo = _mm_load_si128((const __m128i *)(const void *)b->idx);
-	const __m128i hi = _mm_load_si128((const __m128i *)(const void *)(b->idx + 4));
+	const __m128i i0 = _mm_loadu_si128((const __m128i *)(const void *)b->idx);
+	const __m128i i4 = _mm_loadu_si128((const __m128i *)(const void *)(b->idx + 4));
+	const __m128i i6 = _mm_loadu_si128((const __m128i *)(const void *)(b->idx + 6));
+	/* Slots 0-7, then 6-9 (two overlapping vectors, as ct_bucket_match()). */
 	unsigned m = (unsigned)_mm_movemask_epi8(
-		_mm_packs_epi32(_mm_cmpeq_epi32(lo, v), _mm_cmpeq_epi32(hi, v)));
+			     _mm_packs_epi32(_mm_cmpeq_epi32(i0, v), _mm_cmpeq_epi32(i4, v))) |
+		     ((unsigned)_mm_movemask_epi8(_mm_packs_epi32(_mm_cmpeq_epi32(i6, v),
+								  _mm_setzero_si128())) &
+		      0xffu) << 12;
 
-	return m & ~ct_bucket_match(b, 0) & 0x5555u;
+	return m & ~ct_bucket_match(b, 0) & CT_BUCKET_MASK;
 }
 
 /* The hash a node was inserted under: its entry's key, or its reply tuple. */

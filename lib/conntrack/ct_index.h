@@ -3,7 +3,7 @@
 #define DPCT_CT_INDEX_H
 
 /*
- * The shard's flow index: 64-byte buckets of 8 signatures and 8 pool
+ * The shard's flow index: 64-byte buckets of 10 signatures and 10 pool
  * indices, two candidate buckets per flow, cuckoo displacement on insert.
  * The lookup is static inline here, for the packet loop; insert and remove
  * are in ct_index.c.
@@ -31,14 +31,24 @@ ct_index_cands(const struct ct_shard *s, uint32_t h, uint32_t *b1, uint32_t *b2)
 	ct_index_buckets(s->nb, h, b1, b2);
 }
 
+/* The mask of every slot of a bucket, two bits a slot as ct_bucket_match() gives them. */
+#define CT_BUCKET_MASK (((1u << (2 * CT_BUCKET_SLOTS)) - 1u) & 0x55555u)
+
+/*
+ * The slots whose signature is `sig`, two mask bits a slot (slot k at bit
+ * 2k). The ten signatures are compared as two overlapping 8-lane vectors,
+ * slots 0-7 and 2-9.
+ */
 static inline unsigned
 ct_bucket_match(const struct ct_bucket *b, uint16_t sig)
 {
-	__m128i v = _mm_load_si128((const __m128i *)(const void *)b->sig);
-	__m128i m = _mm_cmpeq_epi16(v, _mm_set1_epi16((short)sig));
+	const __m128i s = _mm_set1_epi16((short)sig);
+	__m128i lo = _mm_load_si128((const __m128i *)(const void *)b->sig);
+	__m128i hi = _mm_loadu_si128((const __m128i *)(const void *)(b->sig + 2));
+	unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi16(lo, s)) |
+		     (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi16(hi, s)) << 4;
 
-	/* Two mask bits per 16-bit lane: keep the even ones. */
-	return (unsigned)_mm_movemask_epi8(m) & 0x5555u;
+	return m & CT_BUCKET_MASK;
 }
 
 /*

@@ -81,15 +81,15 @@ ct_shard_mem_size(const struct ct_conf *conf, struct ct_shard_mem *out)
 	if (max == 0 || max > CT_MEM_MAX_ENTRIES)
 		rc = -EINVAL;
 	out->slots = max + (conf->early_drop ? CT_EARLY_DROP_HEADROOM(max) : 0);
-	/* 80 % load; translated entries have two keys. */
-	nb = conf->buckets != 0 ? conf->buckets : (max * (conf->nat ? 2 : 1) * 10 + 63) / 64;
+	/* 80 % load of 10-slot buckets; translated entries have two keys. */
+	nb = conf->buckets != 0 ? conf->buckets : (max * (conf->nat ? 2 : 1) * 8 + 63) / 64;
 	if (nb < 2)
 		nb = 2;
 	if (nb > UINT32_MAX / 2)
 		rc = -EINVAL;
 	out->buckets = nb;
 	for (bits = CT_MEM_WHEEL_MIN_BITS;
-	     bits < CT_MEM_WHEEL_MAX_BITS && (UINT64_C(2) << (bits + 1)) <= max; bits++)
+	     bits < CT_MEM_WHEEL_MAX_BITS && (UINT64_C(4) << (bits + 1)) <= max; bits++)
 		;
 	out->wheel_slots = 1u << bits;
 	out->entries = out->slots * (sizeof(struct ct_entry) + sizeof(struct ct_entry_cold));

@@ -85,6 +85,9 @@ ct_ev_from_linux(uint16_t b)
 			 ((b & CT_EV_LABEL) ? CT_EVI_LABEL : 0));
 }
 
+/* Where a direction's packet count starts in its ct_entry.pkts_w word. */
+#define CT_PKTS_SHIFT 16
+
 /* Entry flags (ct_entry.eflags), owned by the shard. */
 #define CT_EF_USED      0x01  /* slot holds an entry (live or dying) */
 #define CT_EF_IN_WHEEL  0x02  /* linked in the timer wheel */
@@ -119,18 +122,22 @@ ct_ev_from_linux(uint16_t b)
 
 /*
  * One tracked connection: 128 bytes on two cache lines (the pool is 64-byte
- * aligned), plus 24 cold bytes in a parallel array (struct ct_entry_cold,
+ * aligned), plus 32 cold bytes in a parallel array (struct ct_entry_cold,
  * same index). With the index (8-slot buckets of 64 bytes at <= 80 % load,
  * ~10 bytes an entry), the early-drop headroom (1/64) and the timer wheel
  * (4 bytes a slot, max_entries / 2 slots between 4096 and 65536),
- * ct_shard_bytes_per_entry() reports 167 at 64K entries, 166 at 256K and
- * 165 at 1M (tests/unit/shard test_high_load_cuckoo and
+ * ct_shard_bytes_per_entry() reports 175 at 64K entries, 174 at 256K and
+ * 173 at 1M (tests/unit/shard test_high_load_cuckoo and
  * test_bytes_per_entry_budget print and check them): the budget is <= 168
- * bytes an entry with TCP window state.
+ * bytes an entry with TCP window state, and this layout is over it. Linux's
+ * TCP state that its decisions read is all here, 32 bytes in the entry and
+ * 16 in the cold part; without the timer wheel's 8 bytes of links in the
+ * cold part (tnext, tprev) an entry would be 167 bytes at 64K.
  *
  * Layout: a packet of an existing flow touches the two lines of its
- * entry, and a TCP packet also the 8 bytes of its highest acks in the cold
- * array (struct ct_tw_cold). The first line is what every
+ * entry, and a TCP packet also the 16 bytes of its cold TCP state (highest
+ * acks, and the last segment's ack, window and length: struct ct_tw_cold).
+ * The first line is what every
  * packet reads (the lookup compares the key; the tracker reads and writes
  * the state, the timer refresh the expiry, the policy check the decision,
  * flow export the TCP flags); the second holds the accounting (written per
@@ -171,15 +178,23 @@ struct ct_entry {
 	/* Flow export, live and dying */
 	uint8_t x_l4;            /* TCP: OR of the flags seen; ICMP: type of the first packet */
 	uint8_t x_port;          /* ingress port of the first packet */
-	/* --- Line 2: accounting, written by every packet, read by events only --- */
-	uint64_t pkts[2];
+	/*
+	 * --- Line 2: accounting, written by every packet, read by events only.
+	 * A direction's packets are bits 16..63 of pkts_w[] (ct_entry_pkts(),
+	 * counted modulo 2^48: 219 days of one flow at 14.88 Mpps); the low 16
+	 * bits are the TCP window tracker's (ct_tcp_window.h: Linux last_win in
+	 * the original direction's word, the last segment's sequence length in
+	 * the reply's). Bytes are counted in full.
+	 */
+	uint64_t pkts_w[2];
 	uint64_t bytes[2];
 	/*
 	 * --- TCP window tracking, owned by ct_tcp_window.c: Linux's
 	 * struct ip_ct_tcp_state per direction (td_end, td_maxend, td_maxwin;
 	 * td_scale and flags packed in tw_seen, MAXACK_SET in tw_retrans,
-	 * td_maxack in the cold part) and the last packet's end, a
-	 * fingerprint of its seq/ack/window and the retransmission count.
+	 * td_maxack in the cold part), the last packet's end (its seq, ack and
+	 * window in the cold part), an ignored SYN's options and the
+	 * retransmission count.
 	 * Live TCP entries only, except tw_seen (read for a DESTROY's
 	 * protoinfo); see the unions for what the other entries keep here.
 	 */
@@ -195,10 +210,10 @@ struct ct_entry {
 		uint32_t tw_maxwin[2];   /* TCP entries */
 		uint32_t sctp_vtag[2];   /* SCTP entries: verification tag per direction */
 	};
-	uint32_t tw_last_end;
+	uint32_t tw_last_end;    /* Linux last_end */
 	uint8_t tw_seen[2];      /* td_scale (low nibble) | CT_TW_S_* */
 	union {
-		uint8_t tw_last_fp;  /* TCP entries */
+		uint8_t tw_last_opt; /* TCP entries: an ignored SYN's options (CT_TW_L_*) */
 		uint8_t x_code;      /* ICMP entries (flow export): code of the first packet */
 	};
 	union {
@@ -209,9 +224,9 @@ struct ct_entry {
 };
 _Static_assert(sizeof(struct ct_entry) == 128, "ct_entry must stay two cache lines");
 _Static_assert(offsetof(struct ct_entry, key) == 0, "key first: lookups touch one line");
-_Static_assert(offsetof(struct ct_entry, pkts) == 64,
+_Static_assert(offsetof(struct ct_entry, pkts_w) == 64,
 	       "hot fields (key, id, expiry, decision, state) fill the first 64 bytes");
-_Static_assert(offsetof(struct ct_entry, tw_end) - offsetof(struct ct_entry, pkts) == 32,
+_Static_assert(offsetof(struct ct_entry, tw_end) - offsetof(struct ct_entry, pkts_w) == 32,
 	       "accounting block: packets and bytes per direction");
 _Static_assert(offsetof(struct ct_entry, stop_ns) + sizeof(uint64_t) <=
 		       offsetof(struct ct_entry, udp_start_ns) &&
@@ -225,25 +240,49 @@ _Static_assert(offsetof(struct ct_entry, stop_ns) + sizeof(uint64_t) <=
 		       offsetof(struct ct_entry, sctp_vtag),
 	       "a dying SCTP entry keeps its verification tags");
 
+/* Packets counted in direction `d` (modulo 2^48). */
+static inline uint64_t
+ct_entry_pkts(const struct ct_entry *e, unsigned d)
+{
+	return e->pkts_w[d] >> CT_PKTS_SHIFT;
+}
+
+/* Set the count of direction `d`, keeping the word's low 16 bits. */
+static inline void
+ct_entry_pkts_set(struct ct_entry *e, unsigned d, uint64_t n)
+{
+	e->pkts_w[d] = n << CT_PKTS_SHIFT | (e->pkts_w[d] & ((UINT64_C(1) << CT_PKTS_SHIFT) - 1));
+}
+
 /*
- * The TCP window state that does not fit the entry's two lines: Linux's
- * td_maxack per direction (the highest ack that side sent; meaningful once
- * its CT_TW_R_MAXACK bit in tw_retrans is set). Owned by ct_tcp_window.c;
- * read and written by every TCP packet with ACK, the established fast path
- * included (the shard prefetches it with the entry).
+ * The TCP window state that does not fit the entry's two lines, owned by
+ * ct_tcp_window.c: Linux's td_maxack per direction (the highest ack that
+ * side sent; meaningful once its CT_TW_R_MAXACK bit in tw_retrans is set)
+ * and the rest of the last packet that the retransmission rule compares
+ * (Linux last_ack, last_win, and last_seq as its distance below
+ * tw_last_end: a segment's sequence length, SYN and FIN included, is at
+ * most 65,517). Read and written by every TCP packet with ACK, the
+ * established fast path included (the shard prefetches it with the entry;
+ * 16 bytes at a 16-byte offset of a 32-byte cold part: one cache line).
  */
 struct ct_tw_cold {
 	uint32_t maxack[2];
+	uint32_t last_ack;       /* Linux last_ack */
 };
+_Static_assert(sizeof(struct ct_tw_cold) == 12, "cold TCP state: 12 bytes");
+
+/* A 64-bit field at a 4-byte boundary: the cold part packs to 28 bytes. */
+typedef uint64_t ct_u64_a4 __attribute__((aligned(4)));
 
 /* The cold part of an entry: the shard's parallel array, same index as the pool. */
 struct ct_entry_cold {
-	uint64_t start_ns;       /* creation time */
+	ct_u64_a4 start_ns;      /* creation time */
 	uint32_t tnext;          /* timer wheel links (pool indices, CT_NIL); tnext also */
 	uint32_t tprev;          /* links the free list */
 	struct ct_tw_cold tw;    /* TCP entries */
 };
-_Static_assert(sizeof(struct ct_entry_cold) == 24, "cold part: 24 bytes");
+_Static_assert(sizeof(struct ct_entry_cold) == 28 && _Alignof(struct ct_entry_cold) == 4,
+	       "cold part: 28 bytes (its TCP state crosses a cache line in one entry of 8)");
 
 /*
  * The policy decision as the entry keeps it: gen in full, verdict (one

@@ -248,7 +248,7 @@ entry_make(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64
 	if (s->hlp.created != NULL)
 		e->status |= s->hlp.created(s->hlp.arg, idx, e->id, p, now) & CT_S_EXPECTED;
 	e->pending = CT_EVI_NEW;
-	e->pkts[0] = 1;
+	e->pkts_w[0] += UINT64_C(1) << CT_PKTS_SHIFT; /* the tracker may have set its low bits */
 	e->bytes[0] = p->len;
 	e->to_class = ct_tpol_slot(&s->tp, pol, cls);
 	e->expiry = now_tick + s->to_ticks[e->to_class];
@@ -571,7 +571,7 @@ tracked:
 	switch (v) {
 	case CT_L4_ACCEPT:
 	case CT_L4_KILL:
-		e->pkts[dir]++;
+		e->pkts_w[dir] += UINT64_C(1) << CT_PKTS_SHIFT;
 		e->bytes[dir] += p->len;
 		if (e->key.proto == IPPROTO_TCP)
 			e->x_l4 |= p->tcp_flags;
@@ -692,14 +692,18 @@ prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe
 	if (s->nat_x != NULL)
 		rte_prefetch0(&s->nat_x[q->cand & ~CT_IDX_NAT]);
 	/*
-	 * And the cold part: its links for a packet that moves state, its
-	 * highest acks for every TCP packet (a 24-byte cold part may start in
-	 * one line and keep them in the next).
+	 * And the cold part: its links for a packet that moves state, its TCP
+	 * state for every TCP packet (a 28-byte cold part may start in one line
+	 * and keep it in the next, and one TCP state in 8 spans two lines).
 	 */
 	if (moves_state(p))
 		rte_prefetch0(&s->cold[q->cand & ~CT_IDX_NAT]);
-	if (p->tuple.proto == IPPROTO_TCP)
-		rte_prefetch0(&s->cold[q->cand & ~CT_IDX_NAT].tw);
+	if (p->tuple.proto == IPPROTO_TCP) {
+		const char *x = (const char *)&s->cold[q->cand & ~CT_IDX_NAT].tw;
+
+		rte_prefetch0(x);
+		rte_prefetch0(x + sizeof(struct ct_tw_cold) - 1);
+	}
 }
 
 /*

@@ -15,8 +15,8 @@
 #include "ct_wheel.h"
 
 /*
- * Timer wheel slots: max_entries / 2, a power of two between these bounds
- * (a shard of 64K entries has 32K slots, ~34 s a turn; from 128K on, 64K
+ * Timer wheel slots: max_entries / 4, a power of two between these bounds
+ * (a shard of 64K entries has 16K slots, ~17 s a turn; from 256K on, 64K
  * slots, ~69 s). Deadlines beyond one turn are revisited once a turn.
  */
 #define CT_WHEEL_MIN_BITS 12
@@ -220,9 +220,10 @@ ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 	 * while the victim waits on the dying list. */
 	s->cap = conf->max_entries +
 		 (conf->early_drop ? CT_EARLY_DROP_HEADROOM(conf->max_entries) : 0);
-	/* 80 % load; translated entries have two keys (ct_shard_mem_size() agrees). */
+	/* 80 % load of 10-slot buckets; translated entries have two keys
+	 * (ct_shard_mem_size() agrees). */
 	nb = conf->buckets ? conf->buckets :
-			     ((uint64_t)conf->max_entries * (conf->nat ? 2 : 1) * 10 + 63) / 64;
+			     ((uint64_t)conf->max_entries * (conf->nat ? 2 : 1) * 8 + 63) / 64;
 	if (nb < 2)
 		nb = 2;
 	if (nb > UINT32_MAX / 2)
@@ -231,10 +232,10 @@ ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 	s->pool = ct_mem_zalloc(&conf->mem, (size_t)s->cap * sizeof(struct ct_entry), 64);
 	s->cold = ct_mem_zalloc(&conf->mem, (size_t)s->cap * sizeof(struct ct_entry_cold), 64);
 	s->buckets = ct_mem_zalloc(&conf->mem, (size_t)s->nb * sizeof(struct ct_bucket), 64);
-	/* The largest power of two of at most max_entries / 2 slots (2 bytes an
+	/* The largest power of two of at most max_entries / 4 slots (1 byte an
 	 * entry, whatever the size), within [2^MIN, 2^MAX]. */
 	for (i = CT_WHEEL_MIN_BITS;
-	     i < CT_WHEEL_MAX_BITS && (2ull << (i + 1)) <= conf->max_entries; i++)
+	     i < CT_WHEEL_MAX_BITS && (4ull << (i + 1)) <= conf->max_entries; i++)
 		;
 	s->wheel_size = 1u << i;
 	s->wheel_mask = s->wheel_size - 1;
@@ -242,6 +243,7 @@ ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 	s->stage_cap = conf->ev_stage_size;
 	s->stage = ct_mem_zalloc(&conf->mem, (size_t)s->stage_cap * sizeof(struct ct_event_rec),
 				 64);
+	s->stage_own = s->stage;
 	if (conf->nat)
 		s->nat_x = ct_mem_zalloc(&conf->mem, (size_t)s->cap * sizeof(struct ct_nat_x),
 					     64);
@@ -285,7 +287,7 @@ ct_shard_free(struct ct_shard *s)
 	ct_mem_free(&mem, s->cold);
 	ct_mem_free(&mem, s->buckets);
 	ct_mem_free(&mem, s->wheel);
-	ct_mem_free(&mem, s->stage);
+	ct_mem_free(&mem, s->stage_own);
 	ct_mem_free(&mem, s->nat_x);
 	ct_tpol_rt_free(s);
 	ct_mem_free(&mem, s);

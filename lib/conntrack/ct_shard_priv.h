@@ -23,7 +23,6 @@
 #include "ct_private.h"
 #include "ct_tpol_rt.h"
 
-#define CT_BUCKET_SLOTS 8
 /* An index node for an entry's translated reply tuple: pool index | CT_IDX_NAT
  * (pools hold at most 2^30 entries). */
 #define CT_IDX_NAT 0x80000000u
@@ -50,7 +49,7 @@ _Static_assert(sizeof(struct ct_nat_x) == 8, "a translation is 8 bytes an entry"
 struct ct_bucket {
 	uint16_t sig[CT_BUCKET_SLOTS];
 	uint32_t idx[CT_BUCKET_SLOTS];
-	uint8_t pad[16];
+	uint8_t pad[4];
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct ct_bucket) == 64, "a bucket is one cache line");
 
@@ -80,9 +79,14 @@ struct ct_shard {
 	uint64_t grace_ns;
 	uint64_t grace_cap_ns;   /* the widest re-send window: max(grace, backoff cap) */
 	/* Events */
-	struct ct_event_rec *stage;
+	struct ct_event_rec *stage;  /* where records go now: the own buffer or a lent area */
 	uint32_t stage_n;
 	uint32_t stage_cap;
+	struct ct_event_rec *stage_own; /* the shard's buffer, ev_stage_size records */
+	struct ct_event_rec *stage_next; /* a lent area's second part (ct_shard_ev_lend()) */
+	uint32_t stage_next_cap;   /* its size; 0 once staging moved there, or none */
+	uint32_t stage_done;       /* records staged in the lent area's first part, once full */
+	bool stage_lent;           /* staging goes to a lent area */
 	uint64_t seq;
 	unsigned ev_kinds;         /* CT_EVK_*: the records someone wants */
 	bool ev_filter;            /* events off, or NEW or UPDATE not wanted */

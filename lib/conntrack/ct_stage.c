@@ -32,7 +32,7 @@ _Static_assert(offsetof(struct ct_event_rec, pad3) + sizeof(((struct ct_event_re
 		       sizeof(struct ct_event_rec),
 	       "ct_event_rec ends with pad3, no tail padding");
 _Static_assert(offsetof(struct ct_event_rec, bytes) == offsetof(struct ct_event_rec, pkts) + 16 &&
-		       offsetof(struct ct_entry, bytes) == offsetof(struct ct_entry, pkts) + 16,
+		       offsetof(struct ct_entry, bytes) == offsetof(struct ct_entry, pkts_w) + 16,
 	       "packets and bytes: one 32-byte block in the entry and in the record");
 _Static_assert(offsetof(struct ct_event_rec, nat_event) ==
 			       offsetof(struct ct_event_rec, block_lo) + 4 &&
@@ -80,7 +80,9 @@ rec_build(const struct ct_entry *e, uint64_t start_ns, const struct ct_nat_x *nx
 	uint64_t zero8 = 0;
 
 	r->orig = e->key;
-	memcpy(r->pkts, e->pkts, 4 * sizeof(uint64_t)); /* pkts[2], bytes[2] */
+	r->pkts[0] = ct_entry_pkts(e, 0);
+	r->pkts[1] = ct_entry_pkts(e, 1);
+	memcpy(r->bytes, e->bytes, sizeof(r->bytes));
 	r->start_ns = start_ns;
 	r->stop_ns = dying ? e->stop_ns : 0; /* over tw_end[] */
 	r->id = e->id;
@@ -241,6 +243,20 @@ ct_event_rec_cook(struct ct_event_rec *r)
 	r->targets = targets;
 }
 
+__attribute__((noinline)) bool
+ct_stage_turn(struct ct_shard *s)
+{
+	if (s->stage_next_cap == 0)
+		return false;
+	s->stage_done = s->stage_n;
+	s->stage = s->stage_next;
+	s->stage_cap = s->stage_next_cap;
+	s->stage_next = NULL;
+	s->stage_next_cap = 0;
+	s->stage_n = 0;
+	return true;
+}
+
 /*
  * Flow export: the interim record of a live entry whose active timeout
  * passed (driven by the wheel, see ct_wheel_link_from()). No event bits:
@@ -254,7 +270,7 @@ ct_stage_interim(struct ct_shard *s, uint32_t idx, uint32_t now_tick)
 
 	if (!s->conf.events_enabled)
 		return;
-	if (s->stage_n == s->stage_cap) {
+	if (!ct_stage_room(s)) {
 		s->st.ring_full++;
 		return;
 	}
@@ -272,6 +288,8 @@ end_default(struct ct_entry *e)
 	if (ct_x_end(e) == CT_END_NONE)
 		ct_entry_set_end(e, closing ? CT_END_EOF : CT_END_IDLE);
 }
+
+static void stage_bits_full(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint8_t bits);
 
 /* Stage pending|missed of a live entry; on no room the bits become missed. */
 void
@@ -295,10 +313,9 @@ ct_stage_bits(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint8_t bits)
 			return;
 		}
 	}
-	if (s->stage_n == s->stage_cap) {
-		e->missed = bits;
-		e->pending = 0;
-		s->st.ring_full++;
+	/* A tail call: with no call of its own, the function saves few registers. */
+	if (__builtin_expect(s->stage_n == s->stage_cap, 0)) {
+		stage_bits_full(s, idx, now_tick, bits);
 		return;
 	}
 	r = &s->stage[s->stage_n++];
@@ -308,6 +325,21 @@ ct_stage_bits(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint8_t bits)
 									      bits,
 		 e->missed ? CT_REC_F_RETRY : 0, (uint32_t)s->seq++, 0);
 	e->pending = e->missed = 0;
+}
+
+/* ct_stage_bits() with its staging area full: the lent area's second part, or missed. */
+static __attribute__((noinline)) void
+stage_bits_full(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint8_t bits)
+{
+	struct ct_entry *e = &s->pool[idx];
+
+	if (ct_stage_turn(s)) {
+		ct_stage_bits(s, idx, now_tick, bits);
+		return;
+	}
+	e->missed = bits;
+	e->pending = 0;
+	s->st.ring_full++;
 }
 
 void
@@ -399,7 +431,7 @@ ct_stage_destroy(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint64_t n
 		ct_entry_free(s, idx);
 		return;
 	}
-	if (s->stage_n == s->stage_cap) {
+	if (!ct_stage_room(s)) {
 		s->st.ring_full++;
 		ct_grace_rearm(s, idx, now);
 		return;

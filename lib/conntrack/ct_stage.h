@@ -15,6 +15,28 @@
 
 #include "ct_shard_priv.h"
 
+/* Move staging to a lent area's second part: false when there is none (ct_stage.c). */
+bool ct_stage_turn(struct ct_shard *s);
+
+/*
+ * Room for one more record at s->stage[s->stage_n]: in the shard's buffer
+ * or, while its owner lends one (ct_shard_ev_lend()), in reserved
+ * event-ring slots, where the record is written once and never copied by
+ * the worker. False when the buffer, or the lent area, is full.
+ */
+static inline bool
+ct_stage_room(struct ct_shard *s)
+{
+	return __builtin_expect(s->stage_n < s->stage_cap, 1) || ct_stage_turn(s);
+}
+
+/* No room for another record (ct_stage_room() would say false). */
+static inline bool
+ct_stage_full(const struct ct_shard *s)
+{
+	return s->stage_n == s->stage_cap && s->stage_next_cap == 0;
+}
+
 /* Fill `r` from entry `idx`: every field, no event bits, flags or sequence number. */
 void ct_fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_event_rec *r);
 

@@ -244,14 +244,9 @@ tcp_rst_check(const struct ct_entry *e, const struct ct_tw_cold *x, const struct
 	     (!(e->status & CT_S_ASSURED) && last == CT_TCP_PC_ACK)) &&
 	    p->tcp_ack == e->tw_last_end)
 		return 1; /* RST to a SYN or ACK let through as ignored: no window check */
-	/*
-	 * The RST that answers a challenge ACK let through in SYN_SENT: its
-	 * sequence is that ACK's ack (Linux last_ack), which the ignored path
-	 * keeps in the reply side's tw_maxend (unused until the reply side's
-	 * first accepted packet, see tcp_packet()).
-	 */
+	/* The RST that answers a challenge ACK let through in SYN_SENT (Linux last_ack). */
 	if (old == CT_TCP_SYN_SENT && last == CT_TCP_PC_ACK && tcp_last_dir(e) == CT_DIR_REPLY &&
-	    p->tcp_seq == e->tw_maxend[CT_DIR_REPLY])
+	    p->tcp_seq == x->last_ack)
 		return 1;
 	return 0;
 }
@@ -330,12 +325,9 @@ ct_tcp_packet(const struct ct_conf *conf, struct ct_entry *e, struct ct_tw_cold 
 			if (old == CT_TCP_LAST_ACK)
 				e->tcp_flags |= CT_TF_CHALLENGE_ACK;
 		}
-		/*
-		 * A possible challenge ACK answering the SYN (Linux last_ack): the
-		 * reply side's tw_maxend is free while it has sent nothing accepted.
-		 */
+		/* A possible challenge ACK answering the SYN (Linux last_ack). */
 		if (old == CT_TCP_SYN_SENT && pc == CT_TCP_PC_ACK && dir == CT_DIR_REPLY)
-			e->tw_maxend[CT_DIR_REPLY] = p->tcp_ack;
+			x->last_ack = p->tcp_ack;
 		return CT_L4_IGNORE;
 	case CT_TCP_IV:
 		return CT_L4_INVALID;

@@ -17,11 +17,9 @@
  * the receiver's window is ignored but its end remembered, as Linux works
  * around stacks that send beyond the window.
  *
- * Memory is 32 bytes in the entry and 8 in its cold part (ct_private.h).
- * Where Linux keeps more than that, this file approximates, each at its
- * place and in docs/differences.md: last_seq/last_ack/last_win (a
- * fingerprint together with the exact last end) and the window of a SYN
- * that a SYN/ACK re-synchronises on.
+ * Memory is 32 bytes in the entry and 16 in its cold part (ct_private.h):
+ * everything of Linux's struct ip_ct_tcp that its decisions read, exactly
+ * (last_seq as its distance below last_end, a sequence length).
  */
 
 #include <string.h>
@@ -75,11 +73,10 @@ ct_tw_new(struct ct_entry *e, struct ct_tw_cold *x, const struct ct_pkt *p, bool
 	e->tw_seen[0] = 0;
 	e->tw_seen[1] = 0;
 	e->tw_last_end = 0;
-	e->tw_last_fp = 0;
-	x->maxack[0] = 0;
-	x->maxack[1] = 0;
-	/* Linux starts with last_win = 0 and nothing to compare a retransmission with. */
-	e->tw_retrans = CT_TW_R_LAST_WIN0 | CT_TW_R_NOFP;
+	e->tw_last_opt = 0;
+	memset(x, 0, sizeof(*x));
+	/* Linux starts from zeroes: last_seq, last_ack, last_end and last_win 0. */
+	e->tw_retrans = CT_TW_R_LAST_WIN0;
 	e->tw_end[0] = end;
 	e->tw_maxwin[0] = win;
 	if (syn) {
@@ -157,19 +154,18 @@ ct_tw_in_window(const struct ct_conf *conf, struct ct_entry *e, struct ct_tw_col
 void
 ct_tw_note_ignored(struct ct_entry *e, const struct ct_pkt *p, enum ct_dir dir, unsigned pc)
 {
-	e->tw_last_end = ct_tw_seg_end(p);
-	e->tw_retrans = (uint8_t)((e->tw_retrans & (CT_TW_R_COUNT | CT_TW_R_MAXACK0 |
-						    CT_TW_R_MAXACK1)) |
-				  CT_TW_R_NOFP | (p->tcp_win == 0 ? CT_TW_R_LAST_WIN0 : 0));
+	uint32_t end = ct_tw_seg_end(p);
+
+	ct_tw_set_last_seg(e, end, end - p->tcp_seq, p->tcp_win);
 	if (pc != CT_TCP_PC_SYN || dir != CT_DIR_ORIG)
 		return;
 	/* The SYN's options, for a SYN/ACK that may answer it (Linux last_wscale/last_flags). */
-	e->tw_last_fp = CT_TW_L_NOWSCALE;
+	e->tw_last_opt = CT_TW_L_NOWSCALE;
 	if (p->tcp_opts & CT_PKT_OPT_PRESENT) {
 		if (p->tcp_opts & CT_PKT_OPT_WSCALE)
-			e->tw_last_fp = p->tcp_wscale & CT_TW_L_WSCALE;
+			e->tw_last_opt = p->tcp_wscale & CT_TW_L_WSCALE;
 		if (p->tcp_opts & CT_PKT_OPT_SACKOK)
-			e->tw_last_fp |= CT_TW_L_SACKOK;
+			e->tw_last_opt |= CT_TW_L_SACKOK;
 	}
 }
 
@@ -177,18 +173,12 @@ void
 ct_tw_resync(struct ct_entry *e, enum ct_dir dir)
 {
 	const unsigned ld = !dir;
-	uint8_t opt = e->tw_last_fp;
+	uint8_t opt = e->tw_last_opt;
 
-	/*
-	 * The ignored SYN's end (tw_last_end), window scale and options
-	 * (tw_last_fp) are known exactly. Its window is not kept: the maximum
-	 * window starts at 1 (Linux: the SYN's window) and takes that side's
-	 * next window, so it equals Linux's from the first later segment whose
-	 * window is at least the SYN's.
-	 */
+	/* The ignored SYN: its end, window (Linux last_win), window scale and options. */
 	e->tw_end[ld] = e->tw_last_end;
 	e->tw_maxend[ld] = e->tw_last_end;
-	e->tw_maxwin[ld] = 1;
+	e->tw_maxwin[ld] = ct_tw_last_win(e) == 0 ? 1 : ct_tw_last_win(e);
 	e->tw_seen[ld] = 0;
 	if ((opt & CT_TW_L_WSCALE) != CT_TW_L_NOWSCALE)
 		e->tw_seen[ld] = (uint8_t)(CT_TW_S_WSCALE | (opt & CT_TW_L_WSCALE));

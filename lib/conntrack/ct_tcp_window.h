@@ -24,16 +24,15 @@
 
 /* tw_retrans: the count in the low nibble (saturates at 15), then these. */
 #define CT_TW_R_COUNT      0x0f
-#define CT_TW_R_LAST_WIN0  0x10  /* Linux last_win == 0 */
-#define CT_TW_R_NOFP       0x20  /* tw_last_fp does not describe the last packet */
+#define CT_TW_R_LAST_WIN0  0x10  /* ct_tw_last_win() == 0 (read by the timeout) */
 #define CT_TW_R_MAXACK0    0x40  /* IP_CT_TCP_FLAG_MAXACK_SET of the original direction */
 #define CT_TW_R_MAXACK1    0x80  /* ... and of the reply direction */
 #define CT_TW_R_MAXACK(d)  ((uint8_t)(CT_TW_R_MAXACK0 << (d)))
 
 /*
- * tw_last_fp after a SYN from the original direction was ignored (with
- * CT_TW_R_NOFP): that SYN's options, which a SYN/ACK answering it restores
- * (Linux last_wscale and last_flags). The low nibble is its window scale, or
+ * tw_last_opt, written when a SYN from the original direction is ignored:
+ * that SYN's options, which a SYN/ACK answering it restores (Linux
+ * last_wscale and last_flags). The low nibble is its window scale, or
  * CT_TW_L_NOWSCALE without the option.
  */
 #define CT_TW_L_WSCALE     0x0f
@@ -95,15 +94,15 @@ enum ct_tw_result ct_tw_in_window(const struct ct_conf *conf, struct ct_entry *e
 /*
  * Annotate a packet of class `pc` from `dir` that the state table ignored
  * (Linux last_seq/last_end/last_win, and for a SYN from the original
- * direction last_wscale/last_flags).
+ * direction last_wscale/last_flags). Linux's last_ack stays.
  */
 void ct_tw_note_ignored(struct ct_entry *e, const struct ct_pkt *p, enum ct_dir dir,
 			unsigned pc);
 
 /*
  * A SYN/ACK from `dir` that acknowledges a SYN ignored from the other
- * direction: take that SYN (its end, window scale and options) as the other
- * direction's start and forget this direction's state (Linux
+ * direction: take that SYN (its end, window, window scale and options) as
+ * the other direction's start and forget this direction's state (Linux
  * re-synchronisation in tcp_packet()).
  */
 void ct_tw_resync(struct ct_entry *e, enum ct_dir dir);
@@ -166,15 +165,34 @@ ct_tw_retrans(const struct ct_entry *e)
 /* Linux MAXACKWINCONST: the smallest window an ack may lag behind. */
 #define CT_TW_MAXACKWIN_MIN 66000u
 
-/* The retransmission detector's digest of a segment's seq, ack and window. */
-static inline uint8_t
-ct_tw_fingerprint(uint32_t seq, uint32_t ack, uint16_t win)
+/* Linux last_win: the raw window field of the last segment remembered. */
+static inline uint16_t
+ct_tw_last_win(const struct ct_entry *e)
 {
-	uint32_t h = seq * 0x9e3779b1u ^ ack * 0x85ebca77u ^ (uint32_t)win * 0xc2b2ae3du;
+	return (uint16_t)e->pkts_w[CT_DIR_ORIG];
+}
 
-	h ^= h >> 16;
-	h ^= h >> 8;
-	return (uint8_t)h;
+/* Linux last_end - last_seq: the last segment's sequence length. */
+static inline uint16_t
+ct_tw_last_len(const struct ct_entry *e)
+{
+	return (uint16_t)e->pkts_w[CT_DIR_REPLY];
+}
+
+/*
+ * Remember a segment as Linux's last_seq, last_end and last_win (`end`:
+ * its end, `len`: its sequence length, `win`: its raw window field). The
+ * low halves of the packet counts' words are written as whole words: the
+ * count's next 64-bit add then reads them from the store buffer.
+ */
+static inline void
+ct_tw_set_last_seg(struct ct_entry *e, uint32_t end, uint32_t len, uint16_t win)
+{
+	e->tw_last_end = end;
+	e->pkts_w[CT_DIR_ORIG] = (e->pkts_w[CT_DIR_ORIG] & ~UINT64_C(0xffff)) | win;
+	e->pkts_w[CT_DIR_REPLY] = (e->pkts_w[CT_DIR_REPLY] & ~UINT64_C(0xffff)) | (uint16_t)len;
+	e->tw_retrans = (uint8_t)((e->tw_retrans & (uint8_t)~CT_TW_R_LAST_WIN0) |
+				  (win == 0 ? CT_TW_R_LAST_WIN0 : 0));
 }
 
 /* Linux's nf_tcp_log_invalid(): a liberal sender or tracker accepts instead. */
@@ -252,23 +270,26 @@ ct_tw_check(const struct ct_conf *conf, struct ct_entry *e, struct ct_tw_cold *x
 	e->tw_maxend[r] = ct_select_if(fast, c, sack + win + (win == 0), e->tw_maxend[r]);
 	e->tw_seen[r] &= (uint8_t)~(ack == e->tw_end[r] ? CT_TW_S_UNACK : 0);
 
-	/* Retransmissions: the same ACK-class segment again from the same side. */
+	/*
+	 * Retransmissions (Linux): an ACK-class segment from the side that sent
+	 * the last one, with its seq, ack, end and raw window. The sequence
+	 * length of an ACK-class segment is its payload (below 65,536: the IP
+	 * length field bounds it), so equal ends and lengths are equal seqs.
+	 */
 	if (pc == CT_TCP_PC_ACK) {
-		uint8_t fp = ct_tw_fingerprint(seq, ack, p->tcp_win);
 		bool last_dir_same = ((e->tcp_flags & CT_TF_LAST_DIR_REPLY) != 0) ==
 				     (dir == CT_DIR_REPLY);
 
 		/* One test of all the terms (`&`, not `&&`): it is false but for a retransmission. */
-		if (last_dir_same & !(e->tw_retrans & CT_TW_R_NOFP) & (e->tw_last_end == end) &
-		    (e->tw_last_fp == fp) &
-		    (((e->tw_retrans & CT_TW_R_LAST_WIN0) != 0) == (p->tcp_win == 0))) {
+		if (last_dir_same & (e->tw_last_end == end) &
+		    (ct_tw_last_len(e) == (uint16_t)(end - seq)) & (x->last_ack == ack) &
+		    (ct_tw_last_win(e) == p->tcp_win)) {
 			if ((e->tw_retrans & CT_TW_R_COUNT) != CT_TW_R_COUNT)
 				e->tw_retrans++;
 		} else {
-			e->tw_last_end = end;
-			e->tw_last_fp = fp;
-			e->tw_retrans = (uint8_t)((e->tw_retrans & (CT_TW_R_MAXACK0 | CT_TW_R_MAXACK1)) |
-						  (p->tcp_win == 0 ? CT_TW_R_LAST_WIN0 : 0));
+			x->last_ack = ack;
+			e->tw_retrans &= (uint8_t)~CT_TW_R_COUNT;
+			ct_tw_set_last_seg(e, end, end - seq, p->tcp_win);
 		}
 	}
 	/*

@@ -3,9 +3,9 @@
 #define DPCT_CT_WHEEL_H
 
 /*
- * The shard's timer wheel: one slot a tick (2^20 ns), max_entries / 2
+ * The shard's timer wheel: one slot a tick (2^20 ns), max_entries / 4
  * slots, a power of two between 2^12 and 2^16 (a shard of 64K entries has
- * 32K slots, ~34 s a turn; from 128K on, 64K slots, ~69 s). Each slot is a
+ * 16K slots, ~17 s a turn; from 256K on, 64K slots, ~69 s). Each slot is a
  * doubly linked list through the entries' cold part; a deadline beyond one
  * turn is revisited once a turn. The refresh of the per-packet path is
  * static inline here; linking, unlinking and the expiry run are in

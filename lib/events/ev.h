@@ -45,10 +45,46 @@ struct ev_chan *ev_chan_create(unsigned rec_ring_size, unsigned res_ring_size, c
  * NULL = C heap). ev_chan_free() gives the memory back to `mem`. */
 struct ev_chan *ev_chan_create_mem(unsigned rec_ring_size, unsigned res_ring_size,
 				   const struct ct_mem *mem, char *err, size_t errlen);
+/** Free a channel. A shard it lent ring slots to (ev_chan_lend()) must
+ * not stage records afterwards unless ev_chan_settle() was called first. */
 void ev_chan_free(struct ev_chan *c);
 
-/** Worker side: enqueue records in order; returns how many went in (a prefix). */
+/** Worker side: enqueue records in order; returns how many went in (a
+ * prefix). Records staged in lent slots go first (ev_chan_settle()). */
 unsigned ev_chan_push_records(struct ev_chan *c, const struct ct_event_rec *r, unsigned n);
+
+/**
+ * Worker side: reserve as many record slots in the ring as shard `s` has
+ * staging room (ct_shard_ev_room()) and lend them to it
+ * (ct_shard_ev_lend()), so that it stages each record straight into the
+ * ring instead of into its buffer for a later copy. All or nothing: with
+ * less room in the ring, or an area lent already, nothing is lent and the
+ * shard stages into its own buffer. Nothing reaches the control core until
+ * ev_chan_settle().
+ * @return the number of slots lent, or 0.
+ * Thread safety: the shard's owner only (the ring has one producer).
+ */
+unsigned ev_chan_lend(struct ev_chan *c, struct ct_shard *s);
+
+/**
+ * Worker side: ev_chan_lend() when the channel's mean of records moved a
+ * call (`moved`, this call's, averaged with weight 1/8) is at least
+ * EV_CHAN_LEND_MIN: reserving and lending cost about as much as copying
+ * 3 or 4 records, so a trickle (DESTROYs alone, an idle loop) is copied.
+ * @return the number of slots lent, or 0.
+ * Thread safety: the shard's owner only.
+ */
+#define EV_CHAN_LEND_MIN 4
+unsigned ev_chan_lend_auto(struct ev_chan *c, struct ct_shard *s, unsigned moved);
+
+/**
+ * Worker side: end the loan of ev_chan_lend(): the records the shard
+ * staged in the lent slots enter the ring, in order, and the rest of the
+ * reservation is given back. Nothing lent: nothing done.
+ * @return the number of records that entered the ring.
+ * Thread safety: the shard's owner only.
+ */
+unsigned ev_chan_settle(struct ev_chan *c);
 /** Worker side: dequeue up to `max` results. */
 unsigned ev_chan_pull_results(struct ev_chan *c, struct ct_result *out, unsigned max);
 /** Control side: dequeue up to `max` records, each built (ct_event_rec_cook()) if raw. */
@@ -108,9 +144,12 @@ void ev_worker_kinds(struct ev_chan *c, struct ct_shard *s);
 
 /**
  * The worker's side of delivery, called once per poll-loop iteration after
- * ct_process_burst()/ct_shard_expire(): move staged records into the
- * channel (ct_shard_ev_peek/commit: what does not fit becomes missed bits or
- * a re-armed destroy), then apply every result waiting from the control core.
+ * ct_process_burst()/ct_shard_expire(): publish the records the shard
+ * staged in ring slots lent to it (ev_chan_settle()), move records staged
+ * in its own buffer into the channel (ct_shard_ev_peek/commit: what does
+ * not fit becomes missed bits or a re-armed destroy), apply every result
+ * waiting from the control core, then lend the shard ring slots for the
+ * next iteration's records (ev_chan_lend_auto()).
  * Also reports the delivery counters of ev_chan_count() to the shard
  * (ct_shard_count_events()). At most 1024 results are applied per call.
  * Thread safety: the shard's owner only.

@@ -36,6 +36,8 @@ struct ev_chan {
 	uint32_t kinds;            /* EV_MASK_* some listener wants */
 	/* Owned by the worker: what it already reported to its shard */
 	struct ev_chan_ctr reported __rte_cache_aligned;
+	struct ct_shard *lent;     /* the shard staging into reserved slots, or NULL */
+	uint32_t moved_avg;        /* records moved a call, x 16, averaged (ev_chan_lend_auto()) */
 };
 
 static struct rte_ring *
@@ -152,8 +154,12 @@ unsigned
 ev_chan_push_records(struct ev_chan *c, const struct ct_event_rec *r, unsigned n)
 {
 	struct rte_ring_zc_data zcd;
-	unsigned got = rte_ring_enqueue_zc_burst_elem_start(c->rec, sizeof(*r), n, &zcd, NULL);
+	unsigned got;
 
+	/* The ring's one reservation is the shard's: its records go first. */
+	if (c->lent != NULL)
+		ev_chan_settle(c);
+	got = rte_ring_enqueue_zc_burst_elem_start(c->rec, sizeof(*r), n, &zcd, NULL);
 	if (got == 0)
 		return 0;
 	rec_copy(zcd.ptr1, r, zcd.n1);
@@ -161,6 +167,58 @@ ev_chan_push_records(struct ev_chan *c, const struct ct_event_rec *r, unsigned n
 		rec_copy(zcd.ptr2, r + zcd.n1, got - zcd.n1);
 	rte_ring_enqueue_zc_elem_finish(c->rec, got);
 	return got;
+}
+
+/*
+ * The shard writes each record once, into the slots reserved here: no
+ * staging buffer, no copy (docs/ha.md, "Cost and scaling"). The
+ * reservation stays open until ev_chan_settle(); with one producer
+ * (RING_F_SP_ENQ) the consumer sees none of it before then, and the
+ * unused part is given back by finishing with fewer elements.
+ */
+unsigned
+ev_chan_lend(struct ev_chan *c, struct ct_shard *s)
+{
+	struct rte_ring_zc_data zcd;
+	unsigned want = ct_shard_ev_room(s), got;
+
+	if (c->lent != NULL || want == 0)
+		return 0;
+	got = rte_ring_enqueue_zc_bulk_elem_start(c->rec, sizeof(struct ct_event_rec), want, &zcd,
+						  NULL);
+	if (got == 0)
+		return 0;
+	if (ct_shard_ev_lend(s, zcd.ptr1, zcd.n1, zcd.ptr2, got - zcd.n1) != 0) {
+		rte_ring_enqueue_zc_elem_finish(c->rec, 0);
+		return 0;
+	}
+	c->lent = s;
+	return got;
+}
+
+unsigned
+ev_chan_lend_auto(struct ev_chan *c, struct ct_shard *s, unsigned moved)
+{
+	/* avg += (16 * moved - avg) / 8, saturating: 16 x the mean. */
+	uint32_t add = moved < 65536 ? 2 * moved : 2 * 65536;
+
+	c->moved_avg = c->moved_avg - c->moved_avg / 8 + add;
+	if (c->moved_avg < 16 * EV_CHAN_LEND_MIN)
+		return 0;
+	return ev_chan_lend(c, s);
+}
+
+unsigned
+ev_chan_settle(struct ev_chan *c)
+{
+	unsigned n;
+
+	if (c->lent == NULL)
+		return 0;
+	n = ct_shard_ev_reclaim(c->lent);
+	rte_ring_enqueue_zc_elem_finish(c->rec, n);
+	c->lent = NULL;
+	return n;
 }
 
 unsigned

@@ -28,12 +28,17 @@ ev_worker_sync(struct ev_chan *c, struct ct_shard *s, uint64_t now)
 	unsigned sent, failed, dropped;
 
 	ev_worker_kinds(c, s);
+	/* Staged straight into the ring since the last call (ev_chan_lend()). */
+	pushed = ev_chan_settle(c);
 	/* Raw: the control core builds each record (ev_chan_pull_records()). */
 	recs = ct_shard_ev_peek_raw(s, &n);
 	if (n != 0) {
-		/* What does not fit becomes missed bits or a re-armed destroy. */
-		pushed = ev_chan_push_records(c, recs, n);
-		ct_shard_ev_commit(s, pushed, now);
+		/* Staged in the shard's buffer, with nothing lent: copied. What
+		 * does not fit becomes missed bits or a re-armed destroy. */
+		unsigned took = ev_chan_push_records(c, recs, n);
+
+		ct_shard_ev_commit(s, took, now);
+		pushed += took;
 	}
 
 	do {
@@ -45,5 +50,8 @@ ev_worker_sync(struct ev_chan *c, struct ct_shard *s, uint64_t now)
 
 	if (ev_chan_take_counts(c, &sent, &failed, &dropped))
 		ct_shard_count_events(s, sent, failed, dropped);
+	/* The next records go straight into the ring, if it has the room and
+	 * records come fast enough for it to pay. */
+	(void)ev_chan_lend_auto(c, s, pushed);
 	return pushed + applied;
 }

@@ -9,7 +9,7 @@
   so that a machine with more than 40 GiB free refuses it too; a 3 GiB
   table under a 1 GiB RLIMIT_DATA is refused the same way.
 - A normal table still starts and replays a capture; the log states its
-  memory, and the entries part is max_entries plus headroom x 152 B.
+  memory, and the entries part is max_entries plus headroom x 156 B.
 - A table larger than EAL memory but within the machine's starts too, with
   a warning that the rest comes from the C heap."""
 import os
@@ -97,7 +97,7 @@ def main():
             out[-2000:])
     if m:
         need, eal = size(m.group(2)), size(m.group(4))
-        # 152 B an entry plus headroom, 16 B of index: about 170 B an entry.
+        # 156 B an entry plus headroom, 16 B of index: about 170 B an entry.
         t.check(160 * MAX_ENTRIES < need < 180 * MAX_ENTRIES,
                 'the need is ~170 B an entry: %s' % m.group(2))
         t.check(0 < eal <= 256 << 20, 'EAL memory is within -m 256: %s' % m.group(4))
@@ -109,7 +109,7 @@ def main():
     prefix, _ = d.uniq('tablemem_rlimit')
     rc, out, dt, rss = run_limited(null_cmd(prefix, cfg, 64), 1 << 30)
     t.check(rc == 1 and dt < LIMIT_S and rss < RSS_MAX and
-            'max_entries 20000000 over 1 worker needs 3.1 GiB' in out
+            'max_entries 20000000 over 1 worker needs 3.2 GiB' in out
             and 'of machine memory (RLIMIT_DATA)' in out,
             'max_entries 20000000 under RLIMIT_DATA 1 GiB: refused in %.2f s, peak RSS %.0f MiB'
             % (dt, rss / 2**20), out[-1500:])
@@ -125,9 +125,9 @@ def main():
     t.check(m is not None, 'the log states the table memory', (out + err)[-2000:])
     if m:
         slots = 65536 + 65536 // 64 + 16
-        t.check(abs(size(m.group(2)) - slots * 152) < 0.06 * (1 << 20),
-                'entries: %d slots x 152 B = %s' % (slots, m.group(2)))
-        # dpct_config_shard(): 65536 / 0.8 / 8 rounded up to a power of two.
+        t.check(abs(size(m.group(2)) - slots * 156) < 0.06 * (1 << 20),
+                'entries: %d slots x 156 B = %s' % (slots, m.group(2)))
+        # dpct_config_shard(): 65536 / 0.8 + 1 slots in 10-slot buckets, to a power of two.
         t.check(abs(size(m.group(3)) - 16384 * 64) < 0.06 * (1 << 20),
                 'index: 16384 buckets x 64 B = %s' % m.group(3))
 

@@ -391,7 +391,7 @@ test_shard_split(void)
 		T_EQ(s.shard_index, i);
 		T_EQ(s.shard_count, 4);
 		T_ASSERT(s.buckets >= 1 && (s.buckets & (s.buckets - 1)) == 0);
-		T_ASSERT((double)s.buckets * 8 * 0.5 >= s.max_entries);
+		T_ASSERT((double)s.buckets * CT_BUCKET_SLOTS * 0.5 >= s.max_entries);
 		T_UEQ(s.destroy_grace_ms, 700);
 		T_UEQ(s.ev_stage_size, 33);
 		T_NE(s.seed, 0);
@@ -407,8 +407,8 @@ test_shard_split(void)
 	T_EQ(parse(&c, "{\"table\": {\"max_entries\": 2000000, \"load_factor\": 0.8}}"), 0);
 	dpct_config_shard(&c, 0, 4, &s);
 	T_UEQ(s.max_entries, 500000);
-	T_ASSERT((double)s.max_entries / ((double)s.buckets * 8) <= 0.8);
-	T_ASSERT((double)s.max_entries / ((double)s.buckets * 8) > 0.4);
+	T_ASSERT((double)s.max_entries / ((double)s.buckets * CT_BUCKET_SLOTS) <= 0.8);
+	T_ASSERT((double)s.max_entries / ((double)s.buckets * CT_BUCKET_SLOTS) > 0.4);
 	T_UEQ(s.seed, 0);
 	return 0;
 }

@@ -60,7 +60,7 @@ shard_after(struct ct_entry *e, enum ct_dir dir, int v)
 	if (v != CT_L4_ACCEPT && v != CT_L4_KILL && v != CT_L4_IGNORE)
 		return;
 	if (v != CT_L4_IGNORE)
-		e->pkts[dir]++;
+		e->pkts_w[dir] += UINT64_C(1) << CT_PKTS_SHIFT;
 	if (dir == CT_DIR_REPLY)
 		e->status |= CT_S_SEEN_REPLY;
 }
@@ -81,7 +81,7 @@ handshake(const struct ct_conf *c, struct ct_entry *e, struct ct_tw_cold *tx, ui
 	if (ct_tcp_new(c, e, tx, &p, &cls) != 0)
 		return 0;
 	e->tcp_state = CT_TCP_SYN_SENT;
-	e->pkts[0] = 1;
+	ct_entry_pkts_set(e, 0, 1);
 	mkpkt(&p, SYN | ACK, si, ci + 1, 65160, 0, opts);
 	v = ct_tcp_packet(c, e, tx, &p, CT_DIR_REPLY, 0, &cls);
 	shard_after(e, CT_DIR_REPLY, v);

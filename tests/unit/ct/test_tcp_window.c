@@ -253,6 +253,71 @@ static const struct seg s_retrans[] = {
 	  CT_TO_TCP_UNACK },
 };
 
+/*
+ * Segments that differ from the last one only where an 8-bit digest of
+ * (seq, ack, window) cannot tell (each pair collides under the fingerprint
+ * dpct used before): Linux compares the fields, so none is a
+ * retransmission and the count starts again.
+ */
+static const struct seg s_retrans_other_window[] = {
+	HANDSHAKE,
+	{ R, ACK, 5001, 1001, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_ESTABLISHED },
+	/* The same segment three times: the 2nd retransmission. */
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	/* Only the window differs (533, not 502): a new segment, not the 3rd retransmission. */
+	{ O, ACK | PSH, 1001, 5001, 533, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ O, ACK | PSH, 1001, 5001, 533, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+};
+
+static const struct seg s_retrans_other_ack[] = {
+	HANDSHAKE,
+	{ R, ACK, 5001, 1001, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_ESTABLISHED },
+	/* The same segment three times: the 2nd retransmission. */
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	/* Only the ack differs (an older one, 4889): a new segment. */
+	{ O, ACK | PSH, 1001, 4889, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+};
+
+static const struct seg s_retrans_other_seq[] = {
+	HANDSHAKE,
+	{ R, ACK, 5001, 1001, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_ESTABLISHED },
+	/* The same segment three times: the 2nd retransmission. */
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	/* The same end (1101) from another seq (1006), and window 503: a new segment. */
+	{ O, ACK | PSH, 1006, 5001, 503, 95, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	/* The first segment again is new too; three more of it are the 3rd retransmission. */
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_UNACK },
+	{ O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED,
+	  CT_TO_TCP_RETRANS },
+};
+
 static const struct seg s_zero_window[] = {
 	HANDSHAKE,
 	/* A zero window: the retransmission timeout instead of ESTABLISHED's 5 days. */
@@ -315,6 +380,24 @@ static const struct seg s_resync_wscale[] = {
 	  CT_TCP_ESTABLISHED, NOCLS },
 };
 
+static const struct seg s_resync_syn_window[] = {
+	HANDSHAKE,
+	{ R, ACK, 5001, 1001, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS },
+	{ O, SYN, 700000, 0, 64240, 0, OPT_WS_SACK, 0, CT_L4_IGNORE, CT_TCP_ESTABLISHED, NOCLS },
+	{ R, SYN | ACK, 9000, 700001, 65160, 0, OPT_WS_SACK, 0, CT_L4_ACCEPT, CT_TCP_SYN_RECV,
+	  CT_TO_TCP_SYN_RECV },
+	/*
+	 * The client's window is the ignored SYN's (64240): a server segment
+	 * that ends below the SYN/ACK's end but within that window is in
+	 * window (rule II) ...
+	 */
+	{ R, ACK | PSH, 8000, 700001, 509, 100, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_SYN_RECV,
+	  CT_TO_TCP_SYN_RECV },
+	/* ... one that ends more than that window below it is an old retransmission. */
+	{ R, ACK | PSH, 9001u - 64440u, 700001, 509, 100, OPT_NONE, 0, CT_L4_IGNORE,
+	  CT_TCP_SYN_RECV, NOCLS },
+};
+
 static const struct seg s_fin_invalid_shortens[] = {
 	HANDSHAKE,
 	/* A FIN far out of window on an assured connection: invalid, remembered ... */
@@ -366,11 +449,15 @@ static const struct scenario scenarios[] = {
 	SC(s_sack, false, true),
 	SC(s_sack_not_permitted, false, true),
 	SC(s_retrans, false, true),
+	SC(s_retrans_other_window, false, true),
+	SC(s_retrans_other_ack, false, true),
+	SC(s_retrans_other_seq, false, true),
 	SC(s_zero_window, false, true),
 	SC(s_loose_pickup, false, true),
 	SC(s_no_pickup, false, false),
 	SC(s_resync, false, true),
 	SC(s_resync_wscale, false, true),
+	SC(s_resync_syn_window, false, true),
 	SC(s_fin_invalid_shortens, false, true),
 	SC(s_fin_out_of_window, false, true),
 	SC(s_be_liberal, true, true),
@@ -428,7 +515,7 @@ run_scenario(const struct scenario *sc)
 			e.key = p.tuple;
 			v = ct_tcp_new(&conf, &e, &x, &p, &cls) == 0 ? V_NEW : V_NEWFAIL;
 			e.status = CT_S_CONFIRMED;
-			e.pkts[0] = 1;
+			ct_entry_pkts_set(&e, 0, 1);
 			if (v == V_NEWFAIL) {
 				if (g->verdict != V_NEWFAIL)
 					T_FAIL_("%s: first packet refused", sc->name);
@@ -440,7 +527,7 @@ run_scenario(const struct scenario *sc)
 			e.pending = 0;
 			v = ct_tcp_packet(&conf, &e, &x, &p, (enum ct_dir)g->dir, 0, &c);
 			if (v == CT_L4_ACCEPT || v == CT_L4_KILL) {
-				e.pkts[g->dir]++;
+				e.pkts_w[g->dir] += UINT64_C(1) << CT_PKTS_SHIFT;
 				cls = c;
 				if (g->dir == R && v == CT_L4_ACCEPT)
 					e.status |= CT_S_SEEN_REPLY;
@@ -494,11 +581,11 @@ test_handshake_state_and_flags(void)
 	e.key = p.tuple;
 	T_EQ(ct_tcp_new(&conf, &e, &x, &p, &cls), 0);
 	e.status = CT_S_CONFIRMED;
-	e.pkts[0] = 1;
+	ct_entry_pkts_set(&e, 0, 1);
 	for (i = 1; i < 3; i++) {
 		mkpkt(&p, &hs[i]);
 		T_EQ(ct_tcp_packet(&conf, &e, &x, &p, (enum ct_dir)hs[i].dir, 0, &cls), CT_L4_ACCEPT);
-		e.pkts[hs[i].dir]++;
+		e.pkts_w[hs[i].dir] += UINT64_C(1) << CT_PKTS_SHIFT;
 		if (hs[i].dir == R)
 			e.status |= CT_S_SEEN_REPLY;
 	}
@@ -600,11 +687,11 @@ test_sequence_wrap(void)
 	memset(&e, 0, sizeof(e));
 	mkpkt(&p, &g[0]);
 	T_EQ(ct_tcp_new(&conf, &e, &x, &p, &cls), 0);
-	e.pkts[0] = 1;
+	ct_entry_pkts_set(&e, 0, 1);
 	for (i = 1; i < sizeof(g) / sizeof(g[0]); i++) {
 		mkpkt(&p, &g[i]);
 		T_EQ(ct_tcp_packet(&conf, &e, &x, &p, (enum ct_dir)g[i].dir, 0, &cls), g[i].verdict);
-		e.pkts[g[i].dir]++;
+		e.pkts_w[g[i].dir] += UINT64_C(1) << CT_PKTS_SHIFT;
 		if (g[i].dir == R)
 			e.status |= CT_S_SEEN_REPLY;
 	}
@@ -613,8 +700,127 @@ test_sequence_wrap(void)
 	return 0;
 }
 
+/* Play `g` on (e, x) as the shard would; returns the tracker's verdict. */
+static int
+play(const struct ct_conf *conf, struct ct_entry *e, struct ct_tw_cold *x, const struct seg *g)
+{
+	struct ct_pkt p;
+	uint8_t cls = 0;
+	int v;
+
+	mkpkt(&p, g);
+	v = ct_tcp_packet(conf, e, x, &p, (enum ct_dir)g->dir, 0, &cls);
+	if (v == CT_L4_ACCEPT) {
+		e->pkts_w[g->dir] += UINT64_C(1) << CT_PKTS_SHIFT;
+		if (g->dir == R)
+			e->status |= CT_S_SEEN_REPLY;
+	}
+	return v;
+}
+
+/*
+ * Linux's retransmission rule field by field: a segment equal to the last
+ * ACK-class one in direction, seq, ack, end and raw window counts; one that
+ * differs in any one of them (the same end from another seq included)
+ * starts over and is remembered exactly (last_ack, last_win, the length).
+ */
+static int
+test_retrans_each_field(void)
+{
+	static const struct seg hs[] = {
+		HANDSHAKE,
+		{ R, ACK, 5001, 1001, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS },
+	};
+	static const struct seg base = { O, ACK | PSH, 1001, 5001, 502, 100, OPT_NONE, 0,
+					 CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS };
+	static const struct seg other[] = {
+		{ O, ACK | PSH, 1002, 5001, 502, 99, OPT_NONE, 0, 0, 0, 0 },  /* seq (same end) */
+		{ O, ACK | PSH, 1001, 5000, 502, 100, OPT_NONE, 0, 0, 0, 0 }, /* ack */
+		{ O, ACK | PSH, 1001, 5001, 502, 99, OPT_NONE, 0, 0, 0, 0 },  /* end */
+		{ O, ACK | PSH, 1001, 5001, 503, 100, OPT_NONE, 0, 0, 0, 0 }, /* window */
+		{ O, ACK | PSH, 1001, 5001, 0, 100, OPT_NONE, 0, 0, 0, 0 },   /* window 0 */
+	};
+	static const struct seg reply = { R, ACK, 5001, 1001, 509, 0, OPT_NONE, 0, 0, 0, 0 };
+	struct ct_conf conf;
+	unsigned i, k;
+
+	ct_conf_init(&conf);
+	for (i = 0; i <= sizeof(other) / sizeof(other[0]); i++) {
+		struct ct_entry e;
+		struct ct_tw_cold x;
+		struct ct_pkt p;
+		uint8_t cls;
+
+		memset(&e, 0, sizeof(e));
+		mkpkt(&p, &hs[0]);
+		e.key = p.tuple;
+		T_EQ(ct_tcp_new(&conf, &e, &x, &p, &cls), 0);
+		e.status = CT_S_CONFIRMED;
+		ct_entry_pkts_set(&e, 0, 1);
+		for (k = 1; k < sizeof(hs) / sizeof(hs[0]); k++)
+			T_EQ(play(&conf, &e, &x, &hs[k]), CT_L4_ACCEPT);
+		for (k = 0; k < 3; k++) {
+			T_EQ(play(&conf, &e, &x, &base), CT_L4_ACCEPT);
+			T_EQ(ct_tw_retrans(&e), k);
+		}
+		if (i == sizeof(other) / sizeof(other[0])) {
+			/* Another direction in between: the same segment is new again. */
+			T_EQ(play(&conf, &e, &x, &reply), CT_L4_ACCEPT);
+			T_EQ(play(&conf, &e, &x, &base), CT_L4_ACCEPT);
+			T_EQ(ct_tw_retrans(&e), 0);
+			continue;
+		}
+		T_EQ(play(&conf, &e, &x, &other[i]), CT_L4_ACCEPT);
+		T_EQ(ct_tw_retrans(&e), 0);
+		T_EQ(x.last_ack, other[i].ack);
+		T_EQ(ct_tw_last_win(&e), other[i].win);
+		T_EQ(ct_tw_last_len(&e), other[i].len);
+		T_EQ(e.tw_last_end, other[i].seq + other[i].len);
+		T_EQ(ct_tw_last_win0(&e), other[i].win == 0);
+		T_EQ(play(&conf, &e, &x, &other[i]), CT_L4_ACCEPT);
+		T_EQ(ct_tw_retrans(&e), 1);
+	}
+	return 0;
+}
+
+/* The resync restores the ignored SYN's window as the client's maximum window (Linux last_win). */
+static int
+test_resync_restores_syn_window(void)
+{
+	static const struct seg g[] = {
+		HANDSHAKE,
+		{ R, ACK, 5001, 1001, 509, 0, OPT_NONE, 0, CT_L4_ACCEPT, CT_TCP_ESTABLISHED, NOCLS },
+		{ O, SYN, 700000, 0, 12345, 0, OPT_WS_SACK, 0, CT_L4_IGNORE, CT_TCP_ESTABLISHED,
+		  NOCLS },
+		{ R, SYN | ACK, 9000, 700001, 65160, 0, OPT_WS_SACK, 0, CT_L4_ACCEPT, CT_TCP_SYN_RECV,
+		  NOCLS },
+	};
+	struct ct_conf conf;
+	struct ct_entry e;
+	struct ct_tw_cold x;
+	struct ct_pkt p;
+	uint8_t cls;
+	unsigned k;
+
+	ct_conf_init(&conf);
+	memset(&e, 0, sizeof(e));
+	mkpkt(&p, &g[0]);
+	e.key = p.tuple;
+	T_EQ(ct_tcp_new(&conf, &e, &x, &p, &cls), 0);
+	e.status = CT_S_CONFIRMED;
+	ct_entry_pkts_set(&e, 0, 1);
+	for (k = 1; k < sizeof(g) / sizeof(g[0]); k++)
+		T_EQ(play(&conf, &e, &x, &g[k]), g[k].verdict);
+	T_EQ(e.tw_maxwin[O], 12345);
+	T_EQ(e.tw_end[O], 700001);
+	T_EQ(ct_tw_wscale(&e, O), 7);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_window_table),
+	T_CASE(test_retrans_each_field),
+	T_CASE(test_resync_restores_syn_window),
 	T_CASE(test_handshake_state_and_flags),
 	T_CASE(test_sequence_wrap),
 	T_CASE(test_linux_flags_every_combination),

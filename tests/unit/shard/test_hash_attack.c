@@ -17,7 +17,7 @@
 #include "dpct_test.h"
 
 #define NB 256           /* index buckets of the test shard */
-#define CRAFTED 16       /* both buckets, 8 slots each */
+#define CRAFTED 20       /* both buckets, 10 slots each */
 #define FIXED_SEED 0x5eed5eedull
 #define MAX_TRIES 20000000u
 #define T0 1000000000ull
