@@ -77,6 +77,10 @@ struct lim_mask {
 struct ct_limits {
 	struct ct_limit_rule rules[CT_MAX_LIMITS];
 	struct lim_mask m[CT_MAX_LIMITS];
+	uint8_t src_rule[2][CT_MAX_LIMITS]; /* the source rules of IPv4, of IPv6, in order */
+	uint8_t n_src[2];
+	uint8_t zone_rule[CT_MAX_LIMITS];   /* the zone rules, in order */
+	uint8_t n_zone;
 	unsigned n;
 	uint32_t n_slots;        /* keys * 3 / 2: at most two thirds full */
 	uint32_t used;
@@ -183,6 +187,11 @@ ct_limits_create(const struct ct_limit_rule *rules, unsigned n, uint32_t keys, u
 		memcpy(l->m[i].pm, b, 16);
 		prefix_mask(b, ones, rules[i].group_len);
 		memcpy(l->m[i].gm, b, 16);
+		if (rules[i].family == 0)
+			l->zone_rule[l->n_zone++] = (uint8_t)i;
+		else
+			l->src_rule[rules[i].family == 6][l->n_src[rules[i].family == 6]++] =
+				(uint8_t)i;
 	}
 	l->n = n;
 	l->n_slots = (uint32_t)slots;
@@ -210,40 +219,50 @@ key_fp(uint64_t a0, uint64_t a1, uint32_t zone, unsigned i, uint64_t seed)
 }
 
 /*
- * The hint of `t`: the rules that apply to it (the first source rule that
- * matches it, the first zone rule of its zone, in rule order) and the keys
- * of their counts. A source rule counts the source's first group_len bits,
- * in its zone unless any_zone; a zone rule its zone.
+ * The hint of `t`: the rules that apply to it (the first source rule of its
+ * family that matches it, the first zone rule of its zone, in rule order)
+ * and the keys of their counts. A source rule counts the source's first
+ * group_len bits, in its zone unless any_zone; a zone rule its zone.
  */
 static inline void
 hint_work(const struct ct_limits *l, const struct ct_tuple *t, struct ct_lim_hint *h)
 {
-	bool src = false, zone = false;
-	unsigned i, n = 0;
+	const uint8_t *src = l->src_rule[t->family == 6];
+	unsigned k, ns = t->family == 4 || t->family == 6 ? l->n_src[t->family == 6] : 0;
+	unsigned n = 0;
 	uint64_t a0, a1;
 
 	memcpy(&a0, t->src, sizeof(a0));
 	memcpy(&a1, t->src + 8, sizeof(a1));
-	for (i = 0; i < l->n; i++) {
+	for (k = 0; k < ns; k++) {
+		unsigned i = src[k];
 		const struct ct_limit_rule *r = &l->rules[i];
 		const struct lim_mask *m = &l->m[i];
 
-		if (r->family == 0) {
-			if (zone || r->zone != t->zone)
-				continue;
-			zone = true;
-			h->fp[n] = key_fp(0, 0, t->zone, i, l->seed);
-		} else {
-			if (src || r->family != t->family || (!r->any_zone && r->zone != t->zone) ||
-			    (((a0 ^ m->addr[0]) & m->pm[0]) | ((a1 ^ m->addr[1]) & m->pm[1])) != 0)
-				continue;
-			src = true;
-			h->fp[n] = key_fp(a0 & m->gm[0], a1 & m->gm[1], r->any_zone ? 0 : t->zone, i,
-					  l->seed);
+		if ((!r->any_zone && r->zone != t->zone) ||
+		    (((a0 ^ m->addr[0]) & m->pm[0]) | ((a1 ^ m->addr[1]) & m->pm[1])) != 0)
+			continue;
+		h->fp[0] = key_fp(a0 & m->gm[0], a1 & m->gm[1], r->any_zone ? 0 : t->zone, i,
+				  l->seed);
+		h->rule[0] = (uint8_t)i;
+		n = 1;
+		break;
+	}
+	for (k = 0; k < l->n_zone; k++) {
+		unsigned i = l->zone_rule[k], at = n;
+
+		if (l->rules[i].zone != t->zone)
+			continue;
+		if (n == 1 && i < h->rule[0]) {
+			/* The zone rule comes first. */
+			h->fp[1] = h->fp[0];
+			h->rule[1] = h->rule[0];
+			at = 0;
 		}
-		h->rule[n++] = (uint8_t)i;
-		if (src && zone)
-			break;
+		h->fp[at] = key_fp(0, 0, t->zone, i, l->seed);
+		h->rule[at] = (uint8_t)i;
+		n++;
+		break;
 	}
 	h->n = (uint8_t)n;
 }
@@ -359,14 +378,12 @@ undo_room:
 	return CT_LIM_NOROOM;
 }
 
-void
-ct_limits_prefetch(const struct ct_limits *l, const struct ct_tuple *t, struct ct_lim_hint *h)
+/* Work out `t`'s hint into `h` and prefetch the lines its counts' probes start on. */
+static inline void
+limits_prefetch(const struct ct_limits *l, const struct ct_tuple *t, struct ct_lim_hint *h)
 {
-	struct ct_lim_hint tmp;
 	unsigned i;
 
-	if (h == NULL)
-		h = &tmp;
 	hint_work(l, t, h);
 	for (i = 0; i < h->n; i++) {
 		uint32_t home = home_of(l, h->fp[i]);
@@ -379,10 +396,17 @@ ct_limits_prefetch(const struct ct_limits *l, const struct ct_tuple *t, struct c
 }
 
 void
-ct_limits_release(struct ct_limits *l, const struct ct_tuple *t, const struct ct_lim_hint *hint)
+ct_limits_prefetch(const struct ct_limits *l, const struct ct_tuple *t, struct ct_lim_hint *h)
 {
 	struct ct_lim_hint tmp;
-	const struct ct_lim_hint *h = hint_of(l, t, hint, &tmp);
+
+	limits_prefetch(l, t, h != NULL ? h : &tmp);
+}
+
+/* The counts of hint `h` go down by one; those that reach 0 are deleted. */
+static inline void
+limits_release(struct ct_limits *l, const struct ct_lim_hint *h)
+{
 	unsigned i;
 
 	for (i = 0; i < h->n; i++) {
@@ -393,6 +417,14 @@ ct_limits_release(struct ct_limits *l, const struct ct_tuple *t, const struct ct
 		if (--l->slot[at].count == 0)
 			slot_delete(l, at);
 	}
+}
+
+void
+ct_limits_release(struct ct_limits *l, const struct ct_tuple *t, const struct ct_lim_hint *hint)
+{
+	struct ct_lim_hint tmp;
+
+	limits_release(l, hint_of(l, t, hint, &tmp));
 }
 
 uint32_t
@@ -547,8 +579,8 @@ part_sub(struct ct_top *t, unsigned dim, uint64_t h)
 	}
 }
 
-void
-ct_top_hashes(const struct ct_top *t, const struct ct_tuple *tu, uint64_t h[2])
+static inline void
+top_hashes(const struct ct_top *t, const struct ct_tuple *tu, uint64_t h[2])
 {
 	unsigned d, r;
 
@@ -560,6 +592,12 @@ ct_top_hashes(const struct ct_top *t, const struct ct_tuple *tu, uint64_t h[2])
 }
 
 void
+ct_top_hashes(const struct ct_top *t, const struct ct_tuple *tu, uint64_t h[2])
+{
+	top_hashes(t, tu, h);
+}
+
+void
 ct_top_add_hashed(struct ct_top *t, const struct ct_tuple *tu, const uint64_t h[2])
 {
 	part_add(t, CT_TOP_SRC, tu, h[CT_TOP_SRC]);
@@ -567,13 +605,19 @@ ct_top_add_hashed(struct ct_top *t, const struct ct_tuple *tu, const uint64_t h[
 	t->total++;
 }
 
-void
-ct_top_sub_hashed(struct ct_top *t, const uint64_t h[2])
+static inline void
+top_sub_hashed(struct ct_top *t, const uint64_t h[2])
 {
 	part_sub(t, CT_TOP_SRC, h[CT_TOP_SRC]);
 	part_sub(t, CT_TOP_DST, h[CT_TOP_DST]);
 	if (t->total != 0)
 		t->total--;
+}
+
+void
+ct_top_sub_hashed(struct ct_top *t, const uint64_t h[2])
+{
+	top_sub_hashed(t, h);
 }
 
 void
@@ -590,6 +634,40 @@ ct_top_sub(struct ct_top *t, const struct ct_tuple *tu)
 	uint64_t h[2] = { tuple_hash(t, tu, CT_TOP_SRC), tuple_hash(t, tu, CT_TOP_DST) };
 
 	ct_top_sub_hashed(t, h);
+}
+
+void
+ct_limits_top_prefetch(const struct ct_limits *l, const struct ct_top *t, const struct ct_tuple *tu,
+		       struct ct_lim_hint *h)
+{
+	if (l != NULL)
+		limits_prefetch(l, tu, h);
+	else
+		h->n = 0;
+	if (t != NULL)
+		top_hashes(t, tu, h->top);
+}
+
+void
+ct_limits_top_release(struct ct_limits *l, struct ct_top *t, const struct ct_tuple *tu,
+		      const struct ct_lim_hint *h)
+{
+	struct ct_lim_hint tmp;
+
+	if (h == NULL || h->n == CT_LIM_HINT_UNSET) {
+		tmp.n = 0;
+		if (l != NULL)
+			hint_work(l, tu, &tmp);
+		if (t != NULL) {
+			tmp.top[CT_TOP_SRC] = tuple_hash(t, tu, CT_TOP_SRC);
+			tmp.top[CT_TOP_DST] = tuple_hash(t, tu, CT_TOP_DST);
+		}
+		h = &tmp;
+	}
+	if (l != NULL)
+		limits_release(l, h);
+	if (t != NULL)
+		top_sub_hashed(t, h->top);
 }
 
 uint32_t

@@ -203,6 +203,23 @@ void ct_top_add_hashed(struct ct_top *t, const struct ct_tuple *tu, const uint64
 void ct_top_sub_hashed(struct ct_top *t, const uint64_t h[2]);
 
 /**
+ * ct_limits_prefetch() of `l` and ct_top_hashes() of `t` for tuple `tu` in
+ * one call, both results in `*h`. Either table may be NULL: no limits
+ * leave h->n 0, no sketch leaves h->top unset.
+ */
+void ct_limits_top_prefetch(const struct ct_limits *l, const struct ct_top *t,
+			    const struct ct_tuple *tu, struct ct_lim_hint *h);
+
+/**
+ * The end of an entry with original tuple `tu`: ct_limits_release() of
+ * `l` (pass NULL when the entry holds no counts) and ct_top_sub() of `t`
+ * (NULL: no sketch), in one call. `h`: NULL, unset (worked out here), or
+ * ct_limits_top_prefetch()'s hint of `tu` for the same `l` and `t`.
+ */
+void ct_limits_top_release(struct ct_limits *l, struct ct_top *t, const struct ct_tuple *tu,
+			   const struct ct_lim_hint *h);
+
+/**
  * Re-estimate the candidates from the counters (entries end without
  * touching them): empty the ones at 0 and recompute the smallest.
  */

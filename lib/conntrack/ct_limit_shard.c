@@ -136,35 +136,16 @@ ct_shard_limit_abort(struct ct_shard *s, const struct ct_tuple *t, enum ct_limit
 }
 
 void
-ct_shard_limit_prefetch(const struct ct_shard *s, const struct ct_tuple *t, struct ct_lim_hint *h)
-{
-	if (s->limits != NULL)
-		ct_limits_prefetch(s->limits, t, h);
-	else
-		h->n = 0;
-	if (s->top != NULL)
-		ct_top_hashes(s->top, t, h->top);
-}
-
-void
 ct_shard_limit_freed(struct ct_shard *s, uint32_t idx, const struct ct_lim_hint *h)
 {
-	const struct ct_tuple *t = &s->pool[idx].key;
+	struct ct_limits *l = s->limits;
 
-	if (!hint_set(h))
-		h = NULL;
-	if (s->limits != NULL) {
-		if (__builtin_expect(s->lim_unc_n != 0, 0) && bit_take(s->lim_unc, idx))
-			s->lim_unc_n--;
-		else
-			ct_limits_release(s->limits, t, h);
+	/* An entry that rules match but that holds no counts releases none. */
+	if (__builtin_expect(s->lim_unc_n != 0, 0) && l != NULL && bit_take(s->lim_unc, idx)) {
+		s->lim_unc_n--;
+		l = NULL;
 	}
-	if (s->top != NULL) {
-		if (h != NULL)
-			ct_top_sub_hashed(s->top, h->top);
-		else
-			ct_top_sub(s->top, t);
-	}
+	ct_limits_top_release(l, s->top, &s->pool[idx].key, h);
 }
 
 int

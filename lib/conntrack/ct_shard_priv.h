@@ -214,8 +214,12 @@ void ct_shard_limit_abort(struct ct_shard *s, const struct ct_tuple *t, enum ct_
  * sketch hashes) into `*h` and prefetch what they point at: some packets
  * before its admission, or some results before its entry is freed.
  */
-void ct_shard_limit_prefetch(const struct ct_shard *s, const struct ct_tuple *t,
-			     struct ct_lim_hint *h);
+static inline void
+ct_shard_limit_prefetch(const struct ct_shard *s, const struct ct_tuple *t, struct ct_lim_hint *h)
+{
+	ct_limits_top_prefetch(s->limits, s->top, t, h);
+}
+
 void ct_shard_limit_freed(struct ct_shard *s, uint32_t idx, const struct ct_lim_hint *h);
 /* Allocate (ct_shard_create()) and free the limits and the sketch. */
 int ct_shard_limit_init(struct ct_shard *s, char *err, size_t errlen);

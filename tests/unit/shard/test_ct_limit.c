@@ -134,6 +134,54 @@ test_admit_table(void)
 }
 
 /*
+ * Rules apply in rule order whatever their kind: with a zone rule before a
+ * source rule and both at their max, the refusal names the zone rule; a
+ * later source rule of the other family does not apply.
+ */
+static int
+test_rule_order(void)
+{
+	struct ct_limit_rule rs[3] = {
+		rule(NULL, 0, 5, 2),
+		rule("10.0.0.0/8", 32, -1, 2),
+		rule("2001:db8::/32", 128, -1, 1),
+	};
+	struct ct_tuple t = tup("10.0.0.1", 5, 1);
+	struct ct_tuple u = tup("10.0.0.1", 6, 1);
+	struct ct_tuple v = tup("2001:db8::1", 6, 1);
+	struct ct_lim_hint h;
+	struct ct_limits *l;
+	unsigned r = 99;
+
+	l = ct_limits_create(rs, 3, 64, 3, NULL, NULL, 0);
+	T_ASSERT(l != NULL);
+	ct_limits_prefetch(l, &t, &h);
+	T_EQ(h.n, 2);
+	T_EQ(h.rule[0], 0);
+	T_EQ(h.rule[1], 1);
+	T_EQ(ct_limits_admit(l, &t, NULL, &r), CT_LIM_COUNTED);
+	T_EQ(ct_limits_admit(l, &t, &h, &r), CT_LIM_COUNTED);
+	T_EQ(ct_limits_admit(l, &t, NULL, &r), CT_LIM_OVER);
+	T_EQ(r, 0);
+	T_EQ(ct_limits_count(l, 0, &t), 2);
+	T_EQ(ct_limits_count(l, 1, &t), 2);
+	/* Zone 6 has no zone rule: the source rule alone, at its max. */
+	T_EQ(ct_limits_admit(l, &u, NULL, &r), CT_LIM_OVER);
+	T_EQ(r, 1);
+	ct_limits_prefetch(l, &v, &h);
+	T_EQ(h.n, 1);
+	T_EQ(h.rule[0], 2);
+	T_EQ(ct_limits_admit(l, &v, NULL, &r), CT_LIM_COUNTED);
+	T_EQ(ct_limits_admit(l, &v, NULL, &r), CT_LIM_OVER);
+	T_EQ(r, 2);
+	ct_limits_release(l, &t, NULL);
+	T_EQ(ct_limits_count(l, 0, &t), 1);
+	T_EQ(ct_limits_count(l, 1, &t), 1);
+	ct_limits_free(l, NULL);
+	return 0;
+}
+
+/*
  * A hint worked out by ct_limits_prefetch() decides exactly as none: two
  * tables with the same rules and seed take the same random admissions and
  * releases, one with hints and one without, and agree on every verdict,
@@ -619,6 +667,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_uncounted_release),
 	T_CASE(test_sketch_hashed),
 	T_CASE(test_admit_table),
+	T_CASE(test_rule_order),
 	T_CASE(test_hint_same),
 	T_CASE(test_bad_rules),
 	T_CASE(test_delete_and_room),
