@@ -549,91 +549,98 @@ tuple_hash(const struct ct_top *t, const struct ct_tuple *tu, unsigned dim)
 			(uint32_t)tu->zone << 8 | tu->family, t->seed);
 }
 
+/* The counters `tu`'s entry counts in, c->col[dim][row], each prefetched when `pf`. */
 static inline void
-part_add(struct ct_top *t, unsigned dim, const struct ct_tuple *tu, uint64_t h)
+top_cols(const struct ct_top *t, const struct ct_tuple *tu, struct ct_top_cols *c, bool pf)
+{
+	unsigned d, r;
+
+	for (d = 0; d < CT_TOP_DIMS; d++) {
+		uint64_t h = tuple_hash(t, tu, d);
+
+		for (r = 0; r < CT_TOP_ROWS; r++) {
+			c->col[d][r] = (uint16_t)top_col(h, r);
+			if (pf)
+				__builtin_prefetch(&t->part[d].cnt[r][c->col[d][r]]);
+		}
+	}
+}
+
+static inline void
+part_add(struct ct_top *t, unsigned dim, const struct ct_tuple *tu, const uint16_t *col)
 {
 	struct ct_top_part *p = &t->part[dim];
 	uint32_t est = UINT32_MAX;
 	unsigned r;
 
 	for (r = 0; r < CT_TOP_ROWS; r++) {
-		uint32_t c = ++p->cnt[r][top_col(h, r)];
+		uint32_t c = ++p->cnt[r][col[r]];
 
 		est = c < est ? c : est;
 	}
+	/* Rarely: the key's hash again for its candidate's fingerprint. */
 	if (est > p->cand_min)
-		cand_offer(p, tu, dim, h, est);
+		cand_offer(p, tu, dim, tuple_hash(t, tu, dim), est);
 }
 
 static inline void
-part_sub(struct ct_top *t, unsigned dim, uint64_t h)
+part_sub(struct ct_top *t, unsigned dim, const uint16_t *col)
 {
 	struct ct_top_part *p = &t->part[dim];
 	unsigned r;
 
 	for (r = 0; r < CT_TOP_ROWS; r++) {
-		uint32_t *c = &p->cnt[r][top_col(h, r)];
+		uint32_t *c = &p->cnt[r][col[r]];
 
-		if (*c != 0)
-			(*c)--;
-	}
-}
-
-static inline void
-top_hashes(const struct ct_top *t, const struct ct_tuple *tu, uint64_t h[2])
-{
-	unsigned d, r;
-
-	for (d = 0; d < CT_TOP_DIMS; d++) {
-		h[d] = tuple_hash(t, tu, d);
-		for (r = 0; r < CT_TOP_ROWS; r++)
-			__builtin_prefetch(&t->part[d].cnt[r][top_col(h[d], r)]);
+		*c -= *c != 0;
 	}
 }
 
 void
-ct_top_hashes(const struct ct_top *t, const struct ct_tuple *tu, uint64_t h[2])
+ct_top_hashes(const struct ct_top *t, const struct ct_tuple *tu, struct ct_top_cols *c)
 {
-	top_hashes(t, tu, h);
+	top_cols(t, tu, c, true);
 }
 
 void
-ct_top_add_hashed(struct ct_top *t, const struct ct_tuple *tu, const uint64_t h[2])
+ct_top_add_hashed(struct ct_top *t, const struct ct_tuple *tu, const struct ct_top_cols *c)
 {
-	part_add(t, CT_TOP_SRC, tu, h[CT_TOP_SRC]);
-	part_add(t, CT_TOP_DST, tu, h[CT_TOP_DST]);
+	part_add(t, CT_TOP_SRC, tu, c->col[CT_TOP_SRC]);
+	part_add(t, CT_TOP_DST, tu, c->col[CT_TOP_DST]);
 	t->total++;
 }
 
 static inline void
-top_sub_hashed(struct ct_top *t, const uint64_t h[2])
+top_sub_cols(struct ct_top *t, const struct ct_top_cols *c)
 {
-	part_sub(t, CT_TOP_SRC, h[CT_TOP_SRC]);
-	part_sub(t, CT_TOP_DST, h[CT_TOP_DST]);
+	part_sub(t, CT_TOP_SRC, c->col[CT_TOP_SRC]);
+	part_sub(t, CT_TOP_DST, c->col[CT_TOP_DST]);
 	if (t->total != 0)
 		t->total--;
 }
 
 void
-ct_top_sub_hashed(struct ct_top *t, const uint64_t h[2])
+ct_top_sub_hashed(struct ct_top *t, const struct ct_top_cols *c)
 {
-	top_sub_hashed(t, h);
+	top_sub_cols(t, c);
 }
 
 void
 ct_top_add(struct ct_top *t, const struct ct_tuple *tu)
 {
-	uint64_t h[2] = { tuple_hash(t, tu, CT_TOP_SRC), tuple_hash(t, tu, CT_TOP_DST) };
+	struct ct_top_cols c;
 
-	ct_top_add_hashed(t, tu, h);
+	top_cols(t, tu, &c, false);
+	ct_top_add_hashed(t, tu, &c);
 }
 
 void
 ct_top_sub(struct ct_top *t, const struct ct_tuple *tu)
 {
-	uint64_t h[2] = { tuple_hash(t, tu, CT_TOP_SRC), tuple_hash(t, tu, CT_TOP_DST) };
+	struct ct_top_cols c;
 
-	ct_top_sub_hashed(t, h);
+	top_cols(t, tu, &c, false);
+	top_sub_cols(t, &c);
 }
 
 void
@@ -645,7 +652,7 @@ ct_limits_top_prefetch(const struct ct_limits *l, const struct ct_top *t, const 
 	else
 		h->n = 0;
 	if (t != NULL)
-		top_hashes(t, tu, h->top);
+		top_cols(t, tu, &h->top, true);
 }
 
 void
@@ -658,16 +665,14 @@ ct_limits_top_release(struct ct_limits *l, struct ct_top *t, const struct ct_tup
 		tmp.n = 0;
 		if (l != NULL)
 			hint_work(l, tu, &tmp);
-		if (t != NULL) {
-			tmp.top[CT_TOP_SRC] = tuple_hash(t, tu, CT_TOP_SRC);
-			tmp.top[CT_TOP_DST] = tuple_hash(t, tu, CT_TOP_DST);
-		}
+		if (t != NULL)
+			top_cols(t, tu, &tmp.top, false);
 		h = &tmp;
 	}
 	if (l != NULL)
 		limits_release(l, h);
 	if (t != NULL)
-		top_sub_hashed(t, h->top);
+		top_sub_cols(t, &h->top);
 }
 
 uint32_t

@@ -121,7 +121,7 @@ ct_shard_limit_created(struct ct_shard *s, uint32_t idx, enum ct_limit_verdict v
 	}
 	if (s->top != NULL) {
 		if (hint_set(h))
-			ct_top_add_hashed(s->top, &s->pool[idx].key, h->top);
+			ct_top_add_hashed(s->top, &s->pool[idx].key, &h->top);
 		else
 			ct_top_add(s->top, &s->pool[idx].key);
 	}

@@ -638,7 +638,7 @@ test_sketch_hashed(void)
 {
 	static struct ct_top a, b;
 	struct ct_tuple t;
-	uint64_t h[2];
+	struct ct_top_cols c;
 	unsigned i;
 
 	ct_top_init(&a, 5);
@@ -650,12 +650,12 @@ test_sketch_hashed(void)
 			 i % 211);
 		t = tup(src, (uint16_t)(i % 4), (uint16_t)i);
 		ct_top_add(&a, &t);
-		ct_top_hashes(&b, &t, h);
-		ct_top_add_hashed(&b, &t, h);
+		ct_top_hashes(&b, &t, &c);
+		ct_top_add_hashed(&b, &t, &c);
 		if (i % 5 == 0) {
 			ct_top_sub(&a, &t);
-			ct_top_hashes(&b, &t, h);
-			ct_top_sub_hashed(&b, h);
+			ct_top_hashes(&b, &t, &c);
+			ct_top_sub_hashed(&b, &c);
 		}
 	}
 	T_EQ(memcmp(&a, &b, sizeof(a)), 0);
