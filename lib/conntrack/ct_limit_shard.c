@@ -37,13 +37,6 @@ bit_take(uint64_t *b, uint32_t i)
 	return was;
 }
 
-/* Whether `h` was worked out (ct_shard_limit_prefetch()). */
-static inline bool
-hint_set(const struct ct_lim_hint *h)
-{
-	return h != NULL && h->n != CT_LIM_HINT_UNSET;
-}
-
 int
 ct_shard_limit_init(struct ct_shard *s, char *err, size_t errlen)
 {
@@ -91,40 +84,14 @@ ct_shard_limit_fini(struct ct_shard *s)
 	s->top = NULL;
 }
 
-enum ct_limit_verdict
-ct_shard_limit_admit(struct ct_shard *s, const struct ct_tuple *t, const struct ct_lim_hint *h)
-{
-	enum ct_limit_verdict v;
-	unsigned rule = 0;
-
-	if (s->limits == NULL)
-		return CT_LIM_NONE;
-	v = ct_limits_admit(s->limits, t, h, &rule);
-	if (v == CT_LIM_OVER) {
-		s->st.limit_drop++;
-		s->st.limit_drop_by_rule[rule]++;
-		s->st.drop++;
-	}
-	return v;
-}
-
 void
-ct_shard_limit_created(struct ct_shard *s, uint32_t idx, enum ct_limit_verdict v,
-		       const struct ct_lim_hint *h)
+ct_shard_limit_uncounted(struct ct_shard *s, uint32_t idx, enum ct_limit_verdict v)
 {
-	if (__builtin_expect(v == CT_LIM_NOROOM || v == CT_LIM_OVER, 0)) {
-		/* Rules match it, it holds no counts: its release must take none. */
-		if (v == CT_LIM_NOROOM)
-			s->st.limit_uncounted++;
-		bit_set(s->lim_unc, idx);
-		s->lim_unc_n++;
-	}
-	if (s->top != NULL) {
-		if (hint_set(h))
-			ct_top_add_hashed(s->top, &s->pool[idx].key, &h->top);
-		else
-			ct_top_add(s->top, &s->pool[idx].key);
-	}
+	/* Rules match it, it holds no counts: its release must take none. */
+	if (v == CT_LIM_NOROOM)
+		s->st.limit_uncounted++;
+	bit_set(s->lim_unc, idx);
+	s->lim_unc_n++;
 }
 
 void

@@ -203,10 +203,40 @@ void ct_shard_log(struct ct_shard *s, int level, const char *fmt, unsigned long 
  * ct_shard_limit_created() takes CT_LIM_OVER for an entry made over a
  * limit (an import): it is kept without counts.
  */
-enum ct_limit_verdict ct_shard_limit_admit(struct ct_shard *s, const struct ct_tuple *t,
-					   const struct ct_lim_hint *h);
-void ct_shard_limit_created(struct ct_shard *s, uint32_t idx, enum ct_limit_verdict v,
-			    const struct ct_lim_hint *h);
+static inline enum ct_limit_verdict
+ct_shard_limit_admit(struct ct_shard *s, const struct ct_tuple *t, const struct ct_lim_hint *h)
+{
+	enum ct_limit_verdict v;
+	unsigned rule = 0;
+
+	if (s->limits == NULL)
+		return CT_LIM_NONE;
+	v = ct_limits_admit(s->limits, t, h, &rule);
+	if (__builtin_expect(v == CT_LIM_OVER, 0)) {
+		s->st.limit_drop++;
+		s->st.limit_drop_by_rule[rule]++;
+		s->st.drop++;
+	}
+	return v;
+}
+
+/* Mark entry `idx` as holding no counts (verdict CT_LIM_NOROOM or CT_LIM_OVER). */
+void ct_shard_limit_uncounted(struct ct_shard *s, uint32_t idx, enum ct_limit_verdict v);
+
+static inline void
+ct_shard_limit_created(struct ct_shard *s, uint32_t idx, enum ct_limit_verdict v,
+		       const struct ct_lim_hint *h)
+{
+	if (__builtin_expect(v == CT_LIM_NOROOM || v == CT_LIM_OVER, 0))
+		ct_shard_limit_uncounted(s, idx, v);
+	if (s->top == NULL)
+		return;
+	if (h != NULL && h->n != CT_LIM_HINT_UNSET)
+		ct_top_add_hashed(s->top, &s->pool[idx].key, &h->top);
+	else
+		ct_top_add(s->top, &s->pool[idx].key);
+}
+
 void ct_shard_limit_abort(struct ct_shard *s, const struct ct_tuple *t, enum ct_limit_verdict v,
 			  const struct ct_lim_hint *h);
 /*
