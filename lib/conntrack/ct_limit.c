@@ -344,6 +344,26 @@ ct_limits_admit(struct ct_limits *l, const struct ct_tuple *t, const struct ct_l
 
 	if (h->n == 0)
 		return CT_LIM_NONE;
+	if (h->n == 1) {
+		/* One count: under its max, or claimed when new and there is room. */
+		struct lim_slot *s = &l->slot[slot_find(l, h->fp[0])];
+
+		if (s->fp != 0) {
+			if (s->count >= l->rules[h->rule[0]].max) {
+				if (rule != NULL)
+					*rule = h->rule[0];
+				return CT_LIM_OVER;
+			}
+		} else {
+			if (l->used >= l->max_used)
+				return CT_LIM_NOROOM;
+			s->fp = h->fp[0];
+			s->count = 0;
+			l->used++;
+		}
+		s->count++;
+		return CT_LIM_COUNTED;
+	}
 	/* Find (or claim) every count first: over a limit or out of room, nothing changes. */
 	for (i = 0; i < h->n; i++) {
 		uint64_t fp = h->fp[i];
