@@ -179,8 +179,8 @@ ct_shard_apply_result(struct ct_shard *s, const struct ct_result *r, uint64_t no
 
 /*
  * Results this far ahead have their entry's first line (the key) and cold
- * part prefetched; half as far, a DESTROY_ACK whose entry holds limit
- * counts has the counts prefetched and their keys worked out. Applying
+ * part prefetched; half as far, a DESTROY_ACK has the limit counts and top
+ * sketch counters its release writes prefetched and their keys worked out. Applying
  * results only frees or re-arms entries, so a key read ahead is still the
  * entry's key when its result is applied (a stale result is refused
  * whatever its hint).
@@ -196,8 +196,8 @@ result_prefetch_entry(const struct ct_shard *s, const struct ct_result *r)
 		/* A translated entry's release rebuilds its reply tuple from it. */
 		if (s->nat_x != NULL)
 			rte_prefetch0(&s->nat_x[r->slot]);
-		if (s->lim_bits != NULL)
-			rte_prefetch0(&s->lim_bits[r->slot / 64]);
+		if (__builtin_expect(s->lim_unc_n != 0, 0))
+			rte_prefetch0(&s->lim_unc[r->slot / 64]);
 	}
 }
 
@@ -208,12 +208,12 @@ result_prefetch_counts(const struct ct_shard *s, const struct ct_result *r,
 	const struct ct_entry *e;
 
 	h->n = CT_LIM_HINT_UNSET;
-	if (s->limits == NULL || r->kind != CT_RES_DESTROY_ACK || r->slot >= s->cap)
+	if ((s->limits == NULL && s->top == NULL) || r->kind != CT_RES_DESTROY_ACK ||
+	    r->slot >= s->cap)
 		return;
 	e = &s->pool[r->slot];
-	if ((e->eflags & CT_EF_USED) && e->id == r->id &&
-	    (s->lim_bits[r->slot / 64] >> (r->slot % 64) & 1))
-		ct_limits_prefetch(s->limits, &e->key, h);
+	if ((e->eflags & CT_EF_USED) && e->id == r->id)
+		ct_shard_limit_prefetch(s, &e->key, h);
 }
 
 unsigned

@@ -140,7 +140,7 @@ ct_shard_import(struct ct_shard *s, const struct ct_event_rec *r, uint64_t now)
 
 		if (s->limits != NULL)
 			lv = ct_limits_admit(s->limits, t, NULL, NULL);
-		ct_shard_limit_created(s, idx, lv == CT_LIM_OVER ? CT_LIM_NONE : lv);
+		ct_shard_limit_created(s, idx, lv, NULL);
 	}
 	ct_shard_fill_check(s);
 	return 0;

@@ -5,13 +5,11 @@
  * ct_limit.h for the contract and the sketch's error bound.
  */
 
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ct.h"
-#include "ct_limit.h"
+#include "ct_limit_priv.h"
 
 /* ------------------------------------------------------------------------ */
 /* Hashing                                                                   */
@@ -27,10 +25,17 @@ mix64(uint64_t x)
 	return x;
 }
 
-/* A keyed hash of an address as two words and 32 more bits. */
+/*
+ * A keyed hash of an address as two words and a tail of at most 32 bits
+ * (24 are used). An address that fits 32 bits (IPv4's, whose word a0 holds
+ * it in its low half) takes one mix of itself and the tail side by side,
+ * which no two such keys share (mix64 is a bijection); others take two.
+ */
 static inline uint64_t
 key_hash2(uint64_t a0, uint64_t a1, uint32_t tail, uint64_t seed)
 {
+	if (((a0 >> 32) | a1) == 0)
+		return mix64(a0 ^ ((uint64_t)tail << 32) ^ seed);
 	return mix64(mix64(a0 ^ seed) ^ a1 ^ ((uint64_t)tail << 17));
 }
 
@@ -48,179 +53,62 @@ key_hash(const uint8_t *addr, uint32_t tail, uint64_t seed)
 /* ------------------------------------------------------------------------ */
 /* Limits                                                                    */
 
-/*
- * A count, keyed by a 64-bit keyed hash of (rule, masked source, zone):
- * two keys share a slot only if their hashes collide, about 2^-64 a pair
- * under a key the sources cannot know. 0 marks an empty slot.
- */
-struct lim_slot {
-	uint64_t fp;
-	uint32_t count;
-	uint32_t pad;
-};
-_Static_assert(sizeof(struct lim_slot) == 16, "a count is 16 bytes");
-
-/* A rule's prefix and group as masks over the address's two words. */
-struct lim_mask {
-	uint64_t addr[2];        /* the prefix, host bits zero */
-	uint64_t pm[2];          /* prefix_len bits set */
-	uint64_t gm[2];          /* group_len bits set */
-};
-
-struct ct_limits {
-	struct ct_limit_rule rules[CT_MAX_LIMITS];
-	struct lim_mask m[CT_MAX_LIMITS];
-	unsigned n;
-	uint32_t n_slots;        /* keys * 3 / 2: at most two thirds full */
-	uint32_t used;
-	uint32_t max_used;       /* keys: the most counts held at once */
-	uint64_t seed;
-	struct lim_slot *slot;
-};
-
-static inline void
-prefix_mask(uint8_t *out, const uint8_t *in, unsigned len)
-{
-	unsigned i;
-
-	for (i = 0; i < 16; i++) {
-		unsigned bits = i * 8;
-
-		if (bits >= len)
-			out[i] = 0;
-		else if (len - bits < 8)
-			out[i] = in[i] & (uint8_t)(0xff00u >> (len - bits));
-		else
-			out[i] = in[i];
-	}
-}
-
-static int
-rule_check(const struct ct_limit_rule *r, unsigned i, char *err, size_t errlen)
-{
-	unsigned bits = r->family == 6 ? 128 : 32;
-	uint8_t m[16];
-
-	if (r->max == 0) {
-		snprintf(err, errlen, "limit rule %u: max must be >= 1", i);
-		return -EINVAL;
-	}
-	if (r->family == 0)
-		return 0;
-	if (r->family != 4 && r->family != 6) {
-		snprintf(err, errlen, "limit rule %u: family %u is not 4 or 6", i, r->family);
-		return -EINVAL;
-	}
-	if (r->prefix_len > bits || r->group_len < r->prefix_len || r->group_len > bits) {
-		snprintf(err, errlen, "limit rule %u: need prefix %u <= group %u <= %u", i,
-			 r->prefix_len, r->group_len, bits);
-		return -EINVAL;
-	}
-	prefix_mask(m, r->addr, r->prefix_len);
-	if (memcmp(m, r->addr, sizeof(m)) != 0) {
-		snprintf(err, errlen, "limit rule %u: address has bits beyond /%u", i,
-			 r->prefix_len);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-struct ct_limits *
-ct_limits_create(const struct ct_limit_rule *rules, unsigned n, uint32_t keys, uint64_t seed,
-		 const struct ct_mem *mem, char *err, size_t errlen)
-{
-	char dummy[8];
-	struct ct_limits *l;
-	uint64_t slots;
-	unsigned i;
-
-	if (err == NULL) {
-		err = dummy;
-		errlen = sizeof(dummy);
-	}
-	if (n == 0 || n > CT_MAX_LIMITS) {
-		snprintf(err, errlen, "%u limit rules, need 1..%u", n, CT_MAX_LIMITS);
-		return NULL;
-	}
-	if (keys == 0 || keys > (1u << 28)) {
-		snprintf(err, errlen, "limit keys %u out of range 1..%u", keys, 1u << 28);
-		return NULL;
-	}
-	for (i = 0; i < n; i++)
-		if (rule_check(&rules[i], i, err, errlen) != 0)
-			return NULL;
-	slots = (uint64_t)keys * 3 / 2 + 2;
-	l = ct_mem_zalloc(mem, sizeof(*l), 64);
-	if (l == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	l->slot = ct_mem_zalloc(mem, (size_t)slots * sizeof(struct lim_slot), 64);
-	if (l->slot == NULL) {
-		ct_mem_free(mem, l);
-		snprintf(err, errlen, "out of memory for %llu limit slots",
-			 (unsigned long long)slots);
-		return NULL;
-	}
-	memcpy(l->rules, rules, n * sizeof(rules[0]));
-	for (i = 0; i < n; i++) {
-		static const uint8_t ones[16] = {
-			0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-			0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-		};
-		uint8_t b[16];
-
-		memcpy(l->m[i].addr, rules[i].addr, 16);
-		prefix_mask(b, ones, rules[i].prefix_len);
-		memcpy(l->m[i].pm, b, 16);
-		prefix_mask(b, ones, rules[i].group_len);
-		memcpy(l->m[i].gm, b, 16);
-	}
-	l->n = n;
-	l->n_slots = (uint32_t)slots;
-	l->max_used = keys;
-	l->seed = seed;
-	return l;
-}
-
-void
-ct_limits_free(struct ct_limits *l, const struct ct_mem *mem)
-{
-	if (l == NULL)
-		return;
-	ct_mem_free(mem, l->slot);
-	ct_mem_free(mem, l);
-}
-
-/* The key of rule `i` for `t`: a non-zero hash of rule, masked source and zone. */
+/* The key of a count: a non-zero keyed hash of masked source, zone and rule. */
 static inline uint64_t
-key_of(const struct ct_limits *l, unsigned i, const struct ct_tuple *t)
+key_fp(uint64_t a0, uint64_t a1, uint32_t zone, unsigned i, uint64_t seed)
 {
-	const struct ct_limit_rule *r = &l->rules[i];
-	uint64_t a0 = 0, a1 = 0, h;
-	uint16_t zone;
+	uint64_t h = key_hash2(a0, a1, zone << 8 | i, seed);
 
-	if (r->family != 0) {
-		memcpy(&a0, t->src, sizeof(a0));
-		memcpy(&a1, t->src + 8, sizeof(a1));
-		a0 &= l->m[i].gm[0];
-		a1 &= l->m[i].gm[1];
-	}
-	zone = (r->family == 0 || !r->any_zone) ? t->zone : 0;
-	h = key_hash2(a0, a1, (uint32_t)zone << 8 | i, l->seed);
 	return h != 0 ? h : 1;
 }
 
-/* Whether `t`'s source lies in rule i's prefix. */
-static inline bool
-in_prefix(const struct ct_limits *l, unsigned i, const struct ct_tuple *t)
+/*
+ * The hint of `t`: the rules that apply to it (the first source rule of its
+ * family that matches it, the first zone rule of its zone, in rule order)
+ * and the keys of their counts. A source rule counts the source's first
+ * group_len bits, in its zone unless any_zone; a zone rule its zone.
+ */
+static inline void
+hint_work(const struct ct_limits *l, const struct ct_tuple *t, struct ct_lim_hint *h)
 {
+	const uint8_t *src = l->src_rule[t->family == 6];
+	unsigned k, ns = t->family == 4 || t->family == 6 ? l->n_src[t->family == 6] : 0;
+	unsigned n = 0;
 	uint64_t a0, a1;
 
 	memcpy(&a0, t->src, sizeof(a0));
 	memcpy(&a1, t->src + 8, sizeof(a1));
-	return (((a0 ^ l->m[i].addr[0]) & l->m[i].pm[0]) |
-		((a1 ^ l->m[i].addr[1]) & l->m[i].pm[1])) == 0;
+	for (k = 0; k < ns; k++) {
+		unsigned i = src[k];
+		const struct ct_limit_rule *r = &l->rules[i];
+		const struct lim_mask *m = &l->m[i];
+
+		if ((!r->any_zone && r->zone != t->zone) ||
+		    (((a0 ^ m->addr[0]) & m->pm[0]) | ((a1 ^ m->addr[1]) & m->pm[1])) != 0)
+			continue;
+		h->fp[0] = key_fp(a0 & m->gm[0], a1 & m->gm[1], r->any_zone ? 0 : t->zone, i,
+				  l->seed);
+		h->rule[0] = (uint8_t)i;
+		n = 1;
+		break;
+	}
+	for (k = 0; k < l->n_zone; k++) {
+		unsigned i = l->zone_rule[k], at = n;
+
+		if (l->rules[i].zone != t->zone)
+			continue;
+		if (n == 1 && i < h->rule[0]) {
+			/* The zone rule comes first. */
+			h->fp[1] = h->fp[0];
+			h->rule[1] = h->rule[0];
+			at = 0;
+		}
+		h->fp[at] = key_fp(0, 0, t->zone, i, l->seed);
+		h->rule[at] = (uint8_t)i;
+		n++;
+		break;
+	}
+	h->n = (uint8_t)n;
 }
 
 /* The first slot a key probes (its high bits over the table, multiply-shift). */
@@ -277,44 +165,14 @@ slot_delete(struct ct_limits *l, uint32_t i)
 	l->used--;
 }
 
-/* The rules that apply to `t`: the first matching source rule, the first zone rule. */
-static inline unsigned
-rules_of(const struct ct_limits *l, const struct ct_tuple *t, unsigned out[2])
-{
-	bool src = false, zone = false;
-	unsigned i, n = 0;
-
-	for (i = 0; i < l->n && !(src && zone); i++) {
-		const struct ct_limit_rule *r = &l->rules[i];
-
-		if (r->family == 0) {
-			if (!zone && r->zone == t->zone) {
-				zone = true;
-				out[n++] = i;
-			}
-		} else if (!src && r->family == t->family && (r->any_zone || r->zone == t->zone) &&
-			   in_prefix(l, i, t)) {
-			src = true;
-			out[n++] = i;
-		}
-	}
-	return n;
-}
-
 /* The hint for `t`: `h` when it is set, else worked out into `tmp`. */
 static inline const struct ct_lim_hint *
 hint_of(const struct ct_limits *l, const struct ct_tuple *t, const struct ct_lim_hint *h,
 	struct ct_lim_hint *tmp)
 {
-	unsigned r[2], i;
-
 	if (h != NULL && h->n != CT_LIM_HINT_UNSET)
 		return h;
-	tmp->n = (uint8_t)rules_of(l, t, r);
-	for (i = 0; i < tmp->n; i++) {
-		tmp->rule[i] = (uint8_t)r[i];
-		tmp->fp[i] = key_of(l, r[i], t);
-	}
+	hint_work(l, t, tmp);
 	return tmp;
 }
 
@@ -330,6 +188,26 @@ ct_limits_admit(struct ct_limits *l, const struct ct_tuple *t, const struct ct_l
 
 	if (h->n == 0)
 		return CT_LIM_NONE;
+	if (h->n == 1) {
+		/* One count: under its max, or claimed when new and there is room. */
+		struct lim_slot *s = &l->slot[slot_find(l, h->fp[0])];
+
+		if (s->fp != 0) {
+			if (s->count >= l->rules[h->rule[0]].max) {
+				if (rule != NULL)
+					*rule = h->rule[0];
+				return CT_LIM_OVER;
+			}
+		} else {
+			if (l->used >= l->max_used)
+				return CT_LIM_NOROOM;
+			s->fp = h->fp[0];
+			s->count = 0;
+			l->used++;
+		}
+		s->count++;
+		return CT_LIM_COUNTED;
+	}
 	/* Find (or claim) every count first: over a limit or out of room, nothing changes. */
 	for (i = 0; i < h->n; i++) {
 		uint64_t fp = h->fp[i];
@@ -364,25 +242,35 @@ undo_room:
 	return CT_LIM_NOROOM;
 }
 
+/* Work out `t`'s hint into `h` and prefetch the lines its counts' probes start on. */
+static inline void
+limits_prefetch(const struct ct_limits *l, const struct ct_tuple *t, struct ct_lim_hint *h)
+{
+	unsigned i;
+
+	hint_work(l, t, h);
+	for (i = 0; i < h->n; i++) {
+		uint32_t home = home_of(l, h->fp[i]);
+
+		/* 4 slots a line: a probe from the line's last two goes on into the next. */
+		__builtin_prefetch(&l->slot[home]);
+		if ((home & 3) >= 2)
+			__builtin_prefetch(&l->slot[home + 2]);
+	}
+}
+
 void
 ct_limits_prefetch(const struct ct_limits *l, const struct ct_tuple *t, struct ct_lim_hint *h)
 {
 	struct ct_lim_hint tmp;
-	unsigned i;
 
-	if (h == NULL)
-		h = &tmp;
-	h->n = CT_LIM_HINT_UNSET;
-	h = (struct ct_lim_hint *)(uintptr_t)hint_of(l, t, NULL, h);
-	for (i = 0; i < h->n; i++)
-		__builtin_prefetch(&l->slot[home_of(l, h->fp[i])]);
+	limits_prefetch(l, t, h != NULL ? h : &tmp);
 }
 
-void
-ct_limits_release(struct ct_limits *l, const struct ct_tuple *t, const struct ct_lim_hint *hint)
+/* The counts of hint `h` go down by one; those that reach 0 are deleted. */
+static inline void
+limits_release(struct ct_limits *l, const struct ct_lim_hint *h)
 {
-	struct ct_lim_hint tmp;
-	const struct ct_lim_hint *h = hint_of(l, t, hint, &tmp);
 	unsigned i;
 
 	for (i = 0; i < h->n; i++) {
@@ -395,14 +283,32 @@ ct_limits_release(struct ct_limits *l, const struct ct_tuple *t, const struct ct
 	}
 }
 
+void
+ct_limits_release(struct ct_limits *l, const struct ct_tuple *t, const struct ct_lim_hint *hint)
+{
+	struct ct_lim_hint tmp;
+
+	limits_release(l, hint_of(l, t, hint, &tmp));
+}
+
 uint32_t
 ct_limits_count(const struct ct_limits *l, unsigned rule, const struct ct_tuple *t)
 {
+	const struct ct_limit_rule *r;
+	uint64_t a0 = 0, a1 = 0;
 	uint32_t at;
 
 	if (rule >= l->n)
 		return 0;
-	at = slot_find(l, key_of(l, rule, t));
+	r = &l->rules[rule];
+	if (r->family != 0) {
+		memcpy(&a0, t->src, sizeof(a0));
+		memcpy(&a1, t->src + 8, sizeof(a1));
+		a0 &= l->m[rule].gm[0];
+		a1 &= l->m[rule].gm[1];
+	}
+	at = slot_find(l, key_fp(a0, a1, (r->family == 0 || !r->any_zone) ? t->zone : 0, rule,
+				 l->seed));
 	return l->slot[at].fp != 0 ? l->slot[at].count : 0;
 }
 
@@ -507,53 +413,130 @@ tuple_hash(const struct ct_top *t, const struct ct_tuple *tu, unsigned dim)
 			(uint32_t)tu->zone << 8 | tu->family, t->seed);
 }
 
+/* The counters `tu`'s entry counts in, c->col[dim][row], each prefetched when `pf`. */
 static inline void
-part_add(struct ct_top *t, unsigned dim, const struct ct_tuple *tu)
+top_cols(const struct ct_top *t, const struct ct_tuple *tu, struct ct_top_cols *c, bool pf)
 {
-	struct ct_top_part *p = &t->part[dim];
-	uint32_t est = UINT32_MAX;
-	uint64_t h = tuple_hash(t, tu, dim);
-	unsigned r;
+	unsigned d, r;
 
-	for (r = 0; r < CT_TOP_ROWS; r++) {
-		uint32_t c = ++p->cnt[r][top_col(h, r)];
+	for (d = 0; d < CT_TOP_DIMS; d++) {
+		uint64_t h = tuple_hash(t, tu, d);
 
-		est = c < est ? c : est;
+		for (r = 0; r < CT_TOP_ROWS; r++) {
+			c->col[d][r] = (uint16_t)top_col(h, r);
+			if (pf)
+				__builtin_prefetch(&t->part[d].cnt[r][c->col[d][r]]);
+		}
 	}
-	if (est > p->cand_min)
-		cand_offer(p, tu, dim, h, est);
 }
 
 static inline void
-part_sub(struct ct_top *t, unsigned dim, const struct ct_tuple *tu)
+part_add(struct ct_top *t, unsigned dim, const struct ct_tuple *tu, const uint16_t *col)
 {
 	struct ct_top_part *p = &t->part[dim];
-	uint64_t h = tuple_hash(t, tu, dim);
+	uint32_t est = UINT32_MAX;
 	unsigned r;
 
 	for (r = 0; r < CT_TOP_ROWS; r++) {
-		uint32_t *c = &p->cnt[r][top_col(h, r)];
+		uint32_t c = ++p->cnt[r][col[r]];
 
-		if (*c != 0)
-			(*c)--;
+		est = c < est ? c : est;
 	}
+	/* Rarely: the key's hash again for its candidate's fingerprint. */
+	if (est > p->cand_min)
+		cand_offer(p, tu, dim, tuple_hash(t, tu, dim), est);
+}
+
+static inline void
+part_sub(struct ct_top *t, unsigned dim, const uint16_t *col)
+{
+	struct ct_top_part *p = &t->part[dim];
+	unsigned r;
+
+	for (r = 0; r < CT_TOP_ROWS; r++) {
+		uint32_t *c = &p->cnt[r][col[r]];
+
+		*c -= *c != 0;
+	}
+}
+
+void
+ct_top_hashes(const struct ct_top *t, const struct ct_tuple *tu, struct ct_top_cols *c)
+{
+	top_cols(t, tu, c, true);
+}
+
+void
+ct_top_add_hashed(struct ct_top *t, const struct ct_tuple *tu, const struct ct_top_cols *c)
+{
+	part_add(t, CT_TOP_SRC, tu, c->col[CT_TOP_SRC]);
+	part_add(t, CT_TOP_DST, tu, c->col[CT_TOP_DST]);
+	t->total++;
+}
+
+static inline void
+top_sub_cols(struct ct_top *t, const struct ct_top_cols *c)
+{
+	part_sub(t, CT_TOP_SRC, c->col[CT_TOP_SRC]);
+	part_sub(t, CT_TOP_DST, c->col[CT_TOP_DST]);
+	if (t->total != 0)
+		t->total--;
+}
+
+void
+ct_top_sub_hashed(struct ct_top *t, const struct ct_top_cols *c)
+{
+	top_sub_cols(t, c);
 }
 
 void
 ct_top_add(struct ct_top *t, const struct ct_tuple *tu)
 {
-	part_add(t, CT_TOP_SRC, tu);
-	part_add(t, CT_TOP_DST, tu);
-	t->total++;
+	struct ct_top_cols c;
+
+	top_cols(t, tu, &c, false);
+	ct_top_add_hashed(t, tu, &c);
 }
 
 void
 ct_top_sub(struct ct_top *t, const struct ct_tuple *tu)
 {
-	part_sub(t, CT_TOP_SRC, tu);
-	part_sub(t, CT_TOP_DST, tu);
-	if (t->total != 0)
-		t->total--;
+	struct ct_top_cols c;
+
+	top_cols(t, tu, &c, false);
+	top_sub_cols(t, &c);
+}
+
+void
+ct_limits_top_prefetch(const struct ct_limits *l, const struct ct_top *t, const struct ct_tuple *tu,
+		       struct ct_lim_hint *h)
+{
+	if (l != NULL)
+		limits_prefetch(l, tu, h);
+	else
+		h->n = 0;
+	if (t != NULL)
+		top_cols(t, tu, &h->top, true);
+}
+
+void
+ct_limits_top_release(struct ct_limits *l, struct ct_top *t, const struct ct_tuple *tu,
+		      const struct ct_lim_hint *h)
+{
+	struct ct_lim_hint tmp;
+
+	if (h == NULL || h->n == CT_LIM_HINT_UNSET) {
+		tmp.n = 0;
+		if (l != NULL)
+			hint_work(l, tu, &tmp);
+		if (t != NULL)
+			top_cols(t, tu, &tmp.top, false);
+		h = &tmp;
+	}
+	if (l != NULL)
+		limits_release(l, h);
+	if (t != NULL)
+		top_sub_cols(t, &h->top);
 }
 
 uint32_t

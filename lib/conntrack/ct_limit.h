@@ -90,13 +90,24 @@ struct ct_limits *ct_limits_create(const struct ct_limit_rule *rules, unsigned n
 void ct_limits_free(struct ct_limits *l, const struct ct_mem *mem);
 
 /**
+ * The top sketch's counters an entry of a tuple counts in: col[dim][row]
+ * (dim CT_TOP_SRC or CT_TOP_DST, row < CT_TOP_ROWS), from ct_top_hashes().
+ */
+struct ct_top_cols {
+	uint16_t col[2][4];
+};
+
+/**
  * The rules that apply to a tuple and the keys of its counts, worked out
  * once by ct_limits_prefetch() and handed to ct_limits_admit() or
  * ct_limits_release() for the same tuple and table. `n` is
- * CT_LIM_HINT_UNSET until then.
+ * CT_LIM_HINT_UNSET until then. `top` is for a shard's caller: the top
+ * sketch's counters of the same tuple (ct_top_hashes()), which these
+ * functions neither read nor write.
  */
 struct ct_lim_hint {
 	uint64_t fp[2];
+	struct ct_top_cols top;
 	uint8_t rule[2];
 	uint8_t n;
 };
@@ -184,6 +195,40 @@ void ct_top_add(struct ct_top *t, const struct ct_tuple *tu);
 
 /** Uncount an entry that ct_top_add() counted, with the same tuple. */
 void ct_top_sub(struct ct_top *t, const struct ct_tuple *tu);
+
+_Static_assert(CT_TOP_DIMS == 2 && CT_TOP_ROWS == 4 && CT_TOP_WIDTH <= 65536,
+	       "struct ct_top_cols holds a column a row and dimension");
+
+/**
+ * The counters `tu`'s entry counts in, both dimensions and every row
+ * (under `t`'s key), into `*c`, and a prefetch of each, for
+ * ct_top_add_hashed() or ct_top_sub_hashed() of the same tuple some
+ * packets or results later.
+ */
+void ct_top_hashes(const struct ct_top *t, const struct ct_tuple *tu, struct ct_top_cols *c);
+
+/** ct_top_add() with `tu`'s counters from ct_top_hashes() (the same result). */
+void ct_top_add_hashed(struct ct_top *t, const struct ct_tuple *tu, const struct ct_top_cols *c);
+
+/** ct_top_sub() with the counters from ct_top_hashes() (the same result). */
+void ct_top_sub_hashed(struct ct_top *t, const struct ct_top_cols *c);
+
+/**
+ * ct_limits_prefetch() of `l` and ct_top_hashes() of `t` for tuple `tu` in
+ * one call, both results in `*h`. Either table may be NULL: no limits
+ * leave h->n 0, no sketch leaves h->top unset.
+ */
+void ct_limits_top_prefetch(const struct ct_limits *l, const struct ct_top *t,
+			    const struct ct_tuple *tu, struct ct_lim_hint *h);
+
+/**
+ * The end of an entry with original tuple `tu`: ct_limits_release() of
+ * `l` (pass NULL when the entry holds no counts) and ct_top_sub() of `t`
+ * (NULL: no sketch), in one call. `h`: NULL, unset (worked out here), or
+ * ct_limits_top_prefetch()'s hint of `tu` for the same `l` and `t`.
+ */
+void ct_limits_top_release(struct ct_limits *l, struct ct_top *t, const struct ct_tuple *tu,
+			   const struct ct_lim_hint *h);
 
 /**
  * Re-estimate the candidates from the counters (entries end without

@@ -3,9 +3,14 @@
  * A shard's limits and top sketch around the life of an entry: admission
  * at creation (a refused connection is counted per rule), the counts an
  * entry holds released when its slot is freed, and the sketch counted
- * and uncounted with them. An entry holds limit counts when its bit in
- * lim_bits is set, so entries made without counts (imports beyond a limit,
- * a full counting table) release nothing.
+ * and uncounted with them.
+ *
+ * Which counts an entry holds is worked out again from its key when it is
+ * freed (the rules are fixed at start and the key does not change): the
+ * counts of the rules that match it. The rare entry that rules match but
+ * that holds no counts (made when the counting table was full, or an
+ * import beyond a limit) has its bit set in lim_unc; while no bit is set
+ * (lim_unc_n 0), the usual case, neither creation nor release reads it.
  */
 
 #include <arpa/inet.h>
@@ -49,8 +54,9 @@ ct_shard_limit_init(struct ct_shard *s, char *err, size_t errlen)
 					     err, errlen);
 		if (s->limits == NULL)
 			return -EINVAL;
-		s->lim_bits = ct_mem_zalloc(&c->mem, ((size_t)s->cap + 63) / 64 * 8, 64);
-		if (s->lim_bits == NULL) {
+		s->lim_unc = ct_mem_zalloc(&c->mem, ((size_t)s->cap + 63) / 64 * 8, 64);
+		s->lim_unc_n = 0;
+		if (s->lim_unc == NULL) {
 			snprintf(err, errlen, "out of memory for the limits");
 			return -ENOMEM;
 		}
@@ -70,57 +76,43 @@ void
 ct_shard_limit_fini(struct ct_shard *s)
 {
 	ct_limits_free(s->limits, &s->conf.mem);
-	ct_mem_free(&s->conf.mem, s->lim_bits);
+	ct_mem_free(&s->conf.mem, s->lim_unc);
 	ct_mem_free(&s->conf.mem, s->top);
 	s->limits = NULL;
-	s->lim_bits = NULL;
+	s->lim_unc = NULL;
+	s->lim_unc_n = 0;
 	s->top = NULL;
 }
 
-enum ct_limit_verdict
-ct_shard_limit_admit(struct ct_shard *s, const struct ct_tuple *t, const struct ct_lim_hint *h)
-{
-	enum ct_limit_verdict v;
-	unsigned rule = 0;
-
-	if (s->limits == NULL)
-		return CT_LIM_NONE;
-	v = ct_limits_admit(s->limits, t, h, &rule);
-	if (v == CT_LIM_OVER) {
-		s->st.limit_drop++;
-		s->st.limit_drop_by_rule[rule]++;
-		s->st.drop++;
-	}
-	return v;
-}
-
 void
-ct_shard_limit_created(struct ct_shard *s, uint32_t idx, enum ct_limit_verdict v)
+ct_shard_limit_uncounted(struct ct_shard *s, uint32_t idx, enum ct_limit_verdict v)
 {
-	if (v == CT_LIM_COUNTED)
-		bit_set(s->lim_bits, idx);
-	else if (v == CT_LIM_NOROOM)
+	/* Rules match it, it holds no counts: its release must take none. */
+	if (v == CT_LIM_NOROOM)
 		s->st.limit_uncounted++;
-	if (s->top != NULL)
-		ct_top_add(s->top, &s->pool[idx].key);
+	bit_set(s->lim_unc, idx);
+	s->lim_unc_n++;
 }
 
 void
-ct_shard_limit_abort(struct ct_shard *s, const struct ct_tuple *t, enum ct_limit_verdict v)
+ct_shard_limit_abort(struct ct_shard *s, const struct ct_tuple *t, enum ct_limit_verdict v,
+		     const struct ct_lim_hint *h)
 {
 	if (v == CT_LIM_COUNTED)
-		ct_limits_release(s->limits, t, NULL);
+		ct_limits_release(s->limits, t, h);
 }
 
 void
 ct_shard_limit_freed(struct ct_shard *s, uint32_t idx, const struct ct_lim_hint *h)
 {
-	const struct ct_tuple *t = &s->pool[idx].key;
+	struct ct_limits *l = s->limits;
 
-	if (s->lim_bits != NULL && bit_take(s->lim_bits, idx))
-		ct_limits_release(s->limits, t, h);
-	if (s->top != NULL)
-		ct_top_sub(s->top, t);
+	/* An entry that rules match but that holds no counts releases none. */
+	if (__builtin_expect(s->lim_unc_n != 0, 0) && l != NULL && bit_take(s->lim_unc, idx)) {
+		s->lim_unc_n--;
+		l = NULL;
+	}
+	ct_limits_top_release(l, s->top, &s->pool[idx].key, h);
 }
 
 int

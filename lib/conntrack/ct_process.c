@@ -204,9 +204,9 @@ entry_create(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint
 	insert = s->st.insert;
 	v = entry_make(s, p, now_tick, now, pre);
 	if (s->st.insert != insert)
-		ct_shard_limit_created(s, s->last_created, lv);
+		ct_shard_limit_created(s, s->last_created, lv, lh);
 	else
-		ct_shard_limit_abort(s, &p->tuple, lv);
+		ct_shard_limit_abort(s, &p->tuple, lv, lh);
 	return v;
 }
 
@@ -557,9 +557,9 @@ prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe
 	bk = &s->buckets[ct_select(m1 != 0, q->b1, q->b2)];
 	m = ct_select(m1 != 0, m1, m2);
 	if (m == 0) {
-		/* Most likely a new connection: the counts its limits will read. */
-		if (__builtin_expect(s->limits != NULL, 0))
-			ct_limits_prefetch(s->limits, &p->tuple, &q->lim);
+		/* Most likely a new connection: the counts its limits and sketch will write. */
+		if (__builtin_expect(s->limits != NULL || s->top != NULL, 0))
+			ct_shard_limit_prefetch(s, &p->tuple, &q->lim);
 		/* And its translation, with the buckets its reply tuple goes in. */
 		if (na != NULL)
 			nat_prebind(s, p, na, k);

@@ -105,7 +105,8 @@ struct ct_shard {
 	struct ct_helper_hook hlp; /* connection helpers (ct_shard_set_helper()), zero = none */
 	/* Limits and the top sketch (ct_limit_shard.c), NULL when not configured */
 	struct ct_limits *limits;
-	uint64_t *lim_bits;        /* one bit a pool slot: its entry holds limit counts */
+	uint64_t *lim_unc;         /* one bit a pool slot: rules match its entry, no counts held */
+	uint32_t lim_unc_n;        /* bits set in lim_unc */
 	struct ct_top *top;
 	struct ct_stats st;
 };
@@ -198,12 +199,57 @@ void ct_shard_log(struct ct_shard *s, int level, const char *fmt, unsigned long 
  * refuse it (counted); then ct_shard_limit_created() once it exists at
  * `idx`, or ct_shard_limit_abort() when it was not made after all.
  * ct_shard_limit_freed() as an entry's slot is freed (its key still set).
- * `h`: NULL, or ct_limits_prefetch()'s hint for the entry's key.
+ * `h`: NULL, or ct_shard_limit_prefetch()'s hint for the entry's key.
+ * ct_shard_limit_created() takes CT_LIM_OVER for an entry made over a
+ * limit (an import): it is kept without counts.
  */
-enum ct_limit_verdict ct_shard_limit_admit(struct ct_shard *s, const struct ct_tuple *t,
-					   const struct ct_lim_hint *h);
-void ct_shard_limit_created(struct ct_shard *s, uint32_t idx, enum ct_limit_verdict v);
-void ct_shard_limit_abort(struct ct_shard *s, const struct ct_tuple *t, enum ct_limit_verdict v);
+static inline enum ct_limit_verdict
+ct_shard_limit_admit(struct ct_shard *s, const struct ct_tuple *t, const struct ct_lim_hint *h)
+{
+	enum ct_limit_verdict v;
+	unsigned rule = 0;
+
+	if (s->limits == NULL)
+		return CT_LIM_NONE;
+	v = ct_limits_admit(s->limits, t, h, &rule);
+	if (__builtin_expect(v == CT_LIM_OVER, 0)) {
+		s->st.limit_drop++;
+		s->st.limit_drop_by_rule[rule]++;
+		s->st.drop++;
+	}
+	return v;
+}
+
+/* Mark entry `idx` as holding no counts (verdict CT_LIM_NOROOM or CT_LIM_OVER). */
+void ct_shard_limit_uncounted(struct ct_shard *s, uint32_t idx, enum ct_limit_verdict v);
+
+static inline void
+ct_shard_limit_created(struct ct_shard *s, uint32_t idx, enum ct_limit_verdict v,
+		       const struct ct_lim_hint *h)
+{
+	if (__builtin_expect(v == CT_LIM_NOROOM || v == CT_LIM_OVER, 0))
+		ct_shard_limit_uncounted(s, idx, v);
+	if (s->top == NULL)
+		return;
+	if (h != NULL && h->n != CT_LIM_HINT_UNSET)
+		ct_top_add_hashed(s->top, &s->pool[idx].key, &h->top);
+	else
+		ct_top_add(s->top, &s->pool[idx].key);
+}
+
+void ct_shard_limit_abort(struct ct_shard *s, const struct ct_tuple *t, enum ct_limit_verdict v,
+			  const struct ct_lim_hint *h);
+/*
+ * Work out the hint of tuple `t` (its limit rules and counts' keys, its top
+ * sketch hashes) into `*h` and prefetch what they point at: some packets
+ * before its admission, or some results before its entry is freed.
+ */
+static inline void
+ct_shard_limit_prefetch(const struct ct_shard *s, const struct ct_tuple *t, struct ct_lim_hint *h)
+{
+	ct_limits_top_prefetch(s->limits, s->top, t, h);
+}
+
 void ct_shard_limit_freed(struct ct_shard *s, uint32_t idx, const struct ct_lim_hint *h);
 /* Allocate (ct_shard_create()) and free the limits and the sketch. */
 int ct_shard_limit_init(struct ct_shard *s, char *err, size_t errlen);

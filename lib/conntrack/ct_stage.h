@@ -58,7 +58,7 @@ void ct_entry_destroy(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint6
 
 /*
  * Return a slot, live or dying, to the free stack. `h`: NULL, or the
- * limits' hint for the entry's key (ct_limits_prefetch()).
+ * limits' hint for the entry's key (ct_shard_limit_prefetch()).
  */
 void ct_entry_free_hint(struct ct_shard *s, uint32_t idx, const struct ct_lim_hint *h);
 

@@ -134,6 +134,54 @@ test_admit_table(void)
 }
 
 /*
+ * Rules apply in rule order whatever their kind: with a zone rule before a
+ * source rule and both at their max, the refusal names the zone rule; a
+ * later source rule of the other family does not apply.
+ */
+static int
+test_rule_order(void)
+{
+	struct ct_limit_rule rs[3] = {
+		rule(NULL, 0, 5, 2),
+		rule("10.0.0.0/8", 32, -1, 2),
+		rule("2001:db8::/32", 128, -1, 1),
+	};
+	struct ct_tuple t = tup("10.0.0.1", 5, 1);
+	struct ct_tuple u = tup("10.0.0.1", 6, 1);
+	struct ct_tuple v = tup("2001:db8::1", 6, 1);
+	struct ct_lim_hint h;
+	struct ct_limits *l;
+	unsigned r = 99;
+
+	l = ct_limits_create(rs, 3, 64, 3, NULL, NULL, 0);
+	T_ASSERT(l != NULL);
+	ct_limits_prefetch(l, &t, &h);
+	T_EQ(h.n, 2);
+	T_EQ(h.rule[0], 0);
+	T_EQ(h.rule[1], 1);
+	T_EQ(ct_limits_admit(l, &t, NULL, &r), CT_LIM_COUNTED);
+	T_EQ(ct_limits_admit(l, &t, &h, &r), CT_LIM_COUNTED);
+	T_EQ(ct_limits_admit(l, &t, NULL, &r), CT_LIM_OVER);
+	T_EQ(r, 0);
+	T_EQ(ct_limits_count(l, 0, &t), 2);
+	T_EQ(ct_limits_count(l, 1, &t), 2);
+	/* Zone 6 has no zone rule: the source rule alone, at its max. */
+	T_EQ(ct_limits_admit(l, &u, NULL, &r), CT_LIM_OVER);
+	T_EQ(r, 1);
+	ct_limits_prefetch(l, &v, &h);
+	T_EQ(h.n, 1);
+	T_EQ(h.rule[0], 2);
+	T_EQ(ct_limits_admit(l, &v, NULL, &r), CT_LIM_COUNTED);
+	T_EQ(ct_limits_admit(l, &v, NULL, &r), CT_LIM_OVER);
+	T_EQ(r, 2);
+	ct_limits_release(l, &t, NULL);
+	T_EQ(ct_limits_count(l, 0, &t), 1);
+	T_EQ(ct_limits_count(l, 1, &t), 1);
+	ct_limits_free(l, NULL);
+	return 0;
+}
+
+/*
  * A hint worked out by ct_limits_prefetch() decides exactly as none: two
  * tables with the same rules and seed take the same random admissions and
  * releases, one with hints and one without, and agree on every verdict,
@@ -523,6 +571,15 @@ test_import_counts(void)
 	T_EQ(ct_shard_limit_count(s, 0, &p.tuple), 4);
 	/* The source is at its limit: a new connection of its own is refused. */
 	T_EQ(one(s, mk(17, 0x0101000a, 0x010200c0, 5000, 53, 0), T0), CT_V_DROP);
+	/* The two kept without a count give back nothing when they end. */
+	for (i = 4; i < 6; i++) {
+		p = mk(17, 0x0101000a, 0x010200c0, (uint16_t)(4000 + i), 53, 0);
+		T_EQ(ct_shard_delete(s, &p.tuple, T0), 0);
+		T_EQ(ct_shard_limit_count(s, 0, &p.tuple), 4);
+	}
+	p = mk(17, 0x0101000a, 0x010200c0, 4000, 53, 0);
+	T_EQ(ct_shard_delete(s, &p.tuple, T0), 0);
+	T_EQ(ct_shard_limit_count(s, 0, &p.tuple), 3);
 	ct_shard_expire(s, T0 + 3600 * SEC, 1000);
 	ct_shard_stats(s, &st);
 	T_EQ(st.count, 0);
@@ -532,8 +589,85 @@ test_import_counts(void)
 	return 0;
 }
 
+static void
+tw_one_key(struct ct_conf *c)
+{
+	tw_limits(c);
+	c->n_limits = 1;
+	c->limit_keys = 1;
+}
+
+/*
+ * A connection admitted without a count (the counting table full) gives
+ * back nothing when it ends, even once its source holds a count again.
+ */
+static int
+test_uncounted_release(void)
+{
+	struct ct_shard *s = mkshard(64, 0, tw_one_key);
+	struct ct_pkt a = mk(17, 0x0101000a, 0x010200c0, 1000, 53, 0);
+	struct ct_pkt b1 = mk(17, 0x0201000a, 0x010200c0, 1000, 53, 0);
+	struct ct_pkt b2 = mk(17, 0x0201000a, 0x010200c0, 1001, 53, 0);
+	struct ct_stats st;
+
+	T_ASSERT(s != NULL);
+	T_EQ(one(s, a, T0), CT_V_PASS);
+	T_EQ(one(s, b1, T0), CT_V_PASS);
+	ct_shard_stats(s, &st);
+	T_EQ(st.limit_uncounted, 1);
+	T_EQ(ct_shard_limit_count(s, 0, &b1.tuple), 0);
+	T_EQ(ct_shard_delete(s, &a.tuple, T0), 0);
+	T_EQ(one(s, b2, T0), CT_V_PASS);
+	T_EQ(ct_shard_limit_count(s, 0, &b2.tuple), 1);
+	T_EQ(ct_shard_delete(s, &b1.tuple, T0), 0);
+	T_EQ(ct_shard_limit_count(s, 0, &b2.tuple), 1);
+	T_EQ(ct_shard_delete(s, &b2.tuple, T0), 0);
+	T_EQ(ct_shard_limit_count(s, 0, &b2.tuple), 0);
+	/* The table has its key back: a new source is counted. */
+	T_EQ(one(s, a, T0), CT_V_PASS);
+	T_EQ(ct_shard_limit_count(s, 0, &a.tuple), 1);
+	ct_shard_stats(s, &st);
+	T_EQ(st.limit_uncounted, 1);
+	ct_shard_free(s);
+	return 0;
+}
+
+/* Counting with hashes worked out ahead (ct_top_hashes()) gives the same sketch. */
+static int
+test_sketch_hashed(void)
+{
+	static struct ct_top a, b;
+	struct ct_tuple t;
+	struct ct_top_cols c;
+	unsigned i;
+
+	ct_top_init(&a, 5);
+	ct_top_init(&b, 5);
+	for (i = 0; i < 3000; i++) {
+		char src[64];
+
+		snprintf(src, sizeof(src), i % 3 ? "10.%u.%u.9" : "2001:db8:%x::%x", i % 7,
+			 i % 211);
+		t = tup(src, (uint16_t)(i % 4), (uint16_t)i);
+		ct_top_add(&a, &t);
+		ct_top_hashes(&b, &t, &c);
+		ct_top_add_hashed(&b, &t, &c);
+		if (i % 5 == 0) {
+			ct_top_sub(&a, &t);
+			ct_top_hashes(&b, &t, &c);
+			ct_top_sub_hashed(&b, &c);
+		}
+	}
+	T_EQ(memcmp(&a, &b, sizeof(a)), 0);
+	T_EQ(a.total, 2400);
+	return 0;
+}
+
 static const struct t_case cases[] = {
+	T_CASE(test_uncounted_release),
+	T_CASE(test_sketch_hashed),
 	T_CASE(test_admit_table),
+	T_CASE(test_rule_order),
 	T_CASE(test_hint_same),
 	T_CASE(test_bad_rules),
 	T_CASE(test_delete_and_room),
