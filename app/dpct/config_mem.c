@@ -49,7 +49,7 @@ dpct_config_mem(const struct dpct_config *c, unsigned workers, struct dpct_mem_n
 		dpct_config_shard(c, i, workers, &cc);
 		if (ct_shard_mem_size(&cc, &m) != 0)
 			rc = -EINVAL;
-		out->entries += m.entries + m.nat; /* translations are per entry too */
+		out->entries += m.entries;
 		out->index += m.index;
 		out->wheel += m.wheel;
 		out->stage += m.stage;

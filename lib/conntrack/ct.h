@@ -381,9 +381,9 @@ struct ct_conf {
 	bool top;                    /**< keep the top sketch (ct_shard_top_publish()) */
 	uint64_t top_seed;           /**< the sketch's hash key: the same in every shard */
 	struct ct_tpol_conf tpol;    /**< timeout policies (ct_tpol.h); zero = none */
-	bool nat;                    /**< keep translated reply tuples (ct_shard_set_nat()):
-				      *   8 B an entry more, and the index sized for two
-				      *   keys an entry */
+	bool nat;                    /**< translate (ct_shard_set_nat()): the index sized
+				      *   for two keys an entry (each entry keeps its
+				      *   translation in its own lines) */
 	/* Memory */
 	struct ct_mem mem;           /**< the shard's allocator; zero = C heap */
 };
@@ -394,7 +394,6 @@ struct ct_shard_mem {
 	uint64_t index;              /**< `buckets` x 64 B */
 	uint64_t wheel;              /**< `wheel_slots` x 4 B */
 	uint64_t stage;              /**< ev_stage_size event records */
-	uint64_t nat;                /**< conf.nat: `slots` translations x 8 B */
 	uint64_t limits;             /**< ct_limit.h: counts, a bit a slot, the sketch */
 	uint64_t shard;              /**< the shard's own struct (an upper bound) */
 	uint64_t total;              /**< the sum of the above */
@@ -729,8 +728,7 @@ void ct_shard_count_handoff(struct ct_shard *s, unsigned n);
 void ct_shard_count_events(struct ct_shard *s, unsigned sent, unsigned failed,
 			   unsigned listener_dropped);
 
-/** Bytes of memory one entry costs, index share included, and with conf.nat
- * its reply tuple (for docs/bench). */
+/** Bytes of memory one entry costs, index share included (for docs/bench). */
 size_t ct_shard_bytes_per_entry(const struct ct_shard *s);
 
 /*

@@ -193,9 +193,6 @@ result_prefetch_entry(const struct ct_shard *s, const struct ct_result *r)
 	if (r->slot < s->cap) {
 		rte_prefetch0(&s->pool[r->slot]);
 		rte_prefetch0(&s->cold[r->slot]);
-		/* A translated entry's release rebuilds its reply tuple from it. */
-		if (s->nat_x != NULL)
-			rte_prefetch0(&s->nat_x[r->slot]);
 		if (__builtin_expect(s->lim_unc_n != 0, 0))
 			rte_prefetch0(&s->lim_unc[r->slot / 64]);
 	}
@@ -206,6 +203,7 @@ result_prefetch_counts(const struct ct_shard *s, const struct ct_result *r,
 		       struct ct_lim_hint *h)
 {
 	const struct ct_entry *e;
+	struct ct_tuple k;
 
 	h->n = CT_LIM_HINT_UNSET;
 	if ((s->limits == NULL && s->top == NULL) || r->kind != CT_RES_DESTROY_ACK ||
@@ -213,7 +211,7 @@ result_prefetch_counts(const struct ct_shard *s, const struct ct_result *r,
 		return;
 	e = &s->pool[r->slot];
 	if ((e->eflags & CT_EF_USED) && e->id == r->id)
-		ct_shard_limit_prefetch(s, &e->key, h);
+		ct_shard_limit_prefetch(s, ct_entry_key_ref(e, &k), h);
 }
 
 unsigned

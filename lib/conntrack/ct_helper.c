@@ -45,7 +45,7 @@ ct_shard_entry_tuples(const struct ct_shard *s, uint32_t slot, uint32_t id,
 	e = &s->pool[slot];
 	if (!(e->eflags & CT_EF_USED) || e->id != id || (e->status & CT_S_DYING))
 		return -ESTALE;
-	*orig = e->key;
+	ct_entry_key(e, orig);
 	ct_reply_tuple(s, slot, reply);
 	return 0;
 }

@@ -49,8 +49,15 @@ node_hash(const struct ct_shard *s, uint32_t v)
 	if (v & CT_IDX_NAT) {
 		struct ct_tuple r;
 
-		ct_nat_reply_build(&s->pool[v & ~CT_IDX_NAT], &s->nat_x[v & ~CT_IDX_NAT], &r);
+		ct_nat_reply_build(&s->pool[v & ~CT_IDX_NAT], &s->pool[v & ~CT_IDX_NAT].natx, &r);
 		return ct_tuple_hash(&r);
+	}
+	/* A translated key holds its translation: hashed without it. */
+	if (s->pool[v].status & CT_S_NAT_MASK) {
+		struct ct_tuple k;
+
+		ct_entry_key(&s->pool[v], &k);
+		return ct_tuple_hash(&k);
 	}
 	return ct_tuple_hash(&s->pool[v].key);
 }
@@ -168,7 +175,7 @@ ct_index_remove(struct ct_shard *s, uint32_t idx)
 	uint32_t kb[2], rb[2];
 
 	ct_index_cands(s, node_hash(s, idx), &kb[0], &kb[1]);
-	if (!(s->pool[idx].status & CT_S_NAT_MASK) || s->nat_x == NULL) {
+	if (!(s->pool[idx].status & CT_S_NAT_MASK)) {
 		node_remove_from(s, idx, kb);
 		return;
 	}

@@ -55,7 +55,9 @@ ct_bucket_match(const struct ct_bucket *b, uint16_t sig)
  * Whether entry key `k` is tuple `t` (bit 0), its reverse (bit 1), both (a
  * tuple that is its own reverse: ct_key_dir() takes it as the original) or
  * neither (0), without branching on the direction: both comparisons are
- * made at once.
+ * made at once. An IPv4 tuple's address bytes 8..15 are not compared: 0 in
+ * every tuple the parser makes, they hold a translated entry's translation
+ * in its key (struct ct_entry: natx); bytes 4..7 still are.
  */
 static inline unsigned
 ct_key_match(const struct ct_tuple *k, const struct ct_tuple *t)
@@ -65,7 +67,7 @@ ct_key_match(const struct ct_tuple *k, const struct ct_tuple *t)
 	const __m128i t0 = _mm_loadu_si128((const __m128i *)(const void *)t->src);
 	const __m128i t1 = _mm_loadu_si128((const __m128i *)(const void *)t->dst);
 	uint64_t kw, tw, tr;
-	unsigned o, r;
+	unsigned o, r, ign;
 
 	/* sport, dport, proto, family, zone: the reverse swaps the two ports. */
 	memcpy(&kw, &k->sport, sizeof(kw));
@@ -75,9 +77,11 @@ ct_key_match(const struct ct_tuple *k, const struct ct_tuple *t)
 						      _mm_cmpeq_epi8(k1, t1)));
 	r = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(k0, t1),
 						      _mm_cmpeq_epi8(k1, t0)));
+	/* The family is the tail's byte 5; equal tails have t's equal to k's. */
+	ign = (tw >> 40 & 0xff) == 4 ? 0xff00u : 0;
 	/* Differences ORed, not `&&` and `?:`: GCC branched on them, on the packet's direction. */
-	o = ((o ^ 0xffffu) | (kw ^ tw)) == 0;
-	r = ((r ^ 0xffffu) | (kw ^ tr)) == 0;
+	o = (((o | ign) ^ 0xffffu) | (kw ^ tw)) == 0;
+	r = (((r | ign) ^ 0xffffu) | (kw ^ tr)) == 0;
 	return o | r << 1;
 }
 
@@ -122,8 +126,9 @@ ct_nat_match(const struct ct_entry *e, const struct ct_nat_x *x, const struct ct
 		rt = (rt & ~UINT64_C(0xffff0000)) | (uint64_t)x->port << 16;
 	else
 		rt = (rt & ~UINT64_C(0xffff)) | x->port;
-	return tt == rt && memcmp(kept, other, 16) == 0 && memcmp(changed, x->addr, 4) == 0 &&
-	       memcmp(changed + 4, zero, sizeof(zero)) == 0;
+	/* `other` may be the key's destination: its bytes 8..15 are `x`. */
+	return tt == rt && memcmp(kept, other, 4) == 0 && memcmp(kept + 4, zero, sizeof(zero)) == 0 &&
+	       memcmp(changed, x->addr, 4) == 0 && memcmp(changed + 4, zero, sizeof(zero)) == 0;
 }
 
 /*
@@ -139,7 +144,7 @@ ct_node_match(const struct ct_shard *s, uint32_t v, const struct ct_tuple *t, en
 	unsigned hit;
 
 	if (__builtin_expect((v & CT_IDX_NAT) != 0, 0)) {
-		if (!(e->status & CT_S_NAT_MASK) || !ct_nat_match(e, &s->nat_x[v & ~CT_IDX_NAT], t))
+		if (!(e->status & CT_S_NAT_MASK) || !ct_nat_match(e, &e->natx, t))
 			return 0;
 		*dir = CT_DIR_REPLY;
 		return 1;

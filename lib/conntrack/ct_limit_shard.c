@@ -106,13 +106,14 @@ void
 ct_shard_limit_freed(struct ct_shard *s, uint32_t idx, const struct ct_lim_hint *h)
 {
 	struct ct_limits *l = s->limits;
+	struct ct_tuple k;
 
 	/* An entry that rules match but that holds no counts releases none. */
 	if (__builtin_expect(s->lim_unc_n != 0, 0) && l != NULL && bit_take(s->lim_unc, idx)) {
 		s->lim_unc_n--;
 		l = NULL;
 	}
-	ct_limits_top_release(l, s->top, &s->pool[idx].key, h);
+	ct_limits_top_release(l, s->top, ct_entry_key_ref(&s->pool[idx], &k), h);
 }
 
 int

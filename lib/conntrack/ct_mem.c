@@ -17,8 +17,6 @@
 
 #include "ct_private.h"
 
-/* A translated entry's reply tuple (ct_shard_priv.h: struct ct_nat_x). */
-#define CT_MEM_NAT_BYTES 8
 #define CT_MEM_HUGE (UINT64_C(2) << 20)
 
 /*
@@ -96,7 +94,6 @@ ct_shard_mem_size(const struct ct_conf *conf, struct ct_shard_mem *out)
 	out->index = nb * CT_MEM_BUCKET_BYTES;
 	out->wheel = (uint64_t)out->wheel_slots * sizeof(uint32_t);
 	out->stage = (uint64_t)conf->ev_stage_size * sizeof(struct ct_event_rec);
-	out->nat = conf->nat ? out->slots * CT_MEM_NAT_BYTES : 0;
 	if (conf->n_limits != 0) {
 		uint64_t keys = conf->limit_keys != 0 ? conf->limit_keys : max;
 
@@ -107,7 +104,7 @@ ct_shard_mem_size(const struct ct_conf *conf, struct ct_shard_mem *out)
 	/* Timeout policies: a copy of the conf each (ct_tpol_rt.h). */
 	out->shard = sizeof(struct ct_conf) * (1u + conf->tpol.n_policies) +
 		     sizeof(struct ct_stats) + CT_MEM_SHARD_FIELDS;
-	out->total = out->entries + out->index + out->wheel + out->stage + out->nat + out->limits +
+	out->total = out->entries + out->index + out->wheel + out->stage + out->limits +
 		     out->shard;
 	return rc;
 }

@@ -154,10 +154,42 @@ ct_ev_from_linux(uint16_t b)
  * Everything is owned by the shard's worker. Counters and start/stop times
  * are reported in event records; `stop_ns` is set once, at destroy.
  */
+/*
+ * A translated entry's reply tuple, kept as what it changes in the reverse
+ * of the entry's key (8 bytes, where a whole tuple takes 40): the pool
+ * address and port for source NAT (the reply's destination), the inside
+ * address and port for destination NAT (its source). IPv4 only, as lib/nat:
+ * the entry keeps it in its key's spare bytes (struct ct_entry: natx).
+ */
+#define CT_NATX_SRC 1
+#define CT_NATX_DST 2
+struct ct_nat_x {
+	uint8_t addr[4];
+	uint16_t port;
+	uint8_t kind;            /* CT_NATX_SRC or CT_NATX_DST */
+	uint8_t pad;
+};
+_Static_assert(sizeof(struct ct_nat_x) == 8 && _Alignof(struct ct_nat_x) <= 8,
+	       "a translation is 8 bytes");
 struct ct_entry {
 	/* --- Line 1: read by every packet of the flow --- */
-	/* Immutable for the entry's life */
-	struct ct_tuple key;     /* original-direction tuple */
+	/*
+	 * Immutable for the entry's life: the original-direction tuple, and
+	 * a translated entry's translation over the last 8 bytes of its key's
+	 * destination address, which an IPv4 key never uses (the first 4
+	 * are the address, the rest 0 in every tuple the parser makes).
+	 * Whoever reads the key of an IPv4 entry as a tuple takes it with
+	 * ct_entry_key(); lookups compare an IPv4 key without those bytes
+	 * (ct_index.h). The translation is read only while the status has
+	 * CT_S_NAT_MASK bits.
+	 */
+	union {
+		struct ct_tuple key;
+		struct {
+			uint8_t natx_before_[24]; /* key.src, key.dst[0..8) */
+			struct ct_nat_x natx;     /* CT_S_NAT_MASK entries (IPv4) */
+		};
+	};
 	uint32_t id;             /* CTA_ID; 0 never used */
 	uint32_t expiry;         /* expiry tick */
 	/*
@@ -224,6 +256,36 @@ struct ct_entry {
 };
 _Static_assert(sizeof(struct ct_entry) == 128, "ct_entry must stay two cache lines");
 _Static_assert(offsetof(struct ct_entry, key) == 0, "key first: lookups touch one line");
+_Static_assert(offsetof(struct ct_entry, natx) == offsetof(struct ct_tuple, dst) + 8 &&
+		       offsetof(struct ct_entry, natx) + sizeof(struct ct_nat_x) ==
+			       offsetof(struct ct_tuple, sport),
+	       "a translation is the key's destination address bytes 8..15");
+
+/*
+ * The key of entry `e` as a tuple: an IPv4 key without what its spare
+ * address bytes hold (a translation).
+ */
+static inline void
+ct_entry_key(const struct ct_entry *e, struct ct_tuple *out)
+{
+	*out = e->key;
+	if (out->family == 4)
+		memset(out->dst + 4, 0, sizeof(out->dst) - 4);
+}
+
+/*
+ * The key of entry `e` for a reader of its addresses: the key itself, or a
+ * translated entry's copy in `buf` without the translation (an entry's
+ * translation bytes are 0 while its status has no CT_S_NAT_MASK bit).
+ */
+static inline const struct ct_tuple *
+ct_entry_key_ref(const struct ct_entry *e, struct ct_tuple *buf)
+{
+	if (__builtin_expect(!(e->status & CT_S_NAT_MASK), 1))
+		return &e->key;
+	ct_entry_key(e, buf);
+	return buf;
+}
 _Static_assert(offsetof(struct ct_entry, pkts_w) == 64,
 	       "hot fields (key, id, expiry, decision, state) fill the first 64 bytes");
 _Static_assert(offsetof(struct ct_entry, tw_end) - offsetof(struct ct_entry, pkts_w) == 32,

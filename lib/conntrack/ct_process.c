@@ -307,7 +307,7 @@ related_lookup(const struct ct_shard *s, const struct ct_pkt *p, const struct ct
 {
 	struct ct_tuple rev;
 
-	if (s->nat_x == NULL)
+	if (!s->conf.nat)
 		return ct_probe_lookup(s, q, &p->tuple, dir);
 	ct_tuple_reverse(&rev, &p->tuple);
 	return ct_probe_lookup(s, q, &rev, dir);
@@ -570,12 +570,6 @@ prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe
 	/* Both lines of the entry. */
 	rte_prefetch0(e);
 	rte_prefetch0(e + 64);
-	/*
-	 * A translated flow's reply tuple: its reply packets are matched with
-	 * it, its original ones rewritten from it. 40 bytes may span two lines.
-	 */
-	if (s->nat_x != NULL)
-		rte_prefetch0(&s->nat_x[q->cand & ~CT_IDX_NAT]);
 	/*
 	 * And the cold part: its links for a packet that moves state, its TCP
 	 * state for every TCP packet (a 28-byte cold part may start in one line

@@ -72,7 +72,7 @@ nat_compress(const struct ct_tuple *key, const struct ct_tuple *r, struct ct_nat
 
 /*
  * Ask the translation hook for the new entry `idx` (its key set, status
- * still 0): the translation into nat_x[idx], the NAT bits into its
+ * still 0): the translation into its key (natx), the NAT bits into its
  * status, the reply tuple's hash into *rh (for nat_insert()); the hook's
  * answer taken ahead in `pre` when it holds one (the hook is then not
  * asked again). A refusal,
@@ -112,7 +112,7 @@ nat_bind(struct ct_shard *s, uint32_t idx, const struct ct_pkt *p, uint32_t *rh,
 		e->status &= (uint16_t)~CT_S_NAT_MASK;
 		return 0;
 	}
-	if (nat_compress(&e->key, rp, &s->nat_x[idx]) != 0) {
+	if (nat_compress(&e->key, rp, &e->natx) != 0) {
 		if (s->nat.release != NULL)
 			s->nat.release(s->nat.arg, rp, e->status);
 		e->status &= (uint16_t)~CT_S_NAT_MASK;
@@ -243,12 +243,12 @@ nat_target(const struct ct_shard *s, uint32_t idx, enum ct_dir dir, bool icmp_er
 	if (!(e->status & CT_S_NAT_MASK))
 		return;
 	pi->nat = 1;
-	x = &s->nat_x[idx];
+	x = &e->natx;
 	if (icmp_error) {
 		if (dir == CT_DIR_ORIG)
 			ct_nat_reply_build(e, x, to);
 		else
-			*to = e->key;
+			ct_entry_key(e, to);
 		return;
 	}
 	memcpy(&tail, &e->key.sport, sizeof(tail));

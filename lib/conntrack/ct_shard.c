@@ -108,8 +108,7 @@ ct_shard_bytes_per_entry(const struct ct_shard *s)
 {
 	size_t total = (size_t)s->cap * (sizeof(struct ct_entry) + sizeof(struct ct_entry_cold)) +
 		       (size_t)s->nb * sizeof(struct ct_bucket) +
-		       (size_t)s->wheel_size * sizeof(uint32_t) +
-		       (s->nat_x != NULL ? (size_t)s->cap * sizeof(struct ct_nat_x) : 0);
+		       (size_t)s->wheel_size * sizeof(uint32_t);
 
 	return (total + s->conf.max_entries - 1) / s->conf.max_entries;
 }
@@ -125,7 +124,7 @@ ct_shard_set_event_kinds(struct ct_shard *s, unsigned kinds)
 int
 ct_shard_set_nat(struct ct_shard *s, const struct ct_nat_hook *h)
 {
-	if (s->nat_x == NULL)
+	if (!s->conf.nat)
 		return -ENOTSUP;
 	if (!ct_shard_empty(s))
 		return -EBUSY;
@@ -244,11 +243,8 @@ ct_shard_create(const struct ct_conf *conf, char *err, size_t errlen)
 	s->stage = ct_mem_zalloc(&conf->mem, (size_t)s->stage_cap * sizeof(struct ct_event_rec),
 				 64);
 	s->stage_own = s->stage;
-	if (conf->nat)
-		s->nat_x = ct_mem_zalloc(&conf->mem, (size_t)s->cap * sizeof(struct ct_nat_x),
-					     64);
 	if (s->pool == NULL || s->cold == NULL || s->buckets == NULL || s->wheel == NULL ||
-	    s->stage == NULL || (conf->nat && s->nat_x == NULL))
+	    s->stage == NULL)
 		FAIL("out of memory for %u entries", s->cap);
 	/* Pop order 0, 1, 2...: neighbours in time are neighbours in memory. */
 	for (i = 0; i < s->cap; i++) {
@@ -288,7 +284,6 @@ ct_shard_free(struct ct_shard *s)
 	ct_mem_free(&mem, s->buckets);
 	ct_mem_free(&mem, s->wheel);
 	ct_mem_free(&mem, s->stage_own);
-	ct_mem_free(&mem, s->nat_x);
 	ct_tpol_rt_free(s);
 	ct_mem_free(&mem, s);
 }

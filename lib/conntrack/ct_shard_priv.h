@@ -27,21 +27,6 @@
  * (pools hold at most 2^30 entries). */
 #define CT_IDX_NAT 0x80000000u
 
-/*
- * A translated entry's reply tuple, kept as what it changes in the reverse
- * of the entry's key (8 bytes, where a whole tuple takes 40): the pool
- * address and port for source NAT (the reply's destination), the inside
- * address and port for destination NAT (its source). IPv4 only, as lib/nat.
- */
-#define CT_NATX_SRC 1
-#define CT_NATX_DST 2
-struct ct_nat_x {
-	uint8_t addr[4];
-	uint16_t port;
-	uint8_t kind;            /* CT_NATX_SRC or CT_NATX_DST */
-	uint8_t pad;
-};
-_Static_assert(sizeof(struct ct_nat_x) == 8, "a translation is 8 bytes an entry");
 #define CT_NS_PER_S UINT64_C(1000000000)
 /* The longest timeout a shard takes, in ticks. */
 #define CT_MAX_TIMEOUT_TICKS (1u << 30)
@@ -58,7 +43,6 @@ struct ct_shard {
 	/* Pool */
 	struct ct_entry *pool;
 	struct ct_entry_cold *cold;  /* start time and wheel links, same index as pool */
-	struct ct_nat_x *nat_x;      /* translated entries' reply tuples (conf.nat), or NULL */
 	uint32_t cap;              /* max_entries + early-drop headroom */
 	uint32_t free_head;        /* free slots, linked through cold[].tnext */
 	uint32_t n_free;
@@ -133,13 +117,18 @@ ct_tuple_rev(struct ct_tuple *out, const struct ct_tuple *in)
 static inline void
 ct_nat_reply_build(const struct ct_entry *e, const struct ct_nat_x *x, struct ct_tuple *out)
 {
+	const struct ct_nat_x t = *x; /* x may be e's own (e->natx) */
+
+	/* A translated key is IPv4: its reverse's source is the key's
+	 * destination, translation and all, kept to its address. */
 	ct_tuple_rev(out, &e->key);
-	if (x->kind == CT_NATX_SRC) {
-		memcpy(out->dst, x->addr, sizeof(x->addr));
-		out->dport = x->port;
+	memset(out->src + 4, 0, sizeof(out->src) - 4);
+	if (t.kind == CT_NATX_SRC) {
+		memcpy(out->dst, t.addr, sizeof(t.addr));
+		out->dport = t.port;
 	} else {
-		memcpy(out->src, x->addr, sizeof(x->addr));
-		out->sport = x->port;
+		memcpy(out->src, t.addr, sizeof(t.addr));
+		out->sport = t.port;
 	}
 }
 
@@ -151,11 +140,14 @@ static inline void
 ct_reply_tuple(const struct ct_shard *s, uint32_t idx, struct ct_tuple *out)
 {
 	const struct ct_entry *e = &s->pool[idx];
+	struct ct_tuple k;
 
-	if ((e->status & CT_S_NAT_MASK) && s->nat_x != NULL)
-		ct_nat_reply_build(e, &s->nat_x[idx], out);
-	else
-		ct_tuple_reverse(out, &e->key);
+	if (e->status & CT_S_NAT_MASK) {
+		ct_nat_reply_build(e, &e->natx, out);
+		return;
+	}
+	ct_entry_key(e, &k);
+	ct_tuple_rev(out, &k);
 }
 
 /* Copied over entries to clear them: 128-byte moves, where memset became `rep stos`. */
@@ -229,12 +221,14 @@ ct_shard_limit_created(struct ct_shard *s, uint32_t idx, enum ct_limit_verdict v
 {
 	if (__builtin_expect(v == CT_LIM_NOROOM || v == CT_LIM_OVER, 0))
 		ct_shard_limit_uncounted(s, idx, v);
+	struct ct_tuple k;
+
 	if (s->top == NULL)
 		return;
 	if (h != NULL && h->n != CT_LIM_HINT_UNSET)
-		ct_top_add_hashed(s->top, &s->pool[idx].key, &h->top);
+		ct_top_add_hashed(s->top, ct_entry_key_ref(&s->pool[idx], &k), &h->top);
 	else
-		ct_top_add(s->top, &s->pool[idx].key);
+		ct_top_add(s->top, ct_entry_key_ref(&s->pool[idx], &k));
 }
 
 void ct_shard_limit_abort(struct ct_shard *s, const struct ct_tuple *t, enum ct_limit_verdict v,

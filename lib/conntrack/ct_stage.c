@@ -65,21 +65,19 @@ tw_flags(const struct ct_entry *e, unsigned d)
 }
 
 /*
- * The record of entry `e` (slot `idx`; `nx` its translation, NULL for none)
- * with its event bits, flags and sequence number: every field stored once,
+ * The record of entry `e` (slot `idx`) with its event bits, flags and sequence number: every field stored once,
  * no memset (a 128-byte memset became `rep stos`), the per-protocol parts
  * chosen by one switch.
  */
 static inline void
-rec_build(const struct ct_entry *e, uint64_t start_ns, const struct ct_nat_x *nx, uint32_t idx,
-	  uint16_t shard, uint32_t now_tick, struct ct_event_rec *r, uint16_t events,
+rec_build(const struct ct_entry *e, uint64_t start_ns, uint32_t idx, uint16_t shard, uint32_t now_tick, struct ct_event_rec *r, uint16_t events,
 	  uint8_t flags, uint32_t seq)
 {
 	bool dying = (e->status & CT_S_DYING) != 0;
 	uint32_t left = 0;
 	uint64_t zero8 = 0;
 
-	r->orig = e->key;
+	ct_entry_key(e, &r->orig);
 	r->pkts[0] = ct_entry_pkts(e, 0);
 	r->pkts[1] = ct_entry_pkts(e, 1);
 	memcpy(r->bytes, e->bytes, sizeof(r->bytes));
@@ -135,30 +133,22 @@ rec_build(const struct ct_entry *e, uint64_t start_ns, const struct ct_nat_x *nx
 	default:
 		break;
 	}
-	if (nx == NULL)
-		ct_tuple_rev(&r->reply, &e->key);
+	if (e->status & CT_S_NAT_MASK)
+		ct_nat_reply_build(e, &e->natx, &r->reply);
 	else
-		ct_nat_reply_build(e, nx, &r->reply);
-}
-
-/* The translation rec_build() needs for entry idx: NULL when none. */
-static inline const struct ct_nat_x *
-rec_nat(const struct ct_shard *s, uint32_t idx)
-{
-	if ((s->pool[idx].status & CT_S_NAT_MASK) && s->nat_x != NULL)
-		return &s->nat_x[idx];
-	return NULL;
+		ct_tuple_rev(&r->reply, &r->orig);
 }
 
 void
 ct_fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_event_rec *r)
 {
-	rec_build(&s->pool[idx], s->cold[idx].start_ns, rec_nat(s, idx), idx,
-		  s->conf.shard_index, now_tick, r, 0, 0, 0);
+	rec_build(&s->pool[idx], s->cold[idx].start_ns, idx, s->conf.shard_index, now_tick, r, 0,
+		  0, 0);
 }
 
 /*
- * A staged record is raw: the entry's two lines as they were, what else
+ * A staged record is raw: the entry's two lines as they were (a
+ * translation in its key), what else
  * rec_build() reads, and in their own places the fields that the shard's
  * commit and the results path read (id, slot, events, shard, flags, seq,
  * targets). Copying 128 bytes is about a third of the instructions of
@@ -168,13 +158,11 @@ ct_fill_record(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_ev
  */
 #define RAW_LINE1   0u     /* entry bytes 0..63 */
 #define RAW_START   64u    /* uint64_t start_ns */
-#define RAW_NAT     72u    /* struct ct_nat_x */
-#define RAW_TICK    80u    /* uint32_t now_tick */
-#define RAW_HAS_NAT 84u    /* uint8_t: RAW_NAT holds the translation */
+#define RAW_TICK    72u    /* uint32_t now_tick */
 #define RAW_LINE2   120u   /* entry bytes 64..127 */
 #define RAW_MAGIC   UINT32_C(0x57415243) /* in pad3; a built record has 0 there */
 
-_Static_assert(RAW_HAS_NAT < offsetof(struct ct_event_rec, id) &&
+_Static_assert(RAW_TICK + sizeof(uint32_t) <= offsetof(struct ct_event_rec, id) &&
 		       offsetof(struct ct_event_rec, id) < offsetof(struct ct_event_rec, slot) &&
 		       offsetof(struct ct_event_rec, targets) + sizeof(uint32_t) <= RAW_LINE2 &&
 		       RAW_LINE2 + 64 <= offsetof(struct ct_event_rec, pad3) &&
@@ -183,8 +171,7 @@ _Static_assert(RAW_HAS_NAT < offsetof(struct ct_event_rec, id) &&
 			       offsetof(struct ct_event_rec, slot) &&
 		       offsetof(struct ct_event_rec, flags) < offsetof(struct ct_event_rec, seq),
 	       "a raw record keeps the header fields where a built record has them");
-_Static_assert(sizeof(struct ct_entry) == 128 && sizeof(struct ct_nat_x) == 8,
-	       "a raw record holds the entry's two lines and its translation");
+_Static_assert(sizeof(struct ct_entry) == 128, "a raw record holds the entry's two lines");
 
 static inline void
 raw_fill(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_event_rec *r,
@@ -192,16 +179,12 @@ raw_fill(struct ct_shard *s, uint32_t idx, uint32_t now_tick, struct ct_event_re
 {
 	const struct ct_entry *e = &s->pool[idx];
 	uint8_t *b = (uint8_t *)r;
-	const struct ct_nat_x *nx = rec_nat(s, idx);
 	uint32_t magic = RAW_MAGIC;
 
 	memcpy(b + RAW_LINE1, e, 64);
 	memcpy(b + RAW_LINE2, (const uint8_t *)e + 64, 64);
 	memcpy(b + RAW_START, &s->cold[idx].start_ns, sizeof(uint64_t));
 	memcpy(b + RAW_TICK, &now_tick, sizeof(now_tick));
-	b[RAW_HAS_NAT] = nx != NULL;
-	if (nx != NULL)
-		memcpy(b + RAW_NAT, nx, sizeof(*nx));
 	r->id = e->id;
 	r->slot = idx;
 	r->events = events;
@@ -226,7 +209,6 @@ ct_event_rec_cook(struct ct_event_rec *r)
 {
 	const uint8_t *b = (const uint8_t *)r;
 	struct ct_entry e;
-	struct ct_nat_x nx;
 	uint64_t start_ns;
 	uint32_t now_tick, targets;
 
@@ -235,11 +217,9 @@ ct_event_rec_cook(struct ct_event_rec *r)
 	memcpy(&e, b + RAW_LINE1, 64);
 	memcpy((uint8_t *)&e + 64, b + RAW_LINE2, 64);
 	memcpy(&start_ns, b + RAW_START, sizeof(start_ns));
-	memcpy(&nx, b + RAW_NAT, sizeof(nx));
 	memcpy(&now_tick, b + RAW_TICK, sizeof(now_tick));
 	targets = r->targets;
-	rec_build(&e, start_ns, b[RAW_HAS_NAT] ? &nx : NULL, r->slot, r->shard, now_tick, r,
-		  r->events, r->flags, r->seq);
+	rec_build(&e, start_ns, r->slot, r->shard, now_tick, r, r->events, r->flags, r->seq);
 	r->targets = targets;
 }
 
@@ -350,10 +330,11 @@ nat_unbind(struct ct_shard *s, uint32_t idx)
 	if ((e->status & CT_S_NAT_MASK) && s->nat.release != NULL) {
 		struct ct_tuple r;
 
-		ct_nat_reply_build(e, &s->nat_x[idx], &r);
+		ct_nat_reply_build(e, &e->natx, &r);
 		s->nat.release(s->nat.arg, &r, e->status);
 	}
 	e->status &= (uint16_t)~CT_S_NAT_MASK;
+	memset(&e->natx, 0, sizeof(e->natx));
 }
 
 void

@@ -118,9 +118,6 @@ wheel_run_slot(struct ct_shard *s, uint32_t t, uint32_t now_tick, uint64_t now,
 		if (next != CT_NIL) {
 			rte_prefetch0(&s->cold[next]);
 			rte_prefetch0(&s->pool[next]);
-			/* Translated: its reply tuple, which its removal hashes. */
-			if (s->nat_x != NULL)
-				rte_prefetch0(&s->nat_x[next]);
 		}
 		e->eflags &= (uint8_t)~CT_EF_IN_WHEEL;
 		c->tnext = c->tprev = CT_NIL;

@@ -86,6 +86,7 @@ struct bench {
 	int limit_group;            /* --limit-group: the rule's group_len, -1 = 32 */
 	struct nat_table *nat_t;
 	struct pipe_nat natp;
+	unsigned learn_n;          /* --nat: packets of the last burst nat_learn() has not read */
 	uint8_t (*nat_addr)[4];    /* per key (established: flow; churn: slot) */
 	uint16_t *nat_port;
 	uint32_t fkey[MAX_BURST];  /* per frame of the burst: key << 1 | reply */

@@ -87,15 +87,18 @@ events_sync(struct bench *b)
 }
 
 /*
- * --nat: the pool address and port each new flow left with, for its
- * replies. Not timed apart: two more TSC reads a burst would cost more
- * than the loop.
+ * --nat: the pool address and port each new flow of the last burst left
+ * with, for its replies: the far side's part, done by the simulated NIC
+ * (timed with it) before it makes the next burst.
  */
 static void
-nat_learn(struct bench *b, unsigned n)
+nat_learn(struct bench *b)
 {
-	unsigned i;
+	unsigned i, n = b->learn_n;
 
+	b->learn_n = 0;
+	if (!b->nat)
+		return;
 	for (i = 0; i < n; i++) {
 		const uint8_t *p = b->frames[i];
 		uint32_t key = b->fkey[i] >> 1;
@@ -128,8 +131,7 @@ run_burst(struct bench *b, unsigned n)
 			 b->timing ? &b->pst : NULL);
 	for (i = 0; i < n; i++)
 		b->drops += b->verdict[i] != CT_V_PASS;
-	if (b->nat)
-		nat_learn(b, n);
+	b->learn_n = n;
 	events_sync(b);
 }
 
@@ -280,6 +282,7 @@ establish(struct bench *b)
 
 	for (k = 0; k < 3; k++) {
 		for (f = 0; f < b->flows;) {
+			nat_learn(b);
 			for (n = 0; n < b->burst && f < b->flows; n++, f++)
 				bench_frame(b, n, f, f, k == 1, fl[k], 0, 0);
 			b->now += 1000;
@@ -351,6 +354,7 @@ bench_established(struct bench *b, uint64_t *cycles)
 	for (i = 0; i < b->packets;) {
 		uint64_t n0 = rte_rdtsc();
 
+		nat_learn(b);
 		for (n = 0; n < b->burst && i < b->packets; n++, i++) {
 			bench_frame(b, n, seg[i].fd >> 1, seg[i].fd >> 1, seg[i].fd & 1, TH_ACK,
 				    seg[i].sent, seg[i].rcvd);
@@ -408,6 +412,7 @@ bench_churn(struct bench *b, uint64_t *cycles, uint64_t *conns)
 	for (i = 0; i < b->packets;) {
 		uint64_t n0 = rte_rdtsc();
 
+		nat_learn(b);
 		for (n = 0; n < b->burst && i < b->packets; n++, i++) {
 			uint8_t st;
 

@@ -209,6 +209,58 @@ test_port_held_until_destroy_delivered(void)
 	return 0;
 }
 
+/*
+ * A translated entry keeps its translation in its key's spare address
+ * bytes: records and reply tuples carry whole, clean tuples, and the slot,
+ * once freed, serves an untranslated flow (both directions by its key).
+ */
+static int
+test_translation_in_key(void)
+{
+	struct binder b = { .next_port = 30000 };
+	struct ct_shard *s = nat_shard(&b, 1);
+	struct ct_pkt syn = mk(6, CLIENT, SERVER, 41000, 443, TH_SYN);
+	struct ct_pkt dns = mk(17, CLIENT, SERVER, 5353, 53, 0);
+	struct ct_tuple to, want;
+	struct ct_event_rec r[8];
+	struct ct_pkt_info pi;
+	uint32_t pool = POOL, slot;
+	unsigned n;
+
+	T_ASSERT(s != NULL);
+	T_EQ(one_nat(s, syn, T0, &pi, &to), CT_V_PASS);
+	n = drain(s, r, 8, T0);
+	T_EQ(n, 1);
+	slot = r[0].slot;
+	T_MEMEQ(&r[0].orig, &syn.tuple, sizeof(syn.tuple));
+	ct_tuple_reverse(&want, &syn.tuple);
+	memcpy(want.dst, &pool, 4);
+	want.dport = 30000;
+	T_MEMEQ(&r[0].reply, &want, sizeof(want));
+	T_EQ(ct_shard_flush(s, T0 + 1, 0), 1);
+	n = drain(s, r, 8, T0 + 1);
+	T_EQ(n, 1);
+	T_MEMEQ(&r[0].orig, &syn.tuple, sizeof(syn.tuple));
+	T_MEMEQ(&r[0].reply, &want, sizeof(want));
+	ack_destroys(s, r, n, T0 + 1);
+	T_EQ(b.released, 1);
+	T_ASSERT(ct_shard_empty(s));
+	/* The same slot, untranslated: its reply is the reverse of its key. */
+	T_EQ(one_nat(s, dns, T0 + 2, &pi, &to), CT_V_PASS);
+	T_EQ(pi.nat, 0);
+	n = drain(s, r, 8, T0 + 2);
+	T_EQ(n, 1);
+	T_EQ(r[0].slot, slot);
+	T_MEMEQ(&r[0].orig, &dns.tuple, sizeof(dns.tuple));
+	ct_tuple_reverse(&want, &dns.tuple);
+	T_MEMEQ(&r[0].reply, &want, sizeof(want));
+	T_EQ(one_nat(s, rev(dns, 0), T0 + 3, &pi, &to), CT_V_PASS);
+	T_EQ(pi.dir, CT_DIR_REPLY);
+	T_EQ(ct_shard_live(s), 1);
+	ct_shard_free(s);
+	return 0;
+}
+
 static int
 test_untranslated_and_refused(void)
 {
@@ -281,14 +333,14 @@ test_set_nat_rules(void)
 	T_EQ(ct_shard_set_nat(s, &h), 0);
 	T_EQ(one(s, mk(17, CLIENT, SERVER, 1, 2, 0), T0), CT_V_PASS);
 	T_EQ(ct_shard_set_nat(s, NULL), -EBUSY);
-	/* The reply tuples and the doubled index are accounted for. */
+	/* The doubled index is accounted for; translations live in the entries. */
 	ct_conf_init(&c);
 	c.max_entries = 65536;
 	T_EQ(ct_shard_mem_size(&c, &m0), 0);
 	c.nat = true;
 	T_EQ(ct_shard_mem_size(&c, &m1), 0);
-	T_EQ(m1.nat, m1.slots * 8); /* struct ct_nat_x */
 	T_EQ(m1.index, 2 * m0.index);
+	T_EQ(m1.entries, m0.entries);
 	ct_shard_free(plain);
 	ct_shard_free(s);
 	return 0;
@@ -423,6 +475,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_reply_by_translated_tuple),
 	T_CASE(test_icmp_error_finds_translated),
 	T_CASE(test_port_held_until_destroy_delivered),
+	T_CASE(test_translation_in_key),
 	T_CASE(test_untranslated_and_refused),
 	T_CASE(test_reply_tuple_collision_refused),
 	T_CASE(test_set_nat_rules),
