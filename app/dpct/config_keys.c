@@ -91,8 +91,10 @@ const struct cfg_key dpct_cfg_keys[] = {
 	{.section = "table", .key = "load_factor", .type = CFG_NUMBER, F(load_factor),
 	 .fmin = 0.25, .fmax = 0.95, .fdflt = 0.8,
 	 .doc = "Index fill at a full table. Each shard's index gets the smallest "
-		"power-of-two number of 10-slot buckets with `buckets × 10 ≥ share / "
-		"load_factor`. Lower is faster lookups and more memory."},
+		"power-of-two number of 10-slot buckets with `buckets × 10 ≥ keys / "
+		"load_factor`, keys being its share of `max_entries`, twice that when "
+		"`nat` has pools or rules (a translated entry's reply tuple is a second "
+		"key). Lower is faster lookups and more memory."},
 	{CFG_B("table", "early_drop", early_drop, true),
 	 .doc = "When full, evict a not-yet-assured entry to make room (Linux `early_drop`), "
 		"counted in `early_drop`. Off: new flows are dropped at the limit."},

@@ -330,9 +330,6 @@ void dpct_policy_stats_json(struct dpct_app *a, struct json_t *root);
 int dpct_telemetry_rules_init(struct dpct_app *a);
 
 /* Translation, the workers' side (nat_worker.c) ----------------------- */
-/** Whether the configuration translates at all (a `nat` section with pools or rules):
- * shards are then created with room for reply tuples (ct_conf.nat). */
-bool dpct_nat_configured(const struct dpct_config *c);
 /** Install the binding hook on the worker's shard and its pipeline (before its first packet). */
 void dpct_nat_worker_setup(struct dpct_worker *w);
 /** Once a poll loop, right after the worker's quiescent reports: take the installed table. */

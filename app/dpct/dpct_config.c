@@ -84,11 +84,18 @@ dpct_config_to_json(const struct dpct_config *c)
 	return text;
 }
 
+bool
+dpct_nat_configured(const struct dpct_config *c)
+{
+	return c->nat.n_pools != 0 || c->nat.n_rules != 0;
+}
+
 void
 dpct_config_shard(const struct dpct_config *c, unsigned index, unsigned count,
 		  struct ct_conf *out)
 {
-	uint64_t slots, buckets = 1;
+	uint64_t keys, slots, buckets = 1;
+	double want;
 	uint32_t share;
 	unsigned i;
 
@@ -100,8 +107,19 @@ dpct_config_shard(const struct dpct_config *c, unsigned index, unsigned count,
 	if (share == 0)
 		share = 1;
 	out->max_entries = share;
-	/* The index is sized for load_factor at a full table. */
-	slots = (uint64_t)((double)share / c->load_factor) + 1;
+	/*
+	 * The index is sized for load_factor at a full table: the smallest
+	 * power of two of buckets with room for keys / load_factor, where a
+	 * translated entry has two keys (its reply tuple's node). keys /
+	 * load_factor rounded up, but not for the last bit of a double:
+	 * 65536 / 0.8 is 81920 slots, 8192 buckets, not 8193 (16384).
+	 */
+	out->nat = dpct_nat_configured(c);
+	keys = (uint64_t)share * (out->nat ? 2 : 1);
+	want = (double)keys / c->load_factor;
+	slots = (uint64_t)want;
+	if ((double)slots < want - 1e-3)
+		slots++;
 	while (buckets * CT_BUCKET_SLOTS < slots)
 		buckets <<= 1;
 	out->buckets = (uint32_t)buckets;

@@ -167,7 +167,14 @@ int dpct_config_load(struct dpct_config *c, const char *path, char *err, size_t 
 /** The configuration as JSON text (malloc'd; NULL on ENOMEM), for telemetry /dpct/config. */
 char *dpct_config_to_json(const struct dpct_config *c);
 
-/** Derive a shard configuration for worker `index` of `count`. */
+/** Whether the configuration translates at all (a `nat` section with pools or rules):
+ * shards are then created with room for reply tuples (ct_conf.nat). */
+bool dpct_nat_configured(const struct dpct_config *c);
+
+/** Derive a shard configuration for worker `index` of `count`: its share
+ * of max_entries, its index (the smallest power of two of 10-slot buckets
+ * that holds its keys at load_factor; two keys an entry when translating,
+ * ct_conf.nat), timeouts, events and the rest. */
 void dpct_config_shard(const struct dpct_config *c, unsigned index, unsigned count,
 		       struct ct_conf *out);
 

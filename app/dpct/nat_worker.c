@@ -23,12 +23,6 @@
 /* Exhaustion and fill warnings: at most one per worker this often. */
 #define NAT_WARN_INTERVAL_NS (UINT64_C(10) * 1000000000u)
 
-bool
-dpct_nat_configured(const struct dpct_config *c)
-{
-	return c->nat.n_pools != 0 || c->nat.n_rules != 0;
-}
-
 /* The NIC steers a reply to `reply` to this worker. */
 static bool
 rss_pref(void *arg, const struct ct_tuple *reply)

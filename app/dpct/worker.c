@@ -157,7 +157,6 @@ dpct_workers_init(struct dpct_app *a)
 		w->index = i;
 		w->lcore = lcore;
 		dpct_config_shard(&a->cfg, i, nw, &cc);
-		cc.nat = dpct_nat_configured(&a->cfg);
 		/* Hugepages on the worker's own socket. */
 		dpct_mem_socket(&cc.mem, (int)rte_lcore_to_socket_id(lcore));
 		/*

@@ -127,9 +127,9 @@ def main():
         slots = 65536 + 65536 // 64 + 16
         t.check(abs(size(m.group(2)) - slots * 156) < 0.06 * (1 << 20),
                 'entries: %d slots x 156 B = %s' % (slots, m.group(2)))
-        # dpct_config_shard(): 65536 / 0.8 + 1 slots in 10-slot buckets, to a power of two.
-        t.check(abs(size(m.group(3)) - 16384 * 64) < 0.06 * (1 << 20),
-                'index: 16384 buckets x 64 B = %s' % m.group(3))
+        # dpct_config_shard(): 65536 / 0.8 = 81920 slots in 10-slot buckets, a power of two.
+        t.check(abs(size(m.group(3)) - 8192 * 64) < 0.03 * (1 << 20),
+                'index: 8192 buckets x 64 B = %s' % m.group(3))
 
     # Beyond EAL memory (-m 64) but within the machine's: starts, with a warning.
     prefix, chan = d.uniq('tablemem_heap')

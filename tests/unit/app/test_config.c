@@ -413,6 +413,59 @@ test_shard_split(void)
 	return 0;
 }
 
+/*
+ * Each shard's index: the smallest power of two of 10-slot buckets that
+ * holds its keys at load_factor (a share that is a power of two is not
+ * rounded past it), two keys an entry when the configuration translates.
+ */
+static int
+test_shard_index(void)
+{
+	static const struct {
+		uint32_t max_entries;
+		unsigned workers;
+		double lf;
+		int nat;
+		uint32_t buckets;
+	} cases[] = {
+		{ 65536, 1, 0.8, 0, 8192 },      /* 81920 slots exactly */
+		{ 65537, 1, 0.8, 0, 16384 },
+		{ 65536, 1, 0.8, 1, 16384 },     /* 131072 keys */
+		{ 2097152, 4, 0.8, 0, 65536 },   /* 524288 a shard */
+		{ 2097152, 4, 0.8, 1, 131072 },
+		{ 1000000, 1, 0.8, 0, 131072 },
+		{ 1000000, 1, 0.8, 1, 262144 },  /* 2.5M slots: 1.31M would not hold */
+		{ 1000, 1, 0.5, 0, 256 },
+		{ 10, 4, 0.25, 0, 2 },           /* 3 entries: 12 slots */
+	};
+	static const char nat[] =
+		",\"nat\": {\"pools\": [{\"name\": \"p\", \"addresses\": \"198.51.100.0/24\","
+		" \"ports\": \"1024-65535\"}], \"rules\": [{\"name\": \"r\", \"action\": \"snat\","
+		" \"src\": \"10.0.0.0/8\", \"pool\": \"p\"}]}";
+	struct dpct_config c;
+	struct ct_conf s;
+	char doc[1024];
+	unsigned i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(doc, sizeof(doc),
+			 "{\"table\": {\"max_entries\": %u, \"load_factor\": %g},"
+			 " \"workers\": {\"count\": %u}%s}",
+			 cases[i].max_entries, cases[i].lf, cases[i].workers, cases[i].nat ? nat : "");
+		T_EQ(parse(&c, doc), 0);
+		T_EQ(dpct_nat_configured(&c), cases[i].nat != 0);
+		dpct_config_shard(&c, 0, cases[i].workers, &s);
+		T_EQ(s.nat, cases[i].nat != 0);
+		T_UEQ(s.buckets, cases[i].buckets);
+		/* The keys fit at load_factor, and half the buckets would not hold them. */
+		T_ASSERT((double)s.max_entries * (s.nat ? 2 : 1) <=
+			 (double)s.buckets * CT_BUCKET_SLOTS * cases[i].lf + 1e-6);
+		T_ASSERT(s.buckets == 2 || (double)s.max_entries * (s.nat ? 2 : 1) >
+					   (double)s.buckets / 2 * CT_BUCKET_SLOTS * cases[i].lf);
+	}
+	return 0;
+}
+
 static int
 test_events_conf(void)
 {
@@ -513,6 +566,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_syntax),
 	T_CASE(test_round_trip),
 	T_CASE(test_shard_split),
+	T_CASE(test_shard_index),
 	T_CASE(test_events_conf),
 	T_CASE(test_load),
 	T_CASE(test_shipped_configs),

@@ -3,7 +3,8 @@
  * app/dpct/config_mem.c: the memory a configuration needs, against what the
  * app's own derivations allocate for it: every worker's shard
  * (dpct_config_shard() + ct_shard_create()) and event channel
- * (ev_chan_create_mem()), through a counting allocator.
+ * (ev_chan_create_mem()), through a counting allocator; and the index a
+ * translating configuration gets holds a full table of translated flows.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "dpct_config.h"
 #include "dpct_test.h"
 #include "ev.h"
+#include "unit/shard/shard_test_util.h"
 
 struct counting {
 	uint64_t bytes;
@@ -109,7 +111,7 @@ test_matches_allocation(void)
 {
 	static const char *const docs[] = {
 		"{}",
-		"{\"table\": {\"max_entries\": 5000, \"early_drop\": false}}",
+		"{\"table\": {\"max_entries\": 6500, \"early_drop\": false}}",
 		"{\"table\": {\"max_entries\": 100000, \"load_factor\": 0.5}, \"events\": "
 		"{\"ring_size\": 1024, \"result_ring_size\": 64, \"stage_size\": 77}}",
 		"{\"table\": {\"max_entries\": 3}, \"events\": {\"enabled\": false}}",
@@ -200,10 +202,69 @@ test_docs_agree(void)
 	return 0;
 }
 
+/* A binder that translates every flow's source to 198.51.100.1, a port each. */
+static int
+bind_all(void *arg, const struct ct_pkt *p, struct ct_tuple *reply, uint16_t *status)
+{
+	uint32_t *next = arg, pool = 0x016433c6u;
+
+	ct_tuple_reverse(reply, &p->tuple);
+	memcpy(reply->dst, &pool, 4);
+	reply->dport = (uint16_t)(1024 + (*next)++);
+	*status = CT_S_SRC_NAT | CT_S_SRC_NAT_DONE | CT_S_DST_NAT_DONE;
+	return 1;
+}
+
+/*
+ * A full table of translated flows: two index keys an entry. A share that
+ * is not a power of two (6500 at 0.8: 8125 slots, 1024 buckets) once got
+ * an index for one key an entry (10240 slots for 13000 keys).
+ */
+static int
+test_nat_full_table(void)
+{
+	static const char doc[] =
+		"{\"table\": {\"max_entries\": 6500, \"early_drop\": false},"
+		" \"nat\": {\"pools\": [{\"name\": \"p\", \"addresses\": \"198.51.100.1\","
+		" \"ports\": \"1024-65535\"}], \"rules\": [{\"name\": \"r\", \"action\": \"snat\","
+		" \"src\": \"10.0.0.0/8\", \"pool\": \"p\"}]}}";
+	uint32_t next = 0, i;
+	struct ct_nat_hook h = { bind_all, NULL, &next };
+	struct dpct_config c;
+	struct ct_stats st;
+	struct ct_shard *s;
+	struct ct_conf cc;
+	char err[256];
+
+	dpct_config_defaults(&c);
+	T_EQ(dpct_config_parse(&c, doc, strlen(doc), err, sizeof(err)), 0);
+	dpct_config_shard(&c, 0, 1, &cc);
+	T_ASSERT(cc.nat);
+	s = ct_shard_create(&cc, err, sizeof(err));
+	T_ASSERT(s != NULL);
+	T_EQ(ct_shard_set_nat(s, &h), 0);
+	for (i = 0; i < 6500; i++) {
+		struct ct_pkt p = mk(17, 0x0000000au | (i + 1) << 8, 0x010200c0u, 4000, 53, 0);
+		struct ct_tuple to;
+		uint8_t v = 0xff;
+
+		ct_process_burst_nat(s, &p, 1, T0 + i, &v, NULL, &to);
+		if (v != CT_V_PASS)
+			break;
+	}
+	ct_shard_stats(s, &st);
+	T_UEQ(i, 6500);
+	T_UEQ(ct_shard_live(s), 6500);
+	T_UEQ(st.insert_failed, 0);
+	ct_shard_free(s);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_matches_allocation),
 	T_CASE(test_documented_maximum),
 	T_CASE(test_docs_agree),
+	T_CASE(test_nat_full_table),
 };
 
 T_MAIN(cases)
