@@ -166,6 +166,31 @@ ha_deliver(void *self, const struct ct_event_rec *recs, unsigned n, uint64_t now
 	return 0;
 }
 
+/* A connection record the peer gets: state changes and ends, no flow or port-block records. */
+static bool
+ha_synced(const struct ct_event_rec *r)
+{
+	return r->events != 0 && !(r->flags & (CT_REC_F_INTERIM | CT_REC_F_NAT_BLOCK));
+}
+
+/*
+ * NEW and UPD as they come, sent before any listener hears of them: a
+ * connection a listener knows of is one the peer was sent, so its end is
+ * reported by the peer should this box die.
+ */
+static void
+ha_chunk_begin(void *self, const struct ct_event_rec *recs, unsigned n)
+{
+	struct dpct_ha *h = self;
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (ha_synced(&recs[i]) && !(recs[i].events & CT_EV_DESTROY))
+			dpct_ha_send_rec(h, &recs[i]);
+	flush_tx(h);
+}
+
+/* The ends, once the listeners had them: a DEL, or a dying mark for a refused DESTROY. */
 static void
 ha_chunk_done(void *self, const struct ct_event_rec *recs, unsigned n, const uint32_t *fail_mask)
 {
@@ -175,10 +200,10 @@ ha_chunk_done(void *self, const struct ct_event_rec *recs, unsigned n, const uin
 	for (i = 0; i < n; i++) {
 		const struct ct_event_rec *r = &recs[i];
 
-		if (r->events == 0 || (r->flags & (CT_REC_F_INTERIM | CT_REC_F_NAT_BLOCK)))
+		if (!ha_synced(r) || !(r->events & CT_EV_DESTROY))
 			continue;
-		/* NEW and UPD as they come; a DESTROY every reliable listener took: the DEL. */
-		if (!(r->events & CT_EV_DESTROY) || fail_mask[i] == 0) {
+		/* A DESTROY every reliable listener took: the DEL. */
+		if (fail_mask[i] == 0) {
 			if ((r->events & CT_EV_DESTROY) && (r->flags & CT_REC_F_RESEND))
 				h->st.tx_destroy_late++;
 			dpct_ha_send_rec(h, r);
@@ -336,6 +361,7 @@ static const struct ev_consumer_ops ha_ops = {
 	.poll = ha_poll,
 	.blocked = NULL,
 	.chunk_done = ha_chunk_done,
+	.chunk_begin = ha_chunk_begin,
 };
 
 static int

@@ -69,6 +69,15 @@ struct ev_consumer_ops {
 	 */
 	void (*chunk_done)(void *self, const struct ct_event_rec *recs, unsigned n,
 			   const uint32_t *fail_mask);
+	/**
+	 * Optional: called once per chunk before any listener or consumer has
+	 * it, with the chunk's connection records (as chunk_done() gets them).
+	 * For a consumer whose copy must never lag behind what the listeners
+	 * heard: state sync sends a connection's NEW and updates here, so that
+	 * no listener knows of a connection the peer was not sent (the peer
+	 * then reports its end should this box die).
+	 */
+	void (*chunk_begin)(void *self, const struct ct_event_rec *recs, unsigned n);
 };
 
 struct ev_ctl;

@@ -327,40 +327,64 @@ exp_result(struct ev_ctl *ctl, const struct ct_event_rec *r, unsigned i, struct 
 	return true;
 }
 
-/* Tell the consumers that want it how the chunk went: its connection
- * records only (an expectation is nobody's flow or sync state). */
-static void
-consumers_chunk_done(struct ev_ctl *ctl, unsigned n)
+/*
+ * The chunk's connection records, for consumers (an expectation is
+ * nobody's flow or sync state): the chunk itself when it holds no
+ * expectation, else a copy without them in crecs, and their fail masks
+ * (as they stand) in cfail. Returns how many.
+ */
+static unsigned
+conn_recs(struct ev_ctl *ctl, unsigned n, const struct ct_event_rec **recs,
+	  const uint32_t **fail)
 {
-	const struct ct_event_rec *recs = ctl->recs;
-	const uint32_t *fail = ctl->fail_mask;
-	unsigned i, m = n;
-	bool copied = false;
+	unsigned k, m;
+
+	*recs = ctl->recs;
+	*fail = ctl->fail_mask;
+	for (k = 0; k < n && !(ctl->recs[k].flags & CT_REC_F_EXP); k++)
+		;
+	if (k == n)
+		return n;
+	for (m = 0, k = 0; k < n; k++) {
+		if (ctl->recs[k].flags & CT_REC_F_EXP)
+			continue;
+		ctl->crecs[m] = ctl->recs[k];
+		ctl->cfail[m++] = ctl->fail_mask[k];
+	}
+	*recs = ctl->crecs;
+	*fail = ctl->cfail;
+	return m;
+}
+
+/*
+ * Hand the chunk's connection records to the consumers that want them
+ * before (`done` false: chunk_begin()) or after (chunk_done(), with how
+ * the chunk went) every listener and consumer had it.
+ */
+static void
+consumers_chunk(struct ev_ctl *ctl, unsigned n, bool done)
+{
+	const struct ct_event_rec *recs = NULL;
+	const uint32_t *fail = NULL;
+	unsigned i, m = 0;
+	bool got = false;
 
 	for (i = 0; i < ctl->n_slots; i++) {
 		struct ev_listener *l = &ctl->ls[i];
-		unsigned k;
 
 		if (l->type != EV_LT_CONSUMER || !ev_listener_active(l) ||
-		    l->cops->chunk_done == NULL)
+		    (done ? l->cops->chunk_done == NULL : l->cops->chunk_begin == NULL))
 			continue;
-		if (!copied) {
-			copied = true;
-			for (k = 0; k < n && !(ctl->recs[k].flags & CT_REC_F_EXP); k++)
-				;
-			if (k < n) {
-				for (m = 0, k = 0; k < n; k++) {
-					if (ctl->recs[k].flags & CT_REC_F_EXP)
-						continue;
-					ctl->crecs[m] = ctl->recs[k];
-					ctl->cfail[m++] = ctl->fail_mask[k];
-				}
-				recs = ctl->crecs;
-				fail = ctl->cfail;
-			}
+		if (!got) {
+			got = true;
+			m = conn_recs(ctl, n, &recs, &fail);
 		}
-		if (m > 0)
+		if (m == 0)
+			continue;
+		if (done)
 			l->cops->chunk_done(l->cself, recs, m, fail);
+		else
+			l->cops->chunk_begin(l->cself, recs, m);
 	}
 }
 
@@ -391,6 +415,7 @@ process_chunk(struct ev_ctl *ctl, struct ev_ctl_chan *ch, unsigned n, uint64_t n
 				ctl->live[i] = 0;
 		}
 	}
+	consumers_chunk(ctl, n, false);
 	for (i = 0; i < ctl->n_slots; i++) {
 		struct ev_listener *l = &ctl->ls[i];
 
@@ -444,7 +469,7 @@ process_chunk(struct ev_ctl *ctl, struct ev_ctl_chan *ch, unsigned n, uint64_t n
 		res->targets = destroy ? ctl->fail_mask[i] : 0;
 		nres++;
 	}
-	consumers_chunk_done(ctl, n);
+	consumers_chunk(ctl, n, true);
 	ctl->st.listener_dropped += ctl->chunk_dropped;
 	ev_chan_count(ch->chan, sent, failed, ctl->chunk_dropped);
 	if (nres > 0)

@@ -8,8 +8,10 @@ into its shards, then stopped with --flush-on-exit: every committed
 connection ends there and is reported. The backup's listener must get a
 DESTROY for every connection live at the kill (a NEW on the primary's
 listener and no DESTROY), and none for a connection whose DESTROY the
-primary's listener already had; beyond those, only connections that
-listener never heard of (a NEW it missed). The figures are printed.
+primary's listener already had, but for those in its last control step
+(the DEL goes out after the listeners took the end: reported twice, never
+lost); beyond those, only connections that listener never heard of (a NEW
+it missed). The figures are printed.
 
 With the argument `late`, the backup starts 3 s into the replay: what the
 primary tracked before comes to it only through the full resync it asks
@@ -225,18 +227,27 @@ def main():
         n_b_del = sum(1 for e in bevs if e['type'] == 'destroy')
         lost = live - b_del
         dup = p_del & b_del
-        extra = b_del - live
+        extra = b_del - live - dup
+        # The DEL follows the listeners' delivery (only an end every reliable
+        # listener took is an end on the peer): a kill between the two leaves
+        # the peer to report that end again. Only the last control step's can
+        # be such: at most CTL_BUDGET (4096) records a step.
+        p_del_order = [halib.ev_key(e) for e in pevs if e['type'] == 'destroy']
+        last_step = set(p_del_order[-4096:])
         print('# figures: live at kill %d, DESTROYs by the primary %d, by the backup %d '
               '(%d events), duplicates %d, lost %d, unknown %d' % (
                   len(live), len(p_del), len(b_del), n_b_del, len(dup), len(lost), len(extra)))
         tap.eq(len(b_new), 0, 'the backup reports no NEW for the connections it took over')
         tap.eq(len(lost), 0, 'every connection live at the kill got its DESTROY from the backup')
-        tap.eq(len(dup), 0, 'no connection reported twice (DESTROY on both boxes)')
+        tap.check(dup <= last_step, 'a connection reported on both boxes (%d) is one whose '
+                  'DESTROY the primary\'s listener had in its last control step before the '
+                  'kill, its DEL not yet sent' % len(dup), str(list(dup - last_step)[:3]))
         tap.eq(n_b_del, len(b_del), 'one DESTROY per connection on the backup')
         tap.check(not (extra & known), 'beyond those live at the kill, the backup reports '
                   'only connections the primary\'s listener never heard of (%d)' % len(extra),
                   str(list(extra & known)[:3]))
-        tap.eq(len(extra), n_cache - len(live), 'those are the cache\'s extra entries')
+        tap.eq(len(extra) + len(dup), n_cache - len(live),
+               'those and the connections reported twice are the cache\'s extra entries')
     finally:
         for p in procs:
             if p.poll() is None:

@@ -296,7 +296,10 @@ test_refusing_listener(void)
 }
 
 struct cons {
-	unsigned delivered, done, exp_seen;
+	unsigned delivered, done, exp_seen, begun;
+	const struct sink *conn;   /* a connection listener: what it had at chunk_begin() */
+	unsigned conn_at_begin;
+	int begun_before_deliver;  /* 1: chunk_begin() came before deliver(); -1: after */
 };
 
 static int
@@ -307,6 +310,8 @@ cons_deliver(void *self, const struct ct_event_rec *recs, unsigned n, uint64_t n
 	unsigned i;
 
 	(void)now;
+	if (k->begun_before_deliver == 0)
+		k->begun_before_deliver = k->begun != 0 ? 1 : -1;
 	for (i = 0; i < n; i++) {
 		k->delivered++;
 		if (recs[i].flags & CT_REC_F_EXP)
@@ -331,6 +336,21 @@ cons_chunk_done(void *self, const struct ct_event_rec *recs, unsigned n, const u
 }
 
 static void
+cons_chunk_begin(void *self, const struct ct_event_rec *recs, unsigned n)
+{
+	struct cons *k = self;
+	unsigned i;
+
+	if (k->conn != NULL)
+		k->conn_at_begin = k->conn->ct_msgs;
+	for (i = 0; i < n; i++) {
+		k->begun++;
+		if (recs[i].flags & CT_REC_F_EXP)
+			k->exp_seen++;
+	}
+}
+
+static void
 cons_poll(void *self, uint64_t now)
 {
 	(void)self;
@@ -342,10 +362,10 @@ test_consumers_never_see_expectations(void)
 {
 	static const struct ev_consumer_ops ops = {
 		.kind = "test", .mask = 0, .deliver = cons_deliver, .poll = cons_poll,
-		.chunk_done = cons_chunk_done,
+		.chunk_done = cons_chunk_done, .chunk_begin = cons_chunk_begin,
 	};
-	struct sink exp = { 0 };
-	struct cons k = { 0 };
+	struct sink exp = { 0 }, conn = { 0 };
+	struct cons k = { .conn = &conn };
 	struct ct_event_rec in[3];
 	struct ct_result res[8];
 	struct ev_chan *c;
@@ -354,6 +374,7 @@ test_consumers_never_see_expectations(void)
 	T_ASSERT(ctl != NULL);
 	T_EQ(ev_ctl_add_consumer(ctl, &ops, &k, true), 0);
 	T_EQ(ev_ctl_add_sink(ctl, 2, 0, EV_MASK_EXP, sink_fn, &exp), 0);
+	T_EQ(ev_ctl_add_sink(ctl, 3, 0, EV_MASK_ALL & ~EV_MASK_EXP, sink_fn, &conn), 0);
 	in[0] = exp_rec(1, CT_EXP_EV_NEW);
 	in[1] = ct_rec(2, CT_EV_NEW);
 	in[2] = exp_rec(1, CT_EXP_EV_DESTROY);
@@ -362,6 +383,11 @@ test_consumers_never_see_expectations(void)
 	T_UEQ(k.exp_seen, 0);
 	T_UEQ(k.delivered, 1);
 	T_UEQ(k.done, 1);
+	/* chunk_begin(): the connection record, before any listener or consumer had it. */
+	T_UEQ(k.begun, 1);
+	T_UEQ(k.conn_at_begin, 0);
+	T_EQ(k.begun_before_deliver, 1);
+	T_UEQ(conn.ct_msgs, 1);
 	T_UEQ(exp.exp_new + exp.exp_destroy, 2);
 	ev_ctl_free(ctl);
 	ev_chan_free(c);
