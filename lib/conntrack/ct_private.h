@@ -95,10 +95,11 @@ ct_ev_from_linux(uint16_t b)
 #define CT_EF_RESENT    0x08  /* destroy has been re-armed at least once */
 /* A DESTROY reaches each listener exactly once: a dying entry whose
  * DESTROY was refused by some listeners keeps the mask of their slots
- * (ct_result targets) until it is resent. Once the DESTROY has been
- * staged, a dying entry has no use for pending, missed, tcp_flags and
- * to_class: with this flag they hold the 32-bit mask
- * (ct_dying_targets_set() in ct_stage.h). */
+ * (ct_result targets) until it is resent. A dying entry is out of the
+ * index and no packet reaches it, so it has no use for tw_last_end (TCP
+ * state no record reads): with this flag it holds the 32-bit mask
+ * (ct_dying_targets_set() in ct_stage.h); what the DESTROY carries
+ * (tcp_flags' close-init bits among it) is left as it was. */
 #define CT_EF_TARGETS   0x80
 
 /* TCP tracker flags (ct_entry.tcp_flags), owned by ct_tcp.c. */
@@ -242,7 +243,7 @@ struct ct_entry {
 		uint32_t tw_maxwin[2];   /* TCP entries */
 		uint32_t sctp_vtag[2];   /* SCTP entries: verification tag per direction */
 	};
-	uint32_t tw_last_end;    /* Linux last_end */
+	uint32_t tw_last_end;    /* Linux last_end; dying entries: the resend mask (CT_EF_TARGETS) */
 	uint8_t tw_seen[2];      /* td_scale (low nibble) | CT_TW_S_* */
 	union {
 		uint8_t tw_last_opt; /* TCP entries: an ignored SYN's options (CT_TW_L_*) */

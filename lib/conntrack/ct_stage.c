@@ -363,8 +363,7 @@ dying_targets(const struct ct_entry *e)
 {
 	if (!(e->eflags & CT_EF_TARGETS))
 		return 0;
-	return (uint32_t)e->pending | (uint32_t)e->missed << 8 | (uint32_t)e->tcp_flags << 16 |
-	       (uint32_t)e->to_class << 24;
+	return e->tw_last_end;
 }
 
 /*

@@ -107,10 +107,7 @@ ct_dying_targets_set(struct ct_entry *e, uint32_t m)
 		e->eflags &= (uint8_t)~CT_EF_TARGETS;
 		return;
 	}
-	e->pending = (uint8_t)m;
-	e->missed = (uint8_t)(m >> 8);
-	e->tcp_flags = (uint8_t)(m >> 16);
-	e->to_class = (uint8_t)(m >> 24);
+	e->tw_last_end = m;
 	e->eflags |= CT_EF_TARGETS;
 }
 

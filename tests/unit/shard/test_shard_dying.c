@@ -143,6 +143,65 @@ grace_backoff_case(unsigned grace_ms)
 	return 0;
 }
 
+/*
+ * A DESTROY resent to the listeners that refused it (a mask of up to 32
+ * slots) carries what the first one did: the TCP state, flags (which side
+ * closed first) and window scales, the counters.
+ */
+static int
+test_resend_keeps_protoinfo(void)
+{
+	struct ct_shard *s = mkshard(64, 1, NULL);
+	struct ct_pkt c = mk(6, 0x0100000a, 0x010200c0, 40000, 80, TH_SYN);
+	struct ct_pkt sv = rev(c, TH_SYN | TH_ACK);
+	struct ct_event_rec r[8], d;
+	uint64_t now = T0, t;
+	unsigned n = 0;
+
+	T_ASSERT(s != NULL);
+	T_EQ(one(s, c, now), CT_V_PASS);
+	T_EQ(one(s, sv, now + 1000), CT_V_PASS);
+	c.tcp_flags = TH_ACK;
+	T_EQ(one(s, c, now + 2000), CT_V_PASS);
+	c.tcp_flags = TH_FIN | TH_ACK;
+	T_EQ(one(s, c, now + 3000), CT_V_PASS);
+	drain(s, r, 8, now + 3000);
+	now += SEC;
+	T_EQ(ct_shard_flush(s, now, 0), 1);
+	T_EQ(drain(s, &d, 1, now), 1);
+	T_ASSERT(d.events & CT_EV_DESTROY);
+	/* The client closed first: IP_CT_TCP_FLAG_CLOSE_INIT (0x04) on its side. */
+	T_ASSERT(d.tcp_dflags[0] & 0x04);
+	T_ASSERT(!(d.tcp_dflags[1] & 0x04));
+	{
+		/* Refused by listeners in slots 0 and 16..31. */
+		struct ct_result res = { .slot = d.slot, .id = d.id, .events = d.events,
+					 .kind = CT_RES_DESTROY_NACK, .targets = 0xffff0001u };
+
+		T_EQ(ct_shard_apply_result(s, &res, now), 0);
+	}
+	for (t = now; n == 0 && t < now + 20 * SEC; t += 10 * CT_TICK_NS) {
+		ct_shard_expire(s, t, 1u << 20);
+		n = drain(s, r, 8, t);
+	}
+	T_EQ(n, 1);
+	T_ASSERT(r[0].flags & CT_REC_F_RESEND);
+	T_EQ(r[0].targets, 0xffff0001u);
+	T_EQ(r[0].events, d.events);
+	T_EQ(r[0].tcp_state, d.tcp_state);
+	T_EQ(r[0].tcp_dflags[0], d.tcp_dflags[0]);
+	T_EQ(r[0].tcp_dflags[1], d.tcp_dflags[1]);
+	T_EQ(r[0].tcp_wscale[0], d.tcp_wscale[0]);
+	T_EQ(r[0].tcp_wscale[1], d.tcp_wscale[1]);
+	T_EQ(r[0].pkts[0], d.pkts[0]);
+	T_EQ(r[0].bytes[1], d.bytes[1]);
+	T_MEMEQ(&r[0].orig, &d.orig, sizeof(d.orig));
+	ack_destroys(s, r, n, t);
+	T_ASSERT(ct_shard_empty(s));
+	ct_shard_free(s);
+	return 0;
+}
+
 static int
 test_destroy_grace_backoff(void)
 {
@@ -313,6 +372,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_dying_facts),
 	T_CASE(test_destroy_resent_counted_once),
 	T_CASE(test_rearm_during_expiry),
+	T_CASE(test_resend_keeps_protoinfo),
 };
 
 T_MAIN(cases)
