@@ -83,6 +83,7 @@ struct bench {
 	 * top sketch unless --no-top, as dpct's limits section. */
 	uint32_t limit;
 	int no_top;
+	int top_only;               /* --top: the sketch, no limit rule */
 	int limit_group;            /* --limit-group: the rule's group_len, -1 = 32 */
 	struct nat_table *nat_t;
 	struct pipe_nat natp;

@@ -234,6 +234,10 @@ make_shard(struct bench *b, uint32_t max, uint32_t keys)
 		c.top = !b->no_top;
 		c.top_seed = 1;
 	}
+	if (b->top_only) {
+		c.top = 1;
+		c.top_seed = 1;
+	}
 	if (b->tpol) {
 		c.tpol.n_policies = 1;
 		snprintf(c.tpol.pol[0].name, sizeof(c.tpol.pol[0].name), "bench");

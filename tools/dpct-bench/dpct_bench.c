@@ -5,7 +5,7 @@
  *   dpct-bench --workload established|churn --flows N [--packets N]
  *              [--burst N] [--json] [--rules N] [--checksum verify|off]
  *              [--no-thp] [--events LIST] [--ring] [--traffic both|bulk] [--stagger] [--nat]
- *              [--limits N [--no-top]]
+ *              [--limits N [--no-top]] [--top]
  *              [--tpol]
  *
  * --events: the records the shard builds, as the app's listeners would ask
@@ -30,8 +30,9 @@
  * compare it with a --no-thp run for like-for-like paging.
  *
  * --limits N: a per-source limit rule of N live entries over 0.0.0.0/0 and
- * the top sketch (dpct's default with a limits section); --no-top without
- * the sketch. Every flow has a source of its own, so nothing is refused:
+ * the top sketch (dpct's default: limits.top is on with or without rules);
+ * --no-top without the sketch. --top: the sketch alone, no rule (dpct's
+ * default config), the baseline that isolates what limit rules cost. Every flow has a source of its own, so nothing is refused:
  * it measures the counting (a count per source, one admit at each
  * creation and one release at each end) at its worst, a count for every
  * connection. --limit-group LEN counts per LEN-bit prefix of the source
@@ -256,7 +257,7 @@ usage(void)
 			"                  [--events new,update,destroy|all|none] [--ring]"
 			" [--traffic both|bulk]\n"
 			"                  [--stagger] [--nat] [--tpol]\n"
-			"                  [--limits N [--no-top] [--limit-group LEN]]\n");
+			"                  [--limits N [--no-top] [--limit-group LEN]] [--top]\n");
 }
 
 int
@@ -279,6 +280,7 @@ main(int argc, char **argv)
 		{ "nat", no_argument, NULL, 'N' },
 		{ "limits", required_argument, NULL, 'L' },
 		{ "no-top", no_argument, NULL, 'O' },
+		{ "top", no_argument, NULL, 'K' },
 		{ "limit-group", required_argument, NULL, 'G' },
 		{ "tpol", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
@@ -356,6 +358,9 @@ main(int argc, char **argv)
 		case 'O':
 			b->no_top = 1;
 			break;
+		case 'K':
+			b->top_only = 1;
+			break;
 		case 'G': {
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);
@@ -414,6 +419,10 @@ main(int argc, char **argv)
 	churn = strcmp(b->workload, "churn") == 0;
 	if ((b->no_top || b->limit_group >= 0) && b->limit == 0) {
 		fprintf(stderr, "dpct-bench: --no-top and --limit-group are for --limits\n");
+		return 1;
+	}
+	if (b->top_only && b->limit != 0) {
+		fprintf(stderr, "dpct-bench: --top is the sketch without --limits (which has it)\n");
 		return 1;
 	}
 	if (churn && b->bulk) {
@@ -507,7 +516,7 @@ main(int argc, char **argv)
 		printf(",\"nat\":%s", b->nat ? "true" : "false");
 		printf(",\"limit_group\":%d", b->limit_group >= 0 ? b->limit_group : 32);
 		printf(",\"limit\":%u,\"top\":%s,\"limit_drop\":%" PRIu64, b->limit,
-		       b->limit != 0 && !b->no_top ? "true" : "false", st.limit_drop);
+		       (b->limit != 0 && !b->no_top) || b->top_only ? "true" : "false", st.limit_drop);
 		printf(",\"checksum\":\"%s\",\"pages\":\"%s\",\"traffic\":\"%s\"}\n",
 		       b->csum == 2 ? "verify" : b->csum == 1 ? "off" : "none",
 		       b->no_thp ? "4k" : "thp",
