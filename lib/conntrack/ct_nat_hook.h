@@ -27,11 +27,17 @@
  * `drop`, no entry). A reply tuple another entry already uses is refused
  * the same way (after `release`). `release` gives back a binding when the
  * entry is freed: after its DESTROY was delivered, so the public address
- * and port are never held twice while a log lacks the first holder's end.
+ * and port are never held twice while a log lacks the first holder's end;
+ * and when a binding is given back as its entry is being made (refused,
+ * table full, a bind taken ahead that no entry took), with
+ * CT_NAT_REL_UNUSED in `status`: no packet ever left with it.
  * For translated entries only: the original tuple matches packets in the
  * original direction, the reply tuple packets in the reply direction, and
  * an ICMP error is matched by the reverse of the packet it quotes.
  */
+/** In `release`'s status: the binding was given back unused (no CT_S_* bit). */
+#define CT_NAT_REL_UNUSED (1u << 15)
+
 struct ct_nat_hook {
 	int (*bind)(void *arg, const struct ct_pkt *p, struct ct_tuple *reply, uint16_t *status);
 	void (*release)(void *arg, const struct ct_tuple *reply, uint16_t status);

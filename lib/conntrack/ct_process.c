@@ -141,7 +141,7 @@ entry_make(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64
 	if (s->nat.bind != NULL && nat_bind(s, idx, p, &rh, pre) != 0)
 		return CT_V_DROP;
 	if (ct_index_insert(s, idx, p->hash) != 0) {
-		nat_unbind(s, idx);
+		nat_unbind(s, idx, true);
 		s->st.insert_failed++;
 		s->st.drop++;
 		return CT_V_DROP;
@@ -149,7 +149,7 @@ entry_make(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64
 	if ((e->status & CT_S_NAT_MASK) &&
 	    nat_insert(s, idx, rh) != 0) {
 		ct_index_remove(s, idx);
-		nat_unbind(s, idx);
+		nat_unbind(s, idx, true);
 		s->st.insert_failed++;
 		s->st.drop++;
 		return CT_V_DROP;

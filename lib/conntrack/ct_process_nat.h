@@ -114,7 +114,8 @@ nat_bind(struct ct_shard *s, uint32_t idx, const struct ct_pkt *p, uint32_t *rh,
 	}
 	if (nat_compress(&e->key, rp, &e->natx) != 0) {
 		if (s->nat.release != NULL)
-			s->nat.release(s->nat.arg, rp, e->status);
+			s->nat.release(s->nat.arg, rp,
+				       (uint16_t)(e->status | CT_NAT_REL_UNUSED));
 		e->status &= (uint16_t)~CT_S_NAT_MASK;
 		s->st.nat_refused++;
 		s->st.drop++;
@@ -122,7 +123,7 @@ nat_bind(struct ct_shard *s, uint32_t idx, const struct ct_pkt *p, uint32_t *rh,
 	}
 	*rh = pre != NULL ? pre->rh : ct_tuple_hash(rp);
 	if (ct_index_lookup(s, rp, *rh, &d) != CT_NIL) {
-		nat_unbind(s, idx);
+		nat_unbind(s, idx, true);
 		s->st.nat_refused++;
 		s->st.drop++;
 		return -1;
@@ -205,7 +206,8 @@ nat_pre_put(struct ct_shard *s, struct ct_nat_pre *pre)
 		return;
 	pre->held = 0;
 	if (pre->rc > 0 && (pre->status & CT_S_NAT_MASK) && s->nat.release != NULL)
-		s->nat.release(s->nat.arg, &pre->reply, pre->status);
+		s->nat.release(s->nat.arg, &pre->reply,
+			       (uint16_t)(pre->status | CT_NAT_REL_UNUSED));
 }
 
 /*

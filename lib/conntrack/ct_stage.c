@@ -323,7 +323,7 @@ stage_bits_full(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint8_t bit
 }
 
 void
-nat_unbind(struct ct_shard *s, uint32_t idx)
+nat_unbind(struct ct_shard *s, uint32_t idx, bool unused)
 {
 	struct ct_entry *e = &s->pool[idx];
 
@@ -331,7 +331,8 @@ nat_unbind(struct ct_shard *s, uint32_t idx)
 		struct ct_tuple r;
 
 		ct_nat_reply_build(e, &e->natx, &r);
-		s->nat.release(s->nat.arg, &r, e->status);
+		s->nat.release(s->nat.arg, &r,
+			       (uint16_t)(e->status | (unused ? CT_NAT_REL_UNUSED : 0)));
 	}
 	e->status &= (uint16_t)~CT_S_NAT_MASK;
 	memset(&e->natx, 0, sizeof(e->natx));
@@ -342,7 +343,7 @@ ct_entry_free_hint(struct ct_shard *s, uint32_t idx, const struct ct_lim_hint *h
 {
 	struct ct_entry *e = &s->pool[idx];
 
-	nat_unbind(s, idx);
+	nat_unbind(s, idx, false);
 	if (s->limits != NULL || s->top != NULL)
 		ct_shard_limit_freed(s, idx, h);
 	ct_wheel_unlink(s, idx);

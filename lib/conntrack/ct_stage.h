@@ -67,8 +67,12 @@ ct_entry_free(struct ct_shard *s, uint32_t idx)
 {
 	ct_entry_free_hint(s, idx, NULL);
 }
-/* Give back entry idx's translation (the hook's release) and clear its NAT bits. */
-void nat_unbind(struct ct_shard *s, uint32_t idx);
+/*
+ * Give back entry idx's translation (the hook's release) and clear its NAT
+ * bits; `unused`: the entry is being given up as it is made, no packet
+ * left with the translation (CT_NAT_REL_UNUSED).
+ */
+void nat_unbind(struct ct_shard *s, uint32_t idx, bool unused);
 
 /* Flow export: why an entry ends (`why` from the caller, or the timeout's). */
 static inline void

@@ -246,6 +246,8 @@ int nat_owner_ex(const struct nat_table *t, const struct ct_pkt *p, unsigned n_w
 #define NAT_S_DST_NAT      (1u << 5)
 #define NAT_S_SRC_NAT_DONE (1u << 7)
 #define NAT_S_DST_NAT_DONE (1u << 8)
+/** nat_release(): the binding was given back unused, no packet left with it. */
+#define NAT_S_UNUSED       (1u << 15)
 
 /** nat_bind() outcomes other than 0/1. */
 #define NAT_ERR_EXHAUSTED (-28)  /**< -ENOSPC: no free port in the worker's slice */
@@ -319,7 +321,10 @@ int nat_bind(const struct nat_table *t, unsigned w, const struct ct_pkt *p, uint
  * NAT_S_SRC_NAT or NAT_S_DST_NAT is a no-op). A binding whose pool is in no
  * table any more, or whose port is not held, is counted in
  * release_orphan. In block mode the release of a block's last binding
- * releases the block (a block event).
+ * releases the block (a block event); when every binding it ever had was
+ * given back unused (NAT_S_UNUSED) and its allocation event is still
+ * queued, both are dropped instead: the log never shows a holder that
+ * sent nothing.
  * Thread safety: worker `w` only.
  */
 void nat_release(const struct nat_table *t, unsigned w, const struct ct_tuple *reply,

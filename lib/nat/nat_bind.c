@@ -258,7 +258,7 @@ nat_release(const struct nat_table *t, unsigned w, const struct ct_tuple *reply,
 	ps->w[w].in_use_cls[cls]--;
 	c->s.released++;
 	if (ps->cfg.mode == NAT_MODE_BLOCK)
-		nat_block_release(t, (unsigned)pi, w, a, i);
+		nat_block_release(t, (unsigned)pi, w, a, i, (status & NAT_S_UNUSED) != 0);
 }
 
 /* How full worker w's slice of a pool is: its fullest class, or its blocks, in percent. */

@@ -164,6 +164,7 @@ nat_block_bind(const struct nat_table *t, unsigned pool, unsigned w, uint32_t in
 	pw->blocks_used++;
 	pw->blk[b].inside = inside;
 	pw->blk[b].used = 0;
+	pw->blk[b].had_use = 0;
 	pw->blk[b].state = NAT_BLK_USED;
 	pw->blk[b].next = s->head;
 	s->head = b;
@@ -175,8 +176,38 @@ nat_block_bind(const struct nat_table *t, unsigned pool, unsigned w, uint32_t in
 	return 0;
 }
 
+/*
+ * Take block b's allocation event out of the queue when it is still there
+ * (not yet handed on by nat_block_events_done()): false when it has left.
+ * The events after it move up one place.
+ */
+static bool
+alloc_unqueue(struct nat_pw *pw, uint32_t b)
+{
+	uint32_t k, q = pw->ev_head, at = UINT32_MAX;
+
+	for (k = 0; k < pw->ev_count; k++) {
+		if (pw->ev_blk[q] == b && !pw->ev[q].released)
+			at = k;
+		q = q + 1 == pw->ev_cap ? 0 : q + 1;
+	}
+	if (at == UINT32_MAX)
+		return false;
+	for (k = at; k + 1 < pw->ev_count; k++) {
+		uint32_t d = pw->ev_head + k, n;
+
+		d = d >= pw->ev_cap ? d - pw->ev_cap : d;
+		n = d + 1 == pw->ev_cap ? 0 : d + 1;
+		pw->ev[d] = pw->ev[n];
+		pw->ev_blk[d] = pw->ev_blk[n];
+	}
+	pw->ev_count--;
+	return true;
+}
+
 void
-nat_block_release(const struct nat_table *t, unsigned pool, unsigned w, uint32_t a, uint32_t i)
+nat_block_release(const struct nat_table *t, unsigned pool, unsigned w, uint32_t a, uint32_t i,
+		  bool unused)
 {
 	const struct nat_pool_state *ps = t->ps[pool];
 	struct nat_pw *pw = &ps->w[w];
@@ -184,7 +215,11 @@ nat_block_release(const struct nat_table *t, unsigned pool, unsigned w, uint32_t
 	struct nat_blk *blk = &pw->blk[b];
 	struct nat_sub *s;
 
-	if (blk->state != NAT_BLK_USED || blk->used == 0 || --blk->used > 0)
+	if (blk->state != NAT_BLK_USED || blk->used == 0)
+		return;
+	if (!unused)
+		blk->had_use = 1;
+	if (--blk->used > 0)
 		return;
 	s = sub_find(pw, blk->inside);
 	if (s != NULL) {
@@ -199,10 +234,22 @@ nat_block_release(const struct nat_table *t, unsigned pool, unsigned w, uint32_t
 			sub_delete(pw, s);
 	}
 	blk->next = NAT_NIL;
-	blk->state = NAT_BLK_RELEASING;
 	pw->blocks_used--;
-	pw->blocks_releasing++;
 	t->cnt->w[w].s.blocks_freed++;
+	/*
+	 * Every binding it had was given back as its connection was being made
+	 * (a full table, a refusal) and its allocation has not left: neither
+	 * event is told, the block is free again at once. Otherwise its release
+	 * is told, and it waits for that event to be handed on.
+	 */
+	if (!blk->had_use && alloc_unqueue(pw, b)) {
+		blk->state = NAT_BLK_FREE;
+		blk->inside = 0;
+		nat_bit_clear(pw->blk_map, b);
+		return;
+	}
+	blk->state = NAT_BLK_RELEASING;
+	pw->blocks_releasing++;
 	ev_push(t, ps, pw, w, b, blk->inside, true);
 }
 

@@ -44,7 +44,7 @@ struct nat_blk {
 	uint32_t next;       /* the holder's next block, NAT_NIL at the end */
 	uint16_t used;       /* bindings in the block, all classes */
 	uint8_t state;       /* NAT_BLK_* */
-	uint8_t pad;
+	uint8_t had_use;     /* a binding of it was released used (not NAT_S_UNUSED) */
 };
 
 /* A subscriber (inside address) of one worker's slice: open addressing. */
@@ -266,8 +266,11 @@ int nat_block_bind(const struct nat_table *t, unsigned pool, unsigned w, uint32_
 		   int cls, const struct ct_tuple *rev, uint32_t hash, nat_rss_pref_fn pref,
 		   void *pref_arg, uint32_t *addr, uint16_t *port, bool *rss_hit);
 
-/* Block mode: the binding at (address index `a`, slice port index `i`) was given back. */
+/*
+ * Block mode: the binding at (address index `a`, slice port index `i`) was
+ * given back; `unused`: no packet ever left with it (NAT_S_UNUSED).
+ */
 void nat_block_release(const struct nat_table *t, unsigned pool, unsigned w, uint32_t a,
-		       uint32_t i);
+		       uint32_t i, bool unused);
 
 #endif /* DPCT_NAT_PRIVATE_H */

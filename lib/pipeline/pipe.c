@@ -98,6 +98,8 @@ nat_hook_bind(void *arg, const struct ct_pkt *p, struct ct_tuple *reply, uint16_
 	return nat_bind(n->table, n->worker, p, p->in_port, n->pref, n->pref_arg, reply, status);
 }
 
+_Static_assert(CT_NAT_REL_UNUSED == NAT_S_UNUSED, "a binding given back unused: one bit");
+
 static void
 nat_hook_release(void *arg, const struct ct_tuple *reply, uint16_t status)
 {

@@ -336,8 +336,93 @@ test_block_owner_rule_order(void)
 	return 0;
 }
 
+/* A binding given back as its connection was being made: never used. */
+static void
+give_back(struct nat_table *t, unsigned w, const struct ct_tuple *r)
+{
+	nat_release(t, w, r, NAT_S_SRC_NAT | NAT_S_SRC_NAT_DONE | NAT_S_DST_NAT_DONE |
+				     NAT_S_UNUSED);
+}
+
+/*
+ * A block whose every binding was given back unused while its allocation
+ * event was still queued is neither allocated nor released in the log, and
+ * free again at once; one whose allocation left, or that carried a
+ * connection, is released as before. Events of other blocks keep their
+ * order around the one taken out.
+ */
+static int
+test_block_unused(void)
+{
+	struct nat_table *t = build_block(2, 128);
+	uint32_t A = ip4(10, 0, 0, 1), B = ip4(10, 0, 0, 2), C = ip4(10, 0, 0, 3);
+	uint32_t D = ip4(10, 0, 0, 4), E = ip4(10, 0, 0, 5);
+	struct ct_tuple a, a2, b, c, d, e, x[4];
+	struct nat_block_ev ev[8];
+	struct nat_pool_usage use;
+	struct nat_stats st;
+	unsigned i;
+
+	T_ASSERT(t != NULL);
+	nat_set_now(t, 0, 1000);
+	/* B, A, C allocate; A's only binding is given back: B's and C's allocations remain, in order. */
+	T_EQ(bind_tcp(t, 0, B, 40000, &b), 1);
+	T_EQ(bind_tcp(t, 0, A, 40000, &a), 1);
+	T_EQ(bind_tcp(t, 0, C, 40000, &c), 1);
+	T_EQ(nat_block_events(t, 0, ev, 8), 3);
+	give_back(t, 0, &a);
+	T_EQ(nat_block_events(t, 0, ev, 8), 2);
+	T_EQ(ev[0].inside, B);
+	T_EQ(ev[1].inside, C);
+	T_EQ(ev[0].released, false);
+	T_EQ(ev[1].released, false);
+	T_EQ(nat_pool_usage(t, 0, &use), 0);
+	T_EQ(use.blocks_used, 2);
+	/* Free at once: D and E get the two blocks left on worker 0, no release waited for. */
+	T_EQ(bind_tcp(t, 0, D, 40000, &d), 1);
+	T_EQ(bind_tcp(t, 0, E, 40000, &e), 1);
+	T_EQ(nat_block_events(t, 0, ev, 8), 4);
+	drain(t, 0);
+	/* Its allocation handed on: a give-back releases it as before. */
+	give_back(t, 0, &d);
+	T_EQ(nat_block_events(t, 0, ev, 8), 1);
+	T_EQ(ev[0].inside, D);
+	T_EQ(ev[0].released, true);
+	drain(t, 0);
+	/* Used, then the block's other binding given back, allocation still queued: released. */
+	release(t, 0, &b);
+	release(t, 0, &c);
+	release(t, 0, &e);
+	drain(t, 0);
+	T_EQ(bind_tcp(t, 0, A, 40001, &a), 1);
+	T_EQ(bind_tcp(t, 0, A, 40002, &a2), 1);
+	release(t, 0, &a);
+	give_back(t, 0, &a2);
+	T_EQ(nat_block_events(t, 0, ev, 8), 2);
+	T_EQ(ev[0].released, false);
+	T_EQ(ev[1].released, true);
+	T_EQ(ev[1].inside, A);
+	drain(t, 0);
+	/* Two give-backs of one fresh block: the last takes its allocation out. */
+	for (i = 0; i < 2; i++)
+		T_EQ(bind_tcp(t, 0, B, (uint16_t)(41000 + i), &x[i]), 1);
+	give_back(t, 0, &x[0]);
+	T_EQ(nat_block_events(t, 0, ev, 8), 1);
+	give_back(t, 0, &x[1]);
+	T_EQ(nat_block_events(t, 0, ev, 8), 0);
+	T_EQ(nat_pool_usage(t, 0, &use), 0);
+	T_EQ(use.blocks_used, 0);
+	nat_worker_stats(t, 0, &st);
+	T_EQ(st.blocks_alloc, st.blocks_freed);
+	T_EQ(st.ports_in_use, 0);
+	T_EQ(st.release_orphan, 0);
+	nat_table_free(t);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_block_life),
+	T_CASE(test_block_unused),
 	T_CASE(test_block_owner),
 	T_CASE(test_block_owner_rule_order),
 	T_CASE(test_block_adopt),

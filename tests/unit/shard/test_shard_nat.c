@@ -20,6 +20,7 @@ struct binder {
 	uint16_t next_port;
 	int refuse;
 	unsigned bound, released, bad_release;
+	unsigned released_unused; /* given back as the entry was being made */
 	uint16_t last_released;
 };
 
@@ -53,6 +54,7 @@ release_snat(void *arg, const struct ct_tuple *reply, uint16_t status)
 	if (!(status & CT_S_SRC_NAT))
 		b->bad_release++;
 	b->released++;
+	b->released_unused += (status & CT_NAT_REL_UNUSED) != 0;
 	b->last_released = reply->dport;
 }
 
@@ -203,6 +205,7 @@ test_port_held_until_destroy_delivered(void)
 	T_EQ(b.released, 0);
 	ack_destroys(s, r, n, T0 + 10 * SEC);
 	T_EQ(b.released, 1);
+	T_EQ(b.released_unused, 0);
 	T_EQ(b.last_released, 40000);
 	T_ASSERT(ct_shard_empty(s));
 	ct_shard_free(s);
@@ -309,6 +312,7 @@ test_reply_tuple_collision_refused(void)
 	ct_shard_stats(s, &st);
 	T_EQ(st.nat_refused, 1);
 	T_EQ(b.released, 1);
+	T_EQ(b.released_unused, 1);   /* no packet left with it */
 	T_EQ(b.last_released, 82);
 	/* The next port is free of collisions. */
 	T_EQ(one_nat(s, c, T0 + 2, &pi, &to), CT_V_PASS);
@@ -397,8 +401,10 @@ test_bind_ahead_in_burst(void)
 	}
 	T_EQ(made, MAX);
 	T_EQ(ct_shard_live(s), MAX);
-	/* Each entry holds one port; every other binding was given back. */
+	/* Each entry holds one port; every other binding was given back, unused. */
 	T_EQ(b.bound - b.released, MAX);
+	T_EQ(b.released_unused, b.released);
+	T_ASSERT(b.released > 0);
 	n = drain(s, r, 64, T0);
 	T_EQ(n, MAX);
 	for (i = 0; i < n; i++)
@@ -408,6 +414,7 @@ test_bind_ahead_in_burst(void)
 	n = drain(s, r, 64, T0 + 1);
 	ack_destroys(s, r, n, T0 + 1);
 	T_EQ(b.bound, b.released);
+	T_EQ(b.released_unused, b.bound - MAX);
 	T_EQ(b.bad_release, 0);
 	T_ASSERT(ct_shard_empty(s));
 	ct_shard_free(s);
