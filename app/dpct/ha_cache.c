@@ -130,6 +130,8 @@ promo_add(const struct sync_cache_ent *x, void *arg)
 	r.tcp_wscale[1] = e->wscale[1];
 	r.tcp_dflags[0] = e->dflags[0];
 	r.tcp_dflags[1] = e->dflags[1];
+	r.sctp_vtag[0] = e->sctp_vtag[0];
+	r.sctp_vtag[1] = e->sctp_vtag[1];
 	r.mark = e->mark;
 	r.timeout_s = e->timeout_s != 0 ? (uint32_t)(e->timeout_s - age_s) : 0;
 	if (e->events & CT_EV_DESTROY) {

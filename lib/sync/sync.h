@@ -78,6 +78,9 @@ enum sync_nta {
 	SYNC_NTA_DNAT_IPV4 = 13,  /**< reply source of a destination-NATed flow, bytes reversed */
 	SYNC_NTA_SPAT_PORT = 14,  /**< u16 little-endian: reply destination port (SNAT) */
 	SYNC_NTA_DPAT_PORT = 15,  /**< u16 little-endian: reply source port (DNAT) */
+	SYNC_NTA_SCTP_STATE = 17, /**< u8, Linux SCTP_CONNTRACK_* */
+	SYNC_NTA_SCTP_VTAG_ORIG = 18, /**< u32, network order: the original side's tag */
+	SYNC_NTA_SCTP_VTAG_REPL = 19, /**< u32, network order: the reply side's tag */
 	SYNC_NTA_ICMP_TYPE = 22,  /**< u8 */
 	SYNC_NTA_ICMP_CODE = 23,  /**< u8 */
 	SYNC_NTA_ICMP_ID = 24,    /**< u16 little-endian (as conntrackd on x86 writes it) */
@@ -97,6 +100,8 @@ enum sync_xta {
 	SYNC_XTA_REPLY = 5,       /**< reply tuple: src, dst (4 or 16 bytes each), sport, dport */
 	SYNC_XTA_COUNTERS = 6,    /**< u64[4]: packets orig, reply, bytes orig, reply */
 	SYNC_XTA_REC_FLAGS = 7,   /**< u8: CT_REC_F_* of the record */
+	SYNC_XTA_KEYS = 8,        /**< u16[2]: the original tuple's sport, dport where
+				   *   conntrackd's format has no ports (GRE's keys) */
 };
 
 /** A connection as a data message describes it (and its extension, if any). */
@@ -110,7 +115,8 @@ struct sync_entry {
 	uint32_t mark;
 	uint32_t id;              /**< extension only; 0 otherwise */
 	uint16_t events;          /**< extension only */
-	uint8_t tcp_state;
+	uint32_t sctp_vtag[2];    /**< SCTP: the verification tags, orig and reply */
+	uint8_t tcp_state;        /**< TCP's state, or SCTP's (SYNC_NTA_SCTP_STATE) */
 	uint8_t wscale[2];
 	uint8_t dflags[2];
 	uint8_t rec_flags;

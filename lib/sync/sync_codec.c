@@ -201,6 +201,15 @@ encode_ext(struct wr *w, const struct ct_event_rec *r)
 	put64(cnt + 24, r->bytes[1]);
 	attr(w, SYNC_XTA_COUNTERS, cnt, sizeof(cnt));
 	attr8(w, SYNC_XTA_REC_FLAGS, r->flags);
+	/* GRE's keys: conntrackd's format has no place for them. */
+	if (!has_ports(r->orig.proto) && !is_icmp(r->orig.proto) &&
+	    (r->orig.sport != 0 || r->orig.dport != 0)) {
+		uint8_t keys[4];
+
+		put16(keys, r->orig.sport);
+		put16(keys + 2, r->orig.dport);
+		attr(w, SYNC_XTA_KEYS, keys, sizeof(keys));
+	}
 }
 
 int
@@ -255,6 +264,11 @@ sync_encode_rec_as(const struct ct_event_rec *r, uint8_t type, uint32_t seq, uin
 		attr8(&w, SYNC_NTA_TCP_STATE, r->tcp_state);
 		attr8(&w, SYNC_NTA_WSCALE_ORIG, r->tcp_wscale[0]);
 		attr8(&w, SYNC_NTA_WSCALE_REPL, r->tcp_wscale[1]);
+	} else if (o->proto == IPPROTO_SCTP) {
+		/* As conntrackd's build_l4proto_sctp(): the state and both tags. */
+		attr8(&w, SYNC_NTA_SCTP_STATE, r->tcp_state);
+		attr32(&w, SYNC_NTA_SCTP_VTAG_ORIG, r->sctp_vtag[0]);
+		attr32(&w, SYNC_NTA_SCTP_VTAG_REPL, r->sctp_vtag[1]);
 	} else if (is_icmp(o->proto)) {
 		attr8(&w, SYNC_NTA_ICMP_TYPE, (uint8_t)o->dport);
 		attr8(&w, SYNC_NTA_ICMP_CODE, (uint8_t)(o->dport >> 8));
@@ -312,7 +326,8 @@ static const uint8_t nta_size[SYNC_NTA_MAX] = {
 	[SYNC_NTA_DNAT_IPV4] = 4, [SYNC_NTA_SPAT_PORT] = 2, [SYNC_NTA_DPAT_PORT] = 2,
 	[SYNC_NTA_ICMP_TYPE] = 1, [SYNC_NTA_ICMP_CODE] = 1, [SYNC_NTA_ICMP_ID] = 2,
 	[SYNC_NTA_WSCALE_ORIG] = 1, [SYNC_NTA_WSCALE_REPL] = 1, [SYNC_NTA_SNAT_IPV6] = 16,
-	[SYNC_NTA_DNAT_IPV6] = 16,
+	[SYNC_NTA_DNAT_IPV6] = 16, [SYNC_NTA_SCTP_STATE] = 1, [SYNC_NTA_SCTP_VTAG_ORIG] = 4,
+	[SYNC_NTA_SCTP_VTAG_REPL] = 4,
 };
 
 /* What was present, to build the reply tuple once every attribute is read. */
@@ -323,6 +338,7 @@ struct dec {
 	uint16_t spat, dpat;
 	uint8_t icmp_type, icmp_code;
 	uint16_t icmp_id;
+	uint8_t sctp_state;
 };
 
 static void
@@ -368,6 +384,9 @@ nta_value(struct sync_entry *e, struct dec *d, uint16_t type, const uint8_t *v)
 	case SYNC_NTA_ICMP_ID: d->icmp_id = get16_le(v); break;
 	case SYNC_NTA_WSCALE_ORIG: e->wscale[0] = v[0]; break;
 	case SYNC_NTA_WSCALE_REPL: e->wscale[1] = v[0]; break;
+	case SYNC_NTA_SCTP_STATE: d->sctp_state = v[0]; break;
+	case SYNC_NTA_SCTP_VTAG_ORIG: e->sctp_vtag[0] = get32(v); break;
+	case SYNC_NTA_SCTP_VTAG_REPL: e->sctp_vtag[1] = get32(v); break;
 	default: break;
 	}
 }
@@ -421,6 +440,15 @@ ext_value(struct sync_entry *e, uint16_t type, const uint8_t *v, size_t vlen)
 		if (vlen != 1)
 			return -EBADMSG;
 		e->rec_flags = v[0];
+		break;
+	case SYNC_XTA_KEYS:
+		if (vlen != 4)
+			return -EBADMSG;
+		/* Only where the data message could carry no ports. */
+		if (!has_ports(e->orig.proto) && !is_icmp(e->orig.proto)) {
+			e->orig.sport = get16(v);
+			e->orig.dport = get16(v + 2);
+		}
 		break;
 	default:
 		break;    /* a later dpct's attribute: skipped */
@@ -484,6 +512,10 @@ finish_entry(struct sync_entry *e, const struct dec *d)
 		e->tcp_state = 0;
 		e->wscale[0] = e->wscale[1] = 0;
 	}
+	if (o->proto == IPPROTO_SCTP)
+		e->tcp_state = d->sctp_state;
+	else
+		e->sctp_vtag[0] = e->sctp_vtag[1] = 0;
 	alen = o->family == 4 ? 4 : 16;
 	memset(r, 0, sizeof(*r));
 	memcpy(r->src, o->dst, alen);

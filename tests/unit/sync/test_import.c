@@ -4,13 +4,16 @@
  * from a failover peer continues with its next packets in its state, with
  * window tracking strict (be_liberal off) and mid-stream pickup off, where
  * a shard without it finds the same packets INVALID; no NEW is reported,
- * its end is; refusals, each with its errno.
+ * its end is; refusals, each with its errno. An SCTP association goes
+ * through conntrackd's wire format first: its state and verification tags
+ * reach the shard, which checks the next packets against them.
  */
 #include <errno.h>
 #include <netinet/in.h>
 
 #include "ct_import.h"
 #include "dpct_test.h"
+#include "sync.h"
 
 static const uint8_t A4[4] = { 10, 0, 0, 1 }, B4[4] = { 192, 0, 2, 7 };
 
@@ -236,7 +239,105 @@ test_import_refusals(void)
 	return 0;
 }
 
+/* Ethernet + IPv4 + SCTP with one DATA chunk (the CRC32c is not checked here). */
+static void
+sctp4(struct frame *f, const uint8_t *src, const uint8_t *dst, uint16_t sp, uint16_t dp,
+      uint32_t vtag, uint32_t tsn)
+{
+	uint8_t *ip = f->b + 14, *sh = ip + 20, *ch = sh + 12;
+
+	memset(f->b, 0, sizeof(f->b));
+	f->b[0] = 2, f->b[6] = 2, f->b[11] = 1;
+	put16(f->b + 12, 0x0800);
+	ip[0] = 0x45;
+	put16(ip + 2, 20 + 12 + 20);
+	ip[8] = 64;
+	ip[9] = IPPROTO_SCTP;
+	memcpy(ip + 12, src, 4);
+	memcpy(ip + 16, dst, 4);
+	put16(sh, sp);
+	put16(sh + 2, dp);
+	put32(sh + 4, vtag);
+	ch[0] = 0;          /* DATA */
+	ch[1] = 0x03;       /* B and E: one whole message */
+	put16(ch + 2, 20);
+	put32(ch + 4, tsn);
+	put16(ch + 12, 0);  /* stream 0, sequence 0, PPID 0 */
+	ch[16] = 'x';
+	f->n = 14 + 20 + 12 + 20;
+}
+
+static void
+take_entry(void *arg, const struct sync_msg *m)
+{
+	if (m->data)
+		*(struct sync_entry *)arg = m->e;
+}
+
+static int
+test_import_sctp(void)
+{
+	const uint64_t t0 = 1000000000ull;
+	struct ct_shard *s = mkshard(1024);
+	struct ct_event_rec r, in, got;
+	struct sync_rx_errors err = { 0 };
+	struct sync_entry e;
+	uint8_t buf[SYNC_MSG_MAX];
+	struct frame f;
+	int len;
+
+	T_ASSERT(s != NULL);
+	/* An established association, as the primary reports it. */
+	memset(&r, 0, sizeof(r));
+	r.orig.family = 4;
+	r.orig.proto = IPPROTO_SCTP;
+	memcpy(r.orig.src, A4, 4);
+	memcpy(r.orig.dst, B4, 4);
+	r.orig.sport = 36412;
+	r.orig.dport = 38412;
+	r.status = CT_S_SEEN_REPLY | CT_S_ASSURED | CT_S_CONFIRMED;
+	r.tcp_state = 4;    /* SCTP_CONNTRACK_ESTABLISHED */
+	r.sctp_vtag[0] = 0x11223344;
+	r.sctp_vtag[1] = 0x55667788;
+	r.timeout_s = 200;
+	/* conntrackd's format alone (no dpct extension), as a conntrackd peer sends it. */
+	len = sync_encode_rec(&r, 1, 0, false, buf, sizeof(buf));
+	T_ASSERT(len > 0);
+	memset(&e, 0, sizeof(e));
+	T_EQ(sync_parse(buf, (size_t)len, take_entry, &e, &err), 1);
+	T_EQ(e.tcp_state, 4);
+	T_UEQ(e.sctp_vtag[0], 0x11223344);
+	T_UEQ(e.sctp_vtag[1], 0x55667788);
+	/* The backup's promotion makes a record of it (app/dpct/ha_cache.c). */
+	memset(&in, 0, sizeof(in));
+	in.orig = e.orig;
+	in.reply = e.reply;
+	in.status = (uint16_t)e.status;
+	in.tcp_state = e.tcp_state;
+	in.sctp_vtag[0] = e.sctp_vtag[0];
+	in.sctp_vtag[1] = e.sctp_vtag[1];
+	in.timeout_s = e.timeout_s;
+	T_EQ(ct_shard_import(s, &in, t0), 0);
+	T_EQ(ct_shard_lookup(s, &r.orig, t0, &got), 0);
+	T_EQ(got.tcp_state, 4);
+	T_UEQ(got.sctp_vtag[0], 0x11223344);
+	T_UEQ(got.sctp_vtag[1], 0x55667788);
+	/* Each direction's next DATA with its tag (vtag[dir], as Linux keeps them): both pass. */
+	sctp4(&f, A4, B4, 36412, 38412, 0x11223344, 1000);
+	T_EQ(feed(s, &f, t0 + 1000), CT_V_PASS);
+	sctp4(&f, B4, A4, 38412, 36412, 0x55667788, 2000);
+	T_EQ(feed(s, &f, t0 + 2000), CT_V_PASS);
+	/* A wrong tag is not of this association: INVALID, dropped. */
+	sctp4(&f, A4, B4, 36412, 38412, 0xdeadbeef, 1001);
+	T_EQ(feed(s, &f, t0 + 3000), CT_V_DROP);
+	T_EQ(ct_shard_lookup(s, &r.orig, t0 + 3000, &got), 0);
+	T_EQ(got.tcp_state, 4);
+	ct_shard_free(s);
+	return 0;
+}
+
 static const struct t_case cases[] = {
+	T_CASE(test_import_sctp),
 	T_CASE(test_import_continues),
 	T_CASE(test_import_timeout),
 	T_CASE(test_import_refusals),

@@ -110,6 +110,57 @@ rec_icmp4(void)
 	return r;
 }
 
+/* An SCTP association: its state and both verification tags travel. */
+static struct ct_event_rec
+rec_sctp4(void)
+{
+	struct ct_event_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.orig.family = 4;
+	r.orig.proto = IPPROTO_SCTP;
+	v4(r.orig.src, 10, 0, 0, 7);
+	v4(r.orig.dst, 10, 0, 0, 8);
+	r.orig.sport = 36412;
+	r.orig.dport = 38412;
+	r.reply = r.orig;
+	memcpy(r.reply.src, r.orig.dst, 4);
+	memcpy(r.reply.dst, r.orig.src, 4);
+	r.reply.sport = r.orig.dport;
+	r.reply.dport = r.orig.sport;
+	r.status = CT_S_CONFIRMED | CT_S_SEEN_REPLY | CT_S_ASSURED;
+	r.tcp_state = 4;            /* SCTP_CONNTRACK_ESTABLISHED */
+	r.sctp_vtag[0] = 0xa1b2c3d4;
+	r.sctp_vtag[1] = 0x01020304;
+	r.timeout_s = 210;
+	r.events = CT_EV_NEW;
+	return r;
+}
+
+/* A PPTP GRE flow: its call IDs are the tuple's keys (in sport, dport). */
+static struct ct_event_rec
+rec_gre4(void)
+{
+	struct ct_event_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.orig.family = 4;
+	r.orig.proto = IPPROTO_GRE;
+	v4(r.orig.src, 10, 0, 0, 9);
+	v4(r.orig.dst, 10, 0, 0, 10);
+	r.orig.sport = 0;
+	r.orig.dport = 0x4001;      /* the peer's call ID */
+	r.reply = r.orig;
+	memcpy(r.reply.src, r.orig.dst, 4);
+	memcpy(r.reply.dst, r.orig.src, 4);
+	r.reply.sport = r.orig.dport;
+	r.reply.dport = r.orig.sport;
+	r.status = CT_S_CONFIRMED | CT_S_SEEN_REPLY;
+	r.timeout_s = 30;
+	r.events = CT_EV_NEW;
+	return r;
+}
+
 struct got {
 	struct sync_msg m[8];
 	unsigned n;
@@ -139,8 +190,9 @@ static int
 test_round_trip(void)
 {
 	struct ct_event_rec recs[] = { rec_tcp4(), rec_udp6_dnat(), rec_snat4_destroy(),
-				       rec_icmp4() };
-	const uint8_t types[] = { SYNC_T_CT_NEW, SYNC_T_CT_UPD, SYNC_T_CT_DEL, SYNC_T_CT_NEW };
+				       rec_icmp4(), rec_sctp4(), rec_gre4() };
+	const uint8_t types[] = { SYNC_T_CT_NEW, SYNC_T_CT_UPD, SYNC_T_CT_DEL, SYNC_T_CT_NEW,
+				  SYNC_T_CT_NEW, SYNC_T_CT_NEW };
 	size_t i;
 	int ext;
 
@@ -170,6 +222,14 @@ test_round_trip(void)
 				T_EQ(e->wscale[0], r->tcp_wscale[0]);
 				T_EQ(e->wscale[1], r->tcp_wscale[1]);
 			}
+			if (r->orig.proto == IPPROTO_SCTP) {
+				T_EQ(e->tcp_state, r->tcp_state);
+				T_UEQ(e->sctp_vtag[0], r->sctp_vtag[0]);
+				T_UEQ(e->sctp_vtag[1], r->sctp_vtag[1]);
+			} else {
+				T_EQ(e->sctp_vtag[0], 0);
+				T_EQ(e->sctp_vtag[1], 0);
+			}
 			T_EQ(e->mark, r->mark);
 			if (types[i] != SYNC_T_CT_DEL) {
 				T_ASSERT(e->has_timeout);
@@ -184,10 +244,12 @@ test_round_trip(void)
 				T_UEQ(e->bytes[1], r->bytes[1]);
 				T_UEQ(e->pkts[0], r->pkts[0]);
 			} else {
-				/* conntrackd carries no zone: everything but it. */
+				/* conntrackd carries no zone, nor GRE's keys: everything but them. */
 				struct ct_tuple o = r->orig, rp = r->reply;
 
 				o.zone = rp.zone = 0;
+				if (o.proto == IPPROTO_GRE)
+					o.sport = o.dport = rp.sport = rp.dport = 0;
 				T_ASSERT(same_tuple(&e->orig, &o));
 				T_ASSERT(same_tuple(&e->reply, &rp));
 				T_EQ(e->id, 0);
@@ -257,6 +319,38 @@ test_wire_layout(void)
 	T_ASSERT(sync_encode_rec(&r, 1, 0, true, buf, sizeof(buf)) > 0);
 	r.orig.family = 5;
 	T_EQ(sync_encode_rec(&r, 1, 0, true, buf, sizeof(buf)), -EINVAL);
+	/*
+	 * SCTP as conntrackd's build_l4proto_sctp() writes it after the ports:
+	 * the state (u8), then the tags as ct_build_u32() puts them, htonl()
+	 * of libnetfilter_conntrack's host-order value: network order.
+	 */
+	{
+		static const struct { uint16_t type, len; } sctp[] = {
+			{ SYNC_NTA_IPV4, 12 }, { SYNC_NTA_STATUS, 8 }, { SYNC_NTA_L4PROTO, 5 },
+			{ SYNC_NTA_PORT, 8 }, { SYNC_NTA_SCTP_STATE, 5 },
+			{ SYNC_NTA_SCTP_VTAG_ORIG, 8 }, { SYNC_NTA_SCTP_VTAG_REPL, 8 },
+			{ SYNC_NTA_TIMEOUT, 8 },
+		};
+		struct ct_event_rec s = rec_sctp4();
+		size_t at[8];
+
+		len = sync_encode_rec(&s, 7, 0, false, buf, sizeof(buf));
+		T_ASSERT(len > 0);
+		off = SYNC_HDR_LEN;
+		for (i = 0; i < sizeof(sctp) / sizeof(sctp[0]); i++) {
+			T_ASSERT(off + 4 <= (size_t)len);
+			T_EQ(rd16(buf + off + 2), sctp[i].type);
+			T_EQ(rd16(buf + off), sctp[i].len);
+			at[i] = off + 4;
+			off += (sctp[i].len + 3u) & ~3u;
+		}
+		T_EQ(off, len);
+		T_EQ(buf[at[4]], 4);
+		T_EQ(buf[at[5]], 0xa1);
+		T_EQ(buf[at[5] + 3], 0xd4);
+		T_EQ(buf[at[6]], 0x01);
+		T_EQ(buf[at[6] + 3], 0x04);
+	}
 	return 0;
 }
 
