@@ -86,6 +86,9 @@ void dpct_nat_free(struct dpct_app *a);
  *         started without it), -EBUSY (a pool with live
  *         bindings would be removed or changed, or a worker still holds
  *         the table before the installed one) or -ENOMEM; `err` says why.
+ * On success the installed table's pools that `*out` drops or changes are
+ * closed (nat_table_close_unadopted(): no new binding) until
+ * dpct_nat_install() retires them or dpct_nat_abort() reopens them.
  * Thread safety: control plane, serialised with dpct_nat_install().
  */
 int dpct_nat_prepare(struct dpct_app *a, const struct dpct_config *newc,
@@ -99,6 +102,13 @@ int dpct_nat_prepare(struct dpct_app *a, const struct dpct_config *newc,
  * Thread safety: control plane, serialised by the caller (reload lock).
  */
 void dpct_nat_install(struct dpct_app *a, struct nat_table *t);
+
+/**
+ * A reload refused after dpct_nat_prepare() succeeded (the policy did not
+ * compile): reopen the pools prepare closed and free `t` (NULL: nothing).
+ * Thread safety: control plane, serialised by the caller (reload lock).
+ */
+void dpct_nat_abort(struct dpct_app *a, struct nat_table *t);
 
 /**
  * dpct_nat_prepare() then dpct_nat_install(): the nat part of a reload.

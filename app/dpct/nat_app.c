@@ -119,9 +119,23 @@ dpct_nat_prepare(struct dpct_app *a, const struct dpct_config *newc, struct nat_
 		return rc;
 	old = atomic_load_explicit(&a->nat, memory_order_acquire);
 	if (old != NULL) {
+		/*
+		 * The pools the new table drops or changes bind nothing from here;
+		 * once every worker has passed a quiescent state none is still in a
+		 * bind that found one open, so the live counts the check reads can
+		 * only fall until the swap: no binding is left to a pool that goes.
+		 */
+		if (nat_table_close_unadopted(t, old, true) != 0 && !nat_grace_wait(NAT_WAIT_MS)) {
+			nat_table_close_unadopted(t, old, false);
+			nat_table_free(t);
+			snprintf(err, errlen, "$.nat: a worker did not pass a quiescent state "
+				 "within %d ms; try again", NAT_WAIT_MS);
+			return -EBUSY;
+		}
 		msg[0] = '\0';
 		rc = nat_table_adopt(t, old, msg, sizeof(msg));
 		if (rc != 0) {
+			nat_table_close_unadopted(t, old, false);
 			nat_table_free(t);
 			snprintf(err, errlen, "$.nat: %s", msg[0] != '\0' ? msg :
 				 "the new table cannot take over the live bindings");
@@ -130,6 +144,16 @@ dpct_nat_prepare(struct dpct_app *a, const struct dpct_config *newc, struct nat_
 	}
 	*out = t;
 	return 0;
+}
+
+void
+dpct_nat_abort(struct dpct_app *a, struct nat_table *t)
+{
+	if (t == NULL)
+		return;
+	/* The pools dpct_nat_prepare() closed bind again. */
+	nat_table_close_unadopted(t, atomic_load_explicit(&a->nat, memory_order_acquire), false);
+	nat_table_free(t);
 }
 
 void

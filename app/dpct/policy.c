@@ -93,7 +93,7 @@ reload_locked(struct dpct_app *a, const char *source, char *err, size_t errlen)
 		pol_note_refused(a->pol);
 	pol_ruleset_clear(&rs);
 	if (rc < 0) {
-		nat_table_free(nt);
+		dpct_nat_abort(a, nt);
 		free(c);
 		DPCT_LOG(ERR, "policy reload (%s) refused, old rules stay: %s\n", source, err);
 		return rc;

@@ -14,7 +14,7 @@
 
 /* struct nat_stats, field by field. */
 #define NAT_STATS_FIELDS(X) \
-	X(bound) X(released) X(exhausted) X(proto_refused) X(excluded) X(rss_hits) \
+	X(bound) X(released) X(exhausted) X(closed) X(proto_refused) X(excluded) X(rss_hits) \
 	X(blocks_alloc) X(blocks_freed) X(release_orphan) X(ports_in_use) X(ports_total)
 
 void

@@ -181,13 +181,29 @@ struct nat_table *nat_table_build(const struct nat_pool *pools, unsigned n_pools
  * counters. On a refusal neither table was changed.
  * Call from the control plane, one thread (the sharing is counted without
  * atomics); workers may go on using `old` meanwhile. The counts read are
- * the workers' own and may be a burst behind: a binding made in that
- * window by a worker still on `old`, in a pool the reload then drops, is
- * counted in release_orphan when it is released.
+ * the workers' own: a binding a worker still on `old` makes after they
+ * were read, in a pool the reload then drops or changes, would be held by
+ * nobody (and its port could be given again by the changed pool). The
+ * caller closes those pools first (nat_table_close_unadopted()) and waits
+ * until no worker can still be inside a bind that found one open.
  * @return 0 or -EBUSY.
  */
 int nat_table_adopt(struct nat_table *new, const struct nat_table *old, char *err,
 		    size_t errlen);
+
+/**
+ * Close (`close` true) or reopen the pools of `old` that `new` would not
+ * take over (nat_table_adopt(): no equal pool in `new`, or another worker
+ * count). A closed pool makes no new binding: nat_bind() refuses the
+ * connection (NAT_ERR_CLOSED, counted in `closed`); releases go on. A
+ * reload closes them, waits for a grace period of the workers, checks
+ * (nat_table_adopt()) and installs, or reopens them when it is refused.
+ * @return the number of pools closed or reopened.
+ * Thread safety: control plane, serialised with nat_table_adopt(); the
+ * flag is stored with release order and read by the workers.
+ */
+unsigned nat_table_close_unadopted(const struct nat_table *new, const struct nat_table *old,
+				   bool close);
 
 /**
  * Free a table; pool states shared with another table live on in it. NULL
@@ -252,6 +268,7 @@ int nat_owner_ex(const struct nat_table *t, const struct ct_pkt *p, unsigned n_w
 /** nat_bind() outcomes other than 0/1. */
 #define NAT_ERR_EXHAUSTED (-28)  /**< -ENOSPC: no free port in the worker's slice */
 #define NAT_ERR_PROTO     (-93)  /**< -EPROTONOSUPPORT: a snat rule matched another protocol */
+#define NAT_ERR_CLOSED    (-11)  /**< -EAGAIN: the rule's pool is being dropped by a reload */
 
 /**
  * A preference the caller may give nat_bind() for the port it picks: true
@@ -265,6 +282,7 @@ struct nat_stats {
 	uint64_t bound;           /**< connections translated */
 	uint64_t released;        /**< bindings given back */
 	uint64_t exhausted;       /**< connections refused: pool full (dropped) */
+	uint64_t closed;          /**< connections refused: a reload was dropping their pool */
 	uint64_t proto_refused;   /**< connections refused: protocol not translatable */
 	uint64_t excluded;        /**< connections an exclude rule left alone */
 	uint64_t rss_hits;        /**< ports picked so that replies need no handoff */

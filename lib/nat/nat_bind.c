@@ -199,6 +199,11 @@ nat_bind(const struct nat_table *t, unsigned w, const struct ct_pkt *p, uint16_t
 		c->s.proto_refused++;
 		return NAT_ERR_PROTO;
 	}
+	/* A reload is dropping or changing the pool: nothing new in it. */
+	if (__builtin_expect(__atomic_load_n(&t->ps[r->pool]->closed, __ATOMIC_RELAXED), 0)) {
+		c->s.closed++;
+		return NAT_ERR_CLOSED;
+	}
 	if (t->pools[r->pool].mode == NAT_MODE_BLOCK)
 		rc = nat_block_bind(t, r->pool, w, nat_rd32(o->src), cls, &rev, p->hash, pref,
 				    pref_arg, &addr, &port, &rss_hit);

@@ -84,6 +84,7 @@ struct nat_pool_state {
 	uint32_t words;           /* bitmap words per (address, class) */
 	uint32_t bpa;             /* block mode: blocks per address in a slice */
 	uint32_t n_blocks;        /* block mode: blocks in a slice (n_addrs * bpa) */
+	uint8_t closed;           /* no new bindings (nat_table_close_unadopted()) */
 	struct nat_pw *w;         /* [n_workers] */
 };
 

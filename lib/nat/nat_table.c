@@ -554,6 +554,36 @@ nat_table_adopt(struct nat_table *nt, const struct nat_table *old, char *err, si
 	return 0;
 }
 
+/* Whether `new` takes over old pool i's state (as nat_table_adopt() does). */
+static bool
+adopted(const struct nat_table *nt, const struct nat_table *old, unsigned i)
+{
+	unsigned j;
+
+	if (nt->n_workers != old->n_workers)
+		return false;
+	for (j = 0; j < nt->n_pools; j++)
+		if (pool_equal(&nt->pools[j], &old->pools[i]))
+			return true;
+	return false;
+}
+
+unsigned
+nat_table_close_unadopted(const struct nat_table *nt, const struct nat_table *old, bool close)
+{
+	unsigned i, n = 0;
+
+	if (nt == NULL || old == NULL || nt == old)
+		return 0;
+	for (i = 0; i < old->n_pools; i++) {
+		if (adopted(nt, old, i))
+			continue;
+		__atomic_store_n(&old->ps[i]->closed, close ? 1 : 0, __ATOMIC_RELEASE);
+		n++;
+	}
+	return n;
+}
+
 void
 nat_table_free(struct nat_table *t)
 {

@@ -4,7 +4,8 @@
  * valid table's accessors, and nat_table_adopt(): unchanged pools share
  * their state (live bindings stay held, are released into the same
  * bitmaps, counters go on), and a reload that would orphan live bindings
- * is refused with -EBUSY.
+ * is refused with -EBUSY; the pools a reload drops or changes close to new
+ * bindings while it is checked (nat_table_close_unadopted()), and reopen.
  */
 
 #include <errno.h>
@@ -466,7 +467,67 @@ test_adopt_counters_go_on(void)
 	return 0;
 }
 
+/*
+ * A reload that drops "public" and changes nothing else: closing leaves the
+ * kept pool open and closes "public" (its rule's connections refused,
+ * counted in `closed`, its releases go on); reopening binds again.
+ */
+static int
+test_close_unadopted(void)
+{
+	struct setup s;
+	struct nat_table *old, *nt;
+	struct ct_pkt p = syn(5000), q = syn(5001), k;
+	struct nat_stats st;
+	struct ct_tuple r, r2;
+	uint16_t status = 0;
+	char err[256];
+
+	base(&s);
+	s.pools[1] = tf_pool("kept", ip4(203, 0, 113, 0), ip4(203, 0, 113, 3), 1024, 65535);
+	s.rules[1] = tf_snat("kept", ip4(172, 16, 0, 0), 12, 1);
+	s.n_pools = 2;
+	s.n_rules = 2;
+	old = build(&s);
+	T_ASSERT(old != NULL);
+	T_EQ(nat_bind(old, 0, &p, 0, NULL, NULL, &r, &status), 1);
+	/* The new configuration: "kept" alone. */
+	s.pools[0] = s.pools[1];
+	s.rules[0] = tf_snat("kept", ip4(172, 16, 0, 0), 12, 0);
+	s.n_pools = 1;
+	s.n_rules = 1;
+	nt = build(&s);
+	T_ASSERT(nt != NULL);
+	T_EQ(nat_table_close_unadopted(nt, old, true), 1);
+	/* Closed: a new connection of "public" is refused; "kept" binds on. */
+	T_EQ(nat_bind(old, 0, &q, 0, NULL, NULL, &r2, &status), NAT_ERR_CLOSED);
+	k = p;
+	k.tuple.src[0] = 172, k.tuple.src[1] = 16;
+	k.hash = ct_tuple_hash(&k.tuple);
+	status = 0;
+	T_EQ(nat_bind(old, 0, &k, 0, NULL, NULL, &r2, &status), 1);
+	nat_release(old, 0, &r2, status);
+	nat_worker_stats(old, 0, &st);
+	T_EQ(st.closed, 1);
+	T_EQ(st.exhausted, 0);
+	/* The live binding still refuses the reload; once released, it passes. */
+	T_EQ(nat_table_adopt(nt, old, err, sizeof(err)), -EBUSY);
+	nat_release(old, 0, &r, NAT_S_SRC_NAT | NAT_S_SRC_NAT_DONE | NAT_S_DST_NAT_DONE);
+	T_EQ(nat_table_adopt(nt, old, err, sizeof(err)), 0);
+	/* A refused reload reopens: "public" binds again. */
+	T_EQ(nat_table_close_unadopted(nt, old, false), 1);
+	status = 0;
+	T_EQ(nat_bind(old, 0, &q, 0, NULL, NULL, &r2, &status), 1);
+	/* The same table, or none: nothing to close. */
+	T_EQ(nat_table_close_unadopted(old, old, true), 0);
+	T_EQ(nat_table_close_unadopted(nt, NULL, true), 0);
+	nat_table_free(nt);
+	nat_table_free(old);
+	return 0;
+}
+
 static const struct t_case cases[] = {
+	T_CASE(test_close_unadopted),
 	T_CASE(test_build_refusals),
 	T_CASE(test_build_limits),
 	T_CASE(test_accessors),
