@@ -104,8 +104,8 @@ nat_pick_port(const uint64_t *map, uint32_t lo, uint32_t n, uint32_t start, uint
 
 /* Whether the original source port may be kept: always without an RSS
  * preference, else only when the NIC steers its reply home. */
-static bool
-keep_ok(const struct ct_tuple *rev, uint32_t addr, uint16_t port, nat_rss_pref_fn pref,
+bool
+nat_keep_ok(const struct ct_tuple *rev, uint32_t addr, uint16_t port, nat_rss_pref_fn pref,
 	void *pref_arg, bool *rss_hit)
 {
 	struct ct_tuple cand;
@@ -137,7 +137,7 @@ napt_bind(const struct nat_pool_state *ps, unsigned w, uint32_t inside, int cls,
 		*rss_hit = false;
 		if (orig->sport >= base && orig->sport - base < ps->slice &&
 		    !nat_bit(map, orig->sport - base) &&
-		    keep_ok(rev, ps->cfg.addr_lo + a, orig->sport, pref, pref_arg, rss_hit)) {
+		    nat_keep_ok(rev, ps->cfg.addr_lo + a, orig->sport, pref, pref_arg, rss_hit)) {
 			i = orig->sport - base;
 		} else {
 			i = nat_pick_port(map, 0, ps->slice, start, base, rev,

@@ -116,7 +116,9 @@ block_take(const struct nat_pool_state *ps, struct nat_pw *pw, unsigned w, uint3
 	uint32_t i;
 
 	*rss_hit = false;
-	if (sport >= port0 && sport - port0 < bs && !nat_bit(map, lo + sport - port0)) {
+	/* The source port kept only where the NIC steers its reply home, as in NAPT. */
+	if (sport >= port0 && sport - port0 < bs && !nat_bit(map, lo + sport - port0) &&
+	    nat_keep_ok(rev, ps->cfg.addr_lo + a, sport, pref, pref_arg, rss_hit)) {
 		i = sport - port0;
 	} else {
 		i = nat_pick_port(map, lo, bs, (uint32_t)(((uint64_t)hash * bs) >> 32), port0, rev,

@@ -245,6 +245,14 @@ nat_reply_with(struct ct_tuple *r, const struct ct_tuple *rev, uint32_t addr, ui
  * port0 + i: from `start`, the first free one `pref` accepts within 64
  * tries, else the first free one. @return i, or n when none is free.
  */
+/*
+ * Whether a connection may keep its original source port `port` on pool
+ * address `addr` (`rev` its reverse tuple): always without an RSS
+ * preference, else only when the NIC steers the reply home (*rss_hit).
+ */
+bool nat_keep_ok(const struct ct_tuple *rev, uint32_t addr, uint16_t port,
+		 nat_rss_pref_fn pref, void *pref_arg, bool *rss_hit);
+
 uint32_t nat_pick_port(const uint64_t *map, uint32_t lo, uint32_t n, uint32_t start,
 		       uint32_t port0, const struct ct_tuple *rev, uint32_t addr,
 		       nat_rss_pref_fn pref, void *pref_arg, bool *rss_hit);

@@ -420,7 +420,69 @@ test_block_unused(void)
 	return 0;
 }
 
+struct pref7 {
+	unsigned mod;   /* accept reply ports with port % 7 == mod */
+	unsigned calls;
+};
+
+static bool
+pref7_fn(void *arg, const struct ct_tuple *reply)
+{
+	struct pref7 *a = arg;
+
+	a->calls++;
+	return reply->dport % 7 == a->mod;
+}
+
+/*
+ * With an RSS preference, a free source port inside the subscriber's block
+ * is kept only when the NIC steers its reply home (as NAPT keeps it);
+ * otherwise a port of the block the preference accepts is taken.
+ */
+static int
+test_block_rss_pref(void)
+{
+	struct nat_table *t = build_block(2, 128);
+	uint32_t A = ip4(10, 0, 0, 1);
+	struct pref7 a = { 0, 0 };
+	struct nat_block_ev ev[4];
+	struct ct_tuple r0, r;
+	struct nat_stats st;
+	uint16_t lo, keep, status;
+	struct ct_pkt p;
+	struct tf f;
+
+	T_ASSERT(t != NULL);
+	T_EQ(bind_tcp(t, 0, A, 40000, &r0), 1);
+	T_EQ(nat_block_events(t, 0, ev, 4), 1);
+	lo = ev[0].port_lo;
+	keep = (uint16_t)(lo + 5);
+	/* Not steered home (keep % 7 != mod): another port of the block, one it accepts. */
+	a.mod = (keep + 1) % 7;
+	tf_tcp(&f, A, SERVER, keep, 80, false);
+	p = tf_parse(&f);
+	status = 0;
+	T_EQ(nat_bind(t, 0, &p, 0, pref7_fn, &a, &r, &status), 1);
+	T_NE(r.dport, keep);
+	T_ASSERT(r.dport >= lo && r.dport <= lo + 127);
+	T_EQ(r.dport % 7, a.mod);
+	/* Steered home: kept, after one question. */
+	a.mod = keep % 7;
+	a.calls = 0;
+	tf_tcp(&f, A, SERVER, keep, 81, false);
+	p = tf_parse(&f);
+	status = 0;
+	T_EQ(nat_bind(t, 0, &p, 0, pref7_fn, &a, &r, &status), 1);
+	T_EQ(r.dport, keep);
+	T_EQ(a.calls, 1);
+	nat_worker_stats(t, 0, &st);
+	T_EQ(st.rss_hits, 2);
+	nat_table_free(t);
+	return 0;
+}
+
 static const struct t_case cases[] = {
+	T_CASE(test_block_rss_pref),
 	T_CASE(test_block_life),
 	T_CASE(test_block_unused),
 	T_CASE(test_block_owner),
