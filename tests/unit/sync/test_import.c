@@ -36,22 +36,32 @@ put32(uint8_t *p, uint32_t v)
 	put16(p + 2, (uint16_t)v);
 }
 
-/* Ethernet + IPv4 + TCP without options or payload (checksums not verified here). */
-static void
-tcp4(struct frame *f, const uint8_t *src, const uint8_t *dst, uint16_t sp, uint16_t dp,
-     uint8_t flags, uint32_t seq, uint32_t ack)
+/* Ethernet and a 20-byte IPv4 header of `l4len` bytes of `proto`; the L4 header's start. */
+static uint8_t *
+eth_ip4(struct frame *f, const uint8_t *src, const uint8_t *dst, uint8_t proto, uint16_t l4len)
 {
-	uint8_t *ip = f->b + 14, *t = ip + 20;
+	uint8_t *ip = f->b + 14;
 
 	memset(f->b, 0, sizeof(f->b));
 	f->b[0] = 2, f->b[6] = 2, f->b[11] = 1;
 	put16(f->b + 12, 0x0800);
 	ip[0] = 0x45;
-	put16(ip + 2, 40);
+	put16(ip + 2, (uint16_t)(20 + l4len));
 	ip[8] = 64;
-	ip[9] = IPPROTO_TCP;
+	ip[9] = proto;
 	memcpy(ip + 12, src, 4);
 	memcpy(ip + 16, dst, 4);
+	f->n = 14 + 20 + l4len;
+	return ip + 20;
+}
+
+/* Ethernet + IPv4 + TCP without options or payload (checksums not verified here). */
+static void
+tcp4(struct frame *f, const uint8_t *src, const uint8_t *dst, uint16_t sp, uint16_t dp,
+     uint8_t flags, uint32_t seq, uint32_t ack)
+{
+	uint8_t *t = eth_ip4(f, src, dst, IPPROTO_TCP, 20);
+
 	put16(t, sp);
 	put16(t + 2, dp);
 	put32(t + 4, seq);
@@ -59,7 +69,6 @@ tcp4(struct frame *f, const uint8_t *src, const uint8_t *dst, uint16_t sp, uint1
 	t[12] = 5 << 4;
 	t[13] = flags;
 	put16(t + 14, 65535);
-	f->n = 54;
 }
 
 static struct ct_shard *
@@ -89,18 +98,27 @@ feed(struct ct_shard *s, const struct frame *f, uint64_t now)
 	return v;
 }
 
+/* A4:sport -> B4:dport of `proto`, zero but for its tuple. */
 static struct ct_event_rec
-est_rec(void)
+rec_a_b(uint8_t proto, uint16_t sport, uint16_t dport)
 {
 	struct ct_event_rec r;
 
 	memset(&r, 0, sizeof(r));
 	r.orig.family = 4;
-	r.orig.proto = IPPROTO_TCP;
+	r.orig.proto = proto;
 	memcpy(r.orig.src, A4, 4);
 	memcpy(r.orig.dst, B4, 4);
-	r.orig.sport = 40000;
-	r.orig.dport = 443;
+	r.orig.sport = sport;
+	r.orig.dport = dport;
+	return r;
+}
+
+static struct ct_event_rec
+est_rec(void)
+{
+	struct ct_event_rec r = rec_a_b(IPPROTO_TCP, 40000, 443);
+
 	r.status = CT_S_SEEN_REPLY | CT_S_ASSURED;
 	r.tcp_state = CT_TCP_ESTABLISHED;
 	r.timeout_s = 100;
@@ -244,17 +262,8 @@ static void
 sctp4(struct frame *f, const uint8_t *src, const uint8_t *dst, uint16_t sp, uint16_t dp,
       uint32_t vtag, uint32_t tsn)
 {
-	uint8_t *ip = f->b + 14, *sh = ip + 20, *ch = sh + 12;
+	uint8_t *sh = eth_ip4(f, src, dst, IPPROTO_SCTP, 12 + 20), *ch = sh + 12;
 
-	memset(f->b, 0, sizeof(f->b));
-	f->b[0] = 2, f->b[6] = 2, f->b[11] = 1;
-	put16(f->b + 12, 0x0800);
-	ip[0] = 0x45;
-	put16(ip + 2, 20 + 12 + 20);
-	ip[8] = 64;
-	ip[9] = IPPROTO_SCTP;
-	memcpy(ip + 12, src, 4);
-	memcpy(ip + 16, dst, 4);
 	put16(sh, sp);
 	put16(sh + 2, dp);
 	put32(sh + 4, vtag);
@@ -262,9 +271,7 @@ sctp4(struct frame *f, const uint8_t *src, const uint8_t *dst, uint16_t sp, uint
 	ch[1] = 0x03;       /* B and E: one whole message */
 	put16(ch + 2, 20);
 	put32(ch + 4, tsn);
-	put16(ch + 12, 0);  /* stream 0, sequence 0, PPID 0 */
-	ch[16] = 'x';
-	f->n = 14 + 20 + 12 + 20;
+	ch[16] = 'x';       /* stream 0, sequence 0, PPID 0, one byte */
 }
 
 static void
@@ -279,7 +286,7 @@ test_import_sctp(void)
 {
 	const uint64_t t0 = 1000000000ull;
 	struct ct_shard *s = mkshard(1024);
-	struct ct_event_rec r, in, got;
+	struct ct_event_rec r = rec_a_b(IPPROTO_SCTP, 36412, 38412), in, got;
 	struct sync_rx_errors err = { 0 };
 	struct sync_entry e;
 	uint8_t buf[SYNC_MSG_MAX];
@@ -288,13 +295,6 @@ test_import_sctp(void)
 
 	T_ASSERT(s != NULL);
 	/* An established association, as the primary reports it. */
-	memset(&r, 0, sizeof(r));
-	r.orig.family = 4;
-	r.orig.proto = IPPROTO_SCTP;
-	memcpy(r.orig.src, A4, 4);
-	memcpy(r.orig.dst, B4, 4);
-	r.orig.sport = 36412;
-	r.orig.dport = 38412;
 	r.status = CT_S_SEEN_REPLY | CT_S_ASSURED | CT_S_CONFIRMED;
 	r.tcp_state = 4;    /* SCTP_CONNTRACK_ESTABLISHED */
 	r.sctp_vtag[0] = 0x11223344;

@@ -18,6 +18,31 @@ v4(uint8_t *a, uint8_t x, uint8_t y, uint8_t z, uint8_t w)
 	a[0] = x, a[1] = y, a[2] = z, a[3] = w;
 }
 
+/* An IPv4 connection src:sport -> dst:dport of `proto`, its reply the reverse, confirmed, NEW. */
+static struct ct_event_rec
+rec4(uint8_t proto, const uint8_t *src, const uint8_t *dst, uint16_t sport, uint16_t dport,
+     uint32_t timeout_s)
+{
+	struct ct_event_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.orig.family = 4;
+	r.orig.proto = proto;
+	memcpy(r.orig.src, src, 4);
+	memcpy(r.orig.dst, dst, 4);
+	r.orig.sport = sport;
+	r.orig.dport = dport;
+	r.reply = r.orig;
+	memcpy(r.reply.src, dst, 4);
+	memcpy(r.reply.dst, src, 4);
+	r.reply.sport = dport;
+	r.reply.dport = sport;
+	r.status = CT_S_CONFIRMED;
+	r.timeout_s = timeout_s;
+	r.events = CT_EV_NEW;
+	return r;
+}
+
 static struct ct_event_rec
 rec_tcp4(void)
 {
@@ -114,26 +139,13 @@ rec_icmp4(void)
 static struct ct_event_rec
 rec_sctp4(void)
 {
-	struct ct_event_rec r;
+	static const uint8_t a[4] = { 10, 0, 0, 7 }, b[4] = { 10, 0, 0, 8 };
+	struct ct_event_rec r = rec4(IPPROTO_SCTP, a, b, 36412, 38412, 210);
 
-	memset(&r, 0, sizeof(r));
-	r.orig.family = 4;
-	r.orig.proto = IPPROTO_SCTP;
-	v4(r.orig.src, 10, 0, 0, 7);
-	v4(r.orig.dst, 10, 0, 0, 8);
-	r.orig.sport = 36412;
-	r.orig.dport = 38412;
-	r.reply = r.orig;
-	memcpy(r.reply.src, r.orig.dst, 4);
-	memcpy(r.reply.dst, r.orig.src, 4);
-	r.reply.sport = r.orig.dport;
-	r.reply.dport = r.orig.sport;
-	r.status = CT_S_CONFIRMED | CT_S_SEEN_REPLY | CT_S_ASSURED;
+	r.status |= CT_S_SEEN_REPLY | CT_S_ASSURED;
 	r.tcp_state = 4;            /* SCTP_CONNTRACK_ESTABLISHED */
 	r.sctp_vtag[0] = 0xa1b2c3d4;
 	r.sctp_vtag[1] = 0x01020304;
-	r.timeout_s = 210;
-	r.events = CT_EV_NEW;
 	return r;
 }
 
@@ -141,23 +153,10 @@ rec_sctp4(void)
 static struct ct_event_rec
 rec_gre4(void)
 {
-	struct ct_event_rec r;
+	static const uint8_t a[4] = { 10, 0, 0, 9 }, b[4] = { 10, 0, 0, 10 };
+	struct ct_event_rec r = rec4(IPPROTO_GRE, a, b, 0, 0x4001, 30);
 
-	memset(&r, 0, sizeof(r));
-	r.orig.family = 4;
-	r.orig.proto = IPPROTO_GRE;
-	v4(r.orig.src, 10, 0, 0, 9);
-	v4(r.orig.dst, 10, 0, 0, 10);
-	r.orig.sport = 0;
-	r.orig.dport = 0x4001;      /* the peer's call ID */
-	r.reply = r.orig;
-	memcpy(r.reply.src, r.orig.dst, 4);
-	memcpy(r.reply.dst, r.orig.src, 4);
-	r.reply.sport = r.orig.dport;
-	r.reply.dport = r.orig.sport;
-	r.status = CT_S_CONFIRMED | CT_S_SEEN_REPLY;
-	r.timeout_s = 30;
-	r.events = CT_EV_NEW;
+	r.status |= CT_S_SEEN_REPLY;
 	return r;
 }
 
