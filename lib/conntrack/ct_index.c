@@ -185,3 +185,38 @@ ct_index_remove(struct ct_shard *s, uint32_t idx)
 	node_remove_from(s, idx, kb);
 	node_remove_from(s, idx | CT_IDX_NAT, rb);
 }
+
+static inline void
+prefetch_cands(const struct ct_shard *s, uint32_t h)
+{
+	uint32_t b1, b2;
+
+	ct_index_cands(s, h, &b1, &b2);
+	rte_prefetch0(&s->buckets[b1]);
+	rte_prefetch0(&s->buckets[b2]);
+}
+
+void
+ct_index_remove_prepare(const struct ct_shard *s, uint32_t idx, struct ct_index_rm *rm)
+{
+	rm->h[0] = node_hash(s, idx);
+	prefetch_cands(s, rm->h[0]);
+	rm->h[1] = 0;
+	if (s->pool[idx].status & CT_S_NAT_MASK) {
+		rm->h[1] = node_hash(s, idx | CT_IDX_NAT);
+		prefetch_cands(s, rm->h[1]);
+	}
+}
+
+void
+ct_index_remove_prepared(struct ct_shard *s, uint32_t idx, const struct ct_index_rm *rm)
+{
+	uint32_t b[2];
+
+	ct_index_cands(s, rm->h[0], &b[0], &b[1]);
+	node_remove_from(s, idx, b);
+	if (!(s->pool[idx].status & CT_S_NAT_MASK))
+		return;
+	ct_index_cands(s, rm->h[1], &b[0], &b[1]);
+	node_remove_from(s, idx | CT_IDX_NAT, b);
+}

@@ -237,4 +237,14 @@ int ct_index_insert(struct ct_shard *s, uint32_t idx, uint32_t h);
  * translated (no-op for what is not in the index). */
 void ct_index_remove(struct ct_shard *s, uint32_t idx);
 
+/* What ct_index_remove() of entry `idx` will write: its nodes' hashes
+ * (h[1] for a translated entry's reply node), their buckets prefetched. */
+struct ct_index_rm {
+	uint32_t h[2];
+};
+void ct_index_remove_prepare(const struct ct_shard *s, uint32_t idx, struct ct_index_rm *rm);
+
+/* ct_index_remove() with the hashes ct_index_remove_prepare() took, the entry unchanged since. */
+void ct_index_remove_prepared(struct ct_shard *s, uint32_t idx, const struct ct_index_rm *rm);
+
 #endif /* DPCT_CT_INDEX_H */

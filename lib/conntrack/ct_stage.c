@@ -431,14 +431,18 @@ ct_stage_destroy(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint64_t n
 }
 
 /* End a live entry: out of the index at once, then the dying path. */
-void
-ct_entry_destroy(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint64_t now)
+static inline void
+entry_destroy(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint64_t now,
+	      const struct ct_index_rm *rm)
 {
 	struct ct_entry *e = &s->pool[idx];
 
 	if (s->hlp.ended != NULL)
 		s->hlp.ended(s->hlp.arg, idx, e->id, now);
-	ct_index_remove(s, idx);
+	if (rm != NULL)
+		ct_index_remove_prepared(s, idx, rm);
+	else
+		ct_index_remove(s, idx);
 	ct_wheel_unlink(s, idx);
 	end_default(e);
 	e->status |= CT_S_DYING;
@@ -452,4 +456,17 @@ ct_entry_destroy(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint64_t n
 	}
 	s->st.dying++;
 	ct_stage_destroy(s, idx, now_tick, now, 0);
+}
+
+void
+ct_entry_destroy(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint64_t now)
+{
+	entry_destroy(s, idx, now_tick, now, NULL);
+}
+
+void
+ct_entry_destroy_prepared(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint64_t now,
+			  const struct ct_index_rm *rm)
+{
+	entry_destroy(s, idx, now_tick, now, rm);
 }

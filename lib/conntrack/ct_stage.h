@@ -56,6 +56,11 @@ void ct_grace_rearm(struct ct_shard *s, uint32_t idx, uint64_t now);
 /* End a live entry: out of the index, then dying (or freed when events are off). */
 void ct_entry_destroy(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint64_t now);
 
+/* The same with its index removal prepared ahead (ct_index_remove_prepare()). */
+struct ct_index_rm;
+void ct_entry_destroy_prepared(struct ct_shard *s, uint32_t idx, uint32_t now_tick, uint64_t now,
+			       const struct ct_index_rm *rm);
+
 /*
  * Return a slot, live or dying, to the free stack. `h`: NULL, or the
  * limits' hint for the entry's key (ct_shard_limit_prefetch()).

@@ -8,6 +8,7 @@
 
 #include <rte_prefetch.h>
 
+#include "ct_index.h"
 #include "ct_stage.h"
 #include "ct_wheel.h"
 
@@ -88,6 +89,41 @@ ct_wheel_unlink(struct ct_shard *s, uint32_t idx)
 /* Expiry                                                                    */
 
 /*
+ * Live entries a slot's walk ends, each with its index removal prepared
+ * (hashes worked out, buckets prefetched) as the walk reaches it, and
+ * ended some entries later, when its buckets have arrived: the removal
+ * no longer waits for two (a translated entry: four) bucket lines.
+ */
+#define CT_EXP_BATCH 16
+
+struct exp_batch {
+	unsigned n;
+	uint32_t idx[CT_EXP_BATCH];
+	struct ct_index_rm rm[CT_EXP_BATCH];
+};
+
+static void
+exp_flush(struct ct_shard *s, struct exp_batch *b, uint32_t now_tick, uint64_t now)
+{
+	unsigned i;
+
+	for (i = 0; i < b->n; i++) {
+		s->st.expired++;
+		ct_entry_destroy_prepared(s, b->idx[i], now_tick, now, &b->rm[i]);
+	}
+	b->n = 0;
+}
+
+static inline void
+exp_add(struct ct_shard *s, struct exp_batch *b, uint32_t idx, uint32_t now_tick, uint64_t now)
+{
+	if (b->n == CT_EXP_BATCH)
+		exp_flush(s, b, now_tick, now);
+	ct_index_remove_prepare(s, idx, &b->rm[b->n]);
+	b->idx[b->n++] = idx;
+}
+
+/*
  * Visit the slot of tick `t` (wheel_next is t + 1 by now). A live entry
  * that survives is due for an interim record when its first active-timeout
  * deadline at or after t has passed (exactly t when the wheel is in step;
@@ -103,8 +139,10 @@ wheel_run_slot(struct ct_shard *s, uint32_t t, uint32_t now_tick, uint64_t now,
 {
 	uint32_t slot = t & s->wheel_mask;
 	uint32_t idx = s->wheel[slot], next;
+	struct exp_batch b;
 	unsigned visited = 0;
 
+	b.n = 0;
 	/* Detach the slot; survivors are linked back as we go. */
 	s->wheel[slot] = CT_NIL;
 	if (idx != CT_NIL)
@@ -130,13 +168,12 @@ wheel_run_slot(struct ct_shard *s, uint32_t t, uint32_t now_tick, uint64_t now,
 			*later = idx;
 			continue;
 		}
-		if (e->status & CT_S_DYING) {
+		if (e->status & CT_S_DYING)
 			ct_stage_destroy(s, idx, now_tick, now, 1);
-		} else {
-			s->st.expired++;
-			ct_entry_destroy(s, idx, now_tick, now);
-		}
+		else
+			exp_add(s, &b, idx, now_tick, now);
 	}
+	exp_flush(s, &b, now_tick, now);
 	return visited;
 }
 
