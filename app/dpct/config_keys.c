@@ -248,10 +248,11 @@ const struct cfg_key dpct_cfg_keys[] = {
 	 .doc = "A source rule with `zone` applies in that zone only; without, in every zone "
 		"with one count across zones. A zone rule caps the whole zone."},
 	{CFG_ITEM("limits.rules[]", "max", "integer", "(required)", 0),
-	 .doc_range = "1..268435456",
+	 .doc_range = "1..268435456; a source rule 1..16777215",
 	 .doc = "Live entries a count may reach, for the whole appliance: each worker enforces "
 		"its share (`max / workers`, the first `max % workers` workers one more, at "
-		"least 1)."},
+		"least 1). A source rule's count is 24 bits: to cap more than 16777215 "
+		"connections, use a zone rule."},
 
 	/* events */
 	{CFG_B("events", "enabled", events_enabled, true),

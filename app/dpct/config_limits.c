@@ -148,6 +148,9 @@ lx_rule(struct lx *x, json_t *o, unsigned idx, struct dpct_limits_conf *l)
 
 		if ((rc = lx_prefix(x, p, v, r)) != 0)
 			return rc;
+		if (r->max > CT_LIMIT_SRC_MAX)
+			return lx_fail(x, "%s.max: %u is over %u, the most a source rule counts; "
+				       "a zone rule caps more", p, r->max, CT_LIMIT_SRC_MAX);
 		full = r->family == 4 ? 32 : 128;
 		r->group_len = (uint8_t)full;
 		if ((v = json_object_get(o, "group_prefix")) != NULL) {

@@ -53,20 +53,19 @@ key_hash(const uint8_t *addr, uint32_t tail, uint64_t seed)
 /* ------------------------------------------------------------------------ */
 /* Limits                                                                    */
 
-/* The key of a count: a non-zero keyed hash of masked source, zone and rule. */
+/* The tag of a source rule's count (struct lim_slot): of masked source, zone and rule. */
 static inline uint64_t
 key_fp(uint64_t a0, uint64_t a1, uint32_t zone, unsigned i, uint64_t seed)
 {
-	uint64_t h = key_hash2(a0, a1, zone << 8 | i, seed);
-
-	return h != 0 ? h : 1;
+	return (key_hash2(a0, a1, zone << 8 | i, seed) | LIM_TAG_BIT) & ~LIM_CNT_MASK;
 }
 
 /*
  * The hint of `t`: the rules that apply to it (the first source rule of its
  * family that matches it, the first zone rule of its zone, in rule order)
  * and the keys of their counts. A source rule counts the source's first
- * group_len bits, in its zone unless any_zone; a zone rule its zone.
+ * group_len bits, in its zone unless any_zone (key: its tag); a zone rule
+ * its zone (key 0: the rule's own count, zcount[]).
  */
 static inline void
 hint_work(const struct ct_limits *l, const struct ct_tuple *t, struct ct_lim_hint *h)
@@ -103,7 +102,7 @@ hint_work(const struct ct_limits *l, const struct ct_tuple *t, struct ct_lim_hin
 			h->rule[1] = h->rule[0];
 			at = 0;
 		}
-		h->fp[at] = key_fp(0, 0, t->zone, i, l->seed);
+		h->fp[at] = 0;
 		h->rule[at] = (uint8_t)i;
 		n++;
 		break;
@@ -111,23 +110,23 @@ hint_work(const struct ct_limits *l, const struct ct_tuple *t, struct ct_lim_hin
 	h->n = (uint8_t)n;
 }
 
-/* The first slot a key probes (its high bits over the table, multiply-shift). */
+/* The first slot a tag (or a slot's word) probes: its top 32 bits over the table. */
 static inline uint32_t
-home_of(const struct ct_limits *l, uint64_t fp)
+home_of(const struct ct_limits *l, uint64_t w)
 {
-	return (uint32_t)(((fp >> 32) * l->n_slots) >> 32);
+	return (uint32_t)(((w >> 32) * l->n_slots) >> 32);
 }
 
-/* The slot holding key `fp`, or the empty slot ending its probe run. */
+/* The slot holding tag `fp`, or the empty slot ending its probe run. */
 static inline uint32_t
 slot_find(const struct ct_limits *l, uint64_t fp)
 {
 	uint32_t i = home_of(l, fp);
 
 	for (;;) {
-		const struct lim_slot *s = &l->slot[i];
+		uint64_t w = l->slot[i].w;
 
-		if (s->fp == 0 || s->fp == fp)
+		if (w == 0 || (w & ~LIM_CNT_MASK) == fp)
 			return i;
 		if (++i == l->n_slots)
 			i = 0;
@@ -153,10 +152,10 @@ slot_delete(struct ct_limits *l, uint32_t i)
 		if (++j == l->n_slots)
 			j = 0;
 		s = &l->slot[j];
-		if (s->fp == 0)
+		if (s->w == 0)
 			break;
 		/* s may move to i when i lies cyclically within [home, j). */
-		if (dist(l, home_of(l, s->fp), j) >= dist(l, i, j)) {
+		if (dist(l, home_of(l, s->w), j) >= dist(l, i, j)) {
 			l->slot[i] = *s;
 			i = j;
 		}
@@ -182,64 +181,45 @@ ct_limits_admit(struct ct_limits *l, const struct ct_tuple *t, const struct ct_l
 {
 	struct ct_lim_hint tmp;
 	const struct ct_lim_hint *h = hint_of(l, t, hint, &tmp);
-	uint32_t at[2];
-	bool fresh[2] = {false, false};
+	struct lim_slot *src = NULL;
+	int zone = -1;
 	unsigned i;
 
 	if (h->n == 0)
 		return CT_LIM_NONE;
-	if (h->n == 1) {
-		/* One count: under its max, or claimed when new and there is room. */
-		struct lim_slot *s = &l->slot[slot_find(l, h->fp[0])];
+	/*
+	 * A hint holds at most one source rule's key and one zone rule's. Both
+	 * are read first, in rule order: over a limit, nothing changes.
+	 */
+	for (i = 0; i < h->n; i++) {
+		unsigned r = h->rule[i];
+		uint32_t c;
 
-		if (s->fp != 0) {
-			if (s->count >= l->rules[h->rule[0]].max) {
-				if (rule != NULL)
-					*rule = h->rule[0];
-				return CT_LIM_OVER;
-			}
+		if (h->fp[i] == 0) {
+			zone = (int)r;
+			c = l->zcount[r];
 		} else {
+			src = &l->slot[slot_find(l, h->fp[i])];
+			c = (uint32_t)(src->w & LIM_CNT_MASK); /* an empty slot: 0 */
+		}
+		if (c >= l->rules[r].max) {
+			if (rule != NULL)
+				*rule = r;
+			return CT_LIM_OVER;
+		}
+	}
+	if (src != NULL) {
+		if (src->w == 0) {
 			if (l->used >= l->max_used)
 				return CT_LIM_NOROOM;
-			s->fp = h->fp[0];
-			s->count = 0;
+			src->w = h->fp[h->fp[0] != 0 ? 0 : 1];
 			l->used++;
 		}
-		s->count++;
-		return CT_LIM_COUNTED;
+		src->w++;
 	}
-	/* Find (or claim) every count first: over a limit or out of room, nothing changes. */
-	for (i = 0; i < h->n; i++) {
-		uint64_t fp = h->fp[i];
-
-		at[i] = slot_find(l, fp);
-		if (l->slot[at[i]].fp != 0) {
-			if (l->slot[at[i]].count >= l->rules[h->rule[i]].max) {
-				if (rule != NULL)
-					*rule = h->rule[i];
-				goto undo_over;
-			}
-			continue;
-		}
-		if (l->used >= l->max_used)
-			goto undo_room;
-		l->slot[at[i]].fp = fp;
-		l->slot[at[i]].count = 0;
-		l->used++;
-		fresh[i] = true;
-	}
-	/* A fresh count is below any max (>= 1); a claim never moves another slot. */
-	for (i = 0; i < h->n; i++)
-		l->slot[at[i]].count++;
+	if (zone >= 0)
+		l->zcount[zone]++;
 	return CT_LIM_COUNTED;
-undo_over:
-	if (i == 1 && fresh[0])
-		slot_delete(l, at[0]);
-	return CT_LIM_OVER;
-undo_room:
-	if (i == 1 && fresh[0])
-		slot_delete(l, at[0]);
-	return CT_LIM_NOROOM;
 }
 
 /* Work out `t`'s hint into `h` and prefetch the lines its counts' probes start on. */
@@ -250,11 +230,14 @@ limits_prefetch(const struct ct_limits *l, const struct ct_tuple *t, struct ct_l
 
 	hint_work(l, t, h);
 	for (i = 0; i < h->n; i++) {
-		uint32_t home = home_of(l, h->fp[i]);
+		uint32_t home;
 
-		/* 4 slots a line: a probe from the line's last two goes on into the next. */
+		if (h->fp[i] == 0)
+			continue;
+		home = home_of(l, h->fp[i]);
+		/* 8 slots a line: a probe from the line's last two goes on into the next. */
 		__builtin_prefetch(&l->slot[home]);
-		if ((home & 3) >= 2)
+		if ((home & 7) >= 6)
 			__builtin_prefetch(&l->slot[home + 2]);
 	}
 }
@@ -274,12 +257,18 @@ limits_release(struct ct_limits *l, const struct ct_lim_hint *h)
 	unsigned i;
 
 	for (i = 0; i < h->n; i++) {
-		uint32_t at = slot_find(l, h->fp[i]);
+		struct lim_slot *s;
 
-		if (l->slot[at].fp == 0)
+		if (h->fp[i] == 0) {
+			if (l->zcount[h->rule[i]] != 0)
+				l->zcount[h->rule[i]]--;
 			continue;
-		if (--l->slot[at].count == 0)
-			slot_delete(l, at);
+		}
+		s = &l->slot[slot_find(l, h->fp[i])];
+		if (s->w == 0)
+			continue;
+		if ((--s->w & LIM_CNT_MASK) == 0)
+			slot_delete(l, (uint32_t)(s - l->slot));
 	}
 }
 
@@ -295,21 +284,19 @@ uint32_t
 ct_limits_count(const struct ct_limits *l, unsigned rule, const struct ct_tuple *t)
 {
 	const struct ct_limit_rule *r;
-	uint64_t a0 = 0, a1 = 0;
+	uint64_t a0, a1;
 	uint32_t at;
 
 	if (rule >= l->n)
 		return 0;
 	r = &l->rules[rule];
-	if (r->family != 0) {
-		memcpy(&a0, t->src, sizeof(a0));
-		memcpy(&a1, t->src + 8, sizeof(a1));
-		a0 &= l->m[rule].gm[0];
-		a1 &= l->m[rule].gm[1];
-	}
-	at = slot_find(l, key_fp(a0, a1, (r->family == 0 || !r->any_zone) ? t->zone : 0, rule,
-				 l->seed));
-	return l->slot[at].fp != 0 ? l->slot[at].count : 0;
+	if (r->family == 0)
+		return r->zone == t->zone ? l->zcount[rule] : 0;
+	memcpy(&a0, t->src, sizeof(a0));
+	memcpy(&a1, t->src + 8, sizeof(a1));
+	at = slot_find(l, key_fp(a0 & l->m[rule].gm[0], a1 & l->m[rule].gm[1],
+				 !r->any_zone ? t->zone : 0, rule, l->seed));
+	return (uint32_t)(l->slot[at].w & LIM_CNT_MASK);
 }
 
 uint32_t

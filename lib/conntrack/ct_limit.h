@@ -42,13 +42,17 @@ struct ct_mem;
 /** At most this many limit rules. */
 #define CT_MAX_LIMITS 16
 
+/** A source rule's max is at most this (its count is 24 bits); a zone rule's is any uint32. */
+#define CT_LIMIT_SRC_MAX 16777215u
+
 /**
  * A limit rule. family 4 or 6: a source rule, matching connections whose
  * original source lies in addr/prefix_len (and, unless any_zone, whose zone
  * is `zone`); sources that agree in their first group_len bits share one
  * count (group_len = 32 or 128: each address counts alone). family 0: a
  * zone rule, every connection of zone `zone` in one count. `max` is the
- * number of live entries a count may reach in this shard.
+ * number of live entries a count may reach in this shard: 1..CT_LIMIT_SRC_MAX
+ * for a source rule.
  */
 struct ct_limit_rule {
 	uint8_t addr[16];      /**< source prefix, host bits zero */
@@ -72,9 +76,11 @@ enum ct_limit_verdict {
 struct ct_limits;
 
 /**
- * A counting table for `n` rules with room for `keys` counts (keys * 3 / 2
- * slots of 16 bytes: at most two thirds full). A count is keyed by a
- * 64-bit keyed hash of its rule, source group and zone.
+ * A counting table for `n` rules with room for `keys` source counts (keys
+ * * 3 / 2 slots of 8 bytes: at most two thirds full), each keyed by a
+ * 40-bit tag of a keyed hash of its rule, source group and zone (two
+ * groups share a count only when their tags are equal, about 2^-39 a
+ * pair); a zone rule's count is its own, exact, and takes no slot.
  * For every connection, the first source rule (in order) that matches it
  * and the first zone rule of its zone apply.
  * @param seed  keys the table's hash.

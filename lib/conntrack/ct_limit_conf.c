@@ -40,6 +40,11 @@ rule_check(const struct ct_limit_rule *r, unsigned i, char *err, size_t errlen)
 	}
 	if (r->family == 0)
 		return 0;
+	if (r->max > LIM_CNT_MAX) {
+		snprintf(err, errlen, "limit rule %u: max %u over %u, the most a source count holds",
+			 i, r->max, LIM_CNT_MAX);
+		return -EINVAL;
+	}
 	if (r->family != 4 && r->family != 6) {
 		snprintf(err, errlen, "limit rule %u: family %u is not 4 or 6", i, r->family);
 		return -EINVAL;

@@ -118,6 +118,8 @@ test_bad(void)
 		 "$.limits.rules[0].max"},
 		{"{\"limits\": {\"rules\": [{\"source\": \"10.0.0.0/8\", \"max\": \"9\"}]}}",
 		 "$.limits.rules[0].max: expected integer"},
+		{"{\"limits\": {\"rules\": [{\"source\": \"10.0.0.0/8\", \"max\": 16777216}]}}",
+		 "$.limits.rules[0].max: 16777216 is over 16777215, the most a source rule counts"},
 		{"{\"limits\": {\"rules\": [{\"source\": \"10.0.0.1/8\", \"max\": 1}]}}",
 		 "$.limits.rules[0].source: \"10.0.0.1/8\" has host bits set beyond /8"},
 		{"{\"limits\": {\"rules\": [{\"source\": \"10.0.0.0/33\", \"max\": 1}]}}",

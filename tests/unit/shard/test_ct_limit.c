@@ -258,6 +258,8 @@ test_bad_rules(void)
 		{{.family = 4, .prefix_len = 24, .group_len = 16, .max = 1}, "need prefix 24"},
 		{{.addr = {10, 0, 0, 1}, .family = 4, .prefix_len = 8, .group_len = 32, .max = 1},
 		 "bits beyond /8"},
+		{{.family = 4, .prefix_len = 8, .group_len = 32, .max = CT_LIMIT_SRC_MAX + 1},
+		 "over 16777215"},
 	};
 	unsigned i;
 	char err[128];
@@ -270,6 +272,50 @@ test_bad_rules(void)
 	}
 	T_ASSERT(ct_limits_create(&rows[0].r, 0, 16, 1, NULL, err, sizeof(err)) == NULL);
 	T_ASSERT(strstr(err, "0 limit rules") != NULL);
+	return 0;
+}
+
+/*
+ * The widest counts: a source count goes up to CT_LIMIT_SRC_MAX, its 24
+ * bits, and no further (its tag untouched: released, it goes back to 0
+ * and its slot empties); a zone rule's count, kept apart, past 2^24.
+ */
+static int
+test_count_width(void)
+{
+	struct ct_limit_rule r[2] = {
+		rule("10.0.0.0/8", 32, -1, CT_LIMIT_SRC_MAX),
+		rule(NULL, 0, 7, CT_LIMIT_SRC_MAX + 2),
+	};
+	struct ct_limits *l = ct_limits_create(r, 2, 16, 5, NULL, NULL, 0);
+	struct ct_tuple a = tup("10.1.2.3", 0, 1), b = tup("10.1.2.4", 0, 1);
+	struct ct_tuple z = tup("192.0.2.9", 7, 1);
+	unsigned rule_at = 99;
+	uint32_t i;
+
+	T_ASSERT(l != NULL);
+	for (i = 0; i < CT_LIMIT_SRC_MAX; i++)
+		if (ct_limits_admit(l, &a, NULL, NULL) != CT_LIM_COUNTED)
+			T_FAIL_("admission %u of a source not counted", i);
+	T_EQ(ct_limits_count(l, 0, &a), CT_LIMIT_SRC_MAX);
+	T_EQ(ct_limits_admit(l, &a, NULL, &rule_at), CT_LIM_OVER);
+	T_EQ(rule_at, 0);
+	T_EQ(ct_limits_count(l, 0, &b), 0);
+	T_EQ(ct_limits_admit(l, &b, NULL, NULL), CT_LIM_COUNTED);
+	T_EQ(ct_limits_count(l, 0, &b), 1);
+	for (i = 0; i < CT_LIMIT_SRC_MAX; i++)
+		ct_limits_release(l, &a, NULL);
+	T_EQ(ct_limits_count(l, 0, &a), 0);
+	T_EQ(ct_limits_keys_used(l), 1);
+	for (i = 0; i < CT_LIMIT_SRC_MAX + 2; i++)
+		if (ct_limits_admit(l, &z, NULL, NULL) != CT_LIM_COUNTED)
+			T_FAIL_("admission %u of a zone not counted", i);
+	T_EQ(ct_limits_count(l, 1, &z), CT_LIMIT_SRC_MAX + 2);
+	T_EQ(ct_limits_admit(l, &z, NULL, &rule_at), CT_LIM_OVER);
+	T_EQ(rule_at, 1);
+	/* A zone count holds no slot. */
+	T_EQ(ct_limits_keys_used(l), 1);
+	ct_limits_free(l, NULL);
 	return 0;
 }
 
@@ -670,6 +716,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_rule_order),
 	T_CASE(test_hint_same),
 	T_CASE(test_bad_rules),
+	T_CASE(test_count_width),
 	T_CASE(test_delete_and_room),
 	T_CASE(test_sketch_heavy),
 	T_CASE(test_sketch_merge),
