@@ -226,9 +226,9 @@ const struct cfg_key dpct_cfg_keys[] = {
 	{CFG_ITEM("limits", "keys", "integer", "0 (the worker's share of `max_entries`)", 0),
 	 .doc_range = "0..268435456",
 	 .doc = "Counts a worker's limit table holds: distinct (rule, source group, zone) "
-		"keys with live entries. 24 bytes a key (the default: 24 bytes an entry). A "
-		"connection whose key finds no room is admitted without a count "
-		"(`limit_uncounted`)."},
+		"keys with live entries (of source rules: a zone rule's count takes none). "
+		"12 bytes a key (the default: 12 bytes an entry). A connection whose key "
+		"finds no room is admitted without a count (`limit_uncounted`)."},
 	{CFG_ITEM("limits", "top", "boolean", "true", 0),
 	 .doc = "Keep the top sketch (64 KiB a worker) behind `dpct-ctl top`, `/dpct/top`, "
 		"the fill alarm's list of heaviest sources and `dpct_top_source_entries`."},

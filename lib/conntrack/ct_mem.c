@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "ct_limit_priv.h"
 #include "ct_private.h"
 
 #define CT_MEM_HUGE (UINT64_C(2) << 20)
@@ -97,7 +98,9 @@ ct_shard_mem_size(const struct ct_conf *conf, struct ct_shard_mem *out)
 	if (conf->n_limits != 0) {
 		uint64_t keys = conf->limit_keys != 0 ? conf->limit_keys : max;
 
-		out->limits = (keys * 3 / 2 + 2) * 16 + (out->slots + 63) / 64 * 8;
+		/* ct_limits_create(): its slots and a line of them past the end. */
+		out->limits = (keys * 3 / 2 + 2 + 4) * sizeof(struct lim_slot) +
+			      (out->slots + 63) / 64 * 8;
 	}
 	if (conf->top)
 		out->limits += sizeof(struct ct_top);
