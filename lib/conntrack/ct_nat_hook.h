@@ -38,6 +38,29 @@
 /** In `release`'s status: the binding was given back unused (no CT_S_* bit). */
 #define CT_NAT_REL_UNUSED (1u << 15)
 
+/**
+ * A rewrite target (ct_process_burst_nat()'s `to`) of a TCP or UDP packet
+ * of a translated flow carries in its source address bytes 4..7 the
+ * checksum changes of that rewrite (ct_nat_csum_deltas()'s out[0], out[1],
+ * in memory order) and CT_NAT_CSUM_SET in byte 8: worked out once, when
+ * the flow was bound, for each direction. Every other target has 0 there.
+ */
+#define CT_NAT_CSUM_SET 1
+
+/**
+ * The checksum changes of rewriting an IPv4 packet of tuple `from` to
+ * tuple `to` (addresses and, for TCP and UDP, ports): out[0] the IPv4
+ * header checksum's, out[1] the TCP or UDP checksum's (pseudo-header
+ * addresses and the ports). Each is the ones' complement sum of ~old +
+ * new over the 32-bit words as a host-order load reads the wire bytes
+ * (RFC 1624 eqn. 3), folded to 16 bits: 0 only when that sum is 0. A
+ * checksum `hc`, loaded the same way, becomes ~(~hc + out[i]) with the
+ * carry added back in: the same bytes as summing the changes at the
+ * packet (RFC 1071: the sum does not depend on the word size or order).
+ * Thread safety: pure function.
+ */
+void ct_nat_csum_deltas(const struct ct_tuple *from, const struct ct_tuple *to, uint16_t out[2]);
+
 struct ct_nat_hook {
 	int (*bind)(void *arg, const struct ct_pkt *p, struct ct_tuple *reply, uint16_t *status);
 	void (*release)(void *arg, const struct ct_tuple *reply, uint16_t status);

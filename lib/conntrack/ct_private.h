@@ -177,8 +177,9 @@ struct ct_entry {
 	/*
 	 * Immutable for the entry's life: the original-direction tuple, and
 	 * a translated entry's translation over the last 8 bytes of its key's
-	 * destination address, which an IPv4 key never uses (the first 4
-	 * are the address, the rest 0 in every tuple the parser makes).
+	 * destination address and its checksum changes over those of its
+	 * source, which an IPv4 key never uses (the first 4 are the address,
+	 * the rest 0 in every tuple the parser makes).
 	 * Whoever reads the key of an IPv4 entry as a tuple takes it with
 	 * ct_entry_key(); lookups compare an IPv4 key without those bytes
 	 * (ct_index.h). The translation is read only while the status has
@@ -187,7 +188,12 @@ struct ct_entry {
 	union {
 		struct ct_tuple key;
 		struct {
-			uint8_t natx_before_[24]; /* key.src, key.dst[0..8) */
+			uint8_t natd_before_[8];  /* key.src[0..8) */
+			/* CT_S_NAT_MASK entries: each direction's checksum changes
+			 * (IPv4 header, then TCP/UDP; ct_nat_csum_deltas()), by
+			 * enum ct_dir, in key.src[8..16) */
+			uint16_t natd[4];
+			uint8_t natx_before_[8];  /* key.dst[0..8) */
 			struct ct_nat_x natx;     /* CT_S_NAT_MASK entries (IPv4) */
 		};
 	};
@@ -257,6 +263,10 @@ struct ct_entry {
 };
 _Static_assert(sizeof(struct ct_entry) == 128, "ct_entry must stay two cache lines");
 _Static_assert(offsetof(struct ct_entry, key) == 0, "key first: lookups touch one line");
+_Static_assert(offsetof(struct ct_entry, natd) == offsetof(struct ct_tuple, src) + 8 &&
+		       offsetof(struct ct_entry, natd) + sizeof(((struct ct_entry *)0)->natd) ==
+			       offsetof(struct ct_tuple, dst),
+	       "a translation's checksum changes are the key's source address bytes 8..15");
 _Static_assert(offsetof(struct ct_entry, natx) == offsetof(struct ct_tuple, dst) + 8 &&
 		       offsetof(struct ct_entry, natx) + sizeof(struct ct_nat_x) ==
 			       offsetof(struct ct_tuple, sport),
@@ -264,14 +274,16 @@ _Static_assert(offsetof(struct ct_entry, natx) == offsetof(struct ct_tuple, dst)
 
 /*
  * The key of entry `e` as a tuple: an IPv4 key without what its spare
- * address bytes hold (a translation).
+ * address bytes hold (a translation and its checksum changes).
  */
 static inline void
 ct_entry_key(const struct ct_entry *e, struct ct_tuple *out)
 {
 	*out = e->key;
-	if (out->family == 4)
+	if (out->family == 4) {
+		memset(out->src + 4, 0, sizeof(out->src) - 4);
 		memset(out->dst + 4, 0, sizeof(out->dst) - 4);
+	}
 }
 
 /*

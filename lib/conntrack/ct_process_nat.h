@@ -71,6 +71,22 @@ nat_compress(const struct ct_tuple *key, const struct ct_tuple *r, struct ct_nat
 }
 
 /*
+ * The checksum changes of translated entry `e`'s packets (struct ct_entry:
+ * natd), reply tuple `r`: an original packet becomes the reverse of `r`, a
+ * reply the reverse of the key (its spare bytes are not read).
+ */
+static void
+nat_deltas(struct ct_entry *e, const struct ct_tuple *r)
+{
+	struct ct_tuple back;
+
+	ct_tuple_rev(&back, r);
+	ct_nat_csum_deltas(&e->key, &back, &e->natd[2 * CT_DIR_ORIG]);
+	ct_tuple_rev(&back, &e->key);
+	ct_nat_csum_deltas(r, &back, &e->natd[2 * CT_DIR_REPLY]);
+}
+
+/*
  * Ask the translation hook for the new entry `idx` (its key set, status
  * still 0): the translation into its key (natx), the NAT bits into its
  * status, the reply tuple's hash into *rh (for nat_insert()); the hook's
@@ -128,6 +144,7 @@ nat_bind(struct ct_shard *s, uint32_t idx, const struct ct_pkt *p, uint32_t *rh,
 		s->st.drop++;
 		return -1;
 	}
+	nat_deltas(e, rp);
 	return 0;
 }
 
@@ -254,6 +271,9 @@ nat_target(const struct ct_shard *s, uint32_t idx, enum ct_dir dir, bool icmp_er
 		return;
 	}
 	memcpy(&tail, &e->key.sport, sizeof(tail));
+	/* The checksum changes the bind worked out for this direction. */
+	memcpy(to->src + 4, &e->natd[2 * dir], 2 * sizeof(e->natd[0]));
+	to->src[8] = CT_NAT_CSUM_SET;
 	if (dir == CT_DIR_REPLY) {
 		/* The reverse of the original tuple. */
 		memcpy(to->src, e->key.dst, 4);

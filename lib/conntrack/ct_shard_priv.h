@@ -123,6 +123,7 @@ ct_nat_reply_build(const struct ct_entry *e, const struct ct_nat_x *x, struct ct
 	 * destination, translation and all, kept to its address. */
 	ct_tuple_rev(out, &e->key);
 	memset(out->src + 4, 0, sizeof(out->src) - 4);
+	memset(out->dst + 4, 0, sizeof(out->dst) - 4);
 	if (t.kind == CT_NATX_SRC) {
 		memcpy(out->dst, t.addr, sizeof(t.addr));
 		out->dport = t.port;

@@ -446,30 +446,28 @@ void nat_set_now(const struct nat_table *t, unsigned w, uint64_t now_ns);
 int nat_rewrite(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct ct_tuple *to);
 
 /*
- * RFC 1624 eqn. 3 with a sum of changes (32-bit words) below 2^63, for
- * nat_rewrite_fast(). Each fold adds the value to itself rotated by half
- * its width: the upper half is then the sum of both halves with the
- * carry between them added back (end-around carry), in one add.
+ * RFC 1624 eqn. 3 for nat_rewrite_fast(): checksum `hc` after changes
+ * summing to `d` (folded to 16 bits, 0 only for no change:
+ * ct_nat_csum_deltas()). ~hc + d is at most 0x1fffe: one fold.
  */
 static inline uint16_t
-nat_csum_update64(uint16_t hc, uint64_t sum)
+nat_csum_update16(uint16_t hc, uint16_t d)
 {
-	uint32_t x;
+	uint32_t x = (uint32_t)(uint16_t)~hc + d;
 
-	sum += (uint16_t)~hc;
-	sum += sum >> 32 | sum << 32;
-	x = (uint32_t)(sum >> 32);
-	x += x >> 16 | x << 16;
-	return (uint16_t)~(x >> 16);
+	x = (x & 0xffff) + (x >> 16);
+	return (uint16_t)~x;
 }
 
 /**
  * nat_rewrite()'s common case inline, for the packet loop: a tracked TCP
  * or UDP packet right after a 20-byte IPv4 header, whole in the frame.
- * Addresses and the port pair are read and written as 32-bit words and
- * their change summed once (ones' complement sums do not depend on the
- * word size or byte order); a UDP checksum of 0 stays 0, one that comes to
- * 0 is written 0xffff. The same result as nat_rewrite() on such a packet.
+ * Addresses and the port pair are written as 32-bit words and each
+ * checksum updated once with the changes' sum: the one the target carries
+ * (CT_NAT_CSUM_SET, from the flow's bind: ct_process_burst_nat()), else
+ * worked out here from the packet's tuple (ct_nat_csum_deltas()). A UDP
+ * checksum of 0 stays 0, one that comes to 0 is written 0xffff. The same
+ * result as nat_rewrite() on such a packet.
  * @return true done; false: not such a packet, nothing written (call
  *         nat_rewrite()).
  * Thread safety: pure function on the frame.
@@ -478,9 +476,8 @@ static inline bool
 nat_rewrite_fast(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct ct_tuple *to)
 {
 	uint8_t *ip = frame + p->l3_off, *l4 = ip + 20;
-	uint32_t coff, tot, os, od, ns, nd, op, nw;
-	uint64_t isum, lsum;
-	uint16_t hc;
+	uint32_t coff, tot, nw;
+	uint16_t hc, d[2];
 
 	/* A 0x45 first byte is IPv4 without options: the tuple's family follows. */
 	if (p->cls != CT_PKT_TRACK || p->l3_off == 0 || p->l4_off != p->l3_off + 20u ||
@@ -495,27 +492,24 @@ nat_rewrite_fast(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const str
 	tot = (uint32_t)ip[2] << 8 | ip[3];
 	if ((uint32_t)p->l3_off + tot > len || tot < 20 + coff + 2)
 		return false;
-	memcpy(&os, ip + 12, 4);
-	memcpy(&od, ip + 16, 4);
-	memcpy(&op, l4, 4);
-	memcpy(&ns, to->src, 4);
-	memcpy(&nd, to->dst, 4);
+	if (__builtin_expect(to->src[8] == CT_NAT_CSUM_SET, 1))
+		memcpy(d, to->src + 4, sizeof(d));
+	else
+		ct_nat_csum_deltas(&p->tuple, to, d);
 	/* The port pair as on the wire: big-endian source port, then destination port. */
 	nw = __builtin_bswap32((uint32_t)to->sport << 16 | to->dport);
 	if (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
 		nw = (uint32_t)to->sport << 16 | to->dport;
-	isum = (uint64_t)(uint32_t)~os + ns + (uint32_t)~od + nd;
-	lsum = isum + (uint32_t)~op + nw;
-	memcpy(ip + 12, &ns, 4);
-	memcpy(ip + 16, &nd, 4);
+	memcpy(ip + 12, to->src, 4);
+	memcpy(ip + 16, to->dst, 4);
 	memcpy(l4, &nw, 4);
 	memcpy(&hc, ip + 10, 2);
-	hc = nat_csum_update64(hc, isum);
+	hc = nat_csum_update16(hc, d[0]);
 	memcpy(ip + 10, &hc, 2);
 	memcpy(&hc, l4 + coff, 2);
 	if (coff == 6 && hc == 0)
 		return true;
-	hc = nat_csum_update64(hc, lsum);
+	hc = nat_csum_update16(hc, d[1]);
 	if (coff == 6 && hc == 0)
 		hc = 0xffff;
 	memcpy(l4 + coff, &hc, 2);
