@@ -26,6 +26,13 @@
 #define TH_RST 0x04
 #define TH_ACK 0x10
 
+/* --nat: where a reply goes (the pool address and port its flow left with). */
+struct bench_nat_to {
+	uint8_t addr[4];
+	uint16_t port;
+	uint16_t pad;
+};
+
 struct bench {
 	const char *workload;
 	uint32_t flows;
@@ -88,8 +95,7 @@ struct bench {
 	struct nat_table *nat_t;
 	struct pipe_nat natp;
 	unsigned learn_n;          /* --nat: packets of the last burst nat_learn() has not read */
-	uint8_t (*nat_addr)[4];    /* per key (established: flow; churn: slot) */
-	uint16_t *nat_port;
+	struct bench_nat_to *nat_to; /* per key (established: flow; churn: slot): one line */
 	uint32_t fkey[MAX_BURST];  /* per frame of the burst: key << 1 | reply */
 };
 
@@ -219,11 +225,12 @@ frame_set(uint8_t *p, uint32_t f, int reply, uint8_t flags)
 
 /*
  * Frame n of the burst for flow f (frame_set_at()); with --nat a reply
- * goes to the translated client, the pool address and port of `key`.
+ * goes to the translated client: `to` when the traffic was planned with
+ * it, else the pool address and port learned for `key`.
  */
 static inline void
-bench_frame(struct bench *b, unsigned n, uint32_t key, uint32_t f, int reply, uint8_t flags,
-	    uint32_t sent, uint32_t rcvd)
+bench_frame_to(struct bench *b, unsigned n, uint32_t key, uint32_t f, int reply, uint8_t flags,
+	       uint32_t sent, uint32_t rcvd, const struct bench_nat_to *to)
 {
 	uint8_t *p = b->frames[n];
 
@@ -232,10 +239,19 @@ bench_frame(struct bench *b, unsigned n, uint32_t key, uint32_t f, int reply, ui
 		return;
 	b->fkey[n] = key << 1 | (uint32_t)reply;
 	if (reply) {
-		memcpy(p + 30, b->nat_addr[key], 4);
-		p[36] = (uint8_t)(b->nat_port[key] >> 8);
-		p[37] = (uint8_t)b->nat_port[key];
+		if (to == NULL)
+			to = &b->nat_to[key];
+		memcpy(p + 30, to->addr, 4);
+		p[36] = (uint8_t)(to->port >> 8);
+		p[37] = (uint8_t)to->port;
 	}
+}
+
+static inline void
+bench_frame(struct bench *b, unsigned n, uint32_t key, uint32_t f, int reply, uint8_t flags,
+	    uint32_t sent, uint32_t rcvd)
+{
+	bench_frame_to(b, n, key, f, reply, flags, sent, rcvd, NULL);
 }
 
 static inline uint64_t
