@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Checksum verification for the trackers (and, at the end, the checksum
- * changes a translation makes: ct_nat_csum_deltas()), as Linux does it with
+ * Checksum verification for the trackers, as Linux does it with
  * nf_conntrack_checksum=1 on PRE_ROUTING (the L4 error() callbacks of
  * nf_conntrack_proto_*.c), plus the IPv4 header checksum that ip_rcv()
  * checks before conntrack ever sees a packet:
@@ -435,36 +434,4 @@ ct_pkt_csum_mbuf(const struct rte_mbuf *m, struct ct_pkt *p)
 	if (what == 0)
 		return 0;
 	return verify(&c, p, what);
-}
-
-/* A tuple's 4-byte IPv4 address or its port pair, as a 32-bit load of the wire bytes gives it. */
-static inline uint32_t
-wire32(const uint8_t *a)
-{
-	uint32_t v;
-
-	memcpy(&v, a, sizeof(v));
-	return v;
-}
-
-static inline uint32_t
-wire_ports(const struct ct_tuple *t)
-{
-	const uint8_t b[4] = {
-		(uint8_t)(t->sport >> 8), (uint8_t)t->sport,
-		(uint8_t)(t->dport >> 8), (uint8_t)t->dport,
-	};
-
-	return wire32(b);
-}
-
-void
-ct_nat_csum_deltas(const struct ct_tuple *from, const struct ct_tuple *to, uint16_t out[2])
-{
-	uint64_t ip = (uint64_t)(uint32_t)~wire32(from->src) + wire32(to->src) +
-		      (uint32_t)~wire32(from->dst) + wire32(to->dst);
-	uint64_t l4 = ip + (uint32_t)~wire_ports(from) + wire_ports(to);
-
-	out[0] = (uint16_t)fold64(ip);
-	out[1] = (uint16_t)fold64(l4);
 }

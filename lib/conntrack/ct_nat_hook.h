@@ -47,6 +47,53 @@
  */
 #define CT_NAT_CSUM_SET 1
 
+/* An IPv4 address's 4 wire bytes as a host-order 32-bit load reads them. */
+static inline uint32_t
+ct_nat_wire32(const uint8_t *a)
+{
+	uint32_t v;
+
+	__builtin_memcpy(&v, a, sizeof(v));
+	return v;
+}
+
+/* A port pair's 4 wire bytes (big-endian source, then destination) the same way. */
+static inline uint32_t
+ct_nat_wire_ports(uint16_t sport, uint16_t dport)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (uint32_t)__builtin_bswap16(sport) | (uint32_t)__builtin_bswap16(dport) << 16;
+#else
+	return (uint32_t)sport << 16 | dport;
+#endif
+}
+
+/* A ones' complement sum folded to 16 bits: 0 only for 0. */
+static inline uint16_t
+ct_nat_fold(uint64_t s)
+{
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+/*
+ * ct_nat_csum_deltas() of the words as ct_nat_wire32() and
+ * ct_nat_wire_ports() give them: old source, destination and ports, then
+ * the new ones.
+ */
+static inline void
+ct_nat_csum_words(uint32_t os, uint32_t od, uint32_t op, uint32_t ns, uint32_t nd, uint32_t np,
+		  uint16_t out[2])
+{
+	uint64_t ip = (uint64_t)(uint32_t)~os + ns + (uint32_t)~od + nd;
+
+	out[0] = ct_nat_fold(ip);
+	out[1] = ct_nat_fold(ip + (uint32_t)~op + np);
+}
+
 /**
  * The checksum changes of rewriting an IPv4 packet of tuple `from` to
  * tuple `to` (addresses and, for TCP and UDP, ports): out[0] the IPv4
@@ -57,9 +104,15 @@
  * checksum `hc`, loaded the same way, becomes ~(~hc + out[i]) with the
  * carry added back in: the same bytes as summing the changes at the
  * packet (RFC 1071: the sum does not depend on the word size or order).
- * Thread safety: pure function.
+ * Thread safety: pure function. Inline: the bind works out two a flow.
  */
-void ct_nat_csum_deltas(const struct ct_tuple *from, const struct ct_tuple *to, uint16_t out[2]);
+static inline void
+ct_nat_csum_deltas(const struct ct_tuple *from, const struct ct_tuple *to, uint16_t out[2])
+{
+	ct_nat_csum_words(ct_nat_wire32(from->src), ct_nat_wire32(from->dst),
+			  ct_nat_wire_ports(from->sport, from->dport), ct_nat_wire32(to->src),
+			  ct_nat_wire32(to->dst), ct_nat_wire_ports(to->sport, to->dport), out);
+}
 
 struct ct_nat_hook {
 	int (*bind)(void *arg, const struct ct_pkt *p, struct ct_tuple *reply, uint16_t *status);

@@ -75,15 +75,16 @@ nat_compress(const struct ct_tuple *key, const struct ct_tuple *r, struct ct_nat
  * natd), reply tuple `r`: an original packet becomes the reverse of `r`, a
  * reply the reverse of the key (its spare bytes are not read).
  */
-static void
+static inline void
 nat_deltas(struct ct_entry *e, const struct ct_tuple *r)
 {
-	struct ct_tuple back;
+	const uint32_t ks = ct_nat_wire32(e->key.src), kd = ct_nat_wire32(e->key.dst);
+	const uint32_t rs = ct_nat_wire32(r->src), rd = ct_nat_wire32(r->dst);
 
-	ct_tuple_rev(&back, r);
-	ct_nat_csum_deltas(&e->key, &back, &e->natd[2 * CT_DIR_ORIG]);
-	ct_tuple_rev(&back, &e->key);
-	ct_nat_csum_deltas(r, &back, &e->natd[2 * CT_DIR_REPLY]);
+	ct_nat_csum_words(ks, kd, ct_nat_wire_ports(e->key.sport, e->key.dport), rd, rs,
+			  ct_nat_wire_ports(r->dport, r->sport), &e->natd[2 * CT_DIR_ORIG]);
+	ct_nat_csum_words(rs, rd, ct_nat_wire_ports(r->sport, r->dport), kd, ks,
+			  ct_nat_wire_ports(e->key.dport, e->key.sport), &e->natd[2 * CT_DIR_REPLY]);
 }
 
 /*

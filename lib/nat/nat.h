@@ -445,6 +445,9 @@ void nat_set_now(const struct nat_table *t, unsigned w, uint64_t now_ns);
  */
 int nat_rewrite(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct ct_tuple *to);
 
+/* ct_nat_csum_deltas() of packet `p` to `to`, out of line: a target that carries none. */
+void nat_rewrite_deltas(const struct ct_pkt *p, const struct ct_tuple *to, uint16_t d[2]);
+
 /*
  * RFC 1624 eqn. 3 for nat_rewrite_fast(): checksum `hc` after changes
  * summing to `d` (folded to 16 bits, 0 only for no change:
@@ -495,7 +498,7 @@ nat_rewrite_fast(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const str
 	if (__builtin_expect(to->src[8] == CT_NAT_CSUM_SET, 1))
 		memcpy(d, to->src + 4, sizeof(d));
 	else
-		ct_nat_csum_deltas(&p->tuple, to, d);
+		nat_rewrite_deltas(p, to, d);
 	/* The port pair as on the wire: big-endian source port, then destination port. */
 	nw = __builtin_bswap32((uint32_t)to->sport << 16 | to->dport);
 	if (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)

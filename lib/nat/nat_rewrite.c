@@ -248,6 +248,12 @@ rewrite_error(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct
 	return 0;
 }
 
+void
+nat_rewrite_deltas(const struct ct_pkt *p, const struct ct_tuple *to, uint16_t d[2])
+{
+	ct_nat_csum_deltas(&p->tuple, to, d);
+}
+
 int
 nat_rewrite(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct ct_tuple *to)
 {
