@@ -196,8 +196,16 @@ def check_default(tap, d, pcap):
 
 
 def check_loss(tap, d, pcap):
-    ex, evs, flows, seqf, logseq, st = run(tap, d, 'absurd', pcap, {'max_rate_pps': 10},
-                                          {'buffer_bytes': 65536}, 2000)
+    # A gap shows at nfcapd only when a message leaves after records were
+    # dropped; when the whole flush is queued or dropped before the pacer
+    # frees a slot (a loaded host), every message predates the drops and
+    # there is none to see. Such a run is told and done once more.
+    for name in ('absurd', 'absurd_again'):
+        ex, evs, flows, seqf, logseq, st = run(tap, d, name, pcap, {'max_rate_pps': 10},
+                                              {'buffer_bytes': 65536}, 2000)
+        if (seqf > 0 and logseq > 0) or name == 'absurd_again':
+            break
+        print('# absurd: no message left after the drops (no gap to see): once more')
     want = set(ipfixlib.ev_flow(e) for e in evs)
     got = [ipfixlib.nf_flow(r) for r in flows]
     tap.eq(len(evs), dpctlib.counter(st, 'insert'), 'absurd: a DESTROY event for every flow')
