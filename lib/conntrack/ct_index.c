@@ -42,24 +42,20 @@ bucket_slots_of(const struct ct_bucket *b, uint32_t idx)
 	return m & ~ct_bucket_match(b, 0) & CT_BUCKET_MASK;
 }
 
-/* The hash a node was inserted under: its entry's key, or its reply tuple. */
+/*
+ * The hash a node was inserted under: its entry's key, or its reply tuple.
+ * A translated entry keeps both (the bind stored them: nat_kh, nat_rh).
+ */
 static inline uint32_t
 node_hash(const struct ct_shard *s, uint32_t v)
 {
-	if (v & CT_IDX_NAT) {
-		struct ct_tuple r;
+	const struct ct_entry *e = &s->pool[v & ~CT_IDX_NAT];
 
-		ct_nat_reply_build(&s->pool[v & ~CT_IDX_NAT], &s->pool[v & ~CT_IDX_NAT].natx, &r);
-		return ct_tuple_hash(&r);
-	}
-	/* A translated key holds its translation: hashed without it. */
-	if (s->pool[v].status & CT_S_NAT_MASK) {
-		struct ct_tuple k;
-
-		ct_entry_key(&s->pool[v], &k);
-		return ct_tuple_hash(&k);
-	}
-	return ct_tuple_hash(&s->pool[v].key);
+	if (v & CT_IDX_NAT)
+		return e->nat_rh;
+	if (e->status & CT_S_NAT_MASK)
+		return e->nat_kh;
+	return ct_tuple_hash(&e->key);
 }
 
 /* The other candidate bucket of the node in slot k of bucket b. */

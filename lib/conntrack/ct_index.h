@@ -55,9 +55,9 @@ ct_bucket_match(const struct ct_bucket *b, uint16_t sig)
  * Whether entry key `k` is tuple `t` (bit 0), its reverse (bit 1), both (a
  * tuple that is its own reverse: ct_key_dir() takes it as the original) or
  * neither (0), without branching on the direction: both comparisons are
- * made at once. An IPv4 tuple's address bytes 8..15 are not compared: 0 in
+ * made at once. An IPv4 tuple's address bytes 4..15 are not compared: 0 in
  * every tuple the parser makes, they hold a translated entry's translation
- * in its key (struct ct_entry: natx); bytes 4..7 still are.
+ * and node hashes in its key (struct ct_entry: nat_rh ... natx).
  */
 static inline unsigned
 ct_key_match(const struct ct_tuple *k, const struct ct_tuple *t)
@@ -78,7 +78,7 @@ ct_key_match(const struct ct_tuple *k, const struct ct_tuple *t)
 	r = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(k0, t1),
 						      _mm_cmpeq_epi8(k1, t0)));
 	/* The family is the tail's byte 5; equal tails have t's equal to k's. */
-	ign = (tw >> 40 & 0xff) == 4 ? 0xff00u : 0;
+	ign = (tw >> 40 & 0xff) == 4 ? 0xfff0u : 0;
 	/* Differences ORed, not `&&` and `?:`: GCC branched on them, on the packet's direction. */
 	o = (((o | ign) ^ 0xffffu) | (kw ^ tw)) == 0;
 	r = (((r | ign) ^ 0xffffu) | (kw ^ tr)) == 0;

@@ -176,25 +176,31 @@ struct ct_entry {
 	/* --- Line 1: read by every packet of the flow --- */
 	/*
 	 * Immutable for the entry's life: the original-direction tuple, and
-	 * a translated entry's translation over the last 8 bytes of its key's
-	 * destination address and its checksum changes over those of its
-	 * source, which an IPv4 key never uses (the first 4 are the address,
-	 * the rest 0 in every tuple the parser makes).
+	 * in the 12 bytes of each address an IPv4 key never uses (the first
+	 * 4 are the address, the rest 0 in every tuple the parser makes) a
+	 * translated entry's translation, its checksum changes and its two
+	 * index nodes' hashes.
 	 * Whoever reads the key of an IPv4 entry as a tuple takes it with
-	 * ct_entry_key(); lookups compare an IPv4 key without those bytes
-	 * (ct_index.h). The translation is read only while the status has
-	 * CT_S_NAT_MASK bits.
+	 * ct_entry_key(); lookups compare an IPv4 key's first 4 address bytes
+	 * only (ct_index.h). The translation is read only while the status
+	 * has CT_S_NAT_MASK bits.
 	 */
 	union {
 		struct ct_tuple key;
 		struct {
-			uint8_t natd_before_[8];  /* key.src[0..8) */
+			uint8_t nat_rh_before_[4]; /* key.src[0..4) */
+			/* CT_S_NAT_MASK entries: the hash its reply tuple's
+			 * node was inserted under (key.src[4..8)) */
+			uint32_t nat_rh;
 			/* CT_S_NAT_MASK entries: each direction's checksum changes
 			 * (IPv4 header, then TCP/UDP; ct_nat_csum_deltas()), by
 			 * enum ct_dir, in key.src[8..16) */
 			uint16_t natd[4];
-			uint8_t natx_before_[8];  /* key.dst[0..8) */
-			struct ct_nat_x natx;     /* CT_S_NAT_MASK entries (IPv4) */
+			uint8_t nat_kh_before_[4]; /* key.dst[0..4) */
+			/* CT_S_NAT_MASK entries: the hash its key's node was
+			 * inserted under, without the translation (key.dst[4..8)) */
+			uint32_t nat_kh;
+			struct ct_nat_x natx;     /* CT_S_NAT_MASK entries (IPv4), key.dst[8..16) */
 		};
 	};
 	uint32_t id;             /* CTA_ID; 0 never used */
@@ -263,6 +269,9 @@ struct ct_entry {
 };
 _Static_assert(sizeof(struct ct_entry) == 128, "ct_entry must stay two cache lines");
 _Static_assert(offsetof(struct ct_entry, key) == 0, "key first: lookups touch one line");
+_Static_assert(offsetof(struct ct_entry, nat_rh) == offsetof(struct ct_tuple, src) + 4 &&
+		       offsetof(struct ct_entry, nat_kh) == offsetof(struct ct_tuple, dst) + 4,
+	       "a translated entry's node hashes are its key's address bytes 4..7");
 _Static_assert(offsetof(struct ct_entry, natd) == offsetof(struct ct_tuple, src) + 8 &&
 		       offsetof(struct ct_entry, natd) + sizeof(((struct ct_entry *)0)->natd) ==
 			       offsetof(struct ct_tuple, dst),

@@ -48,22 +48,30 @@ struct ct_nat_ahead {
 static int
 nat_compress(const struct ct_tuple *key, const struct ct_tuple *r, struct ct_nat_x *x)
 {
-	static const uint8_t zero[12];
-	struct ct_tuple rev;
-	const uint8_t *a;
+	uint64_t kt, rt, rest[2];
+	uint32_t tail4[2];
 	bool src_same, dst_same;
 
-	ct_tuple_rev(&rev, key);
-	if (key->family != 4 || r->family != 4 || r->proto != rev.proto || r->zone != rev.zone)
+	if (key->family != 4 || r->family != 4)
 		return -1;
-	src_same = memcmp(r->src, rev.src, sizeof(r->src)) == 0 && r->sport == rev.sport;
-	dst_same = memcmp(r->dst, rev.dst, sizeof(r->dst)) == 0 && r->dport == rev.dport;
+	/* Nothing past an IPv4 address's 4 bytes on either side. */
+	memcpy(&rest[0], r->src + 4, 8);
+	memcpy(&rest[1], r->dst + 4, 8);
+	memcpy(&tail4[0], r->src + 12, 4);
+	memcpy(&tail4[1], r->dst + 12, 4);
+	if ((rest[0] | rest[1] | tail4[0] | tail4[1]) != 0)
+		return -1;
+	/* Protocol, family and zone as the key's (the tail's high 32 bits). */
+	memcpy(&kt, &key->sport, sizeof(kt));
+	memcpy(&rt, &r->sport, sizeof(rt));
+	if ((kt ^ rt) >> 32 != 0)
+		return -1;
+	/* Which end of the key's reverse the reply keeps. */
+	src_same = ct_nat_wire32(r->src) == ct_nat_wire32(key->dst) && r->sport == key->dport;
+	dst_same = ct_nat_wire32(r->dst) == ct_nat_wire32(key->src) && r->dport == key->sport;
 	if (src_same == dst_same)
 		return -1;
-	a = src_same ? r->dst : r->src;
-	if (memcmp(a + 4, zero, sizeof(zero)) != 0)
-		return -1;
-	memcpy(x->addr, a, sizeof(x->addr));
+	memcpy(x->addr, src_same ? r->dst : r->src, sizeof(x->addr));
 	x->port = src_same ? r->dport : r->sport;
 	x->kind = src_same ? CT_NATX_SRC : CT_NATX_DST;
 	x->pad = 0;
@@ -146,6 +154,9 @@ nat_bind(struct ct_shard *s, uint32_t idx, const struct ct_pkt *p, uint32_t *rh,
 		return -1;
 	}
 	nat_deltas(e, rp);
+	/* Both nodes' hashes, for their removal (ct_index.c: node_hash()). */
+	e->nat_rh = *rh;
+	e->nat_kh = p->hash;
 	return 0;
 }
 

@@ -337,6 +337,7 @@ nat_unbind(struct ct_shard *s, uint32_t idx, bool unused)
 	e->status &= (uint16_t)~CT_S_NAT_MASK;
 	memset(&e->natx, 0, sizeof(e->natx));
 	memset(e->natd, 0, sizeof(e->natd));
+	e->nat_rh = e->nat_kh = 0;
 }
 
 void

@@ -10,60 +10,10 @@
 
 #include "nat_private.h"
 
-/* The first clear bit in [i, end), or end. */
-static uint32_t
-scan_clear(const uint64_t *m, uint32_t i, uint32_t end)
-{
-	while (i < end) {
-		uint64_t word = ~m[i / 64] >> (i % 64);
-
-		if (word != 0) {
-			uint32_t j = i + (uint32_t)__builtin_ctzll(word);
-
-			return j < end ? j : end;
-		}
-		i = (i / 64 + 1) * 64;
-	}
-	return end;
-}
-
-uint32_t
-nat_bit_next_clear(const uint64_t *m, uint32_t lo, uint32_t n, uint32_t from)
-{
-	uint32_t i = lo + from, r;
-
-	r = scan_clear(m, i, lo + n);
-	if (r != lo + n)
-		return r - lo;
-	r = scan_clear(m, lo, i);
-	return r != i ? r - lo : n;
-}
-
-static bool
-has_ports(uint8_t proto)
-{
-	return proto == P_TCP || proto == P_UDP || proto == P_UDPLITE || proto == 132 ||
-	       proto == 33;
-}
-
 bool
 nat_rule_match(const struct nat_rule *r, const struct ct_tuple *t, uint16_t in_port)
 {
-	uint32_t s = nat_rd32(t->src), d = nat_rd32(t->dst);
-
-	if (r->in_port != NAT_ANY_PORT && r->in_port != in_port)
-		return false;
-	if (r->zone != NAT_ANY_ZONE && (uint32_t)r->zone != t->zone)
-		return false;
-	if (r->proto != 0 && r->proto != t->proto)
-		return false;
-	if (((s ^ r->src) & nat_prefix_mask(r->src_len)) != 0 ||
-	    ((d ^ r->dst) & nat_prefix_mask(r->dst_len)) != 0)
-		return false;
-	if (r->dport_lo == 0 && r->dport_hi == UINT16_MAX)
-		return true;
-	/* A port range matches protocols with ports only (an ICMP key is no port). */
-	return has_ports(t->proto) && t->dport >= r->dport_lo && t->dport <= r->dport_hi;
+	return nat_rule_match_inline(r, t, in_port);
 }
 
 int
@@ -72,7 +22,7 @@ nat_rules_first(const struct nat_table *t, const struct ct_tuple *tu, uint16_t i
 	unsigned i;
 
 	for (i = 0; i < t->n_rules; i++)
-		if (nat_rule_match(&t->rules[i], tu, in_port))
+		if (nat_rule_match_inline(&t->rules[i], tu, in_port))
 			return (int)i;
 	return -1;
 }
@@ -140,8 +90,11 @@ napt_bind(const struct nat_pool_state *ps, unsigned w, uint32_t inside, int cls,
 		    nat_keep_ok(rev, ps->cfg.addr_lo + a, orig->sport, pref, pref_arg, rss_hit)) {
 			i = orig->sport - base;
 		} else {
-			i = nat_pick_port(map, 0, ps->slice, start, base, rev,
-					  ps->cfg.addr_lo + a, pref, pref_arg, rss_hit);
+			/* Without a preference, the first free port from `start`. */
+			i = pref == NULL ? nat_bit_next_clear(map, 0, ps->slice, start) :
+					   nat_pick_port(map, 0, ps->slice, start, base, rev,
+							 ps->cfg.addr_lo + a, pref, pref_arg,
+							 rss_hit);
 			if (i == ps->slice)
 				continue;
 		}
@@ -160,16 +113,16 @@ nat_bind(const struct nat_table *t, unsigned w, const struct ct_pkt *p, uint16_t
 	 nat_rss_pref_fn pref, void *pref_arg, struct ct_tuple *reply, uint16_t *status)
 {
 	const struct ct_tuple *o = &p->tuple;
+	/* The reverse tuple, which the port choice reads; changed only at the end. */
+	const struct ct_tuple *rev = reply;
 	struct nat_wcnt *c;
 	const struct nat_rule *r;
-	struct ct_tuple rev;
 	uint32_t addr = 0;
 	uint16_t port = 0;
 	bool rss_hit = false;
 	int ri, cls, rc;
 
-	ct_tuple_reverse(&rev, o);
-	*reply = rev;
+	ct_tuple_reverse(reply, o);
 	if (t == NULL || t->n_rules == 0 || w >= t->n_workers || o->family != 4 ||
 	    p->cls != CT_PKT_TRACK)
 		return 0;
@@ -205,16 +158,17 @@ nat_bind(const struct nat_table *t, unsigned w, const struct ct_pkt *p, uint16_t
 		return NAT_ERR_CLOSED;
 	}
 	if (t->pools[r->pool].mode == NAT_MODE_BLOCK)
-		rc = nat_block_bind(t, r->pool, w, nat_rd32(o->src), cls, &rev, p->hash, pref,
+		rc = nat_block_bind(t, r->pool, w, nat_rd32(o->src), cls, rev, p->hash, pref,
 				    pref_arg, &addr, &port, &rss_hit);
 	else
-		rc = napt_bind(t->ps[r->pool], w, nat_rd32(o->src), cls, o, &rev, p->hash, pref,
+		rc = napt_bind(t->ps[r->pool], w, nat_rd32(o->src), cls, o, rev, p->hash, pref,
 			       pref_arg, &addr, &port, &rss_hit);
 	if (rc != 0) {
 		c->s.exhausted++;
 		return rc;
 	}
-	nat_reply_with(reply, &rev, addr, port);
+	nat_wr32(reply->dst, addr);
+	reply->dport = port;
 	*status |= NAT_S_SRC_NAT | NAT_S_SRC_NAT_DONE | NAT_S_DST_NAT_DONE;
 	c->s.bound++;
 	c->s.rss_hits += rss_hit;

@@ -217,12 +217,39 @@ nat_bit_clear(uint64_t *m, uint32_t i)
 	m[i / 64] &= ~(UINT64_C(1) << (i % 64));
 }
 
+/* The first clear bit in [i, end), or end. */
+static inline uint32_t
+nat_scan_clear(const uint64_t *m, uint32_t i, uint32_t end)
+{
+	while (i < end) {
+		uint64_t word = ~m[i / 64] >> (i % 64);
+
+		if (word != 0) {
+			uint32_t j = i + (uint32_t)__builtin_ctzll(word);
+
+			return j < end ? j : end;
+		}
+		i = (i / 64 + 1) * 64;
+	}
+	return end;
+}
+
 /*
  * The first clear bit of bits [lo, lo + n) at or after lo + `from`,
  * wrapping around to lo; `from` < n. @return its index relative to lo, or
- * n when every bit is set.
+ * n when every bit is set. Inline: a bind's port choice.
  */
-uint32_t nat_bit_next_clear(const uint64_t *m, uint32_t lo, uint32_t n, uint32_t from);
+static inline uint32_t
+nat_bit_next_clear(const uint64_t *m, uint32_t lo, uint32_t n, uint32_t from)
+{
+	uint32_t i = lo + from, r;
+
+	r = nat_scan_clear(m, i, lo + n);
+	if (r != lo + n)
+		return r - lo;
+	r = nat_scan_clear(m, lo, i);
+	return r != i ? r - lo : n;
+}
 
 /* Bitmap of address index `a`, class `cls` in a worker's slice. */
 static inline uint64_t *
@@ -241,11 +268,6 @@ nat_reply_with(struct ct_tuple *r, const struct ct_tuple *rev, uint32_t addr, ui
 }
 
 /*
- * A free port among bits [lo, lo + n) of `map`, bit lo + i being port
- * port0 + i: from `start`, the first free one `pref` accepts within 64
- * tries, else the first free one. @return i, or n when none is free.
- */
-/*
  * Whether a connection may keep its original source port `port` on pool
  * address `addr` (`rev` its reverse tuple): always without an RSS
  * preference, else only when the NIC steers the reply home (*rss_hit).
@@ -253,9 +275,44 @@ nat_reply_with(struct ct_tuple *r, const struct ct_tuple *rev, uint32_t addr, ui
 bool nat_keep_ok(const struct ct_tuple *rev, uint32_t addr, uint16_t port,
 		 nat_rss_pref_fn pref, void *pref_arg, bool *rss_hit);
 
+/*
+ * A free port among bits [lo, lo + n) of `map`, bit lo + i being port
+ * port0 + i: from `start`, the first free one `pref` accepts within 64
+ * tries, else the first free one (*rss_hit false; without `pref` that is
+ * nat_bit_next_clear()). @return i, or n when none is free.
+ */
 uint32_t nat_pick_port(const uint64_t *map, uint32_t lo, uint32_t n, uint32_t start,
 		       uint32_t port0, const struct ct_tuple *rev, uint32_t addr,
 		       nat_rss_pref_fn pref, void *pref_arg, bool *rss_hit);
+
+/* Protocols whose tuples carry ports: TCP, UDP, UDP-Lite, SCTP, DCCP. */
+static inline bool
+nat_has_ports(uint8_t proto)
+{
+	return proto == P_TCP || proto == P_UDP || proto == P_UDPLITE || proto == 132 ||
+	       proto == 33;
+}
+
+/* nat_rule_match() inline, for the rule walk of every bind. */
+static inline bool
+nat_rule_match_inline(const struct nat_rule *r, const struct ct_tuple *t, uint16_t in_port)
+{
+	uint32_t s = nat_rd32(t->src), d = nat_rd32(t->dst);
+
+	if (r->in_port != NAT_ANY_PORT && r->in_port != in_port)
+		return false;
+	if (r->zone != NAT_ANY_ZONE && (uint32_t)r->zone != t->zone)
+		return false;
+	if (r->proto != 0 && r->proto != t->proto)
+		return false;
+	if (((s ^ r->src) & nat_prefix_mask(r->src_len)) != 0 ||
+	    ((d ^ r->dst) & nat_prefix_mask(r->dst_len)) != 0)
+		return false;
+	if (r->dport_lo == 0 && r->dport_hi == UINT16_MAX)
+		return true;
+	/* A port range matches protocols with ports only (an ICMP key is no port). */
+	return nat_has_ports(t->proto) && t->dport >= r->dport_lo && t->dport <= r->dport_hi;
+}
 
 /* Whether a rule matches a connection's first packet. */
 bool nat_rule_match(const struct nat_rule *r, const struct ct_tuple *t, uint16_t in_port);
