@@ -444,11 +444,7 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 		v = ct_l4_get(e->key.proto)->packet(&s->conf, e, p, dir, now, &cls);
 	}
 tracked:
-	if (to != NULL && __builtin_expect(v == CT_L4_INVALID || v == CT_L4_INVALID_WINDOW ||
-					   v == CT_L4_INVALID_SHORTEN || v == CT_L4_REOPEN, 0)) {
-		to->family = 0;
-		pi->nat = 0;
-	}
+	/* The verdicts that refuse the packet or end its entry undo its rewrite target. */
 	switch (v) {
 	case CT_L4_ACCEPT:
 	case CT_L4_KILL:
@@ -482,6 +478,7 @@ tracked:
 		}
 		break;
 	case CT_L4_INVALID:
+		nat_untarget(pi, to);
 		ct_stage_update(s, idx, now_tick);
 		/* Judged as invalid, not by its connection's verdict. */
 		pi->state = CT_STATE_INVALID;
@@ -492,9 +489,11 @@ tracked:
 		tcp_invalid_shorten(s, idx, now_tick);
 		/* fallthrough */
 	case CT_L4_INVALID_WINDOW:
+		nat_untarget(pi, to);
 		ct_stage_update(s, idx, now_tick);
 		return verdict_invalid(s, CT_INV_TCP_WINDOW);
 	case CT_L4_REOPEN:
+		nat_untarget(pi, to);
 		ct_entry_set_end(e, CT_END_EOF);
 		ct_entry_destroy(s, idx, now_tick, now);
 		pi->state = CT_STATE_NEW;

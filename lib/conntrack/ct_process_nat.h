@@ -81,18 +81,27 @@ nat_compress(const struct ct_tuple *key, const struct ct_tuple *r, struct ct_nat
 /*
  * The checksum changes of translated entry `e`'s packets (struct ct_entry:
  * natd), reply tuple `r`: an original packet becomes the reverse of `r`, a
- * reply the reverse of the key (its spare bytes are not read).
+ * reply the reverse of the key (its spare bytes are not read). A reply's
+ * rewrite undoes an original packet's, so its changes are their ones'
+ * complement negation (modulo 0xffff the port words sum the same either
+ * way round): worked out in full only where a sum folds to 0 or 0xffff.
  */
 static inline void
 nat_deltas(struct ct_entry *e, const struct ct_tuple *r)
 {
 	const uint32_t ks = ct_nat_wire32(e->key.src), kd = ct_nat_wire32(e->key.dst);
 	const uint32_t rs = ct_nat_wire32(r->src), rd = ct_nat_wire32(r->dst);
+	uint16_t *o = &e->natd[2 * CT_DIR_ORIG], *b = &e->natd[2 * CT_DIR_REPLY];
 
 	ct_nat_csum_words(ks, kd, ct_nat_wire_ports(e->key.sport, e->key.dport), rd, rs,
-			  ct_nat_wire_ports(r->dport, r->sport), &e->natd[2 * CT_DIR_ORIG]);
+			  ct_nat_wire_ports(r->dport, r->sport), o);
+	if (__builtin_expect(o[0] - 1u < 0xfffeu && o[1] - 1u < 0xfffeu, 1)) {
+		b[0] = (uint16_t)~o[0];
+		b[1] = (uint16_t)~o[1];
+		return;
+	}
 	ct_nat_csum_words(rs, rd, ct_nat_wire_ports(r->sport, r->dport), kd, ks,
-			  ct_nat_wire_ports(e->key.dport, e->key.sport), &e->natd[2 * CT_DIR_REPLY]);
+			  ct_nat_wire_ports(e->key.dport, e->key.sport), b);
 }
 
 /*
@@ -304,6 +313,16 @@ nat_target(const struct ct_shard *s, uint32_t idx, enum ct_dir dir, bool icmp_er
 		memcpy(to->src, e->key.src, 4);
 		memcpy(to->dst, x->addr, 4);
 		to->dport = x->port;
+	}
+}
+
+/* A packet the tracker refused (or whose entry it ended): no rewrite target after all. */
+static inline void
+nat_untarget(struct ct_pkt_info *pi, struct ct_tuple *to)
+{
+	if (to != NULL) {
+		to->family = 0;
+		pi->nat = 0;
 	}
 }
 

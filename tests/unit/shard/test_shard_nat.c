@@ -162,6 +162,55 @@ test_reply_by_translated_tuple(void)
 	return 0;
 }
 
+/*
+ * The checksum changes each direction's targets carry are those worked out
+ * from the packet and its target, whatever the sums come to: a reply's are
+ * an original packet's negated, except where those fold to 0xffff (a
+ * translation that leaves a checksum as it was: a client address with the
+ * pool address's two halves swapped, the same port), worked out in full.
+ */
+static int
+test_carried_deltas_both_ways(void)
+{
+	static const struct {
+		uint32_t client; /* as the tuple holds it */
+		uint16_t sport, port;
+	} cases[] = {
+		{ CLIENT, 40000, 20000 },
+		{ 0x33c60164u, 30000, 30000 }, /* 100.1.198.51: no change to either sum */
+		{ 0x33c60164u, 30001, 30002 }, /* no change to the IPv4 header's */
+		{ 0x01000000u, 1, 65535 },
+		{ 0xfeffffffu, 65535, 1024 },
+		{ 0x0200000au, 20001, 20001 }, /* the port kept, the address changed */
+	};
+	struct binder b = { .next_port = 0 };
+	struct ct_shard *s = nat_shard(&b, 0);
+	struct ct_pkt_info pi;
+	struct ct_tuple to, want;
+	uint32_t pool = POOL;
+	unsigned i;
+
+	T_ASSERT(s != NULL);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ct_pkt first = mk(17, cases[i].client, SERVER, cases[i].sport, 5000, 0);
+		struct ct_pkt back = xrev(first, cases[i].port, 0);
+
+		b.next_port = cases[i].port;
+		T_EQ(one_nat(s, first, T0, &pi, &to), CT_V_PASS);
+		T_EQ(pi.nat, 1);
+		want = first.tuple;
+		memcpy(want.src, &pool, 4);
+		want.sport = cases[i].port;
+		T_EQ(target_is(&to, &first.tuple, &want), 0);
+		T_EQ(one_nat(s, back, T0 + 1, &pi, &to), CT_V_PASS);
+		T_EQ(pi.dir, CT_DIR_REPLY);
+		ct_tuple_reverse(&want, &first.tuple);
+		T_EQ(target_is(&to, &back.tuple, &want), 0);
+	}
+	ct_shard_free(s);
+	return 0;
+}
+
 static int
 test_icmp_error_finds_translated(void)
 {
@@ -506,6 +555,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_untranslated_and_refused),
 	T_CASE(test_reply_tuple_collision_refused),
 	T_CASE(test_set_nat_rules),
+	T_CASE(test_carried_deltas_both_ways),
 	T_CASE(test_bind_ahead_in_burst),
 	T_CASE(test_refused_packet_not_rewritten),
 };
