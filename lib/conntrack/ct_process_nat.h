@@ -14,6 +14,7 @@
 
 #include <rte_prefetch.h>
 
+#include "ct_hash.h"
 #include "ct_index.h"
 #include "ct_stage.h"
 
@@ -39,6 +40,18 @@ struct ct_nat_ahead {
 	uint64_t taken;
 	struct ct_nat_pre pre[CT_NAT_AHEAD];
 };
+
+/* ct_tuple_hash() of a reply tuple, inline for the IPv4 ones translation makes. */
+static inline uint32_t
+nat_reply_hash(const struct ct_tuple *r)
+{
+	uint64_t tail;
+
+	if (r->family != 4)
+		return ct_tuple_hash(r);
+	memcpy(&tail, &r->sport, sizeof(tail));
+	return (uint32_t)ct_hash_v4(ct_nat_wire32(r->src), ct_nat_wire32(r->dst), tail);
+}
 
 /*
  * The translation of reply tuple `r` of an entry with key `key`, as the
@@ -155,7 +168,7 @@ nat_bind(struct ct_shard *s, uint32_t idx, const struct ct_pkt *p, uint32_t *rh,
 		s->st.drop++;
 		return -1;
 	}
-	*rh = pre != NULL ? pre->rh : ct_tuple_hash(rp);
+	*rh = pre != NULL ? pre->rh : nat_reply_hash(rp);
 	if (ct_index_lookup(s, rp, *rh, &d) != CT_NIL) {
 		nat_unbind(s, idx, true);
 		s->st.nat_refused++;
@@ -216,7 +229,7 @@ nat_prebind(const struct ct_shard *s, const struct ct_pkt *p, struct ct_nat_ahea
 	pre->held = 1;
 	if (pre->rc <= 0 || !(pre->status & CT_S_NAT_MASK))
 		return;
-	pre->rh = ct_tuple_hash(&pre->reply);
+	pre->rh = nat_reply_hash(&pre->reply);
 	ct_index_cands(s, pre->rh, &b1, &b2);
 	rte_prefetch0(&s->buckets[b1]);
 	rte_prefetch0(&s->buckets[b2]);

@@ -19,12 +19,7 @@ nat_rule_match(const struct nat_rule *r, const struct ct_tuple *t, uint16_t in_p
 int
 nat_rules_first(const struct nat_table *t, const struct ct_tuple *tu, uint16_t in_port)
 {
-	unsigned i;
-
-	for (i = 0; i < t->n_rules; i++)
-		if (nat_rule_match_inline(&t->rules[i], tu, in_port))
-			return (int)i;
-	return -1;
+	return nat_rules_first_inline(t, tu, in_port);
 }
 
 uint32_t
@@ -127,7 +122,7 @@ nat_bind(const struct nat_table *t, unsigned w, const struct ct_pkt *p, uint16_t
 	    p->cls != CT_PKT_TRACK)
 		return 0;
 	c = &t->cnt->w[w];
-	ri = nat_rules_first(t, o, in_port);
+	ri = nat_rules_first_inline(t, o, in_port);
 	if (ri < 0 || t->rules[ri].kind == NAT_EXCLUDE) {
 		c->s.excluded += ri >= 0;
 		*status |= NAT_S_SRC_NAT_DONE | NAT_S_DST_NAT_DONE;

@@ -144,10 +144,11 @@ nat_wr32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
+/* The mask of a prefix length 0..32 (0 for 0): the low half of a 64-bit shift, no branch. */
 static inline uint32_t
 nat_prefix_mask(unsigned len)
 {
-	return len == 0 ? 0 : ~UINT32_C(0) << (32 - len);
+	return (uint32_t)(UINT64_MAX << (32 - len));
 }
 
 /* The protocol class of a protocol number, or -1 when it has none. */
@@ -316,6 +317,18 @@ nat_rule_match_inline(const struct nat_rule *r, const struct ct_tuple *t, uint16
 
 /* Whether a rule matches a connection's first packet. */
 bool nat_rule_match(const struct nat_rule *r, const struct ct_tuple *t, uint16_t in_port);
+
+/* nat_rules_first() inline, for the bind. */
+static inline int
+nat_rules_first_inline(const struct nat_table *t, const struct ct_tuple *tu, uint16_t in_port)
+{
+	unsigned i;
+
+	for (i = 0; i < t->n_rules; i++)
+		if (nat_rule_match_inline(&t->rules[i], tu, in_port))
+			return (int)i;
+	return -1;
+}
 
 /* The first rule matching, or -1. */
 int nat_rules_first(const struct nat_table *t, const struct ct_tuple *tu, uint16_t in_port);
