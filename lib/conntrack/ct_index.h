@@ -108,27 +108,28 @@ ct_key_hitmask(const struct ct_entry *e)
  * compared piece by piece without building it: the side the translation
  * kept is the key's other end, the one it changed `x`, and the ports,
  * protocol, family and zone the key's tail reversed with one port `x`'s.
+ * As ct_key_match(), an IPv4 tuple's address bytes 4..15 are not compared
+ * (the tail's family is the key's: 4). One test of the differences ORed.
  */
 static inline bool
 ct_nat_match(const struct ct_entry *e, const struct ct_nat_x *x, const struct ct_tuple *t)
 {
-	static const uint8_t zero[12];
 	const bool src = x->kind == CT_NATX_SRC;
-	const uint8_t *kept = src ? t->src : t->dst, *changed = src ? t->dst : t->src;
-	const uint8_t *other = src ? e->key.dst : e->key.src;
-	uint64_t kt, tt, rt;
+	uint32_t ts, td, ks, kd, xa;
+	uint64_t kt, tt, rt, pm;
 
+	memcpy(&ts, t->src, 4);
+	memcpy(&td, t->dst, 4);
+	memcpy(&ks, e->key.src, 4);
+	memcpy(&kd, e->key.dst, 4);
+	memcpy(&xa, x->addr, 4);
 	memcpy(&kt, &e->key.sport, sizeof(kt));
 	memcpy(&tt, &t->sport, sizeof(tt));
 	rt = ct_tuple_tail_swapped(kt);
 	/* The tail's low 32 bits are sport, then dport (little-endian memory order). */
-	if (src)
-		rt = (rt & ~UINT64_C(0xffff0000)) | (uint64_t)x->port << 16;
-	else
-		rt = (rt & ~UINT64_C(0xffff)) | x->port;
-	/* `other` may be the key's destination: its bytes 8..15 are `x`. */
-	return tt == rt && memcmp(kept, other, 4) == 0 && memcmp(kept + 4, zero, sizeof(zero)) == 0 &&
-	       memcmp(changed, x->addr, 4) == 0 && memcmp(changed + 4, zero, sizeof(zero)) == 0;
+	pm = src ? UINT64_C(0xffff0000) : UINT64_C(0xffff);
+	rt = (rt & ~pm) | (uint64_t)x->port << (src ? 16 : 0);
+	return ((tt ^ rt) | ((src ? ts : td) ^ (src ? kd : ks)) | ((src ? td : ts) ^ xa)) == 0;
 }
 
 /*

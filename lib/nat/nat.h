@@ -464,13 +464,15 @@ nat_csum_update16(uint16_t hc, uint16_t d)
 
 /**
  * nat_rewrite()'s common case inline, for the packet loop: a tracked TCP
- * or UDP packet right after a 20-byte IPv4 header, whole in the frame.
- * Addresses and the port pair are written as 32-bit words and each
- * checksum updated once with the changes' sum: the one the target carries
- * (CT_NAT_CSUM_SET, from the flow's bind: ct_process_burst_nat()), else
- * worked out here from the packet's tuple (ct_nat_csum_deltas()). A UDP
- * checksum of 0 stays 0, one that comes to 0 is written 0xffff. The same
- * result as nat_rewrite() on such a packet.
+ * or UDP packet right after a 20-byte IPv4 header, its L4 checksum field
+ * within the `len` bytes of the frame (the rest of the datagram may follow
+ * in further segments: only headers change). Addresses and the port pair
+ * are written as 32-bit words and each checksum updated once with the
+ * changes' sum: the one the target carries (CT_NAT_CSUM_SET, from the
+ * flow's bind: ct_process_burst_nat()), else worked out here from the
+ * packet's tuple (ct_nat_csum_deltas()). A UDP checksum of 0 stays 0, one
+ * that comes to 0 is written 0xffff. The same result as nat_rewrite()'s
+ * general path on such a packet.
  * @return true done; false: not such a packet, nothing written (call
  *         nat_rewrite()).
  * Thread safety: pure function on the frame.
@@ -478,22 +480,21 @@ nat_csum_update16(uint16_t hc, uint16_t d)
 static inline bool
 nat_rewrite_fast(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct ct_tuple *to)
 {
-	uint8_t *ip = frame + p->l3_off, *l4 = ip + 20;
-	uint32_t coff, tot, nw;
+	uint8_t *ip = frame + p->l3_off, *l4 = frame + p->l4_off;
+	uint32_t coff, nw;
 	uint16_t hc, d[2];
 
-	/* A 0x45 first byte is IPv4 without options: the tuple's family follows. */
-	if (p->cls != CT_PKT_TRACK || p->l3_off == 0 || p->l4_off != p->l3_off + 20u ||
-	    (uint32_t)p->l3_off + 20 > len || ip[0] != 0x45)
-		return false;
 	if (p->tuple.proto == 6)
 		coff = 16;
 	else if (p->tuple.proto == 17)
 		coff = 6;
 	else
 		return false;
-	tot = (uint32_t)ip[2] << 8 | ip[3];
-	if ((uint32_t)p->l3_off + tot > len || tot < 20 + coff + 2)
+	/* A 0x45 first byte is IPv4 without options: the tuple's family follows. The
+	 * datagram (IPv4 total length) must hold the checksum field too. */
+	if (p->cls != CT_PKT_TRACK || p->l4_off != p->l3_off + 20u ||
+	    (uint32_t)p->l4_off + coff + 2 > len || ip[0] != 0x45 ||
+	    ((uint32_t)ip[2] << 8 | ip[3]) < 20 + coff + 2)
 		return false;
 	if (__builtin_expect(to->src[8] == CT_NAT_CSUM_SET, 1))
 		memcpy(d, to->src + 4, sizeof(d));

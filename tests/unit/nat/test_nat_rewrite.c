@@ -477,6 +477,55 @@ test_carried_deltas(void)
 	return 0;
 }
 
+/*
+ * A datagram whose payload lies past the bytes given (a multi-segment
+ * mbuf's first segment holds the headers): its headers are rewritten as
+ * in the whole frame, checksums included (they change incrementally).
+ * Headers cut short are refused, the frame untouched.
+ */
+static int
+test_headers_only_segment(void)
+{
+	const struct ct_tuple tcp_to = T4(6, P, S, 1234, 80), udp_to = T4(17, P, S, 4444, 53);
+	uint8_t copy[TF_MAX];
+	unsigned k;
+
+	for (k = 0; k < 4; k++) {
+		const bool udp = (k & 1) != 0;
+		const struct ct_tuple *to = udp ? &udp_to : &tcp_to;
+		struct ct_tuple carried = *to;
+		struct tf whole, first;
+		struct ct_pkt p;
+		uint32_t hdrs;
+		uint16_t d[2];
+
+		if (udp)
+			b_udp(&whole);
+		else
+			b_tcp_out(&whole);
+		p = tf_parse(&whole);
+		T_EQ(p.cls, CT_PKT_TRACK);
+		first = whole;
+		hdrs = p.l4_off + (udp ? 8u : 20u);
+		T_ASSERT(hdrs < whole.len);
+		if (k >= 2) {
+			ct_nat_csum_deltas(&p.tuple, to, d);
+			memcpy(carried.src + 4, d, sizeof(d));
+			carried.src[8] = CT_NAT_CSUM_SET;
+		}
+		T_EQ(nat_rewrite(whole.b, whole.len, &p, to), 0);
+		T_EQ(tf_check(&whole), 0);
+		T_EQ(nat_rewrite(first.b, hdrs, &p, &carried), 0);
+		T_MEMEQ(first.b, whole.b, hdrs);
+		/* One byte short of the L4 checksum field: refused, nothing written. */
+		first = whole;
+		memcpy(copy, first.b, first.len);
+		T_ASSERT(!nat_rewrite_fast(first.b, p.l4_off + (udp ? 7u : 17u), &p, &carried));
+		T_MEMEQ(first.b, copy, first.len);
+	}
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_rewrite_table),
 	T_CASE(test_udp_zero_stays_zero),
@@ -486,6 +535,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_refusals_leave_frame),
 	T_CASE(test_random),
 	T_CASE(test_carried_deltas),
+	T_CASE(test_headers_only_segment),
 };
 
 T_MAIN(cases)
