@@ -11,6 +11,7 @@
 #include <rte_mbuf.h>
 
 #include "dpct_test.h"
+#include "nat.h"
 #include "pipe.h"
 
 #define T0 (UINT64_C(1767225600) * 1000000000)
@@ -226,10 +227,188 @@ test_packet_times(void)
 	return 0;
 }
 
+/* A UDP/IPv4 frame src:sp -> dst:dp (addresses host order), untagged, its UDP checksum
+ * correct or 0 (`no_csum`), its payload `plen` bytes. */
+static struct rte_mbuf *
+udp4_frame(struct frame *f, uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp, int no_csum,
+	   unsigned plen)
+{
+	uint8_t *e = f->b + RTE_PKTMBUF_HEADROOM, *ip = e + 14, *u = ip + 20;
+	uint32_t s;
+	unsigned i;
+
+	memset(f, 0, sizeof(*f));
+	e[0] = e[6] = 2;
+	put16(e + 12, 0x0800);
+	ip[0] = 0x45;
+	put16(ip + 2, (uint16_t)(20 + 8 + plen));
+	ip[8] = 64;
+	ip[9] = 17;
+	for (i = 0; i < 4; i++) {
+		ip[12 + i] = (uint8_t)(src >> (24 - 8 * i));
+		ip[16 + i] = (uint8_t)(dst >> (24 - 8 * i));
+	}
+	put16(ip + 10, (uint16_t)~sum16(ip, 20, 0));
+	put16(u, sp);
+	put16(u + 2, dp);
+	put16(u + 4, (uint16_t)(8 + plen));
+	for (i = 0; i < plen; i++)
+		u[8 + i] = (uint8_t)(i * 37 + sp);
+	s = (uint16_t)~sum16(u, 8 + plen, sum16(ip + 12, 8, 0) + 17 + 8 + plen);
+	put16(u + 6, no_csum ? 0 : (uint16_t)(s == 0 ? 0xffff : s));
+	f->m.buf_addr = f->b;
+	f->m.buf_len = sizeof(f->b);
+	f->m.data_off = RTE_PKTMBUF_HEADROOM;
+	f->m.data_len = (uint16_t)(14 + 20 + 8 + plen);
+	f->m.pkt_len = f->m.data_len;
+	f->m.nb_segs = 1;
+	return &f->m;
+}
+
+static uint32_t
+rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void
+wr32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* Both checksums of a UDP/IPv4 frame hold (a UDP checksum of 0 is none). */
+static int
+udp4_sums_ok(const struct rte_mbuf *m)
+{
+	const uint8_t *ip = rte_pktmbuf_mtod(m, const uint8_t *) + 14, *u = ip + 20;
+	unsigned ulen = (unsigned)(u[4] << 8 | u[5]);
+
+	if (sum16(ip, 20, 0) != 0xffff)
+		return 0;
+	if (u[6] == 0 && u[7] == 0)
+		return 1;
+	return sum16(u, ulen, sum16(ip + 12, 8, 0) + 17 + ulen) == 0xffff;
+}
+
+#define CLIENT_NET 0x0a000000u /* 10.0.0.0/8 */
+#define SERVER 0xc0000201u     /* 192.0.2.1 */
+#define POOL 0xc6336401u       /* 198.51.100.1 */
+
+/*
+ * Translation in the track stage: the packets of translated flows come out
+ * rewritten (source to the pool in the original direction, destination back
+ * to the client in the reply direction, with the checksum changes the bind
+ * worked out for each), both checksums correct, a UDP checksum of 0 left 0,
+ * and byte for byte what nat_rewrite() makes of the same frame and
+ * translation from its own sums.
+ */
+static int
+test_nat_rewritten(void)
+{
+	enum { N = 8 };
+	static struct frame f[N], ref[N];
+	struct rte_mbuf *m[N];
+	struct ct_pkt pk[N];
+	struct nat_pool pool;
+	struct nat_rule rule;
+	struct pipe_nat pn;
+	struct ct_nat_hook h;
+	struct ct_conf cc;
+	struct ct_shard *s;
+	struct nat_table *t;
+	char err[128];
+	uint16_t port[N];
+	uint8_t v[N];
+	unsigned i, dir;
+
+	memset(&pool, 0, sizeof(pool));
+	snprintf(pool.name, sizeof(pool.name), "p");
+	pool.addr_lo = pool.addr_hi = POOL;
+	pool.port_lo = 20000;
+	pool.port_hi = 20099;
+	pool.mode = NAT_MODE_NAPT;
+	nat_rule_init(&rule);
+	snprintf(rule.name, sizeof(rule.name), "r");
+	rule.kind = NAT_SNAT;
+	rule.src = CLIENT_NET;
+	rule.src_len = 8;
+	t = nat_table_build(&pool, 1, &rule, 1, 1, err, sizeof(err));
+	T_ASSERT(t != NULL);
+	ct_conf_init(&cc);
+	cc.max_entries = 64;
+	cc.shard_count = 1;
+	cc.seed = 1;
+	cc.nat = true;
+	s = ct_shard_create(&cc, err, sizeof(err));
+	T_ASSERT(s != NULL);
+	memset(&pn, 0, sizeof(pn));
+	pn.table = t;
+	pipe_nat_hook(&pn, &h);
+	T_EQ(ct_shard_set_nat(s, &h), 0);
+	{
+		struct pipe_conf c = { .shard = s, .nat = &pn };
+
+		for (dir = 0; dir < 2; dir++) {
+			for (i = 0; i < N; i++) {
+				/* Client i's datagram, then the server's answer to its pool port;
+				 * every third without a UDP checksum. */
+				if (dir == 0)
+					m[i] = udp4_frame(&f[i], CLIENT_NET + 1 + i, SERVER,
+							  (uint16_t)(1000 + i), 53, i % 3 == 2, 4 + i);
+				else
+					m[i] = udp4_frame(&f[i], SERVER, POOL, 53, port[i], i % 3 == 2,
+							  4 + i);
+				ref[i] = f[i];
+				ref[i].m.buf_addr = ref[i].b;
+			}
+			pipe_parse_burst(&c, m, N, pk);
+			pipe_track_burst(&c, m, pk, N, T0 + dir, NULL, v, NULL);
+			for (i = 0; i < N; i++) {
+				const uint8_t *ip = rte_pktmbuf_mtod(m[i], const uint8_t *) + 14;
+				struct rte_mbuf *rm = &ref[i].m;
+				struct ct_tuple to = pk[i].tuple;
+
+				T_EQ(v[i], CT_V_PASS);
+				T_ASSERT(udp4_sums_ok(m[i]));
+				if (i % 3 == 2)
+					T_EQ(ip[26] | ip[27], 0);
+				if (dir == 0) {
+					T_EQ(rd32(ip + 12), POOL);
+					T_EQ(rd32(ip + 16), SERVER);
+					port[i] = (uint16_t)(ip[20] << 8 | ip[21]);
+					T_ASSERT(port[i] >= 20000 && port[i] <= 20099);
+					wr32(to.src, POOL);
+					to.sport = port[i];
+				} else {
+					T_EQ(rd32(ip + 12), SERVER);
+					T_EQ(rd32(ip + 16), CLIENT_NET + 1 + i);
+					T_EQ(ip[22] << 8 | ip[23], 1000 + i);
+					wr32(to.dst, CLIENT_NET + 1 + i);
+					to.dport = (uint16_t)(1000 + i);
+				}
+				/* nat_rewrite() of the untouched copy, its sums its own. */
+				T_EQ(nat_rewrite(rte_pktmbuf_mtod(rm, uint8_t *), rm->data_len, &pk[i],
+						 &to), 0);
+				T_MEMEQ(rte_pktmbuf_mtod(rm, const uint8_t *),
+					rte_pktmbuf_mtod(m[i], const uint8_t *), m[i]->data_len);
+			}
+		}
+		T_EQ(pn.rewrite_failed, 0);
+	}
+	ct_shard_free(s);
+	nat_table_free(t);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_parse_zones),
 	T_CASE(test_track_table),
 	T_CASE(test_packet_times),
+	T_CASE(test_nat_rewritten),
 };
 
 int
