@@ -2,11 +2,12 @@
 /*
  * The shard's index and lookup: a flow found from both directions, a
  * tuple that is its own reverse, a flow created and found again in one
- * burst, the cuckoo index at high load, and entry ids unique across
- * shards.
+ * burst, the cuckoo index at high load, TCP segments of flows whose
+ * node sits in the second bucket, and entry ids unique across shards.
  */
 #include <string.h>
 
+#include "ct_index.h"
 #include "shard_test_util.h"
 
 static int
@@ -180,12 +181,89 @@ test_ids_unique(void)
 	return 0;
 }
 
+/* Where entry `idx`'s node (hash `h`) sits: 1 its first candidate bucket, 2 its second, 0 neither. */
+static int
+node_bucket(const struct ct_shard *s, uint32_t h, uint32_t idx)
+{
+	uint32_t b[2];
+	unsigned i, k;
+
+	ct_index_buckets(s->nb, h, &b[0], &b[1]);
+	for (i = 0; i < 2; i++)
+		for (k = 0; k < CT_BUCKET_SLOTS; k++)
+			if (s->buckets[b[i]].sig[k] != 0 && s->buckets[b[i]].idx[k] == idx)
+				return (int)i + 1;
+	return 0;
+}
+
+/*
+ * A TCP segment past its SYN fetches only its flow's first bucket ahead
+ * and reads the second where the first has no hit: at full design load,
+ * the flows whose node the inserts put in the second bucket are found by
+ * their SYN/ACK and ACK in bursts as surely as the others, and nothing
+ * new is made.
+ */
+static int
+test_tcp_past_syn_in_second_bucket(void)
+{
+	enum { N = 4000, B = 32 };
+	struct ct_shard *s = mkshard(4096, 0, tw_no_early);
+	static struct ct_pkt syn[N], pk[B];
+	struct ct_event_rec snap;
+	struct ct_stats st;
+	uint8_t v[B];
+	unsigned i, j, n, second = 0, step;
+
+	T_ASSERT(s != NULL);
+	for (i = 0; i < N; i++)
+		syn[i] = mk(6, 0x0a000000 | (i + 1), 0x010200c0, (uint16_t)(1024 + i % 60000), 443,
+			    TH_SYN);
+	/* SYN, then SYN/ACK, then ACK, each round in bursts of B. */
+	for (step = 0; step < 3; step++) {
+		for (i = 0; i < N; i += n) {
+			n = N - i < B ? N - i : B;
+			for (j = 0; j < n; j++)
+				pk[j] = step == 0 ? syn[i + j] :
+					step == 1 ? rev(syn[i + j], TH_SYN | TH_ACK) :
+						    (syn[i + j].tcp_flags = TH_ACK, syn[i + j]);
+			memset(v, 0xff, sizeof(v));
+			ct_process_burst(s, pk, n, T0 + step * 1000, v);
+			for (j = 0; j < n; j++)
+				T_EQ(v[j], CT_V_PASS);
+		}
+		if (step == 0) {
+			for (i = 0; i < N; i++) {
+				enum ct_dir d;
+				uint32_t idx = ct_index_lookup(s, &syn[i].tuple, syn[i].hash, &d);
+
+				T_ASSERT(idx != CT_NIL);
+				T_ASSERT(node_bucket(s, syn[i].hash, idx) != 0);
+				second += node_bucket(s, syn[i].hash, idx) == 2;
+			}
+			printf("# %u of %u flows in their second bucket\n", second, N);
+			/* The path under test is taken. */
+			T_ASSERT(second >= N / 100);
+		}
+	}
+	ct_shard_stats(s, &st);
+	T_EQ(st.count, N);
+	for (i = 0; i < N; i++) {
+		T_EQ(ct_shard_lookup(s, &syn[i].tuple, T0 + 3000, &snap), 0);
+		T_UEQ(snap.pkts[0], 2);
+		T_UEQ(snap.pkts[1], 1);
+		T_EQ(snap.tcp_state, CT_TCP_ESTABLISHED);
+	}
+	ct_shard_free(s);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_both_directions),
 	T_CASE(test_self_reverse_tuple),
 	T_CASE(test_burst_same_new_flow),
 	T_CASE(test_ids_unique),
 	T_CASE(test_high_load_cuckoo),
+	T_CASE(test_tcp_past_syn_in_second_bucket),
 };
 
 T_MAIN(cases)
