@@ -256,7 +256,9 @@ struct sync_ftfw_stats {
 	uint64_t overwritten;     /**< un-ACKed messages pushed out of a full store */
 	uint64_t superseded;      /**< NACKed messages not resent: a later one for the
 				   *   same connection was sent (resending would undo it) */
-	uint64_t unrecoverable;   /**< NACKed messages no longer stored (-> resync) */
+	uint64_t unrecoverable;   /**< NACKed messages whose slot a later message took:
+				   *   content unknown (-> resync). One ACKed or
+				   *   already resent under a later number is not */
 	uint64_t received;        /**< messages accepted in order */
 	uint64_t gaps;            /**< messages missed (sum of NACKed ranges) */
 	uint64_t nacks_sent;

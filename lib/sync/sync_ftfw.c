@@ -257,7 +257,9 @@ restamp(uint8_t *msg, uint16_t len, uint32_t seq, uint8_t flags)
 /*
  * Resend what is stored of [from, from + n), in order, each with a new
  * sequence number. Walking from the oldest slot up, each message lands in a
- * slot already walked: nothing still to be walked is overwritten.
+ * slot already walked: nothing still to be walked is overwritten. A number
+ * whose slot was released (ACKed, or already resent under a later number)
+ * is skipped; one whose slot a later message took is *missing.
  */
 static int
 resend_range(struct sync_ftfw *f, uint32_t from, uint32_t n, sync_emit_cb emit, void *arg,
@@ -274,8 +276,14 @@ resend_range(struct sync_ftfw *f, uint32_t from, uint32_t n, sync_emit_cb emit, 
 		uint32_t gen;
 		uint16_t len;
 
-		if (s->len == 0 || s->seq != seq) {
+		if (s->seq != seq) {
+			/* The slot holds a later message: what `seq` carried is not known. */
 			*missing = true;
+			continue;
+		}
+		if (s->len == 0) {
+			/* ACKed, or resent under a later number (a NACK that overlaps an
+			 * earlier one, when the resend was lost too): not lost. */
 			continue;
 		}
 		len = s->len;

@@ -604,9 +604,18 @@ test_ftfw_tx(void)
 	T_EQ(s.seq[0], 54);
 	T_EQ(s.seq[1], 55);
 	T_EQ(sync_ftfw_pending(f), 2);
-	/* 52 was moved to 54: NACKing it again cannot be served. */
-	T_EQ(sync_ftfw_on_nack(f, 52, 52, on_emit, &s), -ENOENT);
-	/* Fill past the store: 56..59 push out 54 and 55. */
+	/* 52 went out again as 54: a NACK of it again (overlapping the first,
+	 * its resend lost too) resends nothing and loses nothing. */
+	T_EQ(sync_ftfw_on_nack(f, 52, 52, on_emit, &s), 0);
+	T_EQ(sync_ftfw_on_nack(f, 52, 53, on_emit, &s), 0);
+	T_EQ(s.n, 2);
+	T_UEQ(sync_ftfw_stats(f)->unrecoverable, 0);
+	/* 52..55: the stale half skipped, 54 and 55 resent as 56 and 57. */
+	T_EQ(sync_ftfw_on_nack(f, 52, 55, on_emit, &s), 2);
+	T_EQ(s.seq[2], 56);
+	T_EQ(s.seq[3], 57);
+	T_UEQ(sync_ftfw_stats(f)->unrecoverable, 0);
+	/* Fill past the store: 58..61 push out 56 and 57 (pending). */
 	for (i = 0; i < 4; i++) {
 		int len;
 
@@ -616,11 +625,13 @@ test_ftfw_tx(void)
 	}
 	T_UEQ(sync_ftfw_stats(f)->overwritten, 2);
 	T_EQ(sync_ftfw_pending(f), 4);
+	/* 54 and 55's slots now hold 58 and 59: what they carried is unknown. */
 	T_EQ(sync_ftfw_on_nack(f, 54, 55, on_emit, &s), -ENOENT);
+	T_UEQ(sync_ftfw_stats(f)->unrecoverable, 1);
 	/* A huge ACK range releases what lies in it, once around the store. */
 	sync_ftfw_on_ack(f, 0, 0x7fffffff);
 	T_EQ(sync_ftfw_pending(f), 0);
-	T_UEQ(sync_ftfw_stats(f)->resent, 2);
+	T_UEQ(sync_ftfw_stats(f)->resent, 4);
 	T_EQ(sync_ftfw_tx_keep(f, buf, 3, 0), -EINVAL);
 	sync_ftfw_free(f);
 	return 0;
