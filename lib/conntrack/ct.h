@@ -127,6 +127,10 @@ struct ct_pkt {
 	uint32_t tcp_sack;       /**< highest SACK right edge after tcp_ack, else tcp_ack */
 	uint8_t tcp_opts;        /**< CT_PKT_OPT_* */
 	uint8_t tcp_wscale;      /**< window scale option value, capped at 14 */
+	uint8_t plain;           /**< 1: tracked, untagged Ethernet, IPv4 without options at
+				  *   byte 14 (l4_off 34), its TCP or UDP header whole in the
+				  *   bytes parsed (an mbuf's first segment): the parser's
+				  *   common shape, which nat_rewrite_plain() takes unchecked */
 };
 /*
  * An SCTP packet reuses the TCP fields for what its tracker reads (Linux

@@ -134,6 +134,7 @@ parse_fast(const uint8_t *d, uint32_t cap, uint32_t wire_len, uint16_t zone, str
 	out->l3_off = ETH_HLEN;
 	out->l4_off = ETH_HLEN + 20;
 	out->cls = CT_PKT_TRACK;
+	out->plain = 1;
 	return true;
 }
 
@@ -155,6 +156,11 @@ parse_slow(const uint8_t *data, uint32_t cap, uint32_t wire_len, uint16_t zone,
 {
 	ct_parse_frame(data, cap, wire_len, zone, out);
 	finish(out);
+	/* The fast path's shape, which it marks (a first fragment, say, takes this way). */
+	out->plain = out->cls == CT_PKT_TRACK && out->tuple.family == 4 && out->l3_off == ETH_HLEN &&
+		     out->l4_off == ETH_HLEN + 20 &&
+		     ((out->tuple.proto == P_TCP && cap >= ETH_HLEN + 20 + 20) ||
+		      (out->tuple.proto == P_UDP && cap >= ETH_HLEN + 20 + 8));
 	return out->cls;
 }
 

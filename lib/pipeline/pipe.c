@@ -130,17 +130,23 @@ rewrite(const struct pipe_conf *c, struct rte_mbuf *const *m, const struct ct_pk
 	int rc;
 
 	for (i = 0; i < n; i++) {
+		uint8_t *f;
+		uint32_t len;
+
 		if (to[i].family == 0 || verdict[i] != CT_V_PASS)
 			continue;
-		uint8_t *f = rte_pktmbuf_mtod(m[i], uint8_t *);
-		uint32_t len = rte_pktmbuf_data_len(m[i]);
-
-		if (pipe_frag_is_datagram(m[i]))
+		f = rte_pktmbuf_mtod(m[i], uint8_t *);
+		if (pipe_frag_is_datagram(m[i])) {
 			rc = pipe_frag_rewrite(m[i], &to[i]);
-		else if (nat_rewrite_fast(f, len, &pk[i], &to[i]))
-			rc = 0;
-		else
-			rc = nat_rewrite(f, len, &pk[i], &to[i]);
+		} else if (pk[i].plain && to[i].src[8] == CT_NAT_CSUM_SET) {
+			/* Nearly every packet: the parser and the bind checked it all. */
+			nat_rewrite_plain(f, &pk[i], &to[i]);
+			continue;
+		} else {
+			len = rte_pktmbuf_data_len(m[i]);
+			rc = nat_rewrite_fast(f, len, &pk[i], &to[i]) ? 0 :
+									nat_rewrite(f, len, &pk[i], &to[i]);
+		}
 		if (rc != 0) {
 			verdict[i] = CT_V_DROP;
 			c->nat->rewrite_failed++;

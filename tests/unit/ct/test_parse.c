@@ -1366,11 +1366,17 @@ test_parse_fast_equals_full(void)
 		if (memcmp(&a, &b, sizeof(a)) != 0)
 			T_FAIL_("frame %u (base %u, %u bytes): fast and full parse differ", i, i % 6,
 				f.n);
+		/* `plain` marks exactly the fast path's shape, whichever parser took it. */
 		if (a.cls == CT_PKT_TRACK && a.tuple.family == 4 && a.l3_off == 14 &&
-		    a.l4_off == 34 && (a.tuple.proto == 6 || a.tuple.proto == 17))
+		    a.l4_off == 34 && (a.tuple.proto == 6 || a.tuple.proto == 17)) {
 			fastlike++;
-		else
+			if (a.plain != 1)
+				T_FAIL_("frame %u: the fast path's shape not marked plain", i);
+		} else {
 			other++;
+			if (a.plain != 0)
+				T_FAIL_("frame %u: marked plain, class %u", i, a.cls);
+		}
 	}
 	printf("# %u frames of the fast path's kind, %u others\n", fastlike, other);
 	T_ASSERT(fastlike > 100000);
