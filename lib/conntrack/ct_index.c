@@ -5,6 +5,7 @@
  */
 
 #include <errno.h>
+#include <stdlib.h>
 
 #include <rte_prefetch.h>
 
@@ -58,6 +59,30 @@ node_hash(const struct ct_shard *s, uint32_t v)
 	return ct_tuple_hash(&e->key);
 }
 
+/* One node more (+1) or fewer (-1) whose first bucket is b1 sits in its second. */
+static inline void
+spill_add(struct ct_shard *s, uint32_t b1, uint32_t d)
+{
+	s->buckets[b1].spill += d;
+	s->n_spilled += d;
+}
+
+/* A node of hash `h` moves from bucket `from` to bucket `to`: its first
+ * candidate's spill count follows whether it sits in its second. */
+static inline void
+spill_move(struct ct_shard *s, uint32_t h, uint32_t from, uint32_t to)
+{
+	uint32_t b1, b2;
+
+	ct_index_cands(s, h, &b1, &b2);
+	if (b1 == b2)
+		return;
+	if (from == b2)
+		spill_add(s, b1, UINT32_MAX);
+	if (to == b2)
+		spill_add(s, b1, 1);
+}
+
 /* The other candidate bucket of the node in slot k of bucket b. */
 static inline uint32_t
 alt_bucket(const struct ct_shard *s, uint32_t b, const struct ct_bucket *bk, unsigned k)
@@ -95,10 +120,14 @@ index_insert_deep(struct ct_shard *s, const uint32_t cand[2], uint16_t sig, uint
 					continue;
 				if (bucket_put(&s->buckets[alt2], ab->sig[j], ab->idx[j]) != 0)
 					continue;
+				spill_move(s, node_hash(s, ab->idx[j]), alt, alt2);
+				spill_move(s, node_hash(s, b->idx[k]), cand[i], alt);
 				ab->sig[j] = b->sig[k];
 				ab->idx[j] = b->idx[k];
 				b->sig[k] = sig;
 				b->idx[k] = idx;
+				if (i == 1 && cand[0] != cand[1])
+					spill_add(s, cand[0], 1);
 				return 0;
 			}
 		}
@@ -114,9 +143,13 @@ ct_index_insert(struct ct_shard *s, uint32_t idx, uint32_t h)
 	unsigned k;
 
 	ct_index_cands(s, h, &b1, &b2);
-	if (bucket_put(&s->buckets[b1], sig, idx) == 0 ||
-	    bucket_put(&s->buckets[b2], sig, idx) == 0)
+	if (bucket_put(&s->buckets[b1], sig, idx) == 0)
 		return 0;
+	if (bucket_put(&s->buckets[b2], sig, idx) == 0) {
+		if (b2 != b1)
+			spill_add(s, b1, 1);
+		return 0;
+	}
 	/* Both full: move one resident to its other bucket (one cuckoo level). */
 	cand[0] = b1;
 	cand[1] = b2;
@@ -132,8 +165,12 @@ ct_index_insert(struct ct_shard *s, uint32_t idx, uint32_t h)
 			if (alt == cand[i])
 				continue;
 			if (bucket_put(&s->buckets[alt], b->sig[k], b->idx[k]) == 0) {
+				/* The resident to its other bucket, the new node into its place. */
+				spill_add(s, v1, alt == v2 ? 1 : UINT32_MAX);
 				b->sig[k] = sig;
 				b->idx[k] = idx;
+				if (i == 1 && b1 != b2)
+					spill_add(s, b1, 1);
 				return 0;
 			}
 		}
@@ -141,7 +178,7 @@ ct_index_insert(struct ct_shard *s, uint32_t idx, uint32_t h)
 	return index_insert_deep(s, cand, sig, idx);
 }
 
-/* Node `v` out of whichever of its candidate buckets b[0], b[1] holds it. */
+/* Node `v` out of whichever of its candidate buckets b[0], b[1] (first, second) holds it. */
 static void
 node_remove_from(struct ct_shard *s, uint32_t v, const uint32_t b[2])
 {
@@ -155,6 +192,8 @@ node_remove_from(struct ct_shard *s, uint32_t v, const uint32_t b[2])
 			k = (unsigned)__builtin_ctz(m) >> 1;
 			bk->sig[k] = 0;
 			bk->idx[k] = CT_NIL;
+			if (i == 1 && b[0] != b[1])
+				spill_add(s, b[0], UINT32_MAX);
 			return;
 		}
 	}
@@ -215,4 +254,33 @@ ct_index_remove_prepared(struct ct_shard *s, uint32_t idx, const struct ct_index
 		return;
 	ct_index_cands(s, rm->h[1], &b[0], &b[1]);
 	node_remove_from(s, idx | CT_IDX_NAT, b);
+}
+
+int
+ct_index_check(const struct ct_shard *s)
+{
+	uint32_t *want = calloc(s->nb, sizeof(*want));
+	uint32_t b, b1, b2, total = 0;
+	unsigned k;
+	int bad = 0;
+
+	if (want == NULL)
+		return -ENOMEM;
+	for (b = 0; b < s->nb; b++)
+		for (k = 0; k < CT_BUCKET_SLOTS; k++) {
+			if (s->buckets[b].sig[k] == 0)
+				continue;
+			ct_index_cands(s, node_hash(s, s->buckets[b].idx[k]), &b1, &b2);
+			if (b != b1 && b != b2)
+				bad++;
+			else if (b != b1)
+				want[b1]++;
+		}
+	for (b = 0; b < s->nb; b++) {
+		bad += want[b] != s->buckets[b].spill;
+		total += want[b];
+	}
+	bad += total != s->n_spilled;
+	free(want);
+	return bad;
 }

@@ -5,6 +5,11 @@
 /*
  * The shard's flow index: 64-byte buckets of 10 signatures and 10 pool
  * indices, two candidate buckets per flow, cuckoo displacement on insert.
+ * A node sits in its first candidate bucket unless that was full; each
+ * bucket counts the nodes whose first it is that sit in their second
+ * (`spill`, exact: every insert, move and removal keeps it), so a lookup
+ * that misses in a first bucket whose count is 0 reads no second. The
+ * shard keeps their sum (n_spilled): how often a miss must read two.
  * The lookup is static inline here, for the packet loop; insert and remove
  * are in ct_index.c.
  */
@@ -29,6 +34,18 @@ static inline void
 ct_index_cands(const struct ct_shard *s, uint32_t h, uint32_t *b1, uint32_t *b2)
 {
 	ct_index_buckets(s->nb, h, b1, b2);
+}
+
+/*
+ * Whether misses often read two buckets: more than one first bucket in 8
+ * has a node spilled to its second, as near the 80 % design load. Below
+ * that, a packet that will likely miss has only its first bucket fetched
+ * ahead, and reads the second (a wait) where that counts a spill.
+ */
+static inline bool
+ct_index_spills_common(const struct ct_shard *s)
+{
+	return (uint64_t)s->n_spilled * 8 > s->nb;
 }
 
 /* The mask of every slot of a bucket, two bits a slot as ct_bucket_match() gives them. */
@@ -212,7 +229,8 @@ ct_probe_lookup(const struct ct_shard *s, const struct ct_probe *q, const struct
 			return q->cand & ~CT_IDX_NAT;
 	}
 	idx = ct_bucket_find(s, &s->buckets[q->b1], q->sig, t, dir);
-	if (idx == CT_NIL && q->b2 != q->b1)
+	/* Not in its first bucket: in its second only if some node spilled there. */
+	if (idx == CT_NIL && s->buckets[q->b1].spill != 0 && q->b2 != q->b1)
 		idx = ct_bucket_find(s, &s->buckets[q->b2], q->sig, t, dir);
 	return idx;
 }
@@ -247,5 +265,14 @@ void ct_index_remove_prepare(const struct ct_shard *s, uint32_t idx, struct ct_i
 
 /* ct_index_remove() with the hashes ct_index_remove_prepare() took, the entry unchanged since. */
 void ct_index_remove_prepared(struct ct_shard *s, uint32_t idx, const struct ct_index_rm *rm);
+
+/*
+ * The index checked whole, for tests: nodes outside their candidate
+ * buckets and buckets whose spill count is not the number of nodes that
+ * spilled from them, and a shard total (n_spilled) not their sum.
+ * Returns that number (0: consistent), or -ENOMEM.
+ * Reads every bucket and allocates: not for the packet path.
+ */
+int ct_index_check(const struct ct_shard *s);
 
 #endif /* DPCT_CT_INDEX_H */

@@ -518,7 +518,8 @@ needs_lookup(const struct ct_pkt *p)
 /*
  * Whether a packet's second bucket is fetched with its first: for a
  * packet likely to find no entry (a TCP SYN alone; any other protocol,
- * which has no such sign), whose miss must read both. An insert fills a
+ * which has no such sign), whose miss must read both where its first
+ * bucket counts a spill, when spills are common. An insert fills a
  * flow's first bucket before its second, so a packet of a known TCP
  * connection nearly always finds it in the first (94 % of established
  * lookups at 80 % load, 64K and 1M flows alike): one bucket
@@ -526,10 +527,11 @@ needs_lookup(const struct ct_pkt *p)
  * lines, loses half of what it adds).
  */
 static inline bool
-second_bucket_early(const struct ct_pkt *p)
+second_bucket_early(const struct ct_shard *s, const struct ct_pkt *p)
 {
-	return p->tuple.proto != IPPROTO_TCP ||
-	       (p->tcp_flags & (CT_TCP_TH_SYN | CT_TCP_TH_ACK)) == CT_TCP_TH_SYN;
+	return (p->tuple.proto != IPPROTO_TCP ||
+		(p->tcp_flags & (CT_TCP_TH_SYN | CT_TCP_TH_ACK)) == CT_TCP_TH_SYN) &&
+	       ct_index_spills_common(s);
 }
 
 /* The first candidate bucket, and the second where second_bucket_early(). */
@@ -540,7 +542,7 @@ prefetch_bucket(const struct ct_shard *s, const struct ct_pkt *p, struct ct_prob
 		return;
 	ct_probe_init(s, p->hash, q);
 	rte_prefetch0(&s->buckets[q->b1]);
-	if (second_bucket_early(p))
+	if (second_bucket_early(s, p))
 		rte_prefetch0(&s->buckets[q->b2]);
 }
 
@@ -566,16 +568,17 @@ prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe
 	if (!needs_lookup(p))
 		return;
 	/*
-	 * The first bucket, then the second where the first has no hit (an
-	 * insert fills the first first). A second bucket that was not fetched
-	 * ahead is read here, in the prefetch stage, where the wait overlaps
-	 * the packets around it; deferring it to the packet's processing
-	 * (prefetching it now) measured 8 % (64K flows) to 17 % (1M) slower.
+	 * The first bucket, then the second where the first has no hit and
+	 * counts a spill (an insert fills the first first). A second bucket
+	 * that was not fetched ahead is read here, in the prefetch stage,
+	 * where the wait overlaps the packets around it; deferring it to the
+	 * packet's processing (prefetching it now) measured 8 % (64K flows)
+	 * to 17 % (1M) slower.
 	 */
 	m1 = ct_bucket_match(&s->buckets[q->b1], q->sig);
 	bk = &s->buckets[q->b1];
 	m = m1;
-	if (m1 == 0) {
+	if (m1 == 0 && bk->spill != 0) {
 		m2 = ct_bucket_match(&s->buckets[q->b2], q->sig);
 		bk = &s->buckets[q->b2];
 		m = m2;

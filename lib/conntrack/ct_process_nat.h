@@ -209,7 +209,7 @@ nat_pre_wanted(const struct ct_pkt *p)
 /*
  * The prefetch stage's bind for packet `p`, whose buckets hold no
  * signature of it: ask the hook now and, for a translation, prefetch the
- * buckets of its reply tuple. The port it took stays reserved until the
+ * buckets of its reply tuple (the second where spills are common). The port it took stays reserved until the
  * packet makes its entry (which takes it, or it is given back right
  * there) or, for a packet that makes none, until the end of its chunk
  * (nat_ahead_drop()).
@@ -232,7 +232,9 @@ nat_prebind(const struct ct_shard *s, const struct ct_pkt *p, struct ct_nat_ahea
 	pre->rh = nat_reply_hash(&pre->reply);
 	ct_index_cands(s, pre->rh, &b1, &b2);
 	rte_prefetch0(&s->buckets[b1]);
-	rte_prefetch0(&s->buckets[b2]);
+	/* The second, which the bind reads where the first counts a spill. */
+	if (ct_index_spills_common(s))
+		rte_prefetch0(&s->buckets[b2]);
 }
 
 /*

@@ -34,7 +34,9 @@
 struct ct_bucket {
 	uint16_t sig[CT_BUCKET_SLOTS];
 	uint32_t idx[CT_BUCKET_SLOTS];
-	uint8_t pad[4];
+	/* Nodes whose first candidate is this bucket that sit in their second: while 0, a
+	 * flow whose first bucket this is and is not here is in neither (ct_index.h). */
+	uint32_t spill;
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct ct_bucket) == 64, "a bucket is one cache line");
 
@@ -49,6 +51,7 @@ struct ct_shard {
 	/* Index */
 	struct ct_bucket *buckets;
 	uint32_t nb;
+	uint32_t n_spilled;        /* nodes in their second bucket: the buckets' spill counts summed */
 	/* Time and timers */
 	uint64_t epoch_ns;
 	uint64_t last_ns;

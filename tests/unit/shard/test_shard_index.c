@@ -3,7 +3,8 @@
  * The shard's index and lookup: a flow found from both directions, a
  * tuple that is its own reverse, a flow created and found again in one
  * burst, the cuckoo index at high load, TCP segments of flows whose
- * node sits in the second bucket, and entry ids unique across shards.
+ * node sits in the second bucket, the buckets' spill counts exact, and
+ * entry ids unique across shards.
  */
 #include <string.h>
 
@@ -257,6 +258,82 @@ test_tcp_past_syn_in_second_bucket(void)
 	return 0;
 }
 
+/*
+ * The spill counts stay exact through inserts at full design load (cuckoo
+ * moves included), deletions and expiry: every flow is found again, from
+ * both directions, though a lookup reads a second bucket only where its
+ * first bucket's count says a node spilled.
+ */
+static int
+test_spill_counts_exact(void)
+{
+	enum { N = 65536 };
+	struct ct_shard *s = mkshard(N, 0, tw_no_early);
+	static struct ct_pkt p[N];
+	static uint8_t gone[N];
+	struct ct_event_rec snap;
+	struct ct_stats st;
+	uint32_t i, second = 0, found = 0;
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+
+	T_ASSERT(s != NULL);
+	for (i = 0; i < N; i++) {
+		p[i] = mk(17, 0x0a000000 | i, 0x010200c0, (uint16_t)(1000 + i % 7), 53, 0);
+		one(s, p[i], T0);
+	}
+	T_EQ(ct_index_check(s), 0);
+	ct_shard_stats(s, &st);
+	T_ASSERT(st.insert_failed > 0 || st.count == N);
+	for (i = 0; i < N; i++) {
+		enum ct_dir d;
+		uint32_t idx = ct_index_lookup(s, &p[i].tuple, p[i].hash, &d);
+
+		if (idx == CT_NIL)
+			continue;
+		found++;
+		second += node_bucket(s, p[i].hash, idx) == 2;
+	}
+	printf("# %u flows, %u in their second bucket\n", found, second);
+	T_EQ(found, st.count);
+	T_ASSERT(second >= N / 50);
+	/* A third deleted at random, then the rest reinserted and found. */
+	for (i = 0; i < N; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		if (x % 3 == 0) {
+			gone[i] = 1;
+			ct_shard_delete(s, &p[i].tuple, T0 + 1000);
+		}
+	}
+	T_EQ(ct_index_check(s), 0);
+	for (i = 0; i < N; i++)
+		if (gone[i])
+			one(s, p[i], T0 + 2000);
+	T_EQ(ct_index_check(s), 0);
+	ct_shard_stats(s, &st);
+	for (i = 0, found = 0; i < N; i++) {
+		struct ct_pkt r = p[i];
+
+		memcpy(r.tuple.src, p[i].tuple.dst, sizeof(r.tuple.src));
+		memcpy(r.tuple.dst, p[i].tuple.src, sizeof(r.tuple.dst));
+		r.tuple.sport = p[i].tuple.dport;
+		r.tuple.dport = p[i].tuple.sport;
+		found += ct_shard_lookup(s, &p[i].tuple, T0 + 2000, &snap) == 0 &&
+			 ct_shard_lookup(s, &r.tuple, T0 + 2000, &snap) == 0;
+	}
+	T_EQ(found, st.count);
+	/* Everything out: every count back to 0. */
+	while (ct_shard_live(s) > 0)
+		ct_shard_flush(s, T0 + 3000, 0);
+	T_EQ(ct_index_check(s), 0);
+	for (i = 0; i < s->nb; i++)
+		if (s->buckets[i].spill != 0)
+			T_FAIL_("bucket %u: spill %u in an empty index", i, s->buckets[i].spill);
+	ct_shard_free(s);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_both_directions),
 	T_CASE(test_self_reverse_tuple),
@@ -264,6 +341,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_ids_unique),
 	T_CASE(test_high_load_cuckoo),
 	T_CASE(test_tcp_past_syn_in_second_bucket),
+	T_CASE(test_spill_counts_exact),
 };
 
 T_MAIN(cases)

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 
+#include "ct_index.h"
 #include "shard_test_util.h"
 
 #define CLIENT 0x0200000au  /* 10.0.0.2 */
@@ -547,6 +548,60 @@ test_refused_packet_not_rewritten(void)
 	return 0;
 }
 
+/*
+ * With two nodes an entry, a full table of translated flows loads the
+ * index to its design load: the spill counts stay exact through the
+ * inserts, a deletion of every other flow and the flush, and every flow
+ * is found by its original tuple and its translated reply.
+ */
+static int
+test_spill_counts_translated(void)
+{
+	enum { N = 1000 };
+	struct binder b = { .next_port = 20000 };
+	struct ct_shard *s = nat_shard(&b, 0);
+	struct ct_pkt_info pi;
+	struct ct_tuple to;
+	static struct ct_pkt p[N];
+	unsigned i, found = 0;
+
+	T_ASSERT(s != NULL);
+	for (i = 0; i < N; i++) {
+		p[i] = mk(6, CLIENT + (i << 24), SERVER, (uint16_t)(1024 + i), 443, TH_SYN);
+		T_EQ(one_nat(s, p[i], T0, &pi, &to), CT_V_PASS);
+	}
+	T_EQ(b.bound, N);
+	T_EQ(ct_index_check(s), 0);
+	for (i = 0; i < s->nb; i++)
+		found += s->buckets[i].spill;
+	printf("# %u nodes of %u in their second bucket\n", found, 2 * N);
+	T_ASSERT(found > 0);
+	for (i = 0, found = 0; i < N; i++) {
+		enum ct_dir d;
+		struct ct_pkt r = xrev(p[i], (uint16_t)(20000 + i), TH_SYN | TH_ACK);
+
+		found += ct_index_lookup(s, &p[i].tuple, p[i].hash, &d) != CT_NIL &&
+			 ct_index_lookup(s, &r.tuple, r.hash, &d) != CT_NIL && d == CT_DIR_REPLY;
+	}
+	T_EQ(found, N);
+	for (i = 0; i < N; i += 2)
+		T_EQ(ct_shard_delete(s, &p[i].tuple, T0 + 1000), 0);
+	T_EQ(b.released, N / 2);
+	T_EQ(ct_index_check(s), 0);
+	for (i = 1, found = 0; i < N; i += 2) {
+		struct ct_pkt r = xrev(p[i], (uint16_t)(20000 + i), TH_SYN | TH_ACK);
+
+		found += one_nat(s, r, T0 + 2000, &pi, &to) == CT_V_PASS && pi.dir == CT_DIR_REPLY;
+	}
+	T_EQ(found, N / 2);
+	while (ct_shard_live(s) > 0)
+		ct_shard_flush(s, T0 + 3000, 0);
+	T_EQ(ct_index_check(s), 0);
+	T_EQ(b.released, N);
+	ct_shard_free(s);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_reply_by_translated_tuple),
 	T_CASE(test_icmp_error_finds_translated),
@@ -558,6 +613,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_carried_deltas_both_ways),
 	T_CASE(test_bind_ahead_in_burst),
 	T_CASE(test_refused_packet_not_rewritten),
+	T_CASE(test_spill_counts_translated),
 };
 
 T_MAIN(cases)
