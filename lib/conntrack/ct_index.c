@@ -196,6 +196,9 @@ node_remove_from(struct ct_shard *s, uint32_t v, const uint32_t b[2])
 				spill_add(s, b[0], UINT32_MAX);
 			return;
 		}
+		/* Not in its first bucket, none spilled from there: not in the index. */
+		if (bk->spill == 0)
+			return;
 	}
 }
 
@@ -216,11 +219,13 @@ ct_index_remove(struct ct_shard *s, uint32_t idx)
 	}
 	ct_index_cands(s, node_hash(s, idx | CT_IDX_NAT), &rb[0], &rb[1]);
 	rte_prefetch0(&s->buckets[rb[0]]);
-	rte_prefetch0(&s->buckets[rb[1]]);
+	if (ct_index_spills_common(s))
+		rte_prefetch0(&s->buckets[rb[1]]);
 	node_remove_from(s, idx, kb);
 	node_remove_from(s, idx | CT_IDX_NAT, rb);
 }
 
+/* A node's first bucket, and its second where spills are common (the removal reads it). */
 static inline void
 prefetch_cands(const struct ct_shard *s, uint32_t h)
 {
@@ -228,7 +233,8 @@ prefetch_cands(const struct ct_shard *s, uint32_t h)
 
 	ct_index_cands(s, h, &b1, &b2);
 	rte_prefetch0(&s->buckets[b1]);
-	rte_prefetch0(&s->buckets[b2]);
+	if (ct_index_spills_common(s))
+		rte_prefetch0(&s->buckets[b2]);
 }
 
 void
