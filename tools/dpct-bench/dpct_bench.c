@@ -465,7 +465,7 @@ main(int argc, char **argv)
 	/* The pipeline's cycles: the whole timed loop less the simulated NIC's part. */
 	all_cycles = cycles;
 	cycles -= b->nic_cycles < cycles ? b->nic_cycles : cycles;
-	/* --ring: and less the control core's part, reported apart. */
+	/* And less the control core's part (building the records, the acks), reported apart. */
 	cycles -= b->ctl_cycles < cycles ? b->ctl_cycles : cycles;
 	cpp = (double)cycles / (double)b->packets;
 	if (baseline) {
