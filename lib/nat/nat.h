@@ -462,6 +462,38 @@ nat_csum_update16(uint16_t hc, uint16_t d)
 	return (uint16_t)~x;
 }
 
+/*
+ * The rewrite of a TCP (`coff` 16) or UDP (`coff` 6) packet's headers at
+ * `ip` (20 bytes, no options) and `l4` to `to`, each checksum updated with
+ * its change `d` (nat_rewrite_fast(), nat_rewrite_plain()). A UDP
+ * checksum of 0 (none) stays 0; one that comes to 0 is written 0xffff.
+ */
+static inline void
+nat_rewrite_hdrs(uint8_t *ip, uint8_t *l4, uint32_t coff, const struct ct_tuple *to,
+		 const uint16_t d[2])
+{
+	uint32_t nw;
+	uint16_t hc;
+
+	/* The port pair as on the wire: big-endian source port, then destination port. */
+	nw = (uint32_t)to->sport << 16 | to->dport;
+	if (__BYTE_ORDER__ != __ORDER_BIG_ENDIAN__)
+		nw = __builtin_bswap32(nw);
+	memcpy(ip + 12, to->src, 4);
+	memcpy(ip + 16, to->dst, 4);
+	memcpy(l4, &nw, 4);
+	memcpy(&hc, ip + 10, 2);
+	hc = nat_csum_update16(hc, d[0]);
+	memcpy(ip + 10, &hc, 2);
+	memcpy(&hc, l4 + coff, 2);
+	if (coff == 6 && hc == 0)
+		return;
+	hc = nat_csum_update16(hc, d[1]);
+	if (coff == 6 && hc == 0)
+		hc = 0xffff;
+	memcpy(l4 + coff, &hc, 2);
+}
+
 /**
  * nat_rewrite()'s common case inline, for the packet loop: a tracked TCP
  * or UDP packet right after a 20-byte IPv4 header, its L4 checksum field
@@ -481,8 +513,8 @@ static inline bool
 nat_rewrite_fast(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const struct ct_tuple *to)
 {
 	uint8_t *ip = frame + p->l3_off, *l4 = frame + p->l4_off;
-	uint32_t coff, nw;
-	uint16_t hc, d[2];
+	uint32_t coff;
+	uint16_t d[2];
 
 	if (p->tuple.proto == 6)
 		coff = 16;
@@ -500,23 +532,7 @@ nat_rewrite_fast(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const str
 		memcpy(d, to->src + 4, sizeof(d));
 	else
 		nat_rewrite_deltas(p, to, d);
-	/* The port pair as on the wire: big-endian source port, then destination port. */
-	nw = __builtin_bswap32((uint32_t)to->sport << 16 | to->dport);
-	if (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
-		nw = (uint32_t)to->sport << 16 | to->dport;
-	memcpy(ip + 12, to->src, 4);
-	memcpy(ip + 16, to->dst, 4);
-	memcpy(l4, &nw, 4);
-	memcpy(&hc, ip + 10, 2);
-	hc = nat_csum_update16(hc, d[0]);
-	memcpy(ip + 10, &hc, 2);
-	memcpy(&hc, l4 + coff, 2);
-	if (coff == 6 && hc == 0)
-		return true;
-	hc = nat_csum_update16(hc, d[1]);
-	if (coff == 6 && hc == 0)
-		hc = 0xffff;
-	memcpy(l4 + coff, &hc, 2);
+	nat_rewrite_hdrs(ip, l4, coff, to, d);
 	return true;
 }
 
@@ -534,34 +550,14 @@ nat_rewrite_fast(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const str
 static inline void
 nat_rewrite_plain(uint8_t *frame, const struct ct_pkt *p, const struct ct_tuple *to)
 {
-	uint8_t *ip = frame + 14, *l4 = frame + 34;
-	uint16_t hc, d[2];
-	uint32_t nw;
+	uint16_t d[2];
 
 	memcpy(d, to->src + 4, sizeof(d));
-	nw = (uint32_t)to->sport << 16 | to->dport;
-	if (__BYTE_ORDER__ != __ORDER_BIG_ENDIAN__)
-		nw = __builtin_bswap32(nw);
-	memcpy(ip + 12, to->src, 4);
-	memcpy(ip + 16, to->dst, 4);
-	memcpy(l4, &nw, 4);
-	memcpy(&hc, ip + 10, 2);
-	hc = nat_csum_update16(hc, d[0]);
-	memcpy(ip + 10, &hc, 2);
-	if (p->tuple.proto == 6) {
-		memcpy(&hc, l4 + 16, 2);
-		hc = nat_csum_update16(hc, d[1]);
-		memcpy(l4 + 16, &hc, 2);
-		return;
-	}
-	/* UDP: a checksum of 0 (none) stays 0; one that comes to 0 is sent as 0xffff. */
-	memcpy(&hc, l4 + 6, 2);
-	if (hc == 0)
-		return;
-	hc = nat_csum_update16(hc, d[1]);
-	if (hc == 0)
-		hc = 0xffff;
-	memcpy(l4 + 6, &hc, 2);
+	/* Two calls, each inlined with its checksum offset a constant. */
+	if (p->tuple.proto == 6)
+		nat_rewrite_hdrs(frame + 14, frame + 34, 16, to, d);
+	else
+		nat_rewrite_hdrs(frame + 14, frame + 34, 6, to, d);
 }
 
 #ifdef __cplusplus
