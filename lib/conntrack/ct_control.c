@@ -180,7 +180,8 @@ ct_shard_apply_result(struct ct_shard *s, const struct ct_result *r, uint64_t no
 /*
  * Results this far ahead have their entry's first line (the key) and cold
  * part prefetched; half as far, a DESTROY_ACK has the limit counts and top
- * sketch counters its release writes prefetched and their keys worked out. Applying
+ * sketch counters its release writes prefetched and their keys worked out,
+ * and the port map word the release of its translation writes. Applying
  * results only frees or re-arms entries, so a key read ahead is still the
  * entry's key when its result is applied (a stale result is refused
  * whatever its hint).
@@ -206,11 +207,14 @@ result_prefetch_counts(const struct ct_shard *s, const struct ct_result *r,
 	struct ct_tuple k;
 
 	h->n = CT_LIM_HINT_UNSET;
-	if ((s->limits == NULL && s->top == NULL) || r->kind != CT_RES_DESTROY_ACK ||
-	    r->slot >= s->cap)
+	if ((s->limits == NULL && s->top == NULL && s->nat.release_prefetch == NULL) ||
+	    r->kind != CT_RES_DESTROY_ACK || r->slot >= s->cap)
 		return;
 	e = &s->pool[r->slot];
-	if ((e->eflags & CT_EF_USED) && e->id == r->id)
+	if (!(e->eflags & CT_EF_USED) || e->id != r->id)
+		return;
+	ct_nat_release_prefetch(s, e);
+	if (s->limits != NULL || s->top != NULL)
 		ct_shard_limit_prefetch(s, ct_entry_key_ref(e, &k), h);
 }
 

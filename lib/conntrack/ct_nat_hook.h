@@ -47,6 +47,20 @@
  */
 #define CT_NAT_CSUM_SET 1
 
+/*
+ * RFC 1624 eqn. 3: checksum `hc` after changes summing to `d` (folded to
+ * 16 bits, 0 only for no change: ct_nat_csum_deltas()). ~hc + d is at
+ * most 0x1fffe: one fold.
+ */
+static inline uint16_t
+ct_nat_csum_update16(uint16_t hc, uint16_t d)
+{
+	uint32_t x = (uint32_t)(uint16_t)~hc + d;
+
+	x = (x & 0xffff) + (x >> 16);
+	return (uint16_t)~x;
+}
+
 /* An IPv4 address's 4 wire bytes as a host-order 32-bit load reads them. */
 static inline uint32_t
 ct_nat_wire32(const uint8_t *a)
@@ -118,6 +132,17 @@ struct ct_nat_hook {
 	int (*bind)(void *arg, const struct ct_pkt *p, struct ct_tuple *reply, uint16_t *status);
 	void (*release)(void *arg, const struct ct_tuple *reply, uint16_t status);
 	void *arg;
+	/*
+	 * Optional (NULL: none), hints only, nothing changes: start the cache
+	 * misses of a `bind` of packet `p`, some packets before it may be
+	 * asked (a packet that most likely opens a connection); and of a
+	 * `release` of a source translation whose public end is `addr`
+	 * (4 wire bytes) and `port` (host order) for protocol `proto`, before
+	 * its entry is freed. The port maps a translating allocator reads
+	 * are too large to stay in cache and are read at random.
+	 */
+	void (*bind_prefetch)(void *arg, const struct ct_pkt *p);
+	void (*release_prefetch)(void *arg, const uint8_t *addr, uint16_t port, uint8_t proto);
 };
 
 /**
@@ -141,10 +166,20 @@ int ct_shard_set_nat(struct ct_shard *s, const struct ct_nat_hook *h);
  * or the original tuple (reply direction). Taken when the packet is
  * tracked, so valid even when the packet ended its entry. Packets of
  * invalid state are not translated (as Linux: they have no conntrack).
+ *
+ * `m` (NULL: none) are the packets' mbufs: a plain packet (struct ct_pkt:
+ * plain, as ct_parse_mbuf() marks it in m[i]'s first segment) of a
+ * translated flow that passes is rewritten here, in place, while its
+ * entry is in cache: the one end its translation changes (an original
+ * packet's source and a reply's destination for a source translation,
+ * the other way round for a destination one), each checksum updated with
+ * the change worked out at the bind. It is left with info[i].nat set and
+ * to[i].family 0 (nothing left to rewrite). The bytes are those
+ * nat_rewrite() (lib/nat) writes to the target it would have had.
  * Thread safety: owner only.
  */
 uint16_t ct_process_burst_nat(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n,
 			      uint64_t now, uint8_t *verdict, struct ct_pkt_info *info,
-			      struct ct_tuple *to);
+			      struct ct_tuple *to, struct rte_mbuf *const *m);
 
 #endif /* DPCT_CT_NAT_HOOK_H */

@@ -250,8 +250,8 @@ notrack_match(const struct ct_conf *c, const struct ct_tuple *t)
  * instructions each. */
 static __attribute__((noinline)) uint8_t
 create_info(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64_t now,
-	    struct ct_pkt_info *pi, struct ct_tuple *to, const struct ct_lim_hint *lh,
-	    struct ct_nat_ahead *na, unsigned k)
+	    struct ct_pkt_info *pi, struct ct_tuple *to, struct rte_mbuf *mb,
+	    const struct ct_lim_hint *lh, struct ct_nat_ahead *na, unsigned k)
 {
 	struct ct_nat_pre *pre = nat_ahead_take(na, k);
 	uint64_t insert = s->st.insert;
@@ -264,8 +264,10 @@ create_info(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 	if (s->st.insert != insert) {
 		pi->slot = s->last_created;
 		pi->id = s->pool[s->last_created].id;
-		if (to != NULL)
-			nat_target(s, s->last_created, CT_DIR_ORIG, false, pi, to);
+		if (to != NULL && nat_target(s, s->last_created, CT_DIR_ORIG, false,
+					     mb != NULL && p->plain, pi, to) &&
+		    v == CT_V_PASS)
+			nat_rewrite_in(&s->pool[s->last_created], CT_DIR_ORIG, p, mb);
 	} else if (v == CT_V_PASS) {
 		pi->state = CT_STATE_INVALID; /* refused by the tracker, passed by policy */
 	}
@@ -348,11 +350,12 @@ track_tpol(struct ct_shard *s, uint32_t idx, struct ct_entry *e, const struct ct
 static inline __attribute__((always_inline)) uint8_t
 process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q,
 	    uint32_t now_tick, uint64_t now, struct ct_pkt_info *pi, const int want_info,
-	    struct ct_tuple *to, struct ct_nat_ahead *na, unsigned k)
+	    struct ct_tuple *to, struct rte_mbuf *mb, struct ct_nat_ahead *na, unsigned k)
 {
 	enum ct_dir dir = CT_DIR_ORIG;
 	enum ct_l4_verdict v;
 	struct ct_entry *e;
+	bool in_place = false;
 	uint32_t idx;
 	uint8_t cls;
 	int fast;
@@ -380,7 +383,7 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 			pi->dir = (uint8_t)dir;
 			ct_dec_get(&s->pool[idx], &pi->dec);
 			if (to != NULL)
-				nat_target(s, idx, dir, true, pi, to);
+				nat_target(s, idx, dir, true, false, pi, to);
 			return CT_V_PASS;
 		}
 		pi->state = CT_STATE_INVALID;
@@ -405,13 +408,13 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 
 	idx = ct_probe_lookup(s, q, &p->tuple, &dir);
 	if (idx == CT_NIL)
-		return create_info(s, p, now_tick, now, pi, to, &q->lim, na, k);
+		return create_info(s, p, now_tick, now, pi, to, mb, &q->lim, na, k);
 	e = &s->pool[idx];
 	if (!ct_tick_before(now_tick, e->expiry)) {
 		/* Timed out before the wheel reaped it: the timeout wins. */
 		s->st.expired++;
 		ct_entry_destroy(s, idx, now_tick, now);
-		return create_info(s, p, now_tick, now, pi, to, &q->lim, na, k);
+		return create_info(s, p, now_tick, now, pi, to, mb, &q->lim, na, k);
 	}
 	s->st.found++;
 	/* As Linux: established once a reply was seen, or for a reply itself. */
@@ -423,9 +426,10 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 		pi->dir = (uint8_t)dir;
 		ct_dec_get(e, &pi->dec);
 	}
-	/* Taken before the tracker, which may end the entry; undone for a packet it refuses. */
+	/* Taken before the tracker, which may end the entry; undone for a packet it
+	 * refuses. A packet rewritten in place is, once the tracker passed it. */
 	if (to != NULL)
-		nat_target(s, idx, dir, false, pi, to);
+		in_place = nat_target(s, idx, dir, false, mb != NULL && p->plain, pi, to);
 	cls = e->to_class;
 	if (__builtin_expect(cls >= CT_TO_MAX, 0)) {
 		/* An entry with a timeout policy: `cls` comes back as a slot. */
@@ -444,6 +448,8 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 		v = ct_l4_get(e->key.proto)->packet(&s->conf, e, p, dir, now, &cls);
 	}
 tracked:
+	if (in_place && (v == CT_L4_ACCEPT || v == CT_L4_KILL || v == CT_L4_IGNORE))
+		nat_rewrite_in(e, dir, p, mb);
 	/* The verdicts that refuse the packet or end its entry undo its rewrite target. */
 	switch (v) {
 	case CT_L4_ACCEPT:
@@ -499,7 +505,7 @@ tracked:
 		pi->state = CT_STATE_NEW;
 		pi->slot = CT_NIL;
 		pi->dec.gen = 0;
-		return create_info(s, p, now_tick, now, pi, to, &q->lim, na, k);
+		return create_info(s, p, now_tick, now, pi, to, mb, &q->lim, na, k);
 	}
 	ct_stage_update(s, idx, now_tick);
 	return CT_V_PASS;
@@ -534,9 +540,15 @@ second_bucket_early(const struct ct_shard *s, const struct ct_pkt *p)
 	       ct_index_spills_common(s);
 }
 
-/* The first candidate bucket, and the second where second_bucket_early(). */
+/*
+ * The first candidate bucket, and the second where second_bucket_early();
+ * with translation (`na`), for a packet likely to open a connection
+ * (nat_pre_wanted()), what its bind will read, which nat_prebind() asks
+ * for at the entry prefetch.
+ */
 static inline void
-prefetch_bucket(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe *q)
+prefetch_bucket(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe *q,
+		const struct ct_nat_ahead *na)
 {
 	if (!needs_lookup(p))
 		return;
@@ -544,6 +556,8 @@ prefetch_bucket(const struct ct_shard *s, const struct ct_pkt *p, struct ct_prob
 	rte_prefetch0(&s->buckets[q->b1]);
 	if (second_bucket_early(s, p))
 		rte_prefetch0(&s->buckets[q->b2]);
+	if (na != NULL && s->nat.bind_prefetch != NULL && nat_pre_wanted(p))
+		s->nat.bind_prefetch(s->nat.arg, p);
 }
 
 /*
@@ -641,7 +655,8 @@ _Static_assert(CT_CHUNK <= CT_NAT_AHEAD, "a chunk's binds ahead must fit struct 
 /* Inlined into both entry points, so that the one without policy info drops its stores. */
 static inline __attribute__((always_inline)) uint16_t
 process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_t now,
-	      uint8_t *verdict, struct ct_pkt_info *info, unsigned info_step, struct ct_tuple *to)
+	      uint8_t *verdict, struct ct_pkt_info *info, unsigned info_step, struct ct_tuple *to,
+	      struct rte_mbuf *const *mb)
 {
 	uint32_t now_tick = ct_shard_now(s, &now);
 	struct ct_probe q[CT_CHUNK];
@@ -669,12 +684,13 @@ process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_
 		if (na != NULL)
 			na->taken = 0;
 		for (i = 0; i < m && i < 2 * CT_PF_DIST; i++)
-			prefetch_bucket(s, &pk[i], &q[i]);
+			prefetch_bucket(s, &pk[i], &q[i], na);
 		for (i = 0; i < m && i < CT_PF_DIST; i++)
 			prefetch_entry(s, &pk[i], &q[i], na, i);
 		for (i = 0; i < m; i++) {
 			if (i + 2 * CT_PF_DIST < m)
-				prefetch_bucket(s, &pk[i + 2 * CT_PF_DIST], &q[i + 2 * CT_PF_DIST]);
+				prefetch_bucket(s, &pk[i + 2 * CT_PF_DIST], &q[i + 2 * CT_PF_DIST],
+						na);
 			if (i + CT_PF_DIST < m)
 				prefetch_entry(s, &pk[i + CT_PF_DIST], &q[i + CT_PF_DIST], na,
 					       i + CT_PF_DIST);
@@ -683,7 +699,8 @@ process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_
 			verdict[base + i] = process_one(s, &pk[i], &q[i], now_tick, now,
 							&info[(base + i) * info_step],
 							info_step != 0,
-							to != NULL ? &to[base + i] : NULL, na, i);
+							to != NULL ? &to[base + i] : NULL,
+							mb != NULL ? mb[base + i] : NULL, na, i);
 		}
 		if (na != NULL && na->taken != 0)
 			nat_ahead_drop(s, na);
@@ -697,24 +714,25 @@ ct_process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint
 {
 	struct ct_pkt_info scratch;
 
-	return process_burst(s, pkts, n, now, verdict, &scratch, 0, NULL);
+	return process_burst(s, pkts, n, now, verdict, &scratch, 0, NULL, NULL);
 }
 
 uint16_t
 ct_process_burst_info(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_t now,
 		      uint8_t *verdict, struct ct_pkt_info *info)
 {
-	return process_burst(s, pkts, n, now, verdict, info, 1, NULL);
+	return process_burst(s, pkts, n, now, verdict, info, 1, NULL, NULL);
 }
 
 uint16_t
 ct_process_burst_nat(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_t now,
-		     uint8_t *verdict, struct ct_pkt_info *info, struct ct_tuple *to)
+		     uint8_t *verdict, struct ct_pkt_info *info, struct ct_tuple *to,
+		     struct rte_mbuf *const *m)
 {
 	struct ct_pkt_info scratch;
 
-	/* Without policy info, which packets are translated is in to[i].family. */
+	/* Without policy info, which packets are left to rewrite is in to[i].family. */
 	if (info == NULL)
-		return process_burst(s, pkts, n, now, verdict, &scratch, 0, to);
-	return process_burst(s, pkts, n, now, verdict, info, 1, to);
+		return process_burst(s, pkts, n, now, verdict, &scratch, 0, to, m);
+	return process_burst(s, pkts, n, now, verdict, info, 1, to, m);
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
 #include "ct_hash.h"
@@ -285,26 +286,30 @@ nat_ahead_drop(struct ct_shard *s, struct ct_nat_ahead *na)
  * to (ct_process_burst_nat()); for an ICMP error, what its quoted packet is.
  * A translated entry is IPv4: a packet's target is written as nat_rewrite()
  * reads it, the first 4 bytes of each address and the tail (ports, proto,
- * family, zone); the error's quoted tuple whole.
+ * family, zone); the error's quoted tuple whole. A packet rewritten in
+ * place (`in_place`: plain, its mbuf given) gets none: returns true when
+ * it is to be (nat_rewrite_in(), once the tracker passed it).
  */
-static inline void
+static inline bool
 nat_target(const struct ct_shard *s, uint32_t idx, enum ct_dir dir, bool icmp_error,
-	   struct ct_pkt_info *pi, struct ct_tuple *to)
+	   bool in_place, struct ct_pkt_info *pi, struct ct_tuple *to)
 {
 	const struct ct_entry *e = &s->pool[idx];
 	const struct ct_nat_x *x;
 	uint64_t tail;
 
 	if (!(e->status & CT_S_NAT_MASK))
-		return;
+		return false;
 	pi->nat = 1;
+	if (in_place)
+		return true;
 	x = &e->natx;
 	if (icmp_error) {
 		if (dir == CT_DIR_ORIG)
 			ct_nat_reply_build(e, x, to);
 		else
 			ct_entry_key(e, to);
-		return;
+		return false;
 	}
 	memcpy(&tail, &e->key.sport, sizeof(tail));
 	/* The checksum changes the bind worked out for this direction. */
@@ -316,7 +321,7 @@ nat_target(const struct ct_shard *s, uint32_t idx, enum ct_dir dir, bool icmp_er
 		memcpy(to->dst, e->key.src, 4);
 		tail = ct_tuple_tail_swapped(tail);
 		memcpy(&to->sport, &tail, sizeof(tail));
-		return;
+		return false;
 	}
 	/* The reverse of the reply tuple: the key with the translated side replaced. */
 	memcpy(&to->sport, &tail, sizeof(tail));
@@ -329,6 +334,60 @@ nat_target(const struct ct_shard *s, uint32_t idx, enum ct_dir dir, bool icmp_er
 		memcpy(to->dst, x->addr, 4);
 		to->dport = x->port;
 	}
+	return false;
+}
+
+/*
+ * The in-place rewrite of plain packet `p` (struct ct_pkt: plain:
+ * untagged IPv4 without options at byte 14, its TCP or UDP header whole
+ * in `m`'s first segment) of translated entry `e`, travelling in `dir`:
+ * one end changes. A source translation gives an original packet the
+ * translation's address and port as its source and a reply the key's
+ * source as its destination; a destination translation the other way
+ * round. Each checksum is updated with the change the bind worked out for
+ * the direction (e->natd); a UDP checksum of 0 (none) stays 0, one that
+ * comes to 0 is written 0xffff.
+ */
+static inline void
+nat_rewrite_in(const struct ct_entry *e, enum ct_dir dir, const struct ct_pkt *p,
+	       struct rte_mbuf *m)
+{
+	uint8_t *ip = rte_pktmbuf_mtod(m, uint8_t *) + 14, *l4 = ip + 20;
+	const struct ct_nat_x *x = &e->natx;
+	const uint8_t *addr;
+	unsigned end; /* 0: the packet's source, 1: its destination */
+	uint16_t port, hc;
+
+	if (dir == CT_DIR_ORIG) {
+		addr = x->addr;
+		port = x->port;
+		end = x->kind != CT_NATX_SRC;
+	} else if (x->kind == CT_NATX_SRC) {
+		addr = e->key.src;
+		port = e->key.sport;
+		end = 1;
+	} else {
+		addr = e->key.dst;
+		port = e->key.dport;
+		end = 0;
+	}
+	port = (uint16_t)(port >> 8 | port << 8); /* as on the wire */
+	memcpy(ip + 12 + 4 * end, addr, 4);
+	memcpy(l4 + 2 * end, &port, 2);
+	memcpy(&hc, ip + 10, 2);
+	hc = ct_nat_csum_update16(hc, e->natd[2 * dir]);
+	memcpy(ip + 10, &hc, 2);
+	if (p->tuple.proto == IPPROTO_TCP) {
+		memcpy(&hc, l4 + 16, 2);
+		hc = ct_nat_csum_update16(hc, e->natd[2 * dir + 1]);
+		memcpy(l4 + 16, &hc, 2);
+		return;
+	}
+	memcpy(&hc, l4 + 6, 2);
+	if (hc == 0)
+		return;
+	hc = ct_nat_csum_update16(hc, e->natd[2 * dir + 1]);
+	memcpy(l4 + 6, hc == 0 ? &(uint16_t){ 0xffff } : &hc, 2);
 }
 
 /* A packet the tracker refused (or whose entry it ended): no rewrite target after all. */

@@ -137,6 +137,19 @@ ct_nat_reply_build(const struct ct_entry *e, const struct ct_nat_x *x, struct ct
 }
 
 /*
+ * The hook's prefetch (struct ct_nat_hook: release_prefetch) of what
+ * giving back entry `e`'s binding will read: a source translation's
+ * public address and port.
+ */
+static inline void
+ct_nat_release_prefetch(const struct ct_shard *s, const struct ct_entry *e)
+{
+	if (s->nat.release_prefetch != NULL && (e->status & CT_S_NAT_MASK) &&
+	    e->natx.kind == CT_NATX_SRC)
+		s->nat.release_prefetch(s->nat.arg, e->natx.addr, e->natx.port, e->key.proto);
+}
+
+/*
  * The reply tuple of entry `idx` as a reply arrives: the translated one
  * for a translated flow, else the reverse of its key.
  */

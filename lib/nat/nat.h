@@ -334,6 +334,25 @@ int nat_bind(const struct nat_table *t, unsigned w, const struct ct_pkt *p, uint
 	     nat_rss_pref_fn pref, void *pref_arg, struct ct_tuple *reply, uint16_t *status);
 
 /**
+ * Prefetch the port map words nat_bind() of packet `p` by worker `w` will
+ * read first (source translation, NAPT: the original port's on the paired
+ * address and the one at the flow's hash); nothing else is done, nothing
+ * changes. Block mode and other rules: nothing.
+ * Thread safety: worker `w` only.
+ */
+void nat_bind_prefetch(const struct nat_table *t, unsigned w, const struct ct_pkt *p,
+		       uint16_t in_port);
+
+/**
+ * Prefetch the port map word nat_release() by worker `w` of a source
+ * translation to `addr` (4 wire bytes), `port`, protocol `proto` reads;
+ * nothing changes. An address in no pool: nothing.
+ * Thread safety: worker `w` only.
+ */
+void nat_release_prefetch(const struct nat_table *t, unsigned w, const uint8_t *addr,
+			  uint16_t port, uint8_t proto);
+
+/**
  * Give back the public address and port of a binding made by worker `w`
  * (its reply tuple and status as nat_bind() gave them; a status without
  * NAT_S_SRC_NAT or NAT_S_DST_NAT is a no-op). A binding whose pool is in no
@@ -449,23 +468,9 @@ int nat_rewrite(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const stru
 void nat_rewrite_deltas(const struct ct_pkt *p, const struct ct_tuple *to, uint16_t d[2]);
 
 /*
- * RFC 1624 eqn. 3 for nat_rewrite_fast(): checksum `hc` after changes
- * summing to `d` (folded to 16 bits, 0 only for no change:
- * ct_nat_csum_deltas()). ~hc + d is at most 0x1fffe: one fold.
- */
-static inline uint16_t
-nat_csum_update16(uint16_t hc, uint16_t d)
-{
-	uint32_t x = (uint32_t)(uint16_t)~hc + d;
-
-	x = (x & 0xffff) + (x >> 16);
-	return (uint16_t)~x;
-}
-
-/*
  * The rewrite of a TCP (`coff` 16) or UDP (`coff` 6) packet's headers at
  * `ip` (20 bytes, no options) and `l4` to `to`, each checksum updated with
- * its change `d` (nat_rewrite_fast(), nat_rewrite_plain()). A UDP
+ * its change `d` (nat_rewrite_fast()). A UDP
  * checksum of 0 (none) stays 0; one that comes to 0 is written 0xffff.
  */
 static inline void
@@ -483,12 +488,12 @@ nat_rewrite_hdrs(uint8_t *ip, uint8_t *l4, uint32_t coff, const struct ct_tuple 
 	memcpy(ip + 16, to->dst, 4);
 	memcpy(l4, &nw, 4);
 	memcpy(&hc, ip + 10, 2);
-	hc = nat_csum_update16(hc, d[0]);
+	hc = ct_nat_csum_update16(hc, d[0]);
 	memcpy(ip + 10, &hc, 2);
 	memcpy(&hc, l4 + coff, 2);
 	if (coff == 6 && hc == 0)
 		return;
-	hc = nat_csum_update16(hc, d[1]);
+	hc = ct_nat_csum_update16(hc, d[1]);
 	if (coff == 6 && hc == 0)
 		hc = 0xffff;
 	memcpy(l4 + coff, &hc, 2);
@@ -534,30 +539,6 @@ nat_rewrite_fast(uint8_t *frame, uint32_t len, const struct ct_pkt *p, const str
 		nat_rewrite_deltas(p, to, d);
 	nat_rewrite_hdrs(ip, l4, coff, to, d);
 	return true;
-}
-
-/**
- * nat_rewrite_fast() for the packet loop's common case, with nothing left
- * to check: a packet whose shape the parser vouched for (p->plain:
- * untagged IPv4 without options, its TCP or UDP header whole in the
- * frame's first segment and within the datagram) and a target that
- * carries its checksum changes (to->src[8] == CT_NAT_CSUM_SET, as
- * ct_process_burst_nat() gives every tracked packet of a translated
- * flow). Writes the same bytes as nat_rewrite_fast() on such a packet
- * (tests/unit/nat test_carried_deltas).
- * Thread safety: pure function on the frame.
- */
-static inline void
-nat_rewrite_plain(uint8_t *frame, const struct ct_pkt *p, const struct ct_tuple *to)
-{
-	uint16_t d[2];
-
-	memcpy(d, to->src + 4, sizeof(d));
-	/* Two calls, each inlined with its checksum offset a constant. */
-	if (p->tuple.proto == 6)
-		nat_rewrite_hdrs(frame + 14, frame + 34, 16, to, d);
-	else
-		nat_rewrite_hdrs(frame + 14, frame + 34, 6, to, d);
 }
 
 #ifdef __cplusplus

@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <rte_prefetch.h>
+
 #include "nat_private.h"
 
 bool
@@ -62,6 +64,17 @@ nat_keep_ok(const struct ct_tuple *rev, uint32_t addr, uint16_t port, nat_rss_pr
 	return *rss_hit;
 }
 
+/* Where NAPT looks first: worker w's slice base port, the address paired
+ * with `inside` and the port index a flow of hash `hash` starts from. */
+static inline void
+napt_first(const struct nat_pool_state *ps, unsigned w, uint32_t inside, uint32_t hash,
+	   uint32_t *base, uint32_t *a0, uint32_t *start)
+{
+	*base = ps->cfg.port_lo + w * ps->slice;
+	*a0 = (uint32_t)(((uint64_t)nat_mix32(inside) * ps->n_addrs) >> 32);
+	*start = (uint32_t)(((uint64_t)hash * ps->slice) >> 32);
+}
+
 /* NAPT: a port of worker w's slice on the paired address, then the others. */
 static int
 napt_bind(const struct nat_pool_state *ps, unsigned w, uint32_t inside, int cls,
@@ -69,10 +82,9 @@ napt_bind(const struct nat_pool_state *ps, unsigned w, uint32_t inside, int cls,
 	  nat_rss_pref_fn pref, void *pref_arg, uint32_t *addr, uint16_t *port, bool *rss_hit)
 {
 	struct nat_pw *pw = &ps->w[w];
-	uint32_t base = ps->cfg.port_lo + w * ps->slice;
-	uint32_t a0 = (uint32_t)(((uint64_t)nat_mix32(inside) * ps->n_addrs) >> 32);
-	uint32_t start = (uint32_t)(((uint64_t)hash * ps->slice) >> 32);
-	uint32_t k;
+	uint32_t base, a0, start, k;
+
+	napt_first(ps, w, inside, hash, &base, &a0, &start);
 
 	for (k = 0; k < ps->n_addrs; k++) {
 		uint32_t a = a0 + k < ps->n_addrs ? a0 + k : a0 + k - ps->n_addrs;
@@ -168,6 +180,56 @@ nat_bind(const struct nat_table *t, unsigned w, const struct ct_pkt *p, uint16_t
 	c->s.bound++;
 	c->s.rss_hits += rss_hit;
 	return 1;
+}
+
+void
+nat_bind_prefetch(const struct nat_table *t, unsigned w, const struct ct_pkt *p,
+		  uint16_t in_port)
+{
+	const struct ct_tuple *o = &p->tuple;
+	const struct nat_pool_state *ps;
+	const struct nat_rule *r;
+	const uint64_t *map;
+	uint32_t base, a0, start;
+	int ri, cls;
+
+	if (t == NULL || t->n_rules == 0 || w >= t->n_workers || o->family != 4 ||
+	    p->cls != CT_PKT_TRACK)
+		return;
+	ri = nat_rules_first_inline(t, o, in_port);
+	if (ri < 0 || t->rules[ri].kind != NAT_SNAT)
+		return;
+	r = &t->rules[ri];
+	cls = nat_class_of(o->proto);
+	if (cls < 0 || t->pools[r->pool].mode != NAT_MODE_NAPT)
+		return;
+	ps = t->ps[r->pool];
+	napt_first(ps, w, nat_rd32(o->src), p->hash, &base, &a0, &start);
+	map = nat_slice_map(ps, &ps->w[w], a0, cls);
+	if (o->sport >= base && o->sport - base < ps->slice)
+		rte_prefetch0(&map[(o->sport - base) / 64]);
+	rte_prefetch0(&map[start / 64]);
+}
+
+void
+nat_release_prefetch(const struct nat_table *t, unsigned w, const uint8_t *addr,
+		     uint16_t port, uint8_t proto)
+{
+	const struct nat_pool_state *ps;
+	uint32_t a = nat_rd32(addr), base;
+	int pi, cls;
+
+	if (t == NULL || w >= t->n_workers)
+		return;
+	pi = nat_pool_find(t, a);
+	cls = nat_class_of(proto);
+	if (pi < 0 || cls < 0)
+		return;
+	ps = t->ps[pi];
+	base = ps->cfg.port_lo + w * ps->slice;
+	if (port >= base && port - base < ps->slice)
+		rte_prefetch0(&nat_slice_map(ps, &ps->w[w], a - ps->cfg.addr_lo,
+					     cls)[(port - base) / 64]);
 }
 
 void

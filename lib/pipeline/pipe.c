@@ -109,16 +109,36 @@ nat_hook_release(void *arg, const struct ct_tuple *reply, uint16_t status)
 		nat_release(n->table, n->worker, reply, status);
 }
 
+static void
+nat_hook_bind_prefetch(void *arg, const struct ct_pkt *p)
+{
+	const struct pipe_nat *n = arg;
+
+	nat_bind_prefetch(n->table, n->worker, p, p->in_port);
+}
+
+static void
+nat_hook_release_prefetch(void *arg, const uint8_t *addr, uint16_t port, uint8_t proto)
+{
+	const struct pipe_nat *n = arg;
+
+	nat_release_prefetch(n->table, n->worker, addr, port, proto);
+}
+
 void
 pipe_nat_hook(struct pipe_nat *n, struct ct_nat_hook *out)
 {
 	out->bind = nat_hook_bind;
 	out->release = nat_hook_release;
 	out->arg = n;
+	out->bind_prefetch = nat_hook_bind_prefetch;
+	out->release_prefetch = nat_hook_release_prefetch;
 }
 
 /*
- * Rewrite what passed of translated flows; a packet that cannot be rewritten
+ * Rewrite what passed of translated flows and was not rewritten in place
+ * (ct_process_burst_nat(): all but ICMP errors, packets of a shape other
+ * than plain and reassembled datagrams); a packet that cannot be rewritten
  * is dropped. A reassembled datagram is not what leaves: its fragments as
  * received are, each rewritten.
  */
@@ -138,10 +158,6 @@ rewrite(const struct pipe_conf *c, struct rte_mbuf *const *m, const struct ct_pk
 		f = rte_pktmbuf_mtod(m[i], uint8_t *);
 		if (pipe_frag_is_datagram(m[i])) {
 			rc = pipe_frag_rewrite(m[i], &to[i]);
-		} else if (pk[i].plain && to[i].src[8] == CT_NAT_CSUM_SET) {
-			/* Nearly every packet: the parser and the bind checked it all. */
-			nat_rewrite_plain(f, &pk[i], &to[i]);
-			continue;
 		} else {
 			len = rte_pktmbuf_data_len(m[i]);
 			rc = nat_rewrite_fast(f, len, &pk[i], &to[i]) ? 0 :
@@ -156,32 +172,32 @@ rewrite(const struct pipe_conf *c, struct rte_mbuf *const *m, const struct ct_pk
 
 /* Tracking with translation: every packet's rewrite target, and its info for a policy. */
 static void
-track_nat(const struct pipe_conf *c, struct ct_pkt *pk, uint16_t n, uint64_t now,
-	  const uint64_t *pkt_now, uint8_t *verdict, struct ct_pkt_info *info,
+track_nat(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct_pkt *pk, uint16_t n,
+	  uint64_t now, const uint64_t *pkt_now, uint8_t *verdict, struct ct_pkt_info *info,
 	  struct ct_tuple *to)
 {
 	uint16_t i;
 
 	if (pkt_now == NULL) {
-		ct_process_burst_nat(c->shard, pk, n, now, verdict, info, to);
+		ct_process_burst_nat(c->shard, pk, n, now, verdict, info, to, m);
 		return;
 	}
 	for (i = 0; i < n; i++)
 		ct_process_burst_nat(c->shard, &pk[i], 1, pkt_now[i], &verdict[i],
-				     info != NULL ? &info[i] : NULL, &to[i]);
+				     info != NULL ? &info[i] : NULL, &to[i], &m[i]);
 }
 
 /* Track n packets; info (NULL: none wanted) and to (translation) per packet.
  * Inlined: the path without helpers compiles as it did before them. */
 static inline __attribute__((always_inline)) void
-track(const struct pipe_conf *c, struct ct_pkt *pk, uint16_t n, uint64_t now,
-      const uint64_t *pkt_now, uint8_t *verdict, struct ct_pkt_info *info, struct ct_tuple *to,
-      bool nat)
+track(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct_pkt *pk, uint16_t n,
+      uint64_t now, const uint64_t *pkt_now, uint8_t *verdict, struct ct_pkt_info *info,
+      struct ct_tuple *to, bool nat)
 {
 	uint16_t i;
 
 	if (nat) {
-		track_nat(c, pk, n, now, pkt_now, verdict, info, to);
+		track_nat(c, m, pk, n, now, pkt_now, verdict, info, to);
 	} else if (pkt_now != NULL) {
 		for (i = 0; i < n; i++) {
 			if (info != NULL)
@@ -214,8 +230,8 @@ track_helped(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct_pkt
 			;
 		if (b < n)
 			b++;
-		track(c, pk + a, (uint16_t)(b - a), now, pkt_now != NULL ? pkt_now + a : NULL,
-		      verdict + a, info + a, to + a, nat);
+		track(c, m + a, pk + a, (uint16_t)(b - a), now,
+		      pkt_now != NULL ? pkt_now + a : NULL, verdict + a, info + a, to + a, nat);
 		pipe_helper_burst(c, m + a, pk + a, (uint16_t)(b - a), now,
 				  pkt_now != NULL ? pkt_now + a : NULL, verdict + a, info + a);
 	}
@@ -243,7 +259,7 @@ pipe_track_burst(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct
 	if (c->hlp != NULL)
 		track_helped(c, m, pk, n, now, pkt_now, verdict, info, to, nat);
 	else
-		track(c, pk, n, now, pkt_now, verdict, g != NULL ? info : NULL, to, nat);
+		track(c, m, pk, n, now, pkt_now, verdict, g != NULL ? info : NULL, to, nat);
 	if (g != NULL) {
 		if (st != NULL)
 			t0 = rte_rdtsc();

@@ -326,6 +326,9 @@ pipe_frag_add(struct pipe_frag *f, struct rte_mbuf *m, const struct ct_pkt *pk, 
 	flat = rte_pktmbuf_read(r, 0, r->pkt_len, f->buf);
 	ct_parse(flat, r->pkt_len, pk->tuple.zone, dpk);
 	dpk->in_port = r->port;
+	/* Parsed flat, but rewritten fragment by fragment (pipe_frag_rewrite()):
+	 * never in place as one plain frame (ct_process_burst_nat()). */
+	dpk->plain = 0;
 	*dg = r;
 	return 1;
 }

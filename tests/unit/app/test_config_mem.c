@@ -248,7 +248,7 @@ test_nat_full_table(void)
 		struct ct_tuple to;
 		uint8_t v = 0xff;
 
-		ct_process_burst_nat(s, &p, 1, T0 + i, &v, NULL, &to);
+		ct_process_burst_nat(s, &p, 1, T0 + i, &v, NULL, &to, NULL);
 		if (v != CT_V_PASS)
 			break;
 	}

@@ -265,6 +265,46 @@ udp4_frame(struct frame *f, uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp
 	return &f->m;
 }
 
+/* A TCP/IPv4 frame src:sp -> dst:dp (addresses host order), untagged, flags `flags`,
+ * its checksums correct, its payload `plen` bytes. */
+static struct rte_mbuf *
+tcp4_frame(struct frame *f, uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp, uint8_t flags,
+	   uint32_t seq, uint32_t ack, unsigned plen)
+{
+	uint8_t *e = f->b + RTE_PKTMBUF_HEADROOM, *ip = e + 14, *t = ip + 20;
+	unsigned i;
+
+	memset(f, 0, sizeof(*f));
+	e[0] = e[6] = 2;
+	put16(e + 12, 0x0800);
+	ip[0] = 0x45;
+	put16(ip + 2, (uint16_t)(20 + 20 + plen));
+	ip[8] = 64;
+	ip[9] = 6;
+	for (i = 0; i < 4; i++) {
+		ip[12 + i] = (uint8_t)(src >> (24 - 8 * i));
+		ip[16 + i] = (uint8_t)(dst >> (24 - 8 * i));
+		t[4 + i] = (uint8_t)(seq >> (24 - 8 * i));
+		t[8 + i] = (uint8_t)(ack >> (24 - 8 * i));
+	}
+	put16(ip + 10, (uint16_t)~sum16(ip, 20, 0));
+	put16(t, sp);
+	put16(t + 2, dp);
+	t[12] = 5 << 4;
+	t[13] = flags;
+	put16(t + 14, 65535);
+	for (i = 0; i < plen; i++)
+		t[20 + i] = (uint8_t)(i * 29 + dp);
+	put16(t + 16, (uint16_t)~sum16(t, 20 + plen, sum16(ip + 12, 8, 0) + 6 + 20 + plen));
+	f->m.buf_addr = f->b;
+	f->m.buf_len = sizeof(f->b);
+	f->m.data_off = RTE_PKTMBUF_HEADROOM;
+	f->m.data_len = (uint16_t)(14 + 20 + 20 + plen);
+	f->m.pkt_len = f->m.data_len;
+	f->m.nb_segs = 1;
+	return &f->m;
+}
+
 static uint32_t
 rd32(const uint8_t *p)
 {
@@ -297,6 +337,7 @@ udp4_sums_ok(const struct rte_mbuf *m)
 #define CLIENT_NET 0x0a000000u /* 10.0.0.0/8 */
 #define SERVER 0xc0000201u     /* 192.0.2.1 */
 #define POOL 0xc6336401u       /* 198.51.100.1 */
+#define INSIDE 0xc0a8010au     /* 192.168.1.10 */
 
 /*
  * Translation in the track stage: the packets of translated flows come out
@@ -404,11 +445,155 @@ test_nat_rewritten(void)
 	return 0;
 }
 
+/* Both checksums of a TCP/IPv4 frame hold. */
+static int
+tcp4_sums_ok(const struct rte_mbuf *m)
+{
+	const uint8_t *ip = rte_pktmbuf_mtod(m, const uint8_t *) + 14;
+	unsigned tlen = (unsigned)(ip[2] << 8 | ip[3]) - 20;
+
+	return sum16(ip, 20, 0) == 0xffff &&
+	       sum16(ip + 20, tlen, sum16(ip + 12, 8, 0) + 6 + tlen) == 0xffff;
+}
+
+/*
+ * TCP handshakes through both kinds of rule, rewritten in the track stage
+ * (the frames are plain: ct_process_burst_nat() rewrites them in place):
+ * source translation of a client's connection to the pool, destination
+ * translation of a connection to the public address's port to the inside
+ * server; each packet, both directions, byte for byte what nat_rewrite()
+ * makes of it and its translation, both checksums correct.
+ */
+static int
+test_nat_tcp_in_place(void)
+{
+	enum { N = 6 };
+	static const struct {
+		uint8_t reply, flags;
+	} hs[3] = { { 0, 0x02 }, { 1, 0x12 }, { 0, 0x10 } };
+	static struct frame f, ref;
+	struct nat_pool pool;
+	struct nat_rule rule[2];
+	struct pipe_nat pn;
+	struct ct_nat_hook h;
+	struct ct_conf cc;
+	struct ct_shard *s;
+	struct nat_table *t;
+	char err[128];
+	uint16_t port[N];
+	unsigned i, k;
+
+	memset(&pool, 0, sizeof(pool));
+	snprintf(pool.name, sizeof(pool.name), "p");
+	pool.addr_lo = pool.addr_hi = POOL;
+	pool.port_lo = 20000;
+	pool.port_hi = 20099;
+	pool.mode = NAT_MODE_NAPT;
+	nat_rule_init(&rule[0]);
+	snprintf(rule[0].name, sizeof(rule[0].name), "web-in");
+	rule[0].kind = NAT_DNAT;
+	rule[0].proto = 6;
+	rule[0].dst = POOL;
+	rule[0].dst_len = 32;
+	rule[0].dport_lo = rule[0].dport_hi = 80;
+	rule[0].to_addr = INSIDE;
+	rule[0].to_port = 8080;
+	nat_rule_init(&rule[1]);
+	snprintf(rule[1].name, sizeof(rule[1].name), "out");
+	rule[1].kind = NAT_SNAT;
+	rule[1].src = CLIENT_NET;
+	rule[1].src_len = 8;
+	t = nat_table_build(&pool, 1, rule, 2, 1, err, sizeof(err));
+	T_ASSERT(t != NULL);
+	ct_conf_init(&cc);
+	cc.max_entries = 64;
+	cc.shard_count = 1;
+	cc.seed = 1;
+	cc.nat = true;
+	s = ct_shard_create(&cc, err, sizeof(err));
+	T_ASSERT(s != NULL);
+	memset(&pn, 0, sizeof(pn));
+	pn.table = t;
+	pipe_nat_hook(&pn, &h);
+	T_EQ(ct_shard_set_nat(s, &h), 0);
+	{
+		struct pipe_conf c = { .shard = s, .nat = &pn };
+
+		for (k = 0; k < 3; k++) {
+			for (i = 0; i < N; i++) {
+				/* Even i: client 10.0.0.<i+1> out to SERVER:443 (snat); odd i:
+				 * SERVER-side host SERVER+i to POOL:80 (dnat to INSIDE:8080). */
+				const bool dn = (i & 1) != 0, r = hs[k].reply != 0;
+				const uint32_t cl = dn ? SERVER + i : CLIENT_NET + 1 + i;
+				const uint16_t cp = (uint16_t)(40000 + i);
+				const uint32_t seq = r ? 5000 : 1000 + (k == 2);
+				const uint32_t ack = k == 0 ? 0 : r ? 1001 : 5001;
+				struct rte_mbuf *m, *rm = &ref.m;
+				struct ct_tuple to;
+				struct ct_pkt pk;
+				const uint8_t *ip;
+				uint8_t v;
+
+				if (!r)
+					m = tcp4_frame(&f, cl, dn ? POOL : SERVER, cp, dn ? 80 : 443,
+						       hs[k].flags, seq, ack, 0);
+				else if (dn)
+					m = tcp4_frame(&f, INSIDE, cl, 8080, cp, hs[k].flags, seq,
+						       ack, 0);
+				else
+					m = tcp4_frame(&f, SERVER, POOL, 443, port[i], hs[k].flags,
+						       seq, ack, 0);
+				ref = f;
+				ref.m.buf_addr = ref.b;
+				pipe_parse_burst(&c, &m, 1, &pk);
+				T_EQ(pk.plain, 1);
+				pipe_track_burst(&c, &m, &pk, 1, T0 + k, NULL, &v, NULL);
+				T_EQ(v, CT_V_PASS);
+				T_ASSERT(tcp4_sums_ok(m));
+				ip = rte_pktmbuf_mtod(m, const uint8_t *) + 14;
+				to = pk.tuple;
+				if (!dn && !r) {
+					T_EQ(rd32(ip + 12), POOL);
+					port[i] = (uint16_t)(ip[20] << 8 | ip[21]);
+					T_ASSERT(port[i] >= 20000 && port[i] <= 20099);
+					wr32(to.src, POOL);
+					to.sport = port[i];
+				} else if (!dn) {
+					T_EQ(rd32(ip + 16), cl);
+					T_EQ(ip[22] << 8 | ip[23], cp);
+					wr32(to.dst, cl);
+					to.dport = cp;
+				} else if (!r) {
+					T_EQ(rd32(ip + 16), INSIDE);
+					T_EQ(ip[22] << 8 | ip[23], 8080);
+					wr32(to.dst, INSIDE);
+					to.dport = 8080;
+				} else {
+					T_EQ(rd32(ip + 12), POOL);
+					T_EQ(ip[20] << 8 | ip[21], 80);
+					wr32(to.src, POOL);
+					to.sport = 80;
+				}
+				T_EQ(nat_rewrite(rte_pktmbuf_mtod(rm, uint8_t *), rm->data_len, &pk,
+						 &to), 0);
+				T_MEMEQ(rte_pktmbuf_mtod(rm, const uint8_t *),
+					rte_pktmbuf_mtod(m, const uint8_t *), m->data_len);
+			}
+		}
+		T_EQ(pn.rewrite_failed, 0);
+	}
+	T_EQ(ct_shard_live(s), N);
+	ct_shard_free(s);
+	nat_table_free(t);
+	return 0;
+}
+
 static const struct t_case cases[] = {
 	T_CASE(test_parse_zones),
 	T_CASE(test_track_table),
 	T_CASE(test_packet_times),
 	T_CASE(test_nat_rewritten),
+	T_CASE(test_nat_tcp_in_place),
 };
 
 int

@@ -115,7 +115,7 @@ one_nat(struct ct_shard *s, struct ct_pkt p, uint64_t now, struct ct_pkt_info *p
 	uint8_t v = 0xff;
 
 	memset(to, 0, sizeof(*to));
-	ct_process_burst_nat(s, &p, 1, now, &v, pi, to);
+	ct_process_burst_nat(s, &p, 1, now, &v, pi, to, NULL);
 	return v;
 }
 
@@ -455,7 +455,7 @@ test_bind_ahead_in_burst(void)
 		pk[i] = mk(6, CLIENT, SERVER,
 			   (uint16_t)(1000 + (i < 2 * PAIRS ? i / 2 : i - PAIRS)), 80, TH_SYN);
 	memset(to, 0, sizeof(to));
-	T_EQ(ct_process_burst_nat(s, pk, P, T0, v, pi, to), P);
+	T_EQ(ct_process_burst_nat(s, pk, P, T0, v, pi, to, NULL), P);
 	for (i = 0; i < P; i++) {
 		if (v[i] != CT_V_PASS) {
 			T_EQ(pi[i].nat, 0);
@@ -536,7 +536,7 @@ test_refused_packet_not_rewritten(void)
 	memset(&to, 0xff, sizeof(to));
 	v = 0xff;
 	far = sq(xrev(syn, 20000, TH_ACK), 80000000, 101);
-	ct_process_burst_nat(s, &far, 1, T0 + 4, &v, NULL, &to);
+	ct_process_burst_nat(s, &far, 1, T0 + 4, &v, NULL, &to, NULL);
 	ct_shard_stats(s, &st);
 	T_EQ(st.invalid_by_reason[CT_INV_TCP_WINDOW], 2);
 	T_EQ(to.family, 0);
