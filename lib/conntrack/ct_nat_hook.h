@@ -176,6 +176,8 @@ int ct_shard_set_nat(struct ct_shard *s, const struct ct_nat_hook *h);
  * the change worked out at the bind. It is left with info[i].nat set and
  * to[i].family 0 (nothing left to rewrite). The bytes are those
  * nat_rewrite() (lib/nat) writes to the target it would have had.
+ * @return the number of packets left with a target (to[i].family 4): 0
+ *         when nothing is left to rewrite.
  * Thread safety: owner only.
  */
 uint16_t ct_process_burst_nat(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n,

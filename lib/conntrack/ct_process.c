@@ -250,10 +250,10 @@ notrack_match(const struct ct_conf *c, const struct ct_tuple *t)
  * instructions each. */
 static __attribute__((noinline)) uint8_t
 create_info(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint64_t now,
-	    struct ct_pkt_info *pi, struct ct_tuple *to, struct rte_mbuf *mb,
-	    const struct ct_lim_hint *lh, struct ct_nat_ahead *na, unsigned k)
+	    struct ct_pkt_info *pi, const struct ct_lim_hint *lh, struct ct_nat_burst *nb,
+	    unsigned j, unsigned k)
 {
-	struct ct_nat_pre *pre = nat_ahead_take(na, k);
+	struct ct_nat_pre *pre = nb != NULL && nb->bind ? nat_ahead_take(&nb->ahead, k) : NULL;
 	uint64_t insert = s->st.insert;
 	uint8_t v = entry_create(s, p, now_tick, now, lh, pre);
 
@@ -264,10 +264,8 @@ create_info(struct ct_shard *s, const struct ct_pkt *p, uint32_t now_tick, uint6
 	if (s->st.insert != insert) {
 		pi->slot = s->last_created;
 		pi->id = s->pool[s->last_created].id;
-		if (to != NULL && nat_target(s, s->last_created, CT_DIR_ORIG, false,
-					     mb != NULL && p->plain, pi, to) &&
-		    v == CT_V_PASS)
-			nat_rewrite_in(&s->pool[s->last_created], CT_DIR_ORIG, p, mb);
+		if (nb != NULL && v == CT_V_PASS)
+			nat_out(&s->pool[s->last_created], CT_DIR_ORIG, p, pi, nb, j);
 	} else if (v == CT_V_PASS) {
 		pi->state = CT_STATE_INVALID; /* refused by the tracker, passed by policy */
 	}
@@ -350,12 +348,11 @@ track_tpol(struct ct_shard *s, uint32_t idx, struct ct_entry *e, const struct ct
 static inline __attribute__((always_inline)) uint8_t
 process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q,
 	    uint32_t now_tick, uint64_t now, struct ct_pkt_info *pi, const int want_info,
-	    struct ct_tuple *to, struct rte_mbuf *mb, struct ct_nat_ahead *na, unsigned k)
+	    struct ct_nat_burst *nb, unsigned j, unsigned k)
 {
 	enum ct_dir dir = CT_DIR_ORIG;
 	enum ct_l4_verdict v;
 	struct ct_entry *e;
-	bool in_place = false;
 	uint32_t idx;
 	uint8_t cls;
 	int fast;
@@ -368,8 +365,8 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 		pi->dir = CT_DIR_ORIG;
 		pi->nat = 0;
 	}
-	if (to != NULL)
-		to->family = 0; /* not translated, until nat_target() says otherwise */
+	if (nb != NULL)
+		nb->to[j].family = 0; /* nothing to rewrite, until nat_out() says otherwise */
 	switch (p->cls) {
 	case CT_PKT_TRACK:
 		break;
@@ -382,8 +379,11 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 			pi->id = s->pool[idx].id;
 			pi->dir = (uint8_t)dir;
 			ct_dec_get(&s->pool[idx], &pi->dec);
-			if (to != NULL)
-				nat_target(s, idx, dir, true, false, pi, to);
+			if (nb != NULL && (s->pool[idx].status & CT_S_NAT_MASK)) {
+				pi->nat = 1;
+				nat_target(&s->pool[idx], dir, true, &nb->to[j]);
+				nb->n_to++;
+			}
 			return CT_V_PASS;
 		}
 		pi->state = CT_STATE_INVALID;
@@ -408,13 +408,13 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 
 	idx = ct_probe_lookup(s, q, &p->tuple, &dir);
 	if (idx == CT_NIL)
-		return create_info(s, p, now_tick, now, pi, to, mb, &q->lim, na, k);
+		return create_info(s, p, now_tick, now, pi, &q->lim, nb, j, k);
 	e = &s->pool[idx];
 	if (!ct_tick_before(now_tick, e->expiry)) {
 		/* Timed out before the wheel reaped it: the timeout wins. */
 		s->st.expired++;
 		ct_entry_destroy(s, idx, now_tick, now);
-		return create_info(s, p, now_tick, now, pi, to, mb, &q->lim, na, k);
+		return create_info(s, p, now_tick, now, pi, &q->lim, nb, j, k);
 	}
 	s->st.found++;
 	/* As Linux: established once a reply was seen, or for a reply itself. */
@@ -426,10 +426,6 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 		pi->dir = (uint8_t)dir;
 		ct_dec_get(e, &pi->dec);
 	}
-	/* Taken before the tracker, which may end the entry; undone for a packet it
-	 * refuses. A packet rewritten in place is, once the tracker passed it. */
-	if (to != NULL)
-		in_place = nat_target(s, idx, dir, false, mb != NULL && p->plain, pi, to);
 	cls = e->to_class;
 	if (__builtin_expect(cls >= CT_TO_MAX, 0)) {
 		/* An entry with a timeout policy: `cls` comes back as a slot. */
@@ -448,9 +444,9 @@ process_one(struct ct_shard *s, const struct ct_pkt *p, const struct ct_probe *q
 		v = ct_l4_get(e->key.proto)->packet(&s->conf, e, p, dir, now, &cls);
 	}
 tracked:
-	if (in_place && (v == CT_L4_ACCEPT || v == CT_L4_KILL || v == CT_L4_IGNORE))
-		nat_rewrite_in(e, dir, p, mb);
-	/* The verdicts that refuse the packet or end its entry undo its rewrite target. */
+	/* What passes is translated, before a verdict that ends the entry does. */
+	if (nb != NULL && (v == CT_L4_ACCEPT || v == CT_L4_KILL || v == CT_L4_IGNORE))
+		nat_out(e, dir, p, pi, nb, j);
 	switch (v) {
 	case CT_L4_ACCEPT:
 	case CT_L4_KILL:
@@ -484,7 +480,6 @@ tracked:
 		}
 		break;
 	case CT_L4_INVALID:
-		nat_untarget(pi, to);
 		ct_stage_update(s, idx, now_tick);
 		/* Judged as invalid, not by its connection's verdict. */
 		pi->state = CT_STATE_INVALID;
@@ -495,17 +490,15 @@ tracked:
 		tcp_invalid_shorten(s, idx, now_tick);
 		/* fallthrough */
 	case CT_L4_INVALID_WINDOW:
-		nat_untarget(pi, to);
 		ct_stage_update(s, idx, now_tick);
 		return verdict_invalid(s, CT_INV_TCP_WINDOW);
 	case CT_L4_REOPEN:
-		nat_untarget(pi, to);
 		ct_entry_set_end(e, CT_END_EOF);
 		ct_entry_destroy(s, idx, now_tick, now);
 		pi->state = CT_STATE_NEW;
 		pi->slot = CT_NIL;
 		pi->dec.gen = 0;
-		return create_info(s, p, now_tick, now, pi, to, mb, &q->lim, na, k);
+		return create_info(s, p, now_tick, now, pi, &q->lim, nb, j, k);
 	}
 	ct_stage_update(s, idx, now_tick);
 	return CT_V_PASS;
@@ -542,13 +535,13 @@ second_bucket_early(const struct ct_shard *s, const struct ct_pkt *p)
 
 /*
  * The first candidate bucket, and the second where second_bucket_early();
- * with translation (`na`), for a packet likely to open a connection
+ * with translation (`nb`), for a packet likely to open a connection
  * (nat_pre_wanted()), what its bind will read, which nat_prebind() asks
  * for at the entry prefetch.
  */
 static inline void
 prefetch_bucket(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe *q,
-		const struct ct_nat_ahead *na)
+		const struct ct_nat_burst *nb)
 {
 	if (!needs_lookup(p))
 		return;
@@ -556,8 +549,8 @@ prefetch_bucket(const struct ct_shard *s, const struct ct_pkt *p, struct ct_prob
 	rte_prefetch0(&s->buckets[q->b1]);
 	if (second_bucket_early(s, p))
 		rte_prefetch0(&s->buckets[q->b2]);
-	if (na != NULL && s->nat.bind_prefetch != NULL && nat_pre_wanted(p))
-		s->nat.bind_prefetch(s->nat.arg, p);
+	if (nb != NULL && nb->bind_prefetch != NULL && nat_pre_wanted(p))
+		nb->bind_prefetch(s->nat.arg, p);
 }
 
 /*
@@ -573,7 +566,7 @@ moves_state(const struct ct_pkt *p)
 /* Read the buckets; prefetch the entry whose signature matches. */
 static inline void
 prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe *q,
-	       struct ct_nat_ahead *na, unsigned k)
+	       struct ct_nat_burst *nb, unsigned k)
 {
 	const struct ct_bucket *bk;
 	const char *e;
@@ -602,8 +595,8 @@ prefetch_entry(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe
 		if (__builtin_expect(s->limits != NULL || s->top != NULL, 0))
 			ct_shard_limit_prefetch(s, &p->tuple, &q->lim);
 		/* And its translation, with the buckets its reply tuple goes in. */
-		if (na != NULL)
-			nat_prebind(s, p, na, k);
+		if (nb != NULL && nb->bind)
+			nat_prebind(s, p, &nb->ahead, k);
 		return;
 	}
 	q->cand = bk->idx[__builtin_ctz(m) >> 1];
@@ -660,10 +653,18 @@ process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_
 {
 	uint32_t now_tick = ct_shard_now(s, &now);
 	struct ct_probe q[CT_CHUNK];
-	struct ct_nat_ahead ahead;
-	/* Binds ahead on the translating entry point only, and only with a hook. */
-	struct ct_nat_ahead *na = to != NULL && s->nat.bind != NULL ? &ahead : NULL;
+	struct ct_nat_burst nat;
+	/* Translation on the translating entry point only; binds ahead only with a hook. */
+	struct ct_nat_burst *nb = to != NULL ? &nat : NULL;
 	unsigned base, m, i;
+
+	if (nb != NULL) {
+		nat.to = to;
+		nat.mb = mb;
+		nat.bind = s->nat.bind != NULL;
+		nat.bind_prefetch = nat.bind ? s->nat.bind_prefetch : NULL;
+		nat.n_to = 0;
+	}
 
 	/*
 	 * A software pipeline over each chunk: packet i + 2 * CT_PF_DIST gets
@@ -681,31 +682,29 @@ process_burst(struct ct_shard *s, const struct ct_pkt *pkts, uint16_t n, uint64_
 		const struct ct_pkt *pk = pkts + base;
 
 		m = n - base < CT_CHUNK ? n - base : CT_CHUNK;
-		if (na != NULL)
-			na->taken = 0;
+		if (nb != NULL)
+			nat.ahead.taken = 0;
 		for (i = 0; i < m && i < 2 * CT_PF_DIST; i++)
-			prefetch_bucket(s, &pk[i], &q[i], na);
+			prefetch_bucket(s, &pk[i], &q[i], nb);
 		for (i = 0; i < m && i < CT_PF_DIST; i++)
-			prefetch_entry(s, &pk[i], &q[i], na, i);
+			prefetch_entry(s, &pk[i], &q[i], nb, i);
 		for (i = 0; i < m; i++) {
 			if (i + 2 * CT_PF_DIST < m)
 				prefetch_bucket(s, &pk[i + 2 * CT_PF_DIST], &q[i + 2 * CT_PF_DIST],
-						na);
+						nb);
 			if (i + CT_PF_DIST < m)
-				prefetch_entry(s, &pk[i + CT_PF_DIST], &q[i + CT_PF_DIST], na,
+				prefetch_entry(s, &pk[i + CT_PF_DIST], &q[i + CT_PF_DIST], nb,
 					       i + CT_PF_DIST);
 			if (i + CT_PF_DIST / 2 < m)
 				prefetch_links(s, &pk[i + CT_PF_DIST / 2], &q[i + CT_PF_DIST / 2]);
 			verdict[base + i] = process_one(s, &pk[i], &q[i], now_tick, now,
 							&info[(base + i) * info_step],
-							info_step != 0,
-							to != NULL ? &to[base + i] : NULL,
-							mb != NULL ? mb[base + i] : NULL, na, i);
+							info_step != 0, nb, base + i, i);
 		}
-		if (na != NULL && na->taken != 0)
-			nat_ahead_drop(s, na);
+		if (nb != NULL && nat.ahead.taken != 0)
+			nat_ahead_drop(s, &nat.ahead);
 	}
-	return n;
+	return nb != NULL ? nat.n_to : n;
 }
 
 uint16_t

@@ -282,34 +282,38 @@ nat_ahead_drop(struct ct_shard *s, struct ct_nat_ahead *na)
 }
 
 /*
- * What a packet of translated entry `idx` travelling in `dir` is rewritten
+ * A translating burst (ct_process_burst_nat()): each packet's rewrite
+ * target and mbuf, the hook's bind prefetch, and with a hook the binds
+ * taken ahead.
+ */
+struct ct_nat_burst {
+	struct ct_tuple *to;
+	struct rte_mbuf *const *mb; /* NULL: targets only, nothing rewritten in place */
+	void (*bind_prefetch)(void *arg, const struct ct_pkt *p);
+	bool bind;                  /* the shard has a hook: binds ahead */
+	uint16_t n_to;              /* packets given a target */
+	struct ct_nat_ahead ahead;
+};
+
+/*
+ * What a packet of translated entry `e` travelling in `dir` is rewritten
  * to (ct_process_burst_nat()); for an ICMP error, what its quoted packet is.
  * A translated entry is IPv4: a packet's target is written as nat_rewrite()
  * reads it, the first 4 bytes of each address and the tail (ports, proto,
- * family, zone); the error's quoted tuple whole. A packet rewritten in
- * place (`in_place`: plain, its mbuf given) gets none: returns true when
- * it is to be (nat_rewrite_in(), once the tracker passed it).
+ * family, zone); the error's quoted tuple whole.
  */
-static inline bool
-nat_target(const struct ct_shard *s, uint32_t idx, enum ct_dir dir, bool icmp_error,
-	   bool in_place, struct ct_pkt_info *pi, struct ct_tuple *to)
+static inline void
+nat_target(const struct ct_entry *e, enum ct_dir dir, bool icmp_error, struct ct_tuple *to)
 {
-	const struct ct_entry *e = &s->pool[idx];
-	const struct ct_nat_x *x;
+	const struct ct_nat_x *x = &e->natx;
 	uint64_t tail;
 
-	if (!(e->status & CT_S_NAT_MASK))
-		return false;
-	pi->nat = 1;
-	if (in_place)
-		return true;
-	x = &e->natx;
 	if (icmp_error) {
 		if (dir == CT_DIR_ORIG)
 			ct_nat_reply_build(e, x, to);
 		else
 			ct_entry_key(e, to);
-		return false;
+		return;
 	}
 	memcpy(&tail, &e->key.sport, sizeof(tail));
 	/* The checksum changes the bind worked out for this direction. */
@@ -321,7 +325,7 @@ nat_target(const struct ct_shard *s, uint32_t idx, enum ct_dir dir, bool icmp_er
 		memcpy(to->dst, e->key.src, 4);
 		tail = ct_tuple_tail_swapped(tail);
 		memcpy(&to->sport, &tail, sizeof(tail));
-		return false;
+		return;
 	}
 	/* The reverse of the reply tuple: the key with the translated side replaced. */
 	memcpy(&to->sport, &tail, sizeof(tail));
@@ -334,7 +338,6 @@ nat_target(const struct ct_shard *s, uint32_t idx, enum ct_dir dir, bool icmp_er
 		memcpy(to->dst, x->addr, 4);
 		to->dport = x->port;
 	}
-	return false;
 }
 
 /*
@@ -390,14 +393,25 @@ nat_rewrite_in(const struct ct_entry *e, enum ct_dir dir, const struct ct_pkt *p
 	memcpy(l4 + 6, hc == 0 ? &(uint16_t){ 0xffff } : &hc, 2);
 }
 
-/* A packet the tracker refused (or whose entry it ended): no rewrite target after all. */
+/*
+ * Packet `j` of burst `nb`, plain packet `p` of entry `e` in `dir` that the
+ * tracker passed: for a translated entry, rewritten in place from the entry
+ * (nat_rewrite_in()) when it is plain and its mbuf is given, else given
+ * its target. Before anything can end the entry.
+ */
 static inline void
-nat_untarget(struct ct_pkt_info *pi, struct ct_tuple *to)
+nat_out(const struct ct_entry *e, enum ct_dir dir, const struct ct_pkt *p,
+	struct ct_pkt_info *pi, struct ct_nat_burst *nb, unsigned j)
 {
-	if (to != NULL) {
-		to->family = 0;
-		pi->nat = 0;
+	if (!(e->status & CT_S_NAT_MASK))
+		return;
+	pi->nat = 1;
+	if (nb->mb != NULL && p->plain) {
+		nat_rewrite_in(e, dir, p, nb->mb[j]);
+		return;
 	}
+	nat_target(e, dir, false, &nb->to[j]);
+	nb->n_to++;
 }
 
 #endif /* DPCT_CT_PROCESS_NAT_H */

@@ -171,25 +171,26 @@ rewrite(const struct pipe_conf *c, struct rte_mbuf *const *m, const struct ct_pk
 }
 
 /* Tracking with translation: every packet's rewrite target, and its info for a policy. */
-static void
+static unsigned
 track_nat(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct_pkt *pk, uint16_t n,
 	  uint64_t now, const uint64_t *pkt_now, uint8_t *verdict, struct ct_pkt_info *info,
 	  struct ct_tuple *to)
 {
+	unsigned n_to = 0;
 	uint16_t i;
 
-	if (pkt_now == NULL) {
-		ct_process_burst_nat(c->shard, pk, n, now, verdict, info, to, m);
-		return;
-	}
+	if (pkt_now == NULL)
+		return ct_process_burst_nat(c->shard, pk, n, now, verdict, info, to, m);
 	for (i = 0; i < n; i++)
-		ct_process_burst_nat(c->shard, &pk[i], 1, pkt_now[i], &verdict[i],
-				     info != NULL ? &info[i] : NULL, &to[i], &m[i]);
+		n_to += ct_process_burst_nat(c->shard, &pk[i], 1, pkt_now[i], &verdict[i],
+					     info != NULL ? &info[i] : NULL, &to[i], &m[i]);
+	return n_to;
 }
 
 /* Track n packets; info (NULL: none wanted) and to (translation) per packet.
+ * Returns how many were left a rewrite target (ct_process_burst_nat()).
  * Inlined: the path without helpers compiles as it did before them. */
-static inline __attribute__((always_inline)) void
+static inline __attribute__((always_inline)) unsigned
 track(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct_pkt *pk, uint16_t n,
       uint64_t now, const uint64_t *pkt_now, uint8_t *verdict, struct ct_pkt_info *info,
       struct ct_tuple *to, bool nat)
@@ -197,7 +198,7 @@ track(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct_pkt *pk, u
 	uint16_t i;
 
 	if (nat) {
-		track_nat(c, m, pk, n, now, pkt_now, verdict, info, to);
+		return track_nat(c, m, pk, n, now, pkt_now, verdict, info, to);
 	} else if (pkt_now != NULL) {
 		for (i = 0; i < n; i++) {
 			if (info != NULL)
@@ -211,6 +212,7 @@ track(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct_pkt *pk, u
 	} else {
 		ct_process_burst(c->shard, pk, n, now, verdict);
 	}
+	return 0;
 }
 
 /*
@@ -218,11 +220,12 @@ track(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct_pkt *pk, u
  * tracked (the connection it announces may follow in the same burst): the
  * burst is tracked in runs, each ending with a packet that may carry one.
  */
-static __attribute__((noinline)) void
+static __attribute__((noinline)) unsigned
 track_helped(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct_pkt *pk,
 	     uint16_t n, uint64_t now, const uint64_t *pkt_now, uint8_t *verdict,
 	     struct ct_pkt_info *info, struct ct_tuple *to, bool nat)
 {
+	unsigned n_to = 0;
 	uint16_t a, b;
 
 	for (a = 0; a < n; a = b) {
@@ -230,11 +233,13 @@ track_helped(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct_pkt
 			;
 		if (b < n)
 			b++;
-		track(c, m + a, pk + a, (uint16_t)(b - a), now,
-		      pkt_now != NULL ? pkt_now + a : NULL, verdict + a, info + a, to + a, nat);
+		n_to += track(c, m + a, pk + a, (uint16_t)(b - a), now,
+			      pkt_now != NULL ? pkt_now + a : NULL, verdict + a, info + a,
+			      to + a, nat);
 		pipe_helper_burst(c, m + a, pk + a, (uint16_t)(b - a), now,
 				  pkt_now != NULL ? pkt_now + a : NULL, verdict + a, info + a);
 	}
+	return n_to;
 }
 
 void
@@ -247,6 +252,7 @@ pipe_track_burst(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct
 	uint16_t in_port[PIPE_MAX_BURST];
 	const struct pol_gen *g;
 	uint64_t t0 = 0;
+	unsigned n_to;
 	bool nat;
 
 	if (n == 0)
@@ -257,9 +263,9 @@ pipe_track_burst(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct
 		ev_worker_kinds(c->chan, c->shard);
 	nat = c->nat != NULL && c->nat->table != NULL && !nat_table_empty(c->nat->table);
 	if (c->hlp != NULL)
-		track_helped(c, m, pk, n, now, pkt_now, verdict, info, to, nat);
+		n_to = track_helped(c, m, pk, n, now, pkt_now, verdict, info, to, nat);
 	else
-		track(c, m, pk, n, now, pkt_now, verdict, g != NULL ? info : NULL, to, nat);
+		n_to = track(c, m, pk, n, now, pkt_now, verdict, g != NULL ? info : NULL, to, nat);
 	if (g != NULL) {
 		if (st != NULL)
 			t0 = rte_rdtsc();
@@ -269,6 +275,7 @@ pipe_track_burst(const struct pipe_conf *c, struct rte_mbuf *const *m, struct ct
 			st->pol_pkts += n;
 		}
 	}
-	if (nat)
+	/* What ct_process_burst_nat() did not rewrite in place. */
+	if (n_to != 0)
 		rewrite(c, m, pk, n, to, verdict);
 }

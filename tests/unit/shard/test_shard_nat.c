@@ -455,7 +455,11 @@ test_bind_ahead_in_burst(void)
 		pk[i] = mk(6, CLIENT, SERVER,
 			   (uint16_t)(1000 + (i < 2 * PAIRS ? i / 2 : i - PAIRS)), 80, TH_SYN);
 	memset(to, 0, sizeof(to));
-	T_EQ(ct_process_burst_nat(s, pk, P, T0, v, pi, to, NULL), P);
+	n = ct_process_burst_nat(s, pk, P, T0, v, pi, to, NULL);
+	/* The count of packets left a target: every one that passed translated. */
+	for (i = 0; i < P; i++)
+		n -= to[i].family == 4;
+	T_EQ(n, 0);
 	for (i = 0; i < P; i++) {
 		if (v[i] != CT_V_PASS) {
 			T_EQ(pi[i].nat, 0);
