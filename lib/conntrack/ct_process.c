@@ -535,9 +535,9 @@ second_bucket_early(const struct ct_shard *s, const struct ct_pkt *p)
 
 /*
  * The first candidate bucket, and the second where second_bucket_early();
- * with translation (`nb`), for a packet likely to open a connection
- * (nat_pre_wanted()), what its bind will read, which nat_prebind() asks
- * for at the entry prefetch.
+ * with translation (`nb`), for a TCP SYN alone (likely to open a
+ * connection; a UDP datagram may be any of its flow's), what its bind will
+ * read, which nat_prebind() asks for at the entry prefetch.
  */
 static inline void
 prefetch_bucket(const struct ct_shard *s, const struct ct_pkt *p, struct ct_probe *q,
@@ -549,7 +549,9 @@ prefetch_bucket(const struct ct_shard *s, const struct ct_pkt *p, struct ct_prob
 	rte_prefetch0(&s->buckets[q->b1]);
 	if (second_bucket_early(s, p))
 		rte_prefetch0(&s->buckets[q->b2]);
-	if (nb != NULL && nb->bind_prefetch != NULL && nat_pre_wanted(p))
+	if (nb != NULL && (p->tcp_flags & (CT_TCP_TH_SYN | CT_TCP_TH_ACK | CT_TCP_TH_FIN |
+					   CT_TCP_TH_RST)) == CT_TCP_TH_SYN &&
+	    p->tuple.proto == IPPROTO_TCP && p->cls == CT_PKT_TRACK && nb->bind_prefetch != NULL)
 		nb->bind_prefetch(s->nat.arg, p);
 }
 

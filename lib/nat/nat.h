@@ -335,13 +335,14 @@ int nat_bind(const struct nat_table *t, unsigned w, const struct ct_pkt *p, uint
 
 /**
  * Prefetch the port map words nat_bind() of packet `p` by worker `w` will
- * read first (source translation, NAPT: the original port's on the paired
- * address and the one at the flow's hash); nothing else is done, nothing
- * changes. Block mode and other rules: nothing.
+ * most likely read first: those of a NAPT bind in the pool of the
+ * worker's last one (the original port's on the address paired with the
+ * source, and the one at the flow's hash). A guess, made without the rule
+ * walk: nothing is read but the maps' addresses, nothing changes. Before
+ * any NAPT bind, or when that pool is in block mode now: nothing.
  * Thread safety: worker `w` only.
  */
-void nat_bind_prefetch(const struct nat_table *t, unsigned w, const struct ct_pkt *p,
-		       uint16_t in_port);
+void nat_bind_prefetch(const struct nat_table *t, unsigned w, const struct ct_pkt *p);
 
 /**
  * Prefetch the port map word nat_release() by worker `w` of a source

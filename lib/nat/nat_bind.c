@@ -170,6 +170,7 @@ nat_bind(const struct nat_table *t, unsigned w, const struct ct_pkt *p, uint16_t
 	else
 		rc = napt_bind(t->ps[r->pool], w, nat_rd32(o->src), cls, o, rev, p->hash, pref,
 			       pref_arg, &addr, &port, &rss_hit);
+	c->bind_hint = r->pool + 1u;
 	if (rc != 0) {
 		c->s.exhausted++;
 		return rc;
@@ -183,27 +184,21 @@ nat_bind(const struct nat_table *t, unsigned w, const struct ct_pkt *p, uint16_t
 }
 
 void
-nat_bind_prefetch(const struct nat_table *t, unsigned w, const struct ct_pkt *p,
-		  uint16_t in_port)
+nat_bind_prefetch(const struct nat_table *t, unsigned w, const struct ct_pkt *p)
 {
 	const struct ct_tuple *o = &p->tuple;
 	const struct nat_pool_state *ps;
-	const struct nat_rule *r;
 	const uint64_t *map;
-	uint32_t base, a0, start;
-	int ri, cls;
+	uint32_t base, a0, start, pool;
+	int cls;
 
-	if (t == NULL || t->n_rules == 0 || w >= t->n_workers || o->family != 4 ||
-	    p->cls != CT_PKT_TRACK)
+	if (t == NULL || w >= t->n_workers || o->family != 4)
 		return;
-	ri = nat_rules_first_inline(t, o, in_port);
-	if (ri < 0 || t->rules[ri].kind != NAT_SNAT)
-		return;
-	r = &t->rules[ri];
+	pool = t->cnt->w[w].bind_hint - 1;
 	cls = nat_class_of(o->proto);
-	if (cls < 0 || t->pools[r->pool].mode != NAT_MODE_NAPT)
+	if (pool >= t->n_pools || cls < 0 || t->pools[pool].mode != NAT_MODE_NAPT)
 		return;
-	ps = t->ps[r->pool];
+	ps = t->ps[pool];
 	napt_first(ps, w, nat_rd32(o->src), p->hash, &base, &a0, &start);
 	map = nat_slice_map(ps, &ps->w[w], a0, cls);
 	if (o->sport >= base && o->sport - base < ps->slice)

@@ -92,6 +92,8 @@ struct nat_pool_state {
 struct nat_wcnt {
 	struct nat_stats s;       /* gauges unused here */
 	uint64_t now_ns;          /* nat_set_now() */
+	uint32_t bind_hint;       /* 1 + the pool of the worker's last NAPT bind, 0 none
+				   * (nat_bind_prefetch(): a guess, checked against the table) */
 } __attribute__((aligned(64)));
 
 /* The table's per-worker counters, shared with the table that adopts them. */

@@ -114,7 +114,7 @@ nat_hook_bind_prefetch(void *arg, const struct ct_pkt *p)
 {
 	const struct pipe_nat *n = arg;
 
-	nat_bind_prefetch(n->table, n->worker, p, p->in_port);
+	nat_bind_prefetch(n->table, n->worker, p);
 }
 
 static void

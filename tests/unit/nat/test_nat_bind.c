@@ -303,6 +303,59 @@ test_exhaustion_and_release(void)
 	return 0;
 }
 
+/*
+ * The prefetch hints change nothing, whatever they are given: before any
+ * bind (no pool to guess), after one (the pool guessed), for IPv6, for a
+ * worker or an address outside the table, a port outside the worker's
+ * slice; the binds and releases after them as without. (Under the
+ * sanitizer build, no read outside the maps either.)
+ */
+static int
+test_prefetch_hints_change_nothing(void)
+{
+	struct nat_pool pool = tf_pool("tiny", POOL, POOL, 2000, 2003);
+	struct nat_rule rule = tf_snat("out", ip4(10, 0, 0, 0), 8, 0);
+	struct nat_table *t = build(&pool, 1, &rule, 1, 2);
+	struct ct_pkt p = tcp_pkt(CLIENT, SERVER, 2001, 80), p6 = p;
+	struct nat_stats a, b;
+	struct ct_tuple r;
+	uint16_t status = 0;
+	uint8_t addr[4] = { 198, 51, 100, 1 }, other[4] = { 1, 2, 3, 4 };
+	unsigned w;
+
+	T_ASSERT(t != NULL);
+	p6.tuple.family = 6;
+	nat_worker_stats(t, 0, &a);
+	for (w = 0; w < 3; w++) {
+		nat_bind_prefetch(t, w, &p);
+		nat_bind_prefetch(t, w, &p6);
+		nat_release_prefetch(t, w, addr, 2001, 6);
+		nat_release_prefetch(t, w, other, 2001, 6);
+		nat_release_prefetch(t, w, addr, 65535, 6);
+		nat_release_prefetch(t, w, addr, 2001, 47);
+	}
+	nat_bind_prefetch(NULL, 0, &p);
+	nat_release_prefetch(NULL, 0, addr, 2001, 6);
+	nat_worker_stats(t, 0, &b);
+	T_MEMEQ(&a, &b, sizeof(a));
+	/* Worker 0's slice is 2000-2001: the source port kept. */
+	T_EQ(nat_bind(t, 0, &p, 0, NULL, NULL, &r, &status), 1);
+	T_EQ(r.dport, 2001);
+	nat_worker_stats(t, 0, &a);
+	for (w = 0; w < 3; w++) {
+		nat_bind_prefetch(t, w, &p);
+		nat_release_prefetch(t, w, addr, r.dport, 6);
+	}
+	nat_worker_stats(t, 0, &b);
+	T_MEMEQ(&a, &b, sizeof(a));
+	nat_release(t, 0, &r, status);
+	nat_worker_stats(t, 0, &b);
+	T_EQ(b.ports_in_use, 0);
+	T_EQ(b.release_orphan, 0);
+	nat_table_free(t);
+	return 0;
+}
+
 /* Four workers, 64 ports each: every port of a slice once, then full. */
 static int
 test_slices_disjoint(void)
@@ -645,6 +698,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_dnat),
 	T_CASE(test_rule_order_and_match),
 	T_CASE(test_exhaustion_and_release),
+	T_CASE(test_prefetch_hints_change_nothing),
 	T_CASE(test_slices_disjoint),
 	T_CASE(test_paired_pooling),
 	T_CASE(test_rss_pref),
