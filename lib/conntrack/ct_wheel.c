@@ -92,12 +92,18 @@ ct_wheel_unlink(struct ct_shard *s, uint32_t idx)
  * Live entries a slot's walk ends, each with its index removal prepared
  * (hashes worked out, buckets prefetched) as the walk reaches it, and
  * ended some entries later, when its buckets have arrived: the removal
- * no longer waits for two (a translated entry: four) bucket lines.
+ * no longer waits for two (a translated entry: four) bucket lines. A
+ * batch holds at most CT_EXP_NODES index nodes, a translated entry's two
+ * counting twice: more misses in flight than the core tracks stall the
+ * walk (batches of 16 translated entries cost churn 1M --nat's expiry
+ * about 1.4 times what batches of 8 did).
  */
 #define CT_EXP_BATCH 16
+#define CT_EXP_NODES 16
 
 struct exp_batch {
 	unsigned n;
+	unsigned nodes;
 	uint32_t idx[CT_EXP_BATCH];
 	struct ct_index_rm rm[CT_EXP_BATCH];
 };
@@ -112,15 +118,19 @@ exp_flush(struct ct_shard *s, struct exp_batch *b, uint32_t now_tick, uint64_t n
 		ct_entry_destroy_prepared(s, b->idx[i], now_tick, now, &b->rm[i]);
 	}
 	b->n = 0;
+	b->nodes = 0;
 }
 
 static inline void
 exp_add(struct ct_shard *s, struct exp_batch *b, uint32_t idx, uint32_t now_tick, uint64_t now)
 {
-	if (b->n == CT_EXP_BATCH)
+	unsigned nodes = (s->pool[idx].status & CT_S_NAT_MASK) ? 2 : 1;
+
+	if (b->n == CT_EXP_BATCH || b->nodes + nodes > CT_EXP_NODES)
 		exp_flush(s, b, now_tick, now);
 	ct_index_remove_prepare(s, idx, &b->rm[b->n]);
 	b->idx[b->n++] = idx;
+	b->nodes += nodes;
 }
 
 /*
@@ -143,6 +153,7 @@ wheel_run_slot(struct ct_shard *s, uint32_t t, uint32_t now_tick, uint64_t now,
 	unsigned visited = 0;
 
 	b.n = 0;
+	b.nodes = 0;
 	/* Detach the slot; survivors are linked back as we go. */
 	s->wheel[slot] = CT_NIL;
 	if (idx != CT_NIL)
