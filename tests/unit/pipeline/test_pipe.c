@@ -227,28 +227,48 @@ test_packet_times(void)
 	return 0;
 }
 
-/* A UDP/IPv4 frame src:sp -> dst:dp (addresses host order), untagged, its UDP checksum
- * correct or 0 (`no_csum`), its payload `plen` bytes. */
-static struct rte_mbuf *
-udp4_frame(struct frame *f, uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp, int no_csum,
-	   unsigned plen)
+/*
+ * Frame `f` cleared to an untagged Ethernet frame of an IPv4 header
+ * src -> dst (host order), protocol `proto`, `l4len` bytes after it, its
+ * checksum correct, and its mbuf over it; returns the IPv4 header.
+ */
+static uint8_t *
+ip4_frame(struct frame *f, uint8_t proto, uint32_t src, uint32_t dst, unsigned l4len)
 {
-	uint8_t *e = f->b + RTE_PKTMBUF_HEADROOM, *ip = e + 14, *u = ip + 20;
-	uint32_t s;
+	uint8_t *e = f->b + RTE_PKTMBUF_HEADROOM, *ip = e + 14;
 	unsigned i;
 
 	memset(f, 0, sizeof(*f));
 	e[0] = e[6] = 2;
 	put16(e + 12, 0x0800);
 	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)(20 + 8 + plen));
+	put16(ip + 2, (uint16_t)(20 + l4len));
 	ip[8] = 64;
-	ip[9] = 17;
+	ip[9] = proto;
 	for (i = 0; i < 4; i++) {
 		ip[12 + i] = (uint8_t)(src >> (24 - 8 * i));
 		ip[16 + i] = (uint8_t)(dst >> (24 - 8 * i));
 	}
 	put16(ip + 10, (uint16_t)~sum16(ip, 20, 0));
+	f->m.buf_addr = f->b;
+	f->m.buf_len = sizeof(f->b);
+	f->m.data_off = RTE_PKTMBUF_HEADROOM;
+	f->m.data_len = (uint16_t)(14 + 20 + l4len);
+	f->m.pkt_len = f->m.data_len;
+	f->m.nb_segs = 1;
+	return ip;
+}
+
+/* A UDP/IPv4 frame src:sp -> dst:dp (addresses host order), untagged, its UDP checksum
+ * correct or 0 (`no_csum`), its payload `plen` bytes. */
+static struct rte_mbuf *
+udp4_frame(struct frame *f, uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp, int no_csum,
+	   unsigned plen)
+{
+	uint8_t *ip = ip4_frame(f, 17, src, dst, 8 + plen), *u = ip + 20;
+	uint32_t s;
+	unsigned i;
+
 	put16(u, sp);
 	put16(u + 2, dp);
 	put16(u + 4, (uint16_t)(8 + plen));
@@ -256,12 +276,6 @@ udp4_frame(struct frame *f, uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp
 		u[8 + i] = (uint8_t)(i * 37 + sp);
 	s = (uint16_t)~sum16(u, 8 + plen, sum16(ip + 12, 8, 0) + 17 + 8 + plen);
 	put16(u + 6, no_csum ? 0 : (uint16_t)(s == 0 ? 0xffff : s));
-	f->m.buf_addr = f->b;
-	f->m.buf_len = sizeof(f->b);
-	f->m.data_off = RTE_PKTMBUF_HEADROOM;
-	f->m.data_len = (uint16_t)(14 + 20 + 8 + plen);
-	f->m.pkt_len = f->m.data_len;
-	f->m.nb_segs = 1;
 	return &f->m;
 }
 
@@ -271,23 +285,13 @@ static struct rte_mbuf *
 tcp4_frame(struct frame *f, uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp, uint8_t flags,
 	   uint32_t seq, uint32_t ack, unsigned plen)
 {
-	uint8_t *e = f->b + RTE_PKTMBUF_HEADROOM, *ip = e + 14, *t = ip + 20;
+	uint8_t *ip = ip4_frame(f, 6, src, dst, 20 + plen), *t = ip + 20;
 	unsigned i;
 
-	memset(f, 0, sizeof(*f));
-	e[0] = e[6] = 2;
-	put16(e + 12, 0x0800);
-	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)(20 + 20 + plen));
-	ip[8] = 64;
-	ip[9] = 6;
 	for (i = 0; i < 4; i++) {
-		ip[12 + i] = (uint8_t)(src >> (24 - 8 * i));
-		ip[16 + i] = (uint8_t)(dst >> (24 - 8 * i));
 		t[4 + i] = (uint8_t)(seq >> (24 - 8 * i));
 		t[8 + i] = (uint8_t)(ack >> (24 - 8 * i));
 	}
-	put16(ip + 10, (uint16_t)~sum16(ip, 20, 0));
 	put16(t, sp);
 	put16(t + 2, dp);
 	t[12] = 5 << 4;
@@ -296,12 +300,6 @@ tcp4_frame(struct frame *f, uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp
 	for (i = 0; i < plen; i++)
 		t[20 + i] = (uint8_t)(i * 29 + dp);
 	put16(t + 16, (uint16_t)~sum16(t, 20 + plen, sum16(ip + 12, 8, 0) + 6 + 20 + plen));
-	f->m.buf_addr = f->b;
-	f->m.buf_len = sizeof(f->b);
-	f->m.data_off = RTE_PKTMBUF_HEADROOM;
-	f->m.data_len = (uint16_t)(14 + 20 + 20 + plen);
-	f->m.pkt_len = f->m.data_len;
-	f->m.nb_segs = 1;
 	return &f->m;
 }
 
@@ -339,6 +337,58 @@ udp4_sums_ok(const struct rte_mbuf *m)
 #define POOL 0xc6336401u       /* 198.51.100.1 */
 #define INSIDE 0xc0a8010au     /* 192.168.1.10 */
 
+/* The source translation of CLIENT_NET to the pool. */
+static void
+snat_rule(struct nat_rule *r)
+{
+	nat_rule_init(r);
+	snprintf(r->name, sizeof(r->name), "out");
+	r->kind = NAT_SNAT;
+	r->src = CLIENT_NET;
+	r->src_len = 8;
+}
+
+/*
+ * A translating shard of 64 entries for one worker, its hook `pn`'s, with
+ * `rules` over the pool POOL:20000-20099 (*t: the table, for
+ * nat_table_free()). NULL when any part is refused.
+ */
+static struct ct_shard *
+nat_shard(const struct nat_rule *rules, unsigned n_rules, struct nat_table **t,
+	  struct pipe_nat *pn)
+{
+	struct nat_pool pool;
+	struct ct_nat_hook h;
+	struct ct_conf cc;
+	struct ct_shard *s;
+	char err[128];
+
+	memset(&pool, 0, sizeof(pool));
+	snprintf(pool.name, sizeof(pool.name), "p");
+	pool.addr_lo = pool.addr_hi = POOL;
+	pool.port_lo = 20000;
+	pool.port_hi = 20099;
+	pool.mode = NAT_MODE_NAPT;
+	*t = nat_table_build(&pool, 1, rules, n_rules, 1, err, sizeof(err));
+	if (*t == NULL)
+		return NULL;
+	ct_conf_init(&cc);
+	cc.max_entries = 64;
+	cc.shard_count = 1;
+	cc.seed = 1;
+	cc.nat = true;
+	s = ct_shard_create(&cc, err, sizeof(err));
+	memset(pn, 0, sizeof(*pn));
+	pn->table = *t;
+	pipe_nat_hook(pn, &h);
+	if (s == NULL || ct_shard_set_nat(s, &h) != 0) {
+		ct_shard_free(s);
+		nat_table_free(*t);
+		return NULL;
+	}
+	return s;
+}
+
 /*
  * Translation in the track stage: the packets of translated flows come out
  * rewritten (source to the pool in the original direction, destination back
@@ -354,42 +404,17 @@ test_nat_rewritten(void)
 	static struct frame f[N], ref[N];
 	struct rte_mbuf *m[N];
 	struct ct_pkt pk[N];
-	struct nat_pool pool;
 	struct nat_rule rule;
 	struct pipe_nat pn;
-	struct ct_nat_hook h;
-	struct ct_conf cc;
 	struct ct_shard *s;
 	struct nat_table *t;
-	char err[128];
 	uint16_t port[N];
 	uint8_t v[N];
 	unsigned i, dir;
 
-	memset(&pool, 0, sizeof(pool));
-	snprintf(pool.name, sizeof(pool.name), "p");
-	pool.addr_lo = pool.addr_hi = POOL;
-	pool.port_lo = 20000;
-	pool.port_hi = 20099;
-	pool.mode = NAT_MODE_NAPT;
-	nat_rule_init(&rule);
-	snprintf(rule.name, sizeof(rule.name), "r");
-	rule.kind = NAT_SNAT;
-	rule.src = CLIENT_NET;
-	rule.src_len = 8;
-	t = nat_table_build(&pool, 1, &rule, 1, 1, err, sizeof(err));
-	T_ASSERT(t != NULL);
-	ct_conf_init(&cc);
-	cc.max_entries = 64;
-	cc.shard_count = 1;
-	cc.seed = 1;
-	cc.nat = true;
-	s = ct_shard_create(&cc, err, sizeof(err));
+	snat_rule(&rule);
+	s = nat_shard(&rule, 1, &t, &pn);
 	T_ASSERT(s != NULL);
-	memset(&pn, 0, sizeof(pn));
-	pn.table = t;
-	pipe_nat_hook(&pn, &h);
-	T_EQ(ct_shard_set_nat(s, &h), 0);
 	{
 		struct pipe_conf c = { .shard = s, .nat = &pn };
 
@@ -472,23 +497,13 @@ test_nat_tcp_in_place(void)
 		uint8_t reply, flags;
 	} hs[3] = { { 0, 0x02 }, { 1, 0x12 }, { 0, 0x10 } };
 	static struct frame f, ref;
-	struct nat_pool pool;
 	struct nat_rule rule[2];
 	struct pipe_nat pn;
-	struct ct_nat_hook h;
-	struct ct_conf cc;
 	struct ct_shard *s;
 	struct nat_table *t;
-	char err[128];
 	uint16_t port[N];
 	unsigned i, k;
 
-	memset(&pool, 0, sizeof(pool));
-	snprintf(pool.name, sizeof(pool.name), "p");
-	pool.addr_lo = pool.addr_hi = POOL;
-	pool.port_lo = 20000;
-	pool.port_hi = 20099;
-	pool.mode = NAT_MODE_NAPT;
 	nat_rule_init(&rule[0]);
 	snprintf(rule[0].name, sizeof(rule[0].name), "web-in");
 	rule[0].kind = NAT_DNAT;
@@ -498,24 +513,9 @@ test_nat_tcp_in_place(void)
 	rule[0].dport_lo = rule[0].dport_hi = 80;
 	rule[0].to_addr = INSIDE;
 	rule[0].to_port = 8080;
-	nat_rule_init(&rule[1]);
-	snprintf(rule[1].name, sizeof(rule[1].name), "out");
-	rule[1].kind = NAT_SNAT;
-	rule[1].src = CLIENT_NET;
-	rule[1].src_len = 8;
-	t = nat_table_build(&pool, 1, rule, 2, 1, err, sizeof(err));
-	T_ASSERT(t != NULL);
-	ct_conf_init(&cc);
-	cc.max_entries = 64;
-	cc.shard_count = 1;
-	cc.seed = 1;
-	cc.nat = true;
-	s = ct_shard_create(&cc, err, sizeof(err));
+	snat_rule(&rule[1]);
+	s = nat_shard(rule, 2, &t, &pn);
 	T_ASSERT(s != NULL);
-	memset(&pn, 0, sizeof(pn));
-	pn.table = t;
-	pipe_nat_hook(&pn, &h);
-	T_EQ(ct_shard_set_nat(s, &h), 0);
 	{
 		struct pipe_conf c = { .shard = s, .nat = &pn };
 
